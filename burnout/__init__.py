@@ -1,0 +1,2 @@
+"""Burnout and compassion-fatigue monitor for helping teams."""
+__version__ = "0.1.0"

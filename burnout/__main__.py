@@ -1,0 +1,5 @@
+import sys
+
+from burnout.cli import main
+
+sys.exit(main())

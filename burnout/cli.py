@@ -1,0 +1,179 @@
+"""One CLI over the same core the dashboard uses (DESIGN §5).
+
+Exit codes: 0 success, 2 invalid input (message names file, row and column).
+Heavy modules are imported inside each command so ``--help`` stays fast.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def _cmd_demo(a) -> int:
+    from burnout.demo import write_demo
+
+    paths = write_demo(Path(a.out), helpers=a.helpers, weeks=a.weeks, seed=a.seed)
+    for name, path in paths.items():
+        print(f"{name}: {path}")
+    return 0
+
+
+def _cmd_import(a) -> int:
+    from burnout import ingest
+    from burnout.store import get_engine
+
+    if not (a.roster or a.surveys or a.caseload):
+        print("error: give at least one of --roster, --surveys, --caseload", file=sys.stderr)
+        return 2
+    engine = get_engine()
+    summary = ingest.import_files(engine, roster=a.roster, surveys=a.surveys,
+                                  caseload=a.caseload, mapping=a.mapping)
+    print(summary.describe())
+    return 0
+
+
+def _cmd_score(a) -> int:
+    from burnout.scoring import score_csv
+
+    n = score_csv(a.instrument, Path(a.input), Path(a.output))
+    print(f"scored {n} rows -> {a.output}")
+    return 0
+
+
+def _cmd_turnover(a) -> int:
+    from burnout.turnover import shanafelt
+
+    result = shanafelt(
+        helpers=a.helpers, burnout_rate=a.burnout_rate, turnover_rate=a.turnover_rate,
+        cost_per_departure=a.cost_per_departure, relative_risk=a.relative_risk,
+        target_burnout_rate=a.target_burnout_rate, intervention_cost=a.intervention_cost,
+    )
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def _cmd_risk(a) -> int:
+    from burnout.risk import risk_report
+    from burnout.store import get_engine
+
+    table = risk_report(get_engine(), as_of=a.as_of)
+    table.to_csv(a.output, index=False)
+    print(f"{len(table)} active helpers -> {a.output}")
+    return 0
+
+
+def _cmd_report(a) -> int:
+    from burnout.reports import write_report
+    from burnout.store import get_engine
+
+    write_report(get_engine(), scope=a.scope, fmt=a.format, out=Path(a.out))
+    print(f"report -> {a.out}")
+    return 0
+
+
+def _cmd_wording(a) -> int:
+    from burnout.instruments import load_wording_file
+    from burnout.store import get_engine
+    from burnout.store.writes import save_wording
+
+    items, credit = load_wording_file(a.instrument, Path(a.file))
+    save_wording(get_engine(), a.instrument, items)
+    print(f"loaded wording for {len(items)} {a.instrument} items")
+    if credit:
+        print(credit)
+    return 0
+
+
+def _cmd_user(a) -> int:
+    import getpass
+    import os
+
+    from burnout.auth import create_user
+    from burnout.store import get_engine
+
+    password = os.environ.get("BURNOUT_PASSWORD") or getpass.getpass("Password: ")
+    create_user(get_engine(), a.username, password, a.role, helper_id=a.helper_id, team=a.team)
+    print(f"user {a.username} ({a.role}) created")
+    return 0
+
+
+def _fraction(text: str) -> float:
+    """Accept 0.5 or 50% for a rate."""
+    text = text.strip()
+    value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a rate between 0 and 1")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m burnout",
+                                description="Burnout and compassion-fatigue monitor for helping teams.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("demo", help="write a synthetic demo organisation as import files")
+    s.add_argument("--out", required=True, help="folder for roster.csv, surveys.csv, caseload.csv")
+    s.add_argument("--helpers", type=int, default=60)
+    s.add_argument("--weeks", type=int, default=52)
+    s.add_argument("--seed", type=int, default=7)
+    s.set_defaults(func=_cmd_demo)
+
+    s = sub.add_parser("import", help="import roster, surveys and caseload files (CSV or XLSX)")
+    s.add_argument("--roster")
+    s.add_argument("--surveys")
+    s.add_argument("--caseload")
+    s.add_argument("--mapping", help="mapping file for form-tool survey exports (YAML or CSV)")
+    s.set_defaults(func=_cmd_import)
+
+    s = sub.add_parser("score", help="score an answers file")
+    s.add_argument("--instrument", required=True, choices=["proqol5", "cbi", "sib", "pulse"])
+    s.add_argument("--input", required=True)
+    s.add_argument("--output", required=True)
+    s.set_defaults(func=_cmd_score)
+
+    s = sub.add_parser("turnover", help="burnout-attributable turnover and intervention ROI (Shanafelt 2017)")
+    s.add_argument("--helpers", type=float, required=True)
+    s.add_argument("--burnout-rate", type=_fraction, required=True)
+    s.add_argument("--turnover-rate", type=_fraction, required=True)
+    s.add_argument("--cost-per-departure", type=float, required=True)
+    s.add_argument("--relative-risk", type=float, default=2.0)
+    s.add_argument("--target-burnout-rate", type=_fraction)
+    s.add_argument("--intervention-cost", type=float)
+    s.set_defaults(func=_cmd_turnover)
+
+    s = sub.add_parser("risk", help="burnout risk, leaving probability and cost per active helper")
+    s.add_argument("--as-of", help="ISO date (default: the latest week with data)")
+    s.add_argument("--output", required=True)
+    s.set_defaults(func=_cmd_risk)
+
+    s = sub.add_parser("report", help="HR review as PDF or XLSX, with privacy suppression")
+    s.add_argument("--scope", default="org", help="org or team:ID")
+    s.add_argument("--format", choices=["pdf", "xlsx"], required=True)
+    s.add_argument("--out", required=True)
+    s.set_defaults(func=_cmd_report)
+
+    s = sub.add_parser("wording", help="load official item wording for a licensed instrument")
+    s.add_argument("--instrument", required=True, choices=["proqol5", "cbi", "sib", "pulse"])
+    s.add_argument("--file", required=True, help="CSV (item_id,text) or YAML mapping item id -> text")
+    s.set_defaults(func=_cmd_wording)
+
+    s = sub.add_parser("create-user", help="create a login (password from BURNOUT_PASSWORD or a prompt)")
+    s.add_argument("--username", required=True)
+    s.add_argument("--role", required=True, choices=["helper", "lead", "hr", "admin"])
+    s.add_argument("--helper-id")
+    s.add_argument("--team")
+    s.set_defaults(func=_cmd_user)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from burnout.errors import InputError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
