@@ -1,0 +1,168 @@
+"""Tables.  SQLAlchemy Core on purpose: imports write millions of item answers,
+which must go in as executemany batches, not one ORM object per row.
+
+Any change here needs an Alembic migration in ``migrations/versions``.
+"""
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean, Column, Date, DateTime, Float, ForeignKey, Index, Integer, MetaData,
+    String, Table, Text, UniqueConstraint,
+)
+
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+teams = Table(
+    "teams", metadata,
+    Column("team_id", String(80), primary_key=True),
+    Column("kind", String(40)),            # config.TEAM_KINDS key, may be unknown
+    Column("client_word", String(40)),     # replaces "client" in CBI client items
+)
+
+helpers = Table(
+    "helpers", metadata,
+    Column("helper_id", String(80), primary_key=True),
+    Column("name", String(200)),
+    Column("team_id", String(80), ForeignKey("teams.team_id"), nullable=False, index=True),
+    Column("role", String(120), nullable=False),
+    Column("site", String(120)),
+    Column("fte", Float),
+    Column("start_date", Date),
+    Column("end_date", Date),
+    Column("end_reason", String(200)),
+    Column("annual_salary", Float),
+    Column("specialties", Text),
+    Column("caseload_standard", Float),    # as given in the file; NULL = use settings/team median
+    # A helper's answers are theirs: a lead sees individual results only when this is on.
+    Column("consent_lead_view", Boolean, nullable=False, default=False),
+)
+
+users = Table(
+    "users", metadata,
+    Column("user_id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(120), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("helper_id", String(80), ForeignKey("helpers.helper_id")),
+    Column("team_id", String(80), ForeignKey("teams.team_id")),
+    Column("is_demo", Boolean, nullable=False, default=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", DateTime, nullable=False),
+)
+
+submissions = Table(
+    "submissions", metadata,
+    Column("submission_id", Integer, primary_key=True, autoincrement=True),
+    Column("helper_id", String(80), ForeignKey("helpers.helper_id"), nullable=False),
+    Column("instrument", String(20), nullable=False),
+    Column("submitted_at", DateTime, nullable=False),
+    Column("source", String(20), nullable=False, default="import"),  # import | checkin
+    Column("comment", Text),  # free text: never shown outside the helper and consented lead
+    UniqueConstraint("helper_id", "instrument", "submitted_at", name="uq_submissions_natural"),
+)
+Index("ix_submissions_helper_time", submissions.c.helper_id, submissions.c.submitted_at)
+
+answers = Table(
+    "answers", metadata,
+    Column("submission_id", Integer, ForeignKey("submissions.submission_id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("item_id", String(20), primary_key=True),
+    Column("value", Float, nullable=False),
+)
+
+# One row per scored submission (wide), recomputed whenever answers are stored,
+# so every page and the CLI read the same numbers.
+scores = Table(
+    "scores", metadata,
+    Column("submission_id", Integer, ForeignKey("submissions.submission_id", ondelete="CASCADE"),
+           primary_key=True),
+    Column("compassion_satisfaction", Float),
+    Column("burnout", Float),
+    Column("secondary_traumatic_stress", Float),
+    Column("personal_burnout", Float),
+    Column("work_burnout", Float),
+    Column("client_burnout", Float),
+    Column("sib_level", Float),
+    Column("burned_out", Boolean),
+    Column("pulse_strain", Float),
+    Column("pulse_trauma_load", Float),
+    Column("pulse_support", Float),
+)
+
+caseload_weeks = Table(
+    "caseload_weeks", metadata,
+    Column("helper_id", String(80), ForeignKey("helpers.helper_id"), primary_key=True),
+    Column("week_start", Date, primary_key=True),
+    Column("active_cases", Float),
+    Column("new_cases", Float),
+    Column("high_acuity_cases", Float),
+    Column("trauma_exposures", Float),
+    Column("critical_incidents", Float),
+    Column("hours_worked", Float),
+    Column("overtime_hours", Float),
+    Column("case_types", Text),
+    Column("cases_outside_specialty", Float),
+)
+
+settings = Table(
+    "settings", metadata,
+    Column("key", String(80), primary_key=True),
+    Column("value", Text, nullable=False),   # JSON
+)
+
+audit_log = Table(
+    "audit_log", metadata,
+    Column("audit_id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime, nullable=False),
+    Column("actor", String(120), nullable=False),
+    Column("action", String(60), nullable=False),
+    Column("subject_helper_id", String(80)),
+    Column("detail", Text),
+)
+
+action_notes = Table(
+    "action_notes", metadata,
+    Column("note_id", Integer, primary_key=True, autoincrement=True),
+    Column("team_id", String(80), ForeignKey("teams.team_id"), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("author", String(120), nullable=False),
+    Column("you_said", Text, nullable=False),
+    Column("we_did", Text),
+    Column("done_on", Date),
+)
+
+deletion_requests = Table(
+    "deletion_requests", metadata,
+    Column("request_id", Integer, primary_key=True, autoincrement=True),
+    Column("helper_id", String(80), nullable=False),
+    Column("requested_at", DateTime, nullable=False),
+    Column("status", String(20), nullable=False, default="open"),
+    Column("resolved_at", DateTime),
+)
+
+instrument_wording = Table(
+    "instrument_wording", metadata,
+    Column("instrument", String(20), primary_key=True),
+    Column("item_id", String(20), primary_key=True),
+    Column("text", Text, nullable=False),
+    Column("loaded_at", DateTime, nullable=False),
+)
+
+imports = Table(
+    "imports", metadata,
+    Column("import_id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("file_name", String(400)),
+    Column("rows_read", Integer),
+    Column("rows_stored", Integer),
+    Column("actor", String(120)),
+)
+
+SCORE_COLUMNS = [c.name for c in scores.columns if c.name != "submission_id"]
+CASELOAD_COLUMNS = [c.name for c in caseload_weeks.columns]

@@ -1,0 +1,217 @@
+"""Bulk writers.  Each takes an open connection so the caller decides the
+transaction: an import or a check-in is stored whole or not at all."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy.engine import Connection, Engine
+
+from burnout import config
+from burnout.store.schema import (
+    CASELOAD_COLUMNS, SCORE_COLUMNS, answers, audit_log, caseload_weeks, helpers, imports,
+    instrument_wording, scores, settings, submissions, teams,
+)
+
+CHUNK = 50_000
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def records(df: pd.DataFrame) -> list[dict]:
+    """DataFrame → list of dicts with None for missing and plain Python types."""
+    out = df.astype(object).where(df.notna(), None)
+    for c in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(df[c]):
+            out[c] = [None if v is None else pd.Timestamp(v).to_pydatetime() for v in out[c]]
+    return out.to_dict("records")
+
+
+def _date(v):
+    return None if v is None or pd.isna(v) else pd.Timestamp(v).date()
+
+
+# --------------------------------------------------------------------------- roster
+
+ROSTER_DB = ["helper_id", "name", "team_id", "role", "site", "fte", "start_date", "end_date",
+             "end_reason", "annual_salary", "specialties", "caseload_standard"]
+
+
+def upsert_teams(conn: Connection, team_kinds: pd.DataFrame) -> None:
+    """``team_kinds``: columns team, team_kind (may be NA: keeps what is stored)."""
+    existing = {r.team_id: r.kind for r in conn.execute(select(teams.c.team_id, teams.c.kind))}
+    new, changed = [], []
+    for team, kind in team_kinds.drop_duplicates("team").itertuples(index=False):
+        kind = None if pd.isna(kind) else kind
+        word = config.TEAM_KINDS.get(kind, {}).get("client_word", "client")
+        if team not in existing:
+            new.append({"team_id": team, "kind": kind, "client_word": word})
+        elif kind is not None and existing[team] != kind:
+            changed.append({"b_team": team, "kind": kind, "client_word": word})
+    if new:
+        conn.execute(insert(teams), new)
+    if changed:
+        conn.execute(update(teams).where(teams.c.team_id == bindparam("b_team")), changed)
+
+
+def upsert_roster(conn: Connection, df: pd.DataFrame) -> tuple[int, int]:
+    upsert_teams(conn, df[["team", "team_kind"]])
+    rows = df.rename(columns={"team": "team_id"})[ROSTER_DB].copy()
+    for c in ("start_date", "end_date"):
+        rows[c] = rows[c].map(_date).astype(object)
+    existing = pd.read_sql(select(*[helpers.c[c] for c in ROSTER_DB]), conn)
+    for c in ("start_date", "end_date"):
+        existing[c] = existing[c].map(_date).astype(object)
+    is_new = ~rows["helper_id"].isin(existing["helper_id"])
+    new = rows[is_new]
+    old = rows[~is_new]
+    changed = old
+    if len(old):
+        merged = old.merge(existing, on="helper_id", suffixes=("", "_db"))
+        diff = np.zeros(len(merged), dtype=bool)
+        for c in ROSTER_DB[1:]:
+            a, b = merged[c], merged[f"{c}_db"]
+            same = (a.isna() & b.isna()) | (a.astype(str) == b.astype(str))
+            if c in ("fte", "annual_salary", "caseload_standard"):
+                same = same | np.isclose(pd.to_numeric(a, errors="coerce").fillna(-1e18),
+                                         pd.to_numeric(b, errors="coerce").fillna(-1e18))
+            diff |= ~same.to_numpy()
+        changed = merged.loc[diff, ROSTER_DB]
+    if len(new):
+        conn.execute(insert(helpers), [dict(r, consent_lead_view=False) for r in records(new)])
+    if len(changed):
+        recs = [{("b_id" if k == "helper_id" else k): v for k, v in r.items()} for r in records(changed)]
+        conn.execute(update(helpers).where(helpers.c.helper_id == bindparam("b_id")), recs)
+    return int(len(new)), int(len(changed))
+
+
+# --------------------------------------------------------------------------- caseload
+
+def upsert_caseload(conn: Connection, weeks: pd.DataFrame) -> tuple[int, int]:
+    rows = weeks[CASELOAD_COLUMNS].copy()
+    rows["week_start"] = rows["week_start"].map(_date).astype(object)
+    ids = rows["helper_id"].unique().tolist()
+    existing = pd.read_sql(select(caseload_weeks).where(caseload_weeks.c.helper_id.in_(ids)), conn) \
+        if len(ids) < 30_000 else pd.read_sql(select(caseload_weeks), conn)
+    existing["week_start"] = existing["week_start"].map(_date).astype(object)
+    merged = rows.merge(existing, on=["helper_id", "week_start"], how="left", suffixes=("", "_db"),
+                        indicator=True)
+    is_new = (merged["_merge"] == "left_only").to_numpy()
+    diff = np.zeros(len(merged), dtype=bool)
+    for c in CASELOAD_COLUMNS[2:]:
+        a, b = merged[c], merged[f"{c}_db"]
+        if c == "case_types":
+            same = (a.isna() & b.isna()) | (a.astype(str) == b.astype(str))
+        else:
+            a, b = pd.to_numeric(a, errors="coerce"), pd.to_numeric(b, errors="coerce")
+            same = (a.isna() & b.isna()) | np.isclose(a.fillna(-1e18), b.fillna(-1e18))
+        diff |= ~np.asarray(same, dtype=bool)
+    new = rows[is_new]
+    changed = rows[~is_new & diff]
+    for start in range(0, len(new), CHUNK):
+        conn.execute(insert(caseload_weeks), records(new.iloc[start:start + CHUNK]))
+    if len(changed):
+        recs = [{("b_" + k if k in ("helper_id", "week_start") else k): v for k, v in r.items()}
+                for r in records(changed)]
+        conn.execute(update(caseload_weeks).where(
+            (caseload_weeks.c.helper_id == bindparam("b_helper_id"))
+            & (caseload_weeks.c.week_start == bindparam("b_week_start"))), recs)
+    return int(len(new)), int(len(changed))
+
+
+# --------------------------------------------------------------------------- submissions
+
+KEY = ["helper_id", "instrument", "submitted_at"]
+
+
+def insert_submissions(conn: Connection, subs: pd.DataFrame, ans: pd.DataFrame, source: str,
+                       progress: Callable[[float], None] | None = None) -> tuple[int, int]:
+    """Insert submissions not stored yet (natural key helper + instrument +
+    submitted_at) with their answers and scores.  Returns (submissions, answers)."""
+    from burnout.scoring import score_long
+
+    progress = progress or (lambda x: None)
+    subs = subs.copy()
+    subs["submitted_at"] = pd.to_datetime(subs["submitted_at"])
+    ids = subs["helper_id"].unique().tolist()
+    q = select(submissions.c.helper_id, submissions.c.instrument, submissions.c.submitted_at)
+    existing = pd.read_sql(q.where(submissions.c.helper_id.in_(ids)) if len(ids) < 30_000 else q, conn)
+    existing["submitted_at"] = pd.to_datetime(existing["submitted_at"])
+    marked = subs.merge(existing.assign(_old=True), on=KEY, how="left")
+    new = subs[marked["_old"].isna().to_numpy()]
+    if new.empty:
+        return 0, 0
+    before = conn.execute(select(func.coalesce(func.max(submissions.c.submission_id), 0))).scalar_one()
+    sub_rows = new[KEY].assign(source=source,
+                               comment=new["comment"] if "comment" in new.columns else None)
+    for start in range(0, len(sub_rows), CHUNK):
+        conn.execute(insert(submissions), records(sub_rows.iloc[start:start + CHUNK]))
+    # Read the new ids back by natural key: rows a concurrent writer added cannot
+    # match our keys, because the keys are unique.
+    got = pd.read_sql(select(submissions.c.submission_id, *[submissions.c[k] for k in KEY])
+                      .where(submissions.c.submission_id > before), conn)
+    got["submitted_at"] = pd.to_datetime(got["submitted_at"])
+    a = ans.copy()
+    a["submitted_at"] = pd.to_datetime(a["submitted_at"])
+    a = a.merge(got, on=KEY, how="inner")[["submission_id", "instrument", "item_id", "value"]]
+    total = len(a)
+    for start in range(0, total, CHUNK):
+        part = a.iloc[start:start + CHUNK]
+        conn.execute(insert(answers), records(part[["submission_id", "item_id", "value"]]))
+        progress(min(1.0, (start + CHUNK) / max(total, 1)) * 0.9)
+    store_scores(conn, a)
+    progress(1.0)
+    return int(len(new)), int(total)
+
+
+def store_scores(conn: Connection, long_answers: pd.DataFrame) -> None:
+    """Score answers (submission_id, instrument, item_id, value) and replace their rows in ``scores``."""
+    from burnout.scoring import score_long
+
+    if long_answers.empty:
+        return
+    wide = score_long(long_answers)
+    wide = wide.reindex(columns=["submission_id", *SCORE_COLUMNS])
+    wide["burned_out"] = wide["burned_out"].map(lambda v: None if pd.isna(v) else bool(v))
+    sids = wide["submission_id"].astype(int).tolist()
+    for start in range(0, len(sids), 10_000):
+        conn.execute(delete(scores).where(scores.c.submission_id.in_(sids[start:start + 10_000])))
+    for start in range(0, len(wide), CHUNK):
+        conn.execute(insert(scores), records(wide.iloc[start:start + CHUNK]))
+
+
+def log_import(conn: Connection, kind: str, file_name: str, rows_read: int, rows_stored: int,
+               actor: str) -> None:
+    conn.execute(insert(imports).values(at=_now(), kind=kind, file_name=file_name, rows_read=rows_read,
+                                        rows_stored=rows_stored, actor=actor))
+
+
+# --------------------------------------------------------------------------- misc
+
+def audit(conn: Connection, actor: str, action: str, subject_helper_id: str | None = None,
+          detail: str | None = None) -> None:
+    conn.execute(insert(audit_log).values(at=_now(), actor=actor, action=action,
+                                          subject_helper_id=subject_helper_id, detail=detail))
+
+
+def save_setting(engine: Engine, key: str, value, actor: str = "admin") -> None:
+    with engine.begin() as conn:
+        conn.execute(delete(settings).where(settings.c.key == key))
+        conn.execute(insert(settings).values(key=key, value=json.dumps(value, sort_keys=True)))
+        audit(conn, actor, "setting_changed", detail=f"{key}={json.dumps(value, sort_keys=True)[:500]}")
+
+
+def save_wording(engine: Engine, instrument: str, items: dict[str, str], actor: str = "admin") -> None:
+    with engine.begin() as conn:
+        conn.execute(delete(instrument_wording).where(instrument_wording.c.instrument == instrument))
+        now = _now()
+        conn.execute(insert(instrument_wording),
+                     [{"instrument": instrument, "item_id": k, "text": v, "loaded_at": now}
+                      for k, v in items.items()])
+        audit(conn, actor, "wording_loaded", detail=f"{instrument}: {len(items)} items")
