@@ -1,0 +1,98 @@
+"""Seed an empty database with the demo organisation, and clear it again.
+
+The demo goes through the same import path as real files, so what a newcomer
+sees is what the importer really stores.  Demo logins exist only here.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pandas as pd
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.engine import Engine
+
+from burnout.store import schema as s
+from burnout.store.writes import audit
+
+DEMO_PASSWORD = "demo-password"
+DEMO_FLAG = "demo_data"
+
+
+def is_demo(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        row = conn.execute(select(s.settings.c.value).where(s.settings.c.key == DEMO_FLAG)).first()
+    return bool(row and json.loads(row[0]))
+
+
+def seed_demo(engine: Engine, helpers: int = 60, weeks: int = 52, seed: int = 7) -> dict:
+    """Import a synthetic organisation and create demo users of every role."""
+    from burnout.auth import create_user
+    from burnout.demo import generate
+    from burnout.ingest import import_files
+
+    frames = generate(helpers=helpers, weeks=weeks, seed=seed)
+    files = {k: frames[k].to_csv(index=False).encode() for k in ("roster", "surveys", "caseload")}
+    import_files(engine, roster=files["roster"], surveys=files["surveys"], caseload=files["caseload"],
+                 names={k: f"demo {k}.csv" for k in files}, actor="demo")
+    roster = frames["roster"]
+    active = roster[roster["end_date"].isna() | (roster["end_date"].astype(str) == "")]
+    team_sizes = active.groupby("team").size().sort_values(ascending=False)
+    lead_team = team_sizes.index[0]
+    team_helpers = active[active["team"] == lead_team]["helper_id"].tolist()
+    # About two thirds of the lead's team agree to share individual results,
+    # so the demo shows both the consented and the aggregate-only views.
+    consenting = team_helpers[: max(1, (2 * len(team_helpers)) // 3)]
+    created = {"admin": "demo-admin", "hr": "demo-hr", "lead": "demo-lead"}
+    with engine.begin() as conn:
+        conn.execute(update(s.helpers).where(s.helpers.c.helper_id.in_(consenting))
+                     .values(consent_lead_view=True))
+        conn.execute(insert(s.settings).values(key=DEMO_FLAG, value="true"))
+        now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        conn.execute(insert(s.action_notes), [
+            {"team_id": lead_team, "created_at": now - dt.timedelta(days=40), "author": "demo-lead",
+             "you_said": "Caseloads stayed above the standard for most of the spring.",
+             "we_did": "Paused new intakes for two weeks and moved 14 cases to the float worker.",
+             "done_on": (now - dt.timedelta(days=30)).date()},
+            {"team_id": lead_team, "created_at": now - dt.timedelta(days=10), "author": "demo-lead",
+             "you_said": "After difficult calls there is no time to decompress.",
+             "we_did": None, "done_on": None},
+        ])
+        audit(conn, "demo", "demo_seeded", detail=f"{helpers} helpers x {weeks} weeks, seed {seed}")
+    create_user(engine, "demo-admin", DEMO_PASSWORD, "admin", is_demo=True, actor="demo")
+    create_user(engine, "demo-hr", DEMO_PASSWORD, "hr", is_demo=True, actor="demo")
+    create_user(engine, "demo-lead", DEMO_PASSWORD, "lead", team=lead_team, is_demo=True, actor="demo")
+    for i, hid in enumerate([consenting[0], team_helpers[-1]], start=1):
+        name = f"demo-helper{i}"
+        create_user(engine, name, DEMO_PASSWORD, "helper", helper_id=hid, is_demo=True, actor="demo")
+        created[f"helper{i}"] = name
+    created["lead_team"] = lead_team
+    return created
+
+
+def clear_all_data(engine: Engine, actor: str = "admin") -> None:
+    """Remove every helper, answer, caseload row, note and demo login (keeps real admins)."""
+    with engine.begin() as conn:
+        for t in (s.scores, s.answers, s.submissions, s.caseload_weeks, s.action_notes,
+                  s.deletion_requests):
+            conn.execute(delete(t))
+        conn.execute(delete(s.users).where(s.users.c.is_demo.is_(True) | s.users.c.helper_id.isnot(None)
+                                           | s.users.c.team_id.isnot(None)))
+        conn.execute(delete(s.helpers))
+        conn.execute(delete(s.teams))
+        conn.execute(delete(s.settings).where(s.settings.c.key == DEMO_FLAG))
+        conn.execute(insert(s.settings).values(key=DEMO_FLAG, value="false"))
+        audit(conn, actor, "data_cleared")
+
+
+def demo_users(engine: Engine) -> pd.DataFrame:
+    with engine.connect() as conn:
+        return pd.read_sql(select(s.users.c.username, s.users.c.role, s.users.c.team_id, s.users.c.helper_id)
+                           .where(s.users.c.is_demo.is_(True)).order_by(s.users.c.role), conn)
+
+
+def demo_was_cleared(engine: Engine) -> bool:
+    """True once an admin cleared the demo: an empty database then stays empty."""
+    with engine.connect() as conn:
+        row = conn.execute(select(s.settings.c.value).where(s.settings.c.key == DEMO_FLAG)).first()
+    return row is not None and not json.loads(row[0])

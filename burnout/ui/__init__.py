@@ -1,0 +1,1 @@
+"""Streamlit pages: the only package code that imports streamlit. Pages are thin."""

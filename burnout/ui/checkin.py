@@ -1,0 +1,5 @@
+"""Placeholder page: filled in by the dashboard work (issue 5)."""
+import streamlit as st
+
+st.title("checkin")
+st.info("This page is being built.")
