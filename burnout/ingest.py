@@ -92,13 +92,22 @@ def read_table(source, name: str | None = None) -> pd.DataFrame:
             raise InputError(f"cannot read the spreadsheet ({exc})", file=name) from exc
     else:
         text = _decode(raw, name)
+        sep = _sniff_delimiter(text)
         try:
-            df = pd.read_csv(io.StringIO(text), sep=_sniff_delimiter(text), dtype=str,
+            df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str,
                              keep_default_na=False, skipinitialspace=True)
         except pd.errors.ParserError as exc:
             raise InputError(f"cannot read as CSV ({exc})", file=name) from exc
         except pd.errors.EmptyDataError as exc:
             raise InputError("the file is empty", file=name) from exc
+        if not isinstance(df.index, pd.RangeIndex):
+            # pandas silently turns surplus fields into an index: find the row and say so
+            reader = csv.reader(io.StringIO(text), delimiter=sep)
+            width = len(next(reader))
+            for n, fields in enumerate(reader, start=2):
+                if len(fields) > width:
+                    raise InputError(f"the row has {len(fields)} fields but the header has {width} "
+                                     f"(an unquoted {sep!r} inside a value?)", file=name, row=n)
     df.columns = [str(c).strip().lstrip("\ufeff") for c in df.columns]
     df = df.apply(lambda s: s.str.strip() if s.dtype == object else s)
     df = df.replace({"": pd.NA}).astype("string")
@@ -145,11 +154,11 @@ def _raise_schema_errors(err: SchemaErrors, file: str, row_of: Callable[[object]
     _raise(problems, file, first)
 
 
-def _raise(problems: list[str], file: str, first: tuple) -> None:
+def _raise(problems: list[str], file: str, first: tuple, uncounted: int = 0) -> None:
     problems = list(dict.fromkeys(problems))
     msg, row, col = first
     more = "" if len(problems) <= 1 else (
-        f" ({len(problems)} problems in all:\n  " + "\n  ".join(problems[:MAX_PROBLEMS])
+        f" ({len(problems) + uncounted} problems in all:\n  " + "\n  ".join(problems[:MAX_PROBLEMS])
         + ("\n  …" if len(problems) > MAX_PROBLEMS else "") + ")")
     raise InputError(msg + more, file=file, row=row, column=col, problems=problems)
 
@@ -160,6 +169,7 @@ class Problems:
     def __init__(self, file: str, rows: pd.Series | None = None):
         self.file, self.items, self.first = file, [], None
         self.rows = rows
+        self.uncounted = 0   # problems beyond those listed one by one
 
     def add(self, msg: str, row: int | None = None, column: str | None = None) -> None:
         where = ", ".join(x for x in (f"row {row}" if row else "", f"column {column!r}" if column else "") if x)
@@ -173,6 +183,7 @@ class Problems:
         if not mask.any():
             return
         idx = mask[mask].index
+        self.uncounted += max(0, len(idx) - MAX_PROBLEMS * 5)
         rows = self.rows.loc[idx] if self.rows is not None else pd.Series(idx + 2, index=idx)
         for i, r in zip(idx[:MAX_PROBLEMS * 5], rows[:MAX_PROBLEMS * 5]):
             text = msg if isinstance(msg, str) else msg(values.loc[i] if values is not None else None)
@@ -180,7 +191,7 @@ class Problems:
 
     def raise_if_any(self) -> None:
         if self.items:
-            _raise(self.items, self.file, self.first)
+            _raise(self.items, self.file, self.first, self.uncounted)
 
 
 def _require_columns(df: pd.DataFrame, required: Iterable[str], file: str, what: str) -> None:
@@ -239,7 +250,7 @@ def validate_roster(df: pd.DataFrame, file: str = "roster") -> pd.DataFrame:
     df = df.copy()
     for c in ROSTER_OPTIONAL:
         if c not in df.columns:
-            df[c] = pd.NA
+            df[c] = pd.Series(pd.NA, index=df.index, dtype="string")
     df = _parse_dates(df, ["start_date", "end_date"], file)
     kinds = list(config.TEAM_KINDS)
     schema = pa.DataFrameSchema({
@@ -258,10 +269,11 @@ def validate_roster(df: pd.DataFrame, file: str = "roster") -> pd.DataFrame:
         "caseload_standard": _num_col(True, pa.Check.gt(0, error="caseload standard must be above 0")),
         "team_kind": pa.Column(str, pa.Check.isin(kinds, error=f"team_kind must be one of {kinds}"),
                                nullable=True),
-    }, checks=[pa.Check(lambda d: d["end_date"].isna() | (d["end_date"] >= d["start_date"]),
-                        error="end_date is before start_date")], strict=False)
+    }, strict=False)
     out = _validate(schema, df[ROSTER_REQUIRED + ROSTER_OPTIONAL], file)
     probs = Problems(file)
+    probs.add_mask(out["end_date"].notna() & (out["end_date"] < out["start_date"]), "end_date",
+                   "end_date is before start_date")
     # one team must have one kind, otherwise the stored team row would depend on row order
     kinds_per_team = out.dropna(subset=["team_kind"]).groupby("team")["team_kind"].nunique()
     for team in kinds_per_team[kinds_per_team > 1].index:
@@ -284,21 +296,19 @@ def validate_caseload(df: pd.DataFrame, file: str = "caseload") -> pd.DataFrame:
     df = df.copy()
     for c in CASELOAD_OPTIONAL:
         if c not in df.columns:
-            df[c] = pd.NA
+            df[c] = pd.Series(pd.NA, index=df.index, dtype="string")
     df = _parse_dates(df, ["week_start"], file)
     nonneg = pa.Check.ge(0, error="must be 0 or more")
     cols = {"helper_id": pa.Column(str), "week_start": pa.Column("datetime64[ns]"),
             "case_types": pa.Column(str, nullable=True),
             "cases_outside_specialty": _num_col(True, nonneg)}
     cols.update({c: _num_col(c in ("hours_worked", "overtime_hours"), nonneg) for c in CASELOAD_NUMERIC})
-    schema = pa.DataFrameSchema(cols, checks=[
-        pa.Check(lambda d: d["high_acuity_cases"] <= d["active_cases"],
-                 error="high_acuity_cases is more than active_cases"),
-        pa.Check(lambda d: d["cases_outside_specialty"].isna()
-                 | (d["cases_outside_specialty"] <= d["active_cases"]),
-                 error="cases_outside_specialty is more than active_cases"),
-    ])
+    schema = pa.DataFrameSchema(cols)
     out = _validate(schema, df[CASELOAD_REQUIRED + CASELOAD_OPTIONAL], file)
+    probs = Problems(file)
+    for col in ("high_acuity_cases", "cases_outside_specialty"):
+        probs.add_mask(out[col] > out["active_cases"], col, f"{col} is more than active_cases")
+    probs.raise_if_any()
     out["week_start"] = _monday(out["week_start"])
     _reject_duplicate_keys(out, ["helper_id", "week_start"], file)
     return out
@@ -386,13 +396,25 @@ def rollup_events(ev: pd.DataFrame) -> pd.DataFrame:
 
 def _item_scales() -> dict[str, tuple[str, np.ndarray, dict[str, float]]]:
     """item id -> (instrument, allowed numeric values, normalised label -> value)."""
-    from burnout.instruments import item_scales
+    from burnout.instruments import all_instruments
 
-    return item_scales()
+    out = {}
+    for inst in all_instruments():
+        allowed = np.array(inst.answer_values, dtype=float)
+        lookup = dict(inst.answer_lookup)
+        for item in inst.item_ids:
+            out[item] = (inst.id, allowed, lookup)
+    return out
 
 
-def _norm_label(s: pd.Series) -> pd.Series:
-    return s.astype("string").str.strip().str.lower().str.replace(r"\s+", " ", regex=True)
+def _labels_to_values(raw: pd.Series, lookup: dict[str, float]) -> pd.Series:
+    """Map answer labels to values; each distinct text is normalised once, so a
+    file of millions of answers costs one call per distinct label."""
+    from burnout.instruments import normalise_label
+
+    uniq = raw.dropna().unique()
+    table = {u: lookup.get(normalise_label(u)) for u in uniq}
+    return raw.map(table).astype(float)
 
 
 def convert_answers(long: pd.DataFrame, file: str, labels: dict[str, float] | None = None) -> pd.Series:
@@ -404,13 +426,16 @@ def convert_answers(long: pd.DataFrame, file: str, labels: dict[str, float] | No
     scales = _item_scales()
     probs = Problems(file, rows=long["row"])
     out = pd.Series(np.nan, index=long.index, dtype=float)
-    extra = {str(k).strip().lower(): float(v) for k, v in (labels or {}).items()}
+    from burnout.instruments import normalise_label
+
+    extra = {normalise_label(k): float(v) for k, v in (labels or {}).items()}
     for item, part in long.groupby("item_id", sort=False):
         inst, allowed, label_map = scales[item]
         raw = part["value"]
         num = pd.to_numeric(raw, errors="coerce")
-        lab = _norm_label(raw).map({**label_map, **extra})
-        val = num.where(num.notna(), lab).astype(float)
+        val = num.astype(float)
+        if num.isna().any():
+            val = val.fillna(_labels_to_values(raw[num.isna()], {**label_map, **extra}))
         not_understood = val.isna()
         probs.add_mask(not_understood, item,
                        lambda v, a=allowed: f"{v!r} is not an answer on this scale "
@@ -470,7 +495,10 @@ def validate_surveys(df: pd.DataFrame, file: str = "surveys",
     item_inst = long["item_id"].map({k: v[0] for k, v in scales.items()})
     wrong = item_inst.notna() & (item_inst != long["instrument"])
     probs.rows = long["row"]
-    probs.add_mask(wrong, None, lambda v: f"answer for item {v!r} in a row of another instrument", long["item_id"])
+    for item in long.loc[wrong, "item_id"].unique()[:MAX_PROBLEMS]:
+        probs.add_mask(wrong & (long["item_id"] == item), item,
+                       lambda v: f"an answer to a {v} item in a row whose instrument is different",
+                       item_inst)
     probs.raise_if_any()
     long = long.reset_index(drop=True)
     long["value"] = convert_answers(long, file, labels)

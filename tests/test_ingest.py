@@ -1,0 +1,339 @@
+"""Import of roster, surveys and caseload files (DESIGN §6): round trips,
+every rejection case, encodings, idempotence, event roll-up, form mappings."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy import func, select
+
+from burnout import ingest
+from burnout.errors import InputError
+from burnout.store import frames
+from burnout.store import schema as s
+from conftest import run_cli
+
+ROSTER = """helper_id,name,team,role,site,fte,start_date,end_date,end_reason,annual_salary,specialties,caseload_standard
+H1,Ana Ruiz,CW-A,child welfare caseworker,North,1.0,2023-01-09,,,52000,foster care;adolescents,17
+H2,Bo Chen,CW-A,child welfare caseworker,North,0.8,2022-05-02,2026-06-30,resigned - workload,51000,child protection,
+H3,Cy Diallo,AMH-B,mental health counsellor,South,1,2021-03-15,,,61000,,
+"""
+CASELOAD = """helper_id,week_start,active_cases,new_cases,high_acuity_cases,trauma_exposures,critical_incidents,hours_worked,overtime_hours
+H1,2026-03-02,20,3,5,2,0,44,4
+H1,2026-03-09,22,4,6,1,1,46,6
+H3,2026-03-02,28,2,3,0,0,38,0
+"""
+SURVEYS = """helper_id,submitted_at,instrument,sib_1,pulse_1,pulse_2,pulse_3,pulse_4,pulse_5,pulse_6
+H1,2026-03-02T09:00:00,sib,3,,,,,,
+H1,2026-03-02T09:00:00,pulse,,2,4,2,3,4,4
+H3,2026-03-03T10:30:00,sib,1,,,,,,
+"""
+
+
+def counts(engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
+                for t in (s.helpers, s.teams, s.submissions, s.answers, s.scores, s.caseload_weeks)}
+
+
+def write(tmp_path, name, text, encoding="utf-8"):
+    p = tmp_path / name
+    p.write_bytes(text.encode(encoding) if isinstance(text, str) else text)
+    return p
+
+
+def import_ok(engine, tmp_path, **texts):
+    paths = {k: write(tmp_path, f"{k}.csv", v) for k, v in texts.items()}
+    return ingest.import_files(engine, **paths)
+
+
+def rejected(engine, tmp_path, **texts) -> InputError:
+    before = counts(engine)
+    with pytest.raises(InputError) as info:
+        import_ok(engine, tmp_path, **texts)
+    assert counts(engine) == before, "a rejected import must store nothing"
+    return info.value
+
+
+# ------------------------------------------------------------------ round trips
+
+def test_demo_files_round_trip(engine, demo_files):
+    summary = ingest.import_files(engine, **demo_files)
+    assert "new" in summary.describe()
+
+    roster_in = pd.read_csv(demo_files["roster"], dtype=str, keep_default_na=False)
+    roster_db = frames.roster(engine)
+    assert sorted(roster_db["helper_id"]) == sorted(roster_in["helper_id"])
+    merged = roster_in.merge(roster_db, on="helper_id", suffixes=("_in", "_db"))
+    for col in ("name", "team", "role", "site", "team_kind", "specialties", "end_reason"):
+        assert (merged[f"{col}_in"].replace("", np.nan).fillna("") == merged[f"{col}_db"].fillna("")).all(), col
+    assert np.allclose(merged["fte_in"].astype(float), merged["fte_db"])
+    assert (pd.to_datetime(merged["start_date_in"]) == merged["start_date_db"]).all()
+    given = merged["caseload_standard_in"] != ""
+    assert np.allclose(merged.loc[given, "caseload_standard_in"].astype(float),
+                       merged.loc[given, "caseload_standard_given"])
+
+    cl_in = pd.read_csv(demo_files["caseload"], parse_dates=["week_start"])
+    cl_db = frames.caseload(engine)
+    key = ["helper_id", "week_start"]
+    a = cl_in.sort_values(key).reset_index(drop=True)
+    b = cl_db.sort_values(key).reset_index(drop=True)[a.columns]
+    pd.testing.assert_frame_equal(a, b, check_dtype=False)
+
+    sv_in = pd.read_csv(demo_files["surveys"], parse_dates=["submitted_at"])
+    sv_db = frames.answers(engine)
+    key = ["helper_id", "instrument", "submitted_at"]
+    a = sv_in.sort_values(key).reset_index(drop=True)
+    b = sv_db.sort_values(key).reset_index(drop=True).reindex(columns=a.columns)
+    pd.testing.assert_frame_equal(a, b, check_dtype=False)
+
+    # every stored submission has its scores
+    c = counts(engine)
+    assert c["scores"] == c["submissions"] == len(sv_in)
+
+
+def test_reimport_changes_nothing(engine, demo_files):
+    ingest.import_files(engine, **demo_files)
+    before = counts(engine)
+    again = ingest.import_files(engine, **demo_files)
+    assert counts(engine) == before
+    assert again.counts["surveys"]["new"] == 0
+    assert again.counts["roster"] == {"rows": before["helpers"], "new": 0, "updated": 0}
+    assert again.counts["caseload"]["new"] == again.counts["caseload"]["updated"] == 0
+
+
+def test_corrected_caseload_row_is_updated_not_duplicated(engine, tmp_path):
+    import_ok(engine, tmp_path, roster=ROSTER, caseload=CASELOAD)
+    import_ok(engine, tmp_path, caseload=CASELOAD.replace("H1,2026-03-09,22", "H1,2026-03-09,25"))
+    cl = frames.caseload(engine)
+    assert len(cl) == 3
+    assert cl.set_index(["helper_id", "week_start"]).loc[("H1", pd.Timestamp("2026-03-09")), "active_cases"] == 25
+
+
+def test_caseload_standard_fallbacks(engine, tmp_path):
+    import_ok(engine, tmp_path, roster=ROSTER)
+    r = frames.roster(engine).set_index("helper_id")
+    assert r.loc["H1", "caseload_standard"] == 17          # from the file
+    assert r.loc["H2", "caseload_standard"] == 17          # settings default for the role
+    assert r.loc["H3", "caseload_standard"] == 30          # settings default for the role
+
+
+# ------------------------------------------------------------------ rejections
+
+@pytest.mark.parametrize("kind,text,row,column,words", [
+    ("roster", ROSTER.replace("North,0.8", "North,abc"), 3, "fte", "not a number"),
+    ("roster", ROSTER.replace("2021-03-15", "15/03/2021"), 4, "start_date", "ISO 8601"),
+    ("roster", ROSTER.replace("2021-03-15", "2021-13-45"), 4, "start_date", "ISO 8601"),
+    ("roster", ROSTER.replace("H3,", "H1,"), None, "helper_id", "more than once"),
+    ("roster", ROSTER.replace(",site,", ",place,"), 1, "site", "required column"),
+    ("roster", ROSTER.replace("CW-A,child welfare caseworker,North,1.0", "CW-A,,North,1.0"), 2, "role", "empty"),
+    ("roster", ROSTER.replace("2026-06-30", "2020-01-01"), 3, "end_date", "before start_date"),
+])
+def test_roster_rejections(engine, tmp_path, kind, text, row, column, words):
+    err = rejected(engine, tmp_path, **{kind: text})
+    assert err.file == "roster.csv"
+    if row is not None:
+        assert err.row == row
+    assert err.column == column
+    assert words in str(err)
+    assert "roster.csv" in str(err)
+
+
+def test_survey_out_of_scale_names_row_and_column(engine, tmp_path):
+    import_ok(engine, tmp_path, roster=ROSTER)
+    err = rejected(engine, tmp_path, surveys=SURVEYS.replace("H3,2026-03-03T10:30:00,sib,1", "H3,2026-03-03T10:30:00,sib,6"))
+    assert (err.file, err.row, err.column) == ("surveys.csv", 4, "sib_1")
+    assert "outside the scale" in str(err)
+
+
+def test_survey_non_numeric_answer(engine, tmp_path):
+    import_ok(engine, tmp_path, roster=ROSTER)
+    err = rejected(engine, tmp_path, surveys=SURVEYS.replace(",2,4,2,3,4,4", ",2,lots,2,3,4,4"))
+    assert (err.row, err.column) == (3, "pulse_2")
+
+
+def test_survey_unknown_helper(engine, tmp_path):
+    import_ok(engine, tmp_path, roster=ROSTER)
+    err = rejected(engine, tmp_path, surveys=SURVEYS.replace("H3,", "H404,"))
+    assert (err.row, err.column) == (4, "helper_id")
+    assert "H404" in str(err)
+
+
+def test_survey_duplicate_rows(engine, tmp_path):
+    import_ok(engine, tmp_path, roster=ROSTER)
+    err = rejected(engine, tmp_path, surveys=SURVEYS + "H3,2026-03-03T10:30:00,sib,2,,,,,,\n")
+    assert err.row == 4 and "duplicate" in str(err) and "5" in str(err)
+
+
+def test_survey_unknown_instrument_and_missing_column(engine, tmp_path):
+    import_ok(engine, tmp_path, roster=ROSTER)
+    err = rejected(engine, tmp_path, surveys=SURVEYS.replace(",sib,1,", ",mbi,1,"))
+    assert (err.row, err.column) == (4, "instrument")
+    err = rejected(engine, tmp_path, surveys=SURVEYS.replace("submitted_at", "when"))
+    assert err.column == "submitted_at" and err.row == 1
+
+
+def test_survey_unknown_item_column_points_to_mapping(engine, tmp_path):
+    import_ok(engine, tmp_path, roster=ROSTER)
+    err = rejected(engine, tmp_path, surveys=SURVEYS.replace("sib_1", "How burned out are you?"))
+    assert err.column == "How burned out are you?" and "mapping" in str(err)
+
+
+def test_caseload_rejections(engine, tmp_path):
+    import_ok(engine, tmp_path, roster=ROSTER)
+    err = rejected(engine, tmp_path, caseload=CASELOAD.replace("H1,2026-03-09,22,4,6", "H1,2026-03-09,22,4,-6"))
+    assert (err.row, err.column) == (3, "high_acuity_cases")
+    err = rejected(engine, tmp_path, caseload=CASELOAD.replace("H3,2026-03-02,28,2,3", "H3,2026-03-02,2,2,3"))
+    assert err.row == 4 and "more than active_cases" in str(err)
+    err = rejected(engine, tmp_path, caseload=CASELOAD + "H1,2026-03-04,1,1,1,1,1,1,1\n")
+    assert "duplicate" in str(err)  # 2026-03-04 is in the week of Monday 2026-03-02
+
+
+@pytest.mark.parametrize("content,words", [(b"", "empty"), (b"  \n", "empty"),
+                                           (ROSTER.splitlines()[0].encode() + b"\n", "no data rows")])
+def test_empty_files(engine, tmp_path, content, words):
+    p = write(tmp_path, "roster.csv", content)
+    with pytest.raises(InputError, match=words):
+        ingest.import_files(engine, roster=p)
+    assert counts(engine)["helpers"] == 0
+
+
+def test_invalid_surveys_store_no_roster_either(engine, tmp_path):
+    """One import call is one transaction: a bad survey file keeps the roster out too."""
+    rejected(engine, tmp_path, roster=ROSTER, surveys=SURVEYS.replace("sib,1", "sib,9"))
+    assert counts(engine)["helpers"] == 0
+
+
+def test_cli_exit_codes(tmp_path, sqlite_url):
+    r = write(tmp_path, "roster.csv", ROSTER)
+    bad = write(tmp_path, "bad.csv", SURVEYS.replace("sib,1", "sib,9"))
+    env = {"BURNOUT_DATABASE_URL": sqlite_url}
+    ok = run_cli("import", "--roster", str(r), env=env)
+    assert ok.returncode == 0, ok.stderr
+    assert "3 helpers (3 new" in ok.stdout
+    fail = run_cli("import", "--surveys", str(bad), env=env)
+    assert fail.returncode == 2
+    assert "bad.csv" in fail.stderr and "row 4" in fail.stderr and "'sib_1'" in fail.stderr
+
+
+# ------------------------------------------------------------------ encodings and formats
+
+def test_latin1_semicolon_bom_and_xlsx_read_the_same(engine, tmp_path):
+    text = ROSTER.replace("Ana Ruiz", "Ana Muñoz Pérez")
+    expected = ingest.validate_roster(ingest.read_table(text.encode("utf-8"), "r.csv"))
+    variants = {
+        "utf8-bom": ("\ufeff" + text).encode("utf-8"),
+        "latin1": text.encode("latin-1"),
+        "utf16": text.encode("utf-16"),
+    }
+    table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    variants["cp1252-semicolon"] = table.to_csv(sep=";", index=False).encode("cp1252")
+    variants["tab"] = table.to_csv(sep="\t", index=False).encode("utf-8")
+    buf = io.BytesIO()
+    table.to_excel(buf, index=False)
+    variants["xlsx"] = buf.getvalue()
+    for name, raw in variants.items():
+        got = ingest.validate_roster(ingest.read_table(raw, name), name)
+        pd.testing.assert_frame_equal(got.reset_index(drop=True), expected.reset_index(drop=True),
+                                      check_dtype=False, obj=name)
+    assert "Ana Muñoz Pérez" in set(expected["name"])
+
+
+def test_semicolon_decimal_comma_is_rejected_clearly(engine, tmp_path):
+    # "0,8" in a semicolon file is a European decimal: reject rather than guess.
+    table = pd.read_csv(io.StringIO(ROSTER), dtype=str, keep_default_na=False)
+    table.loc[1, "fte"] = "0,8"
+    err = rejected(engine, tmp_path, roster=table.to_csv(sep=";", index=False))
+    assert (err.row, err.column) == (3, "fte")
+
+
+def test_unquoted_separator_inside_a_value_is_rejected(engine, tmp_path):
+    err = rejected(engine, tmp_path, roster=ROSTER.replace(",", ";"))
+    assert err.row == 2 and "fields" in str(err)
+
+
+def test_long_survey_format(engine, tmp_path):
+    import_ok(engine, tmp_path, roster=ROSTER)
+    long = "helper_id,submitted_at,instrument,item_id,value\n" \
+           "H1,2026-03-02T09:00:00,sib,sib_1,4\n" \
+           "H3,2026-03-02,cbi,cbi_p1,Often\nH3,2026-03-02,cbi,cbi_p2,Always\nH3,2026-03-02,cbi,cbi_p3,seldom\n"
+    import_ok(engine, tmp_path, surveys=long)
+    sc = frames.scores(engine).set_index("helper_id")
+    assert sc.loc["H1", "sib_level"] == 4 and bool(sc.loc["H1", "burned_out"])
+    assert sc.loc["H3", "personal_burnout"] == pytest.approx((75 + 100 + 25) / 3)
+
+
+# ------------------------------------------------------------------ events
+
+def test_event_rows_roll_up_to_weeks(engine, tmp_path):
+    import_ok(engine, tmp_path, roster=ROSTER)
+    events = """helper_id,date,case_id,new_case,high_acuity,trauma_exposure,critical_incident,hours,case_type,outside_specialty
+H1,2026-03-02,C1,yes,no,1,0,20,foster care,0
+H1,2026-03-04,C1,no,no,0,0,12,foster care,0
+H1,2026-03-05,C2,no,yes,1,1,14,substance use,1
+H1,2026-03-09,C2,no,yes,0,0,8,substance use,1
+H3,2026-03-08,C9,1,0,0,0,7.5,,0
+"""
+    import_ok(engine, tmp_path, caseload=events)
+    cl = frames.caseload(engine).set_index(["helper_id", "week_start"])
+    w1 = cl.loc[("H1", pd.Timestamp("2026-03-02"))]
+    assert w1["active_cases"] == 2 and w1["new_cases"] == 1 and w1["high_acuity_cases"] == 1
+    assert w1["trauma_exposures"] == 2 and w1["critical_incidents"] == 1
+    assert w1["hours_worked"] == 46 and w1["overtime_hours"] == 6
+    assert w1["cases_outside_specialty"] == 1 and w1["case_types"] == "foster care;substance use"
+    w2 = cl.loc[("H1", pd.Timestamp("2026-03-09"))]
+    assert w2["active_cases"] == 1 and w2["overtime_hours"] == 0
+    assert cl.loc[("H3", pd.Timestamp("2026-03-02")), "active_cases"] == 1   # Sunday belongs to Monday's week
+    assert len(cl) == 3
+
+
+def test_event_rows_reject_bad_flags(engine, tmp_path):
+    import_ok(engine, tmp_path, roster=ROSTER)
+    err = rejected(engine, tmp_path, caseload="helper_id,date,case_id,high_acuity\nH1,2026-03-02,C1,maybe\n")
+    assert (err.row, err.column) == (2, "high_acuity")
+
+
+# ------------------------------------------------------------------ form-tool exports
+
+FORM = """Timestamp,Staff number,How often did you feel tired?,How often physically exhausted?,How often emotionally exhausted?,Comments
+2026-03-02 09:00:00,H1,Often,Always,Sometimes,=HYPERLINK("x")
+2026-03-09 09:05:00,H3,Never/almost never,Seldom,Never,
+"""
+
+
+def test_form_export_through_yaml_mapping(engine, tmp_path):
+    import_ok(engine, tmp_path, roster=ROSTER)
+    mapping = write(tmp_path, "map.yaml", """instrument: cbi
+columns:
+  Timestamp: submitted_at
+  Staff number: helper_id
+  How often did you feel tired?: cbi_p1
+  How often physically exhausted?: cbi_p2
+  How often emotionally exhausted?: cbi_p3
+""")
+    form = write(tmp_path, "form.csv", FORM)
+    ingest.import_files(engine, surveys=form, mapping=mapping)
+    sc = frames.scores(engine).set_index("helper_id")
+    assert sc.loc["H1", "personal_burnout"] == pytest.approx(75)
+    assert sc.loc["H3", "personal_burnout"] == pytest.approx(25 / 3)
+
+
+def test_form_export_through_csv_mapping_with_custom_labels(engine, tmp_path):
+    import_ok(engine, tmp_path, roster=ROSTER)
+    mapping = write(tmp_path, "map.csv", "source,target\n,sib\nWhen,submitted_at\nWho,helper_id\n"
+                                         "Burnout?,sib_1\nlabel:Completely burned out,5\nlabel:Fine,1\n")
+    form = write(tmp_path, "form.csv", "When,Who,Burnout?\n2026-03-02,H1,Completely burned out\n2026-03-02,H3,fine\n")
+    ingest.import_files(engine, surveys=form, mapping=mapping)
+    sc = frames.scores(engine).set_index("helper_id")
+    assert sc.loc["H1", "sib_level"] == 5 and sc.loc["H3", "sib_level"] == 1
+
+
+def test_mapping_naming_a_missing_column_is_rejected(engine, tmp_path):
+    import_ok(engine, tmp_path, roster=ROSTER)
+    mapping = write(tmp_path, "map.yaml", "instrument: sib\ncolumns:\n  Nope: sib_1\n")
+    form = write(tmp_path, "form.csv", FORM)
+    with pytest.raises(InputError) as info:
+        ingest.import_files(engine, surveys=form, mapping=mapping)
+    assert info.value.column == "Nope"
