@@ -1,0 +1,106 @@
+"""Storage: migrations, SQLite settings, PostgreSQL round trip, concurrency."""
+from __future__ import annotations
+
+import threading
+
+import pandas as pd
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import func, inspect, select, text
+
+from burnout import ingest
+from burnout.store import frames, get_engine, make_engine, migrate
+from burnout.store import schema as s
+
+
+def test_first_start_creates_and_migrates(sqlite_url):
+    eng = get_engine(sqlite_url)
+    names = set(inspect(eng).get_table_names())
+    assert {"helpers", "submissions", "answers", "scores", "caseload_weeks", "users", "audit_log",
+            "settings", "alembic_version"} <= names
+    with eng.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 30000
+        assert conn.execute(text("select version_num from alembic_version")).scalar() == "0001"
+    migrate(eng)  # a second start is a no-op, not an error
+
+
+def test_migrations_match_the_models(sqlite_url):
+    """Every change to schema.py must come with a migration."""
+    eng = get_engine(sqlite_url)
+    with eng.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), s.metadata)
+    assert diff == []
+
+
+def test_migration_keeps_data_on_upgrade(tmp_path, demo_files):
+    url = f"sqlite:///{tmp_path / 'keep.db'}"
+    eng = make_engine(url)
+    migrate(eng)
+    ingest.import_files(eng, **demo_files)
+    n = len(frames.answers(eng))
+    migrate(eng)
+    assert len(frames.answers(eng)) == n
+
+
+def test_concurrent_writers_lose_nothing(engine, tmp_path):
+    roster = ("helper_id,name,team,role,site,fte,start_date\n"
+              + "".join(f"H{i},N{i},T,nurse,S,1,2024-01-01\n" for i in range(8)))
+    p = tmp_path / "r.csv"
+    p.write_text(roster)
+    ingest.import_files(engine, roster=p)
+    errors = []
+
+    def writer(i):
+        body = "helper_id,submitted_at,instrument,sib_1\n" + "".join(
+            f"H{i},2026-01-{d:02d}T09:00:00,sib,{1 + d % 5}\n" for d in range(1, 29))
+        try:
+            ingest.import_files(engine, surveys=body.encode(), names={"surveys": f"w{i}.csv"})
+        except Exception as exc:  # noqa: BLE001 - the assertion reports it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(8)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert errors == []
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(s.submissions)).scalar_one() == 8 * 28
+        assert conn.execute(select(func.count()).select_from(s.scores)).scalar_one() == 8 * 28
+
+
+@pytest.mark.postgres
+def test_postgresql_round_trip(pg_url, demo_files):
+    eng = get_engine(pg_url)
+    assert eng.dialect.name == "postgresql"
+    ingest.import_files(eng, **demo_files)
+    again = ingest.import_files(eng, **demo_files)
+    assert again.counts["surveys"]["new"] == 0
+
+    sv_in = pd.read_csv(demo_files["surveys"], parse_dates=["submitted_at"])
+    sv_db = frames.answers(eng)
+    key = ["helper_id", "instrument", "submitted_at"]
+    a = sv_in.sort_values(key).reset_index(drop=True)
+    b = sv_db.sort_values(key).reset_index(drop=True).reindex(columns=a.columns)
+    pd.testing.assert_frame_equal(a, b, check_dtype=False)
+
+    cl_in = pd.read_csv(demo_files["caseload"], parse_dates=["week_start"])
+    cl_db = frames.caseload(eng)
+    k = ["helper_id", "week_start"]
+    pd.testing.assert_frame_equal(cl_in.sort_values(k).reset_index(drop=True),
+                                  cl_db.sort_values(k).reset_index(drop=True)[cl_in.columns], check_dtype=False)
+    assert len(frames.scores(eng)) == len(sv_in)
+    assert len(frames.roster(eng)) == len(pd.read_csv(demo_files["roster"]))
+
+
+@pytest.mark.postgres
+def test_postgresql_rejected_file_stores_nothing(pg_url, demo_files, tmp_path):
+    eng = get_engine(pg_url)
+    bad = tmp_path / "surveys.csv"
+    txt = demo_files["surveys"].read_text().splitlines()
+    txt[-1] = txt[-1].replace("H0", "H9", 1)
+    bad.write_text("\n".join(txt) + "\n")
+    with pytest.raises(Exception):
+        ingest.import_files(eng, roster=demo_files["roster"], surveys=bad)
+    with eng.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(s.helpers)).scalar_one() == 0
