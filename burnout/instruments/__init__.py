@@ -16,7 +16,7 @@ import csv
 import io
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping, NamedTuple
@@ -149,12 +149,12 @@ class Instrument:
         flags = [f.column for s in self.subscales for f in s.flags]
         return tuple(scores + bands + flags)
 
-    @property
+    @cached_property
     def answer_values(self) -> tuple[float, ...]:
         """Every value an answer may take (all scales of an instrument share them)."""
         return tuple(sorted({v for sc in self.scales.values() for v in sc.values}))
 
-    @property
+    @cached_property
     def answer_lookup(self) -> Mapping[str, float]:
         """Normalised label -> value over all the instrument's scales.
 
