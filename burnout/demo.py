@@ -513,9 +513,9 @@ def _simulate(org: dict, weeks: int, rng: np.random.Generator) -> dict:
                 lo = org["vacancy_weeks"][kind[leavers], 0]
                 hi = org["vacancy_weeks"][kind[leavers], 1]
                 gap = rng.integers(lo, hi + 1)
-                for p, who, why in zip(leavers, person[leavers], reasons):
-                    end_week[int(who)] = t
-                    end_reason[int(who)] = int(min(why, len(END_REASONS) - 1))
+                for who, why in zip(person[leavers].tolist(), reasons.tolist()):
+                    end_week[who] = t
+                    end_reason[who] = min(why, len(END_REASONS) - 1)
                 hire_week[leavers] = t + 1 + gap
                 person[leavers] = -1
 
@@ -602,8 +602,9 @@ def _roster_frame(org: dict, sim: dict, week_starts: np.ndarray) -> pd.DataFrame
         "site": np.array(SITES, dtype=object)[org["team_site"][team]],
         "fte": p["fte"],
         "start_date": _iso(start),
-        "end_date": np.where(left, _iso(end), None),
-        "end_reason": np.where(left, np.array(END_REASONS, dtype=object)[np.maximum(p["end_reason"], 0)], None),
+        "end_date": np.where(left, _iso(end).astype(object), np.nan),
+        "end_reason": np.where(left, np.array(END_REASONS, dtype=object)[np.maximum(p["end_reason"], 0)],
+                               np.nan),
         "annual_salary": salary,
         "specialties": spec,
         "caseload_standard": std,
@@ -743,7 +744,8 @@ def _assemble_wide(blocks: list, base: np.ndarray, helper_of_cell: np.ndarray) -
     order = np.argsort(keys, kind="stable")
     dest = np.empty_like(order)
     dest[order] = np.arange(order.size)
-    # Column-major so the frame's single block is contiguous per column (fast to_csv).
+    # Column-major: the frame keeps it as one block whose columns are
+    # contiguous, so per-column reads (the CSV writer, importers) stay cheap.
     items = np.full((order.size, len(ITEM_COLUMNS)), np.nan, order="F")
     col_of = {c: i for i, c in enumerate(ITEM_COLUMNS)}
     cell = np.empty(order.size, dtype=np.int64)
