@@ -1,0 +1,508 @@
+"""The helper's weekly check-in: what is due, storing it whole, and immediate feedback.
+
+Core module (no streamlit).  The check-in page calls :func:`due_instruments`,
+:func:`save_checkin` and :func:`feedback`; the CLI and tests call them too.
+
+Language rule: feedback speaks to the helper in plain, non-judgmental words.
+A high score is a signal about the work and its conditions, never a verdict on
+the person.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from typing import Mapping
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+
+from burnout import config
+from burnout.errors import InputError
+
+# Display order of a check-in: the short weekly part first, the longer ones when due.
+ORDER = ("pulse", "sib", "cbi", "proqol5")
+
+# Answers that open the crisis path (DESIGN §1: "a crisis path when answers are severe").
+SEVERE_SIB_LEVEL = 5          # "completely burned out"
+SEVERE_PULSE_STRAIN = 80.0    # 0-100
+SEVERE_CBI = 100.0            # the CBI "severe" band
+SEVERE_PROQOL_HIGH = 42.0     # ProQOL self-score band "high" (STS or burnout)
+
+# Everyday resources and the crisis path.  Organisations replace both in
+# Settings (keys ``resources`` and ``crisis_resources``): lists of {title, detail}.
+DEFAULT_RESOURCES: list[dict[str, str]] = [
+    {"title": "Talk it through with your supervisor",
+     "detail": "Reflective supervision is part of the job, not a sign of weakness. Bring what is "
+               "weighing on you, including caseload and the cases that stay with you."},
+    {"title": "Employee Assistance Programme (EAP)",
+     "detail": "Free, confidential counselling for you and your family. Ask HR for the number if "
+               "you do not have it; your employer is not told that you called."},
+    {"title": "Protect your recovery time",
+     "detail": "Breaks, leave and a clear end to the working day help more than trying harder. "
+               "If your workload makes that impossible, that is a workload problem to raise."},
+    {"title": "Peer support",
+     "detail": "A debrief with a colleague after a hard contact or a critical incident helps; "
+               "ask your lead to make time for it."},
+]
+DEFAULT_CRISIS_RESOURCES: list[dict[str, str]] = [
+    {"title": "If you might harm yourself, or feel unsafe right now",
+     "detail": "Call or text 988 in the US (Suicide & Crisis Lifeline), or your local emergency "
+               "number. You can also go to the nearest emergency department."},
+    {"title": "Employee Assistance Programme (EAP)",
+     "detail": "Confidential counselling, usually available the same day. Your employer is not "
+               "told that you called."},
+    {"title": "Tell your supervisor or someone you trust today",
+     "detail": "You do not need to explain everything. \"I am not OK and need support\" is enough; "
+               "asking for your caseload to be eased is a reasonable request."},
+]
+
+# Plain names, and whether a higher score is the better news.
+SCORE_INFO: dict[str, dict] = {
+    "pulse_strain": {"name": "strain", "better": "lower"},
+    "pulse_trauma_load": {"name": "trauma load", "better": "lower"},
+    "pulse_support": {"name": "support", "better": "higher"},
+    "sib_level": {"name": "burnout self-rating", "better": "lower"},
+    "personal_burnout": {"name": "personal burnout", "better": "lower"},
+    "work_burnout": {"name": "work-related burnout", "better": "lower"},
+    "client_burnout": {"name": "client-related burnout", "better": "lower"},
+    "compassion_satisfaction": {"name": "compassion satisfaction", "better": "higher"},
+    "burnout": {"name": "burnout", "better": "lower"},
+    "secondary_traumatic_stress": {"name": "secondary traumatic stress", "better": "lower"},
+}
+
+# One gentle line per score when its band is high: about conditions, not the person.
+HIGH_HINTS: dict[str, str] = {
+    "pulse_strain": "A heavy week. This says more about the load you are carrying than about you.",
+    "personal_burnout": "Tiredness at this level is worth raising; rest is not a luxury.",
+    "work_burnout": "Work is taking a lot out of you. Workload and support are fair things to raise.",
+    "client_burnout": "Client work is draining right now. Supervision and case mix are fair things to raise.",
+    "burnout": "Burnout at this level usually reflects workload and conditions; it is worth raising.",
+    "secondary_traumatic_stress": "Other people's trauma is staying with you. That is a known cost of "
+                                  "this work, and support helps.",
+}
+LOW_GOOD_HINTS: dict[str, str] = {
+    "compassion_satisfaction": "Low satisfaction from helping is a common sign of strain, "
+                               "not a failing.",
+}
+
+USUAL_MIN_HISTORY = 3     # previous scores needed before saying "usual for you"
+USUAL_WINDOW = 12         # how many previous scores define "usual"
+USUAL_SHARE = 0.10        # a change of 10 % of the scale's range counts as a difference
+
+
+# --------------------------------------------------------------------------- small helpers
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def _monday(day: dt.date) -> dt.date:
+    return day - dt.timedelta(days=day.weekday())
+
+
+def _as_date(value) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return pd.Timestamp(value).date()
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=])")
+
+
+def escape_md(text) -> str:
+    """Escape free text for st.markdown: no links, images, HTML, LaTeX or formatting.
+
+    Free text (comments, admin-written resources) is shown as typed, never interpreted.
+    """
+    if text is None or (isinstance(text, float) and math.isnan(text)):
+        return ""
+    return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", "  \n")
+
+
+def _instrument(name: str):
+    from burnout.instruments import load
+
+    return load(name)
+
+
+def band_of(value: float | None, subscale) -> str | None:
+    """The band label of ``value`` on ``subscale`` (instrument YAML bands)."""
+    if value is None or pd.isna(value) or not subscale.bands:
+        return None
+    for b in subscale.bands:
+        if b.up_to is not None and value <= b.up_to:
+            return b.label
+        if b.below is not None and value < b.below:
+            return b.label
+        if b.up_to is None and b.below is None:
+            return b.label
+    return None
+
+
+def _subscales() -> dict[str, tuple[str, object]]:
+    """score column -> (instrument id, Subscale)."""
+    out = {}
+    for name in ORDER:
+        inst = _instrument(name)
+        for sub in inst.subscales:
+            out[sub.column] = (name, sub)
+    return out
+
+
+# --------------------------------------------------------------------------- settings
+
+def resources(settings: Mapping | None) -> list[dict[str, str]]:
+    """Everyday resources from settings key ``resources`` (default: DEFAULT_RESOURCES)."""
+    return _resource_list((settings or {}).get("resources"), DEFAULT_RESOURCES)
+
+
+def crisis_resources(settings: Mapping | None) -> list[dict[str, str]]:
+    """The crisis path from settings key ``crisis_resources`` (default: DEFAULT_CRISIS_RESOURCES)."""
+    return _resource_list((settings or {}).get("crisis_resources"), DEFAULT_CRISIS_RESOURCES)
+
+
+def _resource_list(value, default) -> list[dict[str, str]]:
+    if not isinstance(value, list):
+        return [dict(r) for r in default]
+    out = [{"title": str(r.get("title") or "").strip(), "detail": str(r.get("detail") or "").strip()}
+           for r in value if isinstance(r, Mapping)]
+    out = [r for r in out if r["title"]]
+    return out or [dict(r) for r in default]
+
+
+def schedule_from(settings: Mapping | None) -> dict[str, int]:
+    sched = dict(config.CHECKIN_SCHEDULE)
+    sched.update({k: int(v) for k, v in ((settings or {}).get("checkin_schedule") or {}).items()
+                  if k in config.INSTRUMENTS and v})
+    return sched
+
+
+# --------------------------------------------------------------------------- what is due
+
+def last_submissions(engine: Engine, helper_id: str) -> dict[str, dt.datetime]:
+    """instrument -> the helper's latest submission time (instruments never answered are absent)."""
+    from burnout.store.schema import submissions
+
+    q = (select(submissions.c.instrument, func.max(submissions.c.submitted_at))
+         .where(submissions.c.helper_id == helper_id).group_by(submissions.c.instrument))
+    with engine.connect() as conn:
+        return {inst: pd.Timestamp(ts).to_pydatetime() for inst, ts in conn.execute(q) if ts is not None}
+
+
+def is_due(last: dt.datetime | dt.date | None, today: dt.date, every_weeks: int) -> bool:
+    """Due when never answered, or when ``every_weeks`` calendar weeks (Monday starts)
+    have begun since the week of the last answer."""
+    if last is None:
+        return True
+    weeks = (_monday(_as_date(today)) - _monday(_as_date(last))).days // 7
+    return weeks >= max(1, int(every_weeks))
+
+
+def due_instruments(engine: Engine, helper_id: str, today: dt.date | None = None,
+                    schedule: Mapping[str, int] | None = None) -> list[str]:
+    """Instruments due for ``helper_id`` this week, in check-in order.
+
+    ``schedule`` maps instrument -> every how many weeks (settings
+    ``checkin_schedule``; default pulse and sib weekly, cbi every 4 weeks,
+    proqol5 every 12).  Based on the helper's last submission of each.
+    """
+    if schedule is None:
+        from burnout.store import frames
+
+        schedule = schedule_from(frames.settings(engine))
+    today = _as_date(today or _now())
+    last = last_submissions(engine, helper_id)
+    return [name for name in ORDER if name in schedule
+            and is_due(last.get(name), today, schedule[name])]
+
+
+def next_due(engine: Engine, helper_id: str, schedule: Mapping[str, int] | None = None) -> dict[str, dt.date]:
+    """instrument -> the Monday of the week it is next due (today's week when overdue)."""
+    if schedule is None:
+        from burnout.store import frames
+
+        schedule = schedule_from(frames.settings(engine))
+    last = last_submissions(engine, helper_id)
+    this_week = _monday(_now().date())
+    out = {}
+    for name in ORDER:
+        if name not in schedule:
+            continue
+        if name not in last:
+            out[name] = this_week
+        else:
+            out[name] = max(this_week, _monday(last[name].date()) + dt.timedelta(weeks=int(schedule[name])))
+    return out
+
+
+# --------------------------------------------------------------------------- saving
+
+def validate_answers(answers: Mapping[str, Mapping[str, object]]) -> dict[str, dict[str, float]]:
+    """Check every answer against its instrument's scale; return numeric answers.
+
+    Values may be numbers on the scale or the scale's labels.  ``None`` / NaN
+    means "skipped".  Instruments with no answer at all are dropped.  Anything
+    else raises :class:`InputError` naming the instrument and item.
+    """
+    from burnout.instruments import normalise_label
+
+    if not isinstance(answers, Mapping):
+        raise InputError("answers must map instrument -> {item id: value}")
+    clean: dict[str, dict[str, float]] = {}
+    problems: list[str] = []
+    first = None
+    for name, items in answers.items():
+        if name not in config.INSTRUMENTS:
+            raise InputError(f"unknown instrument {name!r}; expected one of {', '.join(config.INSTRUMENTS)}",
+                             column="instrument")
+        inst = _instrument(name)
+        allowed = set(inst.answer_values)
+        lookup = inst.answer_lookup
+        got: dict[str, float] = {}
+        for item_id, value in (items or {}).items():
+            if item_id not in inst.item_ids:
+                msg = f"{item_id!r} is not an item of {inst.short_title}"
+                problems.append(f"column {item_id!r}: {msg}")
+                first = first or (msg, item_id)
+                continue
+            if value is None or (isinstance(value, float) and math.isnan(value)):
+                continue
+            if isinstance(value, bool):
+                num = None
+            elif isinstance(value, (int, float)):
+                num = float(value)
+            else:
+                text = str(value).strip()
+                try:
+                    num = float(text)
+                except ValueError:
+                    num = lookup.get(normalise_label(text))
+            if num is None or num not in allowed:
+                msg = (f"{value!r} is not an answer on the {inst.short_title} scale "
+                       f"({inst.describe_scale()})")
+                problems.append(f"column {item_id!r}: {msg}")
+                first = first or (msg, item_id)
+                continue
+            got[item_id] = num
+        if got:
+            clean[name] = got
+    if problems:
+        raise InputError(first[0], column=first[1], problems=problems)
+    if not clean:
+        raise InputError("nothing to save: no question was answered")
+    return clean
+
+
+def save_checkin(engine: Engine, helper_id: str, answers: Mapping[str, Mapping[str, object]],
+                 comment: str | None = None, submitted_at: dt.datetime | None = None) -> list[int]:
+    """Store one check-in (several instruments) whole or not at all.
+
+    Every answer is validated against its scale first; submissions, answers and
+    scores are then written in ONE transaction through
+    ``store.writes.insert_submissions``.  The comment belongs to the first
+    instrument of the check-in (the pulse in a weekly check-in).  Returns the new
+    submission ids in check-in order.
+    """
+    from burnout.store import writes
+    from burnout.store.schema import helpers, submissions
+
+    clean = validate_answers(answers)
+    when = pd.Timestamp(submitted_at or _now()).to_pydatetime().replace(microsecond=0, tzinfo=None)
+    comment = (comment or "").strip() or None
+    if comment is not None and len(comment) > 4000:
+        raise InputError("the comment is longer than 4,000 characters", column="comment")
+    names = [n for n in ORDER if n in clean] + [n for n in clean if n not in ORDER]
+    subs = pd.DataFrame({
+        "helper_id": helper_id, "instrument": names, "submitted_at": pd.Timestamp(when),
+        "comment": [comment if i == 0 else None for i in range(len(names))],
+        "row": range(1, len(names) + 1),
+    })
+    ans = pd.DataFrame([{"helper_id": helper_id, "instrument": n, "submitted_at": pd.Timestamp(when),
+                         "item_id": item, "value": value}
+                        for n in names for item, value in clean[n].items()])
+    with engine.begin() as conn:
+        if conn.execute(select(helpers.c.helper_id).where(helpers.c.helper_id == helper_id)).first() is None:
+            raise InputError(f"{helper_id!r} is not in the roster", column="helper_id")
+        n_new, _ = writes.insert_submissions(conn, subs, ans, source="checkin")
+        if n_new != len(names):
+            raise InputError("a check-in with this exact time is already stored; nothing was saved",
+                             column="submitted_at")
+        rows = conn.execute(select(submissions.c.instrument, submissions.c.submission_id)
+                            .where(submissions.c.helper_id == helper_id,
+                                   submissions.c.submitted_at == when,
+                                   submissions.c.instrument.in_(names))).all()
+        writes.audit(conn, helper_id, "checkin_saved", subject_helper_id=helper_id,
+                     detail=", ".join(names))
+    by_inst = {inst: int(sid) for inst, sid in rows}
+    return [by_inst[n] for n in names]
+
+
+# --------------------------------------------------------------------------- feedback
+
+def _fmt(v: float, width: float = 100.0) -> str:
+    """Whole numbers on wide scales (0-100, 10-50); one decimal only on narrow ones."""
+    if width >= 20 or abs(v - round(v)) < 1e-9:
+        return f"{v:.0f}"
+    return f"{v:.1f}"
+
+
+def _ago(days: int) -> str:
+    if days <= 10:
+        return "last week" if days >= 5 else "last time"
+    if days < 60:
+        return f"{round(days / 7)} weeks ago"
+    return f"{round(days / 30.4)} months ago"
+
+
+def describe_score(column: str, value: float, history: pd.Series, history_times: pd.Series | None,
+                   latest_time: dt.datetime | None, subscale) -> dict:
+    """Plain-words feedback for one score, given its earlier values (oldest first)."""
+    info = SCORE_INFO.get(column, {"name": column.replace("_", " "), "better": "lower"})
+    lo, hi = subscale.range
+    threshold = USUAL_SHARE * (hi - lo)
+    history = pd.to_numeric(history, errors="coerce")
+    mask = history.notna().to_numpy()
+    prev_vals = history[mask]
+    out = {"column": column, "name": info["name"], "value": float(value), "max": hi, "min": lo,
+           "band": band_of(value, subscale), "better": info["better"],
+           "previous": None, "change": None, "usual": None, "compared_to_usual": None, "hint": None}
+    parts = []
+    if len(prev_vals) >= USUAL_MIN_HISTORY:
+        usual = float(prev_vals.iloc[-USUAL_WINDOW:].median())
+        out["usual"] = usual
+        if value >= usual + threshold:
+            out["compared_to_usual"] = "higher"
+            parts.append("higher than usual for you")
+        elif value <= usual - threshold:
+            out["compared_to_usual"] = "lower"
+            parts.append("lower than usual for you")
+        else:
+            out["compared_to_usual"] = "usual"
+            parts.append("about usual for you")
+    if len(prev_vals):
+        prev = float(prev_vals.iloc[-1])
+        change = float(value) - prev
+        out["previous"], out["change"] = prev, change
+        when = ""
+        if history_times is not None and latest_time is not None:
+            t_prev = pd.Timestamp(pd.Series(history_times)[mask].iloc[-1])
+            when = _ago((pd.Timestamp(latest_time) - t_prev).days)
+        if abs(change) < 0.5:
+            parts.append(f"the same as {when or 'last time'}")
+        else:
+            direction = "up" if change > 0 else "down"
+            since = f"from {when}" if when.endswith("ago") else f"since {when or 'last time'}"
+            parts.append(f"{direction} {_fmt(abs(change), hi - lo)} {since}")
+    else:
+        parts.append("your first score, so there is nothing to compare yet")
+    if column == "sib_level":
+        inst = _instrument("sib")
+        label = dict((v, lab) for lab, v in inst.scales["level"].options).get(float(value))
+        lead = f"You rated your burnout {_fmt(value)} of 5" + (f", \u201c{label}\u201d" if label else "")
+    else:
+        lead = f"Your {info['name']} score is {_fmt(value)}"
+        if out["band"]:
+            lead += f", in the {out['band']} range"
+    out["sentence"] = f"{lead} ({'; '.join(parts)})."
+    if out["band"] in ("high", "severe"):
+        out["hint"] = HIGH_HINTS.get(column)
+    elif out["band"] == "low":
+        out["hint"] = LOW_GOOD_HINTS.get(column)
+    return out
+
+
+def _severe_reasons(latest: dict[str, dict]) -> list[str]:
+    reasons = []
+    sib = latest.get("sib", {}).get("scores", {}).get("sib_level")
+    if sib is not None and sib["value"] >= SEVERE_SIB_LEVEL:
+        reasons.append("You rated yourself as completely burned out.")
+    strain = latest.get("pulse", {}).get("scores", {}).get("pulse_strain")
+    if strain is not None and strain["value"] >= SEVERE_PULSE_STRAIN:
+        reasons.append(f"Your strain this week is very high ({_fmt(strain['value'])} of 100).")
+    for col in ("personal_burnout", "work_burnout", "client_burnout"):
+        s = latest.get("cbi", {}).get("scores", {}).get(col)
+        if s is not None and s["value"] >= SEVERE_CBI:
+            reasons.append(f"Your {s['name']} is at the top of the scale.")
+    for col in ("secondary_traumatic_stress", "burnout"):
+        s = latest.get("proqol5", {}).get("scores", {}).get(col)
+        if s is not None and s["value"] >= SEVERE_PROQOL_HIGH:
+            reasons.append(f"Your {s['name']} score is in the high range.")
+    return reasons
+
+
+def feedback(engine: Engine, helper_id: str, scores_df: pd.DataFrame | None = None,
+             recent_days: int = 2) -> dict:
+    """The helper's latest scores with bands, change and plain-words sentences.
+
+    Returns ``{"instruments": {instrument: {"submitted_at", "recent", "scores":
+    {column: {...}}, "sentences": [...]}} , "latest_at", "severe", "severe_reasons"}``.
+    ``recent`` marks instruments answered in the latest check-in (within
+    ``recent_days`` of the newest submission); only those decide ``severe``,
+    so a months-old ProQOL does not reopen the crisis path every week.
+    """
+    if scores_df is None:
+        from burnout.store import frames
+
+        scores_df = frames.scores(engine, helper_id)
+    df = scores_df[scores_df["helper_id"] == helper_id].sort_values(["submitted_at", "submission_id"])
+    subs = _subscales()
+    result: dict = {"instruments": {}, "latest_at": None, "severe": False, "severe_reasons": []}
+    if df.empty:
+        return result
+    latest_at = pd.Timestamp(df["submitted_at"].max())
+    result["latest_at"] = latest_at.to_pydatetime()
+    for name in ORDER:
+        part = df[df["instrument"] == name]
+        if part.empty:
+            continue
+        last = part.iloc[-1]
+        earlier = part.iloc[:-1]
+        entry = {"submitted_at": pd.Timestamp(last["submitted_at"]).to_pydatetime(),
+                 "submission_id": int(last["submission_id"]),
+                 "recent": (latest_at - pd.Timestamp(last["submitted_at"])).days < recent_days,
+                 "scores": {}, "sentences": []}
+        for col, (inst_name, sub) in subs.items():
+            if inst_name != name or col not in part.columns or pd.isna(last[col]):
+                continue
+            d = describe_score(col, float(last[col]), earlier[col], earlier["submitted_at"],
+                               last["submitted_at"], sub)
+            entry["scores"][col] = d
+            entry["sentences"].append(d["sentence"])
+        if name == "sib" and "burned_out" in part.columns and not pd.isna(last.get("burned_out")):
+            entry["burned_out"] = bool(last["burned_out"])
+        result["instruments"][name] = entry
+    recent = {k: v for k, v in result["instruments"].items() if v["recent"]}
+    result["severe_reasons"] = _severe_reasons(recent)
+    result["severe"] = bool(result["severe_reasons"])
+    return result
+
+
+def client_word(engine: Engine, helper_id: str) -> str | None:
+    """The word the helper's team uses for "client" (CBI client items)."""
+    from burnout.store.schema import helpers, teams
+
+    with engine.connect() as conn:
+        row = conn.execute(select(teams.c.client_word).join(helpers, helpers.c.team_id == teams.c.team_id)
+                           .where(helpers.c.helper_id == helper_id)).first()
+    return row[0] if row else None
+
+
+def item_texts(engine: Engine, instrument: str, helper_id: str | None = None) -> tuple[list[dict], bool]:
+    """What to show for each item: ``[{item_id, text, has_wording, options}]`` and
+    whether the official wording is loaded (pulse: always, it is the project's own)."""
+    from burnout.instruments import display_text
+    from burnout.store import frames
+
+    inst = _instrument(instrument)
+    wording = frames.wording(engine, instrument)
+    word = client_word(engine, helper_id) if helper_id else None
+    out = []
+    for item in inst.items:
+        shown = display_text(inst, item.id, wording, word)
+        out.append({"item_id": item.id, "text": shown.text, "has_wording": shown.has_wording,
+                    "options": list(inst.scales[item.scale].options)})
+    return out, all(o["has_wording"] for o in out)
