@@ -1,0 +1,595 @@
+"""A helper's control over their own data, and the admin's side of it.
+
+Core module (no streamlit):
+
+- what a helper can do with their own data: export all of it, choose whether
+  their team lead may see their individual results (consent), ask for their
+  self-report data to be deleted;
+- what the admin does with those requests;
+- plain chart builders for the helper's own trends (DataFrame in, Figure out);
+- small pure helpers for the admin pages: form-export column mapping and
+  settings validation.
+
+A helper's answers are theirs (DESIGN §1, §7): every function here that takes a
+``helper_id`` returns or changes that helper's data only.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import math
+import re
+from typing import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.engine import Engine
+
+from burnout import config
+from burnout.errors import InputError
+
+# Okabe-Ito: distinguishable with the common colour-vision deficiencies.
+OKABE_ITO = {
+    "orange": "#E69F00", "sky_blue": "#56B4E9", "green": "#009E73", "yellow": "#F0E442",
+    "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7", "black": "#000000",
+    "grey": "#999999",
+}
+LINE_COLOURS = [OKABE_ITO["blue"], OKABE_ITO["vermillion"], OKABE_ITO["green"], OKABE_ITO["purple"]]
+LINE_DASHES = ["solid", "dash", "dot", "dashdot"]
+LINE_SYMBOLS = ["circle", "square", "diamond", "triangle-up"]
+# Band shading by how much attention a band deserves (the label is written on the band too,
+# so colour is never the only cue).
+CONCERN_FILL = {0: "rgba(0,158,115,0.10)", 1: "rgba(240,228,66,0.16)", 2: "rgba(230,159,0,0.16)",
+                3: "rgba(213,94,0,0.18)"}
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+INSTRUMENT_TITLES = {"pulse": "Weekly pulse", "sib": "Single-item burnout", "cbi": "Copenhagen Burnout Inventory",
+                     "proqol5": "ProQOL 5"}
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+# --------------------------------------------------------------------------- export
+
+def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """Prefix text cells that a spreadsheet would run as a formula (= + - @, tab, CR) with '."""
+    out = df.copy()
+    for c in out.columns:
+        if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
+            out[c] = out[c].map(lambda v: "'" + v if isinstance(v, str) and v.startswith(FORMULA_START) else v)
+    out.columns = ["'" + c if isinstance(c, str) and c.startswith(FORMULA_START) else c for c in out.columns]
+    return out
+
+
+def own_data_frame(engine: Engine, helper_id: str) -> pd.DataFrame:
+    """Everything stored about one helper as one table.
+
+    One ``profile`` row (roster entry and sharing choice), one ``submission``
+    row per check-in or imported survey (answers, scores, bands, comment) and one
+    ``caseload_week`` row per caseload week.
+    """
+    from burnout.checkin import _subscales, band_of
+    from burnout.store import frames
+    from burnout.store.schema import SCORE_COLUMNS, helpers, teams
+
+    with engine.connect() as conn:
+        prof = conn.execute(select(helpers.c.helper_id, helpers.c.name, helpers.c.team_id.label("team"),
+                                   helpers.c.role, helpers.c.site, helpers.c.fte, helpers.c.start_date,
+                                   helpers.c.end_date, helpers.c.consent_lead_view)
+                            .where(helpers.c.helper_id == helper_id)).mappings().first()
+    if prof is None:
+        raise InputError(f"{helper_id!r} is not in the roster", column="helper_id")
+    profile = pd.DataFrame([{"record_type": "profile", **dict(prof)}])
+    profile["consent_lead_view"] = profile["consent_lead_view"].map(
+        {True: "yes", False: "no", 1: "yes", 0: "no"})
+
+    subs = frames.submissions_frame(engine, helper_id)
+    ans = frames.answers(engine, helper_id=helper_id)
+    sc = frames.scores(engine, helper_id)
+    sub_part = subs[["submission_id", "helper_id", "instrument", "submitted_at", "source", "comment"]].copy()
+    sub_part.insert(0, "record_type", "submission")
+    if not sc.empty:
+        score_cols = [c for c in SCORE_COLUMNS if c in sc.columns and sc[c].notna().any()]
+        sc_part = sc[["submission_id", *score_cols]].copy()
+        for col, (_, sub) in _subscales().items():
+            if col in sc_part.columns and sub.bands:
+                sc_part[f"{col}_band"] = sc_part[col].map(lambda v, s=sub: band_of(v, s))
+        sub_part = sub_part.merge(sc_part, on="submission_id", how="left")
+    if not ans.empty:
+        item_cols = _ordered_items([c for c in ans.columns
+                                    if c not in ("submission_id", "helper_id", "instrument", "submitted_at")])
+        sub_part = sub_part.merge(ans[["submission_id", *item_cols]], on="submission_id", how="left")
+    sub_part = sub_part.rename(columns={"submitted_at": "date"})
+
+    cl = frames.caseload(engine, helper_id).rename(columns={"week_start": "date"})
+    cl.insert(0, "record_type", "caseload_week")
+    parts = [p for p in (profile, sub_part, cl) if not p.empty]
+    out = pd.concat(parts, ignore_index=True, sort=False)
+    front = ["record_type", "helper_id", "date", "instrument", "submission_id", "source", "comment"]
+    out = out[[c for c in front if c in out.columns] + [c for c in out.columns if c not in front]]
+    if "date" in out.columns:
+        out["date"] = out["date"].map(lambda v: "" if v is None or pd.isna(v) else pd.Timestamp(v).isoformat())
+    return out
+
+
+def _ordered_items(cols: Iterable[str]) -> list[str]:
+    from burnout.instruments import load
+
+    order = [i for name in ("pulse", "sib", "cbi", "proqol5") for i in load(name).item_ids]
+    cols = list(cols)
+    return [i for i in order if i in cols] + sorted(c for c in cols if c not in order)
+
+
+def export_own_data(engine: Engine, helper_id: str, actor: str | None = None) -> bytes:
+    """All of one helper's own data as UTF-8 CSV (with BOM, so Excel reads accents).
+
+    Cells that a spreadsheet would run as formulas are neutralised with a
+    leading '.  Contains nothing about any other helper.
+    """
+    from burnout.store.writes import audit
+
+    df = neutralise_formulas(own_data_frame(engine, helper_id).astype(object))
+    buf = io.StringIO()
+    df.to_csv(buf, index=False, lineterminator="\n")
+    with engine.begin() as conn:
+        audit(conn, actor or helper_id, "own_data_exported", subject_helper_id=helper_id)
+    return buf.getvalue().encode("utf-8-sig")
+
+
+# --------------------------------------------------------------------------- consent
+
+def get_consent(engine: Engine, helper_id: str) -> bool:
+    """True when the helper lets their team lead see their individual results (default off)."""
+    from burnout.store.schema import helpers
+
+    with engine.connect() as conn:
+        v = conn.execute(select(helpers.c.consent_lead_view).where(helpers.c.helper_id == helper_id)).scalar()
+    return bool(v)
+
+
+def set_consent(engine: Engine, helper_id: str, value: bool, actor: str) -> bool:
+    """Turn lead access to individual results on or off; audit-logged.  Returns the new value."""
+    from burnout.store.schema import helpers
+    from burnout.store.writes import audit
+
+    value = bool(value)
+    with engine.begin() as conn:
+        res = conn.execute(update(helpers).where(helpers.c.helper_id == helper_id)
+                           .values(consent_lead_view=value))
+        if res.rowcount == 0:
+            raise InputError(f"{helper_id!r} is not in the roster", column="helper_id")
+        audit(conn, actor, "consent_given" if value else "consent_withdrawn", subject_helper_id=helper_id,
+              detail="team lead may see individual results" if value
+              else "team lead sees team aggregates only")
+    return value
+
+
+# --------------------------------------------------------------------------- deletion
+
+def request_deletion(engine: Engine, helper_id: str, actor: str) -> int:
+    """Ask for the helper's self-report data to be deleted; returns the request id.
+
+    Asking twice while a request is open returns the open request.
+    """
+    from burnout.store.schema import deletion_requests, helpers
+    from burnout.store.writes import audit
+
+    with engine.begin() as conn:
+        if conn.execute(select(helpers.c.helper_id).where(helpers.c.helper_id == helper_id)).first() is None:
+            raise InputError(f"{helper_id!r} is not in the roster", column="helper_id")
+        open_id = conn.execute(select(deletion_requests.c.request_id)
+                               .where(deletion_requests.c.helper_id == helper_id,
+                                      deletion_requests.c.status == "open")).scalar()
+        if open_id is not None:
+            return int(open_id)
+        rid = conn.execute(insert(deletion_requests).values(
+            helper_id=helper_id, requested_at=_now(), status="open")).inserted_primary_key[0]
+        audit(conn, actor, "deletion_requested", subject_helper_id=helper_id, detail=f"request {rid}")
+    return int(rid)
+
+
+def open_deletion_request(engine: Engine, helper_id: str) -> dict | None:
+    """The helper's open deletion request ({request_id, requested_at}) or None."""
+    from burnout.store.schema import deletion_requests
+
+    with engine.connect() as conn:
+        row = conn.execute(select(deletion_requests.c.request_id, deletion_requests.c.requested_at)
+                           .where(deletion_requests.c.helper_id == helper_id,
+                                  deletion_requests.c.status == "open")).mappings().first()
+    return dict(row) if row else None
+
+
+def pending_deletions(engine: Engine) -> pd.DataFrame:
+    """Open requests for the admin: request_id, helper_id, requested_at, submissions (to delete)."""
+    from burnout.store.schema import deletion_requests, submissions
+
+    n_subs = (select(func.count()).select_from(submissions)
+              .where(submissions.c.helper_id == deletion_requests.c.helper_id).scalar_subquery())
+    q = (select(deletion_requests.c.request_id, deletion_requests.c.helper_id,
+                deletion_requests.c.requested_at, n_subs.label("submissions"))
+         .where(deletion_requests.c.status == "open").order_by(deletion_requests.c.requested_at))
+    with engine.connect() as conn:
+        df = pd.read_sql(q, conn)
+    df["requested_at"] = pd.to_datetime(df["requested_at"])
+    return df
+
+
+def complete_deletion(engine: Engine, request_id: int, actor: str) -> dict:
+    """Delete the helper's self-report data (submissions, answers, scores, comments).
+
+    Kept: the roster entry and caseload weeks (operational records of work
+    allocation, not the helper's self-report) and the audit log (it records
+    who did what, never answers).  One transaction.  Returns what was deleted.
+    """
+    from burnout.store.schema import answers, deletion_requests, scores, submissions
+    from burnout.store.writes import audit
+
+    with engine.begin() as conn:
+        req = conn.execute(select(deletion_requests).where(deletion_requests.c.request_id == int(request_id))
+                           ).mappings().first()
+        if req is None:
+            raise InputError(f"there is no deletion request {request_id}")
+        if req["status"] != "open":
+            raise InputError(f"deletion request {request_id} is already {req['status']}")
+        hid = req["helper_id"]
+        sids = select(submissions.c.submission_id).where(submissions.c.helper_id == hid)
+        n_ans = conn.execute(delete(answers).where(answers.c.submission_id.in_(sids))).rowcount
+        conn.execute(delete(scores).where(scores.c.submission_id.in_(sids)))
+        n_sub = conn.execute(delete(submissions).where(submissions.c.helper_id == hid)).rowcount
+        now = _now()
+        conn.execute(update(deletion_requests)
+                     .where(deletion_requests.c.helper_id == hid, deletion_requests.c.status == "open")
+                     .values(status="done", resolved_at=now))
+        audit(conn, actor, "deletion_completed", subject_helper_id=hid,
+              detail=f"request {request_id}: {n_sub} submissions, {n_ans} answers deleted")
+    return {"helper_id": hid, "submissions": int(n_sub), "answers": int(n_ans)}
+
+
+# --------------------------------------------------------------------------- own views
+
+def own_weekly(scores: pd.DataFrame, caseload: pd.DataFrame, standard: float | None = None) -> pd.DataFrame:
+    """One row per week: the helper's pulse scores and burnout rating next to their caseload.
+
+    Columns: week_start, pulse_strain, pulse_trauma_load, pulse_support, sib_level,
+    active_cases, caseload_standard, high_acuity_cases, trauma_exposures,
+    critical_incidents, overtime_hours.  Latest submission of a week wins.
+    """
+    cols = ["pulse_strain", "pulse_trauma_load", "pulse_support", "sib_level"]
+    if scores.empty:
+        weekly_scores = pd.DataFrame(columns=["week_start", *cols])
+    else:
+        s = scores.sort_values("submitted_at")
+        pieces = []
+        for inst, keep in (("pulse", cols[:3]), ("sib", ["sib_level"])):
+            part = s[s["instrument"] == inst]
+            if not part.empty:
+                pieces.append(part.groupby("week_start")[keep].last())
+        weekly_scores = (pd.concat(pieces, axis=1).reset_index() if pieces
+                         else pd.DataFrame(columns=["week_start", *cols]))
+    cl_cols = ["active_cases", "high_acuity_cases", "trauma_exposures", "critical_incidents", "overtime_hours"]
+    cl = caseload[["week_start", *cl_cols]] if not caseload.empty else pd.DataFrame(columns=["week_start", *cl_cols])
+    out = pd.merge(weekly_scores, cl, on="week_start", how="outer")
+    for c in cols:
+        if c not in out.columns:
+            out[c] = np.nan
+    out["caseload_standard"] = standard
+    out["week_start"] = pd.to_datetime(out["week_start"])
+    return out[["week_start", *cols, "active_cases", "caseload_standard", *cl_cols[1:]]] \
+        .sort_values("week_start").reset_index(drop=True)
+
+
+def trend_table(scores: pd.DataFrame, instrument: str) -> pd.DataFrame:
+    """The numbers behind :func:`trend_figure`: date, each score and its band."""
+    from burnout.checkin import band_of
+    from burnout.instruments import load
+
+    inst = load(instrument)
+    part = scores[scores["instrument"] == instrument].sort_values("submitted_at")
+    out = pd.DataFrame({"date": part["submitted_at"].dt.date.to_numpy()})
+    for sub in inst.subscales:
+        if sub.column not in part.columns:
+            continue
+        vals = part[sub.column].to_numpy(dtype=float)
+        out[sub.name] = np.round(vals, 1)
+        if sub.bands:
+            out[f"{sub.name} band"] = [band_of(v, sub) for v in vals]
+    return out
+
+
+def _band_regions(sub) -> list[tuple[str, float, float]]:
+    lo, hi = sub.range
+    regions, start = [], lo
+    for b in sub.bands:
+        edge = b.up_to if b.up_to is not None else (b.below if b.below is not None else hi)
+        regions.append((b.label, start, min(edge, hi)))
+        start = edge
+    return [r for r in regions if r[2] > r[1] or r[0] == "severe"]
+
+
+def trend_figure(scores: pd.DataFrame, instrument: str):
+    """Line chart of one instrument's scores over time with its bands shaded.
+
+    Pure: ``scores`` as from ``frames.scores`` (one helper), out a plotly Figure.
+    Okabe-Ito colours plus different dashes and markers per line; band names are
+    written on the shading so colour is never the only cue.
+    """
+    import plotly.graph_objects as go
+
+    from burnout.checkin import SCORE_INFO
+    from burnout.instruments import load
+
+    inst = load(instrument)
+    part = scores[scores["instrument"] == instrument].sort_values("submitted_at")
+    fig = go.Figure()
+    subs = [s for s in inst.subscales if s.column in part.columns]
+    for i, sub in enumerate(subs):
+        fig.add_trace(go.Scatter(
+            x=part["submitted_at"], y=part[sub.column], name=sub.name, mode="lines+markers",
+            line={"color": LINE_COLOURS[i % 4], "dash": LINE_DASHES[i % 4], "width": 2},
+            marker={"symbol": LINE_SYMBOLS[i % 4], "size": 7},
+            hovertemplate=f"{sub.name}: %{{y:.0f}}<br>%{{x|%d %b %Y}}<extra></extra>"))
+    banded = next((s for s in subs if s.bands), None)
+    lo, hi = (subs[0].range if subs else (0, 100))
+    if banded is not None:
+        better = SCORE_INFO.get(banded.column, {}).get("better", "lower")
+        regions = _band_regions(banded)
+        n = len(regions)
+        for k, (label, y0, y1) in enumerate(regions):
+            concern = k if better == "lower" else n - 1 - k
+            if label == "severe":
+                y0, y1 = hi - 0.01 * (hi - lo), hi
+            fig.add_hrect(y0=y0, y1=y1, fillcolor=CONCERN_FILL.get(min(concern, 3)), line_width=0, layer="below",
+                          annotation_text=label, annotation_position="top left",
+                          annotation_font={"size": 11, "color": "#444444"})
+    if instrument == "sib":
+        fig.add_hline(y=3, line_dash="dash", line_color=OKABE_ITO["grey"],
+                      annotation_text="3 or more = burnout", annotation_position="top left")
+    units = f"{lo:g}–{hi:g}"
+    band_note = ""
+    if banded is not None and len(subs) > 1:
+        band_note = " · shading: bands" + (" of strain" if instrument == "pulse" else "")
+    fig.update_layout(
+        title={"text": f"{INSTRUMENT_TITLES.get(instrument, inst.short_title)}: my scores over time "
+                       f"({units}){band_note}"},
+        xaxis_title="Date of check-in", yaxis_title=f"Score ({units})",
+        yaxis={"range": [lo - 0.02 * (hi - lo), hi + 0.02 * (hi - lo)]},
+        legend={"orientation": "h", "yanchor": "bottom", "y": -0.35},
+        margin={"l": 40, "r": 10, "t": 60, "b": 40}, template="plotly_white", height=380)
+    return fig
+
+
+def caseload_figure(weekly: pd.DataFrame):
+    """Two stacked panels sharing the week axis: my strain (0–100) above, my active
+    cases against the role's standard below.  Pure: :func:`own_weekly` frame in."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
+                        subplot_titles=("My strain (pulse, 0–100)", "My active cases per week"))
+    w = weekly.sort_values("week_start")
+    fig.add_trace(go.Scatter(x=w["week_start"], y=w["pulse_strain"], name="Strain (0–100)",
+                             mode="lines+markers", connectgaps=False,
+                             line={"color": OKABE_ITO["vermillion"], "width": 2},
+                             marker={"symbol": "circle", "size": 6}), row=1, col=1)
+    fig.add_trace(go.Bar(x=w["week_start"], y=w["active_cases"], name="Active cases",
+                         marker_color=OKABE_ITO["blue"]), row=2, col=1)
+    if "trauma_exposures" in w.columns and w["trauma_exposures"].notna().any():
+        fig.add_trace(go.Scatter(x=w["week_start"], y=w["trauma_exposures"], name="Trauma exposures",
+                                 mode="lines+markers", line={"color": OKABE_ITO["orange"], "dash": "dot"},
+                                 marker={"symbol": "diamond", "size": 6}), row=2, col=1)
+    std = w["caseload_standard"].dropna()
+    if len(std):
+        fig.add_hline(y=float(std.iloc[-1]), line_dash="dash", line_color=OKABE_ITO["black"],
+                      annotation_text=f"role standard: {float(std.iloc[-1]):g}",
+                      annotation_position="top left", row=2, col=1)
+    fig.update_yaxes(title_text="Strain (0–100)", range=[0, 102], row=1, col=1)
+    fig.update_yaxes(title_text="Cases (count)", rangemode="tozero", row=2, col=1)
+    fig.update_xaxes(title_text="Week starting", row=2, col=1)
+    fig.update_layout(title={"text": "My caseload next to my strain"}, template="plotly_white", height=520,
+                      legend={"orientation": "h", "yanchor": "bottom", "y": -0.2},
+                      margin={"l": 40, "r": 10, "t": 70, "b": 40})
+    return fig
+
+
+# --------------------------------------------------------------------------- admin: form-tool mapping
+
+MAPPING_KEYS = ("helper_id", "submitted_at", "comment")
+_SYNONYMS = {
+    "helper_id": {"helper id", "helper", "staff id", "staff number", "employee id", "employee number",
+                  "worker id", "respondent id", "respondent", "id", "person id"},
+    "submitted_at": {"submitted at", "timestamp", "time stamp", "submitted", "submission time", "date",
+                     "completed", "completion time", "completed at", "end time", "start time", "response date"},
+    "comment": {"comment", "comments", "anything else", "free text", "notes", "note"},
+}
+
+
+def _norm(text: str) -> str:
+    text = str(text).casefold().replace("_", " ")
+    text = re.sub(r"^\s*(q\s*)?\d+\s*[.):\-]\s*", "", text)   # "1. ", "Q3) " numbering from form tools
+    text = re.sub(r"[^\w\s]", " ", text)
+    return " ".join(text.split())
+
+
+def suggest_mapping(headers: Iterable[str], instrument: str, wording: Mapping[str, str] | None = None
+                    ) -> dict[str, str | None]:
+    """A first guess at what each header of a form-tool export is: one of
+    helper_id / submitted_at / comment / an item id of ``instrument``, or None.
+
+    Exact names win; then common synonyms; then the organisation's loaded
+    official wording (form tools use the question text as the header).
+    """
+    from burnout.instruments import load
+
+    items = load(instrument).item_ids
+    by_text = {_norm(t): i for i, t in (wording or {}).items() if i in items and t}
+    out: dict[str, str | None] = {}
+    taken: set[str] = set()
+    for h in headers:
+        n = _norm(h)
+        target = None
+        if str(h).strip() in items or str(h).strip() in MAPPING_KEYS:
+            target = str(h).strip()
+        elif n.replace(" ", "_") in MAPPING_KEYS:
+            target = n.replace(" ", "_")
+        else:
+            for key, words in _SYNONYMS.items():
+                if n in words:
+                    target = key
+                    break
+        if target is None and n in by_text:
+            target = by_text[n]
+        if target is None and by_text:
+            hits = [i for t, i in by_text.items() if len(t) > 12 and (t in n or n in t)]
+            target = hits[0] if len(hits) == 1 else None
+        if target in taken:
+            target = None
+        if target:
+            taken.add(target)
+        out[str(h)] = target
+    return out
+
+
+def mapping_spec(instrument: str, columns: Mapping[str, str | None],
+                 labels: Mapping[str, float] | None = None) -> dict:
+    """Check a header -> target choice and return the spec ``ingest.load_mapping`` returns.
+
+    Needs exactly one helper_id and one submitted_at column, at least one item,
+    and no target chosen twice.
+    """
+    from burnout.instruments import load
+
+    items = set(load(instrument).item_ids)
+    chosen = {str(h): t for h, t in columns.items() if t}
+    problems = []
+    for key in ("helper_id", "submitted_at"):
+        n = sum(1 for t in chosen.values() if t == key)
+        if n == 0:
+            problems.append(f"no column is mapped to {key}")
+    seen: dict[str, str] = {}
+    for h, t in chosen.items():
+        if t not in items and t not in MAPPING_KEYS:
+            problems.append(f"column {h!r}: {t!r} is not an item of {instrument}")
+        if t in seen:
+            problems.append(f"columns {seen[t]!r} and {h!r} are both mapped to {t}")
+        seen.setdefault(t, h)
+    if not any(t in items for t in chosen.values()):
+        problems.append(f"no column is mapped to a {instrument} item")
+    if problems:
+        raise InputError(problems[0], problems=problems)
+    spec = {"instrument": instrument, "columns": chosen}
+    if labels:
+        spec["labels"] = {str(k): float(v) for k, v in labels.items()}
+    return spec
+
+
+def mapping_yaml(spec: Mapping) -> bytes:
+    """The spec as a reusable mapping file (the YAML ``ingest.load_mapping`` reads)."""
+    import yaml
+
+    return yaml.safe_dump(dict(spec), allow_unicode=True, sort_keys=False).encode("utf-8")
+
+
+# --------------------------------------------------------------------------- admin: settings
+
+ABSOLUTE_MIN_GROUP = 3
+
+
+def _num(value, what: str, lo: float | None = None, hi: float | None = None, integer: bool = False) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{what}: {value!r} is not a number", column=what) from None
+    if math.isnan(v):
+        raise InputError(f"{what}: a number is required", column=what)
+    if integer and not v.is_integer():
+        raise InputError(f"{what}: {value!r} must be a whole number", column=what)
+    if lo is not None and v < lo:
+        raise InputError(f"{what} must be at least {lo:g}", column=what)
+    if hi is not None and v > hi:
+        raise InputError(f"{what} must be at most {hi:g}", column=what)
+    return int(v) if integer else v
+
+
+def _num_map(value, what: str, lo: float, hi: float | None = None, keys: Iterable[str] | None = None) -> dict:
+    if not isinstance(value, Mapping):
+        raise InputError(f"{what} must map names to numbers", column=what)
+    keys = set(keys) if keys is not None else None
+    out = {}
+    for k, v in value.items():
+        k = str(k).strip()
+        if not k:
+            continue
+        if keys is not None and k not in keys:
+            raise InputError(f"{what}: unknown name {k!r} (one of {', '.join(sorted(keys))})", column=what)
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            continue
+        out[k] = _num(v, f"{what} for {k}", lo, hi)
+    return out
+
+
+def validate_setting(key: str, value):
+    """Check a value an admin wants to save; return it cleaned or raise InputError.
+
+    The minimum group size is never below 3, whatever is entered.
+    """
+    if key == "min_group_size":
+        return _num(value, "minimum group size", ABSOLUTE_MIN_GROUP, 1000, integer=True)
+    if key == "min_comment_group":
+        return _num(value, "minimum group for comments", ABSOLUTE_MIN_GROUP, 1000, integer=True)
+    if key == "session_minutes":
+        return _num(value, "session length in minutes", 5, 24 * 60, integer=True)
+    if key == "cost_multiplier":
+        return _num_map(value, "cost multiplier", 0, 5)
+    if key == "default_cost_multiplier":
+        return _num(value, "default cost multiplier", 0, 5)
+    if key == "cost_per_departure":
+        return _num_map(value, "cost per departure", 0)
+    if key == "base_turnover":
+        return _num_map(value, "base turnover rate", 0, 1)
+    if key == "default_base_turnover":
+        return _num(value, "default base turnover rate", 0, 1)
+    if key == "relative_risk":
+        return _num(value, "relative risk", 1, 10)
+    if key == "caseload_standards":
+        out = _num_map(value, "caseload standard", 0)
+        bad = [k for k, v in out.items() if v <= 0]
+        if bad:
+            raise InputError(f"caseload standard for {bad[0]} must be above 0", column="caseload standard")
+        return out
+    if key == "checkin_schedule":
+        out = _num_map(value, "check-in schedule", 1, 52, keys=config.INSTRUMENTS)
+        return {k: int(v) for k, v in out.items()}
+    if key in ("resources", "crisis_resources"):
+        if not isinstance(value, list):
+            raise InputError(f"{key} must be a list of {{title, detail}}", column=key)
+        out = []
+        for i, r in enumerate(value, start=1):
+            if not isinstance(r, Mapping):
+                raise InputError(f"{key}: entry {i} must have a title and a detail", column=key)
+            title = "" if r.get("title") is None or (isinstance(r.get("title"), float) and math.isnan(r["title"])) \
+                else str(r["title"]).strip()
+            detail = "" if r.get("detail") is None or (isinstance(r.get("detail"), float)
+                                                       and math.isnan(r["detail"])) else str(r["detail"]).strip()
+            if not title and not detail:
+                continue
+            if not title:
+                raise InputError(f"{key}: entry {i} needs a title", column=key, row=i)
+            out.append({"title": title, "detail": detail})
+        if not out:
+            raise InputError(f"{key}: keep at least one entry", column=key)
+        return out
+    raise InputError(f"unknown setting {key!r}", column="key")
+
+
+def save_settings(engine: Engine, values: Mapping[str, object], actor: str) -> dict:
+    """Validate every value first, then save them all (nothing saved if one is invalid)."""
+    from burnout.store import writes
+
+    clean = {k: validate_setting(k, v) for k, v in values.items()}
+    for k, v in clean.items():
+        writes.save_setting(engine, k, v, actor=actor)
+    return clean
