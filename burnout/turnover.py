@@ -1,0 +1,541 @@
+"""Turnover impact of burnout: money and clients (reference/turnover-models.md).
+
+The core is the Shanafelt, Goh & Sinsky (2017) mixture model (turnover-models.md
+§1).  An organisation's overall annual turnover ``T`` is a mix of the rate among
+helpers who are not burned out (``T_nb``) and among those who are (``T_b``),
+with burned-out helpers ``RR`` times as likely to leave (footnote d, RR ≈ 2;
+Hamidi 2018 RR 2.1; §7)::
+
+    T     = T_nb·(1 − BO) + RR·T_nb·BO
+    T_nb  = T / (1 + (RR − 1)·BO)
+    T_b   = RR·T_nb
+    A     = BO·(T_b − T_nb)                 # burnout-attributable turnover rate
+    leavers = N·A ;  cost = N·A·C
+    # an intervention BO → BO' at annual cost K (Shanafelt Figure 3),
+    # holding T_nb and T_b fixed so that the overall turnover falls:
+    Savings = N·(BO − BO')·(T_b − T_nb)·C ;  ROI = (Savings − K) / K
+
+Per helper the same model is read as a probability: a helper with probability
+``q`` of being burned out leaves within 12 months with probability
+``p = T_nb + (T_b − T_nb)·q`` (clipped to 1), of which
+``q·(T_b − T_nb)`` is attributable to burnout.  ``T_nb`` and ``T_b`` are fixed
+per team kind by splitting the kind's base turnover with the organisation's own
+burnout prevalence among helpers of that kind, so the organisation's expected
+leavers of a kind equal ``N·T`` and higher-burnout teams carry more of them.
+
+Clients affected = Σ p_leave × active caseload: the expected number of clients
+who lose their helper within a year (a design proposal, §8; the harm per client
+is described, not priced, by the continuity evidence texts below).
+
+Everything editable lives in one ``settings`` dict (see ``DEFAULT_SETTINGS``);
+pass a partial dict to override any key.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from burnout import config
+from burnout.errors import InputError
+
+__all__ = [
+    "DEFAULT_SETTINGS", "CONTINUITY_EVIDENCE", "shanafelt", "split_turnover",
+    "burnout_probability", "resolve_settings", "helper_impact", "team_impact",
+    "org_impact", "what_if",
+]
+
+# What losing a helper means for clients, per team kind (turnover-models.md §8).
+# Plain statements of published findings; where nothing specific was found we
+# say so rather than borrow a number from another field.
+CONTINUITY_EVIDENCE: dict[str, str] = {
+    "child_welfare": (
+        "Children who kept one caseworker reached permanency in 74.5 % of cases, "
+        "against 17.5 % for children who had two (Flower, McDonald & Sumski 2005, "
+        "Milwaukee). Each additional caseworker on a case came with 73 % lower odds "
+        "of a timely discharge from out-of-home care (SSWR 2025 abstract, 27,509 episodes)."
+    ),
+    "adult_mental_health": (
+        "Dropout after a therapist transfer has been reported as high as 69 % "
+        "(Tantam & Klerman 1979; Wapner et al. 1986), against a usual premature "
+        "dropout rate of about 35 % (Roos & Werbart 2013, 44 studies)."
+    ),
+    "addiction": (
+        "Dropout after a therapist transfer has been reported as high as 69 % "
+        "(Tantam & Klerman 1979; Wapner et al. 1986), against a usual premature "
+        "dropout rate of about 35 % (Roos & Werbart 2013). These figures come from "
+        "psychotherapy; no addiction-specific figure was found."
+    ),
+    "hospital_social_work": (
+        "When patients lose their primary-care physician they make 18.4 % fewer "
+        "primary-care visits and 17.8 % more urgent-care visits in the following year "
+        "(Sabety et al. 2021, 359,470 Medicare patients). This evidence is from "
+        "physicians; none specific to hospital social work was found."
+    ),
+    "crisis_line": (
+        "No specific evidence was found on what happens to callers when crisis-line "
+        "staff leave. In the helping professions generally, continuity of the "
+        "helping relationship supports engagement and outcomes."
+    ),
+    "school_counselling": (
+        "No specific evidence was found on what happens to students when their "
+        "school counsellor leaves. In the helping professions generally, continuity "
+        "of the helping relationship supports engagement and outcomes."
+    ),
+}
+GENERAL_CONTINUITY = (
+    "No evidence specific to this kind of team was found. In the helping professions "
+    "generally, a client who loses their helper has to build a new relationship, and "
+    "continuity of the helping relationship supports engagement and outcomes."
+)
+
+DEFAULT_SETTINGS: dict[str, Any] = {
+    # all-cause annual turnover by team kind (§6) and for unknown kinds
+    "base_turnover": dict(config.BASE_TURNOVER),
+    "default_base_turnover": config.DEFAULT_BASE_TURNOVER,
+    # burned-out vs not, relative likelihood of leaving (§7)
+    "relative_risk": config.RELATIVE_RISK,
+    # replacement cost = annual salary × multiplier for the role (§5) ...
+    "cost_multiplier": dict(config.COST_MULTIPLIER),
+    "default_cost_multiplier": config.DEFAULT_COST_MULTIPLIER,
+    # ... unless an absolute figure per role is given (e.g. {"nurse": 61_110}, NSI 2025)
+    "cost_per_departure": {},
+    # used only where a helper has no salary; None leaves the cost unknown (never 0)
+    "default_annual_salary": None,
+    # risk → probability of being burned out: logistic centred mid-way through the
+    # moderate band (52.5) with scale 7, so the band edges 40 and 65 map to about
+    # 0.14 and 0.86.  A stated assumption until calibrate() has local data.
+    "burnout_midpoint": 52.5,
+    "burnout_scale": 7.0,
+    # burnout prevalence the base turnover was observed at; None = the
+    # organisation's own prevalence among active helpers of that kind
+    "reference_burnout_rate": None,
+    "continuity_evidence": dict(CONTINUITY_EVIDENCE),
+}
+
+
+def resolve_settings(settings: dict | None = None) -> dict:
+    """Defaults overlaid with ``settings``; nested dicts are merged key by key."""
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in DEFAULT_SETTINGS.items()}
+    for key, value in (settings or {}).items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = {**out[key], **value}
+        else:
+            out[key] = value
+    return out
+
+
+# --------------------------------------------------------------------------- #
+# Organisation-level worksheet (Shanafelt 2017, Figures 2 and 3)
+# --------------------------------------------------------------------------- #
+
+def _check_rate(name: str, value: float) -> float:
+    value = float(value)
+    if not (0.0 <= value <= 1.0) or math.isnan(value):
+        raise InputError(f"{name} must be a rate between 0 and 1, got {value!r}")
+    return value
+
+
+def split_turnover(turnover_rate, burnout_rate, relative_risk: float = 2.0):
+    """Split overall turnover into the rates among non-burned-out and burned-out helpers.
+
+    ``T_nb = T / (1 + (RR − 1)·BO)`` and ``T_b = RR·T_nb`` (turnover-models.md §1).
+    Works on scalars and numpy arrays alike.
+    """
+    t_nb = np.asarray(turnover_rate, dtype=float) / (1.0 + (relative_risk - 1.0) * np.asarray(burnout_rate, dtype=float))
+    t_nb = t_nb if t_nb.ndim else float(t_nb)
+    return t_nb, relative_risk * t_nb
+
+
+def shanafelt(helpers: float, burnout_rate: float, turnover_rate: float,
+              cost_per_departure: float, relative_risk: float = 2.0,
+              target_burnout_rate: float | None = None,
+              intervention_cost: float | None = None) -> dict:
+    """Burnout-attributable turnover and, with a target, intervention ROI.
+
+    Shanafelt, Goh & Sinsky 2017 (JAMA Intern Med 177:1826), turnover-models.md §1::
+
+        T_nb = T / (1 + (RR − 1)·BO)      T_b = RR·T_nb
+        A    = BO·(T_b − T_nb)            leavers = N·A      cost = N·A·C
+        Savings = N·(BO − BO')·(T_b − T_nb)·C      ROI = (Savings − K) / K
+
+    ``T_nb`` and ``T_b`` stay fixed when burnout falls (Figure 3), so the
+    overall turnover falls to ``T' = T_nb + (T_b − T_nb)·BO'``.
+
+    Returns a JSON-able dict of plain floats with the keys
+    ``turnover_not_burned_out, turnover_burned_out, attributable_turnover_rate,
+    attributable_leavers, attributable_cost`` plus ``expected_leavers`` (N·T),
+    ``expected_turnover_cost`` (N·T·C); with a target also ``savings, roi``,
+    ``turnover_after, leavers_after, leavers_avoided,
+    attributable_turnover_rate_after``.  ``roi`` is None when no (or a zero)
+    intervention cost is given.  Money is rounded to cents.
+
+    Example (the paper's own, §1a): 450 physicians, BO 0.50 → 0.40, T 7.5 %,
+    $500k per departure, K $1M → A 2.5 %, 11.25 leavers, $5.625M, savings
+    $1.125M, ROI 12.5 %.
+    """
+    n = float(helpers)
+    if n < 0 or math.isnan(n):
+        raise InputError(f"helpers must be zero or more, got {helpers!r}")
+    bo = _check_rate("burnout rate", burnout_rate)
+    t = _check_rate("turnover rate", turnover_rate)
+    c = float(cost_per_departure)
+    if c < 0 or math.isnan(c):
+        raise InputError(f"cost per departure must be zero or more, got {cost_per_departure!r}")
+    rr = float(relative_risk)
+    if not rr > 0:
+        raise InputError(f"relative risk must be above 0, got {relative_risk!r}")
+
+    t_nb, t_b = split_turnover(t, bo, rr)
+    a = bo * (t_b - t_nb)
+    out = {
+        "helpers": n,
+        "burnout_rate": bo,
+        "turnover_rate": t,
+        "relative_risk": rr,
+        "cost_per_departure": c,
+        "turnover_not_burned_out": t_nb,
+        "turnover_burned_out": t_b,
+        "attributable_turnover_rate": a,
+        "attributable_leavers": n * a,
+        "attributable_cost": round(n * a * c, 2),
+        "expected_leavers": n * t,
+        "expected_turnover_cost": round(n * t * c, 2),
+    }
+    if target_burnout_rate is not None:
+        bo2 = _check_rate("target burnout rate", target_burnout_rate)
+        savings = round(n * (bo - bo2) * (t_b - t_nb) * c, 2)
+        t_after = t_nb + (t_b - t_nb) * bo2
+        roi = None
+        if intervention_cost is not None:
+            k = float(intervention_cost)
+            if k < 0 or math.isnan(k):
+                raise InputError(f"intervention cost must be zero or more, got {intervention_cost!r}")
+            roi = (savings - k) / k if k > 0 else None
+        out.update({
+            "target_burnout_rate": bo2,
+            "intervention_cost": None if intervention_cost is None else float(intervention_cost),
+            "turnover_after": t_after,
+            "leavers_after": n * t_after,
+            "leavers_avoided": n * (bo - bo2) * (t_b - t_nb),
+            "attributable_turnover_rate_after": bo2 * (t_b - t_nb),
+            "savings": savings,
+            "roi": roi,
+        })
+    return out
+
+
+# --------------------------------------------------------------------------- #
+# Per helper, team and organisation
+# --------------------------------------------------------------------------- #
+
+def burnout_probability(risk_score, midpoint: float = 52.5, scale: float = 7.0):
+    """Probability of being burned out from the 0–100 risk: ``1 / (1 + exp(−(risk − m)/s))``."""
+    r = np.asarray(risk_score, dtype=float)
+    return 1.0 / (1.0 + np.exp(-(r - midpoint) / scale))
+
+
+def _lookup(keys: pd.Series, table: dict, default) -> pd.Series:
+    """Map keys through ``table`` case-insensitively, ``default`` where absent."""
+    lowered = {str(k).strip().lower(): v for k, v in (table or {}).items()}
+    mapped = keys.astype("string").str.strip().str.lower().map(lowered)
+    return mapped.astype(float).fillna(np.nan if default is None else float(default))
+
+
+def _burnout_prob(frame: pd.DataFrame, s: dict) -> pd.Series:
+    """q per helper: an explicit ``p_burned_out`` wins, then the risk score, then
+    a ``burned_out`` flag; NaN when none is known."""
+    q = pd.Series(np.nan, index=frame.index, dtype=float)
+    if "p_burned_out" in frame:
+        q = pd.to_numeric(frame["p_burned_out"], errors="coerce").clip(0, 1)
+    if "risk_score" in frame:
+        from_risk = pd.Series(burnout_probability(pd.to_numeric(frame["risk_score"], errors="coerce"),
+                                                  s["burnout_midpoint"], s["burnout_scale"]),
+                              index=frame.index)
+        q = q.fillna(from_risk)
+    if "burned_out" in frame:
+        flag = frame["burned_out"].map({True: 1.0, False: 0.0, 1: 1.0, 0: 0.0})
+        q = q.fillna(pd.to_numeric(flag, errors="coerce"))
+    return q
+
+
+def helper_impact(roster: pd.DataFrame, risk_latest: pd.DataFrame | None = None,
+                  settings: dict | None = None, calibration=None) -> pd.DataFrame:
+    """Expected leaving, cost and clients affected per helper in ``roster``.
+
+    ``roster`` needs ``helper_id``; it uses ``team, team_kind, role,
+    annual_salary`` when present.  ``risk_latest`` (one row per helper, e.g.
+    ``risk.latest_risk``) supplies ``risk_score`` and ``active_cases``; an
+    explicit ``p_burned_out`` or a ``burned_out`` flag also works.
+
+    Per helper, with T the base turnover of the team kind and q the probability
+    of being burned out (logistic in the risk, see ``DEFAULT_SETTINGS``)::
+
+        BO_kind      = mean q over the kind's helpers (or reference_burnout_rate)
+        T_nb, T_b    = split_turnover(T, BO_kind, RR)
+        p_leave_12m  = min(1, T_nb + (T_b − T_nb)·q)        (T when q unknown)
+        attributable = p_leave_12m·(RR − 1)·q / (1 + (RR − 1)·q)
+        cost         = annual_salary × multiplier(role)  or  the absolute figure for the role
+        expected_turnover_cost = p_leave_12m × cost
+        clients_affected       = p_leave_12m × active_cases
+
+    With a fitted ``calibration`` (``risk.CalibrationResult`` with ``used ==
+    'fitted'``) the organisation's own model gives ``p_leave_12m`` instead, and
+    the attributable share keeps the RR form above.
+
+    Returns one row per roster helper: ``helper_id, team, team_kind, role,
+    risk_score, p_burned_out, base_turnover, turnover_not_burned_out,
+    turnover_burned_out, p_leave_12m, attributable_p_leave, cost_per_departure,
+    expected_turnover_cost, attributable_cost, active_cases, clients_affected,
+    attributable_clients_affected``.  Unknown inputs give NaN, never 0.
+    """
+    s = resolve_settings(settings)
+    rr = float(s["relative_risk"])
+    df = roster.copy()
+    for col in ("team", "team_kind", "role", "annual_salary"):
+        if col not in df:
+            df[col] = np.nan
+    df = df.drop_duplicates("helper_id")
+    if risk_latest is not None and len(risk_latest):
+        keep = [c for c in risk_latest.columns if c not in ("team", "team_kind", "role", "annual_salary")]
+        df = df.merge(risk_latest[keep].drop_duplicates("helper_id"), on="helper_id", how="left")
+    for col in ("risk_score", "active_cases"):
+        if col not in df:
+            df[col] = np.nan
+    df = df.reset_index(drop=True)
+
+    q = _burnout_prob(df, s)
+    base = _lookup(df["team_kind"], s["base_turnover"], s["default_base_turnover"])
+    ref = s["reference_burnout_rate"]
+    kind_key = df["team_kind"].astype("string").fillna("(unknown)")
+    if isinstance(ref, dict):
+        bo_kind = _lookup(df["team_kind"], ref, None)
+    elif ref is not None:
+        bo_kind = pd.Series(float(ref), index=df.index)
+    else:
+        bo_kind = pd.Series(np.nan, index=df.index)
+    # Where no reference prevalence is given, the organisation's own prevalence
+    # among active helpers of the kind: its expected leavers then equal N·T.
+    own = q.groupby(kind_key).transform("mean")
+    bo_kind = bo_kind.fillna(own).fillna(0.0)
+    t_nb, t_b = split_turnover(base.to_numpy(), bo_kind.to_numpy(), rr)
+    p_leave = pd.Series(np.minimum(1.0, t_nb + (t_b - t_nb) * q.to_numpy()), index=df.index)
+    p_leave = p_leave.fillna(base)  # q unknown: the kind's overall rate, which averages over both groups
+    if calibration is not None and getattr(calibration, "used", None) == "fitted":
+        fitted = calibration.predict_p_leave(df)
+        p_leave = pd.Series(np.asarray(fitted, dtype=float), index=df.index).fillna(p_leave)
+    attr_frac = ((rr - 1.0) * q / (1.0 + (rr - 1.0) * q)).fillna(0.0)
+    attr_p = p_leave * attr_frac
+
+    cost = _lookup(df["role"], s["cost_per_departure"], None)
+    salary = pd.to_numeric(df["annual_salary"], errors="coerce")
+    if s["default_annual_salary"] is not None:
+        salary = salary.fillna(float(s["default_annual_salary"]))
+    mult = _lookup(df["role"], s["cost_multiplier"], s["default_cost_multiplier"])
+    cost = cost.fillna(salary * mult)
+    cases = pd.to_numeric(df["active_cases"], errors="coerce")
+
+    out = pd.DataFrame({
+        "helper_id": df["helper_id"],
+        "team": df["team"],
+        "team_kind": df["team_kind"],
+        "role": df["role"],
+        "risk_score": pd.to_numeric(df["risk_score"], errors="coerce"),
+        "p_burned_out": q,
+        "base_turnover": base,
+        "turnover_not_burned_out": t_nb,
+        "turnover_burned_out": t_b,
+        "p_leave_12m": p_leave,
+        "attributable_p_leave": attr_p,
+        "cost_per_departure": cost,
+        "expected_turnover_cost": p_leave * cost,
+        "attributable_cost": attr_p * cost,
+        "active_cases": cases,
+        "clients_affected": p_leave * cases,
+        "attributable_clients_affected": attr_p * cases,
+    })
+    return out
+
+
+def _aggregate(g: pd.DataFrame) -> dict:
+    sums = lambda col: float(g[col].sum(min_count=1)) if g[col].notna().any() else float("nan")  # noqa: E731
+    return {
+        "helpers": int(len(g)),
+        "helpers_with_risk": int(g["risk_score"].notna().sum()),
+        "burnout_prevalence": float(g["p_burned_out"].mean()) if g["p_burned_out"].notna().any() else float("nan"),
+        "expected_leavers": sums("p_leave_12m"),
+        "expected_turnover_cost": sums("expected_turnover_cost"),
+        "attributable_leavers": sums("attributable_p_leave"),
+        "attributable_cost": sums("attributable_cost"),
+        "clients_affected": sums("clients_affected"),
+        "attributable_clients_affected": sums("attributable_clients_affected"),
+        # a total that silently skipped helpers would read as complete
+        "helpers_without_cost": int(g["cost_per_departure"].isna().sum()),
+        "helpers_without_caseload": int(g["active_cases"].isna().sum()),
+    }
+
+
+def team_impact(impact: pd.DataFrame, settings: dict | None = None) -> pd.DataFrame:
+    """Sum ``helper_impact`` rows per team.
+
+    Columns: ``team, team_kind, helpers, helpers_with_risk, burnout_prevalence,
+    expected_leavers, expected_turnover_cost, attributable_leavers,
+    attributable_cost, clients_affected, attributable_clients_affected,
+    helpers_without_cost, helpers_without_caseload, continuity_evidence``.
+    Sums skip unknown values and the ``helpers_without_*`` counts say how many.
+    Minimum-group suppression is privacy.py's job; ``helpers_with_risk`` is the
+    respondent count it needs.
+    """
+    s = resolve_settings(settings)
+    rows = []
+    for team, g in impact.groupby(impact["team"].astype("string").fillna("(no team)"), sort=True):
+        kind = g["team_kind"].dropna().iloc[0] if g["team_kind"].notna().any() else None
+        rows.append({"team": team, "team_kind": kind, **_aggregate(g),
+                     "continuity_evidence": s["continuity_evidence"].get(kind, GENERAL_CONTINUITY)})
+    cols = ["team", "team_kind", "helpers", "helpers_with_risk", "burnout_prevalence",
+            "expected_leavers", "expected_turnover_cost", "attributable_leavers", "attributable_cost",
+            "clients_affected", "attributable_clients_affected", "helpers_without_cost",
+            "helpers_without_caseload", "continuity_evidence"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def org_impact(impact: pd.DataFrame, settings: dict | None = None) -> dict:
+    """Organisation totals of ``helper_impact`` rows, plus evidence per team kind.
+
+    Returns a JSON-able dict: the ``_aggregate`` figures (see ``team_impact``)
+    and ``continuity_evidence`` mapping each team kind present to its text.
+    """
+    s = resolve_settings(settings)
+    out = _aggregate(impact)
+    kinds = sorted(set(impact["team_kind"].dropna().astype(str)))
+    out["continuity_evidence"] = {k: s["continuity_evidence"].get(k, GENERAL_CONTINUITY) for k in kinds}
+    return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in out.items()}
+
+
+# --------------------------------------------------------------------------- #
+# What-if
+# --------------------------------------------------------------------------- #
+
+def _capped_risk(risk_latest: pd.DataFrame, weights: dict | None) -> pd.Series:
+    """Risk with each helper's caseload capped at the role standard.
+
+    Assumed mechanism: cases above the standard move to other (new) staff, so
+    the active, high-acuity and outside-specialty counts shrink by the same
+    factor ``min(1, standard/active)``; the caseload component is recomputed
+    at the capped ratio.  Trauma exposures, incidents, overtime and the
+    self-reported scores are left as they are: we do not assume that capping
+    improves them, so the estimate is conservative.
+    """
+    from burnout import risk as R
+
+    comps = risk_latest.copy()
+    ratio = pd.to_numeric(comps.get("caseload_ratio"), errors="coerce")
+    if ratio is None or not ratio.notna().any():
+        return pd.to_numeric(comps["risk_score"], errors="coerce")
+    shrink = np.minimum(1.0, 1.0 / ratio.where(ratio > 0))
+    capped = {"caseload": np.minimum(ratio, 1.0)}
+    for name, raw in (("acuity", "acuity_rel"), ("mismatch", "mismatch_rel")):
+        if raw in comps:
+            capped[name] = pd.to_numeric(comps[raw], errors="coerce") * shrink
+    for name, raw in capped.items():
+        col = f"c_{name}"
+        if col in comps:
+            new = R.pressure(name, np.asarray(raw, dtype=float))
+            old = pd.to_numeric(comps[col], errors="coerce").to_numpy()
+            # capping never raises a pressure, and a missing component stays missing
+            comps[col] = np.where(np.isnan(new), old, np.minimum(old, new))
+    recomputed = R.combine(comps, weights)
+    return recomputed.where(recomputed.notna(), pd.to_numeric(comps["risk_score"], errors="coerce"))
+
+
+def what_if(roster: pd.DataFrame, risk_latest: pd.DataFrame, settings: dict | None = None,
+            burnout_reduction_points: float = 0, cap_caseload: bool = False,
+            intervention_cost: float = 0, weights: dict | None = None) -> dict:
+    """Expected leavers, cost and clients before and after a scenario.
+
+    ``burnout_reduction_points`` lowers burnout *prevalence* by that many
+    percentage points (10 = 50 % → 40 %), as in Shanafelt Figure 3: each
+    helper's probability of being burned out is scaled by ``(BO − r)/BO`` so
+    the mean falls by exactly ``r`` (never below 0).  ``cap_caseload`` first
+    caps every caseload at the role standard (see ``_capped_risk`` for the
+    assumed mechanism) and re-derives the probabilities from the new risk.
+    ``T_nb`` and ``T_b`` per kind stay fixed at their *before* values, so the
+    overall turnover falls::
+
+        leavers  = Σ T_nb + (T_b − T_nb)·q_i          (before: q, after: q')
+        saved    = Σ (p_i − p'_i)·C_i        ROI = (saved − K) / K
+
+    Returns a JSON-able dict: ``expected_leavers_before/after``,
+    ``leavers_avoided``, ``expected_cost_before/after``, ``cost_saved``,
+    ``clients_affected_before/after``, ``clients_spared``,
+    ``burnout_prevalence_before/after``, ``intervention_cost``, ``roi`` (None
+    when K = 0) and ``assumptions`` (plain-text list).
+    """
+    s = resolve_settings(settings)
+    r = float(burnout_reduction_points) / 100.0
+    if r < 0 or r > 1:
+        raise InputError(f"burnout reduction must be between 0 and 100 points, got {burnout_reduction_points!r}")
+    before = helper_impact(roster, risk_latest, s)
+    after_in = before[["helper_id", "risk_score", "active_cases"]].copy()
+    after_in["p_burned_out"] = before["p_burned_out"]
+    assumptions = [
+        "Burned-out helpers are {:g} times as likely to leave (Shanafelt 2017; Hamidi 2018).".format(s["relative_risk"]),
+        "Turnover among burned-out and not burned-out helpers stays fixed; only how many are burned out changes (Shanafelt 2017, Figure 3).",
+    ]
+    if cap_caseload and risk_latest is not None and "caseload_ratio" in risk_latest:
+        rl = risk_latest.drop_duplicates("helper_id").set_index("helper_id")
+        new_risk = _capped_risk(rl.reset_index(), weights)
+        new_risk.index = rl.index
+        mapped = before["helper_id"].map(new_risk)
+        after_in["risk_score"] = mapped.where(mapped.notna(), before["risk_score"])
+        q_new = pd.Series(burnout_probability(after_in["risk_score"], s["burnout_midpoint"], s["burnout_scale"]),
+                          index=before.index)
+        # only helpers whose probability came from the risk are re-derived
+        from_risk = before["risk_score"].notna()
+        explicit = "p_burned_out" in risk_latest.columns
+        if not explicit:
+            after_in["p_burned_out"] = q_new.where(from_risk, before["p_burned_out"])
+        assumptions.append(
+            "Capping caseloads moves cases above the role standard to other staff; the caseload, "
+            "high-acuity and outside-specialty parts of the risk are recomputed, everything else "
+            "(self-reported scores, trauma exposures, overtime) is left unchanged.")
+    q_after = after_in["p_burned_out"]
+    if r > 0:
+        bo = q_after.mean()
+        scale = max(0.0, (bo - r) / bo) if bo and bo > 0 else 0.0
+        q_after = q_after * scale
+        assumptions.append(f"Burnout prevalence falls by {r * 100:g} percentage points, spread in proportion to each helper's current probability.")
+    t_nb = before["turnover_not_burned_out"]
+    t_b = before["turnover_burned_out"]
+    p_after = np.minimum(1.0, t_nb + (t_b - t_nb) * q_after).fillna(before["p_leave_12m"])
+    cost_after = p_after * before["cost_per_departure"]
+    clients_after = p_after * before["active_cases"]
+
+    def total(x):
+        x = pd.Series(x)
+        return float(x.sum()) if x.notna().any() else None
+
+    k = float(intervention_cost or 0)
+    exp_before, exp_after = total(before["p_leave_12m"]), total(p_after)
+    cost_b, cost_a = total(before["expected_turnover_cost"]), total(cost_after)
+    cl_b, cl_a = total(before["clients_affected"]), total(clients_after)
+    saved = None if cost_b is None else round(cost_b - cost_a, 2)
+    return {
+        "helpers": int(len(before)),
+        "expected_leavers_before": exp_before,
+        "expected_leavers_after": exp_after,
+        "leavers_avoided": None if exp_before is None else exp_before - exp_after,
+        "expected_cost_before": None if cost_b is None else round(cost_b, 2),
+        "expected_cost_after": None if cost_a is None else round(cost_a, 2),
+        "cost_saved": saved,
+        "clients_affected_before": cl_b,
+        "clients_affected_after": cl_a,
+        "clients_spared": None if cl_b is None else cl_b - cl_a,
+        "burnout_prevalence_before": float(before["p_burned_out"].mean()) if before["p_burned_out"].notna().any() else None,
+        "burnout_prevalence_after": float(q_after.mean()) if q_after.notna().any() else None,
+        "intervention_cost": k,
+        "roi": (saved - k) / k if (k > 0 and saved is not None) else None,
+        "assumptions": assumptions,
+    }

@@ -1,0 +1,235 @@
+"""Shanafelt mixture model, per-helper impact and what-if (turnover-models.md §1, §11)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from burnout import turnover as T
+from burnout.errors import InputError
+
+REPO = Path(__file__).resolve().parents[1]
+KEYS = {"turnover_not_burned_out", "turnover_burned_out", "attributable_turnover_rate",
+        "attributable_leavers", "attributable_cost"}
+
+
+def attributable(N, BO, T_, C, RR=2.0):
+    """turnover-models.md §11, copied verbatim as the oracle."""
+    T_nb = T_ / (1 + (RR - 1) * BO)
+    T_b = RR * T_nb
+    A = BO * (T_b - T_nb)
+    return dict(T_nb=T_nb, T_b=T_b, A=A, leavers=N * A, cost=N * A * C)
+
+
+def test_tv1_shanafelt_worked_example():
+    r = T.shanafelt(450, 0.50, 0.075, 500_000, target_burnout_rate=0.40, intervention_cost=1_000_000)
+    assert abs(r["turnover_not_burned_out"] - 0.05) < 1e-12
+    assert abs(r["turnover_burned_out"] - 0.10) < 1e-12
+    assert abs(r["attributable_turnover_rate"] - 0.025) < 1e-12
+    assert r["attributable_leavers"] == pytest.approx(11.25, abs=1e-9)
+    assert abs(r["attributable_cost"] - 5_625_000) < 1e-6
+    assert r["savings"] == pytest.approx(1_125_000, abs=0.01)
+    assert r["roi"] == pytest.approx(0.125, abs=1e-9)
+    # Figure 3: group rates fixed, overall turnover falls by half a point
+    assert r["turnover_after"] == pytest.approx(0.070, abs=1e-12)
+    assert r["leavers_avoided"] == pytest.approx(2.25, abs=1e-9)
+
+
+def test_tv1_matches_reference_oracle():
+    ref = attributable(450, 0.50, 0.075, 500_000)
+    r = T.shanafelt(450, 0.50, 0.075, 500_000)
+    assert r["attributable_turnover_rate"] == pytest.approx(ref["A"], abs=1e-12)
+    assert r["attributable_cost"] == pytest.approx(ref["cost"], abs=1e-6)
+    assert "savings" not in r and "roi" not in r
+
+
+def test_tv2_footnote_defaults():
+    r = T.shanafelt(100, 0.54, 0.07, 500_000)
+    assert r["attributable_turnover_rate"] == pytest.approx(0.54 * 0.07 / 1.54, abs=1e-12)
+    assert r["attributable_turnover_rate"] == pytest.approx(0.024545454545, abs=1e-9)
+
+
+def test_general_form_and_rr_one():
+    # A = BO·(RR−1)·T / (1 + (RR−1)·BO) for any RR
+    r = T.shanafelt(200, 0.3, 0.2, 10_000, relative_risk=2.7)
+    assert r["attributable_turnover_rate"] == pytest.approx(0.3 * 1.7 * 0.2 / (1 + 1.7 * 0.3))
+    assert T.shanafelt(200, 0.3, 0.2, 10_000, relative_risk=1.0)["attributable_cost"] == 0
+
+
+def test_result_is_json_of_plain_numbers():
+    r = T.shanafelt(450, 0.5, 0.075, 500_000, target_burnout_rate=0.4, intervention_cost=1e6)
+    again = json.loads(json.dumps(r))
+    assert KEYS | {"savings", "roi"} <= set(again)
+    assert all(isinstance(v, (int, float)) for v in again.values())
+
+
+def test_target_without_cost_gives_null_roi():
+    r = T.shanafelt(10, 0.5, 0.2, 1000, target_burnout_rate=0.4)
+    assert r["savings"] > 0 and r["roi"] is None
+
+
+@pytest.mark.parametrize("kwargs", [dict(burnout_rate=1.5), dict(turnover_rate=-0.1),
+                                    dict(helpers=-3), dict(relative_risk=0)])
+def test_bad_inputs_raise_input_error(kwargs):
+    args = dict(helpers=10, burnout_rate=0.5, turnover_rate=0.1, cost_per_departure=1000)
+    args.update(kwargs)
+    with pytest.raises(InputError):
+        T.shanafelt(**args)
+
+
+def test_cli_turnover_prints_json():
+    cmd = [sys.executable, "-m", "burnout", "turnover", "--helpers", "450", "--burnout-rate", "0.5",
+           "--turnover-rate", "7.5%", "--cost-per-departure", "500000",
+           "--target-burnout-rate", "0.4", "--intervention-cost", "1000000"]
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert KEYS | {"savings", "roi"} <= set(out)
+    assert out["attributable_cost"] == pytest.approx(5_625_000)
+    assert out["roi"] == pytest.approx(0.125)
+
+
+def test_cli_turnover_without_target_has_no_savings():
+    cmd = [sys.executable, "-m", "burnout", "turnover", "--helpers", "100", "--burnout-rate", "0.54",
+           "--turnover-rate", "0.07", "--cost-per-departure", "500000"]
+    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout)
+    assert KEYS <= set(out) and "savings" not in out
+
+
+# --------------------------------------------------------------------------- #
+# helper / team / org impact
+# --------------------------------------------------------------------------- #
+
+def _roster(n, kind="child_welfare", role="child welfare caseworker", salary=60_000.0, team="CW"):
+    ids = [f"{team}{i:03d}" for i in range(n)]
+    return pd.DataFrame({"helper_id": ids, "team": team, "team_kind": kind, "role": role,
+                         "annual_salary": salary})
+
+
+def test_helper_impact_reproduces_shanafelt_at_org_level():
+    roster = _roster(450, salary=1_000_000.0)
+    latest = pd.DataFrame({"helper_id": roster["helper_id"], "p_burned_out": 0.5, "active_cases": 10.0})
+    s = {"base_turnover": {"child_welfare": 0.075}, "cost_per_departure": {"child welfare caseworker": 500_000}}
+    imp = T.helper_impact(roster, latest, s)
+    org = T.org_impact(imp, s)
+    assert imp["turnover_not_burned_out"].iloc[0] == pytest.approx(0.05)
+    assert imp["p_leave_12m"].iloc[0] == pytest.approx(0.075)
+    assert org["expected_leavers"] == pytest.approx(450 * 0.075)
+    assert org["attributable_leavers"] == pytest.approx(11.25)
+    assert org["attributable_cost"] == pytest.approx(5_625_000)
+    assert org["clients_affected"] == pytest.approx(450 * 0.075 * 10)
+    assert "Flower" in org["continuity_evidence"]["child_welfare"]
+
+
+def test_higher_risk_means_higher_leaving_and_cost():
+    roster = _roster(4)
+    latest = pd.DataFrame({"helper_id": roster["helper_id"], "risk_score": [20.0, 45.0, 60.0, 85.0],
+                           "active_cases": 17.0})
+    imp = T.helper_impact(roster, latest)
+    assert imp["p_leave_12m"].is_monotonic_increasing
+    assert imp["cost_per_departure"].iloc[0] == pytest.approx(60_000 * 0.5)  # config.COST_MULTIPLIER
+    # the kind's expected leavers equal N·T: the split only redistributes them
+    assert imp["p_leave_12m"].sum() == pytest.approx(4 * 0.30)
+
+
+def test_unknowns_stay_unknown_not_zero():
+    roster = _roster(3)
+    roster.loc[0, "annual_salary"] = np.nan
+    latest = pd.DataFrame({"helper_id": roster["helper_id"][1:], "risk_score": [50.0, np.nan],
+                           "active_cases": [np.nan, 12.0]})
+    imp = T.helper_impact(roster, latest).set_index("helper_id")
+    assert np.isnan(imp.loc["CW000", "cost_per_departure"])
+    assert np.isnan(imp.loc["CW000", "expected_turnover_cost"])
+    assert np.isnan(imp.loc["CW001", "clients_affected"])
+    # no risk known: the kind's overall rate
+    assert imp.loc["CW002", "p_leave_12m"] == pytest.approx(0.30)
+    team = T.team_impact(imp.reset_index())
+    assert team.loc[0, "helpers_without_cost"] == 1
+    assert team.loc[0, "helpers_without_caseload"] == 2
+
+
+def test_absolute_cost_per_role_overrides_multiplier():
+    roster = _roster(2, kind="hospital_social_work", role="nurse", salary=90_000.0)
+    imp = T.helper_impact(roster, None, {"cost_per_departure": {"Nurse": 61_110}})
+    assert (imp["cost_per_departure"] == 61_110).all()
+    imp = T.helper_impact(roster, None)
+    assert (imp["cost_per_departure"] == 90_000).all()  # RN multiplier 1.0
+
+
+def test_team_impact_has_evidence_per_kind():
+    roster = pd.concat([_roster(5, team="A"), _roster(5, kind="crisis_line", role="crisis line worker", team="B"),
+                        _roster(5, kind="adult_mental_health", role="mental health counsellor", team="C"),
+                        _roster(5, kind="hospital_social_work", role="hospital social worker", team="D")])
+    latest = pd.DataFrame({"helper_id": roster["helper_id"], "risk_score": 50.0, "active_cases": 20.0})
+    team = T.team_impact(T.helper_impact(roster, latest)).set_index("team")
+    assert "74.5 %" in team.loc["A", "continuity_evidence"]
+    assert "73 %" in team.loc["A", "continuity_evidence"]
+    assert "No specific evidence" in team.loc["B", "continuity_evidence"]
+    assert "69 %" in team.loc["C", "continuity_evidence"] and "35 %" in team.loc["C", "continuity_evidence"]
+    assert "18.4 %" in team.loc["D", "continuity_evidence"]
+    assert team["expected_leavers"].sum() == pytest.approx(5 * (0.30 + 0.30 + 0.20 + 0.164))
+
+
+# --------------------------------------------------------------------------- #
+# what-if
+# --------------------------------------------------------------------------- #
+
+def test_what_if_reproduces_figure_3():
+    roster = _roster(450)
+    latest = pd.DataFrame({"helper_id": roster["helper_id"], "p_burned_out": 0.5, "active_cases": 10.0})
+    s = {"base_turnover": {"child_welfare": 0.075}, "cost_per_departure": {"child welfare caseworker": 500_000}}
+    r = T.what_if(roster, latest, s, burnout_reduction_points=10, intervention_cost=1_000_000)
+    assert r["expected_leavers_before"] == pytest.approx(33.75)
+    assert r["expected_leavers_after"] == pytest.approx(31.5)
+    assert r["leavers_avoided"] == pytest.approx(2.25)
+    assert r["cost_saved"] == pytest.approx(1_125_000, abs=0.01)
+    assert r["roi"] == pytest.approx(0.125, abs=1e-9)
+    assert r["clients_spared"] == pytest.approx(22.5)
+    assert r["burnout_prevalence_after"] == pytest.approx(0.40)
+    json.dumps(r)
+
+
+def test_what_if_nothing_changes_without_a_scenario():
+    roster = _roster(20)
+    latest = pd.DataFrame({"helper_id": roster["helper_id"], "risk_score": np.linspace(10, 90, 20),
+                           "active_cases": 15.0})
+    r = T.what_if(roster, latest)
+    assert r["leavers_avoided"] == pytest.approx(0) and r["cost_saved"] == pytest.approx(0)
+    assert r["roi"] is None
+
+
+def test_capping_caseloads_lowers_leaving_for_overloaded_helpers():
+    from burnout import risk as R
+
+    roster = _roster(3)
+    p = {c: 0.6 for c in R.COMPONENT_COLUMNS}
+    rows = []
+    for hid, ratio in zip(roster["helper_id"], [0.8, 1.3, 1.8]):
+        row = dict(p, helper_id=hid, caseload_ratio=ratio, acuity_rel=0.5, mismatch_rel=0.3,
+                   active_cases=17 * ratio)
+        row["c_caseload"] = float(R.pressure("caseload", ratio))
+        row["c_acuity"] = float(R.pressure("acuity", 0.5))
+        row["c_mismatch"] = float(R.pressure("mismatch", 0.3))
+        rows.append(row)
+    latest = pd.DataFrame(rows)
+    latest["risk_score"] = R.combine(latest)
+    r = T.what_if(roster, latest, cap_caseload=True, intervention_cost=10_000)
+    assert r["leavers_avoided"] > 0 and r["cost_saved"] > 0
+    capped = T._capped_risk(latest, None)
+    assert capped.iloc[0] == pytest.approx(latest["risk_score"].iloc[0])   # under standard: unchanged
+    assert capped.iloc[2] < latest["risk_score"].iloc[2]
+    both = T.what_if(roster, latest, cap_caseload=True, burnout_reduction_points=5)
+    assert both["leavers_avoided"] > r["leavers_avoided"]
+
+
+def test_what_if_rejects_impossible_reduction():
+    roster = _roster(2)
+    with pytest.raises(InputError):
+        T.what_if(roster, None, burnout_reduction_points=120)
