@@ -1,0 +1,666 @@
+"""Roles, consent, minimum-group suppression and the audit trail (DESIGN §7).
+
+Nothing here imports streamlit: pages, the CLI and the exports all go through
+the same rules.
+
+Access
+------
+- A helper sees only their own data.
+- A lead sees their own team's aggregates, the caseload figures of their team
+  (operational data), and the individual self-report of a helper of their team
+  who switched ``consent_lead_view`` on.
+- HR and admin see aggregates only: never one person's self-report.
+- Every view of one person's self-report by someone else goes to the audit log
+  (:func:`audit_view`).
+
+Suppression (:func:`suppress`)
+------------------------------
+Every aggregate shown to someone other than the helper is computed on
+*distinct respondents*: rows are first reduced to one value per person and cell
+(the person's mean), and a cell's ``n`` counts people, not rows.  Then:
+
+1. **Primary suppression.**  A cell with fewer than ``min_n`` people (default 5)
+   is hidden.  Its ``n`` is hidden too ("fewer than 5").
+2. **Complementary suppression** (PeopleCues practice: hide the next-smallest
+   group).  A published total (a margin: the team, the organisation, the week)
+   is the sum of its cells, so ``total - visible cells`` gives the sum over the
+   hidden cells of that line — for counts, and for the sums behind means
+   (mean x n).  For every line whose total is known (published, or derivable),
+   the hidden cells of the line must together hold at least ``min_n`` distinct
+   people; otherwise the smallest visible sibling is hidden as well, and when no
+   sibling is left the total itself is hidden.  After that, a linear-algebra
+   audit checks the whole table (one- and two-way, with row, column and grand
+   totals): if any hidden cell can still be solved from the published cells and
+   the structural identities (row total = sum of its cells, ...), one more
+   sibling is hidden, and the audit repeats until nothing hidden is derivable.
+3. **Narrowing filters.**  A filtered table is compared with the same table
+   over its unfiltered ``population``: a cell is hidden when the filter removes
+   between 1 and ``min_n - 1`` people from it, because ``unfiltered - filtered``
+   would describe that small group.  A filter that leaves fewer than ``min_n``
+   people is hidden by rule 1.
+4. **Known individuals.**  A lead may see consenting helpers one by one, so
+   ``team - consenting helpers`` would describe the helpers who keep their
+   results private.  With ``known`` (the ids the viewer can see individually) a
+   cell is hidden when it holds between 1 and ``min_n - 1`` people outside
+   ``known``.  (The lead pages go one step further: when a team has between 1
+   and ``min_n - 1`` private helpers, the team figures are computed over the
+   consenting helpers only — see :func:`lead_basis`.)
+
+Complementary cells are labelled "hidden to protect a small group" so a reader
+knows why a large group shows no number; primary cells say "fewer than 5".
+Each value column is protected with its own respondent counts (a team can have
+enough weekly pulses but too few quarterly ProQOL answers); ``n`` is protected
+with the count of people who contributed any value.
+
+Exports neutralise spreadsheet formulas (:func:`neutralise_formulas`), and free
+text never reaches HR: :data:`MIN_COMMENTS` is the threshold for comments, which
+only the helper themselves and a consented lead can read.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from burnout import config
+
+ROLES = config.ROLES
+MIN_N = config.MIN_GROUP_SIZE
+MIN_COMMENTS = config.MIN_COMMENT_GROUP
+TOTAL = "All"          # label of margin rows / columns
+
+SHOWN = "shown"
+PRIMARY = "primary"          # fewer than min_n people
+COMPLEMENTARY = "complementary"  # hidden so a smaller group cannot be worked out
+FILTER = "filter"            # a narrowing filter would single out a small group
+KNOWN = "known"              # the difference with individually visible people is small
+
+
+def hidden_label(status: str, min_n: int = MIN_N) -> str:
+    """Plain words for a hidden cell (used in tables, XLSX and PDF)."""
+    if status == PRIMARY:
+        return f"fewer than {min_n}"
+    if status in (COMPLEMENTARY, FILTER, KNOWN):
+        return "hidden to protect a small group"
+    return ""
+
+
+def privacy_note(min_n: int = MIN_N) -> str:
+    return (f"Groups under {min_n} people are not shown, and neither is any figure from which "
+            f"such a group could be worked out. Written comments are never included.")
+
+
+# =========================================================================== access rules
+
+def _get(row, key, default=None):
+    if row is None:
+        return default
+    if isinstance(row, Mapping):
+        return row.get(key, default)
+    try:
+        return row[key]
+    except (KeyError, IndexError, TypeError):
+        return getattr(row, key, default)
+
+
+def _team_of(helper_row):
+    team = _get(helper_row, "team")
+    return team if team is not None else _get(helper_row, "team_id")
+
+
+def is_self(viewer: Mapping, helper_row) -> bool:
+    own = (viewer or {}).get("helper_id")
+    return bool(own) and own == _get(helper_row, "helper_id")
+
+
+def can_view_individual(viewer: Mapping, helper_row) -> bool:
+    """May ``viewer`` (a user dict) see this helper's individual self-report?
+
+    helper: their own only.  lead: a helper of their own team who consented to
+    lead view.  hr / admin: never (unless it is their own record).
+    """
+    if not viewer or helper_row is None:
+        return False
+    if is_self(viewer, helper_row):
+        return True
+    if viewer.get("role") == "lead":
+        team = viewer.get("team_id")
+        return bool(team) and _team_of(helper_row) == team and bool(_get(helper_row, "consent_lead_view", False))
+    return False
+
+
+def can_view_caseload(viewer: Mapping, helper_row) -> bool:
+    """Caseload figures are operational: a lead sees them for everyone in their team."""
+    if not viewer or helper_row is None:
+        return False
+    if is_self(viewer, helper_row):
+        return True
+    if viewer.get("role") == "lead":
+        team = viewer.get("team_id")
+        return bool(team) and _team_of(helper_row) == team
+    return False
+
+
+def can_view_team(viewer: Mapping, team_id: str) -> bool:
+    """Team aggregates: a lead for their own team; HR and admin for every team."""
+    if not viewer:
+        return False
+    role = viewer.get("role")
+    if role == "lead":
+        return bool(team_id) and viewer.get("team_id") == team_id
+    return role in ("hr", "admin")
+
+
+def can_view_comments(viewer: Mapping, helper_row=None) -> bool:
+    """Free text: the helper, or a consented lead; never HR or admin."""
+    if not viewer or viewer.get("role") in ("hr", "admin") and not is_self(viewer, helper_row):
+        return False
+    return helper_row is not None and can_view_individual(viewer, helper_row)
+
+
+def visible_individuals(viewer: Mapping, roster: pd.DataFrame) -> pd.DataFrame:
+    """Rows of ``roster`` whose individual self-report ``viewer`` may see."""
+    if roster.empty:
+        return roster
+    mask = [can_view_individual(viewer, r) for r in roster.to_dict("records")]
+    return roster[np.asarray(mask, dtype=bool)]
+
+
+def private_count_note(n_private: int, min_n: int = MIN_N) -> str | None:
+    """"N helpers have chosen to keep their results private", only when N is a group.
+
+    A count of people who made a choice is itself an aggregate about people, so
+    it follows the minimum group size: with fewer than ``min_n`` (or none) the
+    note is left out rather than drawing attention to one or two colleagues.
+    """
+    if n_private >= min_n:
+        return f"{n_private} helpers have chosen to keep their individual results private."
+    return None
+
+
+def lead_basis(team_roster: pd.DataFrame, min_n: int = MIN_N) -> tuple[set, set, str]:
+    """Whose answers the lead's team figures include: ``(ids, known, label)``.
+
+    ``known`` are the helpers the lead may see one by one (consenting).  When a
+    team has between 1 and ``min_n - 1`` helpers who keep their results
+    private, any team figure minus the consenting helpers' own results would
+    describe that small group; the figures are then computed over the
+    consenting helpers only, and the label says so.
+    """
+    ids = set(team_roster["helper_id"])
+    known = set(team_roster.loc[team_roster["consent_lead_view"].astype(bool), "helper_id"])
+    private = ids - known
+    if 0 < len(private) < min_n:
+        return known, known, (f"Team figures include the {len(known)} helpers who share their results "
+                              f"with you; the others' answers are left out so that they stay private.")
+    return ids, known, "Team figures include everyone in the team who checked in."
+
+
+# =========================================================================== audit
+
+def audit_view(engine, actor, helper_id: str, what: str) -> None:
+    """Record that ``actor`` (a username or user dict) viewed ``helper_id``'s ``what``."""
+    from burnout.store.writes import audit
+
+    name = actor.get("username", "unknown") if isinstance(actor, Mapping) else str(actor)
+    with engine.begin() as conn:
+        audit(conn, name, "view_individual", subject_helper_id=helper_id, detail=str(what)[:500])
+
+
+# =========================================================================== exports
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_text(value):
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """Copy of ``df`` where text cells (and headers) starting with = + - @ (or a
+    tab / carriage return) get a leading apostrophe, so a spreadsheet shows
+    them as text instead of running them.  Numbers are left alone."""
+    out = df.copy()
+    for c in out.columns:
+        if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
+            out[c] = out[c].map(neutralise_text)
+    out.columns = [neutralise_text(c) if isinstance(c, str) else c for c in out.columns]
+    return out
+
+
+# =========================================================================== suppression core
+
+@dataclass
+class _Cell:
+    key: tuple
+    members: frozenset
+    interior: bool
+    published: bool = True     # False: an unpublished margin (never shown)
+
+
+def _line_union(cells: list[_Cell], idx: Iterable[int]) -> int:
+    s: set = set()
+    for i in idx:
+        s |= cells[i].members
+    return len(s)
+
+
+def _determined(cells: list[_Cell], lines: list[tuple[int, list[int]]], hidden: np.ndarray) -> list[int]:
+    """Hidden cells whose value follows from the visible ones and the line identities."""
+    hid = np.flatnonzero(hidden)
+    if len(hid) == 0 or not lines:
+        return []
+    pos = {c: k for k, c in enumerate(hid)}
+    rows = []
+    for total, members in lines:
+        coeffs = np.zeros(len(hid))
+        for m in members:
+            if hidden[m]:
+                coeffs[pos[m]] += 1.0
+        if hidden[total]:
+            coeffs[pos[total]] -= 1.0
+        if coeffs.any():
+            rows.append(coeffs)
+    if not rows:
+        return []
+    a = np.vstack(rows)
+    # e_j lies in the row space of A iff every null-space vector of A is 0 at j
+    _, sv, vt = np.linalg.svd(a)
+    rank = int((sv > 1e-9 * max(1.0, sv.max(initial=0.0))).sum())
+    null = vt[rank:]
+    if null.shape[0] == 0:
+        return [int(c) for c in hid]
+    free = np.abs(null).max(axis=0) > 1e-9
+    return [int(c) for c, f in zip(hid, free) if not f]
+
+
+def _protect(cells: list[_Cell], lines: list[tuple[int, list[int]]], hidden: np.ndarray,
+             status: list[str], min_n: int) -> None:
+    """Complementary suppression in place (see the module docstring)."""
+    sizes = np.array([len(c.members) for c in cells])
+
+    def hide_one_in(line_idx: int) -> bool:
+        total, members = lines[line_idx]
+        visible = [m for m in members if not hidden[m] and cells[m].published]
+        if visible:
+            pick = min(visible, key=lambda m: (sizes[m], str(cells[m].key)))
+        elif not hidden[total]:
+            pick = total
+        else:
+            return False
+        hidden[pick] = True
+        status[pick] = COMPLEMENTARY
+        return True
+
+    for _ in range(10 * len(cells) + 10):
+        changed = False
+        determined = set(_determined(cells, lines, hidden))
+        for li, (total, members) in enumerate(lines):
+            total_known = not hidden[total] or total in determined
+            h = [m for m in members if hidden[m]]
+            if total_known and h and _line_union(cells, h) < min_n:
+                changed = hide_one_in(li) or changed
+        if changed:
+            continue
+        # A hidden cell whose exact value can still be solved for (e.g. through a
+        # chain of lines) gets company too.
+        for c in [c for c in determined if cells[c].published and hidden[c]]:
+            for li, (total, members) in enumerate(lines):
+                if (c in members or c == total) and hide_one_in(li):
+                    changed = True
+                    break
+            if changed:
+                break
+        if not changed:
+            return
+
+
+# =========================================================================== suppress()
+
+@dataclass
+class Suppressed:
+    """An aggregate table after suppression.
+
+    ``table``: group columns, ``n`` and one column per value (hidden cells NaN /
+    NA).  ``status``: same index, columns ``n`` + values, each cell one of
+    ``shown``, ``primary``, ``complementary``, ``filter``, ``known``.
+    """
+
+    table: pd.DataFrame
+    status: pd.DataFrame
+    group_cols: list[str]
+    value_cols: list[str]
+    min_n: int = MIN_N
+    labels: dict = field(default_factory=dict)
+
+    @property
+    def hidden(self) -> pd.DataFrame:
+        return self.status != SHOWN
+
+    def visible(self, col: str | None = None) -> pd.DataFrame:
+        """Rows whose ``col`` (default: ``n``) is shown."""
+        col = col or "n"
+        return self.table[~self.hidden[col].to_numpy()]
+
+    def interior(self) -> "Suppressed":
+        """Without the margin (``All``) rows."""
+        keep = np.ones(len(self.table), dtype=bool)
+        for g in self.group_cols:
+            keep &= (self.table[g].astype(str) != TOTAL).to_numpy()
+        return Suppressed(self.table[keep].reset_index(drop=True), self.status[keep].reset_index(drop=True),
+                          self.group_cols, self.value_cols, self.min_n, self.labels)
+
+    def display(self, decimals: int = 1, percent: Sequence[str] = (), labels: Mapping | None = None
+                ) -> pd.DataFrame:
+        """Table for people: numbers rounded, hidden cells in words, readable headers."""
+        out = self.table[self.group_cols].copy().astype(object)
+        for c in ["n", *self.value_cols]:
+            vals = self.table[c]
+            col = []
+            for v, s in zip(vals, self.status[c]):
+                if s != SHOWN:
+                    col.append(hidden_label(s, self.min_n))
+                elif pd.isna(v):
+                    col.append("")
+                elif c == "n":
+                    col.append(int(v))
+                elif c in percent:
+                    col.append(round(float(v) * 100, decimals))
+                else:
+                    col.append(round(float(v), decimals))
+            out[c] = col
+        names = {**self.labels, **(labels or {})}
+        return out.rename(columns=names)
+
+    def published_cells(self) -> pd.DataFrame:
+        """Long frame of every shown (group, column, value) — for privacy checks."""
+        rows = []
+        for i in range(len(self.table)):
+            key = tuple(self.table.iloc[i][g] for g in self.group_cols)
+            for c in ["n", *self.value_cols]:
+                if self.status.iloc[i][c] == SHOWN:
+                    rows.append((*key, c, self.table.iloc[i][c]))
+        return pd.DataFrame(rows, columns=[*self.group_cols, "column", "value"])
+
+
+def _as_float(s: pd.Series) -> pd.Series:
+    if s.dtype == bool or str(s.dtype) == "boolean":
+        return s.astype("Float64").astype(float)
+    return pd.to_numeric(s, errors="coerce").astype(float)
+
+
+def _cells_for(data: pd.DataFrame, group_cols: list[str], respondent_col: str, margins: bool,
+               within: str | None):
+    """Cells (interior + margins) and lines (identities) of a one- or two-way table."""
+    cells: list[_Cell] = []
+    index: dict[tuple, int] = {}
+
+    def add(key, members, interior, published=True):
+        index[key] = len(cells)
+        cells.append(_Cell(key, frozenset(members), interior, published))
+        return index[key]
+
+    groups = data.groupby(group_cols, sort=True, dropna=False)[respondent_col].agg(lambda s: set(s))
+    for key, members in groups.items():
+        key = key if isinstance(key, tuple) else (key,)
+        add(key, members, True)
+    lines: list[tuple[int, list[int]]] = []
+    if len(group_cols) == 1:
+        t = add((TOTAL,), set(data[respondent_col]), False, margins)
+        lines.append((t, [i for i, c in enumerate(cells) if c.interior]))
+        return cells, lines
+    a, b = group_cols
+    interior = [i for i, c in enumerate(cells) if c.interior]
+    a_vals = sorted({cells[i].key[0] for i in interior}, key=str)
+    b_vals = sorted({cells[i].key[1] for i in interior}, key=str)
+    if within is None or within == a:
+        # one line per value of a: the cells (a, b*) add up to (a, All)
+        for av in a_vals:
+            mem = [i for i in interior if cells[i].key[0] == av]
+            t = add((av, TOTAL), set(data.loc[data[a] == av, respondent_col]), False, margins)
+            lines.append((t, mem))
+    if within is None or within == b:
+        for bv in b_vals:
+            mem = [i for i in interior if cells[i].key[1] == bv]
+            t = add((TOTAL, bv), set(data.loc[data[b] == bv, respondent_col]), False, margins)
+            lines.append((t, mem))
+    if within is None:
+        g = add((TOTAL, TOTAL), set(data[respondent_col]), False, margins)
+        lines.append((g, [index[(av, TOTAL)] for av in a_vals]))
+        lines.append((g, [index[(TOTAL, bv)] for bv in b_vals]))
+    return cells, lines
+
+
+def _mask(cells: list[_Cell], lines, min_n: int, pop_members: dict | None, known: set | None,
+          inherit: Mapping | None = None) -> tuple[np.ndarray, list[str]]:
+    hidden = np.zeros(len(cells), dtype=bool)
+    status = [SHOWN] * len(cells)
+    for i, c in enumerate(cells):
+        if inherit and c.key in inherit:
+            hidden[i], status[i] = True, inherit[c.key]
+            continue
+        if not c.published:
+            hidden[i] = True
+            status[i] = COMPLEMENTARY
+            continue
+        n = len(c.members)
+        if n == 0:
+            continue          # an empty cell has no value to show or to hide
+        if n < min_n:
+            hidden[i], status[i] = True, PRIMARY
+            continue
+        if pop_members is not None:
+            dropped = len(pop_members.get(c.key, set()) - c.members)
+            if 0 < dropped < min_n:
+                hidden[i], status[i] = True, FILTER
+                continue
+        if known is not None:
+            unknown = len(c.members - known)
+            if 0 < unknown < min_n:
+                hidden[i], status[i] = True, KNOWN
+    _protect(cells, lines, hidden, status, min_n)
+    return hidden, status
+
+
+def _cell_means(rows: pd.DataFrame, group_cols: list[str], respondent_col: str, v: str) -> dict:
+    """Mean of people's means for every interior and margin cell (a person who
+    sits in several cells of one margin counts once there)."""
+    out: dict = {}
+    if rows.empty:
+        return out
+    inner = rows.groupby(group_cols, sort=False)[v].mean()   # rows are already one per person and cell
+    for key, val in inner.items():
+        out[key if isinstance(key, tuple) else (key,)] = float(val)
+    grand = float(rows.groupby(respondent_col)[v].mean().mean())
+    if len(group_cols) == 1:
+        out[(TOTAL,)] = grand
+        return out
+    a, b = group_cols
+    for val_a, m in rows.groupby([a, respondent_col])[v].mean().groupby(level=0).mean().items():
+        out[(val_a, TOTAL)] = float(m)
+    for val_b, m in rows.groupby([b, respondent_col])[v].mean().groupby(level=0).mean().items():
+        out[(TOTAL, val_b)] = float(m)
+    out[(TOTAL, TOTAL)] = grand
+    return out
+
+
+def suppress(df: pd.DataFrame, group_cols: str | Sequence[str], respondent_col: str = "helper_id",
+             value_cols: Sequence[str] = (), min_n: int = MIN_N, *, margins: bool = True,
+             within: str | None = None, population: pd.DataFrame | None = None,
+             known: Iterable | None = None, labels: Mapping | None = None) -> Suppressed:
+    """Aggregate ``df`` by ``group_cols`` on distinct respondents and suppress.
+
+    ``value_cols`` are averaged per person first, then over the people of a
+    cell (booleans become shares).  One or two ``group_cols``.  ``margins``
+    adds and protects totals (one-way: an ``All`` row; two-way: row, column and
+    grand totals).  ``within`` (two-way only) names the group column whose
+    values each have a published total over the other column — e.g.
+    ``within="week_start"`` for a sub-group x week heatmap whose weekly team
+    figure is shown elsewhere — and no other totals.  ``population`` is the
+    unfiltered data when ``df`` is a filtered view of it; ``known`` are
+    respondents the viewer may see individually.
+    """
+    group_cols = [group_cols] if isinstance(group_cols, str) else list(group_cols)
+    if len(group_cols) not in (1, 2):
+        raise ValueError("suppress() handles one- and two-way tables")
+    if within is not None and (len(group_cols) != 2 or within not in group_cols):
+        raise ValueError("within= names one of the two group columns")
+    value_cols = list(value_cols)
+    known = set(known) if known is not None else None
+    base = df[[*group_cols, respondent_col, *value_cols]].copy()
+    base = base[base[respondent_col].notna()]
+    for v in value_cols:
+        base[v] = _as_float(base[v])
+
+    # one row per person and cell: their mean of each value
+    per_person = base.groupby([*group_cols, respondent_col], sort=True, dropna=False)[value_cols].mean() \
+        if value_cols else base.drop_duplicates([*group_cols, respondent_col]).set_index(
+            [*group_cols, respondent_col])
+    per_person = per_person.reset_index()
+
+    def pop_sets(cols_data: pd.DataFrame, value: str | None):
+        if population is None:
+            return None
+        p = population[[*group_cols, respondent_col, *([value] if value else value_cols)]].copy()
+        p = p[p[respondent_col].notna()]
+        if value:
+            p = p[_as_float(p[value]).notna()]
+        elif value_cols:
+            p = p[p[value_cols].apply(_as_float).notna().any(axis=1)]
+        cells, _ = _cells_for(p, group_cols, respondent_col, True, within)
+        return {c.key: set(c.members) for c in cells}
+
+    # rows that contribute to n: people with any value (or every row without values)
+    any_rows = per_person if not value_cols else per_person[per_person[value_cols].notna().any(axis=1)]
+    cells, lines = _cells_for(any_rows, group_cols, respondent_col, margins, within)
+    hidden, status = _mask(cells, lines, min_n, pop_sets(any_rows, None), known)
+    keys = [c.key for c in cells if c.published]
+    order = [i for i, c in enumerate(cells) if c.published]
+    table = pd.DataFrame(keys, columns=group_cols)
+    table["n"] = pd.array([len(cells[i].members) if not hidden[i] else pd.NA for i in order], dtype="Int64")
+    stat = pd.DataFrame({"n": [status[i] for i in order]})
+
+    for v in value_cols:
+        rows_v = per_person[per_person[v].notna()]
+        cells_v, lines_v = _cells_for(rows_v, group_cols, respondent_col, margins, within)
+        # a value is never shown where the cell's n is hidden: start from those cells
+        inherit = {k: s for k, h, s in zip(keys, [hidden[i] for i in order], [status[i] for i in order]) if h}
+        hidden_v, status_v = _mask(cells_v, lines_v, min_n, pop_sets(rows_v, v), known, inherit)
+        cell_means = _cell_means(rows_v, group_cols, respondent_col, v)
+        means = {c.key: (np.nan if hidden_v[i] else cell_means.get(c.key, np.nan), status_v[i])
+                 for i, c in enumerate(cells_v) if c.published}
+        # a cell with no answers for this value has nothing to show; it keeps n's status
+        table[v] = [means.get(k, (np.nan, SHOWN))[0] for k in keys]
+        stat[v] = [means[k][1] if k in means else inherit.get(k, SHOWN) for k in keys]
+    # missing values for a present cell (no answers for that value) are just empty
+    return Suppressed(table.reset_index(drop=True), stat.reset_index(drop=True), group_cols, value_cols,
+                      min_n, {"n": "People", **dict(labels or {})})
+
+
+# =========================================================================== scores for HR and leads
+
+DEFAULT_MEASURES = {
+    "burned_out": "Reporting burnout (%)",
+    "pulse_strain": "Weekly strain (0-100)",
+    "work_burnout": "Work-related burnout, CBI (0-100)",
+    "secondary_traumatic_stress": "Secondary traumatic stress, ProQOL (10-50)",
+}
+PERCENT_MEASURES = ("burned_out",)
+
+
+def helper_window(scores: pd.DataFrame, roster: pd.DataFrame, value_cols: Sequence[str],
+                  as_of=None, weeks: int = 4) -> pd.DataFrame:
+    """One row per helper who answered in the ``weeks`` weeks up to ``as_of``:
+    roster attributes (team, role, site) + their mean of each value."""
+    value_cols = list(value_cols)
+    s = scores.copy()
+    if s.empty:
+        return pd.DataFrame(columns=["helper_id", "team", "role", "site", *value_cols])
+    as_of = pd.Timestamp(as_of) if as_of is not None else s["week_start"].max()
+    start = as_of - pd.Timedelta(weeks=weeks) + pd.Timedelta(days=1)
+    s = s[(s["week_start"] >= start) & (s["week_start"] <= as_of)]
+    for v in value_cols:
+        s[v] = _as_float(s[v])
+    per = s.groupby("helper_id")[value_cols].mean().reset_index()
+    per = per[per[value_cols].notna().any(axis=1)]
+    attrs = roster[["helper_id", "team", "role", "site"]]
+    return per.merge(attrs, on="helper_id", how="inner")[["helper_id", "team", "role", "site", *value_cols]]
+
+
+def aggregate_scores(scores: pd.DataFrame, roster: pd.DataFrame, by: str | Sequence[str],
+                     value_cols: Sequence[str] | None = None, min_n: int = MIN_N, *, as_of=None,
+                     weeks: int = 4, margins: bool = True, where: Mapping | None = None,
+                     known: Iterable | None = None) -> Suppressed:
+    """Suppressed roll-up of recent scores by team / role / site (HR and lead views).
+
+    ``where`` (e.g. ``{"site": ["Harbour House"]}``) is a narrowing filter: the
+    result is protected against the unfiltered table as well.
+    """
+    value_cols = list(value_cols or DEFAULT_MEASURES)
+    per = helper_window(scores, roster, value_cols, as_of=as_of, weeks=weeks)
+    population = None
+    if where:
+        population = per
+        mask = np.ones(len(per), dtype=bool)
+        for col, allowed in where.items():
+            if allowed:
+                mask &= per[col].isin(list(allowed)).to_numpy()
+        per = per[mask]
+    labels = {"n": "People", **{k: v for k, v in DEFAULT_MEASURES.items() if k in value_cols},
+              "team": "Team", "role": "Role", "site": "Site"}
+    return suppress(per, by, "helper_id", value_cols, min_n, margins=margins, population=population,
+                    known=known, labels=labels)
+
+
+def weekly_aggregate(scores: pd.DataFrame, value_col: str, min_n: int = MIN_N, *,
+                     ids: Iterable | None = None, known: Iterable | None = None) -> pd.DataFrame:
+    """Weekly mean of ``value_col`` over distinct respondents: ``week_start, mean, n,
+    status``; weeks with fewer than ``min_n`` people (or a small private
+    remainder, see ``known``) have ``mean`` and ``n`` hidden."""
+    s = scores
+    if ids is not None:
+        s = s[s["helper_id"].isin(set(ids))]
+    s = s[["week_start", "helper_id", value_col]].copy()
+    s[value_col] = _as_float(s[value_col])
+    s = s[s[value_col].notna()]
+    if s.empty:
+        return pd.DataFrame(columns=["week_start", "mean", "n", "status"])
+    sup = suppress(s, "week_start", "helper_id", [value_col], min_n, margins=False, known=known)
+    out = sup.table[["week_start"]].copy()
+    out["mean"] = sup.table[value_col]
+    out["n"] = sup.table["n"]
+    out["status"] = [a if a != SHOWN else b for a, b in zip(sup.status[value_col], sup.status["n"])]
+    return out.sort_values("week_start").reset_index(drop=True)
+
+
+def recoverable(sup: Suppressed, col: str, counts: Mapping | None = None) -> list:
+    """Keys of hidden cells of ``col`` that a reader could solve for from the
+    published cells and the structural identities (row/column totals).
+
+    A self-check used by the tests and available for audits; an empty list is
+    the promise :func:`suppress` makes.
+    """
+    t = sup.table
+    hidden = sup.hidden[col].to_numpy()
+    keys = [tuple(t.iloc[i][g] for g in sup.group_cols) for i in range(len(t))]
+    idx = {k: i for i, k in enumerate(keys)}
+    cells = [_Cell(k, frozenset(), all(str(x) != TOTAL for x in k)) for k in keys]
+    lines: list[tuple[int, list[int]]] = []
+    if len(sup.group_cols) == 1:
+        if (TOTAL,) in idx:
+            lines.append((idx[(TOTAL,)], [i for i, c in enumerate(cells) if c.interior]))
+    else:
+        for pos in (0, 1):
+            for k, i in idx.items():
+                if str(k[pos]) == TOTAL and str(k[1 - pos]) != TOTAL:
+                    mem = [j for j, c in enumerate(cells) if c.interior and c.key[1 - pos] == k[1 - pos]]
+                    lines.append((i, mem))
+        g = idx.get((TOTAL, TOTAL))
+        if g is not None:
+            lines.append((g, [i for k, i in idx.items() if k[1] == TOTAL and k[0] != TOTAL]))
+            lines.append((g, [i for k, i in idx.items() if k[0] == TOTAL and k[1] != TOTAL]))
+    return [keys[i] for i in _determined(cells, lines, hidden)]

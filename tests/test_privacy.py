@@ -1,0 +1,379 @@
+"""Access rules, minimum-group and complementary suppression, filters, audit, exports."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+from sqlalchemy import select
+
+from burnout import privacy
+from burnout.privacy import TOTAL, suppress
+
+MIN_N = 5
+
+
+# --------------------------------------------------------------------------- access
+
+LEAD = {"username": "lead", "role": "lead", "team_id": "T1", "helper_id": None}
+HR = {"username": "hr", "role": "hr", "team_id": None, "helper_id": None}
+ADMIN = {"username": "admin", "role": "admin", "team_id": None, "helper_id": None}
+HELPER = {"username": "h1", "role": "helper", "team_id": None, "helper_id": "H1"}
+
+
+def row(hid, team="T1", consent=False):
+    return {"helper_id": hid, "team": team, "consent_lead_view": consent}
+
+
+def test_helper_sees_only_own():
+    assert privacy.can_view_individual(HELPER, row("H1"))
+    assert not privacy.can_view_individual(HELPER, row("H2", consent=True))
+
+
+def test_lead_sees_consenting_own_team_only():
+    assert privacy.can_view_individual(LEAD, row("H2", consent=True))
+    assert not privacy.can_view_individual(LEAD, row("H2", consent=False))
+    assert not privacy.can_view_individual(LEAD, row("H3", team="T2", consent=True))
+    # team given as team_id (a helpers-table row) works the same
+    assert privacy.can_view_individual(LEAD, {"helper_id": "H2", "team_id": "T1", "consent_lead_view": True})
+
+
+@pytest.mark.parametrize("viewer", [HR, ADMIN])
+def test_hr_and_admin_never_see_individual_self_report(viewer):
+    assert not privacy.can_view_individual(viewer, row("H2", consent=True))
+    assert not privacy.can_view_caseload(viewer, row("H2", consent=True))
+    assert not privacy.can_view_comments(viewer, row("H2", consent=True))
+
+
+def test_lead_sees_caseload_of_whole_team_and_team_aggregates():
+    assert privacy.can_view_caseload(LEAD, row("H2", consent=False))
+    assert not privacy.can_view_caseload(LEAD, row("H9", team="T2"))
+    assert privacy.can_view_team(LEAD, "T1") and not privacy.can_view_team(LEAD, "T2")
+    assert privacy.can_view_team(HR, "T2") and not privacy.can_view_team(HELPER, "T1")
+
+
+def test_visible_individuals_filters_roster():
+    roster = pd.DataFrame([row("H1", consent=True), row("H2"), row("H3", "T2", True)])
+    assert privacy.visible_individuals(LEAD, roster)["helper_id"].tolist() == ["H1"]
+    assert privacy.visible_individuals(HR, roster).empty
+
+
+def test_private_count_note_only_for_a_group():
+    assert privacy.private_count_note(1) is None
+    assert privacy.private_count_note(4) is None
+    assert "5 helpers" in privacy.private_count_note(5)
+
+
+def test_lead_basis_leaves_out_a_small_private_group():
+    team = pd.DataFrame([row(f"H{i}", consent=i < 7) for i in range(10)])  # 3 private
+    ids, known, label = privacy.lead_basis(team)
+    assert ids == known == {f"H{i}" for i in range(7)}
+    assert "share their results" in label
+    team2 = pd.DataFrame([row(f"H{i}", consent=i < 4) for i in range(10)])  # 6 private
+    ids2, known2, _ = privacy.lead_basis(team2)
+    assert ids2 == {f"H{i}" for i in range(10)} and known2 == {f"H{i}" for i in range(4)}
+
+
+def test_audit_view_writes_a_row(engine):
+    from burnout.store.schema import audit_log
+
+    privacy.audit_view(engine, LEAD, "H2", "trend and drivers")
+    with engine.connect() as conn:
+        rows = conn.execute(select(audit_log)).mappings().all()
+    assert rows[-1]["actor"] == "lead" and rows[-1]["subject_helper_id"] == "H2"
+    assert rows[-1]["action"] == "view_individual" and "trend" in rows[-1]["detail"]
+
+
+def test_neutralise_formulas():
+    df = pd.DataFrame({"a": ["=SUM(A1)", "+1", "-2", "@x", "fine", "\tcmd"], "b": [1, -2, 3, 4, 5, 6],
+                       "=evil": ["x"] * 6})
+    out = privacy.neutralise_formulas(df)
+    assert out["a"].tolist() == ["'=SUM(A1)", "'+1", "'-2", "'@x", "fine", "'\tcmd"]
+    assert out["b"].tolist() == [1, -2, 3, 4, 5, 6]          # numbers untouched
+    assert "'=evil" in out.columns
+    assert df["a"][0] == "=SUM(A1)"                             # input not modified
+
+
+def test_comment_threshold_is_higher():
+    assert privacy.MIN_COMMENTS == 10 > privacy.MIN_N
+
+
+# --------------------------------------------------------------------------- suppression: examples
+
+def people(groups: dict, value=lambda i: float(i), col="team", extra=None) -> pd.DataFrame:
+    """``groups``: {group: number of people}; two rows per person (distinct counting)."""
+    rows, k = [], 0
+    for g, n in groups.items():
+        for _ in range(n):
+            k += 1
+            for rep in range(2):
+                rows.append({col: g, "helper_id": f"p{k}", "v": value(k) + rep, **(extra or {})})
+    return pd.DataFrame(rows)
+
+
+def test_counts_distinct_people_not_rows():
+    df = people({"A": 4})               # 8 rows, 4 people
+    sup = suppress(df, "team", value_cols=["v"])
+    assert sup.status.loc[0, "n"] == privacy.PRIMARY and pd.isna(sup.table.loc[0, "v"])
+
+
+def test_one_hidden_cell_gets_a_complementary_sibling():
+    df = people({"A": 9, "B": 3, "C": 6, "D": 12})
+    sup = suppress(df, "team", value_cols=["v"])
+    st_ = dict(zip(sup.table["team"], sup.status["n"]))
+    assert st_["B"] == privacy.PRIMARY
+    assert st_["C"] == privacy.COMPLEMENTARY      # the next-smallest sibling
+    assert st_["A"] == st_["D"] == st_[TOTAL] == privacy.SHOWN
+    shown = sup.display()
+    assert shown.loc[shown["team"] == "B", "People"].item() == "fewer than 5"
+    assert shown.loc[shown["team"] == "C", "People"].item() == "hidden to protect a small group"
+
+
+def test_two_small_cells_together_under_min_n_hide_another():
+    df = people({"A": 9, "B": 2, "C": 2, "D": 6})
+    sup = suppress(df, "team", value_cols=["v"])
+    st_ = dict(zip(sup.table["team"], sup.status["n"]))
+    assert st_["B"] == st_["C"] == privacy.PRIMARY
+    assert st_["D"] == privacy.COMPLEMENTARY       # B + C = 4 people would follow from the total
+
+
+def test_no_total_no_complement_needed():
+    df = people({"A": 9, "B": 3})
+    sup = suppress(df, "team", value_cols=["v"], margins=False)
+    assert TOTAL not in sup.table["team"].tolist()
+    assert dict(zip(sup.table["team"], sup.status["n"])) == {"A": privacy.SHOWN, "B": privacy.PRIMARY}
+
+
+def test_small_total_is_hidden():
+    df = people({"A": 2, "B": 2})
+    sup = suppress(df, "team", value_cols=["v"])
+    assert (sup.status["n"] != privacy.SHOWN).all()
+
+
+def test_two_way_with_margins_is_not_recoverable():
+    rows = []
+    k = 0
+    for team, roles in {"T1": {"x": 6, "y": 2}, "T2": {"x": 7, "y": 8}, "T3": {"x": 5, "y": 5}}.items():
+        for role, n in roles.items():
+            for _ in range(n):
+                k += 1
+                rows.append({"team": team, "role": role, "helper_id": f"p{k}", "v": float(k)})
+    df = pd.DataFrame(rows)
+    sup = suppress(df, ["team", "role"], value_cols=["v"])
+    st_ = {(a, b): s for a, b, s in zip(sup.table["team"], sup.table["role"], sup.status["n"])}
+    assert st_[("T1", "y")] == privacy.PRIMARY
+    assert st_[("T1", "x")] != privacy.SHOWN          # row T1: total - x would give y
+    assert privacy.recoverable(sup, "n") == [] and privacy.recoverable(sup, "v") == []
+    _assert_no_small_published(sup, df, ["team", "role"])
+    _assert_lines_safe(sup, df, ["team", "role"])
+
+
+def test_narrowing_filter_cannot_single_out_a_small_group():
+    # Team A: 7 people, 4 of them at site S.  Filtering on S would show 4 -> hidden;
+    # team B: 9 people, 6 at site S: unfiltered 9 - filtered 6 = 3 people -> hidden.
+    roster = []
+    k = 0
+    for team, sites in {"A": {"S": 4, "R": 3}, "B": {"S": 6, "R": 3}, "C": {"S": 10, "R": 0}}.items():
+        for site, n in sites.items():
+            for _ in range(n):
+                k += 1
+                roster.append({"helper_id": f"p{k}", "team": team, "role": "r", "site": site})
+    roster = pd.DataFrame(roster)
+    scores = roster[["helper_id"]].assign(week_start=pd.Timestamp("2026-01-05"), pulse_strain=50.0)
+    sup = privacy.aggregate_scores(scores, roster, "team", ["pulse_strain"], where={"site": ["S"]})
+    st_ = dict(zip(sup.table["team"], sup.status["n"]))
+    assert st_["A"] == privacy.PRIMARY
+    assert st_["B"] == privacy.FILTER
+    assert st_["C"] == privacy.SHOWN                  # nobody filtered out of C
+
+
+def test_known_individuals_cannot_be_subtracted():
+    df = people({"A": 8})
+    known = {"p1", "p2", "p3", "p4", "p5", "p6"}       # 2 private people
+    sup = suppress(df, "team", value_cols=["v"], margins=False, known=known)
+    assert sup.status.loc[0, "n"] == privacy.KNOWN
+    sup2 = suppress(df, "team", value_cols=["v"], margins=False, known={"p1", "p2", "p3"})  # 5 private
+    assert sup2.status.loc[0, "n"] == privacy.SHOWN
+
+
+def test_value_with_fewer_answers_is_hidden_on_its_own():
+    df = people({"A": 8, "B": 9, "C": 7})
+    df["q"] = np.where(df["helper_id"].isin(["p1", "p2"]), 40.0, np.nan)   # only 2 answered q in A
+    df.loc[df["team"] != "A", "q"] = 30.0
+    sup = suppress(df, "team", value_cols=["v", "q"])
+    st_ = {t: (a, b) for t, a, b in zip(sup.table["team"], sup.status["n"], sup.status["q"])}
+    assert st_["A"] == (privacy.SHOWN, privacy.PRIMARY)
+    assert st_["C"][1] == privacy.COMPLEMENTARY        # next-smallest sibling for q
+    assert sup.table.loc[sup.table["team"] == "A", "v"].notna().all()
+
+
+def test_within_weeks_protects_each_week_against_the_weekly_total():
+    rows = []
+    k = 0
+    for role, n in {"x": 6, "y": 3, "z": 7}.items():
+        for _ in range(n):
+            k += 1
+            for w in ("2026-01-05", "2026-01-12"):
+                rows.append({"role": role, "week_start": pd.Timestamp(w), "helper_id": f"p{k}", "v": 1.0 * k})
+    df = pd.DataFrame(rows)
+    sup = suppress(df, ["role", "week_start"], value_cols=["v"], within="week_start")
+    st_ = {(r, str(w)[:10]): s for r, w, s in zip(sup.table["role"], sup.table["week_start"], sup.status["v"])}
+    for w in ("2026-01-05", "2026-01-12"):
+        assert st_[("y", w)] == privacy.PRIMARY and st_[("x", w)] == privacy.COMPLEMENTARY
+        assert st_[("z", w)] == privacy.SHOWN and st_[(TOTAL, w)] == privacy.SHOWN
+
+
+def test_weekly_aggregate_only_weeks_with_enough_people():
+    rows = [{"helper_id": f"p{i}", "week_start": pd.Timestamp("2026-01-05"), "s": 10.0 * i} for i in range(6)]
+    rows += [{"helper_id": f"p{i}", "week_start": pd.Timestamp("2026-01-12"), "s": 5.0} for i in range(3)]
+    w = privacy.weekly_aggregate(pd.DataFrame(rows), "s")
+    assert w["mean"].notna().tolist() == [True, False]
+    assert w.loc[0, "n"] == 6 and pd.isna(w.loc[1, "n"])
+
+
+# --------------------------------------------------------------------------- property tests
+
+def _members(df, group_cols, col, key):
+    sel = np.ones(len(df), dtype=bool)
+    for g, kv in zip(group_cols, key):
+        if str(kv) != TOTAL:
+            sel &= (df[g] == kv).to_numpy()
+    sub = df[sel]
+    if col != "n":
+        sub = sub[sub[col].notna()]
+    return set(sub["helper_id"])
+
+
+def _assert_no_small_published(sup, df, group_cols):
+    for col in ["n", *sup.value_cols]:
+        for i in range(len(sup.table)):
+            if sup.status.iloc[i][col] == privacy.SHOWN and not pd.isna(sup.table.iloc[i][col]):
+                key = tuple(sup.table.iloc[i][g] for g in group_cols)
+                assert len(_members(df, group_cols, col, key)) >= MIN_N, (col, key)
+
+
+def _lines(sup, group_cols):
+    """(total key, [cell keys]) for each published total of the table."""
+    keys = [tuple(sup.table.iloc[i][g] for g in group_cols) for i in range(len(sup.table))]
+    interior = [k for k in keys if all(str(x) != TOTAL for x in k)]
+    out = []
+    if len(group_cols) == 1:
+        if (TOTAL,) in keys:
+            out.append(((TOTAL,), interior))
+        return out
+    for k in keys:
+        if str(k[0]) == TOTAL and str(k[1]) != TOTAL:
+            out.append((k, [c for c in interior if c[1] == k[1]]))
+        if str(k[1]) == TOTAL and str(k[0]) != TOTAL:
+            out.append((k, [c for c in interior if c[0] == k[0]]))
+    if (TOTAL, TOTAL) in keys:
+        out.append(((TOTAL, TOTAL), [k for k in keys if k[1] == TOTAL and k[0] != TOTAL]))
+        out.append(((TOTAL, TOTAL), [k for k in keys if k[0] == TOTAL and k[1] != TOTAL]))
+    return out
+
+
+def _assert_lines_safe(sup, df, group_cols):
+    """Total - visible siblings never describes fewer than MIN_N people, for counts
+    and for the sums (mean x n) behind the means."""
+    idx = {tuple(sup.table.iloc[i][g] for g in group_cols): i for i in range(len(sup.table))}
+    for col in ["n", *sup.value_cols]:
+        for total, cells in _lines(sup, group_cols):
+            if sup.status.iloc[idx[total]][col] != privacy.SHOWN:
+                continue
+            hidden = [c for c in cells if sup.status.iloc[idx[c]][col] != privacy.SHOWN]
+            if not hidden:
+                continue
+            people_hidden = set().union(*[_members(df, group_cols, col, c) for c in hidden])
+            assert len(people_hidden) >= MIN_N, (col, total, hidden)
+            # and the arithmetic really gives the aggregate of that larger group
+            if col != "n":
+                per = df[df[col].notna()].groupby([*group_cols, "helper_id"])[col].mean().reset_index()
+                tot_people = _members(df, group_cols, col, total)
+                total_sum = per[per["helper_id"].isin(tot_people)].groupby("helper_id")[col].mean().sum()
+                visible_sum = sum(float(sup.table.iloc[idx[c]][col]) * len(_members(df, group_cols, col, c))
+                                  for c in cells if c not in hidden and pd.notna(sup.table.iloc[idx[c]][col]))
+                derived = total_sum - visible_sum
+                hidden_sum = per[per["helper_id"].isin(people_hidden)].groupby("helper_id")[col].mean().sum()
+                assert derived == pytest.approx(hidden_sum, rel=1e-6, abs=1e-6)
+        assert privacy.recoverable(sup, col) == [], col
+
+
+group_sizes = st.lists(st.integers(min_value=1, max_value=12), min_size=1, max_size=7)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(sizes=group_sizes, seed=st.integers(0, 2**16), with_missing=st.booleans())
+def test_property_one_way(sizes, seed, with_missing):
+    rng = np.random.default_rng(seed)
+    df = people({f"G{i}": n for i, n in enumerate(sizes)}, value=lambda k: float(rng.integers(0, 100)))
+    if with_missing:
+        df["q"] = np.where(rng.random(len(df)) < 0.3, np.nan, rng.normal(50, 10, len(df)))
+    cols = ["v", "q"] if with_missing else ["v"]
+    sup = suppress(df, "team", value_cols=cols)
+    _assert_no_small_published(sup, df, ["team"])
+    _assert_lines_safe(sup, df, ["team"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(grid=st.lists(st.lists(st.integers(0, 9), min_size=2, max_size=4), min_size=2, max_size=4),
+       seed=st.integers(0, 2**16))
+def test_property_two_way(grid, seed):
+    rng = np.random.default_rng(seed)
+    width = min(len(r) for r in grid)
+    rows, k = [], 0
+    for a, counts in enumerate(grid):
+        for b, n in enumerate(counts[:width]):
+            for _ in range(n):
+                k += 1
+                rows.append({"team": f"T{a}", "role": f"R{b}", "helper_id": f"p{k}",
+                             "v": float(rng.integers(0, 100))})
+    df = pd.DataFrame(rows, columns=["team", "role", "helper_id", "v"])
+    if df.empty:
+        return
+    sup = suppress(df, ["team", "role"], value_cols=["v"])
+    _assert_no_small_published(sup, df, ["team", "role"])
+    _assert_lines_safe(sup, df, ["team", "role"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(team=st.lists(st.tuples(st.sampled_from("SR"), st.booleans()), min_size=1, max_size=16),
+       seed=st.integers(0, 2**16))
+def test_property_filters_and_known(team, seed):
+    """Filtered and unfiltered team figures never differ by fewer than MIN_N people, and a team
+    figure never differs from the individually visible people by fewer than MIN_N."""
+    rng = np.random.default_rng(seed)
+    roster = pd.DataFrame([{"helper_id": f"p{i}", "team": "A", "role": "r", "site": s, "consent": c}
+                           for i, (s, c) in enumerate(team)])
+    scores = roster[["helper_id"]].assign(week_start=pd.Timestamp("2026-01-05"),
+                                          pulse_strain=rng.normal(50, 10, len(roster)))
+    full = privacy.aggregate_scores(scores, roster, "team", ["pulse_strain"], margins=False)
+    filt = privacy.aggregate_scores(scores, roster, "team", ["pulse_strain"], margins=False,
+                                    where={"site": ["S"]})
+    n_all = len(roster)
+    n_s = int((roster["site"] == "S").sum())
+    if len(filt.table) and filt.status.loc[0, "n"] == privacy.SHOWN:
+        assert n_s >= MIN_N and (n_all - n_s == 0 or n_all - n_s >= MIN_N)
+    if full.status.loc[0, "n"] == privacy.SHOWN:
+        assert n_all >= MIN_N
+    known = set(roster.loc[roster["consent"], "helper_id"])
+    kn = privacy.aggregate_scores(scores, roster, "team", ["pulse_strain"], margins=False, known=known)
+    if kn.status.loc[0, "pulse_strain"] == privacy.SHOWN:
+        private = n_all - len(known)
+        assert private == 0 or private >= MIN_N
+
+
+def test_suppress_is_fast_enough_for_a_year_of_weeks():
+    import time
+
+    rng = np.random.default_rng(1)
+    n = 400
+    roster = pd.DataFrame({"helper_id": [f"p{i}" for i in range(n)],
+                           "team": rng.choice([f"T{i}" for i in range(25)], n)})
+    weeks = pd.date_range("2026-01-05", periods=52, freq="7D")
+    df = roster.merge(pd.DataFrame({"week_start": weeks}), how="cross")
+    df = df[rng.random(len(df)) < 0.7]
+    df["v"] = rng.normal(50, 10, len(df))
+    t = time.perf_counter()
+    sup = suppress(df, ["team", "week_start"], value_cols=["v"], within="week_start")
+    assert time.perf_counter() - t < 20
+    assert len(sup.table) > 0
