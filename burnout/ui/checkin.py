@@ -1,5 +1,156 @@
-"""Placeholder page: filled in by the dashboard work (issue 5)."""
+"""Weekly check-in (helper): a short form, then immediate feedback, resources and,
+when answers are severe, a crisis path.  Phone-friendly and under two minutes."""
+from __future__ import annotations
+
 import streamlit as st
 
-st.title("checkin")
-st.info("This page is being built.")
+from burnout import checkin, selfservice
+from burnout.errors import InputError
+from burnout.instruments import load
+from burnout.ui import common
+
+user = common.require_role("helper")
+engine = common.engine()
+helper_id = user.get("helper_id")
+
+st.title("Weekly check-in")
+if not helper_id:
+    st.warning("Your account is not linked to a helper in the roster yet, so there is nothing to check in. "
+               "Your admin can link it.")
+    st.stop()
+
+settings = common.settings()
+schedule = checkin.schedule_from(settings)
+shared = selfservice.get_consent(engine, helper_id)
+st.caption("About two minutes. Your answers are yours: "
+           + ("you have chosen to let your team lead see your individual results (change this in My wellbeing)."
+              if shared else
+              "your team lead sees only group figures of at least "
+              f"{int(settings['min_group_size'])} people, never your individual answers "
+              "(you can change this in My wellbeing)."))
+
+
+def _show_resources(fb: dict) -> None:
+    if fb.get("severe"):
+        with st.container(border=True):
+            st.subheader("Please don't carry this alone")
+            st.warning("Some of your answers suggest things are very hard right now. "
+                       "That is a signal about what you are carrying, not a failing on your part.", icon="💛")
+            for reason in fb["severe_reasons"]:
+                st.markdown(f"- {checkin.escape_md(reason)}")
+            for r in checkin.crisis_resources(settings):
+                st.markdown(f"**{checkin.escape_md(r['title'])}**  \n{checkin.escape_md(r['detail'])}")
+    with st.expander("What might help", expanded=not fb.get("severe")):
+        for r in checkin.resources(settings):
+            st.markdown(f"**{checkin.escape_md(r['title'])}**  \n{checkin.escape_md(r['detail'])}")
+
+
+def _show_feedback(fb: dict) -> None:
+    if not fb["instruments"]:
+        st.info("Your results will appear here after your first check-in.")
+        return
+    st.subheader("Your results")
+    for name, entry in fb["instruments"].items():
+        inst = load(name)
+        when = entry["submitted_at"].strftime("%d %b %Y")
+        with st.container(border=True):
+            st.markdown(f"**{inst.title}** · {when}")
+            if inst.label:
+                st.caption(f"A {inst.label}.")
+            cols = st.columns(max(1, len(entry["scores"])))
+            for col, (_, s) in zip(cols, entry["scores"].items()):
+                delta = None if s["change"] is None else round(s["change"], 1)
+                col.metric(s["name"].capitalize(), f"{s['value']:.0f}" if s["max"] > 5 else f"{s['value']:.0f} of 5",
+                           delta=delta, delta_color="inverse" if s["better"] == "lower" else "normal",
+                           help=f"Band: {s['band']}" if s["band"] else None)
+            for s in entry["scores"].values():
+                st.markdown(checkin.escape_md(s["sentence"]))
+                if s["hint"]:
+                    st.caption(s["hint"])
+    st.caption("Bands are screening ranges, not a diagnosis. Changes of a few points from week to week are normal.")
+
+
+last = checkin.last_submissions(engine, helper_id)
+due = checkin.due_instruments(engine, helper_id, common.now().date(), schedule)
+just_saved = st.session_state.pop("checkin_saved", None)
+
+if just_saved:
+    st.success("Thank you. Your check-in is saved.", icon="✅")
+    fb = checkin.feedback(engine, helper_id)
+    _show_feedback(fb)
+    _show_resources(fb)
+    st.stop()
+
+weekly_done = "pulse" in last and "pulse" not in due
+if weekly_done and not st.session_state.get("checkin_again"):
+    st.info(f"You checked in this week (on {last['pulse']:%A %d %B}). Thank you. "
+            "You can check in again if your week has changed.")
+    if st.button("Check in again", key="checkin_again_btn"):
+        st.session_state["checkin_again"] = True
+        st.rerun()
+    fb = checkin.feedback(engine, helper_id)
+    _show_feedback(fb)
+    _show_resources(fb)
+    st.stop()
+
+shown = ["pulse", "sib"] + [n for n in ("cbi", "proqol5") if n in due]
+
+
+def _questions(name: str) -> None:
+    inst = load(name)
+    items, has_wording = checkin.item_texts(engine, name, helper_id)
+    if name == "pulse":
+        st.subheader("This week")
+        st.caption(f"{inst.intro} This weekly pulse is a {inst.label}.")
+    elif name == "sib":
+        st.subheader("Overall")
+        st.caption("How would you rate your level of burnout overall?")
+    else:
+        st.subheader(inst.title)
+        st.caption(f"Due every {schedule.get(name)} weeks · {len(items)} questions · "
+                   f"recall: {inst.recall}. You can leave it for next week.")
+    if not has_wording:
+        st.caption("ℹ️ The official wording is not loaded yet — your admin can load it. "
+                   "Each question shows its short key meanwhile.")
+    for it in items:
+        labels = [lab for lab, _ in it["options"]]
+        st.radio(it["text"], labels, index=None, horizontal=True, key=f"q_{it['item_id']}")
+    if name == "proqol5":
+        st.caption(inst.credit)
+
+
+with st.form("checkin_form", clear_on_submit=False, border=False):
+    for name in shown:
+        if name in ("cbi", "proqol5"):
+            with st.expander(f"Also due: {load(name).title}", expanded=False):
+                _questions(name)
+        else:
+            _questions(name)
+    comment = st.text_area("Anything you want to add? (optional)", key="checkin_comment", max_chars=2000,
+                           help="Only you see this, and your team lead if you share your individual results.")
+    submitted = st.form_submit_button("Save my check-in", type="primary", width="stretch")
+
+if submitted:
+    answers: dict[str, dict[str, float]] = {}
+    for name in shown:
+        inst = load(name)
+        values = {}
+        for item in inst.items:
+            label = st.session_state.get(f"q_{item.id}")
+            if label is not None:
+                values[item.id] = dict(inst.scales[item.scale].options)[label]
+        answers[name] = values
+    try:
+        checkin.save_checkin(engine, helper_id, answers, comment=comment)
+    except InputError as exc:
+        st.error(f"Nothing was saved: {exc}")
+        for p in exc.problems[1:]:
+            st.caption(p)
+    else:
+        for name in shown:
+            for item in load(name).items:
+                st.session_state.pop(f"q_{item.id}", None)
+        st.session_state.pop("checkin_comment", None)
+        st.session_state.pop("checkin_again", None)
+        st.session_state["checkin_saved"] = True
+        st.rerun()

@@ -1,0 +1,326 @@
+"""AppTest of the helper pages (check-in, my wellbeing) and admin pages (data,
+users & settings), role by role: what each role sees and what it must not see.
+
+Read-only tests share the session's demo database; tests that write (a check-in,
+consent, deletion, settings, clearing the demo) work on a private copy of it, so
+other test modules keep seeing the demo as seeded.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import sqlite3
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+from streamlit.testing.v1 import AppTest
+
+from burnout import auth, seed
+from burnout.store import frames
+from burnout.store import schema as s
+
+from conftest import ROOT
+
+NOT_AVAILABLE = "This page is not available for your account."
+PAGES = ROOT / "burnout" / "ui"
+
+
+def page(name: str, engine, username: str | None) -> AppTest:
+    at = AppTest.from_file(str(PAGES / f"{name}.py"), default_timeout=30)
+    if username:
+        from burnout.ui.common import now
+
+        at.session_state["user"] = auth.authenticate(engine, username, seed.DEMO_PASSWORD)
+        at.session_state["last_seen"] = now()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def texts(at: AppTest) -> str:
+    """Every visible text of the page, for "must not show" checks."""
+    parts = []
+    for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "error",
+                 "success", "metric"):
+        for el in getattr(at, kind):
+            parts.append(str(getattr(el, "value", "")) + " " + str(getattr(el, "label", "")))
+    for df in at.dataframe:
+        parts.append(df.value.to_csv())
+    return "\n".join(parts)
+
+
+def plotly_specs(at: AppTest) -> list[dict]:
+    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+def decode(arr):
+    if isinstance(arr, dict) and "bdata" in arr:
+        return np.frombuffer(base64.b64decode(arr["bdata"]), dtype=arr["dtype"])
+    return arr
+
+
+@pytest.fixture
+def writable_db(demo_db, tmp_path, monkeypatch):
+    """A private copy of the demo database, made the pages' database for one test."""
+    from burnout.store import get_engine
+
+    path = tmp_path / "copy.db"
+    src, dst = sqlite3.connect(demo_db["path"]), sqlite3.connect(path)
+    src.backup(dst)
+    src.close(), dst.close()
+    url = f"sqlite:///{path}"
+    monkeypatch.setenv("BURNOUT_DATABASE_URL", url)
+    return {**demo_db, "url": url, "engine": get_engine(url)}
+
+
+def helper_id(engine, username: str) -> str:
+    return auth.authenticate(engine, username, seed.DEMO_PASSWORD)["helper_id"]
+
+
+# --------------------------------------------------------------------------- who may open what
+
+@pytest.mark.parametrize("name, username", [
+    ("checkin", "demo-lead"), ("checkin", "demo-hr"), ("checkin", "demo-admin"),
+    ("my_wellbeing", "demo-lead"), ("my_wellbeing", "demo-hr"), ("my_wellbeing", "demo-admin"),
+    ("data_admin", "demo-helper1"), ("data_admin", "demo-lead"), ("data_admin", "demo-hr"),
+    ("settings_admin", "demo-helper1"), ("settings_admin", "demo-lead"), ("settings_admin", "demo-hr"),
+    ("checkin", None), ("data_admin", None),
+])
+def test_pages_refuse_other_roles(demo_db, name, username):
+    at = page(name, demo_db["engine"], username)
+    assert [e.value for e in at.error] == [NOT_AVAILABLE]
+    assert not at.title and not at.dataframe and not at.radio and not at.get("plotly_chart")
+
+
+# --------------------------------------------------------------------------- check-in
+
+def open_checkin_form(at: AppTest) -> AppTest:
+    """The demo's last week may already hold this week's check-in: then ask to check in again."""
+    again = [b for b in at.button if b.label == "Check in again"]
+    if again:
+        again[0].click().run()
+    return at
+
+
+def test_checkin_form_shows_the_weekly_questions(demo_db):
+    at = open_checkin_form(page("checkin", demo_db["engine"], "demo-helper1"))
+    assert at.title[0].value == "Weekly check-in"
+    keys = {r.key for r in at.radio}
+    assert {f"q_pulse_{i}" for i in range(1, 7)} | {"q_sib_1"} <= keys
+    p1 = at.radio(key="q_pulse_1")
+    assert p1.label == "I had energy left at the end of my working days."
+    assert p1.options == ["Never", "Rarely", "Sometimes", "Often", "Always"]
+    assert p1.value is None                                   # no answer is pre-chosen
+    assert at.radio(key="q_sib_1").options[-1] == "Completely burned out"
+    page_text = texts(at)
+    assert "screening pulse, not a validated measure" in page_text
+    assert any(b.label == "Save my check-in" for b in at.button)
+    # the helper is told plainly who sees what
+    assert "team lead" in page_text
+
+
+def test_checkin_shows_longer_questionnaires_when_due_with_key_and_credit(writable_db):
+    eng = writable_db["engine"]
+    hid = helper_id(eng, "demo-helper2")
+    with eng.begin() as conn:   # make ProQOL and CBI due: this helper has never answered them
+        sids = select(s.submissions.c.submission_id).where(s.submissions.c.helper_id == hid,
+                                                           s.submissions.c.instrument.in_(["proqol5", "cbi"]))
+        conn.execute(s.answers.delete().where(s.answers.c.submission_id.in_(sids)))
+        conn.execute(s.scores.delete().where(s.scores.c.submission_id.in_(sids)))
+        conn.execute(s.submissions.delete().where(s.submissions.c.helper_id == hid,
+                                                  s.submissions.c.instrument.in_(["proqol5", "cbi"])))
+    at = open_checkin_form(page("checkin", eng, "demo-helper2"))
+    keys = {r.key for r in at.radio}
+    assert {"q_proqol_1", "q_proqol_30", "q_cbi_p1", "q_cbi_c6"} <= keys
+    assert at.radio(key="q_proqol_1").label == "General happiness"      # short key until wording is loaded
+    page_text = texts(at)
+    assert "official wording is not loaded yet" in page_text
+    assert "The Center for Victims of Torture" in page_text                 # ProQOL credit line
+
+
+def test_submitting_a_checkin_stores_it_and_shows_feedback_and_crisis_path(writable_db):
+    eng = writable_db["engine"]
+    hid = helper_id(eng, "demo-helper1")
+    before = frames.submissions_frame(eng, hid)
+    at = open_checkin_form(page("checkin", eng, "demo-helper1"))
+    for i, label in enumerate(["Never", "Always", "Never", "Often", "Rarely", "Sometimes"], start=1):
+        at.radio(key=f"q_pulse_{i}").set_value(label)
+    at.radio(key="q_sib_1").set_value("Completely burned out")
+    at.text_area(key="checkin_comment").input("**Too** many [cases](http://x)")
+    next(b for b in at.button if b.label == "Save my check-in").click().run()
+    assert not at.exception
+
+    after = frames.submissions_frame(eng, hid)
+    new = after[~after["submission_id"].isin(before["submission_id"])]
+    assert sorted(new["instrument"]) == ["pulse", "sib"]
+    assert set(new["source"]) == {"checkin"}
+    assert new["comment"].dropna().tolist() == ["**Too** many [cases](http://x)"]
+    sc = frames.scores(eng, hid).set_index("submission_id").loc[new["submission_id"]]
+    assert sc["pulse_strain"].dropna().item() == pytest.approx(100.0)
+
+    page_text = texts(at)
+    assert any("check-in is saved" in x.value for x in at.success)
+    assert "Your results" in page_text
+    assert "Your strain score is 100, in the high range" in page_text
+    assert "You rated your burnout 5 of 5" in page_text
+    # severe answers: the crisis path with a crisis line, EAP and the supervisor
+    assert "Please don't carry this alone" in page_text
+    assert "988" in page_text and "EAP" in page_text and "supervisor" in page_text
+    # the next visit sees this week's check-in as done
+    again = page("checkin", eng, "demo-helper1")
+    assert any("You checked in this week" in x.value for x in again.info)
+
+
+def test_checkin_with_no_answers_saves_nothing(writable_db):
+    eng = writable_db["engine"]
+    hid = helper_id(eng, "demo-helper1")
+    n = len(frames.submissions_frame(eng, hid))
+    at = open_checkin_form(page("checkin", eng, "demo-helper1"))
+    next(b for b in at.button if b.label == "Save my check-in").click().run()
+    assert any("Nothing was saved" in e.value for e in at.error)
+    assert len(frames.submissions_frame(eng, hid)) == n
+
+
+# --------------------------------------------------------------------------- my wellbeing
+
+def test_my_wellbeing_shows_own_trends_and_only_own_data(demo_db):
+    eng = demo_db["engine"]
+    mine, other = helper_id(eng, "demo-helper1"), helper_id(eng, "demo-helper2")
+    at = page("my_wellbeing", eng, "demo-helper1")
+    assert at.title[0].value == "My wellbeing"
+    specs = plotly_specs(at)
+    titles = [sp["layout"]["title"]["text"] for sp in specs]
+    assert any(t.startswith("Weekly pulse: my scores over time") for t in titles)
+    assert "My caseload next to my strain" in titles
+    pulse_spec = next(sp for sp in specs if sp["layout"]["title"]["text"].startswith("Weekly pulse"))
+    n_points = len(decode(pulse_spec["data"][0]["x"]))
+    own = frames.scores(eng, mine)
+    assert n_points == (own["instrument"] == "pulse").sum()
+    assert pulse_spec["layout"]["yaxis"]["title"]["text"] == "Score (0–100)"
+    # every chart has a table alternative
+    assert len(at.expander) >= len(specs)
+    page_text = texts(at)
+    assert other not in page_text
+    all_ids = set(frames.helper_ids(eng)) - {mine}
+    assert not any(f",{h}," in page_text or f" {h} " in page_text for h in all_ids)
+    # sharing choice: this demo helper shares with their lead
+    toggle = at.toggle(key="consent_toggle")
+    assert toggle.label == "My team lead may see my individual results" and toggle.value is True
+    assert "When this is off" in page_text and "audit log" in page_text
+    assert any(b.label == "Ask for my answers to be deleted" for b in at.button)
+    assert "Download all my data (CSV)" in [el.proto.label for el in at.get("download_button")]
+
+
+def test_consent_off_by_default_and_switching_it_is_audited(writable_db):
+    eng = writable_db["engine"]
+    hid2 = helper_id(eng, "demo-helper2")
+    at = page("my_wellbeing", eng, "demo-helper2")
+    assert at.toggle(key="consent_toggle").value is False
+    at.toggle(key="consent_toggle").set_value(True).run()
+    from burnout.selfservice import get_consent
+
+    assert get_consent(eng, hid2) is True
+    assert any("can now see your individual results" in x.value for x in at.success)
+    with eng.connect() as conn:
+        rows = conn.execute(select(s.audit_log.c.actor, s.audit_log.c.action)
+                            .where(s.audit_log.c.subject_helper_id == hid2)).all()
+    assert ("demo-helper2", "consent_given") in rows
+
+
+def test_deletion_request_reaches_the_admin_who_completes_it(writable_db):
+    eng = writable_db["engine"]
+    hid = helper_id(eng, "demo-helper2")
+    at = page("my_wellbeing", eng, "demo-helper2")
+    button = next(b for b in at.button if b.label == "Ask for my answers to be deleted")
+    assert button.disabled                                            # needs the confirmation first
+    at.checkbox(key="delete_confirm").check().run()
+    next(b for b in at.button if b.label == "Ask for my answers to be deleted").click().run()
+    assert any("asked for your answers to be deleted" in x.value for x in at.info)
+
+    admin = page("data_admin", eng, "demo-admin")
+    tables = [df.value for df in admin.dataframe]
+    pending = next(t for t in tables if "request_id" in t.columns)
+    assert pending["helper_id"].tolist() == [hid]
+    admin.checkbox(key="delete_confirm_admin").check().run()
+    next(b for b in admin.button if b.label == "Complete deletion").click().run()
+    assert not admin.exception
+    assert frames.submissions_frame(eng, hid).empty
+    assert not frames.caseload(eng, hid).empty                       # operational data stays
+    assert any("Deleted" in x.value for x in admin.success)
+
+
+# --------------------------------------------------------------------------- admin pages
+
+def test_data_admin_shows_import_wording_demo_and_deletions(demo_db):
+    at = page("data_admin", demo_db["engine"], "demo-admin")
+    assert at.title[0].value == "Data"
+    assert any("demo organisation" in w.value for w in at.warning)
+    assert [t.label for t in at.tabs] == ["Import files", "Form-tool export", "Instrument wording", "Demo data",
+                                          "Deletion requests"]
+    uploaders = [el.proto.label for el in at.get("file_uploader")]
+    assert {"Roster", "Surveys", "Caseload", "Form-tool export", "Wording file"} <= set(uploaders)
+    wording = next(df.value for df in at.dataframe if "wording loaded" in df.value.columns)
+    assert set(wording["wording loaded"]) == {"no"}
+    clear = next(b for b in at.button if b.label == "Clear demo data")
+    assert clear.disabled
+
+
+def test_clear_demo_data_needs_confirmation(writable_db):
+    eng = writable_db["engine"]
+    at = page("data_admin", eng, "demo-admin")
+    at.checkbox(key="clear_confirm").check().run()
+    next(b for b in at.button if b.label == "Clear demo data").click().run()
+    assert any("Demo data cleared" in x.value for x in at.success)
+    assert not seed.is_demo(eng)
+    assert frames.helper_ids(eng) == set()
+
+
+def test_settings_admin_lists_users_and_saves_settings(writable_db):
+    eng = writable_db["engine"]
+    at = page("settings_admin", eng, "demo-admin")
+    assert at.title[0].value == "Users & settings"
+    users = next(df.value for df in at.dataframe if "username" in df.value.columns)
+    assert {"demo-admin", "demo-hr", "demo-lead", "demo-helper1", "demo-helper2"} <= set(users["username"])
+    assert "password_hash" not in users.columns
+    mg = at.number_input(key="set_min_group")
+    assert mg.min == 3 and mg.value == 5
+    mg.set_value(7)
+    next(b for b in at.button if b.label == "Save").click().run()    # the privacy form's button
+    assert not at.exception
+    assert frames.settings(eng)["min_group_size"] == 7
+    assert any("Privacy and session settings saved" in x.value for x in at.success)
+    at.number_input(key="set_every_cbi").set_value(2)
+    [b for b in at.button if b.label == "Save"][1].click().run()     # the schedule form's button
+    assert frames.settings(eng)["checkin_schedule"]["cbi"] == 2
+
+
+def test_settings_admin_creates_a_user(writable_db):
+    eng = writable_db["engine"]
+    hid = sorted(frames.helper_ids(eng))[0]
+    at = page("settings_admin", eng, "demo-admin")
+    at.text_input(key="new_username").input("ana.worker")
+    at.text_input(key="new_password").input("a-long-password")
+    at.selectbox(key="new_role").set_value("helper")
+    at.selectbox(key="new_helper").set_value(hid)
+    next(b for b in at.button if b.label == "Create user").click().run()
+    assert any("ana.worker created" in x.value for x in at.success)
+    user = auth.authenticate(eng, "ana.worker", "a-long-password")
+    assert user["role"] == "helper" and user["helper_id"] == hid
+
+
+# --------------------------------------------------------------------------- the dashboard itself
+
+def test_dashboard_sign_in_then_helper_lands_on_checkin(demo_db):
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=30)
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "Helper wellbeing"
+    demo_accounts = next(df.value for df in at.dataframe if "username" in df.value.columns)
+    assert {"demo-helper1", "demo-lead", "demo-hr", "demo-admin"} <= set(demo_accounts["username"])
+    at.text_input(key="login_user").input("demo-helper1")
+    at.text_input(key="login_password").input(seed.DEMO_PASSWORD)
+    next(b for b in at.button if b.label == "Sign in").click().run()
+    assert not at.exception
+    assert at.title[0].value == "Weekly check-in"
+    assert NOT_AVAILABLE not in [e.value for e in at.error]
