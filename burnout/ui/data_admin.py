@@ -1,5 +1,236 @@
-"""Placeholder page: filled in by the dashboard work (issue 5)."""
+"""Data (admin): import rosters, surveys and caseload logs with a preview first;
+map form-tool exports; load official instrument wording; clear the demo;
+complete deletion requests."""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pandas as pd
 import streamlit as st
 
-st.title("data_admin")
-st.info("This page is being built.")
+from burnout import ingest, seed, selfservice
+from burnout.errors import InputError
+from burnout.instruments import load, load_wording_file
+from burnout.store import frames, writes
+from burnout.ui import common
+
+user = common.require_role("admin")
+engine = common.engine()
+actor = user["username"]
+
+st.title("Data")
+if seed.is_demo(engine):
+    st.warning("This database holds the **demo organisation**: every person and number is synthetic. "
+               "Clear it before importing your own data (section *Demo data* below).", icon="🧪")
+
+if flash := st.session_state.pop("data_flash", None):
+    st.success(flash)
+
+FILE_TYPES = ["csv", "xlsx", "txt"]
+
+
+def show_error(exc: InputError, what: str = "Nothing was stored") -> None:
+    st.error(f"{what}. {exc}")
+    if exc.problems:
+        with st.expander(f"All problems found ({len(exc.problems)})", expanded=len(exc.problems) <= 10):
+            st.dataframe(pd.DataFrame({"problem": exc.problems}), hide_index=True, width="stretch")
+
+
+def preview(upload, label: str) -> bytes | None:
+    """Show the first rows of an uploaded table; return its bytes (None when unreadable)."""
+    raw = upload.getvalue()
+    try:
+        df = ingest.read_table(raw, upload.name)
+    except InputError as exc:
+        show_error(exc, f"{label}: cannot be read")
+        return None
+    st.markdown(f"**{label}** · `{upload.name}` · {len(df):,} rows · {len(df.columns)} columns")
+    st.dataframe(df.head(8), hide_index=True, width="stretch")
+    return raw
+
+
+def run_import(kwargs: dict, names: dict, check_only: bool) -> None:
+    if check_only:
+        try:
+            prepared = ingest.prepare(**kwargs, names=names, known_helpers=frames.helper_ids(engine))
+        except InputError as exc:
+            show_error(exc, "The files have problems; nothing was stored")
+            return
+        lines = []
+        if "roster" in prepared:
+            lines.append(f"{prepared['roster'][0]}: {len(prepared['roster'][1]):,} helpers")
+        if "surveys" in prepared:
+            lines.append(f"{prepared['surveys'][0]}: {len(prepared['surveys'][1]):,} submissions with "
+                         f"{len(prepared['surveys'][2]):,} answers")
+        if "caseload" in prepared:
+            lines.append(f"{prepared['caseload'][0]}: {len(prepared['caseload'][1]):,} helper-weeks")
+        st.success("Every row is valid. Nothing has been stored yet.\n\n" + "\n".join(f"- {x}" for x in lines))
+        return
+    bar = st.progress(0.0, text="Starting…")
+    try:
+        summary = ingest.import_files(engine, **kwargs, names=names, actor=actor,
+                                      progress=lambda f, m: bar.progress(min(1.0, max(0.0, f)), text=m))
+    except InputError as exc:
+        bar.empty()
+        show_error(exc)
+        return
+    bar.progress(1.0, text="Done")
+    st.success("Stored.\n\n" + "\n".join(f"- {line}" for line in summary.lines))
+
+
+tab_import, tab_map, tab_wording, tab_demo, tab_delete = st.tabs(
+    ["Import files", "Form-tool export", "Instrument wording", "Demo data", "Deletion requests"])
+
+# ------------------------------------------------------------------ import
+with tab_import:
+    st.write("Upload a roster, survey and/or caseload file (CSV or XLSX, formats as in the guide). "
+             "You see the first rows before anything is stored. Every file is checked whole: "
+             "if any row has a problem, nothing of it is stored.")
+    c1, c2, c3 = st.columns(3)
+    up_roster = c1.file_uploader("Roster", type=FILE_TYPES, key="up_roster")
+    up_surveys = c2.file_uploader("Surveys", type=FILE_TYPES, key="up_surveys")
+    up_caseload = c3.file_uploader("Caseload", type=FILE_TYPES, key="up_caseload")
+    files, names = {}, {}
+    for key, up, label in (("roster", up_roster, "Roster"), ("surveys", up_surveys, "Surveys"),
+                           ("caseload", up_caseload, "Caseload")):
+        if up is not None:
+            raw = preview(up, label)
+            if raw is not None:
+                files[key], names[key] = raw, up.name
+    if files:
+        b1, b2 = st.columns(2)
+        if b1.button("Check only", key="import_check", width="stretch"):
+            run_import(files, names, check_only=True)
+        if b2.button("Store these files", key="import_store", type="primary", width="stretch"):
+            run_import(files, names, check_only=False)
+    else:
+        st.caption("Import order does not matter within one upload: a roster uploaded with surveys "
+                   "or caseload is checked first.")
+
+# ------------------------------------------------------------------ form-tool mapping
+with tab_map:
+    st.write("Exports from form tools (Microsoft Forms, Google Forms, Qualtrics…) have question texts as "
+             "headers and answer labels as values. Tell the importer which column is which, or upload a "
+             "mapping file you saved before.")
+    up_export = st.file_uploader("Form-tool export", type=FILE_TYPES, key="up_export")
+    instrument = st.selectbox("Instrument in this export", ["proqol5", "cbi", "sib", "pulse"],
+                              format_func=lambda n: load(n).title, key="map_instrument")
+    up_mapping = st.file_uploader("Mapping file (optional: YAML or CSV source,target)",
+                                  type=["yaml", "yml", "csv"], key="up_mapping")
+    if up_export is not None:
+        raw = preview(up_export, "Export")
+        if raw is not None:
+            headers = list(ingest.read_table(raw, up_export.name).columns)
+            mapping_bytes, mapping_name = None, "mapping.yaml"
+            if up_mapping is not None:
+                mapping_bytes, mapping_name = up_mapping.getvalue(), up_mapping.name
+                try:
+                    spec = ingest.load_mapping(mapping_bytes, mapping_name)
+                    st.caption(f"Using {up_mapping.name}: {len(spec['columns'])} columns mapped.")
+                except InputError as exc:
+                    show_error(exc, "The mapping file cannot be used")
+                    mapping_bytes = None
+            else:
+                guess = selfservice.suggest_mapping(headers, instrument, frames.wording(engine, instrument))
+                targets = [None, "helper_id", "submitted_at", "comment", *load(instrument).item_ids]
+                st.caption("Suggested from the header names" + (" and the loaded official wording"
+                                                                 if frames.wording(engine, instrument) else "")
+                           + ". Check each one; choose “(ignore)” for columns you do not need.")
+                choices = {}
+                for i, h in enumerate(headers):
+                    default = guess.get(h)
+                    choices[h] = st.selectbox(
+                        h, targets, index=targets.index(default) if default in targets else 0,
+                        format_func=lambda t: "(ignore)" if t is None else t, key=f"map_{instrument}_{i}")
+                try:
+                    spec = selfservice.mapping_spec(instrument, choices)
+                except InputError as exc:
+                    show_error(exc, "The mapping is not complete yet")
+                else:
+                    mapping_bytes = selfservice.mapping_yaml(spec)
+                    st.download_button("Save this mapping for next time (YAML)", mapping_bytes,
+                                       file_name=f"mapping_{instrument}.yaml", mime="application/x-yaml",
+                                       key="dl_mapping", on_click="ignore")
+            if mapping_bytes is not None:
+                b1, b2 = st.columns(2)
+                kwargs = {"surveys": raw, "mapping": mapping_bytes}
+                map_names = {"surveys": up_export.name, "mapping": mapping_name}
+                if b1.button("Check only", key="map_check", width="stretch"):
+                    run_import(kwargs, map_names, check_only=True)
+                if b2.button("Store this export", key="map_store", type="primary", width="stretch"):
+                    run_import(kwargs, map_names, check_only=False)
+
+# ------------------------------------------------------------------ wording
+with tab_wording:
+    st.write("The project does not ship the official wording of licensed questionnaires. Load it from the "
+             "official source as a file of `item_id,text` (CSV) or `item_id: text` (YAML); it must cover "
+             "every item. Until then, helpers see each question's short key.")
+    status = []
+    for name in ("proqol5", "cbi", "sib"):
+        inst = load(name)
+        n = len(frames.wording(engine, name))
+        status.append({"instrument": inst.title, "items": len(inst.item_ids),
+                       "wording loaded": "yes" if n == len(inst.item_ids) else ("partly" if n else "no"),
+                       "official source": inst.licence.get("url") or ""})
+    st.dataframe(pd.DataFrame(status), hide_index=True, width="stretch")
+    w_inst = st.selectbox("Instrument", ["proqol5", "cbi", "sib"], format_func=lambda n: load(n).title,
+                          key="wording_instrument")
+    up_wording = st.file_uploader("Wording file", type=["csv", "yaml", "yml", "txt"], key="up_wording")
+    if up_wording is not None:
+        suffix = Path(up_wording.name).suffix or ".csv"
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / f"wording{suffix}"
+            path.write_bytes(up_wording.getvalue())
+            try:
+                wording, credit = load_wording_file(w_inst, path)
+            except InputError as exc:
+                exc_text = str(exc).replace(str(path), up_wording.name)
+                st.error(f"This wording file cannot be used. {exc_text}")
+                wording = None
+        if wording is not None:
+            st.dataframe(pd.DataFrame({"item_id": list(wording), "text": list(wording.values())}),
+                         hide_index=True, width="stretch", height=240)
+            st.info(f"Credit line shown with these questions: {credit}")
+            if st.button("Save this wording", key="save_wording", type="primary"):
+                writes.save_wording(engine, w_inst, wording, actor=actor)
+                st.success(f"Saved {len(wording)} items for {load(w_inst).title}. Helpers see them from their "
+                           "next check-in.")
+
+# ------------------------------------------------------------------ demo
+with tab_demo:
+    if seed.is_demo(engine):
+        st.write("The demo organisation lets you try every page. Clearing it removes every demo helper, answer, "
+                 "caseload row, note and demo login (including demo-admin). Real admin accounts stay. "
+                 "If no admin account remains, the sign-in page asks you to create one.")
+        sure = st.checkbox("I understand that all demo data and demo logins will be removed", key="clear_confirm")
+        if st.button("Clear demo data", key="clear_demo", type="primary", disabled=not sure):
+            seed.clear_all_data(engine, actor=actor)
+            st.success("Demo data cleared. The database is ready for your own files.")
+    else:
+        st.write("No demo data is loaded. The database holds your organisation's own data.")
+
+# ------------------------------------------------------------------ deletion requests
+with tab_delete:
+    st.write("Helpers can ask for their self-report data to be deleted. Completing a request deletes their "
+             "check-in and survey answers, scores and notes. Their roster entry and caseload weeks stay "
+             "(operational records of work allocation); the audit log keeps a line saying the deletion happened.")
+    pending = selfservice.pending_deletions(engine)
+    if pending.empty:
+        st.info("No open deletion requests.")
+    else:
+        st.dataframe(pending.rename(columns={"submissions": "submissions to delete"}), hide_index=True,
+                     width="stretch")
+        rid = st.selectbox("Request", pending["request_id"].tolist(),
+                           format_func=lambda r: f"#{r} · {pending.set_index('request_id').at[r, 'helper_id']}",
+                           key="delete_request_id")
+        sure = st.checkbox("Delete this helper's answers now (cannot be undone)", key="delete_confirm_admin")
+        if st.button("Complete deletion", key="complete_deletion", type="primary", disabled=not sure):
+            try:
+                done = selfservice.complete_deletion(engine, int(rid), actor=actor)
+            except InputError as exc:
+                st.error(str(exc))
+            else:
+                st.session_state["data_flash"] = (f"Deleted {done['submissions']} submissions "
+                                                  f"({done['answers']} answers) for {done['helper_id']}.")
+                st.rerun()

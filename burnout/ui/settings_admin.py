@@ -1,5 +1,192 @@
-"""Placeholder page: filled in by the dashboard work (issue 5)."""
+"""Users & settings (admin): accounts and roles; organisation settings
+(privacy threshold, check-in schedule, caseload standards, turnover costs and
+rates, resources shown to helpers)."""
+from __future__ import annotations
+
+import pandas as pd
 import streamlit as st
 
-st.title("settings_admin")
-st.info("This page is being built.")
+from burnout import auth, checkin, config, selfservice
+from burnout.errors import InputError
+from burnout.store import frames
+from burnout.ui import common
+
+user = common.require_role("admin")
+engine = common.engine()
+actor = user["username"]
+
+st.title("Users & settings")
+if flash := st.session_state.pop("settings_flash", None):
+    st.success(flash)
+
+
+def saved(message: str) -> None:
+    st.session_state["settings_flash"] = message
+    st.rerun()
+
+
+def save(values: dict, message: str) -> None:
+    try:
+        selfservice.save_settings(engine, values, actor=actor)
+    except InputError as exc:
+        st.error(f"Not saved: {exc}")
+    else:
+        saved(message)
+
+
+tab_users, tab_privacy, tab_schedule, tab_caseload, tab_costs, tab_resources = st.tabs(
+    ["Users", "Privacy & sessions", "Check-in schedule", "Caseload standards", "Turnover costs",
+     "Resources"])
+s = frames.settings(engine)
+roster = frames.roster(engine, s)
+teams = frames.teams_frame(engine)
+
+# ------------------------------------------------------------------ users
+with tab_users:
+    users_df = auth.users_frame(engine)
+    st.dataframe(users_df, hide_index=True, width="stretch")
+    st.subheader("Add a user")
+    st.caption("Helpers are linked to their roster entry; team leads to their team. Leads who also carry a "
+               "caseload can be linked to their roster entry too, so they can check in.")
+    with st.form("create_user", clear_on_submit=True):
+        c1, c2 = st.columns(2)
+        new_name = c1.text_input("Username", key="new_username")
+        new_pw = c2.text_input(f"Password (at least {auth.MIN_PASSWORD} characters)", type="password",
+                               key="new_password")
+        c3, c4, c5 = st.columns(3)
+        new_role = c3.selectbox("Role", config.ROLES, key="new_role")
+        new_helper = c4.selectbox("Roster entry (helper id)", [None, *roster["helper_id"].tolist()],
+                                  format_func=lambda h: "(none)" if h is None else h, key="new_helper")
+        new_team = c5.selectbox("Team (for a team lead)", [None, *teams["team_id"].tolist()],
+                                format_func=lambda t: "(none)" if t is None else t, key="new_team")
+        if st.form_submit_button("Create user", type="primary"):
+            try:
+                auth.create_user(engine, new_name, new_pw, new_role, helper_id=new_helper, team=new_team,
+                                 actor=actor)
+            except InputError as exc:
+                st.error(f"Not created: {exc}")
+            else:
+                saved(f"User {new_name} created.")
+
+    if len(users_df):
+        st.subheader("Change an account")
+        who = st.selectbox("Account", users_df["username"].tolist(), key="manage_user")
+        row = users_df.set_index("username").loc[who]
+        c1, c2 = st.columns(2)
+        with c1:
+            if who == actor:
+                st.caption("You cannot disable your own account.")
+            elif bool(row["active"]):
+                if st.button("Disable this account", key="disable_user"):
+                    auth.set_active(engine, who, False, actor=actor)
+                    saved(f"{who} can no longer sign in.")
+            else:
+                if st.button("Enable this account", key="enable_user"):
+                    auth.set_active(engine, who, True, actor=actor)
+                    saved(f"{who} can sign in again.")
+        with c2:
+            with st.form("reset_password", clear_on_submit=True):
+                pw = st.text_input("New password", type="password", key="reset_pw")
+                if st.form_submit_button("Reset password"):
+                    try:
+                        auth.set_password(engine, who, pw, actor=actor)
+                    except InputError as exc:
+                        st.error(f"Not changed: {exc}")
+                    else:
+                        saved(f"Password of {who} changed.")
+
+# ------------------------------------------------------------------ privacy
+with tab_privacy:
+    st.write("Group figures shown to anyone other than the helper count distinct respondents; a group "
+             "smaller than the minimum is hidden. The minimum can never be set below "
+             f"{selfservice.ABSOLUTE_MIN_GROUP}.")
+    with st.form("privacy_form"):
+        mg = st.number_input("Minimum group size for scores", min_value=selfservice.ABSOLUTE_MIN_GROUP,
+                             max_value=1000, value=max(selfservice.ABSOLUTE_MIN_GROUP, int(s["min_group_size"])),
+                             step=1, key="set_min_group")
+        mc = st.number_input("Minimum group size for comments", min_value=selfservice.ABSOLUTE_MIN_GROUP,
+                             max_value=1000, value=max(selfservice.ABSOLUTE_MIN_GROUP, int(s["min_comment_group"])),
+                             step=1, key="set_min_comment")
+        sm = st.number_input("Sign people out after this many minutes without activity", min_value=5,
+                             max_value=1440, value=int(s["session_minutes"]), step=5, key="set_session")
+        if st.form_submit_button("Save", type="primary"):
+            save({"min_group_size": mg, "min_comment_group": mc, "session_minutes": sm},
+                 "Privacy and session settings saved.")
+    st.caption(f"Defaults: {config.MIN_GROUP_SIZE} for scores and {config.MIN_COMMENT_GROUP} for comments "
+               "(as Viva Glint, Qualtrics and Culture Amp use).")
+
+# ------------------------------------------------------------------ schedule
+with tab_schedule:
+    st.write("How often each questionnaire is offered in a helper's check-in, in weeks. Fewer, shorter "
+             "check-ins keep people answering.")
+    sched = checkin.schedule_from(s)
+    with st.form("schedule_form"):
+        cols = st.columns(4)
+        values = {}
+        for col, name in zip(cols, checkin.ORDER):
+            values[name] = col.number_input(selfservice.INSTRUMENT_TITLES[name], min_value=1, max_value=52,
+                                            value=int(sched.get(name, 1)), step=1, key=f"set_every_{name}")
+        if st.form_submit_button("Save", type="primary"):
+            save({"checkin_schedule": values}, "Check-in schedule saved.")
+
+# ------------------------------------------------------------------ caseload standards
+with tab_caseload:
+    st.write("The recommended active caseload per role. A roster's own `caseload_standard` column wins; "
+             "otherwise this; otherwise the team median.")
+    roles = sorted(set(s["caseload_standards"]) | set(roster["role"].dropna().str.lower()))
+    table = pd.DataFrame({"role": roles,
+                          "standard (active cases)": [s["caseload_standards"].get(r) for r in roles]})
+    with st.form("caseload_form"):
+        edited = st.data_editor(table, hide_index=True, width="stretch", num_rows="dynamic",
+                                disabled=False, key="edit_caseload")
+        if st.form_submit_button("Save", type="primary"):
+            save({"caseload_standards": {r: v for r, v in zip(edited["role"], edited["standard (active cases)"])
+                                         if isinstance(r, str) and r.strip() and pd.notna(v)}},
+                 "Caseload standards saved.")
+
+# ------------------------------------------------------------------ costs and turnover
+with tab_costs:
+    st.write("Cost of one departure per role: annual salary × multiplier, or an absolute figure when you "
+             "give one (it wins). Published ranges: social work 0.3–0.7 × salary, nursing about 1 × salary.")
+    roles = sorted(set(s["cost_multiplier"]) | set(s["cost_per_departure"]) | set(roster["role"].dropna().str.lower()))
+    costs = pd.DataFrame({"role": roles,
+                          "multiplier (× salary)": [s["cost_multiplier"].get(r) for r in roles],
+                          "absolute cost (optional)": [s["cost_per_departure"].get(r) for r in roles]})
+    kinds = list(config.TEAM_KINDS)
+    rates = pd.DataFrame({"team kind": kinds, "label": [config.TEAM_KINDS[k]["label"] for k in kinds],
+                          "base annual turnover (0–1)": [s["base_turnover"].get(k) for k in kinds]})
+    with st.form("costs_form"):
+        cost_edit = st.data_editor(costs, hide_index=True, width="stretch", key="edit_costs",
+                                   disabled=["role"])
+        dm = st.number_input("Multiplier for roles not listed", min_value=0.0, max_value=5.0, step=0.1,
+                             value=float(s["default_cost_multiplier"]), key="set_default_mult")
+        st.markdown("**Base turnover by team kind** (all-cause leavers per year as a share of staff)")
+        rate_edit = st.data_editor(rates, hide_index=True, width="stretch", key="edit_rates",
+                                   disabled=["team kind", "label"])
+        dr = st.number_input("Base turnover for other teams (0–1)", min_value=0.0, max_value=1.0, step=0.01,
+                             value=float(s["default_base_turnover"]), key="set_default_rate")
+        rr = st.number_input("How much more likely a burned-out helper is to leave (relative risk)",
+                             min_value=1.0, max_value=10.0, step=0.1, value=float(s["relative_risk"]),
+                             key="set_rr")
+        if st.form_submit_button("Save", type="primary"):
+            save({"cost_multiplier": dict(zip(cost_edit["role"], cost_edit["multiplier (× salary)"])),
+                  "cost_per_departure": dict(zip(cost_edit["role"], cost_edit["absolute cost (optional)"])),
+                  "default_cost_multiplier": dm,
+                  "base_turnover": dict(zip(rate_edit["team kind"], rate_edit["base annual turnover (0–1)"])),
+                  "default_base_turnover": dr, "relative_risk": rr},
+                 "Turnover cost settings saved.")
+
+# ------------------------------------------------------------------ resources
+with tab_resources:
+    st.write("What helpers see after a check-in. Put your own EAP number, supervision arrangements and local "
+             "crisis lines here. Text is shown exactly as typed.")
+    with st.form("resources_form"):
+        st.markdown("**Everyday resources**")
+        res = st.data_editor(pd.DataFrame(checkin.resources(s)), hide_index=True, width="stretch",
+                             num_rows="dynamic", key="edit_resources")
+        st.markdown("**Crisis path** (shown when answers are severe)")
+        crisis = st.data_editor(pd.DataFrame(checkin.crisis_resources(s)), hide_index=True, width="stretch",
+                                num_rows="dynamic", key="edit_crisis")
+        if st.form_submit_button("Save", type="primary"):
+            save({"resources": res.to_dict("records"), "crisis_resources": crisis.to_dict("records")},
+                 "Resources saved.")
