@@ -1,0 +1,380 @@
+"""Plotly figure builders: plain functions, DataFrame in, Figure out.
+
+Every builder takes data that privacy.py has already aggregated and
+suppressed, drops anything hidden (NaN) instead of drawing it, and returns a
+figure with a readable title and axis labels with units.  Empty input gives a
+figure that says "Not enough responses to show" rather than an empty frame.
+
+Colours are colour-blind safe: the Okabe-Ito palette for categories and bands,
+viridis for heatmaps.  Nothing here imports streamlit.
+"""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+EMPTY_TEXT = "Not enough responses to show"
+
+# Okabe & Ito (2008), "Color Universal Design"
+OKABE_ITO = {
+    "orange": "#E69F00", "sky_blue": "#56B4E9", "bluish_green": "#009E73", "yellow": "#F0E442",
+    "blue": "#0072B2", "vermillion": "#D55E00", "reddish_purple": "#CC79A7", "black": "#000000",
+    "grey": "#999999",
+}
+SEQUENCE = [OKABE_ITO[k] for k in ("blue", "orange", "bluish_green", "vermillion", "sky_blue",
+                                   "reddish_purple", "yellow", "black")]
+BAND_COLOURS = {"low": OKABE_ITO["bluish_green"], "moderate": OKABE_ITO["orange"],
+                "high": OKABE_ITO["vermillion"], "severe": OKABE_ITO["reddish_purple"]}
+HEATMAP_SCALE = "Viridis"
+FONT = dict(family="Arial, Helvetica, sans-serif", size=13)
+
+# Measure metadata: label with unit, axis range, band edges (label, low, high)
+# as the instruments define them (DESIGN §4; pulse and risk from their modules).
+MEASURES: dict[str, dict] = {
+    "pulse_strain": {"label": "Weekly strain (pulse, 0-100)", "range": (0, 100),
+                     "bands": [("low", 0, 40), ("moderate", 40, 60), ("high", 60, 100)]},
+    "risk_score": {"label": "Burnout risk (0-100)", "range": (0, 100),
+                   "bands": [("low", 0, 40), ("moderate", 40, 65), ("high", 65, 100)]},
+    "work_burnout": {"label": "Work-related burnout (CBI, 0-100)", "range": (0, 100),
+                     "bands": [("low", 0, 50), ("moderate", 50, 75), ("high", 75, 100)]},
+    "personal_burnout": {"label": "Personal burnout (CBI, 0-100)", "range": (0, 100),
+                         "bands": [("low", 0, 50), ("moderate", 50, 75), ("high", 75, 100)]},
+    "client_burnout": {"label": "Client-related burnout (CBI, 0-100)", "range": (0, 100),
+                       "bands": [("low", 0, 50), ("moderate", 50, 75), ("high", 75, 100)]},
+    "burnout": {"label": "Burnout (ProQOL, 10-50)", "range": (10, 50),
+                "bands": [("low", 10, 22), ("moderate", 22, 42), ("high", 42, 50)]},
+    "secondary_traumatic_stress": {"label": "Secondary traumatic stress (ProQOL, 10-50)", "range": (10, 50),
+                                   "bands": [("low", 10, 22), ("moderate", 22, 42), ("high", 42, 50)]},
+    # high compassion satisfaction is good news: its bands are drawn neutral
+    "compassion_satisfaction": {"label": "Compassion satisfaction (ProQOL, 10-50)", "range": (10, 50),
+                                "bands": []},
+    "sib_level": {"label": "Burnout self-rating (1-5)", "range": (1, 5),
+                  "bands": [("low", 1, 3), ("high", 3, 5)]},
+    "burned_out": {"label": "Reporting burnout (% of people)", "range": (0, 100), "bands": []},
+    "caseload_ratio": {"label": "Active cases / role standard (1.0 = at standard)", "range": None, "bands": []},
+}
+
+
+def measure_label(measure: str) -> str:
+    return MEASURES.get(measure, {}).get("label", measure.replace("_", " ").capitalize())
+
+
+def _layout(fig: go.Figure, title: str, x_title: str | None = None, y_title: str | None = None,
+            height: int = 380) -> go.Figure:
+    fig.update_layout(title={"text": title, "x": 0.0, "xanchor": "left"}, font=FONT, height=height,
+                      template="plotly_white", margin=dict(l=60, r=20, t=60, b=50),
+                      legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0))
+    if x_title is not None:
+        fig.update_xaxes(title_text=x_title)
+    if y_title is not None:
+        fig.update_yaxes(title_text=y_title)
+    return fig
+
+
+def empty_figure(title: str, message: str = EMPTY_TEXT) -> go.Figure:
+    """A figure that says why there is nothing to draw."""
+    fig = go.Figure()
+    fig.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+                       font=dict(size=16, color=OKABE_ITO["black"]))
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return _layout(fig, title, height=260)
+
+
+def is_empty_figure(fig: go.Figure) -> bool:
+    return len(fig.data) == 0 and any(a.text == EMPTY_TEXT or "enough" in (a.text or "")
+                                      for a in fig.layout.annotations)
+
+
+def _band_shading(fig: go.Figure, measure: str, vertical: bool = False) -> None:
+    for label, lo, hi in MEASURES.get(measure, {}).get("bands", []):
+        colour = BAND_COLOURS.get(label, OKABE_ITO["grey"])
+        if vertical:
+            fig.add_vrect(x0=lo, x1=hi, fillcolor=colour, opacity=0.10, line_width=0, layer="below")
+        else:
+            fig.add_hrect(y0=lo, y1=hi, fillcolor=colour, opacity=0.10, line_width=0, layer="below",
+                          annotation_text=label, annotation_position="top left",
+                          annotation_font=dict(size=11, color=OKABE_ITO["black"]))
+
+
+def _shown(df: pd.DataFrame, cols: Sequence[str], min_n: int | None = None) -> pd.DataFrame:
+    """Rows whose ``cols`` are all present (hidden cells are NaN) and, with ``min_n``, n >= min_n."""
+    if df is None or df.empty or not set(cols) <= set(df.columns):
+        return pd.DataFrame(columns=list(cols))
+    keep = df[list(cols)].notna().all(axis=1)
+    if "status" in df:
+        keep &= df["status"].fillna("shown").eq("shown")
+    if min_n is not None and "n" in df:
+        keep &= pd.to_numeric(df["n"], errors="coerce").fillna(0) >= min_n
+    return df[keep.to_numpy()]
+
+
+# --------------------------------------------------------------------------- risk distribution
+
+def risk_distribution(shares: pd.DataFrame, group_col: str | None = "team",
+                      bands: Sequence[str] = ("low", "moderate", "high"), title: str | None = None
+                      ) -> go.Figure:
+    """Share of helpers in each risk band: stacked bars per group, or one bar per band.
+
+    ``shares``: ``group_col`` (optional), ``band_<name>`` columns with shares 0-1
+    (NaN where suppressed) and optionally ``n``.
+    """
+    title = title or "Burnout risk bands" + (f" by {group_col}" if group_col else "")
+    cols = [f"band_{b}" for b in bands]
+    data = _shown(shares, cols) if shares is not None and set(cols) <= set(shares.columns) else None
+    if data is None or data.empty:
+        return empty_figure(title)
+    fig = go.Figure()
+    if group_col and group_col in data and len(data) > 1:
+        labels = data[group_col].astype(str).tolist()
+        for b in bands:
+            fig.add_trace(go.Bar(y=labels, x=(data[f"band_{b}"] * 100).round(1), name=b, orientation="h",
+                                 marker_color=BAND_COLOURS.get(b), hovertemplate="%{y}: %{x:.0f}%<extra>" + b
+                                 + "</extra>"))
+        fig.update_layout(barmode="stack")
+        fig.update_yaxes(autorange="reversed")
+        return _layout(fig, title, "Share of helpers (%)", group_col.capitalize(),
+                       height=max(300, 60 + 36 * len(labels)))
+    row = data.iloc[0]
+    fig.add_trace(go.Bar(x=list(bands), y=[round(float(row[f"band_{b}"]) * 100, 1) for b in bands],
+                         marker_color=[BAND_COLOURS.get(b) for b in bands], name="share",
+                         hovertemplate="%{x}: %{y:.0f}%<extra></extra>"))
+    fig.update_yaxes(range=[0, 100])
+    return _layout(fig, title, "Risk band", "Share of helpers (%)")
+
+
+# --------------------------------------------------------------------------- trends
+
+def team_trend(weekly: pd.DataFrame, measure: str = "pulse_strain", min_n: int = 5, title: str | None = None,
+               y_label: str | None = None) -> go.Figure:
+    """Weekly mean of a score with its bands shaded; only weeks with at least
+    ``min_n`` distinct respondents (and not hidden) are drawn.
+
+    ``weekly``: ``week_start, mean`` and ``n`` (``status`` optional).
+    """
+    title = title or f"Team trend: {measure_label(measure).split(' (')[0].lower()}"
+    data = _shown(weekly, ["week_start", "mean"], min_n) if weekly is not None else None
+    if data is None or data.empty:
+        return empty_figure(title)
+    data = data.sort_values("week_start")
+    fig = go.Figure(go.Scatter(x=pd.to_datetime(data["week_start"]), y=data["mean"].astype(float).round(1),
+                               mode="lines+markers", name="weekly mean", line=dict(color=OKABE_ITO["blue"], width=3),
+                               customdata=pd.to_numeric(data["n"], errors="coerce") if "n" in data else None,
+                               hovertemplate="Week of %{x|%d %b %Y}: %{y:.1f}"
+                               + ("<br>%{customdata} people" if "n" in data else "") + "<extra></extra>"))
+    _band_shading(fig, measure)
+    rng = MEASURES.get(measure, {}).get("range")
+    if rng:
+        fig.update_yaxes(range=list(rng))
+    return _layout(fig, title, "Week starting", y_label or measure_label(measure))
+
+
+def individual_trend(df: pd.DataFrame, measure: str, title: str | None = None, x_col: str = "week_start"
+                     ) -> go.Figure:
+    """One helper's scores over time with the instrument's bands shaded (helper_detail)."""
+    title = title or measure_label(measure)
+    if df is None or df.empty or measure not in df or x_col not in df:
+        return empty_figure(title, "No answers for this measure yet")
+    data = df[[x_col, measure]].dropna().sort_values(x_col)
+    if data.empty:
+        return empty_figure(title, "No answers for this measure yet")
+    y = data[measure].astype(float)
+    if measure == "burned_out":
+        y = y * 100
+    fig = go.Figure(go.Scatter(x=pd.to_datetime(data[x_col]), y=y.round(1), mode="lines+markers",
+                               name=measure_label(measure), line=dict(color=OKABE_ITO["blue"], width=3),
+                               hovertemplate="%{x|%d %b %Y}: %{y:.1f}<extra></extra>"))
+    _band_shading(fig, measure)
+    rng = MEASURES.get(measure, {}).get("range")
+    if rng:
+        fig.update_yaxes(range=list(rng))
+    return _layout(fig, title, "Date", measure_label(measure))
+
+
+# --------------------------------------------------------------------------- heatmap
+
+def heatmap(cells: pd.DataFrame, row_col: str, value_col: str = "value", measure: str = "pulse_strain",
+            title: str | None = None, row_title: str | None = None, status_col: str = "status",
+            min_n: int = 5) -> go.Figure:
+    """Rows (consenting helpers or sub-groups) x weeks.
+
+    ``cells``: ``row_col, week_start, value_col`` and optionally ``status``
+    (privacy status: anything other than "shown" is drawn blank and marked
+    "<5" for a small group or "hidden" for a protecting cell).
+    """
+    title = title or f"{measure_label(measure).split(' (')[0]} by week"
+    if cells is None or cells.empty or not cells[value_col].notna().any():
+        return empty_figure(title)
+    data = cells.copy()
+    status = data[status_col] if status_col in data else pd.Series("shown", index=data.index)
+    data["_z"] = data[value_col].where(status.eq("shown")).astype(float)
+    data["_t"] = np.where(status.eq("primary"), f"<{min_n}", np.where(status.eq("shown"), "", "hidden"))
+    if measure == "burned_out":
+        data["_z"] = data["_z"] * 100
+    weeks = sorted(pd.to_datetime(data["week_start"]).unique())
+    rows = list(dict.fromkeys(data[row_col].astype(str)))
+    data["_w"] = pd.to_datetime(data["week_start"])
+    data["_r"] = data[row_col].astype(str)
+    z = data.pivot_table(index="_r", columns="_w", values="_z", aggfunc="first", dropna=False) \
+        .reindex(index=rows, columns=weeks)
+    t = data.pivot_table(index="_r", columns="_w", values="_t", aggfunc="first", dropna=False) \
+        .reindex(index=rows, columns=weeks).fillna("")
+    zvals = [[None if pd.isna(v) else round(float(v), 1) for v in r] for r in z.to_numpy()]
+    rng = MEASURES.get(measure, {}).get("range")
+    fig = go.Figure(go.Heatmap(
+        z=zvals, x=[pd.Timestamp(w).strftime("%Y-%m-%d") for w in weeks], y=rows, text=t.to_numpy().tolist(),
+        texttemplate="%{text}", textfont=dict(size=10, color=OKABE_ITO["black"]), colorscale=HEATMAP_SCALE,
+        zmin=rng[0] if rng else None, zmax=rng[1] if rng else None, hoverongaps=False,
+        colorbar=dict(title=dict(text=measure_label(measure).split(" (")[0])),
+        hovertemplate="%{y}, week of %{x}: %{z:.0f}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(type="category")
+    out = _layout(fig, title, "Week starting", row_title or row_col.replace("_", " ").capitalize(),
+                  height=max(280, 120 + 28 * len(rows)))
+    if (t.to_numpy() != "").any():
+        out.add_annotation(text=f"Blank cells: fewer than {min_n} people, or hidden to protect a small group",
+                           x=0, y=-0.28, xref="paper", yref="paper", showarrow=False, xanchor="left",
+                           font=dict(size=11))
+    return out
+
+
+# --------------------------------------------------------------------------- scatter
+
+def pressure_scatter(points: pd.DataFrame, x: str = "caseload_ratio", y: str = "pulse_strain",
+                     label_col: str | None = "label", title: str | None = None, x_label: str | None = None,
+                     y_label: str | None = None, size_col: str | None = None) -> go.Figure:
+    """Caseload pressure against a burnout measure, for aggregates (one point per
+    team or sub-group) or for consenting helpers only.  A dashed line marks the
+    role's standard caseload (ratio 1.0)."""
+    title = title or "Caseload pressure and burnout"
+    data = _shown(points, [x, y]) if points is not None and {x, y} <= set(points.columns) else None
+    if data is None or data.empty:
+        return empty_figure(title)
+    yv = data[y].astype(float) * (100 if y == "burned_out" else 1)
+    text = data[label_col].astype(str) if label_col and label_col in data else None
+    size = None
+    if size_col and size_col in data:
+        n = pd.to_numeric(data[size_col], errors="coerce").fillna(1)
+        size = (8 + 22 * np.sqrt(n / max(n.max(), 1))).round(1)
+    fig = go.Figure(go.Scatter(
+        x=data[x].astype(float).round(2), y=yv.round(1), mode="markers+text" if text is not None else "markers",
+        text=text, textposition="top center",
+        marker=dict(color=OKABE_ITO["blue"], size=size if size is not None else 12, opacity=0.85,
+                    line=dict(width=1, color="white")),
+        hovertemplate=("%{text}: " if text is not None else "") + "%{x:.2f} x standard, %{y:.1f}<extra></extra>"))
+    fig.add_vline(x=1.0, line_dash="dash", line_color=OKABE_ITO["grey"], annotation_text="at standard",
+                  annotation_position="top")
+    _band_shading(fig, y)
+    return _layout(fig, title, x_label or measure_label(x), y_label or measure_label(y))
+
+
+# --------------------------------------------------------------------------- drivers, participation
+
+def drivers_bar(drivers: pd.DataFrame, title: str = "Most common risk drivers") -> go.Figure:
+    """``drivers``: ``driver, share`` (0-1): share of people for whom it is a top driver."""
+    data = _shown(drivers, ["driver", "share"]) if drivers is not None and "share" in drivers else None
+    if data is None or data.empty:
+        return empty_figure(title, "No common drivers to show")
+    data = data.sort_values("share", ascending=True)
+    fig = go.Figure(go.Bar(x=(data["share"] * 100).round(1), y=data["driver"], orientation="h",
+                           marker_color=OKABE_ITO["orange"], hovertemplate="%{y}: %{x:.0f}%<extra></extra>"))
+    fig.update_xaxes(range=[0, 100])
+    return _layout(fig, title, "Share of helpers with this among their top drivers (%)", "Driver",
+                   height=max(260, 80 + 34 * len(data)))
+
+
+def participation(weekly: pd.DataFrame, title: str = "Check-in participation") -> go.Figure:
+    """Share of the team who checked in each week (counts only, never who).
+
+    ``weekly``: ``week_start, rate`` (0-1; NaN where hidden) and optionally
+    ``respondents, eligible``.
+    """
+    data = _shown(weekly, ["week_start", "rate"]) if weekly is not None and "rate" in weekly else None
+    if data is None or data.empty:
+        return empty_figure(title)
+    data = data.sort_values("week_start")
+    fig = go.Figure(go.Bar(x=pd.to_datetime(data["week_start"]), y=(data["rate"] * 100).round(1),
+                           marker_color=OKABE_ITO["sky_blue"], name="participation",
+                           hovertemplate="Week of %{x|%d %b %Y}: %{y:.0f}%<extra></extra>"))
+    fig.update_yaxes(range=[0, 100])
+    return _layout(fig, title, "Week starting", "Checked in (% of the team)")
+
+
+# --------------------------------------------------------------------------- turnover
+
+def turnover_impact(teams: pd.DataFrame, metric: str = "leavers", title: str | None = None,
+                    group_col: str = "team") -> go.Figure:
+    """Expected leavers (or cost) per team next to the part attributable to burnout.
+
+    ``teams``: ``team, expected_leavers, attributable_leavers`` (or
+    ``expected_turnover_cost, attributable_cost``); NaN rows (suppressed) are left out.
+    """
+    if metric == "cost":
+        cols = ("expected_turnover_cost", "attributable_cost")
+        names = ("Expected turnover cost", "Attributable to burnout")
+        axis, title = "Cost per year", title or "Expected turnover cost per year by team"
+    else:
+        cols = ("expected_leavers", "attributable_leavers")
+        names = ("Expected leavers", "Attributable to burnout")
+        axis, title = "Helpers leaving per year", title or "Expected leavers per year by team"
+    data = _shown(teams, [group_col, *cols]) if teams is not None and set(cols) <= set(teams.columns) else None
+    if data is None or data.empty:
+        return empty_figure(title)
+    fig = go.Figure()
+    for col, name, colour in zip(cols, names, (OKABE_ITO["blue"], OKABE_ITO["vermillion"])):
+        fig.add_trace(go.Bar(x=data[group_col].astype(str), y=data[col].astype(float).round(2), name=name,
+                             marker_color=colour,
+                             hovertemplate="%{x}: %{y:,.1f}<extra>" + name + "</extra>"))
+    fig.update_layout(barmode="group")
+    if metric == "cost":
+        fig.update_yaxes(tickprefix="$", separatethousands=True)
+    return _layout(fig, title, group_col.capitalize(), axis)
+
+
+def what_if(result: Mapping | None, title: str = "What-if scenario: turnover cost per year") -> go.Figure:
+    """Waterfall from today's expected turnover cost to the cost under the scenario,
+    with the intervention's cost added, so the net effect reads left to right."""
+    keys = ("expected_cost_before", "expected_cost_after")
+    if not result or any(result.get(k) is None for k in keys):
+        return empty_figure(title)
+    before = float(result["expected_cost_before"])
+    after = float(result["expected_cost_after"])
+    k = float(result.get("intervention_cost") or 0)
+    x = ["Expected cost now", "Saved by the scenario"]
+    y = [before, after - before]
+    measure = ["absolute", "relative"]
+    if k:
+        x.append("Intervention cost")
+        y.append(k)
+        measure.append("relative")
+    x.append("Net cost with the scenario")
+    y.append(0)
+    measure.append("total")
+    fig = go.Figure(go.Waterfall(
+        x=x, y=[round(v, 2) for v in y], measure=measure,
+        increasing=dict(marker=dict(color=OKABE_ITO["vermillion"])),
+        decreasing=dict(marker=dict(color=OKABE_ITO["bluish_green"])),
+        totals=dict(marker=dict(color=OKABE_ITO["blue"])),
+        connector=dict(line=dict(color=OKABE_ITO["grey"])),
+        hovertemplate="%{x}: $%{y:,.0f}<extra></extra>"))
+    fig.update_yaxes(tickprefix="$", separatethousands=True)
+    return _layout(fig, title, None, "Cost per year")
+
+
+def what_if_bars(result: Mapping | None, title: str = "What-if scenario: leavers and clients per year"
+                 ) -> go.Figure:
+    """Before and after bars for expected leavers and clients who would lose their helper."""
+    pairs = [("Expected leavers", "expected_leavers_before", "expected_leavers_after"),
+             ("Clients losing their helper", "clients_affected_before", "clients_affected_after")]
+    if not result or all(result.get(b) is None for _, b, _ in pairs):
+        return empty_figure(title)
+    labels = [p[0] for p in pairs if result.get(p[1]) is not None]
+    fig = go.Figure()
+    for name, idx, colour in (("Now", 1, OKABE_ITO["blue"]), ("With the scenario", 2, OKABE_ITO["bluish_green"])):
+        fig.add_trace(go.Bar(x=labels, y=[round(float(result[p[idx]]), 2) for p in pairs if result.get(p[1]) is not None],
+                             name=name, marker_color=colour, hovertemplate="%{x}: %{y:,.1f}<extra>" + name + "</extra>"))
+    fig.update_layout(barmode="group")
+    return _layout(fig, title, None, "Per year")
