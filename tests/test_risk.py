@@ -1,0 +1,444 @@
+"""Burnout risk per helper-week: scores, drivers, missing data, calibration, report."""
+from __future__ import annotations
+
+import json
+import sys
+import types
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from burnout import risk as R
+
+MON = pd.Timestamp("2024-01-01")   # a Monday
+SCORE_COLS = ["compassion_satisfaction", "burnout", "secondary_traumatic_stress", "personal_burnout",
+              "work_burnout", "client_burnout", "sib_level", "burned_out", "pulse_strain",
+              "pulse_trauma_load", "pulse_support"]
+TYPICAL_LOAD = dict(active_cases=15.0, new_cases=2.0, high_acuity_cases=3.0, trauma_exposures=1.0,
+                    critical_incidents=0.0, hours_worked=40.0, overtime_hours=1.0, case_types="neglect",
+                    cases_outside_specialty=1.0)
+
+
+def make_roster(ids, team="CW-North", **extra):
+    df = pd.DataFrame({"helper_id": ids, "name": ids, "team": team, "team_kind": "child_welfare",
+                       "role": "child welfare caseworker", "site": "S", "fte": 1.0,
+                       "start_date": pd.Timestamp("2020-01-01"), "end_date": pd.NaT, "end_reason": None,
+                       "annual_salary": 60_000.0, "specialties": "neglect", "caseload_standard": 17.0})
+    for k, v in extra.items():
+        df[k] = v
+    return df
+
+
+def make_caseload(ids, weeks, over=None):
+    """Weekly rows; ``over[helper][column]`` is a value or a function of the week number."""
+    rows = []
+    for h in ids:
+        for w in range(weeks):
+            row = dict(TYPICAL_LOAD, helper_id=h, week_start=MON + pd.Timedelta(weeks=w))
+            for col, val in (over or {}).get(h, {}).items():
+                row[col] = val(w) if callable(val) else val
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def make_scores(ids, weeks, over=None, proqol_weeks=(0,)):
+    """Weekly pulse + single item, CBI every 4 weeks, ProQOL at ``proqol_weeks``."""
+    rows = []
+
+    def add(h, w, instrument, **vals):
+        for col, val in (over or {}).get(h, {}).items():
+            if col in vals:
+                vals[col] = val(w) if callable(val) else val
+        rows.append(dict(helper_id=h, instrument=instrument, week_start=MON + pd.Timedelta(weeks=w),
+                         submitted_at=MON + pd.Timedelta(weeks=w, days=2), **vals))
+
+    for h in ids:
+        pq = (over or {}).get(h, {}).get("_proqol_weeks", proqol_weeks)
+        for w in range(weeks):
+            add(h, w, "pulse", pulse_strain=35.0)
+            add(h, w, "sib", sib_level=2.0, burned_out=False)
+            if w % 4 == 0:
+                add(h, w, "cbi", personal_burnout=35.0, work_burnout=35.0, client_burnout=30.0)
+            if w in pq:
+                add(h, w, "proqol5", compassion_satisfaction=38.0, burnout=22.0, secondary_traumatic_stress=17.0)
+    df = pd.DataFrame(rows)
+    for c in SCORE_COLS:
+        if c not in df:
+            df[c] = np.nan
+    df.insert(0, "submission_id", np.arange(len(df)))
+    return df
+
+
+def latest_of(hist):
+    return hist.sort_values("week_start").groupby("helper_id").tail(1).set_index("helper_id")
+
+
+IDS = ["H0", "H1", "H2", "H3", "H4", "H5"]
+
+
+# --------------------------------------------------------------------------- #
+# shape, scale, bands
+# --------------------------------------------------------------------------- #
+
+def test_weights_sum_to_one_and_bands():
+    assert sum(R.DEFAULT_WEIGHTS.values()) == pytest.approx(1.0)
+    assert list(R.band([0, 39.99, 40, 64.99, 65, 100, np.nan])) == \
+        ["low", "low", "moderate", "moderate", "high", "high", None]
+
+
+def test_pressure_anchors_follow_instrument_bands():
+    assert R.pressure("burnout", 22.5) == pytest.approx(0.40)     # ProQOL low/moderate edge
+    assert R.pressure("burnout", 41.5) == pytest.approx(0.65)     # moderate/high edge
+    assert R.pressure("cbi_work", [0, 50, 75, 100]).tolist() == pytest.approx([0, 0.40, 0.65, 1.0])
+    assert R.pressure("sib", 3) == pytest.approx(0.65)            # ≥3 = burning out
+    assert R.pressure("low_cs", 10) > R.pressure("low_cs", 45)    # protective
+    assert np.isnan(R.pressure("caseload", np.nan))
+
+
+def test_compute_risk_columns_and_ranges():
+    hist = R.compute_risk(make_roster(IDS), make_caseload(IDS, 10), make_scores(IDS, 10))
+    assert list(hist.columns) == R.OUTPUT_COLUMNS
+    assert len(hist) == len(IDS) * 10
+    assert hist["risk_score"].between(0, 100).all()
+    assert hist["confidence"].between(0, 1).all()
+    assert set(hist["risk_band"]) <= {"low", "moderate", "high"}
+    assert (hist["week_start"].dt.dayofweek == 0).all()
+    # typical inputs everywhere: low risk and nothing named as a driver
+    last = latest_of(hist)
+    assert (last["risk_band"] == "low").all()
+    assert (last[["driver_1", "driver_2", "driver_3"]] == "").all().all()
+
+
+def test_every_input_at_its_high_threshold_scores_65():
+    frame = pd.DataFrame({c: [0.65] for c in R.COMPONENT_COLUMNS})
+    assert R.combine(frame).iloc[0] == pytest.approx(65.0)
+
+
+# --------------------------------------------------------------------------- #
+# drivers name injected causes
+# --------------------------------------------------------------------------- #
+
+def test_overloaded_caseload_is_named_as_driver():
+    weeks = 12
+    over = {"H1": {"active_cases": lambda w: 27.2 if w >= weeks - 8 else 15.0}}   # 1.6 × 17 for 8 weeks
+    hist = R.compute_risk(make_roster(IDS), make_caseload(IDS, weeks, over), make_scores(IDS, weeks))
+    last = latest_of(hist)
+    assert last.loc["H1", "driver_1"] == "caseload 160 % of the role standard for 8 weeks"
+    assert last.loc["H1", "risk_score"] > last.loc["H0", "risk_score"]
+    others = last.drop(index="H1")
+    assert not others["driver_1"].str.contains("caseload").any()
+
+
+def test_rising_secondary_traumatic_stress_is_named_as_driver():
+    weeks = 13
+    sts = {0: 18.0, 4: 24.0, 8: 30.0, 12: 37.0}
+    over = {"H2": {"_proqol_weeks": tuple(sts), "secondary_traumatic_stress": lambda w: sts[w]}}
+    hist = R.compute_risk(make_roster(IDS), make_caseload(IDS, weeks), make_scores(IDS, weeks, over))
+    last = latest_of(hist)
+    drivers = " | ".join(last.loc["H2", ["driver_1", "driver_2", "driver_3"]])
+    assert "secondary traumatic stress rising 3 check-ins in a row" in drivers
+    assert last.loc["H2", "driver_1"].startswith("secondary traumatic stress")
+    assert last.loc["H2", "c_trend"] > 0.9
+    assert last.loc["H0", "c_trend"] == pytest.approx(0.0)
+
+
+def test_one_noisy_pulse_is_not_a_trend():
+    weeks = 10
+    over = {"H3": {"pulse_strain": lambda w: 90.0 if w == weeks - 1 else 35.0}}
+    hist = R.compute_risk(make_roster(IDS), make_caseload(IDS, weeks), make_scores(IDS, weeks, over))
+    last = latest_of(hist)
+    assert last.loc["H3", "c_trend"] == pytest.approx(0.0)
+    assert "rising" not in " ".join(last.loc["H3", ["driver_1", "driver_2", "driver_3"]])
+
+
+def test_driver_texts_for_workload_inputs():
+    weeks = 8
+    over = {"H1": {"overtime_hours": 14.0}, "H2": {"critical_incidents": lambda w: 1.0 if w in (5, 7) else 0.0},
+            "H3": {"trauma_exposures": 7.0}, "H4": {"cases_outside_specialty": 8.0}}
+    hist = R.compute_risk(make_roster(IDS), make_caseload(IDS, weeks, over), make_scores(IDS, weeks))
+    last = latest_of(hist)
+    assert last.loc["H1", "driver_1"] == "14 hours of overtime a week over the last 4 weeks"
+    assert last.loc["H2", "driver_1"] == "2 critical incidents in the last 8 weeks"
+    assert last.loc["H3", "driver_1"] == "7.0 trauma exposures a week over the last 4 weeks"
+    assert "outside the helper's areas of specialty" in last.loc["H4", "driver_1"]
+
+
+def test_client_word_follows_team_kind():
+    weeks = 5
+    roster = make_roster(IDS)
+    roster["team_kind"] = "crisis_line"
+    over = {"H1": {"client_burnout": 85.0}}
+    hist = R.compute_risk(roster, make_caseload(IDS, weeks), make_scores(IDS, weeks, over))
+    assert latest_of(hist).loc["H1", "driver_1"] == "caller-related burnout (CBI) 85 of 100, high range"
+
+
+def test_missed_checkins_named_plainly():
+    weeks = 10
+    scores = make_scores(IDS, weeks)
+    gone = (scores["helper_id"] == "H5") & (scores["week_start"] >= MON + pd.Timedelta(weeks=5))
+    hist = R.compute_risk(make_roster(IDS), make_caseload(IDS, weeks), scores[~gone])
+    last = latest_of(hist)
+    assert "no check-in received in 4 of the last 6 weeks" in list(last.loc["H5", ["driver_1", "driver_2", "driver_3"]])
+
+
+def test_mismatch_from_case_types_when_count_missing():
+    weeks = 6
+    cl = make_caseload(IDS, weeks, {"H1": {"case_types": "neglect;sexual abuse;trafficking"}})
+    cl["cases_outside_specialty"] = np.nan
+    hist = R.compute_risk(make_roster(IDS), cl, make_scores(IDS, weeks))
+    last = latest_of(hist)
+    # 2 of 3 listed types outside the specialty × 15 active cases = 10 cases
+    assert last.loc["H1", "mismatch_rel"] == pytest.approx(10 / 17)
+    assert last.loc["H0", "mismatch_rel"] == pytest.approx(0.0)
+
+
+# --------------------------------------------------------------------------- #
+# missing inputs: lower confidence, never crash, never count as zero
+# --------------------------------------------------------------------------- #
+
+def test_missing_inputs_lower_confidence_not_risk():
+    weeks = 6
+    cl = make_caseload(IDS, weeks)
+    sc = make_scores(IDS, weeks)
+    sc = sc[~((sc["helper_id"] == "H1") & sc["instrument"].isin(["cbi", "proqol5"]))]
+    sc = sc[sc["helper_id"] != "H2"]
+    cl = cl[cl["helper_id"] != "H3"]
+    hist = R.compute_risk(make_roster(IDS), cl, sc)
+    last = latest_of(hist)
+    assert last.loc["H0", "confidence"] == pytest.approx(1.0)
+    assert last.loc["H1", "confidence"] < 1.0
+    assert last.loc["H2", "confidence"] < last.loc["H1", "confidence"]
+    assert last.loc["H3", "confidence"] < 1.0
+    assert last[["risk_score"]].notna().all().all()
+    # re-normalised, not zero-filled: a helper missing scores is not made to look safer
+    assert last.loc["H2", "risk_score"] == pytest.approx(R.combine(last.loc[["H2"]]).iloc[0])
+    assert np.isnan(last.loc["H2", "c_burnout"])
+
+
+def test_renormalisation_over_available_components():
+    frame = pd.DataFrame({"c_caseload": [0.8], "c_burnout": [0.8]})
+    assert R.combine(frame).iloc[0] == pytest.approx(80.0)
+
+
+@pytest.mark.parametrize("drop", ["scores", "caseload", "columns", "both"])
+def test_degenerate_inputs_never_crash(drop):
+    roster = make_roster(IDS)
+    cl, sc = make_caseload(IDS, 4), make_scores(IDS, 4)
+    if drop in ("scores", "both"):
+        sc = sc.iloc[:0]
+    if drop in ("caseload", "both"):
+        cl = cl.iloc[:0]
+    if drop == "columns":
+        cl = cl[["helper_id", "week_start", "active_cases"]]
+        sc = sc[["helper_id", "instrument", "submitted_at", "burnout"]]
+    hist = R.compute_risk(roster, cl, sc)
+    latest = R.latest_risk(roster, cl, sc)
+    assert list(hist.columns) == R.OUTPUT_COLUMNS and list(latest.columns) == R.OUTPUT_COLUMNS
+    if drop == "both":
+        assert hist.empty and latest.empty
+    else:
+        assert len(latest) == len(IDS)
+
+
+def test_roster_only_helper_gets_unknown_risk():
+    roster = make_roster(IDS + ["NEW"])
+    latest = R.latest_risk(roster, make_caseload(IDS, 4), make_scores(IDS, 4)).set_index("helper_id")
+    assert np.isnan(latest.loc["NEW", "risk_score"])
+    assert latest.loc["NEW", "risk_band"] is None
+    assert latest.loc["NEW", "confidence"] == 0
+    assert latest.loc["NEW", "driver_1"] == ""
+
+
+def test_missing_standard_and_fte_fall_back():
+    roster = make_roster(IDS)
+    roster["caseload_standard"] = np.nan        # -> config standard for the role (17)
+    roster.loc[0, "fte"] = 0.5                  # half-time: half the standard
+    hist = R.compute_risk(roster, make_caseload(IDS, 4), make_scores(IDS, 4))
+    last = latest_of(hist)
+    assert last.loc["H1", "caseload_ratio"] == pytest.approx(15 / 17)
+    assert last.loc["H0", "caseload_ratio"] == pytest.approx(15 / 8.5)
+
+
+# --------------------------------------------------------------------------- #
+# monotonicity: more overload never lowers risk
+# --------------------------------------------------------------------------- #
+
+LOAD_COLS = ["active_cases", "high_acuity_cases", "trauma_exposures", "critical_incidents",
+             "overtime_hours", "cases_outside_specialty"]
+_ROSTER1 = make_roster(["A"])
+_SCORES1 = make_scores(["A"], 6)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(base=st.lists(st.tuples(*[st.floats(0, 40, allow_nan=False)] * 6), min_size=6, max_size=6),
+       col=st.sampled_from(LOAD_COLS), week=st.integers(0, 5), extra=st.floats(0.1, 30, allow_nan=False))
+def test_more_overload_never_lowers_risk(base, col, week, extra):
+    cl = pd.DataFrame([dict(zip(LOAD_COLS, vals), helper_id="A", week_start=MON + pd.Timedelta(weeks=w))
+                       for w, vals in enumerate(base)])
+    worse = cl.copy()
+    worse.loc[week, col] += extra
+    before = R.latest_risk(_ROSTER1, cl, _SCORES1)["risk_score"].iloc[0]
+    after = R.latest_risk(_ROSTER1, worse, _SCORES1)["risk_score"].iloc[0]
+    assert after >= before - 1e-9
+
+
+@settings(max_examples=25, deadline=None)
+@given(col=st.sampled_from(["burnout", "secondary_traumatic_stress", "work_burnout", "personal_burnout",
+                            "client_burnout", "pulse_strain", "sib_level"]),
+       lo=st.floats(0, 1), hi=st.floats(0, 1))
+def test_higher_latest_score_never_lowers_risk_without_history(col, lo, hi):
+    lo, hi = sorted((lo, hi))
+    scale = {"sib_level": (1, 5), "pulse_strain": (0, 100)}.get(col, (10, 50) if "_" not in col or
+                                                                 col.startswith("sec") else (0, 100))
+    sc = make_scores(["A"], 1)
+    a, b = sc.copy(), sc.copy()
+    rows = sc[col].notna()
+    a.loc[rows, col] = scale[0] + lo * (scale[1] - scale[0])
+    b.loc[rows, col] = scale[0] + hi * (scale[1] - scale[0])
+    cl = make_caseload(["A"], 1)
+    ra = R.latest_risk(_ROSTER1, cl, a)["risk_score"].iloc[0]
+    rb = R.latest_risk(_ROSTER1, cl, b)["risk_score"].iloc[0]
+    assert rb >= ra - 1e-9
+
+
+# --------------------------------------------------------------------------- #
+# dates: as_of, week alignment, who is active
+# --------------------------------------------------------------------------- #
+
+def test_as_of_cuts_history_and_latest_is_that_week():
+    cl, sc = make_caseload(IDS, 10), make_scores(IDS, 10)
+    hist = R.compute_risk(make_roster(IDS), cl, sc, as_of="2024-02-07")   # a Wednesday in week 5
+    assert hist["week_start"].max() == pd.Timestamp("2024-02-05")
+    latest = R.latest_risk(make_roster(IDS), cl, sc, as_of="2024-02-07")
+    assert (latest["week_start"] == pd.Timestamp("2024-02-05")).all()
+    mine = hist[hist["week_start"] == pd.Timestamp("2024-02-05")].set_index("helper_id")["risk_score"]
+    assert latest.set_index("helper_id")["risk_score"].to_dict() == pytest.approx(mine.to_dict())
+
+
+def test_sunday_week_starts_align_with_monday_scores():
+    cl = make_caseload(IDS, 6)
+    cl["week_start"] = cl["week_start"] - pd.Timedelta(days=1)   # Sunday-based log
+    hist = R.compute_risk(make_roster(IDS), cl, make_scores(IDS, 6))
+    assert len(hist) == len(IDS) * 6
+    assert (hist["week_start"].dt.dayofweek == 0).all()
+    assert hist["c_caseload"].notna().all()
+
+
+def test_only_active_helpers_in_latest():
+    roster = make_roster(IDS)
+    roster.loc[roster["helper_id"] == "H4", "end_date"] = pd.Timestamp("2024-02-06")
+    roster.loc[roster["helper_id"] == "H5", "end_date"] = pd.Timestamp("2024-02-08")
+    cl, sc = make_caseload(IDS, 10), make_scores(IDS, 10)
+    latest = R.latest_risk(roster, cl, sc, as_of="2024-02-07")
+    assert set(latest["helper_id"]) == set(IDS) - {"H4"}
+    hist = R.compute_risk(roster, cl, sc)
+    assert hist.loc[hist["helper_id"] == "H4", "week_start"].max() == pd.Timestamp("2024-02-05")
+
+
+# --------------------------------------------------------------------------- #
+# calibration
+# --------------------------------------------------------------------------- #
+
+def _simulated_history(n=500, weeks=156, beta=2.5, seed=3):
+    """Leaving hazard ∝ exp(beta · caseload pressure); other inputs are noise."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0, 1, n)
+    weekly_hazard = 0.002 * np.exp(beta * x)
+    left_after = rng.geometric(np.clip(weekly_hazard, 0, 1))            # weeks until leaving
+    ids = np.array([f"S{i:04d}" for i in range(n)], dtype=object)
+    end = np.where(left_after < weeks, MON + pd.to_timedelta(left_after * 7 - 3, unit="D"), pd.NaT)
+    roster = pd.DataFrame({"helper_id": ids, "team": "T", "start_date": MON - pd.Timedelta(days=400),
+                           "end_date": pd.to_datetime(end), "end_reason": "resigned"})
+    alive = np.minimum(left_after, weeks)
+    h = np.repeat(np.arange(n), alive)
+    w = np.concatenate([np.arange(k) for k in alive])
+    hist = pd.DataFrame({"helper_id": ids[h], "week_start": MON + pd.to_timedelta(w * 7, unit="D"),
+                         "c_caseload": np.clip(x[h] + rng.normal(0, 0.05, len(h)), 0, 1),
+                         "c_overtime": rng.uniform(0, 1, len(h)), "c_burnout": rng.uniform(0, 1, len(h))})
+    hist["risk_score"] = 100 * hist[["c_caseload", "c_overtime", "c_burnout"]].mean(axis=1)
+    return roster, hist
+
+
+def test_calibration_recovers_a_known_effect():
+    roster, hist = _simulated_history()
+    res = R.calibrate(roster, hist)
+    assert res.used == "fitted", res.reason
+    assert res.n_leavers >= R.MIN_LEAVERS
+    assert "c_caseload" in res.features
+    assert res.coefficients["c_caseload"] > 0
+    assert abs(res.coefficients["c_burnout"]) < res.coefficients["c_caseload"]
+    assert res.metrics["concordance"] > 0.6
+    assert {"auc", "calibration_slope", "calibration_intercept", "observed_expected", "deciles"} <= set(res.metrics)
+    json.dumps(res.to_dict())
+    p = res.predict_p_leave(pd.DataFrame({"c_caseload": [0.05, 0.95], "c_overtime": 0.5, "c_burnout": 0.5}))
+    assert 0 < p[0] < p[1] < 1
+
+
+def test_thin_data_falls_back_to_defaults_and_says_why():
+    roster, hist = _simulated_history(n=40, weeks=40)
+    res = R.calibrate(roster, hist)
+    assert res.used == "defaults"
+    assert "leavers" in res.reason and "default" in res.reason
+    assert np.isnan(res.predict_p_leave(hist.head(3))).all()
+    assert R.calibrate(roster, hist.iloc[:0]).used == "defaults"
+
+
+def test_excluded_reasons_do_not_count_as_leavers():
+    roster, hist = _simulated_history()
+    roster["end_reason"] = "retired"
+    res = R.calibrate(roster, hist, exclude_reasons=["Retired"])
+    assert res.used == "defaults" and res.n_leavers == 0
+
+
+# --------------------------------------------------------------------------- #
+# risk_report (the CLI table) over a stand-in for burnout.store.frames
+# --------------------------------------------------------------------------- #
+
+@pytest.fixture
+def fake_store(monkeypatch):
+    import burnout.store as store
+
+    roster = make_roster(IDS)
+    roster.loc[roster["helper_id"] == "H5", "end_date"] = pd.Timestamp("2024-01-20")
+    over = {"H1": {"active_cases": 27.2}}
+    data = {"roster": roster, "caseload": make_caseload(IDS, 8, over), "scores": make_scores(IDS, 8)}
+    fake = types.ModuleType("burnout.store.frames")
+    for name, frame in data.items():
+        setattr(fake, name, lambda engine, f=frame: f.copy())
+    monkeypatch.setitem(sys.modules, "burnout.store.frames", fake)
+    monkeypatch.setattr(store, "frames", fake, raising=False)
+    monkeypatch.setattr(store, "get_engine", lambda *a, **k: None)
+    return data
+
+
+def test_risk_report_columns_and_rows(fake_store):
+    table = R.risk_report(None)
+    assert list(table.columns) == ["helper_id", "team", "risk_score", "risk_band", "p_leave_12m",
+                                   "expected_turnover_cost", "clients_affected", "driver_1", "driver_2", "driver_3"]
+    assert set(table["helper_id"]) == set(IDS) - {"H5"}          # left before the latest week
+    t = table.set_index("helper_id")
+    assert t.loc["H1", "driver_1"].startswith("caseload 160 %")
+    assert t.loc["H0", "driver_1"] == ""
+    assert t.loc["H1", "p_leave_12m"] > t.loc["H0", "p_leave_12m"]
+    # salary 60,000 × caseworker multiplier 0.5 (config.COST_MULTIPLIER)
+    assert np.allclose(t["expected_turnover_cost"], t["p_leave_12m"] * 30_000, rtol=1e-3)
+    assert t.loc["H1", "clients_affected"] == pytest.approx(t.loc["H1", "p_leave_12m"] * 27.2, rel=1e-3)
+
+
+def test_risk_report_as_of_keeps_helper_active_then(fake_store):
+    table = R.risk_report(None, as_of="2024-01-10")
+    assert "H5" in set(table["helper_id"])
+
+
+def test_cli_risk_writes_the_table(fake_store, tmp_path):
+    from burnout.cli import main
+
+    out = tmp_path / "risk.csv"
+    assert main(["risk", "--output", str(out)]) == 0
+    table = pd.read_csv(out, keep_default_na=False)
+    assert list(table.columns)[:3] == ["helper_id", "team", "risk_score"]
+    assert len(table) == len(IDS) - 1
+    assert (table.loc[table["helper_id"] == "H0", "driver_1"] == "").all()
