@@ -94,8 +94,8 @@ def read_table(source, name: str | None = None) -> pd.DataFrame:
         text = _decode(raw, name)
         sep = _sniff_delimiter(text)
         try:
-            df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str,
-                             keep_default_na=False, skipinitialspace=True)
+            df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
+                             na_values=[""], skipinitialspace=True)
         except pd.errors.ParserError as exc:
             raise InputError(f"cannot read as CSV ({exc})", file=name) from exc
         except pd.errors.EmptyDataError as exc:
@@ -109,14 +109,25 @@ def read_table(source, name: str | None = None) -> pd.DataFrame:
                     raise InputError(f"the row has {len(fields)} fields but the header has {width} "
                                      f"(an unquoted {sep!r} inside a value?)", file=name, row=n)
     df.columns = [str(c).strip().lstrip("\ufeff") for c in df.columns]
-    df = df.apply(lambda s: s.str.strip() if s.dtype == object else s)
-    df = df.replace({"": pd.NA}).astype("string")
+    df = df.apply(_strip_cells)
     if df.empty:
         raise InputError("the file has a header but no data rows", file=name)
     dup = df.columns[df.columns.duplicated()]
     if len(dup):
         raise InputError("the column appears twice in the header", file=name, column=dup[0])
     return df
+
+
+def _strip_cells(col: pd.Series) -> pd.Series:
+    """Trim whitespace; blank cells become missing.  Only filled cells are
+    touched: wide survey files are mostly empty, and this runs on every cell."""
+    col = col.astype(object)
+    filled = col.notna()
+    if filled.any():
+        stripped = col[filled].astype(str).str.strip()
+        col = col.copy()
+        col[filled] = stripped.where(stripped != "", None)
+    return col.where(col.notna(), None)
 
 
 # --------------------------------------------------------------------------- validation
@@ -487,8 +498,7 @@ def validate_surveys(df: pd.DataFrame, file: str = "surveys",
             raise InputError("unknown column: not an item id of proqol5, cbi, sib or pulse "
                              "(a form-tool export needs a mapping file)", file=file, row=1, column=unknown[0])
         _reject_duplicate_keys(df, keys, file)
-        long = df.melt(id_vars=keys + ["row"], value_vars=items, var_name="item_id", value_name="value")
-        long = long[long["value"].notna()]
+        long = _melt_answers(df, keys, items, scales)
         subs = df[keys + ["row"]].copy()
         subs["comment"] = df["comment"] if "comment" in df.columns else pd.NA
     long = long[long["value"].notna()]
@@ -511,6 +521,28 @@ def validate_surveys(df: pd.DataFrame, file: str = "surveys",
             probs.add("the row has no answers", int(r), None)
         probs.raise_if_any()
     return subs.reset_index(drop=True), long[keys + ["item_id", "value"]]
+
+
+def _melt_answers(df: pd.DataFrame, keys: list[str], items: list[str], scales: dict) -> pd.DataFrame:
+    """Wide → long, one instrument at a time, keeping only filled cells.
+
+    Melting every item column of every row would build (rows × all items)
+    mostly-empty cells first: 60 M for a large export.  Cells answered for
+    another instrument are kept so validation can name them.
+    """
+    parts = []
+    for inst in df["instrument"].unique():
+        rows = df[df["instrument"] == inst]
+        own = [c for c in items if scales[c][0] == inst]
+        other = [c for c in items if scales[c][0] != inst and rows[c].notna().any()]
+        cols = own + other
+        if not cols:
+            continue
+        m = rows.melt(id_vars=keys + ["row"], value_vars=cols, var_name="item_id", value_name="value")
+        parts.append(m[m["value"].notna()])
+    if not parts:
+        return pd.DataFrame(columns=keys + ["row", "item_id", "value"])
+    return pd.concat(parts, ignore_index=True)
 
 
 def _reject_duplicate_keys(df: pd.DataFrame, keys: list[str], file: str) -> None:

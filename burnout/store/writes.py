@@ -33,6 +33,47 @@ def records(df: pd.DataFrame) -> list[dict]:
     return out.to_dict("records")
 
 
+def _column_values(series: pd.Series, dialect: str) -> list:
+    """One column as plain Python values for the DB-API, None for missing.
+
+    SQLite has no date type: values are written in the text form SQLAlchemy
+    itself writes and reads back ("YYYY-MM-DD HH:MM:SS.ffffff")."""
+    if pd.api.types.is_datetime64_any_dtype(series):
+        if dialect == "sqlite":
+            text = series.dt.strftime("%Y-%m-%d %H:%M:%S.%f")
+            return text.where(series.notna(), None).tolist()
+        return [None if pd.isna(v) else v.to_pydatetime() for v in series]
+    if pd.api.types.is_bool_dtype(series) and not series.isna().any():
+        return series.astype(bool).tolist()
+    values = series.astype(object)
+    return values.where(series.notna(), None).tolist()
+
+
+def bulk_insert(conn: Connection, table, df: pd.DataFrame) -> None:
+    """Insert a frame through the DB-API directly (COPY on PostgreSQL).
+
+    SQLAlchemy's executemany builds one dict per row; for millions of answers
+    that costs more than the database work itself, so the hot tables bypass it.
+    The connection's transaction is the caller's, as for every other write.
+    """
+    if df.empty:
+        return
+    dialect = conn.dialect.name
+    cols = list(df.columns)
+    columns = list(zip(*[_column_values(df[c], dialect) for c in cols]))
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        if dialect == "postgresql":
+            with cursor.copy(f"COPY {table.name} ({', '.join(cols)}) FROM STDIN") as copy:
+                for row in columns:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join("?" if conn.dialect.paramstyle == "qmark" else "%s" for _ in cols)
+            cursor.executemany(f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({marks})", columns)
+    finally:
+        cursor.close()
+
+
 def _date(v):
     return None if v is None or pd.isna(v) else pd.Timestamp(v).date()
 
@@ -114,8 +155,11 @@ def upsert_caseload(conn: Connection, weeks: pd.DataFrame) -> tuple[int, int]:
         diff |= ~np.asarray(same, dtype=bool)
     new = rows[is_new]
     changed = rows[~is_new & diff]
-    for start in range(0, len(new), CHUNK):
-        conn.execute(insert(caseload_weeks), records(new.iloc[start:start + CHUNK]))
+    new = new.copy()
+    new["week_start"] = pd.to_datetime(new["week_start"])
+    if conn.dialect.name == "sqlite":
+        new["week_start"] = new["week_start"].dt.strftime("%Y-%m-%d")
+    bulk_insert(conn, caseload_weeks, new)
     if len(changed):
         recs = [{("b_" + k if k in ("helper_id", "week_start") else k): v for k, v in r.items()}
                 for r in records(changed)]
@@ -150,8 +194,7 @@ def insert_submissions(conn: Connection, subs: pd.DataFrame, ans: pd.DataFrame, 
     before = conn.execute(select(func.coalesce(func.max(submissions.c.submission_id), 0))).scalar_one()
     sub_rows = new[KEY].assign(source=source,
                                comment=new["comment"] if "comment" in new.columns else None)
-    for start in range(0, len(sub_rows), CHUNK):
-        conn.execute(insert(submissions), records(sub_rows.iloc[start:start + CHUNK]))
+    bulk_insert(conn, submissions, sub_rows)
     # Read the new ids back by natural key: rows a concurrent writer added cannot
     # match our keys, because the keys are unique.
     got = pd.read_sql(select(submissions.c.submission_id, *[submissions.c[k] for k in KEY])
@@ -161,10 +204,10 @@ def insert_submissions(conn: Connection, subs: pd.DataFrame, ans: pd.DataFrame, 
     a["submitted_at"] = pd.to_datetime(a["submitted_at"])
     a = a.merge(got, on=KEY, how="inner")[["submission_id", "instrument", "item_id", "value"]]
     total = len(a)
-    for start in range(0, total, CHUNK):
-        part = a.iloc[start:start + CHUNK]
-        conn.execute(insert(answers), records(part[["submission_id", "item_id", "value"]]))
-        progress(min(1.0, (start + CHUNK) / max(total, 1)) * 0.9)
+    step = max(CHUNK * 10, 1)
+    for start in range(0, total, step):
+        bulk_insert(conn, answers, a.iloc[start:start + step][["submission_id", "item_id", "value"]])
+        progress(min(1.0, (start + step) / max(total, 1)) * 0.9)
     store_scores(conn, a)
     progress(1.0)
     return int(len(new)), int(total)
@@ -178,12 +221,12 @@ def store_scores(conn: Connection, long_answers: pd.DataFrame) -> None:
         return
     wide = score_long(long_answers)
     wide = wide.reindex(columns=["submission_id", *SCORE_COLUMNS])
-    wide["burned_out"] = wide["burned_out"].map(lambda v: None if pd.isna(v) else bool(v))
+    wide["burned_out"] = wide["burned_out"].astype(object).where(wide["burned_out"].notna(), None)
     sids = wide["submission_id"].astype(int).tolist()
     for start in range(0, len(sids), 10_000):
         conn.execute(delete(scores).where(scores.c.submission_id.in_(sids[start:start + 10_000])))
-    for start in range(0, len(wide), CHUNK):
-        conn.execute(insert(scores), records(wide.iloc[start:start + CHUNK]))
+    wide["submission_id"] = wide["submission_id"].astype(int)
+    bulk_insert(conn, scores, wide)
 
 
 def log_import(conn: Connection, kind: str, file_name: str, rows_read: int, rows_stored: int,
