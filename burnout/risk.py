@@ -75,7 +75,7 @@ from burnout import config
 __all__ = [
     "BAND_EDGES", "COMPONENTS", "DEFAULT_WEIGHTS", "MIN_LEAVERS", "MIN_HELPER_YEARS",
     "CalibrationResult", "band", "calibrate", "combine", "compute_risk", "latest_risk",
-    "pressure", "risk_report",
+    "burnout_link", "pressure", "risk_report",
 ]
 
 BAND_EDGES = (40.0, 65.0)
@@ -159,6 +159,12 @@ _LOOKBACK_WEEKS = max(TREND_WINDOW_WEEKS.values()) + max(MAX_AGE_WEEKS.values())
 
 MIN_LEAVERS = 20         # separations needed before fitting (≈10 events per
 MIN_HELPER_YEARS = 100   # predictor for a 2-predictor model; Peduzzi 1996)
+# A fitted model replaces the defaults only if it ranks later leavers above
+# stayers at least this often; below it nothing shows it is better.
+MIN_CONCORDANCE = 0.60
+# Separations that say nothing about burnout are censored, not counted
+# (matched as case-insensitive substrings of end_reason).
+DEFAULT_EXCLUDED_REASONS = ("retire", "death", "deceased")
 
 
 # --------------------------------------------------------------------------- #
@@ -570,7 +576,8 @@ class _Model:
         span = (last - first_in).astype(float)
         valid = (n >= 3) & (cxx > 1e-9)
         rise = np.where(valid, np.maximum(slope - TREND_SE * se, 0.0) * span, np.nan)
-        pts = np.where(valid, slope * span * (hi - lo), np.nan)   # signed, in scale points (concern direction)
+        with np.errstate(invalid="ignore"):
+            pts = np.where(valid, slope * span * (hi - lo), np.nan)   # signed, scale points, concern direction
         # consecutive rises in the concern direction, across administrations
         hh, ww = np.nonzero(obs)
         v = y[hh, ww]
@@ -678,7 +685,8 @@ class _Model:
         if name == "overtime":
             return [f"{x:.0f} hours of overtime a week over the last 4 weeks" for x in raw["overtime"][h, j]]
         if name == "mismatch":
-            return [f"about {x:.0f} cases outside the helper's areas of specialty" for x in ex["outside_per_week"][h, j]]
+            return [f"about {x:.0f} cases outside the helper's areas of specialty"
+                    for x in ex["outside_per_week"][h, j]]
         if name == "missed_checkins":
             return [f"no check-in received in {int(m)} of the last {int(e)} weeks"
                     for m, e in zip(ex["missed"][h, j], ex["expected"][h, j])]
@@ -809,6 +817,15 @@ class CalibrationResult:
                 "coefficients": dict(self.coefficients), "metrics": dict(self.metrics)}
 
 
+def _excluded(reason: pd.Series, patterns) -> pd.Series:
+    """end_reason contains any of ``patterns`` (case-insensitive)."""
+    out = pd.Series(False, index=reason.index)
+    text = reason.astype("string").str.lower()
+    for pat in patterns or ():
+        out |= text.str.contains(str(pat).lower(), regex=False).fillna(False).astype(bool)
+    return out
+
+
 def _landmarks(roster, history, as_of, horizon, every, exclude_reasons):
     """Landmark rows: the helper's risk inputs at week L, then time to leaving.
 
@@ -818,7 +835,7 @@ def _landmarks(roster, history, as_of, horizon, every, exclude_reasons):
     r = roster.drop_duplicates("helper_id").set_index("helper_id")
     end = pd.to_datetime(_roster_col(r, "end_date"), errors="coerce")
     reason = _roster_col(r, "end_reason").astype("string").str.lower()
-    counted = ~reason.isin([x.lower() for x in (exclude_reasons or [])]).fillna(False)
+    counted = ~_excluded(reason, exclude_reasons)
     weeks = np.sort(history["week_start"].unique())
     marks = weeks[::every]
     rows = history[history["week_start"].isin(marks)].copy()
@@ -836,13 +853,15 @@ def calibrate(roster: pd.DataFrame, risk_history: pd.DataFrame, as_of=None, *,
               horizon_weeks: int = 52, landmark_every: int = 13,
               min_leavers: int = MIN_LEAVERS, min_helper_years: float = MIN_HELPER_YEARS,
               holdout: float = 0.3, features: list | None = None,
-              exclude_reasons: list | None = None, penalizer: float = 0.01) -> CalibrationResult:
+              exclude_reasons=DEFAULT_EXCLUDED_REASONS, penalizer: float = 0.01,
+              min_concordance: float = MIN_CONCORDANCE) -> CalibrationResult:
     """Fit 12-month leaving on the risk inputs, validated on later dates.
 
     Data: landmark rows every ``landmark_every`` weeks — each employed
     helper's ``c_<component>`` pressures (and ``risk_score``) at the landmark,
     followed up to ``horizon_weeks`` for leaving (roster ``end_date``; reasons
-    in ``exclude_reasons``, e.g. "retired", count as censored).
+    containing any of ``exclude_reasons`` — by default retirement and death —
+    count as censored, not as leaving).
 
     Minimum data: ≥ ``MIN_LEAVERS`` (20) helpers who left and ≥
     ``MIN_HELPER_YEARS`` (100) helper-years of history; otherwise the
@@ -861,7 +880,8 @@ def calibrate(roster: pd.DataFrame, risk_history: pd.DataFrame, as_of=None, *,
     calibration intercept and slope (logistic regression of the outcome on
     logit p̂; ideal 0 and 1), observed/expected ratio and observed vs mean
     predicted by decile.  The model returned is then refitted on all
-    landmarks.
+    landmarks.  If the hold-out concordance is below ``min_concordance``
+    (0.60) the defaults stay in use and the metrics are still reported.
     """
     from lifelines import CoxPHFitter
     from lifelines.utils import concordance_index
@@ -877,7 +897,7 @@ def calibrate(roster: pd.DataFrame, risk_history: pd.DataFrame, as_of=None, *,
     helper_years = len(hist) / 52.18
     end = pd.to_datetime(_roster_col(roster, "end_date"), errors="coerce")
     reason_s = _roster_col(roster, "end_reason").astype("string").str.lower()
-    excluded = reason_s.isin([x.lower() for x in (exclude_reasons or [])]).fillna(False)
+    excluded = _excluded(reason_s, exclude_reasons)
     left = roster.loc[end.notna() & (end > first) & (end <= as_of) & ~excluded, "helper_id"]
     n_leavers = int(pd.Series(left).nunique())
     n_helpers = int(hist["helper_id"].nunique())
@@ -946,6 +966,12 @@ def calibrate(roster: pd.DataFrame, risk_history: pd.DataFrame, as_of=None, *,
                                  "the documented defaults are used.", **base)
     res.coefficients = {c: round(float(res.model.params_[c]), 4) for c in cands}
     res.metrics = metrics
+    if concordance < min_concordance:
+        res.used, res.model = "defaults", None
+        res.reason = (f"A model fitted on {n_leavers} leavers ranked later leavers above stayers only "
+                      f"{concordance:.0%} of the time (concordance {concordance:.2f}, below "
+                      f"{min_concordance:.2f}), so the documented defaults are used.")
+        return res
     res.reason = (f"Fitted on {n_leavers} leavers over {helper_years:.0f} helper-years; on later dates "
                   f"(from {metrics['split_date']}) the model ranked leavers above "
                   f"stayers {concordance:.0%} of the time (concordance {concordance:.2f}).")
@@ -975,6 +1001,54 @@ def _calibration_metrics(y: np.ndarray, p: np.ndarray) -> dict:
     return out
 
 
+def burnout_link(risk_history: pd.DataFrame, scores: pd.DataFrame, *, min_rows: int = 50,
+                 min_each: int = 10, max_rows: int = 50_000) -> dict:
+    """Fit the risk → probability-of-burnout link to the organisation's own data.
+
+    turnover.helper_impact turns the risk into the probability ``q`` of being
+    burned out with ``q = 1 / (1 + exp(−(risk − m)/s))``.  The default
+    ``m = 52.5, s = 7`` is an assumption; here ``m`` and ``s`` are fitted
+    (logistic regression) to the single-item measure's burned-out flag
+    (``sib_level ≥ 3``, Dolan 2015 — the same kind of measure as the burnout
+    prevalence in Shanafelt's model) at the helper-weeks where both exist.
+
+    Needs ``min_rows`` matched administrations with at least ``min_each`` on
+    each side and a positive slope.  Returns ``{"used": "fitted"|"defaults",
+    "reason", "n", "burnout_midpoint", "burnout_scale"}`` (the two numbers only
+    when fitted).
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    out = {"used": "defaults", "n": 0}
+    if risk_history is None or scores is None or len(risk_history) == 0 or "sib_level" not in scores:
+        out["reason"] = "No single-item burnout ratings to fit against; the default link is used."
+        return out
+    sib = scores.loc[pd.to_numeric(scores["sib_level"], errors="coerce").notna(), ["helper_id", "sib_level"]].copy()
+    wk = scores.loc[sib.index, "week_start"] if "week_start" in scores else None
+    week = _nearest_monday(wk) if wk is not None and wk.notna().all() else _floor_monday(
+        scores.loc[sib.index, "submitted_at"])
+    sib["week_start"] = pd.to_datetime(week.astype("datetime64[D]"))
+    hist = risk_history[["helper_id", "week_start", "risk_score"]].dropna()
+    m = sib.merge(hist.assign(week_start=pd.to_datetime(hist["week_start"])), on=["helper_id", "week_start"])
+    if len(m) > max_rows:
+        m = m.sample(max_rows, random_state=0)
+    y = (pd.to_numeric(m["sib_level"]) >= 3).to_numpy(int)
+    out["n"] = int(len(m))
+    if len(m) < min_rows or y.sum() < min_each or (len(y) - y.sum()) < min_each:
+        out["reason"] = (f"{len(m)} single-item ratings matched to a risk score ({int(y.sum())} burned out); "
+                         f"fitting needs {min_rows} with {min_each} on each side, so the default link is used.")
+        return out
+    lr = LogisticRegression(C=1e6).fit(m[["risk_score"]].to_numpy(float), y)
+    b, a = float(lr.coef_[0][0]), float(lr.intercept_[0])
+    if not b > 0:
+        out["reason"] = "Risk did not rise with the single-item burnout rating here; the default link is used."
+        return out
+    out.update(used="fitted", burnout_midpoint=-a / b, burnout_scale=1.0 / b,
+               reason=(f"Fitted on {len(m)} single-item ratings ({y.mean():.0%} at 3 or above): "
+                       f"a risk of {-a / b:.0f} means an even chance of being burned out."))
+    return out
+
+
 # --------------------------------------------------------------------------- #
 # The CLI / report table
 # --------------------------------------------------------------------------- #
@@ -999,9 +1073,11 @@ def risk_report(engine, as_of=None, settings: dict | None = None) -> pd.DataFram
 
     Reads ``burnout.store.frames.roster/caseload/scores(engine)``; ``as_of``
     defaults to the latest week with data.  Active = no end_date or end_date
-    after the as-of week's Monday.  ``p_leave_12m`` comes from the fitted
-    calibration when the organisation has enough separations (``calibrate``),
-    else from the Shanafelt mixture in ``turnover.helper_impact``.
+    after ``as_of`` (the week's Monday when not given).  ``p_leave_12m`` comes
+    from the fitted calibration when the organisation has enough separations
+    and it validates (``calibrate``), else from the Shanafelt mixture in
+    ``turnover.helper_impact``, with the risk → burnout link fitted to the
+    single-item ratings when there are enough (``burnout_link``).
 
     Columns: ``helper_id, team, risk_score, risk_band, p_leave_12m,
     expected_turnover_cost, clients_affected, driver_1, driver_2, driver_3``.
@@ -1021,7 +1097,12 @@ def risk_report(engine, as_of=None, settings: dict | None = None) -> pd.DataFram
         history = compute_risk(roster, caseload, scores, as_of=as_of,
                                weights=settings.get("risk_weights"), drivers=False)
         cal = calibrate(roster, history, as_of=latest["week_start"].max() + pd.Timedelta(days=6))
-    except Exception:
+        if "burnout_midpoint" not in settings:   # an admin's own figures win
+            link = burnout_link(history, scores)
+            if link["used"] == "fitted":
+                settings["burnout_midpoint"] = link["burnout_midpoint"]
+                settings["burnout_scale"] = link["burnout_scale"]
+    except Exception:  # calibration is an improvement, never a reason to fail the report
         cal = None
     ids = latest[["helper_id"]]
     roster_part = ids.merge(roster.drop_duplicates("helper_id"), on="helper_id", how="left") \

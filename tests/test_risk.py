@@ -442,3 +442,34 @@ def test_cli_risk_writes_the_table(fake_store, tmp_path):
     assert list(table.columns)[:3] == ["helper_id", "team", "risk_score"]
     assert len(table) == len(IDS) - 1
     assert (table.loc[table["helper_id"] == "H0", "driver_1"] == "").all()
+
+
+def test_retirements_are_censored_by_default():
+    roster, hist = _simulated_history()
+    roster["end_reason"] = "Retirement"
+    assert R.calibrate(roster, hist).n_leavers == 0
+
+
+def test_a_model_that_does_not_validate_is_not_used():
+    roster, hist = _simulated_history(beta=0.0, seed=5)      # leaving unrelated to the inputs
+    res = R.calibrate(roster, hist)
+    assert res.used == "defaults"
+    assert "concordance" in res.reason and res.metrics["concordance"] < R.MIN_CONCORDANCE
+    assert np.isnan(res.predict_p_leave(hist.head(2))).all()
+
+
+def test_burnout_link_fits_the_single_item_flag():
+    rng = np.random.default_rng(1)
+    n = 600
+    hist = pd.DataFrame({"helper_id": [f"B{i}" for i in range(n)], "week_start": MON,
+                         "risk_score": rng.uniform(10, 90, n)})
+    p = 1 / (1 + np.exp(-(hist["risk_score"] - 45) / 5))
+    scores = pd.DataFrame({"helper_id": hist["helper_id"], "instrument": "sib", "week_start": MON,
+                           "submitted_at": MON + pd.Timedelta(days=1),
+                           "sib_level": np.where(rng.uniform(size=n) < p, 3.0, 2.0)})
+    link = R.burnout_link(hist, scores)
+    assert link["used"] == "fitted"
+    assert link["burnout_midpoint"] == pytest.approx(45, abs=3)
+    assert link["burnout_scale"] == pytest.approx(5, abs=1.5)
+    thin = R.burnout_link(hist.head(20), scores.head(20))
+    assert thin["used"] == "defaults" and "default" in thin["reason"]
