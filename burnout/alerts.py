@@ -98,8 +98,24 @@ def _band_changes(keys: np.ndarray, values: np.ndarray, confirm: int, hysteresis
     return events
 
 
-def _prepare(history: pd.DataFrame, value_col: str, roster: pd.DataFrame | None) -> pd.DataFrame:
-    df = history
+# Pressure columns of risk.compute_risk that come from the helper's own answers.
+SELF_REPORT_COLUMNS = ("c_burnout", "c_cbi_work", "c_cbi_personal", "c_cbi_client", "c_sts", "c_sib",
+                       "c_pulse_strain", "c_low_cs")
+
+
+def _respondents_only(df: pd.DataFrame) -> pd.DataFrame:
+    """Rows whose risk rests on the helper's own answers.  A risk built from
+    caseload data alone is not a respondent and must not make a group look
+    big enough to show (DESIGN §7 counts distinct respondents)."""
+    cols = [c for c in SELF_REPORT_COLUMNS if c in df]
+    if not cols:
+        return df
+    return df[df[cols].notna().any(axis=1)]
+
+
+def _prepare(history: pd.DataFrame, value_col: str, roster: pd.DataFrame | None,
+             respondents_only: bool = False) -> pd.DataFrame:
+    df = _respondents_only(history) if respondents_only else history
     if "team" not in df and roster is not None:
         df = df.merge(roster[["helper_id", "team"]].drop_duplicates("helper_id"), on="helper_id", how="left")
     need = {"helper_id", "week_start", value_col}
@@ -180,7 +196,9 @@ def team_alerts(history: pd.DataFrame, min_group: int = MIN_GROUP_SIZE, *, value
 
     ``history`` is a risk history (``helper_id, week_start, team, risk_score``)
     or a scores frame with ``value_col`` (give ``roster`` to attach teams).
-    Groups are suppressed below ``max(5, min_group)`` distinct respondents.
+    Groups are suppressed below ``max(5, min_group)`` distinct respondents;
+    in a risk history only rows with some self-reported component
+    (``SELF_REPORT_COLUMNS``) count, and only they enter the means.
 
     Kinds: ``'rise'`` / ``'fall'`` — a significant shift of the recent mean
     against the baseline (rules in the module docstring); ``'band_up'`` /
@@ -192,7 +210,7 @@ def team_alerts(history: pd.DataFrame, min_group: int = MIN_GROUP_SIZE, *, value
     """
     floor = max(HARD_MIN_GROUP, int(min_group))
     label = label or ("average risk" if value_col == "risk_score" else f"average {value_col.replace('_', ' ')}")
-    df = _prepare(history, value_col, roster)
+    df = _prepare(history, value_col, roster, respondents_only=True)
     df = df[df["team"].notna()]
     if df.empty:
         return pd.DataFrame(columns=TEAM_COLUMNS)

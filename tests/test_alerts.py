@@ -154,3 +154,12 @@ def test_scores_frame_with_roster_teams():
 def test_as_of_looks_back_from_that_week():
     hist = team_history(12, baseline=42, recent=58)
     assert A.team_alerts(hist, as_of=MON + pd.Timedelta(weeks=7)).empty
+
+
+def test_caseload_only_risk_does_not_count_as_a_respondent():
+    hist = team_history(6, baseline=30, recent=70, sd=2)
+    hist["c_burnout"] = 0.5
+    hist.loc[hist["helper_id"].isin(["CW-North-0", "CW-North-1"]), "c_burnout"] = np.nan
+    assert A.team_alerts(hist).empty                      # only 4 respondents left
+    hist["c_burnout"] = 0.5
+    assert not A.team_alerts(hist).empty
