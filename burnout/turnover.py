@@ -144,7 +144,8 @@ def split_turnover(turnover_rate, burnout_rate, relative_risk: float = 2.0):
     ``T_nb = T / (1 + (RR − 1)·BO)`` and ``T_b = RR·T_nb`` (turnover-models.md §1).
     Works on scalars and numpy arrays alike.
     """
-    t_nb = np.asarray(turnover_rate, dtype=float) / (1.0 + (relative_risk - 1.0) * np.asarray(burnout_rate, dtype=float))
+    bo = np.asarray(burnout_rate, dtype=float)
+    t_nb = np.asarray(turnover_rate, dtype=float) / (1.0 + (relative_risk - 1.0) * bo)
     t_nb = t_nb if t_nb.ndim else float(t_nb)
     return t_nb, relative_risk * t_nb
 
@@ -471,42 +472,39 @@ def what_if(roster: pd.DataFrame, risk_latest: pd.DataFrame, settings: dict | No
     ``leavers_avoided``, ``expected_cost_before/after``, ``cost_saved``,
     ``clients_affected_before/after``, ``clients_spared``,
     ``burnout_prevalence_before/after``, ``intervention_cost``, ``roi`` (None
-    when K = 0) and ``assumptions`` (plain-text list).
+    when K = 0) and ``assumptions`` (plain-text list).  The scenario always
+    uses the mixture model (not a fitted calibration), because only the
+    mixture says how leaving changes when burnout does.
     """
     s = resolve_settings(settings)
     r = float(burnout_reduction_points) / 100.0
     if r < 0 or r > 1:
         raise InputError(f"burnout reduction must be between 0 and 100 points, got {burnout_reduction_points!r}")
     before = helper_impact(roster, risk_latest, s)
-    after_in = before[["helper_id", "risk_score", "active_cases"]].copy()
-    after_in["p_burned_out"] = before["p_burned_out"]
+    q_after = before["p_burned_out"].copy()
     assumptions = [
-        "Burned-out helpers are {:g} times as likely to leave (Shanafelt 2017; Hamidi 2018).".format(s["relative_risk"]),
-        "Turnover among burned-out and not burned-out helpers stays fixed; only how many are burned out changes (Shanafelt 2017, Figure 3).",
+        f"Burned-out helpers are {s['relative_risk']:g} times as likely to leave (Shanafelt 2017; Hamidi 2018).",
+        "Turnover among burned-out and not burned-out helpers stays fixed; only how many are burned out "
+        "changes (Shanafelt 2017, Figure 3).",
     ]
     if cap_caseload and risk_latest is not None and "caseload_ratio" in risk_latest:
-        rl = risk_latest.drop_duplicates("helper_id").set_index("helper_id")
-        new_risk = _capped_risk(rl.reset_index(), weights)
-        new_risk.index = rl.index
-        mapped = before["helper_id"].map(new_risk)
-        after_in["risk_score"] = mapped.where(mapped.notna(), before["risk_score"])
-        q_new = pd.Series(burnout_probability(after_in["risk_score"], s["burnout_midpoint"], s["burnout_scale"]),
+        rl = risk_latest.drop_duplicates("helper_id").reset_index(drop=True)
+        new_risk = pd.Series(_capped_risk(rl, weights).to_numpy(), index=rl["helper_id"])
+        risk_after = before["helper_id"].map(new_risk).fillna(before["risk_score"])
+        q_new = pd.Series(burnout_probability(risk_after, s["burnout_midpoint"], s["burnout_scale"]),
                           index=before.index)
-        # only helpers whose probability came from the risk are re-derived
-        from_risk = before["risk_score"].notna()
-        explicit = "p_burned_out" in risk_latest.columns
-        if not explicit:
-            after_in["p_burned_out"] = q_new.where(from_risk, before["p_burned_out"])
+        # an explicitly given probability is not a function of the risk, so it stays
+        if "p_burned_out" not in risk_latest.columns:
+            q_after = q_new.where(before["risk_score"].notna(), q_after)
         assumptions.append(
             "Capping caseloads moves cases above the role standard to other staff; the caseload, "
             "high-acuity and outside-specialty parts of the risk are recomputed, everything else "
             "(self-reported scores, trauma exposures, overtime) is left unchanged.")
-    q_after = after_in["p_burned_out"]
     if r > 0:
         bo = q_after.mean()
-        scale = max(0.0, (bo - r) / bo) if bo and bo > 0 else 0.0
-        q_after = q_after * scale
-        assumptions.append(f"Burnout prevalence falls by {r * 100:g} percentage points, spread in proportion to each helper's current probability.")
+        q_after = q_after * (max(0.0, (bo - r) / bo) if bo and bo > 0 else 0.0)
+        assumptions.append(f"Burnout prevalence falls by {r * 100:g} percentage points, spread in proportion "
+                           "to each helper's current probability.")
     t_nb = before["turnover_not_burned_out"]
     t_b = before["turnover_burned_out"]
     p_after = np.minimum(1.0, t_nb + (t_b - t_nb) * q_after).fillna(before["p_leave_12m"])
@@ -533,7 +531,8 @@ def what_if(roster: pd.DataFrame, risk_latest: pd.DataFrame, settings: dict | No
         "clients_affected_before": cl_b,
         "clients_affected_after": cl_a,
         "clients_spared": None if cl_b is None else cl_b - cl_a,
-        "burnout_prevalence_before": float(before["p_burned_out"].mean()) if before["p_burned_out"].notna().any() else None,
+        "burnout_prevalence_before": (float(before["p_burned_out"].mean())
+                                      if before["p_burned_out"].notna().any() else None),
         "burnout_prevalence_after": float(q_after.mean()) if q_after.notna().any() else None,
         "intervention_cost": k,
         "roi": (saved - k) / k if (k > 0 and saved is not None) else None,
