@@ -435,13 +435,13 @@ def _severe_reasons(latest: dict[str, dict]) -> list[str]:
 
 
 def feedback(engine: Engine, helper_id: str, scores_df: pd.DataFrame | None = None,
-             recent_days: int = 2) -> dict:
+             recent_days: int = 1) -> dict:
     """The helper's latest scores with bands, change and plain-words sentences.
 
     Returns ``{"instruments": {instrument: {"submitted_at", "recent", "scores":
     {column: {...}}, "sentences": [...]}} , "latest_at", "severe", "severe_reasons"}``.
-    ``recent`` marks instruments answered in the latest check-in (within
-    ``recent_days`` of the newest submission); only those decide ``severe``,
+    ``recent`` marks instruments answered in the latest check-in (less than
+    ``recent_days`` days before the newest submission); only those decide ``severe``,
     so a months-old ProQOL does not reopen the crisis path every week.
     """
     if scores_df is None:

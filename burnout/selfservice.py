@@ -450,6 +450,10 @@ def suggest_mapping(headers: Iterable[str], instrument: str, wording: Mapping[st
         if target:
             taken.add(target)
         out[str(h)] = target
+    # A one-item instrument (the single-item burnout rating): the one header left over is the item.
+    free = [h for h, t in out.items() if t is None]
+    if len(items) == 1 and items[0] not in taken and len(free) == 1:
+        out[free[0]] = items[0]
     return out
 
 

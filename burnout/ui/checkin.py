@@ -30,19 +30,45 @@ st.caption("About two minutes. Your answers are yours: "
               "(you can change this in My wellbeing)."))
 
 
+def _show_crisis(fb: dict) -> None:
+    """Shown first, before any score, when answers are severe."""
+    if not fb.get("severe"):
+        return
+    with st.container(border=True):
+        st.subheader("Please don't carry this alone")
+        st.warning("Some of your answers suggest things are very hard right now. "
+                   "That is a signal about what you are carrying, not a failing on your part.", icon="💛")
+        for reason in fb["severe_reasons"]:
+            st.markdown(f"- {checkin.escape_md(reason)}")
+        for r in checkin.crisis_resources(settings):
+            st.markdown(f"**{checkin.escape_md(r['title'])}**  \n{checkin.escape_md(r['detail'])}")
+
+
 def _show_resources(fb: dict) -> None:
-    if fb.get("severe"):
-        with st.container(border=True):
-            st.subheader("Please don't carry this alone")
-            st.warning("Some of your answers suggest things are very hard right now. "
-                       "That is a signal about what you are carrying, not a failing on your part.", icon="💛")
-            for reason in fb["severe_reasons"]:
-                st.markdown(f"- {checkin.escape_md(reason)}")
-            for r in checkin.crisis_resources(settings):
-                st.markdown(f"**{checkin.escape_md(r['title'])}**  \n{checkin.escape_md(r['detail'])}")
     with st.expander("What might help", expanded=not fb.get("severe")):
         for r in checkin.resources(settings):
             st.markdown(f"**{checkin.escape_md(r['title'])}**  \n{checkin.escape_md(r['detail'])}")
+
+
+def _instrument_card(name: str, entry: dict) -> None:
+    inst = load(name)
+    with st.container(border=True):
+        st.markdown(f"**{inst.title}** · {entry['submitted_at']:%d %b %Y}")
+        if inst.label:
+            st.caption(f"A {inst.label}.")
+        cols = st.columns(max(1, len(entry["scores"])))
+        for col, s in zip(cols, entry["scores"].values()):
+            wide = s["max"] - s["min"] >= 20
+            delta = None
+            if s["change"] is not None:
+                delta = round(s["change"]) if wide or float(s["change"]).is_integer() else round(s["change"], 1)
+            col.metric(s["name"].capitalize(), f"{s['value']:.0f}" if wide else f"{s['value']:.0f} of {s['max']:.0f}",
+                       delta=delta, delta_color="inverse" if s["better"] == "lower" else "normal",
+                       help=f"Band: {s['band']}" if s["band"] else None)
+        for s in entry["scores"].values():
+            st.markdown(checkin.escape_md(s["sentence"]))
+            if s["hint"]:
+                st.caption(s["hint"])
 
 
 def _show_feedback(fb: dict) -> None:
@@ -50,24 +76,16 @@ def _show_feedback(fb: dict) -> None:
         st.info("Your results will appear here after your first check-in.")
         return
     st.subheader("Your results")
-    for name, entry in fb["instruments"].items():
-        inst = load(name)
-        when = entry["submitted_at"].strftime("%d %b %Y")
-        with st.container(border=True):
-            st.markdown(f"**{inst.title}** · {when}")
-            if inst.label:
-                st.caption(f"A {inst.label}.")
-            cols = st.columns(max(1, len(entry["scores"])))
-            for col, (_, s) in zip(cols, entry["scores"].items()):
-                delta = None if s["change"] is None else round(s["change"], 1)
-                col.metric(s["name"].capitalize(), f"{s['value']:.0f}" if s["max"] > 5 else f"{s['value']:.0f} of 5",
-                           delta=delta, delta_color="inverse" if s["better"] == "lower" else "normal",
-                           help=f"Band: {s['band']}" if s["band"] else None)
-            for s in entry["scores"].values():
-                st.markdown(checkin.escape_md(s["sentence"]))
-                if s["hint"]:
-                    st.caption(s["hint"])
-    st.caption("Bands are screening ranges, not a diagnosis. Changes of a few points from week to week are normal.")
+    recent = {k: v for k, v in fb["instruments"].items() if v["recent"]}
+    earlier = {k: v for k, v in fb["instruments"].items() if not v["recent"]}
+    for name, entry in recent.items():
+        _instrument_card(name, entry)
+    if earlier:
+        with st.expander("Your latest longer questionnaires", expanded=not recent):
+            for name, entry in earlier.items():
+                _instrument_card(name, entry)
+    st.caption("Bands are screening ranges, not a diagnosis. Changes of a few points from week to week are normal. "
+               "Your full history is in My wellbeing.")
 
 
 last = checkin.last_submissions(engine, helper_id)
@@ -77,6 +95,7 @@ just_saved = st.session_state.pop("checkin_saved", None)
 if just_saved:
     st.success("Thank you. Your check-in is saved.", icon="✅")
     fb = checkin.feedback(engine, helper_id)
+    _show_crisis(fb)
     _show_feedback(fb)
     _show_resources(fb)
     st.stop()
@@ -89,6 +108,7 @@ if weekly_done and not st.session_state.get("checkin_again"):
         st.session_state["checkin_again"] = True
         st.rerun()
     fb = checkin.feedback(engine, helper_id)
+    _show_crisis(fb)
     _show_feedback(fb)
     _show_resources(fb)
     st.stop()

@@ -134,19 +134,28 @@ with tab_map:
             else:
                 guess = selfservice.suggest_mapping(headers, instrument, frames.wording(engine, instrument))
                 targets = [None, "helper_id", "submitted_at", "comment", *load(instrument).item_ids]
+                loaded = frames.wording(engine, instrument)
+                meaning = {i.id: (loaded.get(i.id) or i.text or i.key.replace("_", " "))
+                           for i in load(instrument).items}
+
+                def describe(t):
+                    if t is None:
+                        return "(ignore)"
+                    return f"{t} · {meaning[t][:70]}" if t in meaning else t
+
                 st.caption("Suggested from the header names" + (" and the loaded official wording"
-                                                                 if frames.wording(engine, instrument) else "")
+                                                                 if loaded else "")
                            + ". Check each one; choose “(ignore)” for columns you do not need.")
                 choices = {}
                 for i, h in enumerate(headers):
                     default = guess.get(h)
                     choices[h] = st.selectbox(
                         h, targets, index=targets.index(default) if default in targets else 0,
-                        format_func=lambda t: "(ignore)" if t is None else t, key=f"map_{instrument}_{i}")
+                        format_func=describe, key=f"map_{instrument}_{i}")
                 try:
                     spec = selfservice.mapping_spec(instrument, choices)
                 except InputError as exc:
-                    show_error(exc, "The mapping is not complete yet")
+                    st.info("To finish the mapping: " + "; ".join(exc.problems or [str(exc)]) + ".")
                 else:
                     mapping_bytes = selfservice.mapping_yaml(spec)
                     st.download_button("Save this mapping for next time (YAML)", mapping_bytes,
@@ -194,8 +203,9 @@ with tab_wording:
             st.info(f"Credit line shown with these questions: {credit}")
             if st.button("Save this wording", key="save_wording", type="primary"):
                 writes.save_wording(engine, w_inst, wording, actor=actor)
-                st.success(f"Saved {len(wording)} items for {load(w_inst).title}. Helpers see them from their "
-                           "next check-in.")
+                st.session_state["data_flash"] = (f"Saved {len(wording)} items for {load(w_inst).title}. "
+                                                  "Helpers see them from their next check-in.")
+                st.rerun()
 
 # ------------------------------------------------------------------ demo
 with tab_demo:

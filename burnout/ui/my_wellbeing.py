@@ -31,8 +31,13 @@ if fb["instruments"]:
     with st.container(border=True):
         st.subheader("Where you are now")
         for name, entry in fb["instruments"].items():
+            st.markdown(f"**{selfservice.INSTRUMENT_TITLES[name]}** · {entry['submitted_at']:%d %b %Y}")
             for s in entry["scores"].values():
                 st.markdown(f"- {checkin.escape_md(s['sentence'])}")
+        if fb["severe"]:
+            st.warning("Your latest answers were very hard ones. You don't have to carry this alone.", icon="💛")
+            for r in checkin.crisis_resources(common.settings()):
+                st.markdown(f"**{checkin.escape_md(r['title'])}**  \n{checkin.escape_md(r['detail'])}")
 else:
     st.info("No check-ins yet. Your trends will appear here after your first weekly check-in.")
 
