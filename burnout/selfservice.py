@@ -332,7 +332,10 @@ def trend_figure(scores: pd.DataFrame, instrument: str):
             line={"color": LINE_COLOURS[i % 4], "dash": LINE_DASHES[i % 4], "width": 2},
             marker={"symbol": LINE_SYMBOLS[i % 4], "size": 7},
             hovertemplate=f"{sub.name}: %{{y:.0f}}<br>%{{x|%d %b %Y}}<extra></extra>"))
-    banded = next((s for s in subs if s.bands), None)
+    # Shade by a score where higher means more strain (ProQOL: burnout, not compassion
+    # satisfaction), so the colours mean the same for most lines on the chart.
+    banded = next((s for s in subs if s.bands and SCORE_INFO.get(s.column, {}).get("better") == "lower"),
+                  next((s for s in subs if s.bands), None))
     lo, hi = (subs[0].range if subs else (0, 100))
     if banded is not None:
         better = SCORE_INFO.get(banded.column, {}).get("better", "lower")
@@ -518,6 +521,16 @@ def _num(value, what: str, lo: float | None = None, hi: float | None = None, int
     return int(v) if integer else v
 
 
+def _blank(v) -> bool:
+    """None, NaN, pd.NA or an empty string: what an emptied editor cell holds."""
+    if v is None or (isinstance(v, str) and not v.strip()):
+        return True
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
 def _num_map(value, what: str, lo: float, hi: float | None = None, keys: Iterable[str] | None = None) -> dict:
     if not isinstance(value, Mapping):
         raise InputError(f"{what} must map names to numbers", column=what)
@@ -529,7 +542,7 @@ def _num_map(value, what: str, lo: float, hi: float | None = None, keys: Iterabl
             continue
         if keys is not None and k not in keys:
             raise InputError(f"{what}: unknown name {k!r} (one of {', '.join(sorted(keys))})", column=what)
-        if v is None or (isinstance(v, float) and math.isnan(v)):
+        if _blank(v):
             continue
         out[k] = _num(v, f"{what} for {k}", lo, hi)
     return out
@@ -574,10 +587,8 @@ def validate_setting(key: str, value):
         for i, r in enumerate(value, start=1):
             if not isinstance(r, Mapping):
                 raise InputError(f"{key}: entry {i} must have a title and a detail", column=key)
-            title = "" if r.get("title") is None or (isinstance(r.get("title"), float) and math.isnan(r["title"])) \
-                else str(r["title"]).strip()
-            detail = "" if r.get("detail") is None or (isinstance(r.get("detail"), float)
-                                                       and math.isnan(r["detail"])) else str(r["detail"]).strip()
+            title = "" if _blank(r.get("title")) else str(r["title"]).strip()
+            detail = "" if _blank(r.get("detail")) else str(r["detail"]).strip()
             if not title and not detail:
                 continue
             if not title:

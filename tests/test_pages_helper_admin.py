@@ -295,6 +295,23 @@ def test_settings_admin_lists_users_and_saves_settings(writable_db):
     assert frames.settings(eng)["checkin_schedule"]["cbi"] == 2
 
 
+def test_every_settings_form_saves_its_current_values(writable_db):
+    eng = writable_db["engine"]
+    at = page("settings_admin", eng, "demo-admin")
+    n_forms = len([b for b in at.button if b.label == "Save"])
+    assert n_forms == 5
+    for i in range(n_forms):
+        [b for b in at.button if b.label == "Save"][i].click().run()
+        assert not at.exception
+        assert not at.error, [e.value for e in at.error]
+        assert at.success and "saved" in at.success[0].value
+    st_ = frames.settings(eng)
+    assert st_["caseload_standards"]["nurse"] == 25
+    assert st_["cost_per_departure"] == {}
+    assert st_["resources"][0]["title"] == "Talk it through with your supervisor"
+    assert any("988" in r["detail"] for r in st_["crisis_resources"])
+
+
 def test_settings_admin_creates_a_user(writable_db):
     eng = writable_db["engine"]
     hid = sorted(frames.helper_ids(eng))[0]
