@@ -50,7 +50,9 @@ def _cmd_turnover(a) -> int:
         cost_per_departure=a.cost_per_departure, relative_risk=a.relative_risk,
         target_burnout_rate=a.target_burnout_rate, intervention_cost=a.intervention_cost,
     )
-    print(json.dumps(result, indent=2))
+    # 12 significant digits hide binary noise (0.049999999999999996 -> 0.05)
+    print(json.dumps({k: float(f"{v:.12g}") if isinstance(v, float) else v for k, v in result.items()},
+                     indent=2))
     return 0
 
 

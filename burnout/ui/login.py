@@ -13,6 +13,9 @@ def render_login() -> None:
     st.title("Helper wellbeing")
     st.write("A weekly check-in for helping teams. It exists to fix workloads and systems, "
              "never to judge or watch the people doing the work. Your answers are yours.")
+    if seed.is_demo(engine):
+        st.info("Demo organisation: every person and number here is synthetic. "
+                "An admin can clear it on the Data page.", icon=":material/science:")
     if st.session_state.pop("expired", False):
         st.info("You were signed out after a period of inactivity. Please sign in again.")
     if not auth.has_admin(engine) and not seed.is_demo(engine):
@@ -34,7 +37,13 @@ def render_login() -> None:
         with st.expander("Demo accounts", expanded=True):
             st.write(f"This is a demo organisation with synthetic people. Every demo account uses the "
                      f"password `{seed.DEMO_PASSWORD}`.")
-            st.dataframe(seed.demo_users(engine), hide_index=True, width="stretch")
+            people = seed.demo_users(engine)
+            what = {"admin": "imports data, manages users and settings", "hr": "organisation review",
+                    "lead": "team overview", "helper": "weekly check-in and own results"}
+            st.markdown("\n".join(
+                f"- `{r.username}` — {r.role}: {what.get(r.role, '')}"
+                + (f" (team {r.team_id})" if isinstance(r.team_id, str) else "")
+                for r in people.itertuples()))
 
 
 def _setup_admin(engine) -> None:
