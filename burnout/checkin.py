@@ -298,7 +298,8 @@ def validate_answers(answers: Mapping[str, Mapping[str, object]]) -> dict[str, d
 
 
 def save_checkin(engine: Engine, helper_id: str, answers: Mapping[str, Mapping[str, object]],
-                 comment: str | None = None, submitted_at: dt.datetime | None = None) -> list[int]:
+                 comment: str | None = None, submitted_at: dt.datetime | None = None,
+                 actor: str | None = None) -> list[int]:
     """Store one check-in (several instruments) whole or not at all.
 
     Every answer is validated against its scale first; submissions, answers and
@@ -335,7 +336,7 @@ def save_checkin(engine: Engine, helper_id: str, answers: Mapping[str, Mapping[s
                             .where(submissions.c.helper_id == helper_id,
                                    submissions.c.submitted_at == when,
                                    submissions.c.instrument.in_(names))).all()
-        writes.audit(conn, helper_id, "checkin_saved", subject_helper_id=helper_id,
+        writes.audit(conn, actor or helper_id, "checkin_saved", subject_helper_id=helper_id,
                      detail=", ".join(names))
     by_inst = {inst: int(sid) for inst, sid in rows}
     return [by_inst[n] for n in names]

@@ -43,8 +43,6 @@ LINE_SYMBOLS = ["circle", "square", "diamond", "triangle-up"]
 CONCERN_FILL = {0: "rgba(0,158,115,0.10)", 1: "rgba(240,228,66,0.16)", 2: "rgba(230,159,0,0.16)",
                 3: "rgba(213,94,0,0.18)"}
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
 INSTRUMENT_TITLES = {"pulse": "Weekly pulse", "sib": "Single-item burnout", "cbi": "Copenhagen Burnout Inventory",
                      "proqol5": "ProQOL 5"}
 
@@ -56,13 +54,13 @@ def _now() -> dt.datetime:
 # --------------------------------------------------------------------------- export
 
 def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
-    """Prefix text cells that a spreadsheet would run as a formula (= + - @, tab, CR) with '."""
-    out = df.copy()
-    for c in out.columns:
-        if out[c].dtype == object or pd.api.types.is_string_dtype(out[c]):
-            out[c] = out[c].map(lambda v: "'" + v if isinstance(v, str) and v.startswith(FORMULA_START) else v)
-    out.columns = ["'" + c if isinstance(c, str) and c.startswith(FORMULA_START) else c for c in out.columns]
-    return out
+    """Prefix text cells that a spreadsheet would run as a formula (= + - @, tab, CR) with '.
+
+    The one rule for every export lives in privacy.py (DESIGN §7); this is it.
+    """
+    from burnout.privacy import neutralise_formulas as neutralise
+
+    return neutralise(df)
 
 
 def own_data_frame(engine: Engine, helper_id: str) -> pd.DataFrame:

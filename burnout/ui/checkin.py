@@ -161,7 +161,7 @@ if submitted:
                 values[item.id] = dict(inst.scales[item.scale].options)[label]
         answers[name] = values
     try:
-        checkin.save_checkin(engine, helper_id, answers, comment=comment)
+        checkin.save_checkin(engine, helper_id, answers, comment=comment, actor=user["username"])
     except InputError as exc:
         st.error(f"Nothing was saved: {exc}")
         for p in exc.problems[1:]:
