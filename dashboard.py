@@ -13,13 +13,13 @@ st.set_page_config(page_title="Helper wellbeing", page_icon="🌱", layout="wide
 
 UI = "burnout/ui"
 PAGES = {
-    "checkin": st.Page(f"{UI}/checkin.py", title="Weekly check-in", icon="📝", url_path="checkin"),
-    "my_wellbeing": st.Page(f"{UI}/my_wellbeing.py", title="My wellbeing", icon="🌱", url_path="my-wellbeing"),
-    "team": st.Page(f"{UI}/team.py", title="Team", icon="👥", url_path="team"),
-    "helper_detail": st.Page(f"{UI}/helper_detail.py", title="Helper detail", icon="🧭", url_path="helper"),
-    "org_review": st.Page(f"{UI}/org_review.py", title="Organisation review", icon="🏥", url_path="review"),
-    "data_admin": st.Page(f"{UI}/data_admin.py", title="Data", icon="📥", url_path="data"),
-    "settings_admin": st.Page(f"{UI}/settings_admin.py", title="Users & settings", icon="⚙️", url_path="settings"),
+    "checkin": st.Page(f"{UI}/checkin.py", title="Weekly check-in", icon=":material/edit_note:", url_path="checkin"),
+    "my_wellbeing": st.Page(f"{UI}/my_wellbeing.py", title="My wellbeing", icon=":material/spa:", url_path="my-wellbeing"),
+    "team": st.Page(f"{UI}/team.py", title="Team", icon=":material/groups:", url_path="team"),
+    "helper_detail": st.Page(f"{UI}/helper_detail.py", title="Helper detail", icon=":material/person_search:", url_path="helper"),
+    "org_review": st.Page(f"{UI}/org_review.py", title="Organisation review", icon=":material/domain:", url_path="review"),
+    "data_admin": st.Page(f"{UI}/data_admin.py", title="Data", icon=":material/upload_file:", url_path="data"),
+    "settings_admin": st.Page(f"{UI}/settings_admin.py", title="Users & settings", icon=":material/settings:", url_path="settings"),
 }
 ROLE_PAGES = {
     "helper": ["checkin", "my_wellbeing"],
@@ -60,13 +60,13 @@ if user is not None and auth.session_expired(st.session_state.get("last_seen"),
 if user is None:
     from burnout.ui.login import render_login
 
-    st.navigation([st.Page(render_login, title="Sign in", icon="🔑")], position="hidden").run()
+    st.navigation([st.Page(render_login, title="Sign in", icon=":material/login:")], position="hidden").run()
 else:
     st.session_state["last_seen"] = common.now()
     with st.sidebar:
         st.caption(f"Signed in as **{user['username']}** ({user['role']})")
         if seed.is_demo(engine):
-            st.info("Demo organisation: all people and numbers are synthetic.", icon="🧪")
+            st.info("Demo organisation: all people and numbers are synthetic.", icon=":material/science:")
         if st.button("Sign out", key="sign_out"):
             st.session_state.clear()
             st.session_state["_first_start_done"] = True

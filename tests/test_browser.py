@@ -1,0 +1,113 @@
+"""The real dashboard in Chromium: a fresh embedded database seeded on first
+start, then a helper checks in, a lead opens the team page, HR downloads the
+review as PDF.  Screenshots (phone 390 px and desktop) go to
+test-artifacts/screenshots/ for a person to look at."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from browser import CHROMIUM_ARGS, SHOTS, App, require_chromium
+
+pytestmark = pytest.mark.browser
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+WAIT = 90_000
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    chromium = require_chromium()
+    server = App(tmp_path_factory.mktemp("browser"))
+    server.chromium = chromium
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(app):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=app.chromium, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def sign_in(browser, app, username: str, viewport: dict):
+    page = browser.new_page(viewport=viewport)
+    page.set_default_timeout(WAIT)
+    page.goto(app.url)
+    page.wait_for_selector('[data-testid="stApp"]')
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password", exact=True).fill("demo-password")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_text(f"Signed in as {username}", exact=False).first.wait_for(state="attached")
+    return page
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.wait_for_timeout(800)  # let charts finish drawing
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+def test_sign_in_page_lists_demo_accounts(browser, app):
+    page = browser.new_page(viewport=PHONE)
+    page.set_default_timeout(WAIT)
+    page.goto(app.url)
+    page.get_by_text("Demo organisation: every person and number here is synthetic").wait_for()
+    page.get_by_text("demo-helper1").first.wait_for()
+    shot(page, "phone_sign_in")
+    page.close()
+
+
+def test_helper_checks_in_on_a_phone_and_sees_feedback(browser, app):
+    page = sign_in(browser, app, "demo-helper2", PHONE)
+    page.get_by_role("heading", name="Weekly check-in").wait_for()
+    again = page.get_by_role("button", name="Check in again")
+    page.wait_for_timeout(1500)
+    if again.count():
+        again.click()
+    page.get_by_role("button", name="Save my check-in").wait_for()
+    shot(page, "phone_checkin_form")
+    groups = page.locator('[data-testid="stRadio"]')
+    answered = 0
+    for i in range(groups.count()):
+        group = groups.nth(i)
+        if group.is_visible():
+            group.locator("label").filter(has_text=re.compile(r"\w")).nth(2).click()
+            answered += 1
+    assert answered >= 7  # six pulse items and the single item
+    page.get_by_role("button", name="Save my check-in").click()
+    page.get_by_text("Your check-in is saved").wait_for()
+    page.get_by_text(re.compile(r"strain score is \d+")).first.wait_for()
+    shot(page, "phone_checkin_feedback")
+    page.close()
+
+
+def test_lead_sees_team_page(browser, app):
+    page = sign_in(browser, app, "demo-lead", DESKTOP)
+    page.get_by_role("heading", name=re.compile(r"^Team ")).wait_for()
+    page.locator('[data-testid="stPlotlyChart"] .main-svg').first.wait_for()
+    shot(page, "desktop_lead_team")
+    page.set_viewport_size(PHONE)
+    shot(page, "phone_lead_team")
+    page.close()
+
+
+def test_hr_sees_review_and_downloads_pdf(browser, app, tmp_path):
+    page = sign_in(browser, app, "demo-hr", DESKTOP)
+    page.get_by_role("heading", name="Organisation review").wait_for()
+    page.locator('[data-testid="stPlotlyChart"] .main-svg').first.wait_for()
+    shot(page, "desktop_hr_review")
+    button = page.get_by_role("button", name=re.compile("PDF"))
+    button.first.wait_for()
+    with page.expect_download(timeout=WAIT) as download:
+        button.first.click()
+    path = tmp_path / "review.pdf"
+    download.value.save_as(path)
+    data = path.read_bytes()
+    assert data.startswith(b"%PDF") and len(data) > 5_000
+    page.close()
