@@ -53,7 +53,7 @@ MEASURES: dict[str, dict] = {
                                 "bands": []},
     "sib_level": {"label": "Burnout self-rating (1-5)", "range": (1, 5),
                   "bands": [("low", 1, 3), ("high", 3, 5)]},
-    "burned_out": {"label": "Reporting burnout (% of people)", "range": (0, 100), "bands": []},
+    "burned_out": {"label": "Check-ins reporting burnout (%)", "range": (0, 100), "bands": []},
     "caseload_ratio": {"label": "Active cases / role standard (1.0 = at standard)", "range": None, "bands": []},
 }
 
@@ -134,7 +134,7 @@ def risk_distribution(shares: pd.DataFrame, group_col: str | None = "team",
             fig.add_trace(go.Bar(y=labels, x=(data[f"band_{b}"] * 100).round(1), name=b, orientation="h",
                                  marker_color=BAND_COLOURS.get(b), hovertemplate="%{y}: %{x:.0f}%<extra>" + b
                                  + "</extra>"))
-        fig.update_layout(barmode="stack")
+        fig.update_layout(barmode="stack", legend_traceorder="normal")
         fig.update_yaxes(autorange="reversed")
         return _layout(fig, title, "Share of helpers (%)", group_col.capitalize(),
                        height=max(300, 60 + 36 * len(labels)))
@@ -225,20 +225,17 @@ def heatmap(cells: pd.DataFrame, row_col: str, value_col: str = "value", measure
     zvals = [[None if pd.isna(v) else round(float(v), 1) for v in r] for r in z.to_numpy()]
     rng = MEASURES.get(measure, {}).get("range")
     fig = go.Figure(go.Heatmap(
-        z=zvals, x=[pd.Timestamp(w).strftime("%Y-%m-%d") for w in weeks], y=rows, text=t.to_numpy().tolist(),
+        z=zvals, x=[pd.Timestamp(w).to_pydatetime() for w in weeks], y=rows, text=t.to_numpy().tolist(),
         texttemplate="%{text}", textfont=dict(size=10, color=OKABE_ITO["black"]), colorscale=HEATMAP_SCALE,
         zmin=rng[0] if rng else None, zmax=rng[1] if rng else None, hoverongaps=False,
         colorbar=dict(title=dict(text=measure_label(measure).split(" (")[0])),
-        hovertemplate="%{y}, week of %{x}: %{z:.0f}<extra></extra>"))
+        hovertemplate="%{y}, week of %{x|%d %b %Y}: %{z:.0f}<extra></extra>"))
     fig.update_yaxes(autorange="reversed", type="category")
-    fig.update_xaxes(type="category")
-    out = _layout(fig, title, "Week starting", row_title or row_col.replace("_", " ").capitalize(),
-                  height=max(280, 120 + 28 * len(rows)))
     if (t.to_numpy() != "").any():
-        out.add_annotation(text=f"Blank cells: fewer than {min_n} people, or hidden to protect a small group",
-                           x=0, y=-0.28, xref="paper", yref="paper", showarrow=False, xanchor="left",
-                           font=dict(size=11))
-    return out
+        title = (f"{title}<br><sup>Blank cells: fewer than {min_n} people (&lt;{min_n}), or hidden to protect "
+                 "a small group</sup>")
+    return _layout(fig, title, "Week starting", row_title or row_col.replace("_", " ").capitalize(),
+                   height=max(300, 150 + 28 * len(rows)))
 
 
 # --------------------------------------------------------------------------- scatter
@@ -378,3 +375,25 @@ def what_if_bars(result: Mapping | None, title: str = "What-if scenario: leavers
                              name=name, marker_color=colour, hovertemplate="%{x}: %{y:,.1f}<extra>" + name + "</extra>"))
     fig.update_layout(barmode="group")
     return _layout(fig, title, None, "Per year")
+
+
+def caseload_trend(weekly: pd.DataFrame, standard: float | None = None,
+                   title: str = "Active cases per week") -> go.Figure:
+    """One helper's active cases per week (operational data) against the role's
+    standard caseload, with high-acuity cases as a second series."""
+    if weekly is None or weekly.empty or "active_cases" not in weekly or not weekly["active_cases"].notna().any():
+        return empty_figure(title, "No caseload figures yet")
+    data = weekly.sort_values("week_start")
+    fig = go.Figure(go.Bar(x=pd.to_datetime(data["week_start"]), y=data["active_cases"], name="Active cases",
+                           marker_color=OKABE_ITO["blue"],
+                           hovertemplate="Week of %{x|%d %b %Y}: %{y:.0f} cases<extra></extra>"))
+    if "high_acuity_cases" in data and data["high_acuity_cases"].notna().any():
+        fig.add_trace(go.Scatter(x=pd.to_datetime(data["week_start"]), y=data["high_acuity_cases"],
+                                 name="High-acuity cases", mode="lines+markers",
+                                 line=dict(color=OKABE_ITO["orange"], dash="dot"), marker=dict(symbol="diamond"),
+                                 hovertemplate="Week of %{x|%d %b %Y}: %{y:.0f} high-acuity<extra></extra>"))
+    if standard is not None and not pd.isna(standard):
+        fig.add_hline(y=float(standard), line_dash="dash", line_color=OKABE_ITO["black"],
+                      annotation_text=f"role standard: {float(standard):g}", annotation_position="top left")
+    fig.update_yaxes(rangemode="tozero")
+    return _layout(fig, title, "Week starting", "Cases (count)")

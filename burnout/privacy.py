@@ -564,7 +564,7 @@ def suppress(df: pd.DataFrame, group_cols: str | Sequence[str], respondent_col: 
 # =========================================================================== scores for HR and leads
 
 DEFAULT_MEASURES = {
-    "burned_out": "Reporting burnout (%)",
+    "burned_out": "Check-ins reporting burnout (%)",
     "pulse_strain": "Weekly strain (0-100)",
     "work_burnout": "Work-related burnout, CBI (0-100)",
     "secondary_traumatic_stress": "Secondary traumatic stress, ProQOL (10-50)",
@@ -635,6 +635,52 @@ def weekly_aggregate(scores: pd.DataFrame, value_col: str, min_n: int = MIN_N, *
     out["n"] = sup.table["n"]
     out["status"] = [a if a != SHOWN else b for a, b in zip(sup.status[value_col], sup.status["n"])]
     return out.sort_values("week_start").reset_index(drop=True)
+
+
+def participation(roster: pd.DataFrame, scores: pd.DataFrame, min_n: int = MIN_N, *, known: Iterable | None = None,
+                  as_of=None, weeks: int | None = 26) -> pd.DataFrame:
+    """Weekly share of ``roster`` helpers who checked in: counts only, never who.
+
+    ``week_start, eligible, respondents, rate, status``.  A week is hidden when
+    fewer than ``min_n`` people were on the roster or checked in, and — with
+    ``known`` (people the viewer sees one by one) — when the helpers outside
+    ``known`` who checked in are fewer than ``min_n`` (including none, which
+    would say that every one of them did not answer).
+    """
+    cols = ["week_start", "eligible", "respondents", "rate", "status"]
+    if roster.empty:
+        return pd.DataFrame(columns=cols)
+    s = scores[scores["helper_id"].isin(set(roster["helper_id"]))]
+    last = pd.Timestamp(as_of) if as_of is not None else (s["week_start"].max() if len(s) else None)
+    if last is None or pd.isna(last):
+        return pd.DataFrame(columns=cols)
+    first = s["week_start"].min() if len(s) else last
+    if weeks:
+        first = max(first, last - pd.Timedelta(weeks=weeks - 1))
+    all_weeks = pd.date_range(first, last, freq="7D")
+    start = pd.to_datetime(roster["start_date"]).to_numpy()
+    end = pd.to_datetime(roster["end_date"]).to_numpy()
+    ids = roster["helper_id"].to_numpy()
+    answered = s.groupby("week_start")["helper_id"].agg(lambda x: set(x))
+    known = set(known) if known is not None else None
+    rows = []
+    for w in all_weeks:
+        w64 = np.datetime64(w)
+        on = (pd.isna(start) | (start <= w64 + np.timedelta64(6, "D"))) & (pd.isna(end) | (end > w64))
+        eligible = set(ids[on])
+        resp = answered.get(w, set()) & eligible
+        status = SHOWN
+        if len(eligible) < min_n or len(resp) < min_n:
+            status = PRIMARY
+        elif known is not None:
+            private_eligible = eligible - known
+            if private_eligible and len(resp - known) < min_n:
+                status = KNOWN
+        shown = status == SHOWN
+        rows.append({"week_start": w, "eligible": len(eligible) if shown else np.nan,
+                     "respondents": len(resp) if shown else np.nan,
+                     "rate": len(resp) / len(eligible) if shown and eligible else np.nan, "status": status})
+    return pd.DataFrame(rows, columns=cols)
 
 
 def recoverable(sup: Suppressed, col: str, counts: Mapping | None = None) -> list:

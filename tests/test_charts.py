@@ -1,0 +1,168 @@
+"""Chart builders: pure DataFrame -> Figure, no Streamlit; hidden cells never drawn."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+from burnout import charts, privacy
+
+WEEKS = pd.date_range("2026-09-07", periods=6, freq="7D")
+SECRET = 77.7   # a value only suppressed cells carry: it must never reach a figure
+
+
+def fig_json(fig: go.Figure) -> str:
+    return fig.to_json()
+
+
+def assert_labelled(fig: go.Figure, x=True, y=True):
+    assert fig.layout.title.text
+    if x:
+        assert fig.layout.xaxis.title.text
+    if y:
+        assert fig.layout.yaxis.title.text
+
+
+def assert_empty(fig: go.Figure):
+    assert isinstance(fig, go.Figure) and len(fig.data) == 0
+    assert any(charts.EMPTY_TEXT in (a.text or "") or "No " in (a.text or "") for a in fig.layout.annotations)
+    assert fig.layout.title.text
+
+
+def test_palette_is_okabe_ito_and_viridis():
+    assert charts.BAND_COLOURS["high"] == "#D55E00" and charts.BAND_COLOURS["low"] == "#009E73"
+    assert charts.HEATMAP_SCALE == "Viridis"
+
+
+def test_risk_distribution_by_team_skips_suppressed_rows():
+    shares = pd.DataFrame({"team": ["A", "B", "C"], "n": [8, np.nan, 6],
+                           "band_low": [0.5, np.nan, 0.25], "band_moderate": [0.25, np.nan, 0.5],
+                           "band_high": [0.25, np.nan, 0.25]})
+    fig = charts.risk_distribution(shares, "team")
+    assert {t.type for t in fig.data} == {"bar"} and len(fig.data) == 3
+    assert fig.layout.barmode == "stack"
+    assert list(fig.data[0].y) == ["A", "C"]
+    assert_labelled(fig)
+    one = charts.risk_distribution(shares.iloc[[0]], None)
+    assert one.data[0].type == "bar" and list(one.data[0].x) == ["low", "moderate", "high"]
+    assert_empty(charts.risk_distribution(shares.iloc[[1]], "team"))
+    assert_empty(charts.risk_distribution(pd.DataFrame(), "team"))
+
+
+def test_team_trend_only_weeks_with_enough_people_and_band_shading():
+    weekly = pd.DataFrame({"week_start": WEEKS, "mean": [40, 42, SECRET, 45, np.nan, 50.0],
+                           "n": [6, 7, 3, 5, np.nan, 9], "status": ["shown"] * 6})
+    fig = charts.team_trend(weekly, "pulse_strain", min_n=5)
+    assert fig.data[0].type == "scatter"
+    assert list(fig.data[0].y) == [40, 42, 45, 50]
+    assert SECRET not in list(fig.data[0].y)
+    assert len(fig.layout.shapes) == 3          # low / moderate / high bands
+    assert "0-100" in fig.layout.yaxis.title.text
+    assert_labelled(fig)
+    assert_empty(charts.team_trend(weekly.iloc[[2]], "pulse_strain"))
+    assert_empty(charts.team_trend(pd.DataFrame(columns=["week_start", "mean", "n"])))
+
+
+def test_heatmap_blanks_and_annotates_hidden_cells():
+    cells = pd.DataFrame({"group": ["x", "x", "y", "y"], "week_start": [WEEKS[0], WEEKS[1]] * 2,
+                          "value": [30.0, 35.0, SECRET, SECRET],
+                          "status": ["shown", "shown", "primary", "complementary"]})
+    fig = charts.heatmap(cells, "group", measure="pulse_strain")
+    hm = fig.data[0]
+    assert hm.type == "heatmap" and hm.colorscale[0][1].lower() == "#440154"   # viridis
+    assert list(hm.z[1]) == [None, None]
+    assert list(hm.text[1]) == ["<5", "hidden"]
+    assert str(SECRET) not in fig_json(fig)
+    assert_labelled(fig)
+    assert "Blank cells" in fig.layout.title.text
+    assert_empty(charts.heatmap(cells.iloc[0:0], "group"))
+
+
+def test_pressure_scatter_aggregate_points():
+    pts = pd.DataFrame({"label": ["A", "B", "C"], "caseload_ratio": [1.2, np.nan, 0.9],
+                        "pulse_strain": [55.0, SECRET, 40.0], "n": [7, 3, 9]})
+    fig = charts.pressure_scatter(pts, size_col="n")
+    assert fig.data[0].type == "scatter" and list(fig.data[0].text) == ["A", "C"]
+    assert SECRET not in list(fig.data[0].y)
+    assert "standard" in fig.layout.xaxis.title.text
+    assert_labelled(fig)
+    assert_empty(charts.pressure_scatter(pts.iloc[[1]]))
+
+
+def test_drivers_and_participation():
+    d = pd.DataFrame({"driver": ["Caseload above the role standard", "Overtime"], "share": [0.6, 0.2]})
+    fig = charts.drivers_bar(d)
+    assert fig.data[0].type == "bar" and fig.data[0].orientation == "h"
+    assert list(fig.data[0].y)[-1] == "Caseload above the role standard"
+    assert_labelled(fig)
+    assert_empty(charts.drivers_bar(d.iloc[0:0]))
+    p = pd.DataFrame({"week_start": WEEKS[:3], "rate": [0.8, np.nan, 0.9]})
+    fig = charts.participation(p)
+    assert fig.data[0].type == "bar" and list(fig.data[0].y) == [80.0, 90.0]
+    assert "%" in fig.layout.yaxis.title.text
+    assert_empty(charts.participation(p.iloc[[1]]))
+
+
+def test_turnover_impact_bars():
+    teams = pd.DataFrame({"team": ["A", "B", "C"], "expected_leavers": [2.0, np.nan, 1.5],
+                          "attributable_leavers": [0.4, np.nan, 0.2],
+                          "expected_turnover_cost": [50_000.0, np.nan, 30_000.0],
+                          "attributable_cost": [10_000.0, np.nan, 4_000.0]})
+    fig = charts.turnover_impact(teams)
+    assert [t.type for t in fig.data] == ["bar", "bar"] and list(fig.data[0].x) == ["A", "C"]
+    cost = charts.turnover_impact(teams, metric="cost")
+    assert cost.layout.yaxis.tickprefix == "$"
+    assert_labelled(fig)
+    assert_empty(charts.turnover_impact(teams.iloc[[1]]))
+
+
+def test_what_if_waterfall_and_bars():
+    result = {"expected_cost_before": 200_000.0, "expected_cost_after": 170_000.0, "intervention_cost": 10_000.0,
+              "expected_leavers_before": 8.0, "expected_leavers_after": 7.0,
+              "clients_affected_before": 300.0, "clients_affected_after": 260.0}
+    fig = charts.what_if(result)
+    wf = fig.data[0]
+    assert wf.type == "waterfall" and list(wf.measure) == ["absolute", "relative", "relative", "total"]
+    assert list(wf.y)[:3] == [200_000.0, -30_000.0, 10_000.0]
+    assert fig.layout.yaxis.title.text
+    bars = charts.what_if_bars(result)
+    assert [t.type for t in bars.data] == ["bar", "bar"]
+    assert_empty(charts.what_if(None))
+    assert_empty(charts.what_if_bars({}))
+
+
+def test_individual_trend():
+    df = pd.DataFrame({"week_start": WEEKS[:4], "work_burnout": [40.0, np.nan, 55.0, 60.0]})
+    fig = charts.individual_trend(df, "work_burnout")
+    assert fig.data[0].type == "scatter" and list(fig.data[0].y) == [40.0, 55.0, 60.0]
+    assert len(fig.layout.shapes) == 3
+    assert_labelled(fig)
+    assert_empty(charts.individual_trend(df.iloc[0:0], "work_burnout"))
+
+
+def test_builders_on_suppressed_tables_never_carry_hidden_values():
+    """End to end: suppress() output -> chart; the hidden team's value is nowhere in the figure."""
+    rows = []
+    k = 0
+    for team, n, v in (("A", 8, 40.0), ("B", 2, SECRET), ("C", 6, 50.0), ("D", 9, 45.0)):
+        for _ in range(n):
+            k += 1
+            rows.append({"team": team, "helper_id": f"p{k}", "pulse_strain": v, "caseload_ratio": 1.0})
+    sup = privacy.suppress(pd.DataFrame(rows), "team", value_cols=["pulse_strain", "caseload_ratio"])
+    table = sup.interior().table.rename(columns={"team": "label"})
+    fig = charts.pressure_scatter(table)
+    assert str(SECRET) not in fig_json(fig)
+    assert "B" not in list(fig.data[0].text)
+    assert "C" not in list(fig.data[0].text)      # complementary cell hidden too
+
+
+def test_charts_module_does_not_import_streamlit():
+    import subprocess
+    import sys
+
+    code = "import sys, burnout.charts, burnout.privacy, burnout.reports; print('streamlit' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
