@@ -1,5 +1,112 @@
-"""Placeholder page: filled in by the dashboard work (issue 5)."""
+"""Helper detail (lead): one helper of the lead's own team who chose to share
+their individual results.  Helpers who keep their results private are not
+listed at all.  Every view is written to the audit log."""
+from __future__ import annotations
+
+import pandas as pd
 import streamlit as st
 
-st.title("helper_detail")
-st.info("This page is being built.")
+from burnout import charts, privacy, reports
+from burnout.checkin import escape_md
+from burnout.ui import common
+
+user = common.require_role("lead")
+engine = common.engine()
+team = user.get("team_id")
+
+st.title("Helper detail")
+if not team:
+    st.warning("Your account is not linked to a team yet. Your admin can link it.")
+    st.stop()
+
+
+@st.cache_data(ttl=300, show_spinner="Loading…")
+def _load(url: str, stamp: str):
+    return reports.load_data(common.engine())
+
+
+data = _load(str(engine.url), reports.data_stamp(engine))
+troster = reports.team_roster(data, team)
+visible = privacy.visible_individuals(user, troster)
+visible = visible[visible["helper_id"] != user.get("helper_id")]   # your own results are on My wellbeing
+note = privacy.private_count_note(len(troster) - len(privacy.visible_individuals(user, troster)), reports.min_group(data["settings"]))
+
+st.caption("Individual results appear here only for helpers in your team who chose to share them with you. "
+           "They can change that choice at any time. Each view is recorded in the audit log.")
+if visible.empty:
+    st.info("No helper in your team shares individual results with you at the moment. "
+            "The Team page shows the team's figures.")
+    if note:
+        st.caption(note)
+    st.stop()
+
+labels: dict[str, str] = {}
+for hid, name in zip(visible["helper_id"], visible["name"]):
+    label, k = str(name), 2
+    while label in labels:                     # two helpers with the same name
+        label, k = f"{name} ({k})", k + 1
+    labels[label] = hid
+choice = labels[st.selectbox("Helper", list(labels), key="detail_helper")]
+if note:
+    st.caption(note)
+try:
+    view = reports.helper_view(engine, user, choice, data=data)
+except PermissionError:
+    st.error("This helper's individual results are not shared with you.")
+    st.stop()
+if st.session_state.get("_detail_audited") != choice:
+    privacy.audit_view(engine, user, choice, "helper detail: scores, risk, drivers and caseload")
+    st.session_state["_detail_audited"] = choice
+
+st.header(view["name"])
+st.caption(f"{view['role']} · team {view['team']}")
+
+latest = view["latest"]
+c1, c2, c3 = st.columns(3)
+if len(latest) and pd.notna(latest.iloc[0]["risk_score"]):
+    r = latest.iloc[0]
+    c1.metric("Burnout risk (0-100)", f"{r['risk_score']:.0f}", help="Weighted from recent scores, their trend "
+              "and workload; see the drivers for what adds most.")
+    c2.metric("Risk band", str(r["risk_band"]))
+    c3.metric("Confidence", f"{r['confidence'] * 100:.0f}%", help="Share of the risk inputs that are known.")
+else:
+    c1.metric("Burnout risk (0-100)", "not enough data")
+
+st.subheader("What adds most to the risk")
+if view["drivers"]:
+    for d in view["drivers"]:
+        st.markdown(f"- {escape_md(d)}")
+    st.caption("Drivers come from recent answers and workload figures. A conversation about caseload, "
+               "support and recovery time is a good place to start.")
+else:
+    st.caption("No factor stands out at the moment.")
+
+st.subheader("Scores over time")
+weekly = view["weekly"]
+measures = [m for m in ("risk_score", "pulse_strain", "sib_level", "work_burnout", "personal_burnout",
+                        "client_burnout", "burnout", "secondary_traumatic_stress", "compassion_satisfaction")
+            if m in weekly and weekly[m].notna().any()]
+if measures:
+    tabs = st.tabs([charts.measure_label(m).split(" (")[0] for m in measures])
+    for tab, m in zip(tabs, measures):
+        with tab:
+            st.plotly_chart(charts.individual_trend(weekly, m, f"{view['name']}: {charts.measure_label(m)}"),
+                            width="stretch", key=f"detail_{m}")
+            with st.expander("Show as a table"):
+                t = weekly[["week_start", m]].dropna()
+                st.dataframe(t.assign(week_start=t["week_start"].dt.strftime("%Y-%m-%d"), **{m: t[m].round(1)})
+                             .rename(columns={"week_start": "Week starting", m: charts.measure_label(m)}),
+                             hide_index=True, width="stretch")
+else:
+    st.caption("No answers yet.")
+
+st.subheader("Caseload")
+cl = view["caseload"]
+st.plotly_chart(charts.caseload_trend(cl, view["caseload_standard"], f"{view['name']}: active cases per week"),
+                width="stretch", key="detail_caseload")
+with st.expander("Show as a table"):
+    cols = ["week_start", "active_cases", "new_cases", "high_acuity_cases", "trauma_exposures",
+            "critical_incidents", "hours_worked", "overtime_hours"]
+    t = cl[[c for c in cols if c in cl]]
+    st.dataframe(t.assign(week_start=t["week_start"].dt.strftime("%Y-%m-%d"))
+                 .rename(columns=lambda c: c.replace("_", " ").capitalize()), hide_index=True, width="stretch")

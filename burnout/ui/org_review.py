@@ -1,5 +1,206 @@
-"""Placeholder page: filled in by the dashboard work (issue 5)."""
+"""Organisation review (HR and admin): roll-ups by team, role and site, turnover
+impact with editable assumptions, what-if scenarios, PDF and XLSX exports.
+
+Aggregates only: every table and chart comes from reports.build_review, which
+counts distinct people, hides groups under the minimum size and any figure
+that would let a hidden group be worked out.  Written comments never appear.
+"""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
 import streamlit as st
 
-st.title("org_review")
-st.info("This page is being built.")
+from burnout import charts, config, privacy, reports
+from burnout.store.writes import audit
+from burnout.ui import common
+
+user = common.require_role("hr", "admin")
+engine = common.engine()
+settings = common.settings()
+
+st.title("Organisation review")
+st.caption("How the organisation's helpers are doing, what turnover is likely to cost in money and in "
+           "clients who lose their helper, and what changing workloads could save. Group figures only.")
+
+
+@st.cache_data(ttl=300, show_spinner="Loading the organisation's figures…")
+def _load(url: str, stamp: str):
+    return reports.load_data(common.engine())
+
+
+@st.cache_data(ttl=300, show_spinner="Building the review…")
+def _review(url: str, stamp: str, override: str, scenario: str, where: str, measure: str, window: int):
+    data = _load(url, stamp)
+    return reports.build_review(common.engine(), "org", json.loads(override), scenario=json.loads(scenario),
+                                where=json.loads(where), trend_measure=measure, window_weeks=window, data=data)
+
+
+def _table(df: pd.DataFrame, key: str | None = None):
+    st.dataframe(reports.for_screen(df), hide_index=True, width="stretch", key=key)
+
+
+def _chart(fig, key: str, table: pd.DataFrame | None = None):
+    st.plotly_chart(fig, width="stretch", key=key)
+    if table is not None:
+        with st.expander("Show as a table"):
+            _table(table)
+
+
+stamp = reports.data_stamp(engine)
+data = _load(str(engine.url), stamp)
+roster = reports.active_roster(data["roster"], data["as_of"])
+min_n = reports.min_group(settings)
+
+# ------------------------------------------------------------------ assumptions (session only)
+with st.sidebar:
+    st.header("Review settings")
+    window = st.selectbox("Answers from the last", [4, 8, 12], format_func=lambda w: f"{w} weeks", key="rv_window")
+    measure = st.selectbox("Weekly measure", list(reports.TREND_MEASURES), format_func=reports.TREND_MEASURES.get,
+                           key="rv_measure")
+    sites = sorted(roster["site"].dropna().astype(str).unique())
+    site_filter = st.multiselect("Only these sites (roll-ups)", sites, key="rv_sites",
+                                 help="A filter never shows a group under the minimum size, nor one that could be "
+                                      "worked out by comparing with the unfiltered figures.")
+
+with st.expander("Assumptions for the turnover estimate (this session only)"):
+    st.caption("Defaults come from the organisation's settings and the evidence in the methods notes. "
+               "Changes here apply to this session and its exports; they are not saved.")
+    c1, c2, c3 = st.columns(3)
+    rr = c1.number_input("Relative risk of leaving when burned out", min_value=1.0, max_value=5.0,
+                         value=float(settings.get("relative_risk", config.RELATIVE_RISK)), step=0.1, key="rv_rr",
+                         help="Burned-out helpers are about twice as likely to leave (Shanafelt 2017; Hamidi 2018).")
+    default_base = c2.number_input("Default annual turnover (%)", min_value=0.0, max_value=100.0,
+                                   value=float(settings.get("default_base_turnover", 0.2)) * 100, step=0.5,
+                                   key="rv_base_default")
+    default_mult = c3.number_input("Default replacement cost (x annual salary)", min_value=0.0, max_value=5.0,
+                                   value=float(settings.get("default_cost_multiplier", 0.5)), step=0.05,
+                                   key="rv_mult_default")
+    st.markdown("**Annual turnover by kind of team (%)**")
+    kinds = sorted(roster["team_kind"].dropna().astype(str).unique())
+    base = {}
+    cols = st.columns(3)
+    for i, kind in enumerate(kinds):
+        base[kind] = cols[i % 3].number_input(
+            config.TEAM_KINDS.get(kind, {}).get("label", kind), min_value=0.0, max_value=100.0,
+            value=float(settings.get("base_turnover", {}).get(kind, settings.get("default_base_turnover", 0.2))) * 100,
+            step=0.5, key=f"rv_base_{kind}") / 100
+    st.markdown("**Replacement cost by role (x annual salary)**")
+    roles = sorted(roster["role"].dropna().astype(str).unique())
+    mult = {}
+    cols = st.columns(3)
+    for i, role in enumerate(roles):
+        mult[role] = cols[i % 3].number_input(
+            role.capitalize(), min_value=0.0, max_value=5.0,
+            value=float(settings.get("cost_multiplier", {}).get(role, settings.get("default_cost_multiplier", 0.5))),
+            step=0.05, key=f"rv_mult_{role}")
+override = {"relative_risk": rr, "default_base_turnover": default_base / 100, "base_turnover": base,
+            "default_cost_multiplier": default_mult, "cost_multiplier": mult}
+
+# ------------------------------------------------------------------ what-if inputs
+with st.expander("What-if scenario", expanded=True):
+    c1, c2, c3 = st.columns(3)
+    reduction = c1.slider("Lower burnout prevalence by (percentage points)", 0, 30, 10, key="rv_reduction")
+    cap = c2.checkbox("Cap caseloads at the role standard", value=True, key="rv_cap")
+    cost = c3.number_input("Intervention cost per year ($)", min_value=0.0, value=0.0, step=5_000.0,
+                           key="rv_cost", help="What the change would cost a year (staff, training, cover). "
+                                               "Needed for the return on investment.")
+scenario = {"burnout_reduction_points": float(reduction), "cap_caseload": bool(cap), "intervention_cost": float(cost)}
+where = {"site": site_filter} if site_filter else {}
+
+review = _review(str(engine.url), stamp, json.dumps(override, sort_keys=True), json.dumps(scenario, sort_keys=True),
+                 json.dumps(where, sort_keys=True), measure, int(window))
+sections = {s["key"]: s for s in review["sections"]}
+figs = review["figures"]
+as_of = review["as_of"]
+st.info(f"{review['privacy_note']} "
+        + (f"Data up to the week starting {as_of:%d %b %Y}." if as_of is not None else "No data yet."))
+
+# ------------------------------------------------------------------ headline
+tb = review["turnover"]
+total = tb["table"][tb["table"]["team"] == privacy.TOTAL].iloc[0]
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Active helpers", len(roster))
+shown = total["status"] == privacy.SHOWN
+c2.metric("Expected leavers next year", f"{total['expected_leavers']:.1f}" if shown else "not shown")
+c3.metric("Burnout-attributable turnover cost", f"${total['attributable_cost']:,.0f}" if shown else "not shown")
+c4.metric("Clients who would lose their helper", f"{total['clients_affected']:.0f}" if shown else "not shown")
+
+# ------------------------------------------------------------------ roll-ups
+st.header("Wellbeing by team, role and site")
+if site_filter:
+    st.caption(f"Filtered to: {', '.join(site_filter)}.")
+tabs = st.tabs(["By team", "By role", "By site"])
+for tab, key in zip(tabs, ("by_team", "by_role", "by_site")):
+    with tab:
+        st.caption(sections[key]["text"])
+        _table(sections[key]["display"], key=f"tbl_{key}")
+_chart(figs["pressure"], "rv_pressure")
+st.caption("Each point is a team shown in the table above; hidden teams are left out.")
+
+st.header("Burnout risk bands")
+_chart(figs["risk_bands"], "rv_bands", sections["risk_bands"]["display"])
+
+st.header("Week by week")
+_chart(figs["trend"], "rv_trend")
+_chart(figs["heatmap"], "rv_heatmap", sections["weekly"]["display"])
+_chart(figs["participation"], "rv_participation", sections["participation"]["display"])
+st.caption("Participation shows how many checked in, never who.")
+
+# ------------------------------------------------------------------ turnover
+st.header("Turnover impact")
+st.caption(sections["turnover"]["text"])
+left, right = st.columns(2)
+with left:
+    st.plotly_chart(figs["turnover"], width="stretch", key="rv_turnover")
+with right:
+    st.plotly_chart(figs["turnover_cost"], width="stretch", key="rv_turnover_cost")
+_table(sections["turnover"]["display"], key="tbl_turnover")
+with st.expander("What losing a helper means for clients"):
+    for kind, text in review["evidence"].items():
+        st.markdown(f"**{config.TEAM_KINDS.get(kind, {}).get('label', kind)}.** {text}")
+
+st.header("What-if")
+st.caption(sections["what_if"]["text"])
+wi = tb["what_if"]
+if wi:
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Leavers avoided a year", f"{wi['leavers_avoided']:.1f}" if wi.get("leavers_avoided") is not None else "–")
+    c2.metric("Cost saved a year", f"${wi['cost_saved']:,.0f}" if wi.get("cost_saved") is not None else "–")
+    c3.metric("Clients spared a change of helper", f"{wi['clients_spared']:.0f}"
+              if wi.get("clients_spared") is not None else "–")
+    c4.metric("Return on investment", f"{wi['roi'] * 100:.0f}%" if wi.get("roi") is not None else "add a cost")
+left, right = st.columns(2)
+with left:
+    st.plotly_chart(figs["what_if"], width="stretch", key="rv_what_if")
+with right:
+    st.plotly_chart(charts.what_if_bars(wi), width="stretch", key="rv_what_if_bars")
+_table(sections["what_if"]["display"], key="tbl_what_if")
+with st.expander("Assumptions used"):
+    _table(review["assumptions"], key="tbl_assumptions")
+
+# ------------------------------------------------------------------ exports
+st.header("Export")
+st.caption("The exports hold exactly what this page shows, with the same privacy rules.")
+
+
+def _pdf() -> bytes:
+    with engine.begin() as conn:
+        audit(conn, user.get("username", "unknown"), "report_exported", detail="org review (pdf)")
+    return reports.to_pdf(review)
+
+
+def _xlsx() -> bytes:
+    with engine.begin() as conn:
+        audit(conn, user.get("username", "unknown"), "report_exported", detail="org review (xlsx)")
+    return reports.to_xlsx(review)
+
+
+stamp_date = review["generated_at"].strftime("%Y%m%d")
+c1, c2 = st.columns(2)
+c1.download_button("Download PDF", data=_pdf, file_name=f"wellbeing_review_{stamp_date}.pdf",
+                   mime="application/pdf", key="dl_pdf", on_click="ignore")
+c2.download_button("Download XLSX", data=_xlsx, file_name=f"wellbeing_review_{stamp_date}.xlsx",
+                   mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="dl_xlsx",
+                   on_click="ignore")

@@ -1,5 +1,181 @@
-"""Placeholder page: filled in by the dashboard work (issue 5)."""
+"""Team overview (lead): the lead's own team only.
+
+Aggregates follow privacy.py (distinct people, groups of 5 or more, protected
+against the helpers the lead can see one by one); individual rows appear only
+for helpers who chose to share their results; caseload figures are operational
+and shown for everyone in the team.  Every view of individual self-report is
+written to the audit log.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
 import streamlit as st
 
-st.title("team")
-st.info("This page is being built.")
+from burnout import charts, privacy, reports
+from burnout.checkin import escape_md
+from burnout.errors import InputError
+from burnout.ui import common
+
+user = common.require_role("lead")
+engine = common.engine()
+team = user.get("team_id")
+
+st.title(f"Team {team}" if team else "Team")
+if not team:
+    st.warning("Your account is not linked to a team yet. Your admin can link it.")
+    st.stop()
+st.caption("This page is about workloads and how the team is doing, so you can change what the team "
+           "needs. It is not a performance view.")
+
+
+@st.cache_data(ttl=300, show_spinner="Loading the team's figures…")
+def _load(url: str, stamp: str):
+    return reports.load_data(common.engine())
+
+
+def _chart(fig, key: str, table: pd.DataFrame | None = None, label: str = "Show as a table"):
+    st.plotly_chart(fig, width="stretch", key=key)
+    if table is not None:
+        with st.expander(label):
+            st.dataframe(reports.for_screen(table), hide_index=True, width="stretch")
+
+
+data = _load(str(engine.url), reports.data_stamp(engine))
+measure = st.selectbox("Score shown in the trend and heatmap", list(reports.TREND_MEASURES),
+                       format_func=reports.TREND_MEASURES.get, key="team_measure")
+view = reports.team_view(engine, user, team, data=data, measure=measure)
+min_n = view["min_n"]
+as_of = view["as_of"]
+st.info(f"{view['basis_label']} Groups under {min_n} people are not shown. "
+        + (f"Data up to the week starting {as_of:%d %b %Y}." if as_of is not None else "No data yet."))
+
+# ------------------------------------------------------------------ risk and trend
+left, right = st.columns(2)
+with left:
+    st.subheader("Burnout risk across the team")
+    bands = view["bands"]
+    _chart(charts.risk_distribution(bands.table, None, title="Share of the team in each risk band"),
+           "team_bands", bands.display(percent=reports.PERCENT, decimals=0, labels={"scope": "Team"}))
+with right:
+    st.subheader("Team trend")
+    weekly = view["weekly"]
+    label = charts.measure_label(measure)
+    _chart(charts.team_trend(weekly, measure, min_n, title=f"{reports.TREND_MEASURES[measure]}: weekly team mean"),
+           "team_trend",
+           pd.DataFrame({"Week starting": pd.to_datetime(weekly["week_start"]).dt.strftime("%Y-%m-%d"),
+                         label: [round(float(v) * (100 if measure == "burned_out" else 1), 1)
+                                 if s == privacy.SHOWN and pd.notna(v) else privacy.hidden_label(s, min_n)
+                                 for v, s in zip(weekly["mean"], weekly["status"])],
+                         "People": [int(n) if pd.notna(n) else privacy.hidden_label(s, min_n)
+                                    for n, s in zip(weekly["n"], weekly["status"])]})
+           if len(weekly) else None)
+    st.caption(f"Only weeks with {min_n} or more people who answered are drawn.")
+
+# ------------------------------------------------------------------ heatmap
+st.subheader("Week by week")
+cells = view["heatmap_cells"]
+if view["heatmap_kind"] == "helpers":
+    seen = st.session_state.setdefault("_team_audited", set())
+    for hid in view["consenting"]["helper_id"]:
+        if (hid, measure) not in seen:
+            privacy.audit_view(engine, user, hid, f"team page: weekly {measure} heatmap and band alerts")
+            seen.add((hid, measure))
+    row_col = "helper"
+elif view["heatmap_kind"]:
+    row_col = view["heatmap_kind"]
+else:
+    row_col = None
+if row_col:
+    fig = charts.heatmap(cells, row_col, measure=measure, min_n=min_n,
+                         title=f"{reports.TREND_MEASURES[measure]} by {'helper' if row_col == 'helper' else row_col} "
+                               "and week")
+    table = cells.assign(week_start=pd.to_datetime(cells["week_start"]).dt.strftime("%Y-%m-%d"),
+                         value=[round(float(v), 1) if s == privacy.SHOWN and pd.notna(v)
+                                else privacy.hidden_label(s, min_n) for v, s in zip(cells["value"], cells["status"])]) \
+        .drop(columns=["status"]).rename(columns={"week_start": "Week starting", "value": label,
+                                                  row_col: row_col.capitalize()})
+    _chart(fig, "team_heatmap", table)
+st.caption(view["heatmap_note"])
+if view["private_note"]:
+    st.caption(view["private_note"])
+
+# ------------------------------------------------------------------ caseload
+st.subheader("Caseload pressure")
+sc = view["scatter"]
+ycol = measure if measure in sc.columns else "pulse_strain"
+if len(sc):
+    _chart(charts.pressure_scatter(sc, y=ycol, title="Caseload pressure and burnout (helpers who share their results)"),
+           "team_scatter",
+           sc.rename(columns={"label": "Helper", "caseload_ratio": "Cases / standard",
+                              ycol: charts.measure_label(ycol)}).round(2))
+else:
+    st.caption("The scatter of caseload against burnout needs helpers who share their individual results; "
+               "none do yet. Caseloads are below.")
+st.markdown("**Caseloads in the team** (operational figures, last 4 weeks)")
+st.dataframe(view["caseload"], hide_index=True, width="stretch")
+st.download_button("Download caseloads (CSV)",
+                   privacy.neutralise_formulas(view["caseload"].astype(object)).to_csv(index=False).encode("utf-8-sig"),
+                   file_name=f"caseloads_{team}.csv", mime="text/csv", key="dl_caseload")
+
+# ------------------------------------------------------------------ alerts and drivers
+left, right = st.columns(2)
+with left:
+    st.subheader("Alerts")
+    st.caption("Alerts fire only on a real change: a band held for two weeks, or a team shift that is "
+               "statistically clear over four weeks.")
+    al = view["alerts"]
+    hal = view["helper_alerts"]
+    if al.empty and hal.empty:
+        st.success("No real change to report.")
+    for msg in al.get("message", []):
+        st.warning(escape_md(msg))
+    for msg in hal.get("message", []):
+        st.info(escape_md(msg))
+with right:
+    st.subheader("What is driving risk")
+    drivers = view["drivers"]
+    _chart(charts.drivers_bar(drivers, "Most common risk drivers in the team"), "team_drivers",
+           drivers.assign(share=(drivers["share"] * 100).round(0)).rename(
+               columns={"driver": "Driver", "share": "Share of helpers (%)", "helpers": "People"})
+           if len(drivers) else None)
+
+# ------------------------------------------------------------------ participation
+st.subheader("Check-in participation")
+part = view["participation"]
+_chart(charts.participation(part, "Share of the team who checked in each week"), "team_participation",
+       reports.participation_display(part, min_n) if len(part) else None)
+st.caption("Only how many checked in — never who did or did not.")
+
+# ------------------------------------------------------------------ action notes
+st.subheader('Action notes: "you said, we did"')
+notes = reports.action_notes(engine, team)
+if notes.empty:
+    st.caption("No notes yet. Write down what the team raised and what was done about it.")
+for _, n in notes.iterrows():
+    with st.container(border=True):
+        st.markdown(f"**You said** ({n['created_at']:%d %b %Y}): {escape_md(n['you_said'])}")
+        if n["we_did"]:
+            done = f" ({pd.Timestamp(n['done_on']):%d %b %Y})" if pd.notna(n["done_on"]) else ""
+            st.markdown(f"**We did**{done}: {escape_md(n['we_did'])}")
+        else:
+            st.caption("Nothing recorded yet.")
+
+choices = {"new": "A new note"} | {int(r.note_id): f"Update: {str(r.you_said)[:60]}" for r in notes.itertuples()}
+pick = st.selectbox("Add or update", list(choices), format_func=choices.get, key="note_pick")
+current = notes[notes["note_id"] == pick].iloc[0] if pick != "new" else None
+with st.form("action_note", clear_on_submit=pick == "new"):
+    you_said = st.text_area("You said (what the team raised)", value="" if current is None else current["you_said"])
+    we_did = st.text_area("We did (what changed)", value="" if current is None or not current["we_did"]
+                          else current["we_did"])
+    done_on = st.date_input("Done on", value=None if current is None or pd.isna(current["done_on"])
+                            else pd.Timestamp(current["done_on"]).date(), max_value=dt.date.today() + dt.timedelta(days=365))
+    if st.form_submit_button("Save note"):
+        try:
+            reports.save_action_note(engine, user, team, you_said, we_did, done_on,
+                                     note_id=None if pick == "new" else int(pick))
+            st.success("Saved.")
+            st.rerun()
+        except InputError as exc:
+            st.error(str(exc))

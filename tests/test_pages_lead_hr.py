@@ -1,0 +1,261 @@
+"""AppTest of the lead pages (team, helper detail) and the HR review, role by role:
+who may open what, what each role sees, and what it must never see."""
+from __future__ import annotations
+
+import base64
+import json
+import sqlite3
+
+import numpy as np
+import pytest
+from sqlalchemy import func, select
+from streamlit.testing.v1 import AppTest
+
+from burnout import auth, seed
+from burnout.store import frames
+from burnout.store import schema as s
+
+from conftest import ROOT
+
+NOT_AVAILABLE = "This page is not available for your account."
+PAGES = ROOT / "burnout" / "ui"
+ROLES = {"helper": "demo-helper1", "lead": "demo-lead", "hr": "demo-hr", "admin": "demo-admin"}
+
+
+def page(name: str, engine, username: str | None, run: bool = True) -> AppTest:
+    at = AppTest.from_file(str(PAGES / f"{name}.py"), default_timeout=60)
+    if username:
+        from burnout.ui.common import now
+
+        at.session_state["user"] = auth.authenticate(engine, username, seed.DEMO_PASSWORD)
+        at.session_state["last_seen"] = now()
+    if run:
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def texts(at: AppTest) -> str:
+    parts = []
+    for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "error",
+                 "success", "metric", "selectbox"):
+        for el in getattr(at, kind):
+            parts.append(str(getattr(el, "value", "")) + " " + str(getattr(el, "label", "")))
+            if kind == "selectbox":
+                parts.extend(map(str, el.options))
+    for df in at.dataframe:
+        parts.append(df.value.to_csv())
+    return "\n".join(parts)
+
+
+def specs(at: AppTest) -> list[dict]:
+    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+def decode(arr):
+    if isinstance(arr, dict) and "bdata" in arr:
+        return np.frombuffer(base64.b64decode(arr["bdata"]), dtype=arr["dtype"])
+    return arr
+
+
+@pytest.fixture(scope="module")
+def people(demo_db):
+    r = frames.roster(demo_db["engine"])
+    team = r[(r["team"] == demo_db["lead_team"]) & r["end_date"].isna()]
+    return {"roster": r, "consenting": set(team.loc[team["consent_lead_view"], "name"]),
+            "private": set(team.loc[~team["consent_lead_view"], "name"]),
+            "others": set(r.loc[r["team"] != demo_db["lead_team"], "name"]),
+            "ids": set(r["helper_id"]), "names": set(r["name"]),
+            "other_teams": set(r["team"]) - {demo_db["lead_team"]}}
+
+
+@pytest.fixture
+def writable_db(demo_db, tmp_path, monkeypatch):
+    """A private copy of the demo database for tests that write."""
+    from burnout.store import get_engine
+
+    path = tmp_path / "copy.db"
+    src, dst = sqlite3.connect(demo_db["path"]), sqlite3.connect(path)
+    src.backup(dst)
+    src.close(), dst.close()
+    url = f"sqlite:///{path}"
+    monkeypatch.setenv("BURNOUT_DATABASE_URL", url)
+    return {**demo_db, "url": url, "engine": get_engine(url)}
+
+
+def audit_count(engine, action="view_individual", actor="demo-lead") -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(s.audit_log).where(
+            (s.audit_log.c.action == action) & (s.audit_log.c.actor == actor))).scalar_one()
+
+
+# --------------------------------------------------------------------------- who may open what
+
+@pytest.mark.parametrize("name,allowed", [("team", {"lead"}), ("helper_detail", {"lead"}),
+                                          ("org_review", {"hr", "admin"})])
+def test_pages_refuse_other_roles(demo_db, name, allowed):
+    for role, username in ROLES.items():
+        if role in allowed:
+            continue
+        at = page(name, demo_db["engine"], username)
+        assert NOT_AVAILABLE in [e.value for e in at.error], (name, role)
+        assert not at.get("plotly_chart") and not at.dataframe, (name, role)
+    at = page(name, demo_db["engine"], None)
+    assert NOT_AVAILABLE in [e.value for e in at.error]
+
+
+# --------------------------------------------------------------------------- team page (lead)
+
+def test_team_page_shows_own_team_only(writable_db, people):
+    eng = writable_db["engine"]
+    before = audit_count(eng)
+    at = page("team", eng, "demo-lead")
+    assert at.title[0].value == f"Team {writable_db['lead_team']}"
+    body = texts(at)
+    for other in people["other_teams"]:
+        assert other not in body
+    assert not (people["others"] & set(body.split("\n"))) and not any(n in body for n in people["others"])
+    titles = [sp["layout"]["title"]["text"] for sp in specs(at)]
+    assert len(titles) >= 5
+    assert any("risk band" in t for t in titles) and any("weekly team mean" in t for t in titles)
+    assert any("heatmap" in t.lower() or "by helper and week" in t for t in titles)
+    assert any("checked in" in t for t in titles)
+    # every chart has a table next to it (expanders), caseloads are shown
+    assert len(at.dataframe) >= len(titles) - 1
+    assert "Caseloads in the team" in body
+    # the heatmap lists consenting helpers only, and viewing them is audited
+    heat = next(sp for sp in specs(at) if sp["data"] and sp["data"][0]["type"] == "heatmap")
+    rows = set(heat["data"][0]["y"])
+    assert rows and rows <= people["consenting"] and not rows & people["private"]
+    assert audit_count(eng) - before == len(people["consenting"])
+    at.run()                                     # a rerun does not log the same view twice
+    assert audit_count(eng) - before == len(people["consenting"])
+
+
+def test_team_trend_plots_only_weeks_with_enough_people(writable_db):
+    demo_db = writable_db
+    at = page("team", demo_db["engine"], "demo-lead")
+    trend = next(sp for sp in specs(at) if "weekly team mean" in sp["layout"]["title"]["text"])
+    if trend["data"]:
+        n = decode(trend["data"][0]["customdata"])
+        assert len(n) and (np.asarray(n, dtype=float) >= 5).all()
+    scatter = next(sp for sp in specs(at) if "Caseload pressure" in sp["layout"]["title"]["text"])
+    consenting = frames.roster(demo_db["engine"])
+    consenting = set(consenting.loc[consenting["consent_lead_view"], "name"])
+    if scatter["data"]:
+        assert set(scatter["data"][0]["text"]) <= consenting
+
+
+def test_team_page_never_names_who_did_not_check_in(writable_db, people):
+    at = page("team", writable_db["engine"], "demo-lead")
+    part = next(sp for sp in specs(at) if "checked in" in sp["layout"]["title"]["text"])
+    assert not any(n in json.dumps(part) for n in people["names"])
+
+
+def test_team_page_action_note_form_saves(writable_db):
+    eng = writable_db["engine"]
+    at = page("team", eng, "demo-lead")
+    at.text_area[0].input("Weekend on-call leaves no time to recover.")
+    at.text_area[1].input("Added a second on-call worker.")
+    at.button[0].click()
+    at.run()
+    assert not at.exception
+    with eng.connect() as conn:
+        notes = conn.execute(select(s.action_notes).where(s.action_notes.c.team_id == writable_db["lead_team"])) \
+            .mappings().all()
+    assert any(n["you_said"].startswith("Weekend on-call") and n["we_did"] == "Added a second on-call worker."
+               for n in notes)
+    assert audit_count(eng, "action_note_added") == 1
+    assert any("Weekend on" in m.value and "time to recover" in m.value for m in at.markdown)
+
+
+# --------------------------------------------------------------------------- helper detail (lead)
+
+def test_helper_detail_lists_only_consenting_helpers_and_audits(writable_db, people):
+    eng = writable_db["engine"]
+    before = audit_count(eng)
+    at = page("helper_detail", eng, "demo-lead")
+    box = at.selectbox(key="detail_helper")
+    assert set(box.options) == people["consenting"]          # options show names
+    body = texts(at)
+    assert not any(n in body for n in people["private"] | people["others"])
+    assert audit_count(eng) == before + 1
+    assert len(specs(at)) >= 3 and at.header[0].value in people["consenting"]
+    # choosing another helper is another audited view
+    first = box.value
+    box.select_index(len(box.options) - 1).run()
+    assert not at.exception
+    name = at.selectbox(key="detail_helper").value
+    assert name != first
+    chosen = people["roster"].set_index("name").loc[name, "helper_id"]
+    assert audit_count(eng) == before + 2
+    with eng.connect() as conn:
+        last = conn.execute(select(s.audit_log).order_by(s.audit_log.c.audit_id.desc())).mappings().first()
+    assert last["subject_helper_id"] == chosen and "helper detail" in last["detail"]
+    assert at.header[0].value == name
+
+
+def test_helper_detail_when_nobody_shares(writable_db):
+    from sqlalchemy import update
+
+    eng = writable_db["engine"]
+    with eng.begin() as conn:
+        conn.execute(update(s.helpers).values(consent_lead_view=False))
+    before = audit_count(eng)
+    at = page("helper_detail", eng, "demo-lead")
+    assert any("No helper in your team shares" in i.value for i in at.info)
+    assert not at.get("plotly_chart") and audit_count(eng) == before
+
+
+# --------------------------------------------------------------------------- HR review
+
+@pytest.mark.parametrize("username", ["demo-hr", "demo-admin"])
+def test_org_review_aggregates_only(demo_db, people, username):
+    at = page("org_review", demo_db["engine"], username)
+    body = texts(at)
+    assert "Organisation review" in body and "fewer than 5" in body
+    assert not any(n in body for n in people["names"])
+    for sp in specs(at):
+        dumped = json.dumps(sp)
+        assert not any(n in dumped for n in people["names"])
+    titles = [sp["layout"]["title"]["text"] for sp in specs(at)]
+    assert any("by team and week" in t for t in titles) and any("What-if" in t for t in titles)
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels == ["Download PDF", "Download XLSX"]
+    # the "People" column never shows a number under 5
+    for df in at.dataframe:
+        if "People" in df.value.columns:
+            nums = [int(v) for v in df.value["People"] if str(v).isdigit()]
+            assert all(v >= 5 for v in nums)
+
+
+def test_org_review_what_if_and_assumptions_react(demo_db):
+    at = page("org_review", demo_db["engine"], "demo-hr")
+    def wi_table():
+        df = next(d.value for d in at.dataframe if "Figure" in d.value.columns)
+        return dict(zip(df["Figure"], df["Value"]))
+    before = wi_table()
+    at.slider(key="rv_reduction").set_value(20)
+    at.number_input(key="rv_cost").set_value(20_000.0)
+    at.run()
+    assert not at.exception
+    after = wi_table()
+    assert float(after["Cost saved per year ($)"]) > float(before["Cost saved per year ($)"])
+    assert after["Return on investment"].endswith("%")
+    at.number_input(key="rv_rr").set_value(1.0)
+    at.run()
+    assert not at.exception
+    turnover = next(d.value for d in at.dataframe if "Of which attributable to burnout" in d.value.columns)
+    total = turnover[turnover.iloc[:, 0] == "All"]["Of which attributable to burnout"].iloc[0]
+    assert float(total) == 0.0
+
+
+def test_org_review_site_filter_keeps_small_groups_hidden(demo_db):
+    at = page("org_review", demo_db["engine"], "demo-hr")
+    site = at.multiselect(key="rv_sites").options[0]
+    at.multiselect(key="rv_sites").select(site).run()
+    assert not at.exception
+    assert any(f"Filtered to: {site}" in c.value for c in at.caption)
+    for df in at.dataframe:
+        if "People" in df.value.columns:
+            assert all(int(v) >= 5 for v in df.value["People"] if str(v).isdigit())
