@@ -63,10 +63,13 @@ def measure_label(measure: str) -> str:
 
 
 def _layout(fig: go.Figure, title: str, x_title: str | None = None, y_title: str | None = None,
-            height: int = 380) -> go.Figure:
-    fig.update_layout(title={"text": title, "x": 0.0, "xanchor": "left"}, font=FONT, height=height,
-                      template="plotly_white", margin=dict(l=60, r=20, t=60, b=50),
-                      legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0))
+            height: int = 380, subtitle: str | None = None) -> go.Figure:
+    t = {"text": title, "x": 0.0, "xanchor": "left", "yref": "container", "y": 0.97, "yanchor": "top"}
+    if subtitle:
+        t["subtitle"] = {"text": subtitle, "font": {"size": 12}}
+    fig.update_layout(title=t,
+                      font=FONT, height=height, template="plotly_white", margin=dict(l=60, r=20, t=95, b=50),
+                      legend=dict(orientation="h", yanchor="bottom", y=1.01, xanchor="left", x=0.0))
     if x_title is not None:
         fig.update_xaxes(title_text=x_title)
     if y_title is not None:
@@ -89,14 +92,14 @@ def is_empty_figure(fig: go.Figure) -> bool:
                                       for a in fig.layout.annotations)
 
 
-def _band_shading(fig: go.Figure, measure: str, vertical: bool = False) -> None:
+def _band_shading(fig: go.Figure, measure: str, vertical: bool = False, label_at: str = "top left") -> None:
     for label, lo, hi in MEASURES.get(measure, {}).get("bands", []):
         colour = BAND_COLOURS.get(label, OKABE_ITO["grey"])
         if vertical:
             fig.add_vrect(x0=lo, x1=hi, fillcolor=colour, opacity=0.10, line_width=0, layer="below")
         else:
             fig.add_hrect(y0=lo, y1=hi, fillcolor=colour, opacity=0.10, line_width=0, layer="below",
-                          annotation_text=label, annotation_position="top left",
+                          annotation_text=label, annotation_position=label_at,
                           annotation_font=dict(size=11, color=OKABE_ITO["black"]))
 
 
@@ -211,7 +214,11 @@ def heatmap(cells: pd.DataFrame, row_col: str, value_col: str = "value", measure
     data = cells.copy()
     status = data[status_col] if status_col in data else pd.Series("shown", index=data.index)
     data["_z"] = data[value_col].where(status.eq("shown")).astype(float)
-    data["_t"] = np.where(status.eq("primary"), f"<{min_n}", np.where(status.eq("shown"), "", "hidden"))
+    many = pd.to_datetime(data["week_start"]).nunique() > 16
+    if many:   # long ranges: one short mark per hidden cell, explained in the subtitle
+        data["_t"] = np.where(status.eq("shown"), "", "×")
+    else:
+        data["_t"] = np.where(status.eq("primary"), f"<{min_n}", np.where(status.eq("shown"), "", "hidden"))
     if measure == "burned_out":
         data["_z"] = data["_z"] * 100
     weeks = sorted(pd.to_datetime(data["week_start"]).unique())
@@ -231,11 +238,12 @@ def heatmap(cells: pd.DataFrame, row_col: str, value_col: str = "value", measure
         colorbar=dict(title=dict(text=measure_label(measure).split(" (")[0])),
         hovertemplate="%{y}, week of %{x|%d %b %Y}: %{z:.0f}<extra></extra>"))
     fig.update_yaxes(autorange="reversed", type="category")
+    subtitle = None
     if (t.to_numpy() != "").any():
-        title = (f"{title}<br><sup>Blank cells: fewer than {min_n} people (&lt;{min_n}), or hidden to protect "
-                 "a small group</sup>")
+        mark = "×" if many else f"&lt;{min_n} / hidden"
+        subtitle = f"Blank cells ({mark}): fewer than {min_n} people, or hidden to protect a small group"
     return _layout(fig, title, "Week starting", row_title or row_col.replace("_", " ").capitalize(),
-                   height=max(300, 150 + 28 * len(rows)))
+                   height=max(300, 150 + 28 * len(rows)), subtitle=subtitle)
 
 
 # --------------------------------------------------------------------------- scatter
@@ -264,7 +272,7 @@ def pressure_scatter(points: pd.DataFrame, x: str = "caseload_ratio", y: str = "
         hovertemplate=("%{text}: " if text is not None else "") + "%{x:.2f} x standard, %{y:.1f}<extra></extra>"))
     fig.add_vline(x=1.0, line_dash="dash", line_color=OKABE_ITO["grey"], annotation_text="at standard",
                   annotation_position="top")
-    _band_shading(fig, y)
+    _band_shading(fig, y, label_at="top right")
     return _layout(fig, title, x_label or measure_label(x), y_label or measure_label(y))
 
 
@@ -279,7 +287,7 @@ def drivers_bar(drivers: pd.DataFrame, title: str = "Most common risk drivers") 
     fig = go.Figure(go.Bar(x=(data["share"] * 100).round(1), y=data["driver"], orientation="h",
                            marker_color=OKABE_ITO["orange"], hovertemplate="%{y}: %{x:.0f}%<extra></extra>"))
     fig.update_xaxes(range=[0, 100])
-    return _layout(fig, title, "Share of helpers with this among their top drivers (%)", "Driver",
+    return _layout(fig, title, "Helpers with this as a top driver (%)", "Driver",
                    height=max(260, 80 + 34 * len(data)))
 
 
@@ -368,13 +376,19 @@ def what_if_bars(result: Mapping | None, title: str = "What-if scenario: leavers
              ("Clients losing their helper", "clients_affected_before", "clients_affected_after")]
     if not result or all(result.get(b) is None for _, b, _ in pairs):
         return empty_figure(title)
-    labels = [p[0] for p in pairs if result.get(p[1]) is not None]
-    fig = go.Figure()
-    for name, idx, colour in (("Now", 1, OKABE_ITO["blue"]), ("With the scenario", 2, OKABE_ITO["bluish_green"])):
-        fig.add_trace(go.Bar(x=labels, y=[round(float(result[p[idx]]), 2) for p in pairs if result.get(p[1]) is not None],
-                             name=name, marker_color=colour, hovertemplate="%{x}: %{y:,.1f}<extra>" + name + "</extra>"))
-    fig.update_layout(barmode="group")
-    return _layout(fig, title, None, "Per year")
+    from plotly.subplots import make_subplots
+
+    present = [p for p in pairs if result.get(p[1]) is not None]
+    fig = make_subplots(rows=1, cols=len(present), subplot_titles=[p[0] for p in present])
+    for col, (label, before, after) in enumerate(present, start=1):
+        for name, key, colour in (("Now", before, OKABE_ITO["blue"]),
+                                  ("With the scenario", after, OKABE_ITO["bluish_green"])):
+            fig.add_trace(go.Bar(x=[name], y=[round(float(result[key] or 0), 2)], name=name, marker_color=colour,
+                                 showlegend=False,
+                                 hovertemplate=label + ", " + name.lower() + ": %{y:,.1f}<extra></extra>"),
+                          row=1, col=col)
+        fig.update_yaxes(title_text="Per year" if col == 1 else None, rangemode="tozero", row=1, col=col)
+    return _layout(fig, title)
 
 
 def caseload_trend(weekly: pd.DataFrame, standard: float | None = None,

@@ -392,8 +392,16 @@ def for_screen(df: pd.DataFrame) -> pd.DataFrame:
         if col.dtype == object:
             kinds = {type(v) for v in col if v is not None and not (isinstance(v, float) and math.isnan(v))}
             if len(kinds) > 1 or (kinds and not kinds <= {str}):
-                out[c] = ["" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v) for v in col]
+                out[c] = [_screen_text(v) for v in col]
     return out
+
+
+def _screen_text(v) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    if isinstance(v, (int, np.integer)) and not isinstance(v, bool) and abs(v) >= 10_000:
+        return f"{int(v):,}"
+    return str(v)
 
 
 def _r(v, dec):
@@ -495,7 +503,8 @@ def build_review(engine: Engine, scope: str = "org", settings_override: Mapping 
                                                title="Burnout risk bands" + (" by team" if band_by else "")),
         "trend": charts.team_trend(trend, trend_measure, min_n,
                                    title=f"{label}: {TREND_MEASURES.get(trend_measure, trend_measure).lower()} by week"),
-        "heatmap": charts.heatmap(heatmap_cells(weekly, trend_measure), heat_group, measure=trend_measure,
+        "heatmap": charts.heatmap(_last_weeks(heatmap_cells(weekly, trend_measure), 26), heat_group,
+                                  measure=trend_measure,
                                   title=f"{TREND_MEASURES.get(trend_measure, trend_measure)} by {heat_group} and week",
                                   min_n=min_n),
         "pressure": charts.pressure_scatter(
@@ -529,6 +538,13 @@ def build_review(engine: Engine, scope: str = "org", settings_override: Mapping 
         "figures": figures,
         "evidence": tb["evidence"],
     }
+
+
+def _last_weeks(cells: pd.DataFrame, weeks: int) -> pd.DataFrame:
+    if cells.empty:
+        return cells
+    keep = sorted(pd.to_datetime(cells["week_start"]).unique())[-weeks:]
+    return cells[pd.to_datetime(cells["week_start"]).isin(keep)]
 
 
 def _scenario_text(sc: Mapping) -> str:

@@ -77,7 +77,7 @@ def test_heatmap_blanks_and_annotates_hidden_cells():
     assert list(hm.text[1]) == ["<5", "hidden"]
     assert str(SECRET) not in fig_json(fig)
     assert_labelled(fig)
-    assert "Blank cells" in fig.layout.title.text
+    assert "Blank cells" in fig.layout.title.subtitle.text
     assert_empty(charts.heatmap(cells.iloc[0:0], "group"))
 
 
@@ -129,7 +129,7 @@ def test_what_if_waterfall_and_bars():
     assert list(wf.y)[:3] == [200_000.0, -30_000.0, 10_000.0]
     assert fig.layout.yaxis.title.text
     bars = charts.what_if_bars(result)
-    assert [t.type for t in bars.data] == ["bar", "bar"]
+    assert [t.type for t in bars.data] == ["bar"] * 4          # leavers and clients, now vs scenario
     assert_empty(charts.what_if(None))
     assert_empty(charts.what_if_bars({}))
 

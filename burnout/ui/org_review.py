@@ -104,7 +104,7 @@ with st.expander("What-if scenario", expanded=True):
     reduction = c1.slider("Lower burnout prevalence by (percentage points)", 0, 30, 10, key="rv_reduction")
     cap = c2.checkbox("Cap caseloads at the role standard", value=True, key="rv_cap")
     cost = c3.number_input("Intervention cost per year ($)", min_value=0.0, value=0.0, step=5_000.0,
-                           key="rv_cost", help="What the change would cost a year (staff, training, cover). "
+                           format="%.0f", key="rv_cost", help="What the change would cost a year (staff, training, cover). "
                                                "Needed for the return on investment.")
 scenario = {"burnout_reduction_points": float(reduction), "cap_caseload": bool(cap), "intervention_cost": float(cost)}
 where = {"site": site_filter} if site_filter else {}
@@ -124,8 +124,10 @@ c1, c2, c3, c4 = st.columns(4)
 c1.metric("Active helpers", len(roster))
 shown = total["status"] == privacy.SHOWN
 c2.metric("Expected leavers next year", f"{total['expected_leavers']:.1f}" if shown else "not shown")
-c3.metric("Burnout-attributable turnover cost", f"${total['attributable_cost']:,.0f}" if shown else "not shown")
-c4.metric("Clients who would lose their helper", f"{total['clients_affected']:.0f}" if shown else "not shown")
+c3.metric("Cost due to burnout a year", f"${total['attributable_cost']:,.0f}" if shown else "not shown",
+          help="Turnover cost attributable to burnout (Shanafelt 2017 mixture model).")
+c4.metric("Clients losing their helper", f"{total['clients_affected']:.0f}" if shown else "not shown",
+          help="Expected leavers next year x their active caseload.")
 
 # ------------------------------------------------------------------ roll-ups
 st.header("Wellbeing by team, role and site")
