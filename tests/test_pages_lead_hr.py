@@ -233,7 +233,7 @@ def test_org_review_what_if_and_assumptions_react(demo_db):
     at = page("org_review", demo_db["engine"], "demo-hr")
     def wi_table():
         df = next(d.value for d in at.dataframe if "Figure" in d.value.columns)
-        return dict(zip(df["Figure"], df["Value"]))
+        return dict(zip(df["Figure"], [str(v).replace(",", "") for v in df["Value"]]))
     before = wi_table()
     at.slider(key="rv_reduction").set_value(20)
     at.number_input(key="rv_cost").set_value(20_000.0)
