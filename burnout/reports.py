@@ -60,6 +60,8 @@ DRIVER_LABELS = {
     "incidents": "Critical incidents", "overtime": "Overtime hours",
     "mismatch": "Cases outside specialty",
 }
+SELF_REPORT_COMPONENTS = ("c_burnout", "c_cbi_work", "c_cbi_personal", "c_cbi_client", "c_sts", "c_sib",
+                          "c_pulse_strain", "c_low_cs")
 DEFAULT_SCENARIO = {"burnout_reduction_points": 10.0, "cap_caseload": True, "intervention_cost": 0.0}
 
 
@@ -109,8 +111,12 @@ def load_data(engine: Engine, as_of=None, settings: Mapping | None = None) -> di
         as_of_week = as_of_week.normalize() - pd.Timedelta(days=as_of_week.weekday())
         scores = scores[scores["week_start"] <= as_of_week]
         caseload = caseload[caseload["week_start"] <= as_of_week]
+    try:
+        link = risk.burnout_link(history, scores)
+    except Exception as exc:  # a better link is an improvement, never a reason to fail
+        link = {"used": "defaults", "reason": f"The default link is used ({type(exc).__name__})."}
     return {"roster": roster, "caseload": caseload, "scores": scores, "history": history, "latest": latest,
-            "as_of": as_of_week, "settings": settings}
+            "as_of": as_of_week, "settings": settings, "burnout_link": link}
 
 
 def data_stamp(engine: Engine) -> str:
@@ -154,6 +160,12 @@ def people_frame(data: Mapping, weeks: int = 4) -> pd.DataFrame:
     risk_cols = ["helper_id", "risk_score", "risk_band", "caseload_ratio", "active_cases"] + \
         [c for c in latest.columns if c.startswith("c_")]
     out = out.merge(latest[[c for c in risk_cols if c in latest.columns]], on="helper_id", how="left")
+    # A risk built from caseload data alone rests on nobody's answers: such a helper is not a
+    # respondent of the risk aggregates (same rule as burnout.alerts).
+    own = [c for c in SELF_REPORT_COMPONENTS if c in out.columns]
+    out["self_report"] = out[own].notna().any(axis=1) if own else False
+    out.loc[~out["self_report"], "risk_score"] = np.nan
+    out.loc[~out["self_report"], "risk_band"] = None
     for b in BANDS:
         out[f"band_{b}"] = np.where(out["risk_band"].isna(), np.nan, (out["risk_band"] == b).astype(float))
     return out
@@ -229,6 +241,9 @@ def series_for(data: Mapping, measure: str) -> pd.DataFrame:
     """Per helper-week values of ``measure`` from scores, or from the risk history."""
     if measure == "risk_score":
         h = data["history"]
+        own = [c for c in SELF_REPORT_COMPONENTS if c in h.columns]
+        if own:   # only weeks whose risk rests on the helper's own answers count as responses
+            h = h[h[own].notna().any(axis=1)]
         return h[["helper_id", "week_start", "risk_score"]].dropna()
     s = data["scores"][["helper_id", "week_start", measure]].copy()
     return s[s[measure].notna()]
@@ -276,11 +291,18 @@ def team_drivers(people: pd.DataFrame, min_n: int, known=None, top: int = 3) -> 
 
 # =========================================================================== turnover
 
-def turnover_settings(settings: Mapping) -> dict:
+def turnover_settings(settings: Mapping, link: Mapping | None = None) -> dict:
+    """The turnover model's inputs from the settings; the risk -> burnout link fitted
+    to the organisation's single-item ratings (risk.burnout_link) unless an admin
+    set the link's figures, as the ``risk`` command does."""
     keys = ("relative_risk", "base_turnover", "default_base_turnover", "cost_multiplier",
             "default_cost_multiplier", "cost_per_departure", "default_annual_salary", "burnout_midpoint",
             "burnout_scale", "reference_burnout_rate")
-    return {k: settings[k] for k in keys if k in settings}
+    out = {k: settings[k] for k in keys if k in settings}
+    if link and link.get("used") == "fitted" and "burnout_midpoint" not in out:
+        out["burnout_midpoint"] = float(link["burnout_midpoint"])
+        out["burnout_scale"] = float(link["burnout_scale"])
+    return out
 
 
 def turnover_block(data: Mapping, people: pd.DataFrame, min_n: int, settings: Mapping,
@@ -289,14 +311,16 @@ def turnover_block(data: Mapping, people: pd.DataFrame, min_n: int, settings: Ma
     and the what-if scenario for the whole scope."""
     from burnout import turnover
 
-    ts = turnover_settings(settings)
+    ts = turnover_settings(settings, data.get("burnout_link"))
     roster = active_roster(data["roster"], data["as_of"])
     roster = roster[roster["helper_id"].isin(set(people["helper_id"]))]
     latest = data["latest"][data["latest"]["helper_id"].isin(set(roster["helper_id"]))]
     impact = turnover.helper_impact(roster, latest, ts)
     impact = impact.merge(roster[["helper_id", "site"]], on="helper_id", how="left")
-    # the mask comes from the people behind the burnout estimate (distinct helpers with a risk)
-    mask = privacy.suppress(impact, group_col, "helper_id", ["risk_score"], min_n,
+    # The mask counts the people behind the burnout estimate: distinct helpers whose
+    # risk rests on their own answers (people_frame blanks caseload-only risks).
+    basis = impact[["helper_id", group_col]].merge(people[["helper_id", "risk_score"]], on="helper_id", how="left")
+    mask = privacy.suppress(basis, group_col, "helper_id", ["risk_score"], min_n,
                             labels={group_col: group_col.capitalize()})
     status = dict(zip(mask.table[group_col].astype(str), mask.status["risk_score"]))
     n_risk = dict(zip(mask.table[group_col].astype(str), mask.table["n"]))
@@ -334,7 +358,8 @@ def turnover_block(data: Mapping, people: pd.DataFrame, min_n: int, settings: Ma
                                   intervention_cost=float(sc["intervention_cost"] or 0),
                                   weights=settings.get("risk_weights"))
     return {"table": table, "evidence": evidence, "what_if": result, "scenario": sc,
-            "resolved": turnover.resolve_settings(ts), "group_col": group_col}
+            "resolved": turnover.resolve_settings(ts), "group_col": group_col,
+            "link": data.get("burnout_link") or {}}
 
 
 def turnover_display(block: Mapping, min_n: int) -> pd.DataFrame:
@@ -579,8 +604,12 @@ def assumptions_table(tb: Mapping, settings: Mapping, window_weeks: int, min_n: 
         rows.append((f"Replacement cost (x salary): {role}", mult))
     for role, cost in sorted((s.get("cost_per_departure") or {}).items()):
         rows.append((f"Cost per departure: {role} ($)", cost))
-    rows.append(("Burnout probability from risk", f"logistic, midpoint {s['burnout_midpoint']:g}, "
-                                                   f"scale {s['burnout_scale']:g}"))
+    link = tb.get("link") or {}
+    how = ("fitted to the organisation's single-item ratings" if link.get("used") == "fitted"
+           and "burnout_midpoint" not in settings else "default assumption" if "burnout_midpoint" not in settings
+           else "set by the organisation")
+    rows.append(("Burnout probability from risk", f"logistic, midpoint {float(s['burnout_midpoint']):.1f}, "
+                                                   f"scale {float(s['burnout_scale']):.1f} ({how})"))
     sc = tb["scenario"]
     rows += [("What-if: burnout prevalence lower by (points)", sc["burnout_reduction_points"]),
              ("What-if: caseloads capped at the role standard", "yes" if sc["cap_caseload"] else "no"),
