@@ -672,8 +672,8 @@ def team_view(engine: Engine, viewer: Mapping, team: str | None = None, *, data:
                 heat_note = f"Groups by {g}; groups under {min_n} people are blank."
                 break
         if heat_kind is None:
-            heat_note = (f"No heatmap: no helper has chosen to share individual results and no {', '.join(['role', 'site'])} "
-                         f"group in this team has {min_n} or more people.")
+            heat_note = ("No heatmap: no helper has chosen to share individual results with you, and no role "
+                         f"or site group in this team has {min_n} or more people who answered.")
 
     # caseload pressure vs burnout: consenting helpers only
     scatter = people[people["helper_id"].isin(set(consenting["helper_id"]))][
@@ -1050,7 +1050,9 @@ def to_pdf(review: Mapping, charts_in_pdf: bool = True) -> bytes:
                 drawn.add(name)
         disp = sec["display"]
         if sec["key"] == "weekly":
-            disp = _weekly_compact(disp)
+            disp = _weekly_compact(disp, review["min_n"])
+            para(f"The last 12 weeks, one column per week. <{review['min_n']}: fewer than {review['min_n']} people; "
+                 "hidden: hidden to protect a small group. Every week is in the XLSX export.")
         table(disp)
     if review["evidence"]:
         heading("What losing a helper means for clients")
@@ -1061,7 +1063,7 @@ def to_pdf(review: Mapping, charts_in_pdf: bool = True) -> bytes:
     return bytes(pdf.output())
 
 
-def _weekly_compact(disp: pd.DataFrame, weeks: int = 12) -> pd.DataFrame:
+def _weekly_compact(disp: pd.DataFrame, min_n: int = config.MIN_GROUP_SIZE, weeks: int = 12) -> pd.DataFrame:
     """The last ``weeks`` weeks of a sub-group x week table as one row per group."""
     if disp.empty:
         return disp
@@ -1073,7 +1075,10 @@ def _weekly_compact(disp: pd.DataFrame, weeks: int = 12) -> pd.DataFrame:
     wide = d.pivot_table(index=group_col, columns=wk_col, values=value_col, aggfunc="first").reset_index()
     wide.columns = [group_col] + [c[5:] for c in wide.columns[1:]]
     order = [g for g in dict.fromkeys(disp[group_col]) if g in set(wide[group_col])]
-    return wide.set_index(group_col).loc[order].reset_index().fillna("")
+    short = {privacy.hidden_label(privacy.PRIMARY, min_n): f"<{min_n}",
+             privacy.hidden_label(privacy.COMPLEMENTARY, min_n): "hidden"}
+    out = wide.set_index(group_col).loc[order].reset_index().fillna("")
+    return out.map(lambda v: short.get(v, v) if isinstance(v, str) else v)
 
 
 def write_report(engine: Engine, scope: str = "org", fmt: str = "pdf", out: Path | str = "report.pdf",
