@@ -308,13 +308,20 @@ def _protect(cells: list[_Cell], lines: list[tuple[int, list[int]]], hidden: np.
             continue
         # A hidden cell whose exact value can still be solved for (e.g. through a
         # chain of lines) gets company too.
-        for c in [c for c in determined if cells[c].published and hidden[c]]:
+        leaked = [c for c in determined if cells[c].published and hidden[c]]
+        for c in leaked:
             for li, (total, members) in enumerate(lines):
                 if (c in members or c == total) and hide_one_in(li):
                     changed = True
                     break
             if changed:
                 break
+        if leaked and not changed:
+            # every line through the leaked cell is fully hidden: widen the unknowns elsewhere
+            for li, (total, members) in enumerate(lines):
+                if any(hidden[m] for m in members) and hide_one_in(li):
+                    changed = True
+                    break
         if not changed:
             return
 

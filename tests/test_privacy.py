@@ -288,6 +288,9 @@ def _assert_lines_safe(sup, df, group_cols):
             # and the arithmetic really gives the aggregate of that larger group
             if col != "n":
                 per = df[df[col].notna()].groupby([*group_cols, "helper_id"])[col].mean().reset_index()
+                for g, kv in zip(group_cols, total):      # the rows the total's line covers
+                    if str(kv) != TOTAL:
+                        per = per[per[g] == kv]
                 tot_people = _members(df, group_cols, col, total)
                 total_sum = per[per["helper_id"].isin(tot_people)].groupby("helper_id")[col].mean().sum()
                 visible_sum = sum(float(sup.table.iloc[idx[c]][col]) * len(_members(df, group_cols, col, c))
@@ -377,3 +380,25 @@ def test_suppress_is_fast_enough_for_a_year_of_weeks():
     sup = suppress(df, ["team", "week_start"], value_cols=["v"], within="week_start")
     assert time.perf_counter() - t < 20
     assert len(sup.table) > 0
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(grid=st.lists(st.lists(st.integers(0, 8), min_size=3, max_size=3), min_size=2, max_size=5),
+       seed=st.integers(0, 2**16))
+def test_property_groups_by_week(grid, seed):
+    """Sub-group x week heatmaps: each week's published total never exposes a hidden group."""
+    rng = np.random.default_rng(seed)
+    rows, k = [], 0
+    for g, counts in enumerate(grid):
+        people_g = [f"g{g}p{i}" for i in range(max(counts))]
+        for w, n in enumerate(counts):
+            for pid in people_g[:n]:
+                rows.append({"role": f"R{g}", "week_start": pd.Timestamp("2026-01-05") + pd.Timedelta(weeks=w),
+                             "helper_id": pid, "v": float(rng.integers(0, 100))})
+    df = pd.DataFrame(rows, columns=["role", "week_start", "helper_id", "v"])
+    if df.empty:
+        return
+    sup = suppress(df, ["role", "week_start"], value_cols=["v"], within="week_start")
+    assert not any(str(r) == TOTAL for r, w in zip(sup.table["role"], sup.table["week_start"]) if str(w) == TOTAL)
+    _assert_no_small_published(sup, df, ["role", "week_start"])
+    _assert_lines_safe(sup, df, ["role", "week_start"])
