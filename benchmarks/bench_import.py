@@ -49,6 +49,8 @@ def main() -> None:
         n = n_label(out)
         rows.append((name, n, dt, peak_mib()))
         print(f"| {name} | {n:,} | {dt:.1f} s | {n / dt:,.0f}/s | {peak_mib():,.0f} MiB |", flush=True)
+        print(f"ROW| {name} | {n:,} rows ({a.helpers:,} helpers x {a.weeks} weeks) "
+              f"| {dt:.1f} s, {n / dt:,.0f} rows/s, peak RSS {peak_mib():,.0f} MiB |", flush=True)
         return out
 
     print("| step | rows | time | rate | peak RSS |\n|---|---|---|---|---|")

@@ -86,10 +86,15 @@ def build(helpers: int, weeks: int, seed: int = 1):
     return roster, caseload, scores
 
 
+SIZE = ""
+
+
 def timed(label, fn):
     t = time.perf_counter()
     out = fn()
-    print(f"{label:<44} {time.perf_counter() - t:7.2f} s")
+    dt = time.perf_counter() - t
+    print(f"{label:<44} {dt:7.2f} s")
+    print(f"ROW| {label} | {SIZE} | {dt:.2f} s |")
     return out
 
 
@@ -98,6 +103,8 @@ def main() -> None:
     ap.add_argument("--helpers", type=int, default=5000)
     ap.add_argument("--weeks", type=int, default=104)
     a = ap.parse_args()
+    global SIZE
+    SIZE = f"{a.helpers:,} helpers x {a.weeks} weeks"
     roster, caseload, scores = timed(f"build frames ({a.helpers} helpers x {a.weeks} weeks)",
                                      lambda: build(a.helpers, a.weeks))
     print(f"  caseload rows {len(caseload):,}, score rows {len(scores):,}")

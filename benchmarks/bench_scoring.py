@@ -47,6 +47,8 @@ def main() -> None:
     kind = "label" if a.labels else "numeric"
     print(f"scored {len(scores):,} ProQOL 5 answer sets ({kind}) in {seconds:.2f} s "
           f"= {len(scores) / seconds:,.0f} rows/s")
+    print(f"ROW| score ProQOL 5 answer sets ({kind}) | {len(scores):,} sets "
+          f"| {seconds:.2f} s, {len(scores) / seconds:,.0f} sets/s |")
     print(f"not scored (3+ missing in a subscale): {scores['burnout'].isna().sum():,} burnout rows")
 
 
