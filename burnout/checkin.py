@@ -130,17 +130,12 @@ def _instrument(name: str):
 
 
 def band_of(value: float | None, subscale) -> str | None:
-    """The band label of ``value`` on ``subscale`` (instrument YAML bands)."""
+    """The band label of ``value`` on ``subscale``: the same rule as scoring."""
+    from burnout.scoring import band_labels
+
     if value is None or pd.isna(value) or not subscale.bands:
         return None
-    for b in subscale.bands:
-        if b.up_to is not None and value <= b.up_to:
-            return b.label
-        if b.below is not None and value < b.below:
-            return b.label
-        if b.up_to is None and b.below is None:
-            return b.label
-    return None
+    return band_labels([value], subscale.bands)[0]
 
 
 def _subscales() -> dict[str, tuple[str, object]]:
@@ -344,9 +339,10 @@ def save_checkin(engine: Engine, helper_id: str, answers: Mapping[str, Mapping[s
 
 # --------------------------------------------------------------------------- feedback
 
-def _fmt(v: float, width: float = 100.0) -> str:
-    """Whole numbers on wide scales (0-100, 10-50); one decimal only on narrow ones."""
-    if width >= 20 or abs(v - round(v)) < 1e-9:
+def _fmt(v: float) -> str:
+    """Whole numbers as they are; others with one decimal, so a prorated 22.5
+    (moderate) never reads as a rounded 22 (low) beside its band."""
+    if abs(v - round(v)) < 1e-9:
         return f"{v:.0f}"
     return f"{v:.1f}"
 
@@ -397,7 +393,7 @@ def describe_score(column: str, value: float, history: pd.Series, history_times:
         else:
             direction = "up" if change > 0 else "down"
             since = f"from {when}" if when.endswith("ago") else f"since {when or 'last time'}"
-            parts.append(f"{direction} {_fmt(abs(change), hi - lo)} {since}")
+            parts.append(f"{direction} {_fmt(abs(change))} {since}")
     else:
         parts.append("your first score, so there is nothing to compare yet")
     if column == "sib_level":

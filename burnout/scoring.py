@@ -29,7 +29,7 @@ from burnout.config import INSTRUMENTS
 from burnout.errors import InputError
 from burnout.instruments import MISSING_MARKERS, Instrument, load, normalise_label
 
-__all__ = ["ALL_SCORE_COLUMNS", "band", "score", "score_columns", "score_csv", "score_long"]
+__all__ = ["ALL_SCORE_COLUMNS", "band", "band_labels", "score", "score_columns", "score_csv", "score_long"]
 
 # How many bad cells an error lists before it stops: enough to fix a file in one
 # go, short enough to read.
@@ -142,6 +142,12 @@ def band(values, instrument: str | Instrument, column: str) -> pd.Series:
                      name=sub.band_column)
 
 
+def band_labels(values, bands) -> np.ndarray:
+    """Band labels of raw ``values`` under a subscale's ``bands`` (NaN where no
+    value): the one place the band edges are applied, for scoring and display."""
+    return _bands(np.asarray(values, dtype=float), bands)
+
+
 def _bands(s: np.ndarray, bands) -> np.ndarray:
     conditions = [s <= b.up_to if b.up_to is not None else s < b.below for b in bands[:-1]]
     conditions.append(~np.isnan(s))
@@ -190,8 +196,37 @@ def _score_values(values: dict[str, np.ndarray], inst: Instrument, index: pd.Ind
     return frame[list(inst.score_columns)]
 
 
+def _lookalike_items(columns, inst: Instrument) -> list[tuple[str, str | None]]:
+    """Columns shaped like this instrument's item ids that are not among them
+    (``proqol_07``, ``proqol_31``, ``cbi_w8``), each with the id it may mean.
+
+    Such a column is a typo or another version of the form; ignoring it would
+    silently prorate or drop a subscale, so it is an error instead.
+    """
+    prefixes = {i.rstrip("0123456789") for i in inst.item_ids}
+    known = set(inst.item_ids)
+    out = []
+    for col in columns:
+        name = str(col).strip().lower()
+        prefix = name.rstrip("0123456789")
+        digits = name[len(prefix):]
+        if col in known or prefix not in prefixes or not digits:
+            continue
+        guess = f"{prefix}{int(digits)}"
+        out.append((str(col), guess if guess in known and guess != col else None))
+    return out
+
+
 def _score(answers: pd.DataFrame, inst: Instrument, file: str | None,
            rows: np.ndarray) -> pd.DataFrame:
+    strays = _lookalike_items(answers.columns, inst)
+    if strays:
+        col, guess = strays[0]
+        hint = f" (did you mean {guess}?)" if guess else ""
+        first, last = inst.item_ids[0], inst.item_ids[-1]
+        raise InputError(f"{col!r} is not a {inst.short_title} item id{hint}; the items are "
+                         f"{first} … {last}", file=file, row=1, column=col,
+                         problems=[f"column {c!r}" for c, _ in strays])
     present = [i for i in inst.item_ids if i in answers.columns]
     if not present:
         raise InputError(f"no {inst.short_title} item columns found; expected "
@@ -347,11 +382,23 @@ def _read_answers_csv(path: Path) -> tuple[pd.DataFrame, np.ndarray]:
         frame = pd.read_csv(io.StringIO(body), sep=delimiter, dtype=str, keep_default_na=False,
                             skip_blank_lines=False, header=0, names=names)
     except (pd.errors.ParserError, ValueError) as exc:
-        raise InputError(f"cannot parse the CSV: {exc}", file=str(path)) from None
+        raise _parse_error(body, delimiter, len(names), lead, str(path), exc) from None
     blank = frame.isna().all(axis=1) | frame.fillna("").apply(lambda c: c.str.strip() == "").all(axis=1)
     rows = np.arange(len(frame)) + 2 + lead
     keep = ~blank.to_numpy()
     return frame.loc[keep].reset_index(drop=True), rows[keep]
+
+
+def _parse_error(body: str, delimiter: str, width: int, lead: int, file: str,
+                 exc: Exception) -> InputError:
+    """Name the first row with more cells than the header (the usual cause:
+    an unquoted delimiter inside a cell); only runs once parsing has failed."""
+    for k, cells in enumerate(csv.reader(io.StringIO(body), delimiter=delimiter)):
+        if len(cells) > width:
+            return InputError(f"this row has {len(cells)} cells but the header has {width}; "
+                              f"is a {delimiter!r} inside a cell without quotes?",
+                              file=file, row=k + 1 + lead)
+    return InputError(f"cannot parse the CSV: {exc}", file=file)
 
 
 def _format_scores(frame: pd.DataFrame) -> pd.DataFrame:
@@ -375,23 +422,39 @@ def _format_scores(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, index=frame.index)
 
 
-def score_csv(instrument: str, input: Path, output: Path) -> int:
+def score_csv(instrument: str, input: Path, output: Path, warn=None) -> int:
     """``python -m burnout score``: read answers, write ``respondent_id`` and the
     instrument's score columns (DESIGN §5).  Returns the number of rows scored.
 
     Output: UTF-8, ``,``-separated, header then one row per non-blank input row.
     Whole-number scores are written without ".0" (30, not 30.0); others at full
     float precision; empty cells where a score is not computable; bands as
-    low/moderate/high/severe; burned_out as true/false.
+    low/moderate/high/severe; burned_out as true/false.  ``warn(text)`` hears
+    about item columns the file lacks: they count as unanswered in every row,
+    so their subscale is prorated or left empty.
     """
     inst = load(instrument)
     input, output = Path(input), Path(output)
     frame, rows = _read_answers_csv(input)
+    # Headers typed as "ProQOL_1" or "Respondent_ID" mean the same columns.
+    canonical = {c.lower(): c for c in ("respondent_id", *inst.item_ids)}
+    frame = frame.rename(columns=lambda c: canonical.get(str(c).lower(), c))
+    if frame.columns.duplicated().any():
+        dup = frame.columns[frame.columns.duplicated()][0]
+        raise InputError(f"column {dup!r} appears twice in the header (ignoring case)",
+                         file=str(input), row=1, column=dup)
     if "respondent_id" not in frame.columns:
         raise InputError("missing column 'respondent_id'", file=str(input), row=1,
                          column="respondent_id")
     scores = _score(frame, inst, str(input), rows)
+    absent = [i for i in inst.item_ids if i not in frame.columns]
+    if absent and warn is not None:
+        warn(f"{input}: no column for {', '.join(absent)}; counted as unanswered in every row")
     table = pd.concat([frame[["respondent_id"]], _format_scores(scores)], axis=1)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(output, index=False, encoding="utf-8", lineterminator="\n")
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(output, index=False, encoding="utf-8", lineterminator="\n")
+    except OSError as exc:
+        raise InputError(f"cannot write the output: {exc.strerror or exc}", file=str(output)) from None
     return len(table)
+

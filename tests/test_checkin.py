@@ -265,9 +265,9 @@ def test_item_texts_fall_back_to_keys_until_wording_is_loaded(db):
     assert not loaded and items[0]["text"] == "Tiredness"
     # CBI client items use the team's word (child welfare: "family")
     wording = {i: f"Text of {i}" for i in __import__("burnout.instruments", fromlist=["load"]).load("cbi").item_ids}
-    wording["cbi_c1"] = "Do you find it hard to work with clients?"
+    wording["cbi_c1"] = "Sample text: working with clients this month?"
     save_wording(db, "cbi", wording)
     items, loaded = checkin.item_texts(db, "cbi", "H1")
     assert loaded
-    assert {i["item_id"]: i["text"] for i in items}["cbi_c1"] == "Do you find it hard to work with families?"
+    assert {i["item_id"]: i["text"] for i in items}["cbi_c1"] == "Sample text: working with families this month?"
     assert items[13]["options"][0] == ("To a very high degree", 100.0)

@@ -168,9 +168,9 @@ def test_display_text_without_wording_shows_key_and_note():
 
 
 def test_display_text_with_wording_and_client_word():
-    wording = {"cbi_c1": "Do you find it hard to work with clients?", "cbi_p1": "Client tired?"}
+    wording = {"cbi_c1": "Sample text: working with clients this month?", "cbi_p1": "Client tired?"}
     t = display_text("cbi", "cbi_c1", wording, client_word="family")
-    assert t == ("Do you find it hard to work with families?", True, None)
+    assert t == ("Sample text: working with families this month?", True, None)
     # Only the client-related items take the team's word.
     assert display_text("cbi", "cbi_p1", wording, client_word="patient").text == "Client tired?"
     assert display_text("cbi", "cbi_c1", None, client_word="student").text == \
@@ -282,3 +282,33 @@ def test_core_never_imports_streamlit():
     code = ("import sys, burnout.scoring, burnout.instruments; "
             "sys.exit('streamlit' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], cwd=REPO).returncode == 0
+
+
+def test_wording_cli_stores_wording_prints_credit_and_rejects_gaps(tmp_path):
+    from sqlalchemy import create_engine, text
+
+    from burnout.store import get_engine
+
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    get_engine(url)          # an existing, migrated database, as after first start
+    env = {**__import__("os").environ, "BURNOUT_DATABASE_URL": url}
+
+    def cli(path):
+        return subprocess.run([sys.executable, "-m", "burnout", "wording", "--instrument", "proqol5",
+                               "--file", str(path)], capture_output=True, text=True, cwd=REPO,
+                              env=env, timeout=120)
+
+    path = tmp_path / "w.yaml"
+    path.write_text("".join(f'{i}: "Official text {i}"\n' for i in PROQOL_IDS[:-1]), encoding="utf-8")
+    done = cli(path)
+    assert done.returncode == 2 and "proqol_30" in done.stderr and "w.yaml" in done.stderr
+    with create_engine(url).connect() as conn:
+        assert conn.execute(text("select count(*) from instrument_wording")).scalar_one() == 0
+    path.write_text("".join(f'{i}: "Official text {i}"\n' for i in PROQOL_IDS), encoding="utf-8")
+    done = cli(path)
+    assert done.returncode == 0, done.stderr
+    assert "Center for Victims of Torture" in done.stdout and "proqol.org" in done.stdout.lower()
+    with create_engine(url).connect() as conn:
+        stored = dict(conn.execute(text("select item_id, text from instrument_wording "
+                                        "where instrument = 'proqol5'")).all())
+    assert len(stored) == 30 and stored["proqol_17"] == "Official text proqol_17"

@@ -540,3 +540,66 @@ def test_score_csv_needs_respondent_id(tmp_path):
     with pytest.raises(InputError) as err:
         score_csv("sib", src, tmp_path / "out.csv")
     assert err.value.column == "respondent_id"
+
+
+@pytest.mark.parametrize("instrument, header, column, guess", [
+    ("proqol5", "proqol_07", "proqol_07", "proqol_7"),
+    ("proqol5", "proqol_31", "proqol_31", None),
+    ("cbi", "cbi_w8", "cbi_w8", None),
+])
+def test_cli_lookalike_item_column_is_an_error_not_ignored(tmp_path, instrument, header, column, guess):
+    # A typo'd item id must not silently prorate a subscale from the rest.
+    inst = load(instrument)
+    items = [i for i in inst.item_ids if i != (guess or "")]
+    src = tmp_path / "in.csv"
+    value = inst.answer_values[1]
+    src.write_text("respondent_id," + ",".join(items + [header]) + "\n"
+                   + "r1," + ",".join(str(value) for _ in items + [header]) + "\n", encoding="utf-8")
+    done = _cli("score", "--instrument", instrument, "--input", str(src), "--output",
+                str(tmp_path / "out.csv"))
+    assert done.returncode == 2
+    assert f"'{column}'" in done.stderr and "row 1" in done.stderr
+    assert (f"did you mean {guess}" in done.stderr) == bool(guess)
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_cli_keeps_ids_as_text_accepts_header_case_and_notes_absent_items(tmp_path):
+    src, dst = tmp_path / "in.csv", tmp_path / "out.csv"
+    items = [i for i in PROQOL.item_ids if i != "proqol_2"]          # an STS item is absent
+    src.write_text("Respondent_ID," + ",".join(i.upper() for i in items) + ",team\n"
+                   + "007," + ",".join("3" for _ in items) + ",A\n", encoding="utf-8")
+    done = _cli("score", "--instrument", "proqol5", "--input", str(src), "--output", str(dst))
+    assert done.returncode == 0, done.stderr
+    assert "proqol_2" in done.stderr and "unanswered" in done.stderr
+    out = pd.read_csv(dst, dtype=str)
+    assert out["respondent_id"].tolist() == ["007"]
+    assert out["secondary_traumatic_stress"].tolist() == ["30"]      # 9 answers of 3, prorated
+    assert "team" not in out.columns
+
+
+def test_cli_empty_file_and_ragged_row_exit_2_naming_row(tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_text("", encoding="utf-8")
+    done = _cli("score", "--instrument", "sib", "--input", str(src), "--output", str(tmp_path / "o.csv"))
+    assert done.returncode == 2 and "empty" in done.stderr
+    src.write_text("respondent_id,sib_1\na,3\nb,2,4\n", encoding="utf-8")
+    done = _cli("score", "--instrument", "sib", "--input", str(src), "--output", str(tmp_path / "o.csv"))
+    assert done.returncode == 2 and "row 3" in done.stderr and "3 cells" in done.stderr
+
+
+def test_cli_unwritable_output_exits_2(tmp_path):
+    src = tmp_path / "in.csv"
+    src.write_text("respondent_id,sib_1\na,3\n", encoding="utf-8")
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    done = _cli("score", "--instrument", "sib", "--input", str(src), "--output", str(blocker / "out.csv"))
+    assert done.returncode == 2, done.stderr
+    assert "cannot write" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_prorated_score_is_never_shown_rounded_across_a_band_edge():
+    from burnout.checkin import _fmt, band_of
+
+    sub = next(s for s in PROQOL.subscales if s.column == "burnout")
+    assert band_of(22.5, sub) == "moderate" and _fmt(22.5) == "22.5"
+    assert band_of(22.0, sub) == "low" and _fmt(22.0) == "22"
