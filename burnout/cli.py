@@ -37,7 +37,8 @@ def _cmd_import(a) -> int:
 def _cmd_score(a) -> int:
     from burnout.scoring import score_csv
 
-    n = score_csv(a.instrument, Path(a.input), Path(a.output))
+    n = score_csv(a.instrument, Path(a.input), Path(a.output),
+                  warn=lambda text: print(f"note: {text}", file=sys.stderr))
     print(f"scored {n} rows -> {a.output}")
     return 0
 
