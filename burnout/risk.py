@@ -3,23 +3,53 @@
 Model (DESIGN §8).  Every input becomes a *pressure* ``p ∈ [0, 1]`` through a
 piecewise-linear map anchored on the instrument's own bands, so that the
 instrument's low/moderate edge maps to 0.40 and its moderate/high edge to 0.65
-— the same numbers as the risk bands.  The risk is the weighted mean of the
-pressures that are available::
+— the same numbers as the risk bands.  The pressures then play two roles:
 
-    risk       = 100 · Σ_available w_k·p_k / Σ_available w_k
+* the helper's **own answers** set the level.  ``S`` is the weighted mean of
+  the self-reported pressures that are available (ProQOL burnout and STS, the
+  three CBI scales, the single item, the weekly pulse, low compassion
+  satisfaction);
+* **workload and context** (trend, caseload, acuity, trauma, incidents,
+  overtime, mismatch, missed check-ins) can only *raise* it.  Each context
+  input counts only by how far it is above its normal level ``a_k``, as a
+  share of the room left above it, and ``E`` is the weighted sum of those
+  excesses over *all* context weights (a context input that is not recorded
+  adds nothing and lowers the confidence instead)::
+
+    S          = Σ_self,avail w_k·p_k / Σ_self,avail w_k
+    x_k        = max(0, p_k − a_k) / (1 − a_k)          (context k; 0 when missing)
+    E          = Σ_context w_k·x_k / Σ_context w_k       (0 … 1)
+    risk       = 100 · (S + (1 − S)·α·E)                  α = CONTEXT_ALPHA = 0.9
     confidence = Σ_available w_k / Σ_all w_k
     band       = low (< 40) | moderate (40 – < 65) | high (≥ 65)
 
-so a helper whose every input sits at its instrument's "high" threshold scores
-65.  A missing input is never counted as zero: it drops out of both sums and
-lowers ``confidence`` instead.
+So every answer at its instrument's high threshold scores 65 (high) and at
+the moderate threshold 40, whatever the workload; a normal workload (at the
+role standard, no rise, a few missed check-ins) never pulls the score down;
+and more overload never lowers it (the risk rises with S because αE < 1, and
+with every x_k).  ``α = 0.9`` is chosen so that a helper whose answers sit at
+the moderate threshold (S = 0.40) and whose every context input sits at its
+high threshold (E ≈ 0.46) scores 65: the workload alone can move a moderate
+self-report into the high band only when it is high on every count.  One
+factor alone moves a score by a few to about 15 points (e.g. a caseload at
+160 % of the standard lifts 30 to 40).
+
+Without any self-reported score in its window (``MAX_AGE_WEEKS``) there is
+**no risk score** (NaN, empty band): a caseload log alone says nothing about how
+a person is doing.  The drivers may still name the workload, and
+``confidence`` says how much was known.  A helper with only the weekly pulse
+gets a score from the pulse alone, with the pulse's low weight showing as a
+low confidence.  A missing input is never counted as zero.
 
 Components, default weights and the evidence behind them (section numbers are
-reference/turnover-models.md):
+reference/turnover-models.md).  Self-report weights are relative to each other
+(S re-normalises over the available ones); context weights are relative to the
+context total (0.40):
 
 ===============  ======  =====================================================
 component        weight  input and evidence
 ===============  ======  =====================================================
+*self-report: sets the level S*
 burnout          0.10    ProQOL burnout, 10–50 (bands 22/42).  Burnout is the
                          strongest predictor of leaving (Mor Barak 2001, §7).
 cbi_work         0.10    CBI work-related burnout, 0–100 (bands 50/75).
@@ -35,29 +65,38 @@ pulse_strain     0.06    weekly pulse strain 0–100: the project's own screenin
                          pulse, not a validated measure, hence a lower weight.
 low_cs           0.06    ProQOL compassion satisfaction, protective: low
                          satisfaction raises the pressure.
-trend            0.08    the steepest sustained rise among the scores above
-                         (slope over recent administrations, less two standard
-                         errors, so one noisy point does not count).
-caseload         0.08    active cases / (role standard × FTE), 4-week mean
-                         (CWLA standards, §9).  Kept modest: caseload did not
-                         predict turnover intention directly (Kim & Kao 2014),
-                         it works through stress and exhaustion.
-acuity           0.04    high-acuity cases relative to the role standard.
-trauma           0.05    trauma exposures per FTE-week, 4-week mean; exposure
-                         → STS → distress (PMC7671948; Bride 2007, §9).
-incidents        0.04    critical incidents in the last 8 weeks.
-overtime         0.05    overtime hours per week, 4-week mean (role overload
-                         β = 0.12 via exhaustion, Chung & Choo 2019).
-mismatch         0.03    cases outside the helper's specialties relative to the
-                         role standard (role stress, Kim & Stoner 2008).
-missed_checkins  0.03    share of the last 6 completed weeks without a
-                         check-in (Peakon: leavers respond 15 % less often).
+*context: can only raise the level (normal level a_k in brackets)*
+trend            0.08    [a = 0: no rise] the steepest sustained rise among the
+                         scores above (slope over recent administrations, less
+                         two standard errors, so one noisy point does not count).
+caseload         0.08    [a = 0.40: at the role standard] active cases / (role
+                         standard × FTE), 4-week mean (CWLA standards, §9).
+                         Kept modest: caseload did not predict turnover
+                         intention directly (Kim & Kao 2014), it works through
+                         stress and exhaustion.
+acuity           0.04    [a = 0.40: 25 % of the standard] high-acuity cases
+                         relative to the role standard.
+trauma           0.05    [a = 0.40: 2 a week] trauma exposures per FTE-week,
+                         4-week mean; exposure → STS → distress (PMC7671948;
+                         Bride 2007, §9).
+incidents        0.04    [a = 0.40: 1 in 8 weeks] critical incidents in the
+                         last 8 weeks.
+overtime         0.05    [a = 0.40: 4 h a week] overtime hours per week, 4-week
+                         mean (role overload β = 0.12 via exhaustion, Chung &
+                         Choo 2019).
+mismatch         0.03    [a = 0.40: 15 % of the standard] cases outside the
+                         helper's specialties relative to the role standard
+                         (role stress, Kim & Stoner 2008).
+missed_checkins  0.03    [a = 0.40: 2 of 6 weeks] share of the last 6 completed
+                         weeks without a check-in (Peakon: leavers respond
+                         15 % less often).
 ===============  ======  =====================================================
 
-Self-reported scores carry 0.68 of the weight with the trend, workload 0.29
-and check-in gaps 0.03.  The weights are judgement informed by the cited
-effect sizes, not fitted values; ``calibrate`` fits the organisation's own
-model of leaving once it has enough separations.
+The weights are judgement informed by the cited effect sizes, not fitted
+values; ``calibrate`` fits the organisation's own model of leaving once it has
+enough separations, and ``leaving_model`` decides — for the ``risk`` command
+and the HR review alike — whether that model or the documented defaults give
+the probability of leaving.
 
 Acuity and specialty mismatch are measured against the role *standard*, not
 the current caseload, so that adding cases never lowers the risk (a share of
@@ -73,9 +112,10 @@ import pandas as pd
 from burnout import config
 
 __all__ = [
-    "BAND_EDGES", "COMPONENTS", "DEFAULT_WEIGHTS", "MIN_LEAVERS", "MIN_HELPER_YEARS",
-    "CalibrationResult", "band", "calibrate", "combine", "compute_risk", "latest_risk",
-    "burnout_link", "pressure", "risk_report",
+    "BAND_EDGES", "COMPONENTS", "CONTEXT", "CONTEXT_ALPHA", "DEFAULT_WEIGHTS", "MIN_LEAVERS",
+    "MIN_HELPER_YEARS", "NORMAL_PRESSURE", "SELF_REPORT", "CalibrationResult", "LeavingModel", "band",
+    "calibrate", "combine", "compute_risk", "latest_risk", "burnout_link", "leaving_model", "pressure",
+    "risk_report",
 ]
 
 BAND_EDGES = (40.0, 65.0)
@@ -84,8 +124,9 @@ BANDS = ("low", "moderate", "high")
 # A component names a driver only when it is clearly elevated: above the
 # midpoint between its moderate and high thresholds (0.40/0.65 → 0.5) ...
 DRIVER_MIN_PRESSURE = 0.5
-# ... and drivers are ranked by how many risk points they add above the
-# moderate threshold, w·(p − 0.40).
+# ... and drivers are ranked by how many risk points they add: a self-report by
+# its share of S above the moderate threshold, 100·w·(p − 0.40)/Σw_self, a
+# context input by what it adds on top of S, 100·(1 − S)·α·w·x/Σw_context.
 DRIVER_REFERENCE = 0.40
 
 
@@ -127,6 +168,20 @@ _BY_NAME = {c.name: c for c in COMPONENTS}
 NAMES = tuple(c.name for c in COMPONENTS)
 DEFAULT_WEIGHTS: dict[str, float] = {c.name: c.weight for c in COMPONENTS}
 COMPONENT_COLUMNS = tuple(f"c_{n}" for n in NAMES)
+
+# The helper's own answers set the level; the context can only raise it.
+SELF_REPORT = ("burnout", "cbi_work", "cbi_personal", "cbi_client", "sts", "sib", "pulse_strain", "low_cs")
+CONTEXT = ("trend", "caseload", "acuity", "trauma", "incidents", "overtime", "mismatch", "missed_checkins")
+# Pressure at a context input's normal level: no rise for the trend; the
+# low/moderate anchor (0.40) for the rest — caseload at the role standard,
+# 2 trauma exposures or 4 overtime hours a week, 1 incident in 8 weeks, 2 of 6
+# check-ins missed.  Only the part above it raises the risk.
+NORMAL_PRESSURE: dict[str, float] = {"trend": 0.0, **{n: 0.40 for n in CONTEXT if n != "trend"}}
+# How far the context can lift the self-reported level towards 100 (module
+# docstring): moderate answers + every context input at its high threshold ≈ 65.
+CONTEXT_ALPHA = 0.9
+_IS_SELF = np.array([n in SELF_REPORT for n in NAMES])
+_ANCHOR = np.array([NORMAL_PRESSURE.get(n, 0.0) for n in NAMES])
 
 # Self-report measures: component -> (score column, instrument, scale lo, hi,
 # direction (+1: higher is worse), label in driver texts, short label for trends)
@@ -193,28 +248,64 @@ def _weights(weights: dict | None) -> np.ndarray:
             raise ValueError(f"unknown risk components: {sorted(unknown)}")
         w.update({k: float(v) for k, v in weights.items()})
     arr = np.array([w[n] for n in NAMES], dtype=float)
-    if (arr < 0).any() or arr.sum() <= 0:
-        raise ValueError("risk weights must be zero or more and not all zero")
+    if not np.isfinite(arr).all() or (arr < 0).any() or arr[_IS_SELF].sum() <= 0:
+        raise ValueError("risk weights must be zero or more, and the self-reported ones not all zero")
     return arr
 
 
-def _combine(P: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """risk = 100·Σ w·p / Σ_avail w ; confidence = Σ_avail w / Σ w (rows of P)."""
+def _parts(P: np.ndarray, w: np.ndarray):
+    """Rows of pressures → (S, E, X, self weight available).
+
+    S: weighted mean of the available self-report pressures (NaN: none);
+    X: each context input's excess over its normal level, 0–1 (0 when missing
+    or normal; 0 in self-report columns); E: Σ w·X over all context weights."""
     nan = np.isnan(P)
-    wa = (~nan).astype(float) @ w
-    num = np.where(nan, 0.0, P) @ w
+    w_self = np.where(_IS_SELF, w, 0.0)
+    w_ctx = np.where(_IS_SELF, 0.0, w)
+    avail_self = (~nan).astype(float) @ w_self
     with np.errstate(invalid="ignore", divide="ignore"):
-        risk = np.where(wa > 0, 100.0 * num / wa, np.nan)
-    return risk, wa / w.sum()
+        S = np.where(avail_self > 0, np.where(nan, 0.0, P) @ w_self / avail_self, np.nan)
+        X = np.clip((P - _ANCHOR) / (1.0 - _ANCHOR), 0.0, 1.0)
+    X = np.where(nan | _IS_SELF, 0.0, X)
+    total_ctx = w_ctx.sum()
+    E = X @ w_ctx / total_ctx if total_ctx > 0 else np.zeros(len(P))
+    return S, E, X, avail_self
+
+
+def _combine(P: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """risk = 100·(S + (1 − S)·α·E) (NaN without a self-report);
+    confidence = Σ_avail w / Σ w (rows of P)."""
+    S, E, _, _ = _parts(P, w)
+    risk = np.round(100.0 * (S + (1.0 - S) * CONTEXT_ALPHA * E), 9)   # 0.65 → 65, not 64.999…
+    return risk, (~np.isnan(P)).astype(float) @ w / w.sum()
 
 
 def combine(frame: pd.DataFrame, weights: dict | None = None) -> pd.Series:
-    """Risk recomputed from the ``c_<component>`` pressure columns of ``frame``."""
+    """Risk recomputed from the ``c_<component>`` pressure columns of ``frame``
+    (NaN where no self-reported component is available)."""
     w = _weights(weights)
     P = np.column_stack([pd.to_numeric(frame[c], errors="coerce").to_numpy(float) if c in frame
                          else np.full(len(frame), np.nan) for c in COMPONENT_COLUMNS])
     risk, _ = _combine(P, w)
     return pd.Series(risk, index=frame.index)
+
+
+def driver_points(P: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Risk points each component adds (rows of P; −inf where it is not a driver).
+
+    A component is a driver only when its pressure is at least
+    ``DRIVER_MIN_PRESSURE``.  Self-report: 100·w·(p − 0.40)/Σw_self,avail — its
+    pull on S above the moderate threshold.  Context: 100·(1 − S)·α·w·x/Σw_context
+    — what it adds on top of S (with S unknown, as if S were 0)."""
+    S, _, X, avail_self = _parts(P, w)
+    w_ctx_total = np.where(_IS_SELF, 0.0, w).sum() or 1.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pts_self = 100.0 * w * (P - DRIVER_REFERENCE) / avail_self[:, None]
+        room = (1.0 - np.nan_to_num(S, nan=0.0))[:, None]
+        pts_ctx = 100.0 * room * CONTEXT_ALPHA * w * X / w_ctx_total
+        pts = np.where(_IS_SELF, pts_self, pts_ctx)
+        ok = (P >= DRIVER_MIN_PRESSURE) & (w > 0) & np.where(_IS_SELF, True, X > 0)
+    return np.where(ok & np.isfinite(pts), pts, -np.inf)
 
 
 # --------------------------------------------------------------------------- #
@@ -619,9 +710,7 @@ class _Model:
 
     def _drivers(self, P, hs, js):
         n = len(hs)
-        w = self.w
-        with np.errstate(invalid="ignore"):
-            excess = np.where((P >= DRIVER_MIN_PRESSURE) & (w > 0), w * (P - DRIVER_REFERENCE), -np.inf)
+        excess = driver_points(P, self.w)
         order = np.argsort(-excess, axis=1, kind="stable")[:, :3]
         texts = [np.full(n, "", dtype=object) for _ in range(3)]
         for slot in range(3):

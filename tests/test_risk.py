@@ -112,9 +112,90 @@ def test_compute_risk_columns_and_ranges():
     assert (last[["driver_1", "driver_2", "driver_3"]] == "").all().all()
 
 
-def test_every_input_at_its_high_threshold_scores_65():
-    frame = pd.DataFrame({c: [0.65] for c in R.COMPONENT_COLUMNS})
-    assert R.combine(frame).iloc[0] == pytest.approx(65.0)
+SELF_COLS = [f"c_{n}" for n in R.SELF_REPORT]
+CONTEXT_COLS = [f"c_{n}" for n in R.CONTEXT]
+NORMAL = {f"c_{n}": R.NORMAL_PRESSURE[n] for n in R.CONTEXT}
+
+
+def test_every_self_report_at_its_high_threshold_is_high_whatever_the_normal_workload():
+    high = pd.DataFrame([{**{c: 0.65 for c in SELF_COLS}, **NORMAL}])
+    assert R.combine(high).iloc[0] == pytest.approx(65.0)
+    assert R.band(R.combine(high))[0] == "high"
+    # the same answers with no workload data at all: a normal workload adds and takes nothing
+    assert R.combine(high[SELF_COLS]).iloc[0] == pytest.approx(65.0)
+    moderate = pd.DataFrame([{**{c: 0.40 for c in SELF_COLS}, **NORMAL}])
+    assert R.combine(moderate).iloc[0] == pytest.approx(40.0)
+    assert R.band(R.combine(moderate))[0] == "moderate"
+
+
+def test_context_can_only_raise_the_self_reported_level():
+    answers = {c: 0.30 for c in SELF_COLS}
+    calm = pd.DataFrame([{**answers, **{c: 0.0 for c in CONTEXT_COLS}}])
+    normal = pd.DataFrame([{**answers, **NORMAL}])
+    assert R.combine(calm).iloc[0] == pytest.approx(30.0) == R.combine(normal).iloc[0]
+    # moderate answers and every context input at its high threshold: the high edge (CONTEXT_ALPHA)
+    stretched = pd.DataFrame([{**{c: 0.40 for c in SELF_COLS}, **{c: 0.65 for c in CONTEXT_COLS}}])
+    assert R.combine(stretched).iloc[0] == pytest.approx(65.0, abs=0.5)
+    everything_high = pd.DataFrame([{c: 0.65 for c in R.COMPONENT_COLUMNS}])
+    assert R.combine(everything_high).iloc[0] > 65
+
+
+def test_self_reports_at_their_instruments_high_edges_score_high_with_normal_workload():
+    """Raw scores on each instrument's high edge, caseload at the standard: high band."""
+    weeks = 6
+    high = {"H1": {"pulse_strain": 75.0, "sib_level": 3.0, "personal_burnout": 75.0, "work_burnout": 75.0,
+                   "client_burnout": 75.0, "burnout": 42.0, "secondary_traumatic_stress": 42.0,
+                   "compassion_satisfaction": 22.0}}
+    moderate = {"H2": {"pulse_strain": 50.0, "personal_burnout": 50.0, "work_burnout": 50.0,
+                       "client_burnout": 50.0, "burnout": 22.5, "secondary_traumatic_stress": 22.5,
+                       "compassion_satisfaction": 32.0, "sib_level": 2.0}}
+    load = {h: {"active_cases": 17.0} for h in IDS}      # exactly the role standard
+    hist = R.compute_risk(make_roster(IDS), make_caseload(IDS, weeks, load),
+                          make_scores(IDS, weeks, {**high, **moderate}, proqol_weeks=(weeks - 1,)))
+    last = latest_of(hist)
+    assert last.loc["H1", "risk_score"] >= 65 and last.loc["H1", "risk_band"] == "high"
+    assert last.loc["H2", "risk_score"] == pytest.approx(38.5, abs=2.5)   # single item 2 sits below its edge
+    assert last.loc["H0", "risk_band"] == "low"
+
+
+@pytest.mark.parametrize("answers, band", [({"sib_level": 4.0}, "high"),
+                                           ({"sib_level": 5.0, "work_burnout": 79.0}, "high"),
+                                           ({"sib_level": 2.0}, "low")])
+def test_single_answers_are_not_diluted_by_a_normal_workload(answers, band):
+    weeks = 4
+    sc = make_scores(["A"], weeks)
+    sc = sc[sc["instrument"].isin({"sib"} | ({"cbi"} if "work_burnout" in answers else set()))].copy()
+    for col, v in answers.items():
+        sc.loc[sc[col].notna(), col] = v
+    sc.loc[sc["instrument"] == "cbi", ["personal_burnout", "client_burnout"]] = np.nan
+    latest = R.latest_risk(_ROSTER1, make_caseload(["A"], weeks), sc).iloc[0]
+    assert latest["risk_band"] == band, latest["risk_score"]
+
+
+def test_pulse_only_helper_is_scored_from_the_pulse_with_low_confidence():
+    weeks = 6
+    sc = make_scores(IDS, weeks, {"H1": {"pulse_strain": 100.0}})
+    sc = sc[(sc["helper_id"] != "H1") | (sc["instrument"] == "pulse")]
+    last = latest_of(R.compute_risk(make_roster(IDS), make_caseload(IDS, weeks), sc))
+    assert last.loc["H1", "risk_band"] == "high"
+    assert last.loc["H1", "risk_score"] == pytest.approx(100.0)
+    assert last.loc["H1", "driver_1"] == "weekly pulse strain 100 of 100"
+    assert last.loc["H1", "confidence"] < last.loc["H0", "confidence"]
+
+
+def test_caseload_only_helper_gets_no_risk_score_but_workload_drivers():
+    weeks = 8
+    over = {"H1": {"active_cases": 27.2}}
+    sc = make_scores(IDS, weeks)
+    sc = sc[sc["helper_id"] != "H1"]
+    hist = R.compute_risk(make_roster(IDS), make_caseload(IDS, weeks, over), sc)
+    last = latest_of(hist)
+    assert np.isnan(last.loc["H1", "risk_score"]) and last.loc["H1", "risk_band"] is None
+    assert last.loc["H1", "driver_1"] == "caseload 160 % of the role standard for 8 weeks"
+    assert 0 < last.loc["H1", "confidence"] < 1
+    assert hist.loc[hist["helper_id"] == "H1", "risk_score"].isna().all()
+    latest = R.latest_risk(make_roster(IDS), make_caseload(IDS, weeks, over), sc).set_index("helper_id")
+    assert np.isnan(latest.loc["H1", "risk_score"]) and latest.loc["H1", "risk_band"] is None
 
 
 # --------------------------------------------------------------------------- #
@@ -212,15 +293,18 @@ def test_missing_inputs_lower_confidence_not_risk():
     assert last.loc["H1", "confidence"] < 1.0
     assert last.loc["H2", "confidence"] < last.loc["H1", "confidence"]
     assert last.loc["H3", "confidence"] < 1.0
-    assert last[["risk_score"]].notna().all().all()
+    assert last.drop(index="H2")["risk_score"].notna().all()
     # re-normalised, not zero-filled: a helper missing scores is not made to look safer
-    assert last.loc["H2", "risk_score"] == pytest.approx(R.combine(last.loc[["H2"]]).iloc[0])
-    assert np.isnan(last.loc["H2", "c_burnout"])
+    assert last.loc["H1", "risk_score"] == pytest.approx(R.combine(last.loc[["H1"]]).iloc[0])
+    assert last.loc["H1", "risk_score"] > last.loc["H0", "risk_score"] - 10
+    # no answers at all: no score (a caseload log says nothing about how a person is)
+    assert np.isnan(last.loc["H2", "risk_score"]) and np.isnan(last.loc["H2", "c_burnout"])
 
 
 def test_renormalisation_over_available_components():
-    frame = pd.DataFrame({"c_caseload": [0.8], "c_burnout": [0.8]})
-    assert R.combine(frame).iloc[0] == pytest.approx(80.0)
+    frame = pd.DataFrame({"c_sts": [0.6], "c_burnout": [0.8]})
+    assert R.combine(frame).iloc[0] == pytest.approx(100 * (0.08 * 0.6 + 0.10 * 0.8) / 0.18)
+    assert np.isnan(R.combine(pd.DataFrame({"c_caseload": [0.9]})).iloc[0])
 
 
 @pytest.mark.parametrize("drop", ["scores", "caseload", "columns", "both"])
