@@ -68,16 +68,29 @@ def _sniff_delimiter(text: str) -> str:
         return max([",", ";", "\t"], key=first.count)
 
 
+def _read_file(path: Path, name: str) -> bytes:
+    if not path.exists():
+        raise InputError(f"file not found ({path})", file=name)
+    if path.is_dir():
+        raise InputError(f"this is a folder, not a file ({path})", file=name)
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read the file ({exc.strerror or exc})", file=name) from exc
+
+
 def read_table(source, name: str | None = None) -> pd.DataFrame:
     """Read a CSV or XLSX file (path, bytes or file-like) into a frame of stripped
     strings with ``<NA>`` for empty cells.  Typing happens in validation, where a
-    bad cell can be reported by row and column."""
+    bad cell can be reported by row and column.
+
+    Fully empty rows (blank lines, ``,,,,`` lines, blank spreadsheet rows) are
+    dropped, but the index keeps every row's place in the file: index + 2 is
+    the row a person sees, so a blank line never shifts a reported row."""
     if isinstance(source, (str, Path)):
         path = Path(source)
         name = name or path.name
-        if not path.exists():
-            raise InputError("file not found", file=name)
-        raw = path.read_bytes()
+        raw = _read_file(path, name)
     elif isinstance(source, bytes):
         raw = source
     else:
@@ -85,6 +98,7 @@ def read_table(source, name: str | None = None) -> pd.DataFrame:
     name = name or "upload"
     if not raw.strip():
         raise InputError("the file is empty", file=name)
+    lead = 0
     if raw[:4] == b"PK\x03\x04":   # XLSX is a zip
         try:
             df = pd.read_excel(io.BytesIO(raw), dtype=str, engine="openpyxl")
@@ -92,10 +106,16 @@ def read_table(source, name: str | None = None) -> pd.DataFrame:
             raise InputError(f"cannot read the spreadsheet ({exc})", file=name) from exc
     else:
         text = _decode(raw, name)
+        # Blank lines above the header would become the header once blank lines
+        # are kept; they are cut off and counted so data rows keep their numbers.
+        lines = text.splitlines(keepends=True)
+        while lead < len(lines) and not lines[lead].strip():
+            lead += 1
+        text = "".join(lines[lead:])
         sep = _sniff_delimiter(text)
         try:
             df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
-                             na_values=[""], skipinitialspace=True)
+                             na_values=[""], skipinitialspace=True, skip_blank_lines=False)
         except pd.errors.ParserError as exc:
             raise InputError(f"cannot read as CSV ({exc})", file=name) from exc
         except pd.errors.EmptyDataError as exc:
@@ -107,9 +127,11 @@ def read_table(source, name: str | None = None) -> pd.DataFrame:
             for n, fields in enumerate(reader, start=2):
                 if len(fields) > width:
                     raise InputError(f"the row has {len(fields)} fields but the header has {width} "
-                                     f"(an unquoted {sep!r} inside a value?)", file=name, row=n)
+                                     f"(an unquoted {sep!r} inside a value?)", file=name, row=n + lead)
     df.columns = [str(c).strip().lstrip("\ufeff") for c in df.columns]
     df = df.apply(_strip_cells)
+    df.index = df.index + lead
+    df = df[df.notna().any(axis=1)]
     if df.empty:
         raise InputError("the file has a header but no data rows", file=name)
     dup = df.columns[df.columns.duplicated()]
@@ -132,9 +154,10 @@ def _strip_cells(col: pd.Series) -> pd.Series:
 
 # --------------------------------------------------------------------------- validation
 
+EMPTY_BUT_REQUIRED = "empty, but a value is required"
+
 _CHECK_WORDS = {
     "column_in_dataframe": "required column is missing",
-    "not_nullable": "is empty but required",
     "field_uniqueness": "appears more than once",
 }
 
@@ -144,25 +167,30 @@ def _describe_check(check: str, failure) -> str:
         return f"{failure!r} is not a number"
     if check.startswith("coerce_dtype('datetime"):
         return f"{failure!r} is not a date (use ISO 8601, e.g. 2026-03-02)"
+    if check == "not_nullable":
+        return EMPTY_BUT_REQUIRED
     if check in _CHECK_WORDS:
         return _CHECK_WORDS[check] if check == "column_in_dataframe" else f"{failure!r} {_CHECK_WORDS[check]}"
     return f"{failure!r} fails: {check}"
 
 
-def _raise_schema_errors(err: SchemaErrors, file: str, row_of: Callable[[object], int]) -> None:
+def _add_schema_errors(err: SchemaErrors, probs: "Problems", row_of: Callable[[object], int],
+                       failed: set) -> None:
+    """Turn pandera's failure cases into problems.
+
+    ``failed`` holds (column, index) cells that already failed type coercion:
+    their check failures, and a check that crashed on the whole column because
+    of them, would only repeat the same problem in worse words."""
     fc = err.failure_cases
     fc = fc[~fc["check"].astype(str).str.startswith("dtype(")]
-    problems, first = [], None
+    bad_columns = {c for c, _ in failed}
     for rec in fc.itertuples(index=False):
         check = str(rec.check)
         col = rec.column if rec.column is not None else (rec.failure_case if check == "column_in_dataframe" else None)
-        row = None if rec.index is None or (isinstance(rec.index, float) and np.isnan(rec.index)) else row_of(rec.index)
-        msg = _describe_check(check, rec.failure_case)
-        where = ", ".join(x for x in (f"row {row}" if row else "", f"column {col!r}" if col else "") if x)
-        problems.append(f"{where}: {msg}" if where else msg)
-        if first is None:
-            first = (msg, row, col)
-    _raise(problems, file, first)
+        no_row = rec.index is None or (isinstance(rec.index, float) and np.isnan(rec.index))
+        if (col, None if no_row else rec.index) in failed or (no_row and col in bad_columns):
+            continue
+        probs.add(_describe_check(check, rec.failure_case), None if no_row else row_of(rec.index), col)
 
 
 def _raise(problems: list[str], file: str, first: tuple, uncounted: int = 0) -> None:
@@ -175,14 +203,21 @@ def _raise(problems: list[str], file: str, first: tuple, uncounted: int = 0) -> 
 
 
 class Problems:
-    """Collects row/column problems of one file, then raises them together."""
+    """Collects row/column problems of one file, then raises them together.
 
-    def __init__(self, file: str, rows: pd.Series | None = None):
+    ``headers`` maps internal column names back to the file's own headers
+    (a form-tool export read through a mapping), so a message names the
+    column the person can find in their file."""
+
+    def __init__(self, file: str, rows: pd.Series | None = None, headers: dict[str, str] | None = None):
         self.file, self.items, self.first = file, [], None
         self.rows = rows
+        self.headers = headers or {}
         self.uncounted = 0   # problems beyond those listed one by one
 
     def add(self, msg: str, row: int | None = None, column: str | None = None) -> None:
+        if column in self.headers and self.headers[column] != column:
+            msg, column = f"{msg} (mapped to {column})", self.headers[column]
         where = ", ".join(x for x in (f"row {row}" if row else "", f"column {column!r}" if column else "") if x)
         self.items.append(f"{where}: {msg}" if where else msg)
         if self.first is None:
@@ -217,11 +252,31 @@ def _spreadsheet_row(idx) -> int:
 
 
 def _validate(schema: pa.DataFrameSchema, df: pd.DataFrame, file: str) -> pd.DataFrame:
+    """Validate with pandera, numbers coerced first.
+
+    Coercing numeric columns here, not in pandera, reports every cell that is
+    not a number and still lets the range checks run on the cells that are:
+    pandera would run them on the raw text and fail the whole column."""
+    probs = Problems(file)
+    df = df.copy()
+    failed: set = set()
+    for name, col in schema.columns.items():
+        if name not in df.columns or not str(col.dtype).startswith("float"):
+            continue
+        raw = df[name]
+        num = pd.to_numeric(raw, errors="coerce")
+        bad = raw.notna() & num.isna()
+        probs.add_mask(bad, name, lambda v: f"{v!r} is not a number", raw)
+        failed |= {(name, i) for i in bad[bad].index}
+        df[name] = num.astype(float)
     try:
-        return schema.validate(df, lazy=True)
+        out = schema.validate(df, lazy=True)
     except SchemaErrors as err:
-        _raise_schema_errors(err, file, _spreadsheet_row)
-    raise AssertionError("unreachable")
+        _add_schema_errors(err, probs, _spreadsheet_row, failed)
+        probs.raise_if_any()
+        raise   # pandera failed in a way the checks above did not describe
+    probs.raise_if_any()
+    return out
 
 
 _DATE = pa.Column("datetime64[ns]", coerce=True)
@@ -235,9 +290,10 @@ def _num_col(nullable: bool = False, *checks) -> pa.Column:
     return pa.Column(float, list(checks), coerce=True, nullable=nullable)
 
 
-def _parse_dates(df: pd.DataFrame, cols: list[str], file: str) -> pd.DataFrame:
+def _parse_dates(df: pd.DataFrame, cols: list[str], file: str,
+                 headers: dict[str, str] | None = None) -> pd.DataFrame:
     """ISO 8601 only: ambiguous day/month orders are rejected rather than guessed."""
-    probs = Problems(file)
+    probs = Problems(file, headers=headers)
     out = df.copy()
     for c in cols:
         if c not in df.columns:
@@ -296,9 +352,29 @@ def validate_roster(df: pd.DataFrame, file: str = "roster") -> pd.DataFrame:
 
 # ---- caseload
 
+def is_event_file(columns: Iterable[str]) -> bool:
+    columns = set(columns)
+    return "week_start" not in columns and {"date", "case_id"} <= columns
+
+
+def absent_caseload_columns(columns: Iterable[str]) -> list[str]:
+    """Stored caseload columns a file says nothing about: a re-import leaves them as stored."""
+    columns = set(columns)
+    if not is_event_file(columns):
+        return [c for c in CASELOAD_OPTIONAL if c not in columns]
+    given = {"case_types": "case_type" in columns,
+             "cases_outside_specialty": "outside_specialty" in columns,
+             "hours_worked": "hours" in columns,
+             "overtime_hours": bool({"hours", "overtime_hours"} & columns)}
+    return [c for c, ok in given.items() if not ok]
+
+
 def validate_caseload(df: pd.DataFrame, file: str = "caseload") -> pd.DataFrame:
-    """Weekly rows; event rows (a ``date`` and ``case_id`` column) are rolled up first."""
-    if "week_start" not in df.columns and {"date", "case_id"} <= set(df.columns):
+    """Weekly rows; event rows (a ``date`` and ``case_id`` column) are rolled up first.
+
+    The result has a ``row`` column (the file row of the week, or of its first
+    event) and a ``partial_week`` column (see ``rollup_events``)."""
+    if is_event_file(df.columns):
         return rollup_events(validate_events(df, file))
     _require_columns(df, CASELOAD_REQUIRED, file, "caseload")
     unknown = [c for c in df.columns if c not in CASELOAD_REQUIRED + CASELOAD_OPTIONAL]
@@ -321,7 +397,9 @@ def validate_caseload(df: pd.DataFrame, file: str = "caseload") -> pd.DataFrame:
         probs.add_mask(out[col] > out["active_cases"], col, f"{col} is more than active_cases")
     probs.raise_if_any()
     out["week_start"] = _monday(out["week_start"])
+    out["row"] = out.index + 2
     _reject_duplicate_keys(out, ["helper_id", "week_start"], file)
+    out["partial_week"] = False
     return out
 
 
@@ -357,9 +435,28 @@ def validate_events(df: pd.DataFrame, file: str = "caseload") -> pd.DataFrame:
                            lambda v: f"{v!r} is not a number of hours", df[c])
             df[c] = num
     for c in EVENT_REQUIRED:
-        probs.add_mask(df[c].isna(), c, "is empty but required")
+        probs.add_mask(df[c].isna(), c, EMPTY_BUT_REQUIRED)
     probs.raise_if_any()
+    df["row"] = df.index + 2
+    _reject_duplicate_events(df, file)
     return df
+
+
+def _reject_duplicate_events(ev: pd.DataFrame, file: str) -> None:
+    """An event row that repeats another in every cell would count one contact
+    twice, so it is rejected like a duplicate weekly row.  Compared after
+    parsing, so "yes"/"1" and "2026-03-02"/"2026-03-02T00:00" are the same."""
+    cols = [c for c in ev.columns if c != "row"]
+    dup = ev.duplicated(cols, keep=False)
+    if not dup.any():
+        return
+    probs = Problems(file)
+    rows = ev[dup].groupby(cols, sort=False, dropna=False)["row"].apply(list)
+    for group in rows.head(MAX_PROBLEMS):
+        probs.add(f"duplicate row: the same event as row(s) {', '.join(str(r) for r in group[1:])} "
+                  "(two real contacts on one day need their times in the date column, "
+                  "e.g. 2026-03-02T09:30)", int(group[0]), "date")
+    probs.raise_if_any()
 
 
 def rollup_events(ev: pd.DataFrame) -> pd.DataFrame:
@@ -367,10 +464,23 @@ def rollup_events(ev: pd.DataFrame) -> pd.DataFrame:
 
     active_cases counts distinct cases seen in the week; hours sum; overtime is
     the sum of given overtime, or hours beyond 40 when overtime is not given.
+    A figure the file has no column for (case types, cases outside the
+    specialty, hours) is left empty, not counted as zero.
+
+    Only whole events give exact weekly counts (distinct cases cannot be added
+    up across files), and the store keeps weeks, not events.  So a week the
+    file covers only in part (the first week when the file's earliest date is
+    not a Monday, the last when its latest date is not a Sunday) is marked
+    ``partial_week``: such a week is stored when it is new, but it never
+    replaces a week already stored with other figures; the import summary
+    names those helper-weeks instead.  Importing a file that covers the whole
+    week replaces it as usual.
     """
     ev = ev.copy()
     ev["week_start"] = _monday(ev["date"])
-    for c in ["new_case", "high_acuity", "trauma_exposure", "critical_incident", "outside_specialty"]:
+    flags = ["new_case", "high_acuity", "trauma_exposure", "critical_incident", "outside_specialty"]
+    has_outside = "outside_specialty" in ev.columns
+    for c in flags:
         if c not in ev.columns:
             ev[c] = 0.0
         ev[c] = ev[c].fillna(0.0)
@@ -386,6 +496,8 @@ def rollup_events(ev: pd.DataFrame) -> pd.DataFrame:
     })
     for c in ["new_cases", "high_acuity_cases", "cases_outside_specialty"]:
         out[c] = out[c].fillna(0.0)
+    if not has_outside:
+        out["cases_outside_specialty"] = np.nan
     if "hours" in ev.columns:
         out["hours_worked"] = g["hours"].sum(min_count=1)
         if "overtime_hours" in ev.columns:
@@ -399,8 +511,15 @@ def rollup_events(ev: pd.DataFrame) -> pd.DataFrame:
         out["case_types"] = g["case_type"].agg(lambda s: ";".join(sorted(set(s.dropna()))) or pd.NA)
     else:
         out["case_types"] = pd.NA
+    out["row"] = g["row"].min() if "row" in ev.columns else np.nan
     out = out.reset_index()
-    return out[CASELOAD_REQUIRED + CASELOAD_OPTIONAL].astype({c: float for c in CASELOAD_NUMERIC})
+    days = pd.to_datetime(ev["date"]).dt.normalize()
+    first, last = days.min(), days.max()
+    first_week, last_week = _monday(pd.Series([first])).iloc[0], _monday(pd.Series([last])).iloc[0]
+    out["partial_week"] = (((out["week_start"] == first_week) & (first > first_week))
+                           | ((out["week_start"] == last_week) & (last < last_week + pd.Timedelta(days=6))))
+    out = out[CASELOAD_REQUIRED + CASELOAD_OPTIONAL + ["row", "partial_week"]]
+    return out.astype({c: float for c in CASELOAD_NUMERIC})
 
 
 # ---- surveys
@@ -428,18 +547,30 @@ def _labels_to_values(raw: pd.Series, lookup: dict[str, float]) -> pd.Series:
     return raw.map(table).astype(float)
 
 
-def convert_answers(long: pd.DataFrame, file: str, labels: dict[str, float] | None = None) -> pd.Series:
+def _label_values(labels: dict | None, file: str) -> dict[str, float]:
+    out = {}
+    for k, v in (labels or {}).items():
+        try:
+            out[str(k)] = float(v)
+        except (TypeError, ValueError):
+            raise InputError(f"the label {str(k)!r} is given {v!r}, which is not a number on the scale",
+                             file=file, column="labels") from None
+    return out
+
+
+def convert_answers(long: pd.DataFrame, file: str, labels: dict[str, float] | None = None,
+                    headers: dict[str, str] | None = None) -> pd.Series:
     """Answers (``item_id``, ``value`` as text, ``row``) → numeric values.
 
     Numbers must be on the item's scale; text must be one of the scale's labels
     (or of ``labels`` from a mapping file).  Nothing is clipped or defaulted.
     """
     scales = _item_scales()
-    probs = Problems(file, rows=long["row"])
+    probs = Problems(file, rows=long["row"], headers=headers)
     out = pd.Series(np.nan, index=long.index, dtype=float)
     from burnout.instruments import normalise_label
 
-    extra = {normalise_label(k): float(v) for k, v in (labels or {}).items()}
+    extra = {normalise_label(k): v for k, v in _label_values(labels, file).items()}
     for item, part in long.groupby("item_id", sort=False):
         inst, allowed, label_map = scales[item]
         raw = part["value"]
@@ -465,14 +596,18 @@ def validate_surveys(df: pd.DataFrame, file: str = "surveys",
 
     submissions: helper_id, instrument, submitted_at, comment, row
     answers: helper_id, instrument, submitted_at, item_id, value
+
+    A frame from ``apply_mapping`` carries the file's own headers in
+    ``attrs["source_headers"]``; messages name those, not the item ids.
     """
     scales = _item_scales()
+    headers = dict(df.attrs.get("source_headers") or {})
     long_form = {"item_id", "value"} <= set(df.columns)
     _require_columns(df, SURVEY_KEYS, file, "survey")
-    df = _parse_dates(df.copy(), ["submitted_at"], file)
-    probs = Problems(file)
+    df = _parse_dates(df.copy(), ["submitted_at"], file, headers)
+    probs = Problems(file, headers=headers)
     for c in SURVEY_KEYS:
-        probs.add_mask(df[c].isna(), c, "is empty but required")
+        probs.add_mask(df[c].isna(), c, EMPTY_BUT_REQUIRED)
     df["instrument"] = df["instrument"].str.lower()
     probs.add_mask(df["instrument"].notna() & ~df["instrument"].isin(config.INSTRUMENTS), "instrument",
                    lambda v: f"{v!r} is not an instrument (one of {', '.join(config.INSTRUMENTS)})",
@@ -487,7 +622,7 @@ def validate_surveys(df: pd.DataFrame, file: str = "surveys",
         long = df[keys + ["item_id", "value", "row"]].copy()
         unknown = ~long["item_id"].isin(list(scales))
         probs.add_mask(unknown, "item_id", lambda v: f"{v!r} is not a known item id", long["item_id"])
-        _reject_duplicate_keys(long, keys + ["item_id"], file)
+        _reject_duplicate_keys(long, keys + ["item_id"], file, headers)
         subs = df.groupby(keys, sort=False, as_index=False).agg(row=("row", "min"))
         subs["comment"] = (df.groupby(keys, sort=False)["comment"].first().values
                            if "comment" in df.columns else pd.NA)
@@ -497,7 +632,7 @@ def validate_surveys(df: pd.DataFrame, file: str = "surveys",
         if unknown:
             raise InputError("unknown column: not an item id of proqol5, cbi, sib or pulse "
                              "(a form-tool export needs a mapping file)", file=file, row=1, column=unknown[0])
-        _reject_duplicate_keys(df, keys, file)
+        _reject_duplicate_keys(df, keys, file, headers)
         long = _melt_answers(df, keys, items, scales)
         subs = df[keys + ["row"]].copy()
         subs["comment"] = df["comment"] if "comment" in df.columns else pd.NA
@@ -511,7 +646,7 @@ def validate_surveys(df: pd.DataFrame, file: str = "surveys",
                        item_inst)
     probs.raise_if_any()
     long = long.reset_index(drop=True)
-    long["value"] = convert_answers(long, file, labels)
+    long["value"] = convert_answers(long, file, labels, headers)
     answered = long.groupby(keys).size()
     empty = subs.set_index(keys).index.difference(answered.index)
     if len(empty):
@@ -545,10 +680,11 @@ def _melt_answers(df: pd.DataFrame, keys: list[str], items: list[str], scales: d
     return pd.concat(parts, ignore_index=True)
 
 
-def _reject_duplicate_keys(df: pd.DataFrame, keys: list[str], file: str) -> None:
+def _reject_duplicate_keys(df: pd.DataFrame, keys: list[str], file: str,
+                           headers: dict[str, str] | None = None) -> None:
     dup = df.duplicated(keys, keep=False)
     if dup.any():
-        probs = Problems(file, rows=df["row"] if "row" in df.columns else None)
+        probs = Problems(file, rows=df["row"] if "row" in df.columns else None, headers=headers)
         first = df[dup].groupby(keys, sort=False).head(1)
         first_row = (df["row"] if "row" in df.columns else pd.Series(df.index + 2, index=df.index))
         key_rows = df[dup].assign(_r=first_row[dup]).groupby(keys, sort=False)["_r"].apply(list)
@@ -567,7 +703,8 @@ def load_mapping(source, name: str = "mapping") -> dict:
     YAML::
 
         instrument: proqol5            # or a column mapped to ``instrument``
-        columns: {"Staff number": helper_id, "Timestamp": submitted_at, "I am happy.": proqol_1}
+        columns: {"Staff number": helper_id, "Timestamp": submitted_at,
+                  "Q1 - How content were you at work?": proqol_1}
         labels: {"Very often": 5}      # optional; the instrument's own labels always work
 
     CSV: two columns ``source,target``; a row ``instrument,<id>`` with an empty
@@ -576,7 +713,8 @@ def load_mapping(source, name: str = "mapping") -> dict:
     import yaml
 
     if isinstance(source, (str, Path)):
-        name, raw = Path(source).name, Path(source).read_bytes()
+        name = Path(source).name
+        raw = _read_file(Path(source), name)
     else:
         raw = source if isinstance(source, bytes) else source.read()
     text = _decode(raw, name)
@@ -596,7 +734,10 @@ def load_mapping(source, name: str = "mapping") -> dict:
                 raise InputError("target is empty", file=name, row=i + 2, column="target")
             if pd.isna(src) and str(tgt).lower() in config.INSTRUMENTS:
                 spec["instrument"] = str(tgt).lower()
-            elif isinstance(src, str) and src.lower().startswith("label:"):
+            elif pd.isna(src):
+                raise InputError("source is empty (only an instrument row leaves it empty)",
+                                 file=name, row=i + 2, column="source")
+            elif src.lower().startswith("label:"):
                 try:
                     spec["labels"][src[6:].strip()] = float(tgt)
                 except ValueError as exc:
@@ -605,22 +746,57 @@ def load_mapping(source, name: str = "mapping") -> dict:
                 spec["columns"][src] = tgt
     if not isinstance(spec, dict) or not isinstance(spec.get("columns"), dict):
         raise InputError("the mapping needs a 'columns' section", file=name)
+    for src, tgt in spec["columns"].items():
+        if not isinstance(tgt, str) or not tgt.strip():
+            raise InputError(f"the column {str(src)!r} is mapped to {tgt!r}; give an item id or "
+                             "helper_id, submitted_at, instrument or comment", file=name, column="columns")
+    labels = spec.get("labels")
+    if labels is not None and not isinstance(labels, dict):
+        raise InputError("'labels' must map each answer label to its number", file=name, column="labels")
+    _label_values(labels, name)
     return spec
 
 
-def apply_mapping(df: pd.DataFrame, spec: dict, file: str) -> tuple[pd.DataFrame, dict]:
+MAPPING_TARGETS = [*SURVEY_KEYS, "comment", "item_id", "value"]
+
+
+def apply_mapping(df: pd.DataFrame, spec: dict, file: str,
+                  mapping_name: str | None = None) -> tuple[pd.DataFrame, dict]:
+    """Rename a form-tool export's columns to import columns.
+
+    The result remembers the file's own header of every mapped column in
+    ``attrs["source_headers"]`` so validation messages name the column the
+    person sees in their export.  ``mapping_name`` names the mapping file in
+    messages about the mapping itself."""
+    where = mapping_name or "the mapping"
     cols = {str(k).strip(): str(v).strip() for k, v in spec["columns"].items()}
+    scales = _item_scales()
+    seen: dict[str, str] = {}
+    for src, tgt in cols.items():
+        if tgt not in scales and tgt not in MAPPING_TARGETS:
+            raise InputError(f"the mapping maps this column to {tgt!r}, which is not a known item id "
+                             f"(nor one of {', '.join(MAPPING_TARGETS)})", file=where, column=src)
+        if tgt in seen:
+            raise InputError(f"the mapping maps both {seen[tgt]!r} and {src!r} to {tgt!r}",
+                             file=where, column=src)
+        seen[tgt] = src
     missing = [k for k in cols if k not in df.columns]
     if missing:
         raise InputError("the mapping names a column the file does not have", file=file, row=1,
                          column=missing[0])
+    for key in ("helper_id", "submitted_at"):
+        if key not in seen:
+            raise InputError(f"the mapping maps no column to {key!r}", file=where, column="columns")
     out = df[list(cols)].rename(columns=cols)
     if "instrument" not in out.columns:
         inst = spec.get("instrument")
         if inst not in config.INSTRUMENTS:
-            raise InputError("the mapping must give an instrument or map a column to 'instrument'", file=file)
+            raise InputError("the mapping must give an instrument or map a column to 'instrument'", file=where)
         out["instrument"] = inst
-    return out, spec.get("labels") or {}
+    labels = spec.get("labels") or {}
+    _label_values(labels, where)
+    out.attrs["source_headers"] = {tgt: src for src, tgt in cols.items()}
+    return out, labels
 
 
 # --------------------------------------------------------------------------- import
@@ -629,38 +805,60 @@ def apply_mapping(df: pd.DataFrame, spec: dict, file: str) -> tuple[pd.DataFrame
 class ImportSummary:
     lines: list[str] = field(default_factory=list)
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Also appended to ``lines``, so every place that shows the summary shows them.
+    warnings: list[str] = field(default_factory=list)
+
+    def warn(self, text: str) -> None:
+        self.warnings.append(text)
+        self.lines.append(f"note: {text}")
 
     def describe(self) -> str:
         return "\n".join(self.lines) if self.lines else "nothing to import"
 
 
+SHOW_KEYS = 5   # helper-weeks or submissions named one by one in a summary note
+
+
 def prepare(roster=None, surveys=None, caseload=None, mapping=None, names: dict | None = None,
             known_helpers: Iterable[str] = ()) -> dict:
-    """Read and validate everything; raises InputError before any write."""
+    """Read and validate everything; raises InputError before any write.
+
+    Returns ``{"roster": (file, frame, info), "surveys": (file, submissions,
+    answers), "caseload": (file, weeks, info)}`` for the files given; ``info``
+    says which optional columns the file lacked (``absent``) and, for
+    caseload, which weeks an event file covers only in part (``partial``).
+    """
     names = names or {}
     prepared: dict = {}
     helper_ids = set(known_helpers)
+    if mapping is not None and surveys is None:
+        raise InputError("a mapping file is for a form-tool survey export: give it together with "
+                         "the surveys file", file=names.get("mapping") or _name(mapping, "mapping"))
     if roster is not None:
         f = names.get("roster") or _name(roster, "roster")
-        prepared["roster"] = (f, validate_roster(read_table(roster, f), f))
+        raw = read_table(roster, f)
+        absent = [c for c in ROSTER_OPTIONAL if c not in raw.columns and c != "team_kind"]
+        prepared["roster"] = (f, validate_roster(raw, f), {"absent": absent})
         helper_ids |= set(prepared["roster"][1]["helper_id"])
     if surveys is not None:
         f = names.get("surveys") or _name(surveys, "surveys")
         df = read_table(surveys, f)
         labels = None
         if mapping is not None:
-            df, labels = apply_mapping(df, load_mapping(mapping, names.get("mapping") or _name(mapping, "mapping")), f)
+            m = names.get("mapping") or _name(mapping, "mapping")
+            df, labels = apply_mapping(df, load_mapping(mapping, m), f, mapping_name=m)
+        headers = dict(df.attrs.get("source_headers") or {})
         subs, ans = validate_surveys(df, f, labels)
-        _check_helpers(subs, helper_ids, f)
+        _check_helpers(subs, helper_ids, f, headers)
         prepared["surveys"] = (f, subs, ans)
     if caseload is not None:
         f = names.get("caseload") or _name(caseload, "caseload")
         raw = read_table(caseload, f)
         weeks = validate_caseload(raw, f)
-        if "row" not in weeks.columns:
-            weeks["row"] = (weeks.index + 2) if "week_start" in raw.columns else np.nan
         _check_helpers(weeks, helper_ids, f)
-        prepared["caseload"] = (f, weeks.drop(columns="row"))
+        info = {"absent": absent_caseload_columns(raw.columns),
+                "partial": weeks["partial_week"].to_numpy(dtype=bool)}
+        prepared["caseload"] = (f, weeks.drop(columns=["row", "partial_week"]).reset_index(drop=True), info)
     return prepared
 
 
@@ -670,14 +868,72 @@ def _name(source, default: str) -> str:
     return getattr(source, "name", None) or default
 
 
-def _check_helpers(df: pd.DataFrame, known: set, file: str) -> None:
+def _check_helpers(df: pd.DataFrame, known: set, file: str, headers: dict[str, str] | None = None) -> None:
     unknown = ~df["helper_id"].isin(known)
     if unknown.any():
-        probs = Problems(file, rows=df["row"] if df["row"].notna().all() else None)
+        probs = Problems(file, rows=df["row"] if df["row"].notna().all() else None, headers=headers)
         probs.add_mask(unknown, "helper_id",
                        lambda v: f"{v!r} is not in the roster (import the roster first or with this file)",
                        df["helper_id"])
         probs.raise_if_any()
+
+
+def _listed(names: list[str]) -> str:
+    more = len(names) - SHOW_KEYS
+    return ", ".join(names[:SHOW_KEYS]) + (f" and {more} more" if more > 0 else "")
+
+
+def _stamp(ts) -> str:
+    ts = pd.Timestamp(ts)
+    return ts.strftime("%Y-%m-%d") if ts == ts.normalize() else ts.strftime("%Y-%m-%d %H:%M")
+
+
+def store_prepared(conn, prepared: dict, actor: str = "cli",
+                   progress: Callable[[float, str], None] | None = None) -> ImportSummary:
+    """Write what ``prepare`` returned on an open connection (the caller's transaction)."""
+    from burnout.store import writes
+
+    progress = progress or (lambda f, m: None)
+    summary = ImportSummary()
+    if "roster" in prepared:
+        f, df, info = prepared["roster"]
+        n_new, n_upd = writes.upsert_roster(conn, df, absent=info["absent"])
+        writes.log_import(conn, "roster", f, len(df), n_new + n_upd, actor)
+        summary.counts["roster"] = {"rows": len(df), "new": n_new, "updated": n_upd}
+        summary.lines.append(f"{f}: {len(df)} helpers ({n_new} new, {n_upd} changed)")
+        if info["absent"] and len(df) > n_new:
+            summary.warn(f"{f} has no {', '.join(info['absent'])} column(s): helpers already stored "
+                         "keep their stored values there")
+    if "surveys" in prepared:
+        f, subs, ans = prepared["surveys"]
+        differing = writes.stored_with_other_answers(conn, subs, ans)
+        n_new, n_items = writes.insert_submissions(
+            conn, subs, ans, source="import",
+            progress=lambda x: progress(0.3 + 0.6 * x, "storing survey answers"))
+        writes.log_import(conn, "surveys", f, len(subs), n_new, actor)
+        summary.counts["surveys"] = {"rows": len(subs), "new": n_new, "answers": n_items,
+                                     "already_stored": len(subs) - n_new, "different": len(differing)}
+        summary.lines.append(f"{f}: {len(subs)} submissions ({n_new} new with {n_items} answers, "
+                             f"{len(subs) - n_new} already stored)")
+        if len(differing):
+            keys = [f"helper {r.helper_id} {r.instrument} {_stamp(r.submitted_at)}"
+                    for r in differing.itertuples(index=False)]
+            summary.warn(f"{f}: {len(differing)} submission(s) already stored with different answers; "
+                         f"kept the stored answers: {_listed(keys)}")
+    if "caseload" in prepared:
+        f, weeks, info = prepared["caseload"]
+        n_new, n_upd, kept = writes.upsert_caseload(conn, weeks, absent=info["absent"],
+                                                    keep_stored=info["partial"])
+        writes.log_import(conn, "caseload", f, len(weeks), n_new + n_upd, actor)
+        summary.counts["caseload"] = {"rows": len(weeks), "new": n_new, "updated": n_upd,
+                                      "kept": len(kept)}
+        summary.lines.append(f"{f}: {len(weeks)} helper-weeks ({n_new} new, {n_upd} changed)")
+        if len(kept):
+            keys = [f"{r.helper_id} week of {_stamp(r.week_start)}" for r in kept.itertuples(index=False)]
+            summary.warn(f"{f}: {len(kept)} helper-week(s) this file covers only in part are already "
+                         f"stored with other figures; kept the stored figures: {_listed(keys)}. "
+                         "To replace them, import events covering the whole week(s)")
+    return summary
 
 
 def import_files(engine, roster=None, surveys=None, caseload=None, mapping=None, *,
@@ -687,39 +943,19 @@ def import_files(engine, roster=None, surveys=None, caseload=None, mapping=None,
 
     Idempotent: the roster and caseload upsert on their natural keys (helper_id;
     helper_id + week_start) and a survey submission already stored under the
-    same helper + instrument + submitted_at is left as it is.
+    same helper + instrument + submitted_at is left as it is (the summary says
+    when its stored answers differ from the file's).  Columns a file lacks are
+    left as stored.
     """
-    from burnout.store import frames, writes
+    from burnout.store import frames
 
     progress = progress or (lambda f, m: None)
     progress(0.0, "reading and checking files")
     known = frames.helper_ids(engine)
     prepared = prepare(roster, surveys, caseload, mapping, names, known)
     progress(0.3, "storing")
-    summary = ImportSummary()
     with engine.begin() as conn:
-        if "roster" in prepared:
-            f, df = prepared["roster"]
-            n_new, n_upd = writes.upsert_roster(conn, df)
-            writes.log_import(conn, "roster", f, len(df), n_new + n_upd, actor)
-            summary.counts["roster"] = {"rows": len(df), "new": n_new, "updated": n_upd}
-            summary.lines.append(f"{f}: {len(df)} helpers ({n_new} new, {n_upd} changed)")
-        if "surveys" in prepared:
-            f, subs, ans = prepared["surveys"]
-            n_new, n_items = writes.insert_submissions(
-                conn, subs, ans, source="import",
-                progress=lambda x: progress(0.3 + 0.6 * x, "storing survey answers"))
-            writes.log_import(conn, "surveys", f, len(subs), n_new, actor)
-            summary.counts["surveys"] = {"rows": len(subs), "new": n_new, "answers": n_items,
-                                         "already_stored": len(subs) - n_new}
-            summary.lines.append(f"{f}: {len(subs)} submissions ({n_new} new with {n_items} answers, "
-                                 f"{len(subs) - n_new} already stored)")
-        if "caseload" in prepared:
-            f, weeks = prepared["caseload"]
-            n_new, n_upd = writes.upsert_caseload(conn, weeks)
-            writes.log_import(conn, "caseload", f, len(weeks), n_new + n_upd, actor)
-            summary.counts["caseload"] = {"rows": len(weeks), "new": n_new, "updated": n_upd}
-            summary.lines.append(f"{f}: {len(weeks)} helper-weeks ({n_new} new, {n_upd} changed)")
+        summary = store_prepared(conn, prepared, actor, progress)
     progress(1.0, "done")
     return summary
 

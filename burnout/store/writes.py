@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Callable
+from typing import Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -101,7 +101,15 @@ def upsert_teams(conn: Connection, team_kinds: pd.DataFrame) -> None:
         conn.execute(update(teams).where(teams.c.team_id == bindparam("b_team")), changed)
 
 
-def upsert_roster(conn: Connection, df: pd.DataFrame) -> tuple[int, int]:
+def upsert_roster(conn: Connection, df: pd.DataFrame, absent: Iterable[str] = ()) -> tuple[int, int]:
+    """Insert new helpers, update changed ones.  Returns (new, changed).
+
+    ``absent``: optional columns the file did not have.  A file without an
+    end_date column says nothing about who left, so stored values of absent
+    columns are neither compared nor overwritten (new helpers get them empty).
+    """
+    absent = set(absent)
+    compare = [c for c in ROSTER_DB[1:] if c not in absent]
     upsert_teams(conn, df[["team", "team_kind"]])
     rows = df.rename(columns={"team": "team_id"})[ROSTER_DB].copy()
     for c in ("start_date", "end_date"):
@@ -116,14 +124,14 @@ def upsert_roster(conn: Connection, df: pd.DataFrame) -> tuple[int, int]:
     if len(old):
         merged = old.merge(existing, on="helper_id", suffixes=("", "_db"))
         diff = np.zeros(len(merged), dtype=bool)
-        for c in ROSTER_DB[1:]:
+        for c in compare:
             a, b = merged[c], merged[f"{c}_db"]
             same = (a.isna() & b.isna()) | (a.astype(str) == b.astype(str))
             if c in ("fte", "annual_salary", "caseload_standard"):
                 same = same | np.isclose(pd.to_numeric(a, errors="coerce").fillna(-1e18),
                                          pd.to_numeric(b, errors="coerce").fillna(-1e18))
             diff |= ~same.to_numpy()
-        changed = merged.loc[diff, ROSTER_DB]
+        changed = merged.loc[diff, ["helper_id", *compare]]
     if len(new):
         conn.execute(insert(helpers), [dict(r, consent_lead_view=False) for r in records(new)])
     if len(changed):
@@ -134,7 +142,20 @@ def upsert_roster(conn: Connection, df: pd.DataFrame) -> tuple[int, int]:
 
 # --------------------------------------------------------------------------- caseload
 
-def upsert_caseload(conn: Connection, weeks: pd.DataFrame) -> tuple[int, int]:
+def upsert_caseload(conn: Connection, weeks: pd.DataFrame, absent: Iterable[str] = (),
+                    keep_stored=None) -> tuple[int, int, pd.DataFrame]:
+    """Insert new helper-weeks, update changed ones.  Returns (new, changed, kept).
+
+    ``absent``: optional columns the file did not have; their stored values
+    are neither compared nor overwritten.  ``keep_stored``: a boolean per row
+    of ``weeks``; a True row never replaces a stored week with other figures
+    (an event file's week it covers only in part, see ingest.rollup_events).
+    ``kept`` lists those helper-weeks (helper_id, week_start) for the summary.
+    """
+    absent = set(absent)
+    compare = [c for c in CASELOAD_COLUMNS[2:] if c not in absent]
+    keep = (np.zeros(len(weeks), dtype=bool) if keep_stored is None
+            else np.asarray(keep_stored, dtype=bool))
     rows = weeks[CASELOAD_COLUMNS].copy()
     rows["week_start"] = rows["week_start"].map(_date).astype(object)
     ids = rows["helper_id"].unique().tolist()
@@ -145,7 +166,7 @@ def upsert_caseload(conn: Connection, weeks: pd.DataFrame) -> tuple[int, int]:
                         indicator=True)
     is_new = (merged["_merge"] == "left_only").to_numpy()
     diff = np.zeros(len(merged), dtype=bool)
-    for c in CASELOAD_COLUMNS[2:]:
+    for c in compare:
         a, b = merged[c], merged[f"{c}_db"]
         if c == "case_types":
             same = (a.isna() & b.isna()) | (a.astype(str) == b.astype(str))
@@ -154,7 +175,8 @@ def upsert_caseload(conn: Connection, weeks: pd.DataFrame) -> tuple[int, int]:
             same = (a.isna() & b.isna()) | np.isclose(a.fillna(-1e18), b.fillna(-1e18))
         diff |= ~np.asarray(same, dtype=bool)
     new = rows[is_new]
-    changed = rows[~is_new & diff]
+    kept = rows.loc[~is_new & diff & keep, ["helper_id", "week_start"]].reset_index(drop=True)
+    changed = rows.loc[~is_new & diff & ~keep, ["helper_id", "week_start", *compare]]
     new = new.copy()
     new["week_start"] = pd.to_datetime(new["week_start"])
     if conn.dialect.name == "sqlite":
@@ -166,7 +188,7 @@ def upsert_caseload(conn: Connection, weeks: pd.DataFrame) -> tuple[int, int]:
         conn.execute(update(caseload_weeks).where(
             (caseload_weeks.c.helper_id == bindparam("b_helper_id"))
             & (caseload_weeks.c.week_start == bindparam("b_week_start"))), recs)
-    return int(len(new)), int(len(changed))
+    return int(len(new)), int(len(changed)), kept
 
 
 # --------------------------------------------------------------------------- submissions
@@ -211,6 +233,39 @@ def insert_submissions(conn: Connection, subs: pd.DataFrame, ans: pd.DataFrame, 
     store_scores(conn, a)
     progress(1.0)
     return int(len(new)), int(total)
+
+
+def stored_with_other_answers(conn: Connection, subs: pd.DataFrame, ans: pd.DataFrame) -> pd.DataFrame:
+    """Submissions of ``subs`` already stored (same helper + instrument +
+    submitted_at) whose stored answers differ from ``ans``: another item
+    answered or another value.  Returns their keys, ordered.
+
+    ``insert_submissions`` keeps what is stored, so nothing a helper entered
+    is overwritten; this lets an import say so instead of staying silent."""
+    none = pd.DataFrame(columns=KEY)
+    if subs.empty:
+        return none
+    keys = subs[KEY].copy()
+    keys["submitted_at"] = pd.to_datetime(keys["submitted_at"])
+    ids = keys["helper_id"].unique().tolist()
+    q = (select(submissions.c.helper_id, submissions.c.instrument, submissions.c.submitted_at,
+                answers.c.item_id, answers.c.value)
+         .join(answers, answers.c.submission_id == submissions.c.submission_id))
+    stored = pd.read_sql(q.where(submissions.c.helper_id.in_(ids)) if len(ids) < 30_000 else q, conn)
+    if stored.empty:
+        return none
+    stored["submitted_at"] = pd.to_datetime(stored["submitted_at"])
+    stored = stored.merge(keys, on=KEY)
+    if stored.empty:
+        return none
+    given = ans[KEY + ["item_id", "value"]].copy()
+    given["submitted_at"] = pd.to_datetime(given["submitted_at"])
+    given = given.merge(stored[KEY].drop_duplicates(), on=KEY)
+    both = stored.merge(given, on=KEY + ["item_id"], how="outer", suffixes=("_db", ""))
+    a, b = both["value"].astype(float), both["value_db"].astype(float)
+    same = (a.isna() & b.isna()) | np.isclose(a.fillna(-1e18), b.fillna(-1e18))
+    return (both.loc[~same.to_numpy(), KEY].drop_duplicates()
+            .sort_values(KEY).reset_index(drop=True))
 
 
 def store_scores(conn: Connection, long_answers: pd.DataFrame) -> None:
