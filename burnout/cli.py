@@ -13,8 +13,14 @@ from pathlib import Path
 
 def _cmd_demo(a) -> int:
     from burnout.demo import write_demo
+    from burnout.errors import InputError
 
-    paths = write_demo(Path(a.out), helpers=a.helpers, weeks=a.weeks, seed=a.seed)
+    if a.helpers < 1 or a.weeks < 1:
+        raise InputError(f"--helpers and --weeks must be at least 1 (got {a.helpers} and {a.weeks})")
+    try:
+        paths = write_demo(Path(a.out), helpers=a.helpers, weeks=a.weeks, seed=a.seed)
+    except OSError as exc:
+        raise InputError(f"cannot write the demo files there ({exc.strerror or exc})", file=a.out) from exc
     for name, path in paths.items():
         print(f"{name}: {path}")
     return 0
@@ -26,6 +32,10 @@ def _cmd_import(a) -> int:
 
     if not (a.roster or a.surveys or a.caseload):
         print("error: give at least one of --roster, --surveys, --caseload", file=sys.stderr)
+        return 2
+    if a.mapping and not a.surveys:
+        # refused rather than ignored: a mapping given by mistake should not pass silently
+        print("error: --mapping is for a form-tool survey export; give it with --surveys", file=sys.stderr)
         return 2
     engine = get_engine()
     summary = ingest.import_files(engine, roster=a.roster, surveys=a.surveys,
@@ -44,8 +54,18 @@ def _cmd_score(a) -> int:
 
 
 def _cmd_turnover(a) -> int:
+    from burnout.errors import InputError
     from burnout.turnover import shanafelt
 
+    # DESIGN §5: [--target-burnout-rate BO2 --intervention-cost K] is a pair
+    if (a.target_burnout_rate is None) != (a.intervention_cost is None):
+        given, missing = (("--target-burnout-rate", "--intervention-cost") if a.intervention_cost is None
+                          else ("--intervention-cost", "--target-burnout-rate"))
+        raise InputError(f"{given} needs {missing} as well: savings and return on investment come from "
+                         "the target burnout rate and the intervention's annual cost together")
+    if a.intervention_cost is not None and not a.intervention_cost > 0:
+        raise InputError(f"--intervention-cost must be more than 0 (got {a.intervention_cost:g}): the return on "
+                         "investment is (savings - cost) / cost")
     result = shanafelt(
         helpers=a.helpers, burnout_rate=a.burnout_rate, turnover_rate=a.turnover_rate,
         cost_per_departure=a.cost_per_departure, relative_risk=a.relative_risk,
@@ -58,11 +78,19 @@ def _cmd_turnover(a) -> int:
 
 
 def _cmd_risk(a) -> int:
-    from burnout.risk import risk_report
+    from burnout.risk import parse_as_of, risk_report
     from burnout.store import get_engine
 
-    table = risk_report(get_engine(), as_of=a.as_of)
+    as_of = parse_as_of(a.as_of)          # InputError (exit 2) for '', 2026-13-45, not-a-date
+    table, model = risk_report(get_engine(), as_of=as_of, details=True)
     table.to_csv(a.output, index=False)
+    # which model gave p_leave_12m, and why (stdout stays the one-line summary)
+    for line in model.describe():
+        print(line, file=sys.stderr)
+    unscored = int(table["risk_score"].isna().sum())
+    if unscored:
+        print(f"{unscored} active helper{'s have' if unscored != 1 else ' has'} no risk score: no answers "
+              "in the recent weeks (workload drivers are still listed).", file=sys.stderr)
     print(f"{len(table)} active helpers -> {a.output}")
     return 0
 
@@ -103,10 +131,13 @@ def _cmd_user(a) -> int:
 
 
 def _fraction(text: str) -> float:
-    """Accept 0.5 or 50% for a rate."""
+    """Accept 0.5 or 50% for a rate (finite, between 0 and 1)."""
     text = text.strip()
-    value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
-    if not 0 <= value <= 1:
+    try:
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; give a rate such as 0.3 or 30%") from None
+    if not 0 <= value <= 1:   # also false for nan, inf and 1e400
         raise argparse.ArgumentTypeError(f"{text!r} is not a rate between 0 and 1")
     return value
 
@@ -142,12 +173,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--turnover-rate", type=_fraction, required=True)
     s.add_argument("--cost-per-departure", type=float, required=True)
     s.add_argument("--relative-risk", type=float, default=2.0)
-    s.add_argument("--target-burnout-rate", type=_fraction)
-    s.add_argument("--intervention-cost", type=float)
+    s.add_argument("--target-burnout-rate", type=_fraction,
+                   help="burnout rate after an intervention; give it with --intervention-cost")
+    s.add_argument("--intervention-cost", type=float,
+                   help="the intervention's annual cost (> 0); give it with --target-burnout-rate")
     s.set_defaults(func=_cmd_turnover)
 
     s = sub.add_parser("risk", help="burnout risk, leaving probability and cost per active helper")
-    s.add_argument("--as-of", help="ISO date (default: the latest week with data)")
+    s.add_argument("--as-of", help="ISO date YYYY-MM-DD (default: the latest week with data)")
     s.add_argument("--output", required=True)
     s.set_defaults(func=_cmd_risk)
 

@@ -104,12 +104,16 @@ the current caseload would fall as the caseload grows).
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from burnout import config
+from burnout.errors import InputError
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "BAND_EDGES", "COMPONENTS", "CONTEXT", "CONTEXT_ALPHA", "DEFAULT_WEIGHTS", "MIN_LEAVERS",
@@ -214,9 +218,14 @@ _LOOKBACK_WEEKS = max(TREND_WINDOW_WEEKS.values()) + max(MAX_AGE_WEEKS.values())
 
 MIN_LEAVERS = 20         # separations needed before fitting (≈10 events per
 MIN_HELPER_YEARS = 100   # predictor for a 2-predictor model; Peduzzi 1996)
-# A fitted model replaces the defaults only if it ranks later leavers above
-# stayers at least this often; below it nothing shows it is better.
+# A fitted model replaces the defaults only if, on the later (hold-out) dates,
+# it ranks leavers above stayers at least this often — below it nothing shows
+# it is better — ...
 MIN_CONCORDANCE = 0.60
+# ... and its probabilities are about right: the calibration slope (logistic
+# regression of what happened on logit p̂; ideal 1) within this range.  Below
+# 0.5 the predictions are far too spread out, above 1.5 far too timid.
+CALIBRATION_SLOPE_RANGE = (0.5, 1.5)
 # Separations that say nothing about burnout are censored, not counted
 # (matched as case-insensitive substrings of end_reason).
 DEFAULT_EXCLUDED_REASONS = ("retire", "death", "deceased")
@@ -943,7 +952,8 @@ def calibrate(roster: pd.DataFrame, risk_history: pd.DataFrame, as_of=None, *,
               min_leavers: int = MIN_LEAVERS, min_helper_years: float = MIN_HELPER_YEARS,
               holdout: float = 0.3, features: list | None = None,
               exclude_reasons=DEFAULT_EXCLUDED_REASONS, penalizer: float = 0.01,
-              min_concordance: float = MIN_CONCORDANCE) -> CalibrationResult:
+              min_concordance: float = MIN_CONCORDANCE,
+              slope_range: tuple = CALIBRATION_SLOPE_RANGE) -> CalibrationResult:
     """Fit 12-month leaving on the risk inputs, validated on later dates.
 
     Data: landmark rows every ``landmark_every`` weeks — each employed
@@ -969,12 +979,13 @@ def calibrate(roster: pd.DataFrame, risk_history: pd.DataFrame, as_of=None, *,
     calibration intercept and slope (logistic regression of the outcome on
     logit p̂; ideal 0 and 1), observed/expected ratio and observed vs mean
     predicted by decile.  The model returned is then refitted on all
-    landmarks.  If the hold-out concordance is below ``min_concordance``
-    (0.60) the defaults stay in use and the metrics are still reported.
+    landmarks.  The fitted model is used only if on the hold-out the
+    concordance is at least ``min_concordance`` (0.60) *and* the calibration
+    slope lies within ``slope_range`` (0.5–1.5); otherwise the defaults stay
+    in use, ``reason`` says which check failed and the metrics are still
+    reported.  lifelines and scikit-learn are imported only once the data are
+    known to be thick enough.
     """
-    from lifelines import CoxPHFitter
-    from lifelines.utils import concordance_index
-
     hist = risk_history
     if hist is None or len(hist) == 0:
         return CalibrationResult("defaults", "No risk history yet, so the documented default weights are used.")
@@ -1021,6 +1032,9 @@ def calibrate(roster: pd.DataFrame, risk_history: pd.DataFrame, as_of=None, *,
             f"After splitting by date there are {tr_events} leavers to learn from and {te_events} to check "
             "against (need at least 10 and 5), so the documented defaults are used.", **base)
 
+    from lifelines import CoxPHFitter          # only now: the data are thick enough to fit
+    from lifelines.utils import concordance_index
+
     cands = features or [c for c in COMPONENT_COLUMNS if c in train]
     cands = [c for c in cands if c in train and train[c].notna().mean() >= 0.5 and train[c].std(skipna=True) > 1e-9]
     if features is None and (len(cands) == 0 or tr_events < 10 * len(cands)):
@@ -1050,20 +1064,31 @@ def calibrate(roster: pd.DataFrame, risk_history: pd.DataFrame, as_of=None, *,
                    "split_date": str(pd.Timestamp(cut).date())}
         metrics.update(_calibration_metrics(test.loc[known, "event"].to_numpy(), p[known.to_numpy()]))
         res.model = fit(lm)  # final model on every landmark; metrics above are out-of-time
-    except Exception as exc:  # a degenerate fit must not take the report down
-        return CalibrationResult("defaults", f"The model could not be fitted ({exc}); "
+    except Exception as exc:  # a degenerate fit must not take the report down; the reason is kept
+        logger.warning("calibration fit failed", exc_info=True)
+        return CalibrationResult("defaults", f"The model could not be fitted ({type(exc).__name__}: {exc}); "
                                  "the documented defaults are used.", **base)
     res.coefficients = {c: round(float(res.model.params_[c]), 4) for c in cands}
     res.metrics = metrics
+    slope = metrics.get("calibration_slope")
+    lo, hi = slope_range
     if concordance < min_concordance:
         res.used, res.model = "defaults", None
         res.reason = (f"A model fitted on {n_leavers} leavers ranked later leavers above stayers only "
                       f"{concordance:.0%} of the time (concordance {concordance:.2f}, below "
                       f"{min_concordance:.2f}), so the documented defaults are used.")
         return res
+    if slope is None or not (lo <= slope <= hi):
+        res.used, res.model = "defaults", None
+        what = ("could not be checked on the later dates" if slope is None else
+                f"was off on the later dates (calibration slope {slope:.2f}, outside {lo:g}–{hi:g})")
+        res.reason = (f"A model fitted on {n_leavers} leavers ranked leavers well (concordance "
+                      f"{concordance:.2f}) but its probabilities {what}, so the documented defaults are used.")
+        return res
     res.reason = (f"Fitted on {n_leavers} leavers over {helper_years:.0f} helper-years; on later dates "
                   f"(from {metrics['split_date']}) the model ranked leavers above "
-                  f"stayers {concordance:.0%} of the time (concordance {concordance:.2f}).")
+                  f"stayers {concordance:.0%} of the time (concordance {concordance:.2f}) and its "
+                  f"probabilities held up (calibration slope {slope:.2f}).")
     return res
 
 
@@ -1104,10 +1129,8 @@ def burnout_link(risk_history: pd.DataFrame, scores: pd.DataFrame, *, min_rows: 
     Needs ``min_rows`` matched administrations with at least ``min_each`` on
     each side and a positive slope.  Returns ``{"used": "fitted"|"defaults",
     "reason", "n", "burnout_midpoint", "burnout_scale"}`` (the two numbers only
-    when fitted).
+    when fitted).  scikit-learn is imported only when there is enough to fit.
     """
-    from sklearn.linear_model import LogisticRegression
-
     out = {"used": "defaults", "n": 0}
     if risk_history is None or scores is None or len(risk_history) == 0 or "sib_level" not in scores:
         out["reason"] = "No single-item burnout ratings to fit against; the default link is used."
@@ -1127,6 +1150,8 @@ def burnout_link(risk_history: pd.DataFrame, scores: pd.DataFrame, *, min_rows: 
         out["reason"] = (f"{len(m)} single-item ratings matched to a risk score ({int(y.sum())} burned out); "
                          f"fitting needs {min_rows} with {min_each} on each side, so the default link is used.")
         return out
+    from sklearn.linear_model import LogisticRegression
+
     lr = LogisticRegression(C=1e6).fit(m[["risk_score"]].to_numpy(float), y)
     b, a = float(lr.coef_[0][0]), float(lr.intercept_[0])
     if not b > 0:
@@ -1136,6 +1161,160 @@ def burnout_link(risk_history: pd.DataFrame, scores: pd.DataFrame, *, min_rows: 
                reason=(f"Fitted on {len(m)} single-item ratings ({y.mean():.0%} at 3 or above): "
                        f"a risk of {-a / b:.0f} means an even chance of being burned out."))
     return out
+
+
+# --------------------------------------------------------------------------- #
+# Which model gives the probability of leaving: one rule for CLI and review
+# --------------------------------------------------------------------------- #
+
+def _fmt(v, spec: str = ".2f") -> str:
+    return "not computable" if v is None or (isinstance(v, float) and np.isnan(v)) else format(v, spec)
+
+
+@dataclass
+class LeavingModel:
+    """How ``p_leave_12m`` is computed, decided once by ``leaving_model``.
+
+    ``calibration``: the organisation's own Cox model when it validated on the
+    hold-out (``used == 'fitted'``), else the documented defaults with the
+    reason.  ``link``: the risk → burnout link (``burnout_link``; ``used`` is
+    'fitted', 'defaults' or 'settings' when an admin set it).  Both the ``risk``
+    command and the HR review compute per-helper figures through
+    ``helper_impact`` below, so they always agree.
+    """
+
+    calibration: CalibrationResult
+    link: dict
+
+    def turnover_settings(self, settings: dict | None = None) -> dict:
+        """``settings`` with the fitted risk → burnout link, unless an admin set one."""
+        out = dict(settings or {})
+        if self.link.get("used") == "fitted" and "burnout_midpoint" not in out:
+            out["burnout_midpoint"] = float(self.link["burnout_midpoint"])
+            out["burnout_scale"] = float(self.link["burnout_scale"])
+        return out
+
+    def helper_impact(self, roster: pd.DataFrame, latest: pd.DataFrame, settings: dict | None = None):
+        """``turnover.helper_impact`` under this model: the fitted Cox probability of
+        leaving when the calibration was accepted, else the Shanafelt mixture."""
+        from burnout.turnover import helper_impact
+
+        return helper_impact(roster, latest, self.turnover_settings(settings), calibration=self.calibration)
+
+    @property
+    def fitted(self) -> bool:
+        return self.calibration.used == "fitted"
+
+    def summary(self) -> str:
+        """One line: which model gives the probability of leaving, and why."""
+        c, m = self.calibration, self.calibration.metrics
+        if self.fitted:
+            return (f"Probability of leaving: the organisation's own model (Cox, fitted on {c.n_leavers} leavers "
+                    f"over {c.helper_years:g} helper-years). Checked on later dates (from {m.get('split_date')}): "
+                    f"concordance {_fmt(m.get('concordance'))}, AUC {_fmt(m.get('auc'))}, calibration slope "
+                    f"{_fmt(m.get('calibration_slope'))} and intercept {_fmt(m.get('calibration_intercept'))} "
+                    "(ideal 1 and 0).")
+        figures = ""
+        if m.get("concordance") is not None:
+            figures = (f" Hold-out figures of the model that was tried: concordance {_fmt(m.get('concordance'))}, "
+                       f"AUC {_fmt(m.get('auc'))}, calibration slope {_fmt(m.get('calibration_slope'))}, "
+                       f"intercept {_fmt(m.get('calibration_intercept'))}.")
+        return ("Probability of leaving: the documented defaults (base turnover for the kind of team, raised "
+                f"for burnout by the relative risk; Shanafelt 2017). {c.reason}{figures}")
+
+    def describe(self) -> list[str]:
+        """Plain lines for the ``risk`` command's stderr and the review."""
+        link = self.link or {}
+        how = {"fitted": "fitted to the organisation's single-item ratings",
+               "settings": "set by the organisation in Settings"}.get(link.get("used"), "the default assumption")
+        return [self.summary(), f"Risk to burnout probability: {how}. {link.get('reason', '')}".strip()]
+
+    def table(self) -> pd.DataFrame:
+        """Figure / Value rows for the review's exports (aggregate figures only)."""
+        c, m = self.calibration, self.calibration.metrics
+        rows = [("Probability of leaving from", "the organisation's own model (Cox)" if self.fitted
+                 else "documented defaults (Shanafelt mixture model)"),
+                ("Why", c.reason),
+                ("Helpers who left (counted)", c.n_leavers),
+                ("Helper-years of history", c.helper_years),
+                ("Needed to fit", f"at least {MIN_LEAVERS} leavers and {MIN_HELPER_YEARS} helper-years")]
+        if m:
+            rows += [("Hold-out: later dates from", m.get("split_date")),
+                     ("Hold-out: concordance (0.5 = chance, 1 = perfect)", m.get("concordance")),
+                     ("Hold-out: AUC", m.get("auc")),
+                     ("Hold-out: calibration slope (ideal 1)", m.get("calibration_slope")),
+                     ("Hold-out: calibration intercept (ideal 0)", m.get("calibration_intercept")),
+                     ("Hold-out: observed / expected leavers", m.get("observed_expected")),
+                     ("Accepted when", f"concordance at least {MIN_CONCORDANCE:.2f} and calibration slope "
+                                       f"{CALIBRATION_SLOPE_RANGE[0]:g}-{CALIBRATION_SLOPE_RANGE[1]:g}")]
+        rows.append(("Risk to burnout probability", self.describe()[1]))
+        return pd.DataFrame([(k, "" if v is None else v) for k, v in rows],
+                            columns=["Figure", "Value"]).astype({"Value": object})
+
+    def to_dict(self) -> dict:
+        return {"calibration": self.calibration.to_dict(), "link": dict(self.link), "text": self.describe()}
+
+
+def _week_end(history: pd.DataFrame, as_of) -> pd.Timestamp | None:
+    """Sunday ending the as-of week (the last day whose leaving is known)."""
+    if as_of is not None:
+        day = pd.Timestamp(as_of).normalize()
+    elif history is not None and len(history):
+        day = pd.to_datetime(history["week_start"]).max()
+    else:
+        return None
+    return day - pd.Timedelta(days=day.weekday()) + pd.Timedelta(days=6)
+
+
+def leaving_model(roster: pd.DataFrame, history: pd.DataFrame, scores: pd.DataFrame, as_of=None,
+                  settings: dict | None = None) -> LeavingModel:
+    """Decide how the probability of leaving is computed — the one rule that the
+    ``risk`` command (``risk_report``) and the HR review (``reports``) share.
+
+    ``history``: ``compute_risk`` up to ``as_of``.  The organisation's own Cox
+    model (``calibrate``) is used when it has enough separations *and*
+    validates on the time-split hold-out (concordance ≥ 0.60, calibration slope
+    0.5–1.5); otherwise the documented defaults (Shanafelt mixture).  The risk →
+    burnout link is fitted to the single-item ratings (``burnout_link``) unless
+    ``settings`` hold an admin's ``burnout_midpoint``.
+
+    Never raises for a failed fit: an unexpected error falls back to the
+    defaults, with the error named in the reason (and logged).
+    """
+    settings = settings or {}
+    end = _week_end(history, as_of)
+    try:
+        cal = calibrate(roster, history, as_of=end)
+    except Exception as exc:  # fall back, but say why: never silently
+        logger.warning("calibration failed", exc_info=True)
+        cal = CalibrationResult("defaults", f"The organisation's own model could not be checked "
+                                            f"({type(exc).__name__}: {exc}); the documented defaults are used.")
+    if "burnout_midpoint" in settings:
+        link = {"used": "settings", "n": 0,
+                "reason": f"Midpoint {float(settings['burnout_midpoint']):.1f} as set by the organisation."}
+    else:
+        try:
+            link = burnout_link(history, scores)
+        except Exception as exc:
+            logger.warning("burnout link fit failed", exc_info=True)
+            link = {"used": "defaults", "n": 0,
+                    "reason": f"The link could not be fitted ({type(exc).__name__}: {exc}); the default is used."}
+    return LeavingModel(cal, link)
+
+
+def parse_as_of(as_of) -> pd.Timestamp | None:
+    """``None`` or a date; anything else is an ``InputError`` with a plain message."""
+    if as_of is None:
+        return None
+    if isinstance(as_of, str) and not as_of.strip():
+        raise InputError("the as-of date is empty; give a date such as 2024-06-30")
+    try:
+        day = pd.Timestamp(as_of)
+    except (ValueError, TypeError, OverflowError):
+        raise InputError(f"the as-of date {as_of!r} is not a valid date; use YYYY-MM-DD, e.g. 2024-06-30") from None
+    if pd.isna(day):
+        raise InputError(f"the as-of date {as_of!r} is not a valid date; use YYYY-MM-DD, e.g. 2024-06-30")
+    return day.tz_localize(None) if day.tzinfo is not None else day
 
 
 # --------------------------------------------------------------------------- #
@@ -1157,46 +1336,40 @@ def _load_settings(engine, frames) -> dict:
     return {}
 
 
-def risk_report(engine, as_of=None, settings: dict | None = None) -> pd.DataFrame:
+def risk_report(engine, as_of=None, settings: dict | None = None, *, details: bool = False):
     """One row per active helper as of ``as_of`` (DESIGN §5 ``risk`` command).
 
     Reads ``burnout.store.frames.roster/caseload/scores(engine)``; ``as_of``
-    defaults to the latest week with data.  Active = no end_date or end_date
-    after ``as_of`` (the week's Monday when not given).  ``p_leave_12m`` comes
-    from the fitted calibration when the organisation has enough separations
-    and it validates (``calibrate``), else from the Shanafelt mixture in
-    ``turnover.helper_impact``, with the risk → burnout link fitted to the
-    single-item ratings when there are enough (``burnout_link``).
+    defaults to the latest week with data (an unreadable date is an
+    ``InputError``).  Active = no end_date or end_date after ``as_of`` (the
+    week's Monday when not given).  ``p_leave_12m`` follows ``leaving_model``
+    — the same rule as the HR review.  A helper with no self-reported score in
+    the window has an empty ``risk_score`` and ``risk_band``.
 
     Columns: ``helper_id, team, risk_score, risk_band, p_leave_12m,
     expected_turnover_cost, clients_affected, driver_1, driver_2, driver_3``.
+    With ``details=True`` returns ``(table, LeavingModel)``.
     """
     from burnout.store import frames
-    from burnout.turnover import helper_impact
 
+    as_of = parse_as_of(as_of)
     roster = frames.roster(engine)
     caseload = frames.caseload(engine)
     scores = frames.scores(engine)
     settings = {**_load_settings(engine, frames), **(settings or {})}
     latest = latest_risk(roster, caseload, scores, as_of=as_of, weights=settings.get("risk_weights"))
     if latest.empty:
-        return pd.DataFrame(columns=REPORT_COLUMNS)
-    cal = None
-    try:
-        history = compute_risk(roster, caseload, scores, as_of=as_of,
-                               weights=settings.get("risk_weights"), drivers=False)
-        cal = calibrate(roster, history, as_of=latest["week_start"].max() + pd.Timedelta(days=6))
-        if "burnout_midpoint" not in settings:   # an admin's own figures win
-            link = burnout_link(history, scores)
-            if link["used"] == "fitted":
-                settings["burnout_midpoint"] = link["burnout_midpoint"]
-                settings["burnout_scale"] = link["burnout_scale"]
-    except Exception:  # calibration is an improvement, never a reason to fail the report
-        cal = None
+        model = LeavingModel(CalibrationResult("defaults", "No data yet, so the documented defaults are used."),
+                             {"used": "defaults", "n": 0, "reason": "No data yet."})
+        table = pd.DataFrame(columns=REPORT_COLUMNS)
+        return (table, model) if details else table
+    history = compute_risk(roster, caseload, scores, as_of=as_of, weights=settings.get("risk_weights"),
+                           drivers=False)
+    model = leaving_model(roster, history, scores, as_of=latest["week_start"].max(), settings=settings)
     ids = latest[["helper_id"]]
     roster_part = ids.merge(roster.drop_duplicates("helper_id"), on="helper_id", how="left") \
         if "helper_id" in roster else ids
-    impact = helper_impact(roster_part, latest, settings, calibration=cal).set_index("helper_id")
+    impact = model.helper_impact(roster_part, latest, settings).set_index("helper_id")
     out = latest.set_index("helper_id")
     table = pd.DataFrame({
         "helper_id": out.index,
@@ -1210,4 +1383,5 @@ def risk_report(engine, as_of=None, settings: dict | None = None) -> pd.DataFram
         "driver_2": out["driver_2"].to_numpy(),
         "driver_3": out["driver_3"].to_numpy(),
     })
-    return table[REPORT_COLUMNS].sort_values(["team", "helper_id"], na_position="last").reset_index(drop=True)
+    table = table[REPORT_COLUMNS].sort_values(["team", "helper_id"], na_position="last").reset_index(drop=True)
+    return (table, model) if details else table

@@ -131,9 +131,20 @@ def resolve_settings(settings: dict | None = None) -> dict:
 # Organisation-level worksheet (Shanafelt 2017, Figures 2 and 3)
 # --------------------------------------------------------------------------- #
 
+def _number(name: str, value) -> float:
+    """A finite number, else InputError (inf, nan and 1e400 are not amounts)."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(value):
+        raise InputError(f"{name} must be a finite number, got {value!r}")
+    return value
+
+
 def _check_rate(name: str, value: float) -> float:
-    value = float(value)
-    if not (0.0 <= value <= 1.0) or math.isnan(value):
+    value = _number(name, value)
+    if not (0.0 <= value <= 1.0):
         raise InputError(f"{name} must be a rate between 0 and 1, got {value!r}")
     return value
 
@@ -177,15 +188,15 @@ def shanafelt(helpers: float, burnout_rate: float, turnover_rate: float,
     $500k per departure, K $1M → A 2.5 %, 11.25 leavers, $5.625M, savings
     $1.125M, ROI 12.5 %.
     """
-    n = float(helpers)
-    if n < 0 or math.isnan(n):
+    n = _number("helpers", helpers)
+    if n < 0:
         raise InputError(f"helpers must be zero or more, got {helpers!r}")
     bo = _check_rate("burnout rate", burnout_rate)
     t = _check_rate("turnover rate", turnover_rate)
-    c = float(cost_per_departure)
-    if c < 0 or math.isnan(c):
+    c = _number("cost per departure", cost_per_departure)
+    if c < 0:
         raise InputError(f"cost per departure must be zero or more, got {cost_per_departure!r}")
-    rr = float(relative_risk)
+    rr = _number("relative risk", relative_risk)
     if not rr > 0:
         raise InputError(f"relative risk must be above 0, got {relative_risk!r}")
 
@@ -211,8 +222,8 @@ def shanafelt(helpers: float, burnout_rate: float, turnover_rate: float,
         t_after = t_nb + (t_b - t_nb) * bo2
         roi = None
         if intervention_cost is not None:
-            k = float(intervention_cost)
-            if k < 0 or math.isnan(k):
+            k = _number("intervention cost", intervention_cost)
+            if k < 0:
                 raise InputError(f"intervention cost must be zero or more, got {intervention_cost!r}")
             roi = (savings - k) / k if k > 0 else None
         out.update({
@@ -277,7 +288,7 @@ def helper_impact(roster: pd.DataFrame, risk_latest: pd.DataFrame | None = None,
         BO_kind      = mean q over the kind's helpers (or reference_burnout_rate)
         T_nb, T_b    = split_turnover(T, BO_kind, RR)
         p_leave_12m  = min(1, T_nb + (T_b − T_nb)·q)        (T when q unknown)
-        attributable = p_leave_12m·(RR − 1)·q / (1 + (RR − 1)·q)
+        attributable = p_leave_12m·(RR − 1)·q / (1 + (RR − 1)·q)   (q unknown: BO_kind in its place)
         cost         = annual_salary × multiplier(role)  or  the absolute figure for the role
         expected_turnover_cost = p_leave_12m × cost
         clients_affected       = p_leave_12m × active_cases
@@ -319,15 +330,23 @@ def helper_impact(roster: pd.DataFrame, risk_latest: pd.DataFrame | None = None,
         bo_kind = pd.Series(np.nan, index=df.index)
     # Where no reference prevalence is given, the organisation's own prevalence
     # among active helpers of the kind: its expected leavers then equal N·T.
+    # A kind with no estimate at all borrows the organisation's prevalence; with
+    # none anywhere it stays unknown (NaN), never 0 (which would mean "nobody
+    # is burned out").
     own = q.groupby(kind_key).transform("mean")
-    bo_kind = bo_kind.fillna(own).fillna(0.0)
+    bo_kind = bo_kind.fillna(own).fillna(q.mean())
     t_nb, t_b = split_turnover(base.to_numpy(), bo_kind.to_numpy(), rr)
     p_leave = pd.Series(np.minimum(1.0, t_nb + (t_b - t_nb) * q.to_numpy()), index=df.index)
     p_leave = p_leave.fillna(base)  # q unknown: the kind's overall rate, which averages over both groups
     if calibration is not None and getattr(calibration, "used", None) == "fitted":
         fitted = calibration.predict_p_leave(df)
         p_leave = pd.Series(np.asarray(fitted, dtype=float), index=df.index).fillna(p_leave)
-    attr_frac = ((rr - 1.0) * q / (1.0 + (rr - 1.0) * q)).fillna(0.0)
+    # A helper whose burnout is unknown is not "not burned out": their share of
+    # leaving due to burnout is the kind's (else the organisation's) prevalence
+    # put through the same formula — for p_leave = T that is exactly Shanafelt's
+    # population-attributable rate A = BO·(RR−1)·T / (1 + (RR−1)·BO).
+    q_known_or_prevalence = q.fillna(bo_kind)
+    attr_frac = (rr - 1.0) * q_known_or_prevalence / (1.0 + (rr - 1.0) * q_known_or_prevalence)
     attr_p = p_leave * attr_frac
 
     cost = _lookup(df["role"], s["cost_per_departure"], None)
@@ -453,13 +472,16 @@ def _capped_risk(risk_latest: pd.DataFrame, weights: dict | None) -> pd.Series:
 
 def what_if(roster: pd.DataFrame, risk_latest: pd.DataFrame, settings: dict | None = None,
             burnout_reduction_points: float = 0, cap_caseload: bool = False,
-            intervention_cost: float = 0, weights: dict | None = None) -> dict:
+            intervention_cost: float = 0, weights: dict | None = None, calibration=None) -> dict:
     """Expected leavers, cost and clients before and after a scenario.
 
     ``burnout_reduction_points`` lowers burnout *prevalence* by that many
     percentage points (10 = 50 % → 40 %), as in Shanafelt Figure 3: each
     helper's probability of being burned out is scaled by ``(BO − r)/BO`` so
-    the mean falls by exactly ``r`` (never below 0).  ``cap_caseload`` first
+    the mean falls by exactly ``r``.  Prevalence cannot fall below 0 %: a
+    larger reduction is capped at ``BO``, and the result says so
+    (``burnout_reduction_applied_points``, ``burnout_reduction_capped`` and
+    the assumptions text report what was actually applied).  ``cap_caseload`` first
     caps every caseload at the role standard (see ``_capped_risk`` for the
     assumed mechanism) and re-derives the probabilities from the new risk.
     ``T_nb`` and ``T_b`` per kind stay fixed at their *before* values, so the
@@ -471,16 +493,23 @@ def what_if(roster: pd.DataFrame, risk_latest: pd.DataFrame, settings: dict | No
     Returns a JSON-able dict: ``expected_leavers_before/after``,
     ``leavers_avoided``, ``expected_cost_before/after``, ``cost_saved``,
     ``clients_affected_before/after``, ``clients_spared``,
-    ``burnout_prevalence_before/after``, ``intervention_cost``, ``roi`` (None
-    when K = 0) and ``assumptions`` (plain-text list).  The scenario always
-    uses the mixture model (not a fitted calibration), because only the
-    mixture says how leaving changes when burnout does.
+    ``burnout_prevalence_before/after``, ``burnout_reduction_requested_points``,
+    ``burnout_reduction_applied_points``, ``burnout_reduction_capped``,
+    ``intervention_cost``, ``roi`` (None when K = 0) and ``assumptions``
+    (plain-text list).
+
+    The *change* always comes from the mixture model, because only the mixture
+    says how leaving changes when burnout does.  With a fitted ``calibration``
+    (as used for the turnover table, ``risk.leaving_model``) the *before*
+    figures are the fitted ones and each helper's leaving probability falls by
+    the mixture's ``(T_b − T_nb)·(q − q')``, so "now" matches the table.
     """
     s = resolve_settings(settings)
     r = float(burnout_reduction_points) / 100.0
     if r < 0 or r > 1:
         raise InputError(f"burnout reduction must be between 0 and 100 points, got {burnout_reduction_points!r}")
-    before = helper_impact(roster, risk_latest, s)
+    fitted = calibration is not None and getattr(calibration, "used", None) == "fitted"
+    before = helper_impact(roster, risk_latest, s, calibration=calibration if fitted else None)
     q_after = before["p_burned_out"].copy()
     assumptions = [
         f"Burned-out helpers are {s['relative_risk']:g} times as likely to leave (Shanafelt 2017; Hamidi 2018).",
@@ -500,14 +529,34 @@ def what_if(roster: pd.DataFrame, risk_latest: pd.DataFrame, settings: dict | No
             "Capping caseloads moves cases above the role standard to other staff; the caseload, "
             "high-acuity and outside-specialty parts of the risk are recomputed, everything else "
             "(self-reported scores, trauma exposures, overtime) is left unchanged.")
+    applied = 0.0
     if r > 0:
         bo = q_after.mean()
-        q_after = q_after * (max(0.0, (bo - r) / bo) if bo and bo > 0 else 0.0)
-        assumptions.append(f"Burnout prevalence falls by {r * 100:g} percentage points, spread in proportion "
-                           "to each helper's current probability.")
+        if not (bo > 0):   # NaN (no estimate) or already 0 %
+            assumptions.append(f"Burnout prevalence was to fall by {r * 100:g} percentage points, but "
+                               + ("there is no burnout estimate to lower" if pd.isna(bo) else
+                                  "it is already estimated at 0 %") + ", so it is unchanged.")
+        else:
+            applied = min(r, float(bo))
+            q_after = q_after * ((bo - applied) / bo)
+            if applied < r - 1e-12:
+                assumptions.append(
+                    f"Burnout prevalence was to fall by {r * 100:g} percentage points, but it is estimated at "
+                    f"{bo * 100:.1f} % and cannot go below 0 %, so the reduction is capped at "
+                    f"{applied * 100:.1f} points (to 0 %).")
+            else:
+                assumptions.append(f"Burnout prevalence falls by {r * 100:g} percentage points, spread in "
+                                   "proportion to each helper's current probability.")
     t_nb = before["turnover_not_burned_out"]
     t_b = before["turnover_burned_out"]
-    p_after = np.minimum(1.0, t_nb + (t_b - t_nb) * q_after).fillna(before["p_leave_12m"])
+    if fitted:
+        # the organisation's own model says how many leave now; the mixture says by how much less
+        p_after = (before["p_leave_12m"] - (t_b - t_nb) * (before["p_burned_out"] - q_after)).clip(0.0, 1.0)
+        p_after = p_after.fillna(before["p_leave_12m"])
+        assumptions.append("Leaving now comes from the organisation's own fitted model; the scenario lowers it "
+                           "by the burnout effect of the mixture model.")
+    else:
+        p_after = np.minimum(1.0, t_nb + (t_b - t_nb) * q_after).fillna(before["p_leave_12m"])
     cost_after = p_after * before["cost_per_departure"]
     clients_after = p_after * before["active_cases"]
 
@@ -534,6 +583,9 @@ def what_if(roster: pd.DataFrame, risk_latest: pd.DataFrame, settings: dict | No
         "burnout_prevalence_before": (float(before["p_burned_out"].mean())
                                       if before["p_burned_out"].notna().any() else None),
         "burnout_prevalence_after": float(q_after.mean()) if q_after.notna().any() else None,
+        "burnout_reduction_requested_points": r * 100,
+        "burnout_reduction_applied_points": applied * 100,
+        "burnout_reduction_capped": bool(applied < r - 1e-12),
         "intervention_cost": k,
         "roi": (saved - k) / k if (k > 0 and saved is not None) else None,
         "assumptions": assumptions,
