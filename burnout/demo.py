@@ -175,7 +175,11 @@ def generate(helpers: int = 60, weeks: int = 52, seed: int = 7,
     CSV: dates are ISO strings, blanks are NaN.
     """
     if helpers < 1 or weeks < 1:
-        raise ValueError("helpers and weeks must be at least 1")
+        # InputError (a ValueError) so the CLI answers a bad --helpers/--weeks with exit code 2
+        from burnout.errors import InputError
+
+        raise InputError(f"helpers and weeks must be at least 1 (got helpers={helpers}, weeks={weeks})",
+                         column="helpers" if helpers < 1 else "weeks")
     rng = np.random.default_rng(seed)
     last_monday = _monday(end_date)
     first_monday = last_monday - dt.timedelta(weeks=weeks - 1)
@@ -724,7 +728,7 @@ def _surveys_frame(sim: dict, week_starts: np.ndarray, ids: np.ndarray,
     for i in range(1, 31):
         sub = "BO" if i in PROQOL_BO else "CS" if i in PROQOL_CS else "STS"
         ans = _likert(lat[sub], mu[sub] + item_shift[i - 1], 1.0, 0.75, 1, 5, rng)
-        # Positively worded burnout items (e.g. "I am happy"): a burned-out
+        # Positively worded burnout items (the reverse-scored ones): a burned-out
         # helper answers them low; scoring reverses them back (6 - x).
         pq[:, i - 1] = 6 - ans if i in PROQOL_REVERSED else ans
     block(sel, "proqol5", PROQOL_ITEMS, pq, 6)

@@ -9,7 +9,7 @@ import datetime as dt
 import json
 
 import pandas as pd
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.engine import Engine
 
 from burnout.store import schema as s
@@ -25,16 +25,38 @@ def is_demo(engine: Engine) -> bool:
     return bool(row and json.loads(row[0]))
 
 
+def _lock_for_seeding(conn) -> None:
+    """Hold the database's write lock for the rest of this transaction.
+
+    Several dashboard processes may start on one empty database at once; the
+    lock makes the second wait and then find the demo there, instead of
+    inserting the same teams again."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SEED_LOCK_KEY})
+    elif conn.dialect.name == "sqlite":
+        # pysqlite opens its transaction lazily at the first write, which is
+        # too late: the check for an empty database must run under the lock.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+SEED_LOCK_KEY = 0x6275726E   # any constant shared by every process of this app ("burn")
+
+
 def seed_demo(engine: Engine, helpers: int = 60, weeks: int = 52, seed: int = 7) -> dict:
-    """Import a synthetic organisation and create demo users of every role."""
+    """Import a synthetic organisation and create demo users of every role.
+
+    Safe to call from several processes at once: only the first stores the
+    demo; the others wait for it and return the same description without
+    storing anything (also when the database is not empty, or the demo was
+    cleared by an admin)."""
     from burnout.auth import create_user
     from burnout.demo import generate
-    from burnout.ingest import import_files
+    from burnout.ingest import prepare, store_prepared
 
     frames = generate(helpers=helpers, weeks=weeks, seed=seed)
     files = {k: frames[k].to_csv(index=False).encode() for k in ("roster", "surveys", "caseload")}
-    import_files(engine, roster=files["roster"], surveys=files["surveys"], caseload=files["caseload"],
-                 names={k: f"demo {k}.csv" for k in files}, actor="demo")
+    prepared = prepare(roster=files["roster"], surveys=files["surveys"], caseload=files["caseload"],
+                       names={k: f"demo {k}.csv" for k in files})
     roster = frames["roster"]
     active = roster[roster["end_date"].isna() | (roster["end_date"].astype(str) == "")]
     team_sizes = active.groupby("team").size().sort_values(ascending=False)
@@ -44,7 +66,17 @@ def seed_demo(engine: Engine, helpers: int = 60, weeks: int = 52, seed: int = 7)
     # so the demo shows both the consented and the aggregate-only views.
     consenting = team_helpers[: max(1, (2 * len(team_helpers)) // 3)]
     created = {"admin": "demo-admin", "hr": "demo-hr", "lead": "demo-lead"}
+    helper_logins = [(f"demo-helper{i}", hid) for i, hid in enumerate([consenting[0], team_helpers[-1]], start=1)]
+    for i, (name, _hid) in enumerate(helper_logins, start=1):
+        created[f"helper{i}"] = name
+    created["lead_team"] = lead_team
     with engine.begin() as conn:
+        _lock_for_seeding(conn)
+        has_helpers = conn.execute(select(func.count()).select_from(s.helpers)).scalar_one() > 0
+        flag = conn.execute(select(s.settings.c.value).where(s.settings.c.key == DEMO_FLAG)).first()
+        if has_helpers or flag is not None:
+            return created
+        store_prepared(conn, prepared, actor="demo")
         conn.execute(update(s.helpers).where(s.helpers.c.helper_id.in_(consenting))
                      .values(consent_lead_view=True))
         conn.execute(insert(s.settings).values(key=DEMO_FLAG, value="true"))
@@ -59,14 +91,13 @@ def seed_demo(engine: Engine, helpers: int = 60, weeks: int = 52, seed: int = 7)
              "we_did": None, "done_on": None},
         ])
         audit(conn, "demo", "demo_seeded", detail=f"{helpers} helpers x {weeks} weeks, seed {seed}")
+    # Logins come after the commit (create_user has its own transaction); a
+    # second starter already returned above, so each is created once.
     create_user(engine, "demo-admin", DEMO_PASSWORD, "admin", is_demo=True, actor="demo")
     create_user(engine, "demo-hr", DEMO_PASSWORD, "hr", is_demo=True, actor="demo")
     create_user(engine, "demo-lead", DEMO_PASSWORD, "lead", team=lead_team, is_demo=True, actor="demo")
-    for i, hid in enumerate([consenting[0], team_helpers[-1]], start=1):
-        name = f"demo-helper{i}"
+    for name, hid in helper_logins:
         create_user(engine, name, DEMO_PASSWORD, "helper", helper_id=hid, is_demo=True, actor="demo")
-        created[f"helper{i}"] = name
-    created["lead_team"] = lead_team
     return created
 
 

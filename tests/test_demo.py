@@ -347,3 +347,29 @@ def test_large_organisation_is_fast():
     c = f["caseload"]
     assert c.loc[c["week_start"] == c["week_start"].min(), "helper_id"].nunique() == 1000
     assert re.fullmatch(r"H\d{4}", f["roster"]["helper_id"].iloc[-1])
+
+
+@pytest.mark.parametrize("args", [["--helpers", "0"], ["--weeks", "0"], ["--helpers", "-3"]])
+def test_cli_rejects_an_empty_organisation_cleanly(tmp_path, args):
+    from conftest import run_cli
+
+    r = run_cli("demo", "--out", str(tmp_path / "d"), *args)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "at least 1" in r.stderr
+    assert not (tmp_path / "d").exists()
+
+
+def test_generate_rejects_an_empty_organisation_as_input_error():
+    from burnout.errors import InputError
+
+    with pytest.raises(InputError, match="at least 1"):
+        generate(helpers=0, weeks=4)
+
+
+def test_cli_demo_into_a_file_path_is_a_clean_error(tmp_path):
+    from conftest import run_cli
+
+    blocker = tmp_path / "taken"
+    blocker.write_text("x")
+    r = run_cli("demo", "--out", str(blocker), "--helpers", "5", "--weeks", "2")
+    assert r.returncode == 2 and "Traceback" not in r.stderr and "taken" in r.stderr

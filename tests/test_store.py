@@ -9,7 +9,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, inspect, select, text
 
-from burnout import ingest
+from burnout import ingest, seed
+from burnout.errors import InputError
 from burnout.store import frames, get_engine, make_engine, migrate
 from burnout.store import schema as s
 
@@ -100,7 +101,62 @@ def test_postgresql_rejected_file_stores_nothing(pg_url, demo_files, tmp_path):
     txt = demo_files["surveys"].read_text().splitlines()
     txt[-1] = txt[-1].replace("H0", "H9", 1)
     bad.write_text("\n".join(txt) + "\n")
-    with pytest.raises(Exception):
+    with pytest.raises(InputError) as info:
         ingest.import_files(eng, roster=demo_files["roster"], surveys=bad)
+    assert info.value.file == "surveys.csv" and info.value.column == "helper_id"
     with eng.connect() as conn:
         assert conn.execute(select(func.count()).select_from(s.helpers)).scalar_one() == 0
+
+
+def _seed_at_once(eng, starters: int = 2) -> list:
+    """Several dashboard processes starting on one empty database at the same moment."""
+    gate = threading.Barrier(starters)
+    results, errors = [], []
+
+    def start():
+        gate.wait()
+        try:
+            results.append(seed.seed_demo(eng, helpers=8, weeks=4, seed=3))
+        except Exception as exc:  # noqa: BLE001 - the assertion reports it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(starters)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert errors == []
+    return results
+
+
+def _assert_seeded_once(eng, results) -> None:
+    assert len(results) >= 2 and all(r == results[0] for r in results)
+    with eng.connect() as conn:
+        n = {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
+             for t in (s.teams, s.action_notes, s.users)}
+        flags = conn.execute(select(s.settings.c.value).where(s.settings.c.key == seed.DEMO_FLAG)).scalars().all()
+    assert n["action_notes"] == 2 and n["users"] == 5 and flags == ["true"]
+    alone = get_engine(f"sqlite:///{eng.url.database}.alone") if eng.dialect.name == "sqlite" else None
+    if alone is not None:
+        seed.seed_demo(alone, helpers=8, weeks=4, seed=3)
+        assert len(frames.roster(eng)) == len(frames.roster(alone))
+        assert len(frames.answers(eng)) == len(frames.answers(alone))
+
+
+def test_concurrent_first_start_seeds_the_demo_once(engine):
+    _assert_seeded_once(engine, _seed_at_once(engine, starters=3))
+    # a later start finds the demo there and stores nothing
+    before = len(frames.answers(engine))
+    seed.seed_demo(engine, helpers=8, weeks=4, seed=3)
+    assert len(frames.answers(engine)) == before
+
+
+def test_seeding_after_the_demo_was_cleared_stores_nothing(engine):
+    seed.seed_demo(engine, helpers=8, weeks=4, seed=3)
+    seed.clear_all_data(engine)
+    seed.seed_demo(engine, helpers=8, weeks=4, seed=3)
+    assert frames.helper_ids(engine) == set()
+
+
+@pytest.mark.postgres
+def test_postgresql_concurrent_first_start_seeds_the_demo_once(pg_url):
+    eng = get_engine(pg_url)
+    _assert_seeded_once(eng, _seed_at_once(eng, starters=3))
