@@ -5,12 +5,15 @@ Two kinds, both pure functions over the risk history from ``risk.compute_risk``
 
 Band crossings (helpers and teams).  A band change counts only when the new
 band has held for ``confirm_weeks`` (default 2) consecutive observations, and
-leaving a higher band needs the score to fall ``hysteresis`` (default 3) points
-below that band's lower edge.  So one noisy week never alerts and a score
-hovering on an edge does not flap::
+in both directions the score must clear the edge by ``hysteresis`` (default
+3) points: entering a higher band needs a score at least 3 points above its
+lower edge (43, 68), leaving it a score at least 3 points below (37, 62).  So
+one noisy week never alerts and a score wandering around an edge does not
+flap::
 
-    candidate(v, c) = band(v)                     if band(v) > c
-                      min(c, band(v + hysteresis)) otherwise
+    candidate(v, c) = band(v − h)   if band(v − h) > c     (a rise clears the edge by h)
+                      band(v + h)   if band(v + h) < c     (a fall clears it by h)
+                      c             otherwise
     new band        = the band held by every one of the last k candidates
 
 Team shifts.  The mean of each respondent's scores over the recent
@@ -74,7 +77,8 @@ def _band_changes(keys: np.ndarray, values: np.ndarray, confirm: int, hysteresis
     observation of each key only sets its starting band.
     """
     raw = _band_index(values)
-    raw_h = _band_index(values + hysteresis)
+    rise_to = _band_index(values - hysteresis)    # the band a rise has clearly reached
+    fall_to = _band_index(values + hysteresis)    # the band a fall has clearly reached
     events = []
     cur, streak, prev_key = -1, [], object()
     for i in range(len(values)):
@@ -82,8 +86,8 @@ def _band_changes(keys: np.ndarray, values: np.ndarray, confirm: int, hysteresis
         if k != prev_key:
             prev_key, cur, streak = k, int(raw[i]), []
             continue
-        b = int(raw[i])
-        cand = b if b > cur else min(cur, int(raw_h[i]))
+        up, down = int(rise_to[i]), int(fall_to[i])
+        cand = up if up > cur else (down if down < cur else cur)
         if cand == cur:
             streak = []
             continue

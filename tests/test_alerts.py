@@ -61,6 +61,31 @@ def test_hysteresis_stops_flapping_on_an_edge():
     assert "eased from high to moderate" in out.iloc[0]["message"]
 
 
+def test_wandering_around_an_edge_does_not_flap():
+    # two weeks just above 40, two weeks just below, again and again: no real change
+    vals = [38, 41, 42, 36, 35, 41, 42, 36, 35, 41, 42, 38, 36, 41, 42, 39]
+    assert A.helper_alerts(series(vals)).empty
+    assert A.helper_alerts(series([62, 66, 67, 63, 61, 66, 67, 62])).empty
+
+
+def test_a_rise_must_clear_the_edge_by_the_margin_and_hold():
+    assert A.helper_alerts(series([30, 30, 42, 42, 42, 42])).empty        # only 2 points above 40
+    assert A.helper_alerts(series([30, 30, 45, 42, 45, 42])).empty        # never 2 clear weeks in a row
+    out = A.helper_alerts(series([30, 30, 43, 44]))
+    assert list(out["to_band"]) == ["moderate"] and out.iloc[0]["week_start"] == MON + pd.Timedelta(weeks=3)
+    assert A.helper_alerts(series([30, 30, 43, 44]), hysteresis=5).empty
+
+
+def test_team_mean_wandering_around_an_edge_gives_no_band_alert():
+    rows = []
+    for w, level in enumerate([37, 37, 37, 37, 37, 37, 37, 37, 41.5, 42, 36, 41.5, 42]):
+        for i in range(8):
+            rows.append({"helper_id": f"T-{i}", "team": "CW-North", "week_start": MON + pd.Timedelta(weeks=w),
+                         "risk_score": level + (i - 3.5) * 0.5})
+    out = A.team_alerts(pd.DataFrame(rows))
+    assert out[out["kind"].str.startswith("band")].empty
+
+
 def test_missing_weeks_are_skipped_not_zero():
     vals = [50, 50, np.nan, np.nan, 51, 50]
     assert A.helper_alerts(series(vals)).empty
