@@ -1081,7 +1081,7 @@ def calibrate(roster: pd.DataFrame, risk_history: pd.DataFrame, as_of=None, *,
     if slope is None or not (lo <= slope <= hi):
         res.used, res.model = "defaults", None
         what = ("could not be checked on the later dates" if slope is None else
-                f"was off on the later dates (calibration slope {slope:.2f}, outside {lo:g}–{hi:g})")
+                f"were off on the later dates (calibration slope {slope:.2f}, outside {lo:g}–{hi:g})")
         res.reason = (f"A model fitted on {n_leavers} leavers ranked leavers well (concordance "
                       f"{concordance:.2f}) but its probabilities {what}, so the documented defaults are used.")
         return res
@@ -1222,12 +1222,15 @@ class LeavingModel:
         return ("Probability of leaving: the documented defaults (base turnover for the kind of team, raised "
                 f"for burnout by the relative risk; Shanafelt 2017). {c.reason}{figures}")
 
-    def describe(self) -> list[str]:
-        """Plain lines for the ``risk`` command's stderr and the review."""
+    def link_text(self) -> str:
         link = self.link or {}
         how = {"fitted": "fitted to the organisation's single-item ratings",
                "settings": "set by the organisation in Settings"}.get(link.get("used"), "the default assumption")
-        return [self.summary(), f"Risk to burnout probability: {how}. {link.get('reason', '')}".strip()]
+        return f"{how}. {link.get('reason', '')}".strip()
+
+    def describe(self) -> list[str]:
+        """Plain lines for the ``risk`` command's stderr and the review."""
+        return [self.summary(), f"Risk to burnout probability: {self.link_text()}"]
 
     def table(self) -> pd.DataFrame:
         """Figure / Value rows for the review's exports (aggregate figures only)."""
@@ -1247,7 +1250,7 @@ class LeavingModel:
                      ("Hold-out: observed / expected leavers", m.get("observed_expected")),
                      ("Accepted when", f"concordance at least {MIN_CONCORDANCE:.2f} and calibration slope "
                                        f"{CALIBRATION_SLOPE_RANGE[0]:g}-{CALIBRATION_SLOPE_RANGE[1]:g}")]
-        rows.append(("Risk to burnout probability", self.describe()[1]))
+        rows.append(("Risk to burnout probability", self.link_text()))
         return pd.DataFrame([(k, "" if v is None else v) for k, v in rows],
                             columns=["Figure", "Value"]).astype({"Value": object})
 

@@ -557,3 +557,96 @@ def test_burnout_link_fits_the_single_item_flag():
     assert link["burnout_scale"] == pytest.approx(5, abs=1.5)
     thin = R.burnout_link(hist.head(20), scores.head(20))
     assert thin["used"] == "defaults" and "default" in thin["reason"]
+
+
+# --------------------------------------------------------------------------- #
+# the risk command: bad dates, and which leaving model it used
+# --------------------------------------------------------------------------- #
+
+@pytest.mark.parametrize("as_of", ["not-a-date", "2026-13-45", ""])
+def test_cli_risk_bad_as_of_exits_2_with_a_message(fake_store, tmp_path, capsys, as_of):
+    from burnout.cli import main
+
+    out = tmp_path / "risk.csv"
+    assert main(["risk", "--as-of", as_of, "--output", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "as-of date" in err and "Traceback" not in err
+    assert not out.exists()
+    with pytest.raises(R.InputError):
+        R.risk_report(None, as_of=as_of)
+
+
+def test_cli_risk_says_the_defaults_were_used_and_why(fake_store, tmp_path, capsys):
+    from burnout.cli import main
+
+    assert main(["risk", "--output", str(tmp_path / "risk.csv")]) == 0
+    err = capsys.readouterr().err
+    assert "Probability of leaving: the documented defaults" in err
+    assert f"fitting needs at least {R.MIN_LEAVERS} leavers and {R.MIN_HELPER_YEARS} helper-years" in err
+    assert "helper-years on record" in err
+
+
+class _Fitted(R.CalibrationResult):
+    """A validated calibration whose probability of leaving rises with the risk."""
+
+    def predict_p_leave(self, frame):
+        return 0.05 + 0.004 * pd.to_numeric(frame["risk_score"], errors="coerce").fillna(50).to_numpy()
+
+
+def fitted_stub():
+    return _Fitted("fitted", "Fitted on 40 leavers over 300 helper-years (stub).", n_helpers=120, n_leavers=40,
+                   helper_years=300.0, features=["risk_score"],
+                   metrics={"concordance": 0.71, "auc": 0.73, "calibration_slope": 0.94,
+                            "calibration_intercept": -0.08, "split_date": "2024-01-01"})
+
+
+def test_cli_risk_uses_and_reports_an_accepted_fitted_model(fake_store, tmp_path, capsys, monkeypatch):
+    from burnout.cli import main
+
+    monkeypatch.setattr(R, "calibrate", lambda *a, **k: fitted_stub())
+    out = tmp_path / "risk.csv"
+    assert main(["risk", "--output", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "the organisation's own model (Cox, fitted on 40 leavers over 300 helper-years)" in err
+    assert "concordance 0.71, AUC 0.73, calibration slope 0.94 and intercept -0.08" in err
+    table = pd.read_csv(out)
+    assert table["p_leave_12m"].to_numpy() == pytest.approx(0.05 + 0.004 * table["risk_score"].to_numpy(), abs=3e-4)
+
+
+def test_a_failing_calibration_falls_back_and_says_why(fake_store, monkeypatch):
+    def boom(*a, **k):
+        raise RuntimeError("singular matrix")
+
+    monkeypatch.setattr(R, "calibrate", boom)
+    table, model = R.risk_report(None, details=True)
+    assert model.calibration.used == "defaults"
+    assert "RuntimeError: singular matrix" in model.calibration.reason
+    assert "RuntimeError: singular matrix" in " ".join(model.describe())
+    assert table["p_leave_12m"].notna().all()
+
+
+def test_a_model_whose_probabilities_are_off_is_not_used():
+    roster, hist = _simulated_history()
+    ok = R.calibrate(roster, hist)
+    assert ok.used == "fitted" and 0.5 <= ok.metrics["calibration_slope"] <= 1.5
+    off = R.calibrate(roster, hist, slope_range=(1.5, 3.0))      # the same model judged by a stricter range
+    assert off.used == "defaults" and off.model is None
+    assert "calibration slope" in off.reason and "defaults" in off.reason
+    assert np.isnan(off.predict_p_leave(hist.head(2))).all()
+
+
+def test_thin_data_does_not_import_the_model_libraries():
+    import subprocess
+
+    code = ("import sys, pandas as pd\n"
+            "sys.path.insert(0, 'tests')\n"
+            "from test_risk import _simulated_history\n"
+            "from burnout import risk as R\n"
+            "roster, hist = _simulated_history(n=40, weeks=40)\n"
+            "res = R.calibrate(roster, hist)\n"
+            "link = R.burnout_link(hist.head(5), pd.DataFrame({'helper_id': [], 'week_start': [], 'sib_level': []}))\n"
+            "print(res.used, 'lifelines' in sys.modules, 'sklearn' in sys.modules)\n")
+    root = __import__("pathlib").Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["defaults", "False", "False"]

@@ -233,3 +233,140 @@ def test_what_if_rejects_impossible_reduction():
     roster = _roster(2)
     with pytest.raises(InputError):
         T.what_if(roster, None, burnout_reduction_points=120)
+
+
+# --------------------------------------------------------------------------- #
+# CLI argument rules (DESIGN §5: target and intervention cost are a pair)
+# --------------------------------------------------------------------------- #
+
+BASE_ARGS = ["turnover", "--helpers", "450", "--burnout-rate", "0.5", "--turnover-rate", "0.075",
+             "--cost-per-departure", "500000"]
+
+
+def _cli(args, capsys):
+    from burnout.cli import main
+
+    try:
+        code = main(args)
+    except SystemExit as exc:          # argparse's own errors
+        code = exc.code
+    return code, capsys.readouterr()
+
+
+@pytest.mark.parametrize("extra, words", [
+    (["--target-burnout-rate", "0.4"], "--intervention-cost"),
+    (["--intervention-cost", "1000000"], "--target-burnout-rate"),
+    (["--target-burnout-rate", "0.4", "--intervention-cost", "0"], "more than 0"),
+])
+def test_cli_turnover_target_and_cost_go_together(extra, words, capsys):
+    code, out = _cli(BASE_ARGS + extra, capsys)
+    assert code == 2 and out.out == ""
+    assert words in out.err and "Traceback" not in out.err
+
+
+@pytest.mark.parametrize("flag, value", [("--helpers", "inf"), ("--helpers", "nan"), ("--helpers", "1e400"),
+                                         ("--cost-per-departure", "1e400"), ("--cost-per-departure", "nan"),
+                                         ("--relative-risk", "inf"), ("--burnout-rate", "nan"),
+                                         ("--turnover-rate", "1e400"), ("--turnover-rate", "abc"),
+                                         ("--intervention-cost", "inf"), ("--target-burnout-rate", "nan")])
+def test_cli_turnover_rejects_non_finite_numbers(flag, value, capsys):
+    args = [a for a in BASE_ARGS]
+    if flag in args:
+        args[args.index(flag) + 1] = value
+    else:
+        pair = {"--intervention-cost": ["--target-burnout-rate", "0.4"],
+                "--target-burnout-rate": ["--intervention-cost", "1000000"]}.get(flag, [])
+        args += pair + [flag, value]
+    code, out = _cli(args, capsys)
+    assert code == 2, (flag, value, out)
+    assert out.out == "" and "error" in out.err and "Traceback" not in out.err
+
+
+def test_cli_turnover_keys_and_shanafelt_values(capsys):
+    code, out = _cli(BASE_ARGS + ["--target-burnout-rate", "0.4", "--intervention-cost", "1000000"], capsys)
+    assert code == 0
+    r = json.loads(out.out)
+    assert r["turnover_not_burned_out"] == pytest.approx(0.05) and r["turnover_burned_out"] == pytest.approx(0.10)
+    assert r["attributable_turnover_rate"] == pytest.approx(0.025)
+    assert r["attributable_leavers"] == pytest.approx(11.25)
+    assert r["attributable_cost"] == pytest.approx(5_625_000)
+    assert r["savings"] == pytest.approx(1_125_000) and r["roi"] == pytest.approx(0.125)
+    code, out = _cli(["turnover", "--helpers", "100", "--burnout-rate", "0.54", "--turnover-rate", "0.07",
+                      "--cost-per-departure", "500000"], capsys)
+    r = json.loads(out.out)
+    assert code == 0 and KEYS <= set(r) and "roi" not in r
+    assert r["attributable_turnover_rate"] == pytest.approx(0.0245454545, abs=1e-9)
+
+
+@pytest.mark.parametrize("kwargs", [dict(helpers=float("inf")), dict(cost_per_departure=float("nan")),
+                                    dict(relative_risk=float("inf")), dict(turnover_rate=float("nan")),
+                                    dict(target_burnout_rate=0.4, intervention_cost=float("inf"))])
+def test_non_finite_inputs_raise_input_error(kwargs):
+    args = dict(helpers=10, burnout_rate=0.5, turnover_rate=0.1, cost_per_departure=1000)
+    args.update(kwargs)
+    with pytest.raises(InputError):
+        T.shanafelt(**args)
+
+
+# --------------------------------------------------------------------------- #
+# unknown burnout is not "not burned out"; what-if says what it applied
+# --------------------------------------------------------------------------- #
+
+def test_helper_without_a_risk_counts_at_the_kinds_prevalence():
+    roster = _roster(4)
+    latest = pd.DataFrame({"helper_id": roster["helper_id"], "p_burned_out": [0.2, 0.4, 0.6, np.nan],
+                           "active_cases": 10.0})
+    imp = T.helper_impact(roster, latest).set_index("helper_id")
+    bo, rr, t = 0.4, 2.0, 0.30
+    unknown = imp.loc["CW003"]
+    assert unknown["p_leave_12m"] == pytest.approx(t)
+    # Shanafelt's population-attributable rate at the kind's prevalence, not 0
+    assert unknown["attributable_p_leave"] == pytest.approx(bo * (rr - 1) * t / (1 + (rr - 1) * bo))
+    assert unknown["attributable_cost"] > 0
+    # nothing known anywhere: unknown, never 0
+    none = T.helper_impact(roster, None)
+    assert none["attributable_p_leave"].isna().all()
+    assert none["p_leave_12m"].tolist() == pytest.approx([t] * 4)
+
+
+def test_kind_without_estimates_borrows_the_organisations_prevalence():
+    roster = pd.concat([_roster(3, team="A"), _roster(2, kind="crisis_line", role="crisis line worker", team="B")])
+    latest = pd.DataFrame({"helper_id": roster["helper_id"], "p_burned_out": [0.1, 0.3, 0.5, np.nan, np.nan]})
+    imp = T.helper_impact(roster, latest).set_index("helper_id")
+    bo = 0.3
+    assert imp.loc["B000", "attributable_p_leave"] == pytest.approx(0.30 * bo / (1 + bo))
+
+
+def test_what_if_reports_a_capped_reduction():
+    roster = _roster(100)
+    latest = pd.DataFrame({"helper_id": roster["helper_id"], "p_burned_out": 0.35, "active_cases": 10.0})
+    r = T.what_if(roster, latest, burnout_reduction_points=60)
+    assert r["burnout_prevalence_after"] == pytest.approx(0.0)
+    assert r["burnout_reduction_requested_points"] == pytest.approx(60)
+    assert r["burnout_reduction_applied_points"] == pytest.approx(35)
+    assert r["burnout_reduction_capped"] is True
+    text = " ".join(r["assumptions"])
+    assert "falls by 60 percentage points" not in text
+    assert "capped at 35.0 points" in text
+    ok = T.what_if(roster, latest, burnout_reduction_points=10)
+    assert ok["burnout_reduction_applied_points"] == pytest.approx(10) and ok["burnout_reduction_capped"] is False
+    assert "falls by 10 percentage points" in " ".join(ok["assumptions"])
+
+
+class _FittedStub:
+    """Stands in for a validated risk.CalibrationResult."""
+
+    used = "fitted"
+
+    def predict_p_leave(self, frame):
+        return np.full(len(frame), 0.12)
+
+
+def test_what_if_starts_from_the_fitted_figures_when_a_model_is_used():
+    roster = _roster(10)
+    latest = pd.DataFrame({"helper_id": roster["helper_id"], "p_burned_out": 0.5, "active_cases": 10.0})
+    r = T.what_if(roster, latest, burnout_reduction_points=10, calibration=_FittedStub())
+    table = T.org_impact(T.helper_impact(roster, latest, calibration=_FittedStub()))
+    assert r["expected_leavers_before"] == pytest.approx(table["expected_leavers"]) == pytest.approx(1.2)
+    t_nb, t_b = T.split_turnover(0.30, 0.5)
+    assert r["leavers_avoided"] == pytest.approx(10 * (t_b - t_nb) * 0.10)
