@@ -111,12 +111,22 @@ def load_data(engine: Engine, as_of=None, settings: Mapping | None = None) -> di
         as_of_week = as_of_week.normalize() - pd.Timedelta(days=as_of_week.weekday())
         scores = scores[scores["week_start"] <= as_of_week]
         caseload = caseload[caseload["week_start"] <= as_of_week]
-    try:
-        link = risk.burnout_link(history, scores)
-    except Exception as exc:  # a better link is an improvement, never a reason to fail
-        link = {"used": "defaults", "reason": f"The default link is used ({type(exc).__name__})."}
+    # The same rule as the ``risk`` command: fitted Cox model or documented defaults, and
+    # the risk -> burnout link (risk.leaving_model never raises; it records why).
+    model = risk.leaving_model(roster, history, scores, as_of=as_of_week, settings=settings)
     return {"roster": roster, "caseload": caseload, "scores": scores, "history": history, "latest": latest,
-            "as_of": as_of_week, "settings": settings, "burnout_link": link}
+            "as_of": as_of_week, "settings": settings, "burnout_link": model.link, "leaving_model": model}
+
+
+def leaving_model_of(data: Mapping):
+    """The leaving model of ``data`` (computed when a caller built ``data`` itself)."""
+    from burnout import risk
+
+    model = data.get("leaving_model")
+    if model is None:
+        model = risk.leaving_model(data["roster"], data["history"], data["scores"], as_of=data.get("as_of"),
+                                   settings=data.get("settings"))
+    return model
 
 
 def data_stamp(engine: Engine) -> str:
@@ -315,7 +325,8 @@ def turnover_block(data: Mapping, people: pd.DataFrame, min_n: int, settings: Ma
     roster = active_roster(data["roster"], data["as_of"])
     roster = roster[roster["helper_id"].isin(set(people["helper_id"]))]
     latest = data["latest"][data["latest"]["helper_id"].isin(set(roster["helper_id"]))]
-    impact = turnover.helper_impact(roster, latest, ts)
+    model = leaving_model_of(data)
+    impact = model.helper_impact(roster, latest, ts)   # the same call as the risk command
     impact = impact.merge(roster[["helper_id", "site"]], on="helper_id", how="left")
     # The mask counts the people behind the burnout estimate: distinct helpers whose
     # risk rests on their own answers (people_frame blanks caseload-only risks).
@@ -356,7 +367,7 @@ def turnover_block(data: Mapping, people: pd.DataFrame, min_n: int, settings: Ma
         result = turnover.what_if(roster, latest, ts, burnout_reduction_points=float(sc["burnout_reduction_points"]),
                                   cap_caseload=bool(sc["cap_caseload"]),
                                   intervention_cost=float(sc["intervention_cost"] or 0),
-                                  weights=settings.get("risk_weights"))
+                                  weights=settings.get("risk_weights"), calibration=model.calibration)
     return {"table": table, "evidence": evidence, "what_if": result, "scenario": sc,
             "resolved": turnover.resolve_settings(ts), "group_col": group_col,
             "link": data.get("burnout_link") or {}}
@@ -522,6 +533,9 @@ def build_review(engine: Engine, scope: str = "org", settings_override: Mapping 
     sections.append({"key": "what_if", "title": "What-if scenario", "text": _scenario_text(tb["scenario"]),
                      "display": what_if_display(tb["what_if"])})
 
+    model = leaving_model_of(data)
+    calibration = {"title": CALIBRATION_TITLE, "used": model.calibration.used, "lines": model.describe(),
+                   "display": model.table(), "details": model.to_dict()}
     label = "Organisation" if team is None else f"Team {team}"
     figures = {
         "risk_bands": charts.risk_distribution(bands.interior().table if band_by else bands.table, band_by,
@@ -562,6 +576,7 @@ def build_review(engine: Engine, scope: str = "org", settings_override: Mapping 
         "trend": trend,
         "figures": figures,
         "evidence": tb["evidence"],
+        "calibration": calibration,
     }
 
 
@@ -855,6 +870,9 @@ def _cell(v):
     return privacy.neutralise_text(v) if isinstance(v, str) else v
 
 
+CALIBRATION_TITLE = "How the risk model was checked"
+
+
 def _about_rows(review: Mapping) -> list[tuple[str, Any]]:
     as_of = review["as_of"]
     rows = [("Report", review["title"]), ("Scope", review["scope_label"]),
@@ -888,6 +906,15 @@ def to_xlsx(review: Mapping) -> bytes:
     ws.cell(ws.max_row, 1).font = Font(bold=True)
     for k, v in review["assumptions"].itertuples(index=False):
         ws.append([_cell(k), _cell(v)])
+    cal = review.get("calibration")
+    if cal:
+        ws.append([])
+        ws.append([cal["title"]])
+        ws.cell(ws.max_row, 1).font = Font(bold=True)
+        for line in cal["lines"]:
+            ws.append(["Summary", _cell(line)])
+        for k, v in cal["display"].itertuples(index=False):
+            ws.append([_cell(k), _cell(v)])
     ws.append([])
     ws.append(["What losing a helper means for clients (evidence by kind of team)"])
     ws.cell(ws.max_row, 1).font = Font(bold=True)
@@ -1023,6 +1050,12 @@ def to_pdf(review: Mapping, charts_in_pdf: bool = True) -> bytes:
 
     heading("Assumptions")
     table(review["assumptions"], col_widths=(2, 1))
+    cal = review.get("calibration")
+    if cal:
+        heading(cal["title"], 11)
+        for line in cal["lines"]:
+            para(line)
+        table(cal["display"], col_widths=(1, 2))
 
     figs = review.get("figures", {})
     fig_for = {"by_team": "pressure", "risk_bands": "risk_bands", "weekly": "heatmap", "turnover": "turnover_cost",

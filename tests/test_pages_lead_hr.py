@@ -259,3 +259,15 @@ def test_org_review_site_filter_keeps_small_groups_hidden(demo_db):
     for df in at.dataframe:
         if "People" in df.value.columns:
             assert all(int(v) >= 5 for v in df.value["People"] if str(v).isdigit())
+
+
+def test_org_review_shows_how_the_risk_model_was_checked(demo_db):
+    at = page("org_review", demo_db["engine"], "demo-hr")
+    labels = [e.label for e in at.expander]
+    assert "How the risk model was checked" in labels
+    box = next(e for e in at.expander if e.label == "How the risk model was checked")
+    said = " ".join(m.value for m in box.markdown)
+    assert said.startswith("Probability of leaving: the documented defaults")
+    assert "leavers" in said and "helper-years" in said
+    shown = next(d.value for d in box.dataframe)
+    assert "Helpers who left (counted)" in set(shown["Figure"])

@@ -291,3 +291,60 @@ def test_for_screen_makes_mixed_columns_text():
     df = pd.DataFrame({"a": [5, "fewer than 5"], "b": [1.0, 2.0]})
     out = reports.for_screen(df)
     assert out["a"].tolist() == ["5", "fewer than 5"] and out["b"].tolist() == [1.0, 2.0]
+
+
+# --------------------------------------------------------------------------- how the risk model was checked
+
+def test_review_says_how_the_risk_model_was_checked(review, demo_db, tmp_path):
+    cal = review["calibration"]
+    assert cal["title"] == "How the risk model was checked"
+    assert cal["used"] == "defaults"                       # 40 helpers x 30 weeks: too little history
+    first = cal["lines"][0]
+    assert first.startswith("Probability of leaving: the documented defaults")
+    assert "fitting needs at least 20 leavers and 100 helper-years" in first
+    shown = dict(zip(cal["display"]["Figure"], cal["display"]["Value"]))
+    assert shown["Probability of leaving from"].startswith("documented defaults")
+    assert "Helpers who left (counted)" in shown and "Helper-years of history" in shown
+    # the risk command prints the same account of the same model
+    res = run_cli("risk", "--output", str(tmp_path / "risk.csv"), env={"BURNOUT_DATABASE_URL": demo_db["url"]})
+    assert res.returncode == 0, res.stderr
+    assert [ln for ln in res.stderr.splitlines() if ln.startswith(("Probability", "Risk to burnout"))] == cal["lines"]
+
+
+def test_exports_include_the_model_check(review, monkeypatch):
+    cells = xlsx_cells(reports.to_xlsx(review))
+    about = [v for row in cells["About"] for v in row if isinstance(v, str)]
+    assert "How the risk model was checked" in about
+    assert review["calibration"]["lines"][0] in about
+    assert "Helpers who left (counted)" in about
+    monkeypatch.setattr(reports, "_ensure_kaleido", lambda: False)
+    text = pdf_text(reports.to_pdf(review))
+    assert "How the risk model was checked" in text and "Probability of leaving" in text
+    assert "Helpers who left (counted)" in text
+
+
+def test_cli_and_review_use_the_same_fitted_model(demo_db, monkeypatch):
+    from burnout import risk
+
+    class Fitted(risk.CalibrationResult):
+        def predict_p_leave(self, frame):
+            return 0.05 + 0.004 * pd.to_numeric(frame["risk_score"], errors="coerce").fillna(50).to_numpy()
+
+    stub = Fitted("fitted", "stub", n_leavers=40, helper_years=300.0, features=["risk_score"],
+                  metrics={"concordance": 0.7, "auc": 0.72, "calibration_slope": 1.0,
+                           "calibration_intercept": 0.0, "split_date": "2024-01-01"})
+    monkeypatch.setattr(risk, "calibrate", lambda *a, **k: stub)
+    eng = demo_db["engine"]
+    table, model = risk.risk_report(eng, details=True)
+    assert model.fitted
+    rv = reports.build_review(eng, "org", scenario={"burnout_reduction_points": 0, "cap_caseload": False})
+    t = rv["turnover"]["table"]
+    total = t[t["team"] == privacy.TOTAL].iloc[0]
+    assert total["status"] == privacy.SHOWN
+    data = reports.load_data(eng)
+    ids = set(reports.people_frame(data)["helper_id"])
+    assert ids == set(table["helper_id"])
+    assert total["expected_leavers"] == pytest.approx(table["p_leave_12m"].sum(), abs=0.01)
+    assert rv["turnover"]["what_if"]["expected_leavers_before"] == pytest.approx(total["expected_leavers"])
+    assert rv["calibration"]["used"] == "fitted"
+    assert "the organisation's own model (Cox" in rv["calibration"]["lines"][0]

@@ -181,6 +181,12 @@ with right:
 _table(sections["what_if"]["display"], key="tbl_what_if")
 with st.expander("Assumptions used"):
     _table(review["assumptions"], key="tbl_assumptions")
+cal = review.get("calibration")
+if cal:
+    with st.expander(cal["title"]):
+        for line in cal["lines"]:
+            st.markdown(line)
+        _table(cal["display"], key="tbl_calibration")
 
 # ------------------------------------------------------------------ exports
 st.header("Export")
