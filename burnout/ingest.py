@@ -131,7 +131,15 @@ def read_table(source, name: str | None = None) -> pd.DataFrame:
     df.columns = [str(c).strip().lstrip("\ufeff") for c in df.columns]
     df = df.apply(_strip_cells)
     df.index = df.index + lead
-    df = df[df.notna().any(axis=1)]
+    # Column by column, stopping once every row has a value: usually after the
+    # first column, where a frame-wide notna() would build one flag per cell.
+    filled = np.zeros(len(df), dtype=bool)
+    for c in df.columns:
+        filled |= df[c].notna().to_numpy()
+        if filled.all():
+            break
+    if not filled.all():
+        df = df[filled]
     if df.empty:
         raise InputError("the file has a header but no data rows", file=name)
     dup = df.columns[df.columns.duplicated()]

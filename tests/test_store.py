@@ -160,3 +160,19 @@ def test_seeding_after_the_demo_was_cleared_stores_nothing(engine):
 def test_postgresql_concurrent_first_start_seeds_the_demo_once(pg_url):
     eng = get_engine(pg_url)
     _assert_seeded_once(eng, _seed_at_once(eng, starters=3))
+
+
+@pytest.mark.postgres
+def test_postgresql_reimport_with_other_answers_keeps_stored(pg_url, demo_files, tmp_path):
+    eng = get_engine(pg_url)
+    ingest.import_files(eng, roster=demo_files["roster"], surveys=demo_files["surveys"])
+    stored = frames.answers(eng)
+    table = pd.read_csv(demo_files["surveys"], dtype=str, keep_default_na=False)
+    sib = table.index[table["instrument"] == "sib"][0]
+    table.loc[sib, "sib_1"] = "5" if table.loc[sib, "sib_1"] != "5" else "1"
+    changed = tmp_path / "surveys.csv"
+    table.to_csv(changed, index=False)
+    summary = ingest.import_files(eng, surveys=changed)
+    assert summary.counts["surveys"]["new"] == 0 and summary.counts["surveys"]["different"] == 1
+    assert f"helper {table.loc[sib, 'helper_id']} sib" in summary.describe()
+    pd.testing.assert_frame_equal(frames.answers(eng), stored)

@@ -241,30 +241,40 @@ def stored_with_other_answers(conn: Connection, subs: pd.DataFrame, ans: pd.Data
     answered or another value.  Returns their keys, ordered.
 
     ``insert_submissions`` keeps what is stored, so nothing a helper entered
-    is overwritten; this lets an import say so instead of staying silent."""
+    is overwritten; this lets an import say so instead of staying silent.
+    A re-import reads back every answer it repeats, so the answers come
+    through the DB-API cursor: SQLAlchemy's row objects cost more than the read.
+    """
     none = pd.DataFrame(columns=KEY)
     if subs.empty:
         return none
     keys = subs[KEY].copy()
     keys["submitted_at"] = pd.to_datetime(keys["submitted_at"])
     ids = keys["helper_id"].unique().tolist()
-    q = (select(submissions.c.helper_id, submissions.c.instrument, submissions.c.submitted_at,
-                answers.c.item_id, answers.c.value)
-         .join(answers, answers.c.submission_id == submissions.c.submission_id))
-    stored = pd.read_sql(q.where(submissions.c.helper_id.in_(ids)) if len(ids) < 30_000 else q, conn)
-    if stored.empty:
+    q = select(submissions.c.submission_id, *[submissions.c[k] for k in KEY])
+    existing = pd.read_sql(q.where(submissions.c.helper_id.in_(ids)) if len(ids) < 30_000 else q, conn)
+    existing["submitted_at"] = pd.to_datetime(existing["submitted_at"])
+    stored_keys = existing.merge(keys, on=KEY)
+    if stored_keys.empty:
         return none
-    stored["submitted_at"] = pd.to_datetime(stored["submitted_at"])
-    stored = stored.merge(keys, on=KEY)
-    if stored.empty:
-        return none
+    sids = stored_keys["submission_id"].astype("int64")
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(f"SELECT submission_id, item_id, value FROM {answers.name} "
+                       f"WHERE submission_id BETWEEN {mark} AND {mark}", (int(sids.min()), int(sids.max())))
+        stored = pd.DataFrame.from_records(cursor.fetchall(), columns=["submission_id", "item_id", "value"])
+    finally:
+        cursor.close()
+    stored = stored[stored["submission_id"].isin(sids)]
     given = ans[KEY + ["item_id", "value"]].copy()
     given["submitted_at"] = pd.to_datetime(given["submitted_at"])
-    given = given.merge(stored[KEY].drop_duplicates(), on=KEY)
-    both = stored.merge(given, on=KEY + ["item_id"], how="outer", suffixes=("_db", ""))
+    given = given.merge(stored_keys, on=KEY)[["submission_id", "item_id", "value"]]
+    both = stored.merge(given, on=["submission_id", "item_id"], how="outer", suffixes=("_db", ""))
     a, b = both["value"].astype(float), both["value_db"].astype(float)
     same = (a.isna() & b.isna()) | np.isclose(a.fillna(-1e18), b.fillna(-1e18))
-    return (both.loc[~same.to_numpy(), KEY].drop_duplicates()
+    differing = both.loc[~same.to_numpy(), "submission_id"].unique()
+    return (stored_keys.loc[stored_keys["submission_id"].isin(differing), KEY]
             .sort_values(KEY).reset_index(drop=True))
 
 
