@@ -117,11 +117,15 @@ def main() -> None:
     if cal.coefficients:
         top = sorted(cal.coefficients.items(), key=lambda kv: -abs(kv[1]))[:3]
         print("  largest log hazard ratios per SD: " + ", ".join(f"{k} {v:+.2f}" for k, v in top))
-    impact = timed("turnover.helper_impact", lambda: turnover.helper_impact(roster, latest))
+    print(f"  no risk score (no answers in the window): {int(latest['risk_score'].isna().sum())} helpers; "
+          f"latest bands {latest['risk_band'].value_counts().to_dict()}")
+    model = timed("leaving_model (calibrate + burnout link)", lambda: risk.leaving_model(roster, hist, scores))
+    print("  " + "\n  ".join(model.describe()))
+    impact = timed("turnover.helper_impact", lambda: model.helper_impact(roster, latest))
     timed("turnover.team_impact", lambda: turnover.team_impact(impact))
     timed("turnover.what_if (cap caseloads, -10 points)",
-          lambda: turnover.what_if(roster, latest, burnout_reduction_points=10, cap_caseload=True,
-                                   intervention_cost=100_000))
+          lambda: turnover.what_if(roster, latest, model.turnover_settings(), burnout_reduction_points=10,
+                                   cap_caseload=True, intervention_cost=100_000, calibration=model.calibration))
     try:
         from burnout import alerts
     except ImportError:
