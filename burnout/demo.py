@@ -178,8 +178,7 @@ def generate(helpers: int = 60, weeks: int = 52, seed: int = 7,
         # InputError (a ValueError) so the CLI answers a bad --helpers/--weeks with exit code 2
         from burnout.errors import InputError
 
-        raise InputError(f"helpers and weeks must be at least 1 (got helpers={helpers}, weeks={weeks})",
-                         column="helpers" if helpers < 1 else "weeks")
+        raise InputError(f"helpers and weeks must be at least 1 (got helpers={helpers}, weeks={weeks})")
     rng = np.random.default_rng(seed)
     last_monday = _monday(end_date)
     first_monday = last_monday - dt.timedelta(weeks=weeks - 1)
