@@ -40,6 +40,19 @@ def first_start(engine) -> None:
     st.session_state["_first_start_done"] = True
 
 
+def sign_out() -> None:
+    """Forget the session; a single sign-on session also signs out of Streamlit's identity cookie.
+
+    Runs as the button's callback, so no st.rerun() follows st.logout() (a rerun could drop
+    the logout redirect before it reaches the browser).
+    """
+    came_from_sso = bool(st.session_state.get("sso"))
+    st.session_state.clear()
+    st.session_state["_first_start_done"] = True
+    if came_from_sso:
+        st.logout()
+
+
 def pages_for(user: dict) -> list:
     keys = list(ROLE_PAGES.get(user["role"], []))
     if user["role"] != "helper" and user.get("helper_id"):
@@ -52,9 +65,12 @@ first_start(engine)
 user = common.current_user()
 if user is not None and auth.session_expired(st.session_state.get("last_seen"),
                                              common.settings()["session_minutes"], common.now()):
+    came_from_sso = bool(st.session_state.get("sso"))
     st.session_state.clear()
     st.session_state["_first_start_done"] = True
     st.session_state["expired"] = True
+    if came_from_sso:
+        st.logout()     # the identity cookie would otherwise sign the person straight back in
     user = None
 
 if user is None:
@@ -67,8 +83,5 @@ else:
         st.caption(f"Signed in as **{user['username']}** ({user['role']})")
         if seed.is_demo(engine):
             st.info("Demo organisation: all people and numbers are synthetic.", icon=":material/science:")
-        if st.button("Sign out", key="sign_out"):
-            st.session_state.clear()
-            st.session_state["_first_start_done"] = True
-            st.rerun()
+        st.button("Sign out", key="sign_out", on_click=sign_out)
     st.navigation(pages_for(user)).run()

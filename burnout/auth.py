@@ -1,4 +1,5 @@
-"""Local accounts: argon2id hashes (argon2-cffi), roles, session expiry.
+"""Local accounts: argon2id hashes (argon2-cffi), roles, session expiry, and the
+mapping of an optional single sign-on identity (Streamlit's OIDC login) to a local account.
 
 No secrets live in the repository: the first admin comes from
 BURNOUT_ADMIN_USER / BURNOUT_ADMIN_PASSWORD or the one-time setup screen, and
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Mapping
 
 import pandas as pd
 from argon2 import PasswordHasher
@@ -116,3 +118,106 @@ def session_expired(last_seen: dt.datetime | None, minutes: int, now: dt.datetim
         return True
     now = now or dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     return now - last_seen > dt.timedelta(minutes=minutes)
+
+
+# --------------------------------------------------------------------------- messages
+
+def plain_message(exc: InputError) -> str:
+    """The message of ``exc`` without the "file …, row …, column '…':" locator.
+
+    The locator helps with a spreadsheet; on a form with one labelled field it is jargon.
+    """
+    text = str(exc)
+    where = ", ".join(p for p in (
+        f"file {exc.file}" if exc.file else "",
+        f"row {exc.row}" if exc.row is not None else "",
+        f"column {exc.column!r}" if exc.column else "",
+    ) if p)
+    if where and text.startswith(f"{where}: "):
+        text = text[len(where) + 2:]
+    text = text.strip()
+    return (text[:1].upper() + text[1:]) if text else text
+
+
+# --------------------------------------------------------------------------- single sign-on (OIDC)
+#
+# Streamlit's st.login does the OIDC exchange; this module only decides whether it is
+# configured and which local account a returned identity may use. SSO never creates
+# accounts or grants roles: roles and team/helper links stay in the local database.
+
+_PROVIDER_KEYS = ("client_id", "client_secret", "server_metadata_url")
+
+
+def sso_providers(auth_section) -> list[str]:
+    """Provider names usable with ``st.login`` from the ``[auth]`` secrets section.
+
+    ``["default"]`` when the provider settings sit directly in ``[auth]`` (``st.login()``),
+    otherwise the names of the ``[auth.<name>]`` sub-sections. Empty when SSO is not
+    configured or the shared settings (redirect_uri, cookie_secret) are missing.
+    """
+    if not isinstance(auth_section, Mapping):
+        return []
+    if not all(auth_section.get(k) for k in ("redirect_uri", "cookie_secret")):
+        return []
+    if all(auth_section.get(k) for k in _PROVIDER_KEYS):
+        return ["default"]
+    return [name for name, sub in auth_section.items()
+            if isinstance(sub, Mapping) and "_" not in name and name != "default"
+            and all(sub.get(k) for k in _PROVIDER_KEYS)]
+
+
+def sso_email(info: Mapping) -> str | None:
+    """The e-mail of a signed-in SSO identity (``st.user``), or None.
+
+    None when not signed in, when the identity carries no e-mail, or when the
+    provider says the address is not verified (``email_verified`` false).
+    """
+    if not isinstance(info, Mapping) or info.get("is_logged_in") is not True:
+        return None
+    if str(info.get("email_verified", "")).strip().lower() == "false":
+        return None
+    email = str(info.get("email") or "").strip()
+    return email or None
+
+
+def user_for_sso(engine: Engine, email: str | None) -> dict | None:
+    """The active local account whose username is ``email`` (case-insensitive), or None.
+
+    An exact match wins; otherwise exactly one case-insensitive match is needed
+    (two accounts differing only in case are ambiguous and refused).
+    """
+    email = (email or "").strip()
+    if not email:
+        return None
+    with engine.connect() as conn:
+        rows = conn.execute(select(users).where(func.lower(users.c.username) == email.lower(),
+                                                users.c.active.is_(True))).mappings().all()
+    exact = [r for r in rows if r["username"] == email]
+    row = exact[0] if exact else (rows[0] if len(rows) == 1 else None)
+    if row is None:
+        return None
+    return {k: v for k, v in row.items() if k != "password_hash"}
+
+
+def sso_sign_in(engine: Engine, info: Mapping) -> dict | None:
+    """The local account for a signed-in SSO identity, with the sign-in written to the audit log.
+
+    None (and nothing written) when there is no verified e-mail or no active account for it.
+    """
+    email = sso_email(info)
+    user = user_for_sso(engine, email)
+    if user is None:
+        return None
+    provider = str(info.get("provider") or "").strip()
+    with engine.begin() as conn:
+        audit(conn, user["username"], "sso_sign_in",
+              detail=f"{email}" + (f" via {provider}" if provider else ""))
+    return user
+
+
+def audit_sso_refused(engine: Engine, info: Mapping) -> None:
+    """Record that a provider sign-in found no account here, so an admin can add one."""
+    email = str(info.get("email") or "").strip() or "(no e-mail)"
+    provider = str(info.get("provider") or "").strip()
+    with engine.begin() as conn:
+        audit(conn, "sso", "sso_no_account", detail=email[:200] + (f" via {provider}" if provider else ""))

@@ -1,4 +1,10 @@
-"""Sign-in page (and the one-time admin setup when no account exists)."""
+"""Sign-in page (and the one-time admin setup when no account exists).
+
+Local accounts sign in with the form. When ``.streamlit/secrets.toml`` has an
+``[auth]`` section with an OIDC provider, a single sign-on button (Streamlit's
+``st.login``) sits above the form; the identity that comes back is mapped to the
+local account whose username is its e-mail (``auth.sso_sign_in``).
+"""
 from __future__ import annotations
 
 import streamlit as st
@@ -18,9 +24,14 @@ def render_login() -> None:
                 "An admin can clear it on the Data page.", icon=":material/science:")
     if st.session_state.pop("expired", False):
         st.info("You were signed out after a period of inactivity. Please sign in again.")
+    if st.session_state.pop("admin_created", False):
+        st.success("Admin account created. Sign in below.")
     if not auth.has_admin(engine) and not seed.is_demo(engine):
         _setup_admin(engine)
         return
+    providers = sso_providers()
+    if providers:
+        _single_sign_on(engine, providers)
     with st.form("login"):
         username = st.text_input("Username", key="login_user")
         password = st.text_input("Password", type="password", key="login_password")
@@ -46,6 +57,80 @@ def render_login() -> None:
                 for r in people.itertuples()))
 
 
+def sso_providers() -> list[str]:
+    """Providers from the ``[auth]`` secrets section; empty without a secrets file or ``[auth]``."""
+    try:
+        if "auth" not in st.secrets:      # st.secrets raises when there is no secrets file at all
+            return []
+        return auth.sso_providers(st.secrets["auth"])
+    except Exception:  # noqa: BLE001 - a missing or unreadable secrets file means: no SSO
+        return []
+
+
+def sso_identity() -> dict:
+    """What the identity provider returned (``st.user``) as a plain dict; empty when unknown."""
+    try:
+        return dict(st.user.to_dict())
+    except Exception:  # noqa: BLE001 - st.user depends on the host; no identity is the safe answer
+        return {}
+
+
+def sso_outcome(engine, info: dict) -> tuple[dict | None, str | None]:
+    """(local account, message) for an SSO identity; both None when nobody is signed in via SSO.
+
+    Pure of Streamlit so it can be tested without a real identity provider.
+    """
+    if info.get("is_logged_in") is not True:
+        return None, None
+    user = auth.sso_sign_in(engine, info)
+    if user is not None:
+        return user, None
+    email = auth.sso_email(info)
+    if email is None:
+        return None, ("Your organisation's sign-in worked, but it did not share a verified e-mail "
+                      "address, so it cannot be matched to an account here. Ask your admin for help.")
+    return None, (f"Your organisation's sign-in worked, but there is no account for {email} "
+                  "here yet. Ask your admin to add one.")
+
+
+def _md(text: str) -> str:
+    """Escape Markdown so an address like first_last@org shows as typed."""
+    return "".join("\\" + c if c in "\\`*_[]<>|~$" else c for c in text)
+
+
+def _single_sign_on(engine, providers: list[str]) -> None:
+    info = sso_identity()
+    user, message = sso_outcome(engine, info)
+    if user is not None:
+        st.session_state["user"] = user
+        st.session_state["last_seen"] = common.now()
+        st.session_state["sso"] = True
+        st.rerun()
+    if message:
+        st.warning(_md(message))
+        if not st.session_state.get("_sso_refusal_logged"):
+            st.session_state["_sso_refusal_logged"] = True
+            auth.audit_sso_refused(engine, info)
+        if st.button("Sign out of single sign-on", key="sso_logout"):
+            st.session_state.pop("_sso_refusal_logged", None)
+            st.logout()
+            st.stop()       # no rerun: it could drop the logout redirect before it reaches the browser
+    else:
+        for name in providers:
+            label = "Sign in with single sign-on" + ("" if len(providers) == 1 else f" ({name.title()})")
+            if st.button(label, key=f"sso_login_{name}", type="primary", icon=":material/key:"):
+                try:
+                    if name == "default":
+                        st.login()
+                    else:
+                        st.login(name)
+                except Exception as exc:  # noqa: BLE001 - misconfiguration shown plainly, form still works
+                    st.error(f"Single sign-on is configured but could not start: {exc}")
+                else:
+                    st.stop()
+    st.caption("Or sign in with a local account:")
+
+
 def _setup_admin(engine) -> None:
     st.subheader("First start: create the administrator account")
     with st.form("setup_admin"):
@@ -56,7 +141,7 @@ def _setup_admin(engine) -> None:
         try:
             auth.create_user(engine, username, password, "admin", actor="setup")
         except InputError as exc:
-            st.error(str(exc))
+            st.error(auth.plain_message(exc))
         else:
-            st.success("Admin account created. Sign in below.")
+            st.session_state["admin_created"] = True
             st.rerun()
