@@ -717,3 +717,264 @@ def recoverable(sup: Suppressed, col: str, counts: Mapping | None = None) -> lis
             lines.append((g, [i for k, i in idx.items() if k[1] == TOTAL and k[0] != TOTAL]))
             lines.append((g, [i for k, i in idx.items() if k[0] == TOTAL and k[1] != TOTAL]))
     return [keys[i] for i in _determined(cells, lines, hidden)]
+
+
+# =========================================================================== across tables
+
+GROUP_DIMS = ("team", "role", "site")
+_TOL = 1e-8
+
+
+@dataclass
+class Plan:
+    """Which roll-up groups may be shown, audited jointly across tables.
+
+    The HR review publishes several one-way tables over the same people (by
+    team, by role, by site, each with the organisation total).  Each table is
+    safe on its own, but together they can single out a small group: the total
+    minus every shown site minus a team at the remaining site, or a team minus
+    the one role that makes up most of it.  Every such table row is a sum over
+    *atoms* — the people sharing one (team, role, site) — so a group of people
+    is derivable exactly when its atom indicator lies in the row space of the
+    shown rows.  :func:`plan_groups` hides rows until no small group that a
+    reader could name is derivable (see there); views that narrow the tables (a
+    site filter, a one-team report) may then only show what the audited rows
+    already imply (:meth:`allows`), so no combination of views adds anything.
+    """
+
+    min_n: int
+    dims: tuple
+    status: dict = field(default_factory=dict)      # column -> {group: status}
+    _atoms: dict = field(default_factory=dict)      # column -> (keys, sizes)
+    _null: dict = field(default_factory=dict)       # column -> null space of the shown rows (atoms x d)
+
+    def status_of(self, column: str, group: tuple) -> str:
+        return self.status.get(column, {}).get(tuple(group), SHOWN)
+
+    def allows(self, column: str, conditions: Mapping) -> bool:
+        """May a cell over the people matching ``conditions`` ({dim: value or
+        values}) be shown?  Only when it has ``min_n`` people or more and is a
+        combination of the audited, shown rows."""
+        if column not in self._atoms:
+            return True
+        cols, sizes = self._atoms[column]
+        x = _indicator(cols, self.dims, conditions)
+        n = float(sizes @ x)
+        if n == 0:
+            return True
+        if n < self.min_n:
+            return False
+        return _in_rowspace(self._null[column], x)
+
+
+def _indicator(cols: np.ndarray, dims: Sequence[str], conditions) -> np.ndarray:
+    """1 for the atoms inside a group; ``cols`` holds each atom's (team, role,
+    site) as text, one row per atom."""
+    x = np.ones(len(cols))
+    for d, want in dict(conditions).items():
+        values = want if isinstance(want, (list, tuple, set, frozenset)) else [want]
+        x *= np.isin(cols[:, list(dims).index(d)], [str(v) for v in values])
+    return x
+
+
+def _null_space(m: np.ndarray, k: int) -> np.ndarray:
+    """Basis (k x d) of the vectors orthogonal to every row of ``m``."""
+    if m.shape[0] == 0:
+        return np.eye(k)
+    _, sv, vt = np.linalg.svd(m, full_matrices=True)
+    rank = int((sv > 1e-9 * max(1.0, float(sv.max(initial=0.0)))).sum())
+    return vt[rank:].T
+
+
+def _widen(null: np.ndarray, rest: np.ndarray, removed: np.ndarray) -> np.ndarray:
+    """The null space after ``removed`` left the rows: it gains the part of
+    ``removed`` that the remaining rows do not span (one least-squares solve
+    instead of a fresh decomposition per hidden row)."""
+    w = removed - rest.T @ np.linalg.lstsq(rest.T, removed, rcond=None)[0] if len(rest) else removed
+    size = float(np.linalg.norm(w))
+    if size <= 1e-9 * max(1.0, float(np.linalg.norm(removed))):
+        return null
+    return np.hstack([null, (w / size)[:, None]])
+
+
+def _in_rowspace(null: np.ndarray, x: np.ndarray) -> bool:
+    return null.shape[1] == 0 or float(np.abs(x @ null).max()) <= _TOL * max(1.0, float(np.abs(x).sum()))
+
+
+def _one_hot(codes: np.ndarray, width: int):
+    from scipy import sparse
+
+    return sparse.csr_matrix((np.ones(len(codes)), (codes, np.arange(len(codes)))), shape=(width, len(codes)))
+
+
+def _candidates(cols: np.ndarray, sizes: np.ndarray, groups, min_n: int):
+    """Small groups a reader could name, as sparse rows of atom indicators:
+    every atom, every two-way crossing (team x role, ...), every table group,
+    and every such group less a crossing or group inside it (a team less one
+    of its roles).  Only those with 1 to ``min_n - 1`` people are kept."""
+    from scipy import sparse
+
+    k, dims = cols.shape
+    parts = [sparse.identity(k, format="csr"), groups]
+    for a in range(dims):
+        for b in range(a + 1, dims):
+            codes = pd.factorize(pd.Series(cols[:, a]) + "\x1f" + pd.Series(cols[:, b]))[0]
+            parts.append(_one_hot(codes, codes.max() + 1))
+    p = sparse.vstack(parts, format="csr")
+    p.data[:] = 1.0
+    n = p @ sizes
+    atoms = np.asarray(p.sum(axis=1)).ravel()
+    out = [p[(n > 0) & (n < min_n)]]
+    # g less h where h lies inside g (overlap = all of h's atoms) and 1..min_n-1 people remain
+    overlap = (p @ p.T).tocoo()
+    inside = (overlap.data == atoms[overlap.col]) & (overlap.row != overlap.col)
+    g, h = overlap.row[inside], overlap.col[inside]
+    gap = n[g] - n[h]
+    keep = (gap > 0) & (gap < min_n)
+    if keep.any():
+        out.append(p[g[keep]] - p[h[keep]])
+    x = sparse.vstack(out, format="csr")
+    x.sum_duplicates()
+    return x
+
+
+def _exhaustive_leak(null: np.ndarray, sizes: np.ndarray, min_n: int, budget: int = 50_000):
+    """Any set of atoms with 1..min_n-1 people in the row space, searched
+    exhaustively over the small atoms; ``None`` when there is none, ``False``
+    when the search ran past ``budget`` sets (the named candidates still apply)."""
+    small = [i for i in np.argsort(sizes, kind="stable") if 0 < sizes[i] < min_n]
+    rows = null[small] if null.shape[1] else np.zeros((len(small), 0))
+    seen = 0
+    stack = [(-1, np.zeros(null.shape[1]), 0, [])]
+    while stack:
+        last, acc, total, chosen = stack.pop()
+        for j in range(last + 1, len(small)):
+            size = int(sizes[small[j]])
+            if total + size >= min_n:
+                break          # atoms are sorted by size: the rest are as large or larger
+            seen += 1
+            if seen > budget:
+                return False
+            s = acc + rows[j]
+            pick = chosen + [small[j]]
+            if rows.shape[1] == 0 or float(np.abs(s).max()) <= _TOL * len(pick):
+                return pick
+            stack.append((j, s, total + size, pick))
+    return None
+
+
+def plan_groups(people: pd.DataFrame, value_cols: Sequence[str], min_n: int = MIN_N, *,
+                dims: Sequence[str] = GROUP_DIMS, respondent_col: str = "helper_id") -> Plan:
+    """Audit the roll-up tables by each of ``dims`` (plus the total) jointly.
+
+    ``people``: one row per person with ``dims`` and ``value_cols`` (NaN where
+    a person has no value).  Each value column has its own respondents, and
+    ``"n"`` stands for the people with any value.  Rows under ``min_n`` people
+    are hidden (primary); then, while a small group is derivable from the shown
+    rows, the smallest row of the combination that derives it is hidden too
+    (complementary; the total goes last).  Derivable means: in the row space
+    of the shown rows, checked for every group a reader could name (each atom,
+    each crossing of two dimensions, each table group, and each of those less
+    a group inside it) and, where the number of small atoms allows, for every
+    set of atoms at all.
+    """
+    dims = tuple(dims)
+    plan = Plan(min_n=min_n, dims=dims)
+    value_cols = [v for v in value_cols if v in people.columns]
+    base = people[people[respondent_col].notna()].drop_duplicates(respondent_col)
+    done: dict[bytes, str] = {}     # columns answered by the same people share one audit
+    for column in ["n", *value_cols]:
+        present = base[value_cols].notna().any(axis=1) if column == "n" else base[column].notna()
+        same = done.get(present.to_numpy().tobytes())
+        if same is not None:
+            plan.status[column] = plan.status[same]
+            if same in plan._atoms:
+                plan._atoms[column], plan._null[column] = plan._atoms[same], plan._null[same]
+            continue
+        done[present.to_numpy().tobytes()] = column
+        rows = base[present.to_numpy()]
+        st: dict[tuple, str] = {}
+        plan.status[column] = st
+        if rows.empty:
+            continue
+        counts = rows.astype({d: str for d in dims}).groupby(list(dims), sort=True)[respondent_col].nunique()
+        cols = np.array([k if isinstance(k, tuple) else (k,) for k in counts.index], dtype=object)
+        sizes = counts.to_numpy(dtype=float)
+        groups: list[tuple] = [()]
+        blocks = [np.ones((1, len(cols)))]
+        for j, d in enumerate(dims):
+            codes, uniq = pd.factorize(cols[:, j], sort=True)
+            groups += [((d, v),) for v in uniq]
+            blocks.append(_one_hot(codes, len(uniq)).toarray())
+        full = np.vstack(blocks)
+        # Groups with the same people (a team that is a whole site) stand or fall together.
+        m, first, cls = np.unique(full, axis=0, return_index=True, return_inverse=True)
+        cls = np.asarray(cls).reshape(-1)
+        names = [groups[i] for i in first]
+        n = m @ sizes
+        shown = n >= min_n
+        cands = _candidates(cols, sizes, full[1:], min_n)
+        null = _null_space(m[shown], len(cols))
+        for _ in range(len(m) + 1):
+            leak = None
+            if cands.shape[0]:
+                if null.shape[1]:
+                    off = np.abs(cands @ null).max(axis=1)
+                    hit = np.flatnonzero(off <= _TOL * np.maximum(1.0, np.asarray(abs(cands).sum(axis=1)).ravel()))
+                else:
+                    hit = np.arange(cands.shape[0])
+                leak = cands[hit[0]].toarray().ravel() if len(hit) else None
+            if leak is None:
+                found = _exhaustive_leak(null, sizes, min_n)
+                if found:
+                    leak = np.zeros(len(cols))
+                    leak[found] = 1
+            if leak is None:
+                break
+            idx = np.flatnonzero(shown)
+            coef = np.linalg.lstsq(m[idx].T, leak, rcond=None)[0]
+            used = [i for i, c in zip(idx, coef) if abs(c) > 1e-7] or list(idx)
+            # hide the smallest row the derivation leans on; everyone (all atoms) only last
+            pick = min(used, key=lambda i: (bool(m[i].all()), n[i], str(names[i])))
+            shown[pick] = False
+            null = _widen(null, m[shown], m[pick])
+        for g, c in zip(groups, cls):
+            st[g] = SHOWN if shown[c] else (PRIMARY if n[c] < min_n else COMPLEMENTARY)
+        plan._atoms[column] = (cols, sizes)
+        plan._null[column] = null
+    return plan
+
+
+def apply_plan(sup: Suppressed, plan: Plan, fixed: Mapping | None = None,
+               column_map: Mapping | None = None) -> Suppressed:
+    """Hide the cells of a one-way table that the joint audit does not allow.
+
+    ``fixed``: conditions every row of ``sup`` shares (a one-team report, a
+    site filter); the ``All`` row is then the group ``fixed`` itself.  Rows are
+    checked with :meth:`Plan.allows`, which for an unfiltered table is the same
+    as the audited status.  ``column_map`` maps a table column to the plan
+    column whose respondents it counts (default: itself).
+    """
+    if len(sup.group_cols) != 1:
+        raise ValueError("apply_plan() handles one-way tables")
+    g = sup.group_cols[0]
+    table, status = sup.table.copy(), sup.status.copy()
+    fixed = dict(fixed or {})
+    for i in range(len(table)):
+        key = table.iloc[i][g]
+        cond = dict(fixed)
+        if str(key) != TOTAL:
+            cond[g] = key
+        for c in ["n", *sup.value_cols]:
+            if status.iloc[i][c] != SHOWN:
+                continue
+            pc = (column_map or {}).get(c, c)
+            if not plan.allows(pc, cond):
+                status.iat[i, status.columns.get_loc(c)] = FILTER if fixed else COMPLEMENTARY
+                table.iat[i, table.columns.get_loc(c)] = pd.NA if c == "n" else np.nan
+        if status.iloc[i]["n"] != SHOWN:
+            for c in sup.value_cols:
+                if status.iloc[i][c] == SHOWN:
+                    status.iat[i, status.columns.get_loc(c)] = status.iloc[i]["n"]
+                    table.iat[i, table.columns.get_loc(c)] = np.nan
+    return Suppressed(table, status, sup.group_cols, sup.value_cols, sup.min_n, sup.labels)
