@@ -183,10 +183,43 @@ def people_frame(data: Mapping, weeks: int = 4) -> pd.DataFrame:
 
 # =========================================================================== building blocks
 
+def _narrowing(where: Mapping | None, team: str | None = None) -> dict:
+    """The conditions a narrowed view shares: a one-team report, a site filter."""
+    fixed = {k: list(v) for k, v in (where or {}).items() if v}
+    if team is not None:
+        fixed["team"] = team
+    return fixed
+
+
+_PLANS: dict = {}
+
+
+def review_plan(people: pd.DataFrame, min_n: int, measures: Mapping[str, str] = ROLLUP_MEASURES
+                ) -> privacy.Plan:
+    """The joint audit of the organisation's roll-up tables (privacy.plan_groups),
+    remembered for the same people and answers: a what-if slider on the review
+    page reruns the review, not the audit."""
+    cols = [c for c in measures if c in people.columns]
+    frame = people[["helper_id", *privacy.GROUP_DIMS, *cols]]
+    key = (min_n, tuple(cols), int(pd.util.hash_pandas_object(frame, index=False).sum()))
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = privacy.plan_groups(frame, cols, min_n)
+        if len(_PLANS) >= 8:
+            _PLANS.pop(next(iter(_PLANS)))
+        _PLANS[key] = plan
+    return plan
+
+
 def rollup(people: pd.DataFrame, by: str, min_n: int, *, where: Mapping | None = None,
-           measures: Mapping[str, str] = ROLLUP_MEASURES, known=None, margins: bool = True
-           ) -> privacy.Suppressed:
-    """Suppressed means of the roll-up measures by ``by`` with an ``All`` total."""
+           measures: Mapping[str, str] = ROLLUP_MEASURES, known=None, margins: bool = True,
+           plan: privacy.Plan | None = None, fixed: Mapping | None = None) -> privacy.Suppressed:
+    """Suppressed means of the roll-up measures by ``by`` with an ``All`` total.
+
+    With ``plan`` (the organisation's joint audit) the table shows only cells
+    the audit allows; ``fixed`` names what a narrowed view shares (its team,
+    its filter), whose cells may only show what the full tables imply.
+    """
     cols = [c for c in measures if c in people.columns]
     df = people
     population = None
@@ -198,12 +231,15 @@ def rollup(people: pd.DataFrame, by: str, min_n: int, *, where: Mapping | None =
                 mask &= people[col].isin(list(allowed)).to_numpy()
         df = people[mask]
     labels = {"team": "Team", "role": "Role", "site": "Site", **measures}
-    return privacy.suppress(df, by, "helper_id", cols, min_n, margins=margins, population=population,
-                            known=known, labels=labels)
+    sup = privacy.suppress(df, by, "helper_id", cols, min_n, margins=margins, population=population,
+                           known=known, labels=labels)
+    return privacy.apply_plan(sup, plan, fixed) if plan is not None else sup
 
 
-def band_shares(people: pd.DataFrame, by: str | None, min_n: int, known=None) -> privacy.Suppressed:
-    """Share of people in each risk band, per ``by`` (or for everyone)."""
+def band_shares(people: pd.DataFrame, by: str | None, min_n: int, known=None, *,
+                plan: privacy.Plan | None = None, fixed: Mapping | None = None) -> privacy.Suppressed:
+    """Share of people in each risk band, per ``by`` (or for everyone).  The
+    bands count the people behind ``risk_score``, so ``plan`` applies as for it."""
     df = people[people["risk_band"].notna()].copy()
     group = by
     if by is None:
@@ -211,8 +247,12 @@ def band_shares(people: pd.DataFrame, by: str | None, min_n: int, known=None) ->
         group = "scope"
     labels = {"team": "Team", "role": "Role", "site": "Site", "scope": "Scope",
               **{f"band_{b}": f"{b.capitalize()} risk (%)" for b in BANDS}}
-    return privacy.suppress(df, group, "helper_id", [f"band_{b}" for b in BANDS], min_n,
-                            margins=by is not None, known=known, labels=labels)
+    band_cols = [f"band_{b}" for b in BANDS]
+    sup = privacy.suppress(df, group, "helper_id", band_cols, min_n,
+                           margins=by is not None, known=known, labels=labels)
+    if plan is None:
+        return sup
+    return privacy.apply_plan(sup, plan, fixed, column_map={c: "risk_score" for c in ["n", *band_cols]})
 
 
 def weekly_by(scores_or_history: pd.DataFrame, roster: pd.DataFrame, group_col: str, measure: str,
@@ -316,7 +356,8 @@ def turnover_settings(settings: Mapping, link: Mapping | None = None) -> dict:
 
 
 def turnover_block(data: Mapping, people: pd.DataFrame, min_n: int, settings: Mapping,
-                   scenario: Mapping | None = None, group_col: str = "team") -> dict:
+                   scenario: Mapping | None = None, group_col: str = "team", *,
+                   plan: privacy.Plan | None = None, fixed: Mapping | None = None) -> dict:
     """Turnover impact per ``group_col`` and in total, suppressed like the roll-ups,
     and the what-if scenario for the whole scope."""
     from burnout import turnover
@@ -333,6 +374,8 @@ def turnover_block(data: Mapping, people: pd.DataFrame, min_n: int, settings: Ma
     basis = impact[["helper_id", group_col]].merge(people[["helper_id", "risk_score"]], on="helper_id", how="left")
     mask = privacy.suppress(basis, group_col, "helper_id", ["risk_score"], min_n,
                             labels={group_col: group_col.capitalize()})
+    if plan is not None:
+        mask = privacy.apply_plan(mask, plan, fixed, column_map={"n": "risk_score"})
     status = dict(zip(mask.table[group_col].astype(str), mask.status["risk_score"]))
     n_risk = dict(zip(mask.table[group_col].astype(str), mask.table["n"]))
     if group_col == "team":
@@ -484,20 +527,24 @@ def build_review(engine: Engine, scope: str = "org", settings_override: Mapping 
     data = dict(data) if data is not None else load_data(engine, as_of=as_of, settings=settings)
     data["settings"] = settings
     people = people_frame(data, weeks=window_weeks)
+    # One audit over every roll-up an HR reviewer can see; a team report or a
+    # filter then shows only what those audited tables already imply.
+    plan = review_plan(people, min_n)
+    fixed = _narrowing(where, team)
     if team is not None:
         people = people[people["team"] == team]
     groupings = ["role", "site"] if team is not None else ["team", "role", "site"]
     sections: list[dict] = []
     tables: dict[str, privacy.Suppressed] = {}
     for g in groupings:
-        sup = rollup(people, g, min_n, where=where)
+        sup = rollup(people, g, min_n, where=where, plan=plan, fixed=fixed)
         tables[f"by_{g}"] = sup
         sections.append({"key": f"by_{g}", "title": f"Wellbeing by {g}",
                          "text": f"Recent answers (last {window_weeks} weeks) averaged per person, then per {g}. "
                                  "Burnout risk and caseload are the latest estimates.",
                          "display": sup.display(percent=PERCENT)})
     band_by = "team" if team is None else None
-    bands = band_shares(people, band_by, min_n)
+    bands = band_shares(people, band_by, min_n, plan=plan, fixed=_narrowing(None, team))
     tables["risk_bands"] = bands
     sections.append({"key": "risk_bands", "title": "Burnout risk bands",
                      "text": "Share of people in each band of the 0-100 risk (low < 40, moderate 40-64, high 65+).",
@@ -525,7 +572,8 @@ def build_review(engine: Engine, scope: str = "org", settings_override: Mapping 
                      "text": "Share of active helpers who checked in each week. Counts only: never who.",
                      "display": participation_display(part, min_n)})
 
-    tb = turnover_block(data, people, min_n, settings, scenario, group_col="team" if team is None else "role")
+    tb = turnover_block(data, people, min_n, settings, scenario, group_col="team" if team is None else "role",
+                        plan=plan, fixed=_narrowing(None, team))
     sections.append({"key": "turnover", "title": "Turnover impact",
                      "text": "Expected leavers and cost next year (Shanafelt, Goh & Sinsky 2017 mixture model) "
                              "and the share attributable to burnout; clients affected = expected leavers x "

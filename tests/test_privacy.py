@@ -402,3 +402,124 @@ def test_property_groups_by_week(grid, seed):
     assert not any(str(r) == TOTAL for r, w in zip(sup.table["role"], sup.table["week_start"]) if str(w) == TOTAL)
     _assert_no_small_published(sup, df, ["role", "week_start"])
     _assert_lines_safe(sup, df, ["role", "week_start"])
+
+
+# --------------------------------------------------------------------------- across tables (HR review)
+
+import itertools  # noqa: E402
+
+from burnout import reports  # noqa: E402
+
+
+def _org(spec) -> pd.DataFrame:
+    """People from (team, role, site, count) rows; value x differs per person."""
+    rows = []
+    for team, role, site, n in spec:
+        for i in range(n):
+            rows.append({"helper_id": f"{team}/{role}/{i}", "team": team, "role": role, "site": site,
+                         "x": float(len(rows) % 7)})
+    return pd.DataFrame(rows)
+
+
+AUDIT_ORG = [  # the two leaks the audit found, in miniature
+    ("CL-Valley", "crisis worker", "Valley", 4), ("HSW-South", "social worker", "Eastfield", 6),
+    ("CW-Harbour", "caseworker", "Harbour", 9), ("ADD-Harbour", "addiction counsellor", "Harbour", 7),
+    ("ADD-Harbour", "peer worker", "Harbour", 3), ("AMH", "counsellor", "Main St", 8),
+    ("SC", "school counsellor", "Millbrook", 7), ("RIV", "case manager", "Riverside", 6),
+]
+
+
+def _published_groups(tables: list[privacy.Suppressed], fixed_list: list[dict], col: str) -> list[dict]:
+    """Conditions of every shown cell of ``col`` in the given one-way tables."""
+    out = []
+    for sup, fixed in zip(tables, fixed_list):
+        g = sup.group_cols[0]
+        for i in range(len(sup.table)):
+            if sup.status.iloc[i][col] == privacy.SHOWN and sup.status.iloc[i]["n"] == privacy.SHOWN:
+                key = sup.table.iloc[i][g]
+                out.append({**fixed, **({} if str(key) == TOTAL else {g: key})})
+    return out
+
+
+def _small_derivable(df: pd.DataFrame, groups: list[dict], min_n: int = 5):
+    """Brute force, independent of privacy.py: any set of people sharing whole
+    (team, role, site) atoms, with 1..min_n-1 people, whose sum follows from
+    the published groups' sums (least-squares residual zero)."""
+    atoms = df.groupby(["team", "role", "site"]).size()
+    keys, sizes = list(atoms.index), atoms.to_numpy()
+
+    def ind(cond):
+        v = np.ones(len(keys))
+        for d, want in cond.items():
+            j = ["team", "role", "site"].index(d)
+            allowed = set(want) if isinstance(want, list) else {want}
+            v *= np.array([k[j] in allowed for k in keys], dtype=float)
+        return v
+
+    m = np.vstack([ind(c) for c in groups]) if groups else np.zeros((0, len(keys)))
+    small = [i for i in range(len(keys)) if sizes[i] < min_n]
+    for r in range(1, min_n):
+        for combo in itertools.combinations(small, r):
+            if sizes[list(combo)].sum() >= min_n:
+                continue
+            x = np.zeros(len(keys))
+            x[list(combo)] = 1
+            if not len(m):
+                continue
+            coef = np.linalg.lstsq(m.T, x, rcond=None)[0]
+            if np.abs(m.T @ coef - x).max() < 1e-8:
+                return [keys[i] for i in combo]
+    return None
+
+
+def _org_tables(df, plan, where=None, team=None):
+    fixed = reports._narrowing(where, team)
+    people = df[df["team"] == team] if team else df
+    dims = ["role", "site"] if team else ["team", "role", "site"]
+    measures = {"x": "x"}
+    tables = [reports.rollup(people, d, 5, where=where, measures=measures, plan=plan, fixed=fixed) for d in dims]
+    return tables, [fixed] * len(tables)
+
+
+def test_review_tables_together_single_out_nobody():
+    df = _org(AUDIT_ORG)
+    # without the joint audit, the tables together give away CL-Valley or ADD-Harbour's peer workers
+    bare = [privacy.suppress(df, d, "helper_id", ["x"], 5) for d in ("team", "role", "site")]
+    assert _small_derivable(df, _published_groups(bare, [{}] * 3, "x")) is not None
+    plan = privacy.plan_groups(df, ["x"], 5)
+    tables, fixed = _org_tables(df, plan)
+    assert _small_derivable(df, _published_groups(tables, fixed, "x")) is None
+    # and the audit leaves most of the review readable
+    shown = _published_groups(tables, fixed, "x")
+    assert {} in shown and len(shown) >= 12
+
+
+def test_site_filter_and_team_reports_add_nothing_derivable():
+    df = _org(AUDIT_ORG)
+    plan = privacy.plan_groups(df, ["x"], 5)
+    groups = _published_groups(*_org_tables(df, plan), "x")
+    for sites in itertools.combinations(sorted(df["site"].unique()), 2):
+        groups += _published_groups(*_org_tables(df, plan, where={"site": list(sites)}), "x")
+    for team in df["team"].unique():
+        groups += _published_groups(*_org_tables(df, plan, team=team), "x")
+    # every filter and every one-team report at once, as a patient reader would collect them
+    assert _small_derivable(df, groups) is None
+
+
+org_specs = st.lists(st.tuples(st.sampled_from(["T1", "T2", "T3", "T4", "T5"]),
+                               st.sampled_from(["R1", "R2", "R3"]), st.sampled_from(["S1", "S2", "S3"]),
+                               st.integers(1, 7)), min_size=2, max_size=9)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(spec=org_specs)
+def test_property_joint_audit_leaves_no_small_group_derivable(spec):
+    # one site per team, as in most organisations, and sometimes not
+    df = _org(spec).drop_duplicates("helper_id")
+    plan = privacy.plan_groups(df, ["x"], 5)
+    tables, fixed = _org_tables(df, plan)
+    groups = _published_groups(tables, fixed, "x")
+    sites = sorted(df["site"].unique())
+    if len(sites) > 1:
+        groups += _published_groups(*_org_tables(df, plan, where={"site": sites[:1]}), "x")
+    assert _small_derivable(df, groups) is None
