@@ -578,7 +578,7 @@ def build_review(engine: Engine, scope: str = "org", settings_override: Mapping 
                      "text": "Expected leavers and cost next year (Shanafelt, Goh & Sinsky 2017 mixture model) "
                              "and the share attributable to burnout; clients affected = expected leavers x "
                              "their active caseload.", "display": turnover_display(tb, min_n)})
-    sections.append({"key": "what_if", "title": "What-if scenario", "text": _scenario_text(tb["scenario"]),
+    sections.append({"key": "what_if", "title": "What-if scenario", "text": _scenario_text(tb["scenario"], tb["what_if"]),
                      "display": what_if_display(tb["what_if"])})
 
     model = leaving_model_of(data)
@@ -635,8 +635,14 @@ def _last_weeks(cells: pd.DataFrame, weeks: int) -> pd.DataFrame:
     return cells[pd.to_datetime(cells["week_start"]).isin(keep)]
 
 
-def _scenario_text(sc: Mapping) -> str:
-    parts = [f"burnout prevalence {float(sc['burnout_reduction_points']):g} percentage points lower"]
+def _scenario_text(sc: Mapping, result: Mapping | None = None) -> str:
+    asked = float(sc["burnout_reduction_points"])
+    applied = (result or {}).get("burnout_reduction_applied_points")
+    if applied is not None and float(applied) < asked - 1e-9:
+        parts = [f"burnout prevalence {float(applied):.1f} percentage points lower (asked {asked:g}; "
+                 f"prevalence cannot fall below 0 %)"]
+    else:
+        parts = [f"burnout prevalence {asked:g} percentage points lower"]
     if sc.get("cap_caseload"):
         parts.append("caseloads capped at the role standard")
     if sc.get("intervention_cost"):

@@ -61,8 +61,8 @@ with st.sidebar:
                            key="rv_measure")
     sites = sorted(roster["site"].dropna().astype(str).unique())
     site_filter = st.multiselect("Only these sites (roll-ups)", sites, key="rv_sites",
-                                 help="A filter never shows a group under the minimum size, nor one that could be "
-                                      "worked out by comparing with the unfiltered figures.")
+                                 help="A filtered table shows only figures the full review already implies, "
+                                      "so no choice of filters can single out a small group.")
 
 with st.expander("Assumptions for the turnover estimate (this session only)"):
     st.caption("Defaults come from the organisation's settings and the evidence in the methods notes. "
@@ -123,10 +123,21 @@ total = tb["table"][tb["table"]["team"] == privacy.TOTAL].iloc[0]
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Active helpers", len(roster))
 shown = total["status"] == privacy.SHOWN
-c2.metric("Expected leavers next year", f"{total['expected_leavers']:.1f}" if shown else "not shown")
-c3.metric("Cost due to burnout a year", f"${total['attributable_cost']:,.0f}" if shown else "not shown",
+
+
+def _figure(value, fmt: str) -> str:
+    """A headline number, or plain words when it is hidden or cannot be estimated yet."""
+    if not shown:
+        return "not shown"
+    if value is None or pd.isna(value):
+        return "not enough data yet"
+    return fmt.format(value)
+
+
+c2.metric("Expected leavers next year", _figure(total["expected_leavers"], "{:.1f}"))
+c3.metric("Cost due to burnout a year", _figure(total["attributable_cost"], "${:,.0f}"),
           help="Turnover cost attributable to burnout (Shanafelt 2017 mixture model).")
-c4.metric("Clients losing their helper", f"{total['clients_affected']:.0f}" if shown else "not shown",
+c4.metric("Clients losing their helper", _figure(total["clients_affected"], "{:.0f}"),
           help="Expected leavers next year x their active caseload.")
 
 # ------------------------------------------------------------------ roll-ups
