@@ -1027,10 +1027,15 @@ def figure_png(fig, width: int = 900, height: int | None = None) -> bytes | None
     if not _ensure_kaleido():
         return None
     try:
+        import warnings
+
         import plotly.io as pio
 
-        return pio.to_image(fig, format="png", width=width, height=height or int(fig.layout.height or 400),
-                            scale=2)
+        with warnings.catch_warnings():
+            # plotly passes its own kaleido options, which the shared render server ignores
+            warnings.filterwarnings("ignore", message="The kopts argument is ignored")
+            return pio.to_image(fig, format="png", width=width, height=height or int(fig.layout.height or 400),
+                                scale=2)
     except Exception as exc:
         _kaleido_state["failed"] = repr(exc)
         return None
@@ -1049,6 +1054,38 @@ def _latin1(text) -> str:
 
 
 FIGURES_IN_PDF = ("risk_bands", "trend", "heatmap", "pressure", "turnover_cost", "what_if")
+
+
+def _pdf_cell(v, column) -> str:
+    """A table cell as text: money and large counts with thousands separators."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    if isinstance(v, str) and v.startswith("fewer than "):
+        return "<" + v[len("fewer than "):]          # the legend under each table says what the marks mean
+    if v == privacy.hidden_label(privacy.COMPLEMENTARY):
+        return "hidden"
+    if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
+        x = float(v)
+        if "($)" in str(column) or abs(x) >= 10_000:
+            return f"{x:,.0f}"
+        return f"{int(x)}" if x.is_integer() else f"{x:g}"
+    return str(v)
+
+
+def _has_hidden(df: pd.DataFrame) -> bool:
+    marks = {privacy.hidden_label(privacy.COMPLEMENTARY)}
+    return bool(df.astype(str).apply(lambda c: c.isin(marks) | c.str.startswith("fewer than ")).any().any())
+
+
+def _pdf_widths(columns: list, cells: list[list[str]]) -> tuple:
+    """Relative column widths wide enough for each column's longest word, so a
+    team name never breaks mid-word; long sentences wrap at spaces."""
+    out = []
+    for head, col in zip(columns, cells):
+        texts = [str(head), *col]
+        word = max((len(w) for t in texts for w in t.split()), default=1)
+        out.append(max(1.4 * word, min(max((len(t) for t in col), default=1), 18), 3))
+    return tuple(out)
 
 
 def to_pdf(review: Mapping, charts_in_pdf: bool = True) -> bytes:
@@ -1077,13 +1114,16 @@ def to_pdf(review: Mapping, charts_in_pdf: bool = True) -> bytes:
 
     def table(df: pd.DataFrame, col_widths=None):
         df = df.astype(object)
+        cells = [[_pdf_cell(v, c) for v in df[c]] for c in df.columns]
+        if col_widths is None:
+            col_widths = _pdf_widths(list(df.columns), cells)
         pdf.set_font("Helvetica", "", 7.5 if df.shape[1] > 5 else 8.5)
         with pdf.table(width=width, col_widths=col_widths, text_align="LEFT", line_height=4.2,
                        headings_style=FontFace(emphasis="BOLD", fill_color=(230, 236, 245)),
                        first_row_as_headings=True) as t:
             t.row([_latin1(c) for c in df.columns])
-            for rec in df.itertuples(index=False):
-                t.row([_latin1("" if v is None or (isinstance(v, float) and math.isnan(v)) else v) for v in rec])
+            for row in zip(*cells):
+                t.row([_latin1(v) for v in row])
         pdf.ln(3)
 
     pdf.set_font("Helvetica", "B", 17)
@@ -1141,6 +1181,9 @@ def to_pdf(review: Mapping, charts_in_pdf: bool = True) -> bytes:
             para(f"The last 12 weeks, one column per week. <{review['min_n']}: fewer than {review['min_n']} people; "
                  "hidden: hidden to protect a small group. Every week is in the XLSX export.")
         table(disp)
+        if sec["key"] != "weekly" and _has_hidden(disp):
+            para(f"<{review['min_n']}: fewer than {review['min_n']} people. hidden: hidden so that a smaller "
+                 "group cannot be worked out from the other figures.", size=7.5)
     if review["evidence"]:
         heading("What losing a helper means for clients")
         for kind, text in review["evidence"].items():

@@ -348,3 +348,14 @@ def test_cli_and_review_use_the_same_fitted_model(demo_db, monkeypatch):
     assert rv["turnover"]["what_if"]["expected_leavers_before"] == pytest.approx(total["expected_leavers"])
     assert rv["calibration"]["used"] == "fitted"
     assert "the organisation's own model (Cox" in rv["calibration"]["lines"][0]
+
+
+def test_pdf_cells_use_short_marks_thousands_separators_and_whole_words():
+    from burnout.reports import _pdf_cell, _pdf_widths
+
+    assert _pdf_cell(5_625_000.0, "Burnout-attributable cost per year ($)") == "5,625,000"
+    assert _pdf_cell(12.5, "Expected leavers per year") == "12.5"
+    assert _pdf_cell("fewer than 5", "People") == "<5"
+    assert _pdf_cell("hidden to protect a small group", "People") == "hidden"
+    widths = _pdf_widths(["Team", "People"], [["ADD-Harbour", "HSW-Parkway"], ["10", "hidden"]])
+    assert widths[0] >= 1.4 * len("ADD-Harbour") and widths[0] > widths[1]
