@@ -176,3 +176,22 @@ def test_postgresql_reimport_with_other_answers_keeps_stored(pg_url, demo_files,
     assert summary.counts["surveys"]["new"] == 0 and summary.counts["surveys"]["different"] == 1
     assert f"helper {table.loc[sib, 'helper_id']} sib" in summary.describe()
     pd.testing.assert_frame_equal(frames.answers(eng), stored)
+
+
+def test_team_client_word_is_editable_and_reaches_the_check_in(engine, demo_files):
+    from burnout import checkin, ingest
+    from burnout.errors import InputError
+    from burnout.store.writes import set_client_word
+
+    ingest.import_files(engine, roster=demo_files["roster"])
+    roster = pd.read_csv(demo_files["roster"], dtype=str)
+    team, helper = roster.loc[0, "team"], roster.loc[0, "helper_id"]
+    assert set_client_word(engine, team, "  Resident ") == "resident"
+    assert checkin.client_word(engine, helper) == "resident"
+    ingest.import_files(engine, roster=demo_files["roster"])        # a re-import keeps the team's word
+    assert checkin.client_word(engine, helper) == "resident"
+    for bad in ("", "=cmd()", "x" * 60):
+        with pytest.raises(InputError):
+            set_client_word(engine, team, bad)
+    with pytest.raises(InputError, match="no team"):
+        set_client_word(engine, "no-such-team", "resident")

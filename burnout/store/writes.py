@@ -323,3 +323,22 @@ def save_wording(engine: Engine, instrument: str, items: dict[str, str], actor: 
                      [{"instrument": instrument, "item_id": k, "text": v, "loaded_at": now}
                       for k, v in items.items()])
         audit(conn, actor, "wording_loaded", detail=f"{instrument}: {len(items)} items")
+
+
+def set_client_word(engine: Engine, team: str, word: str, actor: str = "admin") -> str:
+    """Set the word a team uses for the people it serves ("resident", "caller"),
+    which replaces "client" in the CBI client-related items on its check-in."""
+    import re
+
+    from burnout.errors import InputError
+
+    word = (word or "").strip().lower()
+    if not re.fullmatch(r"[a-z][a-z' -]{0,38}[a-z]|[a-z]", word):
+        raise InputError("use a single word or short phrase of letters, for example 'resident'",
+                         column="client_word")
+    with engine.begin() as conn:
+        done = conn.execute(update(teams).where(teams.c.team_id == team).values(client_word=word)).rowcount
+        if not done:
+            raise InputError(f"there is no team {team!r}", column="team")
+        audit(conn, actor, "setting_changed", detail=f"client word of team {team}={word}")
+    return word
