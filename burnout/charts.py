@@ -29,6 +29,7 @@ SEQUENCE = [OKABE_ITO[k] for k in ("blue", "orange", "bluish_green", "vermillion
 BAND_COLOURS = {"low": OKABE_ITO["bluish_green"], "moderate": OKABE_ITO["orange"],
                 "high": OKABE_ITO["vermillion"], "severe": OKABE_ITO["reddish_purple"]}
 HEATMAP_SCALE = "Viridis"
+HIDDEN_GREY = "#D9D9D9"      # cells and weeks with nothing to show: one neutral grey
 FONT = dict(family="Arial, Helvetica, sans-serif", size=13)
 
 # Measure metadata: label with unit, axis range, band edges (label, low, high)
@@ -62,18 +63,91 @@ def measure_label(measure: str) -> str:
     return MEASURES.get(measure, {}).get("label", measure.replace("_", " ").capitalize())
 
 
+# What fits on one line of a 390 px phone screen (the narrowest the dashboard is used on);
+# longer titles are broken into lines instead of being cut off.
+TITLE_CHARS = 40
+SUBTITLE_CHARS = 54
+AXIS_CHARS = 32
+PHONE_PLOT_WIDTH = 330       # px available for a legend on a phone
+TITLE_SIZE = 15
+
+
+def wrap(text: str | None, width: int) -> str | None:
+    """Break ``text`` into lines of at most ``width`` characters (at spaces) joined by ``<br>``.
+
+    A text with a part in brackets breaks before the bracket first, so units stay together.
+    """
+    if not text:
+        return text
+    lines: list[str] = []
+    for para in str(text).split("<br>"):
+        if len(para) > width and " (" in para and para.rindex(" (") <= width:
+            head, tail = para[:para.rindex(" (")], para[para.rindex(" (") + 1:]
+            lines.extend(wrap(head, width).split("<br>") + wrap(tail, width).split("<br>"))
+            continue
+        line = ""
+        for word in para.split(" "):
+            if line and len(line) + 1 + len(word) > width:
+                lines.append(line)
+                line = word
+            else:
+                line = f"{line} {word}" if line else word
+        lines.append(line)
+    return "<br>".join(lines)
+
+
+def _lines(text: str | None) -> int:
+    return 0 if not text else str(text).count("<br>") + 1
+
+
+def legend_rows(fig: go.Figure, width: int = PHONE_PLOT_WIDTH) -> int:
+    """How many rows the horizontal legend takes on a phone (0 when no legend is drawn)."""
+    if fig.layout.showlegend is False:
+        return 0
+    shown = [t for t in fig.data if t.showlegend is True
+             or (t.showlegend is None and t.type not in ("heatmap", "histogram2d", "contour", "pie"))]
+    names = [t.name for t in shown if t.name]
+    if not names or (len(shown) < 2 and fig.layout.showlegend is not True):
+        return 0
+    rows, used = 1, 0
+    for n in names:
+        w = 60 + 7.5 * len(str(n))
+        if used and used + w > width:
+            rows, used = rows + 1, 0
+        used += w
+    return rows
+
+
 def _layout(fig: go.Figure, title: str, x_title: str | None = None, y_title: str | None = None,
-            height: int = 380, subtitle: str | None = None) -> go.Figure:
-    t = {"text": title, "x": 0.0, "xanchor": "left", "yref": "container", "y": 0.97, "yanchor": "top"}
+            height: int = 380, subtitle: str | None = None, bottom: int = 10, extra_top: int = 0) -> go.Figure:
+    """Title (wrapped to fit a phone), optional subtitle, the legend in a row under them
+    (never over the x-axis title), axis titles with automargin so nothing is cut off.
+
+    ``height`` is the height of the plot and its axes; the room the title and legend
+    need is added on top; ``extra_top`` reserves room for panel titles above the first panel.
+    """
+    title = wrap(title, TITLE_CHARS)
+    subtitle = wrap(subtitle, SUBTITLE_CHARS)
+    head = 10 + 21 * _lines(title) + (4 + 16 * _lines(subtitle) if subtitle else 0)
+    rows = legend_rows(fig)
+    top = head + (8 + 22 * rows if rows else 0) + 14 + extra_top
+    total = int(height - 95 + top)
+    t = {"text": title, "x": 0.0, "xanchor": "left", "xref": "container", "yref": "container",
+         # plotly anchors a multi-line title by its first line and grows it upwards: move it down
+         "y": 1 - (8 + 1.3 * TITLE_SIZE * (_lines(title) - 1)) / total, "yanchor": "top",
+         "font": {"size": TITLE_SIZE}, "pad": {"l": 4}}
     if subtitle:
         t["subtitle"] = {"text": subtitle, "font": {"size": 12}}
-    fig.update_layout(title=t,
-                      font=FONT, height=height, template="plotly_white", margin=dict(l=60, r=20, t=95, b=50),
-                      legend=dict(orientation="h", yanchor="bottom", y=1.01, xanchor="left", x=0.0))
+    fig.update_layout(title=t, font=FONT, height=total, template="plotly_white",
+                      margin=dict(l=10, r=10, t=top, b=bottom, autoexpand=True),
+                      legend=dict(orientation="h", yref="container", y=1 - (head + 4) / total, yanchor="top",
+                                  xanchor="left", x=0.0, font=dict(size=12)))
+    fig.update_xaxes(automargin=True)
+    fig.update_yaxes(automargin=True)
     if x_title is not None:
-        fig.update_xaxes(title_text=x_title)
+        fig.update_xaxes(title_text=wrap(x_title, AXIS_CHARS))
     if y_title is not None:
-        fig.update_yaxes(title_text=y_title)
+        fig.update_yaxes(title_text=wrap(y_title, AXIS_CHARS))
     return fig
 
 
@@ -201,29 +275,34 @@ def individual_trend(df: pd.DataFrame, measure: str, title: str | None = None, x
 
 def heatmap(cells: pd.DataFrame, row_col: str, value_col: str = "value", measure: str = "pulse_strain",
             title: str | None = None, row_title: str | None = None, status_col: str = "status",
-            min_n: int = 5) -> go.Figure:
+            min_n: int = 5, last_weeks: int | None = None) -> go.Figure:
     """Rows (consenting helpers or sub-groups) x weeks.
 
     ``cells``: ``row_col, week_start, value_col`` and optionally ``status``
     (privacy status: anything other than "shown" is drawn blank and marked
-    "<5" for a small group or "hidden" for a protecting cell).
+    "×").  Every cell without a score to show is the same neutral grey with no
+    hover text, so the chart never says why one row has no score in one week
+    (in a helper row that would single out a week they did not answer).
+    ``last_weeks`` keeps only the latest weeks (readable on a phone).
+
+    Built to stay readable at 390 px: a fixed height per row, short date ticks,
+    the colour scale as a thin bar under the chart instead of beside it.
     """
     title = title or f"{measure_label(measure).split(' (')[0]} by week"
     if cells is None or cells.empty or not cells[value_col].notna().any():
         return empty_figure(title)
     data = cells.copy()
+    data["_w"] = pd.to_datetime(data["week_start"])
+    if last_weeks:
+        keep = sorted(data["_w"].unique())[-int(last_weeks):]
+        data = data[data["_w"].isin(keep)]
     status = data[status_col] if status_col in data else pd.Series("shown", index=data.index)
     data["_z"] = data[value_col].where(status.eq("shown")).astype(float)
-    many = pd.to_datetime(data["week_start"]).nunique() > 16
-    if many:   # long ranges: one short mark per hidden cell, explained in the subtitle
-        data["_t"] = np.where(status.eq("shown"), "", "×")
-    else:
-        data["_t"] = np.where(status.eq("primary"), f"<{min_n}", np.where(status.eq("shown"), "", "hidden"))
+    data["_t"] = np.where(status.eq("shown"), "", "×")
     if measure == "burned_out":
         data["_z"] = data["_z"] * 100
-    weeks = sorted(pd.to_datetime(data["week_start"]).unique())
+    weeks = sorted(data["_w"].unique())
     rows = list(dict.fromkeys(data[row_col].astype(str)))
-    data["_w"] = pd.to_datetime(data["week_start"])
     data["_r"] = data[row_col].astype(str)
     z = data.pivot_table(index="_r", columns="_w", values="_z", aggfunc="first", dropna=False) \
         .reindex(index=rows, columns=weeks)
@@ -231,49 +310,69 @@ def heatmap(cells: pd.DataFrame, row_col: str, value_col: str = "value", measure
         .reindex(index=rows, columns=weeks).fillna("")
     zvals = [[None if pd.isna(v) else round(float(v), 1) for v in r] for r in z.to_numpy()]
     rng = MEASURES.get(measure, {}).get("range")
-    fig = go.Figure(go.Heatmap(
-        z=zvals, x=[pd.Timestamp(w).to_pydatetime() for w in weeks], y=rows, text=t.to_numpy().tolist(),
-        texttemplate="%{text}", textfont=dict(size=10, color=OKABE_ITO["black"]), colorscale=HEATMAP_SCALE,
-        zmin=rng[0] if rng else None, zmax=rng[1] if rng else None, hoverongaps=False,
-        colorbar=dict(title=dict(text=measure_label(measure).split(" (")[0])),
-        hovertemplate="%{y}, week of %{x|%d %b %Y}: %{z:.0f}<extra></extra>"))
-    fig.update_yaxes(autorange="reversed", type="category")
-    subtitle = None
+    short = measure_label(measure).split(" (")[0]
+    unit = f" ({rng[0]:g}-{rng[1]:g})" if rng else ""
+    x = [pd.Timestamp(w).to_pydatetime() for w in weeks]
+    # Underlay: every cell neutral grey, so a cell with nothing to show looks the same
+    # whatever the reason (no hover on it), and the space around the cells stays white.
+    fig = go.Figure(go.Heatmap(z=[[0] * len(weeks) for _ in rows], x=x, y=rows, showscale=False,
+                               colorscale=[[0, HIDDEN_GREY], [1, HIDDEN_GREY]], hoverinfo="skip",
+                               xgap=1, ygap=1, name="no score"))
+    fig.add_trace(go.Heatmap(
+        z=zvals, x=x, y=rows, text=t.to_numpy().tolist(),
+        texttemplate="%{text}", textfont=dict(size=11, color=OKABE_ITO["black"]), colorscale=HEATMAP_SCALE,
+        zmin=rng[0] if rng else None, zmax=rng[1] if rng else None, hoverongaps=False, xgap=1, ygap=1,
+        colorbar=dict(orientation="h", yref="container", y=0, ypad=4, yanchor="bottom", xref="container",
+                      x=0, xpad=10, xanchor="left", lenmode="pixels", len=200, thickness=10,
+                      ticklabeloverflow="allow",
+                      title=dict(text=short + unit, side="bottom", font=dict(size=12)), tickfont=dict(size=11)),
+        name=short, hovertemplate="%{y}, week of %{x|%d %b %Y}: %{z:.0f}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed", type="category", showgrid=False, tickfont=dict(size=12))
+    fig.update_xaxes(tickformat="%d %b", nticks=5, ticks="outside", showgrid=False, tickangle=0, zeroline=False)
+    notes = ["Grey: no score to show for that week"]
     if (t.to_numpy() != "").any():
-        mark = "×" if many else f"&lt;{min_n} / hidden"
-        subtitle = f"Blank cells ({mark}): fewer than {min_n} people, or hidden to protect a small group"
-    return _layout(fig, title, "Week starting", row_title or row_col.replace("_", " ").capitalize(),
-                   height=max(300, 150 + 28 * len(rows)), subtitle=subtitle)
+        notes.append(f"× hidden: fewer than {min_n} people, or to protect a small group")
+    _layout(fig, title, "Week starting", row_title or row_col.replace("_", " ").capitalize(),
+            height=95 + 120 + 30 * len(rows), subtitle=". ".join(notes) + ".", bottom=120)
+    fig.update_traces(colorbar_y=4 / fig.layout.height, selector=dict(showscale=None))
+    return fig
 
 
 # --------------------------------------------------------------------------- scatter
 
 def pressure_scatter(points: pd.DataFrame, x: str = "caseload_ratio", y: str = "pulse_strain",
                      label_col: str | None = "label", title: str | None = None, x_label: str | None = None,
-                     y_label: str | None = None, size_col: str | None = None) -> go.Figure:
+                     y_label: str | None = None, size_col: str | None = None, subtitle: str | None = None
+                     ) -> go.Figure:
     """Caseload pressure against a burnout measure, for aggregates (one point per
     team or sub-group) or for consenting helpers only.  A dashed line marks the
-    role's standard caseload (ratio 1.0)."""
+    role's standard caseload (ratio 1.0).
+
+    Names are hover text only, never printed on the points (they overlap and
+    are cut off at the edges); the page shows the same points as a table.
+    """
     title = title or "Caseload pressure and burnout"
     data = _shown(points, [x, y]) if points is not None and {x, y} <= set(points.columns) else None
     if data is None or data.empty:
         return empty_figure(title)
     yv = data[y].astype(float) * (100 if y == "burned_out" else 1)
-    text = data[label_col].astype(str) if label_col and label_col in data else None
+    labels = data[label_col].astype(str).tolist() if label_col and label_col in data else None
     size = None
     if size_col and size_col in data:
         n = pd.to_numeric(data[size_col], errors="coerce").fillna(1)
         size = (8 + 22 * np.sqrt(n / max(n.max(), 1))).round(1)
     fig = go.Figure(go.Scatter(
-        x=data[x].astype(float).round(2), y=yv.round(1), mode="markers+text" if text is not None else "markers",
-        text=text, textposition="top center",
+        x=data[x].astype(float).round(2), y=yv.round(1), mode="markers", hovertext=labels,
         marker=dict(color=OKABE_ITO["blue"], size=size if size is not None else 12, opacity=0.85,
                     line=dict(width=1, color="white")),
-        hovertemplate=("%{text}: " if text is not None else "") + "%{x:.2f} x standard, %{y:.1f}<extra></extra>"))
+        hovertemplate=("%{hovertext}: " if labels is not None else "")
+        + "%{x:.2f} x standard, %{y:.1f}<extra></extra>"))
     fig.add_vline(x=1.0, line_dash="dash", line_color=OKABE_ITO["grey"], annotation_text="at standard",
-                  annotation_position="top")
+                  annotation_position="top", annotation_font=dict(size=11))
     _band_shading(fig, y, label_at="top right")
-    return _layout(fig, title, x_label or measure_label(x), y_label or measure_label(y))
+    if subtitle is None and labels is not None:
+        subtitle = "Tap or hover over a dot to see whose it is; the table below lists them all."
+    return _layout(fig, title, x_label or measure_label(x), y_label or measure_label(y), subtitle=subtitle)
 
 
 # --------------------------------------------------------------------------- drivers, participation
@@ -285,27 +384,44 @@ def drivers_bar(drivers: pd.DataFrame, title: str = "Most common risk drivers") 
         return empty_figure(title, "No common drivers to show")
     data = data.sort_values("share", ascending=True)
     fig = go.Figure(go.Bar(x=(data["share"] * 100).round(1), y=data["driver"], orientation="h",
-                           marker_color=OKABE_ITO["orange"], hovertemplate="%{y}: %{x:.0f}%<extra></extra>"))
+                           marker_color=OKABE_ITO["orange"],
+                           hovertemplate="%{y}: a top driver for %{x:.0f}% of helpers<extra></extra>"))
     fig.update_xaxes(range=[0, 100])
-    return _layout(fig, title, "Helpers with this as a top driver (%)", "Driver",
-                   height=max(260, 80 + 34 * len(data)))
+    return _layout(fig, title, "Share of helpers (%)", "Driver",
+                   height=max(260, 80 + 34 * len(data)), subtitle="Share of helpers for whom it is a top driver")
 
 
-def participation(weekly: pd.DataFrame, title: str = "Check-in participation") -> go.Figure:
+def participation(weekly: pd.DataFrame, title: str = "Check-in participation", min_n: int | None = None,
+                  y_label: str = "% of helpers on the roster who answered") -> go.Figure:
     """Share of the team who checked in each week (counts only, never who).
 
     ``weekly``: ``week_start, rate`` (0-1; NaN where hidden) and optionally
-    ``respondents, eligible``.
+    ``respondents, eligible, status``.  Hidden weeks are drawn as grey hatched
+    bars named in the legend ("hidden: fewer than N answered"), so a gap never
+    reads as "nobody answered".
     """
     data = _shown(weekly, ["week_start", "rate"]) if weekly is not None and "rate" in weekly else None
     if data is None or data.empty:
         return empty_figure(title)
     data = data.sort_values("week_start")
+    week = 0.8 * 7 * 24 * 3600 * 1000       # bar width in ms: the same for shown and hidden weeks
     fig = go.Figure(go.Bar(x=pd.to_datetime(data["week_start"]), y=(data["rate"] * 100).round(1),
-                           marker_color=OKABE_ITO["sky_blue"], name="participation",
-                           hovertemplate="Week of %{x|%d %b %Y}: %{y:.0f}%<extra></extra>"))
+                           width=[week] * len(data), marker_color=OKABE_ITO["sky_blue"], name="answered",
+                           hovertemplate="Week of %{x|%d %b %Y}: %{y:.0f}% answered<extra></extra>"))
+    hidden = weekly[~weekly.index.isin(data.index)] if weekly is not None else weekly.iloc[0:0]
+    few = f"fewer than {min_n} answered" if min_n else "too few answered to show"
+    if len(hidden):
+        fig.add_trace(go.Bar(x=pd.to_datetime(hidden["week_start"]), y=[100] * len(hidden), width=[week] * len(hidden),
+                             name=f"hidden: {few}", marker=dict(color=HIDDEN_GREY, pattern_shape="/",
+                                                                 pattern_fgcolor=OKABE_ITO["grey"]),
+                             hovertemplate="Week of %{x|%d %b %Y}: hidden (" + few
+                             + ", or to protect a small group)<extra></extra>"))
+        fig.update_layout(showlegend=True, barmode="overlay")
     fig.update_yaxes(range=[0, 100])
-    return _layout(fig, title, "Week starting", "Checked in (% of the team)")
+    fig.update_xaxes(tickformat="%d %b", nticks=6)
+    sub = "Counts only, never who." + (f" Hatched weeks are hidden: {few}, or to protect a small group."
+                                        if len(hidden) else "")
+    return _layout(fig, title, "Week starting", y_label, subtitle=sub)
 
 
 # --------------------------------------------------------------------------- turnover
@@ -348,14 +464,14 @@ def what_if(result: Mapping | None, title: str = "What-if scenario: turnover cos
     before = float(result["expected_cost_before"])
     after = float(result["expected_cost_after"])
     k = float(result.get("intervention_cost") or 0)
-    x = ["Expected cost now", "Saved by the scenario"]
+    x = ["Cost<br>now", "Saved by<br>the scenario"]
     y = [before, after - before]
     measure = ["absolute", "relative"]
     if k:
-        x.append("Intervention cost")
+        x.append("Cost of the<br>scenario")
         y.append(k)
         measure.append("relative")
-    x.append("Net cost with the scenario")
+    x.append("Net cost<br>after")
     y.append(0)
     measure.append("total")
     fig = go.Figure(go.Waterfall(
@@ -366,12 +482,16 @@ def what_if(result: Mapping | None, title: str = "What-if scenario: turnover cos
         connector=dict(line=dict(color=OKABE_ITO["grey"])),
         hovertemplate="%{x}: $%{y:,.0f}<extra></extra>"))
     fig.update_yaxes(tickprefix="$", separatethousands=True)
+    fig.update_xaxes(tickangle=0)
     return _layout(fig, title, None, "Cost per year")
 
 
 def what_if_bars(result: Mapping | None, title: str = "What-if scenario: leavers and clients per year"
                  ) -> go.Figure:
-    """Before and after bars for expected leavers and clients who would lose their helper."""
+    """Before and after bars for expected leavers and clients who would lose their helper.
+
+    Panel titles are short and wrapped, so the two panels' titles never run into
+    each other on a phone."""
     pairs = [("Expected leavers", "expected_leavers_before", "expected_leavers_after"),
              ("Clients losing their helper", "clients_affected_before", "clients_affected_after")]
     if not result or all(result.get(b) is None for _, b, _ in pairs):
@@ -379,35 +499,50 @@ def what_if_bars(result: Mapping | None, title: str = "What-if scenario: leavers
     from plotly.subplots import make_subplots
 
     present = [p for p in pairs if result.get(p[1]) is not None]
-    fig = make_subplots(rows=1, cols=len(present), subplot_titles=[p[0] for p in present])
+    fig = make_subplots(rows=1, cols=len(present), subplot_titles=[wrap(p[0], 14) for p in present],
+                        horizontal_spacing=0.18)
     for col, (label, before, after) in enumerate(present, start=1):
-        for name, key, colour in (("Now", before, OKABE_ITO["blue"]),
-                                  ("With the scenario", after, OKABE_ITO["bluish_green"])):
-            fig.add_trace(go.Bar(x=[name], y=[round(float(result[key] or 0), 2)], name=name, marker_color=colour,
+        for name, tick, key, colour in (("Now", "Now", before, OKABE_ITO["blue"]),
+                                        ("With the scenario", "With the<br>scenario", after,
+                                         OKABE_ITO["bluish_green"])):
+            fig.add_trace(go.Bar(x=[tick], y=[round(float(result[key] or 0), 2)], name=name, marker_color=colour,
                                  showlegend=False,
                                  hovertemplate=label + ", " + name.lower() + ": %{y:,.1f}<extra></extra>"),
                           row=1, col=col)
         fig.update_yaxes(title_text="Per year" if col == 1 else None, rangemode="tozero", row=1, col=col)
-    return _layout(fig, title)
+    fig.update_xaxes(tickangle=0)
+    fig.update_annotations(font=dict(size=13))
+    return _layout(fig, title, height=400, extra_top=36)
 
 
 def caseload_trend(weekly: pd.DataFrame, standard: float | None = None,
                    title: str = "Active cases per week") -> go.Figure:
     """One helper's active cases per week (operational data) against the role's
-    standard caseload, with high-acuity cases as a second series."""
+    standard caseload, with high-acuity cases as a second series.  The standard
+    is a dashed line named in the legend, not a label drawn over the bars."""
     if weekly is None or weekly.empty or "active_cases" not in weekly or not weekly["active_cases"].notna().any():
         return empty_figure(title, "No caseload figures yet")
     data = weekly.sort_values("week_start")
-    fig = go.Figure(go.Bar(x=pd.to_datetime(data["week_start"]), y=data["active_cases"], name="Active cases",
+    x = pd.to_datetime(data["week_start"])
+    fig = go.Figure(go.Bar(x=x, y=data["active_cases"], name="Active cases",
                            marker_color=OKABE_ITO["blue"],
                            hovertemplate="Week of %{x|%d %b %Y}: %{y:.0f} cases<extra></extra>"))
     if "high_acuity_cases" in data and data["high_acuity_cases"].notna().any():
-        fig.add_trace(go.Scatter(x=pd.to_datetime(data["week_start"]), y=data["high_acuity_cases"],
+        fig.add_trace(go.Scatter(x=x, y=data["high_acuity_cases"],
                                  name="High-acuity cases", mode="lines+markers",
                                  line=dict(color=OKABE_ITO["orange"], dash="dot"), marker=dict(symbol="diamond"),
                                  hovertemplate="Week of %{x|%d %b %Y}: %{y:.0f} high-acuity<extra></extra>"))
     if standard is not None and not pd.isna(standard):
-        fig.add_hline(y=float(standard), line_dash="dash", line_color=OKABE_ITO["black"],
-                      annotation_text=f"role standard: {float(standard):g}", annotation_position="top left")
+        fig.add_trace(standard_line(x, float(standard)))
     fig.update_yaxes(rangemode="tozero")
     return _layout(fig, title, "Week starting", "Cases (count)")
+
+
+def standard_line(x, standard: float, name: str | None = None) -> go.Scatter:
+    """The role's standard caseload as a dashed line across ``x``, named in the legend."""
+    x = pd.Series(pd.to_datetime(pd.Series(x))).sort_values()
+    pad = pd.Timedelta(days=3)
+    return go.Scatter(x=[x.iloc[0] - pad, x.iloc[-1] + pad], y=[standard, standard], mode="lines",
+                      name=name or f"Role standard ({standard:g} cases)",
+                      line=dict(color=OKABE_ITO["black"], dash="dash", width=2),
+                      hovertemplate=f"Role standard: {standard:g} cases<extra></extra>")

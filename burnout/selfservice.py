@@ -67,8 +67,11 @@ def own_data_frame(engine: Engine, helper_id: str) -> pd.DataFrame:
     """Everything stored about one helper as one table.
 
     One ``profile`` row (roster entry and sharing choice), one ``submission``
-    row per check-in or imported survey (answers, scores, bands, comment) and one
-    ``caseload_week`` row per caseload week.
+    row per check-in or imported survey (answers, scores, bands, comment), one
+    ``caseload_week`` row per caseload week, one ``deletion_request`` row per
+    deletion request and one ``audit_log`` row per logged event about them
+    (sharing choices, every view of their results by someone else, exports).
+    Ids are whole numbers.
     """
     from burnout.checkin import _subscales, band_of
     from burnout.store import frames
@@ -105,13 +108,66 @@ def own_data_frame(engine: Engine, helper_id: str) -> pd.DataFrame:
 
     cl = frames.caseload(engine, helper_id).rename(columns={"week_start": "date"})
     cl.insert(0, "record_type", "caseload_week")
-    parts = [p for p in (profile, sub_part, cl) if not p.empty]
+    log, requests = _own_log(engine, helper_id)
+    parts = [p for p in (profile, sub_part, cl, requests, log) if not p.empty]
     out = pd.concat(parts, ignore_index=True, sort=False)
-    front = ["record_type", "helper_id", "date", "instrument", "submission_id", "source", "comment"]
+    front = ["record_type", "helper_id", "date", "instrument", "submission_id", "source", "comment",
+             "action", "by", "by_role", "detail", "request_id", "status", "resolved_at"]
     out = out[[c for c in front if c in out.columns] + [c for c in out.columns if c not in front]]
-    if "date" in out.columns:
-        out["date"] = out["date"].map(lambda v: "" if v is None or pd.isna(v) else pd.Timestamp(v).isoformat())
+    for col in ("date", "resolved_at"):
+        if col in out.columns:
+            out[col] = out[col].map(lambda v: "" if v is None or pd.isna(v) else pd.Timestamp(v).isoformat())
+    for col in ("submission_id", "request_id", "audit_id"):   # ids stay whole numbers (not 5775.0)
+        if col in out.columns:
+            out[col] = pd.to_numeric(out[col], errors="coerce").astype("Int64")
     return out
+
+
+# What each audit action means, in the words the helper sees in their export.
+AUDIT_WORDS = {
+    "consent_given": "you let your team lead see your individual results",
+    "consent_withdrawn": "you stopped sharing your individual results with your team lead",
+    "view_individual": "someone else opened your individual results",
+    "own_data_exported": "your data was downloaded",
+    "deletion_requested": "you asked for your answers to be deleted",
+    "deletion_completed": "your answers were deleted",
+    "checkin_saved": "a check-in was saved",
+}
+
+
+def _own_log(engine: Engine, helper_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The audit-log rows about this helper (consent history, who viewed their results,
+    exports, deletions) and their deletion requests, as export rows.
+
+    ``by`` is the account that acted and ``by_role`` its role ("you" when the helper
+    acted themselves): a helper has a right to know who looked at their results."""
+    from burnout.store.schema import audit_log, deletion_requests, users
+
+    with engine.connect() as conn:
+        log = pd.read_sql(select(audit_log.c.audit_id, audit_log.c.at, audit_log.c.actor, audit_log.c.action,
+                                 audit_log.c.detail)
+                          .where(audit_log.c.subject_helper_id == helper_id).order_by(audit_log.c.at,
+                                                                                     audit_log.c.audit_id), conn)
+        accounts = pd.read_sql(select(users.c.username, users.c.role, users.c.helper_id), conn)
+        reqs = pd.read_sql(select(deletion_requests.c.request_id, deletion_requests.c.requested_at,
+                                  deletion_requests.c.status, deletion_requests.c.resolved_at)
+                           .where(deletion_requests.c.helper_id == helper_id)
+                           .order_by(deletion_requests.c.requested_at), conn)
+    role = dict(zip(accounts["username"], accounts["role"]))
+    own_accounts = set(accounts.loc[accounts["helper_id"] == helper_id, "username"]) | {helper_id}
+    if not log.empty:
+        log = pd.DataFrame({
+            "record_type": "audit_log", "helper_id": helper_id, "date": log["at"], "action": log["action"],
+            "by": log["actor"],
+            "by_role": ["you" if a in own_accounts else role.get(a, "") for a in log["actor"]],
+            "detail": [AUDIT_WORDS.get(a, a.replace("_", " "))
+                       + (f": {d}" if isinstance(d, str) and d else "") for a, d in zip(log["action"], log["detail"])],
+            "audit_id": log["audit_id"]})
+    if not reqs.empty:
+        reqs = pd.DataFrame({"record_type": "deletion_request", "helper_id": helper_id,
+                             "date": reqs["requested_at"], "request_id": reqs["request_id"],
+                             "status": reqs["status"], "resolved_at": reqs["resolved_at"]})
+    return log, reqs
 
 
 def _ordered_items(cols: Iterable[str]) -> list[str]:
@@ -299,77 +355,137 @@ def trend_table(scores: pd.DataFrame, instrument: str) -> pd.DataFrame:
 
 
 def _band_regions(sub) -> list[tuple[str, float, float]]:
+    """(label, low, high) per band.  A band that is a single value at the top of the
+    scale (CBI "severe" = 100) gets no strip of its own — it would be too thin to
+    read and its label would print over "high" — it is named in the band below."""
     lo, hi = sub.range
     regions, start = [], lo
     for b in sub.bands:
         edge = b.up_to if b.up_to is not None else (b.below if b.below is not None else hi)
         regions.append((b.label, start, min(edge, hi)))
         start = edge
-    return [r for r in regions if r[2] > r[1] or r[0] == "severe"]
+    out = []
+    for label, y0, y1 in regions:
+        if y1 > y0:
+            out.append((label, y0, y1))
+        elif out:
+            prev = out[-1]
+            out[-1] = (f"{prev[0]} ({y0:g} = {label})", prev[1], prev[2])
+    return out
+
+
+def _better(sub) -> str:
+    from burnout.checkin import SCORE_INFO
+
+    return SCORE_INFO.get(sub.column, {}).get("better", "lower")
+
+
+def trend_panels(subscales) -> list[tuple[str, list]]:
+    """Which subscales share a panel of :func:`trend_figure`.
+
+    Band shading belongs to one measure's meaning, so only subscales whose bands
+    mean the same share shading: banded lower-is-better scores together
+    ("strain"), each banded higher-is-better score alone with its own colours
+    (a high compassion satisfaction is good news), and scores without bands
+    together, never shaded.
+    """
+    subs = list(subscales)
+    lower = [s for s in subs if s.bands and _better(s) == "lower"]
+    higher = [s for s in subs if s.bands and _better(s) == "higher"]
+    plain = [s for s in subs if not s.bands]
+    panels = ([("lower", lower)] if lower else []) + [("higher", [h]) for h in higher]
+    return panels + ([("none", plain)] if plain else [])
+
+
+def _names(subs) -> str:
+    names = [s.name for s in subs]
+    text = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1].lower()
+    return text
 
 
 def trend_figure(scores: pd.DataFrame, instrument: str):
-    """Line chart of one instrument's scores over time with its bands shaded.
+    """Line chart of one instrument's scores over time, band shading only where it applies.
 
     Pure: ``scores`` as from ``frames.scores`` (one helper), out a plotly Figure.
+    One panel per :func:`trend_panels` group (sharing the date axis): shading is
+    drawn only behind scores that have bands, coloured by how much attention a
+    band deserves for *that* score (for higher-is-better scores, high is green).
     Okabe-Ito colours plus different dashes and markers per line; band names are
-    written on the shading so colour is never the only cue.
+    written on the shading so colour is never the only cue.  The legend sits in
+    a row under the title, never over the axis title.
     """
     import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
 
-    from burnout.checkin import SCORE_INFO
+    from burnout import charts
     from burnout.instruments import load
 
     inst = load(instrument)
     part = scores[scores["instrument"] == instrument].sort_values("submitted_at")
-    fig = go.Figure()
     subs = [s for s in inst.subscales if s.column in part.columns]
-    for i, sub in enumerate(subs):
-        fig.add_trace(go.Scatter(
-            x=part["submitted_at"], y=part[sub.column], name=sub.name, mode="lines+markers",
-            line={"color": LINE_COLOURS[i % 4], "dash": LINE_DASHES[i % 4], "width": 2},
-            marker={"symbol": LINE_SYMBOLS[i % 4], "size": 7},
-            hovertemplate=f"{sub.name}: %{{y:.0f}}<br>%{{x|%d %b %Y}}<extra></extra>"))
-    # Shade by a score where higher means more strain (ProQOL: burnout, not compassion
-    # satisfaction), so the colours mean the same for most lines on the chart.
-    banded = next((s for s in subs if s.bands and SCORE_INFO.get(s.column, {}).get("better") == "lower"),
-                  next((s for s in subs if s.bands), None))
     lo, hi = (subs[0].range if subs else (0, 100))
-    if banded is not None:
-        better = SCORE_INFO.get(banded.column, {}).get("better", "lower")
-        regions = _band_regions(banded)
-        n = len(regions)
-        for k, (label, y0, y1) in enumerate(regions):
-            concern = k if better == "lower" else n - 1 - k
-            if label == "severe":
-                y0, y1 = hi - 0.01 * (hi - lo), hi
-            fig.add_hrect(y0=y0, y1=y1, fillcolor=CONCERN_FILL.get(min(concern, 3)), line_width=0, layer="below",
-                          annotation_text=label, annotation_position="top left",
-                          annotation_font={"size": 11, "color": "#444444"})
+    units = f"{lo:g}–{hi:g}"
+    panels = trend_panels(subs) or [("none", [])]
+    many = len(panels) > 1
+    titles = []
+    for kind, group in panels:
+        if kind == "lower":
+            titles.append(f"{_names(group)}: shaded by band")
+        elif kind == "higher":
+            titles.append(f"{_names(group)}: shaded by band, higher is better")
+        else:
+            better_high = [s.name.lower() for s in group if _better(s) == "higher"]
+            note = f" (higher {better_high[0]} is better)" if better_high and len(group) > 1 else ""
+            titles.append(f"{_names(group)}: no bands{note}")
+    fig = make_subplots(rows=len(panels), cols=1, shared_xaxes=True, vertical_spacing=0.14 if many else 0.0,
+                        subplot_titles=[charts.wrap(t, 44) for t in titles] if many else None)
+    k = 0
+    for row, (kind, group) in enumerate(panels, start=1):
+        for sub in group:
+            i = [s.column for s in subs].index(sub.column)
+            fig.add_trace(go.Scatter(
+                x=part["submitted_at"], y=part[sub.column], name=sub.name, mode="lines+markers",
+                line={"color": LINE_COLOURS[i % 4], "dash": LINE_DASHES[i % 4], "width": 2},
+                marker={"symbol": LINE_SYMBOLS[i % 4], "size": 7}, legendrank=i,
+                hovertemplate=f"{sub.name}: %{{y:.0f}}<br>%{{x|%d %b %Y}}<extra></extra>"), row=row, col=1)
+            k += 1
+        if kind in ("lower", "higher"):
+            regions = _band_regions(group[0])
+            n = len(regions)
+            for j, (label, y0, y1) in enumerate(regions):
+                concern = j if kind == "lower" else n - 1 - j
+                fig.add_hrect(y0=y0, y1=y1, fillcolor=CONCERN_FILL.get(min(concern, 3)), line_width=0,
+                              layer="below", annotation_text=label, annotation_position="top left",
+                              annotation_font={"size": 11, "color": "#444444"}, row=row, col=1)
+        fig.update_yaxes(title_text=f"Score ({units})", range=[lo - 0.02 * (hi - lo), hi + 0.02 * (hi - lo)],
+                         row=row, col=1)
     if instrument == "sib":
         fig.add_hline(y=3, line_dash="dash", line_color=OKABE_ITO["grey"],
                       annotation_text="3 or more = burnout", annotation_position="top left")
-    units = f"{lo:g}–{hi:g}"
-    band_note = ""
-    if banded is not None and len(subs) > 1:
-        band_note = " · shading: bands" + (" of strain" if instrument == "pulse" else "")
-    fig.update_layout(
-        title={"text": f"{INSTRUMENT_TITLES.get(instrument, inst.short_title)}: my scores over time "
-                       f"({units}){band_note}"},
-        xaxis_title="Date of check-in", yaxis_title=f"Score ({units})",
-        yaxis={"range": [lo - 0.02 * (hi - lo), hi + 0.02 * (hi - lo)]},
-        legend={"orientation": "h", "yanchor": "bottom", "y": -0.35},
-        margin={"l": 40, "r": 10, "t": 60, "b": 40}, template="plotly_white", height=380)
+    fig.update_xaxes(title_text="Date of check-in", row=len(panels), col=1)
+    fig.update_layout(legend_traceorder="normal")
+    title = f"{INSTRUMENT_TITLES.get(instrument, inst.short_title)}: my scores ({units})"
+    subtitle = None
+    if panels[0][0] == "lower" and not many:
+        subtitle = "Shading shows the bands"
+    charts._layout(fig, title, height=95 + 250 * len(panels) + (30 if many else 0), subtitle=subtitle,
+                   extra_top=24 if many else 0)
+    for a in fig.layout.annotations:
+        if a.text in [charts.wrap(t, 44) for t in titles]:
+            a.font = {"size": 13}
     return fig
 
 
 def caseload_figure(weekly: pd.DataFrame):
     """Two stacked panels sharing the week axis: my strain (0–100) above, my active
-    cases against the role's standard below.  Pure: :func:`own_weekly` frame in."""
+    cases against the role's standard below.  Pure: :func:`own_weekly` frame in.
+    The standard is a dashed line named in the legend; the legend sits under the title."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
+    from burnout import charts
+
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
                         subplot_titles=("My strain (pulse, 0–100)", "My active cases per week"))
     w = weekly.sort_values("week_start")
     fig.add_trace(go.Scatter(x=w["week_start"], y=w["pulse_strain"], name="Strain (0–100)",
@@ -383,16 +499,13 @@ def caseload_figure(weekly: pd.DataFrame):
                                  mode="lines+markers", line={"color": OKABE_ITO["orange"], "dash": "dot"},
                                  marker={"symbol": "diamond", "size": 6}), row=2, col=1)
     std = w["caseload_standard"].dropna()
-    if len(std):
-        fig.add_hline(y=float(std.iloc[-1]), line_dash="dash", line_color=OKABE_ITO["black"],
-                      annotation_text=f"role standard: {float(std.iloc[-1]):g}",
-                      annotation_position="top left", row=2, col=1)
+    if len(std) and w["week_start"].notna().any():
+        fig.add_trace(charts.standard_line(w["week_start"].dropna(), float(std.iloc[-1])), row=2, col=1)
     fig.update_yaxes(title_text="Strain (0–100)", range=[0, 102], row=1, col=1)
     fig.update_yaxes(title_text="Cases (count)", rangemode="tozero", row=2, col=1)
     fig.update_xaxes(title_text="Week starting", row=2, col=1)
-    fig.update_layout(title={"text": "My caseload next to my strain"}, template="plotly_white", height=520,
-                      legend={"orientation": "h", "yanchor": "bottom", "y": -0.2},
-                      margin={"l": 40, "r": 10, "t": 70, "b": 40})
+    charts._layout(fig, "My caseload next to my strain", height=95 + 470, extra_top=24)
+    fig.update_annotations(selector={"xref": "paper"}, font={"size": 13})
     return fig
 
 

@@ -71,25 +71,70 @@ def test_heatmap_blanks_and_annotates_hidden_cells():
                           "value": [30.0, 35.0, SECRET, SECRET],
                           "status": ["shown", "shown", "primary", "complementary"]})
     fig = charts.heatmap(cells, "group", measure="pulse_strain")
-    hm = fig.data[0]
+    hm = fig.data[-1]
     assert hm.type == "heatmap" and hm.colorscale[0][1].lower() == "#440154"   # viridis
     assert list(hm.z[1]) == [None, None]
-    assert list(hm.text[1]) == ["<5", "hidden"]
+    assert list(hm.text[1]) == ["×", "×"]
     assert str(SECRET) not in fig_json(fig)
     assert_labelled(fig)
-    assert "Blank cells" in fig.layout.title.subtitle.text
+    assert "× hidden: fewer than 5 people" in fig.layout.title.subtitle.text.replace("<br>", " ")
     assert_empty(charts.heatmap(cells.iloc[0:0], "group"))
+
+
+def test_heatmap_missing_weeks_are_neutral_grey_without_hover():
+    """A sharing helper's week without a score looks like any other empty cell: the
+    grey underlay, no mark, no hover text — the chart never says "did not answer"."""
+    cells = pd.DataFrame({"helper": ["Ana", "Ana", "Ben"], "week_start": [WEEKS[0], WEEKS[1], WEEKS[1]],
+                          "value": [30.0, 35.0, 60.0], "status": "shown"})
+    fig = charts.heatmap(cells, "helper")
+    under, hm = fig.data
+    assert under.hoverinfo == "skip" and not under.showscale
+    assert {c[1] for c in under.colorscale} == {charts.HIDDEN_GREY}
+    assert list(hm.z[1]) == [None, 60.0] and list(hm.text[1]) == ["", ""]
+    assert hm.hoverongaps is False
+    text = fig_json(fig).lower()
+    assert "no answer" not in text and "did not" not in text and "skipped" not in text
+
+
+def test_heatmap_is_readable_on_a_phone():
+    """Fixed height per row, last N weeks on request, short date ticks, the colour
+    scale as a horizontal bar under the chart (not beside it, where it takes the width)."""
+    rows = [{"helper": f"Helper {i}", "week_start": w, "value": 40.0 + i, "status": "shown"}
+            for i in range(6) for w in pd.date_range("2026-01-05", periods=26, freq="7D")]
+    cells = pd.DataFrame(rows)
+    fig = charts.heatmap(cells, "helper", last_weeks=12)
+    hm = fig.data[-1]
+    assert len(hm.x) == 12 and pd.Timestamp(hm.x[-1]) == pd.Timestamp("2026-06-29")
+    assert hm.colorbar.orientation == "h"
+    assert fig.layout.xaxis.tickformat == "%d %b" and fig.layout.xaxis.automargin
+    assert fig.layout.yaxis.automargin
+    six = fig.layout.height
+    two = charts.heatmap(cells[cells["helper"].isin(["Helper 0", "Helper 1"])], "helper").layout.height
+    assert six - two == 4 * 30                      # 30 px a row, whatever the number of weeks
+    assert len(charts.heatmap(cells, "helper").data[-1].x) == 26
 
 
 def test_pressure_scatter_aggregate_points():
     pts = pd.DataFrame({"label": ["A", "B", "C"], "caseload_ratio": [1.2, np.nan, 0.9],
                         "pulse_strain": [55.0, SECRET, 40.0], "n": [7, 3, 9]})
     fig = charts.pressure_scatter(pts, size_col="n")
-    assert fig.data[0].type == "scatter" and list(fig.data[0].text) == ["A", "C"]
+    assert fig.data[0].type == "scatter" and list(fig.data[0].hovertext) == ["A", "C"]
     assert SECRET not in list(fig.data[0].y)
     assert "standard" in fig.layout.xaxis.title.text
     assert_labelled(fig)
     assert_empty(charts.pressure_scatter(pts.iloc[[1]]))
+
+
+def test_pressure_scatter_prints_no_names_on_the_points():
+    """Names are hover text only: printed labels overlap and are cut off at the edges."""
+    pts = pd.DataFrame({"label": ["Hiroshi Delgado", "Nadia Lopez"], "caseload_ratio": [0.9, 1.14],
+                        "pulse_strain": [50.0, 58.0]})
+    fig = charts.pressure_scatter(pts)
+    tr = fig.data[0]
+    assert tr.mode == "markers" and "text" not in tr.mode and tr.text is None
+    assert list(tr.hovertext) == ["Hiroshi Delgado", "Nadia Lopez"]
+    assert "%{hovertext}" in tr.hovertemplate
+    assert not any("Nadia" in (a.text or "") for a in fig.layout.annotations)
 
 
 def test_drivers_and_participation():
@@ -98,12 +143,29 @@ def test_drivers_and_participation():
     assert fig.data[0].type == "bar" and fig.data[0].orientation == "h"
     assert list(fig.data[0].y)[-1] == "Caseload above the role standard"
     assert_labelled(fig)
+    assert len(fig.layout.xaxis.title.text) <= charts.AXIS_CHARS
     assert_empty(charts.drivers_bar(d.iloc[0:0]))
     p = pd.DataFrame({"week_start": WEEKS[:3], "rate": [0.8, np.nan, 0.9]})
     fig = charts.participation(p)
     assert fig.data[0].type == "bar" and list(fig.data[0].y) == [80.0, 90.0]
     assert "%" in fig.layout.yaxis.title.text
     assert_empty(charts.participation(p.iloc[[1]]))
+
+
+def test_participation_marks_hidden_weeks_and_names_the_denominator():
+    p = pd.DataFrame({"week_start": WEEKS[:4], "rate": [0.8, np.nan, 0.9, np.nan],
+                      "status": ["shown", "primary", "shown", "known"]})
+    fig = charts.participation(p, min_n=5, y_label="% of helpers in the team who answered")
+    shown, hidden = fig.data
+    assert list(shown.y) == [80.0, 90.0]
+    assert hidden.name == "hidden: fewer than 5 answered" and list(hidden.y) == [100, 100]
+    assert [pd.Timestamp(x) for x in hidden.x] == [WEEKS[1], WEEKS[3]]
+    assert list(shown.width) == list(hidden.width[:1]) * 2          # hidden weeks as wide as the others
+    assert fig.layout.yaxis.title.text.replace("<br>", " ") == "% of helpers in the team who answered"
+    assert "Hatched weeks are hidden" in fig.layout.title.subtitle.text.replace("<br>", " ")
+    assert "who answered" in charts.participation(p).layout.yaxis.title.text.replace("<br>", " ")
+    # counts only: nothing in the figure carries a name or an id
+    assert "helper_id" not in fig_json(fig)
 
 
 def test_turnover_impact_bars():
@@ -130,8 +192,48 @@ def test_what_if_waterfall_and_bars():
     assert fig.layout.yaxis.title.text
     bars = charts.what_if_bars(result)
     assert [t.type for t in bars.data] == ["bar"] * 4          # leavers and clients, now vs scenario
+    # the two panel titles are short lines, so they cannot run into each other on a phone
+    panel_titles = [a.text for a in bars.layout.annotations]
+    assert len(panel_titles) == 2
+    assert all(len(line) <= 16 for t in panel_titles for line in t.split("<br>"))
     assert_empty(charts.what_if(None))
     assert_empty(charts.what_if_bars({}))
+
+
+def test_layout_wraps_long_titles_and_keeps_the_legend_above_the_plot():
+    long = "Caseload pressure and burnout (helpers who share their results)"
+    fig = charts.pressure_scatter(pd.DataFrame({"label": ["A"], "caseload_ratio": [1.0], "pulse_strain": [50.0]}),
+                                  title=long)
+    lines = fig.layout.title.text.split("<br>")
+    assert len(lines) > 1 and all(len(line) <= charts.TITLE_CHARS for line in lines)
+    assert " ".join(lines) == long
+    x_lines = fig.layout.xaxis.title.text.split("<br>")
+    assert all(len(line) <= charts.AXIS_CHARS for line in x_lines)
+    assert fig.layout.xaxis.automargin and fig.layout.yaxis.automargin
+    # a chart with a legend: the legend is a row in the top margin, never near the x-axis title
+    teams = pd.DataFrame({"team": ["A", "B"], "expected_leavers": [2.0, 1.0], "attributable_leavers": [0.4, 0.2]})
+    for f in (charts.turnover_impact(teams),
+              charts.caseload_trend(pd.DataFrame({"week_start": WEEKS, "active_cases": [20] * 6,
+                                                  "high_acuity_cases": [3] * 6}), 25)):
+        lg = f.layout.legend
+        assert lg.orientation == "h" and lg.yref == "container" and lg.yanchor == "top"
+        top_px = (1 - lg.y) * f.layout.height
+        assert top_px < f.layout.margin.t                       # starts inside the top margin
+        assert f.layout.margin.t - top_px >= 22 * charts.legend_rows(f)
+
+
+def test_caseload_standard_is_a_legend_line_not_a_label_over_the_bars():
+    weekly = pd.DataFrame({"week_start": WEEKS, "active_cases": [30, 32, 28, 27, 31, 29]})
+    fig = charts.caseload_trend(weekly, 25)
+    assert not [a for a in fig.layout.annotations if "standard" in (a.text or "")]
+    std = [t for t in fig.data if "standard" in (t.name or "").lower()]
+    assert len(std) == 1 and set(std[0].y) == {25.0} and std[0].line.dash == "dash"
+    assert std[0].name == "Role standard (25 cases)"
+
+
+def test_band_shading_only_for_measures_with_bands():
+    df = pd.DataFrame({"week_start": WEEKS[:3], "compassion_satisfaction": [40.0, 45.0, 48.0]})
+    assert len(charts.individual_trend(df, "compassion_satisfaction").layout.shapes) == 0
 
 
 def test_individual_trend():
@@ -155,8 +257,8 @@ def test_builders_on_suppressed_tables_never_carry_hidden_values():
     table = sup.interior().table.rename(columns={"team": "label"})
     fig = charts.pressure_scatter(table)
     assert str(SECRET) not in fig_json(fig)
-    assert "B" not in list(fig.data[0].text)
-    assert "C" not in list(fig.data[0].text)      # complementary cell hidden too
+    assert "B" not in list(fig.data[0].hovertext)
+    assert "C" not in list(fig.data[0].hovertext)      # complementary cell hidden too
 
 
 def test_charts_module_does_not_import_streamlit():

@@ -72,7 +72,9 @@ def test_export_holds_all_own_data_and_nothing_else(db):
     df = pd.read_csv(io.StringIO(text), dtype=str)
     assert set(df["helper_id"]) == {"H1"}
     kinds = df["record_type"].value_counts().to_dict()
-    assert kinds == {"profile": 1, "submission": 3, "caseload_week": 2}
+    assert {k: v for k, v in kinds.items() if k != "audit_log"} == {"profile": 1, "submission": 3,
+                                                                     "caseload_week": 2}
+    assert kinds["audit_log"] >= 2                   # the two saved check-ins at least
     subs = df[df["record_type"] == "submission"]
     assert set(subs["instrument"]) == {"pulse", "sib"}
     assert subs["pulse_strain"].dropna().astype(float).round(1).tolist() == [75.0, 75.0]
@@ -87,6 +89,49 @@ def test_export_holds_all_own_data_and_nothing_else(db):
     # the export itself is recorded
     a = audit_rows(db)
     assert ((a["action"] == "own_data_exported") & (a["subject_helper_id"] == "H1")).any()
+
+
+def test_export_holds_consent_history_views_and_deletion_requests(db):
+    """All own data: who looked at my results (role, when, what), my sharing choices
+    over time, my deletion requests — and whole-number ids."""
+    from burnout import auth, privacy
+
+    auth.create_user(db, "lead1", "lead-password", "lead", team="CW-North", actor="admin")
+    auth.create_user(db, "ana", "ana-password", "helper", helper_id="H1", actor="admin")
+    selfservice.set_consent(db, "H1", True, actor="ana")
+    privacy.audit_view(db, "lead1", "H1", "helper detail: scores, risk, drivers and caseload")
+    privacy.audit_view(db, "lead1", "H2", "helper detail: scores, risk, drivers and caseload")
+    selfservice.set_consent(db, "H1", False, actor="ana")
+    rid = selfservice.request_deletion(db, "H1", actor="ana")
+
+    text = selfservice.export_own_data(db, "H1", actor="ana").decode("utf-8-sig")
+    df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    log = df[df["record_type"] == "audit_log"]
+    assert log["action"].tolist().count("consent_given") == 1
+    assert log["action"].tolist().count("consent_withdrawn") == 1
+    assert log["action"].tolist().index("consent_given") < log["action"].tolist().index("consent_withdrawn")
+    views = log[log["action"] == "view_individual"]
+    assert len(views) == 1                                   # the view of H2 is not mine
+    v = views.iloc[0]
+    assert v["by"] == "lead1" and v["by_role"] == "lead" and v["date"]
+    assert "helper detail" in v["detail"]
+    assert set(log.loc[log["action"].str.startswith("consent"), "by_role"]) == {"you"}
+    req = df[df["record_type"] == "deletion_request"]
+    assert req["request_id"].tolist() == [str(rid)] and req["status"].tolist() == ["open"]
+    # ids are whole numbers, never 5775.0
+    for col in ("submission_id", "request_id", "audit_id"):
+        assert not df[col].str.contains(r"\.", regex=True).any(), col
+    assert df.loc[df["record_type"] == "submission", "submission_id"].str.fullmatch(r"\d+").all()
+    # nothing about the other helper
+    assert "H2" not in text and "Ben" not in text
+
+
+def test_export_neutralises_formulas_in_logged_text(db):
+    selfservice.set_consent(db, "H1", True, actor="=cmd|' /C calc'!A0")
+    text = selfservice.export_own_data(db, "H1", actor="demo-helper1").decode("utf-8-sig")
+    df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    assert not any(c.startswith(("=", "+", "-", "@")) for c in df.to_numpy().ravel())
+    assert "'=cmd|' /C calc'!A0" in df["by"].tolist()
 
 
 def test_export_of_unknown_helper_is_an_error(db):
@@ -161,12 +206,21 @@ def test_own_weekly_joins_scores_and_caseload(db):
     assert empty.empty and "pulse_strain" in empty.columns
 
 
+def _panel_of(fig, trace):
+    """The y axis ("y", "y2", …) a trace is drawn on."""
+    return trace.yaxis or "y"
+
+
+def _shapes_on(fig, yaxis: str):
+    return [sh for sh in fig.layout.shapes if (sh.yref or "y").split(" ")[0] == yaxis]
+
+
 def test_trend_figure_has_bands_titles_and_safe_colours(db):
     sc = frames.scores(db, "H1")
     fig = selfservice.trend_figure(sc, "pulse")
     assert [t.name for t in fig.data] == ["Strain", "Trauma load", "Support"]
     assert "0–100" in fig.layout.title.text and fig.layout.yaxis.title.text == "Score (0–100)"
-    assert fig.layout.xaxis.title.text
+    assert any(ax.title.text == "Date of check-in" for ax in (fig.layout.xaxis, fig.layout.xaxis2))
     labels = [a.text for a in fig.layout.annotations]
     assert {"low", "moderate", "high"} <= set(labels)
     assert {t.line.color for t in fig.data} <= set(selfservice.OKABE_ITO.values())
@@ -178,6 +232,65 @@ def test_trend_figure_has_bands_titles_and_safe_colours(db):
     cf = selfservice.caseload_figure(selfservice.own_weekly(sc, frames.caseload(db, "H1"), 17.0))
     assert {t.name for t in cf.data} >= {"Strain (0–100)", "Active cases"}
     assert "caseload" in cf.layout.title.text.lower()
+
+
+def test_trend_figure_shades_only_banded_scores(db):
+    """Support (higher is better, no bands) is never drawn on the strain bands."""
+    fig = selfservice.trend_figure(frames.scores(db, "H1"), "pulse")
+    by_name = {t.name: _panel_of(fig, t) for t in fig.data}
+    assert by_name["Support"] != by_name["Strain"] and by_name["Support"] == by_name["Trauma load"]
+    assert len(_shapes_on(fig, by_name["Strain"])) == 3
+    assert _shapes_on(fig, by_name["Support"]) == []
+
+
+def test_trend_figure_never_colours_high_as_bad_for_higher_is_better():
+    """ProQOL compassion satisfaction (higher is better) gets its own panel where
+    "high" is the calm green, while burnout and STS share the strain colours."""
+    import plotly  # noqa: F401  (figure building needs plotly only)
+
+    when = pd.to_datetime(["2026-01-05", "2026-03-02"])
+    sc = pd.DataFrame({"instrument": "proqol5", "submitted_at": when, "compassion_satisfaction": [45.0, 44.0],
+                       "burnout": [30.0, 32.0], "secondary_traumatic_stress": [20.0, 24.0]})
+    fig = selfservice.trend_figure(sc, "proqol5")
+    panel = {t.name: _panel_of(fig, t) for t in fig.data}
+    assert panel["Burnout"] == panel["Secondary traumatic stress"] != panel["Compassion satisfaction"]
+
+    def fill_of(yaxis, label):
+        shapes = _shapes_on(fig, yaxis)
+        notes = [a for a in fig.layout.annotations if a.text == label and (a.yref or "").split(" ")[0] == yaxis]
+        assert notes, label
+        y = notes[0].y
+        return next(sh.fillcolor for sh in shapes if min(sh.y0, sh.y1) <= y <= max(sh.y0, sh.y1))
+
+    good, bad = selfservice.CONCERN_FILL[0], selfservice.CONCERN_FILL[2]
+    assert fill_of(panel["Compassion satisfaction"], "high") == good
+    assert fill_of(panel["Compassion satisfaction"], "low") == bad
+    assert fill_of(panel["Burnout"], "high") == bad and fill_of(panel["Burnout"], "low") == good
+
+
+def test_trend_figure_legend_on_top_and_band_labels_apart():
+    """The legend is a row under the title (not under the x axis, over its title); the
+    CBI "severe" point (100) is named with "high", not printed over it."""
+    when = pd.to_datetime(["2026-01-05", "2026-03-02"])
+    sc = pd.DataFrame({"instrument": "cbi", "submitted_at": when, "personal_burnout": [75.0, 100.0],
+                       "work_burnout": [60.0, 80.0], "client_burnout": [30.0, 40.0]})
+    fig = selfservice.trend_figure(sc, "cbi")
+    lg = fig.layout.legend
+    assert lg.orientation == "h" and lg.yref == "container" and lg.y > 0.5
+    assert (1 - lg.y) * fig.layout.height < fig.layout.margin.t
+    labels = [a.text for a in fig.layout.annotations]
+    assert "severe" not in labels and "high (100 = severe)" in labels
+    ys = sorted(a.y for a in fig.layout.annotations if a.text in ("low", "moderate", "high (100 = severe)"))
+    assert all(b - a >= 20 for a, b in zip(ys, ys[1:]))       # labels at least 20 points apart
+    assert all(len(line) <= 40 for line in fig.layout.title.text.split("<br>"))
+
+
+def test_caseload_figure_standard_in_legend_and_legend_on_top(db):
+    w = selfservice.own_weekly(frames.scores(db, "H1"), frames.caseload(db, "H1"), 17.0)
+    fig = selfservice.caseload_figure(w)
+    assert not [a for a in fig.layout.annotations if "standard" in (a.text or "")]
+    assert any(t.name == "Role standard (17 cases)" for t in fig.data)
+    assert fig.layout.legend.yref == "container" and fig.layout.legend.y > 0.5
 
 
 # --------------------------------------------------------------------------- admin helpers
