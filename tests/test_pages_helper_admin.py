@@ -191,7 +191,7 @@ def test_my_wellbeing_shows_own_trends_and_only_own_data(demo_db):
     assert at.title[0].value == "My wellbeing"
     specs = plotly_specs(at)
     titles = [sp["layout"]["title"]["text"] for sp in specs]
-    assert any(t.startswith("Weekly pulse: my scores over time") for t in titles)
+    assert any(t.startswith("Weekly pulse: my scores") for t in titles)
     assert "My caseload next to my strain" in titles
     pulse_spec = next(sp for sp in specs if sp["layout"]["title"]["text"].startswith("Weekly pulse"))
     n_points = len(decode(pulse_spec["data"][0]["x"]))
@@ -210,6 +210,35 @@ def test_my_wellbeing_shows_own_trends_and_only_own_data(demo_db):
     assert "When this is off" in page_text and "audit log" in page_text
     assert any(b.label == "Ask for my answers to be deleted" for b in at.button)
     assert "Download all my data (CSV)" in [el.proto.label for el in at.get("download_button")]
+    # what the lead sees is said exactly: scores, trend, caseload — never the notes
+    assert "can also open your own scores, trend and notes" not in page_text
+    assert "notes stay private" in page_text.lower()
+
+
+def test_my_wellbeing_shows_the_teams_action_notes(writable_db):
+    from burnout import reports
+
+    eng = writable_db["engine"]
+    mine = helper_id(eng, "demo-helper1")
+    team = frames.roster(eng).set_index("helper_id").loc[mine, "team"]
+    reports.save_action_note(eng, "demo-lead", team, "No time between *crisis* calls",
+                             "Added a 10-minute break [link](http://x)", "2026-11-02")
+    at = page("my_wellbeing", eng, "demo-helper1")
+    assert "What your team changed" in [h.value for h in at.header]
+    notes = [m.value for m in at.markdown if "You said" in m.value or "We did" in m.value]
+    assert any("No time between \\*crisis\\* calls" in n for n in notes)          # shown escaped
+    assert any("02 Nov 2026" in n and "\\[link\\]" in n for n in notes)
+    assert not at.text_area and not any(b.label == "Save note" for b in at.button)   # read-only
+
+
+def test_helper_pages_use_material_icons_not_emoji():
+    """Emoji render as empty boxes in a browser without an emoji font."""
+    import re
+
+    emoji = re.compile("[\U0001F300-\U0001FAFF\u2600-\u27BF\u2139\u2B50\u2705]")
+    for name in ("checkin", "my_wellbeing", "team", "helper_detail", "data_admin", "settings_admin"):
+        text = (PAGES / f"{name}.py").read_text(encoding="utf-8")
+        assert not emoji.findall(text), name
 
 
 def test_consent_off_by_default_and_switching_it_is_audited(writable_db):
@@ -240,8 +269,9 @@ def test_deletion_request_reaches_the_admin_who_completes_it(writable_db):
 
     admin = page("data_admin", eng, "demo-admin")
     tables = [df.value for df in admin.dataframe]
-    pending = next(t for t in tables if "request_id" in t.columns)
-    assert pending["helper_id"].tolist() == [hid]
+    pending = next(t for t in tables if "Request" in t.columns)
+    assert pending["Helper"].tolist() == [hid]
+    assert "request_id" not in pending.columns
     admin.checkbox(key="delete_confirm_admin").check().run()
     next(b for b in admin.button if b.label == "Complete deletion").click().run()
     assert not admin.exception
@@ -280,9 +310,16 @@ def test_settings_admin_lists_users_and_saves_settings(writable_db):
     eng = writable_db["engine"]
     at = page("settings_admin", eng, "demo-admin")
     assert at.title[0].value == "Users & settings"
-    users = next(df.value for df in at.dataframe if "username" in df.value.columns)
-    assert {"demo-admin", "demo-hr", "demo-lead", "demo-helper1", "demo-helper2"} <= set(users["username"])
+    users = next(df.value for df in at.dataframe if "Username" in df.value.columns)
+    assert {"demo-admin", "demo-hr", "demo-lead", "demo-helper1", "demo-helper2"} <= set(users["Username"])
     assert "password_hash" not in users.columns
+    # plain headers, no internal ids, blanks instead of None
+    assert list(users.columns) == ["Username", "Role", "Roster entry", "Team", "Can sign in", "Demo account",
+                                   "Created"]
+    assert not users.isna().any().any() and "None" not in users.astype(str).to_numpy()
+    assert "Team lead" in set(users["Role"])
+    # the absolute cost per departure says its currency
+    assert any("cost per departure, $" in str(c) for df in at.dataframe for c in df.value.columns)
     mg = at.number_input(key="set_min_group")
     assert mg.min == 3 and mg.value == 5
     mg.set_value(7)
@@ -321,7 +358,7 @@ def test_settings_admin_creates_a_user(writable_db):
     at.selectbox(key="new_role").set_value("helper")
     at.selectbox(key="new_helper").set_value(hid)
     next(b for b in at.button if b.label == "Create user").click().run()
-    assert any("ana.worker created" in x.value for x in at.success)
+    assert any("ana\\.worker created" in x.value for x in at.success)      # user text shown escaped
     user = auth.authenticate(eng, "ana.worker", "a-long-password")
     assert user["role"] == "helper" and user["helper_id"] == hid
 
@@ -343,3 +380,33 @@ def test_dashboard_sign_in_then_helper_lands_on_checkin(demo_db):
     assert not at.exception
     assert at.title[0].value == "Weekly check-in"
     assert NOT_AVAILABLE not in [e.value for e in at.error]
+
+
+# --------------------------------------------------------------------------- upload errors
+
+def test_upload_problems_are_one_sorted_row_each():
+    """The admin reads "Nothing was stored. 2 problems in surveys.csv:" and then one line per
+    problem sorted by row — not a run-on message that repeats itself."""
+    from burnout import ingest
+    from burnout.errors import InputError
+    from burnout.ui.common import problem_rows
+
+    bad = (b"helper_id,submitted_at,instrument,sib_1,pulse_1,pulse_2,pulse_3,pulse_4,pulse_5,pulse_6\n"
+           b"H1,2026-11-04T16:39:00,sib,2,,,,,,\n"
+           b"H1,2026-11-04T16:40:00,pulse,,2,2,7,2,2,2\n"
+           b"H1,2026-11-05T16:39:00,sib,9,,,,,,\n")
+    with pytest.raises(InputError) as err:
+        ingest.prepare(surveys=bad, names={"surveys": "surveys.csv"}, known_helpers={"H1"})
+    table = problem_rows(err.value)
+    assert list(table.columns) == ["row", "column", "problem"]
+    assert table["row"].tolist() == sorted(table["row"].tolist())
+    assert table[["row", "column"]].values.tolist() == [[3, "pulse_3"], [4, "sib_1"]]
+    assert all("problems in all" not in p and not p.startswith("row") for p in table["problem"])
+    single = problem_rows(InputError("the file is empty", file="x.csv"))
+    assert single["problem"].tolist() == ["the file is empty"] and pd_isna(single["row"].iloc[0])
+
+
+def pd_isna(v) -> bool:
+    import pandas as pd
+
+    return bool(pd.isna(v))

@@ -110,12 +110,12 @@ def test_team_page_shows_own_team_only(writable_db, people):
     eng = writable_db["engine"]
     before = audit_count(eng)
     at = page("team", eng, "demo-lead")
-    assert at.title[0].value == f"Team {writable_db['lead_team']}"
+    assert at.title[0].value.replace("\\", "") == f"Team {writable_db['lead_team']}"   # shown escaped
     body = texts(at)
     for other in people["other_teams"]:
         assert other not in body
     assert not (people["others"] & set(body.split("\n"))) and not any(n in body for n in people["others"])
-    titles = [sp["layout"]["title"]["text"] for sp in specs(at)]
+    titles = [sp["layout"]["title"]["text"].replace("<br>", " ") for sp in specs(at)]
     assert len(titles) >= 5
     assert any("risk band" in t for t in titles) and any("weekly team mean" in t for t in titles)
     assert any("heatmap" in t.lower() or "by helper and week" in t for t in titles)
@@ -139,17 +139,43 @@ def test_team_trend_plots_only_weeks_with_enough_people(writable_db):
     if trend["data"]:
         n = decode(trend["data"][0]["customdata"])
         assert len(n) and (np.asarray(n, dtype=float) >= 5).all()
-    scatter = next(sp for sp in specs(at) if "Caseload pressure" in sp["layout"]["title"]["text"])
+    scatter = next(sp for sp in specs(at) if sp["layout"]["title"]["text"].startswith("Caseload and"))
     consenting = frames.roster(demo_db["engine"])
     consenting = set(consenting.loc[consenting["consent_lead_view"], "name"])
     if scatter["data"]:
-        assert set(scatter["data"][0]["text"]) <= consenting
+        # names are hover text only, never printed on the points
+        assert set(scatter["data"][0]["hovertext"]) <= consenting
+        assert scatter["data"][0]["mode"] == "markers" and "text" not in scatter["data"][0]
 
 
 def test_team_page_never_names_who_did_not_check_in(writable_db, people):
     at = page("team", writable_db["engine"], "demo-lead")
     part = next(sp for sp in specs(at) if "checked in" in sp["layout"]["title"]["text"])
     assert not any(n in json.dumps(part) for n in people["names"])
+    # the denominator is named, hidden weeks are marked rather than left as gaps
+    assert "who answered" in part["layout"]["yaxis"]["title"]["text"].replace("<br>", " ")
+    if len(part["data"]) > 1:
+        assert part["data"][1]["name"] == "hidden: fewer than 5 answered"
+    # the helpers heatmap: a week without a score is the same grey as any other empty cell,
+    # never marked or hovered as "no answer"
+    heat = next(sp for sp in specs(at) if sp["data"] and sp["data"][0]["type"] == "heatmap")
+    dumped = json.dumps(heat).lower()
+    assert "no answer" not in dumped and "did not" not in dumped and "skipped" not in dumped
+    assert heat["data"][0]["hoverinfo"] == "skip"
+
+
+def test_team_heatmap_shows_the_last_12_weeks_by_default_with_a_choice(writable_db):
+    at = page("team", writable_db["engine"], "demo-lead")
+    heat = next(sp for sp in specs(at) if sp["data"] and sp["data"][0]["type"] == "heatmap")
+    weeks = heat["data"][-1]["x"]
+    assert len(weeks) == 12
+    assert heat["data"][-1]["colorbar"]["orientation"] == "h"
+    choice = at.get("button_group")[0]
+    assert choice.proto.label == "Weeks shown"
+    at.session_state["team_heat_weeks"] = 26
+    at.run()
+    heat = next(sp for sp in specs(at) if sp["data"] and sp["data"][0]["type"] == "heatmap")
+    assert len(heat["data"][-1]["x"]) == 26
 
 
 def test_team_page_action_note_form_saves(writable_db):
@@ -180,7 +206,7 @@ def test_helper_detail_lists_only_consenting_helpers_and_audits(writable_db, peo
     body = texts(at)
     assert not any(n in body for n in people["private"] | people["others"])
     assert audit_count(eng) == before + 1
-    assert len(specs(at)) >= 3 and at.header[0].value in people["consenting"]
+    assert len(specs(at)) >= 3 and at.header[0].value.replace("\\", "") in people["consenting"]
     # choosing another helper is another audited view
     first = box.value
     box.select_index(len(box.options) - 1).run()
@@ -192,7 +218,31 @@ def test_helper_detail_lists_only_consenting_helpers_and_audits(writable_db, peo
     with eng.connect() as conn:
         last = conn.execute(select(s.audit_log).order_by(s.audit_log.c.audit_id.desc())).mappings().first()
     assert last["subject_helper_id"] == chosen and "helper detail" in last["detail"]
-    assert at.header[0].value == name
+    assert at.header[0].value.replace("\\", "") == name
+
+
+def test_helper_detail_in_plain_words_and_without_notes(writable_db, people):
+    """No "confidence 100%" jargon; the helper's check-in notes stay private to them."""
+    from sqlalchemy import update
+
+    eng = writable_db["engine"]
+    r = people["roster"]
+    shown = r[r["name"].isin(people["consenting"])]["helper_id"].tolist()
+    with eng.begin() as conn:
+        conn.execute(update(s.submissions).where(s.submissions.c.helper_id.in_(shown))
+                     .values(comment="PRIVATE-NOTE-MARKER"))
+    at = page("helper_detail", eng, "demo-lead")
+    body = texts(at)
+    assert "PRIVATE-NOTE-MARKER" not in body
+    labels = [m.label for m in at.metric]
+    assert "Confidence" not in labels
+    if "Information we have" in labels:
+        value = next(m.value for m in at.metric if m.label == "Information we have")
+        assert value in {"All", "Most", "About half", "A little", "not known"}
+    assert "stay private" in body
+    for sp in specs(at):
+        assert "PRIVATE-NOTE-MARKER" not in json.dumps(sp)
+        assert not [a for a in sp["layout"].get("annotations", []) if "standard" in a.get("text", "")]
 
 
 def test_helper_detail_when_nobody_shares(writable_db):

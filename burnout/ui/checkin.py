@@ -37,7 +37,7 @@ def _show_crisis(fb: dict) -> None:
     with st.container(border=True):
         st.subheader("Please don't carry this alone")
         st.warning("Some of your answers suggest things are very hard right now. "
-                   "That is a signal about what you are carrying, not a failing on your part.", icon="💛")
+                   "That is a signal about what you are carrying, not a failing on your part.", icon=":material/favorite:")
         for reason in fb["severe_reasons"]:
             st.markdown(f"- {checkin.escape_md(reason)}")
         for r in checkin.crisis_resources(settings):
@@ -93,7 +93,7 @@ due = checkin.due_instruments(engine, helper_id, common.now().date(), schedule)
 just_saved = st.session_state.pop("checkin_saved", None)
 
 if just_saved:
-    st.success("Thank you. Your check-in is saved.", icon="✅")
+    st.success("Thank you. Your check-in is saved.", icon=":material/check_circle:")
     fb = checkin.feedback(engine, helper_id)
     _show_crisis(fb)
     _show_feedback(fb)
@@ -130,7 +130,7 @@ def _questions(name: str) -> None:
         st.caption(f"Due every {schedule.get(name)} weeks · {len(items)} questions · "
                    f"recall: {inst.recall}. You can leave it for next week.")
     if not has_wording:
-        st.caption("ℹ️ The official wording is not loaded yet — your admin can load it. "
+        st.caption(":material/info: The official wording is not loaded yet — your admin can load it. "
                    "Each question shows its short key meanwhile.")
     for it in items:
         labels = [lab for lab, _ in it["options"]]
@@ -147,7 +147,7 @@ with st.form("checkin_form", clear_on_submit=False, border=False):
         else:
             _questions(name)
     comment = st.text_area("Anything you want to add? (optional)", key="checkin_comment", max_chars=2000,
-                           help="Only you see this, and your team lead if you share your individual results.")
+                           help="Only you see this note. Your team lead never sees it, even if you share your individual results with them (they then see your scores, trend and caseload).")
     submitted = st.form_submit_button("Save my check-in", type="primary", width="stretch")
 
 if submitted:

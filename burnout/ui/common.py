@@ -1,8 +1,11 @@
-"""Shared page plumbing: engine, current user, session expiry, role guard, demo banner."""
+"""Shared page plumbing: engine, current user, session expiry, role guard, demo banner,
+and the row/column/problem table of an import error."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
+import pandas as pd
 import streamlit as st
 
 from burnout import config
@@ -52,3 +55,35 @@ def audit(action: str, subject_helper_id: str | None = None, detail: str | None 
     user = current_user() or {}
     with engine().begin() as conn:
         write_audit(conn, user.get("username", "anonymous"), action, subject_helper_id, detail)
+
+
+_WHERE = re.compile(r"^(?:row (?P<row>\d+))?(?:, )?"
+                    r"(?:column (?P<q>['\"])(?P<col>.*?)(?P=q))?: (?P<msg>.*)$", re.S)
+
+
+def problem_rows(exc) -> pd.DataFrame:
+    """One row per problem (row, column, problem), sorted by row then column.
+
+    ``exc.problems`` holds "row 8, column 'sib_1': '9' is outside the scale …"
+    lines; a single error carries its row and column on the exception."""
+    rows = []
+    if exc.problems:
+        for text in exc.problems:
+            m = _WHERE.match(text)
+            if m and (m["row"] or m["col"]):
+                rows.append((int(m["row"]) if m["row"] else None, m["col"] or "", m["msg"].strip()))
+            else:
+                rows.append((None, "", text.strip()))
+    else:
+        msg = str(exc)
+        where = ", ".join(p for p in (f"file {exc.file}" if exc.file else "",
+                                      f"row {exc.row}" if exc.row is not None else "",
+                                      f"column {exc.column!r}" if exc.column else "") if p)
+        if where and msg.startswith(where + ": "):
+            msg = msg[len(where) + 2:]
+        rows.append((exc.row, exc.column or "", msg.strip()))
+    df = pd.DataFrame(rows, columns=["row", "column", "problem"]).drop_duplicates()
+    df["_r"] = pd.to_numeric(df["row"], errors="coerce").fillna(0)
+    df = df.sort_values(["_r", "column", "problem"], kind="stable").drop(columns="_r").reset_index(drop=True)
+    df["row"] = df["row"].astype("Int64")
+    return df

@@ -3,6 +3,7 @@ map form-tool exports; load official instrument wording; clear the demo;
 complete deletion requests."""
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from burnout import ingest, seed, selfservice
+from burnout.checkin import escape_md
 from burnout.errors import InputError
 from burnout.instruments import load, load_wording_file
 from burnout.store import frames, writes
@@ -22,19 +24,40 @@ actor = user["username"]
 st.title("Data")
 if seed.is_demo(engine):
     st.warning("This database holds the **demo organisation**: every person and number is synthetic. "
-               "Clear it before importing your own data (section *Demo data* below).", icon="🧪")
+               "Clear it before importing your own data (section *Demo data* below).", icon=":material/science:")
 
 if flash := st.session_state.pop("data_flash", None):
-    st.success(flash)
+    st.success(escape_md(flash))
 
 FILE_TYPES = ["csv", "xlsx", "txt"]
 
 
-def show_error(exc: InputError, what: str = "Nothing was stored") -> None:
-    st.error(f"{what}. {exc}")
-    if exc.problems:
-        with st.expander(f"All problems found ({len(exc.problems)})", expanded=len(exc.problems) <= 10):
-            st.dataframe(pd.DataFrame({"problem": exc.problems}), hide_index=True, width="stretch")
+def show_error(exc: InputError, what: str = "Nothing was stored.") -> None:
+    """One clear sentence, then every problem on its own line (sorted by row), so nothing
+    is cut off on a phone; more than a screenful scrolls, and the list can be downloaded."""
+    table = common.problem_rows(exc)
+    total = len(table)
+    m = re.search(r"\((\d+) problems in all", str(exc))
+    if m:
+        total = max(total, int(m.group(1)))
+    where = f" in {exc.file}" if exc.file else ""
+    noun = "problem" if total == 1 else "problems"
+    st.error(escape_md(f"{what} {total} {noun}{where}:"))
+    lines = []
+    for r in table.itertuples(index=False):
+        where_bits = [f"Row {r.row}" if pd.notna(r.row) else "", f"column {r.column}" if r.column else ""]
+        where_txt = ", ".join(b for b in where_bits if b)
+        lines.append(f"- **{escape_md(where_txt)}**: {escape_md(r.problem)}" if where_txt
+                     else f"- {escape_md(r.problem)}")
+    box = st.container(height=320) if len(lines) > 10 else st.container()
+    box.markdown("\n".join(lines))
+    if total > len(table):
+        st.caption(f"The first {len(table)} of {total} problems are listed. Fix these and check again.")
+    if len(table) > 3:
+        st.download_button("Download this list (CSV)",
+                           selfservice.neutralise_formulas(table.astype(object)).to_csv(index=False)
+                           .encode("utf-8-sig"), file_name="problems.csv", mime="text/csv",
+                           key=f"dl_problems_{abs(hash(str(exc))) % 10**8}", on_click="ignore")
 
 
 def preview(upload, label: str) -> bytes | None:
@@ -43,10 +66,11 @@ def preview(upload, label: str) -> bytes | None:
     try:
         df = ingest.read_table(raw, upload.name)
     except InputError as exc:
-        show_error(exc, f"{label}: cannot be read")
+        show_error(exc, f"{label}: the file cannot be read.")
         return None
-    st.markdown(f"**{label}** · `{upload.name}` · {len(df):,} rows · {len(df.columns)} columns")
-    st.dataframe(df.head(8), hide_index=True, width="stretch")
+    st.markdown(f"**{label}** · {escape_md(upload.name)} · {len(df):,} rows · {len(df.columns)} columns")
+    # Empty cells are shown blank (not "None"); every value as text, exactly as in the file.
+    st.dataframe(df.head(8).astype(object).where(df.head(8).notna(), ""), hide_index=True, width="stretch")
     return raw
 
 
@@ -55,7 +79,7 @@ def run_import(kwargs: dict, names: dict, check_only: bool) -> None:
         try:
             prepared = ingest.prepare(**kwargs, names=names, known_helpers=frames.helper_ids(engine))
         except InputError as exc:
-            show_error(exc, "The files have problems; nothing was stored")
+            show_error(exc, "Nothing was stored.")
             return
         lines = []
         if "roster" in prepared:
@@ -65,7 +89,8 @@ def run_import(kwargs: dict, names: dict, check_only: bool) -> None:
                          f"{len(prepared['surveys'][2]):,} answers")
         if "caseload" in prepared:
             lines.append(f"{prepared['caseload'][0]}: {len(prepared['caseload'][1]):,} helper-weeks")
-        st.success("Every row is valid. Nothing has been stored yet.\n\n" + "\n".join(f"- {x}" for x in lines))
+        st.success("Every row is valid. Nothing has been stored yet.\n\n"
+                   + "\n".join(f"- {escape_md(x)}" for x in lines))
         return
     bar = st.progress(0.0, text="Starting…")
     try:
@@ -76,7 +101,7 @@ def run_import(kwargs: dict, names: dict, check_only: bool) -> None:
         show_error(exc)
         return
     bar.progress(1.0, text="Done")
-    st.success("Stored.\n\n" + "\n".join(f"- {line}" for line in summary.lines))
+    st.success("Stored.\n\n" + "\n".join(f"- {escape_md(line)}" for line in summary.lines))
 
 
 tab_import, tab_map, tab_wording, tab_demo, tab_delete = st.tabs(
@@ -127,9 +152,9 @@ with tab_map:
                 mapping_bytes, mapping_name = up_mapping.getvalue(), up_mapping.name
                 try:
                     spec = ingest.load_mapping(mapping_bytes, mapping_name)
-                    st.caption(f"Using {up_mapping.name}: {len(spec['columns'])} columns mapped.")
+                    st.caption(f"Using {escape_md(up_mapping.name)}: {len(spec['columns'])} columns mapped.")
                 except InputError as exc:
-                    show_error(exc, "The mapping file cannot be used")
+                    show_error(exc, "The mapping file cannot be used.")
                     mapping_bytes = None
             else:
                 guess = selfservice.suggest_mapping(headers, instrument, frames.wording(engine, instrument))
@@ -155,7 +180,7 @@ with tab_map:
                 try:
                     spec = selfservice.mapping_spec(instrument, choices)
                 except InputError as exc:
-                    st.info("To finish the mapping: " + "; ".join(exc.problems or [str(exc)]) + ".")
+                    st.info("To finish the mapping: " + escape_md("; ".join(exc.problems or [str(exc)])) + ".")
                 else:
                     mapping_bytes = selfservice.mapping_yaml(spec)
                     st.download_button("Save this mapping for next time (YAML)", mapping_bytes,
@@ -195,12 +220,12 @@ with tab_wording:
                 wording, credit = load_wording_file(w_inst, path)
             except InputError as exc:
                 exc_text = str(exc).replace(str(path), up_wording.name)
-                st.error(f"This wording file cannot be used. {exc_text}")
+                st.error(f"This wording file cannot be used. {escape_md(exc_text)}")
                 wording = None
         if wording is not None:
             st.dataframe(pd.DataFrame({"item_id": list(wording), "text": list(wording.values())}),
                          hide_index=True, width="stretch", height=240)
-            st.info(f"Credit line shown with these questions: {credit}")
+            st.info(f"Credit line shown with these questions: {escape_md(credit)}")
             if st.button("Save this wording", key="save_wording", type="primary"):
                 writes.save_wording(engine, w_inst, wording, actor=actor)
                 st.session_state["data_flash"] = (f"Saved {len(wording)} items for {load(w_inst).title}. "
@@ -229,8 +254,10 @@ with tab_delete:
     if pending.empty:
         st.info("No open deletion requests.")
     else:
-        st.dataframe(pending.rename(columns={"submissions": "submissions to delete"}), hide_index=True,
-                     width="stretch")
+        st.dataframe(pending.rename(columns={"request_id": "Request", "helper_id": "Helper",
+                                             "requested_at": "Asked on",
+                                             "submissions": "Check-ins and surveys to delete"}),
+                     hide_index=True, width="stretch")
         rid = st.selectbox("Request", pending["request_id"].tolist(),
                            format_func=lambda r: f"#{r} · {pending.set_index('request_id').at[r, 'helper_id']}",
                            key="delete_request_id")
@@ -239,7 +266,7 @@ with tab_delete:
             try:
                 done = selfservice.complete_deletion(engine, int(rid), actor=actor)
             except InputError as exc:
-                st.error(str(exc))
+                st.error(escape_md(str(exc)))
             else:
                 st.session_state["data_flash"] = (f"Deleted {done['submissions']} submissions "
                                                   f"({done['answers']} answers) for {done['helper_id']}.")

@@ -20,6 +20,20 @@ if not team:
     st.stop()
 
 
+def how_much(share) -> str:
+    """Plain words for the share of the risk inputs that were known."""
+    if share is None or pd.isna(share):
+        return "not known"
+    share = float(share)
+    if share >= 0.95:
+        return "All"
+    if share >= 0.7:
+        return "Most"
+    if share >= 0.4:
+        return "About half"
+    return "A little"
+
+
 @st.cache_data(ttl=300, show_spinner="Loading…")
 def _load(url: str, stamp: str):
     return reports.load_data(common.engine())
@@ -32,7 +46,9 @@ visible = visible[visible["helper_id"] != user.get("helper_id")]   # your own re
 note = privacy.private_count_note(len(troster) - len(privacy.visible_individuals(user, troster)), reports.min_group(data["settings"]))
 
 st.caption("Individual results appear here only for helpers in your team who chose to share them with you. "
-           "They can change that choice at any time. Each view is recorded in the audit log.")
+           "They can change that choice at any time. Each view is recorded in the audit log, and the helper "
+           "can see that log. You see their scores, trend, risk drivers and caseload; the notes they write in "
+           "a check-in stay private to them.")
 if visible.empty:
     st.info("No helper in your team shares individual results with you at the moment. "
             "The Team page shows the team's figures.")
@@ -58,8 +74,8 @@ if st.session_state.get("_detail_audited") != choice:
     privacy.audit_view(engine, user, choice, "helper detail: scores, risk, drivers and caseload")
     st.session_state["_detail_audited"] = choice
 
-st.header(view["name"])
-st.caption(f"{view['role']} · team {view['team']}")
+st.header(escape_md(view["name"]))
+st.caption(f"{escape_md(view['role'])} · team {escape_md(view['team'])}")
 
 latest = view["latest"]
 c1, c2, c3 = st.columns(3)
@@ -68,7 +84,10 @@ if len(latest) and pd.notna(latest.iloc[0]["risk_score"]):
     c1.metric("Burnout risk (0-100)", f"{r['risk_score']:.0f}", help="Weighted from recent scores, their trend "
               "and workload; see the drivers for what adds most.")
     c2.metric("Risk band", str(r["risk_band"]))
-    c3.metric("Confidence", f"{r['confidence'] * 100:.0f}%", help="Share of the risk inputs that are known.")
+    c3.metric("Information we have", how_much(r["confidence"]),
+              help="How much of the information the risk estimate usually uses was there. It is based on this "
+                   "helper's answers (the weekly check-in from the last 4 weeks, longer questionnaires from "
+                   "up to 26 weeks) and their caseload figures. With less information, read the score as rougher.")
 else:
     c1.metric("Burnout risk (0-100)", "not enough data")
 
@@ -90,7 +109,7 @@ if measures:
     tabs = st.tabs([charts.measure_label(m).split(" (")[0] for m in measures])
     for tab, m in zip(tabs, measures):
         with tab:
-            st.plotly_chart(charts.individual_trend(weekly, m, f"{view['name']}: {charts.measure_label(m)}"),
+            st.plotly_chart(charts.individual_trend(weekly, m, charts.measure_label(m)),
                             width="stretch", key=f"detail_{m}")
             with st.expander("Show as a table"):
                 t = weekly[["week_start", m]].dropna()
@@ -102,7 +121,7 @@ else:
 
 st.subheader("Caseload")
 cl = view["caseload"]
-st.plotly_chart(charts.caseload_trend(cl, view["caseload_standard"], f"{view['name']}: active cases per week"),
+st.plotly_chart(charts.caseload_trend(cl, view["caseload_standard"], "Active cases per week"),
                 width="stretch", key="detail_caseload")
 with st.expander("Show as a table"):
     cols = ["week_start", "active_cases", "new_cases", "high_acuity_cases", "trauma_exposures",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from burnout import checkin, selfservice
+from burnout import checkin, reports, selfservice
 from burnout.instruments import load
 from burnout.store import frames
 from burnout.ui import common
@@ -35,7 +35,8 @@ if fb["instruments"]:
             for s in entry["scores"].values():
                 st.markdown(f"- {checkin.escape_md(s['sentence'])}")
         if fb["severe"]:
-            st.warning("Your latest answers were very hard ones. You don't have to carry this alone.", icon="💛")
+            st.warning("Your latest answers were very hard ones. You don't have to carry this alone.",
+                       icon=":material/favorite:")
             for r in checkin.crisis_resources(common.settings()):
                 st.markdown(f"**{checkin.escape_md(r['title'])}**  \n{checkin.escape_md(r['detail'])}")
 else:
@@ -87,9 +88,32 @@ subs = frames.submissions_frame(engine, helper_id)
 notes = subs[subs["comment"].notna()][["submitted_at", "comment"]] if "comment" in subs.columns else subs.iloc[0:0]
 if len(notes):
     with st.expander(f"My notes ({len(notes)})"):
+        st.caption("Your notes are private: only you see them. Your team lead never does, "
+                   "even when you share your individual results.")
         # st.dataframe shows text as text: nothing in a note is interpreted.
         st.dataframe(notes.rename(columns={"submitted_at": "date", "comment": "note"}).sort_values(
             "date", ascending=False), hide_index=True, width="stretch")
+
+# ------------------------------------------------------------------ team changes
+my_team = str(me["team"].iloc[0]) if len(me) and pd.notna(me["team"].iloc[0]) else None
+if my_team:
+    st.header("What your team changed")
+    st.caption("What your team raised and what was done about it, as your team lead wrote it down "
+               "(\u201cyou said, we did\u201d), written for the whole team.")
+    team_notes = reports.action_notes(engine, my_team)
+    if team_notes.empty:
+        st.info("Nothing written down yet.")
+    for _, n in team_notes.head(10).iterrows():
+        with st.container(border=True):
+            st.markdown(f"**You said** ({pd.Timestamp(n['created_at']):%d %b %Y}): "
+                        f"{checkin.escape_md(n['you_said'])}")
+            if isinstance(n["we_did"], str) and n["we_did"].strip():
+                done = f" ({pd.Timestamp(n['done_on']):%d %b %Y})" if pd.notna(n["done_on"]) else ""
+                st.markdown(f"**We did**{done}: {checkin.escape_md(n['we_did'])}")
+            else:
+                st.caption("Nothing done yet.")
+    if len(team_notes) > 10:
+        st.caption(f"The 10 most recent of {len(team_notes)} notes.")
 
 # ------------------------------------------------------------------ sharing
 st.header("Who sees my results")
@@ -104,21 +128,24 @@ if new_consent != consent:
 st.markdown(
     f"- **When this is off** (the default), your team lead sees only figures for groups of at least "
     f"{min_group} people, so your answers cannot be picked out. HR sees only organisation-wide groups.\n"
-    f"- **When this is on**, your team lead can also open your own scores, trend and notes, to support you "
-    f"and to make the case for changes to your workload. Each time they do, it is written to an audit log.\n"
+    f"- **When this is on**, your team lead can also see your own scores, their trend over time and your "
+    f"risk drivers, next to your caseload, to support you and to make the case for changes to your workload. "
+    f"Each time they look, it is written to an audit log, and your data download lists every such view.\n"
+    f"- **Your notes stay private** either way: your team lead never sees what you write in a check-in.\n"
     f"- **Either way**, your lead sees your caseload figures, because those are work-allocation records, "
     f"and HR never sees anyone's individual results. You can change this at any time.")
 
 # ------------------------------------------------------------------ export
 st.header("My data")
 st.write("Download everything stored about you: your profile, every check-in and survey with answers, "
-         "scores and notes, and your caseload weeks.")
+         "scores and notes, your caseload weeks, your sharing choices over time, your deletion requests, "
+         "and the log of who opened your individual results and when.")
 username = user["username"]
 # The file is built only when the button is pressed (and the export is audit-logged then).
 st.download_button("Download all my data (CSV)",
                    lambda: selfservice.export_own_data(engine, helper_id, actor=username),
                    file_name=f"my_data_{helper_id}.csv", mime="text/csv", key="export_all",
-                   on_click="ignore", icon="⬇️")
+                   on_click="ignore", icon=":material/download:")
 
 # ------------------------------------------------------------------ deletion
 st.header("Delete my answers")

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from burnout import auth, checkin, config, selfservice
+from burnout.checkin import escape_md
 from burnout.errors import InputError
 from burnout.store import frames
 from burnout.ui import common
@@ -17,7 +18,22 @@ actor = user["username"]
 
 st.title("Users & settings")
 if flash := st.session_state.pop("settings_flash", None):
-    st.success(flash)
+    st.success(escape_md(flash))
+
+
+def users_table(df: pd.DataFrame) -> pd.DataFrame:
+    """The accounts in plain words: no internal ids, blanks instead of "None"."""
+    out = pd.DataFrame({
+        "Username": df["username"],
+        "Role": df["role"].map({"helper": "Helper", "lead": "Team lead", "hr": "HR", "admin": "Admin"})
+        .fillna(df["role"]),
+        "Roster entry": df["helper_id"].fillna(""),
+        "Team": df["team_id"].fillna(""),
+        "Can sign in": df["active"].map(lambda v: "yes" if bool(v) else "no"),
+        "Demo account": df["is_demo"].map(lambda v: "yes" if bool(v) else ""),
+        "Created": pd.to_datetime(df["created_at"]).dt.strftime("%d %b %Y"),
+    })
+    return out
 
 
 def saved(message: str) -> None:
@@ -29,11 +45,12 @@ def save(values: dict, message: str) -> None:
     try:
         selfservice.save_settings(engine, values, actor=actor)
     except InputError as exc:
-        st.error(f"Not saved: {exc}")
+        st.error(f"Not saved: {escape_md(exc)}")
     else:
         saved(message)
 
 
+COST_COL = "cost per departure, $ (optional, wins)"
 tab_users, tab_privacy, tab_schedule, tab_caseload, tab_costs, tab_resources = st.tabs(
     ["Users", "Privacy & sessions", "Check-in schedule", "Caseload standards", "Turnover costs",
      "Resources"])
@@ -44,7 +61,7 @@ teams = frames.teams_frame(engine)
 # ------------------------------------------------------------------ users
 with tab_users:
     users_df = auth.users_frame(engine)
-    st.dataframe(users_df, hide_index=True, width="stretch")
+    st.dataframe(users_table(users_df), hide_index=True, width="stretch")
     st.subheader("Add a user")
     st.caption("Helpers are linked to their roster entry; team leads to their team. Leads who also carry a "
                "caseload can be linked to their roster entry too, so they can check in.")
@@ -64,7 +81,7 @@ with tab_users:
                 auth.create_user(engine, new_name, new_pw, new_role, helper_id=new_helper, team=new_team,
                                  actor=actor)
             except InputError as exc:
-                st.error(f"Not created: {exc}")
+                st.error(f"Not created: {escape_md(exc)}")
             else:
                 saved(f"User {new_name} created.")
 
@@ -91,7 +108,7 @@ with tab_users:
                     try:
                         auth.set_password(engine, who, pw, actor=actor)
                     except InputError as exc:
-                        st.error(f"Not changed: {exc}")
+                        st.error(f"Not changed: {escape_md(exc)}")
                     else:
                         saved(f"Password of {who} changed.")
 
@@ -146,12 +163,13 @@ with tab_caseload:
 
 # ------------------------------------------------------------------ costs and turnover
 with tab_costs:
-    st.write("Cost of one departure per role: annual salary × multiplier, or an absolute figure when you "
-             "give one (it wins). Published ranges: social work 0.3–0.7 × salary, nursing about 1 × salary.")
+    st.write("Cost of one departure per role: annual salary × multiplier, or a fixed amount in dollars "
+             "(\\$, the currency of the roster's salaries and of every cost in the review) when you give one "
+             "(it wins). Published ranges: social work 0.3–0.7 × salary, nursing about 1 × salary.")
     roles = sorted(set(s["cost_multiplier"]) | set(s["cost_per_departure"]) | set(roster["role"].dropna().str.lower()))
     costs = pd.DataFrame({"role": roles,
                           "multiplier (× salary)": [s["cost_multiplier"].get(r) for r in roles],
-                          "absolute cost (optional)": [s["cost_per_departure"].get(r) for r in roles]})
+                          COST_COL: [s["cost_per_departure"].get(r) for r in roles]})
     kinds = list(config.TEAM_KINDS)
     rates = pd.DataFrame({"team kind": kinds, "label": [config.TEAM_KINDS[k]["label"] for k in kinds],
                           "base annual turnover (0–1)": [s["base_turnover"].get(k) for k in kinds]})
@@ -170,7 +188,7 @@ with tab_costs:
                              key="set_rr")
         if st.form_submit_button("Save", type="primary"):
             save({"cost_multiplier": dict(zip(cost_edit["role"], cost_edit["multiplier (× salary)"])),
-                  "cost_per_departure": dict(zip(cost_edit["role"], cost_edit["absolute cost (optional)"])),
+                  "cost_per_departure": dict(zip(cost_edit["role"], cost_edit[COST_COL])),
                   "default_cost_multiplier": dm,
                   "base_turnover": dict(zip(rate_edit["team kind"], rate_edit["base annual turnover (0–1)"])),
                   "default_base_turnover": dr, "relative_risk": rr},

@@ -22,7 +22,7 @@ user = common.require_role("lead")
 engine = common.engine()
 team = user.get("team_id")
 
-st.title(f"Team {team}" if team else "Team")
+st.title(f"Team {escape_md(team)}" if team else "Team")
 if not team:
     st.warning("Your account is not linked to a team yet. Your admin can link it.")
     st.stop()
@@ -88,9 +88,19 @@ elif view["heatmap_kind"]:
 else:
     row_col = None
 if row_col:
+    n_weeks = pd.to_datetime(cells["week_start"]).nunique() if len(cells) else 0
+    options = [w for w in (8, 12, 26) if w < n_weeks] + [n_weeks] if n_weeks else [0]
+    shown_weeks = st.segmented_control(
+        "Weeks shown", options, default=12 if 12 in options else options[-1], key="team_heat_weeks",
+        format_func=lambda w: f"All {w} weeks" if w == n_weeks else f"Last {w}",
+        help="Fewer weeks keep each cell readable on a phone; the table below holds the same weeks.") \
+        or (12 if 12 in options else options[-1])
+    if n_weeks:
+        keep = sorted(pd.to_datetime(cells["week_start"]).unique())[-int(shown_weeks):]
+        cells = cells[pd.to_datetime(cells["week_start"]).isin(keep)]
+    by = "helper" if row_col == "helper" else row_col
     fig = charts.heatmap(cells, row_col, measure=measure, min_n=min_n,
-                         title=f"{reports.TREND_MEASURES[measure]} by {'helper' if row_col == 'helper' else row_col} "
-                               "and week")
+                         title=f"{reports.TREND_MEASURES[measure]} by {by} and week")
     table = cells.assign(week_start=pd.to_datetime(cells["week_start"]).dt.strftime("%Y-%m-%d"),
                          value=[round(float(v), 1) if s == privacy.SHOWN and pd.notna(v)
                                 else privacy.hidden_label(s, min_n) for v, s in zip(cells["value"], cells["status"])]) \
@@ -106,7 +116,10 @@ st.subheader("Caseload pressure")
 sc = view["scatter"]
 ycol = measure if measure in sc.columns else "pulse_strain"
 if len(sc):
-    _chart(charts.pressure_scatter(sc, y=ycol, title="Caseload pressure and burnout (helpers who share their results)"),
+    _chart(charts.pressure_scatter(sc, y=ycol, title="Caseload and " + charts.measure_label(ycol).split(" (")[0]
+                                   .lower(),
+                                   subtitle="Helpers who share their results with you. Tap or hover over a "
+                                            "dot to see whose it is; the table lists them all."),
            "team_scatter",
            sc.rename(columns={"label": "Helper", "caseload_ratio": "Cases / standard",
                               ycol: charts.measure_label(ycol)}).round(2))
@@ -144,7 +157,8 @@ with right:
 # ------------------------------------------------------------------ participation
 st.subheader("Check-in participation")
 part = view["participation"]
-_chart(charts.participation(part, "Share of the team who checked in each week"), "team_participation",
+_chart(charts.participation(part, "Share of the team who checked in each week", min_n=min_n,
+                            y_label="% of helpers in the team who answered"), "team_participation",
        reports.participation_display(part, min_n) if len(part) else None)
 st.caption("Only how many checked in — never who did or did not.")
 
