@@ -134,7 +134,8 @@ def _questions(name: str) -> None:
                    "Each question shows its short key meanwhile.")
     for it in items:
         labels = [lab for lab, _ in it["options"]]
-        st.radio(it["text"], labels, index=None, horizontal=True, key=f"q_{it['item_id']}")
+        # wording can come from an uploaded file: shown as typed, never interpreted as markdown
+        st.radio(checkin.escape_md(it["text"]), labels, index=None, horizontal=True, key=f"q_{it['item_id']}")
     if name == "proqol5":
         st.caption(inst.credit)
 
@@ -163,9 +164,9 @@ if submitted:
     try:
         checkin.save_checkin(engine, helper_id, answers, comment=comment, actor=user["username"])
     except InputError as exc:
-        st.error(f"Nothing was saved: {exc}")
+        st.error(f"Nothing was saved: {checkin.escape_md(exc)}")
         for p in exc.problems[1:]:
-            st.caption(p)
+            st.caption(checkin.escape_md(p))
     else:
         for name in shown:
             for item in load(name).items:

@@ -175,7 +175,7 @@ with tab_map:
                 for i, h in enumerate(headers):
                     default = guess.get(h)
                     choices[h] = st.selectbox(
-                        h, targets, index=targets.index(default) if default in targets else 0,
+                        escape_md(h), targets, index=targets.index(default) if default in targets else 0,
                         format_func=describe, key=f"map_{instrument}_{i}")
                 try:
                     spec = selfservice.mapping_spec(instrument, choices)

@@ -175,7 +175,10 @@ with tab_costs:
                           "base annual turnover (0–1)": [s["base_turnover"].get(k) for k in kinds]})
     with st.form("costs_form"):
         cost_edit = st.data_editor(costs, hide_index=True, width="stretch", key="edit_costs",
-                                   disabled=["role"])
+                                   disabled=["role"], column_config={COST_COL: st.column_config.NumberColumn(
+                                       COST_COL, min_value=0, step=1000, format="dollar",
+                                       help="A fixed cost of one departure in dollars; leave empty to use "
+                                            "salary × multiplier.")})
         dm = st.number_input("Multiplier for roles not listed", min_value=0.0, max_value=5.0, step=0.1,
                              value=float(s["default_cost_multiplier"]), key="set_default_mult")
         st.markdown("**Base turnover by team kind** (all-cause leavers per year as a share of staff)")
