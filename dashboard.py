@@ -9,7 +9,7 @@ from burnout import auth, seed
 from burnout.store import is_empty
 from burnout.ui import common
 
-st.set_page_config(page_title="Helper wellbeing", page_icon="🌱", layout="wide")
+st.set_page_config(page_title="Helper wellbeing", page_icon=":material/spa:", layout="wide")
 
 UI = "burnout/ui"
 PAGES = {

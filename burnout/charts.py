@@ -342,14 +342,16 @@ def heatmap(cells: pd.DataFrame, row_col: str, value_col: str = "value", measure
 
 def pressure_scatter(points: pd.DataFrame, x: str = "caseload_ratio", y: str = "pulse_strain",
                      label_col: str | None = "label", title: str | None = None, x_label: str | None = None,
-                     y_label: str | None = None, size_col: str | None = None, subtitle: str | None = None
-                     ) -> go.Figure:
+                     y_label: str | None = None, size_col: str | None = None, subtitle: str | None = None,
+                     label_points: bool = False) -> go.Figure:
     """Caseload pressure against a burnout measure, for aggregates (one point per
     team or sub-group) or for consenting helpers only.  A dashed line marks the
     role's standard caseload (ratio 1.0).
 
     Names are hover text only, never printed on the points (they overlap and
     are cut off at the edges); the page shows the same points as a table.
+    ``label_points`` prints short group names (teams, roles) beside the points,
+    for the few points of a group chart and for exports, where nothing hovers.
     """
     title = title or "Caseload pressure and burnout"
     data = _shown(points, [x, y]) if points is not None and {x, y} <= set(points.columns) else None
@@ -361,8 +363,11 @@ def pressure_scatter(points: pd.DataFrame, x: str = "caseload_ratio", y: str = "
     if size_col and size_col in data:
         n = pd.to_numeric(data[size_col], errors="coerce").fillna(1)
         size = (8 + 22 * np.sqrt(n / max(n.max(), 1))).round(1)
+    short = [t if len(t) <= 16 else t[:15] + "…" for t in labels] if label_points and labels else None
     fig = go.Figure(go.Scatter(
-        x=data[x].astype(float).round(2), y=yv.round(1), mode="markers", hovertext=labels,
+        x=data[x].astype(float).round(2), y=yv.round(1), mode="markers+text" if short else "markers",
+        hovertext=labels, text=short, textposition="top center", textfont=dict(size=11),
+        cliponaxis=False,
         marker=dict(color=OKABE_ITO["blue"], size=size if size is not None else 12, opacity=0.85,
                     line=dict(width=1, color="white")),
         hovertemplate=("%{hovertext}: " if labels is not None else "")

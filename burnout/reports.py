@@ -511,7 +511,7 @@ def parse_scope(engine: Engine, scope: str) -> str | None:
 def build_review(engine: Engine, scope: str = "org", settings_override: Mapping | None = None, *,
                  as_of=None, window_weeks: int = 4, scenario: Mapping | None = None,
                  where: Mapping | None = None, trend_measure: str = "pulse_strain",
-                 data: Mapping | None = None) -> dict:
+                 data: Mapping | None = None, heat_weeks: int = 26) -> dict:
     """The HR review as a dict of suppressed tables, display tables and figures.
 
     ``scope``: "org" or "team:ID" (an unknown team is an InputError).
@@ -520,6 +520,7 @@ def build_review(engine: Engine, scope: str = "org", settings_override: Mapping 
     ``scenario``: what-if inputs (burnout_reduction_points, cap_caseload,
     intervention_cost).  ``where``: a narrowing filter for the roll-ups, e.g.
     ``{"site": [...]}``; it is protected against the unfiltered tables.
+    ``heat_weeks``: how many recent weeks the heatmap draws (its table keeps all).
     """
     team = parse_scope(engine, scope)
     settings = merged_settings(engine, settings_override)
@@ -590,15 +591,17 @@ def build_review(engine: Engine, scope: str = "org", settings_override: Mapping 
                                                title="Burnout risk bands" + (" by team" if band_by else "")),
         "trend": charts.team_trend(trend, trend_measure, min_n,
                                    title=f"{label}: {TREND_MEASURES.get(trend_measure, trend_measure).lower()} by week"),
-        "heatmap": charts.heatmap(_last_weeks(heatmap_cells(weekly, trend_measure), 26), heat_group,
+        "heatmap": charts.heatmap(_last_weeks(heatmap_cells(weekly, trend_measure), heat_weeks), heat_group,
                                   measure=trend_measure,
                                   title=f"{TREND_MEASURES.get(trend_measure, trend_measure)} by {heat_group} and week",
                                   min_n=min_n),
         "pressure": charts.pressure_scatter(
             tables[f"by_{heat_group}"].interior().table.rename(columns={heat_group: "label"}),
-            y="burned_out", size_col="n",
-            title=f"Caseload pressure and reported burnout by {heat_group}"),
-        "participation": charts.participation(part),
+            y="burned_out", size_col="n", label_points=True,
+            title=f"Caseload pressure and reported burnout by {heat_group}",
+            subtitle=f"One dot per {heat_group} shown in the table; the larger the dot, the more people."),
+        "participation": charts.participation(part, min_n=min_n,
+                                              y_label="% of active helpers who answered"),
         "turnover": charts.turnover_impact(tb["table"][tb["table"][tb["group_col"]] != privacy.TOTAL],
                                            group_col=tb["group_col"]),
         "turnover_cost": charts.turnover_impact(tb["table"][tb["table"][tb["group_col"]] != privacy.TOTAL],

@@ -268,3 +268,14 @@ def test_charts_module_does_not_import_streamlit():
     code = "import sys, burnout.charts, burnout.privacy, burnout.reports; print('streamlit' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_group_scatter_can_print_short_names_for_exports():
+    pts = pd.DataFrame({"label": ["ADD-Harbour", "A very long team name indeed"], "caseload_ratio": [0.9, 1.2],
+                        "burned_out": [0.4, 0.5], "n": [10, 12]})
+    plain = charts.pressure_scatter(pts, y="burned_out", size_col="n")
+    assert plain.data[0].mode == "markers" and plain.data[0].text is None
+    named = charts.pressure_scatter(pts, y="burned_out", size_col="n", label_points=True)
+    assert named.data[0].mode == "markers+text"
+    assert list(named.data[0].text) == ["ADD-Harbour", "A very long tea…"]
+    assert list(named.data[0].hovertext) == list(pts["label"])      # the full name on hover

@@ -31,10 +31,12 @@ def _load(url: str, stamp: str):
 
 
 @st.cache_data(ttl=300, show_spinner="Building the review…")
-def _review(url: str, stamp: str, override: str, scenario: str, where: str, measure: str, window: int):
+def _review(url: str, stamp: str, override: str, scenario: str, where: str, measure: str, window: int,
+            heat_weeks: int):
     data = _load(url, stamp)
     return reports.build_review(common.engine(), "org", json.loads(override), scenario=json.loads(scenario),
-                                where=json.loads(where), trend_measure=measure, window_weeks=window, data=data)
+                                where=json.loads(where), trend_measure=measure, window_weeks=window, data=data,
+                                heat_weeks=heat_weeks)
 
 
 def _table(df: pd.DataFrame, key: str | None = None):
@@ -59,6 +61,8 @@ with st.sidebar:
     window = st.selectbox("Answers from the last", [4, 8, 12], format_func=lambda w: f"{w} weeks", key="rv_window")
     measure = st.selectbox("Weekly measure", list(reports.TREND_MEASURES), format_func=reports.TREND_MEASURES.get,
                            key="rv_measure")
+    heat_weeks = st.selectbox("Weeks in the heatmap", [8, 12, 26], index=1, key="rv_heat_weeks",
+                              format_func=lambda w: f"last {w}")
     sites = sorted(roster["site"].dropna().astype(str).unique())
     site_filter = st.multiselect("Only these sites (roll-ups)", sites, key="rv_sites",
                                  help="A filtered table shows only figures the full review already implies, "
@@ -110,7 +114,7 @@ scenario = {"burnout_reduction_points": float(reduction), "cap_caseload": bool(c
 where = {"site": site_filter} if site_filter else {}
 
 review = _review(str(engine.url), stamp, json.dumps(override, sort_keys=True), json.dumps(scenario, sort_keys=True),
-                 json.dumps(where, sort_keys=True), measure, int(window))
+                 json.dumps(where, sort_keys=True), measure, int(window), int(heat_weeks))
 sections = {s["key"]: s for s in review["sections"]}
 figs = review["figures"]
 as_of = review["as_of"]
@@ -150,7 +154,7 @@ for tab, key in zip(tabs, ("by_team", "by_role", "by_site")):
         st.caption(sections[key]["text"])
         _table(sections[key]["display"], key=f"tbl_{key}")
 _chart(figs["pressure"], "rv_pressure")
-st.caption("Each point is a team shown in the table above; hidden teams are left out.")
+st.caption("Each dot is a team shown in the table above; hidden teams are left out.")
 
 st.header("Burnout risk bands")
 _chart(figs["risk_bands"], "rv_bands", sections["risk_bands"]["display"])
