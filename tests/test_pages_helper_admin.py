@@ -330,13 +330,16 @@ def test_settings_admin_lists_users_and_saves_settings(writable_db):
     at.number_input(key="set_every_cbi").set_value(2)
     [b for b in at.button if b.label == "Save"][1].click().run()     # the schedule form's button
     assert frames.settings(eng)["checkin_schedule"]["cbi"] == 2
+    # each team's word for the people it serves is listed, from the team's kind
+    words = next(df.value for df in at.dataframe if "Word for the people served" in df.value.columns)
+    assert {"family", "caller", "patient", "student"} & set(words["Word for the people served"])
 
 
 def test_every_settings_form_saves_its_current_values(writable_db):
     eng = writable_db["engine"]
     at = page("settings_admin", eng, "demo-admin")
     n_forms = len([b for b in at.button if b.label == "Save"])
-    assert n_forms == 5
+    assert n_forms == 6
     for i in range(n_forms):
         [b for b in at.button if b.label == "Save"][i].click().run()
         assert not at.exception

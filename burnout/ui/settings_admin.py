@@ -51,8 +51,8 @@ def save(values: dict, message: str) -> None:
 
 
 COST_COL = "cost per departure, $ (optional, wins)"
-tab_users, tab_privacy, tab_schedule, tab_caseload, tab_costs, tab_resources = st.tabs(
-    ["Users", "Privacy & sessions", "Check-in schedule", "Caseload standards", "Turnover costs",
+tab_users, tab_privacy, tab_schedule, tab_teams, tab_caseload, tab_costs, tab_resources = st.tabs(
+    ["Users", "Privacy & sessions", "Check-in schedule", "Teams", "Caseload standards", "Turnover costs",
      "Resources"])
 s = frames.settings(engine)
 roster = frames.roster(engine, s)
@@ -145,6 +145,31 @@ with tab_schedule:
                                             value=int(sched.get(name, 1)), step=1, key=f"set_every_{name}")
         if st.form_submit_button("Save", type="primary"):
             save({"checkin_schedule": values}, "Check-in schedule saved.")
+
+# ------------------------------------------------------------------ teams
+with tab_teams:
+    st.write("The word each team uses for the people it serves. It replaces \"client\" in the "
+             "client-related questions of the team's check-in (for example resident, family, caller).")
+    words = pd.DataFrame({
+        "Team": teams["team_id"],
+        "Kind of team": teams["kind"].map(lambda k: config.TEAM_KINDS.get(k, {}).get("label", k or "")),
+        "Word for the people served": teams["client_word"].fillna("client"),
+    })
+    with st.form("teams_form"):
+        edited_words = st.data_editor(words, hide_index=True, width="stretch", key="edit_client_words",
+                                      disabled=["Team", "Kind of team"])
+        if st.form_submit_button("Save", type="primary"):
+            from burnout.store.writes import set_client_word
+
+            changed = [(t, w) for t, w, old in zip(edited_words["Team"], edited_words["Word for the people served"],
+                                                   words["Word for the people served"]) if w != old]
+            try:
+                for team_id, word in changed:
+                    set_client_word(engine, team_id, word, actor=actor)
+            except InputError as exc:
+                st.error(f"Not saved for team {escape_md(team_id)}: {escape_md(auth.plain_message(exc))}")
+            else:
+                saved(f"Team words saved ({len(changed)} changed).")
 
 # ------------------------------------------------------------------ caseload standards
 with tab_caseload:
