@@ -267,15 +267,40 @@ def _determined(cells: list[_Cell], lines: list[tuple[int, list[int]]], hidden: 
             rows.append(coeffs)
     if not rows:
         return []
-    a = np.vstack(rows)
-    # e_j lies in the row space of A iff every null-space vector of A is 0 at j
-    _, sv, vt = np.linalg.svd(a)
-    rank = int((sv > 1e-9 * max(1.0, sv.max(initial=0.0))).sum())
-    null = vt[rank:]
-    if null.shape[0] == 0:
-        return [int(c) for c in hid]
-    free = np.abs(null).max(axis=0) > 1e-9
-    return [int(c) for c, f in zip(hid, free) if not f]
+    # Lines that share no hidden cell are independent (a sub-group x week table
+    # falls apart into its weeks), so each connected block is solved on its own:
+    # the same answer as one decomposition of the whole, at a fraction of the cost.
+    parent = list(range(len(hid)))
+
+    def root(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for r in rows:
+        nz = np.flatnonzero(r)
+        for j in nz[1:]:
+            a, b = root(nz[0]), root(j)
+            if a != b:
+                parent[b] = a
+    blocks: dict[int, list[np.ndarray]] = {}
+    for r in rows:
+        blocks.setdefault(root(int(np.flatnonzero(r)[0])), []).append(r)
+    cols_of: dict[int, list[int]] = {}
+    for j in range(len(hid)):
+        cols_of.setdefault(root(j), []).append(j)
+    out = []
+    for key, block in blocks.items():
+        cols = cols_of[key]
+        a = np.vstack(block)[:, cols]
+        # e_j lies in the row space of A iff every null-space vector of A is 0 at j
+        _, sv, vt = np.linalg.svd(a)
+        rank = int((sv > 1e-9 * max(1.0, sv.max(initial=0.0))).sum())
+        null = vt[rank:]
+        free = np.abs(null).max(axis=0) > 1e-9 if null.shape[0] else np.zeros(len(cols), dtype=bool)
+        out += [int(hid[c]) for c, f in zip(cols, free) if not f]
+    return sorted(out)
 
 
 def _protect(cells: list[_Cell], lines: list[tuple[int, list[int]]], hidden: np.ndarray,
