@@ -87,3 +87,12 @@ def problem_rows(exc) -> pd.DataFrame:
     df = df.sort_values(["_r", "column", "problem"], kind="stable").drop(columns="_r").reset_index(drop=True)
     df["row"] = df["row"].astype("Int64")
     return df
+
+
+@st.cache_data(ttl=3600, max_entries=4, show_spinner="Loading the organisation's figures…")
+def org_data(url: str, stamp: str) -> dict:
+    """Frames, risk history and leaving model for the lead and HR pages, loaded
+    once per change of data (``stamp``) and shared by every page and user."""
+    from burnout import reports
+
+    return reports.load_data(engine())

@@ -34,12 +34,7 @@ def how_much(share) -> str:
     return "A little"
 
 
-@st.cache_data(ttl=300, show_spinner="Loading…")
-def _load(url: str, stamp: str):
-    return reports.load_data(common.engine())
-
-
-data = _load(str(engine.url), reports.data_stamp(engine))
+data = common.org_data(str(engine.url), reports.data_stamp(engine))
 troster = reports.team_roster(data, team)
 visible = privacy.visible_individuals(user, troster)
 visible = visible[visible["helper_id"] != user.get("helper_id")]   # your own results are on My wellbeing

@@ -25,15 +25,10 @@ st.caption("How the organisation's helpers are doing, what turnover is likely to
            "clients who lose their helper, and what changing workloads could save. Group figures only.")
 
 
-@st.cache_data(ttl=300, show_spinner="Loading the organisation's figures…")
-def _load(url: str, stamp: str):
-    return reports.load_data(common.engine())
-
-
-@st.cache_data(ttl=300, show_spinner="Building the review…")
+@st.cache_data(ttl=3600, show_spinner="Building the review…")
 def _review(url: str, stamp: str, override: str, scenario: str, where: str, measure: str, window: int,
             heat_weeks: int):
-    data = _load(url, stamp)
+    data = common.org_data(url, stamp)
     return reports.build_review(common.engine(), "org", json.loads(override), scenario=json.loads(scenario),
                                 where=json.loads(where), trend_measure=measure, window_weeks=window, data=data,
                                 heat_weeks=heat_weeks)
@@ -51,7 +46,7 @@ def _chart(fig, key: str, table: pd.DataFrame | None = None):
 
 
 stamp = reports.data_stamp(engine)
-data = _load(str(engine.url), stamp)
+data = common.org_data(str(engine.url), stamp)
 roster = reports.active_roster(data["roster"], data["as_of"])
 min_n = reports.min_group(settings)
 

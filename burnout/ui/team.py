@@ -30,11 +30,6 @@ st.caption("This page is about workloads and how the team is doing, so you can c
            "needs. It is not a performance view.")
 
 
-@st.cache_data(ttl=300, show_spinner="Loading the team's figures…")
-def _load(url: str, stamp: str):
-    return reports.load_data(common.engine())
-
-
 def _chart(fig, key: str, table: pd.DataFrame | None = None, label: str = "Show as a table"):
     st.plotly_chart(fig, width="stretch", key=key)
     if table is not None:
@@ -42,7 +37,7 @@ def _chart(fig, key: str, table: pd.DataFrame | None = None, label: str = "Show 
             st.dataframe(reports.for_screen(table), hide_index=True, width="stretch")
 
 
-data = _load(str(engine.url), reports.data_stamp(engine))
+data = common.org_data(str(engine.url), reports.data_stamp(engine))
 measure = st.selectbox("Score shown in the trend and heatmap", list(reports.TREND_MEASURES),
                        format_func=reports.TREND_MEASURES.get, key="team_measure")
 view = reports.team_view(engine, user, team, data=data, measure=measure)
