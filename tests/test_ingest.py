@@ -302,18 +302,19 @@ FORM = """Timestamp,Staff number,Q1 - Running on empty lately?,Q2 - Body worn do
 2026-03-02 09:00:00,H1,Often,Always,Sometimes,=HYPERLINK("x")
 2026-03-09 09:05:00,H3,Never/almost never,Seldom,Never,
 """
-
-
-def test_form_export_through_yaml_mapping(engine, tmp_path):
-    import_ok(engine, tmp_path, roster=ROSTER)
-    mapping = write(tmp_path, "map.yaml", """instrument: cbi
+FORM_MAPPING = """instrument: cbi
 columns:
   Timestamp: submitted_at
   Staff number: helper_id
   Q1 - Running on empty lately?: cbi_p1
   Q2 - Body worn down this week?: cbi_p2
   Q3 - Heart out of gas?: cbi_p3
-""")
+"""
+
+
+def test_form_export_through_yaml_mapping(engine, tmp_path):
+    import_ok(engine, tmp_path, roster=ROSTER)
+    mapping = write(tmp_path, "map.yaml", FORM_MAPPING)
     form = write(tmp_path, "form.csv", FORM)
     ingest.import_files(engine, surveys=form, mapping=mapping)
     sc = frames.scores(engine).set_index("helper_id")
@@ -340,14 +341,6 @@ def test_mapping_naming_a_missing_column_is_rejected(engine, tmp_path):
     assert info.value.column == "Nope"
 
 
-FORM_MAPPING = """instrument: cbi
-columns:
-  Timestamp: submitted_at
-  Staff number: helper_id
-  Q1 - Running on empty lately?: cbi_p1
-  Q2 - Body worn down this week?: cbi_p2
-  Q3 - Heart out of gas?: cbi_p3
-"""
 
 
 def test_form_export_errors_name_the_exports_own_header(engine, tmp_path):
