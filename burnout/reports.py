@@ -30,7 +30,10 @@ import pandas as pd
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 
-from burnout import charts, config, privacy
+from burnout import charts, leaving, privacy, risk, turnover
+from burnout.domain.settings import MIN_GROUP_SIZE, Settings, team_kind_label
+from burnout.store import frames
+from burnout.store import settings as saved_settings
 from burnout.errors import InputError
 
 ROLLUP_MEASURES = {
@@ -49,17 +52,6 @@ TREND_MEASURES = {
     "burned_out": "Reporting burnout (single item)",
     "work_burnout": "Work-related burnout (CBI)",
 }
-# Readable names for risk components (risk.COMPONENTS) in team-level driver counts.
-DRIVER_LABELS = {
-    "burnout": "Burnout score (ProQOL)", "cbi_work": "Work-related burnout (CBI)",
-    "cbi_personal": "Personal burnout (CBI)", "cbi_client": "Client-related burnout (CBI)",
-    "sts": "Secondary traumatic stress (ProQOL)", "sib": "Burnout self-rating",
-    "pulse_strain": "Weekly strain (pulse)", "low_cs": "Low compassion satisfaction",
-    "trend": "Scores rising over recent weeks", "caseload": "Caseload above the role standard",
-    "acuity": "Many high-acuity cases", "trauma": "Trauma exposure at work",
-    "incidents": "Critical incidents", "overtime": "Overtime hours",
-    "mismatch": "Cases outside specialty",
-}
 SELF_REPORT_COMPONENTS = ("c_burnout", "c_cbi_work", "c_cbi_personal", "c_cbi_client", "c_sts", "c_sib",
                           "c_pulse_strain", "c_low_cs")
 DEFAULT_SCENARIO = {"burnout_reduction_points": 10.0, "cap_caseload": True, "intervention_cost": 0.0}
@@ -71,40 +63,24 @@ def _now() -> dt.datetime:
 
 # =========================================================================== settings and data
 
-def merged_settings(engine: Engine, override: Mapping | None = None) -> dict:
-    """Saved settings with ``override`` on top (nested dicts merged key by key)."""
-    from burnout.store import frames
-
-    out = frames.settings(engine)
-    for key, value in (override or {}).items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = {**out[key], **value}
-        else:
-            out[key] = value
-    return out
+def merged_settings(engine: Engine, override: Mapping | None = None) -> Settings:
+    """Saved settings with ``override`` on top (nested maps merged key by key)."""
+    return saved_settings.load(engine).merged(override)
 
 
-def min_group(settings: Mapping) -> int:
-    """The minimum group size in force: the setting, never below 5 (DESIGN §7)."""
-    try:
-        value = int(settings.get("min_group_size", config.MIN_GROUP_SIZE))
-    except (TypeError, ValueError):
-        value = config.MIN_GROUP_SIZE
-    return max(config.MIN_GROUP_SIZE, value)
+def min_group(settings: Settings) -> int:
+    """The minimum group size in force (already clamped by the settings)."""
+    return settings.min_group_size
 
 
 def load_data(engine: Engine, as_of=None, settings: Mapping | None = None) -> dict:
     """Frames every view needs: roster, caseload, scores, risk history and latest risk."""
-    from burnout import risk
-    from burnout.store import frames
-
-    settings = dict(settings or frames.settings(engine))
+    settings = settings or saved_settings.load(engine)
     roster = frames.roster(engine, settings)
     caseload = frames.caseload(engine)
     scores = frames.scores(engine)
-    weights = settings.get("risk_weights")
-    history = risk.compute_risk(roster, caseload, scores, as_of=as_of, weights=weights, drivers=False)
-    latest = risk.latest_risk(roster, caseload, scores, as_of=as_of, weights=weights)
+    history = risk.compute_risk(roster, caseload, scores, as_of=as_of, drivers=False, settings=settings)
+    latest = risk.latest_risk(roster, caseload, scores, as_of=as_of, settings=settings)
     weeks = pd.concat([scores["week_start"], caseload["week_start"]]).dropna()
     as_of_week = pd.Timestamp(as_of) if as_of is not None else (weeks.max() if len(weeks) else None)
     if as_of_week is not None:
@@ -113,18 +89,16 @@ def load_data(engine: Engine, as_of=None, settings: Mapping | None = None) -> di
         caseload = caseload[caseload["week_start"] <= as_of_week]
     # The same rule as the ``risk`` command: fitted Cox model or documented defaults, and
     # the risk -> burnout link (risk.leaving_model never raises; it records why).
-    model = risk.leaving_model(roster, history, scores, as_of=as_of_week, settings=settings)
+    model = leaving.leaving_model(roster, history, scores, as_of=as_of_week, settings=settings)
     return {"roster": roster, "caseload": caseload, "scores": scores, "history": history, "latest": latest,
             "as_of": as_of_week, "settings": settings, "burnout_link": model.link, "leaving_model": model}
 
 
 def leaving_model_of(data: Mapping):
     """The leaving model of ``data`` (computed when a caller built ``data`` itself)."""
-    from burnout import risk
-
     model = data.get("leaving_model")
     if model is None:
-        model = risk.leaving_model(data["roster"], data["history"], data["scores"], as_of=data.get("as_of"),
+        model = leaving.leaving_model(data["roster"], data["history"], data["scores"], as_of=data.get("as_of"),
                                    settings=data.get("settings"))
     return model
 
@@ -306,68 +280,39 @@ def participation_table(data: Mapping, ids, min_n: int, known=None, weeks: int |
     return privacy.participation(roster, scores, min_n, known=known, as_of=data["as_of"], weeks=weeks)
 
 
-def team_drivers(people: pd.DataFrame, min_n: int, known=None, top: int = 3) -> pd.DataFrame:
-    """Share of people for whom each risk component is among their top ``top`` drivers.
-
-    Counted on components (caseload, overtime, ...), not on the personal driver
-    texts, and only over ``min_n`` or more people with a risk estimate.
-    """
-    from burnout import risk
-
-    comp_cols = [f"c_{n}" for n in risk.NAMES if n in DRIVER_LABELS and f"c_{n}" in people.columns]
+def team_drivers(people: pd.DataFrame, min_n: int, known=None, top: int = 3,
+                 weights: Mapping | None = None) -> pd.DataFrame:
+    """Share of people for whom each risk component is among their own top ``top``
+    drivers — the same ranking (``risk.driver_components``, under the saved
+    weights) that names each helper's drivers — over ``min_n`` or more people
+    with a risk estimate."""
     df = people[people["risk_score"].notna()]
-    if df.empty or not comp_cols:
+    if df.empty:
         return pd.DataFrame(columns=["driver", "share", "helpers"])
     n = df["helper_id"].nunique()
     unknown = len(set(df["helper_id"]) - set(known)) if known is not None else 0
     if n < min_n or (known is not None and 0 < unknown < min_n):
         return pd.DataFrame(columns=["driver", "share", "helpers"])
-    w = np.array([risk.DEFAULT_WEIGHTS[c[2:]] for c in comp_cols])
-    p = df[comp_cols].to_numpy(dtype=float)
-    with np.errstate(invalid="ignore"):
-        excess = np.where((p >= risk.DRIVER_MIN_PRESSURE), w * (p - risk.DRIVER_REFERENCE), -np.inf)
-    excess = np.where(np.isnan(excess), -np.inf, excess)
-    order = np.argsort(-excess, axis=1, kind="stable")[:, :top]
-    chosen = np.zeros_like(excess, dtype=bool)
-    for j in range(order.shape[1]):
-        rows = np.arange(len(df))
-        ok = excess[rows, order[:, j]] > -np.inf
-        chosen[rows[ok], order[ok, j]] = True
-    counts = chosen.sum(axis=0)
-    out = pd.DataFrame({"driver": [DRIVER_LABELS[c[2:]] for c in comp_cols], "share": counts / n,
-                        "helpers": n})
-    return out[out["share"] > 0].sort_values("share", ascending=False).reset_index(drop=True)
+    chosen = risk.driver_components(df, weights, top)
+    counts = pd.Series([c for row in chosen for c in row], dtype=object).value_counts()
+    out = pd.DataFrame({"driver": [risk.COMPONENT_LABELS[c] for c in counts.index],
+                        "share": counts.to_numpy() / n, "helpers": n})
+    return out.sort_values("share", ascending=False, kind="stable").reset_index(drop=True)
 
 
 # =========================================================================== turnover
-
-def turnover_settings(settings: Mapping, link: Mapping | None = None) -> dict:
-    """The turnover model's inputs from the settings; the risk -> burnout link fitted
-    to the organisation's single-item ratings (risk.burnout_link) unless an admin
-    set the link's figures, as the ``risk`` command does."""
-    keys = ("relative_risk", "base_turnover", "default_base_turnover", "cost_multiplier",
-            "default_cost_multiplier", "cost_per_departure", "default_annual_salary", "burnout_midpoint",
-            "burnout_scale", "reference_burnout_rate")
-    out = {k: settings[k] for k in keys if k in settings}
-    if link and link.get("used") == "fitted" and "burnout_midpoint" not in out:
-        out["burnout_midpoint"] = float(link["burnout_midpoint"])
-        out["burnout_scale"] = float(link["burnout_scale"])
-    return out
-
 
 def turnover_block(data: Mapping, people: pd.DataFrame, min_n: int, settings: Mapping,
                    scenario: Mapping | None = None, group_col: str = "team", *,
                    plan: privacy.Plan | None = None, fixed: Mapping | None = None) -> dict:
     """Turnover impact per ``group_col`` and in total, suppressed like the roll-ups,
     and the what-if scenario for the whole scope."""
-    from burnout import turnover
-
-    ts = turnover_settings(settings, data.get("burnout_link"))
+    model = leaving_model_of(data)
+    ts = model.turnover_settings(settings)
     roster = active_roster(data["roster"], data["as_of"])
     roster = roster[roster["helper_id"].isin(set(people["helper_id"]))]
     latest = data["latest"][data["latest"]["helper_id"].isin(set(roster["helper_id"]))]
-    model = leaving_model_of(data)
-    impact = model.helper_impact(roster, latest, ts)   # the same call as the risk command
+    impact = turnover.helper_impact_under(model, roster, latest, settings)   # the same call as the risk command
     impact = impact.merge(roster[["helper_id", "site"]], on="helper_id", how="left")
     # The mask counts the people behind the burnout estimate: distinct helpers whose
     # risk rests on their own answers (people_frame blanks caseload-only risks).
@@ -401,7 +346,7 @@ def turnover_block(data: Mapping, people: pd.DataFrame, min_n: int, settings: Ma
                                   for k, s in zip(table[group_col], table["status"])]
     shown_kinds = sorted({k for k, s in zip(table["team_kind"], table["status"])
                           if s == privacy.SHOWN and isinstance(k, str)})
-    evidence = {k: turnover.CONTINUITY_EVIDENCE.get(k, turnover.GENERAL_CONTINUITY) for k in
+    evidence = {k: settings.continuity_for(k) for k in
                 (shown_kinds or sorted(set(impact["team_kind"].dropna().astype(str))))}
     scope_ok = status.get(privacy.TOTAL) == privacy.SHOWN
     sc = {**DEFAULT_SCENARIO, **(scenario or {})}
@@ -410,9 +355,9 @@ def turnover_block(data: Mapping, people: pd.DataFrame, min_n: int, settings: Ma
         result = turnover.what_if(roster, latest, ts, burnout_reduction_points=float(sc["burnout_reduction_points"]),
                                   cap_caseload=bool(sc["cap_caseload"]),
                                   intervention_cost=float(sc["intervention_cost"] or 0),
-                                  weights=settings.get("risk_weights"), calibration=model.calibration)
+                                  weights=settings.risk_weights, calibration=model.calibration)
     return {"table": table, "evidence": evidence, "what_if": result, "scenario": sc,
-            "resolved": turnover.resolve_settings(ts), "group_col": group_col,
+            "resolved": ts, "group_col": group_col,
             "link": data.get("burnout_link") or {}}
 
 
@@ -493,8 +438,6 @@ def _r(v, dec):
 
 def parse_scope(engine: Engine, scope: str) -> str | None:
     """``"org"`` -> None; ``"team:ID"`` -> ID after checking the team exists."""
-    from burnout.store import frames
-
     scope = (scope or "org").strip()
     if scope == "org":
         return None
@@ -662,26 +605,27 @@ def participation_display(part: pd.DataFrame, min_n: int) -> pd.DataFrame:
                          "Checked in (%)": vals})
 
 
-def assumptions_table(tb: Mapping, settings: Mapping, window_weeks: int, min_n: int) -> pd.DataFrame:
-    s = tb["resolved"]
+def assumptions_table(tb: Mapping, settings: Settings, window_weeks: int, min_n: int) -> pd.DataFrame:
+    s: Settings = tb["resolved"]
     rows = [("Minimum group size (people)", min_n),
             ("Answers window (weeks)", window_weeks),
-            ("Relative risk of leaving when burned out", s["relative_risk"]),
-            ("Default annual base turnover", f"{float(s['default_base_turnover']) * 100:.1f}%"),
-            ("Default replacement cost (x annual salary)", s["default_cost_multiplier"])]
-    for kind, rate in sorted(s["base_turnover"].items()):
-        rows.append((f"Base turnover: {config.TEAM_KINDS.get(kind, {}).get('label', kind)}",
-                     f"{float(rate) * 100:.1f}%"))
-    for role, mult in sorted(s["cost_multiplier"].items()):
+            ("Relative risk of leaving when burned out", s.relative_risk),
+            ("Default annual base turnover", f"{float(s.default_base_turnover) * 100:.1f}%"),
+            ("Default replacement cost (x annual salary)", s.default_cost_multiplier)]
+    for kind, rate in sorted(s.base_turnover.items()):
+        rows.append((f"Base turnover: {team_kind_label(kind)}", f"{float(rate) * 100:.1f}%"))
+    for role, mult in sorted(s.cost_multiplier.items()):
         rows.append((f"Replacement cost (x salary): {role}", mult))
-    for role, cost in sorted((s.get("cost_per_departure") or {}).items()):
+    for role, cost in sorted(s.cost_per_departure.items()):
         rows.append((f"Cost per departure: {role} ($)", cost))
     link = tb.get("link") or {}
-    how = ("fitted to the organisation's single-item ratings" if link.get("used") == "fitted"
-           and "burnout_midpoint" not in settings else "default assumption" if "burnout_midpoint" not in settings
-           else "set by the organisation")
-    rows.append(("Burnout probability from risk", f"logistic, midpoint {float(s['burnout_midpoint']):.1f}, "
-                                                   f"scale {float(s['burnout_scale']):.1f} ({how})"))
+    set_by_org = settings.burnout_midpoint is not None
+    how = ("set by the organisation" if set_by_org else "fitted to the organisation's single-item ratings"
+           if link.get("used") == "fitted" else "default assumption")
+    mid = s.burnout_midpoint if s.burnout_midpoint is not None else turnover.DEFAULT_BURNOUT_MIDPOINT
+    scale = s.burnout_scale if s.burnout_scale is not None else turnover.DEFAULT_BURNOUT_SCALE
+    rows.append(("Burnout probability from risk", f"logistic, midpoint {float(mid):.1f}, "
+                                                   f"scale {float(scale):.1f} ({how})"))
     sc = tb["scenario"]
     rows += [("What-if: burnout prevalence lower by (points)", sc["burnout_reduction_points"]),
              ("What-if: caseloads capped at the role standard", "yes" if sc["cap_caseload"] else "no"),
@@ -753,7 +697,7 @@ def team_view(engine: Engine, viewer: Mapping, team: str | None = None, *, data:
 
     alerts_df = team_alert_rows(data, team, ids, known, min_n)
     helper_alerts_df = consenting_alerts(data, consenting)
-    drivers = team_drivers(basis_people, min_n, known=known)
+    drivers = team_drivers(basis_people, min_n, known=known, weights=settings.risk_weights)
     part = participation_table(data, ids, min_n, known=known)
     return {
         "team": team, "min_n": min_n, "basis_label": basis_label, "ids": ids, "known": known,
@@ -976,7 +920,7 @@ def to_xlsx(review: Mapping) -> bytes:
     ws.append(["What losing a helper means for clients (evidence by kind of team)"])
     ws.cell(ws.max_row, 1).font = Font(bold=True)
     for kind, text in review["evidence"].items():
-        ws.append([config.TEAM_KINDS.get(kind, {}).get("label", kind), _cell(text)])
+        ws.append([team_kind_label(kind), _cell(text)])
     ws.column_dimensions["A"].width = 48
     ws.column_dimensions["B"].width = 100
     for row in ws.iter_rows():
@@ -1190,13 +1134,13 @@ def to_pdf(review: Mapping, charts_in_pdf: bool = True) -> bytes:
     if review["evidence"]:
         heading("What losing a helper means for clients")
         for kind, text in review["evidence"].items():
-            para(f"{config.TEAM_KINDS.get(kind, {}).get('label', kind)}: {text}")
+            para(f"{team_kind_label(kind)}: {text}")
     heading("Privacy", 11)
     para(review["privacy_note"])
     return bytes(pdf.output())
 
 
-def _weekly_compact(disp: pd.DataFrame, min_n: int = config.MIN_GROUP_SIZE, weeks: int = 12) -> pd.DataFrame:
+def _weekly_compact(disp: pd.DataFrame, min_n: int = MIN_GROUP_SIZE, weeks: int = 12) -> pd.DataFrame:
     """The last ``weeks`` weeks of a sub-group x week table as one row per group."""
     if disp.empty:
         return disp

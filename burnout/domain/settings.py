@@ -18,8 +18,10 @@ import dataclasses
 import logging
 import math
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
 
 from burnout.errors import InputError
 
@@ -29,6 +31,26 @@ __all__ = [
     "CASELOAD_STANDARDS", "COST_MULTIPLIER", "GENERAL_CONTINUITY", "MIN_COMMENT_GROUP", "MIN_GROUP_SIZE",
     "TEAM_KINDS", "Settings", "resolve", "team_kind_label", "client_word_for", "validate",
 ]
+
+class FrozenMap(dict):
+    """A read-only dict: settings are shared by every page and cache, so nobody
+    may change them in place; unlike MappingProxyType it pickles (st.cache_data)."""
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("settings are read-only; build a new Settings with merged()")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _refuse  # type: ignore[assignment]
+
+    def __reduce__(self):
+        return (FrozenMap, (dict(self),))
+
+    def __hash__(self):  # type: ignore[override]
+        return hash(tuple(sorted(self.items(), key=lambda kv: str(kv[0]))))
+
+
+def _frozen(d: Mapping) -> Mapping:
+    return FrozenMap({k: (_frozen(v) if isinstance(v, Mapping) else v) for k, v in dict(d).items()})
+
 
 # DESIGN §7; Glint, Qualtrics and Viva use 5 for scores and Glint 10 for comments.
 MIN_GROUP_SIZE = 5
@@ -43,35 +65,35 @@ _CONTINUITY_THERAPY = (
     "Dropout after a therapist transfer has been reported as high as 69 % "
     "(Tantam & Klerman 1979; Wapner et al. 1986), against a usual premature "
     "dropout rate of about 35 % (Roos & Werbart 2013, 44 studies).")
-TEAM_KINDS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
-    "child_welfare": MappingProxyType({
+TEAM_KINDS: Mapping[str, Mapping[str, Any]] = _frozen({
+    "child_welfare": _frozen({
         "label": "Child welfare", "client_word": "family", "base_turnover": 0.30,
         "continuity": (
             "Children who kept one caseworker reached permanency in 74.5 % of cases, "
             "against 17.5 % for children who had two (Flower, McDonald & Sumski 2005, "
             "Milwaukee). Each additional caseworker on a case came with 73 % lower odds "
             "of a timely discharge from out-of-home care (SSWR 2025 abstract, 27,509 episodes).")}),
-    "adult_mental_health": MappingProxyType({
+    "adult_mental_health": _frozen({
         "label": "Adult mental health", "client_word": "client", "base_turnover": 0.20,
         "continuity": _CONTINUITY_THERAPY}),
-    "addiction": MappingProxyType({
+    "addiction": _frozen({
         "label": "Addiction services", "client_word": "client", "base_turnover": 0.25,
         "continuity": _CONTINUITY_THERAPY[:-1] + ". These figures come from psychotherapy; "
                       "no addiction-specific figure was found."}),
-    "crisis_line": MappingProxyType({
+    "crisis_line": _frozen({
         "label": "Crisis line", "client_word": "caller", "base_turnover": 0.30,
         "continuity": (
             "No specific evidence was found on what happens to callers when crisis-line "
             "staff leave. In the helping professions generally, continuity of the "
             "helping relationship supports engagement and outcomes.")}),
-    "hospital_social_work": MappingProxyType({
+    "hospital_social_work": _frozen({
         "label": "Hospital social work", "client_word": "patient", "base_turnover": 0.164,
         "continuity": (
             "When patients lose their primary-care physician they make 18.4 % fewer "
             "primary-care visits and 17.8 % more urgent-care visits in the following year "
             "(Sabety et al. 2021, 359,470 Medicare patients). This evidence is from "
             "physicians; none specific to hospital social work was found.")}),
-    "school_counselling": MappingProxyType({
+    "school_counselling": _frozen({
         "label": "School counselling", "client_word": "student", "base_turnover": 0.12,
         "continuity": (
             "No specific evidence was found on what happens to students when their "
@@ -86,7 +108,7 @@ GENERAL_CONTINUITY = (
 # Recommended active caseload per role (§9).  Child-welfare figures are CWLA
 # standards; the others have no national standard and are conservative
 # organisation defaults meant to be edited.
-CASELOAD_STANDARDS: Mapping[str, float] = MappingProxyType({
+CASELOAD_STANDARDS: Mapping[str, float] = _frozen({
     "child welfare caseworker": 17,      # CWLA ongoing CPS: 17 active families
     "child protection investigator": 12,  # CWLA initial assessment: 12 per month
     "foster care worker": 15,            # CWLA family foster care: 12-15 children
@@ -102,7 +124,7 @@ CASELOAD_STANDARDS: Mapping[str, float] = MappingProxyType({
 
 # Replacement cost as a multiple of annual salary (§5): social work 0.3-0.7
 # (PCG), RN about 1.0 (NSI), generic 0.5-2.0 (Gallup).
-COST_MULTIPLIER: Mapping[str, float] = MappingProxyType({
+COST_MULTIPLIER: Mapping[str, float] = _frozen({
     "child welfare caseworker": 0.5, "child protection investigator": 0.5, "foster care worker": 0.5,
     "mental health counsellor": 0.5, "clinical social worker": 0.5, "addiction counsellor": 0.5,
     "crisis line worker": 0.4, "hospital social worker": 0.5, "nurse": 1.0, "school counsellor": 0.5,
@@ -113,34 +135,30 @@ INSTRUMENT_IDS = ("proqol5", "cbi", "sib", "pulse")
 
 # Everyday resources and the crisis path shown to a helper after a check-in.
 DEFAULT_RESOURCES: tuple[Mapping[str, str], ...] = (
-    MappingProxyType({"title": "Talk it through with your supervisor",
+    _frozen({"title": "Talk it through with your supervisor",
                       "detail": "Reflective supervision is part of the job, not a sign of weakness. Bring what is "
                                 "weighing on you, including caseload and the cases that stay with you."}),
-    MappingProxyType({"title": "Employee Assistance Programme (EAP)",
+    _frozen({"title": "Employee Assistance Programme (EAP)",
                       "detail": "Free, confidential counselling for you and your family. Ask HR for the number if "
                                 "you do not have it; your employer is not told that you called."}),
-    MappingProxyType({"title": "Protect your recovery time",
+    _frozen({"title": "Protect your recovery time",
                       "detail": "Breaks, leave and a clear end to the working day help more than trying harder. "
                                 "If your workload makes that impossible, that is a workload problem to raise."}),
-    MappingProxyType({"title": "Peer support",
+    _frozen({"title": "Peer support",
                       "detail": "A debrief with a colleague after a hard contact or a critical incident helps; "
                                 "ask your lead to make time for it."}),
 )
 DEFAULT_CRISIS_RESOURCES: tuple[Mapping[str, str], ...] = (
-    MappingProxyType({"title": "If you might harm yourself, or feel unsafe right now",
+    _frozen({"title": "If you might harm yourself, or feel unsafe right now",
                       "detail": "Call or text 988 in the US (Suicide & Crisis Lifeline), or your local emergency "
                                 "number. You can also go to the nearest emergency department."}),
-    MappingProxyType({"title": "Employee Assistance Programme (EAP)",
+    _frozen({"title": "Employee Assistance Programme (EAP)",
                       "detail": "Confidential counselling, usually available the same day. Your employer is not "
                                 "told that you called."}),
-    MappingProxyType({"title": "Tell your supervisor or someone you trust today",
+    _frozen({"title": "Tell your supervisor or someone you trust today",
                       "detail": "You do not need to explain everything. \"I am not OK and need support\" is "
                                 "enough; asking for your caseload to be eased is a reasonable request."}),
 )
-
-
-def _frozen(d: Mapping) -> Mapping:
-    return MappingProxyType(dict(d))
 
 
 @dataclass(frozen=True)
@@ -268,6 +286,19 @@ class Settings:
         weeks = [int(v) for v in self.checkin_schedule.values() if v]
         return min(weeks) if weeks else 1
 
+    def resolve_caseload_standard(self, roster) -> "pd.Series":
+        """Each helper's role standard (DESIGN §6): the roster's value, else this
+        organisation's standard for the role, else the team's median."""
+        given = pd.to_numeric(roster["caseload_standard"] if "caseload_standard" in roster
+                              else pd.Series(np.nan, index=roster.index), errors="coerce").astype(float)
+        roles = (roster["role"] if "role" in roster else pd.Series(None, index=roster.index, dtype=object))
+        by_role = roles.astype("string").str.strip().str.lower().map(
+            {str(k).lower(): float(v) for k, v in self.caseload_standards.items()})
+        out = given.fillna(pd.to_numeric(by_role, errors="coerce"))
+        if "team" in roster:
+            out = out.fillna(out.groupby(roster["team"].astype("string")).transform("median"))
+        return out
+
     def group_size_note(self) -> str:
         """What a helper is told about group sizes: the numbers actually applied."""
         return (f"Team and organisation figures only ever show groups of {self.min_group_size} or more "
@@ -364,7 +395,7 @@ def _resource_list(value, key: str) -> tuple[Mapping[str, str], ...]:
             continue
         if not title:
             raise InputError(f"{key}: entry {i} needs a title", column=key, row=i)
-        out.append(MappingProxyType({"title": title, "detail": detail}))
+        out.append(_frozen({"title": title, "detail": detail}))
     if not out:
         raise InputError(f"{key}: keep at least one entry", column=key)
     return tuple(out)

@@ -11,7 +11,9 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-__all__ = ["now", "today", "week_start", "week_starts", "monday_day_numbers", "week_end"]
+from burnout.errors import InputError
+
+__all__ = ["now", "today", "week_start", "week_starts", "monday_day_numbers", "week_end", "parse_day"]
 
 
 def now() -> dt.datetime:
@@ -54,3 +56,18 @@ def monday_day_numbers(days: np.ndarray, missing: int) -> np.ndarray:
     week's Monday; ``missing`` marks absent days and is kept."""
     days = np.asarray(days, dtype=np.int64)
     return np.where(days == missing, missing, days - (days + 3) % 7)
+
+
+def parse_day(value, what: str = "the as-of date") -> pd.Timestamp | None:
+    """``None`` or a date typed by a person; anything else is an InputError in plain words."""
+    if value is None:
+        return None
+    if isinstance(value, str) and not value.strip():
+        raise InputError(f"{what} is empty; give a date such as 2024-06-30")
+    try:
+        day = pd.Timestamp(value)
+    except (ValueError, TypeError, OverflowError):
+        raise InputError(f"{what} {value!r} is not a valid date; use YYYY-MM-DD, e.g. 2024-06-30") from None
+    if pd.isna(day):
+        raise InputError(f"{what} {value!r} is not a valid date; use YYYY-MM-DD, e.g. 2024-06-30")
+    return day.tz_localize(None) if day.tzinfo is not None else day
