@@ -12,6 +12,8 @@ import pandas as pd
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.engine import Engine
 
+from burnout import auth
+from burnout.errors import InputError
 from burnout.store import schema as s
 from burnout.store.writes import audit
 
@@ -49,7 +51,6 @@ def seed_demo(engine: Engine, helpers: int = 60, weeks: int = 52, seed: int = 7)
     demo; the others wait for it and return the same description without
     storing anything (also when the database is not empty, or the demo was
     cleared by an admin)."""
-    from burnout.auth import create_user
     from burnout.demo import generate
     from burnout.ingest import prepare, store_prepared
 
@@ -93,6 +94,7 @@ def seed_demo(engine: Engine, helpers: int = 60, weeks: int = 52, seed: int = 7)
         audit(conn, "demo", "demo_seeded", detail=f"{helpers} helpers x {weeks} weeks, seed {seed}")
     # Logins come after the commit (create_user has its own transaction); a
     # second starter already returned above, so each is created once.
+    create_user = auth.create_user
     create_user(engine, "demo-admin", DEMO_PASSWORD, "admin", is_demo=True, actor="demo")
     create_user(engine, "demo-hr", DEMO_PASSWORD, "hr", is_demo=True, actor="demo")
     create_user(engine, "demo-lead", DEMO_PASSWORD, "lead", team=lead_team, is_demo=True, actor="demo")
@@ -101,9 +103,31 @@ def seed_demo(engine: Engine, helpers: int = 60, weeks: int = 52, seed: int = 7)
     return created
 
 
-def clear_all_data(engine: Engine, actor: str = "admin") -> None:
-    """Remove every helper, answer, caseload row, note and demo login (keeps real admins)."""
+def _admins_kept(conn) -> int:
+    """Active non-demo admins that survive clearing (accounts tied to a helper or team go)."""
+    return conn.execute(select(func.count()).select_from(s.users).where(
+        s.users.c.role == "admin", s.users.c.active.is_(True), s.users.c.is_demo.is_(False),
+        s.users.c.helper_id.is_(None), s.users.c.team_id.is_(None))).scalar_one()
+
+
+def clear_all_data(engine: Engine, actor: str = "admin", new_admin: str | None = None,
+                   new_admin_email: str | None = None) -> str | None:
+    """Remove every helper, answer, caseload row, note and demo login (keeps real admins).
+
+    The product is never left without an admin: when no real admin would remain,
+    ``new_admin`` names the organisation's first real admin, created in the same
+    transaction with a one-time invite; its token is returned for the admin who
+    clears to hand over. Without one, nothing is cleared (InputError).
+    """
     with engine.begin() as conn:
+        token = None
+        if not _admins_kept(conn):
+            if not (new_admin or "").strip():
+                raise InputError("clearing the demo would leave no admin account: give the username of your "
+                                 "organisation's first admin", column="new admin")
+            if auth.get_user(engine, new_admin) is not None:
+                raise InputError(f"the username {new_admin.strip()!r} is taken by a demo account; choose another",
+                                 column="new admin")
         for t in (s.scores, s.answers, s.submissions, s.caseload_weeks, s.action_notes,
                   s.deletion_requests):
             conn.execute(delete(t))
@@ -114,6 +138,10 @@ def clear_all_data(engine: Engine, actor: str = "admin") -> None:
         conn.execute(delete(s.settings).where(s.settings.c.key == DEMO_FLAG))
         conn.execute(insert(s.settings).values(key=DEMO_FLAG, value="false"))
         audit(conn, actor, "data_cleared")
+        if (new_admin or "").strip() and not _admins_kept(conn):
+            auth.create_user(engine, new_admin, None, "admin", email=new_admin_email, actor=actor, conn=conn)
+            token = auth.create_invite(engine, new_admin, actor=actor, conn=conn)
+    return token
 
 
 def demo_users(engine: Engine) -> pd.DataFrame:
