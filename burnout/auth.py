@@ -690,7 +690,9 @@ def recheck(engine: Engine, user: Mapping) -> dict | None:
     """The account as stored now, or None when it was deleted, disabled or reset since ``user`` was read."""
     with engine.connect() as conn:
         row = conn.execute(select(users).where(users.c.user_id == user.get("user_id"))).mappings().first()
-    if row is None or not row["active"] or row["auth_version"] != user.get("auth_version"):
+    # user ids can be reused after a delete (SQLite hands out max+1), so the name must match too
+    if (row is None or not row["active"] or row["auth_version"] != user.get("auth_version")
+            or row["username_norm"] != user.get("username_norm")):
         return None
     return _public(row)
 

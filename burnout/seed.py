@@ -110,6 +110,12 @@ def _admins_kept(conn) -> int:
         s.users.c.helper_id.is_(None), s.users.c.team_id.is_(None))).scalar_one()
 
 
+def real_admin_kept(engine: Engine) -> bool:
+    """True when clearing the demo would leave a real admin account."""
+    with engine.connect() as conn:
+        return _admins_kept(conn) > 0
+
+
 def clear_all_data(engine: Engine, actor: str = "admin", new_admin: str | None = None,
                    new_admin_email: str | None = None) -> str | None:
     """Remove every helper, answer, caseload row, note and demo login (keeps real admins).
