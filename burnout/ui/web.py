@@ -12,8 +12,8 @@ reverse proxy that says so in X-Forwarded-Proto.
 """
 from __future__ import annotations
 
-import logging
 import os
+import sys
 from contextlib import asynccontextmanager
 from urllib.parse import urlencode
 
@@ -27,7 +27,6 @@ from burnout.store import get_engine, is_empty
 
 GRANT_PATH = "/_auth/session"
 SIGN_OUT_PATH = "/_auth/sign-out"
-log = logging.getLogger("burnout.auth")
 
 
 def grant_url(code: str) -> str:
@@ -93,8 +92,7 @@ def log_setup_code(engine) -> None:
     if code:
         message = (f"No admin account exists yet. First-admin setup code (valid "
                    f"{auth.setting(engine, 'setup_code_hours')} hours, once): {code}")
-        log.warning(message)
-        print(message, flush=True)
+        print(message, file=sys.stderr, flush=True)
 
 
 def config_demo_enabled() -> bool:
