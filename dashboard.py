@@ -70,7 +70,6 @@ def main() -> None:
     user = common.current_user()
     if user is None and st.session_state.pop("_sso_logout_due", False):
         st.logout()     # the identity cookie would otherwise sign the person straight back in
-        st.stop()
     if user is None:
         nav = st.navigation(sign_in_pages(), position="hidden")
         st.session_state["next_path"] = "/" + (nav.url_path or "")

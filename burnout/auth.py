@@ -44,6 +44,7 @@ AUTH_DEFAULTS = {
     "signin_max_delay_seconds": 60,
     "signin_lock_failures": 10,       # an account is locked after this many failures in a row
     "signin_lock_minutes": 15,
+    "signin_client_free_failures": 10,  # one client (an office behind one address) before its delays
     "signin_client_lock_failures": 50,  # one client (address) trying many accounts
     "signin_forget_minutes": 60,      # failures older than this no longer count
     "grant_seconds": 120,             # sign-in grant exchanged for the session cookie
@@ -54,9 +55,9 @@ MIN_PASSWORD = 12
 MAX_PASSWORD = 256
 MAX_USERNAME = 120
 SESSION_COOKIE = "burnout_session"
-# zxcvbn is slow on very long inputs; the first 100 characters decide whether a
+# zxcvbn refuses inputs over 72 characters (it is slow on long ones); the first 72 decide whether a
 # password is guessable anyway.
-_STRENGTH_CHARS = 100
+_STRENGTH_CHARS = 72
 
 _hasher = PasswordHasher()
 
@@ -186,7 +187,11 @@ def _user_row(conn: Connection, username: str):
         key = normalise_username(username)
     except InputError:
         return None
-    return conn.execute(select(users).where(users.c.username_norm == key)).mappings().first()
+    exact = unicodedata.normalize("NFKC", (username or "").strip())
+    rows = conn.execute(select(users).where(or_(users.c.username_norm == key, users.c.username == exact))
+                        ).mappings().all()
+    # two accounts from before names were normalised ("Sam", "sam") each keep their exact name
+    return next((r for r in rows if r["username"] == exact), rows[0] if rows else None)
 
 
 def get_user(engine: Engine, username: str) -> dict | None:
@@ -497,8 +502,8 @@ def _throttle_rows(conn: Connection, keys: list[str]) -> dict:
     return {r["key"]: r for r in rows}
 
 
-def _wait(row, s: dict, now: dt.datetime) -> tuple[float, bool]:
-    """(seconds to wait, locked?) for a throttle row."""
+def _wait(row, s: dict, now: dt.datetime, free: int) -> tuple[float, bool]:
+    """(seconds to wait, locked?) for a throttle row that allows ``free`` failures without delay."""
     if row is None:
         return 0.0, False
     if row["locked_until"] and row["locked_until"] > now:
@@ -506,7 +511,7 @@ def _wait(row, s: dict, now: dt.datetime) -> tuple[float, bool]:
     forget = dt.timedelta(minutes=float(s["signin_forget_minutes"]))
     if not row["last_failure_at"] or now - row["last_failure_at"] > forget:
         return 0.0, False
-    extra = row["failures"] - int(s["signin_free_failures"])
+    extra = row["failures"] - free
     if extra < 0:
         return 0.0, False
     delay = min(float(s["signin_max_delay_seconds"]), float(s["signin_delay_seconds"]) * 2 ** extra)
@@ -556,7 +561,8 @@ def sign_in(engine: Engine, username: str, password: str, client: str | None = N
     where = f" from {client}" if client else ""
     with engine.begin() as conn:
         rows = _throttle_rows(conn, keys)
-        waits = {k: _wait(rows.get(k), s, now) for k in keys}
+        waits = {k: _wait(rows.get(k), s, now, int(s["signin_free_failures"] if k == ukey
+                                                   else s["signin_client_free_failures"])) for k in keys}
         longest = max(waits.values(), key=lambda w: w[0])
         if longest[0] > 0:
             locked = any(lk for _, lk in waits.values())

@@ -23,7 +23,7 @@ def test_first_start_creates_and_migrates(sqlite_url):
     with eng.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 30000
-        assert conn.execute(text("select version_num from alembic_version")).scalar() == "0001"
+        assert conn.execute(text("select version_num from alembic_version")).scalar() == "0002_accounts"
     migrate(eng)  # a second start is a no-op, not an error
 
 

@@ -83,14 +83,12 @@ def current_user() -> dict | None:
     user = st.session_state.get("user")
     if user is None:
         return None
-    if auth.session_expired(st.session_state.get("last_seen"), int(settings()["session_minutes"]), now()):
-        st.session_state["_sso_logout_due"] = bool(st.session_state.get("sso"))
-        _forget("expired")
-        return None
-    fresh = auth.recheck(eng, user)
+    expired = auth.session_expired(st.session_state.get("last_seen"), int(settings()["session_minutes"]), now())
+    fresh = None if expired else auth.recheck(eng, user)
     if fresh is None:
-        st.session_state["_sso_logout_due"] = bool(st.session_state.get("sso"))
-        _forget("ended")
+        came_from_sso = bool(st.session_state.get("sso"))
+        _forget("expired" if expired else "ended")
+        st.session_state["_sso_logout_due"] = came_from_sso
         return None
     st.session_state["user"] = fresh
     st.session_state["last_seen"] = now()
