@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import secrets
+import sys
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from urllib.parse import quote
 import pandas as pd
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from burnout import config
@@ -313,7 +314,12 @@ def ensure_env_admin(engine: Engine) -> str | None:
     if name and pw and not has_real_admin(engine):
         if get_user(engine, name) is not None:
             return None
-        create_user(engine, name, pw, "admin", actor="environment")
+        try:
+            create_user(engine, name, pw, "admin", actor="environment")
+        except InputError as exc:
+            # a refused name or password must not stop the server: say why where the operator looks
+            print(f"BURNOUT_ADMIN_USER/BURNOUT_ADMIN_PASSWORD not used: {plain_message(exc)}", file=sys.stderr)
+            return None
         return name
     return None
 

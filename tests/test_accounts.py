@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from burnout import auth, ingest, seed
 from burnout.errors import InputError
-from burnout.store import frames, get_engine, make_engine
+from burnout.store import get_engine, make_engine
 from burnout.store import schema as s
 from burnout.store.engine import alembic_config
 

@@ -174,3 +174,20 @@ def test_sign_out_ends_the_session_in_every_tab(browser, app):
     second.reload()
     second.get_by_role("button", name="Sign in").wait_for()
     context.close()
+
+
+def test_unsaved_checkin_answer_survives_a_reload(browser, app):
+    page = sign_in(browser, app, "demo-helper1", PHONE)
+    page.get_by_role("heading", name="Weekly check-in").wait_for()
+    page.wait_for_timeout(1500)
+    again = page.get_by_role("button", name="Check in again")
+    if again.count():
+        again.click()
+    page.get_by_role("button", name="Save my check-in").wait_for()
+    first = page.locator('[data-testid="stRadio"]').first
+    first.locator("label").filter(has_text="Often").click()
+    page.wait_for_timeout(1500)                       # the draft is stored on the rerun
+    page.reload()
+    page.get_by_role("button", name="Save my check-in").wait_for()
+    assert page.locator('[data-testid="stRadio"]').first.locator("input:checked").count() == 1
+    page.close()

@@ -100,8 +100,16 @@ if just_saved:
     _show_resources(fb)
     st.stop()
 
+# Answers are kept as a draft of this session while they are given (not in a form, whose
+# values would only reach the server on submit): a reload, or a phone dropping the tab
+# in the background, brings them back.
+saved_draft = common.draft()
+for key, value in saved_draft.items():
+    if (key.startswith("q_") or key == "checkin_comment") and key not in st.session_state:
+        st.session_state[key] = value
+
 weekly_done = "pulse" in last and "pulse" not in due
-if weekly_done and not st.session_state.get("checkin_again"):
+if weekly_done and not st.session_state.get("checkin_again") and not saved_draft:
     st.info(f"You checked in this week (on {last['pulse']:%A %d %B}). Thank you. "
             "You can check in again if your week has changed.")
     if st.button("Check in again", key="checkin_again_btn"):
@@ -115,12 +123,6 @@ if weekly_done and not st.session_state.get("checkin_again"):
 
 shown = ["pulse", "sib"] + [n for n in ("cbi", "proqol5") if n in due]
 
-# Answers are kept as a draft of this session while they are given (not in a form, whose
-# values would only reach the server on submit): a reload, or a phone dropping the tab
-# in the background, brings them back.
-for key, value in common.draft().items():
-    if (key.startswith("q_") or key == "checkin_comment") and key not in st.session_state:
-        st.session_state[key] = value
 
 
 def _keep_draft() -> None:
