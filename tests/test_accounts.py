@@ -456,3 +456,16 @@ def test_upgrade_keeps_existing_accounts_working(tmp_path):
         keys = dict(conn.execute(select(s.users.c.username, s.users.c.username_norm)).all())
     assert keys["Sam"] == "sam" and keys["sam"].startswith("sam#")
     assert auth.authenticate(eng, "sam", "other-old")["role"] == "hr"     # the exact name still signs in
+
+
+@pytest.mark.postgres
+def test_postgresql_sessions_are_shared_between_processes(pg_url):
+    from burnout.store.engine import make_engine as fresh_engine
+
+    first = get_engine(pg_url)
+    invited(first, "ana")
+    token = auth.start_session(first, auth.get_user(first, "ana")["user_id"])
+    second = fresh_engine(pg_url)                 # another dashboard process behind the load balancer
+    assert auth.session_user(second, auth.token_hash(token)).user["username"] == "ana"
+    auth.end_session(first, auth.token_hash(token))
+    assert auth.session_user(second, auth.token_hash(token)).user is None
