@@ -433,7 +433,7 @@ _VALIDATORS = {
     "signin_free_failures": lambda v: _num(v, "wrong passwords before delays", 1, 20, integer=True),
     "signin_delay_seconds": lambda v: _num(v, "first sign-in delay in seconds", 1, 600),
     "signin_max_delay_seconds": lambda v: _num(v, "longest sign-in delay in seconds", 1, 3600),
-    "signin_lock_failures": lambda v: _num(v, "wrong passwords before a lock", 3, 100, integer=True),
+    "signin_lock_failures": lambda v: _num(v, "wrong passwords before a lock", 2, 100, integer=True),
     "signin_lock_minutes": lambda v: _num(v, "lock length in minutes", 1, 24 * 60),
     "signin_client_free_failures": lambda v: _num(v, "wrong passwords from one address before delays", 1, 1000,
                                                   integer=True),
