@@ -1,0 +1,92 @@
+"""Plausibility limits of imported figures, in one place.
+
+The defaults are deliberately generous: they refuse what cannot be true (a
+week has 168 hours; nobody holds 5,000 cases) or is almost surely a typing
+slip (a survey answered in 2099), never what is merely unusual.  The settings
+layer builds them with ``ImportLimits.from_settings``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from burnout.store import schema as s
+
+HOURS_IN_A_WEEK = 168.0
+
+
+def _stored_length(column) -> int:
+    return int(column.type.length)
+
+
+@dataclass(frozen=True)
+class ImportLimits:
+    """Limits every import is checked against.
+
+    - ``max_active_cases`` (1,000): most active cases one helper may hold in a
+      week; also bounds new, high-acuity and outside-specialty cases.
+    - ``max_events_per_week`` (100): most trauma exposures, and most critical
+      incidents, one helper may record in a week.
+    - ``organisation_start`` (2000-01-01): no date before it (answers, weeks,
+      roster start and end dates).
+    - ``future_days`` (7): survey answers and caseload weeks at most this many
+      days after today (clocks and time zones differ a little, years do not).
+    - ``roster_start_lead_days`` (365): a roster start or end date at most this
+      many days ahead (hires and leavers announced in advance).
+    - ``max_xlsx_bytes`` (50 MB uncompressed) and ``max_rows`` (2,000,000):
+      checked before a workbook is parsed, so a crafted file cannot exhaust memory.
+    - ``max_mapping_bytes`` (256 KB): a mapping file is a few dozen lines.
+    - ``today``: the day "today" means; None is the real today (tests pin it).
+    Identifier lengths come from the stored columns (``burnout/store/schema.py``).
+    """
+
+    max_active_cases: int = 1000
+    max_events_per_week: int = 100
+    organisation_start: dt.date = dt.date(2000, 1, 1)
+    future_days: int = 7
+    roster_start_lead_days: int = 365
+    max_xlsx_bytes: int = 50 * 1024 * 1024
+    max_rows: int = 2_000_000
+    max_mapping_bytes: int = 256 * 1024
+    today: dt.date | None = None
+    max_hours_per_week: float = field(default=HOURS_IN_A_WEEK, init=False)
+
+    @classmethod
+    def from_settings(cls, settings: Mapping) -> "ImportLimits":
+        """Limits from the stored settings; a key that is absent keeps its default."""
+        kw: dict = {}
+        for key, name in (("import_max_active_cases", "max_active_cases"),
+                          ("import_max_events_per_week", "max_events_per_week"),
+                          ("import_future_days", "future_days"),
+                          ("roster_start_lead_days", "roster_start_lead_days")):
+            if settings.get(key) is not None:
+                kw[name] = int(settings[key])
+        start = settings.get("organisation_start")
+        if start is not None:
+            kw["organisation_start"] = (start if isinstance(start, dt.date)
+                                        else dt.date.fromisoformat(str(start)[:10]))
+        return cls(**kw)
+
+    def now(self) -> dt.date:
+        return self.today or dt.date.today()
+
+    @property
+    def latest_answer(self) -> dt.date:
+        return self.now() + dt.timedelta(days=self.future_days)
+
+    @property
+    def latest_roster_date(self) -> dt.date:
+        return self.now() + dt.timedelta(days=self.roster_start_lead_days)
+
+
+# Stored lengths of the text columns an import writes (schema.py is the truth).
+TEXT_LENGTHS = {
+    "helper_id": _stored_length(s.helpers.c.helper_id),
+    "team": _stored_length(s.helpers.c.team_id),
+    "role": _stored_length(s.helpers.c.role),
+    "site": _stored_length(s.helpers.c.site),
+    "name": _stored_length(s.helpers.c.name),
+    "end_reason": _stored_length(s.helpers.c.end_reason),
+    "team_kind": _stored_length(s.teams.c.kind),
+}
