@@ -28,8 +28,10 @@ class ImportLimits:
       week; also bounds new, high-acuity and outside-specialty cases.
     - ``max_events_per_week`` (100): most trauma exposures, and most critical
       incidents, one helper may record in a week.
-    - ``organisation_start`` (2000-01-01): no date before it (answers, weeks,
-      roster start and end dates).
+    - ``organisation_start`` (2000-01-01): no survey answer or caseload week
+      before it.
+    - ``earliest_hire`` (1950-01-01): no roster start or end date before it (a
+      long-serving helper may have started before the organisation's records).
     - ``future_days`` (7): survey answers and caseload weeks at most this many
       days after today (clocks and time zones differ a little, years do not).
     - ``roster_start_lead_days`` (365): a roster start or end date at most this
@@ -46,6 +48,7 @@ class ImportLimits:
     organisation_start: dt.date = dt.date(2000, 1, 1)
     future_days: int = 7
     roster_start_lead_days: int = 365
+    earliest_hire: dt.date = dt.date(1950, 1, 1)
     max_xlsx_bytes: int = 50 * 1024 * 1024
     max_rows: int = 2_000_000
     max_mapping_bytes: int = 256 * 1024

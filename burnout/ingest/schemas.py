@@ -151,7 +151,7 @@ class RosterSchema(_Model):
     @classmethod
     def _window(cls, s):
         lim = ctx().limits
-        return _within(s, lim.organisation_start, lim.latest_roster_date)
+        return _within(s, lim.earliest_hire, lim.latest_roster_date)
 
     @pa.check("team_kind", name="team_kind")
     @classmethod
@@ -505,11 +505,10 @@ def _date_text(v) -> str:
     return ts.strftime("%Y-%m-%d") if ts == ts.normalize() else ts.strftime("%Y-%m-%d %H:%M")
 
 
-def _window_message(v, lo, hi, what: str) -> str:
+def _window_message(v, lo, hi, what: str, before: str) -> str:
     d = pd.Timestamp(v)
     if d < pd.Timestamp(lo):
-        return (f"{_date_text(v)} is before the organisation's start ({lo:%Y-%m-%d}); "
-                "check the year (the start is the organisation_start setting)")
+        return f"{_date_text(v)} is before {before} ({lo:%Y-%m-%d}); check the year"
     return f"{_date_text(v)} is too far in the future: {what} (latest accepted: {hi:%Y-%m-%d})"
 
 
@@ -535,10 +534,12 @@ def _messages(c: Context) -> dict[str, Callable[[object, str], str]]:
                                         "a week has",
         "event_hours": lambda v, col: f"{show(v)} hours is not possible for one contact (0 to 24)",
         "date_window": lambda v, col: _window_message(v, lim.organisation_start, lim.latest_answer,
-                                                      f"more than {lim.future_days} days after today"),
+                                                      f"more than {lim.future_days} days after today",
+                                                      "the organisation's start (setting organisation_start)"),
         "roster_date_window": lambda v, col: _window_message(
-            v, lim.organisation_start, lim.latest_roster_date,
-            f"more than {lim.roster_start_lead_days} days ahead (setting roster_start_lead_days)"),
+            v, lim.earliest_hire, lim.latest_roster_date,
+            f"more than {lim.roster_start_lead_days} days ahead (setting roster_start_lead_days)",
+            "the earliest start date accepted"),
         "team_kind": lambda v, col: f"{v!r} is not a team kind (one of {', '.join(config.TEAM_KINDS)})",
         "instrument": lambda v, col: f"{v!r} is not an instrument (one of {', '.join(config.INSTRUMENTS)})",
         "known_item": lambda v, col: f"{v!r} is not a known item id",
