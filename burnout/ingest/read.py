@@ -276,19 +276,28 @@ def _read_csv(raw: bytes, name: str, limits: ImportLimits) -> pd.DataFrame:
     except pd.errors.EmptyDataError as exc:
         raise InputError("the file is empty", file=name) from exc
     except (pd.errors.ParserError, csv.Error, ValueError) as exc:
+        _raise_ragged(text, sep, name, lead)
         raise InputError(f"cannot read as CSV ({str(exc).strip()})", file=name) from exc
     if not isinstance(df.index, pd.RangeIndex):
         # pandas silently turns surplus fields into an index: find the row and say so
-        reader = csv.reader(io.StringIO(text), delimiter=sep)
+        _raise_ragged(text, sep, name, lead)
+        raise InputError("cannot read as CSV (rows and header do not line up)", file=name)
+    df.index = df.index + lead
+    df.attrs["separator"] = sep
+    return df
+
+
+def _raise_ragged(text: str, sep: str, name: str, lead: int) -> None:
+    """Name the first row with more fields than the header, if there is one."""
+    reader = csv.reader(io.StringIO(text), delimiter=sep)
+    try:
         width = len(next(reader))
         for n, fields in enumerate(reader, start=2):
             if len(fields) > width:
                 raise InputError(f"the row has {len(fields)} fields but the header has {width} "
                                  f"(an unquoted {sep!r} inside a value?)", file=name, row=n + lead)
-        raise InputError("cannot read as CSV (rows and header do not line up)", file=name)
-    df.index = df.index + lead
-    df.attrs["separator"] = sep
-    return df
+    except csv.Error:
+        return
 
 
 # --------------------------------------------------------------------------- both
