@@ -83,6 +83,11 @@ def parse_numbers(s: pd.Series, decimal_comma: bool = False) -> pd.Series:
             return x
         s = s.astype(object)
     filled = s.notna()
+    if not decimal_comma:
+        # The usual case, vectorised: every filled cell a plain finite number.
+        x = pd.to_numeric(s, errors="coerce")
+        if bool((x.notna() == filled).all()) and bool((x[filled].abs() <= LARGEST_NUMBER).all()):
+            return x.astype(float)
     uniq = pd.unique(s[filled].astype(str))
     table = {u: _one_number(u, decimal_comma) for u in uniq}
     out = s.astype(object).map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v))
