@@ -13,8 +13,7 @@ from burnout.ingest.limits import ImportLimits
 from burnout.ingest.mapping import apply_mapping, apply_roster_mapping, date_style, load_mapping
 from burnout.ingest.read import read_table
 from burnout.ingest.validate import (CASELOAD_REQUIRED, EVENT_REQUIRED, ROSTER_OPTIONAL, ROSTER_REQUIRED,
-                                     SURVEY_KEYS, absent_caseload_columns, is_event_file,
-                                     roster_extra_columns, validate_caseload, validate_roster,
+                                     SURVEY_KEYS, absent_caseload_columns, roster_extra_columns, validate_caseload, validate_roster,
                                      validate_surveys)
 from burnout.store import frames, writes
 

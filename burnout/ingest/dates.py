@@ -95,8 +95,12 @@ def parse_dates(s: pd.Series, style: DateStyle | None = None) -> ParsedDates:
     ambiguous_u = pd.Series(False, index=uniq.index)
     mixed = False
     if rest.any() and style.date_format:
-        got = pd.to_datetime(uniq[rest], format=style.date_format, errors="coerce", utc=True)
-        values[got.index] = got.dt.tz_convert(None).astype("datetime64[ns]")
+        try:
+            got = pd.to_datetime(uniq[rest], format=style.date_format, errors="coerce", utc=True)
+        except (ValueError, TypeError):
+            got = None       # a format pandas cannot use: its cells are reported as not dates
+        if got is not None:
+            values[got.index] = got.dt.tz_convert(None).astype("datetime64[ns]")
     elif rest.any():
         r = uniq[rest]
         ymd = r.str.extract(_YMD)

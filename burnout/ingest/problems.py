@@ -1,10 +1,6 @@
 """Collect every problem of one file, then refuse the file once with all of them."""
 from __future__ import annotations
 
-from typing import Callable
-
-import pandas as pd
-
 from burnout.errors import InputError
 
 MAX_PROBLEMS = 20          # listed in the message; ``InputError.problems`` holds all
@@ -38,19 +34,6 @@ class Problems:
         if key not in self._seen:
             self._seen.add(key)
             self.items.append(key)
-
-    def add_rows(self, rows, column: str | None, msg: Callable[[object], str] | str, values=None) -> None:
-        """One problem per row of ``rows``; ``values`` (aligned) feed a message function."""
-        values = [None] * len(rows) if values is None else list(values)
-        for r, v in zip(rows, values):
-            self.add(msg if isinstance(msg, str) else msg(v), None if r is None else int(r), column)
-
-    def add_mask(self, mask: pd.Series, rows: pd.Series, column: str | None,
-                 msg: Callable[[object], str] | str, values: pd.Series | None = None) -> None:
-        if not mask.any():
-            return
-        idx = mask[mask].index
-        self.add_rows(rows.loc[idx], column, msg, None if values is None else values.loc[idx])
 
     def texts(self) -> list[str]:
         ordered = sorted(self.items, key=lambda p: (p[0] or 0, p[1] or "", p[2]))

@@ -29,7 +29,7 @@ from burnout.ingest.cells import (Unreadable, answer_value, is_unreadable, numer
 from burnout.ingest.dates import HOW_TO_DECLARE, DateStyle, parse_dates
 from burnout.ingest.limits import TEXT_LENGTHS, ImportLimits
 from burnout.ingest.problems import EMPTY_BUT_REQUIRED, Problems
-from burnout.instruments import all_instruments, normalise_label
+from burnout.instruments import all_instruments
 
 FTE_MAX = 1.5
 SALARY_MAX = 10_000_000
