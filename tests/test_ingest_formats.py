@@ -291,3 +291,30 @@ def test_roster_start_dates_far_ahead_are_refused():
     with pytest.raises(InputError) as info:
         ingest.prepare(roster=ROSTER.replace("2023-01-09", late).encode())
     assert (info.value.row, info.value.column) == (2, "start_date") and "roster_start_lead_days" in str(info.value)
+
+
+def test_cli_sheet_option(tmp_path):
+    book = tmp_path / "roster.xlsx"
+    book.write_bytes(_workbook({"2025": ROSTER, "2026": ROSTER.replace("Ana", "Anna")}))
+    env = {"BURNOUT_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+    refused = run_cli("import", "--roster", str(book), env=env)
+    assert refused.returncode == 2 and "2025" in refused.stderr and "--sheet" in refused.stderr
+    ok = run_cli("import", "--roster", str(book), "--sheet", "2026", env=env)
+    assert ok.returncode == 0, ok.stderr
+
+
+def test_microsoft_forms_workbook_with_real_date_cells(engine):
+    roster_engine(engine)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["ID", "Start time", "Completion time", "Email", "Name", "Staff number",
+               "Question A (placeholder)", "Question B (placeholder)", "Question C (placeholder)"])
+    ws.append([1, dt.datetime(2026, 1, 12, 9, 8, 12), dt.datetime(2026, 1, 12, 9, 10), "anonymous", None, "H1",
+               "Often", "Always", "Sometimes"])
+    for cell in ws["C"][1:]:
+        cell.number_format = "m/d/yy h:mm"     # how Forms shows it; the cell holds a real date
+    buf = io.BytesIO()
+    wb.save(buf)
+    ingest.import_files(engine, surveys=buf.getvalue(), mapping=FORMS / "microsoft_forms.yaml",
+                        names={"surveys": "forms.xlsx"})
+    assert frames.answers(engine)["submitted_at"].tolist() == [pd.Timestamp("2026-01-12 09:10")]
