@@ -286,10 +286,20 @@ def _read_csv(raw: bytes, name: str, limits: ImportLimits) -> pd.DataFrame:
     df.attrs["separator"] = sep
     # Trimming every cell of a 200k-row export costs seconds; a file with no
     # blank next to a separator, quote or line end has nothing to trim.
-    edge = re.escape(sep) + '"'
-    df.attrs["padded"] = re.search(rf"[{edge}][^\S\r\n]|[^\S\r\n](?:[{edge}]|\r?$)|^[^\S\r\n]",
-                                   text, re.MULTILINE) is not None
+    df.attrs["padded"] = _padded(text, sep)
     return df
+
+
+_OTHER_BLANKS = re.compile(r"[\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
+
+
+def _padded(text: str, sep: str) -> bool:
+    """Could any cell have blanks around it?  Plain substring tests (fast on
+    megabytes), plus any Unicode blank at all, which ``str.strip`` also removes."""
+    edges = (sep, '"', "\n", "\r")
+    pairs = [e + b for e in edges for b in " \t"] + [b + e for e in edges for b in " \t"]
+    return (any(p in text for p in pairs) or text.startswith((" ", "\t")) or text.endswith((" ", "\t"))
+            or _OTHER_BLANKS.search(text) is not None)
 
 
 def _raise_ragged(text: str, sep: str, name: str, lead: int) -> None:
