@@ -9,12 +9,12 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from burnout import ingest, privacy, seed, selfservice
+from burnout import ingest, seed, selfservice
 from burnout.checkin import escape_md
 from burnout.errors import InputError
 from burnout.instruments import load, load_wording_file
 from burnout.store import frames, writes
-from burnout.ui import common
+from burnout.ui import common, import_problems
 
 user = common.require_role("admin")
 engine = common.engine()
@@ -31,31 +31,9 @@ if flash := st.session_state.pop("data_flash", None):
 FILE_TYPES = ["csv", "xlsx", "txt"]
 
 
-SHOWN_PROBLEMS = 200   # rows in the on-page table; the download has every one
 TEMPLATES = Path(ingest.__file__).resolve().parents[1] / "templates"
 GUIDE = Path(ingest.__file__).resolve().parents[2] / "docs" / "IMPORT.md"
-
-
-def show_error(exc: InputError, what: str = "Nothing was stored.") -> None:
-    """One clear sentence, then the problems as a table sorted by row (capped, so a file
-    with 100,000 bad cells stays usable), and every problem as a CSV download."""
-    table = common.problem_rows(exc)
-    total = len(table)
-    where = f" in {exc.file}" if exc.file else ""
-    noun = "problem" if total == 1 else "problems"
-    st.error(escape_md(f"{what} {total:,} {noun}{where}:"))
-    shown = table.head(SHOWN_PROBLEMS)
-    st.dataframe(shown.astype(object).where(shown.notna(), ""), hide_index=True, width="stretch",
-                 height=min(38 + 35 * len(shown), 360))
-    if total > len(shown):
-        st.caption(f"The first {len(shown):,} of {total:,} problems in all are listed; "
-                   "the download has every one.")
-    else:
-        st.caption(f"{total:,} {noun} in all.")
-    st.download_button("Download every problem (CSV)",
-                       privacy.neutralise_formulas(table.astype(object)).to_csv(index=False)
-                       .encode("utf-8-sig"), file_name="problems.csv", mime="text/csv",
-                       key=f"dl_problems_{abs(hash(str(exc))) % 10**8}", on_click="ignore")
+show_error = import_problems.show_error
 
 
 def pick_sheet(raw: bytes, upload_name: str, key: str) -> str | None:
