@@ -115,6 +115,28 @@ def _check_zip(raw: bytes, name: str, limits: ImportLimits) -> None:
                          "or split it", file=name)
     if not any(i.filename == "xl/workbook.xml" for i in infos):
         raise InputError("cannot read the spreadsheet: it is a zip file, but not an XLSX workbook", file=name)
+    for info in infos:
+        if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
+            rows = _declared_rows(raw, info)
+            if rows is not None and rows > limits.max_rows + 1:
+                raise InputError(f"a sheet of the workbook declares {rows:,} rows, more than the "
+                                 f"{limits.max_rows:,} an import accepts; split the file", file=name)
+
+
+_DIMENSION = re.compile(rb'<dimension\s+ref="[A-Z]+\d+(?::[A-Z]+(\d+))?"')
+
+
+def _declared_rows(raw: bytes, info: zipfile.ZipInfo) -> int | None:
+    """The row count a sheet declares in its ``<dimension>``, read from the
+    first few KB of the sheet (inflating only those), before openpyxl parses it.
+    A sheet may leave it out or understate it: rows are counted while read too."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as zf, zf.open(info) as f:
+            head = f.read(4096)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
+        return None
+    m = _DIMENSION.search(head)
+    return int(m.group(1)) if m and m.group(1) else None
 
 
 def _cell_text(v) -> str | None:
@@ -354,9 +376,12 @@ def read_table(source, name: str | None = None, *, sheet: str | None = None,
         df = df[filled]
     if df.empty:
         raise InputError("the file has a header but no data rows", file=name)
-    if "" in df.columns:
-        raise InputError("a column with values has no header", file=name, row=1,
-                         column=f"column {list(df.columns).index('') + 1}")
+    unnamed = [i for i, c in enumerate(df.columns) if c == ""]
+    for i in unnamed:
+        if df.iloc[:, i].notna().any():
+            raise InputError("a column with values has no header", file=name, row=1, column=f"column {i + 1}")
+    if unnamed:
+        df = df.iloc[:, [i for i in range(df.shape[1]) if i not in unnamed]]
     df.attrs.update(attrs)
     df.attrs["decimal_comma"] = attrs.get("separator") == ";" and _has_decimal_commas(df)
     return df

@@ -179,6 +179,8 @@ def main() -> None:
     add("r_xlsx_ok.xlsx", workbook({"Read me": "notes\nnothing here", "Roster": roster()}), "roster", "ok",
         "", "", "", "a workbook whose only roster-shaped sheet is taken")
     add("r_zip_bomb.xlsx", zip_bomb(), "roster", "refused", "", "", "unpack", "an XLSX zip bomb (80 MB inflated)")
+    add("r_declared_rows.xlsx", declared_rows(3_000_000), "roster", "refused", "", "", "3,000,000 rows",
+        "a sheet declaring 3,000,000 rows (refused before it is parsed)")
     add("r_not_a_workbook.xlsx", _plain_zip(), "roster", "refused", "", "", "not an XLSX", "a zip that is no workbook")
     add("r_truncated.xlsx", workbook({"Roster": roster()})[:600], "roster", "refused", "", "", "",
         "a workbook cut off in the middle")
@@ -259,6 +261,19 @@ def main() -> None:
         w.writeheader()
         w.writerows(entries)
     print(f"{len(entries)} files")
+
+
+def declared_rows(rows: int) -> bytes:
+    """A small workbook whose sheet declares ``rows`` rows in its <dimension>."""
+    raw = workbook({"Roster": roster()})
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(raw)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename.endswith("sheet1.xml"):
+                data = data.replace(b'<dimension ref="A1:J4"', f'<dimension ref="A1:J{rows}"'.encode())
+            dst.writestr(info, data)
+    return out.getvalue()
 
 
 def _plain_zip() -> bytes:
