@@ -30,6 +30,8 @@ _ZONE = r"(?:\s*(?P<zone>GMT|UTC|Z)?\s*(?P<off>[+-]\d{1,2}(?::?\d{2})?)?)?"
 _YMD = re.compile(r"^(?P<y>\d{4})[/.](?P<a>\d{1,2})[/.](?P<b>\d{1,2})" + _TIME + _ZONE + r"\s*$")
 _XXY = re.compile(r"^(?P<a>\d{1,2})[/.-](?P<b>\d{1,2})[/.-](?P<y>\d{4}|\d{2})" + _TIME + _ZONE + r"\s*$")
 
+# Caseload files have no mapping file to declare an order in.
+ISO_ONLY = "write the dates as ISO 8601 (e.g. 2026-03-02)"
 HOW_TO_DECLARE = ("write ISO 8601 (e.g. 2026-03-02) or declare the order in a mapping file "
                   "(dayfirst: true, or date_format: \"%d/%m/%Y %H:%M\")")
 

@@ -42,6 +42,7 @@ class Context:
     decimal_comma: bool = False
     dates: DateStyle = field(default_factory=DateStyle)
     labels: dict[str, float] = field(default_factory=dict)   # normalised label -> value
+    date_hint: str = HOW_TO_DECLARE     # how to settle an ambiguous date column
 
 
 _CTX: contextvars.ContextVar[Context] = contextvars.ContextVar("ingest_context")
@@ -652,7 +653,7 @@ def _add_failures(err: SchemaErrors, probs: Problems, context: Context, column_o
         probs.add(text, int(rows[rec.index]), shown)
     for col, (row, example) in ambiguous.items():
         probs.add(f"dates such as {example!r} could be day/month or month/day, and no date in this column "
-                  f"settles it; {HOW_TO_DECLARE}", row, col)
+                  f"settles it; {context.date_hint}", row, col)
     for check, idx in frame_checks.items():
         rule = ROW_RULES[check]
         for i, text in rule.message(data, pd.Index(pd.unique(np.asarray(idx, dtype=object)))):

@@ -15,7 +15,7 @@ import pandas as pd
 from burnout import config
 from burnout.errors import InputError
 from burnout.ingest import schemas
-from burnout.ingest.dates import DateStyle
+from burnout.ingest.dates import HOW_TO_DECLARE, ISO_ONLY, DateStyle
 from burnout.ingest.limits import ImportLimits
 from burnout.ingest.problems import Problems
 from burnout.ingest.schemas import Context
@@ -37,12 +37,12 @@ STANDARD_WEEK_HOURS = 40.0
 
 
 def _context(df: pd.DataFrame, limits: ImportLimits | None, known_helpers, dates: DateStyle | None,
-             labels: dict[str, float] | None = None) -> Context:
+             labels: dict[str, float] | None = None, date_hint: str = HOW_TO_DECLARE) -> Context:
     from_labels = {normalise_label(k): float(v) for k, v in (labels or {}).items()}
     return Context(limits=limits or ImportLimits(),
                    known_helpers=None if known_helpers is None else frozenset(known_helpers),
                    decimal_comma=bool(df.attrs.get("decimal_comma")), dates=dates or DateStyle(),
-                   labels=from_labels)
+                   labels=from_labels, date_hint=date_hint)
 
 
 def _headers(df: pd.DataFrame) -> dict[str, str]:
@@ -130,7 +130,8 @@ def validate_caseload(df: pd.DataFrame, file: str = "caseload", *, limits: Impor
     _unknown_columns(df, CASELOAD_REQUIRED + CASELOAD_OPTIONAL, file, "caseload")
     probs = Problems(file)
     frame = _with_rows(df, CASELOAD_REQUIRED + CASELOAD_OPTIONAL)
-    out = schemas.validate(schemas.CaseloadSchema, frame, probs, _context(df, limits, known_helpers, dates))
+    out = schemas.validate(schemas.CaseloadSchema, frame, probs,
+                           _context(df, limits, known_helpers, dates, date_hint=ISO_ONLY))
     probs.raise_if_any()
     out = out.rename(columns={"_row": "row"})
     out["week_start"] = _monday(out["week_start"])
@@ -177,7 +178,8 @@ def validate_events(df: pd.DataFrame, file: str = "caseload", *, limits: ImportL
     probs = Problems(file)
     frame = df.copy()
     frame["_row"] = df.index + 2
-    out = schemas.validate(schemas.EventSchema, frame, probs, _context(df, limits, known_helpers, dates))
+    out = schemas.validate(schemas.EventSchema, frame, probs,
+                           _context(df, limits, known_helpers, dates, date_hint=ISO_ONLY))
     probs.raise_if_any()
     out = out.rename(columns={"_row": "row"})
     out["date"] = pd.to_datetime(out["date"])
