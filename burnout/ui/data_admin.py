@@ -73,6 +73,9 @@ def run_import(kwargs: dict, names: dict, check_only: bool, sheets: dict | None 
         lines = []
         if "roster" in prepared:
             lines.append(f"{prepared['roster'][0]}: {len(prepared['roster'][1]):,} helpers")
+            if prepared["roster"][2]["ignored"]:
+                lines.append(f"{prepared['roster'][0]}: these columns are not used and will be left out: "
+                             f"{', '.join(prepared['roster'][2]['ignored'])}")
         if "surveys" in prepared:
             lines.append(f"{prepared['surveys'][0]}: {len(prepared['surveys'][1]):,} submissions with "
                          f"{len(prepared['surveys'][2]):,} answers")
@@ -117,9 +120,20 @@ with tab_import:
     up_roster = c1.file_uploader("Roster", type=FILE_TYPES, key="up_roster")
     up_surveys = c2.file_uploader("Surveys", type=FILE_TYPES, key="up_surveys")
     up_caseload = c3.file_uploader("Caseload", type=FILE_TYPES, key="up_caseload")
+    up_roster_map = c1.file_uploader("Roster mapping (optional: for an HR export with its own headers)",
+                                     type=["yaml", "yml", "csv"], key="up_roster_mapping")
     files, names, sheets = {}, {}, {}
     expects = {"roster": ingest.ROSTER_REQUIRED, "surveys": ingest.SURVEY_KEYS,
                "caseload": [ingest.CASELOAD_REQUIRED, ingest.EVENT_REQUIRED]}
+    if up_roster_map is not None:
+        try:
+            roster_spec = ingest.load_mapping(up_roster_map.getvalue(), up_roster_map.name)
+        except InputError as exc:
+            show_error(exc, "The roster mapping cannot be used.")
+        else:
+            # the export's own headers pick its sheet
+            expects["roster"] = list(roster_spec["columns"]) or ingest.ROSTER_REQUIRED
+            files["roster_mapping"], names["roster_mapping"] = up_roster_map.getvalue(), up_roster_map.name
     for key, up, label in (("roster", up_roster, "Roster"), ("surveys", up_surveys, "Surveys"),
                            ("caseload", up_caseload, "Caseload")):
         if up is not None:
@@ -129,6 +143,9 @@ with tab_import:
                 files[key], names[key] = raw, up.name
                 if sheet is not None:
                     sheets[key] = sheet
+    if files and "roster" not in files and "roster_mapping" in files:
+        st.caption("The roster mapping is used with a roster file: upload the roster too.")
+        files.pop("roster_mapping")
     if files:
         b1, b2 = st.columns(2)
         if b1.button("Check only", key="import_check", width="stretch"):
