@@ -39,15 +39,27 @@ MAPPING_TARGETS = [*SURVEY_KEYS, "comment", "item_id", "value"]
 _KEYS = {"instrument", "columns", "labels", "dayfirst", "date_format"}
 
 
+MAX_DEPTH = 10   # a mapping nests three levels; deep nesting only exhausts the parser's stack
+
+
 class _NoAliasLoader(yaml.SafeLoader):
-    """SafeLoader that refuses anchors and aliases before composing them."""
+    """SafeLoader that refuses anchors, aliases and deep nesting before composing them."""
+
+    depth = 0
 
     def compose_node(self, parent, index):
         event = self.peek_event()
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
             raise yaml.YAMLError(f"anchors and aliases (&, *) are not accepted in a mapping file "
                                  f"(line {event.start_mark.line + 1})")
-        return super().compose_node(parent, index)
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise yaml.YAMLError(f"the mapping nests more than {MAX_DEPTH} levels deep "
+                                 f"(line {event.start_mark.line + 1})")
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 def load_mapping(source, name: str = "mapping", limits: ImportLimits | None = None) -> dict:

@@ -252,6 +252,8 @@ def main() -> None:
         "mapping", "refused", "", "", "YAML", "a YAML tag that would run code in an unsafe loader")
     add("m_huge.yaml", "instrument: sib\ncolumns:\n" + "".join(f"  Q{i}: sib_1\n" for i in range(20000)),
         "mapping", "refused", "", "", "KB", "a 300 KB mapping file")
+    add("m_deep.yaml", "columns: " + "[" * 50000 + "]" * 50000 + "\n", "mapping", "refused", "", "", "levels deep",
+        "50,000 nested brackets (would exhaust the parser's stack)")
     add("m_list.yaml", "- a\n- b\n", "mapping", "refused", "", "", "columns", "a YAML list instead of a mapping")
     add("m_unknown_target.yaml", "instrument: sib\ncolumns:\n  When: submitted_at\n  Who: helper_id\n"
         "  Burnout?: rm -rf\n", "mapping", "refused", "", "Burnout?", "not a known item id",
