@@ -14,7 +14,7 @@ import pytest
 from burnout import ingest
 from burnout.errors import InputError
 from burnout.ingest import ImportLimits
-from burnout.store import frames
+from burnout.store import frames, get_engine
 from conftest import run_cli
 
 FORMS = Path(__file__).parent / "data" / "forms"
@@ -318,3 +318,19 @@ def test_microsoft_forms_workbook_with_real_date_cells(engine):
     ingest.import_files(engine, surveys=buf.getvalue(), mapping=FORMS / "microsoft_forms.yaml",
                         names={"surveys": "forms.xlsx"})
     assert frames.answers(engine)["submitted_at"].tolist() == [pd.Timestamp("2026-01-12 09:10")]
+
+
+TOOLS = ["google_forms", "google_sheets_us", "microsoft_forms", "surveymonkey", "qualtrics", "redcap"]
+
+
+@pytest.mark.postgres
+def test_form_tool_exports_store_the_same_on_postgresql(pg_url, engine):
+    stored = []
+    for eng in (engine, get_engine(pg_url)):
+        roster_engine(eng)
+        for tool in TOOLS:
+            ingest.import_files(eng, surveys=FORMS / f"{tool}.csv", mapping=FORMS / f"{tool}.yaml",
+                                names={"surveys": f"{tool}.csv"})
+        stored.append(frames.answers(eng).sort_values(["helper_id", "submitted_at"]).reset_index(drop=True))
+    pd.testing.assert_frame_equal(stored[0], stored[1], check_dtype=False)
+    assert len(stored[0]) == 7     # the six exports hold the same answers, to the second or minute

@@ -181,6 +181,8 @@ def main() -> None:
     add("r_zip_bomb.xlsx", zip_bomb(), "roster", "refused", "", "", "unpack", "an XLSX zip bomb (80 MB inflated)")
     add("r_declared_rows.xlsx", declared_rows(3_000_000), "roster", "refused", "", "", "3,000,000 rows",
         "a sheet declaring 3,000,000 rows (refused before it is parsed)")
+    add("r_xml_laughs.xlsx", xml_laughs(), "roster", "refused", "", "", "cannot read the spreadsheet",
+        "XML entity expansion inside a sheet (refused by the XML parser, never expanded)")
     add("r_not_a_workbook.xlsx", _plain_zip(), "roster", "refused", "", "", "not an XLSX", "a zip that is no workbook")
     add("r_truncated.xlsx", workbook({"Roster": roster()})[:600], "roster", "refused", "", "", "",
         "a workbook cut off in the middle")
@@ -274,6 +276,25 @@ def declared_rows(rows: int) -> bytes:
             data = src.read(info.filename)
             if info.filename.endswith("sheet1.xml"):
                 data = data.replace(b'<dimension ref="A1:J4"', f'<dimension ref="A1:J{rows}"'.encode())
+            dst.writestr(info, data)
+    return out.getvalue()
+
+
+def xml_laughs() -> bytes:
+    """A workbook whose sheet XML defines nested entities (XML "billion laughs")."""
+    raw = workbook({"Roster": roster()})
+    dtd = '<!DOCTYPE worksheet [<!ENTITY a "lollollollollollollollollollol">'
+    for i in range(1, 9):
+        prev = chr(ord("a") + i - 1)
+        dtd += f'<!ENTITY {chr(ord("a") + i)} "{("&" + prev + ";") * 10}">'
+    dtd += "]>"
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(raw)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename.endswith("sheet1.xml"):
+                data = data.replace(b"<worksheet", dtd.encode() + b"<worksheet", 1)
+                data = data.replace(b"<t>H1</t>", b"<t>&i;</t>", 1)
             dst.writestr(info, data)
     return out.getvalue()
 
