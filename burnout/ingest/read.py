@@ -110,8 +110,9 @@ def _check_zip(raw: bytes, name: str, limits: ImportLimits) -> None:
         raise InputError(f"cannot read the spreadsheet: it is not a valid XLSX file ({exc})", file=name) from exc
     total = sum(i.file_size for i in infos)
     if total > limits.max_xlsx_bytes:
-        raise InputError(f"the workbook would unpack to {total / 1e6:,.0f} MB, more than the "
-                         f"{limits.max_xlsx_bytes / 1e6:,.0f} MB an import accepts; save the sheet as CSV "
+        mb = 1024 * 1024
+        raise InputError(f"the workbook would unpack to {total / mb:,.0f} MB, more than the "
+                         f"{limits.max_xlsx_bytes / mb:,.0f} MB an import accepts; save the sheet as CSV "
                          "or split it", file=name)
     if not any(i.filename == "xl/workbook.xml" for i in infos):
         raise InputError("cannot read the spreadsheet: it is a zip file, but not an XLSX workbook", file=name)
@@ -299,6 +300,10 @@ def _read_csv(raw: bytes, name: str, limits: ImportLimits) -> pd.DataFrame:
         raise InputError("the file is empty", file=name) from exc
     except (pd.errors.ParserError, csv.Error, ValueError) as exc:
         _raise_ragged(text, sep, name, lead)
+        m = re.search(r"EOF inside string starting at row (\d+)", str(exc))
+        if m:   # pandas counts lines from 0, the header included
+            raise InputError('a quote (") opens a value that is never closed', file=name,
+                             row=int(m.group(1)) + 1 + lead) from exc
         raise InputError(f"cannot read as CSV ({str(exc).strip()})", file=name) from exc
     if not isinstance(df.index, pd.RangeIndex):
         # pandas silently turns surplus fields into an index: find the row and say so

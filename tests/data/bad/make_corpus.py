@@ -171,7 +171,7 @@ def main() -> None:
     add("r_dup_header.csv", roster().replace("site,fte", "site,helper_id", 1), "roster", "refused", 1,
         "helper_id", "twice", "a header naming helper_id twice")
     add("r_unbalanced_quote.csv", roster(second='H2,"Bo Chen,CW-A,caseworker,North,0.8,2022-05-02,,,51000'),
-        "roster", "refused", "", "", "", "an opening quote that never closes")
+        "roster", "refused", 3, "", "never closed", "an opening quote that never closes")
     add("r_blank_lines.csv", "\n\n" + roster().replace("\nH2", "\n\n,,,,,,,,,\nH2"), "roster", "ok",
         "", "", "", "blank lines and comma-only lines")
     add("r_two_sheets.xlsx", workbook({"2025": roster(), "2026": roster()}), "roster", "refused", "", "",
