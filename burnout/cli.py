@@ -41,10 +41,9 @@ def _cmd_import(a) -> int:
         print("error: --roster-mapping is for a roster file; give it with --roster", file=sys.stderr)
         return 2
     engine = get_engine()
-    sheets = {k: a.sheet for k in ("roster", "surveys", "caseload")} if a.sheet else None
     summary = ingest.import_files(engine, roster=a.roster, surveys=a.surveys,
                                   caseload=a.caseload, mapping=a.mapping,
-                                  roster_mapping=a.roster_mapping, sheets=sheets)
+                                  roster_mapping=a.roster_mapping, sheet=a.sheet)
     print(summary.describe())
     return 0
 

@@ -216,6 +216,8 @@ def test_workbook_sheets_are_chosen_never_guessed():
     assert "2025" in str(info.value) and "2026" in str(info.value)
     got = ingest.prepare(roster=two, names={"roster": "r.xlsx"}, sheets={"roster": "2026"})
     assert "Anna Ruiz" in set(got["roster"][1]["name"])
+    got = ingest.prepare(roster=two, names={"roster": "r.xlsx"}, sheet="2025")
+    assert "Ana Ruiz" in set(got["roster"][1]["name"])
     with pytest.raises(InputError, match="no sheet 'Nope'"):
         ingest.read_table(two, "r.xlsx", sheet="Nope")
     assert ingest.sheet_names(two) == ["2025", "2026"]

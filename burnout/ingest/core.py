@@ -44,7 +44,7 @@ def _name(source, default: str) -> str:
 
 def prepare(roster=None, surveys=None, caseload=None, mapping=None, names: dict | None = None,
             known_helpers: Iterable[str] = (), *, limits: ImportLimits | None = None,
-            roster_mapping=None, sheets: dict[str, str] | None = None) -> dict:
+            roster_mapping=None, sheet: str | None = None, sheets: dict[str, str] | None = None) -> dict:
     """Read and validate everything; raises InputError before any write.
 
     Returns ``{"roster": (file, frame, info), "surveys": (file, submissions,
@@ -53,10 +53,11 @@ def prepare(roster=None, surveys=None, caseload=None, mapping=None, names: dict 
     roster had beyond the roster's (``ignored``) and, for caseload, which weeks
     an event file covers only in part (``partial``).
 
-    ``sheets`` names the workbook sheet per file kind (``{"roster": "2026"}``).
+    ``sheet`` names the sheet to read from every workbook given; ``sheets``
+    names it per file kind (``{"roster": "2026"}``) and wins over ``sheet``.
     """
     names = names or {}
-    sheets = sheets or {}
+    sheets = {**({k: sheet for k in ("roster", "surveys", "caseload")} if sheet else {}), **(sheets or {})}
     limits = limits or ImportLimits()
     prepared: dict = {}
     helper_ids = set(known_helpers)
@@ -171,7 +172,7 @@ def store_prepared(conn, prepared: dict, actor: str = "cli",
 def import_files(engine, roster=None, surveys=None, caseload=None, mapping=None, *,
                  names: dict | None = None, actor: str = "cli",
                  progress: Callable[[float, str], None] | None = None,
-                 limits: ImportLimits | None = None, roster_mapping=None,
+                 limits: ImportLimits | None = None, roster_mapping=None, sheet: str | None = None,
                  sheets: dict[str, str] | None = None) -> ImportSummary:
     """Validate all given files, then store them in one transaction.
 
@@ -185,7 +186,7 @@ def import_files(engine, roster=None, surveys=None, caseload=None, mapping=None,
     progress(0.0, "reading and checking files")
     known = frames.helper_ids(engine)
     prepared = prepare(roster, surveys, caseload, mapping, names, known, limits=limits,
-                       roster_mapping=roster_mapping, sheets=sheets)
+                       roster_mapping=roster_mapping, sheet=sheet, sheets=sheets)
     progress(0.3, "storing")
     with engine.begin() as conn:
         summary = store_prepared(conn, prepared, actor, progress)
