@@ -239,6 +239,7 @@ CASE_HEAD = ("helper_id,week_start,active_cases,new_cases,high_acuity_cases,trau
     ("H1,2026-03-02,inf,3,5,2,0,40,4", "active_cases", "finite"),
     ("H1,2026-03-02,20,3,5,2,0,nan,4", "hours_worked", "finite"),
     ("H1,2026-03-02,20,3,5,2,0,1e300,4", "hours_worked", "too large"),
+    ("H1,2026-03-02,1_000,3,5,2,0,40,4", "active_cases", "not a number"),
 ])
 def test_caseload_plausibility(line, column, words):
     with pytest.raises(InputError) as info:

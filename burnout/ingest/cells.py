@@ -60,6 +60,9 @@ def show(v) -> str:
 def _one_number(text: str, decimal_comma: bool):
     t = text.replace(",", ".", 1) if decimal_comma and re.fullmatch(r"[+-]?\d+,\d+", text) else text
     try:
+        # float() also takes "1_000" and non-Latin digits; a figure in a file uses neither
+        if "_" in t or not t.isascii():
+            raise ValueError(t)
         x = float(t)
     except ValueError:
         if not decimal_comma and re.fullmatch(r"[+-]?\d+,\d+", text):

@@ -151,6 +151,7 @@ def _check_event_weeks(weeks: pd.DataFrame, file: str, limits: ImportLimits | No
     reported at each week's first event row and under the event column."""
     inner = Problems(file)
     frame = weeks.drop(columns=["partial_week"]).rename(columns={"row": "_row"})
+    # back to text: the schema's parser reads dates as they come in files
     frame["week_start"] = frame["week_start"].dt.strftime("%Y-%m-%d")
     schemas.validate(schemas.CaseloadSchema, frame, inner, Context(limits=limits or ImportLimits()))
     if not len(inner):
@@ -296,6 +297,7 @@ def validate_surveys(df: pd.DataFrame, file: str = "surveys", labels: dict[str, 
     if long_form:
         long = pd.DataFrame({"_row": df.index + 2, "instrument": raw_inst, "item_id": df["item_id"],
                              "value": df["value"]}, index=df.index)
+        # the raw key, so duplicates are found even when a key cell cannot be read
         long["_submission"] = (df["helper_id"].astype(str) + "\x1f" + df["submitted_at"].astype(str)
                                + "\x1f" + raw_inst.astype(str))
     else:
