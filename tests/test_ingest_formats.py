@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from burnout import ingest
+from burnout.domain.settings import Settings
 from burnout.errors import InputError
 from burnout.ingest import ImportLimits
 from burnout.store import frames, get_engine
@@ -250,9 +251,9 @@ def test_caseload_plausibility(line, column, words):
 
 
 def test_limits_are_configurable():
-    limits = ImportLimits.from_settings({"import_max_active_cases": "50", "organisation_start": "2026-01-01",
-                                         "import_future_days": 0, "import_max_events_per_week": 3,
-                                         "roster_start_lead_days": 10})
+    limits = ImportLimits.from_settings(Settings().merged(
+        {"import_max_active_cases": "50", "organisation_start": "2026-01-01", "import_future_days": 0,
+         "import_max_events_per_week": 3, "roster_start_lead_days": 10}))
     assert (limits.max_active_cases, limits.organisation_start, limits.future_days,
             limits.max_events_per_week, limits.roster_start_lead_days) == (50, dt.date(2026, 1, 1), 0, 3, 10)
     line = CASE_HEAD + "H1,2025-12-29,60,3,5,2,0,40,4\n"
@@ -260,7 +261,7 @@ def test_limits_are_configurable():
         ingest.prepare(caseload=line.encode(), known_helpers=KNOWN, limits=limits)
     assert {p.split(":")[0] for p in info.value.problems} == {"row 2, column 'active_cases'",
                                                             "row 2, column 'week_start'"}
-    assert ImportLimits.from_settings({}) == ImportLimits()
+    assert ImportLimits.from_settings(Settings()) == ImportLimits()
 
 
 def test_event_weeks_are_checked_after_the_roll_up():
