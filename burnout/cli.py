@@ -78,12 +78,13 @@ def _cmd_turnover(a) -> int:
 
 
 def _cmd_risk(a) -> int:
+    from burnout.export.csv import write_csv
     from burnout.risk import parse_as_of, risk_report
     from burnout.store import get_engine
 
     as_of = parse_as_of(a.as_of)          # InputError (exit 2) for '', 2026-13-45, not-a-date
     table, model = risk_report(get_engine(), as_of=as_of, details=True)
-    table.to_csv(a.output, index=False)
+    write_csv(table, a.output)
     # which model gave p_leave_12m, and why (stdout stays the one-line summary)
     for line in model.describe():
         print(line, file=sys.stderr)
@@ -95,8 +96,27 @@ def _cmd_risk(a) -> int:
     return 0
 
 
+def write_report(engine, scope: str = "org", fmt: str = "pdf", out: Path | str = "report.pdf",
+                 settings_override=None) -> Path:
+    """The ``report`` command: build the HR review for ``scope`` and write it as ``fmt``."""
+    from burnout.errors import InputError
+    from burnout.export.pdf import to_pdf
+    from burnout.export.xlsx import to_xlsx
+    from burnout.views.review import build_review
+
+    fmt = (fmt or "").lower()
+    if fmt not in ("pdf", "xlsx"):
+        raise InputError(f"format must be pdf or xlsx, got {fmt!r}", column="format")
+    review = build_review(engine, scope, settings_override)
+    payload = to_pdf(review) if fmt == "pdf" else to_xlsx(review)
+    out = Path(out)
+    if out.parent and not out.parent.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(payload)
+    return out
+
+
 def _cmd_report(a) -> int:
-    from burnout.reports import write_report
     from burnout.store import get_engine
 
     write_report(get_engine(), scope=a.scope, fmt=a.format, out=Path(a.out))

@@ -90,9 +90,10 @@ def problem_rows(exc) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=3600, max_entries=4, show_spinner="Loading the organisation's figures…")
-def org_data(url: str, stamp: str) -> dict:
-    """Frames, risk history and leaving model for the lead and HR pages, loaded
-    once per change of data (``stamp``) and shared by every page and user."""
-    from burnout import reports
+def org_data(url: str, stamp: str):
+    """Frames, risk history and leaving model for the lead and HR pages (views.data.OrgData),
+    loaded once per change of data (``stamp``) and shared by every page and user."""
+    # imported here so the login and check-in pages do not load the risk model
+    from burnout.views.data import load_data
 
-    return reports.load_data(engine())
+    return load_data(engine())
