@@ -44,13 +44,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from burnout.config import MIN_GROUP_SIZE
+from burnout.domain.measures import RISK_BAND_EDGES, RISK_BANDS
+from burnout.domain.settings import MIN_GROUP_SIZE
 
 __all__ = ["HARD_MIN_GROUP", "helper_alerts", "required_change", "team_alerts"]
 
-BAND_EDGES = (40.0, 65.0)   # same edges as risk.BAND_EDGES
-BANDS = ("low", "moderate", "high")
-HARD_MIN_GROUP = 5          # no team alert below this many distinct respondents, whatever is asked
+BAND_EDGES = RISK_BAND_EDGES
+BANDS = tuple(b.label for b in RISK_BANDS)
+HARD_MIN_GROUP = MIN_GROUP_SIZE   # no team alert below this many distinct respondents, whatever is asked
 GLINT_N, GLINT_CHANGE = 20, 8.0
 
 HELPER_COLUMNS = ["helper_id", "team", "week_start", "kind", "from_band", "to_band", "score_before",

@@ -17,8 +17,8 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Engine
 
-from burnout import config
 from burnout.errors import InputError
+from burnout.privacy import ROLES
 from burnout.store.schema import helpers, teams, users
 from burnout.store.writes import audit
 
@@ -35,8 +35,8 @@ def create_user(engine: Engine, username: str, password: str, role: str, *, help
     username = (username or "").strip()
     if not username:
         raise InputError("a username is required", column="username")
-    if role not in config.ROLES:
-        raise InputError(f"role must be one of {', '.join(config.ROLES)}", column="role")
+    if role not in ROLES:
+        raise InputError(f"role must be one of {', '.join(ROLES)}", column="role")
     if len(password or "") < MIN_PASSWORD and not is_demo:
         raise InputError(f"the password needs at least {MIN_PASSWORD} characters", column="password")
     if role == "helper" and not helper_id:

@@ -18,8 +18,14 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from burnout import config
+from burnout.domain import measures
+from burnout.domain.settings import Settings
+from burnout.domain.time import now, week_start
 from burnout.errors import InputError
+from burnout.instruments import INSTRUMENTS, display_text, load as _instrument, normalise_label
+from burnout.store import frames, writes
+from burnout.store import settings as saved_settings
+from burnout.store.schema import helpers, submissions, teams
 
 # Display order of a check-in: the short weekly part first, the longer ones when due.
 ORDER = ("pulse", "sib", "cbi", "proqol5")
@@ -29,48 +35,6 @@ SEVERE_SIB_LEVEL = 5          # "completely burned out"
 SEVERE_PULSE_STRAIN = 80.0    # 0-100
 SEVERE_CBI = 100.0            # the CBI "severe" band
 SEVERE_PROQOL_HIGH = 42.0     # ProQOL self-score band "high" (STS or burnout)
-
-# Everyday resources and the crisis path.  Organisations replace both in
-# Settings (keys ``resources`` and ``crisis_resources``): lists of {title, detail}.
-DEFAULT_RESOURCES: list[dict[str, str]] = [
-    {"title": "Talk it through with your supervisor",
-     "detail": "Reflective supervision is part of the job, not a sign of weakness. Bring what is "
-               "weighing on you, including caseload and the cases that stay with you."},
-    {"title": "Employee Assistance Programme (EAP)",
-     "detail": "Free, confidential counselling for you and your family. Ask HR for the number if "
-               "you do not have it; your employer is not told that you called."},
-    {"title": "Protect your recovery time",
-     "detail": "Breaks, leave and a clear end to the working day help more than trying harder. "
-               "If your workload makes that impossible, that is a workload problem to raise."},
-    {"title": "Peer support",
-     "detail": "A debrief with a colleague after a hard contact or a critical incident helps; "
-               "ask your lead to make time for it."},
-]
-DEFAULT_CRISIS_RESOURCES: list[dict[str, str]] = [
-    {"title": "If you might harm yourself, or feel unsafe right now",
-     "detail": "Call or text 988 in the US (Suicide & Crisis Lifeline), or your local emergency "
-               "number. You can also go to the nearest emergency department."},
-    {"title": "Employee Assistance Programme (EAP)",
-     "detail": "Confidential counselling, usually available the same day. Your employer is not "
-               "told that you called."},
-    {"title": "Tell your supervisor or someone you trust today",
-     "detail": "You do not need to explain everything. \"I am not OK and need support\" is enough; "
-               "asking for your caseload to be eased is a reasonable request."},
-]
-
-# Plain names, and whether a higher score is the better news.
-SCORE_INFO: dict[str, dict] = {
-    "pulse_strain": {"name": "strain", "better": "lower"},
-    "pulse_trauma_load": {"name": "trauma load", "better": "lower"},
-    "pulse_support": {"name": "support", "better": "higher"},
-    "sib_level": {"name": "burnout self-rating", "better": "lower"},
-    "personal_burnout": {"name": "personal burnout", "better": "lower"},
-    "work_burnout": {"name": "work-related burnout", "better": "lower"},
-    "client_burnout": {"name": "client-related burnout", "better": "lower"},
-    "compassion_satisfaction": {"name": "compassion satisfaction", "better": "higher"},
-    "burnout": {"name": "burnout", "better": "lower"},
-    "secondary_traumatic_stress": {"name": "secondary traumatic stress", "better": "lower"},
-}
 
 # One gentle line per score when its band is high: about conditions, not the person.
 HIGH_HINTS: dict[str, str] = {
@@ -94,14 +58,6 @@ USUAL_SHARE = 0.10        # a change of 10 % of the scale's range counts as a di
 
 # --------------------------------------------------------------------------- small helpers
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-
-
-def _monday(day: dt.date) -> dt.date:
-    return day - dt.timedelta(days=day.weekday())
-
-
 def _as_date(value) -> dt.date:
     if isinstance(value, dt.datetime):
         return value.date()
@@ -123,19 +79,11 @@ def escape_md(text) -> str:
     return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", "  \n")
 
 
-def _instrument(name: str):
-    from burnout.instruments import load
-
-    return load(name)
-
-
 def band_of(value: float | None, subscale) -> str | None:
     """The band label of ``value`` on ``subscale``: the same rule as scoring."""
-    from burnout.scoring import band_labels
-
     if value is None or pd.isna(value) or not subscale.bands:
         return None
-    return band_labels([value], subscale.bands)[0]
+    return measures.get(subscale.column).band([value])[0]
 
 
 def _subscales() -> dict[str, tuple[str, object]]:
@@ -150,38 +98,20 @@ def _subscales() -> dict[str, tuple[str, object]]:
 
 # --------------------------------------------------------------------------- settings
 
-def resources(settings: Mapping | None) -> list[dict[str, str]]:
-    """Everyday resources from settings key ``resources`` (default: DEFAULT_RESOURCES)."""
-    return _resource_list((settings or {}).get("resources"), DEFAULT_RESOURCES)
+def resources(settings: Settings) -> list[dict[str, str]]:
+    """Everyday resources (the organisation's, else the documented defaults)."""
+    return [dict(r) for r in settings.resources]
 
 
-def crisis_resources(settings: Mapping | None) -> list[dict[str, str]]:
-    """The crisis path from settings key ``crisis_resources`` (default: DEFAULT_CRISIS_RESOURCES)."""
-    return _resource_list((settings or {}).get("crisis_resources"), DEFAULT_CRISIS_RESOURCES)
-
-
-def _resource_list(value, default) -> list[dict[str, str]]:
-    if not isinstance(value, list):
-        return [dict(r) for r in default]
-    out = [{"title": str(r.get("title") or "").strip(), "detail": str(r.get("detail") or "").strip()}
-           for r in value if isinstance(r, Mapping)]
-    out = [r for r in out if r["title"]]
-    return out or [dict(r) for r in default]
-
-
-def schedule_from(settings: Mapping | None) -> dict[str, int]:
-    sched = dict(config.CHECKIN_SCHEDULE)
-    sched.update({k: int(v) for k, v in ((settings or {}).get("checkin_schedule") or {}).items()
-                  if k in config.INSTRUMENTS and v})
-    return sched
+def crisis_resources(settings: Settings) -> list[dict[str, str]]:
+    """The crisis path (the organisation's, else the documented defaults)."""
+    return [dict(r) for r in settings.crisis_resources]
 
 
 # --------------------------------------------------------------------------- what is due
 
 def last_submissions(engine: Engine, helper_id: str) -> dict[str, dt.datetime]:
     """instrument -> the helper's latest submission time (instruments never answered are absent)."""
-    from burnout.store.schema import submissions
-
     q = (select(submissions.c.instrument, func.max(submissions.c.submitted_at))
          .where(submissions.c.helper_id == helper_id).group_by(submissions.c.instrument))
     with engine.connect() as conn:
@@ -193,7 +123,7 @@ def is_due(last: dt.datetime | dt.date | None, today: dt.date, every_weeks: int)
     have begun since the week of the last answer."""
     if last is None:
         return True
-    weeks = (_monday(_as_date(today)) - _monday(_as_date(last))).days // 7
+    weeks = (week_start(_as_date(today)) - week_start(_as_date(last))).days // 7
     return weeks >= max(1, int(every_weeks))
 
 
@@ -201,15 +131,13 @@ def due_instruments(engine: Engine, helper_id: str, today: dt.date | None = None
                     schedule: Mapping[str, int] | None = None) -> list[str]:
     """Instruments due for ``helper_id`` this week, in check-in order.
 
-    ``schedule`` maps instrument -> every how many weeks (settings
-    ``checkin_schedule``; default pulse and sib weekly, cbi every 4 weeks,
+    ``schedule`` maps instrument -> every how many weeks (the settings'
+    ``checkin_schedule``: by default pulse and sib weekly, cbi every 4 weeks,
     proqol5 every 12).  Based on the helper's last submission of each.
     """
     if schedule is None:
-        from burnout.store import frames
-
-        schedule = schedule_from(frames.settings(engine))
-    today = _as_date(today or _now())
+        schedule = saved_settings.load(engine).checkin_schedule
+    today = _as_date(today or now())
     last = last_submissions(engine, helper_id)
     return [name for name in ORDER if name in schedule
             and is_due(last.get(name), today, schedule[name])]
@@ -218,11 +146,9 @@ def due_instruments(engine: Engine, helper_id: str, today: dt.date | None = None
 def next_due(engine: Engine, helper_id: str, schedule: Mapping[str, int] | None = None) -> dict[str, dt.date]:
     """instrument -> the Monday of the week it is next due (today's week when overdue)."""
     if schedule is None:
-        from burnout.store import frames
-
-        schedule = schedule_from(frames.settings(engine))
+        schedule = saved_settings.load(engine).checkin_schedule
     last = last_submissions(engine, helper_id)
-    this_week = _monday(_now().date())
+    this_week = week_start(now().date())
     out = {}
     for name in ORDER:
         if name not in schedule:
@@ -230,7 +156,7 @@ def next_due(engine: Engine, helper_id: str, schedule: Mapping[str, int] | None 
         if name not in last:
             out[name] = this_week
         else:
-            out[name] = max(this_week, _monday(last[name].date()) + dt.timedelta(weeks=int(schedule[name])))
+            out[name] = max(this_week, week_start(last[name].date()) + dt.timedelta(weeks=int(schedule[name])))
     return out
 
 
@@ -243,16 +169,14 @@ def validate_answers(answers: Mapping[str, Mapping[str, object]]) -> dict[str, d
     means "skipped".  Instruments with no answer at all are dropped.  Anything
     else raises :class:`InputError` naming the instrument and item.
     """
-    from burnout.instruments import normalise_label
-
     if not isinstance(answers, Mapping):
         raise InputError("answers must map instrument -> {item id: value}")
     clean: dict[str, dict[str, float]] = {}
     problems: list[str] = []
     first = None
     for name, items in answers.items():
-        if name not in config.INSTRUMENTS:
-            raise InputError(f"unknown instrument {name!r}; expected one of {', '.join(config.INSTRUMENTS)}",
+        if name not in INSTRUMENTS:
+            raise InputError(f"unknown instrument {name!r}; expected one of {', '.join(INSTRUMENTS)}",
                              column="instrument")
         inst = _instrument(name)
         allowed = set(inst.answer_values)
@@ -303,11 +227,8 @@ def save_checkin(engine: Engine, helper_id: str, answers: Mapping[str, Mapping[s
     instrument of the check-in (the pulse in a weekly check-in).  Returns the new
     submission ids in check-in order.
     """
-    from burnout.store import writes
-    from burnout.store.schema import helpers, submissions
-
     clean = validate_answers(answers)
-    when = pd.Timestamp(submitted_at or _now()).to_pydatetime().replace(microsecond=0, tzinfo=None)
+    when = pd.Timestamp(submitted_at or now()).to_pydatetime().replace(microsecond=0, tzinfo=None)
     comment = (comment or "").strip() or None
     if comment is not None and len(comment) > 4000:
         raise InputError("the comment is longer than 4,000 characters", column="comment")
@@ -358,7 +279,8 @@ def _ago(days: int) -> str:
 def describe_score(column: str, value: float, history: pd.Series, history_times: pd.Series | None,
                    latest_time: dt.datetime | None, subscale) -> dict:
     """Plain-words feedback for one score, given its earlier values (oldest first)."""
-    info = SCORE_INFO.get(column, {"name": column.replace("_", " "), "better": "lower"})
+    m = measures.get(column)
+    info = {"name": m.plain, "better": "lower" if m.higher_is_worse else "higher"}
     lo, hi = subscale.range
     threshold = USUAL_SHARE * (hi - lo)
     history = pd.to_numeric(history, errors="coerce")
@@ -442,8 +364,6 @@ def feedback(engine: Engine, helper_id: str, scores_df: pd.DataFrame | None = No
     so a months-old ProQOL does not reopen the crisis path every week.
     """
     if scores_df is None:
-        from burnout.store import frames
-
         scores_df = frames.scores(engine, helper_id)
     df = scores_df[scores_df["helper_id"] == helper_id].sort_values(["submitted_at", "submission_id"])
     subs = _subscales()
@@ -480,8 +400,6 @@ def feedback(engine: Engine, helper_id: str, scores_df: pd.DataFrame | None = No
 
 def client_word(engine: Engine, helper_id: str) -> str | None:
     """The word the helper's team uses for "client" (CBI client items)."""
-    from burnout.store.schema import helpers, teams
-
     with engine.connect() as conn:
         row = conn.execute(select(teams.c.client_word).join(helpers, helpers.c.team_id == teams.c.team_id)
                            .where(helpers.c.helper_id == helper_id)).first()
@@ -491,9 +409,6 @@ def client_word(engine: Engine, helper_id: str) -> str | None:
 def item_texts(engine: Engine, instrument: str, helper_id: str | None = None) -> tuple[list[dict], bool]:
     """What to show for each item: ``[{item_id, text, has_wording, options}]`` and
     whether the official wording is loaded (pulse: always, it is the project's own)."""
-    from burnout.instruments import display_text
-    from burnout.store import frames
-
     inst = _instrument(instrument)
     wording = frames.wording(engine, instrument)
     word = client_word(engine, helper_id) if helper_id else None

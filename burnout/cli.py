@@ -1,19 +1,34 @@
 """One CLI over the same core the dashboard uses (DESIGN §5).
 
 Exit codes: 0 success, 2 invalid input (message names file, row and column).
-Heavy modules are imported inside each command so ``--help`` stays fast.
 """
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
+import os
 import sys
 from pathlib import Path
 
+from burnout import ingest
+from burnout.auth import create_user
+from burnout.demo import write_demo
+from burnout.domain.time import parse_day
+from burnout.errors import InputError
+from burnout.export.csv import write_csv
+from burnout.export.pdf import to_pdf
+from burnout.export.xlsx import to_xlsx
+from burnout.instruments import INSTRUMENTS, load_wording_file
+from burnout.scoring import score_csv
+from burnout.store import get_engine
+from burnout.store.writes import save_wording
+from burnout.turnover import shanafelt
+from burnout.views.review import build_review
+from burnout.views.risk_table import risk_report
+
 
 def _cmd_demo(a) -> int:
-    from burnout.demo import write_demo
-    from burnout.errors import InputError
 
     if a.helpers < 1 or a.weeks < 1:
         raise InputError(f"--helpers and --weeks must be at least 1 (got {a.helpers} and {a.weeks})")
@@ -27,8 +42,6 @@ def _cmd_demo(a) -> int:
 
 
 def _cmd_import(a) -> int:
-    from burnout import ingest
-    from burnout.store import get_engine
 
     if not (a.roster or a.surveys or a.caseload):
         print("error: give at least one of --roster, --surveys, --caseload", file=sys.stderr)
@@ -45,7 +58,6 @@ def _cmd_import(a) -> int:
 
 
 def _cmd_score(a) -> int:
-    from burnout.scoring import score_csv
 
     n = score_csv(a.instrument, Path(a.input), Path(a.output),
                   warn=lambda text: print(f"note: {text}", file=sys.stderr))
@@ -54,8 +66,6 @@ def _cmd_score(a) -> int:
 
 
 def _cmd_turnover(a) -> int:
-    from burnout.errors import InputError
-    from burnout.turnover import shanafelt
 
     # DESIGN §5: [--target-burnout-rate BO2 --intervention-cost K] is a pair
     if (a.target_burnout_rate is None) != (a.intervention_cost is None):
@@ -78,11 +88,8 @@ def _cmd_turnover(a) -> int:
 
 
 def _cmd_risk(a) -> int:
-    from burnout.export.csv import write_csv
-    from burnout.risk import parse_as_of, risk_report
-    from burnout.store import get_engine
 
-    as_of = parse_as_of(a.as_of)          # InputError (exit 2) for '', 2026-13-45, not-a-date
+    as_of = parse_day(a.as_of)            # InputError (exit 2) for '', 2026-13-45, not-a-date
     table, model = risk_report(get_engine(), as_of=as_of, details=True)
     write_csv(table, a.output)
     # which model gave p_leave_12m, and why (stdout stays the one-line summary)
@@ -99,11 +106,6 @@ def _cmd_risk(a) -> int:
 def write_report(engine, scope: str = "org", fmt: str = "pdf", out: Path | str = "report.pdf",
                  settings_override=None) -> Path:
     """The ``report`` command: build the HR review for ``scope`` and write it as ``fmt``."""
-    from burnout.errors import InputError
-    from burnout.export.pdf import to_pdf
-    from burnout.export.xlsx import to_xlsx
-    from burnout.views.review import build_review
-
     fmt = (fmt or "").lower()
     if fmt not in ("pdf", "xlsx"):
         raise InputError(f"format must be pdf or xlsx, got {fmt!r}", column="format")
@@ -117,7 +119,6 @@ def write_report(engine, scope: str = "org", fmt: str = "pdf", out: Path | str =
 
 
 def _cmd_report(a) -> int:
-    from burnout.store import get_engine
 
     write_report(get_engine(), scope=a.scope, fmt=a.format, out=Path(a.out))
     print(f"report -> {a.out}")
@@ -125,9 +126,6 @@ def _cmd_report(a) -> int:
 
 
 def _cmd_wording(a) -> int:
-    from burnout.instruments import load_wording_file
-    from burnout.store import get_engine
-    from burnout.store.writes import save_wording
 
     items, credit = load_wording_file(a.instrument, Path(a.file))
     save_wording(get_engine(), a.instrument, items)
@@ -138,11 +136,7 @@ def _cmd_wording(a) -> int:
 
 
 def _cmd_user(a) -> int:
-    import getpass
-    import os
 
-    from burnout.auth import create_user
-    from burnout.store import get_engine
 
     password = os.environ.get("BURNOUT_PASSWORD") or getpass.getpass("Password: ")
     create_user(get_engine(), a.username, password, a.role, helper_id=a.helper_id, team=a.team)
@@ -182,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_cmd_import)
 
     s = sub.add_parser("score", help="score an answers file")
-    s.add_argument("--instrument", required=True, choices=["proqol5", "cbi", "sib", "pulse"])
+    s.add_argument("--instrument", required=True, choices=list(INSTRUMENTS))
     s.add_argument("--input", required=True)
     s.add_argument("--output", required=True)
     s.set_defaults(func=_cmd_score)
@@ -211,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_cmd_report)
 
     s = sub.add_parser("wording", help="load official item wording for a licensed instrument")
-    s.add_argument("--instrument", required=True, choices=["proqol5", "cbi", "sib", "pulse"])
+    s.add_argument("--instrument", required=True, choices=list(INSTRUMENTS))
     s.add_argument("--file", required=True, help="CSV (item_id,text) or YAML mapping item id -> text")
     s.set_defaults(func=_cmd_wording)
 
@@ -225,7 +219,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from burnout.errors import InputError
 
     args = build_parser().parse_args(argv)
     try:

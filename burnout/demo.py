@@ -15,7 +15,7 @@ caseload row.  Each helper carries a latent state — exhaustion, secondary
 traumatic stress (STS), compassion satisfaction — that follows exponential
 moving averages of their load, so burnout lags overload by a few weeks.  The
 latent state drives the leaving hazard (burned-out helpers leave about
-``config.RELATIVE_RISK`` times as often) and, after the loop, the answers to
+``Settings().relative_risk`` times as often) and, after the loop, the answers to
 every instrument.  Leavers' positions are refilled by new hires after a
 recruitment gap.
 
@@ -31,7 +31,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from burnout import config
+from burnout.domain.settings import CASELOAD_STANDARDS, TEAM_KINDS, Settings
+from burnout.errors import InputError
 
 DEFAULT_END_DATE = dt.date(2026, 11, 16)  # a Monday; the week_start of the last week
 
@@ -58,7 +59,7 @@ PROQOL_STS = (2, 5, 7, 9, 11, 13, 14, 23, 25, 28)
 PROQOL_REVERSED = (1, 4, 15, 17, 29)
 
 # Per team kind: a short team-id prefix, the roles it employs (keys of
-# config.CASELOAD_STANDARDS) with their shares, and the specialties a helper
+# CASELOAD_STANDARDS) with their shares, and the specialties a helper
 # may hold — which double as the case types the team handles, so "outside
 # specialty" has a meaning.
 KINDS: dict[str, dict] = {
@@ -114,7 +115,8 @@ KINDS: dict[str, dict] = {
         "level": 0.98, "vacancy_weeks": (6, 20),
     },
 }
-KIND_IDS = list(config.TEAM_KINDS)
+_DEFAULTS = Settings()
+KIND_IDS = list(TEAM_KINDS)
 N_TYPES = 5  # every kind has five specialties / case types (bit masks below rely on it)
 
 # Full-time annual salary (USD) by role, roughly US 2025 medians for public and
@@ -160,7 +162,7 @@ ASSUMED_BURNOUT_SHARE = 0.5  # used to split BASE_TURNOVER into burned / not bur
 # The hazard follows the *latent* state, but anyone analysing the demo sees it
 # through noisy, occasional answers, which dilutes the contrast.  Raising the
 # latent relative risk makes the RR an analyst measures from sib_1 >= 3 come
-# out near config.RELATIVE_RISK, as in the studies it comes from.
+# out near the default relative risk, as in the studies it comes from.
 LATENT_RR_BOOST = 2.0
 
 
@@ -176,8 +178,6 @@ def generate(helpers: int = 60, weeks: int = 52, seed: int = 7,
     """
     if helpers < 1 or weeks < 1:
         # InputError (a ValueError) so the CLI answers a bad --helpers/--weeks with exit code 2
-        from burnout.errors import InputError
-
         raise InputError(f"helpers and weeks must be at least 1 (got helpers={helpers}, weeks={weeks})")
     rng = np.random.default_rng(seed)
     last_monday = _monday(end_date)
@@ -288,7 +288,7 @@ def _organisation(n: int, rng: np.random.Generator) -> dict:
     team_of_pos = np.repeat(np.arange(len(sizes)), sizes)
     kind_of_pos = np.asarray(team_kind)[team_of_pos]
 
-    roles = sorted(config.CASELOAD_STANDARDS)
+    roles = sorted(CASELOAD_STANDARDS)
     role_of_pos = np.empty(n, dtype=np.int64)
     for k, kind in enumerate(KIND_IDS):
         idx = np.flatnonzero(kind_of_pos == k)
@@ -296,7 +296,7 @@ def _organisation(n: int, rng: np.random.Generator) -> dict:
         p = np.array([KINDS[kind]["roles"][r] for r in names])
         picks = rng.choice(len(names), size=idx.size, p=p / p.sum())
         role_of_pos[idx] = [roles.index(names[j]) for j in picks]
-    standard = np.array([config.CASELOAD_STANDARDS[r] for r in roles])[role_of_pos]
+    standard = np.array([CASELOAD_STANDARDS[r] for r in roles])[role_of_pos]
 
     kp = {key: np.array([KINDS[k][key] for k in KIND_IDS], dtype=float)
           for key in ("case_weeks", "acuity", "trauma_per_acute", "incidents", "level")}
@@ -322,8 +322,8 @@ def _weekly_hazards(kind: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     risk (turnover-models.md §1, §7) keeps the overall rate near the kind's
     figure while burned-out helpers leave about RR times as often.
     """
-    rr = 1 + (config.RELATIVE_RISK - 1) * LATENT_RR_BOOST
-    annual = np.array([config.BASE_TURNOVER.get(k, config.DEFAULT_BASE_TURNOVER)
+    rr = 1 + (_DEFAULTS.relative_risk - 1) * LATENT_RR_BOOST
+    annual = np.array([_DEFAULTS.base_turnover_for(k)
                        for k in KIND_IDS])
     t_nb = annual / (1 + (rr - 1) * ASSUMED_BURNOUT_SHARE)
     t_b = np.minimum(rr * t_nb, 0.95)
@@ -667,8 +667,8 @@ def _surveys_frame(sim: dict, week_starts: np.ndarray, ids: np.ndarray,
     p_miss = np.clip(0.12 + 0.06 * habit + 0.12 * _sigmoid(4 * (E - BURNED_THRESHOLD)), 0.02, 0.8)
     checked_in = rng.random(m) >= p_miss
     weeks_in = w - np.maximum(p["start_week"][who], 0)
-    cbi_due = (weeks_in + p["cbi_off"][who]) % config.CHECKIN_SCHEDULE["cbi"] == 0
-    pq_due = (weeks_in + p["pq_off"][who]) % config.CHECKIN_SCHEDULE["proqol5"] == 0
+    cbi_due = (weeks_in + p["cbi_off"][who]) % _DEFAULTS.checkin_schedule["cbi"] == 0
+    pq_due = (weeks_in + p["pq_off"][who]) % _DEFAULTS.checkin_schedule["proqol5"] == 0
     # The longer questionnaires are sometimes put off even when the pulse is done.
     do_cbi = checked_in & cbi_due & (rng.random(m) < 0.9)
     do_pq = checked_in & pq_due & (rng.random(m) < 0.88)

@@ -23,8 +23,9 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
-from burnout import config
+from burnout.domain.settings import TEAM_KINDS
 from burnout.errors import InputError
+from burnout.instruments import INSTRUMENTS
 
 MAX_PROBLEMS = 20
 
@@ -327,7 +328,7 @@ def validate_roster(df: pd.DataFrame, file: str = "roster") -> pd.DataFrame:
         if c not in df.columns:
             df[c] = pd.Series(pd.NA, index=df.index, dtype="string")
     df = _parse_dates(df, ["start_date", "end_date"], file)
-    kinds = list(config.TEAM_KINDS)
+    kinds = list(TEAM_KINDS)
     schema = pa.DataFrameSchema({
         "helper_id": pa.Column(str, unique=True),
         "name": pa.Column(str, nullable=True),
@@ -617,8 +618,8 @@ def validate_surveys(df: pd.DataFrame, file: str = "surveys",
     for c in SURVEY_KEYS:
         probs.add_mask(df[c].isna(), c, EMPTY_BUT_REQUIRED)
     df["instrument"] = df["instrument"].str.lower()
-    probs.add_mask(df["instrument"].notna() & ~df["instrument"].isin(config.INSTRUMENTS), "instrument",
-                   lambda v: f"{v!r} is not an instrument (one of {', '.join(config.INSTRUMENTS)})",
+    probs.add_mask(df["instrument"].notna() & ~df["instrument"].isin(INSTRUMENTS), "instrument",
+                   lambda v: f"{v!r} is not an instrument (one of {', '.join(INSTRUMENTS)})",
                    df["instrument"])
     probs.raise_if_any()
     df["row"] = df.index + 2
@@ -740,7 +741,7 @@ def load_mapping(source, name: str = "mapping") -> dict:
             src, tgt = r["source"], r["target"]
             if pd.isna(tgt):
                 raise InputError("target is empty", file=name, row=i + 2, column="target")
-            if pd.isna(src) and str(tgt).lower() in config.INSTRUMENTS:
+            if pd.isna(src) and str(tgt).lower() in INSTRUMENTS:
                 spec["instrument"] = str(tgt).lower()
             elif pd.isna(src):
                 raise InputError("source is empty (only an instrument row leaves it empty)",
@@ -798,7 +799,7 @@ def apply_mapping(df: pd.DataFrame, spec: dict, file: str,
     out = df[list(cols)].rename(columns=cols)
     if "instrument" not in out.columns:
         inst = spec.get("instrument")
-        if inst not in config.INSTRUMENTS:
+        if inst not in INSTRUMENTS:
             raise InputError("the mapping must give an instrument or map a column to 'instrument'", file=where)
         out["instrument"] = inst
     labels = spec.get("labels") or {}

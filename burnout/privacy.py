@@ -53,8 +53,8 @@ enough weekly pulses but too few quarterly ProQOL answers); ``n`` is protected
 with the count of people who contributed any value.
 
 Exports neutralise spreadsheet formulas (:func:`neutralise_formulas`), and free
-text never reaches HR: :data:`MIN_COMMENTS` is the threshold for comments, which
-only the helper themselves and a consented lead can read.
+text never reaches HR: written comments are the helper's own (the settings'
+``min_comment_group`` is the threshold any grouped comment would need).
 """
 from __future__ import annotations
 
@@ -64,11 +64,12 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from burnout import config
+from scipy import sparse
 
-ROLES = config.ROLES
-MIN_N = config.MIN_GROUP_SIZE
-MIN_COMMENTS = config.MIN_COMMENT_GROUP
+from burnout.domain.settings import MIN_GROUP_SIZE as MIN_N
+from burnout.store.writes import audit
+
+ROLES = ("helper", "lead", "hr", "admin")
 TOTAL = "All"          # label of margin rows / columns
 
 SHOWN = "shown"
@@ -202,8 +203,6 @@ def lead_basis(team_roster: pd.DataFrame, min_n: int = MIN_N) -> tuple[set, set,
 
 def audit_view(engine, actor, helper_id: str, what: str) -> None:
     """Record that ``actor`` (a username or user dict) viewed ``helper_id``'s ``what``."""
-    from burnout.store.writes import audit
-
     name = actor.get("username", "unknown") if isinstance(actor, Mapping) else str(actor)
     with engine.begin() as conn:
         audit(conn, name, "view_individual", subject_helper_id=helper_id, detail=str(what)[:500])
@@ -595,15 +594,6 @@ def suppress(df: pd.DataFrame, group_cols: str | Sequence[str], respondent_col: 
 
 # =========================================================================== scores for HR and leads
 
-DEFAULT_MEASURES = {
-    "burned_out": "Check-ins reporting burnout (%)",
-    "pulse_strain": "Weekly strain (0-100)",
-    "work_burnout": "Work-related burnout, CBI (0-100)",
-    "secondary_traumatic_stress": "Secondary traumatic stress, ProQOL (10-50)",
-}
-PERCENT_MEASURES = ("burned_out",)
-
-
 def helper_window(scores: pd.DataFrame, roster: pd.DataFrame, value_cols: Sequence[str],
                   as_of=None, weeks: int = 4) -> pd.DataFrame:
     """One row per helper who answered in the ``weeks`` weeks up to ``as_of``:
@@ -621,31 +611,6 @@ def helper_window(scores: pd.DataFrame, roster: pd.DataFrame, value_cols: Sequen
     per = per[per[value_cols].notna().any(axis=1)]
     attrs = roster[["helper_id", "team", "role", "site"]]
     return per.merge(attrs, on="helper_id", how="inner")[["helper_id", "team", "role", "site", *value_cols]]
-
-
-def aggregate_scores(scores: pd.DataFrame, roster: pd.DataFrame, by: str | Sequence[str],
-                     value_cols: Sequence[str] | None = None, min_n: int = MIN_N, *, as_of=None,
-                     weeks: int = 4, margins: bool = True, where: Mapping | None = None,
-                     known: Iterable | None = None) -> Suppressed:
-    """Suppressed roll-up of recent scores by team / role / site (HR and lead views).
-
-    ``where`` (e.g. ``{"site": ["Harbour House"]}``) is a narrowing filter: the
-    result is protected against the unfiltered table as well.
-    """
-    value_cols = list(value_cols or DEFAULT_MEASURES)
-    per = helper_window(scores, roster, value_cols, as_of=as_of, weeks=weeks)
-    population = None
-    if where:
-        population = per
-        mask = np.ones(len(per), dtype=bool)
-        for col, allowed in where.items():
-            if allowed:
-                mask &= per[col].isin(list(allowed)).to_numpy()
-        per = per[mask]
-    labels = {"n": "People", **{k: v for k, v in DEFAULT_MEASURES.items() if k in value_cols},
-              "team": "Team", "role": "Role", "site": "Site"}
-    return suppress(per, by, "helper_id", value_cols, min_n, margins=margins, population=population,
-                    known=known, labels=labels)
 
 
 def weekly_aggregate(scores: pd.DataFrame, value_col: str, min_n: int = MIN_N, *,
@@ -827,8 +792,6 @@ def _in_rowspace(null: np.ndarray, x: np.ndarray) -> bool:
 
 
 def _one_hot(codes: np.ndarray, width: int):
-    from scipy import sparse
-
     return sparse.csr_matrix((np.ones(len(codes)), (codes, np.arange(len(codes)))), shape=(width, len(codes)))
 
 
@@ -837,8 +800,6 @@ def _candidates(cols: np.ndarray, sizes: np.ndarray, groups, min_n: int):
     every atom, every two-way crossing (team x role, ...), every table group,
     and every such group less a crossing or group inside it (a team less one
     of its roles).  Only those with 1 to ``min_n - 1`` people are kept."""
-    from scipy import sparse
-
     k, dims = cols.shape
     parts = [sparse.identity(k, format="csr"), groups]
     for a in range(dims):

@@ -105,25 +105,24 @@ the current caseload would fall as the caseload grows).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from burnout import config
-from burnout.errors import InputError
+from burnout import instruments
+from burnout.domain import measures
+from burnout.domain.settings import Settings, client_word_for, resolve
+from burnout.domain.time import monday_day_numbers
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "BAND_EDGES", "COMPONENTS", "CONTEXT", "CONTEXT_ALPHA", "DEFAULT_WEIGHTS", "MIN_LEAVERS",
-    "MIN_HELPER_YEARS", "NORMAL_PRESSURE", "SELF_REPORT", "CalibrationResult", "LeavingModel", "band",
-    "calibrate", "combine", "compute_risk", "latest_risk", "burnout_link", "leaving_model", "pressure",
-    "risk_report",
+    "COMPONENTS", "COMPONENT_LABELS", "CONTEXT", "CONTEXT_ALPHA", "DEFAULT_WEIGHTS", "NORMAL_PRESSURE",
+    "SELF_REPORT", "band", "combine", "compute_risk", "driver_points", "latest_risk", "pressure", "top_drivers",
 ]
 
-BAND_EDGES = (40.0, 65.0)
-BANDS = ("low", "moderate", "high")
+RISK = measures.get("risk_score")
 
 # A component names a driver only when it is clearly elevated: above the
 # midpoint between its moderate and high thresholds (0.40/0.65 → 0.5) ...
@@ -142,21 +141,50 @@ class Component:
     fp: tuple          # pressures at the anchors
 
 
-_PROQOL = (10.0, 22.5, 41.5, 50.0)      # bands ≤22 low, 23–41 moderate, ≥42 high
-_CBI = (0.0, 50.0, 75.0, 100.0)         # bands <50 low, 50–<75 moderate, ≥75 high
 _UP = (0.0, 0.40, 0.65, 1.0)
 
+# Self-reported components and the score each reads (burnout.domain.measures).
+SELF_MEASURE = {"burnout": "burnout", "cbi_work": "work_burnout", "cbi_personal": "personal_burnout",
+                "cbi_client": "client_burnout", "sts": "secondary_traumatic_stress", "sib": "sib_level",
+                "pulse_strain": "pulse_strain", "low_cs": "compassion_satisfaction"}
+
+
+def _edge_anchors(measure_id: str) -> tuple[float, float]:
+    """The low/moderate and moderate/high edges of a measure's own bands (the
+    instrument YAML).  On a sum of whole-number answers (ProQOL) an edge lies
+    half a point between the last score of one band and the first of the next
+    (s <= 22 low, 23 moderate: 22.5; s < 42: 41.5); on a mean it is the edge."""
+    m = measures.get(measure_id)
+    sub = next(s for s in instruments.load(m.instrument).subscales if s.column == measure_id)
+    half = 0.5 if sub.method == "sum" else 0.0
+    out = []
+    for b in m.bands[:2]:
+        out.append(b.up_to + half if b.up_to is not None else b.below - half)
+    return out[0], out[1]
+
+
+def _self_component(name: str, weight: float) -> "Component":
+    m = measures.get(SELF_MEASURE[name])
+    lo, hi = m.range
+    if m.flag_at is not None:
+        # single item: the flag (burned out at 3) is its only cut-off, the step below it "stressed"
+        return Component(name, weight, (lo, m.flag_at - 1, m.flag_at, hi), (0.0, 0.30, 0.65, 1.0))
+    a, b = _edge_anchors(m.id)
+    if not m.higher_is_worse:
+        # protective: the low band is the concern, the high band protects
+        return Component(name, weight, (lo, a, (a + b) / 2, b, hi), (1.0, 0.65, 0.40, 0.20, 0.0))
+    return Component(name, weight, (lo, a, b, hi), _UP)
+
+
 COMPONENTS: tuple[Component, ...] = (
-    Component("burnout", 0.10, _PROQOL, _UP),
-    Component("cbi_work", 0.10, _CBI, _UP),
-    Component("cbi_personal", 0.07, _CBI, _UP),
-    Component("cbi_client", 0.06, _CBI, _UP),
-    Component("sts", 0.08, _PROQOL, _UP),
-    Component("sib", 0.07, (1.0, 2.0, 3.0, 5.0), (0.0, 0.30, 0.65, 1.0)),
-    # the pulse has no published bands; CBI-like anchors are an assumption
-    Component("pulse_strain", 0.06, _CBI, _UP),
-    # protective: CS ≤ 22 ("low") is the concern, ≥ 42 ("high") protects
-    Component("low_cs", 0.06, (10.0, 22.5, 32.0, 41.5, 50.0), (1.0, 0.65, 0.40, 0.20, 0.0)),
+    _self_component("burnout", 0.10),
+    _self_component("cbi_work", 0.10),
+    _self_component("cbi_personal", 0.07),
+    _self_component("cbi_client", 0.06),
+    _self_component("sts", 0.08),
+    _self_component("sib", 0.07),
+    _self_component("pulse_strain", 0.06),
+    _self_component("low_cs", 0.06),
     # fitted rise over the trend window, as a share of the scale's range
     Component("trend", 0.08, (0.0, 0.10, 0.20, 0.35), _UP),
     # caseload / standard: at the standard = moderate edge, 125 % = high edge
@@ -187,22 +215,17 @@ CONTEXT_ALPHA = 0.9
 _IS_SELF = np.array([n in SELF_REPORT for n in NAMES])
 _ANCHOR = np.array([NORMAL_PRESSURE.get(n, 0.0) for n in NAMES])
 
-# Self-report measures: component -> (score column, instrument, scale lo, hi,
-# direction (+1: higher is worse), label in driver texts, short label for trends)
-MEASURES = {
-    "burnout": ("burnout", "proqol5", 10, 50, 1, "burnout (ProQOL)", "burnout (ProQOL)"),
-    "sts": ("secondary_traumatic_stress", "proqol5", 10, 50, 1,
-            "secondary traumatic stress (ProQOL)", "secondary traumatic stress"),
-    "low_cs": ("compassion_satisfaction", "proqol5", 10, 50, -1,
-               "compassion satisfaction (ProQOL)", "compassion satisfaction"),
-    "cbi_personal": ("personal_burnout", "cbi", 0, 100, 1, "personal burnout (CBI)", "personal burnout"),
-    "cbi_work": ("work_burnout", "cbi", 0, 100, 1, "work-related burnout (CBI)", "work-related burnout"),
-    "cbi_client": ("client_burnout", "cbi", 0, 100, 1, "client-related burnout (CBI)", "client-related burnout"),
-    "sib": ("sib_level", "sib", 1, 5, 1, "burnout self-rating", "burnout self-rating"),
-    "pulse_strain": ("pulse_strain", "pulse", 0, 100, 1, "weekly pulse strain", "weekly pulse strain"),
+# Plain names of the components for team-level driver counts.
+COMPONENT_LABELS = {
+    **{name: measures.get(col).title for name, col in SELF_MEASURE.items() if name != "low_cs"},
+    "low_cs": "Low compassion satisfaction",
+    "trend": "Scores rising over recent weeks", "caseload": "Caseload above the role standard",
+    "acuity": "Many high-acuity cases", "trauma": "Trauma exposure at work",
+    "incidents": "Critical incidents", "overtime": "Overtime hours",
+    "mismatch": "Cases outside specialty", "missed_checkins": "Check-ins missed",
 }
 # A score older than this (weeks) no longer describes the helper: about two
-# to three missed administrations at config.CHECKIN_SCHEDULE cadence.
+# to three missed administrations at the default schedule's cadence.
 MAX_AGE_WEEKS = {"pulse": 4, "sib": 4, "cbi": 12, "proqol5": 26}
 # Trend windows hold 3–8 administrations at the usual cadence.
 TREND_WINDOW_WEEKS = {"pulse": 8, "sib": 8, "cbi": 16, "proqol5": 36}
@@ -216,19 +239,6 @@ TREND_SE = 2.0
 # latest_risk needs no more history than the longest window plus staleness
 _LOOKBACK_WEEKS = max(TREND_WINDOW_WEEKS.values()) + max(MAX_AGE_WEEKS.values())
 
-MIN_LEAVERS = 20         # separations needed before fitting (≈10 events per
-MIN_HELPER_YEARS = 100   # predictor for a 2-predictor model; Peduzzi 1996)
-# A fitted model replaces the defaults only if, on the later (hold-out) dates,
-# it ranks leavers above stayers at least this often — below it nothing shows
-# it is better — ...
-MIN_CONCORDANCE = 0.60
-# ... and its probabilities are about right: the calibration slope (logistic
-# regression of what happened on logit p̂; ideal 1) within this range.  Below
-# 0.5 the predictions are far too spread out, above 1.5 far too timid.
-CALIBRATION_SLOPE_RANGE = (0.5, 1.5)
-# Separations that say nothing about burnout are censored, not counted
-# (matched as case-insensitive substrings of end_reason).
-DEFAULT_EXCLUDED_REASONS = ("retire", "death", "deceased")
 
 
 # --------------------------------------------------------------------------- #
@@ -242,11 +252,10 @@ def pressure(name: str, raw) -> np.ndarray:
 
 
 def band(risk) -> np.ndarray:
-    """'low' (< 40), 'moderate' (40 – < 65), 'high' (≥ 65); None where risk is NaN."""
-    r = np.asarray(risk, dtype=float)
-    out = np.where(r >= BAND_EDGES[1], "high", np.where(r >= BAND_EDGES[0], "moderate", "low")).astype(object)
-    out[np.isnan(r)] = None
-    return out
+    """'low' (< 40), 'moderate' (40 – < 65), 'high' (≥ 65); None where risk is NaN
+    (the risk measure's bands, burnout.domain.measures)."""
+    out = RISK.band(np.asarray(risk, dtype=float))
+    return np.where(pd.isna(out), None, out).astype(object)
 
 
 def _weights(weights: dict | None) -> np.ndarray:
@@ -317,6 +326,26 @@ def driver_points(P: np.ndarray, w: np.ndarray) -> np.ndarray:
     return np.where(ok & np.isfinite(pts), pts, -np.inf)
 
 
+def top_drivers(P: np.ndarray, w: np.ndarray, top: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's ``top`` drivers: component indices (into ``NAMES``) ranked by
+    :func:`driver_points`, and whether each slot holds a driver at all.  The one
+    ranking: a helper's own driver texts and the team's driver counts use it."""
+    excess = driver_points(P, w)
+    order = np.argsort(-excess, axis=1, kind="stable")[:, :top]
+    chosen = np.take_along_axis(excess, order, axis=1) > -np.inf if len(P) else np.zeros((0, top), bool)
+    return order, chosen
+
+
+def driver_components(frame: pd.DataFrame, weights: dict | None = None, top: int = 3) -> list[list[str]]:
+    """The component names of each row's top drivers, from its ``c_<component>``
+    pressure columns (``compute_risk`` output), under ``weights`` — the same
+    ranking as the row's driver texts."""
+    P = np.column_stack([pd.to_numeric(frame[c], errors="coerce").to_numpy(float) if c in frame
+                         else np.full(len(frame), np.nan) for c in COMPONENT_COLUMNS])
+    order, chosen = top_drivers(P, _weights(weights), top)
+    return [[NAMES[k] for k, ok in zip(o, c) if ok] for o, c in zip(order, chosen)]
+
+
 # --------------------------------------------------------------------------- #
 # Dense helper × week arrays
 # --------------------------------------------------------------------------- #
@@ -324,7 +353,7 @@ def driver_points(P: np.ndarray, w: np.ndarray) -> np.ndarray:
 _NAT = np.iinfo(np.int64).min
 
 
-def _day_numbers(values) -> np.ndarray:
+def day_numbers(values) -> np.ndarray:
     """Dates → days since 1970-01-01 as int64 (``_NAT`` where missing)."""
     d = pd.to_datetime(pd.Series(values), errors="coerce")
     if getattr(d.dt, "tz", None) is not None:
@@ -332,18 +361,17 @@ def _day_numbers(values) -> np.ndarray:
     return d.to_numpy("datetime64[ns]").astype("datetime64[D]").astype(np.int64)
 
 
-def _nearest_monday(values) -> np.ndarray:
+def nearest_monday(values) -> np.ndarray:
     """Week labels → day number of the *nearest* Monday, so Sunday- or
     Saturday-based week starts land on the same ISO week as Monday ones."""
-    days = _day_numbers(values)
+    days = day_numbers(values)
     dow = (days + 3) % 7                     # 1970-01-01 was a Thursday; Monday = 0
     return np.where(days == _NAT, _NAT, days - ((dow + 3) % 7 - 3))
 
 
-def _floor_monday(values) -> np.ndarray:
+def floor_monday(values) -> np.ndarray:
     """Timestamps → day number of the Monday of their week."""
-    days = _day_numbers(values)
-    return np.where(days == _NAT, _NAT, days - (days + 3) % 7)
+    return monday_day_numbers(day_numbers(values), _NAT)
 
 
 def _as_date(day: int) -> pd.Timestamp:
@@ -409,19 +437,19 @@ class _Grid:
         roster = roster.drop_duplicates("helper_id", keep="last").reset_index(drop=True)
 
         empty = np.zeros(0, np.int64)
-        cl_week = _nearest_monday(caseload["week_start"]) if len(caseload) else empty
+        cl_week = nearest_monday(caseload["week_start"]) if len(caseload) else empty
         if len(scores):
             has_week = "week_start" in scores and scores["week_start"].notna().any()
-            sc_week = _nearest_monday(scores["week_start"]) if has_week else np.full(len(scores), _NAT)
+            sc_week = nearest_monday(scores["week_start"]) if has_week else np.full(len(scores), _NAT)
             if "submitted_at" in scores:
-                sc_week = np.where(sc_week == _NAT, _floor_monday(scores["submitted_at"]), sc_week)
+                sc_week = np.where(sc_week == _NAT, floor_monday(scores["submitted_at"]), sc_week)
         else:
             sc_week = empty
 
         all_weeks = np.concatenate([cl_week, sc_week])
         all_weeks = all_weeks[all_weeks != _NAT]
         if as_of is not None:
-            last = _floor_monday([as_of])[0]
+            last = floor_monday([as_of])[0]
             if last == _NAT:
                 raise ValueError(f"as_of {as_of!r} is not a date")
         else:
@@ -480,20 +508,14 @@ class _Grid:
         return np.bincount(h[ok] * W + j[ok], minlength=H * W).reshape(H, W).astype(float)
 
 
-def _roster_col(r: pd.DataFrame, col: str) -> pd.Series:
+def roster_col(r: pd.DataFrame, col: str) -> pd.Series:
     return r[col] if col in r else pd.Series(np.nan, index=r.index)
 
 
-def _standards(r: pd.DataFrame) -> np.ndarray:
-    """Role standard × FTE per helper: roster value, else the settings default
-    for the role, else the team median (ARCHITECTURE: roster frame)."""
-    std = pd.to_numeric(_roster_col(r, "caseload_standard"), errors="coerce")
-    by_role = {k.lower(): v for k, v in config.CASELOAD_STANDARDS.items()}
-    role_std = _roster_col(r, "role").astype("string").str.strip().str.lower().map(by_role)
-    std = std.fillna(pd.to_numeric(role_std, errors="coerce"))
-    team = _roster_col(r, "team").astype("string")
-    std = std.fillna(std.groupby(team).transform("median"))
-    fte = pd.to_numeric(_roster_col(r, "fte"), errors="coerce").fillna(1.0)
+def _standards(r: pd.DataFrame, settings: Settings) -> tuple[np.ndarray, np.ndarray]:
+    """Role standard × FTE per helper (the settings' rule, DESIGN §6) and the FTE."""
+    std = settings.resolve_caseload_standard(r)
+    fte = pd.to_numeric(roster_col(r, "fte"), errors="coerce").fillna(1.0)
     fte = fte.where(fte > 0)
     return (std.where(std > 0) * fte).to_numpy(float), fte.to_numpy(float)
 
@@ -523,136 +545,162 @@ def _outside_from_types(caseload: pd.DataFrame, roster: pd.DataFrame) -> pd.Seri
     return out
 
 
-def _plural(n: np.ndarray, word: str) -> list[str]:
-    return [f"{int(k)} {word}" + ("" if int(k) == 1 else "s") for k in n]
+@dataclass
+class _Trend:
+    """One self-reported measure's recent rise, per helper-week (``_Model._trend``)."""
+
+    rise: np.ndarray      # share of the scale's range, beyond two standard errors
+    points: np.ndarray    # signed rise in scale points, in the direction of concern
+    span: np.ndarray      # weeks between the first and latest administration in the window
+    run: np.ndarray       # consecutive rises up to the latest administration
 
 
-def _proqol_band(x):
-    return np.where(x >= 42, "high", np.where(x > 22, "moderate", "low"))
+@dataclass
+class _Workload:
+    """Caseload-log figures per helper-week that the driver texts quote."""
+
+    active_cases: np.ndarray       # the latest week's active cases (within the workload window)
+    weeks_over: np.ndarray         # consecutive weeks above the role standard
+    run_ratio: np.ndarray          # mean caseload / standard over that run
+    acuity_per_week: np.ndarray
+    trauma_per_week: np.ndarray
+    outside_per_week: np.ndarray
 
 
-def _cbi_band(x):
-    return np.where(x >= 100, "severe", np.where(x >= 75, "high", np.where(x >= 50, "moderate", "low")))
+@dataclass
+class _Checkins:
+    missed: np.ndarray             # check-ins expected but not received in the window
+    expected: np.ndarray           # check-ins expected in the window
+    weeks: np.ndarray              # completed weeks the window covers
+    cadence: int                   # weeks between expected check-ins (the saved schedule)
 
 
 class _Model:
-    """All components on one grid; ``frame(mask)`` assembles output rows."""
+    """All components on one grid; ``frame(mask)`` assembles output rows.
 
-    def __init__(self, grid: _Grid, weights):
+    ``level`` holds each component's raw input and ``pressure`` its 0–1
+    pressure, both keyed by component name (``NAMES``); the typed parts hold
+    what the driver texts quote."""
+
+    def __init__(self, grid: _Grid, weights, settings: Settings):
         self.g = g = grid
         self.w = _weights(weights)
         H, W = g.H, g.W
         r = g.roster
         cols = np.arange(W)
-        self.raw: dict[str, np.ndarray] = {}
-        self.P: dict[str, np.ndarray] = {}
-        self.extra: dict[str, np.ndarray] = {}
+        self.level: dict[str, np.ndarray] = {}
+        self.pressure: dict[str, np.ndarray] = {}
+        self.trends: dict[str, _Trend] = {}
 
         # ---- self-reported scores: latest value within its age limit ------
         sc = g.scores
-        trend_rise = []
         any_sub = g.count(sc, g._sc)
         instrument = sc["instrument"].astype("string").str.lower() if "instrument" in sc else None
-        for name, (col, instr, lo, hi, sign, _label, _short) in MEASURES.items():
+        for name, col in SELF_MEASURE.items():
+            m = measures.get(col)
             Y = g.dense(sc, g._sc, col)
             obs = ~np.isnan(Y)
             last = _last_obs(obs)
-            age = cols - last
             level = _take(Y, last)
-            level[age > MAX_AGE_WEEKS[instr]] = np.nan
-            self.raw[name] = level
-            self.P[name] = pressure(name, level)
-            rise, rise_pts, span, runs = self._trend(Y, obs, last, lo, hi, sign, TREND_WINDOW_WEEKS[instr])
-            trend_rise.append(rise)
-            self.extra[f"trend_pts_{name}"] = rise_pts
-            self.extra[f"trend_span_{name}"] = span
-            self.extra[f"trend_run_{name}"] = runs
-        R = np.stack(trend_rise)                       # measures × H × W
+            level[cols - last > MAX_AGE_WEEKS[m.instrument]] = np.nan
+            self.level[name] = level
+            self.trends[name] = self._trend(Y, obs, last, m, TREND_WINDOW_WEEKS[m.instrument])
+        R = np.stack([tr.rise for tr in self.trends.values()])       # measures × H × W
         has = ~np.isnan(R).all(axis=0)
         best = np.argmax(np.where(np.isnan(R), -np.inf, R), axis=0)
-        self.raw["trend"] = np.where(has, np.take_along_axis(np.nan_to_num(R, nan=-np.inf), best[None], 0)[0], np.nan)
-        self.P["trend"] = pressure("trend", self.raw["trend"])
-        self.extra["trend_measure"] = best
+        self.level["trend"] = np.where(has, np.take_along_axis(np.nan_to_num(R, nan=-np.inf), best[None], 0)[0],
+                                       np.nan)
+        self.trend_measure = best                                      # index into SELF_MEASURE
 
         # ---- workload from the weekly caseload log -------------------------
         cl = g.caseload
-        std, fte = _standards(r.reset_index().rename(columns={"index": "helper_id"}))
+        people = r.reset_index().rename(columns={"index": "helper_id"})
+        std, fte = _standards(people, settings)
         std, fte = std[:, None], fte[:, None]
         active = g.dense(cl, g._cl, "active_cases")
         ratio_w = active / std
-        self.raw["caseload"] = _roll(ratio_w, WORKLOAD_WINDOW)
-        self.raw["acuity"] = _roll(g.dense(cl, g._cl, "high_acuity_cases"), WORKLOAD_WINDOW) / std
+        acuity = _roll(g.dense(cl, g._cl, "high_acuity_cases"), WORKLOAD_WINDOW)
         trauma = _roll(g.dense(cl, g._cl, "trauma_exposures"), WORKLOAD_WINDOW)
-        self.extra["trauma_per_week"] = trauma
-        self.raw["trauma"] = trauma / fte
-        self.raw["incidents"] = _roll(g.dense(cl, g._cl, "critical_incidents"), INCIDENT_WINDOW, "sum")
-        self.raw["overtime"] = _roll(g.dense(cl, g._cl, "overtime_hours"), WORKLOAD_WINDOW)
         if len(cl):
-            cl = cl.assign(_outside=_outside_from_types(cl, r.reset_index().rename(columns={"index": "helper_id"})))
+            cl = cl.assign(_outside=_outside_from_types(cl, people))
         outside = _roll(g.dense(cl, g._cl, "_outside"), WORKLOAD_WINDOW)
-        self.extra["outside_per_week"] = outside
-        self.raw["mismatch"] = outside / std
-        self.extra["acuity_per_week"] = _roll(g.dense(cl, g._cl, "high_acuity_cases"), WORKLOAD_WINDOW)
+        self.level["caseload"] = _roll(ratio_w, WORKLOAD_WINDOW)
+        self.level["acuity"] = acuity / std
+        self.level["trauma"] = trauma / fte
+        self.level["incidents"] = _roll(g.dense(cl, g._cl, "critical_incidents"), INCIDENT_WINDOW, "sum")
+        self.level["overtime"] = _roll(g.dense(cl, g._cl, "overtime_hours"), WORKLOAD_WINDOW)
+        self.level["mismatch"] = outside / std
         over = np.nan_to_num(ratio_w, nan=0.0) > OVER_STANDARD
         run, last_false = _run_length(over)
         cum = np.zeros((H, W + 1))
         np.cumsum(np.nan_to_num(ratio_w, nan=0.0), axis=1, out=cum[:, 1:])
         with np.errstate(invalid="ignore", divide="ignore"):
             run_mean = (cum[:, 1:] - _take(cum, last_false + 1)) / run
-        self.extra["weeks_over"] = run
-        self.extra["run_ratio"] = run_mean
-        a_obs = ~np.isnan(active)
-        a_last = _last_obs(a_obs)
+        a_last = _last_obs(~np.isnan(active))
         act = _take(active, a_last)
         act[(cols - a_last) >= WORKLOAD_WINDOW] = np.nan
-        self.extra["active_cases"] = act
+        self.workload = _Workload(active_cases=act, weeks_over=run, run_ratio=run_mean, acuity_per_week=acuity,
+                                  trauma_per_week=trauma, outside_per_week=outside)
 
-        # ---- missed check-ins ----------------------------------------------
-        if instrument is not None and g._sc is not None:
-            weekly_instr = [k for k, v in config.CHECKIN_SCHEDULE.items() if v == 1]
-            weekly = g.count(sc, g._sc, instrument.isin(weekly_instr).to_numpy(dtype=bool, na_value=False))
-            first = np.argmax(weekly > 0, axis=1).astype(float)
-            first[~(weekly > 0).any(axis=1)] = np.inf
-            sub = (any_sub > 0) & (cols[None, :] >= first[:, None])
-            done = _roll(np.where(sub, 1.0, 0.0), CHECKIN_WINDOW, "sum")
-            # completed weeks j−6 … j−1: shift the trailing window by one column
-            done = np.concatenate([np.zeros((H, 1)), done[:, :-1]], axis=1)
-            expected = np.clip(cols[None, :] - np.maximum(cols[None, :] - CHECKIN_WINDOW, first[:, None]), 0,
-                               CHECKIN_WINDOW)
-            missed = expected - done
-            with np.errstate(invalid="ignore", divide="ignore"):
-                self.raw["missed_checkins"] = np.where(expected >= 3, missed / expected, np.nan)
-            self.extra["missed"] = missed
-            self.extra["expected"] = expected
-        else:
-            self.raw["missed_checkins"] = np.full((H, W), np.nan)
-        for name in ("caseload", "acuity", "trauma", "incidents", "overtime", "mismatch", "missed_checkins"):
-            self.P[name] = pressure(name, self.raw[name])
+        # ---- missed check-ins, at the organisation's own cadence -----------
+        self.checkins = self._missed(sc, instrument, any_sub, settings)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            self.level["missed_checkins"] = np.where(self.checkins.weeks >= 3,
+                                                     self.checkins.missed / self.checkins.expected, np.nan)
+        for name in NAMES:
+            self.pressure[name] = pressure(name, self.level[name])
 
         # ---- which cells exist: employed, and on or after the first data ----
         has_data = ~np.isnan(active) | (any_sub > 0)
         for k in ("high_acuity_cases", "trauma_exposures", "overtime_hours"):
             if k in cl:
                 has_data |= ~np.isnan(g.dense(cl, g._cl, k))
-        first_data = np.where(has_data.any(axis=1), np.argmax(has_data, axis=1), W)
+        self.first_data = np.where(has_data.any(axis=1), np.argmax(has_data, axis=1), W)
         monday = g.weeks.to_numpy()
-        start = pd.to_datetime(_roster_col(r, "start_date"), errors="coerce").to_numpy()
-        end = pd.to_datetime(_roster_col(r, "end_date"), errors="coerce").to_numpy()
-        week_end = monday + np.timedelta64(6, "D")
-        started = np.isnat(start)[:, None] | (start[:, None] <= week_end[None, :])
+        start = pd.to_datetime(roster_col(r, "start_date"), errors="coerce").to_numpy()
+        end = pd.to_datetime(roster_col(r, "end_date"), errors="coerce").to_numpy()
+        sunday = monday + np.timedelta64(6, "D")
+        started = np.isnat(start)[:, None] | (start[:, None] <= sunday[None, :])
         not_left = np.isnat(end)[:, None] | (end[:, None] > monday[None, :])
         self.employed = started & not_left
-        self.first_data = first_data
+
+    def _missed(self, sc, instrument, any_sub, settings: Settings) -> _Checkins:
+        """Check-ins expected but not received over the last ``CHECKIN_WINDOW``
+        completed weeks, from the helper's first check-in on.  One check-in is
+        expected every ``cadence`` weeks: the most frequent instrument in the
+        organisation's saved schedule (a fortnightly pulse expects half as many)."""
+        g = self.g
+        H, W = g.H, g.W
+        cols = np.arange(W)
+        cadence = settings.shortest_cadence
+        if instrument is None or g._sc is None:
+            nan = np.full((H, W), np.nan)
+            return _Checkins(nan, nan, np.zeros((H, W)), cadence)
+        regular = [k for k, v in settings.checkin_schedule.items() if v and int(v) == cadence]
+        counted = g.count(sc, g._sc, instrument.isin(regular).to_numpy(dtype=bool, na_value=False))
+        first = np.argmax(counted > 0, axis=1).astype(float)
+        first[~(counted > 0).any(axis=1)] = np.inf
+        sub = (any_sub > 0) & (cols[None, :] >= first[:, None])
+        done = _roll(np.where(sub, 1.0, 0.0), CHECKIN_WINDOW, "sum")
+        # completed weeks j−6 … j−1: shift the trailing window by one column
+        done = np.concatenate([np.zeros((H, 1)), done[:, :-1]], axis=1)
+        weeks = np.clip(cols[None, :] - np.maximum(cols[None, :] - CHECKIN_WINDOW, first[:, None]), 0,
+                        CHECKIN_WINDOW)
+        expected = weeks / cadence
+        missed = np.maximum(expected - done, 0.0)
+        return _Checkins(missed, expected, weeks, cadence)
 
     @staticmethod
-    def _trend(Y, obs, last, lo, hi, sign, L):
+    def _trend(Y, obs, last, m: measures.Measure, L) -> _Trend:
         """OLS slope of the last ``L`` weeks' administrations, per cell.
 
         rise = max(0, slope − 2·SE(slope)) × span, in shares of the scale range
         (sign flipped for protective measures).  Needs ≥ 3 administrations.
-        Also returns the rise in scale points, the span in weeks, and the run
-        of consecutive rises up to the latest administration.
+        Also the rise in scale points, the span in weeks, and the run of
+        consecutive rises up to the latest administration.
         """
+        lo, hi = m.range
+        sign = 1.0 if m.higher_is_worse else -1.0
         H, W = Y.shape
         x = np.broadcast_to(np.arange(W, dtype=float), (H, W))
         y = np.where(obs, sign * (Y - lo) / (hi - lo), np.nan)
@@ -677,7 +725,7 @@ class _Model:
         valid = (n >= 3) & (cxx > 1e-9)
         rise = np.where(valid, np.maximum(slope - TREND_SE * se, 0.0) * span, np.nan)
         with np.errstate(invalid="ignore"):
-            pts = np.where(valid, slope * span * (hi - lo), np.nan)   # signed, scale points, concern direction
+            pts = np.where(valid, slope * span * (hi - lo), np.nan)
         # consecutive rises in the concern direction, across administrations
         hh, ww = np.nonzero(obs)
         v = y[hh, ww]
@@ -687,16 +735,15 @@ class _Model:
         run = idx - np.maximum.accumulate(np.where(~up, idx, -1)) if len(v) else idx
         R = np.zeros((H, W))
         R[hh, ww] = run
-        runs = _take(R, last)
-        return rise, pts, span, runs
+        return _Trend(rise=rise, points=pts, span=span, run=_take(R, last))
 
     # ------------------------------------------------------------------ #
     def frame(self, mask: np.ndarray, drivers: bool = True) -> pd.DataFrame:
         g = self.g
         hs, js = np.nonzero(mask)
-        P = np.column_stack([self.P[n][hs, js] for n in NAMES]) if len(hs) else np.empty((0, len(NAMES)))
+        P = np.column_stack([self.pressure[n][hs, js] for n in NAMES]) if len(hs) else np.empty((0, len(NAMES)))
         risk, conf = _combine(P, self.w)
-        team = _roster_col(g.roster, "team").to_numpy(object)
+        team = roster_col(g.roster, "team").to_numpy(object)
         out = {
             "helper_id": g.ids.to_numpy()[hs],
             "week_start": g.weeks.to_numpy()[js],
@@ -709,9 +756,9 @@ class _Model:
         for i in range(3):
             out[f"driver_{i + 1}"] = texts[i]
         # one float block instead of twenty columns: pandas would consolidate them anyway
-        extra = np.column_stack([self.extra["active_cases"][hs, js], self.raw["caseload"][hs, js],
-                                 self.extra["weeks_over"][hs, js].astype(float), self.raw["acuity"][hs, js],
-                                 self.raw["mismatch"][hs, js]])
+        extra = np.column_stack([self.workload.active_cases[hs, js], self.level["caseload"][hs, js],
+                                 self.workload.weeks_over[hs, js].astype(float), self.level["acuity"][hs, js],
+                                 self.level["mismatch"][hs, js]])
         block = pd.DataFrame(np.hstack([P, extra]),
                              columns=list(COMPONENT_COLUMNS) + ["active_cases", "caseload_ratio",
                                                                 "weeks_over_standard", "acuity_rel", "mismatch_rel"])
@@ -719,81 +766,79 @@ class _Model:
 
     def _drivers(self, P, hs, js):
         n = len(hs)
-        excess = driver_points(P, self.w)
-        order = np.argsort(-excess, axis=1, kind="stable")[:, :3]
+        order, chosen = top_drivers(P, self.w)
         texts = [np.full(n, "", dtype=object) for _ in range(3)]
-        for slot in range(3):
-            k_col = order[:, slot] if n else np.zeros(0, int)
-            chosen = excess[np.arange(n), k_col] > -np.inf if n else np.zeros(0, bool)
+        for slot in range(order.shape[1]):
             for k, name in enumerate(NAMES):
-                rows = np.nonzero(chosen & (k_col == k))[0]
+                rows = np.nonzero(chosen[:, slot] & (order[:, slot] == k))[0]
                 if len(rows):
                     texts[slot][rows] = self._text(name, hs[rows], js[rows])
         return texts
 
     def _text(self, name, h, j) -> list[str]:
         """Plain, non-judgmental words for one driver (about work, not the person)."""
-        raw, ex = self.raw, self.extra
-        if name in MEASURES:
-            col, instr, lo, hi, sign, label, _ = MEASURES[name]
-            x = raw[name][h, j]
+        level, wl = self.level, self.workload
+        if name in SELF_MEASURE:
+            m = measures.get(SELF_MEASURE[name])
+            x = level[name][h, j]
+            bands = m.band(x)
+            lo, hi = m.range
             if name == "cbi_client":
-                words = self._client_words(h)
-                return [f"{cw}-related burnout (CBI) {v:.0f} of 100, {b} range"
-                        for cw, v, b in zip(words, x, _cbi_band(x))]
-            if instr == "proqol5":
-                return [f"{label} {v:.0f} of 50, {b} range" for v, b in zip(x, _proqol_band(x))]
-            if instr == "cbi":
-                return [f"{label} {v:.0f} of 100, {b} range" for v, b in zip(x, _cbi_band(x))]
-            if instr == "sib":
-                return [f"{label} {v:.0f} of 5" for v in x]
-            return [f"{label} {v:.0f} of 100" for v in x]
+                title = [f"{cw}-related burnout (CBI)" for cw in self._client_words(h)]
+            else:
+                title = [m.name] * len(h)
+            if m.flag_at is not None:
+                return [f"{tl} {v:.0f} of {hi:g}" for tl, v in zip(title, x)]
+            if not m.bands:
+                return [f"{tl} {v:.0f} of {hi:g}" for tl, v in zip(title, x)]
+            return [f"{tl} {v:.0f} of {hi:g}, {b} range" for tl, v, b in zip(title, x, bands)]
         if name == "trend":
-            names = list(MEASURES)
+            names = list(SELF_MEASURE)
             out = []
-            for hh, jj, m in zip(h, j, self.extra["trend_measure"][h, j]):
-                mname = names[m]
-                short = MEASURES[mname][6]
-                verb, dir_word = ("falling", "down") if MEASURES[mname][4] < 0 else ("rising", "up")
-                run = ex[f"trend_run_{mname}"][hh, jj]
+            for hh, jj, k in zip(h, j, self.trend_measure[h, j]):
+                m = measures.get(SELF_MEASURE[names[k]])
+                tr = self.trends[names[k]]
+                verb, dir_word = ("rising", "up") if m.higher_is_worse else ("falling", "down")
+                run = tr.run[hh, jj]
                 if run >= 2:
-                    out.append(f"{short} {verb} {int(run)} check-ins in a row")
+                    out.append(f"{m.name} {verb} {int(run)} check-ins in a row")
                 else:
-                    pts = abs(ex[f"trend_pts_{mname}"][hh, jj])
-                    span = int(ex[f"trend_span_{mname}"][hh, jj])
-                    fmt = ".1f" if mname == "sib" else ".0f"
-                    out.append(f"{short} {dir_word} {pts:{fmt}} points over {span} weeks")
+                    fmt = ".1f" if m.flag_at is not None else ".0f"
+                    out.append(f"{m.name} {dir_word} {abs(tr.points[hh, jj]):{fmt}} points over "
+                               f"{int(tr.span[hh, jj])} weeks")
             return out
         if name == "caseload":
-            weeks = ex["weeks_over"][h, j]
-            run_pct = ex["run_ratio"][h, j] * 100
-            avg_pct = raw["caseload"][h, j] * 100
+            weeks = wl.weeks_over[h, j]
+            run_pct = wl.run_ratio[h, j] * 100
+            avg_pct = level["caseload"][h, j] * 100
             return [f"caseload {rp:.0f} % of the role standard for {int(wk)} week{'s' if wk != 1 else ''}"
                     if wk >= 1 else f"caseload averaging {ap:.0f} % of the role standard over the last 4 weeks"
                     for wk, rp, ap in zip(weeks, run_pct, avg_pct)]
         if name == "acuity":
             return [f"{c:.0f} high-acuity cases on average, {p * 100:.0f} % of the role standard caseload"
-                    for c, p in zip(ex["acuity_per_week"][h, j], raw["acuity"][h, j])]
+                    for c, p in zip(wl.acuity_per_week[h, j], level["acuity"][h, j])]
         if name == "trauma":
-            return [f"{x:.1f} trauma exposures a week over the last 4 weeks" for x in ex["trauma_per_week"][h, j]]
+            return [f"{x:.1f} trauma exposures a week over the last 4 weeks" for x in wl.trauma_per_week[h, j]]
         if name == "incidents":
-            x = raw["incidents"][h, j]
             return [f"{int(round(v))} critical incident{'s' if round(v) != 1 else ''} in the last 8 weeks"
-                    for v in x]
+                    for v in level["incidents"][h, j]]
         if name == "overtime":
-            return [f"{x:.0f} hours of overtime a week over the last 4 weeks" for x in raw["overtime"][h, j]]
+            return [f"{x:.0f} hours of overtime a week over the last 4 weeks" for x in level["overtime"][h, j]]
         if name == "mismatch":
             return [f"about {x:.0f} cases outside the helper's areas of specialty"
-                    for x in ex["outside_per_week"][h, j]]
+                    for x in wl.outside_per_week[h, j]]
         if name == "missed_checkins":
-            return [f"no check-in received in {int(m)} of the last {int(e)} weeks"
-                    for m, e in zip(ex["missed"][h, j], ex["expected"][h, j])]
-        return [name] * len(h)
+            ck = self.checkins
+            if ck.cadence == 1:
+                return [f"no check-in received in {int(round(m))} of the last {int(e)} weeks"
+                        for m, e in zip(ck.missed[h, j], ck.expected[h, j])]
+            return [f"{int(round(m))} of the {e:g} check-ins expected in the last {int(w)} weeks not received"
+                    for m, e, w in zip(ck.missed[h, j], ck.expected[h, j], ck.weeks[h, j])]
+        return [COMPONENT_LABELS.get(name, name)] * len(h)
 
     def _client_words(self, h):
-        kind = _roster_col(self.g.roster, "team_kind").to_numpy(object)[h]
-        return [config.TEAM_KINDS.get(k, {}).get("client_word", "client") if isinstance(k, str) else "client"
-                for k in kind]
+        kind = roster_col(self.g.roster, "team_kind").to_numpy(object)[h]
+        return [client_word_for(k) if isinstance(k, str) else "client" for k in kind]
 
 
 # --------------------------------------------------------------------------- #
@@ -813,7 +858,8 @@ def _empty() -> pd.DataFrame:
 
 
 def compute_risk(roster: pd.DataFrame, caseload: pd.DataFrame, scores: pd.DataFrame,
-                 as_of=None, weights: dict | None = None, *, drivers: bool = True) -> pd.DataFrame:
+                 as_of=None, weights: dict | None = None, *, drivers: bool = True,
+                 settings: Settings | None = None) -> pd.DataFrame:
     """Burnout risk for every helper-week up to ``as_of`` (default: the latest week with data).
 
     Frames as in docs/ARCHITECTURE.md (roster, caseload, scores).  A row exists
@@ -826,17 +872,20 @@ def compute_risk(roster: pd.DataFrame, caseload: pd.DataFrame, scores: pd.DataFr
     = not available), and the raw ``active_cases, caseload_ratio,
     weeks_over_standard, acuity_rel, mismatch_rel`` that what-if scenarios use.
     ``drivers=False`` skips the texts (for calibration and bulk history).
+    ``settings``: the organisation's (check-in schedule, caseload standards;
+    default: the documented defaults); ``weights`` default to its risk weights.
     """
+    settings = resolve(settings)
     grid = _Grid(roster, caseload, scores, as_of)
     if grid.empty or grid.W == 0 or grid.H == 0:
         return _empty()
-    m = _Model(grid, weights)
+    m = _Model(grid, weights if weights is not None else settings.risk_weights, settings)
     mask = m.employed & (np.arange(grid.W)[None, :] >= m.first_data[:, None])
     return m.frame(mask, drivers=drivers)[OUTPUT_COLUMNS]
 
 
 def latest_risk(roster: pd.DataFrame, caseload: pd.DataFrame, scores: pd.DataFrame,
-                as_of=None, weights: dict | None = None) -> pd.DataFrame:
+                as_of=None, weights: dict | None = None, *, settings: Settings | None = None) -> pd.DataFrame:
     """Risk for the single week containing ``as_of`` (default: the latest week with data).
 
     One row per helper active that week (roster start/end dates; no end_date
@@ -844,16 +893,17 @@ def latest_risk(roster: pd.DataFrame, caseload: pd.DataFrame, scores: pd.DataFra
     who is missing from the roster.  Helpers with no usable data get NaN risk,
     confidence 0 and empty drivers.  Columns as ``compute_risk``.
     """
+    settings = resolve(settings)
     grid = _Grid(roster, caseload, scores, as_of, lookback_weeks=_LOOKBACK_WEEKS)
     if grid.empty or grid.W == 0 or grid.H == 0:
         return _empty()
-    m = _Model(grid, weights)
+    m = _Model(grid, weights if weights is not None else settings.risk_weights, settings)
     # Active on the as-of *date* (DESIGN §5: no end_date or end_date > as_of),
     # which may fall mid-week; without an as_of it is the week's Monday.
     day = pd.Timestamp(as_of).normalize() if as_of is not None else grid.as_of_week
     r = grid.roster
-    start = pd.to_datetime(_roster_col(r, "start_date"), errors="coerce")
-    end = pd.to_datetime(_roster_col(r, "end_date"), errors="coerce")
+    start = pd.to_datetime(roster_col(r, "start_date"), errors="coerce")
+    end = pd.to_datetime(roster_col(r, "end_date"), errors="coerce")
     active = ((start.isna() | (start <= day)) & (end.isna() | (end > day))).to_numpy(bool)
     in_roster = grid.roster.index.isin(roster["helper_id"]) if roster is not None and len(roster) else \
         np.zeros(grid.H, bool)
@@ -861,530 +911,3 @@ def latest_risk(roster: pd.DataFrame, caseload: pd.DataFrame, scores: pd.DataFra
     mask = np.zeros((grid.H, grid.W), bool)
     mask[:, col] = active & (in_roster | (m.first_data <= col))
     return m.frame(mask)[OUTPUT_COLUMNS]
-
-
-# --------------------------------------------------------------------------- #
-# Calibration on the organisation's own separations
-# --------------------------------------------------------------------------- #
-
-@dataclass
-class CalibrationResult:
-    """Outcome of ``calibrate``.
-
-    ``used`` is ``'fitted'`` or ``'defaults'``; ``reason`` says why in plain
-    words; ``metrics`` holds the hold-out figures (``concordance``, ``auc``,
-    ``calibration_slope``, ``calibration_intercept``, ``observed_expected``,
-    ``deciles``: list of {bin, n, predicted, observed}).  ``coefficients`` are
-    Cox log hazard ratios per standard deviation of each feature.
-    """
-
-    used: str
-    reason: str
-    n_helpers: int = 0
-    n_leavers: int = 0
-    helper_years: float = 0.0
-    horizon_weeks: int = 52
-    features: list = field(default_factory=list)
-    coefficients: dict = field(default_factory=dict)
-    metrics: dict = field(default_factory=dict)
-    model: object = None
-    _center: dict = field(default_factory=dict, repr=False)
-    _scale: dict = field(default_factory=dict, repr=False)
-    _fill: dict = field(default_factory=dict, repr=False)
-
-    def _design(self, frame: pd.DataFrame) -> pd.DataFrame:
-        X = pd.DataFrame(index=frame.index)
-        for f in self.features:
-            v = pd.to_numeric(frame[f], errors="coerce") if f in frame else pd.Series(np.nan, index=frame.index)
-            X[f] = (v.fillna(self._fill[f]) - self._center[f]) / self._scale[f]
-        return X
-
-    def predict_p_leave(self, frame: pd.DataFrame) -> np.ndarray:
-        """12-month leaving probability ``1 − S(horizon | x)`` for rows of ``frame``
-        (NaN everywhere when the defaults are in use)."""
-        if self.used != "fitted" or self.model is None:
-            return np.full(len(frame), np.nan)
-        X = self._design(frame)
-        sf = self.model.predict_survival_function(X, times=[float(self.horizon_weeks)])
-        return 1.0 - sf.to_numpy()[0]
-
-    def to_dict(self) -> dict:
-        return {"used": self.used, "reason": self.reason, "n_helpers": self.n_helpers,
-                "n_leavers": self.n_leavers, "helper_years": self.helper_years,
-                "horizon_weeks": self.horizon_weeks, "features": list(self.features),
-                "coefficients": dict(self.coefficients), "metrics": dict(self.metrics)}
-
-
-def _excluded(reason: pd.Series, patterns) -> pd.Series:
-    """end_reason contains any of ``patterns`` (case-insensitive)."""
-    out = pd.Series(False, index=reason.index)
-    text = reason.astype("string").str.lower()
-    for pat in patterns or ():
-        out |= text.str.contains(str(pat).lower(), regex=False).fillna(False).astype(bool)
-    return out
-
-
-def _landmarks(roster, history, as_of, horizon, every, exclude_reasons):
-    """Landmark rows: the helper's risk inputs at week L, then time to leaving.
-
-    duration = weeks from L to the first of (end_date, as_of, L + horizon);
-    event = left in that interval for a reason not excluded.
-    """
-    r = roster.drop_duplicates("helper_id").set_index("helper_id")
-    end = pd.to_datetime(_roster_col(r, "end_date"), errors="coerce")
-    reason = _roster_col(r, "end_reason").astype("string").str.lower()
-    counted = ~_excluded(reason, exclude_reasons)
-    weeks = np.sort(history["week_start"].unique())
-    marks = weeks[::every]
-    rows = history[history["week_start"].isin(marks)].copy()
-    rows["end"] = rows["helper_id"].map(end)
-    rows["counted"] = rows["helper_id"].map(counted).fillna(True).astype(bool)
-    stop = (rows["week_start"] + pd.Timedelta(weeks=horizon)).clip(upper=as_of)
-    leaves = rows["end"].notna() & (rows["end"] > rows["week_start"]) & (rows["end"] <= stop)
-    until = rows["end"].where(leaves, stop)
-    rows["duration"] = (until - rows["week_start"]).dt.days / 7.0
-    rows["event"] = (leaves & rows["counted"]).astype(int)
-    return rows[rows["duration"] > 0]
-
-
-def calibrate(roster: pd.DataFrame, risk_history: pd.DataFrame, as_of=None, *,
-              horizon_weeks: int = 52, landmark_every: int = 13,
-              min_leavers: int = MIN_LEAVERS, min_helper_years: float = MIN_HELPER_YEARS,
-              holdout: float = 0.3, features: list | None = None,
-              exclude_reasons=DEFAULT_EXCLUDED_REASONS, penalizer: float = 0.01,
-              min_concordance: float = MIN_CONCORDANCE,
-              slope_range: tuple = CALIBRATION_SLOPE_RANGE) -> CalibrationResult:
-    """Fit 12-month leaving on the risk inputs, validated on later dates.
-
-    Data: landmark rows every ``landmark_every`` weeks — each employed
-    helper's ``c_<component>`` pressures (and ``risk_score``) at the landmark,
-    followed up to ``horizon_weeks`` for leaving (roster ``end_date``; reasons
-    containing any of ``exclude_reasons`` — by default retirement and death —
-    count as censored, not as leaving).
-
-    Minimum data: ≥ ``MIN_LEAVERS`` (20) helpers who left and ≥
-    ``MIN_HELPER_YEARS`` (100) helper-years of history; otherwise the
-    documented default weights stand and ``reason`` says so.
-
-    Model: lifelines ``CoxPHFitter`` (ridge ``penalizer``) on standardised
-    features, so censoring at ``as_of`` is handled.  With fewer than 10 train
-    events per candidate feature (Peduzzi 1996) only ``risk_score`` is used —
-    a recalibration of the default score rather than new weights.
-
-    Validation: a time split over the landmark dates that have a full
-    ``horizon_weeks`` of follow-up — the earliest ``1 − holdout`` of them
-    train, the later ones test (the training outcomes may overlap the test
-    dates; the test rows' own inputs are never seen).  Reported on the test set:
-    Harrell's concordance; among rows whose 12-month outcome is known, AUC,
-    calibration intercept and slope (logistic regression of the outcome on
-    logit p̂; ideal 0 and 1), observed/expected ratio and observed vs mean
-    predicted by decile.  The model returned is then refitted on all
-    landmarks.  The fitted model is used only if on the hold-out the
-    concordance is at least ``min_concordance`` (0.60) *and* the calibration
-    slope lies within ``slope_range`` (0.5–1.5); otherwise the defaults stay
-    in use, ``reason`` says which check failed and the metrics are still
-    reported.  lifelines and scikit-learn are imported only once the data are
-    known to be thick enough.
-    """
-    hist = risk_history
-    if hist is None or len(hist) == 0:
-        return CalibrationResult("defaults", "No risk history yet, so the documented default weights are used.")
-    hist = hist.copy()
-    hist["week_start"] = pd.to_datetime(hist["week_start"])
-    as_of = pd.Timestamp(as_of) if as_of is not None else hist["week_start"].max() + pd.Timedelta(days=6)
-    hist = hist[hist["week_start"] <= as_of]
-    first = hist["week_start"].min()
-    helper_years = len(hist) / 52.18
-    end = pd.to_datetime(_roster_col(roster, "end_date"), errors="coerce")
-    reason_s = _roster_col(roster, "end_reason").astype("string").str.lower()
-    excluded = _excluded(reason_s, exclude_reasons)
-    left = roster.loc[end.notna() & (end > first) & (end <= as_of) & ~excluded, "helper_id"]
-    n_leavers = int(pd.Series(left).nunique())
-    n_helpers = int(hist["helper_id"].nunique())
-    base = dict(n_helpers=n_helpers, n_leavers=n_leavers, helper_years=round(helper_years, 1),
-                horizon_weeks=horizon_weeks)
-    if n_leavers < min_leavers or helper_years < min_helper_years:
-        return CalibrationResult(
-            "defaults",
-            f"{n_leavers} helper{'s' if n_leavers != 1 else ''} left during {helper_years:.0f} helper-years "
-            f"on record; fitting needs at least {min_leavers} leavers and {min_helper_years:g} helper-years, "
-            "so the documented default weights and turnover rates are used.", **base)
-
-    lm = _landmarks(roster, hist, as_of, horizon_weeks, landmark_every, exclude_reasons)
-    # Only landmarks followed for the whole horizon can be checked against what
-    # happened; later ones are censored and join the final refit only.
-    complete_by = as_of - pd.Timedelta(weeks=horizon_weeks)
-    dates = np.sort(lm.loc[lm["week_start"] <= complete_by, "week_start"].unique())
-    if len(dates) < 2:
-        return CalibrationResult(
-            "defaults",
-            f"Checking a fitted model needs at least two dates followed for a full {horizon_weeks} weeks "
-            f"(about {horizon_weeks + 2 * landmark_every} weeks of history); the documented defaults are used.",
-            **base)
-    cut = dates[min(max(int(np.floor(len(dates) * (1 - holdout))), 1), len(dates) - 1)]
-    train = lm[lm["week_start"] < cut]
-    test = lm[(lm["week_start"] >= cut) & (lm["week_start"] <= complete_by)]
-    tr_events = int(train.loc[train["event"] == 1, "helper_id"].nunique())
-    te_events = int(test["event"].sum())
-    if tr_events < 10 or te_events < 5:
-        return CalibrationResult(
-            "defaults",
-            f"After splitting by date there are {tr_events} leavers to learn from and {te_events} to check "
-            "against (need at least 10 and 5), so the documented defaults are used.", **base)
-
-    from lifelines import CoxPHFitter          # only now: the data are thick enough to fit
-    from lifelines.utils import concordance_index
-
-    cands = features or [c for c in COMPONENT_COLUMNS if c in train]
-    cands = [c for c in cands if c in train and train[c].notna().mean() >= 0.5 and train[c].std(skipna=True) > 1e-9]
-    if features is None and (len(cands) == 0 or tr_events < 10 * len(cands)):
-        cands = ["risk_score"]
-    res = CalibrationResult("fitted", "", features=cands, **base)
-
-    def fit(rows):
-        res._fill = {c: float(rows[c].median()) if rows[c].notna().any() else 0.0 for c in cands}
-        res._center = {c: float(rows[c].fillna(res._fill[c]).mean()) for c in cands}
-        sd = {c: float(rows[c].fillna(res._fill[c]).std()) for c in cands}
-        res._scale = {c: v if np.isfinite(v) and v > 1e-12 else 1.0 for c, v in sd.items()}
-        X = res._design(rows)
-        X["duration"], X["event"] = rows["duration"].to_numpy(), rows["event"].to_numpy()
-        cph = CoxPHFitter(penalizer=penalizer)
-        cph.fit(X, duration_col="duration", event_col="event")
-        return cph
-
-    try:
-        res.model = fit(train)
-        Xt = res._design(test)
-        hz = res.model.predict_partial_hazard(Xt).to_numpy()
-        concordance = float(concordance_index(test["duration"], -hz, test["event"]))
-        p = res.predict_p_leave(test)
-        known = (test["event"] == 1) | (test["duration"] >= horizon_weeks - 1e-9)
-        metrics = {"concordance": round(concordance, 3), "test_rows": int(len(test)),
-                   "test_events": te_events, "train_rows": int(len(train)), "train_leavers": tr_events,
-                   "split_date": str(pd.Timestamp(cut).date())}
-        metrics.update(_calibration_metrics(test.loc[known, "event"].to_numpy(), p[known.to_numpy()]))
-        res.model = fit(lm)  # final model on every landmark; metrics above are out-of-time
-    except Exception as exc:  # a degenerate fit must not take the report down; the reason is kept
-        logger.warning("calibration fit failed", exc_info=True)
-        return CalibrationResult("defaults", f"The model could not be fitted ({type(exc).__name__}: {exc}); "
-                                 "the documented defaults are used.", **base)
-    res.coefficients = {c: round(float(res.model.params_[c]), 4) for c in cands}
-    res.metrics = metrics
-    slope = metrics.get("calibration_slope")
-    lo, hi = slope_range
-    if concordance < min_concordance:
-        res.used, res.model = "defaults", None
-        res.reason = (f"A model fitted on {n_leavers} leavers ranked later leavers above stayers only "
-                      f"{concordance:.0%} of the time (concordance {concordance:.2f}, below "
-                      f"{min_concordance:.2f}), so the documented defaults are used.")
-        return res
-    if slope is None or not (lo <= slope <= hi):
-        res.used, res.model = "defaults", None
-        what = ("could not be checked on the later dates" if slope is None else
-                f"were off on the later dates (calibration slope {slope:.2f}, outside {lo:g}–{hi:g})")
-        res.reason = (f"A model fitted on {n_leavers} leavers ranked leavers well (concordance "
-                      f"{concordance:.2f}) but its probabilities {what}, so the documented defaults are used.")
-        return res
-    res.reason = (f"Fitted on {n_leavers} leavers over {helper_years:.0f} helper-years; on later dates "
-                  f"(from {metrics['split_date']}) the model ranked leavers above "
-                  f"stayers {concordance:.0%} of the time (concordance {concordance:.2f}) and its "
-                  f"probabilities held up (calibration slope {slope:.2f}).")
-    return res
-
-
-def _calibration_metrics(y: np.ndarray, p: np.ndarray) -> dict:
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import roc_auc_score
-
-    out: dict = {"known_outcome_rows": int(len(y))}
-    if len(y) == 0:
-        return out
-    out["observed_expected"] = round(float(y.sum() / max(p.sum(), 1e-12)), 3)
-    if 0 < y.sum() < len(y):
-        out["auc"] = round(float(roc_auc_score(y, p)), 3)
-        if y.sum() >= 5:
-            lp = np.log(np.clip(p, 1e-6, 1 - 1e-6) / (1 - np.clip(p, 1e-6, 1 - 1e-6)))
-            lr = LogisticRegression(C=1e6).fit(lp.reshape(-1, 1), y)
-            out["calibration_slope"] = round(float(lr.coef_[0][0]), 3)
-            out["calibration_intercept"] = round(float(lr.intercept_[0]), 3)
-    bins = min(10, max(1, len(y) // 20))
-    q = pd.qcut(pd.Series(p).rank(method="first"), bins, labels=False) if bins > 1 else np.zeros(len(p), int)
-    df = pd.DataFrame({"bin": np.asarray(q) + 1, "p": p, "y": y})
-    out["deciles"] = [{"bin": int(b), "n": int(len(g)), "predicted": round(float(g["p"].mean()), 4),
-                       "observed": round(float(g["y"].mean()), 4)} for b, g in df.groupby("bin")]
-    return out
-
-
-def burnout_link(risk_history: pd.DataFrame, scores: pd.DataFrame, *, min_rows: int = 50,
-                 min_each: int = 10, max_rows: int = 50_000) -> dict:
-    """Fit the risk → probability-of-burnout link to the organisation's own data.
-
-    turnover.helper_impact turns the risk into the probability ``q`` of being
-    burned out with ``q = 1 / (1 + exp(−(risk − m)/s))``.  The default
-    ``m = 52.5, s = 7`` is an assumption; here ``m`` and ``s`` are fitted
-    (logistic regression) to the single-item measure's burned-out flag
-    (``sib_level ≥ 3``, Dolan 2015 — the same kind of measure as the burnout
-    prevalence in Shanafelt's model) at the helper-weeks where both exist.
-
-    Needs ``min_rows`` matched administrations with at least ``min_each`` on
-    each side and a positive slope.  Returns ``{"used": "fitted"|"defaults",
-    "reason", "n", "burnout_midpoint", "burnout_scale"}`` (the two numbers only
-    when fitted).  scikit-learn is imported only when there is enough to fit.
-    """
-    out = {"used": "defaults", "n": 0}
-    if risk_history is None or scores is None or len(risk_history) == 0 or "sib_level" not in scores:
-        out["reason"] = "No single-item burnout ratings to fit against; the default link is used."
-        return out
-    sib = scores.loc[pd.to_numeric(scores["sib_level"], errors="coerce").notna(), ["helper_id", "sib_level"]].copy()
-    wk = scores.loc[sib.index, "week_start"] if "week_start" in scores else None
-    week = _nearest_monday(wk) if wk is not None and wk.notna().all() else _floor_monday(
-        scores.loc[sib.index, "submitted_at"])
-    sib["week_start"] = pd.to_datetime(week.astype("datetime64[D]"))
-    hist = risk_history[["helper_id", "week_start", "risk_score"]].dropna()
-    m = sib.merge(hist.assign(week_start=pd.to_datetime(hist["week_start"])), on=["helper_id", "week_start"])
-    if len(m) > max_rows:
-        m = m.sample(max_rows, random_state=0)
-    y = (pd.to_numeric(m["sib_level"]) >= 3).to_numpy(int)
-    out["n"] = int(len(m))
-    if len(m) < min_rows or y.sum() < min_each or (len(y) - y.sum()) < min_each:
-        out["reason"] = (f"{len(m)} single-item ratings matched to a risk score ({int(y.sum())} burned out); "
-                         f"fitting needs {min_rows} with {min_each} on each side, so the default link is used.")
-        return out
-    from sklearn.linear_model import LogisticRegression
-
-    lr = LogisticRegression(C=1e6).fit(m[["risk_score"]].to_numpy(float), y)
-    b, a = float(lr.coef_[0][0]), float(lr.intercept_[0])
-    if not b > 0:
-        out["reason"] = "Risk did not rise with the single-item burnout rating here; the default link is used."
-        return out
-    out.update(used="fitted", burnout_midpoint=-a / b, burnout_scale=1.0 / b,
-               reason=(f"Fitted on {len(m)} single-item ratings ({y.mean():.0%} at 3 or above): "
-                       f"a risk of {-a / b:.0f} means an even chance of being burned out."))
-    return out
-
-
-# --------------------------------------------------------------------------- #
-# Which model gives the probability of leaving: one rule for CLI and review
-# --------------------------------------------------------------------------- #
-
-def _fmt(v, spec: str = ".2f") -> str:
-    return "not computable" if v is None or (isinstance(v, float) and np.isnan(v)) else format(v, spec)
-
-
-@dataclass
-class LeavingModel:
-    """How ``p_leave_12m`` is computed, decided once by ``leaving_model``.
-
-    ``calibration``: the organisation's own Cox model when it validated on the
-    hold-out (``used == 'fitted'``), else the documented defaults with the
-    reason.  ``link``: the risk → burnout link (``burnout_link``; ``used`` is
-    'fitted', 'defaults' or 'settings' when an admin set it).  Both the ``risk``
-    command and the HR review compute per-helper figures through
-    ``helper_impact`` below, so they always agree.
-    """
-
-    calibration: CalibrationResult
-    link: dict
-
-    def turnover_settings(self, settings: dict | None = None) -> dict:
-        """``settings`` with the fitted risk → burnout link, unless an admin set one."""
-        out = dict(settings or {})
-        if self.link.get("used") == "fitted" and "burnout_midpoint" not in out:
-            out["burnout_midpoint"] = float(self.link["burnout_midpoint"])
-            out["burnout_scale"] = float(self.link["burnout_scale"])
-        return out
-
-    def helper_impact(self, roster: pd.DataFrame, latest: pd.DataFrame, settings: dict | None = None):
-        """``turnover.helper_impact`` under this model: the fitted Cox probability of
-        leaving when the calibration was accepted, else the Shanafelt mixture."""
-        from burnout.turnover import helper_impact
-
-        return helper_impact(roster, latest, self.turnover_settings(settings), calibration=self.calibration)
-
-    @property
-    def fitted(self) -> bool:
-        return self.calibration.used == "fitted"
-
-    def summary(self) -> str:
-        """One line: which model gives the probability of leaving, and why."""
-        c, m = self.calibration, self.calibration.metrics
-        if self.fitted:
-            return (f"Probability of leaving: the organisation's own model (Cox, fitted on {c.n_leavers} leavers "
-                    f"over {c.helper_years:g} helper-years). Checked on later dates (from {m.get('split_date')}): "
-                    f"concordance {_fmt(m.get('concordance'))}, AUC {_fmt(m.get('auc'))}, calibration slope "
-                    f"{_fmt(m.get('calibration_slope'))} and intercept {_fmt(m.get('calibration_intercept'))} "
-                    "(ideal 1 and 0).")
-        figures = ""
-        if m.get("concordance") is not None:
-            figures = (f" Hold-out figures of the model that was tried: concordance {_fmt(m.get('concordance'))}, "
-                       f"AUC {_fmt(m.get('auc'))}, calibration slope {_fmt(m.get('calibration_slope'))}, "
-                       f"intercept {_fmt(m.get('calibration_intercept'))}.")
-        return ("Probability of leaving: the documented defaults (base turnover for the kind of team, raised "
-                f"for burnout by the relative risk; Shanafelt 2017). {c.reason}{figures}")
-
-    def link_text(self) -> str:
-        link = self.link or {}
-        how = {"fitted": "fitted to the organisation's single-item ratings",
-               "settings": "set by the organisation in Settings"}.get(link.get("used"), "the default assumption")
-        return f"{how}. {link.get('reason', '')}".strip()
-
-    def describe(self) -> list[str]:
-        """Plain lines for the ``risk`` command's stderr and the review."""
-        return [self.summary(), f"Risk to burnout probability: {self.link_text()}"]
-
-    def table(self) -> pd.DataFrame:
-        """Figure / Value rows for the review's exports (aggregate figures only)."""
-        c, m = self.calibration, self.calibration.metrics
-        rows = [("Probability of leaving from", "the organisation's own model (Cox)" if self.fitted
-                 else "documented defaults (Shanafelt mixture model)"),
-                ("Why", c.reason),
-                ("Helpers who left (counted)", c.n_leavers),
-                ("Helper-years of history", c.helper_years),
-                ("Needed to fit", f"at least {MIN_LEAVERS} leavers and {MIN_HELPER_YEARS} helper-years")]
-        if m:
-            rows += [("Hold-out: later dates from", m.get("split_date")),
-                     ("Hold-out: concordance (0.5 = chance, 1 = perfect)", m.get("concordance")),
-                     ("Hold-out: AUC", m.get("auc")),
-                     ("Hold-out: calibration slope (ideal 1)", m.get("calibration_slope")),
-                     ("Hold-out: calibration intercept (ideal 0)", m.get("calibration_intercept")),
-                     ("Hold-out: observed / expected leavers", m.get("observed_expected")),
-                     ("Accepted when", f"concordance at least {MIN_CONCORDANCE:.2f} and calibration slope "
-                                       f"{CALIBRATION_SLOPE_RANGE[0]:g}-{CALIBRATION_SLOPE_RANGE[1]:g}")]
-        rows.append(("Risk to burnout probability", self.link_text()))
-        return pd.DataFrame([(k, "" if v is None else v) for k, v in rows],
-                            columns=["Figure", "Value"]).astype({"Value": object})
-
-    def to_dict(self) -> dict:
-        return {"calibration": self.calibration.to_dict(), "link": dict(self.link), "text": self.describe()}
-
-
-def _week_end(history: pd.DataFrame, as_of) -> pd.Timestamp | None:
-    """Sunday ending the as-of week (the last day whose leaving is known)."""
-    if as_of is not None:
-        day = pd.Timestamp(as_of).normalize()
-    elif history is not None and len(history):
-        day = pd.to_datetime(history["week_start"]).max()
-    else:
-        return None
-    return day - pd.Timedelta(days=day.weekday()) + pd.Timedelta(days=6)
-
-
-def leaving_model(roster: pd.DataFrame, history: pd.DataFrame, scores: pd.DataFrame, as_of=None,
-                  settings: dict | None = None) -> LeavingModel:
-    """Decide how the probability of leaving is computed — the one rule that the
-    ``risk`` command (``risk_report``) and the HR review (``reports``) share.
-
-    ``history``: ``compute_risk`` up to ``as_of``.  The organisation's own Cox
-    model (``calibrate``) is used when it has enough separations *and*
-    validates on the time-split hold-out (concordance ≥ 0.60, calibration slope
-    0.5–1.5); otherwise the documented defaults (Shanafelt mixture).  The risk →
-    burnout link is fitted to the single-item ratings (``burnout_link``) unless
-    ``settings`` hold an admin's ``burnout_midpoint``.
-
-    Never raises for a failed fit: an unexpected error falls back to the
-    defaults, with the error named in the reason (and logged).
-    """
-    settings = settings or {}
-    end = _week_end(history, as_of)
-    try:
-        cal = calibrate(roster, history, as_of=end)
-    except Exception as exc:  # fall back, but say why: never silently
-        logger.warning("calibration failed", exc_info=True)
-        cal = CalibrationResult("defaults", f"The organisation's own model could not be checked "
-                                            f"({type(exc).__name__}: {exc}); the documented defaults are used.")
-    if "burnout_midpoint" in settings:
-        link = {"used": "settings", "n": 0,
-                "reason": f"Midpoint {float(settings['burnout_midpoint']):.1f} as set by the organisation."}
-    else:
-        try:
-            link = burnout_link(history, scores)
-        except Exception as exc:
-            logger.warning("burnout link fit failed", exc_info=True)
-            link = {"used": "defaults", "n": 0,
-                    "reason": f"The link could not be fitted ({type(exc).__name__}: {exc}); the default is used."}
-    return LeavingModel(cal, link)
-
-
-def parse_as_of(as_of) -> pd.Timestamp | None:
-    """``None`` or a date; anything else is an ``InputError`` with a plain message."""
-    if as_of is None:
-        return None
-    if isinstance(as_of, str) and not as_of.strip():
-        raise InputError("the as-of date is empty; give a date such as 2024-06-30")
-    try:
-        day = pd.Timestamp(as_of)
-    except (ValueError, TypeError, OverflowError):
-        raise InputError(f"the as-of date {as_of!r} is not a valid date; use YYYY-MM-DD, e.g. 2024-06-30") from None
-    if pd.isna(day):
-        raise InputError(f"the as-of date {as_of!r} is not a valid date; use YYYY-MM-DD, e.g. 2024-06-30")
-    return day.tz_localize(None) if day.tzinfo is not None else day
-
-
-# --------------------------------------------------------------------------- #
-# The CLI / report table
-# --------------------------------------------------------------------------- #
-
-REPORT_COLUMNS = ["helper_id", "team", "risk_score", "risk_band", "p_leave_12m",
-                  "expected_turnover_cost", "clients_affected", "driver_1", "driver_2", "driver_3"]
-
-
-def _load_settings(engine, frames) -> dict:
-    loader = getattr(frames, "settings", None)
-    if callable(loader):
-        try:
-            value = loader(engine)
-            return dict(value) if value is not None else {}
-        except Exception:  # settings are optional; defaults are documented
-            return {}
-    return {}
-
-
-def risk_report(engine, as_of=None, settings: dict | None = None, *, details: bool = False):
-    """One row per active helper as of ``as_of`` (DESIGN §5 ``risk`` command).
-
-    Reads ``burnout.store.frames.roster/caseload/scores(engine)``; ``as_of``
-    defaults to the latest week with data (an unreadable date is an
-    ``InputError``).  Active = no end_date or end_date after ``as_of`` (the
-    week's Monday when not given).  ``p_leave_12m`` follows ``leaving_model``
-    — the same rule as the HR review.  A helper with no self-reported score in
-    the window has an empty ``risk_score`` and ``risk_band``.
-
-    Columns: ``helper_id, team, risk_score, risk_band, p_leave_12m,
-    expected_turnover_cost, clients_affected, driver_1, driver_2, driver_3``.
-    With ``details=True`` returns ``(table, LeavingModel)``.
-    """
-    from burnout.store import frames
-
-    as_of = parse_as_of(as_of)
-    roster = frames.roster(engine)
-    caseload = frames.caseload(engine)
-    scores = frames.scores(engine)
-    settings = {**_load_settings(engine, frames), **(settings or {})}
-    latest = latest_risk(roster, caseload, scores, as_of=as_of, weights=settings.get("risk_weights"))
-    if latest.empty:
-        model = LeavingModel(CalibrationResult("defaults", "No data yet, so the documented defaults are used."),
-                             {"used": "defaults", "n": 0, "reason": "No data yet."})
-        table = pd.DataFrame(columns=REPORT_COLUMNS)
-        return (table, model) if details else table
-    history = compute_risk(roster, caseload, scores, as_of=as_of, weights=settings.get("risk_weights"),
-                           drivers=False)
-    model = leaving_model(roster, history, scores, as_of=latest["week_start"].max(), settings=settings)
-    ids = latest[["helper_id"]]
-    roster_part = ids.merge(roster.drop_duplicates("helper_id"), on="helper_id", how="left") \
-        if "helper_id" in roster else ids
-    impact = model.helper_impact(roster_part, latest, settings).set_index("helper_id")
-    out = latest.set_index("helper_id")
-    table = pd.DataFrame({
-        "helper_id": out.index,
-        "team": out["team"].to_numpy(),
-        "risk_score": out["risk_score"].round(1).to_numpy(),
-        "risk_band": out["risk_band"].to_numpy(),
-        "p_leave_12m": impact["p_leave_12m"].reindex(out.index).round(4).to_numpy(),
-        "expected_turnover_cost": impact["expected_turnover_cost"].reindex(out.index).round(2).to_numpy(),
-        "clients_affected": impact["clients_affected"].reindex(out.index).round(2).to_numpy(),
-        "driver_1": out["driver_1"].to_numpy(),
-        "driver_2": out["driver_2"].to_numpy(),
-        "driver_3": out["driver_3"].to_numpy(),
-    })
-    table = table[REPORT_COLUMNS].sort_values(["team", "helper_id"], na_position="last").reset_index(drop=True)
-    return (table, model) if details else table

@@ -25,11 +25,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from burnout.config import INSTRUMENTS
 from burnout.errors import InputError
-from burnout.instruments import MISSING_MARKERS, Instrument, load, normalise_label
+from burnout.instruments import INSTRUMENTS, MISSING_MARKERS, Instrument, apply_bands, load, normalise_label
 
-__all__ = ["ALL_SCORE_COLUMNS", "band", "band_labels", "score", "score_columns", "score_csv", "score_long"]
+__all__ = ["ALL_SCORE_COLUMNS", "band", "score", "score_columns", "score_csv", "score_long"]
 
 # How many bad cells an error lists before it stops: enough to fix a file in one
 # go, short enough to read.
@@ -37,7 +36,7 @@ _MAX_PROBLEMS = 20
 
 
 def score_columns(instrument: str | None = None) -> tuple[str, ...]:
-    """Score columns of one instrument, or of all of them in config.INSTRUMENTS order."""
+    """Score columns of one instrument, or of all of them in INSTRUMENTS order."""
     names = [instrument] if instrument else INSTRUMENTS
     return tuple(c for n in names for c in load(n).score_columns)
 
@@ -138,22 +137,8 @@ def band(values, instrument: str | Instrument, column: str) -> pd.Series:
     if sub is None or not sub.bands:
         raise KeyError(f"{inst.id} has no banded score {column!r}")
     index = values.index if isinstance(values, pd.Series) else None
-    return pd.Series(_bands(np.asarray(values, dtype=float), sub.bands), index=index,
+    return pd.Series(apply_bands(values, sub.bands), index=index,
                      name=sub.band_column)
-
-
-def band_labels(values, bands) -> np.ndarray:
-    """Band labels of raw ``values`` under a subscale's ``bands`` (NaN where no
-    value): the one place the band edges are applied, for scoring and display."""
-    return _bands(np.asarray(values, dtype=float), bands)
-
-
-def _bands(s: np.ndarray, bands) -> np.ndarray:
-    conditions = [s <= b.up_to if b.up_to is not None else s < b.below for b in bands[:-1]]
-    conditions.append(~np.isnan(s))
-    codes = np.select(conditions, np.arange(len(bands)), default=-1)
-    labels = np.array([b.label for b in bands] + [np.nan], dtype=object)
-    return labels[codes]
 
 
 def _score_values(values: dict[str, np.ndarray], inst: Instrument, index: pd.Index) -> pd.DataFrame:
@@ -188,7 +173,7 @@ def _score_values(values: dict[str, np.ndarray], inst: Instrument, index: pd.Ind
         s = np.where(count >= sub.min_answered, s, np.nan)
         out[sub.column] = s
         if sub.bands:
-            bands[sub.band_column] = _bands(s, sub.bands)
+            bands[sub.band_column] = apply_bands(s, sub.bands)
         for flag in sub.flags:
             flags[flag.column] = pd.arrays.BooleanArray(
                 np.nan_to_num(s, nan=-np.inf) >= flag.at_least, np.isnan(s))

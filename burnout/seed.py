@@ -12,6 +12,9 @@ import pandas as pd
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.engine import Engine
 
+from burnout.auth import create_user
+from burnout.demo import generate
+from burnout.ingest import prepare, store_prepared
 from burnout.store import schema as s
 from burnout.store.writes import audit
 
@@ -49,10 +52,6 @@ def seed_demo(engine: Engine, helpers: int = 60, weeks: int = 52, seed: int = 7)
     demo; the others wait for it and return the same description without
     storing anything (also when the database is not empty, or the demo was
     cleared by an admin)."""
-    from burnout.auth import create_user
-    from burnout.demo import generate
-    from burnout.ingest import prepare, store_prepared
-
     frames = generate(helpers=helpers, weeks=weeks, seed=seed)
     files = {k: frames[k].to_csv(index=False).encode() for k in ("roster", "surveys", "caseload")}
     prepared = prepare(roster=files["roster"], surveys=files["surveys"], caseload=files["caseload"],

@@ -7,8 +7,7 @@ Core module (no streamlit):
   self-report data to be deleted;
 - what the admin does with those requests;
 - plain chart builders for the helper's own trends (DataFrame in, Figure out);
-- small pure helpers for the admin pages: form-export column mapping and
-  settings validation.
+- small pure helpers for the admin pages: form-export column mapping.
 
 A helper's answers are theirs (DESIGN §1, §7): every function here that takes a
 ``helper_id`` returns or changes that helper's data only.
@@ -23,19 +22,26 @@ from typing import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 
-from burnout import config
+from burnout import charts
+from burnout.checkin import _subscales, band_of
+from burnout.domain import measures
+from burnout.domain.time import now as _now
 from burnout.errors import InputError
+from burnout.instruments import load
+from burnout.privacy import neutralise_formulas
+from burnout.store import frames
+from burnout.store.schema import (
+    SCORE_COLUMNS, answers, audit_log, deletion_requests, helpers, scores, submissions, users,
+)
+from burnout.store.writes import audit
 
-# Okabe-Ito: distinguishable with the common colour-vision deficiencies.
-OKABE_ITO = {
-    "orange": "#E69F00", "sky_blue": "#56B4E9", "green": "#009E73", "yellow": "#F0E442",
-    "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7", "black": "#000000",
-    "grey": "#999999",
-}
-LINE_COLOURS = [OKABE_ITO["blue"], OKABE_ITO["vermillion"], OKABE_ITO["green"], OKABE_ITO["purple"]]
+OKABE_ITO = charts.OKABE_ITO
+LINE_COLOURS = [OKABE_ITO["blue"], OKABE_ITO["vermillion"], OKABE_ITO["bluish_green"], OKABE_ITO["reddish_purple"]]
 LINE_DASHES = ["solid", "dash", "dot", "dashdot"]
 LINE_SYMBOLS = ["circle", "square", "diamond", "triangle-up"]
 # Band shading by how much attention a band deserves (the label is written on the band too,
@@ -43,25 +49,8 @@ LINE_SYMBOLS = ["circle", "square", "diamond", "triangle-up"]
 CONCERN_FILL = {0: "rgba(0,158,115,0.10)", 1: "rgba(240,228,66,0.16)", 2: "rgba(230,159,0,0.16)",
                 3: "rgba(213,94,0,0.18)"}
 
-INSTRUMENT_TITLES = {"pulse": "Weekly pulse", "sib": "Single-item burnout", "cbi": "Copenhagen Burnout Inventory",
-                     "proqol5": "ProQOL 5"}
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-
 
 # --------------------------------------------------------------------------- export
-
-def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
-    """Prefix text cells that a spreadsheet would run as a formula (= + - @, tab, CR) with '.
-
-    The one rule for every export lives in privacy.py (DESIGN §7); this is it.
-    """
-    from burnout.privacy import neutralise_formulas as neutralise
-
-    return neutralise(df)
-
 
 def own_data_frame(engine: Engine, helper_id: str) -> pd.DataFrame:
     """Everything stored about one helper as one table.
@@ -73,9 +62,6 @@ def own_data_frame(engine: Engine, helper_id: str) -> pd.DataFrame:
     (sharing choices, every view of their results by someone else, exports).
     Ids are whole numbers.
     """
-    from burnout.checkin import _subscales, band_of
-    from burnout.store import frames
-    from burnout.store.schema import SCORE_COLUMNS, helpers, teams
 
     with engine.connect() as conn:
         prof = conn.execute(select(helpers.c.helper_id, helpers.c.name, helpers.c.team_id.label("team"),
@@ -141,7 +127,6 @@ def _own_log(engine: Engine, helper_id: str) -> tuple[pd.DataFrame, pd.DataFrame
 
     ``by`` is the account that acted and ``by_role`` its role ("you" when the helper
     acted themselves): a helper has a right to know who looked at their results."""
-    from burnout.store.schema import audit_log, deletion_requests, users
 
     with engine.connect() as conn:
         log = pd.read_sql(select(audit_log.c.audit_id, audit_log.c.at, audit_log.c.actor, audit_log.c.action,
@@ -171,7 +156,6 @@ def _own_log(engine: Engine, helper_id: str) -> tuple[pd.DataFrame, pd.DataFrame
 
 
 def _ordered_items(cols: Iterable[str]) -> list[str]:
-    from burnout.instruments import load
 
     order = [i for name in ("pulse", "sib", "cbi", "proqol5") for i in load(name).item_ids]
     cols = list(cols)
@@ -184,7 +168,6 @@ def export_own_data(engine: Engine, helper_id: str, actor: str | None = None) ->
     Cells that a spreadsheet would run as formulas are neutralised with a
     leading '.  Contains nothing about any other helper.
     """
-    from burnout.store.writes import audit
 
     df = neutralise_formulas(own_data_frame(engine, helper_id).astype(object))
     buf = io.StringIO()
@@ -198,7 +181,6 @@ def export_own_data(engine: Engine, helper_id: str, actor: str | None = None) ->
 
 def get_consent(engine: Engine, helper_id: str) -> bool:
     """True when the helper lets their team lead see their individual results (default off)."""
-    from burnout.store.schema import helpers
 
     with engine.connect() as conn:
         v = conn.execute(select(helpers.c.consent_lead_view).where(helpers.c.helper_id == helper_id)).scalar()
@@ -207,8 +189,6 @@ def get_consent(engine: Engine, helper_id: str) -> bool:
 
 def set_consent(engine: Engine, helper_id: str, value: bool, actor: str) -> bool:
     """Turn lead access to individual results on or off; audit-logged.  Returns the new value."""
-    from burnout.store.schema import helpers
-    from burnout.store.writes import audit
 
     value = bool(value)
     with engine.begin() as conn:
@@ -229,8 +209,6 @@ def request_deletion(engine: Engine, helper_id: str, actor: str) -> int:
 
     Asking twice while a request is open returns the open request.
     """
-    from burnout.store.schema import deletion_requests, helpers
-    from burnout.store.writes import audit
 
     with engine.begin() as conn:
         if conn.execute(select(helpers.c.helper_id).where(helpers.c.helper_id == helper_id)).first() is None:
@@ -248,7 +226,6 @@ def request_deletion(engine: Engine, helper_id: str, actor: str) -> int:
 
 def open_deletion_request(engine: Engine, helper_id: str) -> dict | None:
     """The helper's open deletion request ({request_id, requested_at}) or None."""
-    from burnout.store.schema import deletion_requests
 
     with engine.connect() as conn:
         row = conn.execute(select(deletion_requests.c.request_id, deletion_requests.c.requested_at)
@@ -259,7 +236,6 @@ def open_deletion_request(engine: Engine, helper_id: str) -> dict | None:
 
 def pending_deletions(engine: Engine) -> pd.DataFrame:
     """Open requests for the admin: request_id, helper_id, requested_at, submissions (to delete)."""
-    from burnout.store.schema import deletion_requests, submissions
 
     n_subs = (select(func.count()).select_from(submissions)
               .where(submissions.c.helper_id == deletion_requests.c.helper_id).scalar_subquery())
@@ -279,8 +255,6 @@ def complete_deletion(engine: Engine, request_id: int, actor: str) -> dict:
     allocation, not the helper's self-report) and the audit log (it records
     who did what, never answers).  One transaction.  Returns what was deleted.
     """
-    from burnout.store.schema import answers, deletion_requests, scores, submissions
-    from burnout.store.writes import audit
 
     with engine.begin() as conn:
         req = conn.execute(select(deletion_requests).where(deletion_requests.c.request_id == int(request_id))
@@ -338,8 +312,6 @@ def own_weekly(scores: pd.DataFrame, caseload: pd.DataFrame, standard: float | N
 
 def trend_table(scores: pd.DataFrame, instrument: str) -> pd.DataFrame:
     """The numbers behind :func:`trend_figure`: date, each score and its band."""
-    from burnout.checkin import band_of
-    from burnout.instruments import load
 
     inst = load(instrument)
     part = scores[scores["instrument"] == instrument].sort_values("submitted_at")
@@ -375,9 +347,7 @@ def _band_regions(sub) -> list[tuple[str, float, float]]:
 
 
 def _better(sub) -> str:
-    from burnout.checkin import SCORE_INFO
-
-    return SCORE_INFO.get(sub.column, {}).get("better", "lower")
+    return "lower" if measures.get(sub.column).higher_is_worse else "higher"
 
 
 def trend_panels(subscales) -> list[tuple[str, list]]:
@@ -414,11 +384,7 @@ def trend_figure(scores: pd.DataFrame, instrument: str):
     written on the shading so colour is never the only cue.  The legend sits in
     a row under the title, never over the axis title.
     """
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
 
-    from burnout import charts
-    from burnout.instruments import load
 
     inst = load(instrument)
     part = scores[scores["instrument"] == instrument].sort_values("submitted_at")
@@ -464,7 +430,7 @@ def trend_figure(scores: pd.DataFrame, instrument: str):
                       annotation_text="3 or more = burnout", annotation_position="top left")
     fig.update_xaxes(title_text="Date of check-in", row=len(panels), col=1)
     fig.update_layout(legend_traceorder="normal")
-    title = f"{INSTRUMENT_TITLES.get(instrument, inst.short_title)}: my scores ({units})"
+    title = f"{inst.title}: my scores ({units})"
     subtitle = None
     if panels[0][0] == "lower" and not many:
         subtitle = "Shading shows the bands"
@@ -480,10 +446,7 @@ def caseload_figure(weekly: pd.DataFrame):
     """Two stacked panels sharing the week axis: my strain (0–100) above, my active
     cases against the role's standard below.  Pure: :func:`own_weekly` frame in.
     The standard is a dashed line named in the legend; the legend sits under the title."""
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
 
-    from burnout import charts
 
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
                         subplot_titles=("My strain (pulse, 0–100)", "My active cases per week"))
@@ -536,7 +499,6 @@ def suggest_mapping(headers: Iterable[str], instrument: str, wording: Mapping[st
     Exact names win; then common synonyms; then the organisation's loaded
     official wording (form tools use the question text as the header).
     """
-    from burnout.instruments import load
 
     items = load(instrument).item_ids
     by_text = {_norm(t): i for i, t in (wording or {}).items() if i in items and t}
@@ -578,7 +540,6 @@ def mapping_spec(instrument: str, columns: Mapping[str, str | None],
     Needs exactly one helper_id and one submitted_at column, at least one item,
     and no target chosen twice.
     """
-    from burnout.instruments import load
 
     items = set(load(instrument).item_ids)
     chosen = {str(h): t for h, t in columns.items() if t}
@@ -609,113 +570,3 @@ def mapping_yaml(spec: Mapping) -> bytes:
     import yaml
 
     return yaml.safe_dump(dict(spec), allow_unicode=True, sort_keys=False).encode("utf-8")
-
-
-# --------------------------------------------------------------------------- admin: settings
-
-ABSOLUTE_MIN_GROUP = 3
-
-
-def _num(value, what: str, lo: float | None = None, hi: float | None = None, integer: bool = False) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise InputError(f"{what}: {value!r} is not a number", column=what) from None
-    if math.isnan(v):
-        raise InputError(f"{what}: a number is required", column=what)
-    if integer and not v.is_integer():
-        raise InputError(f"{what}: {value!r} must be a whole number", column=what)
-    if lo is not None and v < lo:
-        raise InputError(f"{what} must be at least {lo:g}", column=what)
-    if hi is not None and v > hi:
-        raise InputError(f"{what} must be at most {hi:g}", column=what)
-    return int(v) if integer else v
-
-
-def _blank(v) -> bool:
-    """None, NaN, pd.NA or an empty string: what an emptied editor cell holds."""
-    if v is None or (isinstance(v, str) and not v.strip()):
-        return True
-    try:
-        return bool(pd.isna(v))
-    except (TypeError, ValueError):
-        return False
-
-
-def _num_map(value, what: str, lo: float, hi: float | None = None, keys: Iterable[str] | None = None) -> dict:
-    if not isinstance(value, Mapping):
-        raise InputError(f"{what} must map names to numbers", column=what)
-    keys = set(keys) if keys is not None else None
-    out = {}
-    for k, v in value.items():
-        k = str(k).strip()
-        if not k:
-            continue
-        if keys is not None and k not in keys:
-            raise InputError(f"{what}: unknown name {k!r} (one of {', '.join(sorted(keys))})", column=what)
-        if _blank(v):
-            continue
-        out[k] = _num(v, f"{what} for {k}", lo, hi)
-    return out
-
-
-def validate_setting(key: str, value):
-    """Check a value an admin wants to save; return it cleaned or raise InputError.
-
-    The minimum group size is never below 3, whatever is entered.
-    """
-    if key == "min_group_size":
-        return _num(value, "minimum group size", ABSOLUTE_MIN_GROUP, 1000, integer=True)
-    if key == "min_comment_group":
-        return _num(value, "minimum group for comments", ABSOLUTE_MIN_GROUP, 1000, integer=True)
-    if key == "session_minutes":
-        return _num(value, "session length in minutes", 5, 24 * 60, integer=True)
-    if key == "cost_multiplier":
-        return _num_map(value, "cost multiplier", 0, 5)
-    if key == "default_cost_multiplier":
-        return _num(value, "default cost multiplier", 0, 5)
-    if key == "cost_per_departure":
-        return _num_map(value, "cost per departure", 0)
-    if key == "base_turnover":
-        return _num_map(value, "base turnover rate", 0, 1)
-    if key == "default_base_turnover":
-        return _num(value, "default base turnover rate", 0, 1)
-    if key == "relative_risk":
-        return _num(value, "relative risk", 1, 10)
-    if key == "caseload_standards":
-        out = _num_map(value, "caseload standard", 0)
-        bad = [k for k, v in out.items() if v <= 0]
-        if bad:
-            raise InputError(f"caseload standard for {bad[0]} must be above 0", column="caseload standard")
-        return out
-    if key == "checkin_schedule":
-        out = _num_map(value, "check-in schedule", 1, 52, keys=config.INSTRUMENTS)
-        return {k: int(v) for k, v in out.items()}
-    if key in ("resources", "crisis_resources"):
-        if not isinstance(value, list):
-            raise InputError(f"{key} must be a list of {{title, detail}}", column=key)
-        out = []
-        for i, r in enumerate(value, start=1):
-            if not isinstance(r, Mapping):
-                raise InputError(f"{key}: entry {i} must have a title and a detail", column=key)
-            title = "" if _blank(r.get("title")) else str(r["title"]).strip()
-            detail = "" if _blank(r.get("detail")) else str(r["detail"]).strip()
-            if not title and not detail:
-                continue
-            if not title:
-                raise InputError(f"{key}: entry {i} needs a title", column=key, row=i)
-            out.append({"title": title, "detail": detail})
-        if not out:
-            raise InputError(f"{key}: keep at least one entry", column=key)
-        return out
-    raise InputError(f"unknown setting {key!r}", column="key")
-
-
-def save_settings(engine: Engine, values: Mapping[str, object], actor: str) -> dict:
-    """Validate every value first, then save them all (nothing saved if one is invalid)."""
-    from burnout.store import writes
-
-    clean = {k: validate_setting(k, v) for k, v in values.items()}
-    for k, v in clean.items():
-        writes.save_setting(engine, k, v, actor=actor)
-    return clean

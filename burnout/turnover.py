@@ -27,104 +27,38 @@ Clients affected = Σ p_leave × active caseload: the expected number of clients
 who lose their helper within a year (a design proposal, §8; the harm per client
 is described, not priced, by the continuity evidence texts below).
 
-Everything editable lives in one ``settings`` dict (see ``DEFAULT_SETTINGS``);
-pass a partial dict to override any key.
+Everything editable is a field of ``burnout.domain.settings.Settings``;
+functions take a Settings object, or a partial mapping of overrides.
 """
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Mapping
 
 import numpy as np
 import pandas as pd
 
-from burnout import config
+from burnout import risk as R
+from burnout.domain.settings import Settings, resolve
 from burnout.errors import InputError
 
 __all__ = [
-    "DEFAULT_SETTINGS", "CONTINUITY_EVIDENCE", "shanafelt", "split_turnover",
-    "burnout_probability", "resolve_settings", "helper_impact", "team_impact",
-    "org_impact", "what_if",
+    "DEFAULT_BURNOUT_MIDPOINT", "DEFAULT_BURNOUT_SCALE", "shanafelt", "split_turnover", "burnout_probability",
+    "helper_impact", "helper_impact_under", "team_impact", "org_impact", "what_if",
 ]
 
-# What losing a helper means for clients, per team kind (turnover-models.md §8).
-# Plain statements of published findings; where nothing specific was found we
-# say so rather than borrow a number from another field.
-CONTINUITY_EVIDENCE: dict[str, str] = {
-    "child_welfare": (
-        "Children who kept one caseworker reached permanency in 74.5 % of cases, "
-        "against 17.5 % for children who had two (Flower, McDonald & Sumski 2005, "
-        "Milwaukee). Each additional caseworker on a case came with 73 % lower odds "
-        "of a timely discharge from out-of-home care (SSWR 2025 abstract, 27,509 episodes)."
-    ),
-    "adult_mental_health": (
-        "Dropout after a therapist transfer has been reported as high as 69 % "
-        "(Tantam & Klerman 1979; Wapner et al. 1986), against a usual premature "
-        "dropout rate of about 35 % (Roos & Werbart 2013, 44 studies)."
-    ),
-    "addiction": (
-        "Dropout after a therapist transfer has been reported as high as 69 % "
-        "(Tantam & Klerman 1979; Wapner et al. 1986), against a usual premature "
-        "dropout rate of about 35 % (Roos & Werbart 2013). These figures come from "
-        "psychotherapy; no addiction-specific figure was found."
-    ),
-    "hospital_social_work": (
-        "When patients lose their primary-care physician they make 18.4 % fewer "
-        "primary-care visits and 17.8 % more urgent-care visits in the following year "
-        "(Sabety et al. 2021, 359,470 Medicare patients). This evidence is from "
-        "physicians; none specific to hospital social work was found."
-    ),
-    "crisis_line": (
-        "No specific evidence was found on what happens to callers when crisis-line "
-        "staff leave. In the helping professions generally, continuity of the "
-        "helping relationship supports engagement and outcomes."
-    ),
-    "school_counselling": (
-        "No specific evidence was found on what happens to students when their "
-        "school counsellor leaves. In the helping professions generally, continuity "
-        "of the helping relationship supports engagement and outcomes."
-    ),
-}
-GENERAL_CONTINUITY = (
-    "No evidence specific to this kind of team was found. In the helping professions "
-    "generally, a client who loses their helper has to build a new relationship, and "
-    "continuity of the helping relationship supports engagement and outcomes."
-)
-
-DEFAULT_SETTINGS: dict[str, Any] = {
-    # all-cause annual turnover by team kind (§6) and for unknown kinds
-    "base_turnover": dict(config.BASE_TURNOVER),
-    "default_base_turnover": config.DEFAULT_BASE_TURNOVER,
-    # burned-out vs not, relative likelihood of leaving (§7)
-    "relative_risk": config.RELATIVE_RISK,
-    # replacement cost = annual salary × multiplier for the role (§5) ...
-    "cost_multiplier": dict(config.COST_MULTIPLIER),
-    "default_cost_multiplier": config.DEFAULT_COST_MULTIPLIER,
-    # ... unless an absolute figure per role is given (e.g. {"nurse": 61_110}, NSI 2025)
-    "cost_per_departure": {},
-    # used only where a helper has no salary; None leaves the cost unknown (never 0)
-    "default_annual_salary": None,
-    # risk → probability of being burned out: logistic centred mid-way through the
-    # moderate band (52.5) with scale 7, so the band edges 40 and 65 map to about
-    # 0.14 and 0.86.  A stated assumption until calibrate() has local data.
-    "burnout_midpoint": 52.5,
-    "burnout_scale": 7.0,
-    # burnout prevalence the base turnover was observed at; None = the
-    # organisation's own prevalence among active helpers of that kind
-    "reference_burnout_rate": None,
-    "continuity_evidence": dict(CONTINUITY_EVIDENCE),
-}
+# Risk -> probability of being burned out: a logistic centred mid-way through the
+# moderate band (52.5) with scale 7, so the band edges 40 and 65 map to about
+# 0.14 and 0.86.  A stated assumption until the organisation's own single-item
+# ratings fit it (leaving.burnout_link) or an admin sets it.
+DEFAULT_BURNOUT_MIDPOINT = 52.5
+DEFAULT_BURNOUT_SCALE = 7.0
 
 
-def resolve_settings(settings: dict | None = None) -> dict:
-    """Defaults overlaid with ``settings``; nested dicts are merged key by key."""
-    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in DEFAULT_SETTINGS.items()}
-    for key, value in (settings or {}).items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = {**out[key], **value}
-        else:
-            out[key] = value
-    return out
+def _link(s: Settings) -> tuple[float, float]:
+    mid = DEFAULT_BURNOUT_MIDPOINT if s.burnout_midpoint is None else float(s.burnout_midpoint)
+    scale = DEFAULT_BURNOUT_SCALE if s.burnout_scale is None else float(s.burnout_scale)
+    return mid, scale
 
 
 # --------------------------------------------------------------------------- #
@@ -249,14 +183,14 @@ def burnout_probability(risk_score, midpoint: float = 52.5, scale: float = 7.0):
     return 1.0 / (1.0 + np.exp(-(r - midpoint) / scale))
 
 
-def _lookup(keys: pd.Series, table: dict, default) -> pd.Series:
+def _lookup(keys: pd.Series, table: Mapping, default) -> pd.Series:
     """Map keys through ``table`` case-insensitively, ``default`` where absent."""
     lowered = {str(k).strip().lower(): v for k, v in (table or {}).items()}
     mapped = keys.astype("string").str.strip().str.lower().map(lowered)
     return mapped.astype(float).fillna(np.nan if default is None else float(default))
 
 
-def _burnout_prob(frame: pd.DataFrame, s: dict) -> pd.Series:
+def _burnout_prob(frame: pd.DataFrame, s: Settings) -> pd.Series:
     """q per helper: an explicit ``p_burned_out`` wins, then the risk score, then
     a ``burned_out`` flag; NaN when none is known."""
     q = pd.Series(np.nan, index=frame.index, dtype=float)
@@ -264,7 +198,7 @@ def _burnout_prob(frame: pd.DataFrame, s: dict) -> pd.Series:
         q = pd.to_numeric(frame["p_burned_out"], errors="coerce").clip(0, 1)
     if "risk_score" in frame:
         from_risk = pd.Series(burnout_probability(pd.to_numeric(frame["risk_score"], errors="coerce"),
-                                                  s["burnout_midpoint"], s["burnout_scale"]),
+                                                  *_link(s)),
                               index=frame.index)
         q = q.fillna(from_risk)
     if "burned_out" in frame:
@@ -274,7 +208,7 @@ def _burnout_prob(frame: pd.DataFrame, s: dict) -> pd.Series:
 
 
 def helper_impact(roster: pd.DataFrame, risk_latest: pd.DataFrame | None = None,
-                  settings: dict | None = None, calibration=None) -> pd.DataFrame:
+                  settings: Settings | Mapping | None = None, calibration=None) -> pd.DataFrame:
     """Expected leaving, cost and clients affected per helper in ``roster``.
 
     ``roster`` needs ``helper_id``; it uses ``team, team_kind, role,
@@ -283,7 +217,7 @@ def helper_impact(roster: pd.DataFrame, risk_latest: pd.DataFrame | None = None,
     explicit ``p_burned_out`` or a ``burned_out`` flag also works.
 
     Per helper, with T the base turnover of the team kind and q the probability
-    of being burned out (logistic in the risk, see ``DEFAULT_SETTINGS``)::
+    of being burned out (logistic in the risk, see ``DEFAULT_BURNOUT_MIDPOINT``)::
 
         BO_kind      = mean q over the kind's helpers (or reference_burnout_rate)
         T_nb, T_b    = split_turnover(T, BO_kind, RR)
@@ -303,8 +237,8 @@ def helper_impact(roster: pd.DataFrame, risk_latest: pd.DataFrame | None = None,
     expected_turnover_cost, attributable_cost, active_cases, clients_affected,
     attributable_clients_affected``.  Unknown inputs give NaN, never 0.
     """
-    s = resolve_settings(settings)
-    rr = float(s["relative_risk"])
+    s = resolve(settings)
+    rr = float(s.relative_risk)
     df = roster.copy()
     for col in ("team", "team_kind", "role", "annual_salary"):
         if col not in df:
@@ -319,10 +253,10 @@ def helper_impact(roster: pd.DataFrame, risk_latest: pd.DataFrame | None = None,
     df = df.reset_index(drop=True)
 
     q = _burnout_prob(df, s)
-    base = _lookup(df["team_kind"], s["base_turnover"], s["default_base_turnover"])
-    ref = s["reference_burnout_rate"]
+    base = _lookup(df["team_kind"], s.base_turnover, s.default_base_turnover)
+    ref = s.reference_burnout_rate
     kind_key = df["team_kind"].astype("string").fillna("(unknown)")
-    if isinstance(ref, dict):
+    if isinstance(ref, Mapping):
         bo_kind = _lookup(df["team_kind"], ref, None)
     elif ref is not None:
         bo_kind = pd.Series(float(ref), index=df.index)
@@ -349,11 +283,11 @@ def helper_impact(roster: pd.DataFrame, risk_latest: pd.DataFrame | None = None,
     attr_frac = (rr - 1.0) * q_known_or_prevalence / (1.0 + (rr - 1.0) * q_known_or_prevalence)
     attr_p = p_leave * attr_frac
 
-    cost = _lookup(df["role"], s["cost_per_departure"], None)
+    cost = _lookup(df["role"], s.cost_per_departure, None)
     salary = pd.to_numeric(df["annual_salary"], errors="coerce")
-    if s["default_annual_salary"] is not None:
-        salary = salary.fillna(float(s["default_annual_salary"]))
-    mult = _lookup(df["role"], s["cost_multiplier"], s["default_cost_multiplier"])
+    if s.default_annual_salary is not None:
+        salary = salary.fillna(float(s.default_annual_salary))
+    mult = _lookup(df["role"], s.cost_multiplier, s.default_cost_multiplier)
     cost = cost.fillna(salary * mult)
     cases = pd.to_numeric(df["active_cases"], errors="coerce")
 
@@ -379,6 +313,15 @@ def helper_impact(roster: pd.DataFrame, risk_latest: pd.DataFrame | None = None,
     return out
 
 
+def helper_impact_under(model, roster: pd.DataFrame, risk_latest: pd.DataFrame | None = None,
+                        settings: Settings | Mapping | None = None) -> pd.DataFrame:
+    """:func:`helper_impact` under a ``leaving.LeavingModel``: its fitted Cox
+    probability of leaving when accepted (else the Shanafelt mixture), and its
+    fitted risk → burnout link unless an admin set one.  The ``risk`` command and
+    the HR review both call this, so they always agree."""
+    return helper_impact(roster, risk_latest, model.turnover_settings(settings), calibration=model.calibration)
+
+
 def _aggregate(g: pd.DataFrame) -> dict:
     sums = lambda col: float(g[col].sum(min_count=1)) if g[col].notna().any() else float("nan")  # noqa: E731
     return {
@@ -397,7 +340,7 @@ def _aggregate(g: pd.DataFrame) -> dict:
     }
 
 
-def team_impact(impact: pd.DataFrame, settings: dict | None = None) -> pd.DataFrame:
+def team_impact(impact: pd.DataFrame, settings: Settings | Mapping | None = None) -> pd.DataFrame:
     """Sum ``helper_impact`` rows per team.
 
     Columns: ``team, team_kind, helpers, helpers_with_risk, burnout_prevalence,
@@ -408,12 +351,12 @@ def team_impact(impact: pd.DataFrame, settings: dict | None = None) -> pd.DataFr
     Minimum-group suppression is privacy.py's job; ``helpers_with_risk`` is the
     respondent count it needs.
     """
-    s = resolve_settings(settings)
+    s = resolve(settings)
     rows = []
     for team, g in impact.groupby(impact["team"].astype("string").fillna("(no team)"), sort=True):
         kind = g["team_kind"].dropna().iloc[0] if g["team_kind"].notna().any() else None
         rows.append({"team": team, "team_kind": kind, **_aggregate(g),
-                     "continuity_evidence": s["continuity_evidence"].get(kind, GENERAL_CONTINUITY)})
+                     "continuity_evidence": s.continuity_for(kind)})
     cols = ["team", "team_kind", "helpers", "helpers_with_risk", "burnout_prevalence",
             "expected_leavers", "expected_turnover_cost", "attributable_leavers", "attributable_cost",
             "clients_affected", "attributable_clients_affected", "helpers_without_cost",
@@ -421,16 +364,16 @@ def team_impact(impact: pd.DataFrame, settings: dict | None = None) -> pd.DataFr
     return pd.DataFrame(rows, columns=cols)
 
 
-def org_impact(impact: pd.DataFrame, settings: dict | None = None) -> dict:
+def org_impact(impact: pd.DataFrame, settings: Settings | Mapping | None = None) -> dict:
     """Organisation totals of ``helper_impact`` rows, plus evidence per team kind.
 
     Returns a JSON-able dict: the ``_aggregate`` figures (see ``team_impact``)
     and ``continuity_evidence`` mapping each team kind present to its text.
     """
-    s = resolve_settings(settings)
+    s = resolve(settings)
     out = _aggregate(impact)
     kinds = sorted(set(impact["team_kind"].dropna().astype(str)))
-    out["continuity_evidence"] = {k: s["continuity_evidence"].get(k, GENERAL_CONTINUITY) for k in kinds}
+    out["continuity_evidence"] = {k: s.continuity_for(k) for k in kinds}
     return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in out.items()}
 
 
@@ -448,8 +391,6 @@ def _capped_risk(risk_latest: pd.DataFrame, weights: dict | None) -> pd.Series:
     self-reported scores are left as they are: we do not assume that capping
     improves them, so the estimate is conservative.
     """
-    from burnout import risk as R
-
     comps = risk_latest.copy()
     ratio = pd.to_numeric(comps.get("caseload_ratio"), errors="coerce")
     if ratio is None or not ratio.notna().any():
@@ -470,7 +411,7 @@ def _capped_risk(risk_latest: pd.DataFrame, weights: dict | None) -> pd.Series:
     return recomputed.where(recomputed.notna(), pd.to_numeric(comps["risk_score"], errors="coerce"))
 
 
-def what_if(roster: pd.DataFrame, risk_latest: pd.DataFrame, settings: dict | None = None,
+def what_if(roster: pd.DataFrame, risk_latest: pd.DataFrame, settings: Settings | Mapping | None = None,
             burnout_reduction_points: float = 0, cap_caseload: bool = False,
             intervention_cost: float = 0, weights: dict | None = None, calibration=None) -> dict:
     """Expected leavers, cost and clients before and after a scenario.
@@ -504,7 +445,7 @@ def what_if(roster: pd.DataFrame, risk_latest: pd.DataFrame, settings: dict | No
     figures are the fitted ones and each helper's leaving probability falls by
     the mixture's ``(T_b − T_nb)·(q − q')``, so "now" matches the table.
     """
-    s = resolve_settings(settings)
+    s = resolve(settings)
     r = float(burnout_reduction_points) / 100.0
     if r < 0 or r > 1:
         raise InputError(f"burnout reduction must be between 0 and 100 points, got {burnout_reduction_points!r}")
@@ -512,7 +453,7 @@ def what_if(roster: pd.DataFrame, risk_latest: pd.DataFrame, settings: dict | No
     before = helper_impact(roster, risk_latest, s, calibration=calibration if fitted else None)
     q_after = before["p_burned_out"].copy()
     assumptions = [
-        f"Burned-out helpers are {s['relative_risk']:g} times as likely to leave (Shanafelt 2017; Hamidi 2018).",
+        f"Burned-out helpers are {s.relative_risk:g} times as likely to leave (Shanafelt 2017; Hamidi 2018).",
         "Turnover among burned-out and not burned-out helpers stays fixed; only how many are burned out "
         "changes (Shanafelt 2017, Figure 3).",
     ]
@@ -520,7 +461,7 @@ def what_if(roster: pd.DataFrame, risk_latest: pd.DataFrame, settings: dict | No
         rl = risk_latest.drop_duplicates("helper_id").reset_index(drop=True)
         new_risk = pd.Series(_capped_risk(rl, weights).to_numpy(), index=rl["helper_id"])
         risk_after = before["helper_id"].map(new_risk).fillna(before["risk_score"])
-        q_new = pd.Series(burnout_probability(risk_after, s["burnout_midpoint"], s["burnout_scale"]),
+        q_new = pd.Series(burnout_probability(risk_after, *_link(s)),
                           index=before.index)
         # an explicitly given probability is not a function of the risk, so it stays
         if "p_burned_out" not in risk_latest.columns:

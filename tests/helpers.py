@@ -1,5 +1,6 @@
-"""Helpers shared by several test files: a small organisation, a PDF's text,
-a workbook's cells, plotly's packed arrays.  (Fixtures live in conftest.py.)"""
+"""Helpers shared by several test files (one place, not a copy per file): a small
+organisation, a roll-up built the way the views build one, a PDF's text, a
+workbook's cells, plotly's packed arrays.  (Fixtures live in conftest.py.)"""
 from __future__ import annotations
 
 import base64
@@ -7,9 +8,14 @@ import io
 import re
 import zlib
 from pathlib import Path
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+
+from burnout import ingest, privacy
+from burnout.demo import write_demo
+from burnout.store import get_engine
 
 
 def small_org(folder: Path, *, helpers: int = 40, weeks: int = 20, seed: int = 3, rename: dict | None = None):
@@ -19,10 +25,6 @@ def small_org(folder: Path, *, helpers: int = 40, weeks: int = 20, seed: int = 3
     names to others (e.g. names in other scripts) before the import.
     Returns the engine.
     """
-    from burnout import ingest
-    from burnout.demo import write_demo
-    from burnout.store import get_engine
-
     folder = Path(folder)
     files = write_demo(folder / "files", helpers=helpers, weeks=weeks, seed=seed)
     if rename:
@@ -34,6 +36,26 @@ def small_org(folder: Path, *, helpers: int = 40, weeks: int = 20, seed: int = 3
     ingest.import_files(engine, roster=str(files["roster"]), surveys=str(files["surveys"]),
                         caseload=str(files["caseload"]))
     return engine
+
+
+def aggregate_scores(scores: pd.DataFrame, roster: pd.DataFrame, by: str | Sequence[str],
+                     value_cols: Sequence[str], min_n: int = privacy.MIN_N, *, as_of=None, weeks: int = 4,
+                     margins: bool = True, where: Mapping | None = None,
+                     known: Iterable | None = None) -> privacy.Suppressed:
+    """A suppressed roll-up of recent scores, the way the views build one:
+    ``privacy.helper_window`` then ``privacy.suppress`` (``where`` is a
+    narrowing filter, protected against the unfiltered table)."""
+    per = privacy.helper_window(scores, roster, list(value_cols), as_of=as_of, weeks=weeks)
+    population = None
+    if where:
+        population = per
+        mask = np.ones(len(per), dtype=bool)
+        for col, allowed in where.items():
+            if allowed:
+                mask &= per[col].isin(list(allowed)).to_numpy()
+        per = per[mask]
+    return privacy.suppress(per, by, "helper_id", list(value_cols), min_n, margins=margins,
+                            population=population, known=known)
 
 
 # --------------------------------------------------------------------------- PDF text
@@ -117,7 +139,7 @@ def pdf_text(data: bytes) -> str:
 
 def xlsx_cells(data: bytes) -> dict[str, list[list]]:
     """Every sheet of a workbook as rows of cell values."""
-    from openpyxl import load_workbook
+    from openpyxl import load_workbook   # only the export tests read workbooks
 
     wb = load_workbook(io.BytesIO(data))
     return {ws.title: [[c.value for c in row] for row in ws.iter_rows()] for ws in wb.worksheets}

@@ -93,11 +93,12 @@ def test_due_instruments_follow_last_submissions(db):
 
 
 def test_schedule_comes_from_settings(db):
-    from burnout.store.writes import save_setting
+    from burnout.store import settings as saved_settings
 
-    save_setting(db, "checkin_schedule", {"cbi": 2})
-    sched = checkin.schedule_from(frames.settings(db))
+    saved_settings.save(db, {"checkin_schedule": {"cbi": 2}}, actor="admin")
+    sched = saved_settings.load(db).checkin_schedule
     assert sched == {"pulse": 1, "sib": 1, "cbi": 2, "proqol5": 12}
+    assert checkin.due_instruments(db, "H2", MON.date()) == ["pulse", "sib", "cbi", "proqol5"]
 
 
 # --------------------------------------------------------------------------- save
@@ -243,11 +244,14 @@ def test_not_severe_below_thresholds_and_old_severe_does_not_repeat(db):
 # --------------------------------------------------------------------------- resources, wording, text
 
 def test_resources_default_and_from_settings():
-    assert any("988" in r["detail"] for r in checkin.crisis_resources({}))
-    assert checkin.resources(None)[0]["title"]
-    own = [{"title": "Our EAP: 0800 123 456", "detail": "24/7"}, {"title": "", "detail": "dropped"}]
-    assert checkin.resources({"resources": own}) == [{"title": "Our EAP: 0800 123 456", "detail": "24/7"}]
-    assert checkin.crisis_resources({"crisis_resources": []}) == checkin.DEFAULT_CRISIS_RESOURCES
+    from burnout.domain.settings import DEFAULT_CRISIS_RESOURCES, Settings
+
+    assert any("988" in r["detail"] for r in checkin.crisis_resources(Settings()))
+    assert checkin.resources(Settings())[0]["title"]
+    own = [{"title": "Our EAP: 0800 123 456", "detail": "24/7"}, {"title": "", "detail": ""}]
+    assert checkin.resources(Settings().merged({"resources": own})) == [{"title": "Our EAP: 0800 123 456",
+                                                                          "detail": "24/7"}]
+    assert checkin.crisis_resources(Settings()) == [dict(r) for r in DEFAULT_CRISIS_RESOURCES]
 
 
 def test_escape_md_neutralises_markdown():

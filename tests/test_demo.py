@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from burnout import config
+from burnout.domain.settings import CASELOAD_STANDARDS, TEAM_KINDS
 from burnout.demo import generate, write_demo
 
 ROSTER_HEADER = ("helper_id,name,team,role,site,fte,start_date,end_date,end_reason,"
@@ -46,7 +46,7 @@ def frames(files):
 def _standard(roster: pd.DataFrame) -> pd.Series:
     """Each helper's expected caseload at their FTE, from the role's default standard."""
     r = roster.set_index("helper_id")
-    return r["role"].map(config.CASELOAD_STANDARDS) * r["fte"]
+    return r["role"].map(CASELOAD_STANDARDS) * r["fte"]
 
 
 def _week_of(stamps: pd.Series) -> pd.Series:
@@ -105,8 +105,8 @@ def test_roster_values(frames):
     assert r["helper_id"].is_unique
     assert r["helper_id"].str.fullmatch(r"H\d{4}").all()
     assert r["name"].str.fullmatch(r"\S+ \S+").all()
-    assert set(r["team_kind"]) == set(config.TEAM_KINDS)
-    assert set(r["role"]) <= set(config.CASELOAD_STANDARDS)
+    assert set(r["team_kind"]) == set(TEAM_KINDS)
+    assert set(r["role"]) <= set(CASELOAD_STANDARDS)
     assert r["fte"].between(0.5, 1.0).all()
     assert r["annual_salary"].between(30_000, 130_000).all()
     nurses = r.loc[r["role"] == "nurse", "annual_salary"]
@@ -132,7 +132,7 @@ def test_caseload_standard_is_the_role_standard_or_blank(frames):
     blank = r["caseload_standard"].isna()
     assert 0.02 <= blank.mean() <= 0.2  # exercises the importer's fallback
     given = r[~blank]
-    assert (given["caseload_standard"] == given["role"].map(config.CASELOAD_STANDARDS)).all()
+    assert (given["caseload_standard"] == given["role"].map(CASELOAD_STANDARDS)).all()
 
 
 def test_caseload_rows_are_valid(frames):
@@ -325,7 +325,7 @@ def test_burned_out_helpers_leave_more_often():
     burned = sib["sib_1"] >= 3
     rr = leaves[burned].mean() / leaves[~burned].mean()
     assert 1.4 <= rr <= 3.5
-    # And the all-cause rate stays near the kinds' base rates (config.BASE_TURNOVER).
+    # And the all-cause rate stays near the kinds' base rates (the settings' base turnover).
     assert 0.15 <= r["end_date"].notna().sum() / 1500 <= 0.32
 
 

@@ -11,7 +11,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # pytest puts tests/ on the path, not the repo
     sys.path.insert(0, str(REPO))
 
-from burnout import config  # noqa: E402
+from burnout.instruments import INSTRUMENTS  # noqa: E402
 from burnout.errors import InputError  # noqa: E402
 from burnout.instruments import (  # noqa: E402
     all_instruments, display_text, load, load_wording_file, normalise_label, with_client_word,
@@ -28,8 +28,8 @@ def _ids(numbers, prefix="proqol_"):
 
 # --------------------------------------------------------------------------- definitions
 
-def test_all_instruments_in_config_order():
-    assert [i.id for i in all_instruments()] == list(config.INSTRUMENTS)
+def test_all_instruments_in_declared_order():
+    assert [i.id for i in all_instruments()] == list(INSTRUMENTS)
 
 
 def test_unknown_instrument_is_input_error():

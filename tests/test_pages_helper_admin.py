@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from burnout import auth, seed
 from burnout.store import frames
+from burnout.store import settings as saved_settings
 from burnout.store import schema as s
 
 from conftest import ROOT
@@ -314,15 +315,15 @@ def test_settings_admin_lists_users_and_saves_settings(writable_db):
     # the absolute cost per departure says its currency
     assert any("cost per departure, $" in str(c) for df in at.dataframe for c in df.value.columns)
     mg = at.number_input(key="set_min_group")
-    assert mg.min == 3 and mg.value == 5
+    assert mg.min == 5 and mg.value == 5          # never below 5, whatever is typed (DESIGN §7)
     mg.set_value(7)
     next(b for b in at.button if b.label == "Save").click().run()    # the privacy form's button
     assert not at.exception
-    assert frames.settings(eng)["min_group_size"] == 7
+    assert saved_settings.load(eng).min_group_size == 7
     assert any("Privacy and session settings saved" in x.value for x in at.success)
     at.number_input(key="set_every_cbi").set_value(2)
     [b for b in at.button if b.label == "Save"][1].click().run()     # the schedule form's button
-    assert frames.settings(eng)["checkin_schedule"]["cbi"] == 2
+    assert saved_settings.load(eng).checkin_schedule["cbi"] == 2
     # each team's word for the people it serves is listed, from the team's kind
     words = next(df.value for df in at.dataframe if "Word for the people served" in df.value.columns)
     assert {"family", "caller", "patient", "student"} & set(words["Word for the people served"])
@@ -338,11 +339,11 @@ def test_every_settings_form_saves_its_current_values(writable_db):
         assert not at.exception
         assert not at.error, [e.value for e in at.error]
         assert at.success and "saved" in at.success[0].value
-    st_ = frames.settings(eng)
-    assert st_["caseload_standards"]["nurse"] == 25
-    assert st_["cost_per_departure"] == {}
-    assert st_["resources"][0]["title"] == "Talk it through with your supervisor"
-    assert any("988" in r["detail"] for r in st_["crisis_resources"])
+    st_ = saved_settings.load(eng)
+    assert st_.caseload_standards["nurse"] == 25
+    assert st_.cost_per_departure == {}
+    assert st_.resources[0]["title"] == "Talk it through with your supervisor"
+    assert any("988" in r["detail"] for r in st_.crisis_resources)
 
 
 def test_settings_admin_creates_a_user(writable_db):

@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from sqlalchemy import select
 
 from burnout import privacy
+from helpers import aggregate_scores
 from burnout.privacy import TOTAL, suppress
 
 MIN_N = 5
@@ -95,7 +96,10 @@ def test_neutralise_formulas():
 
 
 def test_comment_threshold_is_higher():
-    assert privacy.MIN_COMMENTS == 10 > privacy.MIN_N
+    from burnout.domain.settings import Settings
+
+    s = Settings()
+    assert s.min_comment_group == 10 > s.min_group_size == privacy.MIN_N
 
 
 # --------------------------------------------------------------------------- suppression: examples
@@ -180,7 +184,7 @@ def test_narrowing_filter_cannot_single_out_a_small_group():
                 roster.append({"helper_id": f"p{k}", "team": team, "role": "r", "site": site})
     roster = pd.DataFrame(roster)
     scores = roster[["helper_id"]].assign(week_start=pd.Timestamp("2026-01-05"), pulse_strain=50.0)
-    sup = privacy.aggregate_scores(scores, roster, "team", ["pulse_strain"], where={"site": ["S"]})
+    sup = aggregate_scores(scores, roster, "team", ["pulse_strain"], where={"site": ["S"]})
     st_ = dict(zip(sup.table["team"], sup.status["n"]))
     assert st_["A"] == privacy.PRIMARY
     assert st_["B"] == privacy.FILTER
@@ -349,8 +353,8 @@ def test_property_filters_and_known(team, seed):
                            for i, (s, c) in enumerate(team)])
     scores = roster[["helper_id"]].assign(week_start=pd.Timestamp("2026-01-05"),
                                           pulse_strain=rng.normal(50, 10, len(roster)))
-    full = privacy.aggregate_scores(scores, roster, "team", ["pulse_strain"], margins=False)
-    filt = privacy.aggregate_scores(scores, roster, "team", ["pulse_strain"], margins=False,
+    full = aggregate_scores(scores, roster, "team", ["pulse_strain"], margins=False)
+    filt = aggregate_scores(scores, roster, "team", ["pulse_strain"], margins=False,
                                     where={"site": ["S"]})
     n_all = len(roster)
     n_s = int((roster["site"] == "S").sum())
@@ -359,7 +363,7 @@ def test_property_filters_and_known(team, seed):
     if full.status.loc[0, "n"] == privacy.SHOWN:
         assert n_all >= MIN_N
     known = set(roster.loc[roster["consent"], "helper_id"])
-    kn = privacy.aggregate_scores(scores, roster, "team", ["pulse_strain"], margins=False, known=known)
+    kn = aggregate_scores(scores, roster, "team", ["pulse_strain"], margins=False, known=known)
     if kn.status.loc[0, "pulse_strain"] == privacy.SHOWN:
         private = n_all - len(known)
         assert private == 0 or private >= MIN_N

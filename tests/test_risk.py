@@ -11,7 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from burnout import leaving as L
 from burnout import risk as R
+from burnout.errors import InputError
+from burnout.domain.settings import Settings
+from burnout.views import risk_table
 
 MON = pd.Timestamp("2024-01-01")   # a Monday
 SCORE_COLS = ["compassion_satisfaction", "burnout", "secondary_traumatic_stress", "personal_burnout",
@@ -179,7 +183,7 @@ def test_pulse_only_helper_is_scored_from_the_pulse_with_low_confidence():
     last = latest_of(R.compute_risk(make_roster(IDS), make_caseload(IDS, weeks), sc))
     assert last.loc["H1", "risk_band"] == "high"
     assert last.loc["H1", "risk_score"] == pytest.approx(100.0)
-    assert last.loc["H1", "driver_1"] == "weekly pulse strain 100 of 100"
+    assert last.loc["H1", "driver_1"] == "weekly strain (pulse) 100 of 100, high range"
     assert last.loc["H1", "confidence"] < last.loc["H0", "confidence"]
 
 
@@ -220,7 +224,7 @@ def test_rising_secondary_traumatic_stress_is_named_as_driver():
     hist = R.compute_risk(make_roster(IDS), make_caseload(IDS, weeks), make_scores(IDS, weeks, over))
     last = latest_of(hist)
     drivers = " | ".join(last.loc["H2", ["driver_1", "driver_2", "driver_3"]])
-    assert "secondary traumatic stress rising 3 check-ins in a row" in drivers
+    assert "secondary traumatic stress (ProQOL) rising 3 check-ins in a row" in drivers
     assert last.loc["H2", "driver_1"].startswith("secondary traumatic stress")
     assert last.loc["H2", "c_trend"] > 0.9
     assert last.loc["H0", "c_trend"] == pytest.approx(0.0)
@@ -338,7 +342,7 @@ def test_roster_only_helper_gets_unknown_risk():
 
 def test_missing_standard_and_fte_fall_back():
     roster = make_roster(IDS)
-    roster["caseload_standard"] = np.nan        # -> config standard for the role (17)
+    roster["caseload_standard"] = np.nan        # -> the settings' standard for the role (17)
     roster.loc[0, "fte"] = 0.5                  # half-time: half the standard
     hist = R.compute_risk(roster, make_caseload(IDS, 4), make_scores(IDS, 4))
     last = latest_of(hist)
@@ -448,9 +452,9 @@ def _simulated_history(n=500, weeks=156, beta=2.5, seed=3):
 
 def test_calibration_recovers_a_known_effect():
     roster, hist = _simulated_history()
-    res = R.calibrate(roster, hist)
+    res = L.calibrate(roster, hist)
     assert res.used == "fitted", res.reason
-    assert res.n_leavers >= R.MIN_LEAVERS
+    assert res.n_leavers >= L.MIN_LEAVERS
     assert "c_caseload" in res.features
     assert res.coefficients["c_caseload"] > 0
     assert abs(res.coefficients["c_burnout"]) < res.coefficients["c_caseload"]
@@ -463,17 +467,17 @@ def test_calibration_recovers_a_known_effect():
 
 def test_thin_data_falls_back_to_defaults_and_says_why():
     roster, hist = _simulated_history(n=40, weeks=40)
-    res = R.calibrate(roster, hist)
+    res = L.calibrate(roster, hist)
     assert res.used == "defaults"
     assert "leavers" in res.reason and "default" in res.reason
     assert np.isnan(res.predict_p_leave(hist.head(3))).all()
-    assert R.calibrate(roster, hist.iloc[:0]).used == "defaults"
+    assert L.calibrate(roster, hist.iloc[:0]).used == "defaults"
 
 
 def test_excluded_reasons_do_not_count_as_leavers():
     roster, hist = _simulated_history()
     roster["end_reason"] = "retired"
-    res = R.calibrate(roster, hist, exclude_reasons=["Retired"])
+    res = L.calibrate(roster, hist, exclude_reasons=["Retired"])
     assert res.used == "defaults" and res.n_leavers == 0
 
 
@@ -483,23 +487,23 @@ def test_excluded_reasons_do_not_count_as_leavers():
 
 @pytest.fixture
 def fake_store(monkeypatch):
-    import burnout.store as store
+    from burnout import cli
+    from burnout.store import frames
+    from burnout.store import settings as saved_settings
 
     roster = make_roster(IDS)
     roster.loc[roster["helper_id"] == "H5", "end_date"] = pd.Timestamp("2024-01-20")
     over = {"H1": {"active_cases": 27.2}}
     data = {"roster": roster, "caseload": make_caseload(IDS, 8, over), "scores": make_scores(IDS, 8)}
-    fake = types.ModuleType("burnout.store.frames")
     for name, frame in data.items():
-        setattr(fake, name, lambda engine, f=frame: f.copy())
-    monkeypatch.setitem(sys.modules, "burnout.store.frames", fake)
-    monkeypatch.setattr(store, "frames", fake, raising=False)
-    monkeypatch.setattr(store, "get_engine", lambda *a, **k: None)
+        monkeypatch.setattr(frames, name, lambda engine, *a, f=frame, **k: f.copy())
+    monkeypatch.setattr(saved_settings, "load", lambda engine: Settings())
+    monkeypatch.setattr(cli, "get_engine", lambda *a, **k: None)
     return data
 
 
 def test_risk_report_columns_and_rows(fake_store):
-    table = R.risk_report(None)
+    table = risk_table.risk_report(None)
     assert list(table.columns) == ["helper_id", "team", "risk_score", "risk_band", "p_leave_12m",
                                    "expected_turnover_cost", "clients_affected", "driver_1", "driver_2", "driver_3"]
     assert set(table["helper_id"]) == set(IDS) - {"H5"}          # left before the latest week
@@ -507,13 +511,13 @@ def test_risk_report_columns_and_rows(fake_store):
     assert t.loc["H1", "driver_1"].startswith("caseload 160 %")
     assert t.loc["H0", "driver_1"] == ""
     assert t.loc["H1", "p_leave_12m"] > t.loc["H0", "p_leave_12m"]
-    # salary 60,000 × caseworker multiplier 0.5 (config.COST_MULTIPLIER)
+    # salary 60,000 × caseworker multiplier 0.5 (the settings' cost multiplier)
     assert np.allclose(t["expected_turnover_cost"], t["p_leave_12m"] * 30_000, rtol=1e-3)
     assert t.loc["H1", "clients_affected"] == pytest.approx(t.loc["H1", "p_leave_12m"] * 27.2, rel=1e-3)
 
 
 def test_risk_report_as_of_keeps_helper_active_then(fake_store):
-    table = R.risk_report(None, as_of="2024-01-10")
+    table = risk_table.risk_report(None, as_of="2024-01-10")
     assert "H5" in set(table["helper_id"])
 
 
@@ -531,14 +535,14 @@ def test_cli_risk_writes_the_table(fake_store, tmp_path):
 def test_retirements_are_censored_by_default():
     roster, hist = _simulated_history()
     roster["end_reason"] = "Retirement"
-    assert R.calibrate(roster, hist).n_leavers == 0
+    assert L.calibrate(roster, hist).n_leavers == 0
 
 
 def test_a_model_that_does_not_validate_is_not_used():
     roster, hist = _simulated_history(beta=0.0, seed=5)      # leaving unrelated to the inputs
-    res = R.calibrate(roster, hist)
+    res = L.calibrate(roster, hist)
     assert res.used == "defaults"
-    assert "concordance" in res.reason and res.metrics["concordance"] < R.MIN_CONCORDANCE
+    assert "concordance" in res.reason and res.metrics["concordance"] < L.MIN_CONCORDANCE
     assert np.isnan(res.predict_p_leave(hist.head(2))).all()
 
 
@@ -551,11 +555,11 @@ def test_burnout_link_fits_the_single_item_flag():
     scores = pd.DataFrame({"helper_id": hist["helper_id"], "instrument": "sib", "week_start": MON,
                            "submitted_at": MON + pd.Timedelta(days=1),
                            "sib_level": np.where(rng.uniform(size=n) < p, 3.0, 2.0)})
-    link = R.burnout_link(hist, scores)
+    link = L.burnout_link(hist, scores)
     assert link["used"] == "fitted"
     assert link["burnout_midpoint"] == pytest.approx(45, abs=3)
     assert link["burnout_scale"] == pytest.approx(5, abs=1.5)
-    thin = R.burnout_link(hist.head(20), scores.head(20))
+    thin = L.burnout_link(hist.head(20), scores.head(20))
     assert thin["used"] == "defaults" and "default" in thin["reason"]
 
 
@@ -572,8 +576,8 @@ def test_cli_risk_bad_as_of_exits_2_with_a_message(fake_store, tmp_path, capsys,
     err = capsys.readouterr().err
     assert "as-of date" in err and "Traceback" not in err
     assert not out.exists()
-    with pytest.raises(R.InputError):
-        R.risk_report(None, as_of=as_of)
+    with pytest.raises(InputError):
+        risk_table.risk_report(None, as_of=as_of)
 
 
 def test_cli_risk_says_the_defaults_were_used_and_why(fake_store, tmp_path, capsys):
@@ -582,11 +586,11 @@ def test_cli_risk_says_the_defaults_were_used_and_why(fake_store, tmp_path, caps
     assert main(["risk", "--output", str(tmp_path / "risk.csv")]) == 0
     err = capsys.readouterr().err
     assert "Probability of leaving: the documented defaults" in err
-    assert f"fitting needs at least {R.MIN_LEAVERS} leavers and {R.MIN_HELPER_YEARS} helper-years" in err
+    assert f"fitting needs at least {L.MIN_LEAVERS} leavers and {L.MIN_HELPER_YEARS} helper-years" in err
     assert "helper-years on record" in err
 
 
-class _Fitted(R.CalibrationResult):
+class _Fitted(L.CalibrationResult):
     """A validated calibration whose probability of leaving rises with the risk."""
 
     def predict_p_leave(self, frame):
@@ -603,7 +607,7 @@ def fitted_stub():
 def test_cli_risk_uses_and_reports_an_accepted_fitted_model(fake_store, tmp_path, capsys, monkeypatch):
     from burnout.cli import main
 
-    monkeypatch.setattr(R, "calibrate", lambda *a, **k: fitted_stub())
+    monkeypatch.setattr(L, "calibrate", lambda *a, **k: fitted_stub())
     out = tmp_path / "risk.csv"
     assert main(["risk", "--output", str(out)]) == 0
     err = capsys.readouterr().err
@@ -617,8 +621,8 @@ def test_a_failing_calibration_falls_back_and_says_why(fake_store, monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("singular matrix")
 
-    monkeypatch.setattr(R, "calibrate", boom)
-    table, model = R.risk_report(None, details=True)
+    monkeypatch.setattr(L, "calibrate", boom)
+    table, model = risk_table.risk_report(None, details=True)
     assert model.calibration.used == "defaults"
     assert "RuntimeError: singular matrix" in model.calibration.reason
     assert "RuntimeError: singular matrix" in " ".join(model.describe())
@@ -627,9 +631,9 @@ def test_a_failing_calibration_falls_back_and_says_why(fake_store, monkeypatch):
 
 def test_a_model_whose_probabilities_are_off_is_not_used():
     roster, hist = _simulated_history()
-    ok = R.calibrate(roster, hist)
+    ok = L.calibrate(roster, hist)
     assert ok.used == "fitted" and 0.5 <= ok.metrics["calibration_slope"] <= 1.5
-    off = R.calibrate(roster, hist, slope_range=(1.5, 3.0))      # the same model judged by a stricter range
+    off = L.calibrate(roster, hist, slope_range=(1.5, 3.0))      # the same model judged by a stricter range
     assert off.used == "defaults" and off.model is None
     assert "calibration slope" in off.reason and "defaults" in off.reason
     assert np.isnan(off.predict_p_leave(hist.head(2))).all()
@@ -641,10 +645,10 @@ def test_thin_data_does_not_import_the_model_libraries():
     code = ("import sys, pandas as pd\n"
             "sys.path.insert(0, 'tests')\n"
             "from test_risk import _simulated_history\n"
-            "from burnout import risk as R\n"
+            "from burnout import leaving as L\n"
             "roster, hist = _simulated_history(n=40, weeks=40)\n"
-            "res = R.calibrate(roster, hist)\n"
-            "link = R.burnout_link(hist.head(5), pd.DataFrame({'helper_id': [], 'week_start': [], 'sib_level': []}))\n"
+            "res = L.calibrate(roster, hist)\n"
+            "link = L.burnout_link(hist.head(5), pd.DataFrame({'helper_id': [], 'week_start': [], 'sib_level': []}))\n"
             "print(res.used, 'lifelines' in sys.modules, 'sklearn' in sys.modules)\n")
     root = __import__("pathlib").Path(__file__).resolve().parents[1]
     done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120)

@@ -12,7 +12,10 @@ from sqlalchemy import select
 
 from burnout import checkin, selfservice
 from burnout.errors import InputError
+from burnout import privacy
+from burnout.domain.settings import validate
 from burnout.store import frames
+from burnout.store import settings as saved_settings
 from burnout.store import schema as s
 
 ROSTER = (b"helper_id,name,team,role,site,fte,start_date,team_kind\n"
@@ -141,7 +144,7 @@ def test_export_of_unknown_helper_is_an_error(db):
 
 def test_neutralise_formulas():
     df = pd.DataFrame({"a": ["=1+1", "+x", "-y", "@z", "ok", "\tq", None], "b": [1, -2, 3, 4, 5, 6, 7]})
-    out = selfservice.neutralise_formulas(df)
+    out = privacy.neutralise_formulas(df)
     assert out["a"].tolist()[:6] == ["'=1+1", "'+x", "'-y", "'@z", "ok", "'\tq"]
     assert out["b"].tolist() == [1, -2, 3, 4, 5, 6, 7]      # numbers stay numbers
 
@@ -330,24 +333,26 @@ def test_mapping_spec_round_trips_through_ingest():
      [{"title": "EAP", "detail": "call"}]),
 ])
 def test_validate_setting_accepts(key, value, expected):
-    assert selfservice.validate_setting(key, value) == expected
+    got = validate(key, value)
+    assert ([dict(x) for x in got] if isinstance(got, tuple) else got) == expected
 
 
 @pytest.mark.parametrize("key, value", [
-    ("min_group_size", 2), ("min_group_size", 0), ("min_group_size", 4.5), ("min_comment_group", 1),
+    ("min_group_size", 2), ("min_group_size", 3), ("min_group_size", 0), ("min_group_size", 4.5),
+    ("min_comment_group", 1), ("min_comment_group", 9), ("relative_risk", float("nan")),
     ("base_turnover", {"crisis_line": 1.5}), ("caseload_standards", {"nurse": 0}),
     ("checkin_schedule", {"mbi": 1}), ("checkin_schedule", {"pulse": 0}),
     ("resources", [{"title": "", "detail": "no title"}]), ("nonsense", 1),
 ])
 def test_validate_setting_rejects(key, value):
     with pytest.raises(InputError):
-        selfservice.validate_setting(key, value)
+        validate(key, value)
 
 
 def test_save_settings_is_all_or_nothing(db):
     with pytest.raises(InputError):
-        selfservice.save_settings(db, {"session_minutes": 30, "min_group_size": 2}, actor="admin")
-    assert frames.settings(db)["session_minutes"] == 60
-    selfservice.save_settings(db, {"min_group_size": 3, "session_minutes": 30}, actor="admin")
-    st = frames.settings(db)
-    assert st["min_group_size"] == 3 and st["session_minutes"] == 30
+        saved_settings.save(db, {"session_minutes": 30, "min_group_size": 2}, actor="admin")
+    assert saved_settings.load(db).session_minutes == 60
+    saved_settings.save(db, {"min_group_size": 6, "session_minutes": 30}, actor="admin")
+    st = saved_settings.load(db)
+    assert st.min_group_size == 6 and st.session_minutes == 30

@@ -138,7 +138,7 @@ def test_higher_risk_means_higher_leaving_and_cost():
                            "active_cases": 17.0})
     imp = T.helper_impact(roster, latest)
     assert imp["p_leave_12m"].is_monotonic_increasing
-    assert imp["cost_per_departure"].iloc[0] == pytest.approx(60_000 * 0.5)  # config.COST_MULTIPLIER
+    assert imp["cost_per_departure"].iloc[0] == pytest.approx(60_000 * 0.5)  # the settings' cost multiplier
     # the kind's expected leavers equal N·T: the split only redistributes them
     assert imp["p_leave_12m"].sum() == pytest.approx(4 * 0.30)
 
@@ -348,7 +348,7 @@ def test_what_if_reports_a_capped_reduction():
 
 
 class _FittedStub:
-    """Stands in for a validated risk.CalibrationResult."""
+    """Stands in for a validated leaving.CalibrationResult."""
 
     used = "fitted"
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from burnout import privacy
+from burnout import leaving, privacy
 from burnout.errors import InputError
 from burnout.store import frames
 from burnout.views.data import OrgData, load_data, people_frame
 from burnout.views.review import Review, Section, TurnoverImpact, build_review
+from burnout.views.risk_table import risk_report
 from burnout.views.tables import for_screen
 
 from conftest import run_cli
@@ -120,7 +121,7 @@ def test_a_review_built_from_loaded_data_uses_its_own_settings(demo_db):
     assert isinstance(data, OrgData)
     rv = build_review(eng, "org", {"relative_risk": 1.0}, data=data)
     assert rv.turnover.total["attributable_leavers"] == pytest.approx(0.0, abs=1e-9)
-    assert "relative_risk" not in data.settings or data.settings["relative_risk"] != 1.0
+    assert data.settings.relative_risk != 1.0
 
 
 def test_for_screen_makes_mixed_columns_text():
@@ -149,18 +150,16 @@ def test_review_says_how_the_risk_model_was_checked(review, demo_db, tmp_path):
 
 
 def test_cli_and_review_use_the_same_fitted_model(demo_db, monkeypatch):
-    from burnout import risk
-
-    class Fitted(risk.CalibrationResult):
+    class Fitted(leaving.CalibrationResult):
         def predict_p_leave(self, frame):
             return 0.05 + 0.004 * pd.to_numeric(frame["risk_score"], errors="coerce").fillna(50).to_numpy()
 
     stub = Fitted("fitted", "stub", n_leavers=40, helper_years=300.0, features=["risk_score"],
                   metrics={"concordance": 0.7, "auc": 0.72, "calibration_slope": 1.0,
                            "calibration_intercept": 0.0, "split_date": "2024-01-01"})
-    monkeypatch.setattr(risk, "calibrate", lambda *a, **k: stub)
+    monkeypatch.setattr(leaving, "calibrate", lambda *a, **k: stub)
     eng = demo_db["engine"]
-    table, model = risk.risk_report(eng, details=True)
+    table, model = risk_report(eng, details=True)
     assert model.fitted
     rv = build_review(eng, "org", scenario={"burnout_reduction_points": 0, "cap_caseload": False})
     total = rv.turnover.total

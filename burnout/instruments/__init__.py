@@ -23,14 +23,18 @@ from typing import Mapping, NamedTuple
 
 import yaml
 
-from burnout.config import INSTRUMENTS
+import numpy as np
+
 from burnout.errors import InputError
 
 __all__ = [
-    "Band", "Flag", "Instrument", "Item", "ItemText", "ResponseScale", "Subscale",
-    "all_instruments", "display_text", "load", "load_wording_file", "normalise_label",
+    "INSTRUMENTS", "Band", "Flag", "Instrument", "Item", "ItemText", "ResponseScale", "Subscale",
+    "all_instruments", "apply_bands", "display_text", "load", "load_wording_file", "normalise_label",
     "with_client_word",
 ]
+
+# The shipped instruments (their YAML files), in the order of score columns.
+INSTRUMENTS = ("proqol5", "cbi", "sib", "pulse")
 
 _DIR = Path(__file__).resolve().parent
 
@@ -82,6 +86,19 @@ class Band:
     below: float | None = None
 
 
+def apply_bands(values, bands) -> np.ndarray:
+    """Band labels of ``values`` under ``bands`` (NaN where no value): the one
+    place band edges are applied — scoring, risk, charts and pages all call it.
+    ``up_to`` is s <= edge, ``below`` is s < edge, checked in order; the last
+    band takes the rest (DESIGN §4)."""
+    s = np.asarray(values, dtype=float)
+    conditions = [s <= b.up_to if b.up_to is not None else s < b.below for b in bands[:-1]]
+    conditions.append(~np.isnan(s))
+    codes = np.select(conditions, np.arange(len(bands)), default=-1)
+    labels = np.array([b.label for b in bands] + [np.nan], dtype=object)
+    return labels[codes]
+
+
 @dataclass(frozen=True)
 class Flag:
     """A boolean column derived from a score, e.g. burned_out = sib_level >= 3."""
@@ -103,6 +120,9 @@ class Subscale:
     rescale: tuple[float, float] | None = None  # map [lo, hi] onto 0-100
     bands: tuple[Band, ...] = ()
     flags: tuple[Flag, ...] = ()
+    title: str = ""                # "Burnout (ProQOL)": headings, legends, tables
+    plain: str = ""                # "burnout": what a helper reads about their own score
+    higher_is_worse: bool = True   # compassion satisfaction and support: higher is better
 
     @property
     def band_column(self) -> str | None:
@@ -247,11 +267,14 @@ def _build(raw: dict, source: Path) -> Instrument:
         flags = tuple(Flag(column=f["column"], at_least=float(f["at_least"]))
                       for f in spec.get("flags") or ())
         rescale = tuple(float(x) for x in spec["rescale"]) if spec.get("rescale") else None
+        need(spec.get("higher_is") in ("worse", "better"), f"{spec['column']}: higher_is is worse or better")
+        need(bool(spec.get("title")) and bool(spec.get("plain")), f"{spec['column']}: title and plain are required")
         subscales.append(Subscale(
             name=spec["name"], column=spec["column"], items=sub_items, reverse=reverse,
             method=spec["method"], min_answered=int(spec["min_answered"]), prorate=prorate,
             range=(float(spec["range"][0]), float(spec["range"][1])), rescale=rescale,
-            bands=bands, flags=flags))
+            bands=bands, flags=flags, title=str(spec["title"]), plain=str(spec["plain"]),
+            higher_is_worse=spec["higher_is"] == "worse"))
 
     def text(key: str) -> str:
         return " ".join(str(raw[key]).split())
@@ -281,7 +304,7 @@ def _load(name: str) -> Instrument:
 
 
 def load(name: str) -> Instrument:
-    """The instrument ``name`` (one of config.INSTRUMENTS), read from its YAML file."""
+    """The instrument ``name`` (one of INSTRUMENTS), read from its YAML file."""
     if isinstance(name, Instrument):
         return name
     if name not in INSTRUMENTS:
@@ -290,7 +313,7 @@ def load(name: str) -> Instrument:
 
 
 def all_instruments() -> tuple[Instrument, ...]:
-    """Every shipped instrument, in config.INSTRUMENTS order."""
+    """Every shipped instrument, in INSTRUMENTS order."""
     return tuple(load(n) for n in INSTRUMENTS)
 
 
@@ -308,7 +331,7 @@ def _plural(word: str) -> str:
 
 
 def with_client_word(text: str, client_word: str | None) -> str:
-    """Replace "client(s)" with the team's word (config.TEAM_KINDS ``client_word``).
+    """Replace "client(s)" with the team's word (a team kind's ``client_word``).
 
     Kristensen et al. allow "client" to become patient, student, ...; the case of
     the first letter and the plural are kept ("Clients" -> "Families").

@@ -7,19 +7,31 @@ rows with it, 95 % lost without).
 """
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, event, inspect
+from sqlalchemy import create_engine, event, func, inspect, select
 from sqlalchemy.engine import Engine
 
-from burnout import config
+from burnout.store.schema import helpers
 
+REPO_DIR = Path(__file__).resolve().parents[2]
+DATA_DIR = Path(os.environ.get("BURNOUT_DATA_DIR", REPO_DIR / "data"))
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
+
+
+def database_url() -> str:
+    """``BURNOUT_DATABASE_URL`` or the embedded SQLite file under data/."""
+    url = os.environ.get("BURNOUT_DATABASE_URL")
+    if url:
+        return url
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{DATA_DIR / 'burnout.db'}"
 
 
 def _sqlite_pragmas(dbapi_conn, _record):
@@ -56,7 +68,7 @@ def migrate(engine: Engine) -> None:
 
 def get_engine(url: str | None = None) -> Engine:
     """The engine for ``url`` (default: BURNOUT_DATABASE_URL or embedded SQLite), migrated."""
-    url = url or config.database_url()
+    url = url or database_url()
     with _lock:
         eng = _engines.get(url)
         if eng is None:
@@ -67,10 +79,6 @@ def get_engine(url: str | None = None) -> Engine:
 
 
 def is_empty(engine: Engine) -> bool:
-    from sqlalchemy import func, select
-
-    from burnout.store.schema import helpers
-
     if "helpers" not in inspect(engine).get_table_names():
         return True
     with engine.connect() as conn:

@@ -4,57 +4,28 @@ Empty results keep their columns so callers never branch on missing columns.
 """
 from __future__ import annotations
 
-import copy
-import json
-
 import numpy as np
 import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from burnout import config
+from burnout.domain.settings import Settings
+from burnout.domain.time import week_starts
+from burnout.store import settings as saved_settings
 from burnout.store.schema import (
     CASELOAD_COLUMNS, SCORE_COLUMNS, answers as answers_t, caseload_weeks, helpers, instrument_wording,
-    scores as scores_t, settings as settings_t, submissions, teams,
+    scores as scores_t, submissions, teams,
 )
 
 ROSTER_COLUMNS = ["helper_id", "name", "team", "team_kind", "role", "site", "fte", "start_date",
                   "end_date", "end_reason", "annual_salary", "specialties", "caseload_standard"]
-
-DEFAULT_SETTINGS = {
-    "min_group_size": config.MIN_GROUP_SIZE,
-    "min_comment_group": config.MIN_COMMENT_GROUP,
-    "caseload_standards": config.CASELOAD_STANDARDS,
-    "cost_multiplier": config.COST_MULTIPLIER,
-    "default_cost_multiplier": config.DEFAULT_COST_MULTIPLIER,
-    "cost_per_departure": {},            # absolute figure per role overrides the multiplier
-    "base_turnover": config.BASE_TURNOVER,
-    "default_base_turnover": config.DEFAULT_BASE_TURNOVER,
-    "relative_risk": config.RELATIVE_RISK,
-    "checkin_schedule": config.CHECKIN_SCHEDULE,
-    "session_minutes": config.SESSION_MINUTES,
-}
-
-
-def settings(engine: Engine) -> dict:
-    """Defaults overridden by what admins saved; dict values merge key by key."""
-    out = copy.deepcopy(DEFAULT_SETTINGS)
-    with engine.connect() as conn:
-        for key, value in conn.execute(select(settings_t.c.key, settings_t.c.value)):
-            v = json.loads(value)
-            if isinstance(out.get(key), dict) and isinstance(v, dict):
-                out[key] = {**out[key], **v}
-            else:
-                out[key] = v
-    return out
-
 
 def helper_ids(engine: Engine) -> set[str]:
     with engine.connect() as conn:
         return set(conn.execute(select(helpers.c.helper_id)).scalars())
 
 
-def roster(engine: Engine, settings_: dict | None = None) -> pd.DataFrame:
+def roster(engine: Engine, settings: Settings | None = None) -> pd.DataFrame:
     q = (select(helpers.c.helper_id, helpers.c.name, helpers.c.team_id.label("team"),
                 teams.c.kind.label("team_kind"), helpers.c.role, helpers.c.site, helpers.c.fte,
                 helpers.c.start_date, helpers.c.end_date, helpers.c.end_reason, helpers.c.annual_salary,
@@ -68,17 +39,8 @@ def roster(engine: Engine, settings_: dict | None = None) -> pd.DataFrame:
         df[c] = pd.to_numeric(df[c]).astype(float)
     df["consent_lead_view"] = df["consent_lead_view"].astype(bool)
     df["caseload_standard_given"] = df["caseload_standard"]
-    df["caseload_standard"] = resolve_caseload_standard(df, (settings_ or settings(engine))["caseload_standards"])
+    df["caseload_standard"] = (settings or saved_settings.load(engine)).resolve_caseload_standard(df)
     return df
-
-
-def resolve_caseload_standard(df: pd.DataFrame, standards: dict) -> pd.Series:
-    """File value → the settings' default for the role → the team median (DESIGN §6)."""
-    out = df["caseload_standard"].astype(float)
-    by_role = df["role"].str.lower().map({k.lower(): float(v) for k, v in standards.items()})
-    out = out.fillna(by_role)
-    team_median = df.groupby("team")["caseload_standard"].transform("median")
-    return out.fillna(team_median)
 
 
 def caseload(engine: Engine, helper_id: str | None = None) -> pd.DataFrame:
@@ -125,8 +87,7 @@ def scores(engine: Engine, helper_id: str | None = None) -> pd.DataFrame:
     with engine.connect() as conn:
         df = pd.read_sql(q, conn)
     df["submitted_at"] = pd.to_datetime(df["submitted_at"])
-    day = df["submitted_at"].dt.normalize()
-    df.insert(4, "week_start", day - pd.to_timedelta(day.dt.weekday, unit="D"))
+    df.insert(4, "week_start", week_starts(df["submitted_at"]).to_numpy())
     for c in SCORE_COLUMNS:
         if c != "burned_out":
             df[c] = pd.to_numeric(df[c]).astype(float)

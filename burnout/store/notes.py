@@ -5,20 +5,16 @@ addition and change is written to the audit log in the same transaction.
 """
 from __future__ import annotations
 
-import datetime as dt
 from typing import Mapping
 
 import pandas as pd
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 
+from burnout.domain.time import now
 from burnout.errors import InputError
 from burnout.store.schema import action_notes as notes_t
 from burnout.store.writes import audit
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 def action_notes(engine: Engine, team: str) -> pd.DataFrame:
@@ -39,7 +35,7 @@ def save_action_note(engine: Engine, actor: Mapping | str, team: str, you_said: 
     done = pd.Timestamp(done_on).date() if done_on not in (None, "") and not pd.isna(done_on) else None
     with engine.begin() as conn:
         if note_id is None:
-            nid = conn.execute(insert(notes_t).values(team_id=team, created_at=_now(), author=name,
+            nid = conn.execute(insert(notes_t).values(team_id=team, created_at=now(), author=name,
                                                       you_said=you_said, we_did=we_did, done_on=done)
                                ).inserted_primary_key[0]
             audit(conn, name, "action_note_added", detail=f"team {team}, note {nid}")

@@ -2,8 +2,7 @@
 transaction: an import or a check-in is stored whole or not at all."""
 from __future__ import annotations
 
-import datetime as dt
-import json
+import re
 from typing import Callable, Iterable
 
 import numpy as np
@@ -11,17 +10,16 @@ import pandas as pd
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from burnout import config
+from burnout.domain.settings import client_word_for
+from burnout.domain.time import now as _now
+from burnout.errors import InputError
+from burnout.scoring import score_long
 from burnout.store.schema import (
     CASELOAD_COLUMNS, SCORE_COLUMNS, answers, audit_log, caseload_weeks, helpers, imports,
-    instrument_wording, scores, settings, submissions, teams,
+    instrument_wording, scores, submissions, teams,
 )
 
 CHUNK = 50_000
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 def records(df: pd.DataFrame) -> list[dict]:
@@ -90,7 +88,7 @@ def upsert_teams(conn: Connection, team_kinds: pd.DataFrame) -> None:
     new, changed = [], []
     for team, kind in team_kinds.drop_duplicates("team").itertuples(index=False):
         kind = None if pd.isna(kind) else kind
-        word = config.TEAM_KINDS.get(kind, {}).get("client_word", "client")
+        word = client_word_for(kind)
         if team not in existing:
             new.append({"team_id": team, "kind": kind, "client_word": word})
         elif kind is not None and existing[team] != kind:
@@ -200,8 +198,6 @@ def insert_submissions(conn: Connection, subs: pd.DataFrame, ans: pd.DataFrame, 
                        progress: Callable[[float], None] | None = None) -> tuple[int, int]:
     """Insert submissions not stored yet (natural key helper + instrument +
     submitted_at) with their answers and scores.  Returns (submissions, answers)."""
-    from burnout.scoring import score_long
-
     progress = progress or (lambda x: None)
     subs = subs.copy()
     subs["submitted_at"] = pd.to_datetime(subs["submitted_at"])
@@ -280,8 +276,6 @@ def stored_with_other_answers(conn: Connection, subs: pd.DataFrame, ans: pd.Data
 
 def store_scores(conn: Connection, long_answers: pd.DataFrame) -> None:
     """Score answers (submission_id, instrument, item_id, value) and replace their rows in ``scores``."""
-    from burnout.scoring import score_long
-
     if long_answers.empty:
         return
     wide = score_long(long_answers)
@@ -308,13 +302,6 @@ def audit(conn: Connection, actor: str, action: str, subject_helper_id: str | No
                                           subject_helper_id=subject_helper_id, detail=detail))
 
 
-def save_setting(engine: Engine, key: str, value, actor: str = "admin") -> None:
-    with engine.begin() as conn:
-        conn.execute(delete(settings).where(settings.c.key == key))
-        conn.execute(insert(settings).values(key=key, value=json.dumps(value, sort_keys=True)))
-        audit(conn, actor, "setting_changed", detail=f"{key}={json.dumps(value, sort_keys=True)[:500]}")
-
-
 def save_wording(engine: Engine, instrument: str, items: dict[str, str], actor: str = "admin") -> None:
     with engine.begin() as conn:
         conn.execute(delete(instrument_wording).where(instrument_wording.c.instrument == instrument))
@@ -328,10 +315,6 @@ def save_wording(engine: Engine, instrument: str, items: dict[str, str], actor: 
 def set_client_word(engine: Engine, team: str, word: str, actor: str = "admin") -> str:
     """Set the word a team uses for the people it serves ("resident", "caller"),
     which replaces "client" in the CBI client-related items on its check-in."""
-    import re
-
-    from burnout.errors import InputError
-
     word = (word or "").strip().lower()
     if not re.fullmatch(r"[a-z][a-z' -]{0,38}[a-z]|[a-z]", word):
         raise InputError("use a single word or short phrase of letters, for example 'resident'",

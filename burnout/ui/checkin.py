@@ -20,13 +20,13 @@ if not helper_id:
     st.stop()
 
 settings = common.settings()
-schedule = checkin.schedule_from(settings)
+schedule = settings.checkin_schedule
 shared = selfservice.get_consent(engine, helper_id)
 st.caption("About two minutes. Your answers are yours: "
            + ("you have chosen to let your team lead see your individual results (change this in My wellbeing)."
               if shared else
               "your team lead sees only group figures of at least "
-              f"{int(settings['min_group_size'])} people, never your individual answers "
+              f"{settings.min_group_size} people, never your individual answers "
               "(you can change this in My wellbeing)."))
 
 

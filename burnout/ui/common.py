@@ -8,18 +8,20 @@ import re
 import pandas as pd
 import streamlit as st
 
-from burnout import config
+from burnout.domain.settings import Settings
+from burnout.store import database_url, get_engine
+from burnout.store import settings as saved_settings
+from burnout.store.writes import audit as write_audit
+from burnout.views.data import OrgData, load_data
 
 
 @st.cache_resource(show_spinner=False)
 def _engine_for(url: str):
-    from burnout.store import get_engine
-
     return get_engine(url)
 
 
 def engine():
-    return _engine_for(config.database_url())
+    return _engine_for(database_url())
 
 
 def now() -> dt.datetime:
@@ -43,15 +45,12 @@ def require_role(*roles: str) -> dict:
     return user
 
 
-def settings() -> dict:
-    from burnout.store import frames
-
-    return frames.settings(engine())
+def settings() -> Settings:
+    """The organisation's settings in force (read on every rerun: an admin's change applies at once)."""
+    return saved_settings.load(engine())
 
 
 def audit(action: str, subject_helper_id: str | None = None, detail: str | None = None) -> None:
-    from burnout.store.writes import audit as write_audit
-
     user = current_user() or {}
     with engine().begin() as conn:
         write_audit(conn, user.get("username", "anonymous"), action, subject_helper_id, detail)
@@ -90,10 +89,7 @@ def problem_rows(exc) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=3600, max_entries=4, show_spinner="Loading the organisation's figures…")
-def org_data(url: str, stamp: str):
-    """Frames, risk history and leaving model for the lead and HR pages (views.data.OrgData),
-    loaded once per change of data (``stamp``) and shared by every page and user."""
-    # imported here so the login and check-in pages do not load the risk model
-    from burnout.views.data import load_data
-
+def org_data(url: str, stamp: str) -> OrgData:
+    """Frames, risk history and leaving model for the lead and HR pages, loaded
+    once per change of data (``stamp``) and shared by every page and user."""
     return load_data(engine())

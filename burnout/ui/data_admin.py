@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from burnout import ingest, seed, selfservice
+from burnout import ingest, privacy, seed, selfservice
 from burnout.checkin import escape_md
 from burnout.errors import InputError
 from burnout.instruments import load, load_wording_file
@@ -55,7 +55,7 @@ def show_error(exc: InputError, what: str = "Nothing was stored.") -> None:
         st.caption(f"The first {len(table)} of {total} problems are listed. Fix these and check again.")
     if len(table) > 3:
         st.download_button("Download this list (CSV)",
-                           selfservice.neutralise_formulas(table.astype(object)).to_csv(index=False)
+                           privacy.neutralise_formulas(table.astype(object)).to_csv(index=False)
                            .encode("utf-8-sig"), file_name="problems.csv", mime="text/csv",
                            key=f"dl_problems_{abs(hash(str(exc))) % 10**8}", on_click="ignore")
 

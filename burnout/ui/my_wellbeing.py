@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from burnout import checkin, selfservice
+from burnout import checkin, privacy, selfservice
 from burnout.instruments import load
 from burnout.store import frames
 from burnout.store.notes import action_notes
@@ -32,7 +32,7 @@ if fb["instruments"]:
     with st.container(border=True):
         st.subheader("Where you are now")
         for name, entry in fb["instruments"].items():
-            st.markdown(f"**{selfservice.INSTRUMENT_TITLES[name]}** · {entry['submitted_at']:%d %b %Y}")
+            st.markdown(f"**{load(name).title}** · {entry['submitted_at']:%d %b %Y}")
             for s in entry["scores"].values():
                 st.markdown(f"- {checkin.escape_md(s['sentence'])}")
         if fb["severe"]:
@@ -47,7 +47,7 @@ else:
 st.header("My trends")
 have = [n for n in checkin.ORDER if (scores["instrument"] == n).any()]
 if have:
-    tabs = st.tabs([selfservice.INSTRUMENT_TITLES[n] for n in have])
+    tabs = st.tabs([load(n).title for n in have])
     for tab, name in zip(tabs, have):
         with tab:
             inst = load(name)
@@ -61,7 +61,7 @@ if have:
             with st.expander("Show as a table"):
                 st.dataframe(table, hide_index=True, width="stretch")
                 st.download_button("Download this table (CSV)",
-                                   selfservice.neutralise_formulas(table.astype(object)).to_csv(index=False)
+                                   privacy.neutralise_formulas(table.astype(object)).to_csv(index=False)
                                    .encode("utf-8-sig"),
                                    file_name=f"my_{name}_scores.csv", mime="text/csv", key=f"dl_{name}")
 
@@ -119,7 +119,7 @@ if my_team:
 # ------------------------------------------------------------------ sharing
 st.header("Who sees my results")
 consent = selfservice.get_consent(engine, helper_id)
-min_group = int(common.settings()["min_group_size"])
+min_group = common.settings().min_group_size
 new_consent = st.toggle("My team lead may see my individual results", value=consent, key="consent_toggle")
 if new_consent != consent:
     selfservice.set_consent(engine, helper_id, new_consent, actor=user["username"])

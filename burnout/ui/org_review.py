@@ -12,12 +12,13 @@ import json
 import pandas as pd
 import streamlit as st
 
-from burnout import config, privacy
+from burnout import privacy
+from burnout.domain.settings import team_kind_label
 from burnout.export.pdf import to_pdf
 from burnout.export.xlsx import to_xlsx
 from burnout.store.writes import audit
 from burnout.ui import common
-from burnout.views.data import TREND_MEASURES, active_roster, data_stamp, min_group
+from burnout.views.data import TREND_MEASURES, active_roster, data_stamp
 from burnout.views.review import build_review
 from burnout.views.tables import for_screen
 
@@ -53,7 +54,6 @@ def _chart(fig, key: str, table: pd.DataFrame | None = None):
 stamp = data_stamp(engine)
 data = common.org_data(str(engine.url), stamp)
 roster = active_roster(data.roster, data.as_of)
-min_n = min_group(settings)
 
 # ------------------------------------------------------------------ assumptions (session only)
 with st.sidebar:
@@ -73,13 +73,13 @@ with st.expander("Assumptions for the turnover estimate (this session only)"):
                "Changes here apply to this session and its exports; they are not saved.")
     c1, c2, c3 = st.columns(3)
     rr = c1.number_input("Relative risk of leaving when burned out", min_value=1.0, max_value=5.0,
-                         value=float(settings.get("relative_risk", config.RELATIVE_RISK)), step=0.1, key="rv_rr",
+                         value=float(settings.relative_risk), step=0.1, key="rv_rr",
                          help="Burned-out helpers are about twice as likely to leave (Shanafelt 2017; Hamidi 2018).")
     default_base = c2.number_input("Default annual turnover (%)", min_value=0.0, max_value=100.0,
-                                   value=float(settings.get("default_base_turnover", 0.2)) * 100, step=0.5,
+                                   value=float(settings.default_base_turnover) * 100, step=0.5,
                                    key="rv_base_default")
     default_mult = c3.number_input("Default replacement cost (x annual salary)", min_value=0.0, max_value=5.0,
-                                   value=float(settings.get("default_cost_multiplier", 0.5)), step=0.05,
+                                   value=float(settings.default_cost_multiplier), step=0.05,
                                    key="rv_mult_default")
     st.markdown("**Annual turnover by kind of team (%)**")
     kinds = sorted(roster["team_kind"].dropna().astype(str).unique())
@@ -87,8 +87,8 @@ with st.expander("Assumptions for the turnover estimate (this session only)"):
     cols = st.columns(3)
     for i, kind in enumerate(kinds):
         base[kind] = cols[i % 3].number_input(
-            config.TEAM_KINDS.get(kind, {}).get("label", kind), min_value=0.0, max_value=100.0,
-            value=float(settings.get("base_turnover", {}).get(kind, settings.get("default_base_turnover", 0.2))) * 100,
+            team_kind_label(kind), min_value=0.0, max_value=100.0,
+            value=settings.base_turnover_for(kind) * 100,
             step=0.5, key=f"rv_base_{kind}") / 100
     st.markdown("**Replacement cost by role (x annual salary)**")
     roles = sorted(roster["role"].dropna().astype(str).unique())
@@ -97,7 +97,7 @@ with st.expander("Assumptions for the turnover estimate (this session only)"):
     for i, role in enumerate(roles):
         mult[role] = cols[i % 3].number_input(
             role.capitalize(), min_value=0.0, max_value=5.0,
-            value=float(settings.get("cost_multiplier", {}).get(role, settings.get("default_cost_multiplier", 0.5))),
+            value=float(settings.cost_multiplier.get(role, settings.default_cost_multiplier)),
             step=0.05, key=f"rv_mult_{role}")
 override = {"relative_risk": rr, "default_base_turnover": default_base / 100, "base_turnover": base,
             "default_cost_multiplier": default_mult, "cost_multiplier": mult}

@@ -6,7 +6,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from burnout import auth, checkin, config, selfservice
+from burnout import auth, checkin, privacy, selfservice
+from burnout.domain.settings import MIN_COMMENT_GROUP, MIN_GROUP_SIZE, TEAM_KINDS, team_kind_label
+from burnout.instruments import load
+from burnout.store import settings as saved_settings
+from burnout.store.writes import set_client_word
 from burnout.checkin import escape_md
 from burnout.errors import InputError
 from burnout.store import frames
@@ -43,7 +47,7 @@ def saved(message: str) -> None:
 
 def save(values: dict, message: str) -> None:
     try:
-        selfservice.save_settings(engine, values, actor=actor)
+        saved_settings.save(engine, values, actor=actor)
     except InputError as exc:
         st.error(f"Not saved: {escape_md(exc)}")
     else:
@@ -54,7 +58,7 @@ COST_COL = "cost per departure, $ (optional, wins)"
 tab_users, tab_privacy, tab_schedule, tab_teams, tab_caseload, tab_costs, tab_resources = st.tabs(
     ["Users", "Privacy & sessions", "Check-in schedule", "Teams", "Caseload standards", "Turnover costs",
      "Resources"])
-s = frames.settings(engine)
+s = saved_settings.load(engine)
 roster = frames.roster(engine, s)
 teams = frames.teams_frame(engine)
 
@@ -71,7 +75,7 @@ with tab_users:
         new_pw = c2.text_input(f"Password (at least {auth.MIN_PASSWORD} characters)", type="password",
                                key="new_password")
         c3, c4, c5 = st.columns(3)
-        new_role = c3.selectbox("Role", config.ROLES, key="new_role")
+        new_role = c3.selectbox("Role", privacy.ROLES, key="new_role")
         new_helper = c4.selectbox("Roster entry (helper id)", [None, *roster["helper_id"].tolist()],
                                   format_func=lambda h: "(none)" if h is None else h, key="new_helper")
         new_team = c5.selectbox("Team (for a team lead)", [None, *teams["team_id"].tolist()],
@@ -116,32 +120,32 @@ with tab_users:
 with tab_privacy:
     st.write("Group figures shown to anyone other than the helper count distinct respondents; a group "
              "smaller than the minimum is hidden. The minimum can never be set below "
-             f"{selfservice.ABSOLUTE_MIN_GROUP}.")
+             f"{MIN_GROUP_SIZE} for scores and {MIN_COMMENT_GROUP} for comments.")
     with st.form("privacy_form"):
-        mg = st.number_input("Minimum group size for scores", min_value=selfservice.ABSOLUTE_MIN_GROUP,
-                             max_value=1000, value=max(selfservice.ABSOLUTE_MIN_GROUP, int(s["min_group_size"])),
+        mg = st.number_input("Minimum group size for scores", min_value=MIN_GROUP_SIZE,
+                             max_value=1000, value=s.min_group_size,
                              step=1, key="set_min_group")
-        mc = st.number_input("Minimum group size for comments", min_value=selfservice.ABSOLUTE_MIN_GROUP,
-                             max_value=1000, value=max(selfservice.ABSOLUTE_MIN_GROUP, int(s["min_comment_group"])),
+        mc = st.number_input("Minimum group size for comments", min_value=MIN_COMMENT_GROUP,
+                             max_value=1000, value=s.min_comment_group,
                              step=1, key="set_min_comment")
         sm = st.number_input("Sign people out after this many minutes without activity", min_value=5,
-                             max_value=1440, value=int(s["session_minutes"]), step=5, key="set_session")
+                             max_value=1440, value=s.session_minutes, step=5, key="set_session")
         if st.form_submit_button("Save", type="primary"):
             save({"min_group_size": mg, "min_comment_group": mc, "session_minutes": sm},
                  "Privacy and session settings saved.")
-    st.caption(f"Defaults: {config.MIN_GROUP_SIZE} for scores and {config.MIN_COMMENT_GROUP} for comments "
+    st.caption(f"Defaults: {MIN_GROUP_SIZE} for scores and {MIN_COMMENT_GROUP} for comments "
                "(as Viva Glint, Qualtrics and Culture Amp use).")
 
 # ------------------------------------------------------------------ schedule
 with tab_schedule:
     st.write("How often each questionnaire is offered in a helper's check-in, in weeks. Fewer, shorter "
              "check-ins keep people answering.")
-    sched = checkin.schedule_from(s)
+    sched = s.checkin_schedule
     with st.form("schedule_form"):
         cols = st.columns(4)
         values = {}
         for col, name in zip(cols, checkin.ORDER):
-            values[name] = col.number_input(selfservice.INSTRUMENT_TITLES[name], min_value=1, max_value=52,
+            values[name] = col.number_input(load(name).title, min_value=1, max_value=52,
                                             value=int(sched.get(name, 1)), step=1, key=f"set_every_{name}")
         if st.form_submit_button("Save", type="primary"):
             save({"checkin_schedule": values}, "Check-in schedule saved.")
@@ -152,15 +156,13 @@ with tab_teams:
              "client-related questions of the team's check-in (for example resident, family, caller).")
     words = pd.DataFrame({
         "Team": teams["team_id"],
-        "Kind of team": teams["kind"].map(lambda k: config.TEAM_KINDS.get(k, {}).get("label", k or "")),
+        "Kind of team": teams["kind"].map(lambda k: team_kind_label(k) if k else ""),
         "Word for the people served": teams["client_word"].fillna("client"),
     })
     with st.form("teams_form"):
         edited_words = st.data_editor(words, hide_index=True, width="stretch", key="edit_client_words",
                                       disabled=["Team", "Kind of team"])
         if st.form_submit_button("Save", type="primary"):
-            from burnout.store.writes import set_client_word
-
             changed = [(t, w) for t, w, old in zip(edited_words["Team"], edited_words["Word for the people served"],
                                                    words["Word for the people served"]) if w != old]
             try:
@@ -191,13 +193,13 @@ with tab_costs:
     st.write("Cost of one departure per role: annual salary × multiplier, or a fixed amount in dollars "
              "(\\$, the currency of the roster's salaries and of every cost in the review) when you give one "
              "(it wins). Published ranges: social work 0.3–0.7 × salary, nursing about 1 × salary.")
-    roles = sorted(set(s["cost_multiplier"]) | set(s["cost_per_departure"]) | set(roster["role"].dropna().str.lower()))
+    roles = sorted(set(s.cost_multiplier) | set(s.cost_per_departure) | set(roster["role"].dropna().str.lower()))
     costs = pd.DataFrame({"role": roles,
-                          "multiplier (× salary)": [s["cost_multiplier"].get(r) for r in roles],
-                          COST_COL: [s["cost_per_departure"].get(r) for r in roles]})
-    kinds = list(config.TEAM_KINDS)
-    rates = pd.DataFrame({"team kind": kinds, "label": [config.TEAM_KINDS[k]["label"] for k in kinds],
-                          "base annual turnover (0–1)": [s["base_turnover"].get(k) for k in kinds]})
+                          "multiplier (× salary)": [s.cost_multiplier.get(r) for r in roles],
+                          COST_COL: [s.cost_per_departure.get(r) for r in roles]})
+    kinds = list(TEAM_KINDS)
+    rates = pd.DataFrame({"team kind": kinds, "label": [team_kind_label(k) for k in kinds],
+                          "base annual turnover (0–1)": [s.base_turnover.get(k) for k in kinds]})
     with st.form("costs_form"):
         cost_edit = st.data_editor(costs, hide_index=True, width="stretch", key="edit_costs",
                                    disabled=["role"], column_config={COST_COL: st.column_config.NumberColumn(
@@ -205,14 +207,14 @@ with tab_costs:
                                        help="A fixed cost of one departure in dollars; leave empty to use "
                                             "salary × multiplier.")})
         dm = st.number_input("Multiplier for roles not listed", min_value=0.0, max_value=5.0, step=0.1,
-                             value=float(s["default_cost_multiplier"]), key="set_default_mult")
+                             value=float(s.default_cost_multiplier), key="set_default_mult")
         st.markdown("**Base turnover by team kind** (all-cause leavers per year as a share of staff)")
         rate_edit = st.data_editor(rates, hide_index=True, width="stretch", key="edit_rates",
                                    disabled=["team kind", "label"])
         dr = st.number_input("Base turnover for other teams (0–1)", min_value=0.0, max_value=1.0, step=0.01,
-                             value=float(s["default_base_turnover"]), key="set_default_rate")
+                             value=float(s.default_base_turnover), key="set_default_rate")
         rr = st.number_input("How much more likely a burned-out helper is to leave (relative risk)",
-                             min_value=1.0, max_value=10.0, step=0.1, value=float(s["relative_risk"]),
+                             min_value=1.0, max_value=10.0, step=0.1, value=float(s.relative_risk),
                              key="set_rr")
         if st.form_submit_button("Save", type="primary"):
             save({"cost_multiplier": dict(zip(cost_edit["role"], cost_edit["multiplier (× salary)"])),

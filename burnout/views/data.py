@@ -17,29 +17,23 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from burnout import config, privacy, risk
+from burnout import leaving, privacy, risk
+from burnout.domain import measures
+from burnout.domain.settings import Settings
 from burnout.store import frames
 from burnout.store import schema as sch
+from burnout.store import settings as saved_settings
 
-# Measures the HR roll-ups and the people frame average per person.
-ROLLUP_MEASURES = {
-    "burned_out": "Check-ins reporting burnout (%)",
-    "pulse_strain": "Weekly strain (0-100)",
-    "work_burnout": "Work-related burnout, CBI (0-100)",
-    "secondary_traumatic_stress": "Secondary traumatic stress, ProQOL (10-50)",
-    "risk_score": "Burnout risk (0-100)",
-    "caseload_ratio": "Caseload / role standard",
-}
+# Measures the HR roll-ups and the people frame average per person (labels: the registry's).
+ROLLUP_MEASURES = measures.labels(("burned_out", "pulse_strain", "work_burnout", "secondary_traumatic_stress",
+                                   "risk_score", "caseload_ratio"))
+# The risk bands, in order, and the share-of-people column of each.
+BANDS = tuple(b.label for b in measures.RISK_BANDS)
+BAND_COLUMNS = tuple(f"band_{b}" for b in BANDS)
 # Columns shown as percentages in display tables.
-PERCENT = ("burned_out", "band_low", "band_moderate", "band_high")
-BANDS = ("low", "moderate", "high")
-# Measures a lead or HR reviewer can follow week by week.
-TREND_MEASURES = {
-    "pulse_strain": "Weekly strain (pulse)",
-    "risk_score": "Burnout risk",
-    "burned_out": "Reporting burnout (single item)",
-    "work_burnout": "Work-related burnout (CBI)",
-}
+PERCENT = (*measures.percent_measures(), *BAND_COLUMNS)
+# Measures a lead or HR reviewer can follow week by week, with their titles.
+TREND_MEASURES = {m: measures.title(m) for m in ("pulse_strain", "risk_score", "burned_out", "work_burnout")}
 SELF_REPORT_COMPONENTS = tuple(f"c_{n}" for n in risk.SELF_REPORT)
 
 
@@ -53,8 +47,8 @@ class OrgData:
     history: pd.DataFrame
     latest: pd.DataFrame
     as_of: pd.Timestamp | None
-    settings: dict
-    leaving_model: risk.LeavingModel
+    settings: Settings
+    leaving_model: leaving.LeavingModel
 
     @property
     def burnout_link(self) -> dict:
@@ -62,43 +56,28 @@ class OrgData:
 
     @property
     def min_n(self) -> int:
-        return min_group(self.settings)
+        """The minimum group size in force (the Settings object already clamps it)."""
+        return self.settings.min_group_size
 
-    def with_settings(self, settings: Mapping) -> "OrgData":
+    def with_settings(self, settings: Settings) -> "OrgData":
         """The same frames under other settings (a review's session-only assumptions)."""
-        return dataclasses.replace(self, settings=dict(settings))
+        return dataclasses.replace(self, settings=settings)
 
 
-def merged_settings(engine: Engine, override: Mapping | None = None) -> dict:
-    """Saved settings with ``override`` on top (nested dicts merged key by key)."""
-    out = frames.settings(engine)
-    for key, value in (override or {}).items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = {**out[key], **value}
-        else:
-            out[key] = value
-    return out
+def merged_settings(engine: Engine, override: Mapping | None = None) -> Settings:
+    """Saved settings with ``override`` on top (nested maps merged key by key; InputError when invalid)."""
+    return saved_settings.load(engine).merged(override)
 
 
-def min_group(settings: Mapping) -> int:
-    """The minimum group size in force: the setting, never below 5 (DESIGN §7)."""
-    try:
-        value = int(settings.get("min_group_size", config.MIN_GROUP_SIZE))
-    except (TypeError, ValueError):
-        value = config.MIN_GROUP_SIZE
-    return max(config.MIN_GROUP_SIZE, value)
-
-
-def load_data(engine: Engine, as_of=None, settings: Mapping | None = None) -> OrgData:
+def load_data(engine: Engine, as_of=None, settings: Settings | None = None) -> OrgData:
     """Roster, caseload, scores, risk history and latest risk up to ``as_of``
     (default: the latest week with data), and the leaving model."""
-    settings = dict(settings or frames.settings(engine))
+    settings = settings or saved_settings.load(engine)
     roster = frames.roster(engine, settings)
     caseload = frames.caseload(engine)
     scores = frames.scores(engine)
-    weights = settings.get("risk_weights")
-    history = risk.compute_risk(roster, caseload, scores, as_of=as_of, weights=weights, drivers=False)
-    latest = risk.latest_risk(roster, caseload, scores, as_of=as_of, weights=weights)
+    history = risk.compute_risk(roster, caseload, scores, as_of=as_of, drivers=False, settings=settings)
+    latest = risk.latest_risk(roster, caseload, scores, as_of=as_of, settings=settings)
     weeks = pd.concat([scores["week_start"], caseload["week_start"]]).dropna()
     as_of_week = pd.Timestamp(as_of) if as_of is not None else (weeks.max() if len(weeks) else None)
     if as_of_week is not None:
@@ -106,8 +85,8 @@ def load_data(engine: Engine, as_of=None, settings: Mapping | None = None) -> Or
         scores = scores[scores["week_start"] <= as_of_week]
         caseload = caseload[caseload["week_start"] <= as_of_week]
     # The same rule as the ``risk`` command: fitted Cox model or documented defaults, and
-    # the risk -> burnout link (risk.leaving_model never raises; it records why).
-    model = risk.leaving_model(roster, history, scores, as_of=as_of_week, settings=settings)
+    # the risk -> burnout link (leaving.leaving_model never raises; it records why).
+    model = leaving.leaving_model(roster, history, scores, as_of=as_of_week, settings=settings)
     return OrgData(roster=roster, caseload=caseload, scores=scores, history=history, latest=latest,
                    as_of=as_of_week, settings=settings, leaving_model=model)
 
@@ -154,8 +133,8 @@ def people_frame(data: OrgData, weeks: int = 4) -> pd.DataFrame:
     out["self_report"] = out[own].notna().any(axis=1) if own else False
     out.loc[~out["self_report"], "risk_score"] = np.nan
     out.loc[~out["self_report"], "risk_band"] = None
-    for b in BANDS:
-        out[f"band_{b}"] = np.where(out["risk_band"].isna(), np.nan, (out["risk_band"] == b).astype(float))
+    for b, col in zip(BANDS, BAND_COLUMNS):
+        out[col] = np.where(out["risk_band"].isna(), np.nan, (out["risk_band"] == b).astype(float))
     return out
 
 

@@ -12,7 +12,7 @@ from typing import Mapping
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from burnout import charts, privacy
+from burnout import privacy
 from burnout.views.data import OrgData, load_data
 
 # The order a lead reads one helper's measures in.
@@ -52,8 +52,8 @@ def helper_view(engine: Engine, viewer: Mapping, helper_id: str, *, data: OrgDat
     drivers: tuple[str, ...] = ()
     if len(latest):
         drivers = tuple(d for d in latest.iloc[0][["driver_1", "driver_2", "driver_3"]] if isinstance(d, str) and d)
-    weekly = scores.groupby("week_start")[[c for c in charts.MEASURES if c in scores.columns
-                                           and c != "burned_out"]].mean().reset_index()
+    cols = [m for m in MEASURE_ORDER if m != "risk_score" and m in scores.columns]
+    weekly = scores.groupby("week_start")[cols].mean().reset_index()
     weekly = weekly.merge(history[["week_start", "risk_score"]], on="week_start", how="outer") \
         .sort_values("week_start")
     return HelperView(helper_id=helper_id, name=r["name"], role=r["role"], team=r["team"],

@@ -22,11 +22,14 @@ import pandas as pd
 import plotly.graph_objects as go
 from sqlalchemy.engine import Engine
 
-from burnout import charts, config, privacy, turnover
+from burnout import charts, privacy, turnover
+from burnout.domain import measures
+from burnout.domain.settings import Settings, team_kind_label
+from burnout.domain.time import now
 from burnout.errors import InputError
 from burnout.store import frames
 from burnout.views.data import (PERCENT, TREND_MEASURES, OrgData, active_roster, load_data, merged_settings,
-                                min_group, people_frame, series_for)
+                                people_frame, series_for)
 from burnout.views.tables import (band_shares, heatmap_cells, last_weeks, narrowing, participation_display,
                                   participation_table, review_plan, rollup, trend_from, weekly_by)
 
@@ -68,7 +71,7 @@ class TurnoverImpact:
     evidence: tuple[Evidence, ...]
     what_if: Mapping | None
     scenario: Mapping
-    resolved: Mapping
+    resolved: Settings            # the turnover model's inputs in force (with the fitted link)
     link: Mapping
 
     @property
@@ -133,25 +136,7 @@ class Review:
         return rows
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-
-
 # =========================================================================== turnover
-
-def turnover_settings(settings: Mapping, link: Mapping | None = None) -> dict:
-    """The turnover model's inputs from the settings; the risk -> burnout link fitted
-    to the organisation's single-item ratings (risk.burnout_link) unless an admin
-    set the link's figures, as the ``risk`` command does."""
-    keys = ("relative_risk", "base_turnover", "default_base_turnover", "cost_multiplier",
-            "default_cost_multiplier", "cost_per_departure", "default_annual_salary", "burnout_midpoint",
-            "burnout_scale", "reference_burnout_rate")
-    out = {k: settings[k] for k in keys if k in settings}
-    if link and link.get("used") == "fitted" and "burnout_midpoint" not in out:
-        out["burnout_midpoint"] = float(link["burnout_midpoint"])
-        out["burnout_scale"] = float(link["burnout_scale"])
-    return out
-
 
 def turnover_impact(data: OrgData, people: pd.DataFrame, min_n: int, scenario: Mapping | None = None,
                     group_col: str = "team", *, plan: privacy.Plan | None = None,
@@ -159,12 +144,12 @@ def turnover_impact(data: OrgData, people: pd.DataFrame, min_n: int, scenario: M
     """Turnover impact per ``group_col`` and in total, suppressed like the roll-ups,
     and the what-if scenario for the whole scope."""
     settings = data.settings
-    ts = turnover_settings(settings, data.burnout_link)
+    model = data.leaving_model
+    ts = model.turnover_settings(settings)
     roster = active_roster(data.roster, data.as_of)
     roster = roster[roster["helper_id"].isin(set(people["helper_id"]))]
     latest = data.latest[data.latest["helper_id"].isin(set(roster["helper_id"]))]
-    model = data.leaving_model
-    impact = model.helper_impact(roster, latest, ts)   # the same call as the risk command
+    impact = turnover.helper_impact_under(model, roster, latest, settings)   # the same call as the risk command
     impact = impact.merge(roster[["helper_id", "site"]], on="helper_id", how="left")
     # The mask counts the people behind the burnout estimate: distinct helpers whose
     # risk rests on their own answers (people_frame blanks caseload-only risks).
@@ -196,8 +181,7 @@ def turnover_impact(data: OrgData, people: pd.DataFrame, min_n: int, scenario: M
                                   for k, s in zip(table[group_col], table["status"])]
     shown_kinds = sorted({k for k, s in zip(table["team_kind"], table["status"])
                           if s == privacy.SHOWN and isinstance(k, str)})
-    evidence = tuple(Evidence(k, config.TEAM_KINDS.get(k, {}).get("label", k),
-                              turnover.CONTINUITY_EVIDENCE.get(k, turnover.GENERAL_CONTINUITY))
+    evidence = tuple(Evidence(k, team_kind_label(k), settings.continuity_for(k))
                      for k in (shown_kinds or sorted(set(impact["team_kind"].dropna().astype(str)))))
     scope_ok = status.get(privacy.TOTAL) == privacy.SHOWN
     sc = {**DEFAULT_SCENARIO, **(scenario or {})}
@@ -206,9 +190,9 @@ def turnover_impact(data: OrgData, people: pd.DataFrame, min_n: int, scenario: M
         result = turnover.what_if(roster, latest, ts, burnout_reduction_points=float(sc["burnout_reduction_points"]),
                                   cap_caseload=bool(sc["cap_caseload"]),
                                   intervention_cost=float(sc["intervention_cost"] or 0),
-                                  weights=settings.get("risk_weights"), calibration=model.calibration)
+                                  weights=settings.risk_weights, calibration=model.calibration)
     return TurnoverImpact(table=table, group_col=group_col, evidence=evidence, what_if=result, scenario=sc,
-                          resolved=turnover.resolve_settings(ts), link=data.burnout_link)
+                          resolved=ts, link=data.burnout_link)
 
 
 def turnover_display(block: TurnoverImpact, min_n: int) -> pd.DataFrame:
@@ -276,26 +260,27 @@ def _scenario_text(sc: Mapping, result: Mapping | None = None) -> str:
     return "Scenario: " + "; ".join(parts) + "."
 
 
-def assumptions_table(tb: TurnoverImpact, settings: Mapping, window_weeks: int, min_n: int) -> pd.DataFrame:
+def assumptions_table(tb: TurnoverImpact, settings: Settings, window_weeks: int, min_n: int) -> pd.DataFrame:
     s = tb.resolved
     rows = [("Minimum group size (people)", min_n),
             ("Answers window (weeks)", window_weeks),
-            ("Relative risk of leaving when burned out", s["relative_risk"]),
-            ("Default annual base turnover", f"{float(s['default_base_turnover']) * 100:.1f}%"),
-            ("Default replacement cost (x annual salary)", s["default_cost_multiplier"])]
-    for kind, rate in sorted(s["base_turnover"].items()):
-        rows.append((f"Base turnover: {config.TEAM_KINDS.get(kind, {}).get('label', kind)}",
-                     f"{float(rate) * 100:.1f}%"))
-    for role, mult in sorted(s["cost_multiplier"].items()):
+            ("Relative risk of leaving when burned out", s.relative_risk),
+            ("Default annual base turnover", f"{float(s.default_base_turnover) * 100:.1f}%"),
+            ("Default replacement cost (x annual salary)", s.default_cost_multiplier)]
+    for kind, rate in sorted(s.base_turnover.items()):
+        rows.append((f"Base turnover: {team_kind_label(kind)}", f"{float(rate) * 100:.1f}%"))
+    for role, mult in sorted(s.cost_multiplier.items()):
         rows.append((f"Replacement cost (x salary): {role}", mult))
-    for role, cost in sorted((s.get("cost_per_departure") or {}).items()):
+    for role, cost in sorted(s.cost_per_departure.items()):
         rows.append((f"Cost per departure: {role} ($)", cost))
     link = tb.link or {}
-    how = ("fitted to the organisation's single-item ratings" if link.get("used") == "fitted"
-           and "burnout_midpoint" not in settings else "default assumption" if "burnout_midpoint" not in settings
-           else "set by the organisation")
-    rows.append(("Burnout probability from risk", f"logistic, midpoint {float(s['burnout_midpoint']):.1f}, "
-                                                   f"scale {float(s['burnout_scale']):.1f} ({how})"))
+    set_by_org = settings.burnout_midpoint is not None
+    how = ("set by the organisation" if set_by_org else "fitted to the organisation's single-item ratings"
+           if link.get("used") == "fitted" else "default assumption")
+    mid = s.burnout_midpoint if s.burnout_midpoint is not None else turnover.DEFAULT_BURNOUT_MIDPOINT
+    scale = s.burnout_scale if s.burnout_scale is not None else turnover.DEFAULT_BURNOUT_SCALE
+    rows.append(("Burnout probability from risk", f"logistic, midpoint {float(mid):.1f}, "
+                                                   f"scale {float(scale):.1f} ({how})"))
     sc = tb.scenario
     rows += [("What-if: burnout prevalence lower by (points)", sc["burnout_reduction_points"]),
              ("What-if: caseloads capped at the role standard", "yes" if sc["cap_caseload"] else "no"),
@@ -335,7 +320,7 @@ def build_review(engine: Engine, scope: str = "org", settings_override: Mapping 
     """
     team = parse_scope(engine, scope)
     settings = merged_settings(engine, settings_override)
-    min_n = min_group(settings)
+    min_n = settings.min_group_size
     data = (data if data is not None else load_data(engine, as_of=as_of, settings=settings)).with_settings(settings)
     people = people_frame(data, weeks=window_weeks)
     # One audit over every roll-up an HR reviewer can see; a team report or a
@@ -371,7 +356,7 @@ def build_review(engine: Engine, scope: str = "org", settings_override: Mapping 
     trend = trend_from(weekly, trend_measure)
     weekly_display = weekly.display(percent=PERCENT, labels={
         "week_start": "Week starting", heat_group: heat_group.capitalize(),
-        trend_measure: charts.measure_label(trend_measure)})
+        trend_measure: measures.label(trend_measure)})
     weekly_display["Week starting"] = pd.to_datetime(weekly.table["week_start"]).dt.strftime("%Y-%m-%d")
     measure_name = TREND_MEASURES.get(trend_measure, trend_measure)
     sections.append(Section("weekly", f"{measure_name} by week",
@@ -418,7 +403,7 @@ def build_review(engine: Engine, scope: str = "org", settings_override: Mapping 
     return Review(
         title=f"Helper wellbeing review: {label.lower() if team is None else label}",
         scope="org" if team is None else f"team:{team}", scope_label=label, team=team,
-        generated_at=_now(), as_of=data.as_of, window_weeks=window_weeks, min_n=min_n,
+        generated_at=now(), as_of=data.as_of, window_weeks=window_weeks, min_n=min_n,
         privacy_note=privacy.privacy_note(min_n), filter=dict(where or {}),
         assumptions=assumptions_table(tb, settings, window_weeks, min_n), sections=tuple(sections),
         tables=tables, turnover=tb, participation=part, trend=trend, figures=figures, calibration=calibration)

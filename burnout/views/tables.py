@@ -13,19 +13,7 @@ import numpy as np
 import pandas as pd
 
 from burnout import privacy, risk
-from burnout.views.data import BANDS, ROLLUP_MEASURES, OrgData
-
-# Readable names for risk components (risk.COMPONENTS) in team-level driver counts.
-DRIVER_LABELS = {
-    "burnout": "Burnout score (ProQOL)", "cbi_work": "Work-related burnout (CBI)",
-    "cbi_personal": "Personal burnout (CBI)", "cbi_client": "Client-related burnout (CBI)",
-    "sts": "Secondary traumatic stress (ProQOL)", "sib": "Burnout self-rating",
-    "pulse_strain": "Weekly strain (pulse)", "low_cs": "Low compassion satisfaction",
-    "trend": "Scores rising over recent weeks", "caseload": "Caseload above the role standard",
-    "acuity": "Many high-acuity cases", "trauma": "Trauma exposure at work",
-    "incidents": "Critical incidents", "overtime": "Overtime hours",
-    "mismatch": "Cases outside specialty",
-}
+from burnout.views.data import BAND_COLUMNS, BANDS, ROLLUP_MEASURES, OrgData
 
 
 def narrowing(where: Mapping | None, team: str | None = None) -> dict:
@@ -91,8 +79,8 @@ def band_shares(people: pd.DataFrame, by: str | None, min_n: int, known=None, *,
         df["scope"] = privacy.TOTAL
         group = "scope"
     labels = {"team": "Team", "role": "Role", "site": "Site", "scope": "Scope",
-              **{f"band_{b}": f"{b.capitalize()} risk (%)" for b in BANDS}}
-    band_cols = [f"band_{b}" for b in BANDS]
+              **{c: f"{b.capitalize()} risk (%)" for b, c in zip(BANDS, BAND_COLUMNS)}}
+    band_cols = list(BAND_COLUMNS)
     sup = privacy.suppress(df, group, "helper_id", band_cols, min_n,
                            margins=by is not None, known=known, labels=labels)
     if plan is None:
@@ -146,35 +134,24 @@ def participation_display(part: pd.DataFrame, min_n: int) -> pd.DataFrame:
                          "Checked in (%)": vals})
 
 
-def team_drivers(people: pd.DataFrame, min_n: int, known=None, top: int = 3) -> pd.DataFrame:
-    """Share of people for whom each risk component is among their top ``top`` drivers.
-
-    Counted on components (caseload, overtime, ...), not on the personal driver
-    texts, and only over ``min_n`` or more people with a risk estimate.
-    """
-    comp_cols = [f"c_{n}" for n in risk.NAMES if n in DRIVER_LABELS and f"c_{n}" in people.columns]
+def team_drivers(people: pd.DataFrame, min_n: int, known=None, top: int = 3,
+                 weights: Mapping | None = None) -> pd.DataFrame:
+    """Share of people for whom each risk component is among their own top ``top``
+    drivers — the same ranking (``risk.driver_components``, under the saved
+    weights) that names each helper's drivers — over ``min_n`` or more people
+    with a risk estimate."""
     df = people[people["risk_score"].notna()]
-    if df.empty or not comp_cols:
+    if df.empty:
         return pd.DataFrame(columns=["driver", "share", "helpers"])
     n = df["helper_id"].nunique()
     unknown = len(set(df["helper_id"]) - set(known)) if known is not None else 0
     if n < min_n or (known is not None and 0 < unknown < min_n):
         return pd.DataFrame(columns=["driver", "share", "helpers"])
-    w = np.array([risk.DEFAULT_WEIGHTS[c[2:]] for c in comp_cols])
-    p = df[comp_cols].to_numpy(dtype=float)
-    with np.errstate(invalid="ignore"):
-        excess = np.where((p >= risk.DRIVER_MIN_PRESSURE), w * (p - risk.DRIVER_REFERENCE), -np.inf)
-    excess = np.where(np.isnan(excess), -np.inf, excess)
-    order = np.argsort(-excess, axis=1, kind="stable")[:, :top]
-    chosen = np.zeros_like(excess, dtype=bool)
-    for j in range(order.shape[1]):
-        rows = np.arange(len(df))
-        ok = excess[rows, order[:, j]] > -np.inf
-        chosen[rows[ok], order[ok, j]] = True
-    counts = chosen.sum(axis=0)
-    out = pd.DataFrame({"driver": [DRIVER_LABELS[c[2:]] for c in comp_cols], "share": counts / n,
-                        "helpers": n})
-    return out[out["share"] > 0].sort_values("share", ascending=False).reset_index(drop=True)
+    chosen = risk.driver_components(df, weights, top)
+    counts = pd.Series([c for row in chosen for c in row], dtype=object).value_counts()
+    out = pd.DataFrame({"driver": [risk.COMPONENT_LABELS[c] for c in counts.index],
+                        "share": counts.to_numpy() / n, "helpers": n})
+    return out.sort_values("share", ascending=False, kind="stable").reset_index(drop=True)
 
 
 def last_weeks(cells: pd.DataFrame, weeks: int) -> pd.DataFrame:

@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from burnout import alerts, charts, privacy
-from burnout.views.data import PERCENT, OrgData, active_roster, load_data, min_group, people_frame, series_for
+from burnout import alerts, privacy
+from burnout.domain import measures
+from burnout.views.data import PERCENT, OrgData, active_roster, load_data, people_frame, series_for
 from burnout.views.tables import (band_shares, heatmap_cells, participation_display, participation_table,
                                   team_drivers, weekly_by)
 
@@ -58,7 +59,7 @@ class TeamView:
         scale = 100 if self.measure == "burned_out" else 1
         return pd.DataFrame({
             "Week starting": pd.to_datetime(w["week_start"]).dt.strftime("%Y-%m-%d"),
-            charts.measure_label(self.measure): [round(float(v) * scale, 1) if s == privacy.SHOWN and pd.notna(v)
+            measures.label(self.measure): [round(float(v) * scale, 1) if s == privacy.SHOWN and pd.notna(v)
                                                  else privacy.hidden_label(s, n)
                                                  for v, s in zip(w["mean"], w["status"])],
             "People": [int(k) if pd.notna(k) else privacy.hidden_label(s, n) for k, s in zip(w["n"], w["status"])]})
@@ -71,13 +72,13 @@ class TeamView:
                   for v, s in zip(cells["value"], cells["status"])]
         return cells.assign(week_start=pd.to_datetime(cells["week_start"]).dt.strftime("%Y-%m-%d"), value=values) \
             .drop(columns=["status"]).rename(columns={"week_start": "Week starting",
-                                                      "value": charts.measure_label(self.measure),
+                                                      "value": measures.label(self.measure),
                                                       row_col: str(row_col).capitalize()})
 
     def scatter_table(self) -> pd.DataFrame:
         y = self.scatter_measure
         return self.scatter.rename(columns={"label": "Helper", "caseload_ratio": "Cases / standard",
-                                            y: charts.measure_label(y)}).round(2)
+                                            y: measures.label(y)}).round(2)
 
     def drivers_table(self) -> pd.DataFrame:
         d = self.drivers
@@ -100,7 +101,7 @@ def team_view(engine: Engine, viewer: Mapping, team: str | None = None, *, data:
     if not privacy.can_view_team(viewer, team):
         raise PermissionError("this team is not yours to view")
     data = data or load_data(engine)
-    min_n = min_group(data.settings)
+    min_n = data.min_n
     troster = team_roster(data, team)
     ids, known, basis_label = privacy.lead_basis(troster, min_n)
     people = people_frame(data, window_weeks)
@@ -148,7 +149,7 @@ def team_view(engine: Engine, viewer: Mapping, team: str | None = None, *, data:
         private_note=privacy.private_count_note(n_private, min_n), measure=measure, weekly=weekly, bands=bands,
         heatmap_kind=heat_kind, heatmap_cells=heat_cells, heatmap_note=heat_note, scatter=scatter,
         alerts=team_alert_rows(data, team, ids, known, min_n), helper_alerts=consenting_alerts(data, consenting),
-        drivers=team_drivers(basis_people, min_n, known=known),
+        drivers=team_drivers(basis_people, min_n, known=known, weights=data.settings.risk_weights),
         participation=participation_table(data, ids, min_n, known=known),
         caseload=team_caseload(data, troster), as_of=data.as_of)
 

@@ -1,0 +1,476 @@
+"""The probability of leaving within 12 months: which model gives it, and how it was checked.
+
+One rule for the ``risk`` command and the HR review alike (:func:`leaving_model`):
+the organisation's own Cox model (:func:`calibrate`, lifelines) when it has
+enough separations *and* validates on a time-split hold-out; otherwise the
+documented defaults — the Shanafelt mixture model in ``burnout.turnover``.
+The risk → probability-of-burnout link is fitted to the organisation's own
+single-item ratings (:func:`burnout_link`) unless an admin set it.
+
+Sits between the risk model (whose history it learns from) and the turnover
+model (which turns its probabilities into leavers, money and clients).
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from burnout.domain.settings import Settings, resolve
+from burnout.domain.time import week_end
+from burnout.risk import COMPONENT_COLUMNS, floor_monday, nearest_monday, roster_col
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["CALIBRATION_SLOPE_RANGE", "MIN_CONCORDANCE", "MIN_HELPER_YEARS", "MIN_LEAVERS", "CalibrationResult",
+           "LeavingModel", "burnout_link", "calibrate", "leaving_model"]
+
+MIN_LEAVERS = 20         # separations needed before fitting (≈10 events per
+MIN_HELPER_YEARS = 100   # predictor for a 2-predictor model; Peduzzi 1996)
+# A fitted model replaces the defaults only if, on the later (hold-out) dates,
+# it ranks leavers above stayers at least this often — below it nothing shows
+# it is better — ...
+MIN_CONCORDANCE = 0.60
+# ... and its probabilities are about right: the calibration slope (logistic
+# regression of what happened on logit p̂; ideal 1) within this range.  Below
+# 0.5 the predictions are far too spread out, above 1.5 far too timid.
+CALIBRATION_SLOPE_RANGE = (0.5, 1.5)
+# Separations that say nothing about burnout are censored, not counted
+# (matched as case-insensitive substrings of end_reason).
+DEFAULT_EXCLUDED_REASONS = ("retire", "death", "deceased")
+
+
+# --------------------------------------------------------------------------- #
+# Calibration on the organisation's own separations
+# --------------------------------------------------------------------------- #
+
+@dataclass
+class CalibrationResult:
+    """Outcome of ``calibrate``.
+
+    ``used`` is ``'fitted'`` or ``'defaults'``; ``reason`` says why in plain
+    words; ``metrics`` holds the hold-out figures (``concordance``, ``auc``,
+    ``calibration_slope``, ``calibration_intercept``, ``observed_expected``,
+    ``deciles``: list of {bin, n, predicted, observed}).  ``coefficients`` are
+    Cox log hazard ratios per standard deviation of each feature.
+    """
+
+    used: str
+    reason: str
+    n_helpers: int = 0
+    n_leavers: int = 0
+    helper_years: float = 0.0
+    horizon_weeks: int = 52
+    features: list = field(default_factory=list)
+    coefficients: dict = field(default_factory=dict)
+    metrics: dict = field(default_factory=dict)
+    model: object = None
+    _center: dict = field(default_factory=dict, repr=False)
+    _scale: dict = field(default_factory=dict, repr=False)
+    _fill: dict = field(default_factory=dict, repr=False)
+
+    def _design(self, frame: pd.DataFrame) -> pd.DataFrame:
+        X = pd.DataFrame(index=frame.index)
+        for f in self.features:
+            v = pd.to_numeric(frame[f], errors="coerce") if f in frame else pd.Series(np.nan, index=frame.index)
+            X[f] = (v.fillna(self._fill[f]) - self._center[f]) / self._scale[f]
+        return X
+
+    def predict_p_leave(self, frame: pd.DataFrame) -> np.ndarray:
+        """12-month leaving probability ``1 − S(horizon | x)`` for rows of ``frame``
+        (NaN everywhere when the defaults are in use)."""
+        if self.used != "fitted" or self.model is None:
+            return np.full(len(frame), np.nan)
+        X = self._design(frame)
+        sf = self.model.predict_survival_function(X, times=[float(self.horizon_weeks)])
+        return 1.0 - sf.to_numpy()[0]
+
+    def to_dict(self) -> dict:
+        return {"used": self.used, "reason": self.reason, "n_helpers": self.n_helpers,
+                "n_leavers": self.n_leavers, "helper_years": self.helper_years,
+                "horizon_weeks": self.horizon_weeks, "features": list(self.features),
+                "coefficients": dict(self.coefficients), "metrics": dict(self.metrics)}
+
+
+def _excluded(reason: pd.Series, patterns) -> pd.Series:
+    """end_reason contains any of ``patterns`` (case-insensitive)."""
+    out = pd.Series(False, index=reason.index)
+    text = reason.astype("string").str.lower()
+    for pat in patterns or ():
+        out |= text.str.contains(str(pat).lower(), regex=False).fillna(False).astype(bool)
+    return out
+
+
+def _landmarks(roster, history, as_of, horizon, every, exclude_reasons):
+    """Landmark rows: the helper's risk inputs at week L, then time to leaving.
+
+    duration = weeks from L to the first of (end_date, as_of, L + horizon);
+    event = left in that interval for a reason not excluded.
+    """
+    r = roster.drop_duplicates("helper_id").set_index("helper_id")
+    end = pd.to_datetime(roster_col(r, "end_date"), errors="coerce")
+    reason = roster_col(r, "end_reason").astype("string").str.lower()
+    counted = ~_excluded(reason, exclude_reasons)
+    weeks = np.sort(history["week_start"].unique())
+    marks = weeks[::every]
+    rows = history[history["week_start"].isin(marks)].copy()
+    rows["end"] = rows["helper_id"].map(end)
+    rows["counted"] = rows["helper_id"].map(counted).fillna(True).astype(bool)
+    stop = (rows["week_start"] + pd.Timedelta(weeks=horizon)).clip(upper=as_of)
+    leaves = rows["end"].notna() & (rows["end"] > rows["week_start"]) & (rows["end"] <= stop)
+    until = rows["end"].where(leaves, stop)
+    rows["duration"] = (until - rows["week_start"]).dt.days / 7.0
+    rows["event"] = (leaves & rows["counted"]).astype(int)
+    return rows[rows["duration"] > 0]
+
+
+def calibrate(roster: pd.DataFrame, risk_history: pd.DataFrame, as_of=None, *,
+              horizon_weeks: int = 52, landmark_every: int = 13,
+              min_leavers: int = MIN_LEAVERS, min_helper_years: float = MIN_HELPER_YEARS,
+              holdout: float = 0.3, features: list | None = None,
+              exclude_reasons=DEFAULT_EXCLUDED_REASONS, penalizer: float = 0.01,
+              min_concordance: float = MIN_CONCORDANCE,
+              slope_range: tuple = CALIBRATION_SLOPE_RANGE) -> CalibrationResult:
+    """Fit 12-month leaving on the risk inputs, validated on later dates.
+
+    Data: landmark rows every ``landmark_every`` weeks — each employed
+    helper's ``c_<component>`` pressures (and ``risk_score``) at the landmark,
+    followed up to ``horizon_weeks`` for leaving (roster ``end_date``; reasons
+    containing any of ``exclude_reasons`` — by default retirement and death —
+    count as censored, not as leaving).
+
+    Minimum data: ≥ ``MIN_LEAVERS`` (20) helpers who left and ≥
+    ``MIN_HELPER_YEARS`` (100) helper-years of history; otherwise the
+    documented default weights stand and ``reason`` says so.
+
+    Model: lifelines ``CoxPHFitter`` (ridge ``penalizer``) on standardised
+    features, so censoring at ``as_of`` is handled.  With fewer than 10 train
+    events per candidate feature (Peduzzi 1996) only ``risk_score`` is used —
+    a recalibration of the default score rather than new weights.
+
+    Validation: a time split over the landmark dates that have a full
+    ``horizon_weeks`` of follow-up — the earliest ``1 − holdout`` of them
+    train, the later ones test (the training outcomes may overlap the test
+    dates; the test rows' own inputs are never seen).  Reported on the test set:
+    Harrell's concordance; among rows whose 12-month outcome is known, AUC,
+    calibration intercept and slope (logistic regression of the outcome on
+    logit p̂; ideal 0 and 1), observed/expected ratio and observed vs mean
+    predicted by decile.  The model returned is then refitted on all
+    landmarks.  The fitted model is used only if on the hold-out the
+    concordance is at least ``min_concordance`` (0.60) *and* the calibration
+    slope lies within ``slope_range`` (0.5–1.5); otherwise the defaults stay
+    in use, ``reason`` says which check failed and the metrics are still
+    reported.  lifelines and scikit-learn are imported only once the data are
+    known to be thick enough.
+    """
+    hist = risk_history
+    if hist is None or len(hist) == 0:
+        return CalibrationResult("defaults", "No risk history yet, so the documented default weights are used.")
+    hist = hist.copy()
+    hist["week_start"] = pd.to_datetime(hist["week_start"])
+    as_of = pd.Timestamp(as_of) if as_of is not None else hist["week_start"].max() + pd.Timedelta(days=6)
+    hist = hist[hist["week_start"] <= as_of]
+    first = hist["week_start"].min()
+    helper_years = len(hist) / 52.18
+    end = pd.to_datetime(roster_col(roster, "end_date"), errors="coerce")
+    reason_s = roster_col(roster, "end_reason").astype("string").str.lower()
+    excluded = _excluded(reason_s, exclude_reasons)
+    left = roster.loc[end.notna() & (end > first) & (end <= as_of) & ~excluded, "helper_id"]
+    n_leavers = int(pd.Series(left).nunique())
+    n_helpers = int(hist["helper_id"].nunique())
+    base = dict(n_helpers=n_helpers, n_leavers=n_leavers, helper_years=round(helper_years, 1),
+                horizon_weeks=horizon_weeks)
+    if n_leavers < min_leavers or helper_years < min_helper_years:
+        return CalibrationResult(
+            "defaults",
+            f"{n_leavers} helper{'s' if n_leavers != 1 else ''} left during {helper_years:.0f} helper-years "
+            f"on record; fitting needs at least {min_leavers} leavers and {min_helper_years:g} helper-years, "
+            "so the documented default weights and turnover rates are used.", **base)
+
+    lm = _landmarks(roster, hist, as_of, horizon_weeks, landmark_every, exclude_reasons)
+    # Only landmarks followed for the whole horizon can be checked against what
+    # happened; later ones are censored and join the final refit only.
+    complete_by = as_of - pd.Timedelta(weeks=horizon_weeks)
+    dates = np.sort(lm.loc[lm["week_start"] <= complete_by, "week_start"].unique())
+    if len(dates) < 2:
+        return CalibrationResult(
+            "defaults",
+            f"Checking a fitted model needs at least two dates followed for a full {horizon_weeks} weeks "
+            f"(about {horizon_weeks + 2 * landmark_every} weeks of history); the documented defaults are used.",
+            **base)
+    cut = dates[min(max(int(np.floor(len(dates) * (1 - holdout))), 1), len(dates) - 1)]
+    train = lm[lm["week_start"] < cut]
+    test = lm[(lm["week_start"] >= cut) & (lm["week_start"] <= complete_by)]
+    tr_events = int(train.loc[train["event"] == 1, "helper_id"].nunique())
+    te_events = int(test["event"].sum())
+    if tr_events < 10 or te_events < 5:
+        return CalibrationResult(
+            "defaults",
+            f"After splitting by date there are {tr_events} leavers to learn from and {te_events} to check "
+            "against (need at least 10 and 5), so the documented defaults are used.", **base)
+
+    from lifelines import CoxPHFitter          # only now: the data are thick enough to fit
+    from lifelines.utils import concordance_index
+
+    cands = features or [c for c in COMPONENT_COLUMNS if c in train]
+    cands = [c for c in cands if c in train and train[c].notna().mean() >= 0.5 and train[c].std(skipna=True) > 1e-9]
+    if features is None and (len(cands) == 0 or tr_events < 10 * len(cands)):
+        cands = ["risk_score"]
+    res = CalibrationResult("fitted", "", features=cands, **base)
+
+    def fit(rows):
+        res._fill = {c: float(rows[c].median()) if rows[c].notna().any() else 0.0 for c in cands}
+        res._center = {c: float(rows[c].fillna(res._fill[c]).mean()) for c in cands}
+        sd = {c: float(rows[c].fillna(res._fill[c]).std()) for c in cands}
+        res._scale = {c: v if np.isfinite(v) and v > 1e-12 else 1.0 for c, v in sd.items()}
+        X = res._design(rows)
+        X["duration"], X["event"] = rows["duration"].to_numpy(), rows["event"].to_numpy()
+        cph = CoxPHFitter(penalizer=penalizer)
+        cph.fit(X, duration_col="duration", event_col="event")
+        return cph
+
+    try:
+        res.model = fit(train)
+        Xt = res._design(test)
+        hz = res.model.predict_partial_hazard(Xt).to_numpy()
+        concordance = float(concordance_index(test["duration"], -hz, test["event"]))
+        p = res.predict_p_leave(test)
+        known = (test["event"] == 1) | (test["duration"] >= horizon_weeks - 1e-9)
+        metrics = {"concordance": round(concordance, 3), "test_rows": int(len(test)),
+                   "test_events": te_events, "train_rows": int(len(train)), "train_leavers": tr_events,
+                   "split_date": str(pd.Timestamp(cut).date())}
+        metrics.update(_calibration_metrics(test.loc[known, "event"].to_numpy(), p[known.to_numpy()]))
+        res.model = fit(lm)  # final model on every landmark; metrics above are out-of-time
+    except Exception as exc:  # a degenerate fit must not take the report down; the reason is kept
+        logger.warning("calibration fit failed", exc_info=True)
+        return CalibrationResult("defaults", f"The model could not be fitted ({type(exc).__name__}: {exc}); "
+                                 "the documented defaults are used.", **base)
+    res.coefficients = {c: round(float(res.model.params_[c]), 4) for c in cands}
+    res.metrics = metrics
+    slope = metrics.get("calibration_slope")
+    lo, hi = slope_range
+    if concordance < min_concordance:
+        res.used, res.model = "defaults", None
+        res.reason = (f"A model fitted on {n_leavers} leavers ranked later leavers above stayers only "
+                      f"{concordance:.0%} of the time (concordance {concordance:.2f}, below "
+                      f"{min_concordance:.2f}), so the documented defaults are used.")
+        return res
+    if slope is None or not (lo <= slope <= hi):
+        res.used, res.model = "defaults", None
+        what = ("could not be checked on the later dates" if slope is None else
+                f"were off on the later dates (calibration slope {slope:.2f}, outside {lo:g}–{hi:g})")
+        res.reason = (f"A model fitted on {n_leavers} leavers ranked leavers well (concordance "
+                      f"{concordance:.2f}) but its probabilities {what}, so the documented defaults are used.")
+        return res
+    res.reason = (f"Fitted on {n_leavers} leavers over {helper_years:.0f} helper-years; on later dates "
+                  f"(from {metrics['split_date']}) the model ranked leavers above "
+                  f"stayers {concordance:.0%} of the time (concordance {concordance:.2f}) and its "
+                  f"probabilities held up (calibration slope {slope:.2f}).")
+    return res
+
+
+def _calibration_metrics(y: np.ndarray, p: np.ndarray) -> dict:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+
+    out: dict = {"known_outcome_rows": int(len(y))}
+    if len(y) == 0:
+        return out
+    out["observed_expected"] = round(float(y.sum() / max(p.sum(), 1e-12)), 3)
+    if 0 < y.sum() < len(y):
+        out["auc"] = round(float(roc_auc_score(y, p)), 3)
+        if y.sum() >= 5:
+            lp = np.log(np.clip(p, 1e-6, 1 - 1e-6) / (1 - np.clip(p, 1e-6, 1 - 1e-6)))
+            lr = LogisticRegression(C=1e6).fit(lp.reshape(-1, 1), y)
+            out["calibration_slope"] = round(float(lr.coef_[0][0]), 3)
+            out["calibration_intercept"] = round(float(lr.intercept_[0]), 3)
+    bins = min(10, max(1, len(y) // 20))
+    q = pd.qcut(pd.Series(p).rank(method="first"), bins, labels=False) if bins > 1 else np.zeros(len(p), int)
+    df = pd.DataFrame({"bin": np.asarray(q) + 1, "p": p, "y": y})
+    out["deciles"] = [{"bin": int(b), "n": int(len(g)), "predicted": round(float(g["p"].mean()), 4),
+                       "observed": round(float(g["y"].mean()), 4)} for b, g in df.groupby("bin")]
+    return out
+
+
+def burnout_link(risk_history: pd.DataFrame, scores: pd.DataFrame, *, min_rows: int = 50,
+                 min_each: int = 10, max_rows: int = 50_000) -> dict:
+    """Fit the risk → probability-of-burnout link to the organisation's own data.
+
+    turnover.helper_impact turns the risk into the probability ``q`` of being
+    burned out with ``q = 1 / (1 + exp(−(risk − m)/s))``.  The default
+    ``m = 52.5, s = 7`` is an assumption; here ``m`` and ``s`` are fitted
+    (logistic regression) to the single-item measure's burned-out flag
+    (``sib_level ≥ 3``, Dolan 2015 — the same kind of measure as the burnout
+    prevalence in Shanafelt's model) at the helper-weeks where both exist.
+
+    Needs ``min_rows`` matched administrations with at least ``min_each`` on
+    each side and a positive slope.  Returns ``{"used": "fitted"|"defaults",
+    "reason", "n", "burnout_midpoint", "burnout_scale"}`` (the two numbers only
+    when fitted).  scikit-learn is imported only when there is enough to fit.
+    """
+    out = {"used": "defaults", "n": 0}
+    if risk_history is None or scores is None or len(risk_history) == 0 or "sib_level" not in scores:
+        out["reason"] = "No single-item burnout ratings to fit against; the default link is used."
+        return out
+    sib = scores.loc[pd.to_numeric(scores["sib_level"], errors="coerce").notna(), ["helper_id", "sib_level"]].copy()
+    wk = scores.loc[sib.index, "week_start"] if "week_start" in scores else None
+    week = nearest_monday(wk) if wk is not None and wk.notna().all() else floor_monday(
+        scores.loc[sib.index, "submitted_at"])
+    sib["week_start"] = pd.to_datetime(week.astype("datetime64[D]"))
+    hist = risk_history[["helper_id", "week_start", "risk_score"]].dropna()
+    m = sib.merge(hist.assign(week_start=pd.to_datetime(hist["week_start"])), on=["helper_id", "week_start"])
+    if len(m) > max_rows:
+        m = m.sample(max_rows, random_state=0)
+    y = (pd.to_numeric(m["sib_level"]) >= 3).to_numpy(int)
+    out["n"] = int(len(m))
+    if len(m) < min_rows or y.sum() < min_each or (len(y) - y.sum()) < min_each:
+        out["reason"] = (f"{len(m)} single-item ratings matched to a risk score ({int(y.sum())} burned out); "
+                         f"fitting needs {min_rows} with {min_each} on each side, so the default link is used.")
+        return out
+    from sklearn.linear_model import LogisticRegression
+
+    lr = LogisticRegression(C=1e6).fit(m[["risk_score"]].to_numpy(float), y)
+    b, a = float(lr.coef_[0][0]), float(lr.intercept_[0])
+    if not b > 0:
+        out["reason"] = "Risk did not rise with the single-item burnout rating here; the default link is used."
+        return out
+    out.update(used="fitted", burnout_midpoint=-a / b, burnout_scale=1.0 / b,
+               reason=(f"Fitted on {len(m)} single-item ratings ({y.mean():.0%} at 3 or above): "
+                       f"a risk of {-a / b:.0f} means an even chance of being burned out."))
+    return out
+
+
+# --------------------------------------------------------------------------- #
+# Which model gives the probability of leaving: one rule for CLI and review
+# --------------------------------------------------------------------------- #
+
+def _fmt(v, spec: str = ".2f") -> str:
+    return "not computable" if v is None or (isinstance(v, float) and np.isnan(v)) else format(v, spec)
+
+
+@dataclass
+class LeavingModel:
+    """How ``p_leave_12m`` is computed, decided once by ``leaving_model``.
+
+    ``calibration``: the organisation's own Cox model when it validated on the
+    hold-out (``used == 'fitted'``), else the documented defaults with the
+    reason.  ``link``: the risk → burnout link (``burnout_link``; ``used`` is
+    'fitted', 'defaults' or 'settings' when an admin set it).  Both the ``risk``
+    command and the HR review compute per-helper figures through
+    ``turnover.helper_impact_under(model, ...)``, so they always agree.
+    """
+
+    calibration: CalibrationResult
+    link: dict
+
+    def turnover_settings(self, settings: "Settings | dict | None" = None) -> Settings:
+        """``settings`` with the fitted risk → burnout link, unless an admin set one."""
+        s = resolve(settings)
+        if self.link.get("used") == "fitted" and s.burnout_midpoint is None:
+            s = dataclasses.replace(s, burnout_midpoint=float(self.link["burnout_midpoint"]),
+                                    burnout_scale=float(self.link["burnout_scale"]))
+        return s
+
+    @property
+    def fitted(self) -> bool:
+        return self.calibration.used == "fitted"
+
+    def summary(self) -> str:
+        """One line: which model gives the probability of leaving, and why."""
+        c, m = self.calibration, self.calibration.metrics
+        if self.fitted:
+            return (f"Probability of leaving: the organisation's own model (Cox, fitted on {c.n_leavers} leavers "
+                    f"over {c.helper_years:g} helper-years). Checked on later dates (from {m.get('split_date')}): "
+                    f"concordance {_fmt(m.get('concordance'))}, AUC {_fmt(m.get('auc'))}, calibration slope "
+                    f"{_fmt(m.get('calibration_slope'))} and intercept {_fmt(m.get('calibration_intercept'))} "
+                    "(ideal 1 and 0).")
+        figures = ""
+        if m.get("concordance") is not None:
+            figures = (f" Hold-out figures of the model that was tried: concordance {_fmt(m.get('concordance'))}, "
+                       f"AUC {_fmt(m.get('auc'))}, calibration slope {_fmt(m.get('calibration_slope'))}, "
+                       f"intercept {_fmt(m.get('calibration_intercept'))}.")
+        return ("Probability of leaving: the documented defaults (base turnover for the kind of team, raised "
+                f"for burnout by the relative risk; Shanafelt 2017). {c.reason}{figures}")
+
+    def link_text(self) -> str:
+        link = self.link or {}
+        how = {"fitted": "fitted to the organisation's single-item ratings",
+               "settings": "set by the organisation in Settings"}.get(link.get("used"), "the default assumption")
+        return f"{how}. {link.get('reason', '')}".strip()
+
+    def describe(self) -> list[str]:
+        """Plain lines for the ``risk`` command's stderr and the review."""
+        return [self.summary(), f"Risk to burnout probability: {self.link_text()}"]
+
+    def table(self) -> pd.DataFrame:
+        """Figure / Value rows for the review's exports (aggregate figures only)."""
+        c, m = self.calibration, self.calibration.metrics
+        rows = [("Probability of leaving from", "the organisation's own model (Cox)" if self.fitted
+                 else "documented defaults (Shanafelt mixture model)"),
+                ("Why", c.reason),
+                ("Helpers who left (counted)", c.n_leavers),
+                ("Helper-years of history", c.helper_years),
+                ("Needed to fit", f"at least {MIN_LEAVERS} leavers and {MIN_HELPER_YEARS} helper-years")]
+        if m:
+            rows += [("Hold-out: later dates from", m.get("split_date")),
+                     ("Hold-out: concordance (0.5 = chance, 1 = perfect)", m.get("concordance")),
+                     ("Hold-out: AUC", m.get("auc")),
+                     ("Hold-out: calibration slope (ideal 1)", m.get("calibration_slope")),
+                     ("Hold-out: calibration intercept (ideal 0)", m.get("calibration_intercept")),
+                     ("Hold-out: observed / expected leavers", m.get("observed_expected")),
+                     ("Accepted when", f"concordance at least {MIN_CONCORDANCE:.2f} and calibration slope "
+                                       f"{CALIBRATION_SLOPE_RANGE[0]:g}-{CALIBRATION_SLOPE_RANGE[1]:g}")]
+        rows.append(("Risk to burnout probability", self.link_text()))
+        return pd.DataFrame([(k, "" if v is None else v) for k, v in rows],
+                            columns=["Figure", "Value"]).astype({"Value": object})
+
+    def to_dict(self) -> dict:
+        return {"calibration": self.calibration.to_dict(), "link": dict(self.link), "text": self.describe()}
+
+
+def _week_end(history: pd.DataFrame, as_of) -> pd.Timestamp | None:
+    """Sunday ending the as-of week (the last day whose leaving is known)."""
+    if as_of is not None:
+        return pd.Timestamp(week_end(as_of))
+    if history is not None and len(history):
+        return pd.Timestamp(week_end(pd.to_datetime(history["week_start"]).max()))
+    return None
+
+
+def leaving_model(roster: pd.DataFrame, history: pd.DataFrame, scores: pd.DataFrame, as_of=None,
+                  settings: "Settings | dict | None" = None) -> LeavingModel:
+    """Decide how the probability of leaving is computed — the one rule that the
+    ``risk`` command (``views.risk_table``) and the HR review (``views.review``) share.
+
+    ``history``: ``compute_risk`` up to ``as_of``.  The organisation's own Cox
+    model (``calibrate``) is used when it has enough separations *and*
+    validates on the time-split hold-out (concordance ≥ 0.60, calibration slope
+    0.5–1.5); otherwise the documented defaults (Shanafelt mixture).  The risk →
+    burnout link is fitted to the single-item ratings (``burnout_link``) unless
+    ``settings`` hold an admin's ``burnout_midpoint``.
+
+    Never raises for a failed fit: an unexpected error falls back to the
+    defaults, with the error named in the reason (and logged).
+    """
+    settings = resolve(settings)
+    end = _week_end(history, as_of)
+    try:
+        cal = calibrate(roster, history, as_of=end)
+    except Exception as exc:  # fall back, but say why: never silently
+        logger.warning("calibration failed", exc_info=True)
+        cal = CalibrationResult("defaults", f"The organisation's own model could not be checked "
+                                            f"({type(exc).__name__}: {exc}); the documented defaults are used.")
+    if settings.burnout_midpoint is not None:
+        link = {"used": "settings", "n": 0,
+                "reason": f"Midpoint {float(settings.burnout_midpoint):.1f} as set by the organisation."}
+    else:
+        try:
+            link = burnout_link(history, scores)
+        except Exception as exc:
+            logger.warning("burnout link fit failed", exc_info=True)
+            link = {"used": "defaults", "n": 0,
+                    "reason": f"The link could not be fitted ({type(exc).__name__}: {exc}); the default is used."}
+    return LeavingModel(cal, link)
