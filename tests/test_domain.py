@@ -72,3 +72,8 @@ def test_week_start_is_monday_everywhere():
     assert s.iloc[0] == pd.Timestamp("2026-11-23") and pd.isna(s.iloc[1])
     days = np.array([(dt.date(2026, 11, 29) - dt.date(1970, 1, 1)).days, -1])
     assert list(T.monday_day_numbers(days, -1)) == [days[0] - 6, -1]
+
+
+def test_helpers_are_told_the_thresholds_actually_applied():
+    note = S.Settings.from_saved({"min_group_size": 3, "min_comment_group": 12}).group_size_note()
+    assert "groups of 5 or more" in note and "at least 12 people" in note

@@ -407,3 +407,22 @@ def pd_isna(v) -> bool:
     import pandas as pd
 
     return bool(pd.isna(v))
+
+
+def test_checkin_page_tells_the_helper_the_group_size_actually_applied(writable_db):
+    """An older version saved a minimum group of 3; the analysis applies 5, and so does the page."""
+    import json
+
+    from sqlalchemy import delete, insert
+
+    from burnout.store.schema import settings as settings_t
+
+    eng = writable_db["engine"]
+    with eng.begin() as conn:
+        conn.execute(delete(settings_t).where(settings_t.c.key.in_(["min_group_size", "min_comment_group"])))
+        conn.execute(insert(settings_t), [{"key": "min_group_size", "value": json.dumps(3)},
+                                          {"key": "min_comment_group", "value": json.dumps(14)}])
+    at = page("checkin", eng, "demo-helper2")
+    text = " ".join(c.value for c in at.caption)
+    assert "at least 5 people" in text and "groups of 5 or more" in text and "at least 14 people" in text
+    assert "at least 3 people" not in text

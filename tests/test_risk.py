@@ -654,3 +654,46 @@ def test_thin_data_does_not_import_the_model_libraries():
     done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["defaults", "False", "False"]
+
+
+# --------------------------------------------------------------------------- #
+# drift between copies of one rule (issue: one home for each rule)
+# --------------------------------------------------------------------------- #
+
+def test_the_saved_schedule_drives_missed_check_ins():
+    """A fortnightly pulse and single item: answering every other week misses nothing."""
+    weeks = 12
+    sc = make_scores(IDS, weeks)
+    sc = sc[(sc["week_start"] - MON).dt.days // 7 % 2 == 0]          # every other week only
+    fortnightly = Settings().merged({"checkin_schedule": {"pulse": 2, "sib": 2}})
+    kw = dict(roster=make_roster(IDS), caseload=make_caseload(IDS, weeks), scores=sc)
+    weekly = latest_of(R.compute_risk(**kw))
+    every_two = latest_of(R.compute_risk(**kw, settings=fortnightly))
+    assert (weekly["c_missed_checkins"] > 0.3).all()                  # the built-in weekly schedule: half missed
+    assert (every_two["c_missed_checkins"] == 0).all()                # the saved one: none missed
+    assert not any("check-in" in " ".join(r) for r in every_two[["driver_1", "driver_2", "driver_3"]].to_numpy())
+
+
+def test_team_drivers_count_exactly_each_helpers_own_top_drivers():
+    """Five identical helpers: the team's most common drivers are their own three, in
+    the order of their own ranking, under the saved weights."""
+    from burnout import reports
+
+    weeks = 8
+    ids = [f"T{i}" for i in range(5)]
+    over = {h: {"active_cases": 27.2, "pulse_strain": 70.0, "work_burnout": 80.0} for h in ids}
+    roster = make_roster(ids)
+    caseload = make_caseload(ids, weeks, {h: {"active_cases": 27.2} for h in ids})
+    scores = make_scores(ids, weeks, over)
+    weights = {"caseload": 0.2}
+    latest = latest_of(R.compute_risk(roster, caseload, scores, weights=weights)).reset_index()
+    own = R.driver_components(latest, weights)
+    assert all(o == own[0] for o in own) and len(own[0]) == 3
+    people = latest.assign(risk_score=latest["risk_score"])
+    table = reports.team_drivers(people, 5, weights=weights)
+    assert list(table["driver"]) == [R.COMPONENT_LABELS[c] for c in own[0]]
+    assert (table["share"] == 1.0).all()
+    # the driver texts each helper sees rank the same components
+    first = latest.loc[0, "driver_1"]
+    assert first.startswith({"caseload": "caseload", "cbi_work": "work-related burnout",
+                             "pulse_strain": "weekly strain"}[own[0][0]])

@@ -302,7 +302,8 @@ class Settings:
     def group_size_note(self) -> str:
         """What a helper is told about group sizes: the numbers actually applied."""
         return (f"Team and organisation figures only ever show groups of {self.min_group_size} or more "
-                f"people, and written comments are never shown to HR.")
+                f"people. Your written notes stay with you: nobody else reads them, and any figure about "
+                f"notes would need at least {self.min_comment_group} people.")
 
 
 _FIELDS = {f.name for f in dataclasses.fields(Settings)}

@@ -149,6 +149,7 @@ with st.form("checkin_form", clear_on_submit=False, border=False):
             _questions(name)
     comment = st.text_area("Anything you want to add? (optional)", key="checkin_comment", max_chars=2000,
                            help="Only you see this note. Your team lead never sees it, even if you share your individual results with them (they then see your scores, trend and caseload).")
+    st.caption(settings.group_size_note())
     submitted = st.form_submit_button("Save my check-in", type="primary", width="stretch")
 
 if submitted:

@@ -119,13 +119,15 @@ if my_team:
 # ------------------------------------------------------------------ sharing
 st.header("Who sees my results")
 consent = selfservice.get_consent(engine, helper_id)
-min_group = common.settings().min_group_size
+settings = common.settings()
+min_group = settings.min_group_size
 new_consent = st.toggle("My team lead may see my individual results", value=consent, key="consent_toggle")
 if new_consent != consent:
     selfservice.set_consent(engine, helper_id, new_consent, actor=user["username"])
     consent = new_consent
     st.success("Saved. Your team lead can now see your individual results." if consent
                else "Saved. Your team lead now sees only group figures.")
+st.caption(settings.group_size_note())
 st.markdown(
     f"- **When this is off** (the default), your team lead sees only figures for groups of at least "
     f"{min_group} people, so your answers cannot be picked out. HR sees only organisation-wide groups.\n"
