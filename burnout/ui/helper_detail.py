@@ -8,6 +8,7 @@ import streamlit as st
 
 from burnout import charts, privacy
 from burnout.checkin import escape_md
+from burnout.domain import measures
 from burnout.ui import common
 from burnout.views.data import data_stamp
 from burnout.views.helper import helper_view
@@ -100,17 +101,17 @@ else:
 
 st.subheader("Scores over time")
 weekly = view.weekly
-measures = view.measures
-if measures:
-    tabs = st.tabs([charts.measure_label(m).split(" (")[0] for m in measures])
-    for tab, m in zip(tabs, measures):
+shown = view.measures
+if shown:
+    tabs = st.tabs([measures.label(m).split(" (")[0] for m in shown])
+    for tab, m in zip(tabs, shown):
         with tab:
-            st.plotly_chart(charts.individual_trend(weekly, m, charts.measure_label(m)),
+            st.plotly_chart(charts.individual_trend(weekly, m, measures.label(m)),
                             width="stretch", key=f"detail_{m}")
             with st.expander("Show as a table"):
                 t = weekly[["week_start", m]].dropna()
                 st.dataframe(t.assign(week_start=t["week_start"].dt.strftime("%Y-%m-%d"), **{m: t[m].round(1)})
-                             .rename(columns={"week_start": "Week starting", m: charts.measure_label(m)}),
+                             .rename(columns={"week_start": "Week starting", m: measures.label(m)}),
                              hide_index=True, width="stretch")
 else:
     st.caption("No answers yet.")

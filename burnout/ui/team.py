@@ -15,6 +15,7 @@ import streamlit as st
 
 from burnout import charts, privacy
 from burnout.checkin import escape_md
+from burnout.domain import measures
 from burnout.errors import InputError
 from burnout.export.csv import to_csv
 from burnout.store.notes import action_notes, save_action_note
@@ -101,8 +102,7 @@ st.subheader("Caseload pressure")
 sc = view.scatter
 ycol = view.scatter_measure
 if len(sc):
-    _chart(charts.pressure_scatter(sc, y=ycol, title="Caseload and " + charts.measure_label(ycol).split(" (")[0]
-                                   .lower(),
+    _chart(charts.pressure_scatter(sc, y=ycol, title="Caseload and " + measures.label(ycol).split(" (")[0].lower(),
                                    subtitle="Helpers who share their results with you. Tap or hover over a "
                                             "dot to see whose it is; the table lists them all."),
            "team_scatter", view.scatter_table())
