@@ -290,6 +290,12 @@ def assumptions_table(tb: TurnoverImpact, settings: Settings, window_weeks: int,
 
 # =========================================================================== the review
 
+def _risk_band_words() -> str:
+    """"low < 40, moderate 40-64, high 65+" from the risk measure's band edges."""
+    low, high = measures.RISK_BAND_EDGES
+    return f"low < {low:g}, moderate {low:g}-{high - 1:g}, high {high:g}+"
+
+
 def parse_scope(engine: Engine, scope: str) -> str | None:
     """``"org"`` -> None; ``"team:ID"`` -> ID after checking the team exists."""
     scope = (scope or "org").strip()
@@ -344,7 +350,7 @@ def build_review(engine: Engine, scope: str = "org", settings_override: Mapping 
     bands = band_shares(people, band_by, min_n, plan=plan, fixed=narrowing(None, team))
     tables["risk_bands"] = bands
     sections.append(Section("risk_bands", "Burnout risk bands",
-                            "Share of people in each band of the 0-100 risk (low < 40, moderate 40-64, high 65+).",
+                            f"Share of people in each band of the 0-100 risk ({_risk_band_words()}).",
                             bands.display(percent=PERCENT, decimals=0), ("risk_bands",)))
 
     ids = set(people["helper_id"])
