@@ -213,7 +213,8 @@ def test_cli_risk_csv_is_written_by_the_one_writer(demo_db, tmp_path):
     assert list(table.columns)[:5] == ["helper_id", "team", "risk_score", "risk_band", "p_leave_12m"]
 
 
-@pytest.mark.skipif(not pdf_export.fallback_files(), reason="no fallback font (Noto CJK, Droid Sans Fallback) installed")
+@pytest.mark.skipif(not pdf_export.fallback_files(),
+                    reason="no fallback font (Noto CJK, Droid Sans Fallback) installed")
 def test_pdf_prints_scripts_dejavu_lacks_through_an_installed_fallback_font(review, no_chromium):
     renamed = dataclasses.replace(review, title="Helper wellbeing review: Team 東京")
     assert "Team 東京" in pdf_text(to_pdf(renamed))

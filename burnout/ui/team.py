@@ -16,6 +16,7 @@ import streamlit as st
 from burnout import charts, privacy
 from burnout.checkin import escape_md
 from burnout.domain import measures
+from burnout.domain.time import today
 from burnout.errors import InputError
 from burnout.export.csv import to_csv
 from burnout.store.notes import action_notes, save_action_note
@@ -163,7 +164,7 @@ with st.form("action_note", clear_on_submit=pick == "new"):
     we_did = st.text_area("We did (what changed)", value="" if current is None or not current["we_did"]
                           else current["we_did"])
     done_on = st.date_input("Done on", value=None if current is None or pd.isna(current["done_on"])
-                            else pd.Timestamp(current["done_on"]).date(), max_value=dt.date.today() + dt.timedelta(days=365))
+                            else pd.Timestamp(current["done_on"]).date(), max_value=today() + dt.timedelta(days=365))
     if st.form_submit_button("Save note"):
         try:
             save_action_note(engine, user, team, you_said, we_did, done_on,
