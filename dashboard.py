@@ -64,7 +64,7 @@ engine = common.engine()
 first_start(engine)
 user = common.current_user()
 if user is not None and auth.session_expired(st.session_state.get("last_seen"),
-                                             common.settings()["session_minutes"], common.now()):
+                                             common.settings().session_minutes, common.now()):
     came_from_sso = bool(st.session_state.get("sso"))
     st.session_state.clear()
     st.session_state["_first_start_done"] = True
