@@ -1,4 +1,9 @@
-"""Streamlit entry point: first start, login, navigation by role. Nothing else."""
+"""Streamlit entry point: first start, sign-in, navigation by role. Nothing else.
+
+``streamlit run dashboard.py`` finds ``app`` below and serves this file through
+``st.App``, which adds the two session-cookie routes (burnout/ui/web.py) and prints
+a first-admin setup code at start when no admin exists.
+"""
 from __future__ import annotations
 
 import os
@@ -7,19 +12,19 @@ import streamlit as st
 
 from burnout import auth, seed
 from burnout.store import is_empty
-from burnout.ui import common
-
-st.set_page_config(page_title="Helper wellbeing", page_icon=":material/spa:", layout="wide")
+from burnout.ui import common, web
+from burnout.ui.login import render_login
 
 UI = "burnout/ui"
-PAGES = {
-    "checkin": st.Page(f"{UI}/checkin.py", title="Weekly check-in", icon=":material/edit_note:", url_path="checkin"),
-    "my_wellbeing": st.Page(f"{UI}/my_wellbeing.py", title="My wellbeing", icon=":material/spa:", url_path="my-wellbeing"),
-    "team": st.Page(f"{UI}/team.py", title="Team", icon=":material/groups:", url_path="team"),
-    "helper_detail": st.Page(f"{UI}/helper_detail.py", title="Helper detail", icon=":material/person_search:", url_path="helper"),
-    "org_review": st.Page(f"{UI}/org_review.py", title="Organisation review", icon=":material/domain:", url_path="review"),
-    "data_admin": st.Page(f"{UI}/data_admin.py", title="Data", icon=":material/upload_file:", url_path="data"),
-    "settings_admin": st.Page(f"{UI}/settings_admin.py", title="Users & settings", icon=":material/settings:", url_path="settings"),
+PAGE_SPECS = {
+    "checkin": (f"{UI}/checkin.py", "Weekly check-in", ":material/edit_note:", "checkin"),
+    "my_wellbeing": (f"{UI}/my_wellbeing.py", "My wellbeing", ":material/spa:", "my-wellbeing"),
+    "team": (f"{UI}/team.py", "Team", ":material/groups:", "team"),
+    "helper_detail": (f"{UI}/helper_detail.py", "Helper detail", ":material/person_search:", "helper"),
+    "org_review": (f"{UI}/org_review.py", "Organisation review", ":material/domain:", "review"),
+    "data_admin": (f"{UI}/data_admin.py", "Data", ":material/upload_file:", "data"),
+    "settings_admin": (f"{UI}/settings_admin.py", "Users & settings", ":material/settings:", "settings"),
+    "account": (f"{UI}/account.py", "My account", ":material/key:", "account"),
 }
 ROLE_PAGES = {
     "helper": ["checkin", "my_wellbeing"],
@@ -40,48 +45,49 @@ def first_start(engine) -> None:
     st.session_state["_first_start_done"] = True
 
 
-def sign_out() -> None:
-    """Forget the session; a single sign-on session also signs out of Streamlit's identity cookie.
-
-    Runs as the button's callback, so no st.rerun() follows st.logout() (a rerun could drop
-    the logout redirect before it reaches the browser).
-    """
-    came_from_sso = bool(st.session_state.get("sso"))
-    st.session_state.clear()
-    st.session_state["_first_start_done"] = True
-    if came_from_sso:
-        st.logout()
-
-
 def pages_for(user: dict) -> list:
     keys = list(ROLE_PAGES.get(user["role"], []))
     if user["role"] != "helper" and user.get("helper_id"):
         keys = ROLE_PAGES["helper"] + keys   # a lead who also carries a caseload checks in too
-    return [PAGES[k] for k in keys]
+    return [st.Page(PAGE_SPECS[k][0], title=PAGE_SPECS[k][1], icon=PAGE_SPECS[k][2], url_path=PAGE_SPECS[k][3])
+            for k in keys + ["account"]]
 
 
-engine = common.engine()
-first_start(engine)
-user = common.current_user()
-if user is not None and auth.session_expired(st.session_state.get("last_seen"),
-                                             common.settings().session_minutes, common.now()):
-    came_from_sso = bool(st.session_state.get("sso"))
-    st.session_state.clear()
-    st.session_state["_first_start_done"] = True
-    st.session_state["expired"] = True
-    if came_from_sso:
+def sign_in_pages() -> list:
+    """The sign-in page under every page's address, so a deep link (/checkin from a
+    reminder e-mail, a reload) shows the sign-in and returns there afterwards,
+    instead of "Page not found"."""
+    pages = [st.Page(render_login, title="Sign in", icon=":material/login:", default=True)]
+    pages += [st.Page(render_login, title="Sign in", icon=":material/login:", url_path=spec[3])
+              for spec in PAGE_SPECS.values()]
+    return pages
+
+
+def main() -> None:
+    st.set_page_config(page_title="Helper wellbeing", page_icon=":material/spa:", layout="wide")
+    engine = common.engine()
+    first_start(engine)
+    user = common.current_user()
+    if user is None and st.session_state.pop("_sso_logout_due", False):
         st.logout()     # the identity cookie would otherwise sign the person straight back in
-    user = None
-
-if user is None:
-    from burnout.ui.login import render_login
-
-    st.navigation([st.Page(render_login, title="Sign in", icon=":material/login:")], position="hidden").run()
-else:
-    st.session_state["last_seen"] = common.now()
+    if user is None:
+        nav = st.navigation(sign_in_pages(), position="hidden")
+        st.session_state["next_path"] = "/" + (nav.url_path or "")
+        nav.run()
+        return
+    if code := st.session_state.pop("pending_grant", None):
+        # just signed in: the browser swaps the grant for its HttpOnly session cookie and
+        # comes back to the page it asked for (a full load, so the cookie is in place)
+        common.redirect(web.grant_url(code))
     with st.sidebar:
         st.caption(f"Signed in as **{user['username']}** ({user['role']})")
         if seed.is_demo(engine):
             st.info("Demo organisation: all people and numbers are synthetic.", icon=":material/science:")
-        st.button("Sign out", key="sign_out", on_click=sign_out)
+        st.button("Sign out", key="sign_out", on_click=common.sign_out)
     st.navigation(pages_for(user)).run()
+
+
+if __name__ == "__main__":      # run by Streamlit (also by AppTest) as the app script
+    main()
+else:                           # imported by the server `streamlit run` starts for `app`
+    app = st.App(__file__, routes=web.ROUTES, lifespan=web.lifespan)

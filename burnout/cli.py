@@ -138,9 +138,26 @@ def _cmd_wording(a) -> int:
 def _cmd_user(a) -> int:
 
 
-    password = os.environ.get("BURNOUT_PASSWORD") or getpass.getpass("Password: ")
-    create_user(get_engine(), a.username, password, a.role, helper_id=a.helper_id, team=a.team)
-    print(f"user {a.username} ({a.role}) created")
+    auth.normalise_username(a.username)            # a refused name fails before any prompt
+    password = os.environ.get("BURNOUT_PASSWORD") or None
+    if password is None and sys.stdin.isatty():
+        password = getpass.getpass("Password (at least 12 characters, or leave empty for an invite link): ")
+        if password:
+            if getpass.getpass("Same password again: ") != password:
+                raise InputError("the two passwords differ", column="password")
+        else:
+            password = None
+    engine = get_engine()
+    auth.create_user(engine, a.username, password, a.role, helper_id=a.helper_id, team=a.team, actor="cli")
+    if password is not None:
+        print(f"user {a.username} ({a.role}) created")
+        return 0
+    # No password given (no BURNOUT_PASSWORD, no terminal to ask on): the person sets
+    # their own through a one-time link, so nobody else ever knows it.
+    token = auth.create_invite(engine, a.username, actor="cli")
+    hours = auth.setting(engine, "invite_hours")
+    print(f"user {a.username} ({a.role}) created; one-time invite link, valid {hours} hours: "
+          f"{auth.invite_link(token)}")
     return 0
 
 
@@ -209,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--file", required=True, help="CSV (item_id,text) or YAML mapping item id -> text")
     s.set_defaults(func=_cmd_wording)
 
-    s = sub.add_parser("create-user", help="create a login (password from BURNOUT_PASSWORD or a prompt)")
+    s = sub.add_parser("create-user", help="create a login (password from BURNOUT_PASSWORD or a prompt; else a one-time invite link)")
     s.add_argument("--username", required=True)
     s.add_argument("--role", required=True, choices=["helper", "lead", "hr", "admin"])
     s.add_argument("--helper-id")

@@ -23,7 +23,9 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
+from burnout import auth
 from burnout.domain.settings import TEAM_KINDS
+from burnout.store.demo import is_demo
 from burnout.errors import InputError
 from burnout.instruments import INSTRUMENTS
 
@@ -317,6 +319,32 @@ def _parse_dates(df: pd.DataFrame, cols: list[str], file: str,
 
 
 # ---- roster
+
+ROSTER_ACCOUNT_COLUMNS = ["username", "email"]
+
+
+def roster_account_columns(df: pd.DataFrame, file: str = "roster") -> pd.DataFrame | None:
+    """helper_id, username, email for rows that ask for a helper account (optional columns)."""
+    cols = [c for c in ROSTER_ACCOUNT_COLUMNS if c in df.columns]
+    if not cols or "helper_id" not in df.columns:
+        return None
+    out = pd.DataFrame({"helper_id": df["helper_id"].astype("string")})
+    probs = Problems(file)
+    for c in ROSTER_ACCOUNT_COLUMNS:
+        values = df[c].astype("string").str.strip() if c in df.columns else pd.Series(pd.NA, index=df.index,
+                                                                                         dtype="string")
+        out[c] = values.where(values.notna() & (values != ""), None).astype(object)
+    for i, name in out["username"].items():
+        if isinstance(name, str):
+            try:
+                auth.normalise_username(name)
+            except InputError as exc:
+                probs.add_mask(pd.Series(out.index == i, index=out.index), "username", auth.plain_message(exc))
+    bad_mail = out["email"].map(lambda e: isinstance(e, str) and ("@" not in e or " " in e))
+    probs.add_mask(bad_mail, "email", lambda v: f"{v!r} is not an e-mail address", out["email"])
+    probs.raise_if_any()
+    return out[out["username"].notna() | out["email"].notna()].astype(object)
+
 
 def validate_roster(df: pd.DataFrame, file: str = "roster") -> pd.DataFrame:
     _require_columns(df, ROSTER_REQUIRED, file, "roster")
@@ -847,7 +875,9 @@ def prepare(roster=None, surveys=None, caseload=None, mapping=None, names: dict 
         f = names.get("roster") or _name(roster, "roster")
         raw = read_table(roster, f)
         absent = [c for c in ROSTER_OPTIONAL if c not in raw.columns and c != "team_kind"]
-        prepared["roster"] = (f, validate_roster(raw, f), {"absent": absent})
+        accounts = roster_account_columns(raw, f)
+        raw = raw.drop(columns=[c for c in ROSTER_ACCOUNT_COLUMNS if c in raw.columns])
+        prepared["roster"] = (f, validate_roster(raw, f), {"absent": absent, "accounts": accounts})
         helper_ids |= set(prepared["roster"][1]["helper_id"])
     if surveys is not None:
         f = names.get("surveys") or _name(surveys, "surveys")
@@ -910,6 +940,12 @@ def store_prepared(conn, prepared: dict, actor: str = "cli",
         writes.log_import(conn, "roster", f, len(df), n_new + n_upd, actor)
         summary.counts["roster"] = {"rows": len(df), "new": n_new, "updated": n_upd}
         summary.lines.append(f"{f}: {len(df)} helpers ({n_new} new, {n_upd} changed)")
+        accounts = info.get("accounts")
+        if accounts is not None and len(accounts):
+            created = auth.roster_accounts(conn, accounts, actor=actor)
+            summary.counts["accounts"] = {"new": len(created)}
+            summary.lines.append(f"{f}: {len(created)} helper account(s) created, waiting for their invite "
+                                 "(Users & settings: invite links for accounts without a password)")
         if info["absent"] and len(df) > n_new:
             summary.warn(f"{f} has no {', '.join(info['absent'])} column(s): helpers already stored "
                          "keep their stored values there")
@@ -945,6 +981,10 @@ def store_prepared(conn, prepared: dict, actor: str = "cli",
     return summary
 
 
+DEMO_REFUSAL = ("this database holds the demo organisation: clear the demo data first (Data page, "
+                "Demo data tab) so real and synthetic people never mix and the public demo logins go")
+
+
 def import_files(engine, roster=None, surveys=None, caseload=None, mapping=None, *,
                  names: dict | None = None, actor: str = "cli",
                  progress: Callable[[float, str], None] | None = None) -> ImportSummary:
@@ -959,6 +999,8 @@ def import_files(engine, roster=None, surveys=None, caseload=None, mapping=None,
     from burnout.store import frames
 
     progress = progress or (lambda f, m: None)
+    if is_demo(engine):
+        raise InputError(DEMO_REFUSAL)
     progress(0.0, "reading and checking files")
     known = frames.helper_ids(engine)
     prepared = prepare(roster, surveys, caseload, mapping, names, known)

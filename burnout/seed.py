@@ -12,20 +12,15 @@ import pandas as pd
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.engine import Engine
 
-from burnout.auth import create_user
+from burnout import auth
 from burnout.demo import generate
+from burnout.errors import InputError
 from burnout.ingest import prepare, store_prepared
 from burnout.store import schema as s
+from burnout.store.demo import DEMO_FLAG, demo_was_cleared, is_demo
 from burnout.store.writes import audit
 
 DEMO_PASSWORD = "demo-password"
-DEMO_FLAG = "demo_data"
-
-
-def is_demo(engine: Engine) -> bool:
-    with engine.connect() as conn:
-        row = conn.execute(select(s.settings.c.value).where(s.settings.c.key == DEMO_FLAG)).first()
-    return bool(row and json.loads(row[0]))
 
 
 def _lock_for_seeding(conn) -> None:
@@ -92,6 +87,7 @@ def seed_demo(engine: Engine, helpers: int = 60, weeks: int = 52, seed: int = 7)
         audit(conn, "demo", "demo_seeded", detail=f"{helpers} helpers x {weeks} weeks, seed {seed}")
     # Logins come after the commit (create_user has its own transaction); a
     # second starter already returned above, so each is created once.
+    create_user = auth.create_user
     create_user(engine, "demo-admin", DEMO_PASSWORD, "admin", is_demo=True, actor="demo")
     create_user(engine, "demo-hr", DEMO_PASSWORD, "hr", is_demo=True, actor="demo")
     create_user(engine, "demo-lead", DEMO_PASSWORD, "lead", team=lead_team, is_demo=True, actor="demo")
@@ -100,9 +96,37 @@ def seed_demo(engine: Engine, helpers: int = 60, weeks: int = 52, seed: int = 7)
     return created
 
 
-def clear_all_data(engine: Engine, actor: str = "admin") -> None:
-    """Remove every helper, answer, caseload row, note and demo login (keeps real admins)."""
+def _admins_kept(conn) -> int:
+    """Active non-demo admins that survive clearing (accounts tied to a helper or team go)."""
+    return conn.execute(select(func.count()).select_from(s.users).where(
+        s.users.c.role == "admin", s.users.c.active.is_(True), s.users.c.is_demo.is_(False),
+        s.users.c.helper_id.is_(None), s.users.c.team_id.is_(None))).scalar_one()
+
+
+def real_admin_kept(engine: Engine) -> bool:
+    """True when clearing the demo would leave a real admin account."""
+    with engine.connect() as conn:
+        return _admins_kept(conn) > 0
+
+
+def clear_all_data(engine: Engine, actor: str = "admin", new_admin: str | None = None,
+                   new_admin_email: str | None = None) -> str | None:
+    """Remove every helper, answer, caseload row, note and demo login (keeps real admins).
+
+    The product is never left without an admin: when no real admin would remain,
+    ``new_admin`` names the organisation's first real admin, created in the same
+    transaction with a one-time invite; its token is returned for the admin who
+    clears to hand over. Without one, nothing is cleared (InputError).
+    """
     with engine.begin() as conn:
+        token = None
+        if not _admins_kept(conn):
+            if not (new_admin or "").strip():
+                raise InputError("clearing the demo would leave no admin account: give the username of your "
+                                 "organisation's first admin", column="new admin")
+            if auth.get_user(engine, new_admin) is not None:
+                raise InputError(f"the username {new_admin.strip()!r} is taken by a demo account; choose another",
+                                 column="new admin")
         for t in (s.scores, s.answers, s.submissions, s.caseload_weeks, s.action_notes,
                   s.deletion_requests):
             conn.execute(delete(t))
@@ -113,16 +137,13 @@ def clear_all_data(engine: Engine, actor: str = "admin") -> None:
         conn.execute(delete(s.settings).where(s.settings.c.key == DEMO_FLAG))
         conn.execute(insert(s.settings).values(key=DEMO_FLAG, value="false"))
         audit(conn, actor, "data_cleared")
+        if (new_admin or "").strip() and not _admins_kept(conn):
+            auth.create_user(engine, new_admin, None, "admin", email=new_admin_email, actor=actor, conn=conn)
+            token = auth.create_invite(engine, new_admin, actor=actor, conn=conn)
+    return token
 
 
 def demo_users(engine: Engine) -> pd.DataFrame:
     with engine.connect() as conn:
         return pd.read_sql(select(s.users.c.username, s.users.c.role, s.users.c.team_id, s.users.c.helper_id)
                            .where(s.users.c.is_demo.is_(True)).order_by(s.users.c.role), conn)
-
-
-def demo_was_cleared(engine: Engine) -> bool:
-    """True once an admin cleared the demo: an empty database then stays empty."""
-    with engine.connect() as conn:
-        row = conn.execute(select(s.settings.c.value).where(s.settings.c.key == DEMO_FLAG)).first()
-    return row is not None and not json.loads(row[0])

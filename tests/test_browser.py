@@ -43,6 +43,12 @@ def sign_in(browser, app, username: str, viewport: dict):
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password", exact=True).fill("demo-password")
     page.get_by_role("button", name="Sign in").click()
+    # the browser swaps a one-time grant for its session cookie, then reloads the page
+    for _ in range(120):
+        if session_cookie(page):
+            break
+        page.wait_for_timeout(250)
+    assert session_cookie(page), "no session cookie after signing in"
     page.get_by_text(f"Signed in as {username}", exact=False).first.wait_for(state="attached")
     return page
 
@@ -110,4 +116,78 @@ def test_hr_sees_review_and_downloads_pdf(browser, app, tmp_path):
     download.value.save_as(path)
     data = path.read_bytes()
     assert data.startswith(b"%PDF") and len(data) > 5_000
+    page.close()
+
+
+# --------------------------------------------------------------------------- sessions in a real browser
+
+def session_cookie(page) -> dict | None:
+    return next((c for c in page.context.cookies() if c["name"] == "burnout_session"), None)
+
+
+def test_reload_keeps_the_session_on_the_same_page_and_cookie_is_httponly(browser, app):
+    page = sign_in(browser, app, "demo-helper1", DESKTOP)
+    cookie = session_cookie(page)
+    assert cookie and cookie["httpOnly"] and cookie["sameSite"] == "Lax" and not cookie["secure"]
+    assert page.evaluate("document.cookie").find("burnout_session") == -1      # scripts cannot read it
+    page.goto(f"{app.url}/my-wellbeing")
+    page.get_by_role("heading", name="My wellbeing").wait_for()
+    page.reload()
+    page.get_by_role("heading", name="My wellbeing").wait_for()
+    page.get_by_text("Signed in as demo-helper1", exact=False).first.wait_for(state="attached")
+    assert page.url.endswith("/my-wellbeing")
+    page.close()
+
+
+def test_deep_link_opens_the_page_after_sign_in(browser, app):
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.set_default_timeout(WAIT)
+    page.goto(f"{app.url}/my-wellbeing")
+    page.get_by_role("button", name="Sign in").wait_for()
+    assert not page.get_by_text("Page not found").count()
+    page.get_by_label("Username").fill("demo-helper2")
+    page.get_by_label("Password", exact=True).fill("demo-password")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r"/my-wellbeing$"))
+    page.get_by_role("heading", name="My wellbeing").wait_for()
+    context.close()
+
+
+def test_sign_out_ends_the_session_in_every_tab(browser, app):
+    context = browser.new_context(viewport=DESKTOP)
+    first = context.new_page()
+    first.set_default_timeout(WAIT)
+    first.goto(app.url)
+    first.get_by_label("Username").fill("demo-hr")
+    first.get_by_label("Password", exact=True).fill("demo-password")
+    first.get_by_role("button", name="Sign in").click()
+    first.get_by_role("heading", name="Organisation review").wait_for()
+    second = context.new_page()
+    second.set_default_timeout(WAIT)
+    second.goto(f"{app.url}/review")
+    second.get_by_role("heading", name="Organisation review").wait_for()      # same cookie, same session
+    first.get_by_role("button", name="Sign out").click()
+    first.get_by_role("button", name="Sign in").wait_for()
+    assert session_cookie(first) is None
+    # the other tab loses access at its next interaction, and a reload does not bring it back
+    second.reload()
+    second.get_by_role("button", name="Sign in").wait_for()
+    context.close()
+
+
+def test_unsaved_checkin_answer_survives_a_reload(browser, app):
+    page = sign_in(browser, app, "demo-helper1", PHONE)
+    page.get_by_role("heading", name="Weekly check-in").wait_for()
+    page.wait_for_timeout(1500)
+    again = page.get_by_role("button", name="Check in again")
+    if again.count():
+        again.click()
+    page.get_by_role("button", name="Save my check-in").wait_for()
+    first = page.locator('[data-testid="stRadio"]').first
+    first.locator("label").filter(has_text="Often").click()
+    page.wait_for_timeout(1500)                       # the draft is stored on the rerun
+    page.reload()
+    page.get_by_role("button", name="Save my check-in").wait_for()
+    assert page.locator('[data-testid="stRadio"]').first.locator("input:checked").count() == 1
     page.close()

@@ -290,14 +290,38 @@ def test_data_admin_shows_import_wording_demo_and_deletions(demo_db):
     assert clear.disabled
 
 
-def test_clear_demo_data_needs_confirmation(writable_db):
+def test_clear_demo_data_needs_confirmation_and_leaves_a_real_admin(writable_db):
     eng = writable_db["engine"]
     at = page("data_admin", eng, "demo-admin")
     at.checkbox(key="clear_confirm").check().run()
+    # only demo admins exist: clearing needs the organisation's own admin first
+    assert next(b for b in at.button if b.label == "Clear demo data").disabled
+    at.text_input(key="clear_new_admin").input("ops.admin").run()
     next(b for b in at.button if b.label == "Clear demo data").click().run()
     assert any("Demo data cleared" in x.value for x in at.success)
     assert not seed.is_demo(eng)
     assert frames.helper_ids(eng) == set()
+    [link] = [c.value for c in at.code]
+    assert "/?invite=" in link
+    assert auth.get_user(eng, "demo-admin") is None
+    assert auth.get_user(eng, "ops.admin")["role"] == "admin" and auth.has_real_admin(eng)
+    # the demo admin's session ends at its next interaction
+    at.run()
+    assert [e.value for e in at.error] == [NOT_AVAILABLE]
+    # the link lets the new admin set their own password, once
+    token = link.split("invite=", 1)[1]
+    auth.accept_invite(eng, token, "tidal-crane-orbit-42")
+    assert auth.authenticate(eng, "ops.admin", "tidal-crane-orbit-42")["role"] == "admin"
+
+
+def test_import_into_the_demo_is_refused_on_the_data_page(writable_db, demo_files):
+    from burnout import ingest
+    from burnout.errors import InputError
+
+    at = page("data_admin", writable_db["engine"], "demo-admin")
+    assert any("Clear it before importing your own data" in w.value for w in at.warning)
+    with pytest.raises(InputError, match="demo organisation"):
+        ingest.import_files(writable_db["engine"], roster=str(demo_files["roster"]))
 
 
 def test_settings_admin_lists_users_and_saves_settings(writable_db):
@@ -346,18 +370,28 @@ def test_every_settings_form_saves_its_current_values(writable_db):
     assert any("988" in r["detail"] for r in st_.crisis_resources)
 
 
-def test_settings_admin_creates_a_user(writable_db):
+def test_settings_admin_creates_a_user_with_an_invite_link(writable_db):
     eng = writable_db["engine"]
     hid = sorted(frames.helper_ids(eng))[0]
     at = page("settings_admin", eng, "demo-admin")
+    assert not [t for t in at.text_input if t.key == "new_password"]     # the admin never sets a password
     at.text_input(key="new_username").input("ana.worker")
-    at.text_input(key="new_password").input("a-long-password")
     at.selectbox(key="new_role").set_value("helper")
     at.selectbox(key="new_helper").set_value(hid)
-    next(b for b in at.button if b.label == "Create user").click().run()
+    next(b for b in at.button if b.label == "Create user and invite link").click().run()
     assert any("ana\\.worker created" in x.value for x in at.success)      # user text shown escaped
-    user = auth.authenticate(eng, "ana.worker", "a-long-password")
+    [link] = [c.value for c in at.code]
+    assert auth.authenticate(eng, "ana.worker", "") is None
+    users = next(df.value for df in at.dataframe if "Username" in df.value.columns)
+    assert users.set_index("Username").loc["ana.worker", "Can sign in"] == "invited"
+    user = auth.accept_invite(eng, link.split("invite=", 1)[1], "maple-harbour-violet")
     assert user["role"] == "helper" and user["helper_id"] == hid
+    assert auth.authenticate(eng, "ana.worker", "maple-harbour-violet")["username"] == "ana.worker"
+    # an admin reset ends the old password and issues a new link
+    at.selectbox(key="manage_user").set_value("ana.worker").run()
+    next(b for b in at.button if b.label == "Reset password (new invite link)").click().run()
+    assert auth.authenticate(eng, "ana.worker", "maple-harbour-violet") is None
+    assert len(at.code) == 1 and at.code[0].value != link
 
 
 # --------------------------------------------------------------------------- the dashboard itself

@@ -99,8 +99,8 @@ def test_export_holds_consent_history_views_and_deletion_requests(db):
     over time, my deletion requests — and whole-number ids."""
     from burnout import auth, privacy
 
-    auth.create_user(db, "lead1", "lead-password", "lead", team="CW-North", actor="admin")
-    auth.create_user(db, "ana", "ana-password", "helper", helper_id="H1", actor="admin")
+    auth.create_user(db, "lead1", "lead1-quiet-harbour", "lead", team="CW-North", actor="admin")
+    auth.create_user(db, "ana", "ana-quiet-harbour", "helper", helper_id="H1", actor="admin")
     selfservice.set_consent(db, "H1", True, actor="ana")
     privacy.audit_view(db, "lead1", "H1", "helper detail: scores, risk, drivers and caseload")
     privacy.audit_view(db, "lead1", "H2", "helper detail: scores, risk, drivers and caseload")

@@ -38,9 +38,9 @@ def audit_rows(engine, action: str) -> list[dict]:
 # --------------------------------------------------------------------------- pure parts
 
 def test_plain_message_drops_the_column_locator():
-    exc = InputError("the password needs at least 8 characters", column="password")
+    exc = InputError("the password needs at least 12 characters", column="password")
     assert str(exc).startswith("column 'password': ")
-    assert auth.plain_message(exc) == "The password needs at least 8 characters"
+    assert auth.plain_message(exc) == "The password needs at least 12 characters"
     located = InputError("bad value", file="roster.csv", row=3, column="team")
     assert auth.plain_message(located) == "Bad value"
     assert auth.plain_message(InputError("no locator: kept as is")) == "No locator: kept as is"
@@ -56,35 +56,52 @@ def test_sso_providers_read_from_the_auth_section():
     assert auth.sso_providers(None) == [] and auth.sso_providers("auth") == []
 
 
-def test_sso_email_needs_a_signed_in_identity_with_a_verified_address():
-    assert auth.sso_email({"email": "a@b.org"}) is None                          # not signed in
-    assert auth.sso_email({"is_logged_in": False, "email": "a@b.org"}) is None
-    assert auth.sso_email({"is_logged_in": True}) is None                        # no e-mail claim
-    assert auth.sso_email({"is_logged_in": True, "email": " a@b.org "}) == "a@b.org"
-    assert auth.sso_email({"is_logged_in": True, "email": "a@b.org", "email_verified": True}) == "a@b.org"
-    assert auth.sso_email({"is_logged_in": True, "email": "a@b.org", "email_verified": False}) is None
-    assert auth.sso_email({"is_logged_in": True, "email": "a@b.org", "email_verified": "false"}) is None
+def test_sso_email_needs_email_verified_true():
+    assert auth.sso_email({"email": "a@b.org", "email_verified": True}) is None       # not signed in
+    assert auth.sso_email({"is_logged_in": False, "email": "a@b.org", "email_verified": True}) is None
+    assert auth.sso_email({"is_logged_in": True, "email_verified": True}) is None      # no e-mail claim
+    assert auth.sso_email({"is_logged_in": True, "email": " a@b.org ", "email_verified": True}) == "a@b.org"
+    assert auth.sso_email({"is_logged_in": True, "email": "a@b.org", "email_verified": "true"}) == "a@b.org"
+    # anything but a clear yes is a no: missing, 0, "0", "false", False, "yes?"
+    for verified in (None, 0, "0", "false", False, "", "1", 1):
+        info = {"is_logged_in": True, "email": "a@b.org"}
+        if verified is not None:
+            info["email_verified"] = verified
+        assert auth.sso_email(info) is None, verified
+
+
+def ident(email: str, sub: str = "sub-1", iss: str = "https://idp.example.org", verified=True, **extra) -> dict:
+    return {"is_logged_in": True, "email": email, "email_verified": verified, "iss": iss, "sub": sub, **extra}
 
 
 # --------------------------------------------------------------------------- mapping to local accounts
 
-def test_user_for_sso_is_case_insensitive_and_refuses_inactive_and_unknown(engine):
-    auth.create_user(engine, "Ana.Lead@Example.org", PASSWORD, "hr")
-    for asked in ("ana.lead@example.org", "ANA.LEAD@EXAMPLE.ORG", " Ana.Lead@Example.org "):
-        user = auth.user_for_sso(engine, asked)
-        assert user["username"] == "Ana.Lead@Example.org" and user["role"] == "hr"
-        assert "password_hash" not in user
-    assert auth.user_for_sso(engine, "someone.else@example.org") is None
-    assert auth.user_for_sso(engine, "") is None and auth.user_for_sso(engine, None) is None
+def test_first_sign_in_claims_the_account_then_issuer_and_subject_decide(engine):
+    auth.create_user(engine, "Ana.Lead@Example.org", None, "hr")
+    user = auth.user_for_sso(engine, ident("ana.lead@example.org", sub="ana-123"))
+    assert user["username"] == "Ana.Lead@Example.org" and user["role"] == "hr"
+    assert "password_hash" not in user
+    assert user["sso_subject"] == "ana-123" and user["sso_issuer"] == "https://idp.example.org"
+    # the provider lets Ana change her e-mail: the link stays with her subject
+    assert auth.user_for_sso(engine, ident("ana.new@example.org", sub="ana-123"))["username"] == "Ana.Lead@Example.org"
+    # someone else who now shows Ana's old address gets nothing
+    assert auth.user_for_sso(engine, ident("ana.lead@example.org", sub="mallory-9")) is None
+    # same subject at another issuer is another person
+    assert auth.user_for_sso(engine, ident("ana.lead@example.org", sub="ana-123", iss="https://other.example")) is None
+    # unverified e-mail, no subject, not signed in: refused
+    assert auth.user_for_sso(engine, ident("x@example.org", verified=False)) is None
+    assert auth.user_for_sso(engine, {"is_logged_in": True, "email": "x@example.org", "email_verified": True}) is None
     auth.set_active(engine, "Ana.Lead@Example.org", False)
-    assert auth.user_for_sso(engine, "ana.lead@example.org") is None
+    assert auth.user_for_sso(engine, ident("ana.lead@example.org", sub="ana-123")) is None
+    [row] = audit_rows(engine, "sso_linked")
+    assert row["actor"] == "Ana.Lead@Example.org"
 
 
-def test_user_for_sso_refuses_accounts_differing_only_in_case(engine):
-    auth.create_user(engine, "sam@example.org", PASSWORD, "hr")
-    auth.create_user(engine, "Sam@example.org", PASSWORD, "admin")
-    assert auth.user_for_sso(engine, "sam@example.org")["role"] == "hr"       # the exact match wins
-    assert auth.user_for_sso(engine, "SAM@EXAMPLE.ORG") is None               # ambiguous: refused
+def test_sso_claims_by_the_accounts_e_mail_and_never_a_demo_account(engine):
+    auth.create_user(engine, "sam", None, "admin", email="Sam@Example.org")
+    assert auth.user_for_sso(engine, ident("sam@example.org", sub="s-1"))["username"] == "sam"
+    auth.create_user(engine, "demo.person@example.org", "demo-password", "hr", is_demo=True)
+    assert auth.user_for_sso(engine, ident("demo.person@example.org", sub="d-1")) is None
 
 
 def test_sso_sign_in_audits_and_never_creates_accounts(engine):
@@ -92,18 +109,16 @@ def test_sso_sign_in_audits_and_never_creates_accounts(engine):
 
     auth.create_user(engine, "hana@example.org", PASSWORD, "hr")
     before = len(auth.users_frame(engine))
-    user, message = sso_outcome(engine, {"is_logged_in": True, "email": "Hana@Example.org",
-                                         "provider": "default"})
+    user, message = sso_outcome(engine, ident("Hana@Example.org", provider="default"))
     assert user["username"] == "hana@example.org" and message is None
     [row] = audit_rows(engine, "sso_sign_in")
     assert row["actor"] == "hana@example.org" and "Hana@Example.org via default" == row["detail"]
 
-    user, message = sso_outcome(engine, {"is_logged_in": True, "email": "new.person@example.org"})
+    user, message = sso_outcome(engine, ident("new.person@example.org", sub="new-1"))
     assert user is None
     assert message == ("Your organisation's sign-in worked, but there is no account for "
                        "new.person@example.org here yet. Ask your admin to add one.")
-    user, message = sso_outcome(engine, {"is_logged_in": True, "email": "x@example.org",
-                                         "email_verified": False})
+    user, message = sso_outcome(engine, ident("x@example.org", sub="x-1", verified=False))
     assert user is None and "verified e-mail" in message
     assert sso_outcome(engine, {"email": "hana@example.org"}) == (None, None)   # not signed in
     assert len(auth.users_frame(engine)) == before                              # nothing created
@@ -176,8 +191,7 @@ def test_named_providers_each_get_a_button(demo_db, monkeypatch):
 
 
 def test_sso_identity_maps_to_the_local_account_and_signs_out_of_both(sso_db):
-    at = dashboard(AUTH, {"is_logged_in": True, "email": "Hana.HR@example.org", "name": "Hana",
-                          "provider": "default"})
+    at = dashboard(AUTH, ident("Hana.HR@example.org", sub="hana-1", name="Hana", provider="default"))
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == "Organisation review"                # hr's page, role from the database
@@ -203,7 +217,7 @@ def test_local_sign_out_does_not_call_logout(sso_db):
 
 
 def test_unknown_sso_email_gets_a_plain_message_and_a_sign_out(sso_db):
-    at = dashboard(AUTH, {"is_logged_in": True, "email": "new_person@example.org"})
+    at = dashboard(AUTH, ident("new_person@example.org", sub="np-1"))
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert "user" not in at.session_state
@@ -222,7 +236,7 @@ def test_unknown_sso_email_gets_a_plain_message_and_a_sign_out(sso_db):
 
 def test_inactive_account_is_refused_by_sso(sso_db):
     auth.set_active(sso_db["engine"], "hana.hr@example.org", False)
-    at = dashboard(AUTH, {"is_logged_in": True, "email": "hana.hr@example.org"})
+    at = dashboard(AUTH, ident("hana.hr@example.org", sub="hana-1"))
     at.run()
     assert "user" not in at.session_state and "no account for" in at.warning[0].value
 
@@ -230,8 +244,8 @@ def test_inactive_account_is_refused_by_sso(sso_db):
 def test_expired_sso_session_also_signs_out_of_the_identity_cookie(sso_db):
     from burnout.ui.common import now
 
-    at = dashboard(AUTH, {"is_logged_in": True, "email": "hana.hr@example.org"})
-    at.session_state["user"] = auth.user_for_sso(sso_db["engine"], "hana.hr@example.org")
+    at = dashboard(AUTH, ident("hana.hr@example.org", sub="hana-1"))
+    at.session_state["user"] = auth.user_for_sso(sso_db["engine"], ident("hana.hr@example.org", sub="hana-1"))
     at.session_state["sso"] = True
     at.session_state["last_seen"] = now() - dt.timedelta(days=2)
     at.run()
@@ -243,20 +257,34 @@ def test_expired_sso_session_also_signs_out_of_the_identity_cookie(sso_db):
 
 # --------------------------------------------------------------------------- first-start setup screen
 
-def test_setup_screen_shows_plain_messages(tmp_path, monkeypatch):
-    monkeypatch.setenv("BURNOUT_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+def test_setup_screen_needs_the_code_from_the_server_log(tmp_path, monkeypatch, capsys):
+    from burnout.store import get_engine
+    from burnout.ui import web
+
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    monkeypatch.setenv("BURNOUT_DATABASE_URL", url)
     monkeypatch.setenv("BURNOUT_DEMO", "0")
     monkeypatch.delenv("BURNOUT_ADMIN_USER", raising=False)
     monkeypatch.delenv("BURNOUT_ADMIN_PASSWORD", raising=False)
+    web.print_setup_code()                       # what the server does at start
+    code = capsys.readouterr().err.strip().rsplit(" ", 1)[1]
     at = dashboard(AUTH)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert SSO_BUTTON not in labels(at)                              # nobody to map to yet
+    at.text_input(key="setup_code").input("guessed-code")
     at.text_input(key="setup_user").input("admin")
     at.text_input(key="setup_password").input("short")
     next(b for b in at.button if b.label == "Create admin account").click().run()
-    assert [e.value for e in at.error] == ["The password needs at least 8 characters"]
+    assert [e.value for e in at.error] == ["The password needs at least 12 characters"]
     at.text_input(key="setup_password").input(PASSWORD)
+    next(b for b in at.button if b.label == "Create admin account").click().run()
+    assert "setup code is not right" in at.error[0].value          # a visitor without the log cannot
+    assert not auth.has_admin(get_engine(url))
+    at.text_input(key="setup_code").input(code)
     next(b for b in at.button if b.label == "Create admin account").click().run()
     assert [x.value for x in at.success] == ["Admin account created. Sign in below."]
     assert SSO_BUTTON in labels(at) and "Sign in" in labels(at)
+    # the code is spent
+    with pytest.raises(InputError):
+        auth.setup_admin(get_engine(url), code, "second", PASSWORD)

@@ -174,8 +174,20 @@ class Settings:
     # privacy (clamped: see the module docstring)
     min_group_size: int = MIN_GROUP_SIZE
     min_comment_group: int = MIN_COMMENT_GROUP
-    # accounts
-    session_minutes: int = 60
+    # accounts and sign-in protection (burnout.auth)
+    session_minutes: int = 60          # idle time before a session ends
+    session_max_hours: float = 12      # absolute session age, whatever the activity
+    invite_hours: float = 72           # an invite link works this long, once
+    signin_free_failures: int = 3      # wrong passwords before delays start
+    signin_delay_seconds: float = 2    # first delay; doubles with every further failure
+    signin_max_delay_seconds: float = 60
+    signin_lock_failures: int = 10     # an account is locked after this many failures in a row
+    signin_lock_minutes: float = 15
+    signin_client_free_failures: int = 10   # one client (an office behind one address) before its delays
+    signin_client_lock_failures: int = 50   # one client (address) trying many accounts
+    signin_forget_minutes: float = 60  # failures older than this no longer count
+    grant_seconds: float = 120         # sign-in grant exchanged for the session cookie
+    setup_code_hours: float = 24
     # workload
     caseload_standards: Mapping[str, float] = field(default_factory=lambda: _frozen(CASELOAD_STANDARDS))
     # how often each instrument is due, in weeks
@@ -416,6 +428,20 @@ _VALIDATORS = {
     "min_group_size": lambda v: _num(v, "minimum group size", MIN_GROUP_SIZE, 1000, integer=True),
     "min_comment_group": lambda v: _num(v, "minimum group for comments", MIN_COMMENT_GROUP, 1000, integer=True),
     "session_minutes": lambda v: _num(v, "session length in minutes", 5, 24 * 60, integer=True),
+    "session_max_hours": lambda v: _num(v, "longest session in hours", 1, 24 * 14),
+    "invite_hours": lambda v: _num(v, "invite lifetime in hours", 1, 24 * 30),
+    "signin_free_failures": lambda v: _num(v, "wrong passwords before delays", 1, 20, integer=True),
+    "signin_delay_seconds": lambda v: _num(v, "first sign-in delay in seconds", 1, 600),
+    "signin_max_delay_seconds": lambda v: _num(v, "longest sign-in delay in seconds", 1, 3600),
+    "signin_lock_failures": lambda v: _num(v, "wrong passwords before a lock", 3, 100, integer=True),
+    "signin_lock_minutes": lambda v: _num(v, "lock length in minutes", 1, 24 * 60),
+    "signin_client_free_failures": lambda v: _num(v, "wrong passwords from one address before delays", 1, 1000,
+                                                  integer=True),
+    "signin_client_lock_failures": lambda v: _num(v, "wrong passwords from one address before a lock", 5, 10000,
+                                                  integer=True),
+    "signin_forget_minutes": lambda v: _num(v, "minutes before old failures are forgotten", 1, 24 * 60),
+    "grant_seconds": lambda v: _num(v, "sign-in hand-over in seconds", 10, 600),
+    "setup_code_hours": lambda v: _num(v, "setup code lifetime in hours", 1, 24 * 7),
     "caseload_standards": lambda v: _num_map(v, "caseload standard", above=0),
     "checkin_schedule": lambda v: _num_map(v, "check-in schedule", 1, 52, keys=INSTRUMENT_IDS, integer=True),
     "risk_weights": _optional(lambda v: _num_map(v, "risk weight", 0, 100)),

@@ -20,7 +20,7 @@ metadata = MetaData(naming_convention={
 teams = Table(
     "teams", metadata,
     Column("team_id", String(80), primary_key=True),
-    Column("kind", String(40)),            # config.TEAM_KINDS key, may be unknown
+    Column("kind", String(40)),            # a team kind (domain.settings.TEAM_KINDS), may be unknown
     Column("client_word", String(40)),     # replaces "client" in CBI client items
 )
 
@@ -46,13 +46,59 @@ users = Table(
     "users", metadata,
     Column("user_id", Integer, primary_key=True, autoincrement=True),
     Column("username", String(120), nullable=False, unique=True),
-    Column("password_hash", String(255), nullable=False),
+    # NFKC + casefold of the username: what uniqueness and sign-in compare, so
+    # "Demo-HR" cannot sit beside "demo-hr".
+    Column("username_norm", String(120), nullable=False, unique=True),
+    Column("email", String(254)),
+    Column("password_hash", String(255)),          # NULL until the person accepts their invite
     Column("role", String(20), nullable=False),
     Column("helper_id", String(80), ForeignKey("helpers.helper_id")),
     Column("team_id", String(80), ForeignKey("teams.team_id")),
     Column("is_demo", Boolean, nullable=False, default=False),
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", DateTime, nullable=False),
+    # Raised on every password reset, disable or role change: a session records the
+    # version it started under and ends when they differ.
+    Column("auth_version", Integer, nullable=False, default=1),
+    Column("password_set_at", DateTime),
+    # A single sign-on identity is bound by issuer + subject (stable), never by e-mail.
+    Column("sso_issuer", String(400)),
+    Column("sso_subject", String(255)),
+    UniqueConstraint("sso_issuer", "sso_subject", name="uq_users_sso_identity"),
+)
+
+# Browser sessions, shared by every dashboard process. Only a hash of the token is kept.
+sessions = Table(
+    "sessions", metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.user_id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("auth_version", Integer, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("last_seen", DateTime, nullable=False),
+    Column("via_sso", Boolean, nullable=False, default=False),
+    Column("draft", Text),      # JSON: an unsaved check-in, kept so a reload does not lose it
+)
+
+# One-time tokens: invites (set your own password), sign-in grants (exchanged for the
+# session cookie) and first-admin setup codes. Only a hash is kept.
+auth_tokens = Table(
+    "auth_tokens", metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("kind", String(20), nullable=False),        # invite | grant | setup
+    Column("user_id", Integer, ForeignKey("users.user_id", ondelete="CASCADE")),
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Column("used_at", DateTime),
+    Column("data", Text),                              # JSON: where a grant returns to
+)
+
+# Failed sign-ins per account ("user:<name>") and per client ("client:<address>").
+sign_in_throttle = Table(
+    "sign_in_throttle", metadata,
+    Column("key", String(300), primary_key=True),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("last_failure_at", DateTime),
+    Column("locked_until", DateTime),
 )
 
 submissions = Table(

@@ -100,8 +100,16 @@ if just_saved:
     _show_resources(fb)
     st.stop()
 
+# Answers are kept as a draft of this session while they are given (not in a form, whose
+# values would only reach the server on submit): a reload, or a phone dropping the tab
+# in the background, brings them back.
+saved_draft = common.draft()
+for key, value in saved_draft.items():
+    if (key.startswith("q_") or key == "checkin_comment") and key not in st.session_state:
+        st.session_state[key] = value
+
 weekly_done = "pulse" in last and "pulse" not in due
-if weekly_done and not st.session_state.get("checkin_again"):
+if weekly_done and not st.session_state.get("checkin_again") and not saved_draft:
     st.info(f"You checked in this week (on {last['pulse']:%A %d %B}). Thank you. "
             "You can check in again if your week has changed.")
     if st.button("Check in again", key="checkin_again_btn"):
@@ -114,6 +122,13 @@ if weekly_done and not st.session_state.get("checkin_again"):
     st.stop()
 
 shown = ["pulse", "sib"] + [n for n in ("cbi", "proqol5") if n in due]
+
+
+
+def _keep_draft() -> None:
+    common.save_draft({k: v for k, v in st.session_state.items()
+                       if isinstance(k, str) and (k.startswith("q_") or k == "checkin_comment")
+                       and v not in (None, "")})
 
 
 def _questions(name: str) -> None:
@@ -135,12 +150,13 @@ def _questions(name: str) -> None:
     for it in items:
         labels = [lab for lab, _ in it["options"]]
         # wording can come from an uploaded file: shown as typed, never interpreted as markdown
-        st.radio(checkin.escape_md(it["text"]), labels, index=None, horizontal=True, key=f"q_{it['item_id']}")
+        st.radio(checkin.escape_md(it["text"]), labels, index=None, horizontal=True, key=f"q_{it['item_id']}",
+                 on_change=_keep_draft)
     if name == "proqol5":
         st.caption(inst.credit)
 
 
-with st.form("checkin_form", clear_on_submit=False, border=False):
+with st.container(border=False):
     for name in shown:
         if name in ("cbi", "proqol5"):
             with st.expander(f"Also due: {load(name).title}", expanded=False):
@@ -148,9 +164,12 @@ with st.form("checkin_form", clear_on_submit=False, border=False):
         else:
             _questions(name)
     comment = st.text_area("Anything you want to add? (optional)", key="checkin_comment", max_chars=2000,
+                           on_change=_keep_draft,
                            help="Only you see this note. Your team lead never sees it, even if you share your individual results with them (they then see your scores, trend and caseload).")
     st.caption(settings.group_size_note())
-    submitted = st.form_submit_button("Save my check-in", type="primary", width="stretch")
+    submitted = st.button("Save my check-in", type="primary", width="stretch", key="checkin_save")
+    st.caption("Your answers are kept as you go, so a reload does not lose them; they are stored only when "
+               "you save.")
 
 if submitted:
     answers: dict[str, dict[str, float]] = {}
@@ -174,5 +193,6 @@ if submitted:
                 st.session_state.pop(f"q_{item.id}", None)
         st.session_state.pop("checkin_comment", None)
         st.session_state.pop("checkin_again", None)
+        common.save_draft({})
         st.session_state["checkin_saved"] = True
         st.rerun()

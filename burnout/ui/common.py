@@ -3,15 +3,22 @@ and the row/column/problem table of an import error."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+from urllib.parse import urlsplit
 
 import pandas as pd
 import streamlit as st
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from burnout import auth
 from burnout.domain.settings import Settings
+from burnout.domain.time import now
 from burnout.store import database_url, get_engine
 from burnout.store import settings as saved_settings
 from burnout.store.writes import audit as write_audit
+from burnout.ui import web
 from burnout.views.data import OrgData, load_data
 
 
@@ -24,12 +31,154 @@ def engine():
     return _engine_for(database_url())
 
 
-def now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+def _forget(reason: str | None = None) -> None:
+    """Drop the signed-in state of this browser tab (the first-start flag stays)."""
+    dead = st.session_state.get("sid")
+    for key in list(st.session_state.keys()):
+        if key != "_first_start_done":
+            del st.session_state[key]
+    if dead:
+        st.session_state["dead_sid"] = dead      # the cookie may still name it until the tab reloads
+    if reason:
+        st.session_state["signed_out_reason"] = reason
+
+
+def cookie_sid() -> str | None:
+    """The hash of the session token in this browser's HttpOnly cookie, if any."""
+    try:
+        token = st.context.cookies.get(auth.SESSION_COOKIE)
+    except Exception:  # noqa: BLE001 - no request context (bare mode, tests): no cookie
+        token = None
+    return auth.token_hash(token) if isinstance(token, str) and token else None
 
 
 def current_user() -> dict | None:
-    return st.session_state.get("user")
+    """The signed-in account, re-checked against the database on every rerun.
+
+    A session (from the cookie, or started in this tab) must still exist, be neither
+    idle too long nor too old, and its account must be active with the same
+    password/role version; otherwise this tab is signed out. Tests may put a user
+    straight into ``st.session_state["user"]``: that account is re-checked too.
+    """
+    eng = engine()
+    sid = st.session_state.get("sid")
+    if sid is None and "user" not in st.session_state:
+        sid = cookie_sid()
+        if sid is not None and sid == st.session_state.get("dead_sid"):
+            sid = None
+    if sid is not None:
+        check = auth.session_user(eng, sid, now())
+        if check.user is None:
+            had_user = "user" in st.session_state or "sid" in st.session_state
+            st.session_state["sso"] = st.session_state.get("sso") or check.via_sso
+            came_from_sso = bool(st.session_state.get("sso"))
+            _forget(check.reason if had_user or check.reason == "expired" else None)
+            st.session_state["dead_sid"] = sid
+            st.session_state["_sso_logout_due"] = came_from_sso
+            return None
+        st.session_state["user"], st.session_state["sid"] = check.user, sid
+        st.session_state["sso"] = check.via_sso
+        return check.user
+    user = st.session_state.get("user")
+    if user is None:
+        return None
+    expired = auth.session_expired(st.session_state.get("last_seen"), settings().session_minutes, now())
+    fresh = None if expired else auth.recheck(eng, user)
+    if fresh is None:
+        came_from_sso = bool(st.session_state.get("sso"))
+        _forget("expired" if expired else "ended")
+        st.session_state["_sso_logout_due"] = came_from_sso
+        return None
+    st.session_state["user"] = fresh
+    st.session_state["last_seen"] = now()
+    return fresh
+
+
+def redirect(url: str) -> None:
+    """Send the browser to ``url`` (a full page load), the way st.login does.
+
+    Used for the cookie routes in burnout/ui/web.py; outside a browser (AppTest) it is a no-op.
+    """
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        return
+    msg = ForwardMsg()
+    msg.auth_redirect.url = url
+    ctx.enqueue(msg)
+
+
+def sign_in_tab(user: dict, next_path: str = "/", via_sso: bool = False) -> None:
+    """Signed in from the sign-in page: this tab now, the cookie after the grant exchange."""
+    _forget()
+    st.session_state["user"] = user
+    st.session_state["last_seen"] = now()
+    st.session_state["sso"] = via_sso
+    st.session_state["pending_grant"] = auth.create_grant(engine(), user["user_id"], next_path, via_sso)
+    st.session_state["_sso_logout_due"] = False
+
+
+def sign_out() -> None:
+    """End this session in the database (every tab holding its cookie) and clear the cookie.
+
+    Runs as the button's callback. A single sign-on session also signs out of
+    Streamlit's identity cookie (st.logout redirects on its own; our cookie then
+    names a session that no longer exists, which reads as signed out).
+    """
+    sid = st.session_state.get("sid")
+    user = st.session_state.get("user") or {}
+    if sid:
+        auth.end_session(engine(), sid)
+    if user:
+        with engine().begin() as conn:
+            write_audit(conn, user.get("username", "anonymous"), "sign_out")
+    came_from_sso = bool(st.session_state.get("sso"))
+    _forget()
+    if came_from_sso:
+        st.logout()
+    elif sid or cookie_sid():
+        redirect(web.SIGN_OUT_PATH)
+
+
+def site_url() -> str:
+    """The address people use to reach this dashboard, for invite links."""
+    try:
+        url = st.context.url or ""
+    except Exception:  # noqa: BLE001 - no request context (tests)
+        url = ""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else auth.base_url()
+
+
+def client_address() -> str | None:
+    """The address sign-in throttling counts per client.
+
+    Behind a reverse proxy every request comes from the proxy; with
+    BURNOUT_TRUSTED_PROXY=1 the address the proxy appended to X-Forwarded-For is used.
+    """
+    try:
+        if os.environ.get("BURNOUT_TRUSTED_PROXY") == "1":
+            forwarded = st.context.headers.get("X-Forwarded-For") or ""
+            if forwarded.strip():
+                return forwarded.split(",")[-1].strip()[:100]
+        return st.context.ip_address
+    except Exception:  # noqa: BLE001 - no request context (tests): no address
+        return None
+
+
+def draft() -> dict:
+    """The unsaved check-in of this session (kept server-side so a reload does not lose it)."""
+    sid = st.session_state.get("sid")
+    if sid:
+        return auth.load_draft(engine(), sid)
+    return dict(st.session_state.get("_draft") or {})
+
+
+def save_draft(values: dict) -> None:
+    sid = st.session_state.get("sid")
+    if sid:
+        auth.save_draft(engine(), sid, values)
+    else:
+        st.session_state["_draft"] = dict(values)
 
 
 def require_role(*roles: str) -> dict:
@@ -51,7 +200,7 @@ def settings() -> Settings:
 
 
 def audit(action: str, subject_helper_id: str | None = None, detail: str | None = None) -> None:
-    user = current_user() or {}
+    user = st.session_state.get("user") or {}
     with engine().begin() as conn:
         write_audit(conn, user.get("username", "anonymous"), action, subject_helper_id, detail)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from burnout import ingest, privacy, seed, selfservice
+from burnout import auth, ingest, privacy, seed, selfservice
 from burnout.checkin import escape_md
 from burnout.errors import InputError
 from burnout.instruments import load, load_wording_file
@@ -127,8 +127,13 @@ with tab_import:
         b1, b2 = st.columns(2)
         if b1.button("Check only", key="import_check", width="stretch"):
             run_import(files, names, check_only=True)
-        if b2.button("Store these files", key="import_store", type="primary", width="stretch"):
+        demo = seed.is_demo(engine)
+        if b2.button("Store these files", key="import_store", type="primary", width="stretch", disabled=demo):
             run_import(files, names, check_only=False)
+        if demo:
+            st.warning("Your files can be checked, but not stored while the demo organisation is here: real and "
+                       "synthetic people must never mix, and the demo logins use a public password. Clear the "
+                       "demo first (tab *Demo data*).", icon=":material/block:")
     else:
         st.caption("Import order does not matter within one upload: a roster uploaded with surveys "
                    "or caseload is checked first.")
@@ -235,13 +240,31 @@ with tab_wording:
 # ------------------------------------------------------------------ demo
 with tab_demo:
     if seed.is_demo(engine):
+        keeps_admin = seed.real_admin_kept(engine)
         st.write("The demo organisation lets you try every page. Clearing it removes every demo helper, answer, "
-                 "caseload row, note and demo login (including demo-admin). Real admin accounts stay. "
-                 "If no admin account remains, the sign-in page asks you to create one.")
+                 "caseload row, note and demo login (including demo-admin). Real admin accounts stay.")
+        new_admin = None
+        if not keeps_admin:
+            st.write("No real admin account exists yet, so clearing first creates one: give its username. You "
+                     "get a one-time link to set its password.")
+            new_admin = st.text_input("Username of your organisation's admin", key="clear_new_admin")
         sure = st.checkbox("I understand that all demo data and demo logins will be removed", key="clear_confirm")
-        if st.button("Clear demo data", key="clear_demo", type="primary", disabled=not sure):
-            seed.clear_all_data(engine, actor=actor)
-            st.success("Demo data cleared. The database is ready for your own files.")
+        if st.button("Clear demo data", key="clear_demo", type="primary",
+                     disabled=not sure or (not keeps_admin and not (new_admin or "").strip())):
+            try:
+                token = seed.clear_all_data(engine, actor=actor, new_admin=new_admin)
+            except InputError as exc:
+                st.error(escape_md(auth.plain_message(exc)))
+            else:
+                st.success("Demo data cleared. The database is ready for your own files.")
+                if token:
+                    # shown now, in this run: the demo account looking at it is already gone
+                    # and is signed out at its next click
+                    st.warning(f"Your organisation's admin account **{escape_md(new_admin.strip())}** was "
+                               f"created. Open this one-time link (valid {auth.setting(engine, 'invite_hours')} "
+                               "hours) to set its password; it is shown only now. The demo accounts, yours "
+                               "included, are gone.", icon=":material/key:")
+                    st.code(auth.invite_link(token, common.site_url()), language=None)
     else:
         st.write("No demo data is loaded. The database holds your organisation's own data.")
 

@@ -3,7 +3,12 @@
 Local accounts sign in with the form. When ``.streamlit/secrets.toml`` has an
 ``[auth]`` section with an OIDC provider, a single sign-on button (Streamlit's
 ``st.login``) sits above the form; the identity that comes back is mapped to the
-local account whose username is its e-mail (``auth.sso_sign_in``).
+local account bound to its issuer + subject, or claimed once by its verified
+e-mail (``auth.sso_sign_in``).
+
+An invite link (``/?invite=…``) opens the form where the invited person sets
+their own password; with no admin yet, the first-admin setup (which needs the
+one-time code from the server log) takes the place of the form.
 """
 from __future__ import annotations
 
@@ -11,7 +16,14 @@ import streamlit as st
 
 from burnout import auth, seed
 from burnout.errors import InputError
-from burnout.ui import common
+from burnout.ui import common, web
+
+
+SIGNED_OUT = {
+    "expired": "You were signed out after a period of inactivity. Please sign in again.",
+    "ended": "Your session has ended (you signed out elsewhere, or your account was changed). "
+             "Please sign in again.",
+}
 
 
 def render_login() -> None:
@@ -22,10 +34,14 @@ def render_login() -> None:
     if seed.is_demo(engine):
         st.info("Demo organisation: every person and number here is synthetic. "
                 "An admin can clear it on the Data page.", icon=":material/science:")
-    if st.session_state.pop("expired", False):
-        st.info("You were signed out after a period of inactivity. Please sign in again.")
-    if st.session_state.pop("admin_created", False):
-        st.success("Admin account created. Sign in below.")
+    if reason := st.session_state.pop("signed_out_reason", None):
+        st.info(SIGNED_OUT.get(reason, SIGNED_OUT["ended"]))
+    if message := st.session_state.pop("login_flash", None):
+        st.success(message)
+    invite = st.query_params.get("invite")
+    if invite:
+        _accept_invite(engine, invite)
+        return
     if not auth.has_admin(engine) and not seed.is_demo(engine):
         _setup_admin(engine)
         return
@@ -33,16 +49,16 @@ def render_login() -> None:
     if providers:
         _single_sign_on(engine, providers)
     with st.form("login"):
-        username = st.text_input("Username", key="login_user")
-        password = st.text_input("Password", type="password", key="login_password")
+        username = st.text_input("Username", key="login_user", autocomplete="username")
+        password = st.text_input("Password", type="password", key="login_password",
+                                 autocomplete="current-password")
         submitted = st.form_submit_button("Sign in", type="primary")
     if submitted:
-        user = auth.authenticate(engine, username, password)
-        if user is None:
-            st.error("That username and password do not match an active account.")
+        result = auth.sign_in(engine, username, password, client=common.client_address())
+        if result.user is None:
+            st.error(result.message)
         else:
-            st.session_state["user"] = user
-            st.session_state["last_seen"] = common.now()
+            common.sign_in_tab(result.user, st.session_state.get("next_path", "/"))
             st.rerun()
     if seed.is_demo(engine):
         with st.expander("Demo accounts", expanded=True):
@@ -55,6 +71,36 @@ def render_login() -> None:
                 f"- `{r.username}` — {r.role}: {what.get(r.role, '')}"
                 + (f" (team {r.team_id})" if isinstance(r.team_id, str) else "")
                 for r in people.itertuples()))
+
+
+def _accept_invite(engine, token: str) -> None:
+    """The invited person chooses their own password (nobody else ever knows it)."""
+    account = auth.invite_account(engine, token)
+    if account is None:
+        st.warning("This invite link has expired or was already used. Ask your admin for a new one.")
+        if st.button("Go to sign-in", key="invite_back"):
+            st.query_params.clear()
+            st.rerun()
+        return
+    st.subheader(f"Welcome, {_md(account['username'])}")
+    st.write(f"Choose your own password. At least {auth.MIN_PASSWORD} characters; a few unrelated words "
+             "together are easy to remember and hard to guess. Nobody else, your admin included, will know it.")
+    with st.form("accept_invite"):
+        pw1 = st.text_input("New password", type="password", key="invite_pw1", autocomplete="new-password")
+        pw2 = st.text_input("New password again", type="password", key="invite_pw2", autocomplete="new-password")
+        submitted = st.form_submit_button("Set my password", type="primary")
+    if submitted:
+        if pw1 != pw2:
+            st.error("The two passwords differ.")
+            return
+        try:
+            auth.accept_invite(engine, token, pw1)
+        except InputError as exc:
+            st.error(auth.plain_message(exc))
+        else:
+            st.query_params.clear()
+            st.session_state["login_flash"] = "Your password is set. Sign in below."
+            st.rerun()
 
 
 def sso_providers() -> list[str]:
@@ -102,9 +148,7 @@ def _single_sign_on(engine, providers: list[str]) -> None:
     info = sso_identity()
     user, message = sso_outcome(engine, info)
     if user is not None:
-        st.session_state["user"] = user
-        st.session_state["last_seen"] = common.now()
-        st.session_state["sso"] = True
+        common.sign_in_tab(user, st.session_state.get("next_path", "/"), via_sso=True)
         st.rerun()
     if message:
         st.warning(_md(message))
@@ -133,15 +177,23 @@ def _single_sign_on(engine, providers: list[str]) -> None:
 
 def _setup_admin(engine) -> None:
     st.subheader("First start: create the administrator account")
+    st.write("Nobody can administer this organisation yet. To show that you run this server, enter the "
+             "one-time setup code printed in the server log when the dashboard started (or start it with "
+             "BURNOUT_ADMIN_USER and BURNOUT_ADMIN_PASSWORD set).")
     with st.form("setup_admin"):
-        username = st.text_input("Admin username", key="setup_user")
-        password = st.text_input("Password (at least 8 characters)", type="password", key="setup_password")
+        code = st.text_input("Setup code (from the server log)", type="password", key="setup_code")
+        username = st.text_input("Admin username", key="setup_user", autocomplete="username")
+        password = st.text_input(f"Password (at least {auth.MIN_PASSWORD} characters)", type="password",
+                                 key="setup_password", autocomplete="new-password")
         submitted = st.form_submit_button("Create admin account", type="primary")
     if submitted:
         try:
-            auth.create_user(engine, username, password, "admin", actor="setup")
+            auth.setup_admin(engine, code, username, password)
         except InputError as exc:
             st.error(auth.plain_message(exc))
         else:
-            st.session_state["admin_created"] = True
+            st.session_state["login_flash"] = "Admin account created. Sign in below."
             st.rerun()
+    if st.button("Print a new setup code in the server log", key="new_setup_code"):
+        web.log_setup_code(engine)
+        st.info("A new setup code is in the server log.")

@@ -33,11 +33,18 @@ def users_table(df: pd.DataFrame) -> pd.DataFrame:
         .fillna(df["role"]),
         "Roster entry": df["helper_id"].fillna(""),
         "Team": df["team_id"].fillna(""),
-        "Can sign in": df["active"].map(lambda v: "yes" if bool(v) else "no"),
+        "Can sign in": [("yes" if pw else "invited") if act else "no"
+                        for act, pw in zip(df["active"].astype(bool), df["has_password"].astype(bool))],
         "Demo account": df["is_demo"].map(lambda v: "yes" if bool(v) else ""),
         "Created": pd.to_datetime(df["created_at"]).dt.strftime("%d %b %Y"),
     })
     return out
+
+
+def show_invite(username: str, token: str) -> None:
+    """The link to hand over (shown once; only its hash is stored)."""
+    hours = auth.setting(engine, "invite_hours")
+    st.session_state["invite_flash"] = (username, auth.invite_link(token, common.site_url()), hours)
 
 
 def saved(message: str) -> None:
@@ -64,30 +71,52 @@ teams = frames.teams_frame(engine)
 
 # ------------------------------------------------------------------ users
 with tab_users:
+    if invite := st.session_state.pop("invite_flash", None):
+        name, link, hours = invite
+        st.success(f"One-time invite link for {escape_md(name)}, valid {hours} hours. Hand it over "
+                   "privately (in person, or a message only they read); they choose their own password. "
+                   "It is shown only now.")
+        st.code(link, language=None)
     users_df = auth.users_frame(engine)
     st.dataframe(users_table(users_df), hide_index=True, width="stretch")
     st.subheader("Add a user")
-    st.caption("Helpers are linked to their roster entry; team leads to their team. Leads who also carry a "
-               "caseload can be linked to their roster entry too, so they can check in.")
+    st.caption("You create the account; the person sets their own password through a one-time invite link, "
+               "so nobody else ever knows it. Helpers are linked to their roster entry; team leads to their "
+               "team. Leads who also carry a caseload can be linked to their roster entry too, so they can "
+               "check in. Helper accounts can also come with the roster (a `username` or `email` column).")
     with st.form("create_user", clear_on_submit=True):
         c1, c2 = st.columns(2)
         new_name = c1.text_input("Username", key="new_username")
-        new_pw = c2.text_input(f"Password (at least {auth.MIN_PASSWORD} characters)", type="password",
-                               key="new_password")
+        new_email = c2.text_input("E-mail (optional, for single sign-on)", key="new_email")
         c3, c4, c5 = st.columns(3)
         new_role = c3.selectbox("Role", privacy.ROLES, key="new_role")
         new_helper = c4.selectbox("Roster entry (helper id)", [None, *roster["helper_id"].tolist()],
                                   format_func=lambda h: "(none)" if h is None else h, key="new_helper")
         new_team = c5.selectbox("Team (for a team lead)", [None, *teams["team_id"].tolist()],
                                 format_func=lambda t: "(none)" if t is None else t, key="new_team")
-        if st.form_submit_button("Create user", type="primary"):
+        if st.form_submit_button("Create user and invite link", type="primary"):
             try:
-                auth.create_user(engine, new_name, new_pw, new_role, helper_id=new_helper, team=new_team,
-                                 actor=actor)
+                auth.create_user(engine, new_name, None, new_role, helper_id=new_helper, team=new_team,
+                                 email=new_email, actor=actor)
+                token = auth.create_invite(engine, new_name, actor=actor)
             except InputError as exc:
-                st.error(f"Not created: {escape_md(exc)}")
+                st.error(f"Not created: {escape_md(auth.plain_message(exc))}")
             else:
-                saved(f"User {new_name} created.")
+                show_invite(new_name.strip(), token)
+                saved(f"User {new_name.strip()} created.")
+
+    waiting = users_df[~users_df["has_password"].astype(bool) & users_df["active"].astype(bool)]
+    if len(waiting):
+        st.subheader("Invite links for everyone without a password")
+        st.caption(f"{len(waiting)} account(s) have not set a password yet (for example helpers imported with "
+                   "the roster). This makes a new link for each (earlier links stop working) as a CSV to hand "
+                   "over; keep the file private and delete it once the links are handed out.")
+        if st.button("Make invite links", key="bulk_invites"):
+            st.session_state["bulk_invites"] = auth.pending_invites(engine, common.site_url(), actor=actor).to_csv(
+                index=False).encode()
+        if data := st.session_state.get("bulk_invites"):
+            st.download_button("Download invite links (CSV)", data, file_name="invite-links.csv",
+                               mime="text/csv", key="bulk_invites_csv")
 
     if len(users_df):
         st.subheader("Change an account")
@@ -99,22 +128,36 @@ with tab_users:
                 st.caption("You cannot disable your own account.")
             elif bool(row["active"]):
                 if st.button("Disable this account", key="disable_user"):
-                    auth.set_active(engine, who, False, actor=actor)
-                    saved(f"{who} can no longer sign in.")
+                    try:
+                        auth.set_active(engine, who, False, actor=actor)
+                    except InputError as exc:
+                        st.error(escape_md(auth.plain_message(exc)))
+                    else:
+                        saved(f"{who} can no longer sign in; their open sessions have ended.")
             else:
                 if st.button("Enable this account", key="enable_user"):
                     auth.set_active(engine, who, True, actor=actor)
                     saved(f"{who} can sign in again.")
         with c2:
-            with st.form("reset_password", clear_on_submit=True):
-                pw = st.text_input("New password", type="password", key="reset_pw")
-                if st.form_submit_button("Reset password"):
-                    try:
-                        auth.set_password(engine, who, pw, actor=actor)
-                    except InputError as exc:
-                        st.error(f"Not changed: {escape_md(exc)}")
-                    else:
-                        saved(f"Password of {who} changed.")
+            st.caption("A reset stops the old password, ends every open session of the account and makes a new "
+                       "one-time invite link, through which the person sets a new password.")
+            if st.button("Reset password (new invite link)", key="reset_user", disabled=who == actor):
+                token = auth.reset_account(engine, who, actor=actor)
+                show_invite(who, token)
+                saved(f"Password of {who} reset; their open sessions have ended.")
+
+    st.subheader("Locked sign-ins")
+    locked = auth.locked_accounts(engine)
+    if locked.empty:
+        st.caption("No account or client is locked after wrong passwords right now.")
+    else:
+        st.dataframe(locked, hide_index=True, width="stretch")
+        pick = st.selectbox("Unlock", [f"{k}: {w}" for k, w in zip(locked["kind"], locked["who"])],
+                            key="unlock_pick")
+        if st.button("Unlock", key="unlock_btn"):
+            kind, who_locked = pick.split(": ", 1)
+            auth.unlock(engine, who_locked, kind, actor=actor)
+            saved(f"Sign-in for {who_locked} unlocked.")
 
 # ------------------------------------------------------------------ privacy
 with tab_privacy:
