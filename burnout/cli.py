@@ -49,9 +49,13 @@ def _cmd_import(a) -> int:
         # refused rather than ignored: a mapping given by mistake should not pass silently
         print("error: --mapping is for a form-tool survey export; give it with --surveys", file=sys.stderr)
         return 2
+    if a.roster_mapping and not a.roster:
+        print("error: --roster-mapping is for a roster file; give it with --roster", file=sys.stderr)
+        return 2
     engine = get_engine()
     summary = ingest.import_files(engine, roster=a.roster, surveys=a.surveys,
-                                  caseload=a.caseload, mapping=a.mapping)
+                                  caseload=a.caseload, mapping=a.mapping,
+                                  roster_mapping=a.roster_mapping, sheet=a.sheet)
     print(summary.describe())
     return 0
 
@@ -189,6 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--surveys")
     s.add_argument("--caseload")
     s.add_argument("--mapping", help="mapping file for form-tool survey exports (YAML or CSV)")
+    s.add_argument("--roster-mapping", help="mapping file for a roster exported with other column names")
+    s.add_argument("--sheet", help="the sheet to read from XLSX workbooks with several sheets")
     s.set_defaults(func=_cmd_import)
 
     s = sub.add_parser("score", help="score an answers file")

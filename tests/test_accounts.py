@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from burnout import auth, ingest, seed
 from burnout.domain.settings import Settings
+from burnout.store import settings as saved_settings
 from burnout.errors import InputError
 from burnout.store import get_engine, make_engine
 from burnout.store import schema as s
@@ -172,11 +173,8 @@ def test_wrong_passwords_slow_down_then_lock_and_everything_is_audited(engine):
 
 
 def test_lock_ends_by_itself_and_settings_override_the_defaults(engine):
-    from burnout.store.writes import save_setting
-
     invited(engine, "ana")
-    save_setting(engine, "signin_lock_failures", 2)
-    save_setting(engine, "signin_free_failures", 5)
+    saved_settings.save(engine, {"signin_lock_failures": 2, "signin_free_failures": 5}, actor="admin")
     t = dt.datetime(2026, 11, 2, 9, 0)
     auth.sign_in(engine, "ana", "wrong", now=t)
     auth.sign_in(engine, "ana", "wrong", now=t)
@@ -186,9 +184,7 @@ def test_lock_ends_by_itself_and_settings_override_the_defaults(engine):
 
 
 def test_one_client_trying_many_accounts_is_locked(engine):
-    from burnout.store.writes import save_setting
-
-    save_setting(engine, "signin_client_lock_failures", 5)
+    saved_settings.save(engine, {"signin_client_lock_failures": 5}, actor="admin")
     t = dt.datetime(2026, 11, 2, 9, 0)
     for i in range(5):
         auth.sign_in(engine, f"user{i}", "wrong", client="203.0.113.9", now=t)

@@ -124,7 +124,8 @@ def test_caseload_standard_fallbacks(engine, tmp_path):
 
 @pytest.mark.parametrize("kind,text,row,column,words", [
     ("roster", ROSTER.replace("North,0.8", "North,abc"), 3, "fte", "not a number"),
-    ("roster", ROSTER.replace("2021-03-15", "15/03/2021"), 4, "start_date", "ISO 8601"),
+    # day/month order that nothing in the column settles (15/03/2021 would settle it)
+    ("roster", ROSTER.replace("2021-03-15", "03/04/2021"), 4, "start_date", "ISO 8601"),
     ("roster", ROSTER.replace("2021-03-15", "2021-13-45"), 4, "start_date", "ISO 8601"),
     ("roster", ROSTER.replace("H3,", "H1,"), None, "helper_id", "more than once"),
     ("roster", ROSTER.replace(",site,", ",place,"), 1, "site", "required column"),
@@ -241,12 +242,15 @@ def test_latin1_semicolon_bom_and_xlsx_read_the_same(engine, tmp_path):
     assert "Ana Muñoz Pérez" in set(expected["name"])
 
 
-def test_semicolon_decimal_comma_is_rejected_clearly(engine, tmp_path):
-    # "0,8" in a semicolon file is a European decimal: reject rather than guess.
+def test_semicolon_file_with_decimal_commas_is_read(engine, tmp_path):
+    # "0,8" next to a ";" separator is a European decimal: read as 0.8.  In a
+    # comma-separated file the same (quoted) cell stays an error with a hint.
     table = pd.read_csv(io.StringIO(ROSTER), dtype=str, keep_default_na=False)
     table.loc[1, "fte"] = "0,8"
-    err = rejected(engine, tmp_path, roster=table.to_csv(sep=";", index=False))
-    assert (err.row, err.column) == (3, "fte")
+    import_ok(engine, tmp_path, roster=table.to_csv(sep=";", index=False))
+    assert frames.roster(engine).set_index("helper_id").loc["H2", "fte"] == 0.8
+    err = rejected(engine, tmp_path, roster=table.to_csv(index=False).replace("0,8", "0,7"))
+    assert (err.row, err.column) == (3, "fte") and "decimal comma" in str(err)
 
 
 def test_unquoted_separator_inside_a_value_is_rejected(engine, tmp_path):
@@ -529,7 +533,7 @@ def test_wrong_type_is_reported_once_and_other_rows_still_checked(engine, tmp_pa
     text = ROSTER.replace("North,0.8", "North,abc").replace("South,1,", "South,7,")
     err = rejected(engine, tmp_path, roster=text)
     assert err.problems == ["row 3, column 'fte': 'abc' is not a number",
-                            "row 4, column 'fte': 7.0 fails: fte must be above 0 and at most 1.5"]
+                            "row 4, column 'fte': 7 is outside the range: fte must be above 0 and at most 1.5"]
 
 
 def test_empty_required_cell_reads_plainly(engine, tmp_path):

@@ -15,6 +15,7 @@ uses and what a helper is told are the same numbers:
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
 import math
 from dataclasses import dataclass, field
@@ -216,6 +217,12 @@ class Settings:
     reference_burnout_rate: float | Mapping[str, float] | None = None
     continuity_evidence: Mapping[str, str] = field(
         default_factory=lambda: _frozen({k: v["continuity"] for k, v in TEAM_KINDS.items()}))
+    # plausibility limits of imported files (burnout.ingest.limits)
+    import_max_active_cases: int = 1000     # most active cases one helper may hold in a week
+    import_max_events_per_week: int = 100   # most trauma exposures / critical incidents in a week
+    organisation_start: str = "2000-01-01"  # no answer or caseload week before it (ISO date)
+    import_future_days: int = 7             # answers and caseload weeks at most this far ahead
+    roster_start_lead_days: int = 365       # roster dates at most this far ahead (announced hires)
     # what a helper is offered after a check-in
     resources: tuple[Mapping[str, str], ...] = DEFAULT_RESOURCES
     crisis_resources: tuple[Mapping[str, str], ...] = DEFAULT_CRISIS_RESOURCES
@@ -414,6 +421,13 @@ def _resource_list(value, key: str) -> tuple[Mapping[str, str], ...]:
     return tuple(out)
 
 
+def _iso_date(value, what: str) -> str:
+    try:
+        return dt.date.fromisoformat(str(value).strip()[:10]).isoformat()
+    except ValueError:
+        raise InputError(f"{what}: {value!r} is not a date such as 2015-04-01", column=what) from None
+
+
 def _optional(fn):
     return lambda v: None if _blank(v) else fn(v)
 
@@ -433,7 +447,7 @@ _VALIDATORS = {
     "signin_free_failures": lambda v: _num(v, "wrong passwords before delays", 1, 20, integer=True),
     "signin_delay_seconds": lambda v: _num(v, "first sign-in delay in seconds", 1, 600),
     "signin_max_delay_seconds": lambda v: _num(v, "longest sign-in delay in seconds", 1, 3600),
-    "signin_lock_failures": lambda v: _num(v, "wrong passwords before a lock", 3, 100, integer=True),
+    "signin_lock_failures": lambda v: _num(v, "wrong passwords before a lock", 2, 100, integer=True),
     "signin_lock_minutes": lambda v: _num(v, "lock length in minutes", 1, 24 * 60),
     "signin_client_free_failures": lambda v: _num(v, "wrong passwords from one address before delays", 1, 1000,
                                                   integer=True),
@@ -456,6 +470,11 @@ _VALIDATORS = {
     "burnout_scale": _optional(lambda v: _num(v, "burnout scale", above=0, hi=100)),
     "reference_burnout_rate": _optional(_reference_rate),
     "continuity_evidence": lambda v: _frozen({str(k): str(t) for k, t in dict(v).items()}),
+    "import_max_active_cases": lambda v: _num(v, "most active cases in a week", 1, 100_000, integer=True),
+    "import_max_events_per_week": lambda v: _num(v, "most events in a week", 1, 10_000, integer=True),
+    "organisation_start": lambda v: _iso_date(v, "organisation start"),
+    "import_future_days": lambda v: _num(v, "days ahead an answer may be dated", 0, 366, integer=True),
+    "roster_start_lead_days": lambda v: _num(v, "days ahead a roster date may be", 0, 3660, integer=True),
     "resources": lambda v: _resource_list(v, "resources"),
     "crisis_resources": lambda v: _resource_list(v, "crisis_resources"),
 }

@@ -3,7 +3,6 @@ map form-tool exports; load official instrument wording; clear the demo;
 complete deletion requests."""
 from __future__ import annotations
 
-import re
 import tempfile
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from burnout.checkin import escape_md
 from burnout.errors import InputError
 from burnout.instruments import load, load_wording_file
 from burnout.store import frames, writes
-from burnout.ui import common
+from burnout.ui import common, import_problems
 
 user = common.require_role("admin")
 engine = common.engine()
@@ -32,58 +31,51 @@ if flash := st.session_state.pop("data_flash", None):
 FILE_TYPES = ["csv", "xlsx", "txt"]
 
 
-def show_error(exc: InputError, what: str = "Nothing was stored.") -> None:
-    """One clear sentence, then every problem on its own line (sorted by row), so nothing
-    is cut off on a phone; more than a screenful scrolls, and the list can be downloaded."""
-    table = common.problem_rows(exc)
-    total = len(table)
-    m = re.search(r"\((\d+) problems in all", str(exc))
-    if m:
-        total = max(total, int(m.group(1)))
-    where = f" in {exc.file}" if exc.file else ""
-    noun = "problem" if total == 1 else "problems"
-    st.error(escape_md(f"{what} {total} {noun}{where}:"))
-    lines = []
-    for r in table.itertuples(index=False):
-        where_bits = [f"Row {r.row}" if pd.notna(r.row) else "", f"column {r.column}" if r.column else ""]
-        where_txt = ", ".join(b for b in where_bits if b)
-        lines.append(f"- **{escape_md(where_txt)}**: {escape_md(r.problem)}" if where_txt
-                     else f"- {escape_md(r.problem)}")
-    box = st.container(height=320) if len(lines) > 10 else st.container()
-    box.markdown("\n".join(lines))
-    if total > len(table):
-        st.caption(f"The first {len(table)} of {total} problems are listed. Fix these and check again.")
-    if len(table) > 3:
-        st.download_button("Download this list (CSV)",
-                           privacy.neutralise_formulas(table.astype(object)).to_csv(index=False)
-                           .encode("utf-8-sig"), file_name="problems.csv", mime="text/csv",
-                           key=f"dl_problems_{abs(hash(str(exc))) % 10**8}", on_click="ignore")
+TEMPLATES = Path(ingest.__file__).resolve().parents[1] / "templates"
+GUIDE = Path(ingest.__file__).resolve().parents[2] / "docs" / "IMPORT.md"
+show_error = import_problems.show_error
 
 
-def preview(upload, label: str) -> bytes | None:
+def pick_sheet(raw: bytes, upload_name: str, key: str) -> str | None:
+    """A sheet picker for workbooks with more than one sheet (never silently the first)."""
+    try:
+        names = ingest.sheet_names(raw, upload_name)
+    except InputError:
+        return None          # read_table reports why the workbook cannot be read
+    if len(names) <= 1:
+        return None
+    return st.selectbox(f"Sheet of {upload_name}", names, key=f"sheet_{key}",
+                        help="This workbook has several sheets: choose the one to import.")
+
+
+def preview(upload, label: str, sheet: str | None = None, expect=None) -> bytes | None:
     """Show the first rows of an uploaded table; return its bytes (None when unreadable)."""
     raw = upload.getvalue()
     try:
-        df = ingest.read_table(raw, upload.name)
+        df = ingest.read_table(raw, upload.name, sheet=sheet, expect=expect)
     except InputError as exc:
         show_error(exc, f"{label}: the file cannot be read.")
         return None
-    st.markdown(f"**{label}** · {escape_md(upload.name)} · {len(df):,} rows · {len(df.columns)} columns")
+    st.markdown(f"**{label}** · {escape_md(upload.name)} · {len(df):,} rows · {len(df.columns):,} columns")
     # Empty cells are shown blank (not "None"); every value as text, exactly as in the file.
     st.dataframe(df.head(8).astype(object).where(df.head(8).notna(), ""), hide_index=True, width="stretch")
     return raw
 
 
-def run_import(kwargs: dict, names: dict, check_only: bool) -> None:
+def run_import(kwargs: dict, names: dict, check_only: bool, sheets: dict | None = None) -> None:
     if check_only:
         try:
-            prepared = ingest.prepare(**kwargs, names=names, known_helpers=frames.helper_ids(engine))
+            prepared = ingest.prepare(**kwargs, names=names, known_helpers=frames.helper_ids(engine),
+                                      sheets=sheets, limits=ingest.ImportLimits.from_settings(common.settings()))
         except InputError as exc:
             show_error(exc, "Nothing was stored.")
             return
         lines = []
         if "roster" in prepared:
             lines.append(f"{prepared['roster'][0]}: {len(prepared['roster'][1]):,} helpers")
+            if prepared["roster"][2]["ignored"]:
+                lines.append(f"{prepared['roster'][0]}: these columns are not used and will be left out: "
+                             f"{', '.join(prepared['roster'][2]['ignored'])}")
         if "surveys" in prepared:
             lines.append(f"{prepared['surveys'][0]}: {len(prepared['surveys'][1]):,} submissions with "
                          f"{len(prepared['surveys'][2]):,} answers")
@@ -94,7 +86,7 @@ def run_import(kwargs: dict, names: dict, check_only: bool) -> None:
         return
     bar = st.progress(0.0, text="Starting…")
     try:
-        summary = ingest.import_files(engine, **kwargs, names=names, actor=actor,
+        summary = ingest.import_files(engine, **kwargs, names=names, actor=actor, sheets=sheets,
                                       progress=lambda f, m: bar.progress(min(1.0, max(0.0, f)), text=m))
     except InputError as exc:
         bar.empty()
@@ -109,27 +101,58 @@ tab_import, tab_map, tab_wording, tab_demo, tab_delete = st.tabs(
 
 # ------------------------------------------------------------------ import
 with tab_import:
-    st.write("Upload a roster, survey and/or caseload file (CSV or XLSX, formats as in the guide). "
-             "You see the first rows before anything is stored. Every file is checked whole: "
-             "if any row has a problem, nothing of it is stored.")
+    st.write("Upload a roster, survey and/or caseload file (CSV or XLSX, formats as in the guide, "
+             "docs/IMPORT.md). You see the first rows before anything is stored. Every file is checked "
+             "whole: if any row has a problem, nothing of it is stored, and every problem is listed.")
+    with st.expander("Format guide and templates"):
+        st.markdown("The guide [docs/IMPORT.md](docs/IMPORT.md) lists every column, the dates and "
+                    "form-tool exports that are read, the limits, and what is refused and why. "
+                    "Each template has the header and one example row.")
+        cols = st.columns(3)
+        if GUIDE.exists():
+            cols[0].download_button("Guide (docs/IMPORT.md)", GUIDE.read_bytes(), file_name="IMPORT.md",
+                                    mime="text/markdown", key="dl_guide", on_click="ignore")
+        for i, path in enumerate(sorted(TEMPLATES.glob("*.*"))):
+            mime = "text/csv" if path.suffix == ".csv" else "application/x-yaml"
+            cols[(i + 1) % 3].download_button(f"Template: {path.name}", path.read_bytes(), file_name=path.name,
+                                              mime=mime, key=f"dl_template_{path.stem}", on_click="ignore")
     c1, c2, c3 = st.columns(3)
     up_roster = c1.file_uploader("Roster", type=FILE_TYPES, key="up_roster")
     up_surveys = c2.file_uploader("Surveys", type=FILE_TYPES, key="up_surveys")
     up_caseload = c3.file_uploader("Caseload", type=FILE_TYPES, key="up_caseload")
-    files, names = {}, {}
+    up_roster_map = c1.file_uploader("Roster mapping (optional: for an HR export with its own headers)",
+                                     type=["yaml", "yml", "csv"], key="up_roster_mapping")
+    files, names, sheets = {}, {}, {}
+    expects = {"roster": ingest.ROSTER_REQUIRED, "surveys": ingest.SURVEY_KEYS,
+               "caseload": [ingest.CASELOAD_REQUIRED, ingest.EVENT_REQUIRED]}
+    if up_roster_map is not None:
+        try:
+            roster_spec = ingest.load_mapping(up_roster_map.getvalue(), up_roster_map.name)
+        except InputError as exc:
+            show_error(exc, "The roster mapping cannot be used.")
+        else:
+            # the export's own headers pick its sheet
+            expects["roster"] = list(roster_spec["columns"]) or ingest.ROSTER_REQUIRED
+            files["roster_mapping"], names["roster_mapping"] = up_roster_map.getvalue(), up_roster_map.name
     for key, up, label in (("roster", up_roster, "Roster"), ("surveys", up_surveys, "Surveys"),
                            ("caseload", up_caseload, "Caseload")):
         if up is not None:
-            raw = preview(up, label)
+            sheet = pick_sheet(up.getvalue(), up.name, key)
+            raw = preview(up, label, sheet=sheet, expect=expects[key])
             if raw is not None:
                 files[key], names[key] = raw, up.name
+                if sheet is not None:
+                    sheets[key] = sheet
+    if files and "roster" not in files and "roster_mapping" in files:
+        st.caption("The roster mapping is used with a roster file: upload the roster too.")
+        files.pop("roster_mapping")
     if files:
         b1, b2 = st.columns(2)
         if b1.button("Check only", key="import_check", width="stretch"):
-            run_import(files, names, check_only=True)
+            run_import(files, names, check_only=True, sheets=sheets)
         demo = seed.is_demo(engine)
         if b2.button("Store these files", key="import_store", type="primary", width="stretch", disabled=demo):
-            run_import(files, names, check_only=False)
+            run_import(files, names, check_only=False, sheets=sheets)
         if demo:
             st.warning("Your files can be checked, but not stored while the demo organisation is here: real and "
                        "synthetic people must never mix, and the demo logins use a public password. Clear the "
@@ -149,9 +172,10 @@ with tab_map:
     up_mapping = st.file_uploader("Mapping file (optional: YAML or CSV source,target)",
                                   type=["yaml", "yml", "csv"], key="up_mapping")
     if up_export is not None:
-        raw = preview(up_export, "Export")
+        export_sheet = pick_sheet(up_export.getvalue(), up_export.name, "export")
+        raw = preview(up_export, "Export", sheet=export_sheet)
         if raw is not None:
-            headers = list(ingest.read_table(raw, up_export.name).columns)
+            headers = list(ingest.read_table(raw, up_export.name, sheet=export_sheet).columns)
             mapping_bytes, mapping_name = None, "mapping.yaml"
             if up_mapping is not None:
                 mapping_bytes, mapping_name = up_mapping.getvalue(), up_mapping.name
@@ -195,10 +219,11 @@ with tab_map:
                 b1, b2 = st.columns(2)
                 kwargs = {"surveys": raw, "mapping": mapping_bytes}
                 map_names = {"surveys": up_export.name, "mapping": mapping_name}
+                map_sheets = {"surveys": export_sheet} if export_sheet else None
                 if b1.button("Check only", key="map_check", width="stretch"):
-                    run_import(kwargs, map_names, check_only=True)
+                    run_import(kwargs, map_names, check_only=True, sheets=map_sheets)
                 if b2.button("Store this export", key="map_store", type="primary", width="stretch"):
-                    run_import(kwargs, map_names, check_only=False)
+                    run_import(kwargs, map_names, check_only=False, sheets=map_sheets)
 
 # ------------------------------------------------------------------ wording
 with tab_wording:

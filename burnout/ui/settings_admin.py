@@ -220,9 +220,9 @@ with tab_teams:
 with tab_caseload:
     st.write("The recommended active caseload per role. A roster's own `caseload_standard` column wins; "
              "otherwise this; otherwise the team median.")
-    roles = sorted(set(s["caseload_standards"]) | set(roster["role"].dropna().str.lower()))
+    roles = sorted(set(s.caseload_standards) | set(roster["role"].dropna().str.lower()))
     table = pd.DataFrame({"role": roles,
-                          "standard (active cases)": [s["caseload_standards"].get(r) for r in roles]})
+                          "standard (active cases)": [s.caseload_standards.get(r) for r in roles]})
     with st.form("caseload_form"):
         edited = st.data_editor(table, hide_index=True, width="stretch", num_rows="dynamic",
                                 disabled=False, key="edit_caseload")
