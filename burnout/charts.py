@@ -5,8 +5,10 @@ suppressed, drops anything hidden (NaN) instead of drawing it, and returns a
 figure with a readable title and axis labels with units.  Empty input gives a
 figure that says "Not enough responses to show" rather than an empty frame.
 
-Colours are colour-blind safe: the Okabe-Ito palette for categories and bands,
-viridis for heatmaps.  Nothing here imports streamlit.
+Labels, ranges and band edges come from the measure registry
+(``burnout.domain.measures``); nothing here writes them again.  Colours are
+colour-blind safe: the Okabe-Ito palette for categories and bands, viridis for
+heatmaps.  Nothing here imports streamlit.
 """
 from __future__ import annotations
 
@@ -15,6 +17,9 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from burnout.domain import measures
 
 EMPTY_TEXT = "Not enough responses to show"
 
@@ -32,35 +37,34 @@ HEATMAP_SCALE = "Viridis"
 HIDDEN_GREY = "#D9D9D9"      # cells and weeks with nothing to show: one neutral grey
 FONT = dict(family="Arial, Helvetica, sans-serif", size=13)
 
-# Measure metadata: label with unit, axis range, band edges (label, low, high)
-# as the instruments define them (DESIGN §4; pulse and risk from their modules).
-MEASURES: dict[str, dict] = {
-    "pulse_strain": {"label": "Weekly strain (pulse, 0-100)", "range": (0, 100),
-                     "bands": [("low", 0, 40), ("moderate", 40, 60), ("high", 60, 100)]},
-    "risk_score": {"label": "Burnout risk (0-100)", "range": (0, 100),
-                   "bands": [("low", 0, 40), ("moderate", 40, 65), ("high", 65, 100)]},
-    "work_burnout": {"label": "Work-related burnout (CBI, 0-100)", "range": (0, 100),
-                     "bands": [("low", 0, 50), ("moderate", 50, 75), ("high", 75, 100)]},
-    "personal_burnout": {"label": "Personal burnout (CBI, 0-100)", "range": (0, 100),
-                         "bands": [("low", 0, 50), ("moderate", 50, 75), ("high", 75, 100)]},
-    "client_burnout": {"label": "Client-related burnout (CBI, 0-100)", "range": (0, 100),
-                       "bands": [("low", 0, 50), ("moderate", 50, 75), ("high", 75, 100)]},
-    "burnout": {"label": "Burnout (ProQOL, 10-50)", "range": (10, 50),
-                "bands": [("low", 10, 22), ("moderate", 22, 42), ("high", 42, 50)]},
-    "secondary_traumatic_stress": {"label": "Secondary traumatic stress (ProQOL, 10-50)", "range": (10, 50),
-                                   "bands": [("low", 10, 22), ("moderate", 22, 42), ("high", 42, 50)]},
-    # high compassion satisfaction is good news: its bands are drawn neutral
-    "compassion_satisfaction": {"label": "Compassion satisfaction (ProQOL, 10-50)", "range": (10, 50),
-                                "bands": []},
-    "sib_level": {"label": "Burnout self-rating (1-5)", "range": (1, 5),
-                  "bands": [("low", 1, 3), ("high", 3, 5)]},
-    "burned_out": {"label": "Check-ins reporting burnout (%)", "range": (0, 100), "bands": []},
-    "caseload_ratio": {"label": "Active cases / role standard (1.0 = at standard)", "range": None, "bands": []},
-}
+
+def _measure(measure: str) -> measures.Measure | None:
+    return measures.get(measure) if measures.known(measure) else None
 
 
-def measure_label(measure: str) -> str:
-    return MEASURES.get(measure, {}).get("label", measure.replace("_", " ").capitalize())
+def _range(measure: str) -> tuple[float, float] | None:
+    """The axis range of ``measure`` as drawn (shares are drawn as percentages)."""
+    m = _measure(measure)
+    if m is None or m.range is None:
+        return None
+    scale = 100 if m.percent else 1
+    return (m.range[0] * scale, m.range[1] * scale)
+
+
+def _bands(measure: str) -> list[tuple[str, float, float]]:
+    """(label, from, to) of the bands shaded behind ``measure``.  A measure where
+    higher is better (compassion satisfaction) is left unshaded: its "high" band is
+    good news and must not take the colour that means concern elsewhere."""
+    m = _measure(measure)
+    if m is None or not m.higher_is_worse:
+        return []
+    scale = 100 if m.percent else 1
+    return [(label, lo * scale, hi * scale) for label, lo, hi in m.regions()]
+
+
+def _short(measure: str) -> str:
+    """The measure's name without its bracket, for titles and colour bars."""
+    return measures.label(measure).split(" (")[0]
 
 
 # What fits on one line of a 390 px phone screen (the narrowest the dashboard is used on);
@@ -167,7 +171,7 @@ def is_empty_figure(fig: go.Figure) -> bool:
 
 
 def _band_shading(fig: go.Figure, measure: str, vertical: bool = False, label_at: str = "top left") -> None:
-    for label, lo, hi in MEASURES.get(measure, {}).get("bands", []):
+    for label, lo, hi in _bands(measure):
         colour = BAND_COLOURS.get(label, OKABE_ITO["grey"])
         if vertical:
             fig.add_vrect(x0=lo, x1=hi, fillcolor=colour, opacity=0.10, line_width=0, layer="below")
@@ -232,7 +236,7 @@ def team_trend(weekly: pd.DataFrame, measure: str = "pulse_strain", min_n: int =
 
     ``weekly``: ``week_start, mean`` and ``n`` (``status`` optional).
     """
-    title = title or f"Team trend: {measure_label(measure).split(' (')[0].lower()}"
+    title = title or f"Team trend: {_short(measure).lower()}"
     data = _shown(weekly, ["week_start", "mean"], min_n) if weekly is not None else None
     if data is None or data.empty:
         return empty_figure(title)
@@ -243,16 +247,16 @@ def team_trend(weekly: pd.DataFrame, measure: str = "pulse_strain", min_n: int =
                                hovertemplate="Week of %{x|%d %b %Y}: %{y:.1f}"
                                + ("<br>%{customdata} people" if "n" in data else "") + "<extra></extra>"))
     _band_shading(fig, measure)
-    rng = MEASURES.get(measure, {}).get("range")
+    rng = _range(measure)
     if rng:
         fig.update_yaxes(range=list(rng))
-    return _layout(fig, title, "Week starting", y_label or measure_label(measure))
+    return _layout(fig, title, "Week starting", y_label or measures.label(measure))
 
 
 def individual_trend(df: pd.DataFrame, measure: str, title: str | None = None, x_col: str = "week_start"
                      ) -> go.Figure:
     """One helper's scores over time with the instrument's bands shaded (helper_detail)."""
-    title = title or measure_label(measure)
+    title = title or measures.label(measure)
     if df is None or df.empty or measure not in df or x_col not in df:
         return empty_figure(title, "No answers for this measure yet")
     data = df[[x_col, measure]].dropna().sort_values(x_col)
@@ -262,13 +266,13 @@ def individual_trend(df: pd.DataFrame, measure: str, title: str | None = None, x
     if measure == "burned_out":
         y = y * 100
     fig = go.Figure(go.Scatter(x=pd.to_datetime(data[x_col]), y=y.round(1), mode="lines+markers",
-                               name=measure_label(measure), line=dict(color=OKABE_ITO["blue"], width=3),
+                               name=measures.label(measure), line=dict(color=OKABE_ITO["blue"], width=3),
                                hovertemplate="%{x|%d %b %Y}: %{y:.1f}<extra></extra>"))
     _band_shading(fig, measure)
-    rng = MEASURES.get(measure, {}).get("range")
+    rng = _range(measure)
     if rng:
         fig.update_yaxes(range=list(rng))
-    return _layout(fig, title, "Date", measure_label(measure))
+    return _layout(fig, title, "Date", measures.label(measure))
 
 
 # --------------------------------------------------------------------------- heatmap
@@ -288,7 +292,7 @@ def heatmap(cells: pd.DataFrame, row_col: str, value_col: str = "value", measure
     Built to stay readable at 390 px: a fixed height per row, short date ticks,
     the colour scale as a thin bar under the chart instead of beside it.
     """
-    title = title or f"{measure_label(measure).split(' (')[0]} by week"
+    title = title or f"{_short(measure)} by week"
     if cells is None or cells.empty or not cells[value_col].notna().any():
         return empty_figure(title)
     data = cells.copy()
@@ -309,8 +313,8 @@ def heatmap(cells: pd.DataFrame, row_col: str, value_col: str = "value", measure
     t = data.pivot_table(index="_r", columns="_w", values="_t", aggfunc="first", dropna=False) \
         .reindex(index=rows, columns=weeks).fillna("")
     zvals = [[None if pd.isna(v) else round(float(v), 1) for v in r] for r in z.to_numpy()]
-    rng = MEASURES.get(measure, {}).get("range")
-    short = measure_label(measure).split(" (")[0]
+    rng = _range(measure)
+    short = _short(measure)
     unit = f" ({rng[0]:g}-{rng[1]:g})" if rng else ""
     x = [pd.Timestamp(w).to_pydatetime() for w in weeks]
     # Underlay: every cell neutral grey, so a cell with nothing to show looks the same
@@ -377,7 +381,7 @@ def pressure_scatter(points: pd.DataFrame, x: str = "caseload_ratio", y: str = "
     _band_shading(fig, y, label_at="top right")
     if subtitle is None and labels is not None:
         subtitle = "Tap or hover over a dot to see whose it is; the table below lists them all."
-    return _layout(fig, title, x_label or measure_label(x), y_label or measure_label(y), subtitle=subtitle)
+    return _layout(fig, title, x_label or measures.label(x), y_label or measures.label(y), subtitle=subtitle)
 
 
 # --------------------------------------------------------------------------- drivers, participation
@@ -501,8 +505,6 @@ def what_if_bars(result: Mapping | None, title: str = "What-if scenario: leavers
              ("Clients losing their helper", "clients_affected_before", "clients_affected_after")]
     if not result or all(result.get(b) is None for _, b, _ in pairs):
         return empty_figure(title)
-    from plotly.subplots import make_subplots
-
     present = [p for p in pairs if result.get(p[1]) is not None]
     fig = make_subplots(rows=1, cols=len(present), subplot_titles=[wrap(p[0], 14) for p in present],
                         horizontal_spacing=0.18)

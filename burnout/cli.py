@@ -11,15 +11,19 @@ import os
 import sys
 from pathlib import Path
 
-from burnout import auth, ingest, reports
+from burnout import auth, ingest
 from burnout.demo import write_demo
 from burnout.domain.time import parse_day
 from burnout.errors import InputError
+from burnout.export.csv import write_csv
+from burnout.export.pdf import to_pdf
+from burnout.export.xlsx import to_xlsx
 from burnout.instruments import INSTRUMENTS, load_wording_file
 from burnout.scoring import score_csv
 from burnout.store import get_engine
 from burnout.store.writes import save_wording
 from burnout.turnover import shanafelt
+from burnout.views.review import build_review
 from burnout.views.risk_table import risk_report
 
 
@@ -90,7 +94,7 @@ def _cmd_risk(a) -> int:
 
     as_of = parse_day(a.as_of)            # InputError (exit 2) for '', 2026-13-45, not-a-date
     table, model = risk_report(get_engine(), as_of=as_of, details=True)
-    table.to_csv(a.output, index=False)
+    write_csv(table, a.output)
     # which model gave p_leave_12m, and why (stdout stays the one-line summary)
     for line in model.describe():
         print(line, file=sys.stderr)
@@ -102,9 +106,24 @@ def _cmd_risk(a) -> int:
     return 0
 
 
+def write_report(engine, scope: str = "org", fmt: str = "pdf", out: Path | str = "report.pdf",
+                 settings_override=None) -> Path:
+    """The ``report`` command: build the HR review for ``scope`` and write it as ``fmt``."""
+    fmt = (fmt or "").lower()
+    if fmt not in ("pdf", "xlsx"):
+        raise InputError(f"format must be pdf or xlsx, got {fmt!r}", column="format")
+    review = build_review(engine, scope, settings_override)
+    payload = to_pdf(review) if fmt == "pdf" else to_xlsx(review)
+    out = Path(out)
+    if out.parent and not out.parent.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(payload)
+    return out
+
+
 def _cmd_report(a) -> int:
 
-    reports.write_report(get_engine(), scope=a.scope, fmt=a.format, out=Path(a.out))
+    write_report(get_engine(), scope=a.scope, fmt=a.format, out=Path(a.out))
     print(f"report -> {a.out}")
     return 0
 

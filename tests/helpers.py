@@ -1,12 +1,41 @@
-"""Helpers shared by several test files (one place, not a copy per file)."""
+"""Helpers shared by several test files (one place, not a copy per file): a small
+organisation, a roll-up built the way the views build one, a PDF's text, a
+workbook's cells, plotly's packed arrays.  (Fixtures live in conftest.py.)"""
 from __future__ import annotations
 
+import base64
+import io
+import re
+import zlib
+from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from burnout import privacy
+from burnout import ingest, privacy
+from burnout.demo import write_demo
+from burnout.store import get_engine
+
+
+def small_org(folder: Path, *, helpers: int = 40, weeks: int = 20, seed: int = 3, rename: dict | None = None):
+    """A demo organisation imported into a new SQLite database under ``folder``.
+
+    ``rename``: ``{"team": {...}, "site": {...}, "role": {...}}`` maps the demo's
+    names to others (e.g. names in other scripts) before the import.
+    Returns the engine.
+    """
+    folder = Path(folder)
+    files = write_demo(folder / "files", helpers=helpers, weeks=weeks, seed=seed)
+    if rename:
+        roster = pd.read_csv(files["roster"], dtype=str, keep_default_na=False)
+        for col, mapping in rename.items():
+            roster[col] = roster[col].map(lambda v: mapping.get(v, v))
+        roster.to_csv(files["roster"], index=False)
+    engine = get_engine(f"sqlite:///{folder / 'org.db'}")
+    ingest.import_files(engine, roster=str(files["roster"]), surveys=str(files["surveys"]),
+                        caseload=str(files["caseload"]))
+    return engine
 
 
 def aggregate_scores(scores: pd.DataFrame, roster: pd.DataFrame, by: str | Sequence[str],
@@ -27,3 +56,97 @@ def aggregate_scores(scores: pd.DataFrame, roster: pd.DataFrame, by: str | Seque
         per = per[mask]
     return privacy.suppress(per, by, "helper_id", list(value_cols), min_n, margins=margins,
                             population=population, known=known)
+
+
+# --------------------------------------------------------------------------- PDF text
+
+_ESCAPES = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f"}
+
+
+def _unescape(s: bytes) -> bytes:
+    def one(m):
+        c = m.group(1)
+        if c[:1].isdigit():
+            return bytes([int(c, 8) & 0xFF])
+        return _ESCAPES.get(c, c)
+    return re.sub(rb"\\([0-7]{1,3}|.)", one, s, flags=re.S)
+
+
+def _cmap(stream: bytes) -> dict[int, str]:
+    out = {}
+    for block in re.findall(rb"beginbfchar(.*?)endbfchar", stream, re.S):
+        for src, dst in re.findall(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", block):
+            out[int(src, 16)] = bytes.fromhex(dst.decode()).decode("utf-16-be")
+    for block in re.findall(rb"beginbfrange(.*?)endbfrange", stream, re.S):
+        for lo, hi, dst in re.findall(rb"<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>", block):
+            start = int(dst, 16)
+            for k, code in enumerate(range(int(lo, 16), int(hi, 16) + 1)):
+                out[code] = chr(start + k)
+    return out
+
+
+def pdf_text(data: bytes) -> str:
+    """Text drawn on the pages of an fpdf2 PDF, whitespace collapsed to single spaces
+    (so a sentence reads the same wherever a line wrapped).
+
+    Reads the PDF directly (no PDF library): embedded TrueType fonts through
+    their ToUnicode maps, core fonts as Latin-1.
+    """
+    objects: dict[int, bytes] = {}
+    streams: dict[int, bytes] = {}
+    for m in re.finditer(rb"(\d+) 0 obj(.*?)endobj", data, re.S):
+        num, body = int(m.group(1)), m.group(2)
+        objects[num] = body
+        s = re.search(rb"stream\r?\n(.*?)\r?\nendstream", body, re.S)
+        if s:
+            raw = s.group(1)
+            try:
+                raw = zlib.decompress(raw)
+            except zlib.error:
+                pass
+            streams[num] = raw
+    fonts: dict[bytes, dict[int, str] | None] = {}
+    for body in objects.values():
+        for block in re.findall(rb"/Font\s*<<(.*?)>>", body, re.S):
+            for name, ref in re.findall(rb"/(\w+)\s+(\d+) 0 R", block):
+                font = objects.get(int(ref), b"")
+                tu = re.search(rb"/ToUnicode\s+(\d+) 0 R", font)
+                fonts[name] = _cmap(streams.get(int(tu.group(1)), b"")) if tu else None
+    out = []
+    token = re.compile(rb"/(\w+)\s+[\d.]+\s+Tf|\(((?:\\.|[^\\)])*)\)\s*Tj|\[((?:\\.|[^\]\\])*)\]\s*TJ", re.S)
+    for raw in streams.values():
+        if b"Tj" not in raw and b"TJ" not in raw:
+            continue
+        cmap = None
+        for m in token.finditer(raw):
+            if m.group(1) is not None:
+                cmap = fonts.get(m.group(1))
+                continue
+            parts = [m.group(2)] if m.group(2) is not None else \
+                re.findall(rb"\(((?:\\.|[^\\)])*)\)", m.group(3), re.S)
+            for part in parts:
+                s = _unescape(part)
+                if cmap is None:
+                    out.append(s.decode("latin-1"))
+                else:
+                    out.append("".join(cmap.get(int.from_bytes(s[i:i + 2], "big"), "")
+                                       for i in range(0, len(s) - 1, 2)))
+            out.append(" ")
+    return " ".join("".join(out).split())
+
+
+# --------------------------------------------------------------------------- workbooks, plotly
+
+def xlsx_cells(data: bytes) -> dict[str, list[list]]:
+    """Every sheet of a workbook as rows of cell values."""
+    from openpyxl import load_workbook   # only the export tests read workbooks
+
+    wb = load_workbook(io.BytesIO(data))
+    return {ws.title: [[c.value for c in row] for row in ws.iter_rows()] for ws in wb.worksheets}
+
+
+def decode(arr):
+    """A plotly array as sent to the browser (base64 'bdata' or a plain list) as values."""
+    if isinstance(arr, dict) and "bdata" in arr:
+        return np.frombuffer(base64.b64decode(arr["bdata"]), dtype=arr["dtype"])
+    return arr

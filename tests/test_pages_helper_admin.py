@@ -7,11 +7,9 @@ other test modules keep seeing the demo as seeded.
 """
 from __future__ import annotations
 
-import base64
 import json
 import sqlite3
 
-import numpy as np
 import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
@@ -22,6 +20,7 @@ from burnout.store import settings as saved_settings
 from burnout.store import schema as s
 
 from conftest import ROOT
+from helpers import decode
 
 NOT_AVAILABLE = "This page is not available for your account."
 PAGES = ROOT / "burnout" / "ui"
@@ -53,12 +52,6 @@ def texts(at: AppTest) -> str:
 
 def plotly_specs(at: AppTest) -> list[dict]:
     return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
-
-
-def decode(arr):
-    if isinstance(arr, dict) and "bdata" in arr:
-        return np.frombuffer(base64.b64decode(arr["bdata"]), dtype=arr["dtype"])
-    return arr
 
 
 @pytest.fixture
@@ -217,12 +210,12 @@ def test_my_wellbeing_shows_own_trends_and_only_own_data(demo_db):
 
 
 def test_my_wellbeing_shows_the_teams_action_notes(writable_db):
-    from burnout import reports
+    from burnout.store.notes import save_action_note
 
     eng = writable_db["engine"]
     mine = helper_id(eng, "demo-helper1")
     team = frames.roster(eng).set_index("helper_id").loc[mine, "team"]
-    reports.save_action_note(eng, "demo-lead", team, "No time between *crisis* calls",
+    save_action_note(eng, "demo-lead", team, "No time between *crisis* calls",
                              "Added a 10-minute break [link](http://x)", "2026-11-02")
     at = page("my_wellbeing", eng, "demo-helper1")
     assert "What your team changed" in [h.value for h in at.header]

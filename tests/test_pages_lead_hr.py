@@ -2,7 +2,6 @@
 who may open what, what each role sees, and what it must never see."""
 from __future__ import annotations
 
-import base64
 import json
 import sqlite3
 
@@ -16,6 +15,7 @@ from burnout.store import frames
 from burnout.store import schema as s
 
 from conftest import ROOT
+from helpers import decode
 
 NOT_AVAILABLE = "This page is not available for your account."
 PAGES = ROOT / "burnout" / "ui"
@@ -50,12 +50,6 @@ def texts(at: AppTest) -> str:
 
 def specs(at: AppTest) -> list[dict]:
     return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
-
-
-def decode(arr):
-    if isinstance(arr, dict) and "bdata" in arr:
-        return np.frombuffer(base64.b64decode(arr["bdata"]), dtype=arr["dtype"])
-    return arr
 
 
 @pytest.fixture(scope="module")

@@ -412,7 +412,7 @@ def test_property_groups_by_week(grid, seed):
 
 import itertools  # noqa: E402
 
-from burnout import reports  # noqa: E402
+from burnout.views import tables  # noqa: E402
 
 
 def _org(spec) -> pd.DataFrame:
@@ -477,12 +477,12 @@ def _small_derivable(df: pd.DataFrame, groups: list[dict], min_n: int = 5):
 
 
 def _org_tables(df, plan, where=None, team=None):
-    fixed = reports._narrowing(where, team)
+    fixed = tables.narrowing(where, team)
     people = df[df["team"] == team] if team else df
     dims = ["role", "site"] if team else ["team", "role", "site"]
     measures = {"x": "x"}
-    tables = [reports.rollup(people, d, 5, where=where, measures=measures, plan=plan, fixed=fixed) for d in dims]
-    return tables, [fixed] * len(tables)
+    out = [tables.rollup(people, d, 5, where=where, measures=measures, plan=plan, fixed=fixed) for d in dims]
+    return out, [fixed] * len(out)
 
 
 def test_review_tables_together_single_out_nobody():

@@ -677,7 +677,7 @@ def test_the_saved_schedule_drives_missed_check_ins():
 def test_team_drivers_count_exactly_each_helpers_own_top_drivers():
     """Five identical helpers: the team's most common drivers are their own three, in
     the order of their own ranking, under the saved weights."""
-    from burnout import reports
+    from burnout.views.tables import team_drivers
 
     weeks = 8
     ids = [f"T{i}" for i in range(5)]
@@ -690,7 +690,7 @@ def test_team_drivers_count_exactly_each_helpers_own_top_drivers():
     own = R.driver_components(latest, weights)
     assert all(o == own[0] for o in own) and len(own[0]) == 3
     people = latest.assign(risk_score=latest["risk_score"])
-    table = reports.team_drivers(people, 5, weights=weights)
+    table = team_drivers(people, 5, weights=weights)
     assert list(table["driver"]) == [R.COMPONENT_LABELS[c] for c in own[0]]
     assert (table["share"] == 1.0).all()
     # the driver texts each helper sees rank the same components

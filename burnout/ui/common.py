@@ -12,13 +12,14 @@ import streamlit as st
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from burnout import auth, reports
+from burnout import auth
 from burnout.domain.settings import Settings
 from burnout.domain.time import now
 from burnout.store import database_url, get_engine
 from burnout.store import settings as saved_settings
 from burnout.store.writes import audit as write_audit
 from burnout.ui import web
+from burnout.views.data import OrgData, load_data
 
 
 @st.cache_resource(show_spinner=False)
@@ -237,7 +238,7 @@ def problem_rows(exc) -> pd.DataFrame:
 
 
 @st.cache_data(ttl=3600, max_entries=4, show_spinner="Loading the organisation's figures…")
-def org_data(url: str, stamp: str) -> dict:
+def org_data(url: str, stamp: str) -> OrgData:
     """Frames, risk history and leaving model for the lead and HR pages, loaded
     once per change of data (``stamp``) and shared by every page and user."""
-    return reports.load_data(engine())
+    return load_data(engine())

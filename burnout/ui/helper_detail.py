@@ -6,9 +6,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from burnout import charts, privacy, reports
+from burnout import charts, privacy
 from burnout.checkin import escape_md
+from burnout.domain import measures
 from burnout.ui import common
+from burnout.views.data import data_stamp
+from burnout.views.helper import helper_view
+from burnout.views.team import team_roster
 
 user = common.require_role("lead")
 engine = common.engine()
@@ -34,11 +38,11 @@ def how_much(share) -> str:
     return "A little"
 
 
-data = common.org_data(str(engine.url), reports.data_stamp(engine))
-troster = reports.team_roster(data, team)
+data = common.org_data(str(engine.url), data_stamp(engine))
+troster = team_roster(data, team)
 visible = privacy.visible_individuals(user, troster)
 visible = visible[visible["helper_id"] != user.get("helper_id")]   # your own results are on My wellbeing
-note = privacy.private_count_note(len(troster) - len(privacy.visible_individuals(user, troster)), reports.min_group(data["settings"]))
+note = privacy.private_count_note(len(troster) - len(privacy.visible_individuals(user, troster)), data.min_n)
 
 st.caption("Individual results appear here only for helpers in your team who chose to share them with you. "
            "They can change that choice at any time. Each view is recorded in the audit log, and the helper "
@@ -61,7 +65,7 @@ choice = labels[st.selectbox("Helper", list(labels), key="detail_helper")]
 if note:
     st.caption(note)
 try:
-    view = reports.helper_view(engine, user, choice, data=data)
+    view = helper_view(engine, user, choice, data=data)
 except PermissionError:
     st.error("This helper's individual results are not shared with you.")
     st.stop()
@@ -69,10 +73,10 @@ if st.session_state.get("_detail_audited") != choice:
     privacy.audit_view(engine, user, choice, "helper detail: scores, risk, drivers and caseload")
     st.session_state["_detail_audited"] = choice
 
-st.header(escape_md(view["name"]))
-st.caption(f"{escape_md(view['role'])} · team {escape_md(view['team'])}")
+st.header(escape_md(view.name))
+st.caption(f"{escape_md(view.role)} · team {escape_md(view.team)}")
 
-latest = view["latest"]
+latest = view.latest
 c1, c2, c3 = st.columns(3)
 if len(latest) and pd.notna(latest.iloc[0]["risk_score"]):
     r = latest.iloc[0]
@@ -87,8 +91,8 @@ else:
     c1.metric("Burnout risk (0-100)", "not enough data")
 
 st.subheader("What adds most to the risk")
-if view["drivers"]:
-    for d in view["drivers"]:
+if view.drivers:
+    for d in view.drivers:
         st.markdown(f"- {escape_md(d)}")
     st.caption("Drivers come from recent answers and workload figures. A conversation about caseload, "
                "support and recovery time is a good place to start.")
@@ -96,27 +100,25 @@ else:
     st.caption("No factor stands out at the moment.")
 
 st.subheader("Scores over time")
-weekly = view["weekly"]
-measures = [m for m in ("risk_score", "pulse_strain", "sib_level", "work_burnout", "personal_burnout",
-                        "client_burnout", "burnout", "secondary_traumatic_stress", "compassion_satisfaction")
-            if m in weekly and weekly[m].notna().any()]
-if measures:
-    tabs = st.tabs([charts.measure_label(m).split(" (")[0] for m in measures])
-    for tab, m in zip(tabs, measures):
+weekly = view.weekly
+shown = view.measures
+if shown:
+    tabs = st.tabs([measures.label(m).split(" (")[0] for m in shown])
+    for tab, m in zip(tabs, shown):
         with tab:
-            st.plotly_chart(charts.individual_trend(weekly, m, charts.measure_label(m)),
+            st.plotly_chart(charts.individual_trend(weekly, m, measures.label(m)),
                             width="stretch", key=f"detail_{m}")
             with st.expander("Show as a table"):
                 t = weekly[["week_start", m]].dropna()
                 st.dataframe(t.assign(week_start=t["week_start"].dt.strftime("%Y-%m-%d"), **{m: t[m].round(1)})
-                             .rename(columns={"week_start": "Week starting", m: charts.measure_label(m)}),
+                             .rename(columns={"week_start": "Week starting", m: measures.label(m)}),
                              hide_index=True, width="stretch")
 else:
     st.caption("No answers yet.")
 
 st.subheader("Caseload")
-cl = view["caseload"]
-st.plotly_chart(charts.caseload_trend(cl, view["caseload_standard"], "Active cases per week"),
+cl = view.caseload
+st.plotly_chart(charts.caseload_trend(cl, view.caseload_standard, "Active cases per week"),
                 width="stretch", key="detail_caseload")
 with st.expander("Show as a table"):
     cols = ["week_start", "active_cases", "new_cases", "high_acuity_cases", "trauma_exposures",

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from burnout import checkin, privacy, reports, selfservice
+from burnout import checkin, privacy, selfservice
 from burnout.instruments import load
 from burnout.store import frames
+from burnout.store.notes import action_notes
 from burnout.ui import common
 
 user = common.require_role("helper")
@@ -100,7 +101,7 @@ if my_team:
     st.header("What your team changed")
     st.caption("What your team raised and what was done about it, as your team lead wrote it down "
                "(\u201cyou said, we did\u201d), written for the whole team.")
-    team_notes = reports.action_notes(engine, my_team)
+    team_notes = action_notes(engine, my_team)
     if team_notes.empty:
         st.info("Nothing written down yet.")
     for _, n in team_notes.head(10).iterrows():

@@ -1,7 +1,7 @@
 """Organisation review (HR and admin): roll-ups by team, role and site, turnover
 impact with editable assumptions, what-if scenarios, PDF and XLSX exports.
 
-Aggregates only: every table and chart comes from reports.build_review, which
+Aggregates only: every table and chart comes from views.review.build_review, which
 counts distinct people, hides groups under the minimum size and any figure
 that would let a hidden group be worked out.  Written comments never appear.
 """
@@ -12,10 +12,15 @@ import json
 import pandas as pd
 import streamlit as st
 
-from burnout import charts, privacy, reports
+from burnout import privacy
 from burnout.domain.settings import team_kind_label
+from burnout.export.pdf import to_pdf
+from burnout.export.xlsx import to_xlsx
 from burnout.store.writes import audit
 from burnout.ui import common
+from burnout.views.data import TREND_MEASURES, active_roster, data_stamp
+from burnout.views.review import build_review
+from burnout.views.tables import for_screen
 
 user = common.require_role("hr", "admin")
 engine = common.engine()
@@ -30,13 +35,13 @@ st.caption("How the organisation's helpers are doing, what turnover is likely to
 def _review(url: str, stamp: str, override: str, scenario: str, where: str, measure: str, window: int,
             heat_weeks: int):
     data = common.org_data(url, stamp)
-    return reports.build_review(common.engine(), "org", json.loads(override), scenario=json.loads(scenario),
+    return build_review(common.engine(), "org", json.loads(override), scenario=json.loads(scenario),
                                 where=json.loads(where), trend_measure=measure, window_weeks=window, data=data,
                                 heat_weeks=heat_weeks)
 
 
 def _table(df: pd.DataFrame, key: str | None = None):
-    st.dataframe(reports.for_screen(df), hide_index=True, width="stretch", key=key)
+    st.dataframe(for_screen(df), hide_index=True, width="stretch", key=key)
 
 
 def _chart(fig, key: str, table: pd.DataFrame | None = None):
@@ -46,16 +51,15 @@ def _chart(fig, key: str, table: pd.DataFrame | None = None):
             _table(table)
 
 
-stamp = reports.data_stamp(engine)
+stamp = data_stamp(engine)
 data = common.org_data(str(engine.url), stamp)
-roster = reports.active_roster(data["roster"], data["as_of"])
-min_n = reports.min_group(settings)
+roster = active_roster(data.roster, data.as_of)
 
 # ------------------------------------------------------------------ assumptions (session only)
 with st.sidebar:
     st.header("Review settings")
     window = st.selectbox("Answers from the last", [4, 8, 12], format_func=lambda w: f"{w} weeks", key="rv_window")
-    measure = st.selectbox("Weekly measure", list(reports.TREND_MEASURES), format_func=reports.TREND_MEASURES.get,
+    measure = st.selectbox("Weekly measure", list(TREND_MEASURES), format_func=TREND_MEASURES.get,
                            key="rv_measure")
     heat_weeks = st.selectbox("Weeks in the heatmap", [8, 12, 26], index=1, key="rv_heat_weeks",
                               format_func=lambda w: f"last {w}")
@@ -111,15 +115,13 @@ where = {"site": site_filter} if site_filter else {}
 
 review = _review(str(engine.url), stamp, json.dumps(override, sort_keys=True), json.dumps(scenario, sort_keys=True),
                  json.dumps(where, sort_keys=True), measure, int(window), int(heat_weeks))
-sections = {s["key"]: s for s in review["sections"]}
-figs = review["figures"]
-as_of = review["as_of"]
-st.info(f"{review['privacy_note']} "
+figs = review.figures
+as_of = review.as_of
+st.info(f"{review.privacy_note} "
         + (f"Data up to the week starting {as_of:%d %b %Y}." if as_of is not None else "No data yet."))
 
 # ------------------------------------------------------------------ headline
-tb = review["turnover"]
-total = tb["table"][tb["table"]["team"] == privacy.TOTAL].iloc[0]
+total = review.turnover.total
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Active helpers", len(roster))
 shown = total["status"] == privacy.SHOWN
@@ -147,36 +149,36 @@ if site_filter:
 tabs = st.tabs(["By team", "By role", "By site"])
 for tab, key in zip(tabs, ("by_team", "by_role", "by_site")):
     with tab:
-        st.caption(sections[key]["text"])
-        _table(sections[key]["display"], key=f"tbl_{key}")
+        st.caption(review.section(key).text)
+        _table(review.section(key).display, key=f"tbl_{key}")
 _chart(figs["pressure"], "rv_pressure")
 st.caption("Each dot is a team shown in the table above; hidden teams are left out.")
 
 st.header("Burnout risk bands")
-_chart(figs["risk_bands"], "rv_bands", sections["risk_bands"]["display"])
+_chart(figs["risk_bands"], "rv_bands", review.section("risk_bands").display)
 
 st.header("Week by week")
 _chart(figs["trend"], "rv_trend")
-_chart(figs["heatmap"], "rv_heatmap", sections["weekly"]["display"])
-_chart(figs["participation"], "rv_participation", sections["participation"]["display"])
+_chart(figs["heatmap"], "rv_heatmap", review.section("weekly").display)
+_chart(figs["participation"], "rv_participation", review.section("participation").display)
 st.caption("Participation shows how many checked in, never who.")
 
 # ------------------------------------------------------------------ turnover
 st.header("Turnover impact")
-st.caption(sections["turnover"]["text"])
+st.caption(review.section("turnover").text)
 left, right = st.columns(2)
 with left:
     st.plotly_chart(figs["turnover"], width="stretch", key="rv_turnover")
 with right:
     st.plotly_chart(figs["turnover_cost"], width="stretch", key="rv_turnover_cost")
-_table(sections["turnover"]["display"], key="tbl_turnover")
+_table(review.section("turnover").display, key="tbl_turnover")
 with st.expander("What losing a helper means for clients"):
-    for kind, text in review["evidence"].items():
-        st.markdown(f"**{team_kind_label(kind)}.** {text}")
+    for ev in review.evidence:
+        st.markdown(f"**{ev.label}.** {ev.text}")
 
 st.header("What-if")
-st.caption(sections["what_if"]["text"])
-wi = tb["what_if"]
+st.caption(review.section("what_if").text)
+wi = review.turnover.what_if
 if wi:
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Leavers avoided a year", f"{wi['leavers_avoided']:.1f}" if wi.get("leavers_avoided") is not None else "–")
@@ -188,16 +190,15 @@ left, right = st.columns(2)
 with left:
     st.plotly_chart(figs["what_if"], width="stretch", key="rv_what_if")
 with right:
-    st.plotly_chart(charts.what_if_bars(wi), width="stretch", key="rv_what_if_bars")
-_table(sections["what_if"]["display"], key="tbl_what_if")
+    st.plotly_chart(figs["what_if_bars"], width="stretch", key="rv_what_if_bars")
+_table(review.section("what_if").display, key="tbl_what_if")
 with st.expander("Assumptions used"):
-    _table(review["assumptions"], key="tbl_assumptions")
-cal = review.get("calibration")
-if cal:
-    with st.expander(cal["title"]):
-        for line in cal["lines"]:
-            st.markdown(line)
-        _table(cal["display"], key="tbl_calibration")
+    _table(review.assumptions, key="tbl_assumptions")
+cal = review.calibration
+with st.expander(cal.title):
+    for line in cal.lines:
+        st.markdown(line)
+    _table(cal.display, key="tbl_calibration")
 
 # ------------------------------------------------------------------ exports
 st.header("Export")
@@ -207,16 +208,16 @@ st.caption("The exports hold exactly what this page shows, with the same privacy
 def _pdf() -> bytes:
     with engine.begin() as conn:
         audit(conn, user.get("username", "unknown"), "report_exported", detail="org review (pdf)")
-    return reports.to_pdf(review)
+    return to_pdf(review)
 
 
 def _xlsx() -> bytes:
     with engine.begin() as conn:
         audit(conn, user.get("username", "unknown"), "report_exported", detail="org review (xlsx)")
-    return reports.to_xlsx(review)
+    return to_xlsx(review)
 
 
-stamp_date = review["generated_at"].strftime("%Y%m%d")
+stamp_date = review.generated_at.strftime("%Y%m%d")
 c1, c2 = st.columns(2)
 c1.download_button("Download PDF", data=_pdf, file_name=f"wellbeing_review_{stamp_date}.pdf",
                    mime="application/pdf", key="dl_pdf", on_click="ignore")

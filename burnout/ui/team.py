@@ -13,10 +13,17 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from burnout import charts, privacy, reports
+from burnout import charts, privacy
 from burnout.checkin import escape_md
+from burnout.domain import measures
+from burnout.domain.time import today
 from burnout.errors import InputError
+from burnout.export.csv import to_csv
+from burnout.store.notes import action_notes, save_action_note
 from burnout.ui import common
+from burnout.views.data import TREND_MEASURES, data_stamp
+from burnout.views.tables import for_screen
+from burnout.views.team import team_view
 
 user = common.require_role("lead")
 engine = common.engine()
@@ -34,52 +41,42 @@ def _chart(fig, key: str, table: pd.DataFrame | None = None, label: str = "Show 
     st.plotly_chart(fig, width="stretch", key=key)
     if table is not None:
         with st.expander(label):
-            st.dataframe(reports.for_screen(table), hide_index=True, width="stretch")
+            st.dataframe(for_screen(table), hide_index=True, width="stretch")
 
 
-data = common.org_data(str(engine.url), reports.data_stamp(engine))
-measure = st.selectbox("Score shown in the trend and heatmap", list(reports.TREND_MEASURES),
-                       format_func=reports.TREND_MEASURES.get, key="team_measure")
-view = reports.team_view(engine, user, team, data=data, measure=measure)
-min_n = view["min_n"]
-as_of = view["as_of"]
-st.info(f"{view['basis_label']} Groups under {min_n} people are not shown. "
+data = common.org_data(str(engine.url), data_stamp(engine))
+measure = st.selectbox("Score shown in the trend and heatmap", list(TREND_MEASURES),
+                       format_func=TREND_MEASURES.get, key="team_measure")
+view = team_view(engine, user, team, data=data, measure=measure)
+min_n = view.min_n
+as_of = view.as_of
+st.info(f"{view.basis_label} Groups under {min_n} people are not shown. "
         + (f"Data up to the week starting {as_of:%d %b %Y}." if as_of is not None else "No data yet."))
 
 # ------------------------------------------------------------------ risk and trend
 left, right = st.columns(2)
 with left:
     st.subheader("Burnout risk across the team")
-    bands = view["bands"]
-    _chart(charts.risk_distribution(bands.table, None, title="Share of the team in each risk band"),
-           "team_bands", bands.display(percent=reports.PERCENT, decimals=0, labels={"scope": "Team"}))
+    _chart(charts.risk_distribution(view.bands.table, None, title="Share of the team in each risk band"),
+           "team_bands", view.bands_table())
 with right:
     st.subheader("Team trend")
-    weekly = view["weekly"]
-    label = charts.measure_label(measure)
-    _chart(charts.team_trend(weekly, measure, min_n, title=f"{reports.TREND_MEASURES[measure]}: weekly team mean"),
-           "team_trend",
-           pd.DataFrame({"Week starting": pd.to_datetime(weekly["week_start"]).dt.strftime("%Y-%m-%d"),
-                         label: [round(float(v) * (100 if measure == "burned_out" else 1), 1)
-                                 if s == privacy.SHOWN and pd.notna(v) else privacy.hidden_label(s, min_n)
-                                 for v, s in zip(weekly["mean"], weekly["status"])],
-                         "People": [int(n) if pd.notna(n) else privacy.hidden_label(s, min_n)
-                                    for n, s in zip(weekly["n"], weekly["status"])]})
-           if len(weekly) else None)
+    _chart(charts.team_trend(view.weekly, measure, min_n, title=f"{TREND_MEASURES[measure]}: weekly team mean"),
+           "team_trend", view.trend_table() if len(view.weekly) else None)
     st.caption(f"Only weeks with {min_n} or more people who answered are drawn.")
 
 # ------------------------------------------------------------------ heatmap
 st.subheader("Week by week")
-cells = view["heatmap_cells"]
-if view["heatmap_kind"] == "helpers":
+cells = view.heatmap_cells
+if view.heatmap_kind == "helpers":
     seen = st.session_state.setdefault("_team_audited", set())
-    for hid in view["consenting"]["helper_id"]:
+    for hid in view.consenting["helper_id"]:
         if (hid, measure) not in seen:
             privacy.audit_view(engine, user, hid, f"team page: weekly {measure} heatmap and band alerts")
             seen.add((hid, measure))
     row_col = "helper"
-elif view["heatmap_kind"]:
-    row_col = view["heatmap_kind"]
+elif view.heatmap_kind:
+    row_col = view.heatmap_kind
 else:
     row_col = None
 if row_col:
@@ -95,36 +92,27 @@ if row_col:
         cells = cells[pd.to_datetime(cells["week_start"]).isin(keep)]
     by = "helper" if row_col == "helper" else row_col
     fig = charts.heatmap(cells, row_col, measure=measure, min_n=min_n,
-                         title=f"{reports.TREND_MEASURES[measure]} by {by} and week")
-    table = cells.assign(week_start=pd.to_datetime(cells["week_start"]).dt.strftime("%Y-%m-%d"),
-                         value=[round(float(v), 1) if s == privacy.SHOWN and pd.notna(v)
-                                else privacy.hidden_label(s, min_n) for v, s in zip(cells["value"], cells["status"])]) \
-        .drop(columns=["status"]).rename(columns={"week_start": "Week starting", "value": label,
-                                                  row_col: row_col.capitalize()})
-    _chart(fig, "team_heatmap", table)
-st.caption(view["heatmap_note"])
-if view["private_note"]:
-    st.caption(view["private_note"])
+                         title=f"{TREND_MEASURES[measure]} by {by} and week")
+    _chart(fig, "team_heatmap", view.heatmap_table(cells))
+st.caption(view.heatmap_note)
+if view.private_note:
+    st.caption(view.private_note)
 
 # ------------------------------------------------------------------ caseload
 st.subheader("Caseload pressure")
-sc = view["scatter"]
-ycol = measure if measure in sc.columns else "pulse_strain"
+sc = view.scatter
+ycol = view.scatter_measure
 if len(sc):
-    _chart(charts.pressure_scatter(sc, y=ycol, title="Caseload and " + charts.measure_label(ycol).split(" (")[0]
-                                   .lower(),
+    _chart(charts.pressure_scatter(sc, y=ycol, title="Caseload and " + measures.label(ycol).split(" (")[0].lower(),
                                    subtitle="Helpers who share their results with you. Tap or hover over a "
                                             "dot to see whose it is; the table lists them all."),
-           "team_scatter",
-           sc.rename(columns={"label": "Helper", "caseload_ratio": "Cases / standard",
-                              ycol: charts.measure_label(ycol)}).round(2))
+           "team_scatter", view.scatter_table())
 else:
     st.caption("The scatter of caseload against burnout needs helpers who share their individual results; "
                "none do yet. Caseloads are below.")
 st.markdown("**Caseloads in the team** (operational figures, last 4 weeks)")
-st.dataframe(view["caseload"], hide_index=True, width="stretch")
-st.download_button("Download caseloads (CSV)",
-                   privacy.neutralise_formulas(view["caseload"].astype(object)).to_csv(index=False).encode("utf-8-sig"),
+st.dataframe(view.caseload, hide_index=True, width="stretch")
+st.download_button("Download caseloads (CSV)", to_csv(view.caseload),
                    file_name=f"caseloads_{team}.csv", mime="text/csv", key="dl_caseload")
 
 # ------------------------------------------------------------------ alerts and drivers
@@ -133,8 +121,8 @@ with left:
     st.subheader("Alerts")
     st.caption("Alerts fire only on a real change: a band held for two weeks, or a team shift that is "
                "statistically clear over four weeks.")
-    al = view["alerts"]
-    hal = view["helper_alerts"]
+    al = view.alerts
+    hal = view.helper_alerts
     if al.empty and hal.empty:
         st.success("No real change to report.")
     for msg in al.get("message", []):
@@ -143,23 +131,20 @@ with left:
         st.info(escape_md(msg))
 with right:
     st.subheader("What is driving risk")
-    drivers = view["drivers"]
-    _chart(charts.drivers_bar(drivers, "Most common risk drivers in the team"), "team_drivers",
-           drivers.assign(share=(drivers["share"] * 100).round(0)).rename(
-               columns={"driver": "Driver", "share": "Share of helpers (%)", "helpers": "People"})
-           if len(drivers) else None)
+    _chart(charts.drivers_bar(view.drivers, "Most common risk drivers in the team"), "team_drivers",
+           view.drivers_table() if len(view.drivers) else None)
 
 # ------------------------------------------------------------------ participation
 st.subheader("Check-in participation")
-part = view["participation"]
+part = view.participation
 _chart(charts.participation(part, "Share of the team who checked in each week", min_n=min_n,
                             y_label="% of helpers in the team who answered"), "team_participation",
-       reports.participation_display(part, min_n) if len(part) else None)
+       view.participation_table() if len(part) else None)
 st.caption("Only how many checked in — never who did or did not.")
 
 # ------------------------------------------------------------------ action notes
 st.subheader('Action notes: "you said, we did"')
-notes = reports.action_notes(engine, team)
+notes = action_notes(engine, team)
 if notes.empty:
     st.caption("No notes yet. Write down what the team raised and what was done about it.")
 for _, n in notes.iterrows():
@@ -179,10 +164,10 @@ with st.form("action_note", clear_on_submit=pick == "new"):
     we_did = st.text_area("We did (what changed)", value="" if current is None or not current["we_did"]
                           else current["we_did"])
     done_on = st.date_input("Done on", value=None if current is None or pd.isna(current["done_on"])
-                            else pd.Timestamp(current["done_on"]).date(), max_value=dt.date.today() + dt.timedelta(days=365))
+                            else pd.Timestamp(current["done_on"]).date(), max_value=today() + dt.timedelta(days=365))
     if st.form_submit_button("Save note"):
         try:
-            reports.save_action_note(engine, user, team, you_said, we_did, done_on,
+            save_action_note(engine, user, team, you_said, we_did, done_on,
                                      note_id=None if pick == "new" else int(pick))
             st.success("Saved.")
             st.rerun()

@@ -1,0 +1,1 @@
+"""Writers that render view objects as files: PDF, XLSX, CSV."""

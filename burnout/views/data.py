@@ -1,0 +1,150 @@
+"""The organisation's frames every view reads, loaded once per change of data.
+
+:class:`OrgData` holds the roster, caseload, scores, the weekly risk history
+and latest risk, the week the data run up to, the settings in force and the
+leaving model (fitted Cox model or the documented defaults, with the risk ->
+burnout link).  :func:`people_frame` turns it into one row per active helper
+with the recent values every roll-up counts.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+
+from burnout import leaving, privacy, risk
+from burnout.domain import measures
+from burnout.domain.settings import Settings
+from burnout.store import frames
+from burnout.store import schema as sch
+from burnout.store import settings as saved_settings
+
+# Measures the HR roll-ups and the people frame average per person (labels: the registry's).
+ROLLUP_MEASURES = measures.labels(("burned_out", "pulse_strain", "work_burnout", "secondary_traumatic_stress",
+                                   "risk_score", "caseload_ratio"))
+# The risk bands, in order, and the share-of-people column of each.
+BANDS = tuple(b.label for b in measures.RISK_BANDS)
+BAND_COLUMNS = tuple(f"band_{b}" for b in BANDS)
+# Columns shown as percentages in display tables.
+PERCENT = (*measures.percent_measures(), *BAND_COLUMNS)
+# Measures a lead or HR reviewer can follow week by week, with their titles.
+TREND_MEASURES = {m: measures.title(m) for m in ("pulse_strain", "risk_score", "burned_out", "work_burnout")}
+SELF_REPORT_COMPONENTS = tuple(f"c_{n}" for n in risk.SELF_REPORT)
+
+
+@dataclasses.dataclass(frozen=True)
+class OrgData:
+    """Frames every view needs (see ``docs/ARCHITECTURE.md`` for their columns)."""
+
+    roster: pd.DataFrame
+    caseload: pd.DataFrame
+    scores: pd.DataFrame
+    history: pd.DataFrame
+    latest: pd.DataFrame
+    as_of: pd.Timestamp | None
+    settings: Settings
+    leaving_model: leaving.LeavingModel
+
+    @property
+    def burnout_link(self) -> dict:
+        return self.leaving_model.link or {}
+
+    @property
+    def min_n(self) -> int:
+        """The minimum group size in force (the Settings object already clamps it)."""
+        return self.settings.min_group_size
+
+    def with_settings(self, settings: Settings) -> "OrgData":
+        """The same frames under other settings (a review's session-only assumptions)."""
+        return dataclasses.replace(self, settings=settings)
+
+
+def merged_settings(engine: Engine, override: Mapping | None = None) -> Settings:
+    """Saved settings with ``override`` on top (nested maps merged key by key; InputError when invalid)."""
+    return saved_settings.load(engine).merged(override)
+
+
+def load_data(engine: Engine, as_of=None, settings: Settings | None = None) -> OrgData:
+    """Roster, caseload, scores, risk history and latest risk up to ``as_of``
+    (default: the latest week with data), and the leaving model."""
+    settings = settings or saved_settings.load(engine)
+    roster = frames.roster(engine, settings)
+    caseload = frames.caseload(engine)
+    scores = frames.scores(engine)
+    history = risk.compute_risk(roster, caseload, scores, as_of=as_of, drivers=False, settings=settings)
+    latest = risk.latest_risk(roster, caseload, scores, as_of=as_of, settings=settings)
+    weeks = pd.concat([scores["week_start"], caseload["week_start"]]).dropna()
+    as_of_week = pd.Timestamp(as_of) if as_of is not None else (weeks.max() if len(weeks) else None)
+    if as_of_week is not None:
+        as_of_week = as_of_week.normalize() - pd.Timedelta(days=as_of_week.weekday())
+        scores = scores[scores["week_start"] <= as_of_week]
+        caseload = caseload[caseload["week_start"] <= as_of_week]
+    # The same rule as the ``risk`` command: fitted Cox model or documented defaults, and
+    # the risk -> burnout link (leaving.leaving_model never raises; it records why).
+    model = leaving.leaving_model(roster, history, scores, as_of=as_of_week, settings=settings)
+    return OrgData(roster=roster, caseload=caseload, scores=scores, history=history, latest=latest,
+                   as_of=as_of_week, settings=settings, leaving_model=model)
+
+
+def data_stamp(engine: Engine) -> str:
+    """A cheap fingerprint of everything :func:`load_data` reads (answers, caseload,
+    roster incl. consent, settings), for caches: a changed consent changes it."""
+    h = hashlib.sha1()
+    with engine.connect() as conn:
+        h.update(repr(conn.execute(select(func.count(), func.max(sch.submissions.c.submission_id))).one()).encode())
+        h.update(repr(conn.execute(select(func.count(), func.max(sch.scores.c.submission_id))).one()).encode())
+        h.update(repr(conn.execute(select(func.count(), func.max(sch.caseload_weeks.c.week_start))).one()).encode())
+        for t in (sch.helpers, sch.settings, sch.teams):
+            for row in conn.execute(select(t)):
+                h.update(repr(tuple(row)).encode())
+    return h.hexdigest()
+
+
+def active_roster(roster: pd.DataFrame, as_of) -> pd.DataFrame:
+    """Helpers employed in the week starting ``as_of`` (everyone without an end date when None)."""
+    if as_of is None:
+        return roster[roster["end_date"].isna()]
+    day = pd.Timestamp(as_of)
+    start_ok = roster["start_date"].isna() | (roster["start_date"] <= day + pd.Timedelta(days=6))
+    return roster[start_ok & (roster["end_date"].isna() | (roster["end_date"] > day))]
+
+
+def people_frame(data: OrgData, weeks: int = 4) -> pd.DataFrame:
+    """One row per active helper: team, role, site and recent values of each roll-up measure
+    (NaN where the helper gave no answers in the window)."""
+    roster = active_roster(data.roster, data.as_of)
+    scores = data.scores
+    score_cols = [c for c in ROLLUP_MEASURES if c in scores.columns]
+    per = privacy.helper_window(scores, roster, score_cols, as_of=data.as_of, weeks=weeks)
+    out = roster[["helper_id", "name", "team", "team_kind", "role", "site", "consent_lead_view"]].merge(
+        per[["helper_id", *score_cols]], on="helper_id", how="left")
+    latest = data.latest
+    risk_cols = ["helper_id", "risk_score", "risk_band", "caseload_ratio", "active_cases"] + \
+        [c for c in latest.columns if c.startswith("c_")]
+    out = out.merge(latest[[c for c in risk_cols if c in latest.columns]], on="helper_id", how="left")
+    # A risk built from caseload data alone rests on nobody's answers: such a helper is not a
+    # respondent of the risk aggregates (same rule as burnout.alerts).
+    own = [c for c in SELF_REPORT_COMPONENTS if c in out.columns]
+    out["self_report"] = out[own].notna().any(axis=1) if own else False
+    out.loc[~out["self_report"], "risk_score"] = np.nan
+    out.loc[~out["self_report"], "risk_band"] = None
+    for b, col in zip(BANDS, BAND_COLUMNS):
+        out[col] = np.where(out["risk_band"].isna(), np.nan, (out["risk_band"] == b).astype(float))
+    return out
+
+
+def series_for(data: OrgData, measure: str) -> pd.DataFrame:
+    """Per helper-week values of ``measure`` from scores, or from the risk history."""
+    if measure == "risk_score":
+        h = data.history
+        own = [c for c in SELF_REPORT_COMPONENTS if c in h.columns]
+        if own:   # only weeks whose risk rests on the helper's own answers count as responses
+            h = h[h[own].notna().any(axis=1)]
+        return h[["helper_id", "week_start", "risk_score"]].dropna()
+    s = data.scores[["helper_id", "week_start", measure]].copy()
+    return s[s[measure].notna()]

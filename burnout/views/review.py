@@ -1,0 +1,415 @@
+"""The HR / wellness review: what an HR reviewer sees, as one typed object.
+
+:func:`build_review` assembles it for ``scope="org"`` or ``"team:ID"``:
+roll-ups by team, role and site, risk bands, the weekly trend and a
+sub-group x week heatmap, participation, turnover impact and a what-if
+scenario.  Every table is a :class:`privacy.Suppressed` (distinct people,
+minimum group, complementary suppression, the organisation's joint audit)
+and every figure is drawn from those tables, so the page, the PDF and the
+XLSX show the same numbers and obey the same rules.  Free-text comments are
+never part of it.  The writers in :mod:`burnout.export` only render a
+:class:`Review`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from sqlalchemy.engine import Engine
+
+from burnout import charts, privacy, turnover
+from burnout.domain import measures
+from burnout.domain.settings import Settings, team_kind_label
+from burnout.domain.time import now
+from burnout.errors import InputError
+from burnout.store import frames
+from burnout.views.data import (PERCENT, TREND_MEASURES, OrgData, active_roster, load_data, merged_settings,
+                                people_frame, series_for)
+from burnout.views.tables import (band_shares, heatmap_cells, last_weeks, narrowing, participation_display,
+                                  participation_table, review_plan, rollup, trend_from, weekly_by)
+
+DEFAULT_SCENARIO = {"burnout_reduction_points": 10.0, "cap_caseload": True, "intervention_cost": 0.0}
+CALIBRATION_TITLE = "How the risk model was checked"
+TURNOVER_COLUMNS = ("helpers_with_risk", "burnout_prevalence", "expected_leavers", "attributable_leavers",
+                    "expected_turnover_cost", "attributable_cost", "clients_affected",
+                    "attributable_clients_affected")
+
+
+@dataclasses.dataclass(frozen=True)
+class Section:
+    """One part of the review: a heading, a sentence on how it is counted, the table
+    as shown (hidden cells in words) and the figures drawn with it."""
+
+    key: str
+    title: str
+    text: str
+    display: pd.DataFrame
+    figures: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class Evidence:
+    """What losing a helper means for clients of one kind of team."""
+
+    kind: str
+    label: str
+    text: str
+
+
+@dataclasses.dataclass(frozen=True)
+class TurnoverImpact:
+    """Turnover impact per ``group_col`` and in total, suppressed like the roll-ups,
+    and the what-if scenario for the whole scope (None when the scope is hidden)."""
+
+    table: pd.DataFrame
+    group_col: str
+    evidence: tuple[Evidence, ...]
+    what_if: Mapping | None
+    scenario: Mapping
+    resolved: Settings            # the turnover model's inputs in force (with the fitted link)
+    link: Mapping
+
+    @property
+    def total(self) -> pd.Series:
+        """The scope's total row (its ``status`` says whether it is shown)."""
+        return self.table[self.table[self.group_col] == privacy.TOTAL].iloc[0]
+
+    @property
+    def groups(self) -> pd.DataFrame:
+        return self.table[self.table[self.group_col] != privacy.TOTAL]
+
+
+@dataclasses.dataclass(frozen=True)
+class Calibration:
+    """How the leaving model was checked (risk.LeavingModel), in words and figures."""
+
+    title: str
+    used: str
+    lines: tuple[str, ...]
+    display: pd.DataFrame
+    details: Mapping
+
+
+@dataclasses.dataclass(frozen=True)
+class Review:
+    title: str
+    scope: str
+    scope_label: str
+    team: str | None
+    generated_at: dt.datetime
+    as_of: pd.Timestamp | None
+    window_weeks: int
+    min_n: int
+    privacy_note: str
+    filter: Mapping
+    assumptions: pd.DataFrame
+    sections: tuple[Section, ...]
+    tables: Mapping[str, privacy.Suppressed]
+    turnover: TurnoverImpact
+    participation: pd.DataFrame
+    trend: pd.DataFrame
+    figures: Mapping[str, go.Figure]
+    calibration: Calibration
+
+    @property
+    def evidence(self) -> tuple[Evidence, ...]:
+        return self.turnover.evidence
+
+    def section(self, key: str) -> Section:
+        return next(s for s in self.sections if s.key == key)
+
+    def about(self) -> list[tuple[str, str]]:
+        """The report's heading lines: scope, dates, privacy, filter."""
+        rows = [("Report", self.title), ("Scope", self.scope_label),
+                ("Generated", self.generated_at.strftime("%Y-%m-%d %H:%M UTC")),
+                ("Data up to the week starting",
+                 self.as_of.strftime("%Y-%m-%d") if self.as_of is not None else "no data"),
+                ("Privacy", self.privacy_note)]
+        if self.filter:
+            rows.append(("Filter", "; ".join(f"{k}: {', '.join(map(str, v))}"
+                                             for k, v in self.filter.items() if v)))
+        return rows
+
+
+# =========================================================================== turnover
+
+def turnover_impact(data: OrgData, people: pd.DataFrame, min_n: int, scenario: Mapping | None = None,
+                    group_col: str = "team", *, plan: privacy.Plan | None = None,
+                    fixed: Mapping | None = None) -> TurnoverImpact:
+    """Turnover impact per ``group_col`` and in total, suppressed like the roll-ups,
+    and the what-if scenario for the whole scope."""
+    settings = data.settings
+    model = data.leaving_model
+    ts = model.turnover_settings(settings)
+    roster = active_roster(data.roster, data.as_of)
+    roster = roster[roster["helper_id"].isin(set(people["helper_id"]))]
+    latest = data.latest[data.latest["helper_id"].isin(set(roster["helper_id"]))]
+    impact = turnover.helper_impact_under(model, roster, latest, settings)   # the same call as the risk command
+    impact = impact.merge(roster[["helper_id", "site"]], on="helper_id", how="left")
+    # The mask counts the people behind the burnout estimate: distinct helpers whose
+    # risk rests on their own answers (people_frame blanks caseload-only risks).
+    basis = impact[["helper_id", group_col]].merge(people[["helper_id", "risk_score"]], on="helper_id", how="left")
+    mask = privacy.suppress(basis, group_col, "helper_id", ["risk_score"], min_n,
+                            labels={group_col: group_col.capitalize()})
+    if plan is not None:
+        mask = privacy.apply_plan(mask, plan, fixed, column_map={"n": "risk_score"})
+    status = dict(zip(mask.table[group_col].astype(str), mask.status["risk_score"]))
+    n_risk = dict(zip(mask.table[group_col].astype(str), mask.table["n"]))
+    if group_col == "team":
+        per = turnover.team_impact(impact, ts)
+    else:
+        per = pd.DataFrame([{group_col: k, **turnover._aggregate(g)} for k, g in impact.groupby(group_col)])
+        per["team_kind"] = None
+    org = turnover.org_impact(impact, ts)
+    cols = list(TURNOVER_COLUMNS)
+    rows = []
+    for _, r in per.iterrows():
+        key = str(r[group_col])
+        rows.append({group_col: key, "team_kind": r.get("team_kind"), **{c: r.get(c) for c in cols},
+                     "status": status.get(key, privacy.PRIMARY)})
+    rows.append({group_col: privacy.TOTAL, "team_kind": None, **{c: org.get(c) for c in cols},
+                 "status": status.get(privacy.TOTAL, privacy.PRIMARY)})
+    table = pd.DataFrame(rows)
+    hidden = table["status"] != privacy.SHOWN
+    table.loc[hidden, cols] = np.nan
+    table["helpers_with_risk"] = [n_risk.get(k) if s == privacy.SHOWN else np.nan
+                                  for k, s in zip(table[group_col], table["status"])]
+    shown_kinds = sorted({k for k, s in zip(table["team_kind"], table["status"])
+                          if s == privacy.SHOWN and isinstance(k, str)})
+    evidence = tuple(Evidence(k, team_kind_label(k), settings.continuity_for(k))
+                     for k in (shown_kinds or sorted(set(impact["team_kind"].dropna().astype(str)))))
+    scope_ok = status.get(privacy.TOTAL) == privacy.SHOWN
+    sc = {**DEFAULT_SCENARIO, **(scenario or {})}
+    result = None
+    if scope_ok:
+        result = turnover.what_if(roster, latest, ts, burnout_reduction_points=float(sc["burnout_reduction_points"]),
+                                  cap_caseload=bool(sc["cap_caseload"]),
+                                  intervention_cost=float(sc["intervention_cost"] or 0),
+                                  weights=settings.risk_weights, calibration=model.calibration)
+    return TurnoverImpact(table=table, group_col=group_col, evidence=evidence, what_if=result, scenario=sc,
+                          resolved=ts, link=data.burnout_link)
+
+
+def turnover_display(block: TurnoverImpact, min_n: int) -> pd.DataFrame:
+    t = block.table
+    g = block.group_col
+    out = pd.DataFrame({g.capitalize(): t[g]})
+    spec = [("helpers_with_risk", "People with a risk estimate", 0, 1),
+            ("burnout_prevalence", "Estimated burnout prevalence (%)", 1, 100),
+            ("expected_leavers", "Expected leavers per year", 1, 1),
+            ("attributable_leavers", "Of which attributable to burnout", 2, 1),
+            ("expected_turnover_cost", "Expected turnover cost per year ($)", 0, 1),
+            ("attributable_cost", "Burnout-attributable cost per year ($)", 0, 1),
+            ("clients_affected", "Clients who would lose their helper", 0, 1)]
+    for col, name, dec, scale in spec:
+        vals = []
+        for v, s in zip(t[col], t["status"]):
+            if s != privacy.SHOWN:
+                vals.append(privacy.hidden_label(s, min_n))
+            elif v is None or (isinstance(v, float) and math.isnan(v)):
+                vals.append("")
+            else:
+                x = float(v) * scale
+                vals.append(int(round(x)) if dec == 0 else round(x, dec))
+        out[name] = vals
+    return out
+
+
+def what_if_display(result: Mapping | None) -> pd.DataFrame:
+    if not result:
+        return pd.DataFrame({"Figure": ["Scenario"], "Value": ["not enough people to estimate"]})
+    roi = result.get("roi")
+    rows = [
+        ("Helpers in scope", result.get("helpers")),
+        ("Expected leavers per year now", _r(result.get("expected_leavers_before"), 1)),
+        ("Expected leavers per year with the scenario", _r(result.get("expected_leavers_after"), 1)),
+        ("Leavers avoided per year", _r(result.get("leavers_avoided"), 2)),
+        ("Expected turnover cost now ($)", _r(result.get("expected_cost_before"), 0)),
+        ("Expected turnover cost with the scenario ($)", _r(result.get("expected_cost_after"), 0)),
+        ("Cost saved per year ($)", _r(result.get("cost_saved"), 0)),
+        ("Clients spared a change of helper per year", _r(result.get("clients_spared"), 1)),
+        ("Intervention cost per year ($)", _r(result.get("intervention_cost"), 0)),
+        ("Return on investment", "enter an intervention cost" if roi is None else f"{roi * 100:.0f}%"),
+    ]
+    return pd.DataFrame(rows, columns=["Figure", "Value"]).astype({"Value": object})
+
+
+def _r(v, dec):
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    return int(round(float(v))) if dec == 0 else round(float(v), dec)
+
+
+def _scenario_text(sc: Mapping, result: Mapping | None = None) -> str:
+    asked = float(sc["burnout_reduction_points"])
+    applied = (result or {}).get("burnout_reduction_applied_points")
+    if applied is not None and float(applied) < asked - 1e-9:
+        parts = [f"burnout prevalence {float(applied):.1f} percentage points lower (asked {asked:g}; "
+                 f"prevalence cannot fall below 0 %)"]
+    else:
+        parts = [f"burnout prevalence {asked:g} percentage points lower"]
+    if sc.get("cap_caseload"):
+        parts.append("caseloads capped at the role standard")
+    if sc.get("intervention_cost"):
+        parts.append(f"an intervention costing ${float(sc['intervention_cost']):,.0f} a year")
+    return "Scenario: " + "; ".join(parts) + "."
+
+
+def assumptions_table(tb: TurnoverImpact, settings: Settings, window_weeks: int, min_n: int) -> pd.DataFrame:
+    s = tb.resolved
+    rows = [("Minimum group size (people)", min_n),
+            ("Answers window (weeks)", window_weeks),
+            ("Relative risk of leaving when burned out", s.relative_risk),
+            ("Default annual base turnover", f"{float(s.default_base_turnover) * 100:.1f}%"),
+            ("Default replacement cost (x annual salary)", s.default_cost_multiplier)]
+    for kind, rate in sorted(s.base_turnover.items()):
+        rows.append((f"Base turnover: {team_kind_label(kind)}", f"{float(rate) * 100:.1f}%"))
+    for role, mult in sorted(s.cost_multiplier.items()):
+        rows.append((f"Replacement cost (x salary): {role}", mult))
+    for role, cost in sorted(s.cost_per_departure.items()):
+        rows.append((f"Cost per departure: {role} ($)", cost))
+    link = tb.link or {}
+    set_by_org = settings.burnout_midpoint is not None
+    how = ("set by the organisation" if set_by_org else "fitted to the organisation's single-item ratings"
+           if link.get("used") == "fitted" else "default assumption")
+    mid = s.burnout_midpoint if s.burnout_midpoint is not None else turnover.DEFAULT_BURNOUT_MIDPOINT
+    scale = s.burnout_scale if s.burnout_scale is not None else turnover.DEFAULT_BURNOUT_SCALE
+    rows.append(("Burnout probability from risk", f"logistic, midpoint {float(mid):.1f}, "
+                                                   f"scale {float(scale):.1f} ({how})"))
+    sc = tb.scenario
+    rows += [("What-if: burnout prevalence lower by (points)", sc["burnout_reduction_points"]),
+             ("What-if: caseloads capped at the role standard", "yes" if sc["cap_caseload"] else "no"),
+             ("What-if: intervention cost per year ($)", sc["intervention_cost"])]
+    return pd.DataFrame(rows, columns=["Assumption", "Value"]).astype({"Value": object})
+
+
+# =========================================================================== the review
+
+def _risk_band_words() -> str:
+    """"low < 40, moderate 40-64, high 65+" from the risk measure's band edges."""
+    low, high = measures.RISK_BAND_EDGES
+    return f"low < {low:g}, moderate {low:g}-{high - 1:g}, high {high:g}+"
+
+
+def parse_scope(engine: Engine, scope: str) -> str | None:
+    """``"org"`` -> None; ``"team:ID"`` -> ID after checking the team exists."""
+    scope = (scope or "org").strip()
+    if scope == "org":
+        return None
+    if not scope.startswith("team:") or not scope[5:].strip():
+        raise InputError(f"scope must be 'org' or 'team:ID', got {scope!r}", column="scope")
+    team = scope[5:].strip()
+    known = set(frames.teams_frame(engine)["team_id"])
+    if team not in known:
+        raise InputError(f"there is no team {team!r}; teams: {', '.join(sorted(known)) or 'none'}",
+                         column="scope")
+    return team
+
+
+def build_review(engine: Engine, scope: str = "org", settings_override: Mapping | None = None, *,
+                 as_of=None, window_weeks: int = 4, scenario: Mapping | None = None,
+                 where: Mapping | None = None, trend_measure: str = "pulse_strain",
+                 data: OrgData | None = None, heat_weeks: int = 26) -> Review:
+    """The HR review for ``scope`` ("org" or "team:ID"; an unknown team is an InputError).
+
+    ``settings_override``: turnover assumptions (relative_risk, base_turnover,
+    cost multipliers, ...) on top of the saved settings, for this review only.
+    ``scenario``: what-if inputs (burnout_reduction_points, cap_caseload,
+    intervention_cost).  ``where``: a narrowing filter for the roll-ups, e.g.
+    ``{"site": [...]}``; it is protected against the unfiltered tables.
+    ``heat_weeks``: how many recent weeks the heatmap draws (its table keeps all).
+    """
+    team = parse_scope(engine, scope)
+    settings = merged_settings(engine, settings_override)
+    min_n = settings.min_group_size
+    data = (data if data is not None else load_data(engine, as_of=as_of, settings=settings)).with_settings(settings)
+    people = people_frame(data, weeks=window_weeks)
+    # One audit over every roll-up an HR reviewer can see; a team report or a
+    # filter then shows only what those audited tables already imply.
+    plan = review_plan(people, min_n)
+    fixed = narrowing(where, team)
+    if team is not None:
+        people = people[people["team"] == team]
+    groupings = ["role", "site"] if team is not None else ["team", "role", "site"]
+    heat_group = "team" if team is None else "role"
+    sections: list[Section] = []
+    tables: dict[str, privacy.Suppressed] = {}
+    for g in groupings:
+        sup = rollup(people, g, min_n, where=where, plan=plan, fixed=fixed)
+        tables[f"by_{g}"] = sup
+        sections.append(Section(f"by_{g}", f"Wellbeing by {g}",
+                                f"Recent answers (last {window_weeks} weeks) averaged per person, then per {g}. "
+                                "Burnout risk and caseload are the latest estimates.",
+                                sup.display(percent=PERCENT), ("pressure",) if g == heat_group else ()))
+    band_by = "team" if team is None else None
+    bands = band_shares(people, band_by, min_n, plan=plan, fixed=narrowing(None, team))
+    tables["risk_bands"] = bands
+    sections.append(Section("risk_bands", "Burnout risk bands",
+                            f"Share of people in each band of the 0-100 risk ({_risk_band_words()}).",
+                            bands.display(percent=PERCENT, decimals=0), ("risk_bands",)))
+
+    ids = set(people["helper_id"])
+    series = series_for(data, trend_measure)
+    series = series[series["helper_id"].isin(ids)]
+    roster = data.roster
+    weekly = weekly_by(series, roster, heat_group, trend_measure, min_n)
+    tables["weekly"] = weekly
+    trend = trend_from(weekly, trend_measure)
+    weekly_display = weekly.display(percent=PERCENT, labels={
+        "week_start": "Week starting", heat_group: heat_group.capitalize(),
+        trend_measure: measures.label(trend_measure)})
+    weekly_display["Week starting"] = pd.to_datetime(weekly.table["week_start"]).dt.strftime("%Y-%m-%d")
+    measure_name = TREND_MEASURES.get(trend_measure, trend_measure)
+    sections.append(Section("weekly", f"{measure_name} by week",
+                            "Weekly means over distinct people; each week's total is protected against its "
+                            f"{heat_group}s.", weekly_display, ("trend", "heatmap")))
+
+    scope_ids = roster["helper_id"] if team is None else roster.loc[roster["team"] == team, "helper_id"]
+    part = participation_table(data, scope_ids, min_n)
+    sections.append(Section("participation", "Check-in participation",
+                            "Share of active helpers who checked in each week. Counts only: never who.",
+                            participation_display(part, min_n)))
+
+    tb = turnover_impact(data, people, min_n, scenario, group_col=heat_group, plan=plan,
+                         fixed=narrowing(None, team))
+    sections.append(Section("turnover", "Turnover impact",
+                            "Expected leavers and cost next year (Shanafelt, Goh & Sinsky 2017 mixture model) "
+                            "and the share attributable to burnout; clients affected = expected leavers x "
+                            "their active caseload.", turnover_display(tb, min_n), ("turnover_cost",)))
+    sections.append(Section("what_if", "What-if scenario", _scenario_text(tb.scenario, tb.what_if),
+                            what_if_display(tb.what_if), ("what_if",)))
+
+    model = data.leaving_model
+    calibration = Calibration(CALIBRATION_TITLE, model.calibration.used, tuple(model.describe()), model.table(),
+                              model.to_dict())
+    label = "Organisation" if team is None else f"Team {team}"
+    figures = {
+        "risk_bands": charts.risk_distribution(bands.interior().table if band_by else bands.table, band_by,
+                                               title="Burnout risk bands" + (" by team" if band_by else "")),
+        "trend": charts.team_trend(trend, trend_measure, min_n, title=f"{label}: {measure_name.lower()} by week"),
+        "heatmap": charts.heatmap(last_weeks(heatmap_cells(weekly, trend_measure), heat_weeks), heat_group,
+                                  measure=trend_measure, title=f"{measure_name} by {heat_group} and week",
+                                  min_n=min_n),
+        "pressure": charts.pressure_scatter(
+            tables[f"by_{heat_group}"].interior().table.rename(columns={heat_group: "label"}),
+            y="burned_out", size_col="n", label_points=True,
+            title=f"Caseload pressure and reported burnout by {heat_group}",
+            subtitle=f"One dot per {heat_group} shown in the table; the larger the dot, the more people."),
+        "participation": charts.participation(part, min_n=min_n, y_label="% of active helpers who answered"),
+        "turnover": charts.turnover_impact(tb.groups, group_col=tb.group_col),
+        "turnover_cost": charts.turnover_impact(tb.groups, metric="cost", group_col=tb.group_col),
+        "what_if": charts.what_if(tb.what_if),
+        "what_if_bars": charts.what_if_bars(tb.what_if),
+    }
+    return Review(
+        title=f"Helper wellbeing review: {label.lower() if team is None else label}",
+        scope="org" if team is None else f"team:{team}", scope_label=label, team=team,
+        generated_at=now(), as_of=data.as_of, window_weeks=window_weeks, min_n=min_n,
+        privacy_note=privacy.privacy_note(min_n), filter=dict(where or {}),
+        assumptions=assumptions_table(tb, settings, window_weeks, min_n), sections=tuple(sections),
+        tables=tables, turnover=tb, participation=part, trend=trend, figures=figures, calibration=calibration)

@@ -1,0 +1,183 @@
+"""Suppressed tables the review and the team view share, and their display forms.
+
+Every function counts distinct people through :mod:`burnout.privacy`
+(minimum group, complementary suppression, the organisation's joint audit);
+nothing here decides who may see what, the views do.
+"""
+from __future__ import annotations
+
+import math
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from burnout import privacy, risk
+from burnout.views.data import BAND_COLUMNS, BANDS, ROLLUP_MEASURES, OrgData
+
+
+def narrowing(where: Mapping | None, team: str | None = None) -> dict:
+    """The conditions a narrowed view shares: a one-team report, a site filter."""
+    fixed = {k: list(v) for k, v in (where or {}).items() if v}
+    if team is not None:
+        fixed["team"] = team
+    return fixed
+
+
+_PLANS: dict = {}
+
+
+def review_plan(people: pd.DataFrame, min_n: int, measures: Mapping[str, str] = ROLLUP_MEASURES
+                ) -> privacy.Plan:
+    """The joint audit of the organisation's roll-up tables (privacy.plan_groups),
+    remembered for the same people and answers: a what-if slider on the review
+    page reruns the review, not the audit."""
+    cols = [c for c in measures if c in people.columns]
+    frame = people[["helper_id", *privacy.GROUP_DIMS, *cols]]
+    key = (min_n, tuple(cols), int(pd.util.hash_pandas_object(frame, index=False).sum()))
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = privacy.plan_groups(frame, cols, min_n)
+        if len(_PLANS) >= 8:
+            _PLANS.pop(next(iter(_PLANS)))
+        _PLANS[key] = plan
+    return plan
+
+
+def rollup(people: pd.DataFrame, by: str, min_n: int, *, where: Mapping | None = None,
+           measures: Mapping[str, str] = ROLLUP_MEASURES, known=None, margins: bool = True,
+           plan: privacy.Plan | None = None, fixed: Mapping | None = None) -> privacy.Suppressed:
+    """Suppressed means of the roll-up measures by ``by`` with an ``All`` total.
+
+    With ``plan`` (the organisation's joint audit) the table shows only cells
+    the audit allows; ``fixed`` names what a narrowed view shares (its team,
+    its filter), whose cells may only show what the full tables imply.
+    """
+    cols = [c for c in measures if c in people.columns]
+    df = people
+    population = None
+    if where:
+        population = people
+        mask = np.ones(len(people), dtype=bool)
+        for col, allowed in where.items():
+            if allowed:
+                mask &= people[col].isin(list(allowed)).to_numpy()
+        df = people[mask]
+    labels = {"team": "Team", "role": "Role", "site": "Site", **measures}
+    sup = privacy.suppress(df, by, "helper_id", cols, min_n, margins=margins, population=population,
+                           known=known, labels=labels)
+    return privacy.apply_plan(sup, plan, fixed) if plan is not None else sup
+
+
+def band_shares(people: pd.DataFrame, by: str | None, min_n: int, known=None, *,
+                plan: privacy.Plan | None = None, fixed: Mapping | None = None) -> privacy.Suppressed:
+    """Share of people in each risk band, per ``by`` (or for everyone).  The
+    bands count the people behind ``risk_score``, so ``plan`` applies as for it."""
+    df = people[people["risk_band"].notna()].copy()
+    group = by
+    if by is None:
+        df["scope"] = privacy.TOTAL
+        group = "scope"
+    labels = {"team": "Team", "role": "Role", "site": "Site", "scope": "Scope",
+              **{c: f"{b.capitalize()} risk (%)" for b, c in zip(BANDS, BAND_COLUMNS)}}
+    band_cols = list(BAND_COLUMNS)
+    sup = privacy.suppress(df, group, "helper_id", band_cols, min_n,
+                           margins=by is not None, known=known, labels=labels)
+    if plan is None:
+        return sup
+    return privacy.apply_plan(sup, plan, fixed, column_map={c: "risk_score" for c in ["n", *band_cols]})
+
+
+def weekly_by(scores_or_history: pd.DataFrame, roster: pd.DataFrame, group_col: str, measure: str,
+              min_n: int, ids=None, known=None) -> privacy.Suppressed:
+    """Sub-group x week means of ``measure`` with each week's total as the published margin."""
+    df = scores_or_history[["helper_id", "week_start", measure]].copy()
+    if ids is not None:
+        df = df[df["helper_id"].isin(set(ids))]
+    df = df.merge(roster[["helper_id", group_col]].drop_duplicates("helper_id"), on="helper_id", how="inner")
+    df[measure] = pd.to_numeric(df[measure], errors="coerce") if df[measure].dtype != bool else df[measure]
+    df = df[df[measure].notna() & df[group_col].notna()]
+    return privacy.suppress(df, [group_col, "week_start"], "helper_id", [measure], min_n, within="week_start",
+                            known=known)
+
+
+def heatmap_cells(sup: privacy.Suppressed, measure: str) -> pd.DataFrame:
+    """Long frame for charts.heatmap from a sub-group x week table (margins dropped)."""
+    inner = sup.interior()
+    g = sup.group_cols[0]
+    return pd.DataFrame({g: inner.table[g].astype(str), "week_start": inner.table["week_start"],
+                         "value": inner.table[measure], "status": inner.status[measure]})
+
+
+def trend_from(sup: privacy.Suppressed, measure: str) -> pd.DataFrame:
+    """``week_start, mean, n, status`` from the ``All`` rows of a sub-group x week table."""
+    t, s = sup.table, sup.status
+    g = sup.group_cols[0]
+    rows = t[g].astype(str) == privacy.TOTAL
+    return pd.DataFrame({"week_start": t.loc[rows, "week_start"], "mean": t.loc[rows, measure],
+                         "n": t.loc[rows, "n"], "status": s.loc[rows, measure]}).reset_index(drop=True)
+
+
+def participation_table(data: OrgData, ids, min_n: int, known=None, weeks: int | None = 26) -> pd.DataFrame:
+    """Share of ``ids`` who checked in each week — counts only, never who (see privacy)."""
+    roster = data.roster[data.roster["helper_id"].isin(set(ids))]
+    scores = data.scores[data.scores["helper_id"].isin(set(ids))]
+    return privacy.participation(roster, scores, min_n, known=known, as_of=data.as_of, weeks=weeks)
+
+
+def participation_display(part: pd.DataFrame, min_n: int) -> pd.DataFrame:
+    if part.empty:
+        return pd.DataFrame(columns=["Week starting", "Checked in (%)"])
+    vals = [privacy.hidden_label(s, min_n) if s != privacy.SHOWN else round(float(r) * 100)
+            for r, s in zip(part["rate"], part["status"])]
+    return pd.DataFrame({"Week starting": pd.to_datetime(part["week_start"]).dt.strftime("%Y-%m-%d"),
+                         "Checked in (%)": vals})
+
+
+def team_drivers(people: pd.DataFrame, min_n: int, known=None, top: int = 3,
+                 weights: Mapping | None = None) -> pd.DataFrame:
+    """Share of people for whom each risk component is among their own top ``top``
+    drivers — the same ranking (``risk.driver_components``, under the saved
+    weights) that names each helper's drivers — over ``min_n`` or more people
+    with a risk estimate."""
+    df = people[people["risk_score"].notna()]
+    if df.empty:
+        return pd.DataFrame(columns=["driver", "share", "helpers"])
+    n = df["helper_id"].nunique()
+    unknown = len(set(df["helper_id"]) - set(known)) if known is not None else 0
+    if n < min_n or (known is not None and 0 < unknown < min_n):
+        return pd.DataFrame(columns=["driver", "share", "helpers"])
+    chosen = risk.driver_components(df, weights, top)
+    counts = pd.Series([c for row in chosen for c in row], dtype=object).value_counts()
+    out = pd.DataFrame({"driver": [risk.COMPONENT_LABELS[c] for c in counts.index],
+                        "share": counts.to_numpy() / n, "helpers": n})
+    return out.sort_values("share", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def last_weeks(cells: pd.DataFrame, weeks: int) -> pd.DataFrame:
+    """The rows of the latest ``weeks`` weeks of a long week frame."""
+    if cells.empty:
+        return cells
+    keep = sorted(pd.to_datetime(cells["week_start"]).unique())[-weeks:]
+    return cells[pd.to_datetime(cells["week_start"]).isin(keep)]
+
+
+def for_screen(df: pd.DataFrame) -> pd.DataFrame:
+    """Columns mixing numbers and words ("fewer than 5") as text, so a table widget
+    shows them as they are instead of guessing a type."""
+    out = df.copy()
+    for c in out.columns:
+        col = out[c]
+        if col.dtype == object:
+            kinds = {type(v) for v in col if v is not None and not (isinstance(v, float) and math.isnan(v))}
+            if len(kinds) > 1 or (kinds and not kinds <= {str}):
+                out[c] = [_screen_text(v) for v in col]
+    return out
+
+
+def _screen_text(v) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return ""
+    if isinstance(v, (int, np.integer)) and not isinstance(v, bool) and abs(v) >= 10_000:
+        return f"{int(v):,}"
+    return str(v)

@@ -1,0 +1,172 @@
+"""The HR review as a typed object: its parts, privacy of every table, scopes and
+filters, turnover assumptions, and how the risk model was checked."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from burnout import leaving, privacy
+from burnout.errors import InputError
+from burnout.store import frames
+from burnout.views.data import OrgData, load_data, people_frame
+from burnout.views.review import Review, Section, TurnoverImpact, build_review
+from burnout.views.risk_table import risk_report
+from burnout.views.tables import for_screen
+
+from conftest import run_cli
+
+MIN_N = 5
+
+
+@pytest.fixture(scope="module")
+def review(demo_db) -> Review:
+    return build_review(demo_db["engine"], "org")
+
+
+def test_review_has_every_part(review):
+    assert isinstance(review, Review) and all(isinstance(s, Section) for s in review.sections)
+    keys = [s.key for s in review.sections]
+    assert keys == ["by_team", "by_role", "by_site", "risk_bands", "weekly", "participation", "turnover", "what_if"]
+    assert review.min_n == MIN_N and "under 5 people" in review.privacy_note
+    assert {"risk_bands", "trend", "heatmap", "pressure", "participation", "turnover", "turnover_cost",
+            "what_if"} <= set(review.figures)
+    # every figure a section names is one the review drew
+    assert {f for s in review.sections for f in s.figures} <= set(review.figures)
+    assert "Relative risk of leaving when burned out" in set(review.assumptions["Assumption"])
+    assert isinstance(review.turnover, TurnoverImpact)
+    assert review.turnover.what_if["expected_cost_before"] > 0
+    assert review.evidence and all(e.label and e.text for e in review.evidence)
+    assert review.section("what_if").title == "What-if scenario"
+
+
+def test_no_published_aggregate_of_fewer_than_five_people(review, demo_db):
+    """Every shown cell of every table counts 5+ distinct people — checked against the
+    raw answers — and no hidden cell can be solved from the shown ones."""
+    people = people_frame(load_data(demo_db["engine"]))
+    for name, sup in review.tables.items():
+        assert isinstance(sup, privacy.Suppressed)
+        for col in ["n", *sup.value_cols]:
+            assert privacy.recoverable(sup, col) == [], (name, col)
+            shown = sup.status[col] == privacy.SHOWN
+            vals = sup.table.loc[shown, col]
+            if col == "n":
+                assert (vals.dropna() >= MIN_N).all(), name
+        if name.startswith("by_"):
+            g = sup.group_cols[0]
+            for i in range(len(sup.table)):
+                key = sup.table.iloc[i][g]
+                sel = people if key == privacy.TOTAL else people[people[g] == key]
+                for col in sup.value_cols:
+                    if sup.status.iloc[i][col] == privacy.SHOWN and pd.notna(sup.table.iloc[i][col]):
+                        assert sel.loc[sel[col].notna(), "helper_id"].nunique() >= MIN_N, (name, key, col)
+    t = review.turnover.table
+    assert (t.loc[t["status"] == privacy.SHOWN, "helpers_with_risk"] >= MIN_N).all()
+    assert t.loc[t["status"] != privacy.SHOWN, ["expected_leavers", "attributable_cost"]].isna().all().all()
+    part = review.participation
+    assert (part.loc[part["status"] == privacy.SHOWN, "respondents"] >= MIN_N).all()
+
+
+def test_small_teams_are_hidden_with_a_complement(review):
+    sup = review.tables["by_team"]
+    status = dict(zip(sup.table["team"], sup.status["n"]))
+    small = [t for t, s in status.items() if s == privacy.PRIMARY]
+    assert small, "the demo has a team under the minimum size"
+    hidden = [t for t, s in status.items() if s != privacy.SHOWN and t != privacy.TOTAL]
+    assert len(hidden) >= 2          # never one hidden team next to a published total
+
+
+def test_narrowing_filter_is_protected(demo_db):
+    eng = demo_db["engine"]
+    site = frames.roster(eng)["site"].value_counts().index[0]
+    rv = build_review(eng, "org", where={"site": [site]})
+    assert rv.filter == {"site": [site]} and ("Filter", f"site: {site}") in rv.about()
+    people = people_frame(load_data(eng))
+    sup = rv.tables["by_team"]
+    for team, st_ in zip(sup.table["team"], sup.status["n"]):
+        if st_ != privacy.SHOWN or team == privacy.TOTAL:
+            continue
+        everyone = set(people.loc[people["team"] == team, "helper_id"])
+        at_site = set(people.loc[(people["team"] == team) & (people["site"] == site), "helper_id"])
+        assert len(at_site) >= MIN_N and len(everyone - at_site) in (0,) + tuple(range(MIN_N, 10_000))
+
+
+def test_team_scope_and_unknown_team(demo_db):
+    eng = demo_db["engine"]
+    rv = build_review(eng, f"team:{demo_db['lead_team']}")
+    assert rv.scope_label == f"Team {demo_db['lead_team']}" and rv.team == demo_db["lead_team"]
+    assert [s.key for s in rv.sections][:2] == ["by_role", "by_site"]
+    assert rv.turnover.group_col == "role" and rv.section("by_role").figures == ("pressure",)
+    with pytest.raises(InputError, match="no team"):
+        build_review(eng, "team:NOPE")
+    with pytest.raises(InputError):
+        build_review(eng, "somewhere")
+
+
+def test_assumptions_override_changes_the_estimate(demo_db):
+    eng = demo_db["engine"]
+    base = build_review(eng, "org").turnover
+    flat = build_review(eng, "org", {"relative_risk": 1.0}).turnover
+    assert base.total["attributable_leavers"] > 0
+    assert flat.total["attributable_leavers"] == pytest.approx(0.0, abs=1e-9)
+    rv = build_review(eng, "org", scenario={"burnout_reduction_points": 10, "cap_caseload": False,
+                                            "intervention_cost": 10_000})
+    wi = rv.turnover.what_if
+    assert wi["roi"] == pytest.approx((wi["cost_saved"] - 10_000) / 10_000)
+
+
+def test_a_review_built_from_loaded_data_uses_its_own_settings(demo_db):
+    """The page passes the shared OrgData; the review's session-only assumptions still apply."""
+    eng = demo_db["engine"]
+    data = load_data(eng)
+    assert isinstance(data, OrgData)
+    rv = build_review(eng, "org", {"relative_risk": 1.0}, data=data)
+    assert rv.turnover.total["attributable_leavers"] == pytest.approx(0.0, abs=1e-9)
+    assert data.settings.relative_risk != 1.0
+
+
+def test_for_screen_makes_mixed_columns_text():
+    df = pd.DataFrame({"a": [5, "fewer than 5"], "b": [1.0, 2.0]})
+    out = for_screen(df)
+    assert out["a"].tolist() == ["5", "fewer than 5"] and out["b"].tolist() == [1.0, 2.0]
+
+
+# --------------------------------------------------------------------------- how the risk model was checked
+
+def test_review_says_how_the_risk_model_was_checked(review, demo_db, tmp_path):
+    cal = review.calibration
+    assert cal.title == "How the risk model was checked"
+    assert cal.used == "defaults"                       # 40 helpers x 30 weeks: too little history
+    first = cal.lines[0]
+    assert first.startswith("Probability of leaving: the documented defaults")
+    assert "fitting needs at least 20 leavers and 100 helper-years" in first
+    shown = dict(zip(cal.display["Figure"], cal.display["Value"]))
+    assert shown["Probability of leaving from"].startswith("documented defaults")
+    assert "Helpers who left (counted)" in shown and "Helper-years of history" in shown
+    # the risk command prints the same account of the same model
+    res = run_cli("risk", "--output", str(tmp_path / "risk.csv"), env={"BURNOUT_DATABASE_URL": demo_db["url"]})
+    assert res.returncode == 0, res.stderr
+    assert [ln for ln in res.stderr.splitlines() if ln.startswith(("Probability", "Risk to burnout"))] == \
+        list(cal.lines)
+
+
+def test_cli_and_review_use_the_same_fitted_model(demo_db, monkeypatch):
+    class Fitted(leaving.CalibrationResult):
+        def predict_p_leave(self, frame):
+            return 0.05 + 0.004 * pd.to_numeric(frame["risk_score"], errors="coerce").fillna(50).to_numpy()
+
+    stub = Fitted("fitted", "stub", n_leavers=40, helper_years=300.0, features=["risk_score"],
+                  metrics={"concordance": 0.7, "auc": 0.72, "calibration_slope": 1.0,
+                           "calibration_intercept": 0.0, "split_date": "2024-01-01"})
+    monkeypatch.setattr(leaving, "calibrate", lambda *a, **k: stub)
+    eng = demo_db["engine"]
+    table, model = risk_report(eng, details=True)
+    assert model.fitted
+    rv = build_review(eng, "org", scenario={"burnout_reduction_points": 0, "cap_caseload": False})
+    total = rv.turnover.total
+    assert total["status"] == privacy.SHOWN
+    ids = set(people_frame(load_data(eng))["helper_id"])
+    assert ids == set(table["helper_id"])
+    assert total["expected_leavers"] == pytest.approx(table["p_leave_12m"].sum(), abs=0.01)
+    assert rv.turnover.what_if["expected_leavers_before"] == pytest.approx(total["expected_leavers"])
+    assert rv.calibration.used == "fitted"
+    assert "the organisation's own model (Cox" in rv.calibration.lines[0]

@@ -1,0 +1,78 @@
+"""What a lead sees: the team view and one consenting helper's view, as typed objects."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from burnout import auth, privacy, seed
+from burnout.store import frames
+from burnout.views.helper import HelperView, helper_view
+from burnout.views.tables import team_drivers
+from burnout.views.team import TeamView, team_view
+
+MIN_N = 5
+
+
+def _user(engine, name):
+    return auth.authenticate(engine, name, seed.DEMO_PASSWORD)
+
+
+def test_team_view_protects_private_helpers(demo_db):
+    eng = demo_db["engine"]
+    lead = _user(eng, "demo-lead")
+    view = team_view(eng, lead)
+    assert isinstance(view, TeamView) and view.team == demo_db["lead_team"]
+    roster = frames.roster(eng)
+    team = roster[(roster["team"] == demo_db["lead_team"]) & roster["end_date"].isna()]
+    consenting = set(team.loc[team["consent_lead_view"], "helper_id"])
+    private = set(team["helper_id"]) - consenting
+    if 0 < len(private) < MIN_N:
+        assert view.ids == consenting            # figures over the consenting helpers only
+    assert set(view.consenting["helper_id"]) == consenting
+    assert set(view.heatmap_cells.get("helper", pd.Series(dtype=object))) <= \
+        set(team.loc[team["consent_lead_view"], "name"])
+    shown = view.weekly[view.weekly["status"] == privacy.SHOWN]
+    assert (shown["n"] >= MIN_N).all()
+    with pytest.raises(PermissionError):
+        team_view(eng, lead, "CL-North")
+    with pytest.raises(PermissionError):
+        team_view(eng, _user(eng, "demo-helper1"), demo_db["lead_team"])
+
+
+def test_team_view_tables_say_hidden_cells_in_words(demo_db):
+    eng = demo_db["engine"]
+    view = team_view(eng, _user(eng, "demo-lead"))
+    trend = view.trend_table()
+    assert list(trend.columns) == ["Week starting", "Weekly strain (pulse, 0-100)", "People"]
+    hidden = view.weekly["status"] != privacy.SHOWN
+    assert all(isinstance(v, str) for v in trend.loc[hidden.to_numpy(), "People"])
+    assert all(v >= MIN_N for v in trend.loc[~hidden.to_numpy(), "People"])
+    if view.heatmap_kind == "helpers":
+        heat = view.heatmap_table()
+        assert set(heat["Helper"]) <= set(view.consenting["name"]) and "status" not in heat
+    assert list(view.caseload.columns)[:2] == ["Helper", "Role"]     # operational: everyone in the team
+
+
+def test_helper_view_only_for_consenting_own_team(demo_db):
+    eng = demo_db["engine"]
+    lead, hr = _user(eng, "demo-lead"), _user(eng, "demo-hr")
+    roster = frames.roster(eng)
+    team = roster[roster["team"] == demo_db["lead_team"]]
+    yes = team.loc[team["consent_lead_view"], "helper_id"].iloc[0]
+    no = team.loc[~team["consent_lead_view"], "helper_id"].iloc[0]
+    other = roster.loc[roster["team"] != demo_db["lead_team"], "helper_id"].iloc[0]
+    v = helper_view(eng, lead, yes)
+    assert isinstance(v, HelperView)
+    assert v.helper_id == yes and len(v.weekly) > 0 and v.measures and v.measures[0] == "risk_score"
+    for hid, who in ((no, lead), (other, lead), (yes, hr)):
+        with pytest.raises(PermissionError):
+            helper_view(eng, who, hid)
+
+
+def test_team_drivers_need_a_group():
+    people = pd.DataFrame({"helper_id": [f"p{i}" for i in range(6)], "risk_score": [50.0] * 6,
+                           "c_caseload": [0.9, 0.8, 0.7, 0.2, 0.1, 0.6], "c_overtime": [0.1] * 6})
+    d = team_drivers(people, MIN_N)
+    assert d.loc[d["driver"] == "Caseload above the role standard", "share"].item() == pytest.approx(4 / 6)
+    assert team_drivers(people.iloc[:4], MIN_N).empty
+    assert team_drivers(people, MIN_N, known={"p0", "p1", "p2"}).empty   # 3 private people
