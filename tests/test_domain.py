@@ -77,3 +77,30 @@ def test_week_start_is_monday_everywhere():
 def test_helpers_are_told_the_thresholds_actually_applied():
     note = S.Settings.from_saved({"min_group_size": 3, "min_comment_group": 12}).group_size_note()
     assert "groups of 5 or more" in note and "at least 12 people" in note
+
+
+@pytest.mark.parametrize("column,edges", [("burnout", (22, 42)), ("work_burnout", (50, 75, 100)),
+                                          ("pulse_strain", (40, 60))])
+def test_band_edges_used_by_scoring_risk_and_charts_are_the_yamls(column, edges):
+    """One rule: the YAML's band edges are what scoring applies, what the risk model
+    anchors its pressures on and what every chart shades."""
+    from burnout import charts, risk, scoring
+    from burnout.instruments import load
+
+    m = measures.get(column)
+    sub = next(s for s in load(m.instrument).subscales if s.column == column)
+    assert m.edges == edges == tuple(b.up_to if b.up_to is not None else b.below for b in sub.bands[:-1])
+    # scoring: the same labels as the registry on both sides of each edge
+    probe = [e + d for e in edges for d in (-0.5, 0.0, 0.5)]
+    assert list(scoring.band(pd.Series(probe), m.instrument, column)) == list(m.band(probe))
+    # risk: the moderate and high edges map to the 0.40 and 0.65 pressures
+    name = {v: k for k, v in risk.SELF_MEASURE.items()}[column]
+    comp = next(c for c in risk.COMPONENTS if c.name == name)
+    half = 0.5 if sub.method == "sum" else 0.0
+    assert comp.xp[1:3] == (edges[0] + half, edges[1] - half) and comp.fp[1:3] == (0.40, 0.65)
+    edges = tuple(e for e in edges if e < m.range[1])          # CBI "severe" is the top of the scale itself
+    # charts: the shaded regions of a trend end at the same edges
+    fig = charts.team_trend(pd.DataFrame({"week_start": pd.to_datetime(["2026-01-05"]), "mean": [30.0], "n": [6]}),
+                            column, 5)
+    shaded = sorted({(s.y0, s.y1) for s in fig.layout.shapes if s.type == "rect"})
+    assert [b for _, b in shaded][:-1] == list(edges)
