@@ -49,8 +49,14 @@ def pages_for(user: dict) -> list:
     keys = list(ROLE_PAGES.get(user["role"], []))
     if user["role"] != "helper" and user.get("helper_id"):
         keys = ROLE_PAGES["helper"] + keys   # a lead who also carries a caseload checks in too
-    return [st.Page(PAGE_SPECS[k][0], title=PAGE_SPECS[k][1], icon=PAGE_SPECS[k][2], url_path=PAGE_SPECS[k][3])
-            for k in keys + ["account"]]
+    pages = [st.Page(PAGE_SPECS[k][0], title=PAGE_SPECS[k][1], icon=PAGE_SPECS[k][2], url_path=PAGE_SPECS[k][3])
+             for k in keys + ["account"]]
+    # Streamlit serves the default page only at "/", so a deep link or reload of its own
+    # address (/checkin from a reminder e-mail) would say "Page not found".  A hidden
+    # home page takes "/" and passes on to the first page, which keeps its address.
+    home = st.Page(lambda: st.switch_page(pages[0]), title=pages[0].title, url_path="home", default=True,
+                   visibility="hidden")
+    return [home, *pages]
 
 
 def sign_in_pages() -> list:

@@ -191,3 +191,23 @@ def test_unsaved_checkin_answer_survives_a_reload(browser, app):
     page.get_by_role("button", name="Save my check-in").wait_for()
     assert page.locator('[data-testid="stRadio"]').first.locator("input:checked").count() == 1
     page.close()
+
+
+def test_deep_link_to_the_first_page_of_a_role_opens_it(browser, app):
+    """A role's first page is also addressable: /checkin from a reminder e-mail (signed out,
+    then signed in) and a reload of it never say "Page not found"."""
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    page.set_default_timeout(WAIT)
+    page.goto(f"{app.url}/checkin")
+    page.get_by_label("Username").fill("demo-helper2")
+    page.get_by_label("Password", exact=True).fill("demo-password")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r"/checkin$"))
+    page.get_by_role("heading", name="Weekly check-in").wait_for()
+    page.reload()
+    page.get_by_role("heading", name="Weekly check-in").wait_for()
+    page.wait_for_timeout(1500)
+    assert not page.get_by_text("Page not found").count()
+    assert page.url.endswith("/checkin")
+    context.close()
