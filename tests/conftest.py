@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -57,6 +58,20 @@ def demo_db(tmp_path_factory) -> dict:
     os.environ["BURNOUT_DATABASE_URL"] = url
     os.environ["BURNOUT_DEMO"] = "0"
     return {"url": url, "engine": eng, "path": path, **info}
+
+
+@pytest.fixture
+def writable_db(demo_db, tmp_path, monkeypatch):
+    """A private copy of the demo database, made the pages' database for one test that writes."""
+    from burnout.store import get_engine
+
+    path = tmp_path / "copy.db"
+    src, dst = sqlite3.connect(demo_db["path"]), sqlite3.connect(path)
+    src.backup(dst)
+    src.close(), dst.close()
+    url = f"sqlite:///{path}"
+    monkeypatch.setenv("BURNOUT_DATABASE_URL", url)
+    return {**demo_db, "url": url, "engine": get_engine(url)}
 
 
 def chromium_path() -> str | None:

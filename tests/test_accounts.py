@@ -4,7 +4,6 @@ admin, the demo, the CLI and the upgrade of an existing database."""
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 
 import pytest
 import sqlalchemy as sa
@@ -283,14 +282,8 @@ def dashboard_at() -> AppTest:
 
 
 @pytest.fixture
-def demo_copy(demo_db, tmp_path, monkeypatch):
-    path = tmp_path / "copy.db"
-    src, dst = sqlite3.connect(demo_db["path"]), sqlite3.connect(path)
-    src.backup(dst)
-    src.close(), dst.close()
-    url = f"sqlite:///{path}"
-    monkeypatch.setenv("BURNOUT_DATABASE_URL", url)
-    return get_engine(url)
+def demo_copy(writable_db):
+    return writable_db["engine"]
 
 
 def sign_in(at: AppTest, username: str, password: str) -> AppTest:

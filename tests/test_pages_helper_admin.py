@@ -8,7 +8,6 @@ other test modules keep seeing the demo as seeded.
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pytest
 from sqlalchemy import select
@@ -52,20 +51,6 @@ def texts(at: AppTest) -> str:
 
 def plotly_specs(at: AppTest) -> list[dict]:
     return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
-
-
-@pytest.fixture
-def writable_db(demo_db, tmp_path, monkeypatch):
-    """A private copy of the demo database, made the pages' database for one test."""
-    from burnout.store import get_engine
-
-    path = tmp_path / "copy.db"
-    src, dst = sqlite3.connect(demo_db["path"]), sqlite3.connect(path)
-    src.backup(dst)
-    src.close(), dst.close()
-    url = f"sqlite:///{path}"
-    monkeypatch.setenv("BURNOUT_DATABASE_URL", url)
-    return {**demo_db, "url": url, "engine": get_engine(url)}
 
 
 def helper_id(engine, username: str) -> str:

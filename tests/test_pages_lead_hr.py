@@ -3,7 +3,6 @@ who may open what, what each role sees, and what it must never see."""
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import numpy as np
 import pytest
@@ -61,20 +60,6 @@ def people(demo_db):
             "others": set(r.loc[r["team"] != demo_db["lead_team"], "name"]),
             "ids": set(r["helper_id"]), "names": set(r["name"]),
             "other_teams": set(r["team"]) - {demo_db["lead_team"]}}
-
-
-@pytest.fixture
-def writable_db(demo_db, tmp_path, monkeypatch):
-    """A private copy of the demo database for tests that write."""
-    from burnout.store import get_engine
-
-    path = tmp_path / "copy.db"
-    src, dst = sqlite3.connect(demo_db["path"]), sqlite3.connect(path)
-    src.backup(dst)
-    src.close(), dst.close()
-    url = f"sqlite:///{path}"
-    monkeypatch.setenv("BURNOUT_DATABASE_URL", url)
-    return {**demo_db, "url": url, "engine": get_engine(url)}
 
 
 def audit_count(engine, action="view_individual", actor="demo-lead") -> int:
