@@ -331,8 +331,16 @@ def test_settings_admin_lists_users_and_saves_settings(writable_db):
     assert saved_settings.load(eng).min_group_size == 7
     assert any("Privacy and session settings saved" in x.value for x in at.success)
     at.number_input(key="set_every_cbi").set_value(2)
-    [b for b in at.button if b.label == "Save"][1].click().run()     # the schedule form's button
+    [b for b in at.button if b.label == "Save"][2].click().run()     # the schedule form's button
     assert saved_settings.load(eng).checkin_schedule["cbi"] == 2
+    # sign-in protection and import limits are settings too, saved through the same rules
+    at.number_input(key="set_signin_lock").set_value(6)
+    [b for b in at.button if b.label == "Save"][1].click().run()
+    at.number_input(key="set_max_cases").set_value(80)
+    [b for b in at.button if b.label == "Save"][5].click().run()
+    assert not at.exception
+    st_ = saved_settings.load(eng)
+    assert st_.signin_lock_failures == 6 and st_.import_max_active_cases == 80
     # each team's word for the people it serves is listed, from the team's kind
     words = next(df.value for df in at.dataframe if "Word for the people served" in df.value.columns)
     assert {"family", "caller", "patient", "student"} & set(words["Word for the people served"])
@@ -342,7 +350,7 @@ def test_every_settings_form_saves_its_current_values(writable_db):
     eng = writable_db["engine"]
     at = page("settings_admin", eng, "demo-admin")
     n_forms = len([b for b in at.button if b.label == "Save"])
-    assert n_forms == 6
+    assert n_forms == 8
     for i in range(n_forms):
         [b for b in at.button if b.label == "Save"][i].click().run()
         assert not at.exception

@@ -178,6 +178,23 @@ with tab_privacy:
                  "Privacy and session settings saved.")
     st.caption(f"Defaults: {MIN_GROUP_SIZE} for scores and {MIN_COMMENT_GROUP} for comments "
                "(as Viva Glint, Qualtrics and Culture Amp use).")
+    st.markdown("**Sign-in protection**")
+    with st.form("signin_form"):
+        c1, c2, c3 = st.columns(3)
+        free = c1.number_input("Wrong passwords before waits begin", min_value=1, max_value=20,
+                               value=int(s.signin_free_failures), key="set_signin_free")
+        lock = c2.number_input("Wrong passwords in a row that lock an account", min_value=2, max_value=100,
+                               value=int(s.signin_lock_failures), key="set_signin_lock")
+        lock_min = c3.number_input("Minutes a locked account waits", min_value=1.0, max_value=1440.0,
+                                   value=float(s.signin_lock_minutes), key="set_signin_lock_min")
+        c1, c2 = st.columns(2)
+        max_h = c1.number_input("Longest session, in hours, whatever the activity", min_value=1.0,
+                                max_value=336.0, value=float(s.session_max_hours), key="set_session_max")
+        invite_h = c2.number_input("Hours an invite link works", min_value=1.0, max_value=720.0,
+                                   value=float(s.invite_hours), key="set_invite_hours")
+        if st.form_submit_button("Save", type="primary"):
+            save({"signin_free_failures": free, "signin_lock_failures": lock, "signin_lock_minutes": lock_min,
+                  "session_max_hours": max_h, "invite_hours": invite_h}, "Sign-in settings saved.")
 
 # ------------------------------------------------------------------ schedule
 with tab_schedule:
@@ -230,6 +247,25 @@ with tab_caseload:
             save({"caseload_standards": {r: v for r, v in zip(edited["role"], edited["standard (active cases)"])
                                          if isinstance(r, str) and r.strip() and pd.notna(v)}},
                  "Caseload standards saved.")
+    st.markdown("**What an import accepts** (anything outside is refused with its row and column)")
+    with st.form("import_limits_form"):
+        c1, c2 = st.columns(2)
+        most_cases = c1.number_input("Most active cases one helper may hold in a week", min_value=1,
+                                     max_value=100_000, value=int(s.import_max_active_cases), key="set_max_cases")
+        most_events = c2.number_input("Most trauma exposures or critical incidents in a week", min_value=1,
+                                      max_value=10_000, value=int(s.import_max_events_per_week),
+                                      key="set_max_events")
+        c1, c2, c3 = st.columns(3)
+        start = c1.date_input("No answers or caseload weeks before", value=pd.Timestamp(s.organisation_start).date(),
+                              key="set_org_start")
+        ahead = c2.number_input("Days ahead an answer may be dated", min_value=0, max_value=366,
+                                value=int(s.import_future_days), key="set_future_days")
+        lead_days = c3.number_input("Days ahead a roster date may be", min_value=0, max_value=3660,
+                                    value=int(s.roster_start_lead_days), key="set_lead_days")
+        if st.form_submit_button("Save", type="primary"):
+            save({"import_max_active_cases": most_cases, "import_max_events_per_week": most_events,
+                  "organisation_start": str(start), "import_future_days": ahead,
+                  "roster_start_lead_days": lead_days}, "Import limits saved.")
 
 # ------------------------------------------------------------------ costs and turnover
 with tab_costs:
