@@ -164,15 +164,24 @@ def _edge_anchors(measure_id: str) -> tuple[float, float]:
 
 
 def _self_component(name: str, weight: float) -> "Component":
+    """A self-report component anchored on its instrument's published norms.
+
+    The moderate anchor (pressure 0.40) is the score that 40 % of a normative
+    population reaches and the high anchor (0.65) the score 16 % reach
+    (``measures.NORM_SHARES``), so "moderate" and "high" select similar shares
+    on every instrument (issue: a normative ProQOL burnout of 22.8 used to sit
+    at the moderate edge while a normative CBI work score of 33 sat at 0.26).
+    A measure without published norms (the project's own weekly pulse) keeps
+    its own band edges.  The bands a helper sees are the manual's, unchanged."""
     m = measures.get(SELF_MEASURE[name])
     lo, hi = m.range
-    if m.flag_at is not None:
-        # single item: the flag (burned out at 3) is its only cut-off, the step below it "stressed"
-        return Component(name, weight, (lo, m.flag_at - 1, m.flag_at, hi), (0.0, 0.30, 0.65, 1.0))
-    a, b = _edge_anchors(m.id)
+    a = m.norm_anchor(measures.NORM_SHARES[0])
+    b = m.norm_anchor(measures.NORM_SHARES[1])
+    if a is None:
+        a, b = _edge_anchors(m.id)
     if not m.higher_is_worse:
-        # protective: the low band is the concern, the high band protects
-        return Component(name, weight, (lo, a, (a + b) / 2, b, hi), (1.0, 0.65, 0.40, 0.20, 0.0))
+        # protective: the low end is the concern (b < a here)
+        return Component(name, weight, (lo, b, a, hi), (1.0, 0.65, 0.40, 0.0))
     return Component(name, weight, (lo, a, b, hi), _UP)
 
 

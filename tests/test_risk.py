@@ -93,13 +93,48 @@ def test_weights_sum_to_one_and_bands():
         ["low", "low", "moderate", "moderate", "high", "high", None]
 
 
-def test_pressure_anchors_follow_instrument_bands():
-    assert R.pressure("burnout", 22.5) == pytest.approx(0.40)     # ProQOL low/moderate edge
-    assert R.pressure("burnout", 41.5) == pytest.approx(0.65)     # moderate/high edge
-    assert R.pressure("cbi_work", [0, 50, 75, 100]).tolist() == pytest.approx([0, 0.40, 0.65, 1.0])
-    assert R.pressure("sib", 3) == pytest.approx(0.65)            # ≥3 = burning out
+def test_pressure_anchors_follow_published_norms():
+    # anchors moved from the manuals' band edges to the published norms (issue: "high"
+    # meant top 0.5 % on ProQOL burnout and 39 % on the single item)
+    from burnout.domain import measures as M
+    z40, z16 = 0.2533, 0.9945
+    assert R.pressure("burnout", 22.8 + z40 * 5.4) == pytest.approx(0.40, abs=1e-3)   # De La Rosa 2018
+    assert R.pressure("burnout", 22.8 + z16 * 5.4) == pytest.approx(0.65, abs=1e-3)
+    assert R.pressure("cbi_work", 33.0 + z40 * 17.6) == pytest.approx(0.40, abs=1e-3)  # Kristensen 2005
+    assert R.pressure("sib", [1, 3, 4, 5]).tolist() == pytest.approx([0, 0.40, 0.65, 1.0])  # Dolan 38.5 % / 15.7 %
+    assert R.pressure("low_cs", 37.7 - z16 * 6.5) == pytest.approx(0.65, abs=1e-3)
     assert R.pressure("low_cs", 10) > R.pressure("low_cs", 45)    # protective
+    # the pulse has no published norms: its own bands stay its anchors
+    assert R.pressure("pulse_strain", [40, 60]).tolist() == pytest.approx([0.40, 0.65])
+    assert M.get("burnout").norm_source.startswith("De La Rosa")
     assert np.isnan(R.pressure("caseload", np.nan))
+
+
+def _normative_population(n=40_000, seed=3):
+    """Scores a normative population would give: each instrument from its own
+    published figures, on its own response grid (whole ProQOL sums, CBI means
+    of 0/25/.../100 answers, single-item levels from Dolan's distribution)."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for comp, (mean, sd, grid) in {"burnout": (22.8, 5.4, 1), "sts": (16.7, 5.7, 1),
+                                   "low_cs": (37.7, 6.5, 1), "cbi_personal": (35.9, 16.5, 25 / 6),
+                                   "cbi_work": (33.0, 17.6, 25 / 7), "cbi_client": (30.9, 17.7, 25 / 6)}.items():
+        lo, hi = (10, 50) if comp in ("burnout", "sts", "low_cs") else (0, 100)
+        out[comp] = np.clip(np.round(rng.normal(mean, sd, n) / grid) * grid, lo, hi)
+    # Dolan 2015: 3+ 38.5 %, 4+ 15.7 %, 5 5.6 %; 1 vs 2 split evenly (not published)
+    p = np.array([0.3075, 0.3076, 0.2282, 0.1010, 0.0557])
+    out["sib"] = rng.choice([1, 2, 3, 4, 5], n, p=p / p.sum())
+    return out
+
+
+def test_moderate_and_high_select_similar_shares_of_a_normative_population_on_every_instrument():
+    pop = _normative_population()
+    for anchor in (0.40, 0.65):
+        shares = {c: float((R.pressure(c, v) >= anchor - 1e-9).mean()) for c, v in pop.items()}
+        assert max(shares.values()) / min(shares.values()) <= 1.5, (anchor, shares)
+    # and the manuals' bands a helper sees did not move
+    from burnout.domain import measures as M
+    assert M.get("burnout").band([22, 23, 41, 42]).tolist() == ["low", "moderate", "moderate", "high"]
 
 
 def test_compute_risk_columns_and_ranges():
@@ -144,21 +179,27 @@ def test_context_can_only_raise_the_self_reported_level():
     assert R.combine(everything_high).iloc[0] > 65
 
 
-def test_self_reports_at_their_instruments_high_edges_score_high_with_normal_workload():
-    """Raw scores on each instrument's high edge, caseload at the standard: high band."""
+def test_self_reports_at_their_instruments_normative_anchors_with_normal_workload():
+    """Raw scores on each instrument's normative high anchor (16 % of a normative
+    population reach it), caseload at the standard: high band; at the moderate
+    anchor (40 % reach it): 40.  (Anchors moved from the manuals' band edges to
+    the published norms.)"""
+    from burnout.domain import measures as M
     weeks = 6
-    high = {"H1": {"pulse_strain": 75.0, "sib_level": 3.0, "personal_burnout": 75.0, "work_burnout": 75.0,
-                   "client_burnout": 75.0, "burnout": 42.0, "secondary_traumatic_stress": 42.0,
-                   "compassion_satisfaction": 22.0}}
-    moderate = {"H2": {"pulse_strain": 50.0, "personal_burnout": 50.0, "work_burnout": 50.0,
-                       "client_burnout": 50.0, "burnout": 22.5, "secondary_traumatic_stress": 22.5,
-                       "compassion_satisfaction": 32.0, "sib_level": 2.0}}
+    cols = {"personal_burnout", "work_burnout", "client_burnout", "burnout", "secondary_traumatic_stress",
+            "compassion_satisfaction", "sib_level"}
+
+    def at(share):
+        return {c: M.get(c).norm_anchor(share) for c in cols}
+
+    high = {"H1": {**at(0.16), "pulse_strain": 60.0}}
+    moderate = {"H2": {**at(0.40), "pulse_strain": 40.0}}
     load = {h: {"active_cases": 17.0} for h in IDS}      # exactly the role standard
     hist = R.compute_risk(make_roster(IDS), make_caseload(IDS, weeks, load),
                           make_scores(IDS, weeks, {**high, **moderate}, proqol_weeks=(weeks - 1,)))
     last = latest_of(hist)
-    assert last.loc["H1", "risk_score"] >= 65 and last.loc["H1", "risk_band"] == "high"
-    assert last.loc["H2", "risk_score"] == pytest.approx(38.5, abs=2.5)   # single item 2 sits below its edge
+    assert last.loc["H1", "risk_score"] == pytest.approx(65, abs=0.5) and last.loc["H1", "risk_band"] == "high"
+    assert last.loc["H2", "risk_score"] == pytest.approx(40, abs=0.5)
     assert last.loc["H0", "risk_band"] == "low"
 
 
