@@ -498,12 +498,30 @@ def test_calibration_recovers_a_known_effect():
     assert res.n_leavers >= L.MIN_LEAVERS
     assert "c_caseload" in res.features
     assert res.coefficients["c_caseload"] > 0
-    assert abs(res.coefficients["c_burnout"]) < res.coefficients["c_caseload"]
+    # a pure-noise strain is either kept with a small positive coefficient or dropped for its sign
+    assert abs(res.coefficients.get("c_burnout", 0.0)) < res.coefficients["c_caseload"]
+    assert all(v >= 0 for v in res.coefficients.values())
     assert res.metrics["concordance"] > 0.6
     assert {"auc", "calibration_slope", "calibration_intercept", "observed_expected", "deciles"} <= set(res.metrics)
     json.dumps(res.to_dict())
     p = res.predict_p_leave(pd.DataFrame({"c_caseload": [0.05, 0.95], "c_overtime": 0.5, "c_burnout": 0.5}))
     assert 0 < p[0] < p[1] < 1
+
+
+def test_a_strain_with_the_wrong_sign_is_dropped_so_more_strain_never_lowers_leaving():
+    roster, hist = _simulated_history()
+    # overtime made protective in the data: more overtime, fewer leavers (a confounded sample)
+    left = hist["helper_id"].isin(roster.loc[roster["end_date"].notna(), "helper_id"])
+    hist["c_overtime"] = np.where(left, 0.1, 0.9) * np.random.default_rng(1).uniform(0.8, 1.0, len(hist))
+    res = L.calibrate(roster, hist)
+    assert "c_overtime" in res.metrics.get("dropped_for_sign", []), res.reason
+    assert "c_overtime" not in res.features
+    assert all(v >= 0 for v in res.coefficients.values())
+    if res.used == "fitted":
+        lo, hi = ({"c_caseload": 0.5, "c_overtime": 0.0, "c_burnout": 0.5},
+                  {"c_caseload": 0.5, "c_overtime": 1.0, "c_burnout": 0.5})
+        p = res.predict_p_leave(pd.DataFrame([lo, hi]))
+        assert p[1] >= p[0] - 1e-12
 
 
 def test_thin_data_falls_back_to_defaults_and_says_why():
