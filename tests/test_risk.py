@@ -563,16 +563,27 @@ def fake_store(monkeypatch):
 
 def test_risk_report_columns_and_rows(fake_store):
     table = risk_table.risk_report(None)
+    # the documented columns in their order, then the ranges and the basis
     assert list(table.columns) == ["helper_id", "team", "risk_score", "risk_band", "p_leave_12m",
-                                   "expected_turnover_cost", "clients_affected", "driver_1", "driver_2", "driver_3"]
+                                   "expected_turnover_cost", "clients_affected", "driver_1", "driver_2", "driver_3",
+                                   "p_leave_12m_low", "p_leave_12m_high", "expected_turnover_cost_low",
+                                   "expected_turnover_cost_high", "clients_affected_low", "clients_affected_high",
+                                   "p_leave_basis"]
     assert set(table["helper_id"]) == set(IDS) - {"H5"}          # left before the latest week
     t = table.set_index("helper_id")
     assert t.loc["H1", "driver_1"].startswith("caseload 160 %")
     assert t.loc["H0", "driver_1"] == ""
     assert t.loc["H1", "p_leave_12m"] > t.loc["H0", "p_leave_12m"]
+    # whole percents and money to the nearest $100, not false precision
+    assert (t["p_leave_12m"] * 100).round(9).mod(1).eq(0).all()
+    assert t["expected_turnover_cost"].mod(100).eq(0).all()
     # salary 60,000 × caseworker multiplier 0.5 (the settings' cost multiplier)
-    assert np.allclose(t["expected_turnover_cost"], t["p_leave_12m"] * 30_000, rtol=1e-3)
-    assert t.loc["H1", "clients_affected"] == pytest.approx(t.loc["H1", "p_leave_12m"] * 27.2, rel=1e-3)
+    assert np.allclose(t["expected_turnover_cost"], t["p_leave_12m"] * 30_000, rtol=0.03, atol=100)
+    for fig in ("p_leave_12m", "expected_turnover_cost", "clients_affected"):
+        assert (t[f"{fig}_low"] <= t[fig]).all() and (t[fig] <= t[f"{fig}_high"]).all(), fig
+        assert (t[f"{fig}_high"] > t[f"{fig}_low"]).any(), fig
+    assert set(t["p_leave_basis"]) == {"from national defaults"}
+    assert any("Expected leavers next year: about" in line for line in table.attrs["summary"])
 
 
 def test_risk_report_as_of_keeps_helper_active_then(fake_store):
@@ -673,7 +684,10 @@ def test_cli_risk_uses_and_reports_an_accepted_fitted_model(fake_store, tmp_path
     assert "the organisation's own model (Cox, fitted on 40 leavers over 300 helper-years)" in err
     assert "concordance 0.71, AUC 0.73, calibration slope 0.94 and intercept -0.08" in err
     table = pd.read_csv(out)
-    assert table["p_leave_12m"].to_numpy() == pytest.approx(0.05 + 0.004 * table["risk_score"].to_numpy(), abs=3e-4)
+    # whole percents now (was 4 decimals): within half a percent of the fitted value
+    assert table["p_leave_12m"].to_numpy() == pytest.approx(0.05 + 0.004 * table["risk_score"].to_numpy(), abs=0.0051)
+    assert set(table["p_leave_basis"]) == {"fitted on your organisation"}
+    assert (table["p_leave_12m_low"] < table["p_leave_12m_high"]).all()
 
 
 def test_a_failing_calibration_falls_back_and_says_why(fake_store, monkeypatch):
