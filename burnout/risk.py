@@ -118,8 +118,9 @@ from burnout.domain.time import monday_day_numbers
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "COMPONENTS", "COMPONENT_LABELS", "CONTEXT", "CONTEXT_ALPHA", "DEFAULT_WEIGHTS", "NORMAL_PRESSURE",
-    "SELF_REPORT", "band", "combine", "compute_risk", "driver_points", "latest_risk", "pressure", "top_drivers",
+    "CAUSES", "COMPONENTS", "COMPONENT_LABELS", "CONTEXT", "CONTEXT_ALPHA", "DEFAULT_WEIGHTS", "NORMAL_PRESSURE",
+    "SELF_REPORT", "SIGNALS", "SUGGESTED_ACTIONS", "SYMPTOMS", "band", "combine", "compute_risk", "driver_points",
+    "latest_risk", "pressure", "team_causes", "team_symptoms", "top_drivers",
 ]
 
 RISK = measures.get("risk_score")
@@ -353,6 +354,90 @@ def driver_components(frame: pd.DataFrame, weights: dict | None = None, top: int
                          else np.full(len(frame), np.nan) for c in COMPONENT_COLUMNS])
     order, chosen = top_drivers(P, _weights(weights), top)
     return [[NAMES[k] for k, ok in zip(o, c) if ok] for o, c in zip(order, chosen)]
+
+
+# --------------------------------------------------------------------------- #
+# Causes apart from symptoms
+# --------------------------------------------------------------------------- #
+
+# What the team *reports* (its own answers and their trend) is kept apart from
+# what is *driving* it (the workplace: load, acuity, exposure, incidents,
+# hours, fit with the helper's specialty).  Missed check-ins are neither: a
+# signal to ask, shown with the reports.
+SYMPTOMS = SELF_REPORT + ("trend",)
+CAUSES = ("caseload", "acuity", "trauma", "incidents", "overtime", "mismatch")
+SIGNALS = ("missed_checkins",)
+
+# A plain, non-judgmental first step per workplace driver (about the work, not
+# the person), and the action-notes topic it files under ("you said / we did").
+SUGGESTED_ACTIONS: dict[str, dict[str, str]] = {
+    "caseload": {"action": "Review caseload allocation against the role standard; pause new assignments for "
+                           "those above it until cases close or move.",
+                 "notes_topic": "caseload"},
+    "acuity": {"action": "Spread high-acuity cases more evenly across the team and add case consultation for "
+                         "the most complex ones.",
+               "notes_topic": "acuity"},
+    "trauma": {"action": "Offer regular reflective or trauma-informed supervision and time to decompress after "
+                         "difficult contacts.",
+               "notes_topic": "trauma_exposure"},
+    "incidents": {"action": "Hold a debrief after each critical incident and make follow-up support available "
+                            "within a few days.",
+                  "notes_topic": "critical_incidents"},
+    "overtime": {"action": "Look at where the extra hours come from (cover, paperwork, on-call) and plan cover or "
+                           "time off in lieu so they do not become routine.",
+                 "notes_topic": "overtime"},
+    "mismatch": {"action": "Route cases to people with the matching specialty where possible, or pair them with "
+                           "a specialist and offer training.",
+                 "notes_topic": "case_mismatch"},
+}
+
+
+def _pressures(frame: pd.DataFrame) -> np.ndarray:
+    return np.column_stack([pd.to_numeric(frame[c], errors="coerce").to_numpy(float) if c in frame
+                            else np.full(len(frame), np.nan) for c in COMPONENT_COLUMNS])
+
+
+def _team_ranking(frame: pd.DataFrame, weights: dict | None, names: tuple[str, ...]) -> pd.DataFrame:
+    w = _weights(weights)
+    P = _pressures(frame)
+    pts = driver_points(P, w)
+    order, chosen = top_drivers(P, w)
+    rows = []
+    n = len(frame)
+    for name in names:
+        k = NAMES.index(name)
+        added = np.where(np.isfinite(pts[:, k]), pts[:, k], 0.0)
+        among_top = int((chosen & (order == k)).any(axis=1).sum()) if n else 0
+        rows.append({"component": name, "label": COMPONENT_LABELS[name],
+                     "points": float(added.mean()) if n else 0.0,
+                     "helpers_with_driver": among_top, "helpers": n,
+                     "action": SUGGESTED_ACTIONS.get(name, {}).get("action", ""),
+                     "notes_topic": SUGGESTED_ACTIONS.get(name, {}).get("notes_topic", name)})
+    out = pd.DataFrame(rows, columns=["component", "label", "points", "helpers_with_driver", "helpers",
+                                      "action", "notes_topic"])
+    out = out[out["points"] > 0].sort_values(["points", "component"], ascending=[False, True])
+    return out.reset_index(drop=True)
+
+
+def team_causes(frame: pd.DataFrame, weights: dict | None = None) -> pd.DataFrame:
+    """"What is driving it": the workplace drivers (``CAUSES``) of a team's risk,
+    ranked by the risk points each adds on average per helper — the same
+    points (:func:`driver_points`) that rank each helper's own drivers, so the
+    team's list and its people's lists never disagree.
+
+    ``frame``: ``compute_risk``/``latest_risk`` rows of the team (its
+    ``c_<component>`` pressures).  Returns ``component, label, points (mean
+    risk points added), helpers_with_driver (helpers for whom it is one of
+    their own top three), helpers, action (SUGGESTED_ACTIONS), notes_topic``;
+    only drivers that add something.  Minimum-group rules are privacy.py's."""
+    return _team_ranking(frame, weights, CAUSES)
+
+
+def team_symptoms(frame: pd.DataFrame, weights: dict | None = None) -> pd.DataFrame:
+    """"What the team reports": the self-reported scores and their trend
+    (``SYMPTOMS``), ranked as :func:`team_causes` (no actions attached: these
+    describe how people are, not what to change)."""
+    return _team_ranking(frame, weights, SYMPTOMS).drop(columns=["action"])
 
 
 # --------------------------------------------------------------------------- #

@@ -770,3 +770,39 @@ def test_team_drivers_count_exactly_each_helpers_own_top_drivers():
     first = latest.loc[0, "driver_1"]
     assert first.startswith({"caseload": "caseload", "cbi_work": "work-related burnout",
                              "pulse_strain": "weekly strain"}[own[0][0]])
+
+
+# --------------------------------------------------------------------------- #
+# causes apart from symptoms
+# --------------------------------------------------------------------------- #
+
+def test_causes_and_symptoms_partition_the_components_and_every_cause_has_an_action():
+    assert set(R.CAUSES) | set(R.SYMPTOMS) | set(R.SIGNALS) == set(R.NAMES)
+    assert not set(R.CAUSES) & set(R.SYMPTOMS)
+    assert set(R.SUGGESTED_ACTIONS) == set(R.CAUSES)
+    for name, a in R.SUGGESTED_ACTIONS.items():
+        assert a["action"] and a["notes_topic"]
+        assert not any(word in a["action"].lower() for word in ("weak", "fail", "blame", "poor performer"))
+
+
+def test_team_causes_rank_workplace_drivers_with_the_helpers_own_ranking():
+    # three helpers: two with heavy caseloads, one with much overtime; all report moderate burnout
+    base = {c: np.nan for c in R.COMPONENT_COLUMNS}
+    rows = []
+    for case, ot in ((1.7, 2.0), (1.6, 3.0), (1.0, 14.0)):
+        r = dict(base, c_burnout=0.7, c_sib=0.65)
+        r["c_caseload"] = float(R.pressure("caseload", case))
+        r["c_overtime"] = float(R.pressure("overtime", ot))
+        rows.append(r)
+    frame = pd.DataFrame(rows)
+    causes = R.team_causes(frame)
+    assert list(causes["component"]) == ["caseload", "overtime"]
+    assert set(causes["component"]) <= set(R.CAUSES)          # no symptom listed as a cause
+    assert causes.loc[0, "helpers_with_driver"] == 2 and causes.loc[1, "helpers_with_driver"] == 1
+    assert causes["action"].str.len().gt(0).all()
+    # the same points as each helper's own driver ranking
+    pts = R.driver_points(R._pressures(frame), R._weights(None))
+    k = R.NAMES.index("caseload")
+    assert causes.loc[0, "points"] == pytest.approx(np.where(np.isfinite(pts[:, k]), pts[:, k], 0).mean())
+    symptoms = R.team_symptoms(frame)
+    assert set(symptoms["component"]) <= set(R.SYMPTOMS) and "burnout" in set(symptoms["component"])
