@@ -180,10 +180,26 @@ def _self_component(name: str, weight: float) -> "Component":
     b = m.norm_anchor(measures.NORM_SHARES[1])
     if a is None:
         a, b = _edge_anchors(m.id)
-    if not m.higher_is_worse:
-        # protective: the low end is the concern (b < a here)
-        return Component(name, weight, (lo, b, a, hi), (1.0, 0.65, 0.40, 0.0))
-    return Component(name, weight, (lo, a, b, hi), _UP)
+        if not m.higher_is_worse:
+            return Component(name, weight, (lo, b, a, hi), (1.0, 0.65, 0.40, 0.0))
+        return Component(name, weight, (lo, a, b, hi), _UP)
+    if m.flag_at is not None or "at_least" in m.norms:
+        # a few ordered levels: the anchors are levels, the ends the scale's ends
+        return Component(name, weight, (lo, a, b, hi), _UP)
+    # Published mean and SD: the pressure is linear in the normative z-score
+    # (0.40 at the 40 % anchor, 0.65 at the 16 % anchor, clipped to 0–1), so
+    # the top of a scale is not squeezed: a score 2 SD above the norm counts
+    # for more than one just past the high anchor on every instrument alike.
+    step = (b - a) / 0.25                     # raw points per unit of pressure (negative if protective)
+    x0, x1 = a - 0.40 * step, b + 0.35 * step  # where the line reaches 0 and 1
+    ends = sorted([(x0, 0.0), (x1, 1.0)])
+    (u, pu), (v, pv) = ends
+    if u < lo:
+        u, pu = lo, 0.40 + (lo - a) / step
+    if v > hi:
+        v, pv = hi, 0.40 + (hi - a) / step
+    pts = sorted([(u, pu), (a, 0.40), (b, 0.65), (v, pv)])
+    return Component(name, weight, tuple(x for x, _ in pts), tuple(float(np.clip(y, 0, 1)) for _, y in pts))
 
 
 COMPONENTS: tuple[Component, ...] = (
@@ -237,6 +253,12 @@ COMPONENT_LABELS = {
 # A score older than this (weeks) no longer describes the helper: about two
 # to three missed administrations at the default schedule's cadence.
 MAX_AGE_WEEKS = {"pulse": 4, "sib": 4, "cbi": 12, "proqol5": 26}
+# The level of a score is the mean of its administrations over this many weeks
+# up to the latest one: one answer is a noisy reading (a single item or a
+# weekly pulse more so than a 10-item scale), and the mean of a few readings
+# ranks people more reliably, while a sustained change still shows within
+# weeks (and the trend component catches a rise sooner).
+LEVEL_WINDOW_WEEKS = {"pulse": 4, "sib": 4, "cbi": 8, "proqol5": 1}
 # Trend windows hold 3–8 administrations at the usual cadence.
 TREND_WINDOW_WEEKS = {"pulse": 8, "sib": 8, "cbi": 16, "proqol5": 36}
 WORKLOAD_WINDOW = 4      # weeks averaged for caseload, acuity, trauma, overtime, mismatch
@@ -695,7 +717,9 @@ class _Model:
             Y = g.dense(sc, g._sc, col)
             obs = ~np.isnan(Y)
             last = _last_obs(obs)
-            level = _take(Y, last)
+            # mean of the administrations in the level window, ending at the latest one
+            mean_to_last = _roll(Y, LEVEL_WINDOW_WEEKS[m.instrument], "mean")
+            level = _take(mean_to_last, last)
             level[cols - last > MAX_AGE_WEEKS[m.instrument]] = np.nan
             self.level[name] = level
             self.trends[name] = self._trend(Y, obs, last, m, TREND_WINDOW_WEEKS[m.instrument])
