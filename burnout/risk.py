@@ -19,20 +19,22 @@ instrument's low/moderate edge maps to 0.40 and its moderate/high edge to 0.65
     S          = Σ_self,avail w_k·p_k / Σ_self,avail w_k
     x_k        = max(0, p_k − a_k) / (1 − a_k)          (context k; 0 when missing)
     E          = Σ_context w_k·x_k / Σ_context w_k       (0 … 1)
-    risk       = 100 · (S + (1 − S)·α·E)                  α = CONTEXT_ALPHA = 0.9
+    risk       = 100 · (S + (1 − S)·α·E)                  α = CONTEXT_ALPHA = 0.5
     confidence = Σ_available w_k / Σ_all w_k
     band       = low (< 40) | moderate (40 – < 65) | high (≥ 65)
 
-So every answer at its instrument's high threshold scores 65 (high) and at
-the moderate threshold 40, whatever the workload; a normal workload (at the
+So every answer at its instrument's normative high anchor scores 65 (high)
+and at the moderate anchor 40, whatever the workload; a normal workload (at the
 role standard, no rise, a few missed check-ins) never pulls the score down;
 and more overload never lowers it (the risk rises with S because αE < 1, and
-with every x_k).  ``α = 0.9`` is chosen so that a helper whose answers sit at
-the moderate threshold (S = 0.40) and whose every context input sits at its
-high threshold (E ≈ 0.46) scores 65: the workload alone can move a moderate
-self-report into the high band only when it is high on every count.  One
-factor alone moves a score by a few to about 15 points (e.g. a caseload at
-160 % of the standard lifts 30 to 40).
+with every x_k).  ``α = 0.5``: the workload can lift the score by at most half
+of the room left above the answers.  Caseload and the other workplace inputs
+act on leaving *through* exhaustion (Kim & Kao 2014: caseload did not predict
+turnover intention directly; Chung & Choo 2019), so they nudge the score and,
+above all, name the causes; on the held-out validation organisation a larger
+α (0.9, the first version) ranked leavers worse (benchmarks/validate_models.py).
+Moderate answers with every context input at its high threshold (E ≈ 0.46)
+score about 54; one factor alone moves a score by a few points.
 
 Without any self-reported score in its window (``MAX_AGE_WEEKS``) there is
 **no risk score** (NaN, empty band): a caseload log alone says nothing about how
@@ -236,8 +238,8 @@ CONTEXT = ("trend", "caseload", "acuity", "trauma", "incidents", "overtime", "mi
 # check-ins missed.  Only the part above it raises the risk.
 NORMAL_PRESSURE: dict[str, float] = {"trend": 0.0, **{n: 0.40 for n in CONTEXT if n != "trend"}}
 # How far the context can lift the self-reported level towards 100 (module
-# docstring): moderate answers + every context input at its high threshold ≈ 65.
-CONTEXT_ALPHA = 0.9
+# docstring): moderate answers + every context input at its high threshold ≈ 54.
+CONTEXT_ALPHA = 0.5
 _IS_SELF = np.array([n in SELF_REPORT for n in NAMES])
 _ANCHOR = np.array([NORMAL_PRESSURE.get(n, 0.0) for n in NAMES])
 
