@@ -413,3 +413,20 @@ def test_what_if_starts_from_the_fitted_figures_when_a_model_is_used():
     assert r["expected_leavers_before"] == pytest.approx(table["expected_leavers"]) == pytest.approx(1.2)
     t_nb, t_b = T.split_turnover(0.30, 0.385)      # national base split at its reference prevalence
     assert r["leavers_avoided"] == pytest.approx(10 * (t_b - t_nb) * 0.10)
+
+
+def test_cli_turnover_adds_ranges_without_changing_the_documented_keys(capsys):
+    code, out = _cli(BASE_ARGS + ["--target-burnout-rate", "0.4", "--intervention-cost", "1000000"], capsys)
+    r = json.loads(out.out)
+    assert code == 0
+    assert r["savings"] == pytest.approx(1_125_000) and r["roi"] == pytest.approx(0.125)
+    assert r["attributable_cost"] == pytest.approx(5_625_000)
+    # the ends of the relative-risk range 1.5-2.7 (turnover-models.md §7)
+    assert r["attributable_turnover_rate_low"] == pytest.approx(0.5 * 0.5 * 0.075 / 1.25)
+    assert r["attributable_turnover_rate_high"] == pytest.approx(0.5 * 1.7 * 0.075 / 1.85)
+    for k in ("attributable_turnover_rate", "attributable_leavers", "attributable_cost", "savings", "roi"):
+        assert r[f"{k}_low"] < r[k] < r[f"{k}_high"], k
+    assert "about $5.6M (range $3.4M–$7.8M)" in out.err
+    code, out = _cli(BASE_ARGS + ["--relative-risk-range", "1.8", "2.2"], capsys)
+    r = json.loads(out.out)
+    assert r["relative_risk_low"] == 1.8 and r["attributable_cost_high"] < 7_000_000
