@@ -441,11 +441,11 @@ def burnout_link(risk_history: pd.DataFrame, scores: pd.DataFrame, *, min_rows: 
 class ObservedTurnover:
     """The organisation's own annual turnover from its roster (``observed_turnover``).
 
-    ``used``: whether it replaces the national base rates.  ``rates``: annual
-    rate per team kind — the national rate × the organisation's pooled ratio
-    ``(O + k) / (E + k)`` of observed leavers ``O`` to the leavers ``E`` the
-    national rates predict for the same helper-years (``k`` =
-    ``OBSERVED_PRIOR_LEAVERS``).  ``prevalence``: mean probability of being
+    ``used``: whether it replaces the national base rates.  ``rates``: the
+    12-month leaving probability per team kind, ``1 − exp(−λ)`` with ``λ`` the
+    national rate × the organisation's pooled ratio ``(O + k) / (E + k)`` of
+    observed leavers ``O`` to the leavers ``E`` the national rates predict for
+    the same helper-years (``k`` = ``OBSERVED_PRIOR_LEAVERS``).  ``prevalence``: mean probability of being
     burned out per kind over the same window — the prevalence the rate was
     observed at, where ``turnover.helper_impact`` splits it.
     """
@@ -467,7 +467,7 @@ class ObservedTurnover:
         key = str(kind) if kind is not None and not (isinstance(kind, float) and np.isnan(kind)) else None
         if key in self.rates:
             return float(self.rates[key])
-        return float(national) * float(self.ratio)
+        return float(1.0 - np.exp(-float(national) * float(self.ratio)))
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -485,8 +485,9 @@ def observed_turnover(roster: pd.DataFrame, history: pd.DataFrame | None, as_of=
     Exposure: each helper's employed days inside the window, in years.
     Leavers: end_date inside the window, reasons containing any of
     ``exclude_reasons`` (retirement, death) not counted.  Rate per kind =
-    national base × ``(O + 5) / (E + 5)``: with few leavers it stays near the
-    national figure, with many it is the organisation's own.
+    national base × ``(O + 5) / (E + 5)`` leavers per helper-year (with few
+    leavers it stays near the national figure, with many it is the
+    organisation's own), turned into a 12-month probability ``1 − exp(−rate)``.
     """
     s = resolve(settings)
     if roster is None or len(roster) == 0 or history is None or len(history) == 0:
@@ -513,7 +514,9 @@ def observed_turnover(roster: pd.DataFrame, history: pd.DataFrame | None, as_of=
     k = OBSERVED_PRIOR_LEAVERS
     ratio = (O + k) / (E + k)
     kinds = sorted(set(kind) - {"(unknown)"})
-    rates = {kd: s.base_turnover_for(kd) * ratio for kd in kinds}
+    # leavers per helper-year is a rate; the chance that one person employed
+    # now leaves within 12 months is 1 − exp(−rate) (a 23 % rate is a 21 % chance)
+    rates = {kd: float(1.0 - np.exp(-s.base_turnover_for(kd) * ratio)) for kd in kinds}
     # the prevalence the rate was observed at, per kind (the link in force)
     prevalence: dict = {}
     if "risk_score" in history:

@@ -42,7 +42,7 @@ def test_observed_turnover_counts_the_rosters_own_leavers():
     years = obs.helper_years
     expected = years * 0.30
     assert obs.ratio == pytest.approx((40 + 5) / (expected + 5), rel=1e-3)   # helper_years is rounded
-    assert obs.rates["child_welfare"] == pytest.approx(0.30 * obs.ratio)
+    assert obs.rates["child_welfare"] == pytest.approx(1 - np.exp(-0.30 * obs.ratio))   # rate -> 12-month chance
     # retirements are not counted as leaving
     retired = roster.assign(end_reason=np.where(roster["end_date"].notna(), "retired", None))
     assert L.observed_turnover(retired, hist, as_of).leavers == 0
