@@ -91,8 +91,10 @@ def _cmd_turnover(a) -> int:
     # 12 significant digits hide binary noise (0.049999999999999996 -> 0.05)
     print(json.dumps({k: float(f"{v:.12g}") if isinstance(v, float) else v for k, v in result.items()},
                      indent=2))
-    print(f"Cost due to burnout a year: {format_range(result['attributable_cost'], result['attributable_cost_low'], result['attributable_cost_high'], money=True)} "
-          f"(relative risk {result['relative_risk_low']:g}-{result['relative_risk_high']:g})", file=sys.stderr)
+    cost = format_range(result["attributable_cost"], result["attributable_cost_low"],
+                        result["attributable_cost_high"], money=True)
+    print(f"Cost due to burnout a year: {cost} (relative risk {result['relative_risk_low']:g}-"
+          f"{result['relative_risk_high']:g})", file=sys.stderr)
     return 0
 
 

@@ -1,9 +1,12 @@
 """Burnout risk 0–100 per helper per week, its drivers, and calibration.
 
-Model (DESIGN §8).  Every input becomes a *pressure* ``p ∈ [0, 1]`` through a
-piecewise-linear map anchored on the instrument's own bands, so that the
-instrument's low/moderate edge maps to 0.40 and its moderate/high edge to 0.65
-— the same numbers as the risk bands.  The pressures then play two roles:
+Model (DESIGN §8; docs/MODELS.md).  Every input becomes a *pressure*
+``p ∈ [0, 1]``.  A self-reported score is anchored on its instrument's
+published norms (``measures.NORM_SHARES``): the score 40 % of a normative
+population reach maps to 0.40 and the score 16 % reach to 0.65 — the same
+numbers as the risk bands — linear in the normative z-score in between and
+beyond (clipped to 0–1), so "moderate" and "high" select similar shares on
+every instrument (the pulse, without published norms, keeps its own bands).  The pressures then play two roles:
 
 * the helper's **own answers** set the level.  ``S`` is the weighted mean of
   the self-reported pressures that are available (ProQOL burnout and STS, the
@@ -52,9 +55,9 @@ context total (0.40):
 component        weight  input and evidence
 ===============  ======  =====================================================
 *self-report: sets the level S*
-burnout          0.10    ProQOL burnout, 10–50 (bands 22/42).  Burnout is the
+burnout          0.10    ProQOL burnout, 10–50 (norm 22.8 ± 5.4).  Burnout is the
                          strongest predictor of leaving (Mor Barak 2001, §7).
-cbi_work         0.10    CBI work-related burnout, 0–100 (bands 50/75).
+cbi_work         0.10    CBI work-related burnout, 0–100 (norm 33.0 ± 17.6).
                          Emotional exhaustion → intent to leave β = 0.52
                          (Chung & Choo 2019, §7).
 cbi_personal     0.07    CBI personal burnout (exhaustion), 0–100.
