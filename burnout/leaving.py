@@ -70,6 +70,15 @@ OBSERVED_PRIOR_LEAVERS = 5.0
 STRAIN_FEATURES = tuple(COMPONENT_COLUMNS) + ("risk_score",)
 
 
+def _ref_lookup(ref, kind):
+    """The reference prevalence for a kind (Settings.reference_burnout_rate: one
+    rate or per kind; NaN when the kind has none)."""
+    if not isinstance(ref, dict) and not hasattr(ref, "get"):
+        return float(ref)
+    lowered = {str(k).strip().lower(): v for k, v in ref.items()}
+    return float(lowered.get(str(kind).strip().lower(), np.nan)) if kind is not None else np.nan
+
+
 def link_parameters(settings: "Settings | None") -> tuple[float, float]:
     """(midpoint, scale) of the risk → burnout link: the settings' (an admin's,
     or ``LeavingModel.turnover_settings`` with a fitted link), else the defaults."""
@@ -441,13 +450,15 @@ def burnout_link(risk_history: pd.DataFrame, scores: pd.DataFrame, *, min_rows: 
 class ObservedTurnover:
     """The organisation's own annual turnover from its roster (``observed_turnover``).
 
-    ``used``: whether it replaces the national base rates.  ``rates``: the
-    12-month leaving probability per team kind, ``1 − exp(−λ)`` with ``λ`` the
-    national rate × the organisation's pooled ratio ``(O + k) / (E + k)`` of
-    observed leavers ``O`` to the leavers ``E`` the national rates predict for
-    the same helper-years (``k`` = ``OBSERVED_PRIOR_LEAVERS``).  ``prevalence``: mean probability of being
-    burned out per kind over the same window — the prevalence the rate was
-    observed at, where ``turnover.helper_impact`` splits it.
+    ``used``: whether it replaces the national base rates.  ``rates``: leavers
+    per helper-year per team kind at the reference prevalence — the national
+    rate × the organisation's pooled ratio ``(O + k) / (E + k)`` of observed
+    leavers ``O`` to the leavers ``E`` the national rates predict for the same
+    helper-years, each helper's expectation adjusted for their burnout over the
+    window (``k`` = ``OBSERVED_PRIOR_LEAVERS``).  ``turnover.helper_impact``
+    splits it at the reference prevalence and turns it into a 12-month chance
+    ``1 − exp(−rate)``.  ``prevalence``: mean probability of being burned out
+    per kind over the window (reported).
     """
 
     used: bool
@@ -467,7 +478,7 @@ class ObservedTurnover:
         key = str(kind) if kind is not None and not (isinstance(kind, float) and np.isnan(kind)) else None
         if key in self.rates:
             return float(self.rates[key])
-        return float(1.0 - np.exp(-float(national) * float(self.ratio)))
+        return float(national) * float(self.ratio)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -508,24 +519,36 @@ def observed_turnover(roster: pd.DataFrame, history: pd.DataFrame | None, as_of=
     left = (en.notna() & (en > start) & (en <= end)).to_numpy() & ~excluded
     kind = roster_col(r, "team_kind").astype("string").fillna("(unknown)").to_numpy(object)
     national = np.array([s.base_turnover_for(None if k == "(unknown)" else k) for k in kind])
-    O, E, Y = int(left.sum()), float((years * national).sum()), float(years.sum())
+    # The leavers the national rates predict for these helper-years, each
+    # helper's rate raised or lowered for their burnout over the window exactly
+    # as helper_impact does (split at the reference prevalence): the ratio
+    # then corrects the level only, and kinds and people still differ by burnout.
+    rr = float(s.relative_risk)
+    ref = s.reference_burnout_rate
+    ref_of = (lambda kd: float(_ref_lookup(ref, kd))) if ref is not None else (lambda kd: np.nan)
+    bo_ref = np.array([ref_of(None if kd == "(unknown)" else kd) for kd in kind])
+    q_helper = pd.Series(np.nan, index=r["helper_id"].to_numpy())
+    prevalence: dict = {}
+    if "risk_score" in history:
+        h = history[(weeks >= start) & (weeks <= end)]
+        q = pd.Series(burnout_probability(pd.to_numeric(h["risk_score"], errors="coerce"),
+                                          *link_parameters(s)), index=h.index)
+        q_helper = q.groupby(h["helper_id"].to_numpy()).mean().reindex(q_helper.index)
+        kmap = pd.Series(kind, index=r["helper_id"].to_numpy())
+        by = q.groupby(h["helper_id"].map(kmap).fillna("(unknown)").to_numpy()).mean()
+        prevalence = {kd: float(v) for kd, v in by.items() if kd != "(unknown)" and np.isfinite(v)}
+    qh = q_helper.to_numpy(float)
+    qh = np.where(np.isnan(qh), [prevalence.get(kd, np.nan) for kd in kind], qh)
+    factor = np.where(np.isnan(qh) | np.isnan(bo_ref), 1.0, (1 + (rr - 1) * qh) / (1 + (rr - 1) * bo_ref))
+    O, E, Y = int(left.sum()), float((years * national * factor).sum()), float(years.sum())
     if Y <= 0:
         return ObservedTurnover(False, "No helper-years in the window, so the national base rates are used.")
     k = OBSERVED_PRIOR_LEAVERS
     ratio = (O + k) / (E + k)
     kinds = sorted(set(kind) - {"(unknown)"})
-    # leavers per helper-year is a rate; the chance that one person employed
-    # now leaves within 12 months is 1 − exp(−rate) (a 23 % rate is a 21 % chance)
-    rates = {kd: float(1.0 - np.exp(-s.base_turnover_for(kd) * ratio)) for kd in kinds}
-    # the prevalence the rate was observed at, per kind (the link in force)
-    prevalence: dict = {}
-    if "risk_score" in history:
-        h = history[(weeks >= start) & (weeks <= end)]
-        kmap = pd.Series(kind, index=r["helper_id"].to_numpy())
-        q = pd.Series(burnout_probability(pd.to_numeric(h["risk_score"], errors="coerce"),
-                                          *link_parameters(s)), index=h.index)
-        by = q.groupby(h["helper_id"].map(kmap).fillna("(unknown)").to_numpy()).mean()
-        prevalence = {kd: float(v) for kd, v in by.items() if kd != "(unknown)" and np.isfinite(v)}
+    # leavers per helper-year at the reference prevalence (turnover.helper_impact
+    # splits it there and turns the result into a 12-month chance 1 − exp(−rate))
+    rates = {kd: float(s.base_turnover_for(kd) * ratio) for kd in kinds}
     start_s, end_s = str(start.date()), str(end.date())
     return ObservedTurnover(
         True, f"{O} helper{'s' if O != 1 else ''} left between {start_s} and {end_s} over {Y:.0f} helper-years, "

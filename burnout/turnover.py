@@ -29,9 +29,12 @@ that base was *observed at*:
   ``Σp = N·T·(1 + (RR−1)·BO_team) / (1 + (RR−1)·BO_ref)``;
 * the organisation's own turnover — entered (``Settings.observed_turnover``)
   or counted from the roster's leavers over the last 12–24 months
-  (``leaving.observed_turnover``) — is split at the organisation's own
-  prevalence over the same period, so mean predicted leaving matches what it
-  observed (calibration in the large) and still moves with burnout since.
+  (``leaving.observed_turnover``, which scales the burnout-adjusted national
+  rates by one pooled ratio of observed to expected leavers, still split at
+  the reference prevalence) — so mean predicted leaving matches what it
+  observed (calibration in the large) while kinds, teams and people still
+  differ by burnout.  An entered rate is split at the organisation's own
+  prevalence.
 
 Every row says which base it used (``p_leave_basis``).
 
@@ -233,8 +236,8 @@ def helper_impact(roster: pd.DataFrame, risk_latest: pd.DataFrame | None = None,
 
         T, BO_ref    = national base and the reference prevalence it was observed at
                        | the organisation's entered turnover and its own prevalence now
-                       | ``observed`` (leaving.observed_turnover): its own rate and
-                         its own prevalence over the same window
+                       | ``observed`` (leaving.observed_turnover): the national rate scaled
+                         to its own leavers, split at the reference; p = 1 − exp(−rate)
         T_nb, T_b    = split_turnover(T, BO_ref, RR)
         p_leave_12m  = min(1, T_nb + (T_b − T_nb)·q)        (q unknown: the kind's prevalence)
         attributable = p_leave_12m·(RR − 1)·q / (1 + (RR − 1)·q)
@@ -291,10 +294,8 @@ def helper_impact(roster: pd.DataFrame, risk_latest: pd.DataFrame | None = None,
     if observed is not None and getattr(observed, "used", False):
         obs_rate = pd.Series([observed.rate_for(k if isinstance(k, str) else None, n)
                               for k, n in zip(df["team_kind"], national)], index=df.index, dtype=float)
-        prev = kind_key.map({str(k): v for k, v in (observed.prevalence or {}).items()}).astype(float)
         ok = obs_rate.notna()
-        base = base.where(~ok, obs_rate)
-        bo_ref = bo_ref.where(~ok, prev.fillna(own))
+        base = base.where(~ok, obs_rate)        # a rate at the reference prevalence; split there
         basis = basis.where(~ok, "observed")
     entered = dict(s.observed_turnover or {})
     if entered:
@@ -310,7 +311,10 @@ def helper_impact(roster: pd.DataFrame, risk_latest: pd.DataFrame | None = None,
     # a helper whose burnout is unknown counts at the kind's prevalence: not
     # "not burned out"; with no estimate anywhere, at the reference (p = T)
     q_used = q.fillna(own).fillna(bo_ref)
-    p_leave = pd.Series(np.minimum(1.0, t_nb + (t_b - t_nb) * q_used.to_numpy()), index=df.index)
+    lam = t_nb + (t_b - t_nb) * q_used.to_numpy()
+    # the organisation's own count is leavers per helper-year: a 12-month chance is 1 − exp(−rate)
+    lam = np.where(basis.eq("observed").to_numpy(), 1.0 - np.exp(-lam), lam)
+    p_leave = pd.Series(np.minimum(1.0, lam), index=df.index)
     p_leave = p_leave.fillna(base)
     if calibration is not None and getattr(calibration, "used", None) == "fitted":
         fitted = pd.Series(np.asarray(calibration.predict_p_leave(df), dtype=float), index=df.index)

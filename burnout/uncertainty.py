@@ -188,7 +188,9 @@ def simulate(impact: pd.DataFrame, settings: Settings | Mapping | None = None, o
         shape = float(observed.leavers) + OBSERVED_PRIOR_LEAVERS
         t_d[:, is_obs] *= (rng.gamma(shape, 1.0, draws) / shape)[:, None]
     t_nb = t_d / (1.0 + (rr - 1.0) * ref[None, :])
-    p_d = np.minimum(1.0, t_nb * (1.0 + (rr - 1.0) * q_d))
+    lam = t_nb * (1.0 + (rr - 1.0) * q_d)
+    lam = np.where(is_obs[None, :], 1.0 - np.exp(-lam), lam)     # own count: a rate (turnover.helper_impact)
+    p_d = np.minimum(1.0, lam)
     p_d = np.where(np.isnan(q_d), t_d, p_d)
 
     fitted = basis == "fitted on your organisation"

@@ -40,9 +40,11 @@ def test_observed_turnover_counts_the_rosters_own_leavers():
     obs = L.observed_turnover(roster, hist, as_of)
     assert obs.used and obs.leavers == 40
     years = obs.helper_years
-    expected = years * 0.30
+    # the national rate adjusted for the burnout seen over the window (risk 40 throughout)
+    q40 = float(T.burnout_probability(40.0))
+    expected = years * 0.30 * (1 + q40) / 1.385
     assert obs.ratio == pytest.approx((40 + 5) / (expected + 5), rel=1e-3)   # helper_years is rounded
-    assert obs.rates["child_welfare"] == pytest.approx(1 - np.exp(-0.30 * obs.ratio))   # rate -> 12-month chance
+    assert obs.rates["child_welfare"] == pytest.approx(0.30 * obs.ratio)    # per helper-year, at the reference
     # retirements are not counted as leaving
     retired = roster.assign(end_reason=np.where(roster["end_date"].notna(), "retired", None))
     assert L.observed_turnover(retired, hist, as_of).leavers == 0
@@ -58,10 +60,9 @@ def test_the_observed_base_sets_mean_leaving_and_the_label():
     latest = pd.DataFrame({"helper_id": active["helper_id"], "risk_score": np.linspace(20, 80, len(active))})
     imp = T.helper_impact(active, latest, observed=obs)
     assert set(imp["p_leave_basis"]) == {"calibrated to your organisation's turnover"}
-    q_now = T.burnout_probability(latest["risk_score"]).mean()
-    q_then = obs.prevalence.get("child_welfare", q_now)
-    # Σp = N·T_obs·(1 + (RR−1)·BO_now) / (1 + (RR−1)·BO_then)
-    assert imp["p_leave_12m"].mean() == pytest.approx(obs.rates["child_welfare"] * (1 + q_now) / (1 + q_then))
+    q = T.burnout_probability(latest["risk_score"].to_numpy())
+    rate = obs.rates["child_welfare"] / 1.385 * (1 + q)            # split at the reference prevalence
+    assert imp["p_leave_12m"].to_numpy() == pytest.approx(1 - np.exp(-rate))   # a rate -> a 12-month chance
     assert imp["p_leave_12m"].is_monotonic_increasing
 
 
