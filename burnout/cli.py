@@ -11,8 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from burnout import ingest, reports
-from burnout.auth import create_user
+from burnout import auth, ingest, reports
 from burnout.demo import write_demo
 from burnout.domain.time import parse_day
 from burnout.errors import InputError
