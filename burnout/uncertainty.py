@@ -36,10 +36,10 @@ import pandas as pd
 
 from burnout.domain.settings import Settings, resolve
 from burnout.leaving import OBSERVED_PRIOR_LEAVERS
-from burnout.turnover import shanafelt
+from burnout.turnover import shanafelt, what_if
 
 __all__ = ["DRAWS", "LEVEL", "SEED", "FIGURES", "Ranges", "format_range", "group_ranges", "helper_ranges",
-           "interval", "org_ranges", "shanafelt_ranges", "simulate"]
+           "interval", "org_ranges", "shanafelt_ranges", "simulate", "what_if_ranges"]
 
 DRAWS = 2000
 SEED = 20261127
@@ -276,4 +276,39 @@ def shanafelt_ranges(helpers, burnout_rate, turnover_rate, cost_per_departure, r
             out[f"{k}_low"] = out[f"{k}_high"] = None
             continue
         out[f"{k}_low"], out[f"{k}_high"] = min(vals), max(vals)
+    return out
+
+
+def what_if_ranges(roster: pd.DataFrame, risk_latest: pd.DataFrame, settings=None, **scenario) -> dict:
+    """:func:`turnover.what_if` with ``_low`` / ``_high`` for its leaver, money,
+    client and ROI figures: the scenario rerun at the ends of the relative-risk
+    range (the change it predicts grows with RR), money also at the ends of the
+    cost range.  ``scenario``: what_if's keyword arguments (burnout_reduction_points,
+    cap_caseload, intervention_cost, weights, calibration).  The central figures
+    are what_if's own; ``text`` holds the words for the savings and leavers avoided."""
+    s = resolve(settings)
+    rr0 = float(s.relative_risk)
+    mid = what_if(roster, risk_latest, s, **scenario)
+    ends = [what_if(roster, risk_latest, s.merged({"relative_risk": rr}), **scenario)
+            for rr in (min(s.relative_risk_low, rr0), max(s.relative_risk_high, rr0))]
+    lo_f, hi_f = min(s.cost_low_factor, 1.0), max(s.cost_high_factor, 1.0)
+    k = float(scenario.get("intervention_cost") or 0)
+    out = dict(mid)
+    for key, money in (("leavers_avoided", False), ("clients_spared", False), ("cost_saved", True)):
+        vals = [e.get(key) for e in ends]
+        if any(v is None for v in vals):
+            out[f"{key}_low"] = out[f"{key}_high"] = None
+            continue
+        lo, hi = min(vals), max(vals)
+        if money:
+            lo, hi = min(lo * lo_f, lo * hi_f), max(hi * lo_f, hi * hi_f)
+        out[f"{key}_low"], out[f"{key}_high"] = lo, hi
+    if k > 0 and out.get("cost_saved_low") is not None:
+        out["roi_low"], out["roi_high"] = (out["cost_saved_low"] - k) / k, (out["cost_saved_high"] - k) / k
+    out["text"] = {
+        "cost_saved": format_range(mid.get("cost_saved"), out.get("cost_saved_low"), out.get("cost_saved_high"),
+                                   money=True),
+        "leavers_avoided": format_range(mid.get("leavers_avoided"), out.get("leavers_avoided_low"),
+                                        out.get("leavers_avoided_high")),
+    }
     return out

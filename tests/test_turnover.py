@@ -430,3 +430,16 @@ def test_cli_turnover_adds_ranges_without_changing_the_documented_keys(capsys):
     code, out = _cli(BASE_ARGS + ["--relative-risk-range", "1.8", "2.2"], capsys)
     r = json.loads(out.out)
     assert r["relative_risk_low"] == 1.8 and r["attributable_cost_high"] < 7_000_000
+
+
+def test_what_if_savings_carry_a_range_around_the_central_figures():
+    from burnout import uncertainty as U
+
+    roster = _roster(100)
+    latest = pd.DataFrame({"helper_id": roster["helper_id"], "p_burned_out": 0.5, "active_cases": 10.0})
+    r = U.what_if_ranges(roster, latest, burnout_reduction_points=10, intervention_cost=50_000)
+    plain = T.what_if(roster, latest, burnout_reduction_points=10, intervention_cost=50_000)
+    assert r["cost_saved"] == plain["cost_saved"] and r["leavers_avoided"] == plain["leavers_avoided"]
+    for k in ("cost_saved", "leavers_avoided", "clients_spared", "roi"):
+        assert r[f"{k}_low"] < r[k] < r[f"{k}_high"], k
+    assert r["text"]["cost_saved"].startswith("about $") and "(range $" in r["text"]["cost_saved"]
