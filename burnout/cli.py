@@ -23,6 +23,7 @@ from burnout.scoring import score_csv
 from burnout.store import get_engine
 from burnout.store.writes import save_wording
 from burnout.turnover import shanafelt
+from burnout.uncertainty import format_range, shanafelt_ranges
 from burnout.views.review import build_review
 from burnout.views.risk_table import risk_report
 
@@ -84,9 +85,23 @@ def _cmd_turnover(a) -> int:
         cost_per_departure=a.cost_per_departure, relative_risk=a.relative_risk,
         target_burnout_rate=a.target_burnout_rate, intervention_cost=a.intervention_cost,
     )
+    # The documented keys keep their central values; each burnout-dependent
+    # figure adds _low/_high at the ends of the relative-risk range (§7: 1.5-2.7).
+    lo, hi = a.relative_risk_range if a.relative_risk_range else (1.5, 2.7)
+    if not (1.0 <= lo <= hi):
+        raise InputError(f"--relative-risk-range needs 1 <= LOW <= HIGH (got {lo:g} {hi:g})")
+    result.update(shanafelt_ranges(
+        helpers=a.helpers, burnout_rate=a.burnout_rate, turnover_rate=a.turnover_rate,
+        cost_per_departure=a.cost_per_departure, relative_risk=a.relative_risk,
+        target_burnout_rate=a.target_burnout_rate, intervention_cost=a.intervention_cost,
+        relative_risk_range=(lo, hi)))
     # 12 significant digits hide binary noise (0.049999999999999996 -> 0.05)
     print(json.dumps({k: float(f"{v:.12g}") if isinstance(v, float) else v for k, v in result.items()},
                      indent=2))
+    cost = format_range(result["attributable_cost"], result["attributable_cost_low"],
+                        result["attributable_cost_high"], money=True)
+    print(f"Cost due to burnout a year: {cost} (relative risk {result['relative_risk_low']:g}-"
+          f"{result['relative_risk_high']:g})", file=sys.stderr)
     return 0
 
 
@@ -97,6 +112,8 @@ def _cmd_risk(a) -> int:
     write_csv(table, a.output)
     # which model gave p_leave_12m, and why (stdout stays the one-line summary)
     for line in model.describe():
+        print(line, file=sys.stderr)
+    for line in getattr(table, "attrs", {}).get("summary", []):
         print(line, file=sys.stderr)
     unscored = int(table["risk_score"].isna().sum())
     if unscored:
@@ -209,6 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--turnover-rate", type=_fraction, required=True)
     s.add_argument("--cost-per-departure", type=float, required=True)
     s.add_argument("--relative-risk", type=float, default=2.0)
+    s.add_argument("--relative-risk-range", type=float, nargs=2, metavar=("LOW", "HIGH"),
+                   help="range behind the _low/_high keys (default 1.5 2.7, turnover-models.md §7)")
     s.add_argument("--target-burnout-rate", type=_fraction,
                    help="burnout rate after an intervention; give it with --intervention-cost")
     s.add_argument("--intervention-cost", type=float,

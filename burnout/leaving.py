@@ -5,7 +5,11 @@ the organisation's own Cox model (:func:`calibrate`, lifelines) when it has
 enough separations *and* validates on a time-split hold-out; otherwise the
 documented defaults — the Shanafelt mixture model in ``burnout.turnover``.
 The risk → probability-of-burnout link is fitted to the organisation's own
-single-item ratings (:func:`burnout_link`) unless an admin set it.
+single-item ratings (:func:`burnout_link`) unless an admin set it; it is
+fitted on the risk recomputed *without* the single item, so the item is never
+both input and outcome.  The organisation's own recent turnover
+(:func:`observed_turnover`, from the roster's leavers over the last 12–24
+months) replaces the national base rates when the roster holds it.
 
 Sits between the risk model (whose history it learns from) and the turnover
 model (which turns its probabilities into leavers, money and clients).
@@ -19,14 +23,17 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from burnout import risk as R
 from burnout.domain.settings import Settings, resolve
 from burnout.domain.time import week_end
 from burnout.risk import COMPONENT_COLUMNS, floor_monday, nearest_monday, roster_col
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["CALIBRATION_SLOPE_RANGE", "MIN_CONCORDANCE", "MIN_HELPER_YEARS", "MIN_LEAVERS", "CalibrationResult",
-           "LeavingModel", "burnout_link", "calibrate", "leaving_model"]
+__all__ = ["CALIBRATION_SLOPE_RANGE", "DEFAULT_BURNOUT_MIDPOINT", "DEFAULT_BURNOUT_SCALE", "MIN_CONCORDANCE",
+           "MIN_HELPER_YEARS", "MIN_LEAVERS", "CalibrationResult", "LeavingModel", "ObservedTurnover",
+           "burnout_link", "burnout_probability", "calibrate", "leaving_model", "link_parameters",
+           "observed_turnover"]
 
 MIN_LEAVERS = 20         # separations needed before fitting (≈10 events per
 MIN_HELPER_YEARS = 100   # predictor for a 2-predictor model; Peduzzi 1996)
@@ -41,6 +48,51 @@ CALIBRATION_SLOPE_RANGE = (0.5, 1.5)
 # Separations that say nothing about burnout are censored, not counted
 # (matched as case-insensitive substrings of end_reason).
 DEFAULT_EXCLUDED_REASONS = ("retire", "death", "deceased")
+
+# Risk -> probability of being burned out: a logistic centred on the moderate
+# edge (40), which 40 % of a normative population reach on every instrument —
+# the step at which 38.5 % rate themselves "burning out" on the single item
+# (Dolan 2015) — with scale 7, so the high edge 65 maps to about 0.97.  A stated
+# assumption until the organisation's own single-item ratings fit it
+# (burnout_link) or an admin sets it.
+DEFAULT_BURNOUT_MIDPOINT = 40.0
+DEFAULT_BURNOUT_SCALE = 7.0
+
+# The organisation's own turnover (observed_turnover): leavers over the last
+# 12-24 months of records, pooled with a prior worth this many expected leavers
+# at the national rates, so 3 leavers in a small organisation do not set its
+# rate on their own but 50 do.
+OBSERVED_WINDOW_WEEKS = 104
+OBSERVED_MIN_WEEKS = 52
+OBSERVED_PRIOR_LEAVERS = 5.0
+# Every component of the risk is a strain: more of it may never lower the
+# fitted probability of leaving (calibrate rejects or drops a negative one).
+STRAIN_FEATURES = tuple(COMPONENT_COLUMNS) + ("risk_score",)
+
+
+def _ref_lookup(ref, kind):
+    """The reference prevalence for a kind (Settings.reference_burnout_rate: one
+    rate or per kind; NaN when the kind has none)."""
+    if not isinstance(ref, dict) and not hasattr(ref, "get"):
+        return float(ref)
+    lowered = {str(k).strip().lower(): v for k, v in ref.items()}
+    return float(lowered.get(str(kind).strip().lower(), np.nan)) if kind is not None else np.nan
+
+
+def link_parameters(settings: "Settings | None") -> tuple[float, float]:
+    """(midpoint, scale) of the risk → burnout link: the settings' (an admin's,
+    or ``LeavingModel.turnover_settings`` with a fitted link), else the defaults."""
+    s = resolve(settings)
+    mid = DEFAULT_BURNOUT_MIDPOINT if s.burnout_midpoint is None else float(s.burnout_midpoint)
+    scale = DEFAULT_BURNOUT_SCALE if s.burnout_scale is None else float(s.burnout_scale)
+    return mid, scale
+
+
+def burnout_probability(risk_score, midpoint: float = DEFAULT_BURNOUT_MIDPOINT,
+                        scale: float = DEFAULT_BURNOUT_SCALE):
+    """Probability of being burned out from the 0–100 risk: ``1 / (1 + exp(−(risk − m)/s))``."""
+    r = np.asarray(risk_score, dtype=float)
+    return 1.0 / (1.0 + np.exp(-(r - midpoint) / scale))
 
 
 # --------------------------------------------------------------------------- #
@@ -233,7 +285,30 @@ def calibrate(roster: pd.DataFrame, risk_history: pd.DataFrame, as_of=None, *,
         return cph
 
     try:
-        res.model = fit(train)
+        # Sign check: a strain whose fitted coefficient is negative would make
+        # more strain lower the probability of leaving.  Such features are
+        # dropped and the model refitted (backward elimination under the sign
+        # constraint), so every coefficient that remains is ≥ 0.
+        dropped: list[str] = []
+
+        def fit_signed(rows):
+            nonlocal cands
+            while True:
+                model = fit(rows)
+                negative = [c for c in cands if c in STRAIN_FEATURES and float(model.params_[c]) < 0]
+                if not negative:
+                    return model
+                dropped.extend(negative)
+                cands = [c for c in cands if c not in negative]
+                res.features = cands
+                if not cands:
+                    return None
+
+        res.model = fit_signed(train)
+        if res.model is None:
+            return CalibrationResult(
+                "defaults", "A model fitted on the organisation's leavers gave every strain the wrong sign "
+                "(more strain, less leaving), so the documented defaults are used.", **base)
         Xt = res._design(test)
         hz = res.model.predict_partial_hazard(Xt).to_numpy()
         concordance = float(concordance_index(test["duration"], -hz, test["event"]))
@@ -243,12 +318,15 @@ def calibrate(roster: pd.DataFrame, risk_history: pd.DataFrame, as_of=None, *,
                    "test_events": te_events, "train_rows": int(len(train)), "train_leavers": tr_events,
                    "split_date": str(pd.Timestamp(cut).date())}
         metrics.update(_calibration_metrics(test.loc[known, "event"].to_numpy(), p[known.to_numpy()]))
-        res.model = fit(lm)  # final model on every landmark; metrics above are out-of-time
+        res.model = fit_signed(lm)  # final model on every landmark; metrics above are out-of-time
+        metrics["dropped_for_sign"] = list(dropped)
+        final_failed = res.model is None
     except Exception as exc:  # a degenerate fit must not take the report down; the reason is kept
         logger.warning("calibration fit failed", exc_info=True)
         return CalibrationResult("defaults", f"The model could not be fitted ({type(exc).__name__}: {exc}); "
                                  "the documented defaults are used.", **base)
-    res.coefficients = {c: round(float(res.model.params_[c]), 4) for c in cands}
+    res.coefficients = ({c: round(float(res.model.params_[c]), 4) for c in cands}
+                        if res.model is not None else {})
     res.metrics = metrics
     slope = metrics.get("calibration_slope")
     lo, hi = slope_range
@@ -264,6 +342,11 @@ def calibrate(roster: pd.DataFrame, risk_history: pd.DataFrame, as_of=None, *,
                 f"were off on the later dates (calibration slope {slope:.2f}, outside {lo:g}–{hi:g})")
         res.reason = (f"A model fitted on {n_leavers} leavers ranked leavers well (concordance "
                       f"{concordance:.2f}) but its probabilities {what}, so the documented defaults are used.")
+        return res
+    if final_failed:
+        res.used, res.model = "defaults", None
+        res.reason = ("Refitted on every date, every strain got the wrong sign (more strain, less leaving), "
+                      "so the documented defaults are used.")
         return res
     res.reason = (f"Fitted on {n_leavers} leavers over {helper_years:.0f} helper-years; on later dates "
                   f"(from {metrics['split_date']}) the model ranked leavers above "
@@ -296,7 +379,7 @@ def _calibration_metrics(y: np.ndarray, p: np.ndarray) -> dict:
 
 
 def burnout_link(risk_history: pd.DataFrame, scores: pd.DataFrame, *, min_rows: int = 50,
-                 min_each: int = 10, max_rows: int = 50_000) -> dict:
+                 min_each: int = 10, max_rows: int = 50_000, weights: dict | None = None) -> dict:
     """Fit the risk → probability-of-burnout link to the organisation's own data.
 
     turnover.helper_impact turns the risk into the probability ``q`` of being
@@ -305,6 +388,14 @@ def burnout_link(risk_history: pd.DataFrame, scores: pd.DataFrame, *, min_rows: 
     (logistic regression) to the single-item measure's burned-out flag
     (``sib_level ≥ 3``, Dolan 2015 — the same kind of measure as the burnout
     prevalence in Shanafelt's model) at the helper-weeks where both exist.
+
+    The single item is never both input and outcome: the risk it is fitted
+    on is recomputed from the history's pressure columns with the single
+    item's weight set to 0 (``risk.combine``; S re-normalises over the other
+    self-reports), and helper-weeks with no other self-report are left out.
+    Because every self-report is anchored on its published norms, the risk
+    without the item is on the same scale as the full risk the link is then
+    applied to.
 
     Needs ``min_rows`` matched administrations with at least ``min_each`` on
     each side and a positive slope.  Returns ``{"used": "fitted"|"defaults",
@@ -320,7 +411,14 @@ def burnout_link(risk_history: pd.DataFrame, scores: pd.DataFrame, *, min_rows: 
     week = nearest_monday(wk) if wk is not None and wk.notna().all() else floor_monday(
         scores.loc[sib.index, "submitted_at"])
     sib["week_start"] = pd.to_datetime(week.astype("datetime64[D]"))
-    hist = risk_history[["helper_id", "week_start", "risk_score"]].dropna()
+    hist = risk_history[["helper_id", "week_start"]].copy()
+    if "c_sib" in risk_history:
+        w = dict(R.DEFAULT_WEIGHTS if weights is None else {**R.DEFAULT_WEIGHTS, **dict(weights)})
+        w["sib"] = 0.0
+        hist["risk_score"] = R.combine(risk_history, w).to_numpy()
+    else:
+        hist["risk_score"] = pd.to_numeric(risk_history["risk_score"], errors="coerce")
+    hist = hist.dropna()
     m = sib.merge(hist.assign(week_start=pd.to_datetime(hist["week_start"])), on=["helper_id", "week_start"])
     if len(m) > max_rows:
         m = m.sample(max_rows, random_state=0)
@@ -338,9 +436,126 @@ def burnout_link(risk_history: pd.DataFrame, scores: pd.DataFrame, *, min_rows: 
         out["reason"] = "Risk did not rise with the single-item burnout rating here; the default link is used."
         return out
     out.update(used="fitted", burnout_midpoint=-a / b, burnout_scale=1.0 / b,
-               reason=(f"Fitted on {len(m)} single-item ratings ({y.mean():.0%} at 3 or above): "
-                       f"a risk of {-a / b:.0f} means an even chance of being burned out."))
+               reason=(f"Fitted on {len(m)} single-item ratings ({y.mean():.0%} at 3 or above) against the "
+                       f"risk computed without the single item: a risk of {-a / b:.0f} means an even "
+                       "chance of being burned out."))
     return out
+
+
+# --------------------------------------------------------------------------- #
+# The organisation's own recent turnover
+# --------------------------------------------------------------------------- #
+
+@dataclass
+class ObservedTurnover:
+    """The organisation's own annual turnover from its roster (``observed_turnover``).
+
+    ``used``: whether it replaces the national base rates.  ``rates``: leavers
+    per helper-year per team kind at the reference prevalence — the national
+    rate × the organisation's pooled ratio ``(O + k) / (E + k)`` of observed
+    leavers ``O`` to the leavers ``E`` the national rates predict for the same
+    helper-years, each helper's expectation adjusted for their burnout over the
+    window (``k`` = ``OBSERVED_PRIOR_LEAVERS``).  ``turnover.helper_impact``
+    splits it at the reference prevalence and turns it into a 12-month chance
+    ``1 − exp(−rate)``.  ``prevalence``: mean probability of being burned out
+    per kind over the window (reported).
+    """
+
+    used: bool
+    reason: str
+    leavers: int = 0
+    expected_leavers: float = 0.0
+    helper_years: float = 0.0
+    start: str | None = None
+    end: str | None = None
+    ratio: float | None = None
+    rates: dict = field(default_factory=dict)
+    prevalence: dict = field(default_factory=dict)
+
+    def rate_for(self, kind, national: float) -> float:
+        if not self.used:
+            return float("nan")
+        key = str(kind) if kind is not None and not (isinstance(kind, float) and np.isnan(kind)) else None
+        if key in self.rates:
+            return float(self.rates[key])
+        return float(national) * float(self.ratio)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def observed_turnover(roster: pd.DataFrame, history: pd.DataFrame | None, as_of=None,
+                      settings: "Settings | dict | None" = None,
+                      exclude_reasons=DEFAULT_EXCLUDED_REASONS) -> ObservedTurnover:
+    """The organisation's annual turnover from its own leavers over the last
+    12–24 months of records (``OBSERVED_WINDOW_WEEKS``), per team kind.
+
+    Window: from ``max(as_of − 104 weeks, first week of the risk history)``
+    (before its records began the roster may not list every leaver) to
+    ``as_of``; at least ``OBSERVED_MIN_WEEKS`` (52) weeks or it is not used.
+    Exposure: each helper's employed days inside the window, in years.
+    Leavers: end_date inside the window, reasons containing any of
+    ``exclude_reasons`` (retirement, death) not counted.  Rate per kind =
+    national base × ``(O + 5) / (E + 5)`` leavers per helper-year (with few
+    leavers it stays near the national figure, with many it is the
+    organisation's own), turned into a 12-month probability ``1 − exp(−rate)``.
+    """
+    s = resolve(settings)
+    if roster is None or len(roster) == 0 or history is None or len(history) == 0:
+        return ObservedTurnover(False, "No roster history yet, so the national base rates are used.")
+    weeks = pd.to_datetime(history["week_start"])
+    end = pd.Timestamp(as_of) if as_of is not None else weeks.max() + pd.Timedelta(days=6)
+    start = max(end - pd.Timedelta(weeks=OBSERVED_WINDOW_WEEKS), weeks.min())
+    span_weeks = (end - start).days / 7.0
+    if span_weeks < OBSERVED_MIN_WEEKS - 1:
+        return ObservedTurnover(False, f"The records cover {span_weeks:.0f} weeks; the organisation's own "
+                                "turnover needs at least 12 months of them, so the national base rates are used.")
+    r = roster.drop_duplicates("helper_id")
+    st = pd.to_datetime(roster_col(r, "start_date"), errors="coerce").fillna(start).clip(lower=start)
+    en = pd.to_datetime(roster_col(r, "end_date"), errors="coerce")
+    stop = en.fillna(end).clip(upper=end)
+    years = ((stop - st).dt.days.clip(lower=0) / 365.25).to_numpy(float)
+    excluded = _excluded(roster_col(r, "end_reason").astype("string").str.lower(), exclude_reasons).to_numpy()
+    left = (en.notna() & (en > start) & (en <= end)).to_numpy() & ~excluded
+    kind = roster_col(r, "team_kind").astype("string").fillna("(unknown)").to_numpy(object)
+    national = np.array([s.base_turnover_for(None if k == "(unknown)" else k) for k in kind])
+    # The leavers the national rates predict for these helper-years, each
+    # helper's rate raised or lowered for their burnout over the window exactly
+    # as helper_impact does (split at the reference prevalence): the ratio
+    # then corrects the level only, and kinds and people still differ by burnout.
+    rr = float(s.relative_risk)
+    ref = s.reference_burnout_rate
+    ref_of = (lambda kd: float(_ref_lookup(ref, kd))) if ref is not None else (lambda kd: np.nan)
+    bo_ref = np.array([ref_of(None if kd == "(unknown)" else kd) for kd in kind])
+    q_helper = pd.Series(np.nan, index=r["helper_id"].to_numpy())
+    prevalence: dict = {}
+    if "risk_score" in history:
+        h = history[(weeks >= start) & (weeks <= end)]
+        q = pd.Series(burnout_probability(pd.to_numeric(h["risk_score"], errors="coerce"),
+                                          *link_parameters(s)), index=h.index)
+        q_helper = q.groupby(h["helper_id"].to_numpy()).mean().reindex(q_helper.index)
+        kmap = pd.Series(kind, index=r["helper_id"].to_numpy())
+        by = q.groupby(h["helper_id"].map(kmap).fillna("(unknown)").to_numpy()).mean()
+        prevalence = {kd: float(v) for kd, v in by.items() if kd != "(unknown)" and np.isfinite(v)}
+    qh = q_helper.to_numpy(float)
+    qh = np.where(np.isnan(qh), [prevalence.get(kd, np.nan) for kd in kind], qh)
+    factor = np.where(np.isnan(qh) | np.isnan(bo_ref), 1.0, (1 + (rr - 1) * qh) / (1 + (rr - 1) * bo_ref))
+    O, E, Y = int(left.sum()), float((years * national * factor).sum()), float(years.sum())
+    if Y <= 0:
+        return ObservedTurnover(False, "No helper-years in the window, so the national base rates are used.")
+    k = OBSERVED_PRIOR_LEAVERS
+    ratio = (O + k) / (E + k)
+    kinds = sorted(set(kind) - {"(unknown)"})
+    # leavers per helper-year at the reference prevalence (turnover.helper_impact
+    # splits it there and turns the result into a 12-month chance 1 − exp(−rate))
+    rates = {kd: float(s.base_turnover_for(kd) * ratio) for kd in kinds}
+    start_s, end_s = str(start.date()), str(end.date())
+    return ObservedTurnover(
+        True, f"{O} helper{'s' if O != 1 else ''} left between {start_s} and {end_s} over {Y:.0f} helper-years, "
+              f"against {E:.1f} at the national rates: the base rates are scaled by {ratio:.2f} "
+              f"(pooled with {k:g} expected leavers at the national rates).",
+        leavers=O, expected_leavers=round(E, 2), helper_years=round(Y, 1), start=start_s, end=end_s,
+        ratio=ratio, rates=rates, prevalence=prevalence)
 
 
 # --------------------------------------------------------------------------- #
@@ -365,6 +580,16 @@ class LeavingModel:
 
     calibration: CalibrationResult
     link: dict
+    observed: ObservedTurnover | None = None
+
+    @property
+    def basis(self) -> str:
+        """Which base gives each helper's probability of leaving, in words."""
+        if self.fitted:
+            return "fitted on your organisation"
+        if self.observed is not None and self.observed.used:
+            return "calibrated to your organisation's turnover"
+        return "from national defaults"
 
     def turnover_settings(self, settings: "Settings | dict | None" = None) -> Settings:
         """``settings`` with the fitted risk → burnout link, unless an admin set one."""
@@ -401,9 +626,18 @@ class LeavingModel:
                "settings": "set by the organisation in Settings"}.get(link.get("used"), "the default assumption")
         return f"{how}. {link.get('reason', '')}".strip()
 
+    def base_text(self) -> str:
+        o = self.observed
+        if o is None:
+            return "Base turnover: the national figures for each kind of team."
+        if o.used:
+            return f"Base turnover: the organisation's own. {o.reason}"
+        return f"Base turnover: the national figures for each kind of team. {o.reason}"
+
     def describe(self) -> list[str]:
         """Plain lines for the ``risk`` command's stderr and the review."""
-        return [self.summary(), f"Risk to burnout probability: {self.link_text()}"]
+        return [self.summary(), self.base_text(), f"Risk to burnout probability: {self.link_text()}",
+                f"Leaving probabilities are {self.basis}."]
 
     def table(self) -> pd.DataFrame:
         """Figure / Value rows for the review's exports (aggregate figures only)."""
@@ -424,11 +658,15 @@ class LeavingModel:
                      ("Accepted when", f"concordance at least {MIN_CONCORDANCE:.2f} and calibration slope "
                                        f"{CALIBRATION_SLOPE_RANGE[0]:g}-{CALIBRATION_SLOPE_RANGE[1]:g}")]
         rows.append(("Risk to burnout probability", self.link_text()))
+        rows.append(("Base turnover", self.base_text()))
+        rows.append(("Leaving probabilities are", self.basis))
         return pd.DataFrame([(k, "" if v is None else v) for k, v in rows],
                             columns=["Figure", "Value"]).astype({"Value": object})
 
     def to_dict(self) -> dict:
-        return {"calibration": self.calibration.to_dict(), "link": dict(self.link), "text": self.describe()}
+        return {"calibration": self.calibration.to_dict(), "link": dict(self.link),
+                "observed": self.observed.to_dict() if self.observed is not None else None,
+                "basis": self.basis, "text": self.describe()}
 
 
 def _week_end(history: pd.DataFrame, as_of) -> pd.Timestamp | None:
@@ -468,9 +706,16 @@ def leaving_model(roster: pd.DataFrame, history: pd.DataFrame, scores: pd.DataFr
                 "reason": f"Midpoint {float(settings.burnout_midpoint):.1f} as set by the organisation."}
     else:
         try:
-            link = burnout_link(history, scores)
+            link = burnout_link(history, scores, weights=settings.risk_weights)
         except Exception as exc:
             logger.warning("burnout link fit failed", exc_info=True)
             link = {"used": "defaults", "n": 0,
                     "reason": f"The link could not be fitted ({type(exc).__name__}: {exc}); the default is used."}
-    return LeavingModel(cal, link)
+    model = LeavingModel(cal, link)
+    try:
+        model.observed = observed_turnover(roster, history, end, model.turnover_settings(settings))
+    except Exception as exc:  # the national rates still work; say why
+        logger.warning("observed turnover failed", exc_info=True)
+        model.observed = ObservedTurnover(False, f"The organisation's own turnover could not be computed "
+                                                 f"({type(exc).__name__}: {exc}); the national base rates are used.")
+    return model

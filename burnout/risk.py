@@ -1,9 +1,12 @@
 """Burnout risk 0–100 per helper per week, its drivers, and calibration.
 
-Model (DESIGN §8).  Every input becomes a *pressure* ``p ∈ [0, 1]`` through a
-piecewise-linear map anchored on the instrument's own bands, so that the
-instrument's low/moderate edge maps to 0.40 and its moderate/high edge to 0.65
-— the same numbers as the risk bands.  The pressures then play two roles:
+Model (DESIGN §8; docs/MODELS.md).  Every input becomes a *pressure*
+``p ∈ [0, 1]``.  A self-reported score is anchored on its instrument's
+published norms (``measures.NORM_SHARES``): the score 40 % of a normative
+population reach maps to 0.40 and the score 16 % reach to 0.65 — the same
+numbers as the risk bands — linear in the normative z-score in between and
+beyond (clipped to 0–1), so "moderate" and "high" select similar shares on
+every instrument (the pulse, without published norms, keeps its own bands).  The pressures then play two roles:
 
 * the helper's **own answers** set the level.  ``S`` is the weighted mean of
   the self-reported pressures that are available (ProQOL burnout and STS, the
@@ -19,20 +22,22 @@ instrument's low/moderate edge maps to 0.40 and its moderate/high edge to 0.65
     S          = Σ_self,avail w_k·p_k / Σ_self,avail w_k
     x_k        = max(0, p_k − a_k) / (1 − a_k)          (context k; 0 when missing)
     E          = Σ_context w_k·x_k / Σ_context w_k       (0 … 1)
-    risk       = 100 · (S + (1 − S)·α·E)                  α = CONTEXT_ALPHA = 0.9
+    risk       = 100 · (S + (1 − S)·α·E)                  α = CONTEXT_ALPHA = 0.5
     confidence = Σ_available w_k / Σ_all w_k
     band       = low (< 40) | moderate (40 – < 65) | high (≥ 65)
 
-So every answer at its instrument's high threshold scores 65 (high) and at
-the moderate threshold 40, whatever the workload; a normal workload (at the
+So every answer at its instrument's normative high anchor scores 65 (high)
+and at the moderate anchor 40, whatever the workload; a normal workload (at the
 role standard, no rise, a few missed check-ins) never pulls the score down;
 and more overload never lowers it (the risk rises with S because αE < 1, and
-with every x_k).  ``α = 0.9`` is chosen so that a helper whose answers sit at
-the moderate threshold (S = 0.40) and whose every context input sits at its
-high threshold (E ≈ 0.46) scores 65: the workload alone can move a moderate
-self-report into the high band only when it is high on every count.  One
-factor alone moves a score by a few to about 15 points (e.g. a caseload at
-160 % of the standard lifts 30 to 40).
+with every x_k).  ``α = 0.5``: the workload can lift the score by at most half
+of the room left above the answers.  Caseload and the other workplace inputs
+act on leaving *through* exhaustion (Kim & Kao 2014: caseload did not predict
+turnover intention directly; Chung & Choo 2019), so they nudge the score and,
+above all, name the causes; on the held-out validation organisation a larger
+α (0.9, the first version) ranked leavers worse (benchmarks/validate_models.py).
+Moderate answers with every context input at its high threshold (E ≈ 0.46)
+score about 54; one factor alone moves a score by a few points.
 
 Without any self-reported score in its window (``MAX_AGE_WEEKS``) there is
 **no risk score** (NaN, empty band): a caseload log alone says nothing about how
@@ -50,9 +55,9 @@ context total (0.40):
 component        weight  input and evidence
 ===============  ======  =====================================================
 *self-report: sets the level S*
-burnout          0.10    ProQOL burnout, 10–50 (bands 22/42).  Burnout is the
+burnout          0.10    ProQOL burnout, 10–50 (norm 22.8 ± 5.4).  Burnout is the
                          strongest predictor of leaving (Mor Barak 2001, §7).
-cbi_work         0.10    CBI work-related burnout, 0–100 (bands 50/75).
+cbi_work         0.10    CBI work-related burnout, 0–100 (norm 33.0 ± 17.6).
                          Emotional exhaustion → intent to leave β = 0.52
                          (Chung & Choo 2019, §7).
 cbi_personal     0.07    CBI personal burnout (exhaustion), 0–100.
@@ -118,8 +123,9 @@ from burnout.domain.time import monday_day_numbers
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "COMPONENTS", "COMPONENT_LABELS", "CONTEXT", "CONTEXT_ALPHA", "DEFAULT_WEIGHTS", "NORMAL_PRESSURE",
-    "SELF_REPORT", "band", "combine", "compute_risk", "driver_points", "latest_risk", "pressure", "top_drivers",
+    "CAUSES", "COMPONENTS", "COMPONENT_LABELS", "CONTEXT", "CONTEXT_ALPHA", "DEFAULT_WEIGHTS", "NORMAL_PRESSURE",
+    "SELF_REPORT", "SIGNALS", "SUGGESTED_ACTIONS", "SYMPTOMS", "band", "combine", "compute_risk", "driver_points",
+    "latest_risk", "pressure", "team_causes", "team_symptoms", "top_drivers",
 ]
 
 RISK = measures.get("risk_score")
@@ -164,16 +170,41 @@ def _edge_anchors(measure_id: str) -> tuple[float, float]:
 
 
 def _self_component(name: str, weight: float) -> "Component":
+    """A self-report component anchored on its instrument's published norms.
+
+    The moderate anchor (pressure 0.40) is the score that 40 % of a normative
+    population reaches and the high anchor (0.65) the score 16 % reach
+    (``measures.NORM_SHARES``), so "moderate" and "high" select similar shares
+    on every instrument (issue: a normative ProQOL burnout of 22.8 used to sit
+    at the moderate edge while a normative CBI work score of 33 sat at 0.26).
+    A measure without published norms (the project's own weekly pulse) keeps
+    its own band edges.  The bands a helper sees are the manual's, unchanged."""
     m = measures.get(SELF_MEASURE[name])
     lo, hi = m.range
-    if m.flag_at is not None:
-        # single item: the flag (burned out at 3) is its only cut-off, the step below it "stressed"
-        return Component(name, weight, (lo, m.flag_at - 1, m.flag_at, hi), (0.0, 0.30, 0.65, 1.0))
-    a, b = _edge_anchors(m.id)
-    if not m.higher_is_worse:
-        # protective: the low band is the concern, the high band protects
-        return Component(name, weight, (lo, a, (a + b) / 2, b, hi), (1.0, 0.65, 0.40, 0.20, 0.0))
-    return Component(name, weight, (lo, a, b, hi), _UP)
+    a = m.norm_anchor(measures.NORM_SHARES[0])
+    b = m.norm_anchor(measures.NORM_SHARES[1])
+    if a is None:
+        a, b = _edge_anchors(m.id)
+        if not m.higher_is_worse:
+            return Component(name, weight, (lo, b, a, hi), (1.0, 0.65, 0.40, 0.0))
+        return Component(name, weight, (lo, a, b, hi), _UP)
+    if m.flag_at is not None or "at_least" in m.norms:
+        # a few ordered levels: the anchors are levels, the ends the scale's ends
+        return Component(name, weight, (lo, a, b, hi), _UP)
+    # Published mean and SD: the pressure is linear in the normative z-score
+    # (0.40 at the 40 % anchor, 0.65 at the 16 % anchor, clipped to 0–1), so
+    # the top of a scale is not squeezed: a score 2 SD above the norm counts
+    # for more than one just past the high anchor on every instrument alike.
+    step = (b - a) / 0.25                     # raw points per unit of pressure (negative if protective)
+    x0, x1 = a - 0.40 * step, b + 0.35 * step  # where the line reaches 0 and 1
+    ends = sorted([(x0, 0.0), (x1, 1.0)])
+    (u, pu), (v, pv) = ends
+    if u < lo:
+        u, pu = lo, 0.40 + (lo - a) / step
+    if v > hi:
+        v, pv = hi, 0.40 + (hi - a) / step
+    pts = sorted([(u, pu), (a, 0.40), (b, 0.65), (v, pv)])
+    return Component(name, weight, tuple(x for x, _ in pts), tuple(float(np.clip(y, 0, 1)) for _, y in pts))
 
 
 COMPONENTS: tuple[Component, ...] = (
@@ -210,8 +241,8 @@ CONTEXT = ("trend", "caseload", "acuity", "trauma", "incidents", "overtime", "mi
 # check-ins missed.  Only the part above it raises the risk.
 NORMAL_PRESSURE: dict[str, float] = {"trend": 0.0, **{n: 0.40 for n in CONTEXT if n != "trend"}}
 # How far the context can lift the self-reported level towards 100 (module
-# docstring): moderate answers + every context input at its high threshold ≈ 65.
-CONTEXT_ALPHA = 0.9
+# docstring): moderate answers + every context input at its high threshold ≈ 54.
+CONTEXT_ALPHA = 0.5
 _IS_SELF = np.array([n in SELF_REPORT for n in NAMES])
 _ANCHOR = np.array([NORMAL_PRESSURE.get(n, 0.0) for n in NAMES])
 
@@ -227,6 +258,12 @@ COMPONENT_LABELS = {
 # A score older than this (weeks) no longer describes the helper: about two
 # to three missed administrations at the default schedule's cadence.
 MAX_AGE_WEEKS = {"pulse": 4, "sib": 4, "cbi": 12, "proqol5": 26}
+# The level of a score is the mean of its administrations over this many weeks
+# up to the latest one: one answer is a noisy reading (a single item or a
+# weekly pulse more so than a 10-item scale), and the mean of a few readings
+# ranks people more reliably, while a sustained change still shows within
+# weeks (and the trend component catches a rise sooner).
+LEVEL_WINDOW_WEEKS = {"pulse": 4, "sib": 4, "cbi": 8, "proqol5": 1}
 # Trend windows hold 3–8 administrations at the usual cadence.
 TREND_WINDOW_WEEKS = {"pulse": 8, "sib": 8, "cbi": 16, "proqol5": 36}
 WORKLOAD_WINDOW = 4      # weeks averaged for caseload, acuity, trauma, overtime, mismatch
@@ -344,6 +381,90 @@ def driver_components(frame: pd.DataFrame, weights: dict | None = None, top: int
                          else np.full(len(frame), np.nan) for c in COMPONENT_COLUMNS])
     order, chosen = top_drivers(P, _weights(weights), top)
     return [[NAMES[k] for k, ok in zip(o, c) if ok] for o, c in zip(order, chosen)]
+
+
+# --------------------------------------------------------------------------- #
+# Causes apart from symptoms
+# --------------------------------------------------------------------------- #
+
+# What the team *reports* (its own answers and their trend) is kept apart from
+# what is *driving* it (the workplace: load, acuity, exposure, incidents,
+# hours, fit with the helper's specialty).  Missed check-ins are neither: a
+# signal to ask, shown with the reports.
+SYMPTOMS = SELF_REPORT + ("trend",)
+CAUSES = ("caseload", "acuity", "trauma", "incidents", "overtime", "mismatch")
+SIGNALS = ("missed_checkins",)
+
+# A plain, non-judgmental first step per workplace driver (about the work, not
+# the person), and the action-notes topic it files under ("you said / we did").
+SUGGESTED_ACTIONS: dict[str, dict[str, str]] = {
+    "caseload": {"action": "Review caseload allocation against the role standard; pause new assignments for "
+                           "those above it until cases close or move.",
+                 "notes_topic": "caseload"},
+    "acuity": {"action": "Spread high-acuity cases more evenly across the team and add case consultation for "
+                         "the most complex ones.",
+               "notes_topic": "acuity"},
+    "trauma": {"action": "Offer regular reflective or trauma-informed supervision and time to decompress after "
+                         "difficult contacts.",
+               "notes_topic": "trauma_exposure"},
+    "incidents": {"action": "Hold a debrief after each critical incident and make follow-up support available "
+                            "within a few days.",
+                  "notes_topic": "critical_incidents"},
+    "overtime": {"action": "Look at where the extra hours come from (cover, paperwork, on-call) and plan cover or "
+                           "time off in lieu so they do not become routine.",
+                 "notes_topic": "overtime"},
+    "mismatch": {"action": "Route cases to people with the matching specialty where possible, or pair them with "
+                           "a specialist and offer training.",
+                 "notes_topic": "case_mismatch"},
+}
+
+
+def _pressures(frame: pd.DataFrame) -> np.ndarray:
+    return np.column_stack([pd.to_numeric(frame[c], errors="coerce").to_numpy(float) if c in frame
+                            else np.full(len(frame), np.nan) for c in COMPONENT_COLUMNS])
+
+
+def _team_ranking(frame: pd.DataFrame, weights: dict | None, names: tuple[str, ...]) -> pd.DataFrame:
+    w = _weights(weights)
+    P = _pressures(frame)
+    pts = driver_points(P, w)
+    order, chosen = top_drivers(P, w)
+    rows = []
+    n = len(frame)
+    for name in names:
+        k = NAMES.index(name)
+        added = np.where(np.isfinite(pts[:, k]), pts[:, k], 0.0)
+        among_top = int((chosen & (order == k)).any(axis=1).sum()) if n else 0
+        rows.append({"component": name, "label": COMPONENT_LABELS[name],
+                     "points": float(added.mean()) if n else 0.0,
+                     "helpers_with_driver": among_top, "helpers": n,
+                     "action": SUGGESTED_ACTIONS.get(name, {}).get("action", ""),
+                     "notes_topic": SUGGESTED_ACTIONS.get(name, {}).get("notes_topic", name)})
+    out = pd.DataFrame(rows, columns=["component", "label", "points", "helpers_with_driver", "helpers",
+                                      "action", "notes_topic"])
+    out = out[out["points"] > 0].sort_values(["points", "component"], ascending=[False, True])
+    return out.reset_index(drop=True)
+
+
+def team_causes(frame: pd.DataFrame, weights: dict | None = None) -> pd.DataFrame:
+    """"What is driving it": the workplace drivers (``CAUSES``) of a team's risk,
+    ranked by the risk points each adds on average per helper — the same
+    points (:func:`driver_points`) that rank each helper's own drivers, so the
+    team's list and its people's lists never disagree.
+
+    ``frame``: ``compute_risk``/``latest_risk`` rows of the team (its
+    ``c_<component>`` pressures).  Returns ``component, label, points (mean
+    risk points added), helpers_with_driver (helpers for whom it is one of
+    their own top three), helpers, action (SUGGESTED_ACTIONS), notes_topic``;
+    only drivers that add something.  Minimum-group rules are privacy.py's."""
+    return _team_ranking(frame, weights, CAUSES)
+
+
+def team_symptoms(frame: pd.DataFrame, weights: dict | None = None) -> pd.DataFrame:
+    """"What the team reports": the self-reported scores and their trend
+    (``SYMPTOMS``), ranked as :func:`team_causes` (no actions attached: these
+    describe how people are, not what to change)."""
+    return _team_ranking(frame, weights, SYMPTOMS).drop(columns=["action"])
 
 
 # --------------------------------------------------------------------------- #
@@ -601,7 +722,9 @@ class _Model:
             Y = g.dense(sc, g._sc, col)
             obs = ~np.isnan(Y)
             last = _last_obs(obs)
-            level = _take(Y, last)
+            # mean of the administrations in the level window, ending at the latest one
+            mean_to_last = _roll(Y, LEVEL_WINDOW_WEEKS[m.instrument], "mean")
+            level = _take(mean_to_last, last)
             level[cols - last > MAX_AGE_WEEKS[m.instrument]] = np.nan
             self.level[name] = level
             self.trends[name] = self._trend(Y, obs, last, m, TREND_WINDOW_WEEKS[m.instrument])

@@ -19,9 +19,24 @@ Per helper the same model is read as a probability: a helper with probability
 ``q`` of being burned out leaves within 12 months with probability
 ``p = T_nb + (T_b − T_nb)·q`` (clipped to 1), of which
 ``q·(T_b − T_nb)`` is attributable to burnout.  ``T_nb`` and ``T_b`` are fixed
-per team kind by splitting the kind's base turnover with the organisation's own
-burnout prevalence among helpers of that kind, so the organisation's expected
-leavers of a kind equal ``N·T`` and higher-burnout teams carry more of them.
+per team kind by splitting the kind's base turnover at the burnout prevalence
+that base was *observed at*:
+
+* national or role defaults (``Settings.base_turnover``) are split at the
+  reference prevalence published with them (``Settings.reference_burnout_rate``
+  with its ``reference_burnout_source``), so a team with more burnout than the
+  reference expects more leavers than the base rate and one with less fewer:
+  ``Σp = N·T·(1 + (RR−1)·BO_team) / (1 + (RR−1)·BO_ref)``;
+* the organisation's own turnover — entered (``Settings.observed_turnover``)
+  or counted from the roster's leavers over the last 12–24 months
+  (``leaving.observed_turnover``, which scales the burnout-adjusted national
+  rates by one pooled ratio of observed to expected leavers, still split at
+  the reference prevalence) — so mean predicted leaving matches what it
+  observed (calibration in the large) while kinds, teams and people still
+  differ by burnout.  An entered rate is split at the organisation's own
+  prevalence.
+
+Every row says which base it used (``p_leave_basis``).
 
 Clients affected = Σ p_leave × active caseload: the expected number of clients
 who lose their helper within a year (a design proposal, §8; the harm per client
@@ -41,24 +56,20 @@ import pandas as pd
 from burnout import risk as R
 from burnout.domain.settings import Settings, resolve
 from burnout.errors import InputError
+from burnout.leaving import (DEFAULT_BURNOUT_MIDPOINT, DEFAULT_BURNOUT_SCALE, burnout_probability,
+                             link_parameters)
 
 __all__ = [
-    "DEFAULT_BURNOUT_MIDPOINT", "DEFAULT_BURNOUT_SCALE", "shanafelt", "split_turnover", "burnout_probability",
+    "BASIS_LABELS", "DEFAULT_BURNOUT_MIDPOINT", "DEFAULT_BURNOUT_SCALE", "shanafelt", "split_turnover", "burnout_probability",
     "helper_impact", "helper_impact_under", "team_impact", "org_impact", "what_if",
 ]
 
-# Risk -> probability of being burned out: a logistic centred mid-way through the
-# moderate band (52.5) with scale 7, so the band edges 40 and 65 map to about
-# 0.14 and 0.86.  A stated assumption until the organisation's own single-item
-# ratings fit it (leaving.burnout_link) or an admin sets it.
-DEFAULT_BURNOUT_MIDPOINT = 52.5
-DEFAULT_BURNOUT_SCALE = 7.0
+# The risk -> burnout link (burnout_probability, its defaults) lives in
+# burnout.leaving, which fits it; re-exported here for callers of this module.
 
 
 def _link(s: Settings) -> tuple[float, float]:
-    mid = DEFAULT_BURNOUT_MIDPOINT if s.burnout_midpoint is None else float(s.burnout_midpoint)
-    scale = DEFAULT_BURNOUT_SCALE if s.burnout_scale is None else float(s.burnout_scale)
-    return mid, scale
+    return link_parameters(s)
 
 
 # --------------------------------------------------------------------------- #
@@ -177,10 +188,13 @@ def shanafelt(helpers: float, burnout_rate: float, turnover_rate: float,
 # Per helper, team and organisation
 # --------------------------------------------------------------------------- #
 
-def burnout_probability(risk_score, midpoint: float = 52.5, scale: float = 7.0):
-    """Probability of being burned out from the 0–100 risk: ``1 / (1 + exp(−(risk − m)/s))``."""
-    r = np.asarray(risk_score, dtype=float)
-    return 1.0 / (1.0 + np.exp(-(r - midpoint) / scale))
+# What each row's probability of leaving rests on, in the words pages and exports show.
+BASIS_LABELS = {
+    "national": "from national defaults",
+    "entered": "calibrated to the turnover your organisation entered",
+    "observed": "calibrated to your organisation's turnover",
+    "fitted": "fitted on your organisation",
+}
 
 
 def _lookup(keys: pd.Series, table: Mapping, default) -> pd.Series:
@@ -208,7 +222,8 @@ def _burnout_prob(frame: pd.DataFrame, s: Settings) -> pd.Series:
 
 
 def helper_impact(roster: pd.DataFrame, risk_latest: pd.DataFrame | None = None,
-                  settings: Settings | Mapping | None = None, calibration=None) -> pd.DataFrame:
+                  settings: Settings | Mapping | None = None, calibration=None,
+                  observed=None) -> pd.DataFrame:
     """Expected leaving, cost and clients affected per helper in ``roster``.
 
     ``roster`` needs ``helper_id``; it uses ``team, team_kind, role,
@@ -217,24 +232,28 @@ def helper_impact(roster: pd.DataFrame, risk_latest: pd.DataFrame | None = None,
     explicit ``p_burned_out`` or a ``burned_out`` flag also works.
 
     Per helper, with T the base turnover of the team kind and q the probability
-    of being burned out (logistic in the risk, see ``DEFAULT_BURNOUT_MIDPOINT``)::
+    of being burned out (logistic in the risk, ``leaving.burnout_probability``)::
 
-        BO_kind      = mean q over the kind's helpers (or reference_burnout_rate)
-        T_nb, T_b    = split_turnover(T, BO_kind, RR)
-        p_leave_12m  = min(1, T_nb + (T_b − T_nb)·q)        (T when q unknown)
-        attributable = p_leave_12m·(RR − 1)·q / (1 + (RR − 1)·q)   (q unknown: BO_kind in its place)
+        T, BO_ref    = national base and the reference prevalence it was observed at
+                       | the organisation's entered turnover and its own prevalence now
+                       | ``observed`` (leaving.observed_turnover): the national rate scaled
+                         to its own leavers, split at the reference; p = 1 − exp(−rate)
+        T_nb, T_b    = split_turnover(T, BO_ref, RR)
+        p_leave_12m  = min(1, T_nb + (T_b − T_nb)·q)        (q unknown: the kind's prevalence)
+        attributable = p_leave_12m·(RR − 1)·q / (1 + (RR − 1)·q)
         cost         = annual_salary × multiplier(role)  or  the absolute figure for the role
         expected_turnover_cost = p_leave_12m × cost
         clients_affected       = p_leave_12m × active_cases
 
-    With a fitted ``calibration`` (``risk.CalibrationResult`` with ``used ==
+    With a fitted ``calibration`` (``leaving.CalibrationResult`` with ``used ==
     'fitted'``) the organisation's own model gives ``p_leave_12m`` instead, and
     the attributable share keeps the RR form above.
 
     Returns one row per roster helper: ``helper_id, team, team_kind, role,
-    risk_score, p_burned_out, base_turnover, turnover_not_burned_out,
-    turnover_burned_out, p_leave_12m, attributable_p_leave, cost_per_departure,
-    expected_turnover_cost, attributable_cost, active_cases, clients_affected,
+    risk_score, p_burned_out, base_turnover, reference_prevalence,
+    turnover_not_burned_out, turnover_burned_out, p_leave_12m, p_leave_basis,
+    attributable_p_leave, cost_per_departure, expected_turnover_cost,
+    attributable_cost, active_cases, clients_affected,
     attributable_clients_affected``.  Unknown inputs give NaN, never 0.
     """
     s = resolve(settings)
@@ -253,33 +272,57 @@ def helper_impact(roster: pd.DataFrame, risk_latest: pd.DataFrame | None = None,
     df = df.reset_index(drop=True)
 
     q = _burnout_prob(df, s)
-    base = _lookup(df["team_kind"], s.base_turnover, s.default_base_turnover)
-    ref = s.reference_burnout_rate
     kind_key = df["team_kind"].astype("string").fillna("(unknown)")
+    # the organisation's own prevalence per kind now (a kind with no estimate
+    # borrows the organisation's; with none anywhere it stays unknown, never 0)
+    own = q.groupby(kind_key).transform("mean").fillna(q.mean())
+
+    national = _lookup(df["team_kind"], s.base_turnover, s.default_base_turnover)
+    ref = s.reference_burnout_rate
     if isinstance(ref, Mapping):
-        bo_kind = _lookup(df["team_kind"], ref, None)
+        bo_ref = _lookup(df["team_kind"], ref, None)
     elif ref is not None:
-        bo_kind = pd.Series(float(ref), index=df.index)
+        bo_ref = pd.Series(float(ref), index=df.index)
     else:
-        bo_kind = pd.Series(np.nan, index=df.index)
-    # Where no reference prevalence is given, the organisation's own prevalence
-    # among active helpers of the kind: its expected leavers then equal N·T.
-    # A kind with no estimate at all borrows the organisation's prevalence; with
-    # none anywhere it stays unknown (NaN), never 0 (which would mean "nobody
-    # is burned out").
-    own = q.groupby(kind_key).transform("mean")
-    bo_kind = bo_kind.fillna(own).fillna(q.mean())
-    t_nb, t_b = split_turnover(base.to_numpy(), bo_kind.to_numpy(), rr)
-    p_leave = pd.Series(np.minimum(1.0, t_nb + (t_b - t_nb) * q.to_numpy()), index=df.index)
-    p_leave = p_leave.fillna(base)  # q unknown: the kind's overall rate, which averages over both groups
+        bo_ref = pd.Series(np.nan, index=df.index)
+    # no reference prevalence configured: the organisation's own (then the
+    # kind's expected leavers equal N·T, the split only redistributes them)
+    bo_ref = bo_ref.fillna(own)
+    base = national.copy()
+    basis = pd.Series("national", index=df.index, dtype=object)
+
+    if observed is not None and getattr(observed, "used", False):
+        obs_rate = pd.Series([observed.rate_for(k if isinstance(k, str) else None, n)
+                              for k, n in zip(df["team_kind"], national)], index=df.index, dtype=float)
+        ok = obs_rate.notna()
+        base = base.where(~ok, obs_rate)        # a rate at the reference prevalence; split there
+        basis = basis.where(~ok, "observed")
+    entered = dict(s.observed_turnover or {})
+    if entered:
+        rate = kind_key.map({str(k): float(v) for k, v in entered.items()}).astype(float)
+        if "all" in entered:
+            rate = rate.fillna(float(entered["all"]))
+        ok = rate.notna()
+        base = base.where(~ok, rate)
+        bo_ref = bo_ref.where(~ok, own)
+        basis = basis.where(~ok, "entered")
+
+    t_nb, t_b = split_turnover(base.to_numpy(), bo_ref.to_numpy(), rr)
+    # a helper whose burnout is unknown counts at the kind's prevalence: not
+    # "not burned out"; with no estimate anywhere, at the reference (p = T)
+    q_used = q.fillna(own).fillna(bo_ref)
+    lam = t_nb + (t_b - t_nb) * q_used.to_numpy()
+    # the organisation's own count is leavers per helper-year: a 12-month chance is 1 − exp(−rate)
+    lam = np.where(basis.eq("observed").to_numpy(), 1.0 - np.exp(-lam), lam)
+    p_leave = pd.Series(np.minimum(1.0, lam), index=df.index)
+    p_leave = p_leave.fillna(base)
     if calibration is not None and getattr(calibration, "used", None) == "fitted":
-        fitted = calibration.predict_p_leave(df)
-        p_leave = pd.Series(np.asarray(fitted, dtype=float), index=df.index).fillna(p_leave)
-    # A helper whose burnout is unknown is not "not burned out": their share of
-    # leaving due to burnout is the kind's (else the organisation's) prevalence
-    # put through the same formula — for p_leave = T that is exactly Shanafelt's
-    # population-attributable rate A = BO·(RR−1)·T / (1 + (RR−1)·BO).
-    q_known_or_prevalence = q.fillna(bo_kind)
+        fitted = pd.Series(np.asarray(calibration.predict_p_leave(df), dtype=float), index=df.index)
+        basis = basis.where(fitted.isna(), "fitted")
+        p_leave = fitted.fillna(p_leave)
+    # For p_leave = T this is exactly Shanafelt's population-attributable rate
+    # A = BO·(RR−1)·T / (1 + (RR−1)·BO); NaN when no burnout is known anywhere.
+    q_known_or_prevalence = q.fillna(own)
     attr_frac = (rr - 1.0) * q_known_or_prevalence / (1.0 + (rr - 1.0) * q_known_or_prevalence)
     attr_p = p_leave * attr_frac
 
@@ -299,9 +342,11 @@ def helper_impact(roster: pd.DataFrame, risk_latest: pd.DataFrame | None = None,
         "risk_score": pd.to_numeric(df["risk_score"], errors="coerce"),
         "p_burned_out": q,
         "base_turnover": base,
+        "reference_prevalence": bo_ref,
         "turnover_not_burned_out": t_nb,
         "turnover_burned_out": t_b,
         "p_leave_12m": p_leave,
+        "p_leave_basis": basis.map(BASIS_LABELS),
         "attributable_p_leave": attr_p,
         "cost_per_departure": cost,
         "expected_turnover_cost": p_leave * cost,
@@ -316,10 +361,12 @@ def helper_impact(roster: pd.DataFrame, risk_latest: pd.DataFrame | None = None,
 def helper_impact_under(model, roster: pd.DataFrame, risk_latest: pd.DataFrame | None = None,
                         settings: Settings | Mapping | None = None) -> pd.DataFrame:
     """:func:`helper_impact` under a ``leaving.LeavingModel``: its fitted Cox
-    probability of leaving when accepted (else the Shanafelt mixture), and its
-    fitted risk → burnout link unless an admin set one.  The ``risk`` command and
-    the HR review both call this, so they always agree."""
-    return helper_impact(roster, risk_latest, model.turnover_settings(settings), calibration=model.calibration)
+    probability of leaving when accepted (else the Shanafelt mixture), its
+    fitted risk → burnout link unless an admin set one, and the organisation's
+    own recent turnover when the roster holds it.  The ``risk`` command and the
+    HR review both call this, so they always agree."""
+    return helper_impact(roster, risk_latest, model.turnover_settings(settings), calibration=model.calibration,
+                         observed=getattr(model, "observed", None))
 
 
 def _aggregate(g: pd.DataFrame) -> dict:

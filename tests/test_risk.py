@@ -93,13 +93,48 @@ def test_weights_sum_to_one_and_bands():
         ["low", "low", "moderate", "moderate", "high", "high", None]
 
 
-def test_pressure_anchors_follow_instrument_bands():
-    assert R.pressure("burnout", 22.5) == pytest.approx(0.40)     # ProQOL low/moderate edge
-    assert R.pressure("burnout", 41.5) == pytest.approx(0.65)     # moderate/high edge
-    assert R.pressure("cbi_work", [0, 50, 75, 100]).tolist() == pytest.approx([0, 0.40, 0.65, 1.0])
-    assert R.pressure("sib", 3) == pytest.approx(0.65)            # ≥3 = burning out
+def test_pressure_anchors_follow_published_norms():
+    # anchors moved from the manuals' band edges to the published norms (issue: "high"
+    # meant top 0.5 % on ProQOL burnout and 39 % on the single item)
+    from burnout.domain import measures as M
+    z40, z16 = 0.2533, 0.9945
+    assert R.pressure("burnout", 22.8 + z40 * 5.4) == pytest.approx(0.40, abs=1e-3)   # De La Rosa 2018
+    assert R.pressure("burnout", 22.8 + z16 * 5.4) == pytest.approx(0.65, abs=1e-3)
+    assert R.pressure("cbi_work", 33.0 + z40 * 17.6) == pytest.approx(0.40, abs=1e-3)  # Kristensen 2005
+    assert R.pressure("sib", [1, 3, 4, 5]).tolist() == pytest.approx([0, 0.40, 0.65, 1.0])  # Dolan 38.5 % / 15.7 %
+    assert R.pressure("low_cs", 37.7 - z16 * 6.5) == pytest.approx(0.65, abs=1e-3)
     assert R.pressure("low_cs", 10) > R.pressure("low_cs", 45)    # protective
+    # the pulse has no published norms: its own bands stay its anchors
+    assert R.pressure("pulse_strain", [40, 60]).tolist() == pytest.approx([0.40, 0.65])
+    assert M.get("burnout").norm_source.startswith("De La Rosa")
     assert np.isnan(R.pressure("caseload", np.nan))
+
+
+def _normative_population(n=40_000, seed=3):
+    """Scores a normative population would give: each instrument from its own
+    published figures, on its own response grid (whole ProQOL sums, CBI means
+    of 0/25/.../100 answers, single-item levels from Dolan's distribution)."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for comp, (mean, sd, grid) in {"burnout": (22.8, 5.4, 1), "sts": (16.7, 5.7, 1),
+                                   "low_cs": (37.7, 6.5, 1), "cbi_personal": (35.9, 16.5, 25 / 6),
+                                   "cbi_work": (33.0, 17.6, 25 / 7), "cbi_client": (30.9, 17.7, 25 / 6)}.items():
+        lo, hi = (10, 50) if comp in ("burnout", "sts", "low_cs") else (0, 100)
+        out[comp] = np.clip(np.round(rng.normal(mean, sd, n) / grid) * grid, lo, hi)
+    # Dolan 2015: 3+ 38.5 %, 4+ 15.7 %, 5 5.6 %; 1 vs 2 split evenly (not published)
+    p = np.array([0.3075, 0.3076, 0.2282, 0.1010, 0.0557])
+    out["sib"] = rng.choice([1, 2, 3, 4, 5], n, p=p / p.sum())
+    return out
+
+
+def test_moderate_and_high_select_similar_shares_of_a_normative_population_on_every_instrument():
+    pop = _normative_population()
+    for anchor in (0.40, 0.65):
+        shares = {c: float((R.pressure(c, v) >= anchor - 1e-9).mean()) for c, v in pop.items()}
+        assert max(shares.values()) / min(shares.values()) <= 1.5, (anchor, shares)
+    # and the manuals' bands a helper sees did not move
+    from burnout.domain import measures as M
+    assert M.get("burnout").band([22, 23, 41, 42]).tolist() == ["low", "moderate", "moderate", "high"]
 
 
 def test_compute_risk_columns_and_ranges():
@@ -137,28 +172,36 @@ def test_context_can_only_raise_the_self_reported_level():
     calm = pd.DataFrame([{**answers, **{c: 0.0 for c in CONTEXT_COLS}}])
     normal = pd.DataFrame([{**answers, **NORMAL}])
     assert R.combine(calm).iloc[0] == pytest.approx(30.0) == R.combine(normal).iloc[0]
-    # moderate answers and every context input at its high threshold: the high edge (CONTEXT_ALPHA)
+    # moderate answers and every context input at its high threshold: raised, but by at most half of
+    # the room above the answers (CONTEXT_ALPHA 0.9 -> 0.5: workload acts through exhaustion)
     stretched = pd.DataFrame([{**{c: 0.40 for c in SELF_COLS}, **{c: 0.65 for c in CONTEXT_COLS}}])
-    assert R.combine(stretched).iloc[0] == pytest.approx(65.0, abs=0.5)
+    assert 40 < R.combine(stretched).iloc[0] < 40 + 60 * R.CONTEXT_ALPHA
+    assert R.combine(stretched).iloc[0] == pytest.approx(40 + 60 * 0.5 * 0.4615, abs=1.0)
     everything_high = pd.DataFrame([{c: 0.65 for c in R.COMPONENT_COLUMNS}])
     assert R.combine(everything_high).iloc[0] > 65
 
 
-def test_self_reports_at_their_instruments_high_edges_score_high_with_normal_workload():
-    """Raw scores on each instrument's high edge, caseload at the standard: high band."""
+def test_self_reports_at_their_instruments_normative_anchors_with_normal_workload():
+    """Raw scores on each instrument's normative high anchor (16 % of a normative
+    population reach it), caseload at the standard: high band; at the moderate
+    anchor (40 % reach it): 40.  (Anchors moved from the manuals' band edges to
+    the published norms.)"""
+    from burnout.domain import measures as M
     weeks = 6
-    high = {"H1": {"pulse_strain": 75.0, "sib_level": 3.0, "personal_burnout": 75.0, "work_burnout": 75.0,
-                   "client_burnout": 75.0, "burnout": 42.0, "secondary_traumatic_stress": 42.0,
-                   "compassion_satisfaction": 22.0}}
-    moderate = {"H2": {"pulse_strain": 50.0, "personal_burnout": 50.0, "work_burnout": 50.0,
-                       "client_burnout": 50.0, "burnout": 22.5, "secondary_traumatic_stress": 22.5,
-                       "compassion_satisfaction": 32.0, "sib_level": 2.0}}
+    cols = {"personal_burnout", "work_burnout", "client_burnout", "burnout", "secondary_traumatic_stress",
+            "compassion_satisfaction", "sib_level"}
+
+    def at(share):
+        return {c: M.get(c).norm_anchor(share) for c in cols}
+
+    high = {"H1": {**at(0.16), "pulse_strain": 60.0}}
+    moderate = {"H2": {**at(0.40), "pulse_strain": 40.0}}
     load = {h: {"active_cases": 17.0} for h in IDS}      # exactly the role standard
     hist = R.compute_risk(make_roster(IDS), make_caseload(IDS, weeks, load),
                           make_scores(IDS, weeks, {**high, **moderate}, proqol_weeks=(weeks - 1,)))
     last = latest_of(hist)
-    assert last.loc["H1", "risk_score"] >= 65 and last.loc["H1", "risk_band"] == "high"
-    assert last.loc["H2", "risk_score"] == pytest.approx(38.5, abs=2.5)   # single item 2 sits below its edge
+    assert last.loc["H1", "risk_score"] == pytest.approx(65, abs=0.5) and last.loc["H1", "risk_band"] == "high"
+    assert last.loc["H2", "risk_score"] == pytest.approx(40, abs=0.5)
     assert last.loc["H0", "risk_band"] == "low"
 
 
@@ -457,12 +500,30 @@ def test_calibration_recovers_a_known_effect():
     assert res.n_leavers >= L.MIN_LEAVERS
     assert "c_caseload" in res.features
     assert res.coefficients["c_caseload"] > 0
-    assert abs(res.coefficients["c_burnout"]) < res.coefficients["c_caseload"]
+    # a pure-noise strain is either kept with a small positive coefficient or dropped for its sign
+    assert abs(res.coefficients.get("c_burnout", 0.0)) < res.coefficients["c_caseload"]
+    assert all(v >= 0 for v in res.coefficients.values())
     assert res.metrics["concordance"] > 0.6
     assert {"auc", "calibration_slope", "calibration_intercept", "observed_expected", "deciles"} <= set(res.metrics)
     json.dumps(res.to_dict())
     p = res.predict_p_leave(pd.DataFrame({"c_caseload": [0.05, 0.95], "c_overtime": 0.5, "c_burnout": 0.5}))
     assert 0 < p[0] < p[1] < 1
+
+
+def test_a_strain_with_the_wrong_sign_is_dropped_so_more_strain_never_lowers_leaving():
+    roster, hist = _simulated_history()
+    # overtime made protective in the data: more overtime, fewer leavers (a confounded sample)
+    left = hist["helper_id"].isin(roster.loc[roster["end_date"].notna(), "helper_id"])
+    hist["c_overtime"] = np.where(left, 0.1, 0.9) * np.random.default_rng(1).uniform(0.8, 1.0, len(hist))
+    res = L.calibrate(roster, hist)
+    assert "c_overtime" in res.metrics.get("dropped_for_sign", []), res.reason
+    assert "c_overtime" not in res.features
+    assert all(v >= 0 for v in res.coefficients.values())
+    if res.used == "fitted":
+        lo, hi = ({"c_caseload": 0.5, "c_overtime": 0.0, "c_burnout": 0.5},
+                  {"c_caseload": 0.5, "c_overtime": 1.0, "c_burnout": 0.5})
+        p = res.predict_p_leave(pd.DataFrame([lo, hi]))
+        assert p[1] >= p[0] - 1e-12
 
 
 def test_thin_data_falls_back_to_defaults_and_says_why():
@@ -504,16 +565,27 @@ def fake_store(monkeypatch):
 
 def test_risk_report_columns_and_rows(fake_store):
     table = risk_table.risk_report(None)
+    # the documented columns in their order, then the ranges and the basis
     assert list(table.columns) == ["helper_id", "team", "risk_score", "risk_band", "p_leave_12m",
-                                   "expected_turnover_cost", "clients_affected", "driver_1", "driver_2", "driver_3"]
+                                   "expected_turnover_cost", "clients_affected", "driver_1", "driver_2", "driver_3",
+                                   "p_leave_12m_low", "p_leave_12m_high", "expected_turnover_cost_low",
+                                   "expected_turnover_cost_high", "clients_affected_low", "clients_affected_high",
+                                   "p_leave_basis"]
     assert set(table["helper_id"]) == set(IDS) - {"H5"}          # left before the latest week
     t = table.set_index("helper_id")
     assert t.loc["H1", "driver_1"].startswith("caseload 160 %")
     assert t.loc["H0", "driver_1"] == ""
     assert t.loc["H1", "p_leave_12m"] > t.loc["H0", "p_leave_12m"]
+    # whole percents and money to the nearest $100, not false precision
+    assert (t["p_leave_12m"] * 100).round(9).mod(1).eq(0).all()
+    assert t["expected_turnover_cost"].mod(100).eq(0).all()
     # salary 60,000 × caseworker multiplier 0.5 (the settings' cost multiplier)
-    assert np.allclose(t["expected_turnover_cost"], t["p_leave_12m"] * 30_000, rtol=1e-3)
-    assert t.loc["H1", "clients_affected"] == pytest.approx(t.loc["H1", "p_leave_12m"] * 27.2, rel=1e-3)
+    assert np.allclose(t["expected_turnover_cost"], t["p_leave_12m"] * 30_000, rtol=0.03, atol=100)
+    for fig in ("p_leave_12m", "expected_turnover_cost", "clients_affected"):
+        assert (t[f"{fig}_low"] <= t[fig]).all() and (t[fig] <= t[f"{fig}_high"]).all(), fig
+        assert (t[f"{fig}_high"] > t[f"{fig}_low"]).any(), fig
+    assert set(t["p_leave_basis"]) == {"from national defaults"}
+    assert any("Expected leavers next year: about" in line for line in table.attrs["summary"])
 
 
 def test_risk_report_as_of_keeps_helper_active_then(fake_store):
@@ -614,7 +686,10 @@ def test_cli_risk_uses_and_reports_an_accepted_fitted_model(fake_store, tmp_path
     assert "the organisation's own model (Cox, fitted on 40 leavers over 300 helper-years)" in err
     assert "concordance 0.71, AUC 0.73, calibration slope 0.94 and intercept -0.08" in err
     table = pd.read_csv(out)
-    assert table["p_leave_12m"].to_numpy() == pytest.approx(0.05 + 0.004 * table["risk_score"].to_numpy(), abs=3e-4)
+    # whole percents now (was 4 decimals): within half a percent of the fitted value
+    assert table["p_leave_12m"].to_numpy() == pytest.approx(0.05 + 0.004 * table["risk_score"].to_numpy(), abs=0.0051)
+    assert set(table["p_leave_basis"]) == {"fitted on your organisation"}
+    assert (table["p_leave_12m_low"] < table["p_leave_12m_high"]).all()
 
 
 def test_a_failing_calibration_falls_back_and_says_why(fake_store, monkeypatch):
@@ -697,3 +772,39 @@ def test_team_drivers_count_exactly_each_helpers_own_top_drivers():
     first = latest.loc[0, "driver_1"]
     assert first.startswith({"caseload": "caseload", "cbi_work": "work-related burnout",
                              "pulse_strain": "weekly strain"}[own[0][0]])
+
+
+# --------------------------------------------------------------------------- #
+# causes apart from symptoms
+# --------------------------------------------------------------------------- #
+
+def test_causes_and_symptoms_partition_the_components_and_every_cause_has_an_action():
+    assert set(R.CAUSES) | set(R.SYMPTOMS) | set(R.SIGNALS) == set(R.NAMES)
+    assert not set(R.CAUSES) & set(R.SYMPTOMS)
+    assert set(R.SUGGESTED_ACTIONS) == set(R.CAUSES)
+    for name, a in R.SUGGESTED_ACTIONS.items():
+        assert a["action"] and a["notes_topic"]
+        assert not any(word in a["action"].lower() for word in ("weak", "fail", "blame", "poor performer"))
+
+
+def test_team_causes_rank_workplace_drivers_with_the_helpers_own_ranking():
+    # three helpers: two with heavy caseloads, one with much overtime; all report moderate burnout
+    base = {c: np.nan for c in R.COMPONENT_COLUMNS}
+    rows = []
+    for case, ot in ((1.7, 2.0), (1.6, 3.0), (1.0, 14.0)):
+        r = dict(base, c_burnout=0.7, c_sib=0.65)
+        r["c_caseload"] = float(R.pressure("caseload", case))
+        r["c_overtime"] = float(R.pressure("overtime", ot))
+        rows.append(r)
+    frame = pd.DataFrame(rows)
+    causes = R.team_causes(frame)
+    assert list(causes["component"]) == ["caseload", "overtime"]
+    assert set(causes["component"]) <= set(R.CAUSES)          # no symptom listed as a cause
+    assert causes.loc[0, "helpers_with_driver"] == 2 and causes.loc[1, "helpers_with_driver"] == 1
+    assert causes["action"].str.len().gt(0).all()
+    # the same points as each helper's own driver ranking
+    pts = R.driver_points(R._pressures(frame), R._weights(None))
+    k = R.NAMES.index("caseload")
+    assert causes.loc[0, "points"] == pytest.approx(np.where(np.isfinite(pts[:, k]), pts[:, k], 0).mean())
+    symptoms = R.team_symptoms(frame)
+    assert set(symptoms["component"]) <= set(R.SYMPTOMS) and "burnout" in set(symptoms["component"])

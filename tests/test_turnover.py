@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from burnout import turnover as T
+from burnout.domain.settings import Settings
 from burnout.errors import InputError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -120,7 +121,9 @@ def _roster(n, kind="child_welfare", role="child welfare caseworker", salary=60_
 def test_helper_impact_reproduces_shanafelt_at_org_level():
     roster = _roster(450, salary=1_000_000.0)
     latest = pd.DataFrame({"helper_id": roster["helper_id"], "p_burned_out": 0.5, "active_cases": 10.0})
-    s = {"base_turnover": {"child_welfare": 0.075}, "cost_per_departure": {"child welfare caseworker": 500_000}}
+    # the worked example's base turnover was observed at its own 50 % prevalence
+    s = {"base_turnover": {"child_welfare": 0.075}, "cost_per_departure": {"child welfare caseworker": 500_000},
+         "reference_burnout_rate": 0.5}
     imp = T.helper_impact(roster, latest, s)
     org = T.org_impact(imp, s)
     assert imp["turnover_not_burned_out"].iloc[0] == pytest.approx(0.05)
@@ -139,8 +142,49 @@ def test_higher_risk_means_higher_leaving_and_cost():
     imp = T.helper_impact(roster, latest)
     assert imp["p_leave_12m"].is_monotonic_increasing
     assert imp["cost_per_departure"].iloc[0] == pytest.approx(60_000 * 0.5)  # the settings' cost multiplier
-    # the kind's expected leavers equal N·T: the split only redistributes them
-    assert imp["p_leave_12m"].sum() == pytest.approx(4 * 0.30)
+    # the base is split at the reference prevalence it was published with (Dolan 38.5 %), not at the
+    # team's own, so the team's expected leavers follow its burnout (issue: they were always N·T)
+    q = T.burnout_probability([20.0, 45.0, 60.0, 85.0])
+    t_nb = 0.30 / (1 + 0.385)
+    assert imp["p_leave_12m"].sum() == pytest.approx((t_nb * (1 + q)).sum())
+    assert imp["p_leave_basis"].eq("from national defaults").all()
+
+
+@pytest.mark.parametrize("kind, role", [("child_welfare", "child welfare caseworker"),
+                                        ("crisis_line", "crisis line worker"),
+                                        ("hospital_social_work", "nurse")])
+def test_expected_leavers_strictly_increase_with_the_teams_risk(kind, role):
+    roster = _roster(100, kind=kind, role=role)
+    totals = []
+    for risk in (15.0, 30.0, 45.0, 60.0, 90.0):
+        latest = pd.DataFrame({"helper_id": roster["helper_id"], "risk_score": risk, "active_cases": 17.0})
+        totals.append(T.org_impact(T.helper_impact(roster, latest)))
+    leavers = [t["expected_leavers"] for t in totals]
+    cost = [t["expected_turnover_cost"] for t in totals]
+    assert all(b > a for a, b in zip(leavers, leavers[1:])), leavers
+    assert all(b > a for a, b in zip(cost, cost[1:]))
+    base = 100 * Settings().base_turnover_for(kind)
+    # below the reference prevalence fewer leavers than the base rate, above it more
+    assert leavers[0] < base < leavers[-1]
+
+
+def test_a_team_at_the_reference_prevalence_has_the_base_rate():
+    roster = _roster(10)
+    latest = pd.DataFrame({"helper_id": roster["helper_id"], "p_burned_out": 0.385})
+    assert T.org_impact(T.helper_impact(roster, latest))["expected_leavers"] == pytest.approx(10 * 0.30)
+    # without a reference prevalence the old behaviour: split at the team's own (N·T whatever the burnout)
+    s = {"reference_burnout_rate": None}
+    latest = pd.DataFrame({"helper_id": roster["helper_id"], "p_burned_out": 0.9})
+    assert T.org_impact(T.helper_impact(roster, latest, s))["expected_leavers"] == pytest.approx(10 * 0.30)
+
+
+def test_entered_observed_turnover_calibrates_and_says_so():
+    roster = _roster(50)
+    latest = pd.DataFrame({"helper_id": roster["helper_id"], "risk_score": np.linspace(10, 90, 50)})
+    imp = T.helper_impact(roster, latest, {"observed_turnover": {"child_welfare": 0.18}})
+    assert imp["p_leave_12m"].mean() == pytest.approx(0.18)        # calibration in the large
+    assert imp["p_leave_12m"].is_monotonic_increasing
+    assert imp["p_leave_basis"].eq("calibrated to the turnover your organisation entered").all()
 
 
 def test_unknowns_stay_unknown_not_zero():
@@ -152,8 +196,9 @@ def test_unknowns_stay_unknown_not_zero():
     assert np.isnan(imp.loc["CW000", "cost_per_departure"])
     assert np.isnan(imp.loc["CW000", "expected_turnover_cost"])
     assert np.isnan(imp.loc["CW001", "clients_affected"])
-    # no risk known: the kind's overall rate
-    assert imp.loc["CW002", "p_leave_12m"] == pytest.approx(0.30)
+    # no risk known: counted at the kind's prevalence (here CW001's), not as "not burned out"
+    q = float(T.burnout_probability(50.0))
+    assert imp.loc["CW002", "p_leave_12m"] == pytest.approx(0.30 * (1 + q) / 1.385)
     team = T.team_impact(imp.reset_index())
     assert team.loc[0, "helpers_without_cost"] == 1
     assert team.loc[0, "helpers_without_caseload"] == 2
@@ -178,7 +223,8 @@ def test_team_impact_has_evidence_per_kind():
     assert "No specific evidence" in team.loc["B", "continuity_evidence"]
     assert "69 %" in team.loc["C", "continuity_evidence"] and "35 %" in team.loc["C", "continuity_evidence"]
     assert "18.4 %" in team.loc["D", "continuity_evidence"]
-    assert team["expected_leavers"].sum() == pytest.approx(5 * (0.30 + 0.30 + 0.20 + 0.164))
+    q = float(T.burnout_probability(50.0))
+    assert team["expected_leavers"].sum() == pytest.approx(5 * (0.30 + 0.30 + 0.20 + 0.164) * (1 + q) / 1.385)
 
 
 # --------------------------------------------------------------------------- #
@@ -188,7 +234,8 @@ def test_team_impact_has_evidence_per_kind():
 def test_what_if_reproduces_figure_3():
     roster = _roster(450)
     latest = pd.DataFrame({"helper_id": roster["helper_id"], "p_burned_out": 0.5, "active_cases": 10.0})
-    s = {"base_turnover": {"child_welfare": 0.075}, "cost_per_departure": {"child welfare caseworker": 500_000}}
+    s = {"base_turnover": {"child_welfare": 0.075}, "cost_per_departure": {"child welfare caseworker": 500_000},
+         "reference_burnout_rate": 0.5}
     r = T.what_if(roster, latest, s, burnout_reduction_points=10, intervention_cost=1_000_000)
     assert r["expected_leavers_before"] == pytest.approx(33.75)
     assert r["expected_leavers_after"] == pytest.approx(31.5)
@@ -313,14 +360,16 @@ def test_helper_without_a_risk_counts_at_the_kinds_prevalence():
     imp = T.helper_impact(roster, latest).set_index("helper_id")
     bo, rr, t = 0.4, 2.0, 0.30
     unknown = imp.loc["CW003"]
-    assert unknown["p_leave_12m"] == pytest.approx(t)
+    # at the kind's prevalence, with the base split at the reference 38.5 %
+    assert unknown["p_leave_12m"] == pytest.approx(t * (1 + bo) / 1.385)
+    t = unknown["p_leave_12m"]
     # Shanafelt's population-attributable rate at the kind's prevalence, not 0
     assert unknown["attributable_p_leave"] == pytest.approx(bo * (rr - 1) * t / (1 + (rr - 1) * bo))
     assert unknown["attributable_cost"] > 0
     # nothing known anywhere: unknown, never 0
     none = T.helper_impact(roster, None)
     assert none["attributable_p_leave"].isna().all()
-    assert none["p_leave_12m"].tolist() == pytest.approx([t] * 4)
+    assert none["p_leave_12m"].tolist() == pytest.approx([0.30] * 4)   # the base rate itself
 
 
 def test_kind_without_estimates_borrows_the_organisations_prevalence():
@@ -328,7 +377,7 @@ def test_kind_without_estimates_borrows_the_organisations_prevalence():
     latest = pd.DataFrame({"helper_id": roster["helper_id"], "p_burned_out": [0.1, 0.3, 0.5, np.nan, np.nan]})
     imp = T.helper_impact(roster, latest).set_index("helper_id")
     bo = 0.3
-    assert imp.loc["B000", "attributable_p_leave"] == pytest.approx(0.30 * bo / (1 + bo))
+    assert imp.loc["B000", "attributable_p_leave"] == pytest.approx(0.30 * bo / 1.385)
 
 
 def test_what_if_reports_a_capped_reduction():
@@ -362,5 +411,35 @@ def test_what_if_starts_from_the_fitted_figures_when_a_model_is_used():
     r = T.what_if(roster, latest, burnout_reduction_points=10, calibration=_FittedStub())
     table = T.org_impact(T.helper_impact(roster, latest, calibration=_FittedStub()))
     assert r["expected_leavers_before"] == pytest.approx(table["expected_leavers"]) == pytest.approx(1.2)
-    t_nb, t_b = T.split_turnover(0.30, 0.5)
+    t_nb, t_b = T.split_turnover(0.30, 0.385)      # national base split at its reference prevalence
     assert r["leavers_avoided"] == pytest.approx(10 * (t_b - t_nb) * 0.10)
+
+
+def test_cli_turnover_adds_ranges_without_changing_the_documented_keys(capsys):
+    code, out = _cli(BASE_ARGS + ["--target-burnout-rate", "0.4", "--intervention-cost", "1000000"], capsys)
+    r = json.loads(out.out)
+    assert code == 0
+    assert r["savings"] == pytest.approx(1_125_000) and r["roi"] == pytest.approx(0.125)
+    assert r["attributable_cost"] == pytest.approx(5_625_000)
+    # the ends of the relative-risk range 1.5-2.7 (turnover-models.md §7)
+    assert r["attributable_turnover_rate_low"] == pytest.approx(0.5 * 0.5 * 0.075 / 1.25)
+    assert r["attributable_turnover_rate_high"] == pytest.approx(0.5 * 1.7 * 0.075 / 1.85)
+    for k in ("attributable_turnover_rate", "attributable_leavers", "attributable_cost", "savings", "roi"):
+        assert r[f"{k}_low"] < r[k] < r[f"{k}_high"], k
+    assert "about $5.6M (range $3.4M–$7.8M)" in out.err
+    code, out = _cli(BASE_ARGS + ["--relative-risk-range", "1.8", "2.2"], capsys)
+    r = json.loads(out.out)
+    assert r["relative_risk_low"] == 1.8 and r["attributable_cost_high"] < 7_000_000
+
+
+def test_what_if_savings_carry_a_range_around_the_central_figures():
+    from burnout import uncertainty as U
+
+    roster = _roster(100)
+    latest = pd.DataFrame({"helper_id": roster["helper_id"], "p_burned_out": 0.5, "active_cases": 10.0})
+    r = U.what_if_ranges(roster, latest, burnout_reduction_points=10, intervention_cost=50_000)
+    plain = T.what_if(roster, latest, burnout_reduction_points=10, intervention_cost=50_000)
+    assert r["cost_saved"] == plain["cost_saved"] and r["leavers_avoided"] == plain["leavers_avoided"]
+    for k in ("cost_saved", "leavers_avoided", "clients_spared", "roi"):
+        assert r[f"{k}_low"] < r[k] < r[f"{k}_high"], k
+    assert r["text"]["cost_saved"].startswith("about $") and "(range $" in r["text"]["cost_saved"]

@@ -145,7 +145,9 @@ def test_review_says_how_the_risk_model_was_checked(review, demo_db, tmp_path):
     # the risk command prints the same account of the same model
     res = run_cli("risk", "--output", str(tmp_path / "risk.csv"), env={"BURNOUT_DATABASE_URL": demo_db["url"]})
     assert res.returncode == 0, res.stderr
-    assert [ln for ln in res.stderr.splitlines() if ln.startswith(("Probability", "Risk to burnout"))] == \
+    # (the model also states its base turnover and what the probabilities rest on)
+    assert [ln for ln in res.stderr.splitlines()
+            if ln.startswith(("Probability", "Base turnover", "Risk to burnout", "Leaving probabilities"))] == \
         list(cal.lines)
 
 

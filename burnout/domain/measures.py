@@ -13,19 +13,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable
+from statistics import NormalDist
+from typing import Iterable, Mapping
 
 import numpy as np
 
 from burnout.instruments import Band, all_instruments, apply_bands
 
-__all__ = ["Measure", "RISK_BANDS", "RISK_BAND_EDGES", "all_measures", "get", "label", "title",
+__all__ = ["NORM_SHARES", "Measure", "RISK_BANDS", "RISK_BAND_EDGES", "all_measures", "get", "label", "title",
            "band_regions", "percent_measures"]
 
 # Risk 0-100 bands (burnout.risk): every instrument at its moderate threshold
 # scores 40 and at its high threshold 65, so the risk bands sit at the same edges.
 RISK_BAND_EDGES = (40.0, 65.0)
 RISK_BANDS = (Band("low", below=RISK_BAND_EDGES[0]), Band("moderate", below=RISK_BAND_EDGES[1]), Band("high"))
+
+# The shares of a normative population at or beyond the risk model's moderate
+# and high anchors, the same on every instrument (docs/MODELS.md): 40 % and
+# 16 % (one SD above the mean).  Chosen because the single item's published
+# distribution has natural steps there: 38.5 % answer 3 or more ("burning
+# out") and 15.7 % answer 4 or more (Dolan 2015).
+NORM_SHARES = (0.40, 0.16)
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,39 @@ class Measure:
     instrument: str | None = None     # None for derived measures
     percent: bool = False             # a 0-1 share shown as a percentage
     flag_at: float | None = None      # single item: burned out at 3 or more
+    norms: Mapping | None = None      # published norms (instrument YAML), not bands
+
+    @property
+    def norm_source(self) -> str | None:
+        return str(self.norms["source"]) if self.norms else None
+
+    def norm_anchor(self, share: float) -> float | None:
+        """The score that ``share`` of the normative population reaches or
+        passes in the direction of concern (higher for burnout, lower for
+        compassion satisfaction): mean ± z·SD for published means and SDs; for
+        a published distribution of levels (single item), the level whose
+        published share at or above it is nearest to ``share`` on a log scale.
+        None when the measure has no published norms."""
+        if not self.norms:
+            return None
+        if "at_least" in self.norms:
+            levels = self.norms["at_least"]
+            return float(min(levels, key=lambda lv: abs(np.log(levels[lv] / share))))
+        z = NormalDist().inv_cdf(1.0 - share)
+        mean, sd = float(self.norms["mean"]), float(self.norms["sd"])
+        return mean + z * sd if self.higher_is_worse else mean - z * sd
+
+    def norm_share(self, value: float) -> float | None:
+        """Share of the normative population at or beyond ``value`` in the
+        direction of concern (None without norms)."""
+        if not self.norms:
+            return None
+        if "at_least" in self.norms:
+            levels = self.norms["at_least"]
+            above = [v for lv, v in levels.items() if lv >= value]
+            return float(max(above)) if above else 0.0
+        d = NormalDist(float(self.norms["mean"]), float(self.norms["sd"]))
+        return 1.0 - d.cdf(value) if self.higher_is_worse else d.cdf(value)
 
     @property
     def name(self) -> str:
@@ -81,7 +122,7 @@ def _registry() -> dict[str, Measure]:
             out[sub.column] = Measure(
                 id=sub.column, title=sub.title, label=_label(sub.title, sub.range), plain=sub.plain,
                 range=sub.range, bands=sub.bands, higher_is_worse=sub.higher_is_worse,
-                instrument=inst.id, flag_at=flag)
+                instrument=inst.id, flag_at=flag, norms=sub.norms)
             for f in sub.flags:
                 out[f.column] = Measure(
                     id=f.column, title="Reporting burnout (single item)",

@@ -29,7 +29,7 @@ from burnout.errors import InputError
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "CASELOAD_STANDARDS", "COST_MULTIPLIER", "GENERAL_CONTINUITY", "MIN_COMMENT_GROUP", "MIN_GROUP_SIZE",
+    "CASELOAD_STANDARDS", "COST_MULTIPLIER", "REFERENCE_BURNOUT", "REFERENCE_BURNOUT_SOURCE", "GENERAL_CONTINUITY", "MIN_COMMENT_GROUP", "MIN_GROUP_SIZE",
     "TEAM_KINDS", "Settings", "resolve", "team_kind_label", "client_word_for", "validate",
 ]
 
@@ -105,6 +105,23 @@ GENERAL_CONTINUITY = (
     "No evidence specific to this kind of team was found. In the helping professions "
     "generally, a client who loses their helper has to build a new relationship, and "
     "continuity of the helping relationship supports engagement and outcomes.")
+
+# Burnout prevalence at which each kind's base turnover is split into the rates
+# among burned-out and not burned-out helpers (turnover-models.md §1).  A base
+# rate is only "the national figure" at the prevalence it was observed at; a
+# team with more burnout than that should expect more leavers, one with less
+# fewer.  None of the base-turnover sources (§6: Casey, NSI) publishes the
+# prevalence of its workforce, so every kind uses the one published prevalence
+# measured on the same scale as this tool's burnout probability: 38.5 % of
+# 5,404 VHA primary-care staff (providers, nurses and other clinical staff)
+# rating 3 or more on the single item (Dolan 2015; instruments.md §3).  An
+# organisation that knows its sector's prevalence replaces it in Settings.
+DOLAN_2015_PREVALENCE = 0.385
+_REFERENCE_SOURCE = ("Dolan et al. 2015 (J Gen Intern Med 30:582): 38.5 % of 5,404 VHA primary-care "
+                     "staff rated 3 or more on the single-item burnout measure. No prevalence was published "
+                     "with this kind's base turnover, so this general helping-staff figure stands in.")
+REFERENCE_BURNOUT: Mapping[str, float] = _frozen({k: DOLAN_2015_PREVALENCE for k in TEAM_KINDS})
+REFERENCE_BURNOUT_SOURCE: Mapping[str, str] = _frozen({k: _REFERENCE_SOURCE for k in TEAM_KINDS})
 
 # Recommended active caseload per role (§9).  Child-welfare figures are CWLA
 # standards; the others have no national standard and are conservative
@@ -213,8 +230,23 @@ class Settings:
     burnout_midpoint: float | None = None
     burnout_scale: float | None = None
     # burnout prevalence the base turnover was observed at (one rate, or per team
-    # kind); None = the organisation's own prevalence among helpers of that kind
-    reference_burnout_rate: float | Mapping[str, float] | None = None
+    # kind), with its source; None = the organisation's own prevalence among
+    # helpers of that kind (then expected leavers equal N·T whatever the burnout)
+    reference_burnout_rate: float | Mapping[str, float] | None = field(
+        default_factory=lambda: _frozen(REFERENCE_BURNOUT))
+    reference_burnout_source: Mapping[str, str] = field(
+        default_factory=lambda: _frozen(REFERENCE_BURNOUT_SOURCE))
+    # the organisation's own annual turnover, per team kind (or "all"), when it
+    # knows it; it replaces the national base and the model is calibrated to it
+    observed_turnover: Mapping[str, float] = field(default_factory=lambda: _frozen({}))
+    # assumption ranges behind every interval (burnout.uncertainty): the relative
+    # risk of leaving (turnover-models.md §7: default 2.0, range 1.5-2.7) and the
+    # cost per departure as a share of its central figure (§5: social work
+    # 30-70 % of salary around the 50 % default, PCG)
+    relative_risk_low: float = 1.5
+    relative_risk_high: float = 2.7
+    cost_low_factor: float = 0.6
+    cost_high_factor: float = 1.4
     continuity_evidence: Mapping[str, str] = field(
         default_factory=lambda: _frozen({k: v["continuity"] for k, v in TEAM_KINDS.items()}))
     # plausibility limits of imported files (burnout.ingest.limits)
@@ -328,7 +360,7 @@ class Settings:
 _FIELDS = {f.name for f in dataclasses.fields(Settings)}
 # per-key maps whose saved keys add to (not replace) the defaults
 _MERGED_MAPS = {"caseload_standards", "checkin_schedule", "base_turnover", "cost_multiplier",
-                "cost_per_departure", "continuity_evidence"}
+                "cost_per_departure", "continuity_evidence", "reference_burnout_source", "observed_turnover"}
 
 
 def resolve(settings: "Settings | Mapping[str, Any] | None") -> Settings:
@@ -475,6 +507,13 @@ _VALIDATORS = {
     "organisation_start": lambda v: _iso_date(v, "organisation start"),
     "import_future_days": lambda v: _num(v, "days ahead an answer may be dated", 0, 366, integer=True),
     "roster_start_lead_days": lambda v: _num(v, "days ahead a roster date may be", 0, 3660, integer=True),
+    "reference_burnout_source": lambda v: _frozen({str(k): str(t) for k, t in dict(v).items()}),
+    "observed_turnover": lambda v: _num_map(v, "observed turnover rate", 0, 1,
+                                            keys=set(TEAM_KINDS) | {"all"}),
+    "relative_risk_low": lambda v: _num(v, "lowest relative risk", 1, 10),
+    "relative_risk_high": lambda v: _num(v, "highest relative risk", 1, 10),
+    "cost_low_factor": lambda v: _num(v, "low cost factor", 0, 1),
+    "cost_high_factor": lambda v: _num(v, "high cost factor", 1, 10),
     "resources": lambda v: _resource_list(v, "resources"),
     "crisis_resources": lambda v: _resource_list(v, "crisis_resources"),
 }

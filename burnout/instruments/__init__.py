@@ -123,6 +123,9 @@ class Subscale:
     title: str = ""                # "Burnout (ProQOL)": headings, legends, tables
     plain: str = ""                # "burnout": what a helper reads about their own score
     higher_is_worse: bool = True   # compassion satisfaction and support: higher is better
+    # published norms (not bands): {mean, sd, source} or {at_least: {level: share}, source};
+    # the risk model anchors on them (burnout.domain.measures, docs/MODELS.md)
+    norms: Mapping[str, object] | None = None
 
     @property
     def band_column(self) -> str | None:
@@ -267,6 +270,13 @@ def _build(raw: dict, source: Path) -> Instrument:
         flags = tuple(Flag(column=f["column"], at_least=float(f["at_least"]))
                       for f in spec.get("flags") or ())
         rescale = tuple(float(x) for x in spec["rescale"]) if spec.get("rescale") else None
+        norms = spec.get("norms")
+        if norms is not None:
+            need(bool(norms.get("source")), f"{spec['column']}: norms need their source")
+            need(("mean" in norms and float(norms.get("sd", 0)) > 0) or bool(norms.get("at_least")),
+                 f"{spec['column']}: norms are mean + sd, or shares at_least each level")
+            norms = MappingProxyType({k: (MappingProxyType({float(a): float(b) for a, b in v.items()})
+                                          if k == "at_least" else v) for k, v in norms.items()})
         need(spec.get("higher_is") in ("worse", "better"), f"{spec['column']}: higher_is is worse or better")
         need(bool(spec.get("title")) and bool(spec.get("plain")), f"{spec['column']}: title and plain are required")
         subscales.append(Subscale(
@@ -274,7 +284,7 @@ def _build(raw: dict, source: Path) -> Instrument:
             method=spec["method"], min_answered=int(spec["min_answered"]), prorate=prorate,
             range=(float(spec["range"][0]), float(spec["range"][1])), rescale=rescale,
             bands=bands, flags=flags, title=str(spec["title"]), plain=str(spec["plain"]),
-            higher_is_worse=spec["higher_is"] == "worse"))
+            higher_is_worse=spec["higher_is"] == "worse", norms=norms))
 
     def text(key: str) -> str:
         return " ".join(str(raw[key]).split())

@@ -1,0 +1,314 @@
+"""Ranges, not false precision: an interval for every leaver, money and client figure.
+
+The turnover figures rest on assumptions that are known only to a range
+(reference/turnover-models.md): the relative risk of leaving for a burned-out
+helper (§7: default 2.0, range 1.5–2.7), the cost of one departure (§5: social
+work 30–70 % of salary around the 50 % default), the organisation's burnout
+prevalence (estimated from the people who answered) and, when the base is the
+organisation's own, its turnover (a count of leavers).  Point figures are the
+model's central values; the ranges are a Monte Carlo over those assumptions
+with a fixed seed (the same inputs always give the same range)::
+
+    RR_d   ~ Uniform(Settings.relative_risk_low, Settings.relative_risk_high)
+    f_d    ~ Uniform(Settings.cost_low_factor, Settings.cost_high_factor)       cost_i,d = f_d · cost_i
+    BO_d   ~ Beta(n·BO + ½, n·(1 − BO) + ½)   (n helpers with an estimate)   q_i,d = min(1, q_i · BO_d / BO)
+    T_d    = T                                       national or entered base
+           = T · Gamma(O + k, 1) / (O + k)           own observed base (O leavers, k prior)
+    p_i,d  = min(1, T_d / (1 + (RR_d − 1)·BO_ref) · (1 + (RR_d − 1)·q_i,d))
+           = p_i · exp(N(0, 1/√events))              fitted model (its hold-out events)
+
+Each total is summed within a draw and the range is its 2.5th–97.5th
+percentile, so a team's range is not the sum of its helpers' ranges.  What the
+ranges leave out: uncertainty in the national base rates themselves and in the
+risk score of each person (stated in docs/MODELS.md).
+
+:func:`format_range` writes the result as people read it:
+"about $110k (range $66k–$160k)".
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from burnout.domain.settings import Settings, resolve
+from burnout.leaving import OBSERVED_PRIOR_LEAVERS
+from burnout.turnover import shanafelt, what_if
+
+__all__ = ["DRAWS", "LEVEL", "SEED", "FIGURES", "Ranges", "format_range", "group_ranges", "helper_ranges",
+           "interval", "org_ranges", "shanafelt_ranges", "simulate", "what_if_ranges"]
+
+DRAWS = 2000
+SEED = 20261127
+LEVEL = (2.5, 97.5)          # percentiles: 95 % of the draws lie inside the range
+# figure -> (per-helper column of turnover.helper_impact, total name)
+FIGURES = {
+    "p_leave_12m": "expected_leavers",
+    "expected_turnover_cost": "expected_turnover_cost",
+    "attributable_p_leave": "attributable_leavers",
+    "attributable_cost": "attributable_cost",
+    "clients_affected": "clients_affected",
+    "attributable_clients_affected": "attributable_clients_affected",
+}
+
+
+# --------------------------------------------------------------------------- #
+# Words
+# --------------------------------------------------------------------------- #
+
+def _sig(x: float, digits: int = 2) -> float:
+    if x == 0 or not math.isfinite(x):
+        return x
+    return round(x, digits - 1 - int(math.floor(math.log10(abs(x)))))
+
+
+def _money(x: float) -> str:
+    x = _sig(x)
+    a = abs(x)
+    sign = "-" if x < 0 else ""
+    if a >= 1e6:
+        return f"{sign}${a / 1e6:g}M"
+    if a >= 1e3:
+        return f"{sign}${a / 1e3:g}k"
+    return f"{sign}${a:g}"
+
+
+def _number(x: float) -> str:
+    x = _sig(x)
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:g}"
+
+
+def format_range(mid, low, high, money: bool = False, percent: bool = False) -> str:
+    """"about $110k (range $66k–$160k)": two significant figures, because the
+    assumptions behind them are not known more precisely.  ``percent`` shows a
+    0–1 probability as whole percents ("about 30 % (range 24–37 %)").  An
+    unknown figure reads "not known"."""
+    vals = [float(v) if v is not None else float("nan") for v in (mid, low, high)]
+    if not math.isfinite(vals[0]):
+        return "not known"
+    if percent:
+        m, lo, hi = (round(100 * v) if math.isfinite(v) else None for v in vals)
+        if lo is None or hi is None or lo == hi:
+            return f"about {m} %"
+        return f"about {m} % (range {lo}–{hi} %)"
+    fmt = _money if money else _number
+    if not (math.isfinite(vals[1]) and math.isfinite(vals[2])) or fmt(vals[1]) == fmt(vals[2]):
+        return f"about {fmt(vals[0])}"
+    return f"about {fmt(vals[0])} (range {fmt(vals[1])}–{fmt(vals[2])})"
+
+
+def interval(draws, mid=None) -> dict:
+    """``{"low", "mid", "high"}`` of a vector of draws (``mid``: the central
+    figure when given, else the draws' median)."""
+    d = np.asarray(draws, dtype=float)
+    d = d[np.isfinite(d)]
+    if not len(d):
+        return {"low": None, "mid": None if mid is None else float(mid), "high": None}
+    lo, hi = np.percentile(d, LEVEL)
+    return {"low": float(lo), "mid": float(np.median(d) if mid is None else mid), "high": float(hi)}
+
+
+# --------------------------------------------------------------------------- #
+# Monte Carlo over the assumption ranges
+# --------------------------------------------------------------------------- #
+
+@dataclass
+class Ranges:
+    """Draws of every per-helper figure (``draws[figure]``: draws × helpers)."""
+
+    impact: pd.DataFrame
+    draws: Mapping[str, np.ndarray]
+
+    def helper(self) -> pd.DataFrame:
+        """Per helper: ``helper_id`` and ``<figure>_low`` / ``<figure>_high``."""
+        out = {"helper_id": self.impact["helper_id"].to_numpy()}
+        for fig in FIGURES:
+            d = self.draws[fig]
+            with np.errstate(invalid="ignore"):
+                lo, hi = np.nanpercentile(d, LEVEL, axis=0) if d.size else (np.array([]), np.array([]))
+            known = self.impact[fig].notna().to_numpy()
+            out[f"{fig}_low"] = np.where(known, lo, np.nan)
+            out[f"{fig}_high"] = np.where(known, hi, np.nan)
+        return pd.DataFrame(out)
+
+    def total(self, mask=None) -> dict:
+        """Sums over the helpers in ``mask`` (all by default): for each total
+        ``{"mid", "low", "high"}`` with ``mid`` the central figure."""
+        m = np.ones(len(self.impact), bool) if mask is None else np.asarray(mask, bool)
+        out = {}
+        for fig, name in FIGURES.items():
+            col = self.impact[fig].to_numpy(float)[m]
+            if not np.isfinite(col).any():
+                out[name] = {"mid": None, "low": None, "high": None}
+                continue
+            sums = np.nansum(self.draws[fig][:, m], axis=1)
+            out[name] = interval(sums, mid=float(np.nansum(col)))
+        return out
+
+
+def simulate(impact: pd.DataFrame, settings: Settings | Mapping | None = None, observed=None,
+             calibration=None, draws: int = DRAWS, seed: int = SEED) -> Ranges:
+    """Draws of every figure of ``turnover.helper_impact`` rows under the
+    assumption ranges (module docstring).  ``observed``: the model's
+    ``leaving.ObservedTurnover`` (its leaver count sets the base's spread);
+    ``calibration``: the accepted Cox model, whose rows vary by the hold-out's
+    precision.  Deterministic for ``seed``."""
+    s = resolve(settings)
+    rng = np.random.default_rng(seed)
+    n = len(impact)
+    rr0 = float(s.relative_risk)
+    rr_lo, rr_hi = min(float(s.relative_risk_low), rr0), max(float(s.relative_risk_high), rr0)
+    rr = rng.uniform(rr_lo, rr_hi, draws)[:, None]
+    f = rng.uniform(min(s.cost_low_factor, 1.0), max(s.cost_high_factor, 1.0), draws)[:, None]
+
+    q = pd.to_numeric(impact["p_burned_out"], errors="coerce")
+    kind = impact["team_kind"].astype("string").fillna("(unknown)")
+    own = q.groupby(kind).transform("mean").fillna(q.mean())
+    known = int(q.notna().sum())
+    bo = float(q.mean()) if known else float("nan")
+    if known and 0 < bo < 1:
+        bo_d = rng.beta(known * bo + 0.5, known * (1 - bo) + 0.5, draws)[:, None]
+        scale = bo_d / bo
+    else:
+        scale = np.ones((draws, 1))
+    ref = pd.to_numeric(impact["reference_prevalence"], errors="coerce").to_numpy(float)
+    q_used = q.fillna(own).to_numpy(float)
+    no_q = np.isnan(q_used)
+    q_used = np.where(no_q, ref, q_used)
+    q_d = np.clip(q_used[None, :] * np.where(no_q[None, :], 1.0, scale), 0.0, 1.0)
+
+    base = pd.to_numeric(impact["base_turnover"], errors="coerce").to_numpy(float)
+    basis = impact.get("p_leave_basis", pd.Series("", index=impact.index)).astype(str).to_numpy()
+    t_d = np.broadcast_to(base[None, :], (draws, n)).copy()
+    is_obs = basis == "calibrated to your organisation's turnover"
+    if observed is not None and getattr(observed, "used", False) and is_obs.any():
+        shape = float(observed.leavers) + OBSERVED_PRIOR_LEAVERS
+        t_d[:, is_obs] *= (rng.gamma(shape, 1.0, draws) / shape)[:, None]
+    t_nb = t_d / (1.0 + (rr - 1.0) * ref[None, :])
+    lam = t_nb * (1.0 + (rr - 1.0) * q_d)
+    lam = np.where(is_obs[None, :], 1.0 - np.exp(-lam), lam)     # own count: a rate (turnover.helper_impact)
+    p_d = np.minimum(1.0, lam)
+    p_d = np.where(np.isnan(q_d), t_d, p_d)
+
+    fitted = basis == "fitted on your organisation"
+    if fitted.any():
+        events = 0
+        if calibration is not None:
+            events = int((getattr(calibration, "metrics", {}) or {}).get("test_events", 0) or 0)
+        se = 1.0 / math.sqrt(max(events, 4))
+        p_fit = pd.to_numeric(impact["p_leave_12m"], errors="coerce").to_numpy(float)
+        p_d[:, fitted] = np.minimum(1.0, p_fit[None, fitted] * np.exp(rng.normal(0, se, (draws, 1))))
+
+    attr_frac = (rr - 1.0) * q_d / (1.0 + (rr - 1.0) * q_d)
+    a_d = p_d * attr_frac
+    # no burnout estimate anywhere: the attributable share is unknown, as in helper_impact
+    a_d[:, pd.to_numeric(impact["attributable_p_leave"], errors="coerce").isna().to_numpy()] = np.nan
+    cost = pd.to_numeric(impact["cost_per_departure"], errors="coerce").to_numpy(float)[None, :] * f
+    cases = pd.to_numeric(impact["active_cases"], errors="coerce").to_numpy(float)[None, :]
+    d = {
+        "p_leave_12m": p_d,
+        "expected_turnover_cost": p_d * cost,
+        "attributable_p_leave": a_d,
+        "attributable_cost": a_d * cost,
+        "clients_affected": p_d * cases,
+        "attributable_clients_affected": a_d * cases,
+    }
+    return Ranges(impact.reset_index(drop=True), d)
+
+
+def helper_ranges(impact: pd.DataFrame, settings=None, observed=None, calibration=None) -> pd.DataFrame:
+    """Per helper ``<figure>_low`` / ``<figure>_high`` for every figure of
+    ``turnover.helper_impact`` (see :func:`simulate`)."""
+    return simulate(impact, settings, observed, calibration).helper()
+
+
+def group_ranges(impact: pd.DataFrame, by: str = "team", settings=None, observed=None,
+                 calibration=None) -> pd.DataFrame:
+    """One row per value of ``impact[by]`` (team, team_kind, role, site ...):
+    ``<total>``, ``<total>_low``, ``<total>_high`` for expected and attributable
+    leavers, cost and clients.  Minimum-group suppression stays privacy.py's job."""
+    sim = simulate(impact, settings, observed, calibration)
+    keys = sim.impact[by].astype("string").fillna("(none)")
+    rows = []
+    for key in sorted(keys.unique()):
+        tot = sim.total((keys == key).to_numpy())
+        row = {by: key}
+        for name, v in tot.items():
+            row[name], row[f"{name}_low"], row[f"{name}_high"] = v["mid"], v["low"], v["high"]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def org_ranges(impact: pd.DataFrame, settings=None, observed=None, calibration=None) -> dict:
+    """Organisation totals with ranges and their words::
+
+        {"expected_leavers": {"mid", "low", "high", "text"}, "expected_turnover_cost": {...}, ...}
+
+    ``text`` is :func:`format_range` ("about $110k (range $66k–$160k)")."""
+    tot = simulate(impact, settings, observed, calibration).total()
+    for name, v in tot.items():
+        money = name.endswith("cost")
+        v["text"] = format_range(v["mid"], v["low"], v["high"], money=money)
+    return tot
+
+
+def shanafelt_ranges(helpers, burnout_rate, turnover_rate, cost_per_departure, relative_risk: float = 2.0,
+                     target_burnout_rate=None, intervention_cost=None,
+                     relative_risk_range: tuple[float, float] = (1.5, 2.7)) -> dict:
+    """``_low`` / ``_high`` of the worksheet's figures at the ends of the
+    relative-risk range (turnover-models.md §7: 1.5–2.7; widened to include
+    ``relative_risk``).  Each figure rises with RR, so the ends are its range;
+    the central figures are :func:`turnover.shanafelt`'s, unchanged."""
+    lo_rr = min(float(relative_risk_range[0]), float(relative_risk))
+    hi_rr = max(float(relative_risk_range[1]), float(relative_risk))
+    ends = [shanafelt(helpers, burnout_rate, turnover_rate, cost_per_departure, rr,
+                      target_burnout_rate, intervention_cost) for rr in (lo_rr, hi_rr)]
+    out = {"relative_risk_low": lo_rr, "relative_risk_high": hi_rr}
+    keys = ["attributable_turnover_rate", "attributable_leavers", "attributable_cost"]
+    if target_burnout_rate is not None:
+        keys += ["savings", "roi"]
+    for k in keys:
+        vals = [e.get(k) for e in ends]
+        if any(v is None for v in vals):
+            out[f"{k}_low"] = out[f"{k}_high"] = None
+            continue
+        out[f"{k}_low"], out[f"{k}_high"] = min(vals), max(vals)
+    return out
+
+
+def what_if_ranges(roster: pd.DataFrame, risk_latest: pd.DataFrame, settings=None, **scenario) -> dict:
+    """:func:`turnover.what_if` with ``_low`` / ``_high`` for its leaver, money,
+    client and ROI figures: the scenario rerun at the ends of the relative-risk
+    range (the change it predicts grows with RR), money also at the ends of the
+    cost range.  ``scenario``: what_if's keyword arguments (burnout_reduction_points,
+    cap_caseload, intervention_cost, weights, calibration).  The central figures
+    are what_if's own; ``text`` holds the words for the savings and leavers avoided."""
+    s = resolve(settings)
+    rr0 = float(s.relative_risk)
+    mid = what_if(roster, risk_latest, s, **scenario)
+    ends = [what_if(roster, risk_latest, s.merged({"relative_risk": rr}), **scenario)
+            for rr in (min(s.relative_risk_low, rr0), max(s.relative_risk_high, rr0))]
+    lo_f, hi_f = min(s.cost_low_factor, 1.0), max(s.cost_high_factor, 1.0)
+    k = float(scenario.get("intervention_cost") or 0)
+    out = dict(mid)
+    for key, money in (("leavers_avoided", False), ("clients_spared", False), ("cost_saved", True)):
+        vals = [e.get(key) for e in ends]
+        if any(v is None for v in vals):
+            out[f"{key}_low"] = out[f"{key}_high"] = None
+            continue
+        lo, hi = min(vals), max(vals)
+        if money:
+            lo, hi = min(lo * lo_f, lo * hi_f), max(hi * lo_f, hi * hi_f)
+        out[f"{key}_low"], out[f"{key}_high"] = lo, hi
+    if k > 0 and out.get("cost_saved_low") is not None:
+        out["roi_low"], out["roi_high"] = (out["cost_saved_low"] - k) / k, (out["cost_saved_high"] - k) / k
+    out["text"] = {
+        "cost_saved": format_range(mid.get("cost_saved"), out.get("cost_saved_low"), out.get("cost_saved_high"),
+                                   money=True),
+        "leavers_avoided": format_range(mid.get("leavers_avoided"), out.get("leavers_avoided_low"),
+                                        out.get("leavers_avoided_high")),
+    }
+    return out

@@ -1,0 +1,111 @@
+"""The leaving model against its own organisation's history (issue points 2, 4, 5).
+
+A small roster with known leavers checks the arithmetic of the observed base;
+the held-out organisation of ``benchmarks/heldout.py`` (an independent
+generator, not the demo) checks calibration in the large end to end.  The
+full validation with bootstrap intervals is ``benchmarks/validate_models.py``.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from burnout import leaving as L
+from burnout import risk as R
+from burnout import turnover as T
+from burnout import uncertainty as U
+from burnout.domain.settings import Settings
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+
+def _roster_with_leavers(n=100, leavers=40, weeks=104):
+    start = pd.Timestamp("2024-01-01")
+    ids = [f"R{i:03d}" for i in range(n + leavers)]
+    end = [pd.NaT] * n + [start + pd.Timedelta(weeks=int(w)) for w in np.linspace(5, weeks - 5, leavers)]
+    roster = pd.DataFrame({"helper_id": ids, "team": "A", "team_kind": "child_welfare",
+                           "role": "child welfare caseworker", "start_date": start - pd.Timedelta(days=800),
+                           "end_date": end, "end_reason": "resigned", "annual_salary": 50_000.0})
+    hist = pd.DataFrame({"helper_id": ids[0], "week_start": pd.date_range(start, periods=weeks, freq="7D"),
+                         "risk_score": 40.0})
+    return roster, hist, start + pd.Timedelta(weeks=weeks)
+
+
+def test_observed_turnover_counts_the_rosters_own_leavers():
+    roster, hist, as_of = _roster_with_leavers()
+    obs = L.observed_turnover(roster, hist, as_of)
+    assert obs.used and obs.leavers == 40
+    years = obs.helper_years
+    # the national rate adjusted for the burnout seen over the window (risk 40 throughout)
+    q40 = float(T.burnout_probability(40.0))
+    expected = years * 0.30 * (1 + q40) / 1.385
+    assert obs.ratio == pytest.approx((40 + 5) / (expected + 5), rel=1e-3)   # helper_years is rounded
+    assert obs.rates["child_welfare"] == pytest.approx(0.30 * obs.ratio)    # per helper-year, at the reference
+    # retirements are not counted as leaving
+    retired = roster.assign(end_reason=np.where(roster["end_date"].notna(), "retired", None))
+    assert L.observed_turnover(retired, hist, as_of).leavers == 0
+    # less than 12 months of records: not used, and says why
+    short = L.observed_turnover(roster, hist.head(30), hist["week_start"].iloc[29])
+    assert not short.used and "12 months" in short.reason
+
+
+def test_the_observed_base_sets_mean_leaving_and_the_label():
+    roster, hist, as_of = _roster_with_leavers()
+    obs = L.observed_turnover(roster, hist, as_of)
+    active = roster[roster["end_date"].isna()]
+    latest = pd.DataFrame({"helper_id": active["helper_id"], "risk_score": np.linspace(20, 80, len(active))})
+    imp = T.helper_impact(active, latest, observed=obs)
+    assert set(imp["p_leave_basis"]) == {"calibrated to your organisation's turnover"}
+    q = T.burnout_probability(latest["risk_score"].to_numpy())
+    rate = obs.rates["child_welfare"] / 1.385 * (1 + q)            # split at the reference prevalence
+    assert imp["p_leave_12m"].to_numpy() == pytest.approx(1 - np.exp(-rate))   # a rate -> a 12-month chance
+    assert imp["p_leave_12m"].is_monotonic_increasing
+
+
+@pytest.fixture(scope="module")
+def heldout_run():
+    import heldout
+
+    org = heldout.generate(helpers=360, weeks=156, seed=21)
+    c = heldout.cut(org, 104)
+    s = Settings()
+    history = R.compute_risk(c["roster"], c["caseload"], c["scores"], as_of=c["as_of"], drivers=False, settings=s)
+    latest = R.latest_risk(c["roster"], c["caseload"], c["scores"], as_of=c["as_of"], settings=s)
+    model = L.leaving_model(c["roster"], history, c["scores"], as_of=latest["week_start"].max(), settings=s)
+    part = latest[["helper_id"]].merge(c["roster"], on="helper_id", how="left")
+    impact = T.helper_impact_under(model, part, latest, s)
+    return c, model, impact
+
+
+def test_calibration_in_the_large_on_a_held_out_organisation(heldout_run):
+    c, model, impact = heldout_run
+    y = c["outcome"].dropna()
+    p = impact.set_index("helper_id")["p_leave_12m"].reindex(y.index).dropna()
+    assert model.basis != "from national defaults"      # the roster's own history is used, and said
+    assert model.basis in " ".join(model.describe())
+    ratio = p.mean() / y.loc[p.index].mean()
+    assert 0.8 <= ratio <= 1.2, (p.mean(), y.mean())
+
+
+def test_the_link_is_fitted_without_the_single_item(heldout_run):
+    _, model, _ = heldout_run
+    assert model.link["used"] == "fitted"
+    assert "without the single item" in model.link["reason"]
+
+
+def test_org_ranges_bracket_the_central_figures(heldout_run):
+    _, model, impact = heldout_run
+    tot = U.org_ranges(impact, model.turnover_settings(None), model.observed,
+                       model.calibration if model.fitted else None)
+    for name, v in tot.items():
+        if v["mid"] is None:
+            continue
+        assert v["low"] <= v["mid"] <= v["high"], name
+        assert v["high"] > v["low"], name
+        assert v["text"].startswith("about ") and "(range " in v["text"], v["text"]
+    assert U.format_range(113_236, 66_148, 160_395, money=True) == "about $110k (range $66k–$160k)"
+    assert U.format_range(0.2956, 0.24, 0.37, percent=True) == "about 30 % (range 24–37 %)"
