@@ -1,0 +1,128 @@
+"""Short write transactions that survive a busy database.
+
+A helper's check-in must never be refused because another writer held the
+database for a moment: SQLite's "database is locked/busy", PostgreSQL's
+serialization failures (40001), deadlocks (40P01) and a dropped connection are
+retried here with jittered exponential backoff under a total time cap, so no
+page or CLI ever shows them.  Anything else (a constraint, bad input) is raised
+at once: retrying it cannot help.
+"""
+from __future__ import annotations
+
+import logging
+import random
+import time
+from contextlib import contextmanager
+from typing import Callable, Iterator, TypeVar
+
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# Every failure that means "the database could not do it now", for pages and the CLI.
+DATABASE_ERRORS: tuple[type[BaseException], ...] = (DBAPIError, PoolTimeout, OSError)
+
+_SQLITE_TRANSIENT = ("database is locked", "database is busy", "database table is locked")
+_PG_TRANSIENT = {"40001", "40P01", "55P03", "57P01", "57P02", "57P03", "08000", "08003", "08006"}
+
+
+def _kind(exc: BaseException) -> str | None:
+    """"busy" (locked, serialization, deadlock), "connection" (lost or refused) or None."""
+    if isinstance(exc, PoolTimeout):
+        return "busy"
+    if not isinstance(exc, DBAPIError) or isinstance(exc, IntegrityError):
+        return None
+    orig = exc.orig
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if code in _PG_TRANSIENT:
+        return "busy" if code.startswith("4") or code == "55P03" else "connection"
+    text = str(orig).lower()
+    if any(t in text for t in _SQLITE_TRANSIENT):
+        return "busy"
+    if exc.connection_invalidated:
+        return "connection"
+    # psycopg reports a refused or dropped connection as a bare OperationalError
+    if type(orig).__module__.startswith("psycopg") and isinstance(exc, OperationalError):
+        return "connection"
+    return None
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for failures a retry can cure: busy/locked, serialization, deadlock, lost connection."""
+    return _kind(exc) is not None
+
+
+def retrying(fn: Callable[[], T], *, attempts: int = 12, backoff: float = 0.02, cap: float = 90.0,
+             connection_cap: float = 6.0, what: str = "write") -> T:
+    """Call ``fn`` until it succeeds, retrying transient failures (see :func:`is_transient`).
+
+    Waits ``backoff * 2**n`` (at most 2 s) with full jitter between attempts, and
+    gives up after ``attempts`` tries or ``cap`` seconds, re-raising the last error.
+    ``cap`` is generous because an import may hold SQLite's write lock for a while
+    and a check-in that waits is better than one that is refused; a database that
+    cannot be reached at all gets only ``connection_cap`` seconds, so the person
+    hears about it soon instead of watching a spinner.
+    """
+    start = time.monotonic()
+    for n in range(attempts):
+        try:
+            return fn()
+        except DATABASE_ERRORS as exc:
+            elapsed = time.monotonic() - start
+            kind = _kind(exc)
+            limit = connection_cap if kind == "connection" else cap
+            if kind is None or n == attempts - 1 or elapsed >= limit:
+                raise
+            pause = min(2.0, backoff * 2 ** n) * random.random()
+            log.info("%s: transient database failure (%s, attempt %d), retrying in %.2f s: %s",
+                     what, kind, n + 1, pause, describe_failure(exc))
+            time.sleep(min(pause, max(0.0, limit - elapsed)))
+    raise AssertionError("unreachable")
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """One write transaction.  On SQLite it starts with BEGIN IMMEDIATE: the write
+    lock is taken up front (waiting under the busy timeout), so a read followed by
+    a write cannot fail half-way with "database is locked" when another writer
+    committed in between."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.begin()
+        try:
+            yield conn
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
+
+
+def run_in_transaction(engine: Engine, fn: Callable[[Connection], T], *, attempts: int = 12,
+                       backoff: float = 0.02, cap: float = 90.0, what: str = "write") -> T:
+    """Run ``fn(conn)`` in one short write transaction, retried whole on transient failures.
+
+    ``fn`` must be safe to run again: it is, when all it does is write inside the
+    transaction (a failed attempt is rolled back)."""
+    def attempt() -> T:
+        with write_transaction(engine) as conn:
+            return fn(conn)
+    return retrying(attempt, attempts=attempts, backoff=backoff, cap=cap, what=what)
+
+
+def describe_failure(exc: BaseException) -> str:
+    """The database's own one-line reason, without the SQL or parameters."""
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip().splitlines()
+    return text[0] if text else exc.__class__.__name__
+
+
+def is_unique_violation(exc: BaseException) -> bool:
+    """A duplicate key (SQLite "UNIQUE constraint failed", PostgreSQL 23505)."""
+    orig = getattr(exc, "orig", None)
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    return code == "23505" or "unique constraint" in str(orig).lower()
