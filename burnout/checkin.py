@@ -23,6 +23,7 @@ from burnout.domain import measures
 from burnout.domain.settings import Settings
 from burnout.domain.time import now, week_start
 from burnout.errors import InputError
+from burnout.scoring import score_one
 from burnout.instruments import INSTRUMENTS, display_text, load as _instrument, normalise_label
 from burnout.store import frames, writes
 from burnout.store import settings as saved_settings
@@ -239,16 +240,13 @@ def save_checkin(engine: Engine, helper_id: str, answers: Mapping[str, Mapping[s
     if comment is not None and len(comment) > 4000:
         raise InputError("the comment is longer than 4,000 characters", column="comment")
     names = [n for n in ORDER if n in clean] + [n for n in clean if n not in ORDER]
-    parts = [(n, comment if i == 0 else None, clean[n]) for i, n in enumerate(names)]
-    # Scoring happens before the transaction, so the write lock is held only for the inserts.
-    scored = writes.score_frame(pd.DataFrame(
-        [{"submission_id": i, "instrument": n, "item_id": item, "value": value}
-         for i, (n, _, items) in enumerate(parts) for item, value in items.items()]))
+    # Scored before the transaction, so the write lock is held only for the inserts.
+    parts = [(n, comment if i == 0 else None, clean[n], score_one(n, clean[n])) for i, n in enumerate(names)]
 
     def write(conn) -> list[int]:
         if conn.execute(select(helpers.c.helper_id).where(helpers.c.helper_id == helper_id)).first() is None:
             raise InputError(f"{helper_id!r} is not in the roster", column="helper_id")
-        ids = writes.insert_checkin(conn, helper_id, when, parts, scored)
+        ids = writes.insert_checkin(conn, helper_id, when, parts)
         writes.audit(conn, actor or helper_id, "checkin_saved", subject_helper_id=helper_id,
                      detail=", ".join(names))
         return ids

@@ -274,20 +274,13 @@ def stored_with_other_answers(conn: Connection, subs: pd.DataFrame, ans: pd.Data
             .sort_values(KEY).reset_index(drop=True))
 
 
-def score_frame(long_answers: pd.DataFrame) -> pd.DataFrame:
-    """Score answers (submission_id, instrument, item_id, value): one row per
-    submission with ``submission_id`` and every column of ``scores``."""
-    wide = score_long(long_answers)
-    wide = wide.reindex(columns=["submission_id", *SCORE_COLUMNS])
-    wide["burned_out"] = wide["burned_out"].astype(object).where(wide["burned_out"].notna(), None)
-    return wide
-
-
 def store_scores(conn: Connection, long_answers: pd.DataFrame) -> None:
     """Score answers (submission_id, instrument, item_id, value) and replace their rows in ``scores``."""
     if long_answers.empty:
         return
-    wide = score_frame(long_answers)
+    wide = score_long(long_answers)
+    wide = wide.reindex(columns=["submission_id", *SCORE_COLUMNS])
+    wide["burned_out"] = wide["burned_out"].astype(object).where(wide["burned_out"].notna(), None)
     sids = wide["submission_id"].astype(int).tolist()
     for start in range(0, len(sids), 10_000):
         conn.execute(delete(scores).where(scores.c.submission_id.in_(sids[start:start + 10_000])))
@@ -295,27 +288,25 @@ def store_scores(conn: Connection, long_answers: pd.DataFrame) -> None:
     bulk_insert(conn, scores, wide)
 
 
-def insert_checkin(conn: Connection, helper_id: str, when, parts: list[tuple[str, str | None, dict]],
-                   scored: pd.DataFrame, source: str = "checkin") -> list[int]:
+def insert_checkin(conn: Connection, helper_id: str, when, parts: list[tuple[str, str | None, dict, dict]],
+                   source: str = "checkin") -> list[int]:
     """Insert one check-in already validated and scored: ``parts`` is
-    [(instrument, comment, {item: value})] in order, ``scored`` the rows of
-    :func:`score_frame` whose ``submission_id`` is the position in ``parts``.
+    [(instrument, comment, {item: value}, {score column: value})] in order.
+    Returns the new submission ids in that order.
 
     Only inserts, so the caller's transaction stays a few milliseconds long; a
     submission already stored under the same helper + instrument + time fails
     on the ``uq_submissions_natural`` constraint (IntegrityError), which is what
     serialises two saves of the same check-in, on every engine."""
     ids = []
-    for instrument, comment, _ in parts:
+    for instrument, comment, _, _ in parts:
         res = conn.execute(insert(submissions).values(helper_id=helper_id, instrument=instrument,
                                                       submitted_at=when, source=source, comment=comment))
         ids.append(int(res.inserted_primary_key[0]))
     conn.execute(insert(answers), [{"submission_id": sid, "item_id": item, "value": float(value)}
-                                   for sid, (_, _, items) in zip(ids, parts) for item, value in items.items()])
-    rows = records(scored)
-    for r in rows:
-        r["submission_id"] = ids[int(r["submission_id"])]
-    conn.execute(insert(scores), rows)
+                                   for sid, (_, _, items, _) in zip(ids, parts) for item, value in items.items()])
+    conn.execute(insert(scores), [{**{c: None for c in SCORE_COLUMNS}, **scored, "submission_id": sid}
+                                  for sid, (_, _, _, scored) in zip(ids, parts)])
     return ids
 
 
