@@ -52,11 +52,32 @@ def import_args(files) -> list[str]:
             "--caseload", str(files["caseload"])]
 
 
-def kill_import_after(url: str, files, seconds: float) -> int | None:
-    """Start the CLI import, SIGKILL it after ``seconds``; its exit code if it finished first."""
+def writing(eng):
+    """A probe that is true once an import has begun writing (not just reading files)."""
+    if eng.dialect.name == "sqlite":
+        wal = Path(f"{eng.url.database}-wal")
+        start = wal.stat().st_size if wal.exists() else 0
+        return lambda: wal.exists() and wal.stat().st_size > start
+    # the import holds its advisory lock exactly while it writes
+    return lambda: counts_locks(eng) > 0
+
+
+def counts_locks(eng) -> int:
+    with eng.connect() as conn:
+        return conn.exec_driver_sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'").scalar_one()
+
+
+def kill_import_after(url: str, files, seconds: float, after_writing_began: bool = False) -> int | None:
+    """Start the CLI import and SIGKILL it ``seconds`` after it started (or after it
+    began writing); its exit code if it finished first."""
+    probe = writing(get_engine(url)) if after_writing_began else None
     proc = subprocess.Popen([PYTHON, "-m", "burnout", *import_args(files)], cwd=ROOT,
                             env={**os.environ, "BURNOUT_DATABASE_URL": url},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if probe is not None:
+        deadline = time.monotonic() + 120
+        while proc.poll() is None and not probe() and time.monotonic() < deadline:
+            time.sleep(0.02)
     try:
         return proc.wait(timeout=seconds)
     except subprocess.TimeoutExpired:
@@ -66,16 +87,21 @@ def kill_import_after(url: str, files, seconds: float) -> int | None:
 
 
 def check_killed_imports(url: str, files, clean: dict[str, int], times: list[float]) -> None:
+    """Kill at random times from the start, then at random times inside the write phase."""
     eng = get_engine(url)
     empty = {k: 0 for k in clean}
-    for at in times:
-        finished = kill_import_after(url, files, at)
+    killed_writing = 0
+    for n, at in enumerate(times):
+        in_write = n % 2 == 1
+        finished = kill_import_after(url, files, at, after_writing_began=in_write)
+        killed_writing += in_write and finished is None
         if eng.dialect.name == "sqlite":
             with sqlite3.connect(eng.url.database) as raw:
                 assert raw.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         got = counts(eng)
         # all or nothing: a killed import leaves no part of its files behind
         assert got in (empty, clean), (at, finished, got)
+    assert killed_writing >= 1      # at least one kill landed while rows were being written
     done = run_cli(*import_args(files), env={"BURNOUT_DATABASE_URL": url})
     assert done.returncode == 0, done.stderr
     assert counts(eng) == clean
@@ -83,14 +109,16 @@ def check_killed_imports(url: str, files, clean: dict[str, int], times: list[flo
 
 def test_import_killed_at_any_time_leaves_sqlite_whole(org_files, clean_counts, tmp_path):
     rnd = random.Random(7)
-    check_killed_imports(f"sqlite:///{tmp_path / 'kill.db'}", org_files, clean_counts,
-                         [rnd.uniform(1.5, 4), rnd.uniform(4, 7), rnd.uniform(7, 10)])
+    url = f"sqlite:///{tmp_path / 'kill.db'}"
+    get_engine(url)
+    check_killed_imports(url, org_files, clean_counts,
+                         [rnd.uniform(1, 6), rnd.uniform(0.1, 1.0), rnd.uniform(4, 9), rnd.uniform(0.5, 1.5)])
 
 
 @pytest.mark.postgres
 def test_import_killed_at_any_time_leaves_postgresql_whole(org_files, clean_counts, pg_url):
     rnd = random.Random(8)
-    check_killed_imports(pg_url, org_files, clean_counts, [rnd.uniform(2, 5), rnd.uniform(5, 9)])
+    check_killed_imports(pg_url, org_files, clean_counts, [rnd.uniform(1, 8), rnd.uniform(0.1, 1.5)])
 
 
 def two_imports_at_once(url: str, files, clean: dict[str, int]) -> None:
