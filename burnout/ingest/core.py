@@ -244,7 +244,7 @@ def import_files(engine, roster=None, surveys=None, caseload=None, mapping=None,
         return store_prepared(conn, prepared, actor, progress)
 
     try:
-        summary = run_in_transaction(engine, write, what="import", cap=IMPORT_WAIT_SECONDS)
+        summary = run_in_transaction(engine, write, what="import", cap=IMPORT_WAIT_SECONDS, short=False)
     except DATABASE_ERRORS as exc:
         if is_transient(exc):
             raise InputError(ANOTHER_IMPORT) from None

@@ -9,7 +9,9 @@ at once: retrying it cannot help.
 """
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import random
 import time
 from contextlib import contextmanager
@@ -84,13 +86,40 @@ def retrying(fn: Callable[[], T], *, attempts: int = 12, backoff: float = 0.02, 
 
 
 @contextmanager
-def write_transaction(engine: Engine) -> Iterator[Connection]:
+def _sqlite_writer_queue(engine: Engine, queue: bool) -> Iterator[None]:
+    """Short SQLite writers of every process on this file take turns on an flock.
+
+    SQLite's own busy handler polls with sleeps of up to 100 ms, which lets an
+    unlucky check-in wait seconds while others overtake it; waiting on a file lock
+    instead wakes the next writer the moment the last one commits.  The lock is
+    held only around a short transaction, whose own wait is bounded by the busy
+    timeout, and the kernel drops it if the process dies."""
+    path = engine.url.database
+    if not queue or not path or path == ":memory:" or path.startswith("file:"):
+        yield
+        return
+    try:
+        fd = os.open(f"{path}-writers", os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:             # a read-only folder: SQLite itself will say what is wrong
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)            # closing releases the lock
+
+
+@contextmanager
+def write_transaction(engine: Engine, queue: bool = True) -> Iterator[Connection]:
     """One write transaction.  On SQLite it starts with BEGIN IMMEDIATE: the write
     lock is taken up front (waiting under the busy timeout), so a read followed by
     a write cannot fail half-way with "database is locked" when another writer
-    committed in between."""
-    with engine.connect() as conn:
-        if conn.dialect.name == "sqlite":
+    committed in between; ``queue`` (short writes) also lines up behind
+    :func:`_sqlite_writer_queue`."""
+    sqlite = engine.dialect.name == "sqlite"
+    with _sqlite_writer_queue(engine, queue and sqlite), engine.connect() as conn:
+        if sqlite:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             conn.begin()
@@ -103,13 +132,15 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
 
 
 def run_in_transaction(engine: Engine, fn: Callable[[Connection], T], *, attempts: int = 12,
-                       backoff: float = 0.02, cap: float = 90.0, what: str = "write") -> T:
-    """Run ``fn(conn)`` in one short write transaction, retried whole on transient failures.
+                       backoff: float = 0.02, cap: float = 90.0, what: str = "write", short: bool = True) -> T:
+    """Run ``fn(conn)`` in one write transaction, retried whole on transient failures.
 
     ``fn`` must be safe to run again: it is, when all it does is write inside the
-    transaction (a failed attempt is rolled back)."""
+    transaction (a failed attempt is rolled back).  ``short=False`` (an import)
+    keeps the transaction out of the SQLite writers' queue, so check-ins are not
+    lined up behind a lock nobody will release for a minute."""
     def attempt() -> T:
-        with write_transaction(engine) as conn:
+        with write_transaction(engine, queue=short) as conn:
             return fn(conn)
     return retrying(attempt, attempts=attempts, backoff=backoff, cap=cap, what=what)
 
