@@ -10,6 +10,7 @@ at once: retrying it cannot help.
 from __future__ import annotations
 
 import fcntl
+import functools
 import logging
 import os
 import random
@@ -157,3 +158,14 @@ def is_unique_violation(exc: BaseException) -> bool:
     orig = getattr(exc, "orig", None)
     code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
     return code == "23505" or "unique constraint" in str(orig).lower()
+
+
+def retried(what: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """Decorate a function that is one write transaction (plus checks before it) so
+    that busy/locked, serialization and connection failures are retried whole."""
+    def wrap(fn: Callable[..., T]) -> Callable[..., T]:
+        @functools.wraps(fn)
+        def inner(*args, **kwargs) -> T:
+            return retrying(lambda: fn(*args, **kwargs), what=what)
+        return inner
+    return wrap

@@ -14,6 +14,7 @@ from burnout.domain.settings import client_word_for
 from burnout.domain.time import now as _now
 from burnout.errors import InputError
 from burnout.scoring import score_long
+from burnout.store.retry import retried, write_transaction
 from burnout.store.schema import (
     CASELOAD_COLUMNS, SCORE_COLUMNS, answers, audit_log, caseload_weeks, helpers, imports,
     instrument_wording, scores, submissions, teams,
@@ -324,8 +325,9 @@ def audit(conn: Connection, actor: str, action: str, subject_helper_id: str | No
                                           subject_helper_id=subject_helper_id, detail=detail))
 
 
+@retried("save_wording")
 def save_wording(engine: Engine, instrument: str, items: dict[str, str], actor: str = "admin") -> None:
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         conn.execute(delete(instrument_wording).where(instrument_wording.c.instrument == instrument))
         now = _now()
         conn.execute(insert(instrument_wording),
@@ -334,6 +336,7 @@ def save_wording(engine: Engine, instrument: str, items: dict[str, str], actor: 
         audit(conn, actor, "wording_loaded", detail=f"{instrument}: {len(items)} items")
 
 
+@retried("set_client_word")
 def set_client_word(engine: Engine, team: str, word: str, actor: str = "admin") -> str:
     """Set the word a team uses for the people it serves ("resident", "caller"),
     which replaces "client" in the CBI client-related items on its check-in."""
@@ -341,7 +344,7 @@ def set_client_word(engine: Engine, team: str, word: str, actor: str = "admin") 
     if not re.fullmatch(r"[a-z][a-z' -]{0,38}[a-z]|[a-z]", word):
         raise InputError("use a single word or short phrase of letters, for example 'resident'",
                          column="client_word")
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         done = conn.execute(update(teams).where(teams.c.team_id == team).values(client_word=word)).rowcount
         if not done:
             raise InputError(f"there is no team {team!r}", column="team")
