@@ -302,3 +302,25 @@ def test_postgresql_stops_while_a_helper_saves_then_comes_back(own_pg, monkeypat
     assert not at.exception and not at.error
     sub = frames.submissions_frame(eng, hid)
     assert pd.Timestamp(sub["submitted_at"].max()).year >= 2026
+
+
+def test_a_checkin_during_an_import_waits_and_is_saved(org_files, tmp_path):
+    """SQLite has one writer at a time: a check-in made while an import writes waits
+    for it (retried inside the store) instead of failing with "database is locked"."""
+    url = f"sqlite:///{tmp_path / 'busy.db'}"
+    eng = get_engine(url)
+    ingest.import_files(eng, roster=org_files["roster"])
+    hid = sorted(frames.helper_ids(eng))[0]
+    probe = writing(eng)
+    proc = subprocess.Popen([PYTHON, "-m", "burnout", "import", "--surveys", str(org_files["surveys"]),
+                             "--caseload", str(org_files["caseload"])], cwd=ROOT,
+                            env={**os.environ, "BURNOUT_DATABASE_URL": url},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and not probe() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    ids = checkin.save_checkin(eng, hid, {"sib": {"sib_1": 3}}, submitted_at=pd.Timestamp("2030-01-07 08:00"))
+    assert proc.wait(timeout=300) == 0, proc.stderr.read()
+    assert len(ids) == 1
+    stored = frames.submissions_frame(eng, hid)
+    assert (stored["source"] == "checkin").sum() == 1 and (stored["source"] == "import").sum() > 0
