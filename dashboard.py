@@ -71,6 +71,14 @@ def sign_in_pages() -> list:
 
 def main() -> None:
     st.set_page_config(page_title="Helper wellbeing", page_icon=":material/spa:", layout="wide")
+    # A database that is missing, read-only or stopped reads as one plain sentence on
+    # every page (details in the server log); the next rerun tries again, so the
+    # dashboard recovers by itself once the database is back.
+    with common.db_errors(stop=True):
+        _run()
+
+
+def _run() -> None:
     engine = common.engine()
     first_start(engine)
     user = common.current_user()

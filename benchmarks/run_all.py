@@ -54,6 +54,7 @@ def main() -> None:
     rows += run("bench_import.py", *size, "--url", url)
     rows += run("bench_risk.py", *size)
     rows += run("bench_pages.py", "--url", url)
+    rows += run("bench_writes.py", "--engine", "both")
 
     cpu = os.cpu_count()
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30

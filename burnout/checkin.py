@@ -17,14 +17,17 @@ from typing import Mapping
 import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 from burnout.domain import measures
 from burnout.domain.settings import Settings
 from burnout.domain.time import now, week_start
 from burnout.errors import InputError
+from burnout.scoring import score_one
 from burnout.instruments import INSTRUMENTS, display_text, load as _instrument, normalise_label
 from burnout.store import frames, writes
 from burnout.store import settings as saved_settings
+from burnout.store.retry import is_unique_violation, run_in_transaction
 from burnout.store.schema import helpers, submissions, teams
 
 # Display order of a check-in: the short weekly part first, the longer ones when due.
@@ -50,6 +53,8 @@ LOW_GOOD_HINTS: dict[str, str] = {
     "compassion_satisfaction": "Low satisfaction from helping is a common sign of strain, "
                                "not a failing.",
 }
+
+DUPLICATE_CHECKIN = "a check-in with this exact time is already stored; nothing was saved"
 
 USUAL_MIN_HISTORY = 3     # previous scores needed before saying "usual for you"
 USUAL_WINDOW = 12         # how many previous scores define "usual"
@@ -221,9 +226,11 @@ def save_checkin(engine: Engine, helper_id: str, answers: Mapping[str, Mapping[s
                  actor: str | None = None) -> list[int]:
     """Store one check-in (several instruments) whole or not at all.
 
-    Every answer is validated against its scale first; submissions, answers and
-    scores are then written in ONE transaction through
-    ``store.writes.insert_submissions``.  The comment belongs to the first
+    Every answer is validated against its scale and scored first; submissions,
+    answers, scores and the audit row are then written in ONE short transaction
+    (``store.writes.insert_checkin``), retried when the database is busy.  A
+    check-in already stored at the same time is refused by the database's unique
+    constraint, reported as the plain :data:`DUPLICATE_CHECKIN`.  The comment belongs to the first
     instrument of the check-in (the pulse in a weekly check-in).  Returns the new
     submission ids in check-in order.
     """
@@ -233,29 +240,23 @@ def save_checkin(engine: Engine, helper_id: str, answers: Mapping[str, Mapping[s
     if comment is not None and len(comment) > 4000:
         raise InputError("the comment is longer than 4,000 characters", column="comment")
     names = [n for n in ORDER if n in clean] + [n for n in clean if n not in ORDER]
-    subs = pd.DataFrame({
-        "helper_id": helper_id, "instrument": names, "submitted_at": pd.Timestamp(when),
-        "comment": [comment if i == 0 else None for i in range(len(names))],
-        "row": range(1, len(names) + 1),
-    })
-    ans = pd.DataFrame([{"helper_id": helper_id, "instrument": n, "submitted_at": pd.Timestamp(when),
-                         "item_id": item, "value": value}
-                        for n in names for item, value in clean[n].items()])
-    with engine.begin() as conn:
+    # Scored before the transaction, so the write lock is held only for the inserts.
+    parts = [(n, comment if i == 0 else None, clean[n], score_one(n, clean[n])) for i, n in enumerate(names)]
+
+    def write(conn) -> list[int]:
         if conn.execute(select(helpers.c.helper_id).where(helpers.c.helper_id == helper_id)).first() is None:
             raise InputError(f"{helper_id!r} is not in the roster", column="helper_id")
-        n_new, _ = writes.insert_submissions(conn, subs, ans, source="checkin")
-        if n_new != len(names):
-            raise InputError("a check-in with this exact time is already stored; nothing was saved",
-                             column="submitted_at")
-        rows = conn.execute(select(submissions.c.instrument, submissions.c.submission_id)
-                            .where(submissions.c.helper_id == helper_id,
-                                   submissions.c.submitted_at == when,
-                                   submissions.c.instrument.in_(names))).all()
+        ids = writes.insert_checkin(conn, helper_id, when, parts)
         writes.audit(conn, actor or helper_id, "checkin_saved", subject_helper_id=helper_id,
                      detail=", ".join(names))
-    by_inst = {inst: int(sid) for inst, sid in rows}
-    return [by_inst[n] for n in names]
+        return ids
+
+    try:
+        return run_in_transaction(engine, write, what="check-in")
+    except IntegrityError as exc:
+        if not is_unique_violation(exc):
+            raise
+        raise InputError(DUPLICATE_CHECKIN, column="submitted_at") from None
 
 
 # --------------------------------------------------------------------------- feedback

@@ -1,6 +1,7 @@
 """One CLI over the same core the dashboard uses (DESIGN §5).
 
-Exit codes: 0 success, 2 invalid input (message names file, row and column).
+Exit codes: 0 success, 2 invalid input (message names file, row and column) or a
+database that cannot be used (one line naming it, password hidden).
 """
 from __future__ import annotations
 
@@ -11,6 +12,10 @@ import os
 import sys
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
 from burnout import auth, ingest
 from burnout.demo import write_demo
 from burnout.domain.time import parse_day
@@ -20,7 +25,8 @@ from burnout.export.pdf import to_pdf
 from burnout.export.xlsx import to_xlsx
 from burnout.instruments import INSTRUMENTS, load_wording_file
 from burnout.scoring import score_csv
-from burnout.store import get_engine
+from burnout.store import database_url, get_engine
+from burnout.store.retry import describe_failure
 from burnout.store.writes import save_wording
 from burnout.turnover import shanafelt
 from burnout.uncertainty import format_range, shanafelt_ranges
@@ -267,3 +273,15 @@ def main(argv: list[str] | None = None) -> int:
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except (DBAPIError, PoolTimeout) as exc:
+        print(f"error: cannot use the database at {shown_url()} ({describe_failure(exc)}); "
+              "check BURNOUT_DATABASE_URL and that the database is running and writable", file=sys.stderr)
+        return 2
+
+
+def shown_url() -> str:
+    """The database URL as it may be printed: the password hidden."""
+    try:
+        return make_url(database_url()).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - an unparsable URL is itself the problem worth showing
+        return "BURNOUT_DATABASE_URL (not a valid URL)"

@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
+from typing import Mapping
 
 import numpy as np
 import pandas as pd
@@ -143,7 +144,13 @@ def band(values, instrument: str | Instrument, column: str) -> pd.Series:
 
 def _score_values(values: dict[str, np.ndarray], inst: Instrument, index: pd.Index) -> pd.DataFrame:
     """Scores from numeric answers (NaN = unanswered), one vectorised pass per subscale."""
-    n = len(index)
+    out, bands, flags = _score_arrays(values, inst, len(index))
+    frame = pd.DataFrame({**out, **bands, **flags}, index=index)
+    return frame[list(inst.score_columns)]
+
+
+def _score_arrays(values: dict[str, np.ndarray], inst: Instrument, n: int) -> tuple[dict, dict, dict]:
+    """The arithmetic of :func:`_score_values`: (scores, bands, flags) as arrays by column."""
     lo, hi = inst.answer_values[0], inst.answer_values[-1]
     out: dict[str, object] = {}
     bands: dict[str, object] = {}
@@ -177,8 +184,7 @@ def _score_values(values: dict[str, np.ndarray], inst: Instrument, index: pd.Ind
         for flag in sub.flags:
             flags[flag.column] = pd.arrays.BooleanArray(
                 np.nan_to_num(s, nan=-np.inf) >= flag.at_least, np.isnan(s))
-    frame = pd.DataFrame({**out, **bands, **flags}, index=index)
-    return frame[list(inst.score_columns)]
+    return out, bands, flags
 
 
 def _lookalike_items(columns, inst: Instrument) -> list[tuple[str, str | None]]:
@@ -245,6 +251,31 @@ def score(answers: pd.DataFrame, instrument: str, file: str | None = None) -> pd
     """
     inst = load(instrument)
     return _score(answers, inst, file, np.arange(len(answers)) + 2)
+
+
+def score_one(instrument: str, answers: Mapping[str, float]) -> dict[str, object]:
+    """Scores of ONE submission whose answers are already checked numbers on the
+    scale (``checkin.validate_answers``): {score column: float, bool or None}.
+
+    The same arithmetic as :func:`score` (it calls the same vectorised pass on a
+    single row) without the frame-building a whole file needs, so a check-in is
+    scored in well under a millisecond.  Band labels are left out: they are
+    derived from the scores wherever they are shown.
+    """
+    inst = load(instrument)
+    unknown = [i for i in answers if i not in inst.item_ids]
+    if unknown:
+        raise InputError(f"{unknown[0]!r} is not a {inst.short_title} item", column=unknown[0])
+    values = {item: np.array([float(v)]) for item, v in answers.items()}
+    scores, _, flags = _score_arrays(values, inst, 1)
+    out: dict[str, object] = {}
+    for sub in inst.subscales:
+        v = float(scores[sub.column][0])
+        out[sub.column] = None if np.isnan(v) else v
+        for flag in sub.flags:
+            f = flags[flag.column][0]
+            out[flag.column] = None if f is pd.NA else bool(f)
+    return out
 
 
 # --------------------------------------------------------------------------- long format

@@ -35,6 +35,7 @@ from burnout.errors import InputError
 from burnout.instruments import load
 from burnout.privacy import neutralise_formulas
 from burnout.store import frames
+from burnout.store.retry import retried, write_transaction
 from burnout.store.schema import (
     SCORE_COLUMNS, answers, audit_log, deletion_requests, helpers, scores, submissions, users,
 )
@@ -187,11 +188,12 @@ def get_consent(engine: Engine, helper_id: str) -> bool:
     return bool(v)
 
 
+@retried("set_consent")
 def set_consent(engine: Engine, helper_id: str, value: bool, actor: str) -> bool:
     """Turn lead access to individual results on or off; audit-logged.  Returns the new value."""
 
     value = bool(value)
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         res = conn.execute(update(helpers).where(helpers.c.helper_id == helper_id)
                            .values(consent_lead_view=value))
         if res.rowcount == 0:
@@ -204,13 +206,14 @@ def set_consent(engine: Engine, helper_id: str, value: bool, actor: str) -> bool
 
 # --------------------------------------------------------------------------- deletion
 
+@retried("request_deletion")
 def request_deletion(engine: Engine, helper_id: str, actor: str) -> int:
     """Ask for the helper's self-report data to be deleted; returns the request id.
 
     Asking twice while a request is open returns the open request.
     """
 
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         if conn.execute(select(helpers.c.helper_id).where(helpers.c.helper_id == helper_id)).first() is None:
             raise InputError(f"{helper_id!r} is not in the roster", column="helper_id")
         open_id = conn.execute(select(deletion_requests.c.request_id)
@@ -248,6 +251,7 @@ def pending_deletions(engine: Engine) -> pd.DataFrame:
     return df
 
 
+@retried("complete_deletion")
 def complete_deletion(engine: Engine, request_id: int, actor: str) -> dict:
     """Delete the helper's self-report data (submissions, answers, scores, comments).
 
@@ -256,7 +260,7 @@ def complete_deletion(engine: Engine, request_id: int, actor: str) -> dict:
     who did what, never answers).  One transaction.  Returns what was deleted.
     """
 
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         req = conn.execute(select(deletion_requests).where(deletion_requests.c.request_id == int(request_id))
                            ).mappings().first()
         if req is None:

@@ -164,10 +164,11 @@ def test_nothing_answered_is_an_error(db):
 def test_failure_midway_rolls_back_the_whole_checkin(db, monkeypatch):
     from burnout.store import writes
 
-    def boom(conn, long_answers):
-        raise RuntimeError("disk full while scoring")
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk full while writing the audit row")
 
-    monkeypatch.setattr(writes, "store_scores", boom)
+    # the audit row is the transaction's last write: submissions, answers and scores are in by then
+    monkeypatch.setattr(writes, "audit", boom)
     with pytest.raises(RuntimeError):
         checkin.save_checkin(db, "H1", {"pulse": CALM_PULSE, "sib": {"sib_1": 2}}, submitted_at=MON)
     assert count(db, s.submissions) == 0 and count(db, s.answers) == 0 and count(db, s.scores) == 0

@@ -603,3 +603,24 @@ def test_prorated_score_is_never_shown_rounded_across_a_band_edge():
     sub = next(s for s in PROQOL.subscales if s.column == "burnout")
     assert band_of(22.5, sub) == "moderate" and _fmt(22.5) == "22.5"
     assert band_of(22.0, sub) == "low" and _fmt(22.0) == "22"
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_score_one_equals_the_file_path(data):
+    """A check-in is scored by score_one; an import by score_long: the same numbers."""
+    from burnout.instruments import load
+    from burnout.scoring import score_long, score_one
+
+    name = data.draw(st.sampled_from(["pulse", "sib", "cbi", "proqol5"]))
+    inst = load(name)
+    answers = {i: data.draw(st.sampled_from(list(inst.answer_values))) for i in inst.item_ids
+               if data.draw(st.booleans())}
+    if not answers:
+        return
+    long = pd.DataFrame({"submission_id": 1, "instrument": name, "item_id": list(answers),
+                         "value": list(answers.values())})
+    wide = score_long(long).iloc[0]
+    for col, v in score_one(name, answers).items():
+        w = wide[col]
+        assert (v is None and pd.isna(w)) or v == pytest.approx(float(w))

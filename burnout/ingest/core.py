@@ -1,11 +1,13 @@
-"""Prepare (read + validate everything) and store (one transaction)."""
+"""Prepare (read + validate everything) and store (one transaction, one import at a time)."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
 import pandas as pd
+from sqlalchemy import text
 
 from burnout import auth
 from burnout.errors import InputError
@@ -20,6 +22,7 @@ from burnout.ingest.validate import (CASELOAD_REQUIRED, EVENT_REQUIRED, ROSTER_O
 from burnout.store import frames, writes
 from burnout.store import settings as saved_settings
 from burnout.store.demo import is_demo
+from burnout.store.retry import DATABASE_ERRORS, is_transient, run_in_transaction
 
 
 @dataclass
@@ -217,7 +220,8 @@ def import_files(engine, roster=None, surveys=None, caseload=None, mapping=None,
                  progress: Callable[[float, str], None] | None = None,
                  limits: ImportLimits | None = None, roster_mapping=None, sheet: str | None = None,
                  sheets: dict[str, str] | None = None) -> ImportSummary:
-    """Validate all given files, then store them in one transaction.
+    """Validate all given files, then store them in one transaction (retried when
+    the database is busy; one import at a time, see :func:`wait_for_other_imports`).
 
     Idempotent: the roster and caseload upsert on their natural keys (helper_id;
     helper_id + week_start) and a survey submission already stored under the
@@ -234,7 +238,39 @@ def import_files(engine, roster=None, surveys=None, caseload=None, mapping=None,
     prepared = prepare(roster, surveys, caseload, mapping, names, known, limits=limits,
                        roster_mapping=roster_mapping, sheet=sheet, sheets=sheets)
     progress(0.3, "storing")
-    with engine.begin() as conn:
-        summary = store_prepared(conn, prepared, actor, progress)
+
+    def write(conn):
+        wait_for_other_imports(conn)
+        return store_prepared(conn, prepared, actor, progress)
+
+    try:
+        summary = run_in_transaction(engine, write, what="import", cap=IMPORT_WAIT_SECONDS, short=False)
+    except DATABASE_ERRORS as exc:
+        if is_transient(exc):
+            raise InputError(ANOTHER_IMPORT) from None
+        raise
     progress(1.0, "done")
     return summary
+
+
+IMPORT_WAIT_SECONDS = 120
+ANOTHER_IMPORT = ("another import (or another long write) is running and did not finish within "
+                  f"{IMPORT_WAIT_SECONDS // 60} minutes; nothing of these files was stored, try again when it "
+                  "has finished")
+_IMPORT_LOCK_KEY = 0x6275726E   # "burn": the advisory lock every import takes on PostgreSQL
+
+
+def wait_for_other_imports(conn) -> None:
+    """Let one import write at a time, so two at once (a double-clicked "Store these
+    files", two admins) queue instead of racing on the same new teams and helpers.
+
+    SQLite: the transaction began with BEGIN IMMEDIATE, which already holds the one
+    write lock.  PostgreSQL: a transaction-scoped advisory lock, waited for a
+    bounded time; it ends with the transaction, also when the process is killed."""
+    if conn.dialect.name != "postgresql":
+        return
+    deadline = time.monotonic() + IMPORT_WAIT_SECONDS
+    while not conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _IMPORT_LOCK_KEY}).scalar():
+        if time.monotonic() > deadline:
+            raise InputError(ANOTHER_IMPORT)
+        time.sleep(0.25)

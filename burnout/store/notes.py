@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from burnout.domain.time import now
 from burnout.errors import InputError
+from burnout.store.retry import retried, write_transaction
 from burnout.store.schema import action_notes as notes_t
 from burnout.store.writes import audit
 
@@ -24,6 +25,7 @@ def action_notes(engine: Engine, team: str) -> pd.DataFrame:
                            conn)
 
 
+@retried("save_action_note")
 def save_action_note(engine: Engine, actor: Mapping | str, team: str, you_said: str, we_did: str | None = None,
                      done_on=None, note_id: int | None = None) -> int:
     """Add a note (``note_id`` None) or update one of the team's notes; audited."""
@@ -33,7 +35,7 @@ def save_action_note(engine: Engine, actor: Mapping | str, team: str, you_said: 
     name = actor.get("username", "lead") if isinstance(actor, Mapping) else str(actor)
     we_did = (we_did or "").strip() or None
     done = pd.Timestamp(done_on).date() if done_on not in (None, "") and not pd.isna(done_on) else None
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         if note_id is None:
             nid = conn.execute(insert(notes_t).values(team_id=team, created_at=now(), author=name,
                                                       you_said=you_said, we_did=we_did, done_on=done)

@@ -12,6 +12,7 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Connection, Engine
 
 from burnout.domain.settings import Settings, validate
+from burnout.store.retry import retried, write_transaction
 from burnout.store.schema import settings as settings_t
 from burnout.store.writes import audit
 
@@ -28,11 +29,12 @@ def load(engine: Engine) -> Settings:
         return Settings.from_saved(saved_values(conn))
 
 
+@retried("save")
 def save(engine: Engine, values: Mapping[str, Any], actor: str) -> dict[str, Any]:
     """Validate every value first, then save them all in one transaction
     (nothing is saved when one is invalid).  Returns the cleaned values."""
     clean = {k: validate(k, v) for k, v in values.items()}
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         for key, value in clean.items():
             text = json.dumps(_plain(value), sort_keys=True)
             conn.execute(delete(settings_t).where(settings_t.c.key == key))

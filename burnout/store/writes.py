@@ -14,6 +14,7 @@ from burnout.domain.settings import client_word_for
 from burnout.domain.time import now as _now
 from burnout.errors import InputError
 from burnout.scoring import score_long
+from burnout.store.retry import retried, write_transaction
 from burnout.store.schema import (
     CASELOAD_COLUMNS, SCORE_COLUMNS, answers, audit_log, caseload_weeks, helpers, imports,
     instrument_wording, scores, submissions, teams,
@@ -288,6 +289,28 @@ def store_scores(conn: Connection, long_answers: pd.DataFrame) -> None:
     bulk_insert(conn, scores, wide)
 
 
+def insert_checkin(conn: Connection, helper_id: str, when, parts: list[tuple[str, str | None, dict, dict]],
+                   source: str = "checkin") -> list[int]:
+    """Insert one check-in already validated and scored: ``parts`` is
+    [(instrument, comment, {item: value}, {score column: value})] in order.
+    Returns the new submission ids in that order.
+
+    Only inserts, so the caller's transaction stays a few milliseconds long; a
+    submission already stored under the same helper + instrument + time fails
+    on the ``uq_submissions_natural`` constraint (IntegrityError), which is what
+    serialises two saves of the same check-in, on every engine."""
+    ids = []
+    for instrument, comment, _, _ in parts:
+        res = conn.execute(insert(submissions).values(helper_id=helper_id, instrument=instrument,
+                                                      submitted_at=when, source=source, comment=comment))
+        ids.append(int(res.inserted_primary_key[0]))
+    conn.execute(insert(answers), [{"submission_id": sid, "item_id": item, "value": float(value)}
+                                   for sid, (_, _, items, _) in zip(ids, parts) for item, value in items.items()])
+    conn.execute(insert(scores), [{**{c: None for c in SCORE_COLUMNS}, **scored, "submission_id": sid}
+                                  for sid, (_, _, _, scored) in zip(ids, parts)])
+    return ids
+
+
 def log_import(conn: Connection, kind: str, file_name: str, rows_read: int, rows_stored: int,
                actor: str) -> None:
     conn.execute(insert(imports).values(at=_now(), kind=kind, file_name=file_name, rows_read=rows_read,
@@ -302,8 +325,9 @@ def audit(conn: Connection, actor: str, action: str, subject_helper_id: str | No
                                           subject_helper_id=subject_helper_id, detail=detail))
 
 
+@retried("save_wording")
 def save_wording(engine: Engine, instrument: str, items: dict[str, str], actor: str = "admin") -> None:
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         conn.execute(delete(instrument_wording).where(instrument_wording.c.instrument == instrument))
         now = _now()
         conn.execute(insert(instrument_wording),
@@ -312,6 +336,7 @@ def save_wording(engine: Engine, instrument: str, items: dict[str, str], actor: 
         audit(conn, actor, "wording_loaded", detail=f"{instrument}: {len(items)} items")
 
 
+@retried("set_client_word")
 def set_client_word(engine: Engine, team: str, word: str, actor: str = "admin") -> str:
     """Set the word a team uses for the people it serves ("resident", "caller"),
     which replaces "client" in the CBI client-related items on its check-in."""
@@ -319,7 +344,7 @@ def set_client_word(engine: Engine, team: str, word: str, actor: str = "admin") 
     if not re.fullmatch(r"[a-z][a-z' -]{0,38}[a-z]|[a-z]", word):
         raise InputError("use a single word or short phrase of letters, for example 'resident'",
                          column="client_word")
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         done = conn.execute(update(teams).where(teams.c.team_id == team).values(client_word=word)).rowcount
         if not done:
             raise InputError(f"there is no team {team!r}", column="team")

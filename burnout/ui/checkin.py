@@ -181,13 +181,17 @@ if submitted:
             if label is not None:
                 values[item.id] = dict(inst.scales[item.scale].options)[label]
         answers[name] = values
+    saved = False
     try:
-        checkin.save_checkin(engine, helper_id, answers, comment=comment, actor=user["username"])
+        # a database failure shows one plain sentence and leaves the answers on the page
+        with common.db_errors(common.CHECKIN_NOT_SAVED):
+            checkin.save_checkin(engine, helper_id, answers, comment=comment, actor=user["username"])
+            saved = True
     except InputError as exc:
         st.error(f"Nothing was saved: {checkin.escape_md(exc)}")
         for p in exc.problems[1:]:
             st.caption(checkin.escape_md(p))
-    else:
+    if saved:
         for name in shown:
             for item in load(name).items:
                 st.session_state.pop(f"q_{item.id}", None)

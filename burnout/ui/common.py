@@ -3,6 +3,7 @@ and the row/column/problem table of an import error."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import re
 from urllib.parse import urlsplit
@@ -17,9 +18,46 @@ from burnout.domain.settings import Settings
 from burnout.domain.time import now
 from burnout.store import database_url, get_engine
 from burnout.store import settings as saved_settings
+from burnout.store.retry import DATABASE_ERRORS
 from burnout.store.writes import audit as write_audit
 from burnout.ui import web
 from burnout.views.data import OrgData, load_data
+
+
+log = logging.getLogger("burnout.ui")
+
+DB_UNAVAILABLE = ("The database cannot be reached just now, so this page cannot be shown. "
+                  "Please try again in a minute; if it keeps happening, tell your admin.")
+CHECKIN_NOT_SAVED = ("We couldn't save your check-in just now. Your answers are still here; "
+                     "try again in a minute.")
+
+
+class db_errors:
+    """Turn a database failure inside the block into one plain sentence on the page.
+
+    The details (engine message, host, path, traceback) go to the server log only;
+    the person reads ``message`` and the page goes on (``stop=False``), so a form
+    they filled in stays on screen.  ``failed`` tells the caller it happened.
+
+        with common.db_errors(CHECKIN_NOT_SAVED) as attempt:
+            save(...)
+    """
+
+    def __init__(self, message: str = DB_UNAVAILABLE, stop: bool = False):
+        self.message, self.stop, self.failed = message, stop, False
+
+    def __enter__(self) -> "db_errors":
+        return self
+
+    def __exit__(self, kind, exc, tb) -> bool:
+        if exc is None or not isinstance(exc, DATABASE_ERRORS):
+            return False
+        log.error("database failure shown to the user as %r", self.message, exc_info=(kind, exc, tb))
+        self.failed = True
+        st.error(self.message, icon=":material/cloud_off:")
+        if self.stop:
+            st.stop()
+        return True
 
 
 @st.cache_resource(show_spinner=False)

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from burnout import leaving, privacy, risk
 from burnout.domain import measures
 from burnout.domain.settings import Settings
+from burnout.domain.time import now
 from burnout.store import frames
 from burnout.store import schema as sch
 from burnout.store import settings as saved_settings
@@ -69,17 +70,37 @@ def merged_settings(engine: Engine, override: Mapping | None = None) -> Settings
     return saved_settings.load(engine).merged(override)
 
 
+def default_as_of(scores: pd.DataFrame, caseload: pd.DataFrame, settings: Settings,
+                  today=None) -> pd.Timestamp | None:
+    """The week the figures run up to when nobody names one: the latest week with
+    plausible data, and never later than the calendar's current week.
+
+    A row dated after today + ``import_future_days`` (a typo'd 2099, a clock gone
+    wrong) is ignored, so one stray row cannot move the organisation's "as of"
+    into the future and leave every helper without a recent score."""
+    day = pd.Timestamp(today if today is not None else now()).normalize()
+    this_week = day - pd.Timedelta(days=day.weekday())
+    limit = day + pd.Timedelta(days=int(settings.import_future_days))
+    weeks = pd.concat([scores["week_start"], caseload["week_start"]]).dropna()
+    weeks = pd.to_datetime(weeks)
+    weeks = weeks[weeks <= limit]
+    if weeks.empty:
+        return None
+    return min(pd.Timestamp(weeks.max()), this_week)
+
+
 def load_data(engine: Engine, as_of=None, settings: Settings | None = None) -> OrgData:
     """Roster, caseload, scores, risk history and latest risk up to ``as_of``
-    (default: the latest week with data), and the leaving model."""
+    (default: :func:`default_as_of`), and the leaving model."""
     settings = settings or saved_settings.load(engine)
     roster = frames.roster(engine, settings)
     caseload = frames.caseload(engine)
     scores = frames.scores(engine)
+    if as_of is None:
+        as_of = default_as_of(scores, caseload, settings)
     history = risk.compute_risk(roster, caseload, scores, as_of=as_of, drivers=False, settings=settings)
     latest = risk.latest_risk(roster, caseload, scores, as_of=as_of, settings=settings)
-    weeks = pd.concat([scores["week_start"], caseload["week_start"]]).dropna()
-    as_of_week = pd.Timestamp(as_of) if as_of is not None else (weeks.max() if len(weeks) else None)
+    as_of_week = pd.Timestamp(as_of) if as_of is not None else None
     if as_of_week is not None:
         as_of_week = as_of_week.normalize() - pd.Timedelta(days=as_of_week.weekday())
         scores = scores[scores["week_start"] <= as_of_week]

@@ -15,6 +15,7 @@ from burnout.domain.settings import Settings
 from burnout.domain.time import parse_day
 from burnout.store import frames
 from burnout.store import settings as saved_settings
+from burnout.views.data import default_as_of
 
 REPORT_COLUMNS = ["helper_id", "team", "risk_score", "risk_band", "p_leave_12m",
                   "expected_turnover_cost", "clients_affected", "driver_1", "driver_2", "driver_3"]
@@ -33,7 +34,7 @@ def _money(x: pd.Series) -> pd.Series:
 def risk_report(engine: Engine, as_of=None, settings: Settings | None = None, *, details: bool = False):
     """One row per active helper as of ``as_of`` (DESIGN §5 ``risk`` command).
 
-    ``as_of`` defaults to the latest week with data (an unreadable date is an
+    ``as_of`` defaults to the latest week with plausible data, never after this week (an unreadable date is an
     ``InputError``).  Active = no end_date or end_date after ``as_of`` (the
     week's Monday when not given).  ``p_leave_12m`` follows
     ``leaving.leaving_model`` — the same rule as the HR review.  A helper with
@@ -57,6 +58,8 @@ def risk_report(engine: Engine, as_of=None, settings: Settings | None = None, *,
     roster = frames.roster(engine, settings)
     caseload = frames.caseload(engine)
     scores = frames.scores(engine)
+    if as_of is None:
+        as_of = default_as_of(scores, caseload, settings)
     latest = risk.latest_risk(roster, caseload, scores, as_of=as_of, settings=settings)
     if latest.empty:
         model = leaving.LeavingModel(

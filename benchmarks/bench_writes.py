@@ -1,0 +1,153 @@
+"""Check-ins under load: 32 concurrent writers through the check-in page's own write path.
+
+    .venv/bin/python benchmarks/bench_writes.py [--engine sqlite|postgresql|both]
+        [--checkins 10000] [--processes 8] [--threads 4] [--duplicates 200]
+
+Each writer calls ``checkin.save_checkin`` (what the page calls) with a weekly
+pulse + single-item answer set.  Besides the unique check-ins, ``--duplicates``
+copies of some of them are sent at the same moment by another writer, so the
+duplicate race is exercised: each must end as the plain "already stored"
+refusal.  Counted: saved, lost (a unique check-in not in the database), raw
+errors (anything but that refusal), "locked" shown, throughput and latency.
+PostgreSQL runs on a throwaway server (tests/pg.py).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import multiprocessing as mp
+import random
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+import numpy as np  # noqa: E402
+
+BASE = dt.datetime(2026, 1, 5, 9, 0, 0)
+LABELS = {"saved": "saved", "duplicate": "clean duplicate refusal"}
+
+
+def answers(rng: random.Random) -> dict:
+    return {"pulse": {f"pulse_{i}": rng.randint(1, 5) for i in range(1, 7)}, "sib": {"sib_1": rng.randint(1, 5)}}
+
+
+def _writer(url: str, jobs: list[list[tuple[str, int, dict]]], start, out) -> None:
+    from burnout import checkin
+    from burnout.errors import InputError
+    from burnout.store import get_engine
+
+    engine = get_engine(url)
+    start.wait()        # every process imported and connected: the clock starts for all at once
+    results: list[tuple[str, float, str]] = []
+    lock = threading.Lock()
+
+    def run(part):
+        mine = []
+        for helper, second, ans in part:
+            t = time.perf_counter()
+            try:
+                checkin.save_checkin(engine, helper, ans, submitted_at=BASE + dt.timedelta(seconds=second))
+                kind = "saved"
+            except InputError as exc:
+                kind = "duplicate" if "already stored" in str(exc) else f"raw:{exc}"
+            except Exception as exc:  # noqa: BLE001 - counting what a user would have been shown
+                kind = "locked" if "locked" in str(exc).lower() else f"raw:{type(exc).__name__}"
+            mine.append((kind, time.perf_counter() - t, f"{helper}@{second}"))
+        with lock:
+            results.extend(mine)
+
+    ts = [threading.Thread(target=run, args=(part,)) for part in jobs]
+    [t.start() for t in ts]
+    [t.join() for t in ts]
+    out.put(results)
+
+
+def bench(url: str, label: str, checkins: int, processes: int, threads: int, duplicates: int) -> str:
+    from sqlalchemy import func, select
+
+    from burnout import ingest
+    from burnout.store import get_engine
+    from burnout.store import schema as s
+
+    writers = processes * threads
+    helpers = 320
+    engine = get_engine(url)
+    roster = "helper_id,name,team,role,site,fte,start_date\n" + "".join(
+        f"B{i},Helper {i},Team {i % 16},counsellor,Site {i % 4},1,2024-01-01\n" for i in range(helpers))
+    ingest.import_files(engine, roster=roster.encode(), names={"roster": "roster.csv"})
+
+    rng = random.Random(5)
+    # unique check-ins: helper i answers at second k (distinct per helper)
+    unique = [(f"B{n % helpers}", n // helpers * 3600 + n % helpers, answers(rng)) for n in range(checkins)]
+    per_writer = [unique[w::writers] for w in range(writers)]
+    for _ in range(duplicates):     # the same check-in sent again by the next writer at the same position
+        w = rng.randrange(writers)
+        k = rng.randrange(len(per_writer[w]))
+        per_writer[(w + 1) % writers].insert(k, per_writer[w][k])
+    by_process = [per_writer[p * threads:(p + 1) * threads] for p in range(processes)]
+
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    start = ctx.Barrier(processes + 1)
+    procs = [ctx.Process(target=_writer, args=(url, by_process[p], start, q)) for p in range(processes)]
+    [p.start() for p in procs]
+    start.wait()
+    t0 = time.perf_counter()
+    results = [r for _ in procs for r in q.get()]
+    wall = time.perf_counter() - t0
+    [p.join() for p in procs]
+
+    kinds = [k for k, _, _ in results]
+    lat = np.array([d for _, d, _ in results])
+    with engine.connect() as conn:
+        stored = conn.execute(select(func.count()).select_from(s.submissions)
+                              .where(s.submissions.c.instrument == "pulse")).scalar_one()
+    saved = kinds.count("saved")
+    raw = [k for k in kinds if k.startswith("raw")]
+    locked = kinds.count("locked")
+    lost = checkins - stored
+    p50, p95, p99 = np.percentile(lat, [50, 95, 99])
+    print(f"{label}: saved {saved:,}, stored {stored:,}, lost {lost}, clean duplicate refusals "
+          f"{kinds.count('duplicate')}, raw errors {len(raw)} {sorted(set(raw))[:5]}, locked shown {locked}, "
+          f"{saved / wall:,.1f} check-ins/s, p50 {p50:.3f} s, p95 {p95:.3f} s, p99 {p99:.3f} s, "
+          f"wall {wall:.1f} s", flush=True)
+    return (f"ROW| check-ins, {writers} concurrent writers ({processes} processes x {threads} threads), {label} "
+            f"| {checkins:,} check-ins + {duplicates} simultaneous duplicates "
+            f"| {saved:,} saved, {lost} lost, {len(raw)} raw errors, {locked} 'locked' shown, "
+            f"{kinds.count('duplicate')} clean duplicate refusals; {saved / wall:,.0f} check-ins/s; "
+            f"latency p50 {p50:.2f} s, p95 {p95:.2f} s, p99 {p99:.2f} s |")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--engine", choices=["sqlite", "postgresql", "both"], default="both")
+    ap.add_argument("--checkins", type=int, default=10_000)
+    ap.add_argument("--processes", type=int, default=8)
+    ap.add_argument("--threads", type=int, default=4)
+    ap.add_argument("--duplicates", type=int, default=200)
+    a = ap.parse_args()
+    rows = []
+    if a.engine in ("sqlite", "both"):
+        url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='bench_writes.')) / 'w.db'}"
+        rows.append(bench(url, "SQLite (WAL)", a.checkins, a.processes, a.threads, a.duplicates))
+    if a.engine in ("postgresql", "both"):
+        from pg import Server
+
+        server = Server()
+        try:
+            rows.append(bench(server.new_database(), "PostgreSQL", a.checkins, a.processes, a.threads,
+                              a.duplicates))
+        finally:
+            server.stop()
+    for r in rows:
+        print(r, flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,326 @@
+"""Faults: a killed import, two imports at once, a missing, read-only or stopped
+database.  Data stays whole, people read one plain sentence (never a traceback,
+host or path), the CLI exits 2 with one line, and the dashboard recovers by
+itself when the database is back."""
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+from streamlit.testing.v1 import AppTest
+
+from burnout import auth, checkin, ingest, seed
+from burnout.demo import write_demo
+from burnout.store import frames, get_engine
+from burnout.store import schema as s
+from burnout.ui import common
+
+from conftest import PYTHON, ROOT, run_cli
+
+TABLES = (s.helpers, s.submissions, s.answers, s.scores, s.caseload_weeks)
+
+
+@pytest.fixture(scope="module")
+def org_files(tmp_path_factory) -> dict[str, Path]:
+    """Big enough that an import is still writing a few seconds in."""
+    return write_demo(tmp_path_factory.mktemp("faults"), helpers=100, weeks=52, seed=5)
+
+
+@pytest.fixture(scope="module")
+def clean_counts(org_files, tmp_path_factory) -> dict[str, int]:
+    eng = get_engine(f"sqlite:///{tmp_path_factory.mktemp('clean') / 'clean.db'}")
+    ingest.import_files(eng, **org_files)
+    return counts(eng)
+
+
+def counts(eng) -> dict[str, int]:
+    with eng.connect() as conn:
+        return {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one() for t in TABLES}
+
+
+def import_args(files) -> list[str]:
+    return ["import", "--roster", str(files["roster"]), "--surveys", str(files["surveys"]),
+            "--caseload", str(files["caseload"])]
+
+
+def writing(eng):
+    """A probe that is true once an import has begun writing (not just reading files)."""
+    if eng.dialect.name == "sqlite":
+        wal = Path(f"{eng.url.database}-wal")
+        start = wal.stat().st_size if wal.exists() else 0
+        return lambda: wal.exists() and wal.stat().st_size > start
+    # the import holds its advisory lock exactly while it writes
+    return lambda: counts_locks(eng) > 0
+
+
+def counts_locks(eng) -> int:
+    with eng.connect() as conn:
+        return conn.exec_driver_sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'").scalar_one()
+
+
+def kill_import_after(url: str, files, seconds: float, after_writing_began: bool = False) -> int | None:
+    """Start the CLI import and SIGKILL it ``seconds`` after it started (or after it
+    began writing); its exit code if it finished first."""
+    probe = writing(get_engine(url)) if after_writing_began else None
+    proc = subprocess.Popen([PYTHON, "-m", "burnout", *import_args(files)], cwd=ROOT,
+                            env={**os.environ, "BURNOUT_DATABASE_URL": url},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if probe is not None:
+        deadline = time.monotonic() + 120
+        while proc.poll() is None and not probe() and time.monotonic() < deadline:
+            time.sleep(0.02)
+    try:
+        return proc.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        return None
+
+
+def check_killed_imports(url: str, files, clean: dict[str, int], times: list[float]) -> None:
+    """Kill at random times from the start, then at random times inside the write phase."""
+    eng = get_engine(url)
+    empty = {k: 0 for k in clean}
+    killed_writing = 0
+    for n, at in enumerate(times):
+        in_write = n % 2 == 1
+        finished = kill_import_after(url, files, at, after_writing_began=in_write)
+        killed_writing += in_write and finished is None
+        if eng.dialect.name == "sqlite":
+            with sqlite3.connect(eng.url.database) as raw:
+                assert raw.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        got = counts(eng)
+        # all or nothing: a killed import leaves no part of its files behind
+        assert got in (empty, clean), (at, finished, got)
+    assert killed_writing >= 1      # at least one kill landed while rows were being written
+    done = run_cli(*import_args(files), env={"BURNOUT_DATABASE_URL": url})
+    assert done.returncode == 0, done.stderr
+    assert counts(eng) == clean
+
+
+def test_import_killed_at_any_time_leaves_sqlite_whole(org_files, clean_counts, tmp_path):
+    rnd = random.Random(7)
+    url = f"sqlite:///{tmp_path / 'kill.db'}"
+    get_engine(url)
+    check_killed_imports(url, org_files, clean_counts,
+                         [rnd.uniform(1, 6), rnd.uniform(0.1, 1.0), rnd.uniform(4, 9), rnd.uniform(0.5, 1.5)])
+
+
+@pytest.mark.postgres
+def test_import_killed_at_any_time_leaves_postgresql_whole(org_files, clean_counts, pg_url):
+    rnd = random.Random(8)
+    check_killed_imports(pg_url, org_files, clean_counts, [rnd.uniform(1, 8), rnd.uniform(0.1, 1.5)])
+
+
+def two_imports_at_once(url: str, files, clean: dict[str, int]) -> None:
+    env = {**os.environ, "BURNOUT_DATABASE_URL": url}
+    procs = [subprocess.Popen([PYTHON, "-m", "burnout", *import_args(files)], cwd=ROOT, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [o[1][-2000:] for o in outs]
+    assert not any("Traceback" in err for _, err in outs)
+    assert counts(get_engine(url)) == clean
+
+
+def test_two_imports_at_once_queue_on_sqlite(org_files, clean_counts, tmp_path):
+    url = f"sqlite:///{tmp_path / 'two.db'}"
+    get_engine(url)     # created and migrated, as by a running dashboard
+    two_imports_at_once(url, org_files, clean_counts)
+
+
+@pytest.mark.postgres
+def test_two_imports_at_once_queue_on_postgresql(org_files, clean_counts, pg_url):
+    get_engine(pg_url)
+    two_imports_at_once(pg_url, org_files, clean_counts)
+
+
+# --------------------------------------------------------------------------- the CLI
+
+def assert_one_plain_line(proc, where: str) -> None:
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert lines[0].startswith("error: cannot use the database at ") and where in lines[0]
+    assert "BURNOUT_DATABASE_URL" in lines[0]
+
+
+def test_cli_missing_database_path_is_one_line_and_exit_2(tmp_path, org_files):
+    url = f"sqlite:///{tmp_path / 'no' / 'such' / 'dir' / 'x.db'}"
+    for args in (import_args(org_files), ["risk", "--output", str(tmp_path / "r.csv")]):
+        proc = run_cli(*args, env={"BURNOUT_DATABASE_URL": url})
+        assert_one_plain_line(proc, str(tmp_path / "no" / "such"))
+        assert "unable to open database file" in proc.stderr
+
+
+def test_cli_read_only_database_is_one_line_and_exit_2(tmp_path, org_files):
+    path = tmp_path / "ro.db"
+    get_engine(f"sqlite:///{path}")
+    # opened read-only by SQLite itself: file modes do not bind root, who runs CI here
+    url = f"sqlite:///file:{path}?mode=ro&uri=true"
+    proc = run_cli(*import_args(org_files), env={"BURNOUT_DATABASE_URL": url})
+    assert_one_plain_line(proc, str(path))
+    assert "readonly" in proc.stderr
+
+
+def test_cli_hides_the_password_of_an_unreachable_postgresql():
+    url = "postgresql+psycopg://admin:s3cret-pw@127.0.0.1:1/burnout"
+    proc = run_cli("risk", "--output", "/dev/null", env={"BURNOUT_DATABASE_URL": url})
+    assert_one_plain_line(proc, "postgresql+psycopg://admin:***@127.0.0.1:1/burnout")
+    assert "s3cret" not in proc.stderr
+
+
+# --------------------------------------------------------------------------- pages
+
+def page_texts(at: AppTest) -> str:
+    return "\n".join(str(getattr(el, "value", "")) for kind in ("title", "markdown", "caption", "info",
+                                                                  "warning", "error", "success")
+                     for el in getattr(at, kind))
+
+
+def test_checkin_keeps_the_answers_when_saving_fails(writable_copy, monkeypatch):
+    eng = writable_copy
+    at = AppTest.from_file(str(ROOT / "burnout" / "ui" / "checkin.py"), default_timeout=30)
+    at.session_state["user"] = auth.authenticate(eng, "demo-helper1", seed.DEMO_PASSWORD)
+    at.session_state["last_seen"] = common.now()
+    at.run()
+    again = [b for b in at.button if b.label == "Check in again"]
+    if again:
+        again[0].click().run()
+    chosen = ["Never", "Always", "Never", "Often", "Rarely", "Sometimes"]
+    for i, label in enumerate(chosen, start=1):
+        at.radio(key=f"q_pulse_{i}").set_value(label)
+    at.text_area(key="checkin_comment").input("a hard week")
+    hid = at.session_state["user"]["helper_id"]
+    before = len(frames.submissions_frame(eng, hid))
+
+    def stopped(*args, **kwargs):
+        raise OperationalError("INSERT INTO submissions ...", {}, Exception(
+            'connection to server at "db.internal.example" (10.0.0.5), port 5432 failed: /var/run/x'))
+
+    real_save = checkin.save_checkin
+    monkeypatch.setattr(checkin, "save_checkin", stopped)
+    next(b for b in at.button if b.label == "Save my check-in").click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [common.CHECKIN_NOT_SAVED]
+    shown = page_texts(at)
+    assert "db.internal" not in shown and "/var/run" not in shown and "Traceback" not in shown
+    # the answers are still on the page, and nothing was stored
+    assert [at.radio(key=f"q_pulse_{i}").value for i in range(1, 7)] == chosen
+    assert at.text_area(key="checkin_comment").value == "a hard week"
+    assert len(frames.submissions_frame(eng, hid)) == before
+
+    monkeypatch.setattr(checkin, "save_checkin", real_save)     # the database is back: the same answers save
+    next(b for b in at.button if b.label == "Save my check-in").click().run()
+    assert any("check-in is saved" in x.value for x in at.success)
+    assert len(frames.submissions_frame(eng, hid)) == before + 1      # the pulse (no single item given)
+
+
+@pytest.fixture
+def writable_copy(demo_db, tmp_path, monkeypatch):
+    path = tmp_path / "copy.db"
+    src, dst = sqlite3.connect(demo_db["path"]), sqlite3.connect(path)
+    src.backup(dst)
+    src.close(), dst.close()
+    url = f"sqlite:///{path}"
+    monkeypatch.setenv("BURNOUT_DATABASE_URL", url)
+    return get_engine(url)
+
+
+def test_dashboard_on_a_missing_database_shows_a_plain_page_then_recovers(tmp_path, monkeypatch):
+    folder = tmp_path / "not-yet"
+    monkeypatch.setenv("BURNOUT_DATABASE_URL", f"sqlite:///{folder / 'burnout.db'}")
+    monkeypatch.setenv("BURNOUT_DEMO", "0")
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+    at.run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [common.DB_UNAVAILABLE]
+    assert str(tmp_path) not in page_texts(at) and "unable to open" not in page_texts(at)
+    folder.mkdir()          # the volume is mounted again
+    at.run()
+    assert not at.exception and not at.error
+    assert "Sign in" in page_texts(at) or at.text_input
+
+
+# --------------------------------------------------------------------------- PostgreSQL stops and returns
+
+@pytest.fixture
+def own_pg():
+    """A server of this test's own, so stopping it disturbs no other test."""
+    from pg import Server
+
+    server = Server()
+    if server.data is None:
+        pytest.skip("BURNOUT_TEST_PG_URL points at a shared server; it must not be stopped")
+    yield server
+    server.stop()
+
+
+def pg_ctl(server, action: str) -> None:
+    opts = (f"-p {server.port} -k {server.data} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off")
+    cmd = [*server.as_user, f"{server.bin}/pg_ctl", "-D", server.data, "-w", "-t", "60"]
+    if action == "stop":
+        cmd += ["-m", "fast", "stop"]
+    else:
+        cmd += ["-l", f"{server.data}/server.log", "-o", opts, "start"]
+    subprocess.run(cmd, check=True, capture_output=True, timeout=90)
+
+
+@pytest.mark.postgres
+def test_postgresql_stops_while_a_helper_saves_then_comes_back(own_pg, monkeypatch):
+    url = own_pg.new_database()
+    eng = get_engine(url)
+    seed.seed_demo(eng, helpers=8, weeks=4, seed=3)
+    monkeypatch.setenv("BURNOUT_DATABASE_URL", url)
+    hid = auth.authenticate(eng, "demo-helper1", seed.DEMO_PASSWORD)["helper_id"]
+    pg_ctl(own_pg, "stop")
+    try:
+        t = time.monotonic()
+        with pytest.raises(OperationalError):
+            checkin.save_checkin(eng, hid, {"sib": {"sib_1": 2}})
+        assert time.monotonic() - t < 30       # a stopped server is reported soon, not after minutes
+        proc = run_cli("risk", "--output", "/dev/null", env={"BURNOUT_DATABASE_URL": url})
+        assert_one_plain_line(proc, f"127.0.0.1:{own_pg.port}")
+        at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+        at.run()
+        assert not at.exception and [e.value for e in at.error] == [common.DB_UNAVAILABLE]
+    finally:
+        pg_ctl(own_pg, "start")
+    # back: the same engine (pool pre-ping) and the same page work again without a restart
+    ids = checkin.save_checkin(eng, hid, {"sib": {"sib_1": 2}})
+    assert len(ids) == 1
+    at.run()
+    assert not at.exception and not at.error
+    sub = frames.submissions_frame(eng, hid)
+    assert pd.Timestamp(sub["submitted_at"].max()).year >= 2026
+
+
+def test_a_checkin_during_an_import_waits_and_is_saved(org_files, tmp_path):
+    """SQLite has one writer at a time: a check-in made while an import writes waits
+    for it (retried inside the store) instead of failing with "database is locked"."""
+    url = f"sqlite:///{tmp_path / 'busy.db'}"
+    eng = get_engine(url)
+    ingest.import_files(eng, roster=org_files["roster"])
+    hid = sorted(frames.helper_ids(eng))[0]
+    probe = writing(eng)
+    proc = subprocess.Popen([PYTHON, "-m", "burnout", "import", "--surveys", str(org_files["surveys"]),
+                             "--caseload", str(org_files["caseload"])], cwd=ROOT,
+                            env={**os.environ, "BURNOUT_DATABASE_URL": url},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and not probe() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    ids = checkin.save_checkin(eng, hid, {"sib": {"sib_1": 3}}, submitted_at=pd.Timestamp("2030-01-07 08:00"))
+    assert proc.wait(timeout=300) == 0, proc.stderr.read()
+    assert len(ids) == 1
+    stored = frames.submissions_frame(eng, hid)
+    assert (stored["source"] == "checkin").sum() == 1 and (stored["source"] == "import").sum() > 0
