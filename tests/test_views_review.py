@@ -168,7 +168,8 @@ def test_cli_and_review_use_the_same_fitted_model(demo_db, monkeypatch):
     assert total["status"] == privacy.SHOWN
     ids = set(people_frame(load_data(eng))["helper_id"])
     assert ids == set(table["helper_id"])
-    assert total["expected_leavers"] == pytest.approx(table["p_leave_12m"].sum(), abs=0.01)
+    # the CSV rounds each probability to a whole percent (no false precision): half a point each at most
+    assert total["expected_leavers"] == pytest.approx(table["p_leave_12m"].sum(), abs=0.005 * len(table) + 0.01)
     assert rv.turnover.what_if["expected_leavers_before"] == pytest.approx(total["expected_leavers"])
     assert rv.calibration.used == "fitted"
     assert "the organisation's own model (Cox" in rv.calibration.lines[0]
