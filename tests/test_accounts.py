@@ -311,7 +311,9 @@ def test_wrong_passwords_on_the_sign_in_page_pause_it(demo_copy):
     assert "wait" in at.error[0].value and "user" not in at.session_state
     # the attempts after the free ones were refused without checking the password
     assert len(actions(demo_copy, "sign_in_failed")) == Settings().signin_free_failures
-    assert len(actions(demo_copy, "sign_in_refused_wait")) == 2 and not actions(demo_copy, "sign_in")
+    assert len(actions(demo_copy, "sign_in_refused_wait")) == 2
+    # (the shared demo database may hold other tests' sign-ins: only demo-lead's count here)
+    assert not [a for a in actions(demo_copy, "sign_in") if a["actor"] == "demo-lead"]
 
 
 def test_invite_link_page_sets_the_password(demo_copy):
