@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.exc import OperationalError
 from streamlit.testing.v1 import AppTest
 
-from burnout import auth, checkin, ingest, seed
+from burnout import auth, checkin, cli, ingest, seed
 from burnout.demo import write_demo
 from burnout.store import frames, get_engine
 from burnout.store import schema as s
@@ -324,3 +324,22 @@ def test_a_checkin_during_an_import_waits_and_is_saved(org_files, tmp_path):
     assert len(ids) == 1
     stored = frames.submissions_frame(eng, hid)
     assert (stored["source"] == "checkin").sum() == 1 and (stored["source"] == "import").sum() > 0
+
+
+def test_a_full_disk_is_one_line_exit_2_and_stores_nothing(org_files, tmp_path, monkeypatch, capsys):
+    url = f"sqlite:///{tmp_path / 'full.db'}"
+    eng = get_engine(url)
+    with eng.connect() as conn:
+        pages = conn.exec_driver_sql("PRAGMA page_count").scalar_one()
+
+    # SQLite's own "disk full" (SQLITE_FULL) once the file would grow by 20 pages
+    @event.listens_for(eng, "connect")
+    def nearly_full(dbapi_conn, _record):
+        dbapi_conn.execute(f"PRAGMA max_page_count={pages + 20}")
+
+    eng.dispose()
+    monkeypatch.setenv("BURNOUT_DATABASE_URL", url)
+    assert cli.main(import_args(org_files)) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "database or disk is full" in err[0] and str(tmp_path) in err[0]
+    assert counts(eng) == {t.name: 0 for t in TABLES}

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from burnout.domain.settings import client_word_for
 from burnout.domain.time import now as _now
@@ -61,6 +62,7 @@ def bulk_insert(conn: Connection, table, df: pd.DataFrame) -> None:
     cols = list(df.columns)
     columns = list(zip(*[_column_values(df[c], dialect) for c in cols]))
     cursor = conn.connection.dbapi_connection.cursor()
+    statement = f"INSERT INTO {table.name} ({', '.join(cols)})"
     try:
         if dialect == "postgresql":
             with cursor.copy(f"COPY {table.name} ({', '.join(cols)}) FROM STDIN") as copy:
@@ -68,9 +70,17 @@ def bulk_insert(conn: Connection, table, df: pd.DataFrame) -> None:
                     copy.write_row(row)
         else:
             marks = ", ".join("?" if conn.dialect.paramstyle == "qmark" else "%s" for _ in cols)
-            cursor.executemany(f"INSERT INTO {table.name} ({', '.join(cols)}) VALUES ({marks})", columns)
+            cursor.executemany(f"{statement} VALUES ({marks})", columns)
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise _wrapped(conn, statement, exc) from exc
     finally:
         cursor.close()
+
+
+def _wrapped(conn: Connection, statement: str, exc: Exception) -> DBAPIError:
+    """A DB-API error raised past SQLAlchemy, wrapped as SQLAlchemy would (OperationalError,
+    IntegrityError ...), so retries, pages and the CLI know it for a database failure."""
+    return DBAPIError.instance(statement, None, exc, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect)
 
 
 def _date(v):
@@ -261,6 +271,8 @@ def stored_with_other_answers(conn: Connection, subs: pd.DataFrame, ans: pd.Data
         cursor.execute(f"SELECT submission_id, item_id, value FROM {answers.name} "
                        f"WHERE submission_id BETWEEN {mark} AND {mark}", (int(sids.min()), int(sids.max())))
         stored = pd.DataFrame.from_records(cursor.fetchall(), columns=["submission_id", "item_id", "value"])
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise _wrapped(conn, f"SELECT ... FROM {answers.name}", exc) from exc
     finally:
         cursor.close()
     stored = stored[stored["submission_id"].isin(sids)]

@@ -32,6 +32,8 @@ FILE_TYPES = ["csv", "xlsx", "txt"]
 
 
 TEMPLATES = Path(ingest.__file__).resolve().parents[1] / "templates"
+NOT_STORED = ("The files could not be stored just now: the database did not answer. Nothing was stored; "
+              "try again in a minute, and tell your admin if it keeps happening.")
 GUIDE = Path(ingest.__file__).resolve().parents[2] / "docs" / "IMPORT.md"
 show_error = import_problems.show_error
 
@@ -85,12 +87,17 @@ def run_import(kwargs: dict, names: dict, check_only: bool, sheets: dict | None 
                    + "\n".join(f"- {escape_md(x)}" for x in lines))
         return
     bar = st.progress(0.0, text="Starting…")
+    summary = None
     try:
-        summary = ingest.import_files(engine, **kwargs, names=names, actor=actor, sheets=sheets,
-                                      progress=lambda f, m: bar.progress(min(1.0, max(0.0, f)), text=m))
+        with common.db_errors(NOT_STORED):
+            summary = ingest.import_files(engine, **kwargs, names=names, actor=actor, sheets=sheets,
+                                          progress=lambda f, m: bar.progress(min(1.0, max(0.0, f)), text=m))
     except InputError as exc:
         bar.empty()
         show_error(exc)
+        return
+    if summary is None:         # the database failed: db_errors said so in one sentence
+        bar.empty()
         return
     bar.progress(1.0, text="Done")
     st.success("Stored.\n\n" + "\n".join(f"- {escape_md(line)}" for line in summary.lines))
