@@ -824,10 +824,16 @@ def _candidates(cols: np.ndarray, sizes: np.ndarray, groups, min_n: int):
     return x
 
 
-def _exhaustive_leak(null: np.ndarray, sizes: np.ndarray, min_n: int, budget: int = 50_000):
+EXHAUSTED = "exhausted"
+SEARCH_BUDGET = 50_000
+
+
+def _exhaustive_leak(null: np.ndarray, sizes: np.ndarray, min_n: int, budget: int | None = None):
     """Any set of atoms with 1..min_n-1 people in the row space, searched
-    exhaustively over the small atoms; ``None`` when there is none, ``False``
-    when the search ran past ``budget`` sets (the named candidates still apply)."""
+    exhaustively over the small atoms; ``None`` when there is none, and
+    :data:`EXHAUSTED` when the search ran past ``budget`` sets: an unfinished
+    search proves nothing, so the caller hides more and searches again."""
+    budget = SEARCH_BUDGET if budget is None else budget
     small = [i for i in np.argsort(sizes, kind="stable") if 0 < sizes[i] < min_n]
     rows = null[small] if null.shape[1] else np.zeros((len(small), 0))
     seen = 0
@@ -840,7 +846,7 @@ def _exhaustive_leak(null: np.ndarray, sizes: np.ndarray, min_n: int, budget: in
                 break          # atoms are sorted by size: the rest are as large or larger
             seen += 1
             if seen > budget:
-                return False
+                return EXHAUSTED
             s = acc + rows[j]
             pick = chosen + [small[j]]
             if rows.shape[1] == 0 or float(np.abs(s).max()) <= _TOL * len(pick):
@@ -850,7 +856,8 @@ def _exhaustive_leak(null: np.ndarray, sizes: np.ndarray, min_n: int, budget: in
 
 
 def plan_groups(people: pd.DataFrame, value_cols: Sequence[str], min_n: int = MIN_N, *,
-                dims: Sequence[str] = GROUP_DIMS, respondent_col: str = "helper_id") -> Plan:
+                dims: Sequence[str] = GROUP_DIMS, respondent_col: str = "helper_id",
+                known: Iterable | None = None) -> Plan:
     """Audit the roll-up tables by each of ``dims`` (plus the total) jointly.
 
     ``people``: one row per person with ``dims`` and ``value_cols`` (NaN where
@@ -862,12 +869,24 @@ def plan_groups(people: pd.DataFrame, value_cols: Sequence[str], min_n: int = MI
     of the shown rows, checked for every group a reader could name (each atom,
     each crossing of two dimensions, each table group, and each of those less
     a group inside it) and, where the number of small atoms allows, for every
-    set of atoms at all.
+    set of atoms at all.  When that search runs out of budget it proves
+    nothing, so the smallest shown row is hidden and the search repeats (fail
+    closed) until it completes or only the total is left.
+
+    ``known``: people the reader may already know one by one (a lead's
+    consenting helpers; HR material reaches managers, so HR's audit counts
+    every consenting helper).  Each is an atom of their own whose value is
+    published, and a derivable group is small when it holds 1 to ``min_n - 1``
+    people outside ``known``.
     """
     dims = tuple(dims)
     plan = Plan(min_n=min_n, dims=dims)
     value_cols = [v for v in value_cols if v in people.columns]
-    base = people[people[respondent_col].notna()].drop_duplicates(respondent_col)
+    known = set(known or ())
+    base = people[people[respondent_col].notna()].drop_duplicates(respondent_col).copy()
+    # a known person's atom is theirs alone: the extra key column holds their id
+    base["_known"] = [str(h) if h in known else "" for h in base[respondent_col]]
+    keys = [*dims, "_known"]
     done: dict[bytes, str] = {}     # columns answered by the same people share one audit
     for column in ["n", *value_cols]:
         present = base[value_cols].notna().any(axis=1) if column == "n" else base[column].notna()
@@ -883,9 +902,12 @@ def plan_groups(people: pd.DataFrame, value_cols: Sequence[str], min_n: int = MI
         plan.status[column] = st
         if rows.empty:
             continue
-        counts = rows.astype({d: str for d in dims}).groupby(list(dims), sort=True)[respondent_col].nunique()
+        counts = rows.astype({d: str for d in dims}).groupby(keys, sort=True)[respondent_col].nunique()
         cols = np.array([k if isinstance(k, tuple) else (k,) for k in counts.index], dtype=object)
         sizes = counts.to_numpy(dtype=float)
+        is_known = cols[:, -1] != ""
+        unknown = np.where(is_known, 0.0, sizes)        # the people a leak would be about
+        fixed_rows = np.eye(len(cols))[is_known]
         groups: list[tuple] = [()]
         blocks = [np.ones((1, len(cols)))]
         for j, d in enumerate(dims):
@@ -899,9 +921,13 @@ def plan_groups(people: pd.DataFrame, value_cols: Sequence[str], min_n: int = MI
         names = [groups[i] for i in first]
         n = m @ sizes
         shown = n >= min_n
-        cands = _candidates(cols, sizes, full[1:], min_n)
-        null = _null_space(m[shown], len(cols))
-        for _ in range(len(m) + 1):
+        cands = _candidates(cols, unknown, full, min_n)
+
+        def published():
+            return np.vstack([m[shown], fixed_rows]) if len(fixed_rows) else m[shown]
+
+        null = _null_space(published(), len(cols))
+        for _ in range(2 * len(m) + 2):
             leak = None
             if cands.shape[0]:
                 if null.shape[1]:
@@ -910,20 +936,29 @@ def plan_groups(people: pd.DataFrame, value_cols: Sequence[str], min_n: int = MI
                 else:
                     hit = np.arange(cands.shape[0])
                 leak = cands[hit[0]].toarray().ravel() if len(hit) else None
+            idx = np.flatnonzero(shown)
             if leak is None:
-                found = _exhaustive_leak(null, sizes, min_n)
+                found = _exhaustive_leak(null, unknown, min_n)
+                if found is EXHAUSTED:
+                    rest = [i for i in idx if not m[i].all()]
+                    if not rest:
+                        break          # only the total is left: nothing smaller to hide
+                    pick = min(rest, key=lambda i: (n[i], str(names[i])))
+                    shown[pick] = False
+                    null = _null_space(published(), len(cols))
+                    continue
                 if found:
                     leak = np.zeros(len(cols))
                     leak[found] = 1
-            if leak is None:
+            if leak is None or len(idx) == 0:
                 break
-            idx = np.flatnonzero(shown)
-            coef = np.linalg.lstsq(m[idx].T, leak, rcond=None)[0]
+            basis = published()
+            coef = np.linalg.lstsq(basis.T, leak, rcond=None)[0][:len(idx)]
             used = [i for i, c in zip(idx, coef) if abs(c) > 1e-7] or list(idx)
             # hide the smallest row the derivation leans on; everyone (all atoms) only last
             pick = min(used, key=lambda i: (bool(m[i].all()), n[i], str(names[i])))
             shown[pick] = False
-            null = _widen(null, m[shown], m[pick])
+            null = _widen(null, published(), m[pick])
         for g, c in zip(groups, cls):
             st[g] = SHOWN if shown[c] else (PRIMARY if n[c] < min_n else COMPLEMENTARY)
         plan._atoms[column] = (cols, sizes)
