@@ -467,12 +467,16 @@ def _cells_for(data: pd.DataFrame, group_cols: list[str], respondent_col: str, m
 
 
 def _mask(cells: list[_Cell], lines, min_n: int, pop_members: dict | None, known: set | None,
-          inherit: Mapping | None = None) -> tuple[np.ndarray, list[str]]:
+          inherit: Mapping | None = None, gate=None, private: set | None = None) -> tuple[np.ndarray, list[str]]:
     hidden = np.zeros(len(cells), dtype=bool)
     status = [SHOWN] * len(cells)
     for i, c in enumerate(cells):
         if inherit and c.key in inherit:
             hidden[i], status[i] = True, inherit[c.key]
+            continue
+        verdict = gate(c.key) if gate is not None and c.published else None
+        if verdict:
+            hidden[i], status[i] = True, verdict
             continue
         if not c.published:
             hidden[i] = True
@@ -491,7 +495,8 @@ def _mask(cells: list[_Cell], lines, min_n: int, pop_members: dict | None, known
                 continue
         if known is not None:
             unknown = len(c.members - known)
-            if 0 < unknown < min_n:
+            # with private people in scope, none of them answering is news about them too
+            if (0 < unknown < min_n) or (private and unknown == 0):
                 hidden[i], status[i] = True, KNOWN
     _protect(cells, lines, hidden, status, min_n)
     return hidden, status
@@ -522,7 +527,8 @@ def _cell_means(rows: pd.DataFrame, group_cols: list[str], respondent_col: str, 
 def suppress(df: pd.DataFrame, group_cols: str | Sequence[str], respondent_col: str = "helper_id",
              value_cols: Sequence[str] = (), min_n: int = MIN_N, *, margins: bool = True,
              within: str | None = None, population: pd.DataFrame | None = None,
-             known: Iterable | None = None, labels: Mapping | None = None) -> Suppressed:
+             known: Iterable | None = None, labels: Mapping | None = None, gate=None,
+             private: Iterable | None = None) -> Suppressed:
     """Aggregate ``df`` by ``group_cols`` on distinct respondents and suppress.
 
     ``value_cols`` are averaged per person first, then over the people of a
@@ -533,7 +539,12 @@ def suppress(df: pd.DataFrame, group_cols: str | Sequence[str], respondent_col: 
     ``within="week_start"`` for a sub-group x week heatmap whose weekly team
     figure is shown elsewhere — and no other totals.  ``population`` is the
     unfiltered data when ``df`` is a filtered view of it; ``known`` are
-    respondents the viewer may see individually.
+    respondents the viewer may see individually, and ``private`` the people
+    in scope outside ``known`` (when there are any, a cell none of them
+    answered is hidden: it would say that they all stayed silent).  ``gate``
+    maps a cell's key to a status when a wider audit (the release gate's
+    plan) does not allow it; those cells are then protected like any other
+    hidden cell.
     """
     group_cols = [group_cols] if isinstance(group_cols, str) else list(group_cols)
     if len(group_cols) not in (1, 2):
@@ -542,6 +553,7 @@ def suppress(df: pd.DataFrame, group_cols: str | Sequence[str], respondent_col: 
         raise ValueError("within= names one of the two group columns")
     value_cols = list(value_cols)
     known = set(known) if known is not None else None
+    private = set(private or ())
     base = df[[*group_cols, respondent_col, *value_cols]].copy()
     base = base[base[respondent_col].notna()]
     for v in value_cols:
@@ -568,7 +580,7 @@ def suppress(df: pd.DataFrame, group_cols: str | Sequence[str], respondent_col: 
     # rows that contribute to n: people with any value (or every row without values)
     any_rows = per_person if not value_cols else per_person[per_person[value_cols].notna().any(axis=1)]
     cells, lines = _cells_for(any_rows, group_cols, respondent_col, margins, within)
-    hidden, status = _mask(cells, lines, min_n, pop_sets(any_rows, None), known)
+    hidden, status = _mask(cells, lines, min_n, pop_sets(any_rows, None), known, gate=gate, private=private)
     keys = [c.key for c in cells if c.published]
     order = [i for i, c in enumerate(cells) if c.published]
     table = pd.DataFrame(keys, columns=group_cols)
@@ -580,7 +592,8 @@ def suppress(df: pd.DataFrame, group_cols: str | Sequence[str], respondent_col: 
         cells_v, lines_v = _cells_for(rows_v, group_cols, respondent_col, margins, within)
         # a value is never shown where the cell's n is hidden: start from those cells
         inherit = {k: s for k, h, s in zip(keys, [hidden[i] for i in order], [status[i] for i in order]) if h}
-        hidden_v, status_v = _mask(cells_v, lines_v, min_n, pop_sets(rows_v, v), known, inherit)
+        hidden_v, status_v = _mask(cells_v, lines_v, min_n, pop_sets(rows_v, v), known, inherit, gate=gate,
+                                   private=private)
         cell_means = _cell_means(rows_v, group_cols, respondent_col, v)
         means = {c.key: (np.nan if hidden_v[i] else cell_means.get(c.key, np.nan), status_v[i])
                  for i, c in enumerate(cells_v) if c.published}
@@ -617,8 +630,11 @@ def weekly_aggregate(scores: pd.DataFrame, value_col: str, min_n: int = MIN_N, *
                      ids: Iterable | None = None, known: Iterable | None = None) -> pd.DataFrame:
     """Weekly mean of ``value_col`` over distinct respondents: ``week_start, mean, n,
     status``; weeks with fewer than ``min_n`` people (or a small private
-    remainder, see ``known``) have ``mean`` and ``n`` hidden."""
+    remainder, see ``known``) have ``mean`` and ``n`` hidden.  With ``ids``
+    and ``known``, a week in which none of the private helpers (``ids`` outside
+    ``known``) answered is hidden too: its ``n`` would tell who skipped."""
     s = scores
+    private = set(ids) - set(known) if ids is not None and known is not None else set()
     if ids is not None:
         s = s[s["helper_id"].isin(set(ids))]
     s = s[["week_start", "helper_id", value_col]].copy()
@@ -626,7 +642,7 @@ def weekly_aggregate(scores: pd.DataFrame, value_col: str, min_n: int = MIN_N, *
     s = s[s[value_col].notna()]
     if s.empty:
         return pd.DataFrame(columns=["week_start", "mean", "n", "status"])
-    sup = suppress(s, "week_start", "helper_id", [value_col], min_n, margins=False, known=known)
+    sup = suppress(s, "week_start", "helper_id", [value_col], min_n, margins=False, known=known, private=private)
     out = sup.table[["week_start"]].copy()
     out["mean"] = sup.table[value_col]
     out["n"] = sup.table["n"]
@@ -828,29 +844,44 @@ EXHAUSTED = "exhausted"
 SEARCH_BUDGET = 50_000
 
 
-def _exhaustive_leak(null: np.ndarray, sizes: np.ndarray, min_n: int, budget: int | None = None):
+def _exhaustive_leak(null: np.ndarray, sizes: np.ndarray, min_n: int, budget: int | None = None,
+                     published: np.ndarray | None = None):
     """Any set of atoms with 1..min_n-1 people in the row space, searched
     exhaustively over the small atoms; ``None`` when there is none, and
     :data:`EXHAUSTED` when the search ran past ``budget`` sets: an unfinished
-    search proves nothing, so the caller hides more and searches again."""
+    search proves nothing, so the caller hides more and searches again.
+
+    ``published`` (rows x atoms): atoms that sit in exactly the same published
+    rows can only be worked out together (every vector of the row space is
+    equal on them), so the search runs over those classes; fifty people in
+    fifty one-person cells that only the total covers are one class of fifty.
+    """
     budget = SEARCH_BUDGET if budget is None else budget
-    small = [i for i in np.argsort(sizes, kind="stable") if 0 < sizes[i] < min_n]
-    rows = null[small] if null.shape[1] else np.zeros((len(small), 0))
+    members = [[i] for i in range(len(sizes))]
+    if published is not None and published.shape[0] and len(sizes):
+        _, codes = np.unique(published.T, axis=0, return_inverse=True)
+        codes = np.asarray(codes).reshape(-1)
+        members = [list(np.flatnonzero(codes == c)) for c in range(codes.max() + 1)]
+    csize = np.array([float(sizes[m].sum()) for m in members])
+    crow = np.vstack([null[m].sum(axis=0) for m in members]) if null.shape[1] and members \
+        else np.zeros((len(members), 0))
+    small = [i for i in np.argsort(csize, kind="stable") if 0 < csize[i] < min_n]
+    rows = crow[small] if crow.shape[1] else np.zeros((len(small), 0))
     seen = 0
-    stack = [(-1, np.zeros(null.shape[1]), 0, [])]
+    stack = [(-1, np.zeros(rows.shape[1]), 0, [])]
     while stack:
         last, acc, total, chosen = stack.pop()
         for j in range(last + 1, len(small)):
-            size = int(sizes[small[j]])
+            size = int(csize[small[j]])
             if total + size >= min_n:
-                break          # atoms are sorted by size: the rest are as large or larger
+                break          # classes are sorted by size: the rest are as large or larger
             seen += 1
             if seen > budget:
                 return EXHAUSTED
             s = acc + rows[j]
             pick = chosen + [small[j]]
-            if rows.shape[1] == 0 or float(np.abs(s).max()) <= _TOL * len(pick):
-                return pick
+            if rows.shape[1] == 0 or float(np.abs(s).max()) <= _TOL * sum(len(members[c]) for c in pick):
+                return [a for c in pick for a in members[c]]
             stack.append((j, s, total + size, pick))
     return None
 
@@ -938,7 +969,7 @@ def plan_groups(people: pd.DataFrame, value_cols: Sequence[str], min_n: int = MI
                 leak = cands[hit[0]].toarray().ravel() if len(hit) else None
             idx = np.flatnonzero(shown)
             if leak is None:
-                found = _exhaustive_leak(null, unknown, min_n)
+                found = _exhaustive_leak(null, unknown, min_n, published=published())
                 if found is EXHAUSTED:
                     rest = [i for i in idx if not m[i].all()]
                     if not rest:
