@@ -158,3 +158,25 @@ def test_attacker_hr_reader_determines_no_small_group(case):
     heat = weekly_by(series[series["week_start"] == WEEKS[0]], roster, "team", "pulse_strain", MIN_N, plan=plan)
     groups += [{"team": t} for t in shown(heat.interior(), "pulse_strain")["team"]]
     assert small_groups_determined(people, groups, MIN_N, known) == []
+
+
+def test_cli_risk_export_is_on_the_record_and_neutralised(tmp_path, monkeypatch):
+    from sqlalchemy import select
+
+    from burnout import cli, selfservice
+    from burnout.store.schema import audit_log
+
+    from helpers import small_org
+
+    eng = small_org(tmp_path, helpers=12, weeks=6)
+    monkeypatch.setenv("BURNOUT_DATABASE_URL", str(eng.url))
+    out = tmp_path / "risk.csv"
+    assert cli.main(["risk", "--output", str(out), "--as", "auditor", "--reason", "quarterly check"]) == 0
+    with eng.connect() as conn:
+        rows = conn.execute(select(audit_log.c.actor, audit_log.c.subject_helper_id, audit_log.c.detail)
+                            .where(audit_log.c.action == cli.CLI_EXPORT)).all()
+    table = pd.read_csv(out)
+    assert {r.subject_helper_id for r in rows} == set(table["helper_id"])
+    assert {r.actor for r in rows} == {"auditor"} and all("quarterly check" in r.detail for r in rows)
+    own = selfservice.own_data_frame(eng, table["helper_id"].iloc[0])
+    assert own.astype(str).apply(lambda c: c.str.contains("written to a file from the command line")).any().any()
