@@ -753,6 +753,7 @@ class Plan:
     status: dict = field(default_factory=dict)      # column -> {group: status}
     _atoms: dict = field(default_factory=dict)      # column -> (keys, sizes)
     _null: dict = field(default_factory=dict)       # column -> null space of the shown rows (atoms x d)
+    _everyone: dict = field(default_factory=dict)   # column -> (keys, sizes) counting known people too
 
     def status_of(self, column: str, group: tuple) -> str:
         return self.status.get(column, {}).get(tuple(group), SHOWN)
@@ -760,17 +761,19 @@ class Plan:
     def allows(self, column: str, conditions: Mapping) -> bool:
         """May a cell over the people matching ``conditions`` ({dim: value or
         values}) be shown?  Only when it has ``min_n`` people or more and is a
-        combination of the audited, shown rows."""
+        combination of the audited, shown rows (and of the known people)."""
         if column not in self._atoms:
             return True
-        cols, sizes = self._atoms[column]
-        x = _indicator(cols, self.dims, conditions)
-        n = float(sizes @ x)
+        every_cols, every_sizes = self._everyone.get(column, self._atoms[column])
+        n = float(every_sizes @ _indicator(every_cols, self.dims, conditions)) if len(every_cols) else 0.0
         if n == 0:
             return True
         if n < self.min_n:
             return False
-        return _in_rowspace(self._null[column], x)
+        cols, _ = self._atoms[column]
+        if not len(cols):
+            return True        # everyone in it is known to the reader already
+        return _in_rowspace(self._null[column], _indicator(cols, self.dims, conditions))
 
 
 def _indicator(cols: np.ndarray, dims: Sequence[str], conditions) -> np.ndarray:
@@ -914,51 +917,62 @@ def plan_groups(people: pd.DataFrame, value_cols: Sequence[str], min_n: int = MI
     plan = Plan(min_n=min_n, dims=dims)
     value_cols = [v for v in value_cols if v in people.columns]
     known = set(known or ())
-    base = people[people[respondent_col].notna()].drop_duplicates(respondent_col).copy()
-    # a known person's atom is theirs alone: the extra key column holds their id
-    base["_known"] = [str(h) if h in known else "" for h in base[respondent_col]]
-    keys = [*dims, "_known"]
+    base = people[people[respondent_col].notna()].drop_duplicates(respondent_col)
+    base = base.astype({d: str for d in dims})
+    is_known = base[respondent_col].isin(known).to_numpy()
     done: dict[bytes, str] = {}     # columns answered by the same people share one audit
     for column in ["n", *value_cols]:
-        present = base[value_cols].notna().any(axis=1) if column == "n" else base[column].notna()
-        same = done.get(present.to_numpy().tobytes())
+        present = (base[value_cols].notna().any(axis=1) if column == "n" else base[column].notna()).to_numpy()
+        same = done.get(present.tobytes())
         if same is not None:
             plan.status[column] = plan.status[same]
             if same in plan._atoms:
                 plan._atoms[column], plan._null[column] = plan._atoms[same], plan._null[same]
+                plan._everyone[column] = plan._everyone[same]
             continue
-        done[present.to_numpy().tobytes()] = column
-        rows = base[present.to_numpy()]
+        done[present.tobytes()] = column
+        rows = base[present]
         st: dict[tuple, str] = {}
         plan.status[column] = st
         if rows.empty:
             continue
-        counts = rows.astype({d: str for d in dims}).groupby(keys, sort=True)[respondent_col].nunique()
-        cols = np.array([k if isinstance(k, tuple) else (k,) for k in counts.index], dtype=object)
+        # A known person's value is published to this reader: a sum over a group is
+        # as good as the sum over its unknown people, so the audit runs over those
+        # alone (the same row space as adding each known person's unit row).
+        every = rows.groupby(list(dims), sort=True)[respondent_col].nunique()
+        every_cols = np.array([k if isinstance(k, tuple) else (k,) for k in every.index], dtype=object)
+        every_sizes = every.to_numpy(dtype=float)
+        unknown_rows = rows[~is_known[present]]
+        counts = unknown_rows.groupby(list(dims), sort=True)[respondent_col].nunique()
+        cols = np.array([k if isinstance(k, tuple) else (k,) for k in counts.index], dtype=object) \
+            .reshape(-1, len(dims))
         sizes = counts.to_numpy(dtype=float)
-        is_known = cols[:, -1] != ""
-        unknown = np.where(is_known, 0.0, sizes)        # the people a leak would be about
-        fixed_rows = np.eye(len(cols))[is_known]
         groups: list[tuple] = [()]
+        n_groups = [float(every_sizes.sum())]
         blocks = [np.ones((1, len(cols)))]
         for j, d in enumerate(dims):
-            codes, uniq = pd.factorize(cols[:, j], sort=True)
+            uniq = sorted(set(every_cols[:, j]))
             groups += [((d, v),) for v in uniq]
-            blocks.append(_one_hot(codes, len(uniq)).toarray())
+            n_groups += [float(every_sizes[every_cols[:, j] == v].sum()) for v in uniq]
+            blocks.append(np.array([[1.0 if c == v else 0.0 for c in cols[:, j]] for v in uniq])
+                          .reshape(len(uniq), len(cols)))
         full = np.vstack(blocks)
+        n_groups = np.array(n_groups)
         # Groups with the same people (a team that is a whole site) stand or fall together.
-        m, first, cls = np.unique(full, axis=0, return_index=True, return_inverse=True)
+        _, first, cls = np.unique(np.hstack([full, n_groups[:, None]]), axis=0, return_index=True,
+                                  return_inverse=True)
         cls = np.asarray(cls).reshape(-1)
+        m = full[first]
         names = [groups[i] for i in first]
-        n = m @ sizes
+        n = n_groups[first]
+        whole = n == n_groups[0]                      # everyone: hidden last
         shown = n >= min_n
-        cands = _candidates(cols, unknown, full, min_n)
-
-        def published():
-            return np.vstack([m[shown], fixed_rows]) if len(fixed_rows) else m[shown]
-
-        null = _null_space(published(), len(cols))
+        if len(cols):
+            cands = _candidates(cols, sizes, full, min_n)
+            null = _null_space(m[shown], len(cols))
         for _ in range(2 * len(m) + 2):
+            if not len(cols):
+                break
             leak = None
             if cands.shape[0]:
                 if null.shape[1]:
@@ -969,31 +983,31 @@ def plan_groups(people: pd.DataFrame, value_cols: Sequence[str], min_n: int = MI
                 leak = cands[hit[0]].toarray().ravel() if len(hit) else None
             idx = np.flatnonzero(shown)
             if leak is None:
-                found = _exhaustive_leak(null, unknown, min_n, published=published())
+                found = _exhaustive_leak(null, sizes, min_n, published=m[shown])
                 if found is EXHAUSTED:
-                    rest = [i for i in idx if not m[i].all()]
+                    rest = [i for i in idx if not whole[i]]
                     if not rest:
                         break          # only the total is left: nothing smaller to hide
                     pick = min(rest, key=lambda i: (n[i], str(names[i])))
                     shown[pick] = False
-                    null = _null_space(published(), len(cols))
+                    null = _null_space(m[shown], len(cols))
                     continue
                 if found:
                     leak = np.zeros(len(cols))
                     leak[found] = 1
             if leak is None or len(idx) == 0:
                 break
-            basis = published()
-            coef = np.linalg.lstsq(basis.T, leak, rcond=None)[0][:len(idx)]
+            coef = np.linalg.lstsq(m[idx].T, leak, rcond=None)[0]
             used = [i for i, c in zip(idx, coef) if abs(c) > 1e-7] or list(idx)
             # hide the smallest row the derivation leans on; everyone (all atoms) only last
-            pick = min(used, key=lambda i: (bool(m[i].all()), n[i], str(names[i])))
+            pick = min(used, key=lambda i: (bool(whole[i]), n[i], str(names[i])))
             shown[pick] = False
-            null = _widen(null, published(), m[pick])
+            null = _widen(null, m[shown], m[pick])
         for g, c in zip(groups, cls):
             st[g] = SHOWN if shown[c] else (PRIMARY if n[c] < min_n else COMPLEMENTARY)
         plan._atoms[column] = (cols, sizes)
-        plan._null[column] = null
+        plan._null[column] = null if len(cols) else np.zeros((0, 0))
+        plan._everyone[column] = (every_cols, every_sizes)
     return plan
 
 
