@@ -180,3 +180,42 @@ def test_cli_risk_export_is_on_the_record_and_neutralised(tmp_path, monkeypatch)
     assert {r.actor for r in rows} == {"auditor"} and all("quarterly check" in r.detail for r in rows)
     own = selfservice.own_data_frame(eng, table["helper_id"].iloc[0])
     assert own.astype(str).apply(lambda c: c.str.contains("written to a file from the command line")).any().any()
+
+
+EVIL = '<a href="http://evil.example/x">Ward</a> <img src=x onerror=alert(1)> ![t](http://host/pixel.png) www.evil.com'
+
+
+def test_chart_labels_and_hover_text_are_plain_text():
+    from burnout import charts
+
+    cells = pd.DataFrame({"team": [EVIL, "B"], "week_start": [WEEKS[0]] * 2, "value": [40.0, 50.0],
+                          "status": [privacy.SHOWN] * 2})
+    figs = [charts.heatmap(cells, "team", measure="pulse_strain", title=f"Team {EVIL}", min_n=MIN_N),
+            charts.pressure_scatter(pd.DataFrame({"label": [EVIL], "caseload_ratio": [1.0], "burned_out": [0.3],
+                                                  "n": [6]}), y="burned_out", size_col="n", label_points=True,
+                                    title=EVIL),
+            charts.risk_distribution(pd.DataFrame({"team": [EVIL], "band_low": [0.5], "band_moderate": [0.3],
+                                                   "band_high": [0.2]}), "team")]
+    for fig in figs:
+        texts = "\n".join(_strings(fig.to_plotly_json()))
+        assert "<a" not in texts and "<img" not in texts and "http://" not in texts and "www.evil" not in texts
+    assert "&lt;a href" in "\n".join(_strings(figs[0].to_plotly_json()))     # shown as the text it is
+
+
+def _strings(obj):
+    if isinstance(obj, str):
+        yield obj
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            yield from _strings(v)
+    elif isinstance(obj, (list, tuple)) or (isinstance(obj, np.ndarray) and obj.dtype == object):
+        for v in obj:
+            yield from _strings(v)
+
+
+def test_markdown_text_neither_links_nor_fetches():
+    from burnout.checkin import escape_md
+
+    out = escape_md(EVIL + " mail me@host.org")
+    assert "://" not in out and "www." not in out and "me@host" not in out
+    assert "](" not in out.replace("\\]\\(", "")       # brackets are escaped: no link or image syntax
