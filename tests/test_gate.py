@@ -219,3 +219,12 @@ def test_markdown_text_neither_links_nor_fetches():
     out = escape_md(EVIL + " mail me@host.org")
     assert "://" not in out and "www." not in out and "me@host" not in out
     assert "](" not in out.replace("\\]\\(", "")       # brackets are escaped: no link or image syntax
+
+
+def test_the_plan_depends_only_on_who_answered():
+    people, _, _ = org([("A", "nurse", "S", 6, 50, 0), ("B", "nurse", "T", 7, 40, 2)])
+    plan = review_plan(people, MIN_N)
+    assert review_plan(people.assign(pulse_strain=people["pulse_strain"] + 3), MIN_N) is plan
+    fewer = people.copy()
+    fewer.loc[0, "pulse_strain"] = np.nan
+    assert review_plan(fewer, MIN_N) is not plan

@@ -45,7 +45,10 @@ def review_plan(people: pd.DataFrame, min_n: int, measures: Mapping[str, str] = 
     cols = [c for c in measures if c in people.columns]
     known = hr_known(people) if known is None else set(known)
     frame = people[["helper_id", *privacy.GROUP_DIMS, *cols]]
-    key = (min_n, tuple(cols), int(pd.util.hash_pandas_object(frame, index=False).sum()),
+    # The plan depends only on who answered what in which group, never on the
+    # answers: keyed on that structure, new scores for the same people reuse it.
+    structure = pd.concat([frame[["helper_id", *privacy.GROUP_DIMS]], frame[cols].notna()], axis=1)
+    key = (min_n, tuple(cols), int(pd.util.hash_pandas_object(structure, index=False).sum()),
            hash(frozenset(known)))
     plan = _PLANS.get(key)
     if plan is None:
