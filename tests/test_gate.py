@@ -228,3 +228,29 @@ def test_the_plan_depends_only_on_who_answered():
     fewer = people.copy()
     fewer.loc[0, "pulse_strain"] = np.nan
     assert review_plan(fewer, MIN_N) is not plan
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(small_orgs())
+def test_attacker_lead_reader_determines_no_small_group(case):
+    spec, skip = case
+    people, series, _ = org(spec)
+    series = series[~series["helper_id"].isin([f"H{i:03d}" for i in skip]) | (series["week_start"] != WEEKS[1])]
+    for team in people["team"].unique():
+        troster = people[people["team"] == team]
+        ids, known, _ = privacy.lead_basis(troster, MIN_N)
+        weekly = privacy.weekly_aggregate(series, "pulse_strain", MIN_N, ids=ids, known=known)
+        for _, w in weekly.iterrows():
+            answered = set(series.loc[series["week_start"] == w["week_start"], "helper_id"]) & set(troster["helper_id"])
+            week_people = troster[troster["helper_id"].isin(answered)].assign(everyone="x")
+            if w["status"] != privacy.SHOWN:
+                continue
+            # the lead reads the mean and n of the basis, and every consenting helper's own answers
+            assert int(w["n"]) == len(answered & set(ids))
+            basis = week_people[week_people["helper_id"].isin(ids)]
+            groups = [{"helper_id": list(basis["helper_id"])}]
+            assert small_groups_determined(week_people, groups, MIN_N, known) == []
+            # and whether the private helpers answered: none answering would be news
+            private = set(troster["helper_id"]) - set(known)
+            if private & set(ids):
+                assert len((answered & set(ids)) - set(known)) >= MIN_N
