@@ -22,7 +22,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from sqlalchemy.engine import Engine
 
-from burnout import charts, privacy, turnover
+from burnout import charts, disclosure, privacy, turnover
 from burnout.domain import measures
 from burnout.domain.settings import Settings, team_kind_label
 from burnout.domain.time import now
@@ -373,7 +373,7 @@ def build_review(engine: Engine, scope: str = "org", settings_override: Mapping 
 
     scope_ids = roster["helper_id"] if team is None else roster.loc[roster["team"] == team, "helper_id"]
     part = participation_table(data, scope_ids, min_n,
-                               allowed=team is None or plan.allows("n", {"team": team}))
+                               allowed=team is None or disclosure.allows(plan, {"team": team}))
     sections.append(Section("participation", "Check-in participation",
                             "Share of active helpers who checked in each week. Counts only: never who.",
                             participation_display(part, min_n)))

@@ -12,7 +12,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from burnout import privacy, risk
+from burnout import disclosure, privacy, risk
 from burnout.views.data import BAND_COLUMNS, BANDS, ROLLUP_MEASURES, OrgData
 
 
@@ -24,39 +24,19 @@ def narrowing(where: Mapping | None, team: str | None = None) -> dict:
     return fixed
 
 
-_PLANS: dict = {}
-
-
 def hr_known(people: pd.DataFrame) -> set:
-    """Whom an HR reader is taken to know one by one: every helper who shares
-    their results with their lead.  HR material reaches managers, and a lead
-    holding the HR review next to their consenting helpers' results must not
-    be able to work out a helper who keeps theirs private."""
-    if "consent_lead_view" not in people.columns:
-        return set()
-    return set(people.loc[people["consent_lead_view"].fillna(False).astype(bool), "helper_id"])
+    """Whom the HR reader is taken to know one by one (see disclosure.Reader.hr)."""
+    return disclosure.consenting(people)
 
 
 def review_plan(people: pd.DataFrame, min_n: int, measures: Mapping[str, str] = ROLLUP_MEASURES,
                 known=None) -> privacy.Plan:
-    """The joint audit of the organisation's roll-up tables (privacy.plan_groups),
-    remembered for the same people and answers: a what-if slider on the review
-    page reruns the review, not the audit.  ``known`` defaults to :func:`hr_known`."""
-    cols = [c for c in measures if c in people.columns]
-    known = hr_known(people) if known is None else set(known)
-    frame = people[["helper_id", *privacy.GROUP_DIMS, *cols]]
-    # The plan depends only on who answered what in which group, never on the
-    # answers: keyed on that structure, new scores for the same people reuse it.
-    structure = pd.concat([frame[["helper_id", *privacy.GROUP_DIMS]], frame[cols].notna()], axis=1)
-    key = (min_n, tuple(cols), int(pd.util.hash_pandas_object(structure, index=False).sum()),
-           hash(frozenset(known)))
-    plan = _PLANS.get(key)
-    if plan is None:
-        plan = privacy.plan_groups(frame, cols, min_n, known=known)
-        if len(_PLANS) >= 8:
-            _PLANS.pop(next(iter(_PLANS)))
-        _PLANS[key] = plan
-    return plan
+    """The release gate's audit of the roll-ups for the HR reader (``known``:
+    default every consenting helper), cached on who answered, not on the answers:
+    a what-if slider on the review page reruns the review, not the audit."""
+    reader = disclosure.Reader.hr(people) if known is None else disclosure.Reader(disclosure.HR,
+                                                                                  known=frozenset(known))
+    return disclosure.plan_for(reader, people, list(measures), min_n)
 
 
 def rollup(people: pd.DataFrame, by: str, min_n: int, *, where: Mapping | None = None,
@@ -104,23 +84,7 @@ def band_shares(people: pd.DataFrame, by: str | None, min_n: int, known=None, *,
     return privacy.apply_plan(sup, plan, fixed, column_map={c: "risk_score" for c in ["n", *band_cols]})
 
 
-def plan_gate(plan: privacy.Plan | None, group_col: str, measure: str, fixed: Mapping | None = None):
-    """A ``suppress(gate=...)`` check that lets a sub-group x week cell through only
-    when the reader's audited plan allows that group (the week's total: the
-    scope itself).  The weekly cells are the same people's answers as the
-    audited roll-ups, so a group the roll-ups hide stays hidden week by week
-    (a heatmap row of a hidden team would otherwise undo the audit)."""
-    if plan is None:
-        return None
-    column = measure if measure in plan.status else "n"
-    fixed = dict(fixed or {})
-
-    def gate(key):
-        cond = dict(fixed)
-        if str(key[0]) != privacy.TOTAL:
-            cond[group_col] = key[0]
-        return None if plan.allows(column, cond) else privacy.COMPLEMENTARY
-    return gate
+plan_gate = disclosure.cell_gate
 
 
 def weekly_by(scores_or_history: pd.DataFrame, roster: pd.DataFrame, group_col: str, measure: str,
