@@ -847,6 +847,29 @@ EXHAUSTED = "exhausted"
 SEARCH_BUDGET = 50_000
 
 
+def _dependent(crow: np.ndarray, small: list) -> list:
+    """The classes that can take part in a determined set at all.  A set sums
+    to zero in the null space, so each member's null row is minus the sum of
+    the others': a class whose row is outside the span of the other small
+    classes' rows is in no such set and is dropped (repeatedly, as dropping
+    one can free another).  Exact, and it keeps the search small."""
+    if crow.shape[1] == 0 or len(small) < 2:
+        return small
+    keep = list(small)
+    while len(keep) > 1:
+        a = crow[keep]
+        _, sv, vt = np.linalg.svd(a.T, full_matrices=True)
+        rank = int((sv > 1e-9 * max(1.0, float(sv.max(initial=0.0)))).sum())
+        left = vt[rank:]                    # y with y @ a == 0
+        involved = np.abs(left).max(axis=0) > 1e-9 if left.shape[0] else np.zeros(len(keep), dtype=bool)
+        zero = np.abs(a).max(axis=1) <= _TOL      # a class determined on its own stays
+        nxt = [c for c, inv, z in zip(keep, involved, zero) if inv or z]
+        if len(nxt) == len(keep):
+            break
+        keep = nxt
+    return keep if len(keep) > 1 or (keep and float(np.abs(crow[keep[0]]).max()) <= _TOL) else []
+
+
 def _exhaustive_leak(null: np.ndarray, sizes: np.ndarray, min_n: int, budget: int | None = None,
                      published: np.ndarray | None = None):
     """Any set of atoms with 1..min_n-1 people in the row space, searched
@@ -869,6 +892,7 @@ def _exhaustive_leak(null: np.ndarray, sizes: np.ndarray, min_n: int, budget: in
     crow = np.vstack([null[m].sum(axis=0) for m in members]) if null.shape[1] and members \
         else np.zeros((len(members), 0))
     small = [i for i in np.argsort(csize, kind="stable") if 0 < csize[i] < min_n]
+    small = _dependent(crow, small)
     rows = crow[small] if crow.shape[1] else np.zeros((len(small), 0))
     seen = 0
     stack = [(-1, np.zeros(rows.shape[1]), 0, [])]

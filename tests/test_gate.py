@@ -77,7 +77,8 @@ def test_attack3_an_exhausted_search_hides_more(monkeypatch):
             ("Inland", "counsellor", "Inland", 6, 40, 0)]
     spec += [(f"T{i}", f"r{i}", f"site{i}", 1, 50, 0) for i in range(50)]
     people, _, _ = org(spec)
-    assert privacy._exhaustive_leak(np.eye(3)[:, :1], np.ones(3), 5, budget=1) is privacy.EXHAUSTED
+    assert privacy._exhaustive_leak(np.ones((3, 1)), np.ones(3), 5, budget=1) is privacy.EXHAUSTED
+    assert privacy._exhaustive_leak(np.ones((3, 1)), np.ones(3), 5) is None
 
     def trio(plan):
         return [plan.status_of("pulse_strain", (g,)) == privacy.SHOWN
