@@ -11,6 +11,7 @@ import os
 import streamlit as st
 
 from burnout import auth, seed
+from burnout.checkin import escape_md
 from burnout.store import is_empty
 from burnout.ui import common, web
 from burnout.ui.login import render_login
@@ -94,7 +95,7 @@ def _run() -> None:
         # comes back to the page it asked for (a full load, so the cookie is in place)
         common.redirect(web.grant_url(code))
     with st.sidebar:
-        st.caption(f"Signed in as **{user['username']}** ({user['role']})")
+        st.caption(f"Signed in as **{escape_md(user['username'])}** ({escape_md(user['role'])})")
         if seed.is_demo(engine):
             st.info("Demo organisation: all people and numbers are synthetic.", icon=":material/science:")
         st.button("Sign out", key="sign_out", on_click=common.sign_out)

@@ -12,6 +12,7 @@ heatmaps.  Nothing here imports streamlit.
 """
 from __future__ import annotations
 
+import re
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -122,6 +123,52 @@ def legend_rows(fig: go.Figure, width: int = PHONE_PLOT_WIDTH) -> int:
     return rows
 
 
+_URL = re.compile(r"(?i)(://|\bwww\.)")
+ZWJ = "\u200d"
+
+
+def chart_text(value):
+    """Names, teams, sites and notes as plain text in a chart: plotly reads a
+    subset of HTML in every label and hover text (``<a href>`` becomes a live
+    link, ``<span style>`` restyles), so ``& < >`` are written as entities and a
+    URL is broken with a zero-width joiner so nothing reads as an address.
+    Anything that is not text is returned as it is."""
+    if not isinstance(value, str):
+        return value
+    out = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _URL.sub(lambda m: m.group(0)[:-1] + ZWJ + m.group(0)[-1], out)
+
+
+def _title_text(text):
+    # titles are built here and may hold the line breaks ``wrap`` inserts
+    return chart_text(text).replace("&lt;br&gt;", "<br>") if isinstance(text, str) else text
+
+
+def _text_array(values):
+    if isinstance(values, str):
+        return chart_text(values)
+    if isinstance(values, (list, tuple)):
+        return type(values)(_text_array(v) for v in values) if isinstance(values, list) else \
+            tuple(_text_array(v) for v in values)
+    if isinstance(values, np.ndarray) and values.dtype == object:
+        return np.vectorize(_text_array, otypes=[object])(values) if values.size else values
+    return values
+
+
+def safe_figure(fig: go.Figure) -> go.Figure:
+    """Every label of every trace (categories, text, hover text, trace names) and
+    every annotation as plain text (:func:`chart_text`).  Each chart goes through
+    here once (from :func:`_layout`), so data never reaches plotly's HTML."""
+    for tr in fig.data:
+        for attr in ("x", "y", "text", "hovertext", "name", "labels", "ids"):
+            if attr in tr and tr[attr] is not None:
+                tr[attr] = _text_array(tr[attr])
+    for ann in fig.layout.annotations or ():
+        if isinstance(ann.text, str):
+            ann.text = _title_text(ann.text)
+    return fig
+
+
 def _layout(fig: go.Figure, title: str, x_title: str | None = None, y_title: str | None = None,
             height: int = 380, subtitle: str | None = None, bottom: int = 10, extra_top: int = 0) -> go.Figure:
     """Title (wrapped to fit a phone), optional subtitle, the legend in a row under them
@@ -130,8 +177,9 @@ def _layout(fig: go.Figure, title: str, x_title: str | None = None, y_title: str
     ``height`` is the height of the plot and its axes; the room the title and legend
     need is added on top; ``extra_top`` reserves room for panel titles above the first panel.
     """
-    title = wrap(title, TITLE_CHARS)
-    subtitle = wrap(subtitle, SUBTITLE_CHARS)
+    safe_figure(fig)
+    title = _title_text(wrap(title, TITLE_CHARS))
+    subtitle = _title_text(wrap(subtitle, SUBTITLE_CHARS))
     head = 10 + 21 * _lines(title) + (4 + 16 * _lines(subtitle) if subtitle else 0)
     rows = legend_rows(fig)
     top = head + (8 + 22 * rows if rows else 0) + 14 + extra_top
@@ -149,9 +197,9 @@ def _layout(fig: go.Figure, title: str, x_title: str | None = None, y_title: str
     fig.update_xaxes(automargin=True)
     fig.update_yaxes(automargin=True)
     if x_title is not None:
-        fig.update_xaxes(title_text=wrap(x_title, AXIS_CHARS))
+        fig.update_xaxes(title_text=_title_text(wrap(x_title, AXIS_CHARS)))
     if y_title is not None:
-        fig.update_yaxes(title_text=wrap(y_title, AXIS_CHARS))
+        fig.update_yaxes(title_text=_title_text(wrap(y_title, AXIS_CHARS)))
     return fig
 
 

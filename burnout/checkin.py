@@ -71,6 +71,7 @@ def _as_date(value) -> dt.date:
     return pd.Timestamp(value).date()
 
 
+_AUTOLINK = re.compile(r"(?i)(://|\bwww\.|@)")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=])")
 
 
@@ -78,10 +79,13 @@ def escape_md(text) -> str:
     """Escape free text for st.markdown: no links, images, HTML, LaTeX or formatting.
 
     Free text (comments, admin-written resources) is shown as typed, never interpreted.
+    A bare address (``http://…``, ``www.…``, ``name@host``) would still be turned
+    into a link by the markdown renderer, so a zero-width joiner breaks it.
     """
     if text is None or (isinstance(text, float) and math.isnan(text)):
         return ""
-    return _MD_SPECIAL.sub(r"\\\1", str(text)).replace("\n", "  \n")
+    out = _AUTOLINK.sub(lambda m: m.group(0)[:-1] + "\u200d" + m.group(0)[-1], str(text))
+    return _MD_SPECIAL.sub(r"\\\1", out).replace("\n", "  \n")
 
 
 def band_of(value: float | None, subscale) -> str | None:

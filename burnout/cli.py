@@ -27,7 +27,7 @@ from burnout.instruments import INSTRUMENTS, load_wording_file
 from burnout.scoring import score_csv
 from burnout.store import database_url, get_engine
 from burnout.store.retry import describe_failure
-from burnout.store.writes import save_wording
+from burnout.store.writes import audit, save_wording
 from burnout.turnover import shanafelt
 from burnout.uncertainty import format_range, shanafelt_ranges
 from burnout.views.review import build_review
@@ -114,7 +114,10 @@ def _cmd_turnover(a) -> int:
 def _cmd_risk(a) -> int:
 
     as_of = parse_day(a.as_of)            # InputError (exit 2) for '', 2026-13-45, not-a-date
-    table, model = risk_report(get_engine(), as_of=as_of, details=True)
+    engine = get_engine()
+    table, model = risk_report(engine, as_of=as_of, details=True)
+    # one helper per row: individuals are read only on the record, before the file exists
+    record_individual_export(engine, table["helper_id"], actor=a.as_user, reason=a.reason, what="risk")
     write_csv(table, a.output)
     # which model gave p_leave_12m, and why (stdout stays the one-line summary)
     for line in model.describe():
@@ -127,6 +130,21 @@ def _cmd_risk(a) -> int:
               "in the recent weeks (workload drivers are still listed).", file=sys.stderr)
     print(f"{len(table)} active helpers -> {a.output}")
     return 0
+
+
+CLI_EXPORT = "cli_individual_export"
+
+
+def record_individual_export(engine, helper_ids, *, actor: str | None, reason: str | None, what: str) -> str:
+    """Audit rows for a command that writes one row per helper: one row per helper
+    (so each helper's own-data export lists it) with the actor — ``--as`` or the
+    operating-system user — and the reason given."""
+    name = (actor or "").strip() or getpass.getuser()
+    detail = f"{what} export from the command line" + (f" ({reason.strip()})" if reason and reason.strip() else "")
+    with engine.begin() as conn:
+        for hid in sorted({str(h) for h in helper_ids}):
+            audit(conn, name, CLI_EXPORT, subject_helper_id=hid, detail=detail[:500])
+    return name
 
 
 def write_report(engine, scope: str = "org", fmt: str = "pdf", out: Path | str = "report.pdf",
@@ -243,6 +261,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("risk", help="burnout risk, leaving probability and cost per active helper")
     s.add_argument("--as-of", help="ISO date YYYY-MM-DD (default: the latest week with data)")
     s.add_argument("--output", required=True)
+    s.add_argument("--as", dest="as_user", help="who is exporting, for the audit log (default: the OS user)")
+    s.add_argument("--reason", help="why, for the audit log (each helper can read it in their own data)")
     s.set_defaults(func=_cmd_risk)
 
     s = sub.add_parser("report", help="HR review as PDF or XLSX, with privacy suppression")

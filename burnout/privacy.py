@@ -467,12 +467,16 @@ def _cells_for(data: pd.DataFrame, group_cols: list[str], respondent_col: str, m
 
 
 def _mask(cells: list[_Cell], lines, min_n: int, pop_members: dict | None, known: set | None,
-          inherit: Mapping | None = None) -> tuple[np.ndarray, list[str]]:
+          inherit: Mapping | None = None, gate=None, private: set | None = None) -> tuple[np.ndarray, list[str]]:
     hidden = np.zeros(len(cells), dtype=bool)
     status = [SHOWN] * len(cells)
     for i, c in enumerate(cells):
         if inherit and c.key in inherit:
             hidden[i], status[i] = True, inherit[c.key]
+            continue
+        verdict = gate(c.key) if gate is not None and c.published else None
+        if verdict:
+            hidden[i], status[i] = True, verdict
             continue
         if not c.published:
             hidden[i] = True
@@ -491,7 +495,8 @@ def _mask(cells: list[_Cell], lines, min_n: int, pop_members: dict | None, known
                 continue
         if known is not None:
             unknown = len(c.members - known)
-            if 0 < unknown < min_n:
+            # with private people in scope, none of them answering is news about them too
+            if (0 < unknown < min_n) or (private and unknown == 0):
                 hidden[i], status[i] = True, KNOWN
     _protect(cells, lines, hidden, status, min_n)
     return hidden, status
@@ -522,7 +527,8 @@ def _cell_means(rows: pd.DataFrame, group_cols: list[str], respondent_col: str, 
 def suppress(df: pd.DataFrame, group_cols: str | Sequence[str], respondent_col: str = "helper_id",
              value_cols: Sequence[str] = (), min_n: int = MIN_N, *, margins: bool = True,
              within: str | None = None, population: pd.DataFrame | None = None,
-             known: Iterable | None = None, labels: Mapping | None = None) -> Suppressed:
+             known: Iterable | None = None, labels: Mapping | None = None, gate=None,
+             private: Iterable | None = None) -> Suppressed:
     """Aggregate ``df`` by ``group_cols`` on distinct respondents and suppress.
 
     ``value_cols`` are averaged per person first, then over the people of a
@@ -533,7 +539,12 @@ def suppress(df: pd.DataFrame, group_cols: str | Sequence[str], respondent_col: 
     ``within="week_start"`` for a sub-group x week heatmap whose weekly team
     figure is shown elsewhere — and no other totals.  ``population`` is the
     unfiltered data when ``df`` is a filtered view of it; ``known`` are
-    respondents the viewer may see individually.
+    respondents the viewer may see individually, and ``private`` the people
+    in scope outside ``known`` (when there are any, a cell none of them
+    answered is hidden: it would say that they all stayed silent).  ``gate``
+    maps a cell's key to a status when a wider audit (the release gate's
+    plan) does not allow it; those cells are then protected like any other
+    hidden cell.
     """
     group_cols = [group_cols] if isinstance(group_cols, str) else list(group_cols)
     if len(group_cols) not in (1, 2):
@@ -542,6 +553,7 @@ def suppress(df: pd.DataFrame, group_cols: str | Sequence[str], respondent_col: 
         raise ValueError("within= names one of the two group columns")
     value_cols = list(value_cols)
     known = set(known) if known is not None else None
+    private = set(private or ())
     base = df[[*group_cols, respondent_col, *value_cols]].copy()
     base = base[base[respondent_col].notna()]
     for v in value_cols:
@@ -568,7 +580,7 @@ def suppress(df: pd.DataFrame, group_cols: str | Sequence[str], respondent_col: 
     # rows that contribute to n: people with any value (or every row without values)
     any_rows = per_person if not value_cols else per_person[per_person[value_cols].notna().any(axis=1)]
     cells, lines = _cells_for(any_rows, group_cols, respondent_col, margins, within)
-    hidden, status = _mask(cells, lines, min_n, pop_sets(any_rows, None), known)
+    hidden, status = _mask(cells, lines, min_n, pop_sets(any_rows, None), known, gate=gate, private=private)
     keys = [c.key for c in cells if c.published]
     order = [i for i, c in enumerate(cells) if c.published]
     table = pd.DataFrame(keys, columns=group_cols)
@@ -580,7 +592,8 @@ def suppress(df: pd.DataFrame, group_cols: str | Sequence[str], respondent_col: 
         cells_v, lines_v = _cells_for(rows_v, group_cols, respondent_col, margins, within)
         # a value is never shown where the cell's n is hidden: start from those cells
         inherit = {k: s for k, h, s in zip(keys, [hidden[i] for i in order], [status[i] for i in order]) if h}
-        hidden_v, status_v = _mask(cells_v, lines_v, min_n, pop_sets(rows_v, v), known, inherit)
+        hidden_v, status_v = _mask(cells_v, lines_v, min_n, pop_sets(rows_v, v), known, inherit, gate=gate,
+                                   private=private)
         cell_means = _cell_means(rows_v, group_cols, respondent_col, v)
         means = {c.key: (np.nan if hidden_v[i] else cell_means.get(c.key, np.nan), status_v[i])
                  for i, c in enumerate(cells_v) if c.published}
@@ -617,8 +630,11 @@ def weekly_aggregate(scores: pd.DataFrame, value_col: str, min_n: int = MIN_N, *
                      ids: Iterable | None = None, known: Iterable | None = None) -> pd.DataFrame:
     """Weekly mean of ``value_col`` over distinct respondents: ``week_start, mean, n,
     status``; weeks with fewer than ``min_n`` people (or a small private
-    remainder, see ``known``) have ``mean`` and ``n`` hidden."""
+    remainder, see ``known``) have ``mean`` and ``n`` hidden.  With ``ids``
+    and ``known``, a week in which none of the private helpers (``ids`` outside
+    ``known``) answered is hidden too: its ``n`` would tell who skipped."""
     s = scores
+    private = set(ids) - set(known) if ids is not None and known is not None else set()
     if ids is not None:
         s = s[s["helper_id"].isin(set(ids))]
     s = s[["week_start", "helper_id", value_col]].copy()
@@ -626,7 +642,7 @@ def weekly_aggregate(scores: pd.DataFrame, value_col: str, min_n: int = MIN_N, *
     s = s[s[value_col].notna()]
     if s.empty:
         return pd.DataFrame(columns=["week_start", "mean", "n", "status"])
-    sup = suppress(s, "week_start", "helper_id", [value_col], min_n, margins=False, known=known)
+    sup = suppress(s, "week_start", "helper_id", [value_col], min_n, margins=False, known=known, private=private)
     out = sup.table[["week_start"]].copy()
     out["mean"] = sup.table[value_col]
     out["n"] = sup.table["n"]
@@ -737,6 +753,7 @@ class Plan:
     status: dict = field(default_factory=dict)      # column -> {group: status}
     _atoms: dict = field(default_factory=dict)      # column -> (keys, sizes)
     _null: dict = field(default_factory=dict)       # column -> null space of the shown rows (atoms x d)
+    _everyone: dict = field(default_factory=dict)   # column -> (keys, sizes) counting known people too
 
     def status_of(self, column: str, group: tuple) -> str:
         return self.status.get(column, {}).get(tuple(group), SHOWN)
@@ -744,17 +761,19 @@ class Plan:
     def allows(self, column: str, conditions: Mapping) -> bool:
         """May a cell over the people matching ``conditions`` ({dim: value or
         values}) be shown?  Only when it has ``min_n`` people or more and is a
-        combination of the audited, shown rows."""
+        combination of the audited, shown rows (and of the known people)."""
         if column not in self._atoms:
             return True
-        cols, sizes = self._atoms[column]
-        x = _indicator(cols, self.dims, conditions)
-        n = float(sizes @ x)
+        every_cols, every_sizes = self._everyone.get(column, self._atoms[column])
+        n = float(every_sizes @ _indicator(every_cols, self.dims, conditions)) if len(every_cols) else 0.0
         if n == 0:
             return True
         if n < self.min_n:
             return False
-        return _in_rowspace(self._null[column], x)
+        cols, _ = self._atoms[column]
+        if not len(cols):
+            return True        # everyone in it is known to the reader already
+        return _in_rowspace(self._null[column], _indicator(cols, self.dims, conditions))
 
 
 def _indicator(cols: np.ndarray, dims: Sequence[str], conditions) -> np.ndarray:
@@ -824,33 +843,79 @@ def _candidates(cols: np.ndarray, sizes: np.ndarray, groups, min_n: int):
     return x
 
 
-def _exhaustive_leak(null: np.ndarray, sizes: np.ndarray, min_n: int, budget: int = 50_000):
+EXHAUSTED = "exhausted"
+SEARCH_BUDGET = 50_000
+
+
+def _dependent(crow: np.ndarray, small: list) -> list:
+    """The classes that can take part in a determined set at all.  A set sums
+    to zero in the null space, so each member's null row is minus the sum of
+    the others': a class whose row is outside the span of the other small
+    classes' rows is in no such set and is dropped (repeatedly, as dropping
+    one can free another).  Exact, and it keeps the search small."""
+    if crow.shape[1] == 0 or len(small) < 2:
+        return small
+    keep = list(small)
+    while len(keep) > 1:
+        a = crow[keep]
+        _, sv, vt = np.linalg.svd(a.T, full_matrices=True)
+        rank = int((sv > 1e-9 * max(1.0, float(sv.max(initial=0.0)))).sum())
+        left = vt[rank:]                    # y with y @ a == 0
+        involved = np.abs(left).max(axis=0) > 1e-9 if left.shape[0] else np.zeros(len(keep), dtype=bool)
+        zero = np.abs(a).max(axis=1) <= _TOL      # a class determined on its own stays
+        nxt = [c for c, inv, z in zip(keep, involved, zero) if inv or z]
+        if len(nxt) == len(keep):
+            break
+        keep = nxt
+    return keep if len(keep) > 1 or (keep and float(np.abs(crow[keep[0]]).max()) <= _TOL) else []
+
+
+def _exhaustive_leak(null: np.ndarray, sizes: np.ndarray, min_n: int, budget: int | None = None,
+                     published: np.ndarray | None = None):
     """Any set of atoms with 1..min_n-1 people in the row space, searched
-    exhaustively over the small atoms; ``None`` when there is none, ``False``
-    when the search ran past ``budget`` sets (the named candidates still apply)."""
-    small = [i for i in np.argsort(sizes, kind="stable") if 0 < sizes[i] < min_n]
-    rows = null[small] if null.shape[1] else np.zeros((len(small), 0))
+    exhaustively over the small atoms; ``None`` when there is none, and
+    :data:`EXHAUSTED` when the search ran past ``budget`` sets: an unfinished
+    search proves nothing, so the caller hides more and searches again.
+
+    ``published`` (rows x atoms): atoms that sit in exactly the same published
+    rows can only be worked out together (every vector of the row space is
+    equal on them), so the search runs over those classes; fifty people in
+    fifty one-person cells that only the total covers are one class of fifty.
+    """
+    budget = SEARCH_BUDGET if budget is None else budget
+    members = [[i] for i in range(len(sizes))]
+    if published is not None and published.shape[0] and len(sizes):
+        _, codes = np.unique(published.T, axis=0, return_inverse=True)
+        codes = np.asarray(codes).reshape(-1)
+        members = [list(np.flatnonzero(codes == c)) for c in range(codes.max() + 1)]
+    csize = np.array([float(sizes[m].sum()) for m in members])
+    crow = np.vstack([null[m].sum(axis=0) for m in members]) if null.shape[1] and members \
+        else np.zeros((len(members), 0))
+    small = [i for i in np.argsort(csize, kind="stable") if 0 < csize[i] < min_n]
+    small = _dependent(crow, small)
+    rows = crow[small] if crow.shape[1] else np.zeros((len(small), 0))
     seen = 0
-    stack = [(-1, np.zeros(null.shape[1]), 0, [])]
+    stack = [(-1, np.zeros(rows.shape[1]), 0, [])]
     while stack:
         last, acc, total, chosen = stack.pop()
         for j in range(last + 1, len(small)):
-            size = int(sizes[small[j]])
+            size = int(csize[small[j]])
             if total + size >= min_n:
-                break          # atoms are sorted by size: the rest are as large or larger
+                break          # classes are sorted by size: the rest are as large or larger
             seen += 1
             if seen > budget:
-                return False
+                return EXHAUSTED
             s = acc + rows[j]
             pick = chosen + [small[j]]
-            if rows.shape[1] == 0 or float(np.abs(s).max()) <= _TOL * len(pick):
-                return pick
+            if rows.shape[1] == 0 or float(np.abs(s).max()) <= _TOL * sum(len(members[c]) for c in pick):
+                return [a for c in pick for a in members[c]]
             stack.append((j, s, total + size, pick))
     return None
 
 
 def plan_groups(people: pd.DataFrame, value_cols: Sequence[str], min_n: int = MIN_N, *,
-                dims: Sequence[str] = GROUP_DIMS, respondent_col: str = "helper_id") -> Plan:
+                dims: Sequence[str] = GROUP_DIMS, respondent_col: str = "helper_id",
+                known: Iterable | None = None) -> Plan:
     """Audit the roll-up tables by each of ``dims`` (plus the total) jointly.
 
     ``people``: one row per person with ``dims`` and ``value_cols`` (NaN where
@@ -862,46 +927,76 @@ def plan_groups(people: pd.DataFrame, value_cols: Sequence[str], min_n: int = MI
     of the shown rows, checked for every group a reader could name (each atom,
     each crossing of two dimensions, each table group, and each of those less
     a group inside it) and, where the number of small atoms allows, for every
-    set of atoms at all.
+    set of atoms at all.  When that search runs out of budget it proves
+    nothing, so the smallest shown row is hidden and the search repeats (fail
+    closed) until it completes or only the total is left.
+
+    ``known``: people the reader may already know one by one (a lead's
+    consenting helpers; HR material reaches managers, so HR's audit counts
+    every consenting helper).  Each is an atom of their own whose value is
+    published, and a derivable group is small when it holds 1 to ``min_n - 1``
+    people outside ``known``.
     """
     dims = tuple(dims)
     plan = Plan(min_n=min_n, dims=dims)
     value_cols = [v for v in value_cols if v in people.columns]
+    known = set(known or ())
     base = people[people[respondent_col].notna()].drop_duplicates(respondent_col)
+    base = base.astype({d: str for d in dims})
+    is_known = base[respondent_col].isin(known).to_numpy()
     done: dict[bytes, str] = {}     # columns answered by the same people share one audit
     for column in ["n", *value_cols]:
-        present = base[value_cols].notna().any(axis=1) if column == "n" else base[column].notna()
-        same = done.get(present.to_numpy().tobytes())
+        present = (base[value_cols].notna().any(axis=1) if column == "n" else base[column].notna()).to_numpy()
+        same = done.get(present.tobytes())
         if same is not None:
             plan.status[column] = plan.status[same]
             if same in plan._atoms:
                 plan._atoms[column], plan._null[column] = plan._atoms[same], plan._null[same]
+                plan._everyone[column] = plan._everyone[same]
             continue
-        done[present.to_numpy().tobytes()] = column
-        rows = base[present.to_numpy()]
+        done[present.tobytes()] = column
+        rows = base[present]
         st: dict[tuple, str] = {}
         plan.status[column] = st
         if rows.empty:
             continue
-        counts = rows.astype({d: str for d in dims}).groupby(list(dims), sort=True)[respondent_col].nunique()
-        cols = np.array([k if isinstance(k, tuple) else (k,) for k in counts.index], dtype=object)
+        # A known person's value is published to this reader: a sum over a group is
+        # as good as the sum over its unknown people, so the audit runs over those
+        # alone (the same row space as adding each known person's unit row).
+        every = rows.groupby(list(dims), sort=True)[respondent_col].nunique()
+        every_cols = np.array([k if isinstance(k, tuple) else (k,) for k in every.index], dtype=object)
+        every_sizes = every.to_numpy(dtype=float)
+        unknown_rows = rows[~is_known[present]]
+        counts = unknown_rows.groupby(list(dims), sort=True)[respondent_col].nunique()
+        cols = np.array([k if isinstance(k, tuple) else (k,) for k in counts.index], dtype=object) \
+            .reshape(-1, len(dims))
         sizes = counts.to_numpy(dtype=float)
         groups: list[tuple] = [()]
+        n_groups = [float(every_sizes.sum())]
         blocks = [np.ones((1, len(cols)))]
         for j, d in enumerate(dims):
-            codes, uniq = pd.factorize(cols[:, j], sort=True)
+            uniq = sorted(set(every_cols[:, j]))
             groups += [((d, v),) for v in uniq]
-            blocks.append(_one_hot(codes, len(uniq)).toarray())
+            n_groups += [float(every_sizes[every_cols[:, j] == v].sum()) for v in uniq]
+            blocks.append(np.array([[1.0 if c == v else 0.0 for c in cols[:, j]] for v in uniq])
+                          .reshape(len(uniq), len(cols)))
         full = np.vstack(blocks)
+        n_groups = np.array(n_groups)
         # Groups with the same people (a team that is a whole site) stand or fall together.
-        m, first, cls = np.unique(full, axis=0, return_index=True, return_inverse=True)
+        _, first, cls = np.unique(np.hstack([full, n_groups[:, None]]), axis=0, return_index=True,
+                                  return_inverse=True)
         cls = np.asarray(cls).reshape(-1)
+        m = full[first]
         names = [groups[i] for i in first]
-        n = m @ sizes
+        n = n_groups[first]
+        whole = n == n_groups[0]                      # everyone: hidden last
         shown = n >= min_n
-        cands = _candidates(cols, sizes, full[1:], min_n)
-        null = _null_space(m[shown], len(cols))
-        for _ in range(len(m) + 1):
+        if len(cols):
+            cands = _candidates(cols, sizes, full, min_n)
+            null = _null_space(m[shown], len(cols))
+        for _ in range(2 * len(m) + 2):
+            if not len(cols):
+                break
             leak = None
             if cands.shape[0]:
                 if null.shape[1]:
@@ -910,24 +1005,33 @@ def plan_groups(people: pd.DataFrame, value_cols: Sequence[str], min_n: int = MI
                 else:
                     hit = np.arange(cands.shape[0])
                 leak = cands[hit[0]].toarray().ravel() if len(hit) else None
+            idx = np.flatnonzero(shown)
             if leak is None:
-                found = _exhaustive_leak(null, sizes, min_n)
+                found = _exhaustive_leak(null, sizes, min_n, published=m[shown])
+                if found is EXHAUSTED:
+                    rest = [i for i in idx if not whole[i]]
+                    if not rest:
+                        break          # only the total is left: nothing smaller to hide
+                    pick = min(rest, key=lambda i: (n[i], str(names[i])))
+                    shown[pick] = False
+                    null = _null_space(m[shown], len(cols))
+                    continue
                 if found:
                     leak = np.zeros(len(cols))
                     leak[found] = 1
-            if leak is None:
+            if leak is None or len(idx) == 0:
                 break
-            idx = np.flatnonzero(shown)
             coef = np.linalg.lstsq(m[idx].T, leak, rcond=None)[0]
             used = [i for i, c in zip(idx, coef) if abs(c) > 1e-7] or list(idx)
             # hide the smallest row the derivation leans on; everyone (all atoms) only last
-            pick = min(used, key=lambda i: (bool(m[i].all()), n[i], str(names[i])))
+            pick = min(used, key=lambda i: (bool(whole[i]), n[i], str(names[i])))
             shown[pick] = False
             null = _widen(null, m[shown], m[pick])
         for g, c in zip(groups, cls):
             st[g] = SHOWN if shown[c] else (PRIMARY if n[c] < min_n else COMPLEMENTARY)
         plan._atoms[column] = (cols, sizes)
-        plan._null[column] = null
+        plan._null[column] = null if len(cols) else np.zeros((0, 0))
+        plan._everyone[column] = (every_cols, every_sizes)
     return plan
 
 

@@ -119,6 +119,7 @@ AUDIT_WORDS = {
     "deletion_requested": "you asked for your answers to be deleted",
     "deletion_completed": "your answers were deleted",
     "checkin_saved": "a check-in was saved",
+    "cli_individual_export": "your risk estimate was written to a file from the command line",
 }
 
 

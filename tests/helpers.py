@@ -7,6 +7,7 @@ import base64
 import io
 import re
 import zlib
+from itertools import combinations
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
@@ -150,3 +151,62 @@ def decode(arr):
     if isinstance(arr, dict) and "bdata" in arr:
         return np.frombuffer(base64.b64decode(arr["bdata"]), dtype=arr["dtype"])
     return arr
+
+
+# --------------------------------------------------------------------------- attacker's view
+
+def published_groups(tables: Iterable[privacy.Suppressed], column: str, fixed: Mapping | None = None
+                     ) -> list[dict]:
+    """The groups (as ``{dim: value}``) whose ``column`` a reader can read in
+    ``tables`` (one-way roll-ups; ``All`` is the table's ``fixed`` scope)."""
+    out = []
+    for sup in tables:
+        g = sup.group_cols[0]
+        for i in range(len(sup.table)):
+            if sup.status.iloc[i][column] != privacy.SHOWN:
+                continue
+            key = sup.table.iloc[i][g]
+            cond = dict(fixed or {})
+            if str(key) != privacy.TOTAL:
+                cond[g] = key
+            out.append(cond)
+    return out
+
+
+def small_groups_determined(people: pd.DataFrame, groups: Iterable[Mapping], min_n: int = privacy.MIN_N,
+                            known: Iterable = ()) -> list[tuple]:
+    """Every set of 1..min_n-1 people outside ``known`` whose sum a reader could
+    work out from the sums over ``groups`` (each a ``{column: value}`` filter of
+    ``people``) and the known people's own values: the sets whose indicator
+    lies in the row space of the published rows.  Exhaustive over people, so
+    for small organisations only; empty is the promise the gate makes."""
+    ids = list(people["helper_id"])
+    pos = {h: i for i, h in enumerate(ids)}
+    rows = []
+    for cond in groups:
+        mask = np.ones(len(people), dtype=bool)
+        for k, v in cond.items():
+            vals = v if isinstance(v, (list, tuple, set)) else [v]
+            mask &= people[k].astype(str).isin([str(x) for x in vals]).to_numpy()
+        rows.append(mask.astype(float))
+    for h in known:
+        if h in pos:
+            r = np.zeros(len(ids))
+            r[pos[h]] = 1.0
+            rows.append(r)
+    if not rows:
+        return []
+    a = np.vstack(rows)
+    # project onto the null space once: x is determined iff x is orthogonal to it
+    _, sv, vt = np.linalg.svd(a)
+    rank = int((sv > 1e-9).sum())
+    null = vt[rank:]
+    unknown = [h for h in ids if h not in set(known)]
+    out = []
+    for size in range(1, min_n):
+        for combo in combinations(unknown, size):
+            x = np.zeros(len(ids))
+            x[[pos[h] for h in combo]] = 1.0
+            if null.shape[0] == 0 or np.abs(null @ x).max() < 1e-8:
+                out.append(combo)
+    return out

@@ -164,11 +164,20 @@ def test_cli_report_pdf_with_charts(demo_db, tmp_path, people_names):
                   env={"BURNOUT_DATABASE_URL": demo_db["url"]})
     assert res.returncode == 0, res.stderr
     data = out.read_bytes()
-    assert data.startswith(b"%PDF") and b"/Subtype /Image" in data
+    # The lead's team keeps 4 helpers' results private from a lead who sees the 6 others:
+    # the HR report (which reaches managers) shows nothing of it, and says why.
+    assert data.startswith(b"%PDF")
     text = pdf_text(data)
     assert f"Team {demo_db['lead_team']}" in text and "Groups under 5 people" in text
+    assert "hidden to protect a small group" in text
     ids, names = people_names
     assert not any(n in text for n in names)
+    org = tmp_path / "org.pdf"
+    res = run_cli("report", "--scope", "org", "--format", "pdf", "--out", str(org),
+                  env={"BURNOUT_DATABASE_URL": demo_db["url"]})
+    assert res.returncode == 0, res.stderr
+    data = org.read_bytes()
+    assert b"/Subtype /Image" in data and not any(n in pdf_text(data) for n in names)
 
 
 def test_cli_report_unknown_team_exits_2(demo_db, tmp_path):

@@ -547,8 +547,9 @@ def test_excluded_reasons_do_not_count_as_leavers():
 # --------------------------------------------------------------------------- #
 
 @pytest.fixture
-def fake_store(monkeypatch):
+def fake_store(monkeypatch, tmp_path):
     from burnout import cli
+    from burnout.store import get_engine
     from burnout.store import frames
     from burnout.store import settings as saved_settings
 
@@ -559,7 +560,9 @@ def fake_store(monkeypatch):
     for name, frame in data.items():
         monkeypatch.setattr(frames, name, lambda engine, *a, f=frame, **k: f.copy())
     monkeypatch.setattr(saved_settings, "load", lambda engine: Settings())
-    monkeypatch.setattr(cli, "get_engine", lambda *a, **k: None)
+    # the frames are fake; the audit rows the risk command writes go to a real, empty store
+    audit_engine = get_engine(f"sqlite:///{tmp_path / 'audit.db'}")
+    monkeypatch.setattr(cli, "get_engine", lambda *a, **k: audit_engine)
     return data
 
 

@@ -3,6 +3,7 @@ map form-tool exports; load official instrument wording; clear the demo;
 complete deletion requests."""
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from pathlib import Path
 
@@ -38,10 +39,28 @@ GUIDE = Path(ingest.__file__).resolve().parents[2] / "docs" / "IMPORT.md"
 show_error = import_problems.show_error
 
 
+# An upload is parsed once per content: Streamlit reruns this page on every click,
+# and re-reading a large workbook each time would hold a core for seconds.  The key
+# is the bytes' hash (the bytes themselves are not hashed again), the cache small.
+@st.cache_data(max_entries=8, show_spinner=False)
+def _read_table(digest: str, name: str, sheet, expect, _raw: bytes):
+    return ingest.read_table(_raw, name, sheet=sheet, expect=expect)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _sheet_names(digest: str, name: str, _raw: bytes):
+    return ingest.sheet_names(_raw, name)
+
+
+def read_upload(raw: bytes, name: str, sheet=None, expect=None):
+    """``ingest.read_table`` for an upload, parsed once per content (see above)."""
+    return _read_table(hashlib.sha256(raw).hexdigest(), name, sheet, expect, raw)
+
+
 def pick_sheet(raw: bytes, upload_name: str, key: str) -> str | None:
     """A sheet picker for workbooks with more than one sheet (never silently the first)."""
     try:
-        names = ingest.sheet_names(raw, upload_name)
+        names = _sheet_names(hashlib.sha256(raw).hexdigest(), upload_name, raw)
     except InputError:
         return None          # read_table reports why the workbook cannot be read
     if len(names) <= 1:
@@ -54,7 +73,7 @@ def preview(upload, label: str, sheet: str | None = None, expect=None) -> bytes 
     """Show the first rows of an uploaded table; return its bytes (None when unreadable)."""
     raw = upload.getvalue()
     try:
-        df = ingest.read_table(raw, upload.name, sheet=sheet, expect=expect)
+        df = read_upload(raw, upload.name, sheet=sheet, expect=expect)
     except InputError as exc:
         show_error(exc, f"{label}: the file cannot be read.")
         return None
@@ -182,7 +201,7 @@ with tab_map:
         export_sheet = pick_sheet(up_export.getvalue(), up_export.name, "export")
         raw = preview(up_export, "Export", sheet=export_sheet)
         if raw is not None:
-            headers = list(ingest.read_table(raw, up_export.name, sheet=export_sheet).columns)
+            headers = list(read_upload(raw, up_export.name, sheet=export_sheet).columns)
             mapping_bytes, mapping_name = None, "mapping.yaml"
             if up_mapping is not None:
                 mapping_bytes, mapping_name = up_mapping.getvalue(), up_mapping.name

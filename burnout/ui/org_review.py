@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from burnout import privacy
+from burnout.checkin import escape_md
 from burnout.domain.settings import team_kind_label
 from burnout.export.pdf import to_pdf
 from burnout.export.xlsx import to_xlsx
@@ -145,7 +146,7 @@ c4.metric("Clients losing their helper", _figure(total["clients_affected"], "{:.
 # ------------------------------------------------------------------ roll-ups
 st.header("Wellbeing by team, role and site")
 if site_filter:
-    st.caption(f"Filtered to: {', '.join(site_filter)}.")
+    st.caption(f"Filtered to: {', '.join(escape_md(s) for s in site_filter)}.")
 tabs = st.tabs(["By team", "By role", "By site"])
 for tab, key in zip(tabs, ("by_team", "by_role", "by_site")):
     with tab:
@@ -174,7 +175,7 @@ with right:
 _table(review.section("turnover").display, key="tbl_turnover")
 with st.expander("What losing a helper means for clients"):
     for ev in review.evidence:
-        st.markdown(f"**{ev.label}.** {ev.text}")
+        st.markdown(f"**{escape_md(ev.label)}.** {escape_md(ev.text)}")
 
 st.header("What-if")
 st.caption(review.section("what_if").text)

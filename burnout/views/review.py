@@ -22,7 +22,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from sqlalchemy.engine import Engine
 
-from burnout import charts, privacy, turnover
+from burnout import charts, disclosure, privacy, turnover
 from burnout.domain import measures
 from burnout.domain.settings import Settings, team_kind_label
 from burnout.domain.time import now
@@ -357,7 +357,9 @@ def build_review(engine: Engine, scope: str = "org", settings_override: Mapping 
     series = series_for(data, trend_measure)
     series = series[series["helper_id"].isin(ids)]
     roster = data.roster
-    weekly = weekly_by(series, roster, heat_group, trend_measure, min_n)
+    # the weekly cells pass the same audit as the roll-ups (a heatmap row of a team
+    # the roll-ups hide would undo it)
+    weekly = weekly_by(series, roster, heat_group, trend_measure, min_n, plan=plan, fixed=narrowing(None, team))
     tables["weekly"] = weekly
     trend = trend_from(weekly, trend_measure)
     weekly_display = weekly.display(percent=PERCENT, labels={
@@ -370,7 +372,8 @@ def build_review(engine: Engine, scope: str = "org", settings_override: Mapping 
                             f"{heat_group}s.", weekly_display, ("trend", "heatmap")))
 
     scope_ids = roster["helper_id"] if team is None else roster.loc[roster["team"] == team, "helper_id"]
-    part = participation_table(data, scope_ids, min_n)
+    part = participation_table(data, scope_ids, min_n,
+                               allowed=team is None or disclosure.allows(plan, {"team": team}))
     sections.append(Section("participation", "Check-in participation",
                             "Share of active helpers who checked in each week. Counts only: never who.",
                             participation_display(part, min_n)))

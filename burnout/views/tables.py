@@ -12,7 +12,7 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from burnout import privacy, risk
+from burnout import disclosure, privacy, risk
 from burnout.views.data import BAND_COLUMNS, BANDS, ROLLUP_MEASURES, OrgData
 
 
@@ -24,24 +24,19 @@ def narrowing(where: Mapping | None, team: str | None = None) -> dict:
     return fixed
 
 
-_PLANS: dict = {}
+def hr_known(people: pd.DataFrame) -> set:
+    """Whom the HR reader is taken to know one by one (see disclosure.Reader.hr)."""
+    return disclosure.consenting(people)
 
 
-def review_plan(people: pd.DataFrame, min_n: int, measures: Mapping[str, str] = ROLLUP_MEASURES
-                ) -> privacy.Plan:
-    """The joint audit of the organisation's roll-up tables (privacy.plan_groups),
-    remembered for the same people and answers: a what-if slider on the review
-    page reruns the review, not the audit."""
-    cols = [c for c in measures if c in people.columns]
-    frame = people[["helper_id", *privacy.GROUP_DIMS, *cols]]
-    key = (min_n, tuple(cols), int(pd.util.hash_pandas_object(frame, index=False).sum()))
-    plan = _PLANS.get(key)
-    if plan is None:
-        plan = privacy.plan_groups(frame, cols, min_n)
-        if len(_PLANS) >= 8:
-            _PLANS.pop(next(iter(_PLANS)))
-        _PLANS[key] = plan
-    return plan
+def review_plan(people: pd.DataFrame, min_n: int, measures: Mapping[str, str] = ROLLUP_MEASURES,
+                known=None) -> privacy.Plan:
+    """The release gate's audit of the roll-ups for the HR reader (``known``:
+    default every consenting helper), cached on who answered, not on the answers:
+    a what-if slider on the review page reruns the review, not the audit."""
+    reader = disclosure.Reader.hr(people) if known is None else disclosure.Reader(disclosure.HR,
+                                                                                  known=frozenset(known))
+    return disclosure.plan_for(reader, people, list(measures), min_n)
 
 
 def rollup(people: pd.DataFrame, by: str, min_n: int, *, where: Mapping | None = None,
@@ -70,7 +65,8 @@ def rollup(people: pd.DataFrame, by: str, min_n: int, *, where: Mapping | None =
 
 
 def band_shares(people: pd.DataFrame, by: str | None, min_n: int, known=None, *,
-                plan: privacy.Plan | None = None, fixed: Mapping | None = None) -> privacy.Suppressed:
+                plan: privacy.Plan | None = None, fixed: Mapping | None = None,
+                private=None) -> privacy.Suppressed:
     """Share of people in each risk band, per ``by`` (or for everyone).  The
     bands count the people behind ``risk_score``, so ``plan`` applies as for it."""
     df = people[people["risk_band"].notna()].copy()
@@ -82,15 +78,20 @@ def band_shares(people: pd.DataFrame, by: str | None, min_n: int, known=None, *,
               **{c: f"{b.capitalize()} risk (%)" for b, c in zip(BANDS, BAND_COLUMNS)}}
     band_cols = list(BAND_COLUMNS)
     sup = privacy.suppress(df, group, "helper_id", band_cols, min_n,
-                           margins=by is not None, known=known, labels=labels)
+                           margins=by is not None, known=known, labels=labels, private=private)
     if plan is None:
         return sup
     return privacy.apply_plan(sup, plan, fixed, column_map={c: "risk_score" for c in ["n", *band_cols]})
 
 
+plan_gate = disclosure.cell_gate
+
+
 def weekly_by(scores_or_history: pd.DataFrame, roster: pd.DataFrame, group_col: str, measure: str,
-              min_n: int, ids=None, known=None) -> privacy.Suppressed:
-    """Sub-group x week means of ``measure`` with each week's total as the published margin."""
+              min_n: int, ids=None, known=None, *, plan: privacy.Plan | None = None,
+              fixed: Mapping | None = None, private=None) -> privacy.Suppressed:
+    """Sub-group x week means of ``measure`` with each week's total as the published margin;
+    with ``plan`` only the groups the reader's audit allows (see :func:`plan_gate`)."""
     df = scores_or_history[["helper_id", "week_start", measure]].copy()
     if ids is not None:
         df = df[df["helper_id"].isin(set(ids))]
@@ -98,7 +99,7 @@ def weekly_by(scores_or_history: pd.DataFrame, roster: pd.DataFrame, group_col: 
     df[measure] = pd.to_numeric(df[measure], errors="coerce") if df[measure].dtype != bool else df[measure]
     df = df[df[measure].notna() & df[group_col].notna()]
     return privacy.suppress(df, [group_col, "week_start"], "helper_id", [measure], min_n, within="week_start",
-                            known=known)
+                            known=known, gate=plan_gate(plan, group_col, measure, fixed), private=private)
 
 
 def heatmap_cells(sup: privacy.Suppressed, measure: str) -> pd.DataFrame:
@@ -118,11 +119,17 @@ def trend_from(sup: privacy.Suppressed, measure: str) -> pd.DataFrame:
                          "n": t.loc[rows, "n"], "status": s.loc[rows, measure]}).reset_index(drop=True)
 
 
-def participation_table(data: OrgData, ids, min_n: int, known=None, weeks: int | None = 26) -> pd.DataFrame:
-    """Share of ``ids`` who checked in each week — counts only, never who (see privacy)."""
+def participation_table(data: OrgData, ids, min_n: int, known=None, weeks: int | None = 26, *,
+                        allowed: bool = True) -> pd.DataFrame:
+    """Share of ``ids`` who checked in each week — counts only, never who (see privacy).
+    ``allowed=False`` (the reader's audit hides this group) hides every week:
+    counts of who answered are protected like the scores."""
     roster = data.roster[data.roster["helper_id"].isin(set(ids))]
     scores = data.scores[data.scores["helper_id"].isin(set(ids))]
-    return privacy.participation(roster, scores, min_n, known=known, as_of=data.as_of, weeks=weeks)
+    part = privacy.participation(roster, scores, min_n, known=known, as_of=data.as_of, weeks=weeks)
+    if not allowed and len(part):
+        part = part.assign(eligible=np.nan, respondents=np.nan, rate=np.nan, status=privacy.COMPLEMENTARY)
+    return part
 
 
 def participation_display(part: pd.DataFrame, min_n: int) -> pd.DataFrame:
@@ -135,7 +142,7 @@ def participation_display(part: pd.DataFrame, min_n: int) -> pd.DataFrame:
 
 
 def team_drivers(people: pd.DataFrame, min_n: int, known=None, top: int = 3,
-                 weights: Mapping | None = None) -> pd.DataFrame:
+                 weights: Mapping | None = None, private=None) -> pd.DataFrame:
     """Share of people for whom each risk component is among their own top ``top``
     drivers — the same ranking (``risk.driver_components``, under the saved
     weights) that names each helper's drivers — over ``min_n`` or more people
@@ -145,7 +152,7 @@ def team_drivers(people: pd.DataFrame, min_n: int, known=None, top: int = 3,
         return pd.DataFrame(columns=["driver", "share", "helpers"])
     n = df["helper_id"].nunique()
     unknown = len(set(df["helper_id"]) - set(known)) if known is not None else 0
-    if n < min_n or (known is not None and 0 < unknown < min_n):
+    if n < min_n or (known is not None and (0 < unknown < min_n or (private and unknown == 0))):
         return pd.DataFrame(columns=["driver", "share", "helpers"])
     chosen = risk.driver_components(df, weights, top)
     counts = pd.Series([c for row in chosen for c in row], dtype=object).value_counts()

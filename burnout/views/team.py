@@ -111,8 +111,9 @@ def team_view(engine: Engine, viewer: Mapping, team: str | None = None, *, data:
     n_private = len(troster) - len(consenting)
 
     series = series_for(data, measure)
-    weekly = privacy.weekly_aggregate(series[series["helper_id"].isin(ids)], measure, min_n, known=known)
-    bands = band_shares(basis_people, None, min_n, known=known)
+    private = set(ids) - set(known)
+    weekly = privacy.weekly_aggregate(series, measure, min_n, ids=ids, known=known)
+    bands = band_shares(basis_people, None, min_n, known=known, private=private)
 
     # heatmap: consenting helpers x weeks, else sub-groups that meet the minimum, else nothing
     heat_kind, heat_cells, heat_note = None, pd.DataFrame(), ""
@@ -128,7 +129,7 @@ def team_view(engine: Engine, viewer: Mapping, team: str | None = None, *, data:
         heat_note = "Only helpers who chose to share their individual results with you are listed."
     else:
         for g in ("role", "site"):
-            sup = weekly_by(recent, troster, g, measure, min_n, ids=ids, known=known)
+            sup = weekly_by(recent, troster, g, measure, min_n, ids=ids, known=known, private=private)
             inner = sup.interior()
             if (inner.status[measure] == privacy.SHOWN).any() and inner.table[g].nunique() > 1:
                 heat_cells, heat_kind = heatmap_cells(sup, measure), g
@@ -149,7 +150,8 @@ def team_view(engine: Engine, viewer: Mapping, team: str | None = None, *, data:
         private_note=privacy.private_count_note(n_private, min_n), measure=measure, weekly=weekly, bands=bands,
         heatmap_kind=heat_kind, heatmap_cells=heat_cells, heatmap_note=heat_note, scatter=scatter,
         alerts=team_alert_rows(data, team, ids, known, min_n), helper_alerts=consenting_alerts(data, consenting),
-        drivers=team_drivers(basis_people, min_n, known=known, weights=data.settings.risk_weights),
+        drivers=team_drivers(basis_people, min_n, known=known, weights=data.settings.risk_weights,
+                             private=private),
         participation=participation_table(data, ids, min_n, known=known),
         caseload=team_caseload(data, troster), as_of=data.as_of)
 

@@ -1,0 +1,118 @@
+"""The release gate: who reads a number decides whether it may be released (DESIGN §7).
+
+The unit of protection is the reader, not the view.  A reader class gets many
+views — roll-ups by team, role and site, a one-team report, a site filter, team
+x week and role x week tables, participation counts, risk bands, turnover and
+what-if tables, alerts and drivers, PDF, XLSX and CSV exports, CLI output — and
+can put every number they receive into one linear system, together with what
+they already know.  The gate audits that system once per reader and answers
+set, and every view asks it before it shows a cell:
+
+- :class:`Reader` names the class: ``hr`` (organisation-wide aggregates),
+  ``lead`` of team T (who also knows the individual results of T's consenting
+  helpers), ``helper`` (own data only: nothing to audit).
+- :func:`plan_for` is the audit (``privacy.plan_groups``): atoms are the people
+  sharing one (team, role, site); people the reader knows one by one are
+  projected out (their values are published to that reader), and a group of
+  1 to min_n - 1 unknown people is determined exactly when its indicator lies
+  in the row space of the shown rows.  Rows are hidden until none is; when the
+  search's budget runs out, more is hidden (fail closed).  HR material reaches
+  managers, so the HR audit counts every consenting helper as known: the HR
+  review next to a lead's consented views reveals no one who keeps their
+  results private.
+- :func:`cell_gate` lets a narrowed or weekly cell (a one-team report, a team x
+  week heatmap, a role x week table) through only when the audit allows its
+  group: such a cell is the same people's answers over the same groups, so it
+  may only show what the audited rows already imply.
+- The lead's weekly figures go through ``privacy.weekly_aggregate`` with the
+  lead's ``known`` and the team's private helpers: a week is hidden when the
+  private helpers who answered are fewer than min_n, including none.
+
+The plan depends only on who answered in which group, never on the answers,
+so it is cached on that structure (bounded): new scores for the same people
+reuse it.  Nothing here imports streamlit.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Iterable, Mapping, Sequence
+
+import pandas as pd
+
+from burnout import privacy
+
+HR, LEAD, HELPER = "hr", "lead", "helper"
+_PLANS: "OrderedDict[tuple, privacy.Plan]" = OrderedDict()
+PLAN_CACHE_SIZE = 8
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Who receives the released numbers, and whom they know one by one."""
+
+    kind: str
+    team: str | None = None
+    known: frozenset = frozenset()
+    helper_id: str | None = None
+
+    @classmethod
+    def hr(cls, people: pd.DataFrame) -> "Reader":
+        return cls(HR, known=frozenset(consenting(people)))
+
+    @classmethod
+    def lead(cls, team: str, known: Iterable) -> "Reader":
+        return cls(LEAD, team=team, known=frozenset(known))
+
+    @classmethod
+    def helper(cls, helper_id: str) -> "Reader":
+        return cls(HELPER, helper_id=helper_id, known=frozenset({helper_id}))
+
+
+def consenting(people: pd.DataFrame) -> set:
+    """Every helper who shares their results with their lead (known to some lead,
+    and so — HR material reaching managers — to the HR reader)."""
+    if "consent_lead_view" not in people.columns:
+        return set()
+    return set(people.loc[people["consent_lead_view"].fillna(False).astype(bool), "helper_id"])
+
+
+def plan_for(reader: Reader, people: pd.DataFrame, value_cols: Sequence[str], min_n: int) -> privacy.Plan:
+    """The reader's audit of the roll-up tables over ``people`` (one row per
+    person: team, role, site and a value per column, NaN where they gave none)."""
+    cols = [c for c in value_cols if c in people.columns]
+    frame = people[["helper_id", *privacy.GROUP_DIMS, *cols]]
+    structure = pd.concat([frame[["helper_id", *privacy.GROUP_DIMS]], frame[cols].notna()], axis=1)
+    key = (min_n, tuple(cols), int(pd.util.hash_pandas_object(structure, index=False).sum()),
+           hash(reader.known))
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = privacy.plan_groups(frame, cols, min_n, known=reader.known)
+        _PLANS[key] = plan
+        while len(_PLANS) > PLAN_CACHE_SIZE:
+            _PLANS.popitem(last=False)
+    else:
+        _PLANS.move_to_end(key)
+    return plan
+
+
+def cell_gate(plan: privacy.Plan | None, group_col: str, measure: str, fixed: Mapping | None = None):
+    """A ``privacy.suppress(gate=...)`` check for a table of ``group_col`` (x week)
+    under the conditions ``fixed`` share: a cell passes only when ``plan``
+    allows its group (the ``All`` row: the scope itself)."""
+    if plan is None:
+        return None
+    column = measure if measure in plan.status else "n"
+    fixed = dict(fixed or {})
+
+    def gate(key):
+        cond = dict(fixed)
+        if str(key[0]) != privacy.TOTAL:
+            cond[group_col] = key[0]
+        return None if plan.allows(column, cond) else privacy.COMPLEMENTARY
+    return gate
+
+
+def allows(plan: privacy.Plan | None, conditions: Mapping, column: str = "n") -> bool:
+    """May counts (or ``column``) over the people matching ``conditions`` be released?"""
+    return plan is None or plan.allows(column, dict(conditions))
