@@ -36,7 +36,7 @@ BAND_COLOURS = {"low": OKABE_ITO["bluish_green"], "moderate": OKABE_ITO["orange"
                 "high": OKABE_ITO["vermillion"], "severe": OKABE_ITO["reddish_purple"]}
 # Pale to dark blue: a hue no band uses, so a heatmap never borrows a band's meaning;
 # darker always means worse (the scale is turned for measures where higher is better).
-HEATMAP_SCALE = "Blues"
+HEATMAP_SCALE = [[0.0, "#C6DBEF"], [0.5, "#4292C6"], [1.0, "#08306B"]]   # light blue, never the grey of "no score"
 HIDDEN_GREY = "#D9D9D9"      # cells and weeks with nothing to show: one neutral grey
 FONT = dict(family="Arial, Helvetica, sans-serif", size=13)
 
