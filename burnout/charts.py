@@ -7,8 +7,9 @@ figure that says "Not enough responses to show" rather than an empty frame.
 
 Labels, ranges and band edges come from the measure registry
 (``burnout.domain.measures``); nothing here writes them again.  Colours are
-colour-blind safe: the Okabe-Ito palette for categories and bands, viridis for
-heatmaps.  Nothing here imports streamlit.
+colour-blind safe: the Okabe-Ito palette for categories, the band colours only
+for bands, and one single-hue sequential scale (pale = less strain, dark = more)
+for every heatmap, so no cell reads as a band's green or red.  Nothing here imports streamlit.
 """
 from __future__ import annotations
 
@@ -34,7 +35,9 @@ SEQUENCE = [OKABE_ITO[k] for k in ("blue", "orange", "bluish_green", "vermillion
                                    "reddish_purple", "yellow", "black")]
 BAND_COLOURS = {"low": OKABE_ITO["bluish_green"], "moderate": OKABE_ITO["orange"],
                 "high": OKABE_ITO["vermillion"], "severe": OKABE_ITO["reddish_purple"]}
-HEATMAP_SCALE = "Viridis"
+# Pale to dark blue: a hue no band uses, so a heatmap never borrows a band's meaning;
+# darker always means worse (the scale is turned for measures where higher is better).
+HEATMAP_SCALE = [[0.0, "#C6DBEF"], [0.5, "#4292C6"], [1.0, "#08306B"]]   # light blue, never the grey of "no score"
 HIDDEN_GREY = "#D9D9D9"      # cells and weeks with nothing to show: one neutral grey
 FONT = dict(family="Arial, Helvetica, sans-serif", size=13)
 
@@ -364,6 +367,9 @@ def heatmap(cells: pd.DataFrame, row_col: str, value_col: str = "value", measure
     rng = _range(measure)
     short = _short(measure)
     unit = f" ({rng[0]:g}-{rng[1]:g})" if rng else ""
+    m = _measure(measure)
+    better_high = m is not None and not m.higher_is_worse
+    unit += " · darker = " + ("less" if better_high else "more")
     x = [pd.Timestamp(w).to_pydatetime() for w in weeks]
     # Underlay: every cell neutral grey, so a cell with nothing to show looks the same
     # whatever the reason (no hover on it), and the space around the cells stays white.
@@ -373,7 +379,7 @@ def heatmap(cells: pd.DataFrame, row_col: str, value_col: str = "value", measure
     fig.add_trace(go.Heatmap(
         z=zvals, x=x, y=rows, text=t.to_numpy().tolist(),
         texttemplate="%{text}", textfont=dict(size=11, color=OKABE_ITO["black"]), colorscale=HEATMAP_SCALE,
-        zmin=rng[0] if rng else None, zmax=rng[1] if rng else None, hoverongaps=False, xgap=1, ygap=1,
+        reversescale=better_high, zmin=rng[0] if rng else None, zmax=rng[1] if rng else None, hoverongaps=False, xgap=1, ygap=1,
         colorbar=dict(orientation="h", yref="container", y=0, ypad=4, yanchor="bottom", xref="container",
                       x=0, xpad=10, xanchor="left", lenmode="pixels", len=200, thickness=10,
                       ticklabeloverflow="allow",

@@ -10,12 +10,13 @@ the person.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import re
 from typing import Mapping
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
@@ -28,7 +29,7 @@ from burnout.instruments import INSTRUMENTS, display_text, load as _instrument, 
 from burnout.store import frames, writes
 from burnout.store import settings as saved_settings
 from burnout.store.retry import is_unique_violation, run_in_transaction
-from burnout.store.schema import helpers, submissions, teams
+from burnout.store.schema import checkin_drafts, helpers, submissions, teams
 
 # Display order of a check-in: the short weekly part first, the longer ones when due.
 ORDER = ("pulse", "sib", "cbi", "proqol5")
@@ -107,9 +108,46 @@ def _subscales() -> dict[str, tuple[str, object]]:
 
 # --------------------------------------------------------------------------- settings
 
-def resources(settings: Settings) -> list[dict[str, str]]:
-    """Everyday resources (the organisation's, else the documented defaults)."""
-    return [dict(r) for r in settings.resources]
+# What answers point to, for choosing which resources come first.
+TRAUMA_SCORES = {"pulse_trauma_load": 75.0, "secondary_traumatic_stress": 42.0}
+WORKLOAD_SCORES = {"pulse_strain": 60.0, "work_burnout": 50.0, "burnout": 42.0}
+SUPPORT_LOW = {"pulse_support": 25.0}
+
+
+def resource_pointers(fb: Mapping | None) -> list[str]:
+    """Topics the latest answers point to (workload, trauma, support, crisis), strongest first."""
+    if not fb:
+        return []
+    latest = {col: s["value"] for entry in fb.get("instruments", {}).values() if entry.get("recent")
+              for col, s in entry["scores"].items()}
+    out = []
+    if fb.get("severe"):
+        out.append("crisis")
+    if any(latest.get(c, -1) >= v for c, v in TRAUMA_SCORES.items()):
+        out.append("trauma")
+    if any(latest.get(c, -1) >= v for c, v in WORKLOAD_SCORES.items()):
+        out.append("workload")
+    if any(c in latest and latest[c] <= v for c, v in SUPPORT_LOW.items()):
+        out.append("support")
+    return out
+
+
+def resources(settings: Settings, fb: Mapping | None = None) -> list[dict[str, str]]:
+    """Everyday resources (the organisation's, else the documented defaults).
+
+    With feedback, the ones whose topic the answers point to come first, each with
+    ``because`` saying why in plain words; the others keep their order after them.
+    """
+    pointers = resource_pointers(fb)
+    why = {"trauma": "Your answers suggest the hard things you hear are staying with you.",
+           "workload": "Your answers point to a heavy workload.",
+           "support": "Your answers suggest support has been thin lately."}
+    items = [dict(r) for r in settings.resources]
+    rank = {t: i for i, t in enumerate(pointers)}
+    for r in items:
+        if r.get("topic") in rank and r["topic"] in why:
+            r["because"] = why[r["topic"]]
+    return sorted(items, key=lambda r: rank.get(r.get("topic"), len(rank)))
 
 
 def crisis_resources(settings: Settings) -> list[dict[str, str]]:
@@ -167,6 +205,132 @@ def next_due(engine: Engine, helper_id: str, schedule: Mapping[str, int] | None 
         else:
             out[name] = max(this_week, week_start(last[name].date()) + dt.timedelta(weeks=int(schedule[name])))
     return out
+
+
+# --------------------------------------------------------------------------- steps
+
+# Seconds one answer takes on a phone (reading, choosing, scrolling), measured on the
+# longer questionnaires in our own walk-throughs; generous so the estimate is honest.
+SECONDS_PER_ITEM = 8
+# Longer questionnaires are cut into pages of at most this many questions.
+STEP_SIZE = 10
+
+
+def minutes_for(n_items: int) -> int:
+    """An honest, whole-minute estimate of answering ``n_items`` questions."""
+    return max(1, math.ceil(n_items * SECONDS_PER_ITEM / 60))
+
+
+def has_official_wording(engine: Engine, instrument: str) -> bool:
+    """Whether every item of ``instrument`` can be shown in its own or official wording."""
+    inst = _instrument(instrument)
+    if inst.wording_shipped or instrument == "sib":
+        return True
+    wording = frames.wording(engine, instrument)
+    return all(wording.get(i) for i in inst.item_ids)
+
+
+def askable(engine: Engine, due: list[str]) -> tuple[list[str], list[str]]:
+    """(instruments to ask this week, due instruments held back until their wording is loaded).
+
+    A licensed questionnaire is not asked in our paraphrase: answers to other words would
+    not be that instrument's score, and its wording is not ours to write.  The single
+    item is asked in the project's own summary of its levels (non-proprietary)."""
+    ask, held = [], []
+    for name in ["pulse", "sib"] + [n for n in ("cbi", "proqol5") if n in due]:
+        (ask if has_official_wording(engine, name) else held).append(name)
+    return ask, held
+
+
+def direction(instrument: str, scale: str) -> str:
+    """How a scale's options run left to right, e.g. "from Never to Always"."""
+    opts = _instrument(instrument).scales[scale].options
+    return f"from {opts[0][0]} to {opts[-1][0]}"
+
+
+def steps(instruments: list[str]) -> list[dict]:
+    """The check-in cut into short pages, in order.
+
+    Each step: ``{"title", "instruments": {name: [item ids]}, "n", "minutes", "direction",
+    "turns"}``.  The weekly part (pulse and the single item) is one page; a longer
+    questionnaire gets pages of at most STEP_SIZE questions, split where its own scales
+    split (CBI personal / work / client).  Each validated instrument keeps its manual's
+    answer order, so ``turns`` marks a page whose options run the other way from the page
+    before: the form says so instead of silently flipping.
+    """
+    out: list[dict] = []
+    weekly = {n: list(_instrument(n).item_ids) for n in instruments if n in ("pulse", "sib")}
+    if weekly:
+        out.append({"title": "This week", "instruments": weekly, "scales": [("pulse", "frequency")]
+                    if "pulse" in weekly else [("sib", "level")]})
+    for name in instruments:
+        if name in ("pulse", "sib"):
+            continue
+        inst = _instrument(name)
+        if name == "cbi":
+            chunks = [(f"{inst.short_title}: {sub.name.lower()}", list(sub.items)) for sub in inst.subscales]
+        else:
+            ids = list(inst.item_ids)
+            parts = [ids[i:i + STEP_SIZE] for i in range(0, len(ids), STEP_SIZE)]
+            chunks = [(f"{inst.short_title}: part {k} of {len(parts)}", p) for k, p in enumerate(parts, 1)]
+        for title, ids in chunks:
+            scales = list(dict.fromkeys((name, inst.item(i).scale) for i in ids))
+            out.append({"title": title, "instruments": {name: ids}, "scales": scales})
+    previous = None
+    for st_ in out:
+        st_["n"] = sum(len(v) for v in st_["instruments"].values())
+        st_["minutes"] = minutes_for(st_["n"])
+        name, scale = st_["scales"][0]
+        opts = _instrument(name).scales[scale].options
+        rising = opts[0][1] < opts[-1][1]
+        st_["direction"] = direction(name, scale)
+        st_["turns"] = previous is not None and rising != previous
+        previous = rising
+    return out
+
+
+# --------------------------------------------------------------------------- drafts
+
+def load_partial(engine: Engine, helper_id: str, today: dt.date | None = None) -> dict:
+    """The helper's unsaved check-in of this week (answer labels by widget key), or {}."""
+    week = week_start(_as_date(today or now()))
+    with engine.connect() as conn:
+        row = conn.execute(select(checkin_drafts.c.answers).where(
+            checkin_drafts.c.helper_id == helper_id, checkin_drafts.c.week_start == week)).first()
+    if row is None:
+        return {}
+    try:
+        data = json.loads(row[0])
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def save_partial(engine: Engine, helper_id: str, values: Mapping[str, object],
+                 today: dt.date | None = None) -> None:
+    """Keep a begun check-in for this week (replacing the earlier one); empty clears it.
+
+    Stored apart from submissions: a draft is never scored nor counted anywhere."""
+    week = week_start(_as_date(today or now()))
+    clean = {str(k): v for k, v in values.items() if isinstance(v, (str, int, float)) and v != ""}
+    with engine.begin() as conn:
+        # earlier weeks' drafts go too: "finish later" means within the same week
+        conn.execute(delete(checkin_drafts).where(checkin_drafts.c.helper_id == helper_id))
+        if clean:
+            conn.execute(insert(checkin_drafts).values(helper_id=helper_id, week_start=week,
+                                                       answers=json.dumps(clean), updated_at=now()))
+
+
+def plain_error(exc: Exception) -> str:
+    """One plain sentence for the helper about a check-in that was not saved."""
+    msg = str(exc)
+    if "no question was answered" in msg:
+        return "Please answer at least one question before saving."
+    if "already stored" in msg:
+        return "This check-in was already saved a moment ago, so nothing new was stored."
+    if "not in the roster" in msg:
+        return "Your account is not linked to the roster any more, so nothing was saved; your admin can fix this."
+    return "Nothing was saved because one answer is not on the scale; please choose it again."
 
 
 # --------------------------------------------------------------------------- saving

@@ -32,9 +32,10 @@ def assert_empty(fig: go.Figure):
     assert fig.layout.title.text
 
 
-def test_palette_is_okabe_ito_and_viridis():
+def test_palette_bands_okabe_ito_and_one_sequential_heatmap_scale():
     assert charts.BAND_COLOURS["high"] == "#D55E00" and charts.BAND_COLOURS["low"] == "#009E73"
-    assert charts.HEATMAP_SCALE == "Viridis"
+    # single-hue, not a band colour: a pale cell never reads as "green = low risk"
+    assert [c for _, c in charts.HEATMAP_SCALE] == ["#C6DBEF", "#4292C6", "#08306B"]
 
 
 def test_risk_distribution_by_team_skips_suppressed_rows():
@@ -72,7 +73,7 @@ def test_heatmap_blanks_and_annotates_hidden_cells():
                           "status": ["shown", "shown", "primary", "complementary"]})
     fig = charts.heatmap(cells, "group", measure="pulse_strain")
     hm = fig.data[-1]
-    assert hm.type == "heatmap" and hm.colorscale[0][1].lower() == "#440154"   # viridis
+    assert hm.type == "heatmap" and hm.colorscale[0][1] == "#C6DBEF"   # light blue, distinct from the grey of "no score"
     assert list(hm.z[1]) == [None, None]
     assert list(hm.text[1]) == ["×", "×"]
     assert str(SECRET) not in fig_json(fig)

@@ -276,3 +276,55 @@ def test_item_texts_fall_back_to_keys_until_wording_is_loaded(db):
     assert loaded
     assert {i["item_id"]: i["text"] for i in items}["cbi_c1"] == "Sample text: working with families this month?"
     assert items[13]["options"][0] == ("To a very high degree", 100.0)
+
+
+# --------------------------------------------------------------------------- steps, drafts, resources
+
+def test_steps_split_long_questionnaires_and_mark_each_change_of_direction():
+    steps = checkin.steps(["pulse", "sib", "cbi", "proqol5"])
+    assert [s_["title"] for s_ in steps] == [
+        "This week", "CBI: personal burnout", "CBI: work-related burnout", "CBI: client-related burnout",
+        "ProQOL 5: part 1 of 3", "ProQOL 5: part 2 of 3", "ProQOL 5: part 3 of 3"]
+    assert [s_["n"] for s_ in steps] == [7, 6, 7, 6, 10, 10, 10]
+    # pulse Never -> Always; CBI keeps its manual's Always -> Never; ProQOL Never -> Very Often
+    assert [s_["turns"] for s_ in steps] == [False, True, False, False, True, False, False]
+    assert steps[1]["direction"] == "from Always to Never/almost never"
+    assert checkin.minutes_for(7) == 1 and checkin.minutes_for(56) == 8
+
+
+def test_resources_structured_and_chosen_by_what_answers_point_to():
+    from burnout.domain.settings import Settings
+
+    own = [{"title": "EAP", "detail": "Counselling", "phone": "+44 800 123 456", "url": "https://eap.example",
+            "hours": "24/7", "topic": "support"},
+           {"title": "Trauma debrief", "detail": "After hard calls", "topic": "trauma"},
+           {"title": "Old style", "detail": "title and detail only"}]
+    s_ = Settings().merged({"resources": own})
+    fb = {"severe": False, "instruments": {"pulse": {"recent": True, "scores": {
+        "pulse_trauma_load": {"value": 100.0}, "pulse_strain": {"value": 20.0}, "pulse_support": {"value": 75.0}}}}}
+    assert checkin.resource_pointers(fb) == ["trauma"]
+    out = checkin.resources(s_, fb)
+    assert [r["title"] for r in out] == ["Trauma debrief", "EAP", "Old style"]
+    assert out[0]["because"] and out[1]["phone"] == "+44 800 123 456"
+    for bad in ({"phone": "call 555"}, {"url": "javascript:alert(1)"}, {"topic": "blame"}):
+        with pytest.raises(InputError):
+            Settings().merged({"resources": [{"title": "x", "detail": "y", **bad}]})
+
+
+def test_a_partial_checkin_is_kept_for_the_week_and_never_counted(db):
+    hid = frames.roster(db)["helper_id"].iloc[0]
+    n = len(frames.submissions_frame(db, hid))
+    today = dt.date(2026, 3, 4)
+    checkin.save_partial(db, hid, {"q_cbi_p1": "Often", "checkin_step": 1}, today=today)
+    assert checkin.load_partial(db, hid, today=today + dt.timedelta(days=3)) == {"q_cbi_p1": "Often",
+                                                                             "checkin_step": 1}
+    assert checkin.load_partial(db, hid, today=today + dt.timedelta(days=7)) == {}   # a new week
+    assert len(frames.submissions_frame(db, hid)) == n
+    checkin.save_partial(db, hid, {}, today=today)
+    assert checkin.load_partial(db, hid, today=today) == {}
+
+
+def test_errors_are_one_plain_sentence():
+    with pytest.raises(InputError) as exc:
+        checkin.validate_answers({"pulse": {}})
+    assert checkin.plain_error(exc.value) == "Please answer at least one question before saving."

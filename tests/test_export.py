@@ -227,3 +227,17 @@ def test_cli_risk_csv_is_written_by_the_one_writer(demo_db, tmp_path):
 def test_pdf_prints_scripts_dejavu_lacks_through_an_installed_fallback_font(review, no_chromium):
     renamed = dataclasses.replace(review, title="Helper wellbeing review: Team 東京")
     assert "Team 東京" in pdf_text(to_pdf(renamed))
+
+
+def test_pdf_opens_with_a_one_page_summary_and_keeps_assumptions_for_the_appendix(review, no_chromium):
+    sm = review.summary
+    assert list(sm.levers["Lever"]) == ["Burnout prevalence 10 points lower only",
+                                        "Caseloads capped at the role standard only", "Both together"]
+    assert len(sm.top_teams) <= 3 and sm.participation and sm.hidden
+    assert "students" in set(sm.clients["People served"])            # each team's own word
+    assert sm.clients_note and "Not comparable" in sm.clients_note
+    text = pdf_text(to_pdf(review))
+    summary, appendix = text.index("Summary"), text.index("Appendix: assumptions")
+    assert summary < text.index("Where burnout costs most") < text.index("each lever alone") < appendix
+    assert text.index("Relative risk of leaving when burned out") > appendix
+    assert "Range (relative risk 1.5 to 3)" in text

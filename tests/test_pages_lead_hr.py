@@ -3,8 +3,10 @@ who may open what, what each role sees, and what it must never see."""
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
+import pandas as pd
 import pytest
 from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
@@ -12,6 +14,8 @@ from streamlit.testing.v1 import AppTest
 from burnout import auth, seed
 from burnout.store import frames
 from burnout.store import schema as s
+from burnout.store.notes import save_action_note
+from burnout.views.data import load_data
 
 from conftest import ROOT
 from helpers import decode
@@ -149,8 +153,7 @@ def test_team_heatmap_shows_the_last_12_weeks_by_default_with_a_choice(writable_
     weeks = heat["data"][-1]["x"]
     assert len(weeks) == 12
     assert heat["data"][-1]["colorbar"]["orientation"] == "h"
-    choice = at.get("button_group")[0]
-    assert choice.proto.label == "Weeks shown"
+    assert "Weeks shown" in [b.proto.label for b in at.get("button_group")]
     at.session_state["team_heat_weeks"] = 26
     at.run()
     heat = next(sp for sp in specs(at) if sp["data"] and sp["data"][0]["type"] == "heatmap")
@@ -172,6 +175,41 @@ def test_team_page_action_note_form_saves(writable_db):
                for n in notes)
     assert audit_count(eng, "action_note_added") == 1
     assert any("Weekend on" in m.value and "time to recover" in m.value for m in at.markdown)
+
+
+def test_team_worklist_lists_sharing_helpers_by_risk_or_rise(writable_db, people):
+    eng = writable_db["engine"]
+    at = page("team", eng, "demo-lead")
+    body = texts(at)
+    assert "share their individual results with you" in body and "group-level only" in body
+    wl = next(df.value for df in at.dataframe if "Suggested next step" in df.value.columns)
+    assert set(wl["Helper"]) == people["consenting"]            # sharing helpers only
+    band = {"low": 0, "moderate": 1, "high": 2}
+    ranks = [(band.get(b, -1), r) for b, r in zip(wl["Risk band"], wl["Risk score"])]
+    assert ranks == sorted(ranks, reverse=True)
+    assert wl["Suggested next step"].str.len().min() > 20
+    at.session_state["worklist_sort"] = "rise"
+    at.run()
+    wl = next(df.value for df in at.dataframe if "Suggested next step" in df.value.columns)
+    rises = wl["Change over 4 weeks"].dropna().tolist()
+    assert rises == sorted(rises, reverse=True)
+
+
+def test_done_action_shows_its_measure_before_and_after(writable_db):
+    eng = writable_db["engine"]
+    team = writable_db["lead_team"]
+    as_of = load_data(eng).as_of
+    nid = save_action_note(eng, "demo-lead", team, "Caseloads are too high", "Paused new intakes",
+                           done_on=as_of - pd.Timedelta(weeks=6), owner="Team lead",
+                           due_on=as_of - pd.Timedelta(weeks=6), status="done", link_kind="driver",
+                           link_ref="caseload")
+    with eng.begin() as conn:   # written before the action, so there are weeks before and after
+        conn.execute(s.action_notes.update().where(s.action_notes.c.note_id == nid)
+                     .values(created_at=(as_of - pd.Timedelta(weeks=7)).to_pydatetime()))
+    at = page("team", eng, "demo-lead")
+    body = texts(at)
+    assert "owner: Team lead" in body and "Done" in body
+    assert re.search(r"Before → after:\*\* caseload \d+ % → \d+ %.* over \d+ weeks", body)
 
 
 # --------------------------------------------------------------------------- helper detail (lead)

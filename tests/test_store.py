@@ -5,6 +5,7 @@ import threading
 
 import pandas as pd
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, inspect, select, text
@@ -13,6 +14,7 @@ from burnout import ingest, seed
 from burnout.errors import InputError
 from burnout.store import frames, get_engine, make_engine, migrate
 from burnout.store import schema as s
+from burnout.store.engine import alembic_config
 
 
 def test_first_start_creates_and_migrates(sqlite_url):
@@ -23,7 +25,7 @@ def test_first_start_creates_and_migrates(sqlite_url):
     with eng.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 30000
-        assert conn.execute(text("select version_num from alembic_version")).scalar() == "0002_accounts"
+        assert conn.execute(text("select version_num from alembic_version")).scalar() == "0003_action_plans"
     migrate(eng)  # a second start is a no-op, not an error
 
 
@@ -195,3 +197,22 @@ def test_team_client_word_is_editable_and_reaches_the_check_in(engine, demo_file
             set_client_word(engine, team, bad)
     with pytest.raises(InputError, match="no team"):
         set_client_word(engine, "no-such-team", "resident")
+
+
+def test_0003_keeps_action_notes_and_sets_their_status(tmp_path):
+    """Notes written before action plans survive: 'we did' means done, else planned."""
+    url = f"sqlite:///{tmp_path / 'notes.db'}"
+    eng = make_engine(url)
+    cfg = alembic_config(url)
+    with eng.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0002_accounts")
+    with eng.begin() as conn:
+        conn.execute(text("insert into teams (team_id) values ('T')"))
+        conn.execute(text("insert into action_notes (team_id, created_at, author, you_said, we_did) values "
+                          "('T', '2026-01-05 09:00:00', 'lead', 'too many cases', 'capped intake'), "
+                          "('T', '2026-01-06 09:00:00', 'lead', 'no debriefs', NULL)"))
+    migrate(eng)
+    with eng.connect() as conn:
+        rows = conn.execute(text("select you_said, we_did, status from action_notes order by note_id")).all()
+    assert rows == [("too many cases", "capped intake", "done"), ("no debriefs", None, "planned")]

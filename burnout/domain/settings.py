@@ -18,6 +18,7 @@ import dataclasses
 import datetime as dt
 import logging
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -152,30 +153,41 @@ COST_MULTIPLIER: Mapping[str, float] = _frozen({
 INSTRUMENT_IDS = ("proqol5", "cbi", "sib", "pulse")
 
 # Everyday resources and the crisis path shown to a helper after a check-in.
+# Everyday resources and the crisis path shown to a helper after a check-in.
+# Each entry: title and detail, and optionally phone (tap to call), url, hours and
+# topic, which says what the answers must point to for it to come first:
+# workload, trauma, support or crisis ("any" or none: always shown in its place).
+RESOURCE_TOPICS = ("any", "workload", "trauma", "support", "crisis")
 DEFAULT_RESOURCES: tuple[Mapping[str, str], ...] = (
     _frozen({"title": "Talk it through with your supervisor",
                       "detail": "Reflective supervision is part of the job, not a sign of weakness. Bring what is "
-                                "weighing on you, including caseload and the cases that stay with you."}),
+                                "weighing on you, including caseload and the cases that stay with you.",
+             "topic": "workload"}),
     _frozen({"title": "Employee Assistance Programme (EAP)",
                       "detail": "Free, confidential counselling for you and your family. Ask HR for the number if "
-                                "you do not have it; your employer is not told that you called."}),
+                                "you do not have it; your employer is not told that you called.",
+             "topic": "support"}),
     _frozen({"title": "Protect your recovery time",
                       "detail": "Breaks, leave and a clear end to the working day help more than trying harder. "
-                                "If your workload makes that impossible, that is a workload problem to raise."}),
+                                "If your workload makes that impossible, that is a workload problem to raise.",
+             "topic": "workload"}),
     _frozen({"title": "Peer support",
                       "detail": "A debrief with a colleague after a hard contact or a critical incident helps; "
-                                "ask your lead to make time for it."}),
+                                "ask your lead to make time for it.",
+             "topic": "trauma"}),
 )
 DEFAULT_CRISIS_RESOURCES: tuple[Mapping[str, str], ...] = (
     _frozen({"title": "If you might harm yourself, or feel unsafe right now",
                       "detail": "Call or text 988 in the US (Suicide & Crisis Lifeline), or your local emergency "
-                                "number. You can also go to the nearest emergency department."}),
+                                "number. You can also go to the nearest emergency department.",
+             "phone": "988", "url": "https://988lifeline.org", "hours": "24 hours, every day", "topic": "crisis"}),
     _frozen({"title": "Employee Assistance Programme (EAP)",
                       "detail": "Confidential counselling, usually available the same day. Your employer is not "
-                                "told that you called."}),
+                                "told that you called.", "topic": "crisis"}),
     _frozen({"title": "Tell your supervisor or someone you trust today",
                       "detail": "You do not need to explain everything. \"I am not OK and need support\" is "
-                                "enough; asking for your caseload to be eased is a reasonable request."}),
+                                "enough; asking for your caseload to be eased is a reasonable request.",
+             "topic": "crisis"}),
 )
 
 
@@ -433,6 +445,8 @@ def _num_map(value, what: str, lo: float | None = None, hi: float | None = None,
         out[k] = _num(v, f"{what} for {k}", lo, hi, integer=integer, above=above)
     return _frozen(out)
 
+_PHONE = re.compile(r"[0-9+()\- ]{2,30}")
+
 
 def _resource_list(value, key: str) -> tuple[Mapping[str, str], ...]:
     if not isinstance(value, (list, tuple)):
@@ -447,7 +461,31 @@ def _resource_list(value, key: str) -> tuple[Mapping[str, str], ...]:
             continue
         if not title:
             raise InputError(f"{key}: entry {i} needs a title", column=key, row=i)
-        out.append(_frozen({"title": title, "detail": detail}))
+        entry = {"title": title, "detail": detail}
+        # Optional fields: old entries (title and detail only) stay valid.
+        phone = "" if _blank(r.get("phone")) else str(r["phone"]).strip()
+        if phone:
+            # digits and the usual separators only: it becomes a tel: link a phone dials
+            if not _PHONE.fullmatch(phone) or not any(c.isdigit() for c in phone):
+                raise InputError(f"{key}: entry {i} has a phone number with characters other than digits, "
+                                 "spaces, +, - and brackets", column="phone", row=i)
+            entry["phone"] = phone
+        url = "" if _blank(r.get("url")) else str(r["url"]).strip()
+        if url:
+            if not re.fullmatch(r"https?://[^\s<>\"']+", url):
+                raise InputError(f"{key}: entry {i} needs a web address starting with https://",
+                                 column="url", row=i)
+            entry["url"] = url
+        hours = "" if _blank(r.get("hours")) else str(r["hours"]).strip()
+        if hours:
+            entry["hours"] = hours[:120]
+        topic = "" if _blank(r.get("topic")) else str(r["topic"]).strip().casefold()
+        if topic:
+            if topic not in RESOURCE_TOPICS:
+                raise InputError(f"{key}: entry {i} has topic {topic!r}; use one of {', '.join(RESOURCE_TOPICS)}",
+                                 column="topic", row=i)
+            entry["topic"] = topic
+        out.append(_frozen(entry))
     if not out:
         raise InputError(f"{key}: keep at least one entry", column=key)
     return tuple(out)

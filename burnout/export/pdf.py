@@ -229,18 +229,33 @@ def to_pdf(review: Review, charts_in_pdf: bool = True) -> bytes:
     para("This review is about workloads and systems, not about individual people. It shows group "
          "figures only; nobody's individual answers are in it.")
 
+    # Page 1: the summary that travels to the board; details follow, assumptions last.
+    sm = review.summary
+    if sm is not None:
+        heading("Summary")
+        table(sm.headline, col_widths=(3, 1.3, 2))
+        if len(sm.top_teams):
+            heading("Where burnout costs most", 10)
+            table(sm.top_teams)
+        if len(sm.levers):
+            heading("What-if: each lever alone, then together", 10)
+            table(sm.levers, col_widths=(3, 1.3, 1.5, 1.5))
+            if sm.best_lever:
+                para("Best single lever: " + sm.best_lever)
+        if len(sm.clients):
+            heading("People who would lose their helper, by kind of team", 10)
+            table(sm.clients, col_widths=(2, 1.3, 0.8, 1.6))
+            if sm.clients_note:
+                para(sm.clients_note, size=8)
+        para("Participation: " + sm.participation, size=8.5)
+        para(sm.hidden, size=8.5)
+        para("Assumptions and how the model was checked are in the appendix at the end.", size=8)
+        pdf.add_page()
+
     images_ok = charts_in_pdf and _ensure_kaleido()
     if charts_in_pdf and not images_ok:
         para("Charts are not included: the chart renderer (Chromium via kaleido) is not available on this "
              "machine. Every number behind the charts is in the tables below.")
-
-    heading("Assumptions")
-    table(review.assumptions, col_widths=(2, 1))
-    cal = review.calibration
-    heading(cal.title, 11)
-    for line in cal.lines:
-        para(line)
-    table(cal.display, col_widths=(1, 2))
 
     drawn = set()
     min_n = review.min_n
@@ -268,4 +283,13 @@ def to_pdf(review: Review, charts_in_pdf: bool = True) -> bytes:
             para(f"{ev.label}: {ev.text}")
     heading("Privacy", 11)
     para(review.privacy_note)
+
+    pdf.add_page()
+    heading("Appendix: assumptions")
+    table(review.assumptions, col_widths=(2, 1))
+    cal = review.calibration
+    heading(cal.title, 11)
+    for line in cal.lines:
+        para(line)
+    table(cal.display, col_widths=(1, 2))
     return bytes(pdf.output())

@@ -180,6 +180,24 @@ action_notes = Table(
     Column("you_said", Text, nullable=False),
     Column("we_did", Text),
     Column("done_on", Date),
+    # An action plan, so a team can see whether an action helped: who carries it,
+    # by when, where it stands, and what it answers (a workplace driver or an alert).
+    Column("owner", String(120)),
+    Column("due_on", Date),
+    Column("status", String(20), nullable=False, default="planned", server_default="planned"),
+    Column("link_kind", String(20)),     # "driver" or "alert"
+    Column("link_ref", String(80)),      # e.g. "caseload", or an alert's measure
+)
+
+# A check-in begun and not yet saved, kept per helper and week so the longer
+# questionnaires can be finished later in the same week on any device.  Never a
+# submission: no aggregate reads this table.
+checkin_drafts = Table(
+    "checkin_drafts", metadata,
+    Column("helper_id", String(80), ForeignKey("helpers.helper_id", ondelete="CASCADE"), primary_key=True),
+    Column("week_start", Date, primary_key=True),
+    Column("answers", Text, nullable=False),      # JSON: item id -> answer label, plus the comment
+    Column("updated_at", DateTime, nullable=False),
 )
 
 deletion_requests = Table(

@@ -1,5 +1,7 @@
 """Weekly check-in (helper): a short form, then immediate feedback, resources and,
-when answers are severe, a crisis path.  Phone-friendly and under two minutes."""
+when answers are severe, a crisis path.  Phone-friendly: the weekly part is one short
+page; longer questionnaires, when due, follow in pages of a few questions with
+progress and an honest time estimate, and can be finished later in the week."""
 from __future__ import annotations
 
 import streamlit as st
@@ -22,12 +24,29 @@ if not helper_id:
 settings = common.settings()
 schedule = settings.checkin_schedule
 shared = selfservice.get_consent(engine, helper_id)
-st.caption("About two minutes. Your answers are yours: "
-           + ("you have chosen to let your team lead see your individual results (change this in My wellbeing)."
-              if shared else
-              "your team lead sees only group figures of at least "
-              f"{settings.min_group_size} people, never your individual answers "
-              "(you can change this in My wellbeing)."))
+ABOUT_SHARING = ("Your answers are yours: "
+                 + ("you have chosen to let your team lead see your individual results (change this in My wellbeing)."
+                    if shared else
+                    "your team lead sees only group figures of at least "
+                    f"{settings.min_group_size} people, never your individual answers "
+                    "(you can change this in My wellbeing)."))
+
+
+def _resource(r: dict) -> None:
+    """One resource: name, what it is, hours, and a tap-to-call and a link when known."""
+    st.markdown(f"**{checkin.escape_md(r['title'])}**  \n{checkin.escape_md(r.get('detail'))}")
+    if r.get("because"):
+        st.caption(checkin.escape_md(r["because"]))
+    if r.get("hours"):
+        st.caption(f":material/schedule: {checkin.escape_md(r['hours'])}")
+    if r.get("phone") or r.get("url"):
+        cols = st.columns(2)
+        # phone and url are validated by the settings (digits only; http(s) only)
+        if r.get("phone"):
+            cols[0].link_button(f"Call {r['phone']}", "tel:" + "".join(c for c in r["phone"] if c in "+0123456789"),
+                                icon=":material/call:", width="stretch")
+        if r.get("url"):
+            cols[1].link_button("Open website", r["url"], icon=":material/open_in_new:", width="stretch")
 
 
 def _show_crisis(fb: dict) -> None:
@@ -41,13 +60,13 @@ def _show_crisis(fb: dict) -> None:
         for reason in fb["severe_reasons"]:
             st.markdown(f"- {checkin.escape_md(reason)}")
         for r in checkin.crisis_resources(settings):
-            st.markdown(f"**{checkin.escape_md(r['title'])}**  \n{checkin.escape_md(r['detail'])}")
+            _resource(r)
 
 
 def _show_resources(fb: dict) -> None:
     with st.expander("What might help", expanded=not fb.get("severe")):
-        for r in checkin.resources(settings):
-            st.markdown(f"**{checkin.escape_md(r['title'])}**  \n{checkin.escape_md(r['detail'])}")
+        for r in checkin.resources(settings, fb):
+            _resource(r)
 
 
 def _instrument_card(name: str, entry: dict) -> None:
@@ -100,16 +119,21 @@ if just_saved:
     _show_resources(fb)
     st.stop()
 
-# Answers are kept as a draft of this session while they are given (not in a form, whose
-# values would only reach the server on submit): a reload, or a phone dropping the tab
-# in the background, brings them back.
-saved_draft = common.draft()
-for key, value in saved_draft.items():
-    if (key.startswith("q_") or key == "checkin_comment") and key not in st.session_state:
-        st.session_state[key] = value
+# Answers live in one dict of this session (widgets of other steps are not drawn, and
+# Streamlit forgets the state of widgets it does not draw).  Each answer is also kept in
+# the session's draft (a reload brings it back) and in this week's server-side draft (the
+# longer questionnaires can be finished later, on any device); neither is ever counted.
+ANSWERS = "checkin_answers"
+if ANSWERS not in st.session_state:
+    restored = checkin.load_partial(engine, helper_id)
+    restored.update({k: v for k, v in common.draft().items() if k.startswith("q_") or k == "checkin_comment"})
+    st.session_state[ANSWERS] = restored
+answers_so_far: dict = st.session_state[ANSWERS]
+has_draft = any(k.startswith("q_") for k in answers_so_far) or bool(answers_so_far.get("checkin_comment"))
 
 weekly_done = "pulse" in last and "pulse" not in due
-if weekly_done and not st.session_state.get("checkin_again") and not saved_draft:
+if weekly_done and not st.session_state.get("checkin_again") and not has_draft:
+    st.caption(ABOUT_SHARING)
     st.info(f"You checked in this week (on {last['pulse']:%A %d %B}). Thank you. "
             "You can check in again if your week has changed.")
     if st.button("Check in again", key="checkin_again_btn"):
@@ -121,55 +145,109 @@ if weekly_done and not st.session_state.get("checkin_again") and not saved_draft
     _show_resources(fb)
     st.stop()
 
-shown = ["pulse", "sib"] + [n for n in ("cbi", "proqol5") if n in due]
+shown, held = checkin.askable(engine, due)
+steps = checkin.steps(shown)
+n_items = sum(s_["n"] for s_ in steps)
+step_no = min(int(st.session_state.get("checkin_step", answers_so_far.get("checkin_step", 0)) or 0), len(steps) - 1)
+step = steps[step_no]
+total_min = checkin.minutes_for(n_items)
+st.caption(f"About {total_min} minute{'s' if total_min != 1 else ''} ({n_items} questions). " + ABOUT_SHARING)
+if has_draft and step_no == 0 and not st.session_state.get("checkin_touched"):
+    st.info("Welcome back: the answers you gave earlier this week are filled in below.", icon=":material/restore:")
+for name in held:
+    st.caption(f":material/schedule: The {load(name).short_title} questionnaire will be added here once your "
+               "organisation has loaded its official wording; nothing is needed from you.")
 
 
+def _persist() -> None:
+    values = dict(st.session_state[ANSWERS])
+    common.save_draft({k: v for k, v in values.items() if k != "checkin_step"})
+    checkin.save_partial(engine, helper_id, values)
 
-def _keep_draft() -> None:
-    common.save_draft({k: v for k, v in st.session_state.items()
-                       if isinstance(k, str) and (k.startswith("q_") or k == "checkin_comment")
-                       and v not in (None, "")})
+
+def _keep(key: str) -> None:
+    st.session_state["checkin_touched"] = True
+    value = st.session_state.get(key)
+    if value in (None, ""):
+        st.session_state[ANSWERS].pop(key, None)
+    else:
+        st.session_state[ANSWERS][key] = value
+    _persist()
 
 
-def _questions(name: str) -> None:
+def _go(to: int) -> None:
+    st.session_state["checkin_step"] = to
+    st.session_state["checkin_touched"] = True
+    st.session_state[ANSWERS]["checkin_step"] = to
+    _persist()
+
+
+def _questions(name: str, ids: list[str]) -> None:
     inst = load(name)
-    items, has_wording = checkin.item_texts(engine, name, helper_id)
+    items = {it["item_id"]: it for it in checkin.item_texts(engine, name, helper_id)[0]}
     if name == "pulse":
-        st.subheader("This week")
         st.caption(f"{inst.intro} This weekly pulse is a {inst.label}.")
     elif name == "sib":
-        st.subheader("Overall")
-        st.caption("How would you rate your level of burnout overall?")
-    else:
-        st.subheader(inst.title)
-        st.caption(f"Due every {schedule.get(name)} weeks · {len(items)} questions · "
+        st.markdown("**Overall, how would you rate your level of burnout?**")
+        st.caption("The answer options are the project's short summary of this non-proprietary item.")
+    elif ids[0] == inst.item_ids[0]:
+        st.caption(f"Due every {schedule.get(name)} weeks · {len(inst.item_ids)} questions · "
                    f"recall: {inst.recall}. You can leave it for next week.")
-    if not has_wording:
-        st.caption(":material/info: The official wording is not loaded yet — your admin can load it. "
-                   "Each question shows its short key meanwhile.")
-    for it in items:
+    for item_id in ids:
+        it = items[item_id]
+        key = f"q_{item_id}"
         labels = [lab for lab, _ in it["options"]]
+        if key not in st.session_state and answers_so_far.get(key) in labels:
+            st.session_state[key] = answers_so_far[key]
         # wording can come from an uploaded file: shown as typed, never interpreted as markdown
-        st.radio(checkin.escape_md(it["text"]), labels, index=None, horizontal=True, key=f"q_{it['item_id']}",
-                 on_change=_keep_draft)
-    if name == "proqol5":
+        st.radio(checkin.escape_md(it["text"]), labels, index=None, horizontal=True, key=key,
+                 on_change=_keep, args=(key,))
+    if name == "proqol5" and ids[-1] == inst.item_ids[-1]:
         st.caption(inst.credit)
 
 
-with st.container(border=False):
-    for name in shown:
-        if name in ("cbi", "proqol5"):
-            with st.expander(f"Also due: {load(name).title}", expanded=False):
-                _questions(name)
-        else:
-            _questions(name)
-    comment = st.text_area("Anything you want to add? (optional)", key="checkin_comment", max_chars=2000,
-                           on_change=_keep_draft,
-                           help="Only you see this note. Your team lead never sees it, even if you share your individual results with them (they then see your scores, trend and caseload).")
+if len(steps) > 1:
+    st.progress((step_no + 1) / len(steps),
+                text=f"Step {step_no + 1} of {len(steps)}: {step['title']} · {step['n']} questions, "
+                     f"about {step['minutes']} min")
+st.subheader(step["title"])
+if step["turns"]:
+    st.warning(f"On this page the answers run the other way, {step['direction']}, as in the "
+               "questionnaire's own manual.", icon=":material/swap_horiz:")
+elif len(steps) > 1:
+    st.caption(f"Answers run {step['direction']}.")
+for name, ids in step["instruments"].items():
+    _questions(name, ids)
+
+last_step = step_no == len(steps) - 1
+if last_step:
+    if "checkin_comment" not in st.session_state and answers_so_far.get("checkin_comment"):
+        st.session_state["checkin_comment"] = answers_so_far["checkin_comment"]
+    st.text_area("Anything you want to add? (optional)", key="checkin_comment", max_chars=2000,
+                 on_change=_keep, args=("checkin_comment",),
+                 help="Only you see this note. Your team lead never sees it, even if you share your individual "
+                      "results with them (they then see your scores, trend and caseload).")
     st.caption(settings.group_size_note())
+
+submitted = False
+if last_step:
     submitted = st.button("Save my check-in", type="primary", width="stretch", key="checkin_save")
-    st.caption("Your answers are kept as you go, so a reload does not lose them; they are stored only when "
-               "you save.")
+else:
+    nxt = steps[step_no + 1]
+    st.button(f"Next: {nxt['title']}", type="primary", width="stretch", key="checkin_next",
+              on_click=_go, args=(step_no + 1,))
+if step_no > 0:
+    st.button("Back", width="stretch", key="checkin_back", on_click=_go, args=(step_no - 1,))
+if len(steps) > 1:
+    if st.button("Save and finish later this week", width="stretch", key="checkin_later"):
+        _persist()
+        st.success("Kept for later. Come back any time this week to finish; nothing is counted until you save "
+                   "your check-in.", icon=":material/bookmark:")
+    if not last_step:
+        submitted = st.button("Save what I have answered now", width="stretch", key="checkin_save_now",
+                              help="Saves your answers so far. Questionnaires you have not finished stay due.")
+st.caption("Your answers are kept as you go, so a reload does not lose them; they are counted only when "
+           "you save your check-in.")
 
 if submitted:
     answers: dict[str, dict[str, float]] = {}
@@ -177,7 +255,7 @@ if submitted:
         inst = load(name)
         values = {}
         for item in inst.items:
-            label = st.session_state.get(f"q_{item.id}")
+            label = answers_so_far.get(f"q_{item.id}")
             if label is not None:
                 values[item.id] = dict(inst.scales[item.scale].options)[label]
         answers[name] = values
@@ -185,18 +263,17 @@ if submitted:
     try:
         # a database failure shows one plain sentence and leaves the answers on the page
         with common.db_errors(common.CHECKIN_NOT_SAVED):
-            checkin.save_checkin(engine, helper_id, answers, comment=comment, actor=user["username"])
+            checkin.save_checkin(engine, helper_id, answers, comment=answers_so_far.get("checkin_comment"),
+                                 actor=user["username"])
             saved = True
     except InputError as exc:
-        st.error(f"Nothing was saved: {checkin.escape_md(exc)}")
-        for p in exc.problems[1:]:
-            st.caption(checkin.escape_md(p))
+        st.error(checkin.plain_error(exc))
     if saved:
-        for name in shown:
-            for item in load(name).items:
-                st.session_state.pop(f"q_{item.id}", None)
-        st.session_state.pop("checkin_comment", None)
-        st.session_state.pop("checkin_again", None)
+        for key in list(st.session_state):
+            if isinstance(key, str) and (key.startswith("q_") or key in (
+                    "checkin_comment", "checkin_again", "checkin_step", "checkin_touched", ANSWERS)):
+                st.session_state.pop(key, None)
         common.save_draft({})
+        checkin.save_partial(engine, helper_id, {})
         st.session_state["checkin_saved"] = True
         st.rerun()

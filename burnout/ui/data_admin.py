@@ -13,7 +13,7 @@ import streamlit as st
 from burnout import auth, ingest, privacy, seed, selfservice
 from burnout.checkin import escape_md
 from burnout.errors import InputError
-from burnout.instruments import load, load_wording_file
+from burnout.instruments import NO_WORDING_NOTE, load, load_wording_file
 from burnout.store import frames, writes
 from burnout.ui import common, import_problems
 
@@ -253,9 +253,9 @@ with tab_map:
 
 # ------------------------------------------------------------------ wording
 with tab_wording:
-    st.write("The project does not ship the official wording of licensed questionnaires. Load it from the "
-             "official source as a file of `item_id,text` (CSV) or `item_id: text` (YAML); it must cover "
-             "every item. Until then, helpers see each question's short key.")
+    st.write("The project does not ship the official wording of licensed questionnaires. Until an "
+             "instrument's wording is loaded, helpers are not asked it (they see one line saying it will "
+             "come); the weekly pulse and the single item are always asked.")
     status = []
     for name in ("proqol5", "cbi", "sib"):
         inst = load(name)
@@ -264,6 +264,23 @@ with tab_wording:
                        "wording loaded": "yes" if n == len(inst.item_ids) else ("partly" if n else "no"),
                        "official source": inst.licence.get("url") or ""})
     st.dataframe(pd.DataFrame(status), hide_index=True, width="stretch")
+    st.markdown("**Load official wording, step by step**")
+    for name in ("cbi", "proqol5", "sib"):
+        inst = load(name)
+        n = len(frames.wording(engine, name))
+        done = n == len(inst.item_ids)
+        with st.expander(f"{inst.title}: " + ("wording loaded" if done else NO_WORDING_NOTE.split(":")[0].lower()),
+                         expanded=not done and name != "sib", icon=":material/check:" if done else ":material/info:"):
+            url = inst.licence.get("url")
+            st.markdown(f"1. Get the wording from the official source"
+                        + (f": [{escape_md(url)}]({url})" if url else "") + f" ({escape_md(inst.licence.get('name'))}).")
+            st.markdown("2. Read the terms: " + " ".join(escape_md(t) for t in inst.licence.get("terms") or []))
+            st.markdown(f"3. Put the {len(inst.item_ids)} items in a file of `item_id,text` (CSV) or "
+                        f"`item_id: text` (YAML), ids `{inst.item_ids[0]}` … `{inst.item_ids[-1]}`; each item's "
+                        "meaning is given by its short key in the table below the upload.")
+            st.markdown("4. Upload it below and check the preview; helpers see it from their next check-in.")
+            if not done:
+                st.caption(NO_WORDING_NOTE)
     w_inst = st.selectbox("Instrument", ["proqol5", "cbi", "sib"], format_func=lambda n: load(n).title,
                           key="wording_instrument")
     up_wording = st.file_uploader("Wording file", type=["csv", "yaml", "yml", "txt"], key="up_wording")

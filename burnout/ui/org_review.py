@@ -173,6 +173,12 @@ with left:
 with right:
     st.plotly_chart(figs["turnover_cost"], width="stretch", key="rv_turnover_cost")
 _table(review.section("turnover").display, key="tbl_turnover")
+sm = review.summary
+if sm is not None and len(sm.clients):
+    st.markdown("**People who would lose their helper, by kind of team**")
+    _table(sm.clients, key="tbl_clients_by_kind")
+    if sm.clients_note:
+        st.caption(sm.clients_note)
 with st.expander("What losing a helper means for clients"):
     for ev in review.evidence:
         st.markdown(f"**{escape_md(ev.label)}.** {escape_md(ev.text)}")
@@ -193,6 +199,11 @@ with left:
 with right:
     st.plotly_chart(figs["what_if_bars"], width="stretch", key="rv_what_if_bars")
 _table(review.section("what_if").display, key="tbl_what_if")
+if sm is not None and len(sm.levers):
+    st.markdown("**Each lever alone, then together**")
+    _table(sm.levers, key="tbl_levers")
+    if sm.best_lever:
+        st.caption("Best single lever: " + sm.best_lever)
 with st.expander("Assumptions used"):
     _table(review.assumptions, key="tbl_assumptions")
 cal = review.calibration

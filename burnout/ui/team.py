@@ -19,11 +19,12 @@ from burnout.domain import measures
 from burnout.domain.time import today
 from burnout.errors import InputError
 from burnout.export.csv import to_csv
-from burnout.store.notes import action_notes, save_action_note
+from burnout.store.notes import STATUSES, action_notes, save_action_note
 from burnout.ui import common
 from burnout.views.data import TREND_MEASURES, data_stamp
 from burnout.views.tables import for_screen
-from burnout.views.team import team_view
+from burnout.views.team import (DRIVER_WORDS, WORKPLACE_DRIVERS, action_follow_up, sharing_summary, team_view,
+                                 worklist)
 
 user = common.require_role("lead")
 engine = common.engine()
@@ -53,11 +54,33 @@ as_of = view.as_of
 st.info(f"{view.basis_label} Groups under {min_n} people are not shown. "
         + (f"Data up to the week starting {as_of:%d %b %Y}." if as_of is not None else "No data yet."))
 
+# ------------------------------------------------------------------ worklist
+st.subheader("Who may need a conversation")
+st.markdown(sharing_summary(view))   # our own words and numbers only
+order = st.segmented_control("Sort by", ["risk", "rise"], default="risk", key="worklist_sort",
+                             format_func={"risk": "Highest risk", "rise": "Biggest recent rise"}.get) or "risk"
+wl = worklist(data, team, sort=order)
+if wl.empty:
+    st.caption("No helper shares individual results with you yet, so there is no list; the group figures "
+               "below still show how the team is doing.")
+else:
+    seen = st.session_state.setdefault("_team_audited", set())
+    for hid in wl["helper_id"]:
+        # one audit row per helper and page view: the list, heatmap and alerts together
+        if (hid, measure) not in seen:
+            privacy.audit_view(engine, user, hid, f"team page: conversation list, weekly {measure} heatmap "
+                                                  "and band alerts")
+            seen.add((hid, measure))
+    st.dataframe(for_screen(wl.drop(columns=["helper_id", "driver"])), hide_index=True, width="stretch",
+                 column_config={"Suggested next step": st.column_config.TextColumn(width="large")})
+    st.caption("A suggestion about workload and support, not a verdict: start by asking what would help.")
+
 # ------------------------------------------------------------------ risk and trend
 left, right = st.columns(2)
 with left:
     st.subheader("Burnout risk across the team")
-    _chart(charts.risk_distribution(view.bands.table, None, title="Share of the team in each risk band"),
+    _chart(charts.risk_distribution(view.bands.table, None,
+                                    title="Share in each risk band, among the helpers counted above"),
            "team_bands", view.bands_table())
 with right:
     st.subheader("Team trend")
@@ -144,31 +167,61 @@ st.caption("Only how many checked in — never who did or did not.")
 
 # ------------------------------------------------------------------ action notes
 st.subheader('Action notes: "you said, we did"')
+st.caption("An action has an owner, a due date and a status. Link it to a workplace driver or an alert, and "
+           "once it is done the team can see whether it helped.")
 notes = action_notes(engine, team)
+follow = action_follow_up(data, view, notes)
+alert_refs = [str(m)[:80] for m in view.alerts.get("message", [])]
 if notes.empty:
     st.caption("No notes yet. Write down what the team raised and what was done about it.")
 for _, n in notes.iterrows():
     with st.container(border=True):
+        status = n.get("status") or "planned"
+        head = [f"**{status.capitalize()}**"]
+        if n.get("owner"):
+            head.append(f"owner: {escape_md(n['owner'])}")
+        if pd.notna(n.get("due_on")):
+            head.append(f"due {pd.Timestamp(n['due_on']):%d %b %Y}")
+        if n.get("link_ref"):
+            ref = DRIVER_WORDS.get(n["link_ref"], n["link_ref"]) if n.get("link_kind") == "driver" else n["link_ref"]
+            head.append(f"about the {escape_md(n.get('link_kind') or 'driver')}: {escape_md(ref)}")
+        st.caption(" · ".join(head))
         st.markdown(f"**You said** ({n['created_at']:%d %b %Y}): {escape_md(n['you_said'])}")
         if n["we_did"]:
             done = f" ({pd.Timestamp(n['done_on']):%d %b %Y})" if pd.notna(n["done_on"]) else ""
             st.markdown(f"**We did**{done}: {escape_md(n['we_did'])}")
         else:
             st.caption("Nothing recorded yet.")
+        if int(n["note_id"]) in follow:
+            st.markdown(f":material/compare_arrows: **Before → after:** {escape_md(follow[int(n['note_id'])])}")
 
 choices = {"new": "A new note"} | {int(r.note_id): f"Update: {str(r.you_said)[:60]}" for r in notes.itertuples()}
 pick = st.selectbox("Add or update", list(choices), format_func=choices.get, key="note_pick")
 current = notes[notes["note_id"] == pick].iloc[0] if pick != "new" else None
+links = {"": "Not linked"} | {f"driver:{d}": f"Driver: {DRIVER_WORDS[d]}" for d in WORKPLACE_DRIVERS} \
+    | {f"alert:{a}": f"Alert: {a}" for a in alert_refs}
+cur_link = "" if current is None or not current.get("link_ref") else f"{current['link_kind']}:{current['link_ref']}"
+if cur_link and cur_link not in links:
+    links[cur_link] = cur_link
 with st.form("action_note", clear_on_submit=pick == "new"):
     you_said = st.text_area("You said (what the team raised)", value="" if current is None else current["you_said"])
+    c1, c2, c3 = st.columns(3)
+    owner = c1.text_input("Owner", value="" if current is None or not current.get("owner") else current["owner"])
+    due_on = c2.date_input("Due by", value=None if current is None or pd.isna(current.get("due_on"))
+                           else pd.Timestamp(current["due_on"]).date(), max_value=today() + dt.timedelta(days=730))
+    status = c3.selectbox("Status", STATUSES, index=STATUSES.index(current["status"]) if current is not None
+                          and current.get("status") in STATUSES else 0)
+    link = st.selectbox("About", list(links), format_func=links.get, index=list(links).index(cur_link))
     we_did = st.text_area("We did (what changed)", value="" if current is None or not current["we_did"]
                           else current["we_did"])
     done_on = st.date_input("Done on", value=None if current is None or pd.isna(current["done_on"])
                             else pd.Timestamp(current["done_on"]).date(), max_value=today() + dt.timedelta(days=365))
     if st.form_submit_button("Save note"):
+        kind, _, ref = link.partition(":")
         try:
             save_action_note(engine, user, team, you_said, we_did, done_on,
-                                     note_id=None if pick == "new" else int(pick))
+                             note_id=None if pick == "new" else int(pick), owner=owner, due_on=due_on,
+                             status=status, link_kind=kind or None, link_ref=ref or None)
             st.success("Saved.")
             st.rerun()
         except InputError as exc:

@@ -24,7 +24,8 @@ from sqlalchemy.engine import Engine
 
 from burnout import charts, disclosure, privacy, turnover
 from burnout.domain import measures
-from burnout.domain.settings import Settings, team_kind_label
+from burnout.domain.settings import Settings, client_word_for, team_kind_label
+from burnout.instruments import with_client_word
 from burnout.domain.time import now
 from burnout.errors import InputError
 from burnout.store import frames
@@ -115,6 +116,7 @@ class Review:
     trend: pd.DataFrame
     figures: Mapping[str, go.Figure]
     calibration: Calibration
+    summary: "Summary | None" = None
 
     @property
     def evidence(self) -> tuple[Evidence, ...]:
@@ -288,6 +290,161 @@ def assumptions_table(tb: TurnoverImpact, settings: Settings, window_weeks: int,
     return pd.DataFrame(rows, columns=["Assumption", "Value"]).astype({"Value": object})
 
 
+# =========================================================================== summary
+
+# Sensitivity of the headline to the one assumption it rests on most: how much more
+# likely a burned-out helper is to leave (the default is 2; published estimates vary).
+RELATIVE_RISK_RANGE = (1.5, 3.0)
+LEVERS = (("Burnout prevalence lower only", True, False), ("Caseloads capped at the role standard only", False, True),
+          ("Both together", True, True))
+# Team kinds whose people are not comparable when counted together (a student's
+# counsellor is not a patient's nurse): the summary says so when both appear.
+SERVES_MANY = {"school_counselling"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Summary:
+    """What the first page of the PDF says: the review's headline in one page."""
+
+    headline: pd.DataFrame        # Figure, Estimate, Range
+    top_teams: pd.DataFrame       # the shown teams where burnout-attributable cost is highest
+    levers: pd.DataFrame          # each what-if lever alone, then combined
+    best_lever: str | None
+    clients: pd.DataFrame         # clients who would lose their helper, by team kind, in each team's word
+    clients_note: str | None
+    participation: str
+    hidden: str
+
+
+def what_if_levers(data: OrgData, people: pd.DataFrame, scenario: Mapping | None) -> pd.DataFrame:
+    """Each lever of the what-if alone, then combined, so HR sees what each one buys."""
+    sc = {**DEFAULT_SCENARIO, **(scenario or {})}
+    model = data.leaving_model
+    ts = model.turnover_settings(data.settings)
+    roster = active_roster(data.roster, data.as_of)
+    roster = roster[roster["helper_id"].isin(set(people["helper_id"]))]
+    latest = data.latest[data.latest["helper_id"].isin(set(roster["helper_id"]))]
+    rows = []
+    for name, lower, cap in LEVERS:
+        r = turnover.what_if(roster, latest, ts, burnout_reduction_points=float(sc["burnout_reduction_points"])
+                             if lower else 0.0, cap_caseload=cap, intervention_cost=float(sc["intervention_cost"] or 0),
+                             weights=data.settings.risk_weights, calibration=model.calibration)
+        label = name.replace("lower", f"{float(sc['burnout_reduction_points']):g} points lower")
+        rows.append({"Lever": label, "Leavers avoided per year": _r(r.get("leavers_avoided"), 2),
+                     "Cost saved per year ($)": _r(r.get("cost_saved"), 0),
+                     "Clients spared a change of helper": _r(r.get("clients_spared"), 1)})
+    return pd.DataFrame(rows)
+
+
+def clients_by_kind(tb: TurnoverImpact, words: Mapping[str, str]) -> tuple[pd.DataFrame, str | None]:
+    """Clients who would lose their helper, per team kind, each in its teams' own word.
+
+    Only shown rows are split out; hidden teams are one line together (their sum is
+    already implied by the total and the shown rows)."""
+    if tb.group_col != "team":
+        return pd.DataFrame(), None
+    t = tb.groups
+    shown = t[t["status"] == privacy.SHOWN]
+    rows = []
+    for kind, g in shown.groupby(shown["team_kind"].fillna("other")):
+        word = words.get(kind) or client_word_for(kind)
+        plural = with_client_word("clients", word)
+        rows.append({"Kind of team": team_kind_label(kind) if kind != "other" else "Other",
+                     "People served": plural, "Teams": len(g),
+                     "Would lose their helper per year": int(round(float(g["clients_affected"].sum())))})
+    total = tb.total
+    rest = float(total["clients_affected"]) - float(shown["clients_affected"].sum()) \
+        if total["status"] == privacy.SHOWN and pd.notna(total["clients_affected"]) else None
+    if rest is not None and len(t) > len(shown):
+        rows.append({"Kind of team": "Teams not shown (too few people)", "People served": "mixed",
+                     "Teams": len(t) - len(shown), "Would lose their helper per year": int(round(rest))})
+    out = pd.DataFrame(rows)
+    note = None
+    kinds = set(shown["team_kind"].dropna())
+    if kinds & SERVES_MANY and kinds - SERVES_MANY:
+        many = ", ".join(team_kind_label(k) for k in sorted(kinds & SERVES_MANY))
+        note = (f"Not comparable: {many} teams serve a whole school roll, so each helper has far more people than a "
+                "caseload of patients or clients. Read each line on its own; do not add them up.")
+    return out, note
+
+
+def _headline(data: OrgData, people: pd.DataFrame, tb: TurnoverImpact) -> pd.DataFrame:
+    total = tb.total
+    if total["status"] != privacy.SHOWN:
+        return pd.DataFrame({"Figure": ["Turnover impact"], "Estimate": ["not enough people to estimate"],
+                             "Range": [""]})
+    roster = active_roster(data.roster, data.as_of)
+    roster = roster[roster["helper_id"].isin(set(people["helper_id"]))]
+    latest = data.latest[data.latest["helper_id"].isin(set(roster["helper_id"]))]
+    ranges = []
+    for rr in RELATIVE_RISK_RANGE:
+        impact = turnover.helper_impact_under(data.leaving_model, roster, latest,
+                                              data.settings.merged({"relative_risk": rr}))
+        ranges.append(turnover.org_impact(impact, data.leaving_model.turnover_settings(data.settings)))
+    lo, hi = RELATIVE_RISK_RANGE
+
+    def rng(col, dec=0, money=False):
+        a, b = sorted(float(r.get(col) or 0) for r in ranges)
+        f = (lambda x: f"${x:,.0f}") if money else (lambda x: f"{x:,.{dec}f}")
+        return "" if f(a) == f(b) else f"{f(a)} to {f(b)}"
+
+    rows = [("Burnout prevalence (estimated)", f"{float(total['burnout_prevalence']) * 100:.0f} %", ""),
+            ("Expected leavers per year", f"{float(total['expected_leavers']):.1f}", rng("expected_leavers", 1)),
+            ("Of which attributable to burnout", f"{float(total['attributable_leavers']):.1f}",
+             rng("attributable_leavers", 1)),
+            ("Burnout-attributable turnover cost per year", f"${float(total['attributable_cost']):,.0f}",
+             rng("attributable_cost", money=True)),
+            ("People who would lose their helper per year", f"{float(total['clients_affected']):,.0f}",
+             "see the split by kind of team")]
+    out = pd.DataFrame(rows, columns=["Figure", "Estimate", f"Range (relative risk {lo:g} to {hi:g})"])
+    return out
+
+
+def build_summary(engine: Engine, data: OrgData, people: pd.DataFrame, tb: TurnoverImpact,
+                  part: pd.DataFrame, tables: Mapping[str, privacy.Suppressed], min_n: int) -> Summary:
+    """The one-page summary: headline with ranges, where burnout costs most, each lever,
+    participation, and what was hidden and why."""
+    top = tb.groups[tb.groups["status"] == privacy.SHOWN].sort_values("attributable_cost", ascending=False).head(3)
+    top_teams = pd.DataFrame({tb.group_col.capitalize(): top[tb.group_col],
+                              "Burnout-attributable cost per year ($)": top["attributable_cost"].round(0),
+                              "Attributable leavers": top["attributable_leavers"].round(1)})
+    levers = what_if_levers(data, people, tb.scenario) if tb.what_if else pd.DataFrame()
+    best = None
+    if len(levers) and levers["Cost saved per year ($)"].astype(float).max() > 0:
+        single = levers.iloc[:2]
+        b = single.loc[single["Cost saved per year ($)"].astype(float).idxmax()]
+        best = (f"{b['Lever']}: about ${float(b['Cost saved per year ($)']):,.0f} a year on its own; both levers "
+                f"together: ${float(levers.iloc[2]['Cost saved per year ($)']):,.0f}.")
+    words = {}
+    teams_df = frames.teams_frame(engine)
+    for kind, g in teams_df.groupby(teams_df["kind"].fillna("other")):
+        w = g["client_word"].dropna()
+        if len(w):
+            words[kind] = str(w.iloc[0])
+    clients, note = clients_by_kind(tb, words)
+    shown_weeks = part[part["status"] == privacy.SHOWN] if "status" in part else part
+    if len(shown_weeks):
+        last = shown_weeks.iloc[-1]
+        participation = (f"{float(last['rate']) * 100:.0f} % of active helpers checked in in the week of "
+                         f"{pd.Timestamp(last['week_start']):%d %b %Y}; "
+                         f"{float(shown_weeks['rate'].tail(4).mean()) * 100:.0f} % on average over 4 weeks.")
+    else:
+        participation = f"Participation is hidden: fewer than {min_n} people in the weeks shown."
+    hidden_bits = []
+    for key, sup in tables.items():
+        if key == "weekly" or not hasattr(sup, "status"):
+            continue
+        st_ = sup.status.iloc[:, 0] if isinstance(sup.status, pd.DataFrame) else pd.Series(dtype=object)
+        n_p, n_c = int((st_ == privacy.PRIMARY).sum()), int((st_ == privacy.COMPLEMENTARY).sum())
+        if n_p or n_c:
+            hidden_bits.append(f"{key.replace('by_', 'by ').replace('_', ' ')}: {n_p} group(s) with fewer than "
+                               f"{min_n} people" + (f", {n_c} more so they cannot be worked out" if n_c else ""))
+    hidden = ("Hidden: " + "; ".join(hidden_bits) + ". Small groups are hidden so no one's answers can be "
+              "singled out.") if hidden_bits else f"Nothing was hidden: every group had {min_n} or more people."
+    return Summary(headline=_headline(data, people, tb), top_teams=top_teams, levers=levers, best_lever=best,
+                   clients=clients, clients_note=note, participation=participation, hidden=hidden)
+
+
 # =========================================================================== the review
 
 def _risk_band_words() -> str:
@@ -415,4 +572,5 @@ def build_review(engine: Engine, scope: str = "org", settings_override: Mapping 
         generated_at=now(), as_of=data.as_of, window_weeks=window_weeks, min_n=min_n,
         privacy_note=privacy.privacy_note(min_n), filter=dict(where or {}),
         assumptions=assumptions_table(tb, settings, window_weeks, min_n), sections=tuple(sections),
-        tables=tables, turnover=tb, participation=part, trend=trend, figures=figures, calibration=calibration)
+        tables=tables, turnover=tb, participation=part, trend=trend, figures=figures, calibration=calibration,
+        summary=build_summary(engine, data, people, tb, part, tables, min_n))

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from burnout import alerts, privacy
+from burnout import alerts, privacy, risk
 from burnout.domain import measures
 from burnout.views.data import PERCENT, OrgData, active_roster, load_data, people_frame, series_for
 from burnout.views.tables import (band_shares, heatmap_cells, participation_display, participation_table,
@@ -220,3 +220,145 @@ def team_caseload(data: OrgData, troster: pd.DataFrame, weeks: int = 4) -> pd.Da
         "High-acuity cases": out["high_acuity_cases"].round(1),
         "Overtime hours a week": out["overtime_hours"].round(1),
     }).reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- worklist
+
+# Workplace drivers only: the worklist points a lead at what the organisation can change,
+# never at a helper's own answers (those are the reason to talk, not the thing to fix).
+WORKPLACE_DRIVERS = ("caseload", "acuity", "trauma", "incidents", "overtime", "mismatch", "missed_checkins",
+                     "trend")
+DRIVER_WORDS = {
+    "caseload": "caseload above the role's standard", "acuity": "many high-acuity cases",
+    "trauma": "frequent trauma exposure", "incidents": "recent critical incidents",
+    "overtime": "overtime hours", "mismatch": "cases outside their specialty",
+    "missed_checkins": "fewer check-ins lately", "trend": "strain rising over recent weeks",
+}
+NEXT_STEPS = {
+    "caseload": "Offer a conversation about caseload; look at pausing new allocations or moving cases.",
+    "acuity": "Talk about case mix; share the high-acuity cases more evenly across the team.",
+    "trauma": "Offer a debrief and reflective supervision; space out trauma-heavy contacts.",
+    "incidents": "Offer a debrief after the incident and check they had time to recover.",
+    "overtime": "Ask what is driving the extra hours and agree what can wait or move.",
+    "mismatch": "Talk about the cases outside their specialty; reallocate or add supervision.",
+    "missed_checkins": "A friendly check-in conversation about how the work is going; no pressure to answer.",
+    "trend": "A supportive conversation about what changed in their work lately.",
+    None: "A supportive conversation about workload and support.",
+}
+RISE_WEEKS = 4        # "recent rise" = change in risk score over this many weeks
+HIGH_WINDOW = 12      # weeks looked back for "weeks in the high band"
+
+
+def worklist(data: OrgData, team: str, sort: str = "risk") -> pd.DataFrame:
+    """Who may need a conversation: the team's helpers who share their results with the lead.
+
+    One row per sharing helper: risk score and band, the rise over RISE_WEEKS weeks, the
+    top workplace driver (risk.driver_components, workplace components only), caseload
+    against the role standard, weeks in the high band of the last HIGH_WINDOW, and a plain
+    suggested next step.  Sorted by risk (band, then score, then rise) or, with
+    ``sort="rise"``, by the recent rise.  Helpers who keep their results private never
+    appear here; they are covered by the group figures only.
+    """
+    troster = team_roster(data, team)
+    consenting = troster[troster["consent_lead_view"].astype(bool)]
+    cols = ["helper_id", "Helper", "Risk score", "Risk band", f"Change over {RISE_WEEKS} weeks",
+            "Top workplace driver", "Caseload vs standard", f"Weeks in high band (last {HIGH_WINDOW})",
+            "Suggested next step", "driver"]
+    if consenting.empty:
+        return pd.DataFrame(columns=cols)
+    people = people_frame(data)
+    people = people[people["helper_id"].isin(set(consenting["helper_id"]))].copy()
+    h = data.history[data.history["helper_id"].isin(set(consenting["helper_id"]))]
+    rise, high_weeks = {}, {}
+    for hid, g in h.sort_values("week_start").groupby("helper_id"):
+        g = g[g["risk_score"].notna()]
+        if g.empty:
+            continue
+        end = pd.Timestamp(g["week_start"].iloc[-1])
+        before = g[pd.to_datetime(g["week_start"]) <= end - pd.Timedelta(weeks=RISE_WEEKS)]
+        rise[hid] = float(g["risk_score"].iloc[-1] - before["risk_score"].iloc[-1]) if len(before) else np.nan
+        recent = g[pd.to_datetime(g["week_start"]) > end - pd.Timedelta(weeks=HIGH_WINDOW)]
+        high_weeks[hid] = int((recent["risk_band"] == measures.RISK_BANDS[-1].label).sum())
+    ranked = risk.driver_components(people, data.settings.risk_weights, top=len(risk.NAMES))
+    people["driver"] = [next((d for d in names if d in WORKPLACE_DRIVERS), None) for names in ranked]
+    people["rise"] = people["helper_id"].map(rise)
+    people["high_weeks"] = people["helper_id"].map(high_weeks).fillna(0).astype(int)
+    band_rank = {b.label: i for i, b in enumerate(measures.RISK_BANDS)}
+    people["band_rank"] = people["risk_band"].map(band_rank).fillna(-1)
+    keys = (["rise", "band_rank", "risk_score"] if sort == "rise" else ["band_rank", "risk_score", "rise"])
+    people = people.sort_values(keys, ascending=False, na_position="last")
+    return pd.DataFrame({
+        "helper_id": people["helper_id"], "Helper": people["name"],
+        "Risk score": people["risk_score"].round(0), "Risk band": people["risk_band"],
+        f"Change over {RISE_WEEKS} weeks": people["rise"].round(0),
+        "Top workplace driver": people["driver"].map(lambda d: DRIVER_WORDS.get(d, "none stands out")),
+        "Caseload vs standard": (people["caseload_ratio"] * 100).round(0).map(
+            lambda v: f"{v:.0f} %" if pd.notna(v) else "no caseload data"),
+        f"Weeks in high band (last {HIGH_WINDOW})": people["high_weeks"],
+        "Suggested next step": people["driver"].map(lambda d: NEXT_STEPS.get(d, NEXT_STEPS[None])),
+        "driver": people["driver"],
+    })[cols].reset_index(drop=True)
+
+
+def sharing_summary(view: TeamView) -> str:
+    """How many helpers share, in one plain sentence for the top of the lead's page."""
+    n_share, n_all = len(view.consenting), view.team_size
+    return (f"{n_share} of {n_all} helpers in your team share their individual results with you. "
+            f"The list below covers only them; figures about the other {n_all - n_share} are group-level only, "
+            f"shown when {view.min_n} or more people answered.")
+
+
+# --------------------------------------------------------------------------- action follow-up
+
+FOLLOW_UP_WEEKS = 6
+
+
+def team_caseload_ratio(data: OrgData, team: str) -> pd.DataFrame:
+    """week_start, ratio: the team's active cases over the sum of their role standards
+    (operational data, shown for everyone in the team)."""
+    troster = team_roster(data, team)
+    cl = data.caseload[data.caseload["helper_id"].isin(set(troster["helper_id"]))]
+    cl = cl.merge(troster[["helper_id", "caseload_standard"]], on="helper_id")
+    g = cl.groupby("week_start").agg(cases=("active_cases", "sum"), std=("caseload_standard", "sum"))
+    return pd.DataFrame({"week_start": pd.to_datetime(g.index), "ratio": (g["cases"] / g["std"]).to_numpy()})
+
+
+def _window_mean(frame: pd.DataFrame, col: str, start, end) -> float:
+    w = pd.to_datetime(frame["week_start"])
+    part = frame[(w >= start) & (w < end)][col].dropna()
+    return float(part.mean()) if len(part) else np.nan
+
+
+def action_follow_up(data: OrgData, view: TeamView, notes: pd.DataFrame,
+                     weeks: int = FOLLOW_UP_WEEKS) -> dict[int, str]:
+    """note id -> "caseload 144 % → 108 %, strain 61 → 52 over 6 weeks" for each done action.
+
+    Before = the ``weeks`` weeks before the note was written; after = up to ``weeks`` weeks
+    from when it was done.  Strain uses only the team's weekly means the lead may see
+    (weeks under the minimum group size are already hidden); caseload is operational.
+    """
+    out: dict[int, str] = {}
+    if notes.empty:
+        return out
+    ratio = team_caseload_ratio(data, view.team)
+    weekly = view.weekly[view.weekly["status"] == privacy.SHOWN] if "status" in view.weekly else view.weekly
+    span = pd.Timedelta(weeks=weeks)
+    for n in notes.itertuples():
+        if getattr(n, "status", None) != "done":
+            continue
+        start = pd.Timestamp(n.created_at).normalize()
+        done = pd.Timestamp(n.done_on) if pd.notna(n.done_on) else start
+        parts = []
+        c0, c1 = _window_mean(ratio, "ratio", start - span, start), _window_mean(ratio, "ratio", done, done + span)
+        if pd.notna(c0) and pd.notna(c1):
+            parts.append(f"caseload {c0 * 100:.0f} % → {c1 * 100:.0f} %")
+        if view.measure == "pulse_strain":
+            s0, s1 = _window_mean(weekly, "mean", start - span, start), _window_mean(weekly, "mean", done, done + span)
+            if pd.notna(s0) and pd.notna(s1):
+                parts.append(f"strain {s0:.0f} → {s1:.0f}")
+        if parts:
+            after_weeks = min(weeks, max(1, int(((data.as_of or done) - done).days // 7)))
+            out[int(n.note_id)] = ", ".join(parts) + f" over {after_weeks} weeks"
+        else:
+            out[int(n.note_id)] = "Not enough weeks of data yet to compare before and after."
+    return out

@@ -1,0 +1,155 @@
+"""Each user's weekly job, end to end in Chromium, at 390 px (phone) and 1400 px.
+
+Screenshots go to test-artifacts/screenshots/role_*.png for a person to look at.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from burnout import auth
+from burnout.instruments import load as load_instrument
+from burnout.store import get_engine
+from burnout.store import schema as s
+from burnout.store.writes import save_wording
+
+from test_browser import WAIT, app, browser, shot, sign_in  # noqa: F401  (fixtures)
+
+pytestmark = pytest.mark.browser
+SIZES = {"phone": {"width": 390, "height": 844}, "wide": {"width": 1400, "height": 900}}
+
+
+def _engine(app):
+    return get_engine(f"sqlite:///{app.log.name.rsplit('/', 1)[0]}/browser.db")
+
+
+def _make_long_questionnaires_due(app, username: str) -> None:
+    """Load test wording (not the official one) and forget the helper's CBI and ProQOL."""
+    eng = _engine(app)
+    for name in ("cbi", "proqol5"):
+        save_wording(eng, name, {i: f"Test wording for {i}" for i in load_instrument(name).item_ids})
+    hid = auth.get_user(eng, username)["helper_id"]
+    with eng.begin() as conn:
+        sids = select(s.submissions.c.submission_id).where(s.submissions.c.helper_id == hid,
+                                                           s.submissions.c.instrument.in_(["proqol5", "cbi"]))
+        conn.execute(s.answers.delete().where(s.answers.c.submission_id.in_(sids)))
+        conn.execute(s.scores.delete().where(s.scores.c.submission_id.in_(sids)))
+        conn.execute(s.submissions.delete().where(s.submissions.c.helper_id == hid,
+                                                  s.submissions.c.instrument.in_(["proqol5", "cbi"])))
+
+
+def _answer_visible(page, pick: int = 2) -> int:
+    groups = page.locator('[data-testid="stRadio"]')
+    n = 0
+    for i in range(groups.count()):
+        g = groups.nth(i)
+        if g.is_visible():
+            labels = g.locator("label").filter(has_text=re.compile(r"\w"))
+            labels.nth(min(pick, labels.count() - 1)).click()
+            n += 1
+    page.wait_for_timeout(600)
+    return n
+
+
+@pytest.mark.parametrize("size", ["phone", "wide"])
+def test_helper_weekly_checkin_in_steps_finish_later_and_call(browser, app, size):  # noqa: F811
+    user = "demo-helper2" if size == "phone" else "demo-helper1"
+    page = sign_in(browser, app, user, SIZES[size])
+    page.get_by_role("heading", name="Weekly check-in").wait_for()
+    _make_long_questionnaires_due(app, user)
+    page.reload()
+    page.get_by_role("heading", name="Weekly check-in").wait_for()
+    page.wait_for_timeout(1500)
+    again = page.get_by_role("button", name="Check in again")
+    if again.count():
+        again.click()
+    page.get_by_text(re.compile(r"About \d+ minutes \(56 questions\)")).wait_for()
+    page.get_by_text("Step 1 of 7").wait_for()
+    shot(page, f"role_helper_{size}_1_weekly")
+    assert _answer_visible(page) == 7
+    # the single item last option: "Completely burned out" opens the crisis path later
+    page.locator('[data-testid="stRadio"]').nth(6).locator("label").filter(has_text="Completely burned out").click()
+    page.wait_for_timeout(600)
+    page.get_by_role("button", name=re.compile("^Next")).click()
+    page.get_by_text("run the other way").wait_for()
+    shot(page, f"role_helper_{size}_2_cbi_direction")
+    _answer_visible(page)
+    page.get_by_role("button", name="Save and finish later this week").click()
+    page.get_by_text("Kept for later").wait_for()
+    # later the same week, a fresh tab: the answers and the step are back
+    page.reload()
+    page.get_by_text("Step 2 of 7").wait_for()
+    assert page.locator('[data-testid="stRadio"] input:checked').count() >= 6
+    for _ in range(5):
+        page.get_by_role("button", name=re.compile("^Next")).click()
+        page.wait_for_timeout(1200)
+    page.get_by_text("Step 7 of 7").wait_for()
+    shot(page, f"role_helper_{size}_3_last_step")
+    page.get_by_role("button", name="Save my check-in").click()
+    page.get_by_text("Your check-in is saved").wait_for()
+    page.get_by_text("Please don't carry this alone").wait_for()
+    call = page.locator('a[href^="tel:"]')
+    call.first.wait_for()
+    assert call.first.get_attribute("href") == "tel:988"
+    call.first.scroll_into_view_if_needed()
+    shot(page, f"role_helper_{size}_4_feedback")
+    page.close()
+
+
+def test_phone_sidebar_closes_after_choosing_a_page(browser, app):  # noqa: F811
+    page = sign_in(browser, app, "demo-helper1", SIZES["phone"])
+    page.get_by_role("heading", name="Weekly check-in").wait_for()
+    sidebar = page.locator('[data-testid="stSidebar"]')
+
+    def sidebar_open() -> bool:
+        box = sidebar.bounding_box() if sidebar.count() else None
+        return bool(box) and box["x"] + box["width"] > 20 and box["width"] > 20
+
+    if not sidebar_open():
+        page.locator('[data-testid="stExpandSidebarButton"], [data-testid="stSidebarCollapsedControl"] button') \
+            .first.click()
+    page.wait_for_timeout(800)
+    assert sidebar_open()
+    shot(page, "role_helper_phone_sidebar_open")
+    page.locator('[data-testid="stSidebarNav"] a').filter(has_text="My wellbeing").first.click()
+    page.get_by_role("heading", name="My wellbeing").wait_for()
+    page.wait_for_timeout(1200)
+    shot(page, "role_helper_phone_after_navigation")
+    assert not sidebar_open()
+    page.close()
+
+
+@pytest.mark.parametrize("size", ["phone", "wide"])
+def test_lead_sees_who_may_need_a_conversation(browser, app, size):  # noqa: F811
+    page = sign_in(browser, app, "demo-lead", SIZES[size])
+    page.get_by_role("heading", name=re.compile(r"^Team ")).wait_for()
+    page.get_by_role("heading", name="Who may need a conversation").wait_for()
+    page.get_by_text(re.compile(r"\d+ of \d+ helpers in your team share")).wait_for()
+    page.locator('[data-testid="stDataFrame"] canvas').first.wait_for()
+    page.wait_for_timeout(1500)
+    shot(page, f"role_lead_{size}_1_worklist")
+    page.get_by_role("heading", name="Week by week").scroll_into_view_if_needed()
+    shot(page, f"role_lead_{size}_2_heatmap")
+    page.get_by_role("heading", name=re.compile("Action notes")).scroll_into_view_if_needed()
+    shot(page, f"role_lead_{size}_3_actions")
+    page.close()
+
+
+@pytest.mark.parametrize("size", ["phone", "wide"])
+def test_hr_sees_levers_and_clients_by_kind(browser, app, size):  # noqa: F811
+    page = sign_in(browser, app, "demo-hr", SIZES[size])
+    page.get_by_text("Each lever alone, then together").wait_for()
+    page.get_by_text("Each lever alone, then together").scroll_into_view_if_needed()
+    shot(page, f"role_hr_{size}_levers")
+    page.close()
+
+
+@pytest.mark.parametrize("size", ["phone", "wide"])
+def test_admin_is_guided_to_load_official_wording(browser, app, size):  # noqa: F811
+    page = sign_in(browser, app, "demo-admin", SIZES[size])
+    page.get_by_role("tab", name="Instrument wording").click()
+    page.get_by_text("Load official wording, step by step").wait_for()
+    shot(page, f"role_admin_{size}_wording")
+    page.close()
