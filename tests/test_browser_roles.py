@@ -98,29 +98,6 @@ def test_helper_weekly_checkin_in_steps_finish_later_and_call(browser, app, size
     page.close()
 
 
-def test_phone_sidebar_closes_after_choosing_a_page(browser, app):  # noqa: F811
-    page = sign_in(browser, app, "demo-helper1", SIZES["phone"])
-    page.get_by_role("heading", name="Weekly check-in").wait_for()
-    sidebar = page.locator('[data-testid="stSidebar"]')
-
-    def sidebar_open() -> bool:
-        box = sidebar.bounding_box() if sidebar.count() else None
-        return bool(box) and box["x"] + box["width"] > 20 and box["width"] > 20
-
-    if not sidebar_open():
-        page.locator('[data-testid="stExpandSidebarButton"], [data-testid="stSidebarCollapsedControl"] button') \
-            .first.click()
-    page.wait_for_timeout(800)
-    assert sidebar_open()
-    shot(page, "role_helper_phone_sidebar_open")
-    page.locator('[data-testid="stSidebarNav"] a').filter(has_text="My wellbeing").first.click()
-    page.get_by_role("heading", name="My wellbeing").wait_for()
-    page.wait_for_timeout(1200)
-    shot(page, "role_helper_phone_after_navigation")
-    assert not sidebar_open()
-    page.close()
-
-
 @pytest.mark.parametrize("size", ["phone", "wide"])
 def test_lead_sees_who_may_need_a_conversation(browser, app, size):  # noqa: F811
     page = sign_in(browser, app, "demo-lead", SIZES[size])
