@@ -93,11 +93,16 @@ def test_band_edges_used_by_scoring_risk_and_charts_are_the_yamls(column, edges)
     # scoring: the same labels as the registry on both sides of each edge
     probe = [e + d for e in edges for d in (-0.5, 0.0, 0.5)]
     assert list(scoring.band(pd.Series(probe), m.instrument, column)) == list(m.band(probe))
-    # risk: the moderate and high edges map to the 0.40 and 0.65 pressures
+    # risk: anchored on the same YAML — its published norms where it cites them (one scale across
+    # instruments), else its own band edges — at the 0.40 and 0.65 pressures
     name = {v: k for k, v in risk.SELF_MEASURE.items()}[column]
     comp = next(c for c in risk.COMPONENTS if c.name == name)
-    half = 0.5 if sub.method == "sum" else 0.0
-    assert comp.xp[1:3] == (edges[0] + half, edges[1] - half) and comp.fp[1:3] == (0.40, 0.65)
+    if m.norms:
+        expected = (m.norm_anchor(measures.NORM_SHARES[0]), m.norm_anchor(measures.NORM_SHARES[1]))
+    else:
+        half = 0.5 if sub.method == "sum" else 0.0
+        expected = (edges[0] + half, edges[1] - half)
+    assert comp.xp[1:3] == pytest.approx(expected) and comp.fp[1:3] == (0.40, 0.65)
     edges = tuple(e for e in edges if e < m.range[1])          # CBI "severe" is the top of the scale itself
     # charts: the shaded regions of a trend end at the same edges
     fig = charts.team_trend(pd.DataFrame({"week_start": pd.to_datetime(["2026-01-05"]), "mean": [30.0], "n": [6]}),
