@@ -388,13 +388,19 @@ def _headline(data: OrgData, people: pd.DataFrame, tb: TurnoverImpact) -> pd.Dat
         f = (lambda x: f"${x:,.0f}") if money else (lambda x: f"{x:,.{dec}f}")
         return "" if f(a) == f(b) else f"{f(a)} to {f(b)}"
 
-    rows = [("Burnout prevalence (estimated)", f"{float(total['burnout_prevalence']) * 100:.0f} %", ""),
-            ("Expected leavers per year", f"{float(total['expected_leavers']):.1f}", rng("expected_leavers", 1)),
-            ("Of which attributable to burnout", f"{float(total['attributable_leavers']):.1f}",
+    def est(col, spec, scale=1.0, prefix="", suffix=""):
+        v = total.get(col)
+        if v is None or pd.isna(v):
+            return "not enough data yet"        # e.g. a roster without answers: said in words, never "nan"
+        return f"{prefix}{float(v) * scale:{spec}}{suffix}"
+
+    rows = [("Burnout prevalence (estimated)", est("burnout_prevalence", ".0f", 100, suffix=" %"), ""),
+            ("Expected leavers per year", est("expected_leavers", ".1f"), rng("expected_leavers", 1)),
+            ("Of which attributable to burnout", est("attributable_leavers", ".1f"),
              rng("attributable_leavers", 1)),
-            ("Burnout-attributable turnover cost per year", f"${float(total['attributable_cost']):,.0f}",
+            ("Burnout-attributable turnover cost per year", est("attributable_cost", ",.0f", prefix="$"),
              rng("attributable_cost", money=True)),
-            ("People who would lose their helper per year", f"{float(total['clients_affected']):,.0f}",
+            ("People who would lose their helper per year", est("clients_affected", ",.0f"),
              "see the split by kind of team")]
     out = pd.DataFrame(rows, columns=["Figure", "Estimate", f"Range (relative risk {lo:g} to {hi:g})"])
     return out
@@ -406,13 +412,15 @@ def build_summary(engine: Engine, data: OrgData, people: pd.DataFrame, tb: Turno
     participation, and what was hidden and why."""
     top = tb.groups[tb.groups["status"] == privacy.SHOWN].sort_values("attributable_cost", ascending=False).head(3)
     top_teams = pd.DataFrame({tb.group_col.capitalize(): top[tb.group_col],
-                              "Burnout-attributable cost per year ($)": top["attributable_cost"].round(0),
-                              "Attributable leavers": top["attributable_leavers"].round(1)})
+                              "Burnout-attributable cost per year ($)":
+                                  pd.to_numeric(top["attributable_cost"], errors="coerce").round(0),
+                              "Attributable leavers": pd.to_numeric(top["attributable_leavers"], errors="coerce").round(1)})
     levers = what_if_levers(data, people, tb.scenario) if tb.what_if else pd.DataFrame()
     best = None
-    if len(levers) and levers["Cost saved per year ($)"].astype(float).max() > 0:
+    saved = pd.to_numeric(levers["Cost saved per year ($)"], errors="coerce") if len(levers) else pd.Series(dtype=float)
+    if len(levers) and saved.iloc[:2].max() > 0 and pd.notna(saved.iloc[2]):
         single = levers.iloc[:2]
-        b = single.loc[single["Cost saved per year ($)"].astype(float).idxmax()]
+        b = single.loc[saved.iloc[:2].idxmax()]
         best = (f"{b['Lever']}: about ${float(b['Cost saved per year ($)']):,.0f} a year on its own; both levers "
                 f"together: ${float(levers.iloc[2]['Cost saved per year ($)']):,.0f}.")
     words = {}
