@@ -4,6 +4,7 @@ Screenshots go to test-artifacts/screenshots/role_*.png for a person to look at.
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -12,6 +13,7 @@ from sqlalchemy import select
 from burnout import auth
 from burnout.instruments import load as load_instrument
 from burnout.store import get_engine
+from burnout.domain.time import week_start
 from burnout.store import schema as s
 from burnout.store.writes import save_wording
 
@@ -26,18 +28,22 @@ def _engine(app):
 
 
 def _make_long_questionnaires_due(app, username: str) -> None:
-    """Load test wording (not the official one) and forget the helper's CBI and ProQOL."""
+    """Load test wording (not the official one), forget the helper's CBI and ProQOL and
+    anything checked in or begun this week, so the walk starts from a fresh week whatever
+    other browser tests did with the same demo helper."""
     eng = _engine(app)
     for name in ("cbi", "proqol5"):
         save_wording(eng, name, {i: f"Test wording for {i}" for i in load_instrument(name).item_ids})
     hid = auth.get_user(eng, username)["helper_id"]
+    monday = dt.datetime.combine(week_start(dt.date.today()), dt.time())
+    forget = (s.submissions.c.helper_id == hid) & (s.submissions.c.instrument.in_(["proqol5", "cbi"])
+                                                   | (s.submissions.c.submitted_at >= monday))
     with eng.begin() as conn:
-        sids = select(s.submissions.c.submission_id).where(s.submissions.c.helper_id == hid,
-                                                           s.submissions.c.instrument.in_(["proqol5", "cbi"]))
+        sids = select(s.submissions.c.submission_id).where(forget)
         conn.execute(s.answers.delete().where(s.answers.c.submission_id.in_(sids)))
         conn.execute(s.scores.delete().where(s.scores.c.submission_id.in_(sids)))
-        conn.execute(s.submissions.delete().where(s.submissions.c.helper_id == hid,
-                                                  s.submissions.c.instrument.in_(["proqol5", "cbi"])))
+        conn.execute(s.submissions.delete().where(forget))
+        conn.execute(s.checkin_drafts.delete().where(s.checkin_drafts.c.helper_id == hid))
 
 
 def _answer_visible(page, pick: int = 2) -> int:
