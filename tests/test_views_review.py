@@ -214,6 +214,10 @@ def test_turnover_table_and_what_if_show_ranges_beside_their_figures(review):
     assert "–" in wi["Cost saved per year ($)"] and "–" in wi["Leavers avoided per year"]
     levers = review.summary.levers
     assert levers["Cost saved: range"].str.contains("–").any()
+    # the best lever in words, with its range (no dollar-exact figure)
+    import re
+    assert re.search(r"on its own; both levers together: about \$[\d.]+k \(range ", review.summary.best_lever)
+    assert re.search(r": about \$[\d.]+k \(range \$[\d.]+k–\$[\d.]+k\) a year", review.summary.best_lever)
     clients = review.summary.clients
     assert clients.loc[clients["People served"] != "mixed", "Range"].str.contains("–").all()
 

@@ -400,7 +400,7 @@ def what_if_levers(data: OrgData, people: pd.DataFrame, scenario: Mapping | None
     roster = active_roster(data.roster, data.as_of)
     roster = roster[roster["helper_id"].isin(set(people["helper_id"]))]
     latest = data.latest[data.latest["helper_id"].isin(set(roster["helper_id"]))]
-    rows = []
+    rows, saved = [], []
     for name, lower, cap in LEVERS:
         r = uncertainty.what_if_ranges(roster, latest, ts,
                                        burnout_reduction_points=float(sc["burnout_reduction_points"])
@@ -417,7 +417,11 @@ def what_if_levers(data: OrgData, people: pd.DataFrame, scenario: Mapping | None
                      "Clients spared a change of helper": _r(r.get("clients_spared"), 1),
                      "Clients spared: range": uncertainty.format_span(r.get("clients_spared_low"),
                                                                       r.get("clients_spared_high"))})
-    return pd.DataFrame(rows)
+        saved.append(uncertainty.format_range(r.get("cost_saved"), r.get("cost_saved_low"), r.get("cost_saved_high"),
+                                              money=True))
+    out = pd.DataFrame(rows)
+    out.attrs["cost_saved_words"] = saved         # "about $31k (range $11k–$61k)" per lever
+    return out
 
 
 def clients_by_kind(tb: TurnoverImpact, words: Mapping[str, str]) -> tuple[pd.DataFrame, str | None]:
@@ -499,9 +503,9 @@ def build_summary(engine: Engine, data: OrgData, people: pd.DataFrame, tb: Turno
     if len(levers) and saved.iloc[:2].max() > 0 and pd.notna(saved.iloc[2]):
         single = levers.iloc[:2]
         b = single.loc[saved.iloc[:2].idxmax()]
-        best = (f"{b['Lever']}: about ${float(b['Cost saved per year ($)']):,.0f} a year on its own "
-                f"(range {b['Cost saved: range']}); both levers together: "
-                f"${float(levers.iloc[2]['Cost saved per year ($)']):,.0f} (range {levers.iloc[2]['Cost saved: range']}).")
+        words = levers.attrs["cost_saved_words"]
+        best = (f"{b['Lever']}: {words[int(saved.iloc[:2].idxmax())]} a year on its own; both levers together: "
+                f"{words[2]}.")
     words = {}
     teams_df = frames.teams_frame(engine)
     for kind, g in teams_df.groupby(teams_df["kind"].fillna("other")):
