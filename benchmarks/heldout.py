@@ -68,7 +68,9 @@ def generate(helpers: int = 480, weeks: int = 156, seed: int = 11, hazard_scale:
         sizes.append(int(rng.integers(6, 15)))
     sizes[-1] -= sum(sizes) - helpers
     if sizes[-1] < 3:
-        sizes[-2] += sizes.pop()
+        # pop first: ``sizes[-2] += sizes.pop()`` reads one team and writes another
+        last = sizes.pop()
+        sizes[-1] += last
     T = len(sizes)
     team_of = np.repeat(np.arange(T), sizes)
     kind_of_team = np.array([kinds[i % len(kinds)] for i in rng.permutation(T)], dtype=object)

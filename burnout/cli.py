@@ -106,8 +106,10 @@ def _cmd_turnover(a) -> int:
                      indent=2))
     cost = format_range(result["attributable_cost"], result["attributable_cost_low"],
                         result["attributable_cost_high"], money=True)
-    print(f"Cost due to burnout a year: {cost} (relative risk {result['relative_risk_low']:g}-"
-          f"{result['relative_risk_high']:g})", file=sys.stderr)
+    leavers = format_range(result["attributable_leavers"], result["attributable_leavers_low"],
+                           result["attributable_leavers_high"])
+    print(f"Leavers due to burnout a year: {leavers}; cost due to burnout a year: {cost} (relative risk "
+          f"{result['relative_risk_low']:g}-{result['relative_risk_high']:g})", file=sys.stderr)
     return 0
 
 

@@ -396,26 +396,22 @@ CAUSES = ("caseload", "acuity", "trauma", "incidents", "overtime", "mismatch")
 SIGNALS = ("missed_checkins",)
 
 # A plain, non-judgmental first step per workplace driver (about the work, not
-# the person), and the action-notes topic it files under ("you said / we did").
+# the person).  An action note about a driver links it by the component's own
+# name (store.notes: link_kind "driver", link_ref e.g. "caseload"), so that is
+# the ``notes_topic`` the rankings carry.
 SUGGESTED_ACTIONS: dict[str, dict[str, str]] = {
     "caseload": {"action": "Review caseload allocation against the role standard; pause new assignments for "
-                           "those above it until cases close or move.",
-                 "notes_topic": "caseload"},
+                           "those above it until cases close or move."},
     "acuity": {"action": "Spread high-acuity cases more evenly across the team and add case consultation for "
-                         "the most complex ones.",
-               "notes_topic": "acuity"},
+                         "the most complex ones."},
     "trauma": {"action": "Offer regular reflective or trauma-informed supervision and time to decompress after "
-                         "difficult contacts.",
-               "notes_topic": "trauma_exposure"},
+                         "difficult contacts."},
     "incidents": {"action": "Hold a debrief after each critical incident and make follow-up support available "
-                            "within a few days.",
-                  "notes_topic": "critical_incidents"},
+                            "within a few days."},
     "overtime": {"action": "Look at where the extra hours come from (cover, paperwork, on-call) and plan cover or "
-                           "time off in lieu so they do not become routine.",
-                 "notes_topic": "overtime"},
+                           "time off in lieu so they do not become routine."},
     "mismatch": {"action": "Route cases to people with the matching specialty where possible, or pair them with "
-                           "a specialist and offer training.",
-                 "notes_topic": "case_mismatch"},
+                           "a specialist and offer training."},
 }
 
 
@@ -439,7 +435,7 @@ def _team_ranking(frame: pd.DataFrame, weights: dict | None, names: tuple[str, .
                      "points": float(added.mean()) if n else 0.0,
                      "helpers_with_driver": among_top, "helpers": n,
                      "action": SUGGESTED_ACTIONS.get(name, {}).get("action", ""),
-                     "notes_topic": SUGGESTED_ACTIONS.get(name, {}).get("notes_topic", name)})
+                     "notes_topic": name})
     out = pd.DataFrame(rows, columns=["component", "label", "points", "helpers_with_driver", "helpers",
                                       "action", "notes_topic"])
     out = out[out["points"] > 0].sort_values(["points", "component"], ascending=[False, True])

@@ -38,8 +38,9 @@ from burnout.domain.settings import Settings, resolve
 from burnout.leaving import OBSERVED_PRIOR_LEAVERS
 from burnout.turnover import shanafelt, what_if
 
-__all__ = ["DRAWS", "LEVEL", "SEED", "FIGURES", "Ranges", "format_range", "group_ranges", "helper_ranges",
-           "interval", "org_ranges", "shanafelt_ranges", "simulate", "what_if_ranges"]
+__all__ = ["DRAWS", "LEVEL", "SEED", "FIGURES", "Ranges", "format_parts", "format_range", "format_span",
+           "group_ranges", "helper_ranges", "interval", "org_ranges", "prevalence_interval", "shanafelt_ranges",
+           "simulate", "what_if_ranges"]
 
 DRAWS = 2000
 SEED = 20261127
@@ -81,23 +82,49 @@ def _number(x: float) -> str:
     return f"{x:,.0f}" if abs(x) >= 100 else f"{x:g}"
 
 
+def _float(v) -> float:
+    try:
+        return float(v) if v is not None else float("nan")
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def format_parts(mid, low, high, money: bool = False, percent: bool = False) -> tuple[str, str]:
+    """The two halves of :func:`format_range`: ``("about $110k", "range $66k–$160k")``
+    (the range is "" when it is unknown or rounds to the central figure), for
+    places that show them apart (a headline number and its caption)."""
+    vals = [_float(v) for v in (mid, low, high)]
+    if not math.isfinite(vals[0]):
+        return "not known", ""
+    if percent:
+        m, lo, hi = (round(100 * v) if math.isfinite(v) else None for v in vals)
+        if lo is None or hi is None or lo == hi:
+            return f"about {m} %", ""
+        return f"about {m} %", f"range {lo}–{hi} %"
+    fmt = _money if money else _number
+    if not (math.isfinite(vals[1]) and math.isfinite(vals[2])) or fmt(vals[1]) == fmt(vals[2]):
+        return f"about {fmt(vals[0])}", ""
+    return f"about {fmt(vals[0])}", f"range {fmt(vals[1])}–{fmt(vals[2])}"
+
+
 def format_range(mid, low, high, money: bool = False, percent: bool = False) -> str:
     """"about $110k (range $66k–$160k)": two significant figures, because the
     assumptions behind them are not known more precisely.  ``percent`` shows a
     0–1 probability as whole percents ("about 30 % (range 24–37 %)").  An
     unknown figure reads "not known"."""
-    vals = [float(v) if v is not None else float("nan") for v in (mid, low, high)]
-    if not math.isfinite(vals[0]):
-        return "not known"
+    about, rng = format_parts(mid, low, high, money=money, percent=percent)
+    return f"{about} ({rng})" if rng else about
+
+
+def format_span(low, high, money: bool = False, percent: bool = False) -> str:
+    """Just the range, "$66k–$160k" ("" when unknown), for a table column beside its figure."""
+    lo, hi = _float(low), _float(high)
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return ""
     if percent:
-        m, lo, hi = (round(100 * v) if math.isfinite(v) else None for v in vals)
-        if lo is None or hi is None or lo == hi:
-            return f"about {m} %"
-        return f"about {m} % (range {lo}–{hi} %)"
+        return f"{round(100 * lo)}–{round(100 * hi)} %"
     fmt = _money if money else _number
-    if not (math.isfinite(vals[1]) and math.isfinite(vals[2])) or fmt(vals[1]) == fmt(vals[2]):
-        return f"about {fmt(vals[0])}"
-    return f"about {fmt(vals[0])} (range {fmt(vals[1])}–{fmt(vals[2])})"
+    return f"{fmt(lo)}–{fmt(hi)}"
 
 
 def interval(draws, mid=None) -> dict:
@@ -149,6 +176,30 @@ class Ranges:
         return out
 
 
+def _prevalence_draws(q: pd.Series, rng: np.random.Generator, draws: int):
+    """Draws of the prevalence behind ``q`` (each person's probability of being
+    burned out): Beta(n·BO + ½, n·(1 − BO) + ½) over the n people with an
+    estimate; None when it is unknown or at 0 or 1."""
+    q = pd.to_numeric(pd.Series(q), errors="coerce")
+    n = int(q.notna().sum())
+    bo = float(q.mean()) if n else float("nan")
+    if not (n and 0 < bo < 1):
+        return None
+    return rng.beta(n * bo + 0.5, n * (1 - bo) + 0.5, draws)
+
+
+def prevalence_interval(p_burned_out, draws: int = DRAWS, seed: int = SEED) -> dict:
+    """``{"mid", "low", "high"}`` of the burnout prevalence estimated from each
+    person's probability of being burned out: the same Beta spread that
+    :func:`simulate` draws (the people who answered are a sample of the team)."""
+    q = pd.to_numeric(pd.Series(p_burned_out), errors="coerce")
+    if not q.notna().any():
+        return {"mid": None, "low": None, "high": None}
+    d = _prevalence_draws(q, np.random.default_rng(seed), draws)
+    mid = float(q.mean())
+    return interval(d, mid=mid) if d is not None else {"mid": mid, "low": mid, "high": mid}
+
+
 def simulate(impact: pd.DataFrame, settings: Settings | Mapping | None = None, observed=None,
              calibration=None, draws: int = DRAWS, seed: int = SEED) -> Ranges:
     """Draws of every figure of ``turnover.helper_impact`` rows under the
@@ -169,11 +220,8 @@ def simulate(impact: pd.DataFrame, settings: Settings | Mapping | None = None, o
     own = q.groupby(kind).transform("mean").fillna(q.mean())
     known = int(q.notna().sum())
     bo = float(q.mean()) if known else float("nan")
-    if known and 0 < bo < 1:
-        bo_d = rng.beta(known * bo + 0.5, known * (1 - bo) + 0.5, draws)[:, None]
-        scale = bo_d / bo
-    else:
-        scale = np.ones((draws, 1))
+    bo_d = _prevalence_draws(q, rng, draws)
+    scale = (bo_d / bo)[:, None] if bo_d is not None else np.ones((draws, 1))
     ref = pd.to_numeric(impact["reference_prevalence"], errors="coerce").to_numpy(float)
     q_used = q.fillna(own).to_numpy(float)
     no_q = np.isnan(q_used)

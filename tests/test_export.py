@@ -242,4 +242,17 @@ def test_pdf_opens_with_a_one_page_summary_and_keeps_assumptions_for_the_appendi
     summary, appendix = text.index("Summary"), text.index("Appendix: assumptions")
     assert summary < text.index("Where burnout costs most") < text.index("each lever alone") < appendix
     assert text.index("Relative risk of leaving when burned out") > appendix
-    assert "Range (relative risk 1.5 to 3)" in text
+    # the headline carries its Monte Carlo range (burnout.uncertainty), not a copy of the RR sensitivity
+    assert re.search(r"Burnout-attributable turnover cost per year about \$[\d.]+k \(range \$[\d.]+k–\$[\d.]+k\)",
+                     text), text[:2000]
+    assert "Range (relative risk" not in text
+
+
+def test_xlsx_summary_sheet_holds_the_headline_with_ranges(review):
+    cells = xlsx_cells(to_xlsx(review))
+    rows = {r[0]: r[1] for r in cells["Summary"] if r and r[0]}
+    for fig in ("Expected leavers per year", "Expected turnover cost per year",
+                "Burnout-attributable turnover cost per year", "People who would lose their helper per year"):
+        assert re.fullmatch(r"about \$?[\d.,]+[kM]? \(range \$?[\d.,]+[kM]?–\$?[\d.,]+[kM]?\)", rows[fig]), rows[fig]
+    assert rows["Probabilities of leaving"] in {"from national defaults", "fitted on your organisation",
+                                                "calibrated to your organisation's turnover"}

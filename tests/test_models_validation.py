@@ -109,3 +109,21 @@ def test_org_ranges_bracket_the_central_figures(heldout_run):
         assert v["text"].startswith("about ") and "(range " in v["text"], v["text"]
     assert U.format_range(113_236, 66_148, 160_395, money=True) == "about $110k (range $66k–$160k)"
     assert U.format_range(0.2956, 0.24, 0.37, percent=True) == "about 30 % (range 24–37 %)"
+
+
+def test_the_cox_model_tried_on_the_held_out_organisation_never_lowers_leaving_for_more_strain(heldout_run):
+    """Point 6 end to end: whatever was accepted, the model fitted on the held-out
+    organisation's own leavers has no strain with a negative coefficient, and when
+    it gives the probabilities, raising any one pressure never lowers them."""
+    _, model, _ = heldout_run
+    cal = model.calibration
+    assert cal.coefficients, cal.reason                 # thick enough to fit (about 200 leavers)
+    assert all(v >= 0 for v in cal.coefficients.values()), cal.coefficients
+    if model.fitted:
+        base = {f: 0.4 for f in cal.features if f.startswith("c_")}
+        base["risk_score"] = 45.0
+        for f in cal.features:
+            lo, hi = dict(base), dict(base)
+            hi[f] = (90.0 if f == "risk_score" else 0.9)
+            p = cal.predict_p_leave(pd.DataFrame([lo, hi]))
+            assert p[1] >= p[0] - 1e-12, f

@@ -44,3 +44,44 @@ def test_review_with_a_roster_but_no_answers_says_so_in_words(tmp_path, monkeypa
     assert not at.exception, [e.value for e in at.exception]
     values = " ".join(_metrics(at).values())
     assert "nan" not in values.lower() and "$nan" not in values
+
+
+def test_settings_page_saves_the_turnover_assumptions_through_the_settings_validators(writable_db):
+    """The reference prevalence per team kind (with its source), the organisation's own
+    turnover and the ranges behind every estimate are fields of the settings page,
+    checked by the Settings' validators (a bad value is refused, nothing saved)."""
+    from burnout import seed
+    from burnout.store import settings as saved_settings
+    from burnout.ui.common import now
+
+    eng = writable_db["engine"]
+    at = AppTest.from_file(str(ROOT / "burnout" / "ui" / "settings_admin.py"), default_timeout=60)
+    at.session_state["user"] = auth.authenticate(eng, "demo-admin", seed.DEMO_PASSWORD)
+    at.session_state["last_seen"] = now()
+    at.run()
+    assert not at.exception
+    rates = next(df.value for df in at.dataframe if "source of that prevalence" in df.value.columns)
+    assert rates["burnout prevalence behind that rate (0–1)"].notna().all()
+    assert rates["source of that prevalence"].str.len().gt(0).all()
+
+    def save_turnover():
+        next(b for b in at.button if b.label == "Save" and "costs_form" in str(b.form_id)).click().run()
+        assert not at.exception
+
+    at.number_input(key="set_rr_low").set_value(1.4)
+    at.number_input(key="set_rr_high").set_value(3.0)
+    at.number_input(key="set_cost_high").set_value(1.6)
+    at.number_input(key="set_observed_all").set_value(0.18)
+    save_turnover()
+    s = saved_settings.load(eng)
+    assert (s.relative_risk_low, s.relative_risk_high, s.cost_high_factor) == (1.4, 3.0, 1.6)
+    assert s.observed_turnover.get("all") == 0.18
+    assert set(s.reference_burnout_rate) == set(rates["team kind"]) and set(s.reference_burnout_source)
+
+    # what the page saves is checked by the Settings' own validator: a prevalence above 1 is refused whole
+    import pytest
+    from burnout.errors import InputError
+    with pytest.raises(InputError, match="reference burnout rate"):
+        saved_settings.save(eng, {"reference_burnout_rate": {"crisis_line": 1.5}, "relative_risk_low": 1.2},
+                            actor="demo-admin")
+    assert saved_settings.load(eng).relative_risk_low == 1.4

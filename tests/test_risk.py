@@ -786,7 +786,7 @@ def test_causes_and_symptoms_partition_the_components_and_every_cause_has_an_act
     assert not set(R.CAUSES) & set(R.SYMPTOMS)
     assert set(R.SUGGESTED_ACTIONS) == set(R.CAUSES)
     for name, a in R.SUGGESTED_ACTIONS.items():
-        assert a["action"] and a["notes_topic"]
+        assert a["action"]
         assert not any(word in a["action"].lower() for word in ("weak", "fail", "blame", "poor performer"))
 
 
@@ -811,3 +811,17 @@ def test_team_causes_rank_workplace_drivers_with_the_helpers_own_ranking():
     assert causes.loc[0, "points"] == pytest.approx(np.where(np.isfinite(pts[:, k]), pts[:, k], 0).mean())
     symptoms = R.team_symptoms(frame)
     assert set(symptoms["component"]) <= set(R.SYMPTOMS) and "burnout" in set(symptoms["component"])
+
+
+def test_proqol_norms_are_the_published_benchmarks_quoted_in_the_reference():
+    """instruments.md §1 [C] S12 (De La Rosa et al. 2018, 30 studies, N = 5,612):
+    CS 37.7 (6.5), STS 16.7 (5.7), BO 22.8 (5.4) — the YAML carries exactly these."""
+    from burnout.domain import measures as M
+    quoted = {"compassion_satisfaction": (37.7, 6.5), "secondary_traumatic_stress": (16.7, 5.7),
+              "burnout": (22.8, 5.4)}
+    for col, (mean, sd) in quoted.items():
+        m = M.get(col)
+        assert (float(m.norms["mean"]), float(m.norms["sd"])) == (mean, sd), col
+        assert "N = 5,612" in m.norm_source and "PMID 28383935" in m.norm_source
+    # the CBI figures could not be checked against a retrievable table: the YAML says so
+    assert "UNVERIFIED" in M.get("work_burnout").norm_source

@@ -342,6 +342,10 @@ def test_cli_turnover_keys_and_shanafelt_values(capsys):
     assert r["attributable_leavers"] == pytest.approx(11.25)
     assert r["attributable_cost"] == pytest.approx(5_625_000)
     assert r["savings"] == pytest.approx(1_125_000) and r["roi"] == pytest.approx(0.125)
+    # stderr: leavers and cost due to burnout with their ranges; by hand at RR 1.5 and 2.7:
+    # 450 x 0.075 x (RR-1)0.5/(1+(RR-1)0.5) = 6.75 and 15.5 leavers, x $500k = $3.375M and $7.75M
+    assert "Leavers due to burnout a year: about 11 (range 6.8–16)" in out.err, out.err
+    assert "cost due to burnout a year: about $5.6M (range $3.4M–$7.8M)" in out.err, out.err
     code, out = _cli(["turnover", "--helpers", "100", "--burnout-rate", "0.54", "--turnover-rate", "0.07",
                       "--cost-per-departure", "500000"], capsys)
     r = json.loads(out.out)

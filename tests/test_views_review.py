@@ -26,7 +26,8 @@ def review(demo_db) -> Review:
 def test_review_has_every_part(review):
     assert isinstance(review, Review) and all(isinstance(s, Section) for s in review.sections)
     keys = [s.key for s in review.sections]
-    assert keys == ["by_team", "by_role", "by_site", "risk_bands", "weekly", "participation", "turnover", "what_if"]
+    assert keys == ["by_team", "by_role", "by_site", "risk_bands", "weekly", "participation", "causes", "symptoms",
+                    "turnover", "what_if"]
     assert review.min_n == MIN_N and "under 5 people" in review.privacy_note
     assert {"risk_bands", "trend", "heatmap", "pressure", "participation", "turnover", "turnover_cost",
             "what_if"} <= set(review.figures)
@@ -173,3 +174,80 @@ def test_cli_and_review_use_the_same_fitted_model(demo_db, monkeypatch):
     assert rv.turnover.what_if["expected_leavers_before"] == pytest.approx(total["expected_leavers"])
     assert rv.calibration.used == "fitted"
     assert "the organisation's own model (Cox" in rv.calibration.lines[0]
+
+
+def test_every_turnover_total_carries_its_range_from_the_one_simulation(review):
+    """Each shown leaver, money and client total has low <= figure <= high, from
+    burnout.uncertainty (one place): the total's range is that simulation's."""
+    from burnout import uncertainty
+    from burnout.views.review import RANGED
+    t = review.turnover.table
+    shown = t[t["status"] == privacy.SHOWN]
+    assert len(shown) >= 2
+    for name in RANGED:
+        lo, mid, hi = (pd.to_numeric(shown[c]) for c in (f"{name}_low", name, f"{name}_high"))
+        ok = mid.notna()
+        assert ok.any()
+        assert (lo[ok] <= mid[ok] + 1e-9).all() and (mid[ok] <= hi[ok] + 1e-9).all(), name
+    total = review.turnover.total
+    sim = review.turnover.ranges.total()
+    assert total["expected_leavers"] == pytest.approx(sim["expected_leavers"]["mid"])
+    assert total["attributable_cost_low"] == pytest.approx(sim["attributable_cost"]["low"])
+    # hidden rows say nothing, not even a range
+    hidden = t[t["status"] != privacy.SHOWN]
+    assert hidden[[f"{n}_low" for n in RANGED]].isna().all().all()
+    # the headline reads the same totals in words
+    head = dict(zip(review.summary.headline["Figure"], review.summary.headline["Estimate"]))
+    assert head["Burnout-attributable turnover cost per year"] == uncertainty.format_range(
+        total["attributable_cost"], total["attributable_cost_low"], total["attributable_cost_high"], money=True)
+    assert "(range " in head["Expected leavers per year"] and "(range " in head["Burnout prevalence (estimated)"]
+
+
+def test_turnover_table_and_what_if_show_ranges_beside_their_figures(review):
+    disp = review.section("turnover").display
+    for col in ("Expected leavers per year: range", "Burnout-attributable cost per year: range",
+                "Clients who would lose their helper: range"):
+        assert col in disp.columns
+    total = disp[disp.iloc[:, 0] == privacy.TOTAL].iloc[0]
+    assert "–" in total["Burnout-attributable cost per year: range"]
+    wi = dict(zip(review.section("what_if").display["Figure"], review.section("what_if").display["Range"]))
+    assert "–" in wi["Cost saved per year ($)"] and "–" in wi["Leavers avoided per year"]
+    levers = review.summary.levers
+    assert levers["Cost saved: range"].str.contains("–").any()
+    # the best lever in words, with its range (no dollar-exact figure)
+    import re
+    assert re.search(r"on its own; both levers together: about \$[\d.]+k \(range ", review.summary.best_lever)
+    assert re.search(r": about \$[\d.]+k \(range \$[\d.]+k–\$[\d.]+k\) a year", review.summary.best_lever)
+    clients = review.summary.clients
+    assert clients.loc[clients["People served"] != "mixed", "Range"].str.contains("–").all()
+
+
+def test_the_review_has_no_copy_of_the_relative_risk_range():
+    """The relative-risk range lives in the Settings and burnout.uncertainty only."""
+    import inspect
+    from burnout.views import review as mod
+    src = inspect.getsource(mod)
+    assert "RELATIVE_RISK_RANGE" not in src and "1.5, 3.0" not in src
+
+
+def test_hr_review_shows_causes_apart_from_symptoms_ranked_like_each_helpers_drivers(review, demo_db):
+    from burnout import risk
+    causes = review.section("causes").display
+    symptoms = review.section("symptoms").display
+    cause_labels = {risk.COMPONENT_LABELS[c] for c in risk.CAUSES}
+    symptom_labels = {risk.COMPONENT_LABELS[c] for c in risk.SYMPTOMS}
+    assert len(causes) and set(causes["Workplace factor"]) <= cause_labels
+    assert len(symptoms) and set(symptoms["What people report"]) <= symptom_labels
+    # every cause carries its suggested first step (risk.SUGGESTED_ACTIONS)
+    actions = {risk.COMPONENT_LABELS[c]: a["action"] for c, a in risk.SUGGESTED_ACTIONS.items()}
+    assert [actions[f] for f in causes["Workplace factor"]] == list(causes["Suggested first step"])
+    # the organisation's column is risk.team_causes over the same people, in its order
+    people = people_frame(load_data(demo_db["engine"]))
+    expect = risk.team_causes(people[people["risk_score"].notna()])
+    assert list(causes["Workplace factor"]) == list(expect["label"])
+    assert list(causes["All: adds (risk points)"]) == pytest.approx(list(expect["points"].round(1)))
+    # a team column appears only for a team shown in the roll-up by team
+    by_team = review.tables["by_team"]
+    shown = set(by_team.table.loc[by_team.status["risk_score"] == privacy.SHOWN, "team"].astype(str))
+    team_cols = set(causes.columns) - {"Workplace factor", "All: adds (risk points)", "Suggested first step"}
+    assert team_cols and team_cols <= shown

@@ -76,3 +76,22 @@ def test_team_drivers_need_a_group():
     assert d.loc[d["driver"] == "Caseload above the role standard", "share"].item() == pytest.approx(4 / 6)
     assert team_drivers(people.iloc[:4], MIN_N).empty
     assert team_drivers(people, MIN_N, known={"p0", "p1", "p2"}).empty   # 3 private people
+
+
+def test_lead_sees_causes_apart_from_symptoms_with_actions_and_notes(demo_db):
+    """What is driving it (workplace factors, each with a first step and its linked
+    action notes) apart from what the team reports, ranked as each helper's drivers."""
+    from burnout import risk
+    eng = demo_db["engine"]
+    view = team_view(eng, _user(eng, "demo-lead"))
+    assert len(view.drivers)                    # the demo lead's team passes the drivers' rule
+    assert set(view.causes["component"]) <= set(risk.CAUSES) and len(view.causes)
+    assert set(view.symptoms["component"]) <= set(risk.SYMPTOMS)
+    assert list(view.causes["points"]) == sorted(view.causes["points"], reverse=True)
+    notes = pd.DataFrame({"link_kind": ["driver", "driver", "alert"],
+                          "link_ref": [view.causes["component"].iloc[0]] * 2 + ["x"],
+                          "status": ["done", "planned", "done"]})
+    table = view.causes_table(notes)
+    assert table["Action notes"].iloc[0] == "1 done, 1 planned"
+    assert (table["Suggested first step"].str.len() > 0).all()
+    assert "What people report" in view.symptoms_table().columns

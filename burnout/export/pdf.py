@@ -233,18 +233,18 @@ def to_pdf(review: Review, charts_in_pdf: bool = True) -> bytes:
     sm = review.summary
     if sm is not None:
         heading("Summary")
-        table(sm.headline, col_widths=(3, 1.3, 2))
+        table(sm.headline, col_widths=(2, 3))
         if len(sm.top_teams):
             heading("Where burnout costs most", 10)
             table(sm.top_teams)
         if len(sm.levers):
             heading("What-if: each lever alone, then together", 10)
-            table(sm.levers, col_widths=(3, 1.3, 1.5, 1.5))
+            table(sm.levers)
             if sm.best_lever:
                 para("Best single lever: " + sm.best_lever)
         if len(sm.clients):
             heading("People who would lose their helper, by kind of team", 10)
-            table(sm.clients, col_widths=(2, 1.3, 0.8, 1.6))
+            table(sm.clients)
             if sm.clients_note:
                 para(sm.clients_note, size=8)
         para("Participation: " + sm.participation, size=8.5)

@@ -82,6 +82,20 @@ def to_xlsx(review: Review) -> bytes:
     for row in ws.iter_rows():
         for c in row:
             c.alignment = Alignment(wrap_text=True, vertical="top")
+    sm = review.summary
+    if sm is not None:
+        # the headline with its ranges, as on the PDF's first page
+        sh = wb.create_sheet(_sheet_name("Summary", used))
+        sh.append(["Summary"])
+        sh["A1"].font = Font(bold=True, size=12)
+        for k, v in sm.headline.itertuples(index=False):
+            sh.append([_cell(k), _cell(v)])
+        if sm.best_lever:
+            sh.append(["Best single lever", _cell(sm.best_lever)])
+        sh.append(["Participation", _cell(sm.participation)])
+        sh.append(["Hidden", _cell(sm.hidden)])
+        sh.column_dimensions["A"].width = 48
+        sh.column_dimensions["B"].width = 80
     for sec in review.sections:
         sh = wb.create_sheet(_sheet_name(sec.title, used))
         sh.append([sec.title])

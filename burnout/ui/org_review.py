@@ -18,6 +18,7 @@ from burnout.domain.settings import team_kind_label
 from burnout.export.pdf import to_pdf
 from burnout.export.xlsx import to_xlsx
 from burnout.store.writes import audit
+from burnout.uncertainty import format_parts
 from burnout.ui import common
 from burnout.views.data import TREND_MEASURES, active_roster, data_stamp
 from burnout.views.review import build_review
@@ -128,20 +129,31 @@ c1.metric("Active helpers", len(roster))
 shown = total["status"] == privacy.SHOWN
 
 
-def _figure(value, fmt: str) -> str:
-    """A headline number, or plain words when it is hidden or cannot be estimated yet."""
+def _figure(col, name: str, help_text: str | None = None):
+    """A headline number with its range under it, or plain words when it is hidden or
+    cannot be estimated yet."""
     if not shown:
-        return "not shown"
+        col.metric(name, "not shown", help=help_text)
+        return
+    value = total.get(name_col[name])
     if value is None or pd.isna(value):
-        return "not enough data yet"
-    return fmt.format(value)
+        col.metric(name, "not enough data yet", help=help_text)
+        return
+    key = name_col[name]
+    about, rng = format_parts(value, total.get(f"{key}_low"), total.get(f"{key}_high"), money=key.endswith("cost"))
+    col.metric(name, about, help=help_text)
+    if rng:
+        col.caption(rng)
 
 
-c2.metric("Expected leavers next year", _figure(total["expected_leavers"], "{:.1f}"))
-c3.metric("Cost due to burnout a year", _figure(total["attributable_cost"], "${:,.0f}"),
-          help="Turnover cost attributable to burnout (Shanafelt 2017 mixture model).")
-c4.metric("Clients losing their helper", _figure(total["clients_affected"], "{:.0f}"),
-          help="Expected leavers next year x their active caseload.")
+name_col = {"Expected leavers next year": "expected_leavers", "Cost due to burnout a year": "attributable_cost",
+            "Clients losing their helper": "clients_affected"}
+_figure(c2, "Expected leavers next year")
+_figure(c3, "Cost due to burnout a year", "Turnover cost attributable to burnout (Shanafelt 2017 mixture model).")
+_figure(c4, "Clients losing their helper", "Expected leavers next year x their active caseload.")
+if shown and review.turnover.basis:
+    st.caption(f"Probabilities of leaving: {escape_md(review.turnover.basis)}. Ranges: 95 % of simulations over "
+               "the stated assumption ranges (relative risk, cost of a departure, burnout prevalence).")
 
 # ------------------------------------------------------------------ roll-ups
 st.header("Wellbeing by team, role and site")
@@ -188,10 +200,12 @@ st.caption(review.section("what_if").text)
 wi = review.turnover.what_if
 if wi:
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Leavers avoided a year", f"{wi['leavers_avoided']:.1f}" if wi.get("leavers_avoided") is not None else "–")
-    c2.metric("Cost saved a year", f"${wi['cost_saved']:,.0f}" if wi.get("cost_saved") is not None else "–")
-    c3.metric("Clients spared a change of helper", f"{wi['clients_spared']:.0f}"
-              if wi.get("clients_spared") is not None else "–")
+    for col, label, key in ((c1, "Leavers avoided a year", "leavers_avoided"), (c2, "Cost saved a year", "cost_saved"),
+                            (c3, "Clients spared a change of helper", "clients_spared")):
+        about, rng = format_parts(wi.get(key), wi.get(f"{key}_low"), wi.get(f"{key}_high"), money=key == "cost_saved")
+        col.metric(label, about if wi.get(key) is not None else "–")
+        if rng:
+            col.caption(rng)
     c4.metric("Return on investment", f"{wi['roi'] * 100:.0f}%" if wi.get("roi") is not None else "add a cost")
 left, right = st.columns(2)
 with left:

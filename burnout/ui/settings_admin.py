@@ -3,6 +3,8 @@
 rates, resources shown to helpers)."""
 from __future__ import annotations
 
+from typing import Mapping
+
 import pandas as pd
 import streamlit as st
 
@@ -62,6 +64,27 @@ def save(values: dict, message: str) -> None:
 
 
 COST_COL = "cost per departure, $ (optional, wins)"
+REF_COL = "burnout prevalence behind that rate (0–1)"
+REF_SOURCE_COL = "source of that prevalence"
+OWN_COL = "your own annual turnover (0–1, optional)"
+
+
+def turnover_values(cost_edit: pd.DataFrame, rate_edit: pd.DataFrame, dm, dr, own_all, rr, rr_lo, rr_hi, f_lo,
+                    f_hi) -> dict:
+    """The turnover form as settings values; each is checked by the Settings'
+    own validator when saved (store.settings.save), nothing here."""
+    own = dict(zip(rate_edit["team kind"], rate_edit[OWN_COL]))
+    own["all"] = own_all
+    return {"cost_multiplier": dict(zip(cost_edit["role"], cost_edit["multiplier (× salary)"])),
+            "cost_per_departure": dict(zip(cost_edit["role"], cost_edit[COST_COL])),
+            "default_cost_multiplier": dm,
+            "base_turnover": dict(zip(rate_edit["team kind"], rate_edit["base annual turnover (0–1)"])),
+            "reference_burnout_rate": dict(zip(rate_edit["team kind"], rate_edit[REF_COL])),
+            "reference_burnout_source": {k: str(v or "") for k, v in zip(rate_edit["team kind"],
+                                                                         rate_edit[REF_SOURCE_COL])},
+            "observed_turnover": own,
+            "default_base_turnover": dr, "relative_risk": rr, "relative_risk_low": rr_lo,
+            "relative_risk_high": rr_hi, "cost_low_factor": f_lo, "cost_high_factor": f_hi}
 tab_users, tab_privacy, tab_schedule, tab_teams, tab_caseload, tab_costs, tab_resources = st.tabs(
     ["Users", "Privacy & sessions", "Check-in schedule", "Teams", "Caseload standards", "Turnover costs",
      "Resources"])
@@ -277,8 +300,13 @@ with tab_costs:
                           "multiplier (× salary)": [s.cost_multiplier.get(r) for r in roles],
                           COST_COL: [s.cost_per_departure.get(r) for r in roles]})
     kinds = list(TEAM_KINDS)
+    ref = s.reference_burnout_rate
+    ref_of = (lambda k: ref.get(k)) if isinstance(ref, Mapping) else (lambda k: ref)
     rates = pd.DataFrame({"team kind": kinds, "label": [team_kind_label(k) for k in kinds],
-                          "base annual turnover (0–1)": [s.base_turnover.get(k) for k in kinds]})
+                          "base annual turnover (0–1)": [s.base_turnover.get(k) for k in kinds],
+                          REF_COL: [ref_of(k) for k in kinds],
+                          REF_SOURCE_COL: [s.reference_burnout_source.get(k, "") for k in kinds],
+                          OWN_COL: [s.observed_turnover.get(k) for k in kinds]})
     with st.form("costs_form"):
         cost_edit = st.data_editor(costs, hide_index=True, width="stretch", key="edit_costs",
                                    disabled=["role"], column_config={COST_COL: st.column_config.NumberColumn(
@@ -288,19 +316,40 @@ with tab_costs:
         dm = st.number_input("Multiplier for roles not listed", min_value=0.0, max_value=5.0, step=0.1,
                              value=float(s.default_cost_multiplier), key="set_default_mult")
         st.markdown("**Base turnover by team kind** (all-cause leavers per year as a share of staff)")
+        st.caption("A national base rate was observed at some burnout prevalence: give that prevalence and "
+                   "where it comes from, so a team with more burnout than the reference gets more expected "
+                   "leavers and one with less gets fewer. If you know your own turnover for a kind of team, "
+                   "enter it: it replaces the national rate and the estimate says it is calibrated to it.")
         rate_edit = st.data_editor(rates, hide_index=True, width="stretch", key="edit_rates",
-                                   disabled=["team kind", "label"])
-        dr = st.number_input("Base turnover for other teams (0–1)", min_value=0.0, max_value=1.0, step=0.01,
+                                   disabled=["team kind", "label"], column_config={
+                                       REF_COL: st.column_config.NumberColumn(REF_COL, min_value=0.0, max_value=1.0,
+                                                                              step=0.01),
+                                       OWN_COL: st.column_config.NumberColumn(OWN_COL, min_value=0.0, max_value=1.0,
+                                                                              step=0.01),
+                                       REF_SOURCE_COL: st.column_config.TextColumn(REF_SOURCE_COL)})
+        c1, c2 = st.columns(2)
+        dr = c1.number_input("Base turnover for other teams (0–1)", min_value=0.0, max_value=1.0, step=0.01,
                              value=float(s.default_base_turnover), key="set_default_rate")
+        own_all = c2.number_input("Your own annual turnover, all teams (0–1, optional)", min_value=0.0,
+                                  max_value=1.0, step=0.01, value=s.observed_turnover.get("all"),
+                                  key="set_observed_all", help="Used for kinds of team without their own figure.")
         rr = st.number_input("How much more likely a burned-out helper is to leave (relative risk)",
                              min_value=1.0, max_value=10.0, step=0.1, value=float(s.relative_risk),
                              key="set_rr")
+        st.markdown("**Ranges behind every estimate** (each figure is shown with the range these give)")
+        c1, c2, c3, c4 = st.columns(4)
+        rr_lo = c1.number_input("Relative risk: lowest", min_value=1.0, max_value=10.0, step=0.1,
+                                value=float(s.relative_risk_low), key="set_rr_low")
+        rr_hi = c2.number_input("Relative risk: highest", min_value=1.0, max_value=10.0, step=0.1,
+                                value=float(s.relative_risk_high), key="set_rr_high")
+        f_lo = c3.number_input("Cost of a departure: lowest (× its figure)", min_value=0.0, max_value=1.0,
+                               step=0.05, value=float(s.cost_low_factor), key="set_cost_low")
+        f_hi = c4.number_input("Cost of a departure: highest (× its figure)", min_value=1.0, max_value=10.0,
+                               step=0.05, value=float(s.cost_high_factor), key="set_cost_high")
+        st.caption("Published: relative risk 1.5–2.7 around 2.0; social-work departures cost 0.3–0.7 × salary "
+                   "around 0.5 (so 0.6–1.4 × the figure). A range always includes the central value.")
         if st.form_submit_button("Save", type="primary"):
-            save({"cost_multiplier": dict(zip(cost_edit["role"], cost_edit["multiplier (× salary)"])),
-                  "cost_per_departure": dict(zip(cost_edit["role"], cost_edit[COST_COL])),
-                  "default_cost_multiplier": dm,
-                  "base_turnover": dict(zip(rate_edit["team kind"], rate_edit["base annual turnover (0–1)"])),
-                  "default_base_turnover": dr, "relative_risk": rr},
+            save(turnover_values(cost_edit, rate_edit, dm, dr, own_all, rr, rr_lo, rr_hi, f_lo, f_hi),
                  "Turnover cost settings saved.")
 
 # ------------------------------------------------------------------ resources

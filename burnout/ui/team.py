@@ -153,9 +153,24 @@ with left:
     for msg in hal.get("message", []):
         st.info(escape_md(msg))
 with right:
-    st.subheader("What is driving risk")
-    _chart(charts.drivers_bar(view.drivers, "Most common risk drivers in the team"), "team_drivers",
-           view.drivers_table() if len(view.drivers) else None)
+    st.subheader("What the team reports")
+    st.caption("How people say they are: their answers, ranked by how much each adds to the team's risk.")
+    if view.symptoms.empty:
+        st.caption(f"Shown once {min_n} or more people in the team have a risk estimate.")
+    else:
+        st.dataframe(for_screen(view.symptoms_table()), hide_index=True, width="stretch", key="team_symptoms")
+
+# causes apart from symptoms: what the organisation can change, each with a first step and its notes
+st.subheader("What is driving it")
+st.caption("Workplace factors, ranked by how much each adds to the team's risk — the same ranking as each "
+           "helper's own drivers. Each has a suggested first step; record what you do in the "
+           "[action notes](#action-notes) and link the note to the factor.")
+if view.causes.empty:
+    st.caption("No workplace factor stands out above its normal level"
+               + ("." if len(view.drivers) else f", or fewer than {min_n} people have a risk estimate."))
+else:
+    st.dataframe(for_screen(view.causes_table(action_notes(engine, team))), hide_index=True, width="stretch",
+                 key="team_causes")
 
 # ------------------------------------------------------------------ participation
 st.subheader("Check-in participation")
@@ -166,7 +181,7 @@ _chart(charts.participation(part, "Share of the team who checked in each week", 
 st.caption("Only how many checked in — never who did or did not.")
 
 # ------------------------------------------------------------------ action notes
-st.subheader('Action notes: "you said, we did"')
+st.subheader('Action notes: "you said, we did"', anchor="action-notes")
 st.caption("An action has an owner, a due date and a status. Link it to a workplace driver or an alert, and "
            "once it is done the team can see whether it helped.")
 notes = action_notes(engine, team)

@@ -22,7 +22,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from sqlalchemy.engine import Engine
 
-from burnout import charts, disclosure, privacy, turnover
+from burnout import charts, disclosure, privacy, risk, turnover, uncertainty
 from burnout.domain import measures
 from burnout.domain.settings import Settings, client_word_for, team_kind_label
 from burnout.instruments import with_client_word
@@ -39,6 +39,10 @@ CALIBRATION_TITLE = "How the risk model was checked"
 TURNOVER_COLUMNS = ("helpers_with_risk", "burnout_prevalence", "expected_leavers", "attributable_leavers",
                     "expected_turnover_cost", "attributable_cost", "clients_affected",
                     "attributable_clients_affected")
+# Every leaver, money and client total carries <name>_low / <name>_high: the
+# 2.5-97.5 % of burnout.uncertainty's Monte Carlo over the stated assumption ranges.
+RANGED = tuple(uncertainty.FIGURES.values())
+MONEY = frozenset(n for n in RANGED if n.endswith("cost"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,6 +78,21 @@ class TurnoverImpact:
     scenario: Mapping
     resolved: Settings            # the turnover model's inputs in force (with the fitted link)
     link: Mapping
+    ranges: "uncertainty.Ranges | None" = None     # the draws behind every _low/_high
+    basis: str = ""                                # what the probabilities rest on, in words
+
+    def words(self, name: str, row: pd.Series | None = None) -> str:
+        """A total of ``name`` as people read it: "about $110k (range $66k–$160k)"."""
+        r = self.total if row is None else row
+        return uncertainty.format_range(r.get(name), r.get(f"{name}_low"), r.get(f"{name}_high"),
+                                        money=name in MONEY)
+
+    def interval_of(self, keys) -> dict:
+        """The ranged totals over the groups ``keys`` (values of ``group_col``)."""
+        if self.ranges is None:
+            return {}
+        col = self.ranges.impact[self.group_col].astype("string").fillna("(no team)")
+        return self.ranges.total(col.isin(set(map(str, keys))).to_numpy())
 
     @property
     def total(self) -> pd.Series:
@@ -168,17 +187,27 @@ def turnover_impact(data: OrgData, people: pd.DataFrame, min_n: int, scenario: M
         per = pd.DataFrame([{group_col: k, **turnover._aggregate(g)} for k, g in impact.groupby(group_col)])
         per["team_kind"] = None
     org = turnover.org_impact(impact, ts)
+    # one Monte Carlo for the scope; each group's range is summed within the draws
+    sims = uncertainty.simulate(impact, ts, model.observed, model.calibration if model.fitted else None)
+    keys = sims.impact[group_col].astype("string").fillna("(no team)")
+    bounds = [f"{n}_{e}" for n in RANGED for e in ("low", "high")]
+
+    def ranged(mask) -> dict:
+        tot = sims.total(mask)
+        return {f"{n}_{e}": tot[n][e] for n in RANGED for e in ("low", "high")}
+
     cols = list(TURNOVER_COLUMNS)
     rows = []
     for _, r in per.iterrows():
         key = str(r[group_col])
         rows.append({group_col: key, "team_kind": r.get("team_kind"), **{c: r.get(c) for c in cols},
-                     "status": status.get(key, privacy.PRIMARY)})
+                     **ranged((keys == key).to_numpy()), "status": status.get(key, privacy.PRIMARY)})
     rows.append({group_col: privacy.TOTAL, "team_kind": None, **{c: org.get(c) for c in cols},
-                 "status": status.get(privacy.TOTAL, privacy.PRIMARY)})
+                 **ranged(None), "status": status.get(privacy.TOTAL, privacy.PRIMARY)})
     table = pd.DataFrame(rows)
     hidden = table["status"] != privacy.SHOWN
-    table.loc[hidden, cols] = np.nan
+    table[bounds] = table[bounds].astype(float)
+    table.loc[hidden, cols + bounds] = np.nan
     table["helpers_with_risk"] = [n_risk.get(k) if s == privacy.SHOWN else np.nan
                                   for k, s in zip(table[group_col], table["status"])]
     shown_kinds = sorted({k for k, s in zip(table["team_kind"], table["status"])
@@ -189,12 +218,14 @@ def turnover_impact(data: OrgData, people: pd.DataFrame, min_n: int, scenario: M
     sc = {**DEFAULT_SCENARIO, **(scenario or {})}
     result = None
     if scope_ok:
-        result = turnover.what_if(roster, latest, ts, burnout_reduction_points=float(sc["burnout_reduction_points"]),
-                                  cap_caseload=bool(sc["cap_caseload"]),
-                                  intervention_cost=float(sc["intervention_cost"] or 0),
-                                  weights=settings.risk_weights, calibration=model.calibration)
+        result = uncertainty.what_if_ranges(roster, latest, ts,
+                                            burnout_reduction_points=float(sc["burnout_reduction_points"]),
+                                            cap_caseload=bool(sc["cap_caseload"]),
+                                            intervention_cost=float(sc["intervention_cost"] or 0),
+                                            weights=settings.risk_weights, calibration=model.calibration)
+    bases = impact["p_leave_basis"].dropna().astype(str).unique() if "p_leave_basis" in impact else []
     return TurnoverImpact(table=table, group_col=group_col, evidence=evidence, what_if=result, scenario=sc,
-                          resolved=ts, link=data.burnout_link)
+                          resolved=ts, link=data.burnout_link, ranges=sims, basis="; ".join(sorted(bases)))
 
 
 def turnover_display(block: TurnoverImpact, min_n: int) -> pd.DataFrame:
@@ -219,26 +250,74 @@ def turnover_display(block: TurnoverImpact, min_n: int) -> pd.DataFrame:
                 x = float(v) * scale
                 vals.append(int(round(x)) if dec == 0 else round(x, dec))
         out[name] = vals
+        if f"{col}_low" in t:
+            # the figure stays a number (sortable, summable in a spreadsheet); its range sits beside it
+            out[f"{name.replace(' ($)', '')}: range"] = [
+                uncertainty.format_span(lo, hi, money=col in MONEY) if s == privacy.SHOWN
+                else privacy.hidden_label(s, min_n) for lo, hi, s in zip(t[f"{col}_low"], t[f"{col}_high"],
+                                                                         t["status"])]
     return out
 
 
 def what_if_display(result: Mapping | None) -> pd.DataFrame:
     if not result:
-        return pd.DataFrame({"Figure": ["Scenario"], "Value": ["not enough people to estimate"]})
+        return pd.DataFrame({"Figure": ["Scenario"], "Value": ["not enough people to estimate"], "Range": [""]})
     roi = result.get("roi")
+
+    def span(key, money=False):
+        return uncertainty.format_span(result.get(f"{key}_low"), result.get(f"{key}_high"), money=money)
+
+    roi_span = ("" if roi is None or result.get("roi_low") is None
+                else f"{result['roi_low'] * 100:.0f}% to {result['roi_high'] * 100:.0f}%")
     rows = [
-        ("Helpers in scope", result.get("helpers")),
-        ("Expected leavers per year now", _r(result.get("expected_leavers_before"), 1)),
-        ("Expected leavers per year with the scenario", _r(result.get("expected_leavers_after"), 1)),
-        ("Leavers avoided per year", _r(result.get("leavers_avoided"), 2)),
-        ("Expected turnover cost now ($)", _r(result.get("expected_cost_before"), 0)),
-        ("Expected turnover cost with the scenario ($)", _r(result.get("expected_cost_after"), 0)),
-        ("Cost saved per year ($)", _r(result.get("cost_saved"), 0)),
-        ("Clients spared a change of helper per year", _r(result.get("clients_spared"), 1)),
-        ("Intervention cost per year ($)", _r(result.get("intervention_cost"), 0)),
-        ("Return on investment", "enter an intervention cost" if roi is None else f"{roi * 100:.0f}%"),
+        ("Helpers in scope", result.get("helpers"), ""),
+        ("Expected leavers per year now", _r(result.get("expected_leavers_before"), 1), ""),
+        ("Expected leavers per year with the scenario", _r(result.get("expected_leavers_after"), 1), ""),
+        ("Leavers avoided per year", _r(result.get("leavers_avoided"), 2), span("leavers_avoided")),
+        ("Expected turnover cost now ($)", _r(result.get("expected_cost_before"), 0), ""),
+        ("Expected turnover cost with the scenario ($)", _r(result.get("expected_cost_after"), 0), ""),
+        ("Cost saved per year ($)", _r(result.get("cost_saved"), 0), span("cost_saved", money=True)),
+        ("Clients spared a change of helper per year", _r(result.get("clients_spared"), 1), span("clients_spared")),
+        ("Intervention cost per year ($)", _r(result.get("intervention_cost"), 0), ""),
+        ("Return on investment", "enter an intervention cost" if roi is None else f"{roi * 100:.0f}%", roi_span),
     ]
-    return pd.DataFrame(rows, columns=["Figure", "Value"]).astype({"Value": object})
+    return pd.DataFrame(rows, columns=["Figure", "Value", "Range"]).astype({"Value": object})
+
+
+def drivers_by(people: pd.DataFrame, group_col: str, min_n: int, plan: privacy.Plan | None, team: str | None,
+               weights=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Causes and symptoms (risk.team_causes / team_symptoms) for the scope and
+    each ``group_col`` the audit lets through: one row per factor, one column of
+    risk points per shown group.  A group counts only the people whose risk rests
+    on their own answers, and needs ``min_n`` of them."""
+    df = people[people["risk_score"].notna()]
+    scope_cond = {} if team is None else {"team": team}
+    groups = [(privacy.TOTAL, df, scope_cond)]
+    for key, g in df.groupby(df[group_col].astype("string").fillna("(none)"), sort=True):
+        groups.append((str(key), g, {**scope_cond, group_col: key}))
+    out = []
+    for rank, names in ((risk.team_causes, "Workplace factor"), (risk.team_symptoms, "What people report")):
+        cols, rows = {}, {}
+        for key, g, cond in groups:
+            if g["helper_id"].nunique() < min_n or not disclosure.allows(plan, cond):
+                continue
+            r = rank(g, weights)
+            cols[key] = dict(zip(r["component"], r["points"].round(1)))
+            if key == privacy.TOTAL:
+                rows = {c: (lab, act) for c, lab, act in zip(r["component"], r["label"],
+                                                               r.get("action", pd.Series([""] * len(r))))}
+        if privacy.TOTAL not in cols:
+            out.append(pd.DataFrame({names: [f"not shown: fewer than {min_n} people with a risk estimate"]}))
+            continue
+        order = list(rows)
+        table = {names: [rows[c][0] for c in order]}
+        for key in cols:
+            head = "All: adds (risk points)" if key == privacy.TOTAL else f"{key}"
+            table[head] = [cols[key].get(c, 0.0) for c in order]
+        if rank is risk.team_causes:
+            table["Suggested first step"] = [rows[c][1] for c in order]
+        out.append(pd.DataFrame(table))
+    return out[0], out[1]
 
 
 def _r(v, dec):
@@ -292,9 +371,6 @@ def assumptions_table(tb: TurnoverImpact, settings: Settings, window_weeks: int,
 
 # =========================================================================== summary
 
-# Sensitivity of the headline to the one assumption it rests on most: how much more
-# likely a burned-out helper is to leave (the default is 2; published estimates vary).
-RELATIVE_RISK_RANGE = (1.5, 3.0)
 LEVERS = (("Burnout prevalence lower only", True, False), ("Caseloads capped at the role standard only", False, True),
           ("Both together", True, True))
 # Team kinds whose people are not comparable when counted together (a student's
@@ -324,16 +400,28 @@ def what_if_levers(data: OrgData, people: pd.DataFrame, scenario: Mapping | None
     roster = active_roster(data.roster, data.as_of)
     roster = roster[roster["helper_id"].isin(set(people["helper_id"]))]
     latest = data.latest[data.latest["helper_id"].isin(set(roster["helper_id"]))]
-    rows = []
+    rows, saved = [], []
     for name, lower, cap in LEVERS:
-        r = turnover.what_if(roster, latest, ts, burnout_reduction_points=float(sc["burnout_reduction_points"])
-                             if lower else 0.0, cap_caseload=cap, intervention_cost=float(sc["intervention_cost"] or 0),
-                             weights=data.settings.risk_weights, calibration=model.calibration)
+        r = uncertainty.what_if_ranges(roster, latest, ts,
+                                       burnout_reduction_points=float(sc["burnout_reduction_points"])
+                                       if lower else 0.0, cap_caseload=cap,
+                                       intervention_cost=float(sc["intervention_cost"] or 0),
+                                       weights=data.settings.risk_weights, calibration=model.calibration)
         label = name.replace("lower", f"{float(sc['burnout_reduction_points']):g} points lower")
         rows.append({"Lever": label, "Leavers avoided per year": _r(r.get("leavers_avoided"), 2),
+                     "Leavers avoided: range": uncertainty.format_span(r.get("leavers_avoided_low"),
+                                                                       r.get("leavers_avoided_high")),
                      "Cost saved per year ($)": _r(r.get("cost_saved"), 0),
-                     "Clients spared a change of helper": _r(r.get("clients_spared"), 1)})
-    return pd.DataFrame(rows)
+                     "Cost saved: range": uncertainty.format_span(r.get("cost_saved_low"), r.get("cost_saved_high"),
+                                                                  money=True),
+                     "Clients spared a change of helper": _r(r.get("clients_spared"), 1),
+                     "Clients spared: range": uncertainty.format_span(r.get("clients_spared_low"),
+                                                                      r.get("clients_spared_high"))})
+        saved.append(uncertainty.format_range(r.get("cost_saved"), r.get("cost_saved_low"), r.get("cost_saved_high"),
+                                              money=True))
+    out = pd.DataFrame(rows)
+    out.attrs["cost_saved_words"] = saved         # "about $31k (range $11k–$61k)" per lever
+    return out
 
 
 def clients_by_kind(tb: TurnoverImpact, words: Mapping[str, str]) -> tuple[pd.DataFrame, str | None]:
@@ -349,15 +437,19 @@ def clients_by_kind(tb: TurnoverImpact, words: Mapping[str, str]) -> tuple[pd.Da
     for kind, g in shown.groupby(shown["team_kind"].fillna("other")):
         word = words.get(kind) or client_word_for(kind)
         plural = with_client_word("clients", word)
+        ci = tb.interval_of(g[tb.group_col]).get("clients_affected", {})
         rows.append({"Kind of team": team_kind_label(kind) if kind != "other" else "Other",
                      "People served": plural, "Teams": len(g),
-                     "Would lose their helper per year": int(round(float(g["clients_affected"].sum())))})
+                     "Would lose their helper per year": int(round(float(g["clients_affected"].sum()))),
+                     "Range": uncertainty.format_span(ci.get("low"), ci.get("high"))})
     total = tb.total
     rest = float(total["clients_affected"]) - float(shown["clients_affected"].sum()) \
         if total["status"] == privacy.SHOWN and pd.notna(total["clients_affected"]) else None
     if rest is not None and len(t) > len(shown):
+        # the hidden teams' sum is implied by the total; their own range is not, so it stays unsaid
         rows.append({"Kind of team": "Teams not shown (too few people)", "People served": "mixed",
-                     "Teams": len(t) - len(shown), "Would lose their helper per year": int(round(rest))})
+                     "Teams": len(t) - len(shown), "Would lose their helper per year": int(round(rest)),
+                     "Range": "not shown"})
     out = pd.DataFrame(rows)
     note = None
     kinds = set(shown["team_kind"].dropna())
@@ -371,39 +463,25 @@ def clients_by_kind(tb: TurnoverImpact, words: Mapping[str, str]) -> tuple[pd.Da
 def _headline(data: OrgData, people: pd.DataFrame, tb: TurnoverImpact) -> pd.DataFrame:
     total = tb.total
     if total["status"] != privacy.SHOWN:
-        return pd.DataFrame({"Figure": ["Turnover impact"], "Estimate": ["not enough people to estimate"],
-                             "Range": [""]})
-    roster = active_roster(data.roster, data.as_of)
-    roster = roster[roster["helper_id"].isin(set(people["helper_id"]))]
-    latest = data.latest[data.latest["helper_id"].isin(set(roster["helper_id"]))]
-    ranges = []
-    for rr in RELATIVE_RISK_RANGE:
-        impact = turnover.helper_impact_under(data.leaving_model, roster, latest,
-                                              data.settings.merged({"relative_risk": rr}))
-        ranges.append(turnover.org_impact(impact, data.leaving_model.turnover_settings(data.settings)))
-    lo, hi = RELATIVE_RISK_RANGE
-
-    def rng(col, dec=0, money=False):
-        a, b = sorted(float(r.get(col) or 0) for r in ranges)
-        f = (lambda x: f"${x:,.0f}") if money else (lambda x: f"{x:,.{dec}f}")
-        return "" if f(a) == f(b) else f"{f(a)} to {f(b)}"
-
-    def est(col, spec, scale=1.0, prefix="", suffix=""):
-        v = total.get(col)
-        if v is None or pd.isna(v):
+        return pd.DataFrame({"Figure": ["Turnover impact"], "Estimate": ["not enough people to estimate"]})
+    def est(name):
+        if total.get(name) is None or pd.isna(total.get(name)):
             return "not enough data yet"        # e.g. a roster without answers: said in words, never "nan"
-        return f"{prefix}{float(v) * scale:{spec}}{suffix}"
+        return tb.words(name)
 
-    rows = [("Burnout prevalence (estimated)", est("burnout_prevalence", ".0f", 100, suffix=" %"), ""),
-            ("Expected leavers per year", est("expected_leavers", ".1f"), rng("expected_leavers", 1)),
-            ("Of which attributable to burnout", est("attributable_leavers", ".1f"),
-             rng("attributable_leavers", 1)),
-            ("Burnout-attributable turnover cost per year", est("attributable_cost", ",.0f", prefix="$"),
-             rng("attributable_cost", money=True)),
-            ("People who would lose their helper per year", est("clients_affected", ",.0f"),
-             "see the split by kind of team")]
-    out = pd.DataFrame(rows, columns=["Figure", "Estimate", f"Range (relative risk {lo:g} to {hi:g})"])
-    return out
+    prev = (uncertainty.prevalence_interval(tb.ranges.impact["p_burned_out"]) if tb.ranges is not None
+            else {"mid": None})
+    prevalence = ("not enough data yet" if prev["mid"] is None or total.get("burnout_prevalence") is None
+                  or pd.isna(total.get("burnout_prevalence"))
+                  else uncertainty.format_range(total["burnout_prevalence"], prev["low"], prev["high"], percent=True))
+    rows = [("Burnout prevalence (estimated)", prevalence),
+            ("Expected leavers per year", est("expected_leavers")),
+            ("Of which attributable to burnout", est("attributable_leavers")),
+            ("Expected turnover cost per year", est("expected_turnover_cost")),
+            ("Burnout-attributable turnover cost per year", est("attributable_cost")),
+            ("People who would lose their helper per year", est("clients_affected")),
+            ("Probabilities of leaving", tb.basis or "not known")]
+    return pd.DataFrame(rows, columns=["Figure", "Estimate"])
 
 
 def build_summary(engine: Engine, data: OrgData, people: pd.DataFrame, tb: TurnoverImpact,
@@ -414,15 +492,20 @@ def build_summary(engine: Engine, data: OrgData, people: pd.DataFrame, tb: Turno
     top_teams = pd.DataFrame({tb.group_col.capitalize(): top[tb.group_col],
                               "Burnout-attributable cost per year ($)":
                                   pd.to_numeric(top["attributable_cost"], errors="coerce").round(0),
-                              "Attributable leavers": pd.to_numeric(top["attributable_leavers"], errors="coerce").round(1)})
+                              "Cost: range": [uncertainty.format_span(a, b, money=True) for a, b in
+                                              zip(top["attributable_cost_low"], top["attributable_cost_high"])],
+                              "Attributable leavers": pd.to_numeric(top["attributable_leavers"], errors="coerce").round(1),
+                              "Leavers: range": [uncertainty.format_span(a, b) for a, b in
+                                                 zip(top["attributable_leavers_low"], top["attributable_leavers_high"])]})
     levers = what_if_levers(data, people, tb.scenario) if tb.what_if else pd.DataFrame()
     best = None
     saved = pd.to_numeric(levers["Cost saved per year ($)"], errors="coerce") if len(levers) else pd.Series(dtype=float)
     if len(levers) and saved.iloc[:2].max() > 0 and pd.notna(saved.iloc[2]):
         single = levers.iloc[:2]
         b = single.loc[saved.iloc[:2].idxmax()]
-        best = (f"{b['Lever']}: about ${float(b['Cost saved per year ($)']):,.0f} a year on its own; both levers "
-                f"together: ${float(levers.iloc[2]['Cost saved per year ($)']):,.0f}.")
+        words = levers.attrs["cost_saved_words"]
+        best = (f"{b['Lever']}: {words[int(saved.iloc[:2].idxmax())]} a year on its own; both levers together: "
+                f"{words[2]}.")
     words = {}
     teams_df = frames.teams_frame(engine)
     for kind, g in teams_df.groupby(teams_df["kind"].fillna("other")):
@@ -542,6 +625,15 @@ def build_review(engine: Engine, scope: str = "org", settings_override: Mapping 
     sections.append(Section("participation", "Check-in participation",
                             "Share of active helpers who checked in each week. Counts only: never who.",
                             participation_display(part, min_n)))
+
+    causes, symptoms = drivers_by(people, heat_group, min_n, plan, team, settings.risk_weights)
+    sections.append(Section("causes", "What is driving it",
+                            "Workplace factors, ranked by how much each adds to the risk on average (risk points), "
+                            "the same ranking as each helper's own drivers; each with a suggested first step. "
+                            f"A {heat_group} appears once {min_n} or more people in it have a risk estimate.", causes))
+    sections.append(Section("symptoms", "What people report",
+                            "How people say they are (their answers and their trend), ranked the same way. These "
+                            "describe strain; the workplace factors above are what can be changed.", symptoms))
 
     tb = turnover_impact(data, people, min_n, scenario, group_col=heat_group, plan=plan,
                          fixed=narrowing(None, team))

@@ -45,6 +45,10 @@ class TeamView:
     participation: pd.DataFrame
     caseload: pd.DataFrame
     as_of: pd.Timestamp | None
+    # "what is driving it" (workplace causes) apart from "what the team reports"
+    # (its answers): risk.team_causes / team_symptoms, shown under the drivers' privacy rule
+    causes: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    symptoms: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
 
     @property
     def scatter_measure(self) -> str:
@@ -87,6 +91,56 @@ class TeamView:
 
     def participation_table(self) -> pd.DataFrame:
         return participation_display(self.participation, self.min_n)
+
+    def causes_table(self, notes: pd.DataFrame | None = None) -> pd.DataFrame:
+        """What is driving the team's risk, ranked; each with its suggested first
+        step and the team's action notes about it (``notes``: store.notes.action_notes)."""
+        return causes_display(self.causes, notes)
+
+    def symptoms_table(self) -> pd.DataFrame:
+        return symptoms_display(self.symptoms)
+
+
+def causes_display(causes: pd.DataFrame, notes: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Workplace causes as shown: points added, share for whom it is a top driver,
+    suggested first step, and how many action notes are linked to it."""
+    if causes is None or causes.empty:
+        return pd.DataFrame(columns=["Workplace factor", "Adds to risk (points, team average)",
+                                     "A top driver for (% of people)", "Suggested first step", "Action notes"])
+    linked = {}
+    if notes is not None and len(notes) and "link_kind" in notes:
+        d = notes[notes["link_kind"] == "driver"]
+        linked = d.groupby("link_ref")["status"].apply(
+            lambda st: ", ".join(f"{n} {k}" for k, n in st.value_counts().sort_index().items())).to_dict()
+    return pd.DataFrame({
+        "Workplace factor": causes["label"].to_numpy(),
+        "Adds to risk (points, team average)": causes["points"].round(1).to_numpy(),
+        "A top driver for (% of people)": (100 * causes["helpers_with_driver"] / causes["helpers"]).round(0).to_numpy(),
+        "Suggested first step": causes["action"].to_numpy(),
+        "Action notes": [linked.get(t, "none yet") for t in causes["notes_topic"]],
+    })
+
+
+def symptoms_display(symptoms: pd.DataFrame) -> pd.DataFrame:
+    if symptoms is None or symptoms.empty:
+        return pd.DataFrame(columns=["What people report", "Adds to risk (points, team average)",
+                                     "Among their own top three (% of people)"])
+    return pd.DataFrame({
+        "What people report": symptoms["label"].to_numpy(),
+        "Adds to risk (points, team average)": symptoms["points"].round(1).to_numpy(),
+        "Among their own top three (% of people)":
+            (100 * symptoms["helpers_with_driver"] / symptoms["helpers"]).round(0).to_numpy(),
+    })
+
+
+def causes_and_symptoms(people: pd.DataFrame, drivers: pd.DataFrame, weights=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """risk.team_causes / team_symptoms over the people with a risk estimate, only
+    where the team's drivers could be shown (the same people, the same privacy rule:
+    ``drivers`` is tables.team_drivers' result, empty when hidden)."""
+    if drivers is None or drivers.empty:
+        return pd.DataFrame(), pd.DataFrame()
+    df = people[people["risk_score"].notna()]
+    return risk.team_causes(df, weights), risk.team_symptoms(df, weights)
 
 
 def team_roster(data: OrgData, team: str) -> pd.DataFrame:
@@ -143,6 +197,8 @@ def team_view(engine: Engine, viewer: Mapping, team: str | None = None, *, data:
     scatter = people[people["helper_id"].isin(set(consenting["helper_id"]))][
         ["name", "caseload_ratio", measure if measure in people else "pulse_strain"]].rename(columns={"name": "label"})
 
+    drivers = team_drivers(basis_people, min_n, known=known, weights=data.settings.risk_weights, private=private)
+    causes, symptoms = causes_and_symptoms(basis_people, drivers, data.settings.risk_weights)
     return TeamView(
         team=team, min_n=min_n, basis_label=basis_label, ids=frozenset(ids),
         known=frozenset(known) if known is not None else None, team_size=len(troster),
@@ -150,10 +206,9 @@ def team_view(engine: Engine, viewer: Mapping, team: str | None = None, *, data:
         private_note=privacy.private_count_note(n_private, min_n), measure=measure, weekly=weekly, bands=bands,
         heatmap_kind=heat_kind, heatmap_cells=heat_cells, heatmap_note=heat_note, scatter=scatter,
         alerts=team_alert_rows(data, team, ids, known, min_n), helper_alerts=consenting_alerts(data, consenting),
-        drivers=team_drivers(basis_people, min_n, known=known, weights=data.settings.risk_weights,
-                             private=private),
+        drivers=drivers,
         participation=participation_table(data, ids, min_n, known=known),
-        caseload=team_caseload(data, troster), as_of=data.as_of)
+        caseload=team_caseload(data, troster), as_of=data.as_of, causes=causes, symptoms=symptoms)
 
 
 def team_alert_rows(data: OrgData, team: str, ids, known, min_n: int) -> pd.DataFrame:
