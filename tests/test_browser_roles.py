@@ -17,7 +17,7 @@ from burnout.domain.time import week_start
 from burnout.store import schema as s
 from burnout.store.writes import save_wording
 
-from test_browser import WAIT, app, browser, shot, sign_in  # noqa: F401  (fixtures)
+from test_browser import PHONE_UA, WAIT, app, browser, shot, sign_in  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
 SIZES = {"phone": {"width": 390, "height": 844}, "wide": {"width": 1400, "height": 900}}
@@ -101,6 +101,48 @@ def test_helper_weekly_checkin_in_steps_finish_later_and_call(browser, app, size
     assert call.first.get_attribute("href") == "tel:988"
     call.first.scroll_into_view_if_needed()
     shot(page, f"role_helper_{size}_4_feedback")
+    page.close()
+
+
+def _sidebar_open(page) -> bool:
+    """The sidebar covers part of the page (Streamlit 1.67 has no aria-expanded on it)."""
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    box = sidebar.bounding_box() if sidebar.count() else None
+    return bool(box) and box["x"] + box["width"] > 20 and box["width"] > 20
+
+
+def _open_sidebar(page) -> None:
+    if not _sidebar_open(page):
+        page.locator('[data-testid="stExpandSidebarButton"], [data-testid="stSidebarCollapsedControl"] button') \
+            .first.click()
+    page.wait_for_timeout(800)
+    assert _sidebar_open(page)
+
+
+@pytest.mark.parametrize("user, start, go_to, heading", [
+    ("demo-helper1", "Weekly check-in", "My wellbeing", "My wellbeing"),
+    ("demo-hr", "Organisation review", "My account", "My account"),
+    ("demo-hr", "My account", "Organisation review", "Organisation review"),
+])
+def test_phone_sidebar_closes_after_choosing_a_page(browser, app, user, start, go_to, heading):  # noqa: F811
+    page = sign_in(browser, app, user, SIZES["phone"], user_agent=PHONE_UA)
+    if start != "Weekly check-in" and start != "Organisation review":
+        _open_sidebar(page)
+        page.locator('[data-testid="stSidebarNav"] a').filter(has_text=start).first.click()
+    page.get_by_role("heading", name=start).wait_for()
+    page.wait_for_timeout(1200)
+    assert not _sidebar_open(page), "the sidebar is open over the page on arrival"
+    _open_sidebar(page)
+    slug = re.sub(r"\W+", "_", go_to.lower())
+    shot(page, f"role_phone_sidebar_open_{slug}")
+    page.locator('[data-testid="stSidebarNav"] a').filter(has_text=go_to).first.click()
+    page.get_by_role("heading", name=heading).wait_for()
+    page.wait_for_timeout(1500)
+    shot(page, f"role_phone_after_navigation_{slug}")
+    assert not _sidebar_open(page), "the sidebar stays open over the page just chosen"
+    # the page itself is in view, not behind the sidebar
+    box = page.get_by_role("heading", name=heading).first.bounding_box()
+    assert box and box["x"] >= 0 and box["x"] + box["width"] <= SIZES["phone"]["width"] + 1
     page.close()
 
 
