@@ -4,12 +4,17 @@ page; longer questionnaires, when due, follow in pages of a few questions with
 progress and an honest time estimate, and can be finished later in the week."""
 from __future__ import annotations
 
+import logging
+
 import streamlit as st
 
 from burnout import checkin, selfservice
 from burnout.errors import InputError
 from burnout.instruments import load
+from burnout.store.retry import DATABASE_ERRORS
 from burnout.ui import common
+
+log = logging.getLogger("burnout.ui")
 
 user = common.require_role("helper")
 engine = common.engine()
@@ -121,13 +126,11 @@ if just_saved:
 
 # Answers live in one dict of this session (widgets of other steps are not drawn, and
 # Streamlit forgets the state of widgets it does not draw).  Each answer is also kept in
-# the session's draft (a reload brings it back) and in this week's server-side draft (the
-# longer questionnaires can be finished later, on any device); neither is ever counted.
+# this week's draft (checkin.save_partial), the one copy a reload, another tab or another
+# device reads back, so the longer questionnaires can be finished later; never counted.
 ANSWERS = "checkin_answers"
 if ANSWERS not in st.session_state:
-    restored = checkin.load_partial(engine, helper_id)
-    restored.update({k: v for k, v in common.draft().items() if k.startswith("q_") or k == "checkin_comment"})
-    st.session_state[ANSWERS] = restored
+    st.session_state[ANSWERS] = checkin.load_partial(engine, helper_id)
 answers_so_far: dict = st.session_state[ANSWERS]
 has_draft = any(k.startswith("q_") for k in answers_so_far) or bool(answers_so_far.get("checkin_comment"))
 
@@ -159,10 +162,17 @@ for name in held:
                "organisation has loaded its official wording; nothing is needed from you.")
 
 
-def _persist() -> None:
-    values = dict(st.session_state[ANSWERS])
-    common.save_draft({k: v for k, v in values.items() if k != "checkin_step"})
-    checkin.save_partial(engine, helper_id, values)
+def _persist() -> bool:
+    """Keep the answers so far in this week's draft (save_checkin removes it).  Best
+    effort: it runs on every answer, and a database away for a moment must not turn an
+    answer into an error; the answers stay in this tab and the next answer writes them
+    all again."""
+    try:
+        checkin.save_partial(engine, helper_id, st.session_state[ANSWERS])
+        return True
+    except DATABASE_ERRORS:
+        log.warning("could not store the check-in draft; kept in this tab only", exc_info=True)
+        return False
 
 
 def _keep(key: str) -> None:
@@ -240,9 +250,12 @@ if step_no > 0:
     st.button("Back", width="stretch", key="checkin_back", on_click=_go, args=(step_no - 1,))
 if len(steps) > 1:
     if st.button("Save and finish later this week", width="stretch", key="checkin_later"):
-        _persist()
-        st.success("Kept for later. Come back any time this week to finish; nothing is counted until you save "
-                   "your check-in.", icon=":material/bookmark:")
+        if not _persist():
+            st.error("Your answers could not be kept for later just now; they are still here, so please "
+                     "try again in a minute.")
+        else:
+                st.success("Kept for later. Come back any time this week to finish; nothing is counted until you "
+                       "save your check-in.", icon=":material/bookmark:")
     if not last_step:
         submitted = st.button("Save what I have answered now", width="stretch", key="checkin_save_now",
                               help="Saves your answers so far. Questionnaires you have not finished stay due.")
@@ -273,7 +286,5 @@ if submitted:
             if isinstance(key, str) and (key.startswith("q_") or key in (
                     "checkin_comment", "checkin_again", "checkin_step", "checkin_touched", ANSWERS)):
                 st.session_state.pop(key, None)
-        common.save_draft({})
-        checkin.save_partial(engine, helper_id, {})
         st.session_state["checkin_saved"] = True
         st.rerun()

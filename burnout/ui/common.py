@@ -203,30 +203,6 @@ def client_address() -> str | None:
         return None
 
 
-def draft() -> dict:
-    """The unsaved check-in of this session (kept server-side so a reload does not lose it)."""
-    sid = st.session_state.get("sid")
-    if sid:
-        try:
-            return auth.load_draft(engine(), sid)
-        except DATABASE_ERRORS:
-            log.warning("could not read the check-in draft; using this tab's copy", exc_info=True)
-    return dict(st.session_state.get("_draft") or {})
-
-
-def save_draft(values: dict) -> None:
-    """Keep the draft server-side (and in this tab).  Best effort: it runs as a widget
-    callback on every answer, and a database that is away for a moment must not turn
-    an answer into an error; the answers stay in the tab's session either way."""
-    st.session_state["_draft"] = dict(values)
-    sid = st.session_state.get("sid")
-    if sid:
-        try:
-            auth.save_draft(engine(), sid, values)
-        except DATABASE_ERRORS:
-            log.warning("could not store the check-in draft; kept in this tab only", exc_info=True)
-
-
 def require_role(*roles: str) -> dict:
     """Stop the page unless the logged-in user has one of ``roles``.
 
