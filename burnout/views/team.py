@@ -302,10 +302,17 @@ def worklist(data: OrgData, team: str, sort: str = "risk") -> pd.DataFrame:
 
 def sharing_summary(view: TeamView) -> str:
     """How many helpers share, in one plain sentence for the top of the lead's page."""
-    n_share, n_all = len(view.consenting), view.team_size
+    return sharing_sentence(len(view.consenting), view.team_size, view.min_n)
+
+
+def sharing_sentence(n_share: int, n_all: int, min_n: int, covered: str = "The list below") -> str:
+    """"4 of 12 helpers … share …; figures about the other 8 are group-level only": the
+    team page and the helper detail page say it in the same words.  The count is no
+    secret from the lead, who sees the sharing helpers by name and the whole team's
+    caseloads."""
     return (f"{n_share} of {n_all} helpers in your team share their individual results with you. "
-            f"The list below covers only them; figures about the other {n_all - n_share} are group-level only, "
-            f"shown when {view.min_n} or more people answered.")
+            f"{covered} covers only them; figures about the other {n_all - n_share} are group-level only, "
+            f"shown when {min_n} or more people answered.")
 
 
 # --------------------------------------------------------------------------- action follow-up
