@@ -23,8 +23,8 @@ from burnout.store.notes import STATUSES, action_notes, save_action_note
 from burnout.ui import common
 from burnout.views.data import TREND_MEASURES, data_stamp
 from burnout.views.tables import for_screen
-from burnout.views.team import (DRIVER_WORDS, WORKPLACE_DRIVERS, action_follow_up, sharing_summary, team_view,
-                                 worklist)
+from burnout.views.team import (DRIVER_WORDS, WORKPLACE_DRIVERS, action_follow_up, link_words, sharing_summary,
+                                 team_view, worklist)
 
 user = common.require_role("lead")
 engine = common.engine()
@@ -183,8 +183,7 @@ for _, n in notes.iterrows():
         if pd.notna(n.get("due_on")):
             head.append(f"due {pd.Timestamp(n['due_on']):%d %b %Y}")
         if n.get("link_ref"):
-            ref = DRIVER_WORDS.get(n["link_ref"], n["link_ref"]) if n.get("link_kind") == "driver" else n["link_ref"]
-            head.append(f"about the {escape_md(n.get('link_kind') or 'driver')}: {escape_md(ref)}")
+            head.append(f"about the {escape_md(link_words(n.get('link_kind'), n['link_ref']))}")
         st.caption(" · ".join(head))
         st.markdown(f"**You said** ({n['created_at']:%d %b %Y}): {escape_md(n['you_said'])}")
         if n["we_did"]:
