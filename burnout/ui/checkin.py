@@ -22,8 +22,8 @@ helper_id = user.get("helper_id")
 
 st.title("Weekly check-in")
 if not helper_id:
-    st.warning("Your account is not linked to a helper in the roster yet, so there is nothing to check in. "
-               "Your admin can link it.")
+    st.warning("Your account is not linked to a helper in the roster yet, so there is nothing to check in; "
+               "your admin can link it.")
     st.stop()
 
 settings = common.settings()

@@ -26,10 +26,11 @@ from burnout.views.data import OrgData, load_data
 
 log = logging.getLogger("burnout.ui")
 
-DB_UNAVAILABLE = ("The database cannot be reached just now, so this page cannot be shown. "
-                  "Please try again in a minute; if it keeps happening, tell your admin.")
-CHECKIN_NOT_SAVED = ("We couldn't save your check-in just now. Your answers are still here; "
-                     "try again in a minute.")
+# one plain sentence each: what happened and what to do
+DB_UNAVAILABLE = ("The database cannot be reached just now, so this page cannot be shown; please try again "
+                  "in a minute, and tell your admin if it keeps happening.")
+CHECKIN_NOT_SAVED = ("We couldn't save your check-in just now; your answers are still here, so please try "
+                     "again in a minute.")
 
 
 class db_errors:

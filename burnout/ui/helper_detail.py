@@ -20,7 +20,7 @@ team = user.get("team_id")
 
 st.title("Helper detail")
 if not team:
-    st.warning("Your account is not linked to a team yet. Your admin can link it.")
+    st.warning("Your account is not linked to a team yet; your admin can link it.")
     st.stop()
 
 

@@ -32,7 +32,7 @@ team = user.get("team_id")
 
 st.title(f"Team {escape_md(team)}" if team else "Team")
 if not team:
-    st.warning("Your account is not linked to a team yet. Your admin can link it.")
+    st.warning("Your account is not linked to a team yet; your admin can link it.")
     st.stop()
 st.caption("This page is about workloads and how the team is doing, so you can change what the team "
            "needs. It is not a performance view.")
