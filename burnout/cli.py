@@ -74,7 +74,7 @@ def _cmd_score(a) -> int:
 
     n = score_csv(a.instrument, Path(a.input), Path(a.output),
                   warn=lambda text: print(f"note: {text}", file=sys.stderr))
-    print(f"scored {n} rows -> {a.output}")
+    print(f"scored {n:,} rows -> {a.output}")
     return 0
 
 
@@ -129,9 +129,9 @@ def _cmd_risk(a) -> int:
         print(line, file=sys.stderr)
     unscored = int(table["risk_score"].isna().sum())
     if unscored:
-        print(f"{unscored} active helper{'s have' if unscored != 1 else ' has'} no risk score: no answers "
+        print(f"{unscored:,} active helper{'s have' if unscored != 1 else ' has'} no risk score: no answers "
               "in the recent weeks (workload drivers are still listed).", file=sys.stderr)
-    print(f"{len(table)} active helpers -> {a.output}")
+    print(f"{len(table):,} active helpers -> {a.output}")
     return 0
 
 
