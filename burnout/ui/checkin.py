@@ -129,6 +129,7 @@ if just_saved:
 # this week's draft (checkin.save_partial), the one copy a reload, another tab or another
 # device reads back, so the longer questionnaires can be finished later; never counted.
 ANSWERS = "checkin_answers"
+UNSAVED = "checkin_unsaved"      # answers taken that the draft does not hold yet
 if ANSWERS not in st.session_state:
     st.session_state[ANSWERS] = checkin.load_partial(engine, helper_id)
 answers_so_far: dict = st.session_state[ANSWERS]
@@ -169,30 +170,43 @@ def _persist() -> bool:
     all again."""
     try:
         checkin.save_partial(engine, helper_id, st.session_state[ANSWERS])
+        st.session_state[UNSAVED] = False
         return True
     except DATABASE_ERRORS:
         log.warning("could not store the check-in draft; kept in this tab only", exc_info=True)
         return False
 
 
-def _keep(key: str) -> None:
-    st.session_state["checkin_touched"] = True
-    value = st.session_state.get(key)
+def _note(key: str, value) -> bool:
+    """Take a drawn widget's value into the answers; True when it changed.
+
+    The value the widget returns on this run is the truth.  An on_change callback is not:
+    when answers come quickly and a run is slow, Streamlit starts the next run before the
+    last one drew every widget, forgets those widgets, and never calls their callbacks, so
+    an answer on screen never reached the draft."""
+    answers = st.session_state[ANSWERS]
     if value in (None, ""):
-        st.session_state[ANSWERS].pop(key, None)
+        if answers.pop(key, None) is None:
+            return False
+    elif answers.get(key) == value:
+        return False
     else:
-        st.session_state[ANSWERS][key] = value
-    _persist()
+        answers[key] = value
+    # until the draft is written (a run can be stopped between here and there)
+    st.session_state[UNSAVED] = True
+    return True
 
 
 def _go(to: int) -> None:
+    """Move to another step: after this step's answers were taken (so none is left behind)."""
     st.session_state["checkin_step"] = to
     st.session_state["checkin_touched"] = True
     st.session_state[ANSWERS]["checkin_step"] = to
     _persist()
+    st.rerun()
 
 
-def _questions(name: str, ids: list[str]) -> None:
+def _questions(name: str, ids: list[str]) -> bool:
     inst = load(name)
     items = {it["item_id"]: it for it in checkin.item_texts(engine, name, helper_id)[0]}
     if name == "pulse":
@@ -203,6 +217,7 @@ def _questions(name: str, ids: list[str]) -> None:
     elif ids[0] == inst.item_ids[0]:
         st.caption(f"Due every {schedule.get(name)} weeks · {len(inst.item_ids)} questions · "
                    f"recall: {inst.recall}. You can leave it for next week.")
+    changed = False
     for item_id in ids:
         it = items[item_id]
         key = f"q_{item_id}"
@@ -210,10 +225,11 @@ def _questions(name: str, ids: list[str]) -> None:
         if key not in st.session_state and answers_so_far.get(key) in labels:
             st.session_state[key] = answers_so_far[key]
         # wording can come from an uploaded file: shown as typed, never interpreted as markdown
-        st.radio(checkin.escape_md(it["text"]), labels, index=None, horizontal=True, key=key,
-                 on_change=_keep, args=(key,))
+        changed |= _note(key, st.radio(checkin.escape_md(it["text"]), labels, index=None, horizontal=True,
+                                       key=key))
     if name == "proqol5" and ids[-1] == inst.item_ids[-1]:
         st.caption(inst.credit)
+    return changed
 
 
 if len(steps) > 1:
@@ -226,28 +242,33 @@ if step["turns"]:
                "questionnaire's own manual.", icon=":material/swap_horiz:")
 elif len(steps) > 1:
     st.caption(f"Answers run {step['direction']}.")
+changed = False
 for name, ids in step["instruments"].items():
-    _questions(name, ids)
+    changed |= _questions(name, ids)
 
 last_step = step_no == len(steps) - 1
 if last_step:
     if "checkin_comment" not in st.session_state and answers_so_far.get("checkin_comment"):
         st.session_state["checkin_comment"] = answers_so_far["checkin_comment"]
-    st.text_area("Anything you want to add? (optional)", key="checkin_comment", max_chars=2000,
-                 on_change=_keep, args=("checkin_comment",),
-                 help="Only you see this note. Your team lead never sees it, even if you share your individual "
-                      "results with them (they then see your scores, trend and caseload).")
+    changed |= _note("checkin_comment", st.text_area(
+        "Anything you want to add? (optional)", key="checkin_comment", max_chars=2000,
+        help="Only you see this note. Your team lead never sees it, even if you share your individual "
+             "results with them (they then see your scores, trend and caseload)."))
     st.caption(settings.group_size_note())
+if changed:
+    st.session_state["checkin_touched"] = True
+if st.session_state.get(UNSAVED):
+    _persist()
 
 submitted = False
 if last_step:
     submitted = st.button("Save my check-in", type="primary", width="stretch", key="checkin_save")
 else:
     nxt = steps[step_no + 1]
-    st.button(f"Next: {nxt['title']}", type="primary", width="stretch", key="checkin_next",
-              on_click=_go, args=(step_no + 1,))
-if step_no > 0:
-    st.button("Back", width="stretch", key="checkin_back", on_click=_go, args=(step_no - 1,))
+    if st.button(f"Next: {nxt['title']}", type="primary", width="stretch", key="checkin_next"):
+        _go(step_no + 1)
+if step_no > 0 and st.button("Back", width="stretch", key="checkin_back"):
+    _go(step_no - 1)
 if len(steps) > 1:
     if st.button("Save and finish later this week", width="stretch", key="checkin_later"):
         if not _persist():
@@ -284,7 +305,7 @@ if submitted:
     if saved:
         for key in list(st.session_state):
             if isinstance(key, str) and (key.startswith("q_") or key in (
-                    "checkin_comment", "checkin_again", "checkin_step", "checkin_touched", ANSWERS)):
+                    "checkin_comment", "checkin_again", "checkin_step", "checkin_touched", ANSWERS, UNSAVED)):
                 st.session_state.pop(key, None)
         st.session_state["checkin_saved"] = True
         st.rerun()
