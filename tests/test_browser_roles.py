@@ -222,6 +222,10 @@ def test_lead_sees_who_may_need_a_conversation(browser, app, size):  # noqa: F81
     shot(page, f"role_lead_{size}_2_heatmap")
     page.get_by_role("heading", name=re.compile("Action notes")).scroll_into_view_if_needed()
     shot(page, f"role_lead_{size}_3_actions")
+    # the demo's done action shows whether it helped
+    follow = page.get_by_text(re.compile(r"caseload \d+ % → \d+ %.* over \d+ weeks")).first
+    follow.scroll_into_view_if_needed()
+    shot(page, f"role_lead_{size}_4_action_follow_up")
     page.close()
 
 

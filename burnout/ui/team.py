@@ -71,8 +71,12 @@ else:
             privacy.audit_view(engine, user, hid, f"team page: conversation list, weekly {measure} heatmap "
                                                   "and band alerts")
             seen.add((hid, measure))
+    # the next step is what the list is for: the figures take narrow columns so it stays in view
+    narrow = [c for c in wl.columns if c.startswith(("Risk", "Change", "Caseload", "Weeks"))]
     st.dataframe(for_screen(wl.drop(columns=["helper_id", "driver"])), hide_index=True, width="stretch",
-                 column_config={"Suggested next step": st.column_config.TextColumn(width="large")})
+                 column_config={"Suggested next step": st.column_config.TextColumn(width="large"),
+                                "Helper": st.column_config.TextColumn(width="medium"),
+                                **{c: st.column_config.Column(width="small") for c in narrow}})
     st.caption("A suggestion about workload and support, not a verdict: start by asking what would help.")
 
 # ------------------------------------------------------------------ risk and trend
