@@ -720,18 +720,6 @@ def purge_expired(engine: Engine, now: dt.datetime | None = None) -> None:
         conn.execute(delete(sessions).where(sessions.c.created_at < now - age))
 
 
-def save_draft(engine: Engine, sid: str, draft: dict) -> None:
-    with engine.begin() as conn:
-        conn.execute(update(sessions).where(sessions.c.token_hash == sid)
-                     .values(draft=json.dumps(draft) if draft else None))
-
-
-def load_draft(engine: Engine, sid: str) -> dict:
-    with engine.connect() as conn:
-        value = conn.execute(select(sessions.c.draft).where(sessions.c.token_hash == sid)).scalar()
-    return json.loads(value) if value else {}
-
-
 # --------------------------------------------------------------------------- messages
 
 def plain_message(exc: InputError) -> str:

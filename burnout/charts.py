@@ -33,6 +33,8 @@ OKABE_ITO = {
 }
 SEQUENCE = [OKABE_ITO[k] for k in ("blue", "orange", "bluish_green", "vermillion", "sky_blue",
                                    "reddish_purple", "yellow", "black")]
+# The band colours mean a band and nothing else (green = low risk); every other series
+# uses the blues, grey or black, so a green or red bar is never read as good or bad.
 BAND_COLOURS = {"low": OKABE_ITO["bluish_green"], "moderate": OKABE_ITO["orange"],
                 "high": OKABE_ITO["vermillion"], "severe": OKABE_ITO["reddish_purple"]}
 # Pale to dark blue: a hue no band uses, so a heatmap never borrows a band's meaning;
@@ -447,7 +449,7 @@ def drivers_bar(drivers: pd.DataFrame, title: str = "Most common risk drivers") 
         return empty_figure(title, "No common drivers to show")
     data = data.sort_values("share", ascending=True)
     fig = go.Figure(go.Bar(x=(data["share"] * 100).round(1), y=data["driver"], orientation="h",
-                           marker_color=OKABE_ITO["orange"],
+                           marker_color=OKABE_ITO["blue"],
                            hovertemplate="%{y}: a top driver for %{x:.0f}% of helpers<extra></extra>"))
     fig.update_xaxes(range=[0, 100])
     return _layout(fig, title, "Share of helpers (%)", "Driver",
@@ -508,7 +510,7 @@ def turnover_impact(teams: pd.DataFrame, metric: str = "leavers", title: str | N
     if data is None or data.empty:
         return empty_figure(title)
     fig = go.Figure()
-    for col, name, colour in zip(cols, names, (OKABE_ITO["blue"], OKABE_ITO["vermillion"])):
+    for col, name, colour in zip(cols, names, (OKABE_ITO["sky_blue"], OKABE_ITO["blue"])):
         fig.add_trace(go.Bar(x=data[group_col].astype(str), y=data[col].astype(float).round(2), name=name,
                              marker_color=colour,
                              hovertemplate="%{x}: %{y:,.1f}<extra>" + name + "</extra>"))
@@ -539,8 +541,8 @@ def what_if(result: Mapping | None, title: str = "What-if scenario: turnover cos
     measure.append("total")
     fig = go.Figure(go.Waterfall(
         x=x, y=[round(v, 2) for v in y], measure=measure,
-        increasing=dict(marker=dict(color=OKABE_ITO["vermillion"])),
-        decreasing=dict(marker=dict(color=OKABE_ITO["bluish_green"])),
+        increasing=dict(marker=dict(color=OKABE_ITO["grey"])),
+        decreasing=dict(marker=dict(color=OKABE_ITO["sky_blue"])),
         totals=dict(marker=dict(color=OKABE_ITO["blue"])),
         connector=dict(line=dict(color=OKABE_ITO["grey"])),
         hovertemplate="%{x}: $%{y:,.0f}<extra></extra>"))
@@ -565,7 +567,7 @@ def what_if_bars(result: Mapping | None, title: str = "What-if scenario: leavers
     for col, (label, before, after) in enumerate(present, start=1):
         for name, tick, key, colour in (("Now", "Now", before, OKABE_ITO["blue"]),
                                         ("With the scenario", "With the<br>scenario", after,
-                                         OKABE_ITO["bluish_green"])):
+                                         OKABE_ITO["sky_blue"])):
             fig.add_trace(go.Bar(x=[tick], y=[round(float(result[key] or 0), 2)], name=name, marker_color=colour,
                                  showlegend=False,
                                  hovertemplate=label + ", " + name.lower() + ": %{y:,.1f}<extra></extra>"),
@@ -591,7 +593,8 @@ def caseload_trend(weekly: pd.DataFrame, standard: float | None = None,
     if "high_acuity_cases" in data and data["high_acuity_cases"].notna().any():
         fig.add_trace(go.Scatter(x=x, y=data["high_acuity_cases"],
                                  name="High-acuity cases", mode="lines+markers",
-                                 line=dict(color=OKABE_ITO["orange"], dash="dot"), marker=dict(symbol="diamond"),
+                                 line=dict(color=OKABE_ITO["sky_blue"], dash="dot", width=3),
+                                 marker=dict(symbol="diamond", size=8),
                                  hovertemplate="Week of %{x|%d %b %Y}: %{y:.0f} high-acuity<extra></extra>"))
     if standard is not None and not pd.isna(standard):
         fig.add_trace(standard_line(x, float(standard)))

@@ -310,15 +310,21 @@ def save_partial(engine: Engine, helper_id: str, values: Mapping[str, object],
                  today: dt.date | None = None) -> None:
     """Keep a begun check-in for this week (replacing the earlier one); empty clears it.
 
-    Stored apart from submissions: a draft is never scored nor counted anywhere."""
+    The one draft of a check-in: every tab and device of the helper reads it, so a
+    reload, a new tab or a phone later in the week finds the same answers.  Stored
+    apart from submissions: a draft is never scored nor counted anywhere."""
     week = week_start(_as_date(today or now()))
     clean = {str(k): v for k, v in values.items() if isinstance(v, (str, int, float)) and v != ""}
-    with engine.begin() as conn:
+
+    def write(conn) -> None:
         # earlier weeks' drafts go too: "finish later" means within the same week
         conn.execute(delete(checkin_drafts).where(checkin_drafts.c.helper_id == helper_id))
         if clean:
             conn.execute(insert(checkin_drafts).values(helper_id=helper_id, week_start=week,
                                                        answers=json.dumps(clean), updated_at=now()))
+    # written on every answer: a moment's lock (another tab, a check-in being saved) is
+    # waited out like any short write rather than losing the answer
+    run_in_transaction(engine, write, what="check-in draft")
 
 
 def plain_error(exc: Exception) -> str:
@@ -415,6 +421,9 @@ def save_checkin(engine: Engine, helper_id: str, answers: Mapping[str, Mapping[s
         if conn.execute(select(helpers.c.helper_id).where(helpers.c.helper_id == helper_id)).first() is None:
             raise InputError(f"{helper_id!r} is not in the roster", column="helper_id")
         ids = writes.insert_checkin(conn, helper_id, when, parts)
+        # the saved check-in takes its draft with it, in the same transaction: a draft left
+        # behind would offer answers already counted
+        conn.execute(delete(checkin_drafts).where(checkin_drafts.c.helper_id == helper_id))
         writes.audit(conn, actor or helper_id, "checkin_saved", subject_helper_id=helper_id,
                      detail=", ".join(names))
         return ids

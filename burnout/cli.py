@@ -30,7 +30,10 @@ from burnout.store.retry import describe_failure
 from burnout.store.writes import audit, save_wording
 from burnout.turnover import shanafelt
 from burnout.uncertainty import format_range, shanafelt_ranges
+from burnout.store.notes import action_notes
+from burnout.views.data import load_data
 from burnout.views.review import build_review
+from burnout.views.team import action_plan, follow_up
 from burnout.views.risk_table import risk_report
 
 
@@ -71,7 +74,7 @@ def _cmd_score(a) -> int:
 
     n = score_csv(a.instrument, Path(a.input), Path(a.output),
                   warn=lambda text: print(f"note: {text}", file=sys.stderr))
-    print(f"scored {n} rows -> {a.output}")
+    print(f"scored {n:,} rows -> {a.output}")
     return 0
 
 
@@ -128,9 +131,9 @@ def _cmd_risk(a) -> int:
         print(line, file=sys.stderr)
     unscored = int(table["risk_score"].isna().sum())
     if unscored:
-        print(f"{unscored} active helper{'s have' if unscored != 1 else ' has'} no risk score: no answers "
+        print(f"{unscored:,} active helper{'s have' if unscored != 1 else ' has'} no risk score: no answers "
               "in the recent weeks (workload drivers are still listed).", file=sys.stderr)
-    print(f"{len(table)} active helpers -> {a.output}")
+    print(f"{len(table):,} active helpers -> {a.output}")
     return 0
 
 
@@ -155,8 +158,15 @@ def write_report(engine, scope: str = "org", fmt: str = "pdf", out: Path | str =
     fmt = (fmt or "").lower()
     if fmt not in ("pdf", "xlsx"):
         raise InputError(f"format must be pdf or xlsx, got {fmt!r}", column="format")
-    review = build_review(engine, scope, settings_override)
-    payload = to_pdf(review) if fmt == "pdf" else to_xlsx(review)
+    data = load_data(engine)
+    review = build_review(engine, scope, settings_override, data=data)
+    # a team's workbook carries its action plan; the strain before and after comes from the
+    # report's own weekly team means (already through the release gate)
+    actions = None
+    if review.team is not None and fmt == "xlsx":
+        notes = action_notes(engine, review.team)
+        actions = action_plan(notes, follow_up(data, review.team, review.trend, notes))
+    payload = to_pdf(review) if fmt == "pdf" else to_xlsx(review, actions=actions)
     out = Path(out)
     if out.parent and not out.parent.exists():
         out.parent.mkdir(parents=True, exist_ok=True)

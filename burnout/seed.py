@@ -76,13 +76,16 @@ def seed_demo(engine: Engine, helpers: int = 60, weeks: int = 52, seed: int = 7)
         conn.execute(insert(s.settings).values(key=DEMO_FLAG, value="true"))
         now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
         conn.execute(insert(s.action_notes), [
+            # a done action tied to its driver, so the team page shows its before and after
             {"team_id": lead_team, "created_at": now - dt.timedelta(days=40), "author": "demo-lead",
              "you_said": "Caseloads stayed above the standard for most of the spring.",
              "we_did": "Paused new intakes for two weeks and moved 14 cases to the float worker.",
-             "done_on": (now - dt.timedelta(days=30)).date()},
+             "done_on": (now - dt.timedelta(days=30)).date(), "status": "done", "owner": "Team lead",
+             "due_on": (now - dt.timedelta(days=28)).date(), "link_kind": "driver", "link_ref": "caseload"},
             {"team_id": lead_team, "created_at": now - dt.timedelta(days=10), "author": "demo-lead",
              "you_said": "After difficult calls there is no time to decompress.",
-             "we_did": None, "done_on": None},
+             "we_did": None, "done_on": None, "status": "planned", "owner": "Clinical supervisor",
+             "due_on": (now + dt.timedelta(days=21)).date(), "link_kind": "driver", "link_ref": "trauma"},
         ])
         audit(conn, "demo", "demo_seeded", detail=f"{helpers} helpers x {weeks} weeks, seed {seed}")
     # Logins come after the commit (create_user has its own transaction); a

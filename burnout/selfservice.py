@@ -42,13 +42,13 @@ from burnout.store.schema import (
 from burnout.store.writes import audit
 
 OKABE_ITO = charts.OKABE_ITO
-LINE_COLOURS = [OKABE_ITO["blue"], OKABE_ITO["vermillion"], OKABE_ITO["bluish_green"], OKABE_ITO["reddish_purple"]]
+# Series take the blues, black and grey: the band colours mean a band and nothing else (charts.py)
+LINE_COLOURS = [OKABE_ITO["blue"], OKABE_ITO["black"], OKABE_ITO["sky_blue"], OKABE_ITO["grey"]]
 LINE_DASHES = ["solid", "dash", "dot", "dashdot"]
 LINE_SYMBOLS = ["circle", "square", "diamond", "triangle-up"]
-# Band shading by how much attention a band deserves (the label is written on the band too,
-# so colour is never the only cue).
-CONCERN_FILL = {0: "rgba(0,158,115,0.10)", 1: "rgba(240,228,66,0.16)", 2: "rgba(230,159,0,0.16)",
-                3: "rgba(213,94,0,0.18)"}
+# Band shading by how much attention a band deserves, in the band colours of every other
+# chart (the label is written on the band too, so colour is never the only cue).
+CONCERN_FILL = {i: charts.BAND_COLOURS[b] for i, b in enumerate(("low", "moderate", "high", "severe"))}
 
 
 # --------------------------------------------------------------------------- export
@@ -425,7 +425,7 @@ def trend_figure(scores: pd.DataFrame, instrument: str):
             n = len(regions)
             for j, (label, y0, y1) in enumerate(regions):
                 concern = j if kind == "lower" else n - 1 - j
-                fig.add_hrect(y0=y0, y1=y1, fillcolor=CONCERN_FILL.get(min(concern, 3)), line_width=0,
+                fig.add_hrect(y0=y0, y1=y1, fillcolor=CONCERN_FILL.get(min(concern, 3)), opacity=0.12, line_width=0,
                               layer="below", annotation_text=label, annotation_position="top left",
                               annotation_font={"size": 11, "color": "#444444"}, row=row, col=1)
         fig.update_yaxes(title_text=f"Score ({units})", range=[lo - 0.02 * (hi - lo), hi + 0.02 * (hi - lo)],
@@ -458,13 +458,13 @@ def caseload_figure(weekly: pd.DataFrame):
     w = weekly.sort_values("week_start")
     fig.add_trace(go.Scatter(x=w["week_start"], y=w["pulse_strain"], name="Strain (0–100)",
                              mode="lines+markers", connectgaps=False,
-                             line={"color": OKABE_ITO["vermillion"], "width": 2},
+                             line={"color": OKABE_ITO["black"], "width": 2},
                              marker={"symbol": "circle", "size": 6}), row=1, col=1)
     fig.add_trace(go.Bar(x=w["week_start"], y=w["active_cases"], name="Active cases",
                          marker_color=OKABE_ITO["blue"]), row=2, col=1)
     if "trauma_exposures" in w.columns and w["trauma_exposures"].notna().any():
         fig.add_trace(go.Scatter(x=w["week_start"], y=w["trauma_exposures"], name="Trauma exposures",
-                                 mode="lines+markers", line={"color": OKABE_ITO["orange"], "dash": "dot"},
+                                 mode="lines+markers", line={"color": OKABE_ITO["sky_blue"], "dash": "dot", "width": 3},
                                  marker={"symbol": "diamond", "size": 6}), row=2, col=1)
     std = w["caseload_standard"].dropna()
     if len(std) and w["week_start"].notna().any():

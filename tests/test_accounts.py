@@ -11,7 +11,7 @@ from alembic import command
 from sqlalchemy import insert, select
 from streamlit.testing.v1 import AppTest
 
-from burnout import auth, ingest, seed
+from burnout import auth, checkin, ingest, seed
 from burnout.domain.settings import Settings
 from burnout.store import settings as saved_settings
 from burnout.errors import InputError
@@ -339,14 +339,14 @@ def tab_with_session(sid: str) -> AppTest:
 
 
 def test_unsaved_checkin_answers_survive_a_reload(demo_copy):
-    uid = auth.get_user(demo_copy, "demo-helper2")["user_id"]
+    account = auth.get_user(demo_copy, "demo-helper2")
+    uid, hid = account["user_id"], account["helper_id"]
     sid = auth.token_hash(auth.start_session(demo_copy, uid))
     at = tab_with_session(sid)
     assert at.title[0].value == "Weekly check-in"
     again = [b for b in at.button if b.label == "Check in again"]
     if again:
         again[0].click().run()
-        auth.save_draft(demo_copy, sid, {})
     at.radio(key="q_pulse_1").set_value("Often").run()
     at.text_area(key="checkin_comment").input("half a thought").run()
     reloaded = tab_with_session(sid)
@@ -360,7 +360,7 @@ def test_unsaved_checkin_answers_survive_a_reload(demo_copy):
     reloaded.radio(key="q_sib_1").set_value("Occasionally stressed, not burned out").run()
     next(b for b in reloaded.button if b.label == "Save my check-in").click().run()
     assert any("check-in is saved" in x.value for x in reloaded.success)
-    assert auth.load_draft(demo_copy, sid) == {}
+    assert checkin.load_partial(demo_copy, hid) == {}
 
 
 def test_sign_out_ends_the_session_for_every_tab(demo_copy):

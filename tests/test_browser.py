@@ -35,8 +35,14 @@ def browser(app):
         b.close()
 
 
-def sign_in(browser, app, username: str, viewport: dict):
-    page = browser.new_page(viewport=viewport)
+# Streamlit tells a phone by its user agent (not the width): only then does it close the
+# sidebar after a page is chosen, so phone walk-throughs that test that must look like one.
+PHONE_UA = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+            "Chrome/126.0.0.0 Mobile Safari/537.36")
+
+
+def sign_in(browser, app, username: str, viewport: dict, user_agent: str | None = None):
+    page = browser.new_page(viewport=viewport, **({"user_agent": user_agent} if user_agent else {}))
     page.set_default_timeout(WAIT)
     page.goto(app.url)
     page.wait_for_selector('[data-testid="stApp"]')

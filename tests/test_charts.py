@@ -8,7 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from burnout import charts, privacy
+from burnout import charts, privacy, selfservice
 
 WEEKS = pd.date_range("2026-09-07", periods=6, freq="7D")
 SECRET = 77.7   # a value only suppressed cells carry: it must never reach a figure
@@ -283,3 +283,69 @@ def test_group_scatter_can_print_short_names_for_exports():
     assert named.data[0].mode == "markers+text"
     assert list(named.data[0].text) == ["ADD-Harbour", "A very long tea…"]
     assert list(named.data[0].hovertext) == list(pts["label"])      # the full name on hover
+
+
+def _series_colours(fig: go.Figure) -> set[str]:
+    """Every colour a trace paints with (markers, lines, waterfall parts), upper-cased."""
+    found = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if k in ("color", "fillcolor", "fgcolor") and isinstance(v, str):
+                    found.add(v.upper())
+                elif k in ("color", "colorscale") and isinstance(v, list):
+                    found.update(str(c).upper() for c in v if isinstance(c, str))
+                    found.update(str(c[1]).upper() for c in v if isinstance(c, (list, tuple)) and len(c) == 2)
+                else:
+                    walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+    walk([t.to_plotly_json() for t in fig.data])
+    return found
+
+
+def test_band_colours_only_for_bands_and_every_chart_has_its_key():
+    """Green means the low band, red the high band, nowhere else: a lead must never read a
+    green bar or line as good news that is only a series colour."""
+    band = {c.upper() for c in charts.BAND_COLOURS.values()}
+    result = {"expected_cost_before": 200_000.0, "expected_cost_after": 170_000.0, "intervention_cost": 10_000.0,
+              "expected_leavers_before": 8.0, "expected_leavers_after": 7.0,
+              "clients_affected_before": 300.0, "clients_affected_after": 260.0}
+    teams = pd.DataFrame({"team": ["A", "C"], "expected_leavers": [2.0, 1.5], "attributable_leavers": [0.4, 0.2]})
+    weekly = pd.DataFrame({"week_start": WEEKS[:4], "active_cases": [20, 22, 25, 24],
+                           "high_acuity_cases": [2, 3, 4, 3], "trauma_exposures": [1, 0, 2, 1],
+                           "pulse_strain": [40.0, 55.0, 60.0, 52.0], "caseload_standard": [20] * 4})
+    when = pd.to_datetime(["2026-01-05", "2026-03-02"])
+    own = pd.DataFrame({"instrument": "cbi", "submitted_at": when, "personal_burnout": [75.0, 100.0],
+                        "work_burnout": [60.0, 80.0], "client_burnout": [30.0, 40.0]})
+    not_bands = {
+        "drivers": charts.drivers_bar(pd.DataFrame({"driver": ["Caseload", "Overtime"], "share": [0.6, 0.2]})),
+        "turnover": charts.turnover_impact(teams),
+        "what-if": charts.what_if(result),
+        "what-if bars": charts.what_if_bars(result),
+        "caseload": charts.caseload_trend(weekly, 20.0),
+        "participation": charts.participation(pd.DataFrame({"week_start": WEEKS[:2], "rate": [0.8, 0.9]})),
+        "team trend": charts.team_trend(pd.DataFrame({"week_start": WEEKS[:3], "mean": [40.0, 50, 45],
+                                                      "n": [6, 7, 6]})),
+        "my scores": selfservice.trend_figure(own, "cbi"),
+        "my caseload": selfservice.caseload_figure(weekly),
+    }
+    for name, fig in not_bands.items():
+        assert not _series_colours(fig) & band, name
+    # the bands keep their colours, named in a legend or on the axis
+    shares = pd.DataFrame({"team": ["A", "C"], "n": [8, 6], "band_low": [0.5, 0.25],
+                           "band_moderate": [0.25, 0.5], "band_high": [0.25, 0.25]})
+    stacked = charts.risk_distribution(shares, "team")
+    assert [(t.name, t.marker.color) for t in stacked.data] == [(b, charts.BAND_COLOURS[b])
+                                                                 for b in ("low", "moderate", "high")]
+    assert stacked.layout.showlegend is not False
+    one = charts.risk_distribution(shares.iloc[[0]], None)
+    assert list(one.data[0].x) == ["low", "moderate", "high"]
+    # the strain heatmap: one sequential scale with its colour bar titled
+    cells = pd.DataFrame({"group": ["A", "A", "B"], "week_start": [WEEKS[0], WEEKS[1], WEEKS[0]],
+                          "value": [40.0, 60.0, 55.0], "n": [6, 6, 7], "status": ["shown"] * 3})
+    heat = charts.heatmap(cells, "group", measure="pulse_strain").data[-1]
+    assert [c for _, c in heat.colorscale] == [c for _, c in charts.HEATMAP_SCALE] and heat.showscale is not False
+    assert heat.colorbar.title.text

@@ -324,6 +324,16 @@ def test_a_partial_checkin_is_kept_for_the_week_and_never_counted(db):
     assert checkin.load_partial(db, hid, today=today) == {}
 
 
+def test_saving_the_checkin_takes_its_draft_and_a_refused_one_keeps_it(db):
+    hid = frames.roster(db)["helper_id"].iloc[0]
+    checkin.save_partial(db, hid, {"q_pulse_1": "Often"})
+    with pytest.raises(InputError):
+        checkin.save_checkin(db, hid, {"pulse": {"pulse_1": 9}})
+    assert checkin.load_partial(db, hid) == {"q_pulse_1": "Often"}      # nothing saved: the answers stay
+    checkin.save_checkin(db, hid, {"pulse": {"pulse_1": 4}})
+    assert checkin.load_partial(db, hid) == {}
+
+
 def test_errors_are_one_plain_sentence():
     with pytest.raises(InputError) as exc:
         checkin.validate_answers({"pulse": {}})

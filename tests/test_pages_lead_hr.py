@@ -274,6 +274,20 @@ def test_helper_detail_when_nobody_shares(writable_db):
     assert not at.get("plotly_chart") and audit_count(eng) == before
 
 
+def test_helper_detail_lists_helpers_as_the_worklist_does_and_says_who_is_group_level(writable_db, people):
+    eng = writable_db["engine"]
+    wl = next(df.value for df in page("team", eng, "demo-lead").dataframe
+              if "Suggested next step" in df.value.columns)
+    at = page("helper_detail", eng, "demo-lead")
+    options = at.selectbox(key="detail_helper").options
+    assert len(options) >= 3 and options == [n for n in wl["Helper"] if n in options]   # risk, then rise
+    assert options != sorted(options)                     # not merely alphabetical or roster order
+    n_share, n_private = len(people["consenting"]), len(people["private"])
+    body = texts(at)
+    assert f"{n_share} of {n_share + n_private} helpers in your team share" in body
+    assert f"figures about the other {n_private} are group-level only" in body
+
+
 # --------------------------------------------------------------------------- HR review
 
 @pytest.mark.parametrize("username", ["demo-hr", "demo-admin"])

@@ -44,8 +44,9 @@ def _cell(v):
     return privacy.neutralise_text(v) if isinstance(v, str) else v
 
 
-def to_xlsx(review: Review) -> bytes:
-    """The review as XLSX bytes."""
+def to_xlsx(review: Review, actions: pd.DataFrame | None = None) -> bytes:
+    """The review as XLSX bytes; a team's report adds its action plan (``views.team.action_plan``)
+    as a last sheet."""
     # openpyxl is needed only for this export; the pages load without it
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
@@ -112,6 +113,23 @@ def to_xlsx(review: Review) -> bytes:
         for i, col in enumerate(df.columns, start=1):
             width = max([len(str(col))] + [len(str(v)) for v in df.iloc[:, i - 1].tolist()[:200]]) + 2
             sh.column_dimensions[get_column_letter(i)].width = min(60, max(10, width))
+    if actions is not None:
+        sh = wb.create_sheet(_sheet_name("Action plan", used))
+        sh.append(["Action plan"])
+        sh["A1"].font = Font(bold=True, size=12)
+        sh.append(["What the team raised, what was done, by whom and when; for each done action the team's "
+                   "caseload and strain before and after. Strain is shown only for weeks the privacy rules "
+                   "release."])
+        sh.append([])
+        sh.append([_cell(str(c)) for c in actions.columns])
+        for c in sh[sh.max_row]:
+            c.font = Font(bold=True)
+        for rec in privacy.neutralise_formulas(actions.astype(object)).itertuples(index=False):
+            sh.append([_cell(v) for v in rec])
+        if actions.empty:
+            sh.append(["No action notes yet."])
+        for i, width in enumerate((10, 48, 48, 20, 12, 12, 40, 48), start=1):
+            sh.column_dimensions[get_column_letter(i)].width = width
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

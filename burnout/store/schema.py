@@ -76,7 +76,7 @@ sessions = Table(
     Column("created_at", DateTime, nullable=False),
     Column("last_seen", DateTime, nullable=False),
     Column("via_sso", Boolean, nullable=False, default=False),
-    Column("draft", Text),      # JSON: an unsaved check-in, kept so a reload does not lose it
+    Column("draft", Text),      # unused: check-in drafts live in checkin_drafts (one draft for every tab)
 )
 
 # One-time tokens: invites (set your own password), sign-in grants (exchanged for the

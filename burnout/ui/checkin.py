@@ -4,12 +4,17 @@ page; longer questionnaires, when due, follow in pages of a few questions with
 progress and an honest time estimate, and can be finished later in the week."""
 from __future__ import annotations
 
+import logging
+
 import streamlit as st
 
 from burnout import checkin, selfservice
 from burnout.errors import InputError
 from burnout.instruments import load
+from burnout.store.retry import DATABASE_ERRORS
 from burnout.ui import common
+
+log = logging.getLogger("burnout.ui")
 
 user = common.require_role("helper")
 engine = common.engine()
@@ -17,8 +22,8 @@ helper_id = user.get("helper_id")
 
 st.title("Weekly check-in")
 if not helper_id:
-    st.warning("Your account is not linked to a helper in the roster yet, so there is nothing to check in. "
-               "Your admin can link it.")
+    st.warning("Your account is not linked to a helper in the roster yet, so there is nothing to check in; "
+               "your admin can link it.")
     st.stop()
 
 settings = common.settings()
@@ -121,13 +126,12 @@ if just_saved:
 
 # Answers live in one dict of this session (widgets of other steps are not drawn, and
 # Streamlit forgets the state of widgets it does not draw).  Each answer is also kept in
-# the session's draft (a reload brings it back) and in this week's server-side draft (the
-# longer questionnaires can be finished later, on any device); neither is ever counted.
+# this week's draft (checkin.save_partial), the one copy a reload, another tab or another
+# device reads back, so the longer questionnaires can be finished later; never counted.
 ANSWERS = "checkin_answers"
+UNSAVED = "checkin_unsaved"      # answers taken that the draft does not hold yet
 if ANSWERS not in st.session_state:
-    restored = checkin.load_partial(engine, helper_id)
-    restored.update({k: v for k, v in common.draft().items() if k.startswith("q_") or k == "checkin_comment"})
-    st.session_state[ANSWERS] = restored
+    st.session_state[ANSWERS] = checkin.load_partial(engine, helper_id)
 answers_so_far: dict = st.session_state[ANSWERS]
 has_draft = any(k.startswith("q_") for k in answers_so_far) or bool(answers_so_far.get("checkin_comment"))
 
@@ -159,30 +163,50 @@ for name in held:
                "organisation has loaded its official wording; nothing is needed from you.")
 
 
-def _persist() -> None:
-    values = dict(st.session_state[ANSWERS])
-    common.save_draft({k: v for k, v in values.items() if k != "checkin_step"})
-    checkin.save_partial(engine, helper_id, values)
+def _persist() -> bool:
+    """Keep the answers so far in this week's draft (save_checkin removes it).  Best
+    effort: it runs on every answer, and a database away for a moment must not turn an
+    answer into an error; the answers stay in this tab and the next answer writes them
+    all again."""
+    try:
+        checkin.save_partial(engine, helper_id, st.session_state[ANSWERS])
+        st.session_state[UNSAVED] = False
+        return True
+    except DATABASE_ERRORS:
+        log.warning("could not store the check-in draft; kept in this tab only", exc_info=True)
+        return False
 
 
-def _keep(key: str) -> None:
-    st.session_state["checkin_touched"] = True
-    value = st.session_state.get(key)
+def _note(key: str, value) -> bool:
+    """Take a drawn widget's value into the answers; True when it changed.
+
+    The value the widget returns on this run is the truth.  An on_change callback is not:
+    when answers come quickly and a run is slow, Streamlit starts the next run before the
+    last one drew every widget, forgets those widgets, and never calls their callbacks, so
+    an answer on screen never reached the draft."""
+    answers = st.session_state[ANSWERS]
     if value in (None, ""):
-        st.session_state[ANSWERS].pop(key, None)
+        if answers.pop(key, None) is None:
+            return False
+    elif answers.get(key) == value:
+        return False
     else:
-        st.session_state[ANSWERS][key] = value
-    _persist()
+        answers[key] = value
+    # until the draft is written (a run can be stopped between here and there)
+    st.session_state[UNSAVED] = True
+    return True
 
 
 def _go(to: int) -> None:
+    """Move to another step: after this step's answers were taken (so none is left behind)."""
     st.session_state["checkin_step"] = to
     st.session_state["checkin_touched"] = True
     st.session_state[ANSWERS]["checkin_step"] = to
     _persist()
+    st.rerun()
 
 
-def _questions(name: str, ids: list[str]) -> None:
+def _questions(name: str, ids: list[str]) -> bool:
     inst = load(name)
     items = {it["item_id"]: it for it in checkin.item_texts(engine, name, helper_id)[0]}
     if name == "pulse":
@@ -193,6 +217,7 @@ def _questions(name: str, ids: list[str]) -> None:
     elif ids[0] == inst.item_ids[0]:
         st.caption(f"Due every {schedule.get(name)} weeks · {len(inst.item_ids)} questions · "
                    f"recall: {inst.recall}. You can leave it for next week.")
+    changed = False
     for item_id in ids:
         it = items[item_id]
         key = f"q_{item_id}"
@@ -200,10 +225,11 @@ def _questions(name: str, ids: list[str]) -> None:
         if key not in st.session_state and answers_so_far.get(key) in labels:
             st.session_state[key] = answers_so_far[key]
         # wording can come from an uploaded file: shown as typed, never interpreted as markdown
-        st.radio(checkin.escape_md(it["text"]), labels, index=None, horizontal=True, key=key,
-                 on_change=_keep, args=(key,))
+        changed |= _note(key, st.radio(checkin.escape_md(it["text"]), labels, index=None, horizontal=True,
+                                       key=key))
     if name == "proqol5" and ids[-1] == inst.item_ids[-1]:
         st.caption(inst.credit)
+    return changed
 
 
 if len(steps) > 1:
@@ -216,33 +242,41 @@ if step["turns"]:
                "questionnaire's own manual.", icon=":material/swap_horiz:")
 elif len(steps) > 1:
     st.caption(f"Answers run {step['direction']}.")
+changed = False
 for name, ids in step["instruments"].items():
-    _questions(name, ids)
+    changed |= _questions(name, ids)
 
 last_step = step_no == len(steps) - 1
 if last_step:
     if "checkin_comment" not in st.session_state and answers_so_far.get("checkin_comment"):
         st.session_state["checkin_comment"] = answers_so_far["checkin_comment"]
-    st.text_area("Anything you want to add? (optional)", key="checkin_comment", max_chars=2000,
-                 on_change=_keep, args=("checkin_comment",),
-                 help="Only you see this note. Your team lead never sees it, even if you share your individual "
-                      "results with them (they then see your scores, trend and caseload).")
+    changed |= _note("checkin_comment", st.text_area(
+        "Anything you want to add? (optional)", key="checkin_comment", max_chars=2000,
+        help="Only you see this note. Your team lead never sees it, even if you share your individual "
+             "results with them (they then see your scores, trend and caseload)."))
     st.caption(settings.group_size_note())
+if changed:
+    st.session_state["checkin_touched"] = True
+if st.session_state.get(UNSAVED):
+    _persist()
 
 submitted = False
 if last_step:
     submitted = st.button("Save my check-in", type="primary", width="stretch", key="checkin_save")
 else:
     nxt = steps[step_no + 1]
-    st.button(f"Next: {nxt['title']}", type="primary", width="stretch", key="checkin_next",
-              on_click=_go, args=(step_no + 1,))
-if step_no > 0:
-    st.button("Back", width="stretch", key="checkin_back", on_click=_go, args=(step_no - 1,))
+    if st.button(f"Next: {nxt['title']}", type="primary", width="stretch", key="checkin_next"):
+        _go(step_no + 1)
+if step_no > 0 and st.button("Back", width="stretch", key="checkin_back"):
+    _go(step_no - 1)
 if len(steps) > 1:
     if st.button("Save and finish later this week", width="stretch", key="checkin_later"):
-        _persist()
-        st.success("Kept for later. Come back any time this week to finish; nothing is counted until you save "
-                   "your check-in.", icon=":material/bookmark:")
+        if not _persist():
+            st.error("Your answers could not be kept for later just now; they are still here, so please "
+                     "try again in a minute.")
+        else:
+                st.success("Kept for later. Come back any time this week to finish; nothing is counted until you "
+                       "save your check-in.", icon=":material/bookmark:")
     if not last_step:
         submitted = st.button("Save what I have answered now", width="stretch", key="checkin_save_now",
                               help="Saves your answers so far. Questionnaires you have not finished stay due.")
@@ -271,9 +305,7 @@ if submitted:
     if saved:
         for key in list(st.session_state):
             if isinstance(key, str) and (key.startswith("q_") or key in (
-                    "checkin_comment", "checkin_again", "checkin_step", "checkin_touched", ANSWERS)):
+                    "checkin_comment", "checkin_again", "checkin_step", "checkin_touched", ANSWERS, UNSAVED)):
                 st.session_state.pop(key, None)
-        common.save_draft({})
-        checkin.save_partial(engine, helper_id, {})
         st.session_state["checkin_saved"] = True
         st.rerun()

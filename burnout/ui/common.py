@@ -26,10 +26,11 @@ from burnout.views.data import OrgData, load_data
 
 log = logging.getLogger("burnout.ui")
 
-DB_UNAVAILABLE = ("The database cannot be reached just now, so this page cannot be shown. "
-                  "Please try again in a minute; if it keeps happening, tell your admin.")
-CHECKIN_NOT_SAVED = ("We couldn't save your check-in just now. Your answers are still here; "
-                     "try again in a minute.")
+# one plain sentence each: what happened and what to do
+DB_UNAVAILABLE = ("The database cannot be reached just now, so this page cannot be shown; please try again "
+                  "in a minute, and tell your admin if it keeps happening.")
+CHECKIN_NOT_SAVED = ("We couldn't save your check-in just now; your answers are still here, so please try "
+                     "again in a minute.")
 
 
 class db_errors:
@@ -201,30 +202,6 @@ def client_address() -> str | None:
         return st.context.ip_address
     except Exception:  # noqa: BLE001 - no request context (tests): no address
         return None
-
-
-def draft() -> dict:
-    """The unsaved check-in of this session (kept server-side so a reload does not lose it)."""
-    sid = st.session_state.get("sid")
-    if sid:
-        try:
-            return auth.load_draft(engine(), sid)
-        except DATABASE_ERRORS:
-            log.warning("could not read the check-in draft; using this tab's copy", exc_info=True)
-    return dict(st.session_state.get("_draft") or {})
-
-
-def save_draft(values: dict) -> None:
-    """Keep the draft server-side (and in this tab).  Best effort: it runs as a widget
-    callback on every answer, and a database that is away for a moment must not turn
-    an answer into an error; the answers stay in the tab's session either way."""
-    st.session_state["_draft"] = dict(values)
-    sid = st.session_state.get("sid")
-    if sid:
-        try:
-            auth.save_draft(engine(), sid, values)
-        except DATABASE_ERRORS:
-            log.warning("could not store the check-in draft; kept in this tab only", exc_info=True)
 
 
 def require_role(*roles: str) -> dict:

@@ -293,7 +293,7 @@ with tab_wording:
                 wording, credit = load_wording_file(w_inst, path)
             except InputError as exc:
                 exc_text = str(exc).replace(str(path), up_wording.name)
-                st.error(f"This wording file cannot be used. {escape_md(exc_text)}")
+                st.error(f"This wording file cannot be used: {escape_md(exc_text)}")
                 wording = None
         if wording is not None:
             st.dataframe(pd.DataFrame({"item_id": list(wording), "text": list(wording.values())}),

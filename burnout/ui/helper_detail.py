@@ -12,7 +12,7 @@ from burnout.domain import measures
 from burnout.ui import common
 from burnout.views.data import data_stamp
 from burnout.views.helper import helper_view
-from burnout.views.team import team_roster
+from burnout.views.team import sharing_sentence, team_roster, worklist
 
 user = common.require_role("lead")
 engine = common.engine()
@@ -20,7 +20,7 @@ team = user.get("team_id")
 
 st.title("Helper detail")
 if not team:
-    st.warning("Your account is not linked to a team yet. Your admin can link it.")
+    st.warning("Your account is not linked to a team yet; your admin can link it.")
     st.stop()
 
 
@@ -40,9 +40,14 @@ def how_much(share) -> str:
 
 data = common.org_data(str(engine.url), data_stamp(engine))
 troster = team_roster(data, team)
-visible = privacy.visible_individuals(user, troster)
-visible = visible[visible["helper_id"] != user.get("helper_id")]   # your own results are on My wellbeing
-note = privacy.private_count_note(len(troster) - len(privacy.visible_individuals(user, troster)), data.min_n)
+sharing = privacy.visible_individuals(user, troster)
+note = sharing_sentence(len(sharing), len(troster), data.min_n, covered="This page")
+visible = sharing[sharing["helper_id"] != user.get("helper_id")]   # your own results are on My wellbeing
+# the same order as the team page's "Who may need a conversation": highest risk first, then
+# the biggest recent rise; helpers without a risk score yet come last
+order = {hid: i for i, hid in enumerate(worklist(data, team, sort="risk")["helper_id"])}
+visible = visible.assign(_order=visible["helper_id"].map(order).fillna(len(order))) \
+    .sort_values(["_order", "name"], kind="stable")
 
 st.caption("Individual results appear here only for helpers in your team who chose to share them with you. "
            "They can change that choice at any time. Each view is recorded in the audit log, and the helper "
@@ -51,8 +56,7 @@ st.caption("Individual results appear here only for helpers in your team who cho
 if visible.empty:
     st.info("No helper in your team shares individual results with you at the moment. "
             "The Team page shows the team's figures.")
-    if note:
-        st.caption(note)
+    st.caption(note)
     st.stop()
 
 labels: dict[str, str] = {}
@@ -61,9 +65,9 @@ for hid, name in zip(visible["helper_id"], visible["name"]):
     while label in labels:                     # two helpers with the same name
         label, k = f"{name} ({k})", k + 1
     labels[label] = hid
-choice = labels[st.selectbox("Helper", list(labels), key="detail_helper")]
-if note:
-    st.caption(note)
+choice = labels[st.selectbox("Helper", list(labels), key="detail_helper",
+                             help="Listed by risk, highest first, then by the biggest recent rise.")]
+st.caption(note)
 try:
     view = helper_view(engine, user, choice, data=data)
 except PermissionError:

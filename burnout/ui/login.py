@@ -12,11 +12,15 @@ one-time code from the server log) takes the place of the form.
 """
 from __future__ import annotations
 
+import logging
+
 import streamlit as st
 
 from burnout import auth, seed
 from burnout.errors import InputError
 from burnout.ui import common, web
+
+log = logging.getLogger("burnout.ui")
 
 
 SIGNED_OUT = {
@@ -77,7 +81,7 @@ def _accept_invite(engine, token: str) -> None:
     """The invited person chooses their own password (nobody else ever knows it)."""
     account = auth.invite_account(engine, token)
     if account is None:
-        st.warning("This invite link has expired or was already used. Ask your admin for a new one.")
+        st.warning("This invite link has expired or was already used; ask your admin for a new one.")
         if st.button("Go to sign-in", key="invite_back"):
             st.query_params.clear()
             st.rerun()
@@ -168,8 +172,10 @@ def _single_sign_on(engine, providers: list[str]) -> None:
                         st.login()
                     else:
                         st.login(name)
-                except Exception as exc:  # noqa: BLE001 - misconfiguration shown plainly, form still works
-                    st.error(f"Single sign-on is configured but could not start: {exc}")
+                except Exception:  # noqa: BLE001 - a misconfiguration: details to the log, the form still works
+                    log.exception("single sign-on could not start")
+                    st.error("Single sign-on could not start just now; sign in with a local account below, or "
+                             "tell your admin.")
                 else:
                     st.stop()
     st.caption("Or sign in with a local account:")

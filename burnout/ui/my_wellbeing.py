@@ -17,7 +17,7 @@ helper_id = user.get("helper_id")
 
 st.title("My wellbeing")
 if not helper_id:
-    st.warning("Your account is not linked to a helper in the roster yet. Your admin can link it.")
+    st.warning("Your account is not linked to a helper in the roster yet; your admin can link it.")
     st.stop()
 st.caption("Only you see this page. Everything here is your own data.")
 

@@ -23,8 +23,8 @@ from burnout.store.notes import STATUSES, action_notes, save_action_note
 from burnout.ui import common
 from burnout.views.data import TREND_MEASURES, data_stamp
 from burnout.views.tables import for_screen
-from burnout.views.team import (DRIVER_WORDS, WORKPLACE_DRIVERS, action_follow_up, sharing_summary, team_view,
-                                 worklist)
+from burnout.views.team import (DRIVER_WORDS, WORKPLACE_DRIVERS, action_follow_up, link_words, sharing_summary,
+                                 team_view, worklist)
 
 user = common.require_role("lead")
 engine = common.engine()
@@ -32,7 +32,7 @@ team = user.get("team_id")
 
 st.title(f"Team {escape_md(team)}" if team else "Team")
 if not team:
-    st.warning("Your account is not linked to a team yet. Your admin can link it.")
+    st.warning("Your account is not linked to a team yet; your admin can link it.")
     st.stop()
 st.caption("This page is about workloads and how the team is doing, so you can change what the team "
            "needs. It is not a performance view.")
@@ -71,8 +71,12 @@ else:
             privacy.audit_view(engine, user, hid, f"team page: conversation list, weekly {measure} heatmap "
                                                   "and band alerts")
             seen.add((hid, measure))
+    # the next step is what the list is for: the figures take narrow columns so it stays in view
+    narrow = [c for c in wl.columns if c.startswith(("Risk", "Change", "Caseload", "Weeks"))]
     st.dataframe(for_screen(wl.drop(columns=["helper_id", "driver"])), hide_index=True, width="stretch",
-                 column_config={"Suggested next step": st.column_config.TextColumn(width="large")})
+                 column_config={"Suggested next step": st.column_config.TextColumn(width="large"),
+                                "Helper": st.column_config.TextColumn(width="medium"),
+                                **{c: st.column_config.Column(width="small") for c in narrow}})
     st.caption("A suggestion about workload and support, not a verdict: start by asking what would help.")
 
 # ------------------------------------------------------------------ risk and trend
@@ -198,8 +202,7 @@ for _, n in notes.iterrows():
         if pd.notna(n.get("due_on")):
             head.append(f"due {pd.Timestamp(n['due_on']):%d %b %Y}")
         if n.get("link_ref"):
-            ref = DRIVER_WORDS.get(n["link_ref"], n["link_ref"]) if n.get("link_kind") == "driver" else n["link_ref"]
-            head.append(f"about the {escape_md(n.get('link_kind') or 'driver')}: {escape_md(ref)}")
+            head.append(f"about the {escape_md(link_words(n.get('link_kind'), n['link_ref']))}")
         st.caption(" · ".join(head))
         st.markdown(f"**You said** ({n['created_at']:%d %b %Y}): {escape_md(n['you_said'])}")
         if n["we_did"]:

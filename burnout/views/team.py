@@ -357,10 +357,17 @@ def worklist(data: OrgData, team: str, sort: str = "risk") -> pd.DataFrame:
 
 def sharing_summary(view: TeamView) -> str:
     """How many helpers share, in one plain sentence for the top of the lead's page."""
-    n_share, n_all = len(view.consenting), view.team_size
+    return sharing_sentence(len(view.consenting), view.team_size, view.min_n)
+
+
+def sharing_sentence(n_share: int, n_all: int, min_n: int, covered: str = "The list below") -> str:
+    """"4 of 12 helpers … share …; figures about the other 8 are group-level only": the
+    team page and the helper detail page say it in the same words.  The count is no
+    secret from the lead, who sees the sharing helpers by name and the whole team's
+    caseloads."""
     return (f"{n_share} of {n_all} helpers in your team share their individual results with you. "
-            f"The list below covers only them; figures about the other {n_all - n_share} are group-level only, "
-            f"shown when {view.min_n} or more people answered.")
+            f"{covered} covers only them; figures about the other {n_all - n_share} are group-level only, "
+            f"shown when {min_n} or more people answered.")
 
 
 # --------------------------------------------------------------------------- action follow-up
@@ -386,17 +393,26 @@ def _window_mean(frame: pd.DataFrame, col: str, start, end) -> float:
 
 def action_follow_up(data: OrgData, view: TeamView, notes: pd.DataFrame,
                      weeks: int = FOLLOW_UP_WEEKS) -> dict[int, str]:
+    """note id -> "caseload 144 % → 108 %, strain 61 → 52 over 6 weeks" for each done action,
+    on the lead's page: strain from the team's weekly means the lead may see."""
+    return follow_up(data, view.team, view.weekly if view.measure == "pulse_strain" else None, notes, weeks)
+
+
+def follow_up(data: OrgData, team: str, strain: pd.DataFrame | None, notes: pd.DataFrame,
+              weeks: int = FOLLOW_UP_WEEKS) -> dict[int, str]:
     """note id -> "caseload 144 % → 108 %, strain 61 → 52 over 6 weeks" for each done action.
 
     Before = the ``weeks`` weeks before the note was written; after = up to ``weeks`` weeks
-    from when it was done.  Strain uses only the team's weekly means the lead may see
-    (weeks under the minimum group size are already hidden); caseload is operational.
+    from when it was done.  ``strain``: the team's weekly strain means as the reader's gate
+    released them (week_start, mean, status; hidden weeks are never used), or None;
+    caseload is operational.
     """
     out: dict[int, str] = {}
     if notes.empty:
         return out
-    ratio = team_caseload_ratio(data, view.team)
-    weekly = view.weekly[view.weekly["status"] == privacy.SHOWN] if "status" in view.weekly else view.weekly
+    ratio = team_caseload_ratio(data, team)
+    if strain is not None and "status" in strain:
+        strain = strain[strain["status"] == privacy.SHOWN]
     span = pd.Timedelta(weeks=weeks)
     for n in notes.itertuples():
         if getattr(n, "status", None) != "done":
@@ -407,8 +423,8 @@ def action_follow_up(data: OrgData, view: TeamView, notes: pd.DataFrame,
         c0, c1 = _window_mean(ratio, "ratio", start - span, start), _window_mean(ratio, "ratio", done, done + span)
         if pd.notna(c0) and pd.notna(c1):
             parts.append(f"caseload {c0 * 100:.0f} % → {c1 * 100:.0f} %")
-        if view.measure == "pulse_strain":
-            s0, s1 = _window_mean(weekly, "mean", start - span, start), _window_mean(weekly, "mean", done, done + span)
+        if strain is not None:
+            s0, s1 = _window_mean(strain, "mean", start - span, start), _window_mean(strain, "mean", done, done + span)
             if pd.notna(s0) and pd.notna(s1):
                 parts.append(f"strain {s0:.0f} → {s1:.0f}")
         if parts:
@@ -417,3 +433,25 @@ def action_follow_up(data: OrgData, view: TeamView, notes: pd.DataFrame,
         else:
             out[int(n.note_id)] = "Not enough weeks of data yet to compare before and after."
     return out
+
+
+ACTION_PLAN_COLUMNS = ("Status", "You said", "We did", "Owner", "Due by", "Done on", "About", "Before → after")
+
+
+def link_words(kind, ref) -> str:
+    """"driver: caseload above the role's standard" / "alert: …" / "" for an action's link."""
+    if not ref or pd.isna(ref):
+        return ""
+    kind = kind if isinstance(kind, str) and kind else "driver"
+    return f"{kind}: {DRIVER_WORDS.get(ref, ref) if kind == 'driver' else ref}"
+
+
+def action_plan(notes: pd.DataFrame, follow: Mapping[int, str]) -> pd.DataFrame:
+    """The team's action plan as one table (for exports): each note with its owner, dates,
+    status, what it is about and, once done, the measure before and after."""
+    def day(v) -> str:
+        return f"{pd.Timestamp(v):%Y-%m-%d}" if v is not None and pd.notna(v) else ""
+    rows = [(str(n.status or "planned"), n.you_said, n.we_did or "", n.owner or "", day(n.due_on), day(n.done_on),
+             link_words(n.link_kind, n.link_ref), follow.get(int(n.note_id), ""))
+            for n in notes.itertuples()]
+    return pd.DataFrame(rows, columns=list(ACTION_PLAN_COLUMNS))
