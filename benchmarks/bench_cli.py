@@ -49,7 +49,7 @@ def main() -> None:
     out = Path(tempfile.mkdtemp(prefix="bench_cli."))
     r = cli("demo", "--out", str(out), "--helpers", str(helpers), "--weeks", str(weeks), "--seed", str(a.seed),
             url=a.url)
-    emit("demo", [r], note=f"{sum(p.stat().st_size for p in out.iterdir()) / 2**20:,.0f} MiB of CSV")
+    emit("demo", [r], dir=str(out), note=f"{sum(p.stat().st_size for p in out.iterdir()) / 2**20:,.0f} MiB of CSV")
     files = ["--roster", str(out / "roster.csv"), "--surveys", str(out / "surveys.csv"),
              "--caseload", str(out / "caseload.csv")]
     emit("import", [cli("import", *files, url=a.url)])
