@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from measure import PYTHON, SIZES, emit, run_measured  # noqa: E402
+from measure import PYTHON, ROOT, SIZES, emit, run_measured  # noqa: E402
 
 
 def cli(*args: str, url: str) -> dict:
@@ -31,8 +31,12 @@ def cli(*args: str, url: str) -> dict:
 
 
 def has_command(name: str) -> bool:
-    r = run_measured([PYTHON, "-m", "burnout", "--help"])
-    return any(ln.split()[:1] == [name] for ln in r["stdout"].splitlines())
+    """Whether this version's CLI has ``name`` (``rebuild`` arrives with issue #12)."""
+    sys.path.insert(0, str(ROOT))
+    from burnout.cli import build_parser
+
+    return any(isinstance(act, argparse._SubParsersAction) and name in act.choices
+               for act in build_parser()._actions)
 
 
 def main() -> None:
