@@ -114,6 +114,9 @@ def other_team_helpers(engine, team: str | None) -> list[str]:
     return list(r["helper_id"])
 
 
+_BASE = None
+
+
 def one_checkin(engine, helper_id: str, second: int) -> float:
     """A weekly check-in (pulse + single item) through the page's own write path."""
     import datetime as dt
@@ -121,9 +124,13 @@ def one_checkin(engine, helper_id: str, second: int) -> float:
     from burnout import checkin
     from burnout.ui.common import now
 
+    global _BASE
+    # One fixed moment per process: ``second`` alone keeps two check-ins of one helper
+    # apart (now() moves on between calls, so now() - second could repeat a time).
+    _BASE = _BASE or now().replace(microsecond=0)
     answers = {"pulse": {f"pulse_{i}": 1 + (i + second) % 5 for i in range(1, 7)}, "sib": {"sib_1": 2}}
     t = time.perf_counter()
-    checkin.save_checkin(engine, helper_id, answers, submitted_at=now() - dt.timedelta(seconds=second))
+    checkin.save_checkin(engine, helper_id, answers, submitted_at=_BASE - dt.timedelta(seconds=second))
     return time.perf_counter() - t
 
 
