@@ -197,7 +197,9 @@ def table(all_results: list[dict]) -> str:
 def render(all_results: list[dict]) -> str:
     parts = []
     for d in all_results:
-        parts.append(f"- {size_label(d)}: measured {d['date']} with `{d['command']}` on {d['machine']}.")
+        busy = (f" (5-minute load average {d['load'][0]:g} at the start, {d['load'][1]:g} at the end)"
+                if d.get("load") else "")
+        parts.append(f"- {size_label(d)}: measured {d['date']} with `{d['command']}` on {d['machine']}{busy}.")
     parts += ["", "Each cell: median wall time (median CPU seconds of the process, its peak RSS); "
               "first opens are separate fresh processes, warm and after-check-in figures are reruns "
               "of one AppTest session; browser figures are wall time from the click to the chart.",
@@ -242,7 +244,12 @@ def main() -> None:
     ap.add_argument("--peer-git", help="a git copy of the peer (default: the fetched mirror, else a clone)")
     ap.add_argument("--results-dir", type=Path, default=RESULTS)
     ap.add_argument("--no-readme", action="store_true", help="print the table only")
+    ap.add_argument("--readme-only", action="store_true",
+                    help="measure nothing: rewrite the README table from the results files")
     a = ap.parse_args()
+    if a.readme_only:
+        write_readme(render(load_all(a.results_dir)))
+        return
     if a.size:
         helpers, weeks = SIZES[a.size]
         label = a.size
@@ -254,6 +261,7 @@ def main() -> None:
     if skip - set(STEPS):
         ap.error(f"unknown steps to skip: {sorted(skip - set(STEPS))}")
 
+    load_start = os.getloadavg()[1]
     db = Path(tempfile.mkdtemp(prefix=f"bench_{label}.")) / "bench.db"
     url = f"sqlite:///{db}"
     env = {"BURNOUT_DATABASE_URL": url, "BURNOUT_DEMO": "0"}
@@ -305,6 +313,7 @@ def main() -> None:
         # The earlier benchmarks call the core directly, so an API change can break one;
         # that is a row saying so, not a lost run of everything measured above.
         for script, *args in (("bench_scoring.py", "--rows", "1000000"),
+                              ("bench_scoring.py", "--rows", "1000000", "--labels"),
                               ("bench_risk.py", "--helpers", str(helpers), "--weeks", str(weeks)),
                               ("bench_writes.py", "--engine", "both")):
             try:
@@ -317,6 +326,7 @@ def main() -> None:
     data = {"size": label, "helpers": helpers, "weeks": weeks, "date": time.strftime("%Y-%m-%d"),
             "command": "benchmarks/run_all.py " + " ".join(sys.argv[1:]),
             "machine": f"{cpu_n} cores, {mem:.0f} GiB, Python {platform.python_version()}, embedded SQLite",
+            "load": [round(load_start, 1), round(os.getloadavg()[1], 1)],
             "results": res, "legacy": legacy, "profile": prof}
     text = render([data])
     print("\n" + text)
