@@ -137,3 +137,10 @@ def test_readme_table_puts_each_size_beside_the_target(tmp_path):
            "| ≤ 1/5 of the peer's |" in table
     assert "| n/a (no `rebuild` command) | – |" in table
     assert "HR review" not in table          # rows no size measured are left out
+
+
+def test_ratio_to_the_peer_in_wall_and_cpu():
+    res = {"team.warm": {"key": "team.warm", "runs": 3, "wall": 0.2, "cpu": 0.4, "rss_mib": 1},
+           "peer.team.warm": {"key": "peer.team.warm", "runs": 3, "wall": 0.1, "cpu": 0.1, "rss_mib": 1}}
+    run_all.derived(res)
+    assert run_all.fmt(res["ratio.team.warm"]) == "2.00 (CPU 4.00)"
