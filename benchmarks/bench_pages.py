@@ -2,6 +2,15 @@
 
     .venv/bin/python benchmarks/bench_pages.py --url sqlite:////tmp/bench.db
     .venv/bin/python benchmarks/bench_pages.py --helpers 5000 --weeks 104
+    .venv/bin/python benchmarks/bench_pages.py --url ... --page team [--warm 3] [--after 3] [--cold-only]
+
+With ``--page`` one page is measured in this (fresh) process, as run_all.py
+does: its first run (cold: nothing cached in the process, as on a server right
+after a start or a change of data), ``--warm`` reruns of the same session (a
+click while the cache is warm) and ``--after`` reruns each right after one new
+check-in by a helper of another team.  Each prints wall and CPU seconds and the
+process's peak RSS as a RESULT line.  The modules the page imports are
+imported before the clock starts, as a running server has them already.
 
 With ``--url`` the database is used as it is (for example the one
 bench_import.py leaves behind with ``--keep``); otherwise a synthetic
@@ -51,6 +60,12 @@ def accounts(engine) -> dict[str, str]:
     return {role: name for name, (role, _, _) in wanted.items()}
 
 
+def auth_team(engine, username: str) -> str | None:
+    from burnout import auth
+
+    return auth.get_user(engine, username).get("team_id")
+
+
 def run_page(engine, page: str, username: str) -> float:
     from streamlit.testing.v1 import AppTest
 
@@ -68,9 +83,95 @@ def run_page(engine, page: str, username: str) -> float:
     return dt
 
 
+ROLE_OF = {"team": "lead", "org_review": "hr", "checkin": "helper", "my_wellbeing": "helper",
+           "data_admin": "admin"}
+
+
+def preimport(page: str) -> None:
+    """Import what the page script imports, so its first run is not charged for it."""
+    import ast
+    import importlib
+
+    tree = ast.parse((ROOT / "burnout" / "ui" / f"{page}.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                importlib.import_module(alias.name)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            mod = importlib.import_module(node.module)
+            for alias in node.names:
+                if not hasattr(mod, alias.name):
+                    importlib.import_module(f"{node.module}.{alias.name}")
+
+
+def other_team_helpers(engine, team: str | None) -> list[str]:
+    """Active helpers outside ``team`` (the lead's): who makes the 'one check-in
+    anywhere' before each after-check-in run."""
+    from burnout.store import frames
+
+    r = frames.roster(engine)
+    r = r[r["end_date"].isna() & (r["team"] != team)]
+    return list(r["helper_id"])
+
+
+_BASE = None
+
+
+def one_checkin(engine, helper_id: str, second: int) -> float:
+    """A weekly check-in (pulse + single item) through the page's own write path."""
+    import datetime as dt
+
+    from burnout import checkin
+    from burnout.ui.common import now
+
+    global _BASE
+    # One fixed moment per process: ``second`` alone keeps two check-ins of one helper
+    # apart (now() moves on between calls, so now() - second could repeat a time).
+    _BASE = _BASE or now().replace(microsecond=0)
+    answers = {"pulse": {f"pulse_{i}": 1 + (i + second) % 5 for i in range(1, 7)}, "sib": {"sib_1": 2}}
+    t = time.perf_counter()
+    checkin.save_checkin(engine, helper_id, answers, submitted_at=_BASE - dt.timedelta(seconds=second))
+    return time.perf_counter() - t
+
+
+def measure_page(engine, page: str, username: str, warm: int, after: int, checkin_helpers: list[str]) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from burnout import auth
+    from burnout.ui.common import now
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from measure import emit, peak_mib_self, timed_call
+
+    preimport(page)
+    at = AppTest.from_file(str(ROOT / "burnout" / "ui" / f"{page}.py"), default_timeout=3600)
+    at.session_state["user"] = auth.authenticate(engine, username, PASSWORD)
+    at.session_state["last_seen"] = now()
+
+    def one(kind):
+        _, wall, cpu = timed_call(at.run)
+        if at.exception:
+            raise SystemExit(f"{page} ({kind}): {at.exception[0].value}")
+        return {"wall": wall, "cpu": cpu, "rss_mib": peak_mib_self()}
+
+    emit(f"{page}.cold", [one("cold")])
+    if warm:
+        emit(f"{page}.warm", [one("warm") for _ in range(warm)])
+    runs = []
+    for i in range(after):
+        one_checkin(engine, checkin_helpers[i % len(checkin_helpers)], second=60 + i)
+        runs.append(one("after check-in"))
+    if after:
+        emit(f"{page}.after_checkin", runs)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--url", help="an existing database (default: import a synthetic one)")
+    ap.add_argument("--page", choices=sorted(ROLE_OF), help="measure this page only (see above)")
+    ap.add_argument("--warm", type=int, default=3)
+    ap.add_argument("--after", type=int, default=3)
+    ap.add_argument("--cold-only", action="store_true")
     ap.add_argument("--helpers", type=int, default=5000)
     ap.add_argument("--weeks", type=int, default=104)
     a = ap.parse_args()
@@ -94,6 +195,11 @@ def main() -> None:
     os.environ["BURNOUT_DEMO"] = "0"
     engine = get_engine(url)
     who = accounts(engine)
+    if a.page:
+        lead_team = auth_team(engine, who["lead"])
+        measure_page(engine, a.page, who[ROLE_OF[a.page]], 0 if a.cold_only else a.warm,
+                     0 if a.cold_only else a.after, other_team_helpers(engine, lead_team))
+        return
     n_helpers = len(__import__("burnout.store.frames", fromlist=["roster"]).roster(engine))
 
     print("| page | role | first open | again (cached) | peak RSS |\n|---|---|---|---|---|")

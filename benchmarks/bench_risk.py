@@ -18,6 +18,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from burnout import leaving  # noqa: E402
 from burnout import risk  # noqa: E402
 from burnout import turnover  # noqa: E402
 
@@ -112,16 +113,16 @@ def main() -> None:
     hist = timed("compute_risk, with driver texts", lambda: risk.compute_risk(roster, caseload, scores))
     print(f"  helper-weeks {len(hist):,}; bands {hist['risk_band'].value_counts().to_dict()}")
     latest = timed("latest_risk", lambda: risk.latest_risk(roster, caseload, scores))
-    cal = timed("calibrate (Cox, time-split hold-out)", lambda: risk.calibrate(roster, hist))
+    cal = timed("calibrate (Cox, time-split hold-out)", lambda: leaving.calibrate(roster, hist))
     print(f"  calibration: {cal.used}: {cal.reason}")
     if cal.coefficients:
         top = sorted(cal.coefficients.items(), key=lambda kv: -abs(kv[1]))[:3]
         print("  largest log hazard ratios per SD: " + ", ".join(f"{k} {v:+.2f}" for k, v in top))
     print(f"  no risk score (no answers in the window): {int(latest['risk_score'].isna().sum())} helpers; "
           f"latest bands {latest['risk_band'].value_counts().to_dict()}")
-    model = timed("leaving_model (calibrate + burnout link)", lambda: risk.leaving_model(roster, hist, scores))
+    model = timed("leaving_model (calibrate + burnout link)", lambda: leaving.leaving_model(roster, hist, scores))
     print("  " + "\n  ".join(model.describe()))
-    impact = timed("turnover.helper_impact", lambda: model.helper_impact(roster, latest))
+    impact = timed("turnover.helper_impact", lambda: turnover.helper_impact_under(model, roster, latest))
     timed("turnover.team_impact", lambda: turnover.team_impact(impact))
     timed("turnover.what_if (cap caseloads, -10 points)",
           lambda: turnover.what_if(roster, latest, model.turnover_settings(), burnout_reduction_points=10,

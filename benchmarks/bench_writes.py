@@ -10,6 +10,12 @@ duplicate race is exercised: each must end as the plain "already stored"
 refusal.  Counted: saved, lost (a unique check-in not in the database), raw
 errors (anything but that refusal), "locked" shown, throughput and latency.
 PostgreSQL runs on a throwaway server (tests/pg.py).
+
+    .venv/bin/python benchmarks/bench_writes.py --url URL --single 5
+
+times one check-in at a time into an existing organisation (run_all.py's
+database): ``--single`` helpers each save one weekly check-in, one after the
+other; median wall and CPU seconds per check-in and the process's peak RSS.
 """
 from __future__ import annotations
 
@@ -124,14 +130,38 @@ def bench(url: str, label: str, checkins: int, processes: int, threads: int, dup
             f"latency p50 {p50:.2f} s, p95 {p95:.2f} s, p99 {p99:.2f} s |")
 
 
+def single(url: str, n: int) -> None:
+    """One check-in at a time into ``url``, by ``n`` different helpers."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from bench_pages import one_checkin
+    from measure import emit, peak_mib_self, timed_call
+
+    from burnout.store import frames, get_engine
+
+    engine = get_engine(url)
+    roster = frames.roster(engine)
+    ids = list(roster.loc[roster["end_date"].isna(), "helper_id"])[-n:]
+    one_checkin(engine, ids[0], second=3000)     # the first write pays for connecting and warming up
+    runs = []
+    for i, hid in enumerate(ids):
+        _, wall, cpu = timed_call(lambda: one_checkin(engine, hid, second=3001 + i))
+        runs.append({"wall": wall, "cpu": cpu, "rss_mib": peak_mib_self()})
+    emit("checkin_write", runs)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--url", help="with --single: an existing organisation")
+    ap.add_argument("--single", type=int, help="time this many check-ins one at a time (see above)")
     ap.add_argument("--engine", choices=["sqlite", "postgresql", "both"], default="both")
     ap.add_argument("--checkins", type=int, default=10_000)
     ap.add_argument("--processes", type=int, default=8)
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--duplicates", type=int, default=200)
     a = ap.parse_args()
+    if a.single:
+        single(a.url, a.single)
+        return
     rows = []
     if a.engine in ("sqlite", "both"):
         url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='bench_writes.')) / 'w.db'}"

@@ -1,83 +1,344 @@
-"""Run every benchmark and write the results table into README.md.
+"""Run the benchmarks at one size and write the results table into README.md.
 
-    .venv/bin/python benchmarks/run_all.py [--helpers 5000] [--weeks 104] [--no-readme]
+    .venv/bin/python benchmarks/run_all.py --size S|M|L [--runs 3] [--no-readme] [--skip peer,browser,...]
+    .venv/bin/python benchmarks/run_all.py --helpers 12 --weeks 8 --runs 1 --no-readme   (a quick check)
 
-The default size is a large health system: 5,000 helpers with two years of
-weekly check-ins, caseload rows and periodic ProQOL / CBI (about 7 M item
-answers).  Each benchmark runs in its own process so peak memory is its own;
-the import leaves its database behind for the page timings, so pages are
-measured on data that went through the real import path.
+Sizes (``python -m burnout demo --helpers N --weeks W --seed 7``): S = 60 x 52,
+M = 1,000 x 104, L = 10,000 x 104.  Each step runs in its own process and
+reports wall and CPU seconds and that process's peak RSS (measure.py):
+
+* ``cli``: demo files, import into an empty database, the same import again,
+  ``rebuild`` (n/a when this version has no such command), ``risk`` and
+  ``turnover`` (bench_cli.py);
+* ``pages``: the lead's team page, the HR review and the helper's check-in page
+  in AppTest: first open in a fresh process (median of ``--runs`` processes),
+  warm reruns and reruns right after one check-in elsewhere (bench_pages.py);
+* ``write``: one check-in at a time (bench_writes.py --single);
+* ``peer``, ``browser``: the peer dashboard on the same check-ins, AppTest and
+  Chromium (bench_peer.py);
+* ``profile``: py-spy on the step that took the most CPU;
+* ``legacy``: scoring 1 M answer sets, the risk model in memory, and 32
+  concurrent check-in writers on SQLite and PostgreSQL (the earlier rows).
+
+Results go to benchmarks/results/bench-<size>.json; the README table shows every
+size that has a results file, each figure beside issue #12's target at L.
 """
 from __future__ import annotations
 
 import argparse
+import collections
+import json
 import os
 import platform
 import re
-import subprocess
+import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from measure import PYTHON, ROOT, SIZES, results, run_measured  # noqa: E402
+
 BENCH = ROOT / "benchmarks"
+RESULTS = BENCH / "results"
 START, END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
+PAGES = ("team", "org_review", "checkin")
+STEPS = ("cli", "pages", "write", "peer", "browser", "profile", "legacy")
+
+# (key, what, target at L) - the targets are issue #12's table.
+TARGETS = [
+    ("checkins", "weekly pulse check-ins in the organisation (both dashboards)", ""),
+    ("import", "import (CLI), three files into an empty database", "≤ 60 s wall, ≤ 2 GB"),
+    ("reimport", "import of the same, unchanged files again (CLI)", "a cheap comparison"),
+    ("rebuild", "`rebuild` (CLI), the materialised helper-weeks from scratch", ""),
+    ("risk", "`risk` CLI: re-score, risk, leaving probability and cost", "≤ 10 s"),
+    ("turnover", "`turnover` CLI (calculator)", ""),
+    ("team.cold", "lead's team page, first open", "≤ 3 s"),
+    ("team.warm", "team page, warm rerun (AppTest)", "≤ 1/5 of the peer's"),
+    ("peer.team.warm", "peer's team page, warm rerun (AppTest), same check-ins", ""),
+    ("ratio.team.warm", "our warm rerun ÷ the peer's (wall; CPU)", "≤ 0.2"),
+    ("team.after_checkin", "team page right after one check-in in another team", "≤ 0.5 s"),
+    ("org_review.cold", "HR review, first open", "≤ 10 s"),
+    ("org_review.warm", "HR review, warm rerun", "≤ 1 s"),
+    ("org_review.after_checkin", "HR review right after one check-in", "≤ 2 s"),
+    ("checkin.cold", "helper's check-in page, first open", ""),
+    ("checkin.warm", "check-in page, warm rerun", ""),
+    ("checkin.after_checkin", "check-in page right after one check-in elsewhere", ""),
+    ("checkin_write", "one check-in saved (`checkin.save_checkin`)", ""),
+    ("browser.team", "browser click → team chart visible (Chromium)", "≤ 1 s"),
+    ("peer.browser.team", "peer: browser click → team chart visible", ""),
+    ("server.ours", "dashboard server peak RSS after the lead's clicks", "≤ 2 GB"),
+    ("server.peer", "peer's server peak RSS after the same clicks", ""),
+]
 
 
-def run(script: str, *args: str) -> list[str]:
-    cmd = [sys.executable, str(BENCH / script), *args]
-    print("$", " ".join(cmd[1:]), flush=True)
-    t = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
-    sys.stdout.write(proc.stdout)
-    if proc.returncode:
-        sys.stderr.write(proc.stderr[-4000:])
-        raise SystemExit(f"{script} failed with exit code {proc.returncode}")
-    print(f"  ({time.perf_counter() - t:.0f} s)", flush=True)
-    return [ln[4:].strip() for ln in proc.stdout.splitlines()
-            if ln.startswith("ROW|") and "build frames" not in ln]
+def step(script: str, *args: str, env: dict | None = None) -> tuple[list[dict], list[str]]:
+    """Run one benchmark script; its RESULT lines and its legacy ROW lines."""
+    print("$", script, " ".join(args), flush=True)
+    r = run_measured([PYTHON, str(BENCH / script), *args], env=env)
+    if r["rc"]:
+        sys.stderr.write(r["stderr"][-4000:])
+        raise SystemExit(f"{script} failed with exit code {r['rc']}")
+    found = results(r["stdout"])
+    for res in found:
+        print("  ", fmt(res) if res.get("runs") else res, flush=True)
+    print(f"   ({r['wall']:.0f} s)", flush=True)
+    rows = [ln[4:].strip() for ln in r["stdout"].splitlines() if ln.startswith("ROW|") and "build frames" not in ln]
+    return found, rows
 
+
+def fmt(res: dict | None) -> str:
+    if not res:
+        return "–"
+    if res.get("na"):
+        return f"n/a ({res['na']})"
+    if "count" in res:
+        return f"{res['count']:,}"
+    if "ratio" in res:
+        cpu = res.get("cpu_ratio")
+        return f"{res['ratio']:.2f}" + (f" (CPU {cpu:.2f})" if cpu is not None else "")
+    if "server_mib" in res:
+        return f"{res['server_mib']:,.0f} MiB"
+    out = f"{res['wall']:.2f} s" if res["wall"] < 10 else f"{res['wall']:,.0f} s"
+    bits = []
+    if res.get("cpu") is not None:
+        bits.append(f"CPU {res['cpu']:.2f} s" if res["cpu"] < 10 else f"CPU {res['cpu']:,.0f} s")
+    if res.get("rss_mib") and not res["key"].startswith(("browser", "peer.browser")):
+        bits.append(f"{res['rss_mib']:,.0f} MiB")
+    return out + (f" ({', '.join(bits)})" if bits else "")
+
+
+def merge_cold(found: list[dict]) -> list[dict]:
+    """Several fresh processes' first opens of a page → one median row per page."""
+    by = collections.defaultdict(list)
+    rest = []
+    for r in found:
+        (by[r["key"]] if r["key"].endswith(".cold") else rest).append(r)
+    for key, rs in by.items():
+        rest.append({"key": key, "runs": len(rs), "wall": statistics.median(r["wall"] for r in rs),
+                     "cpu": statistics.median(r["cpu"] for r in rs), "rss_mib": max(r["rss_mib"] for r in rs)})
+    return rest
+
+
+def derived(res: dict[str, dict]) -> None:
+    """Figures computed from others: the ratio to the peer, the check-in count, server memory."""
+    if "team.warm" in res and "peer.team.warm" in res:
+        ours, peer = res["team.warm"], res["peer.team.warm"]
+        res["ratio.team.warm"] = {"key": "ratio.team.warm", "ratio": ours["wall"] / peer["wall"],
+                                  "cpu_ratio": ours["cpu"] / peer["cpu"] if peer.get("cpu") else None}
+    if "peer.checkins" in res:
+        res["checkins"] = {"key": "checkins", "count": res["peer.checkins"]["count"]}
+    for ours, key in (("browser.team", "server.ours"), ("peer.browser.team", "server.peer")):
+        if ours in res:
+            res[key] = {"key": key, "server_mib": res[ours]["rss_mib"]}
+
+
+# --------------------------------------------------------------------------- profile
+
+def summarise_profile(raw: Path, top: int = 8) -> list[str]:
+    """py-spy's collapsed stacks → the functions holding most samples (inclusive),
+    this project's first, then the frames where the time is actually spent (self)."""
+    inclusive, own = collections.Counter(), collections.Counter()
+    total = 0
+    for ln in raw.read_text().splitlines():
+        stack, _, n = ln.rpartition(" ")
+        if not stack:
+            continue
+        n = int(n)
+        total += n
+        frames = [re.sub(r":\d+\)$", ")", f) for f in stack.split(";")]
+        for f in set(frames):
+            inclusive[f] += n
+        own[frames[-1]] += n
+    if not total:
+        return ["no samples"]
+
+    def short(f):
+        return f.replace(str(ROOT) + "/", "").replace(str(Path(sys.prefix)) + "/", "")
+
+    ours = [(f, n) for f, n in inclusive.most_common() if "burnout/" in f and "<module>" not in f
+            and "/ui/" not in f]
+    lines = [f"{total:,} samples"]
+    lines += [f"incl. {100 * n / total:4.0f} %  {short(f)}" for f, n in ours[:top]]
+    lines += [f"self  {100 * n / total:4.0f} %  {short(f)}" for f, n in own.most_common(top)]
+    return lines
+
+
+def profile(key: str, commands: dict[str, list[str]], env: dict, out: Path) -> dict:
+    spy = Path(sys.executable).with_name("py-spy")
+    raw = out.with_suffix(".raw")
+    cmd = [str(spy), "record", "--rate", "50", "--format", "raw", "--output", str(raw), "--", *commands[key]]
+    print("$ py-spy record ...", " ".join(commands[key][1:]), flush=True)
+    r = run_measured(cmd, env=env)
+    if r["rc"] or not raw.exists():
+        return {"key": key, "error": (r["stderr"] or "py-spy failed")[-500:]}
+    lines = summarise_profile(raw)
+    out.write_text(f"py-spy on {key}: {' '.join(commands[key][1:])}\n" + "\n".join(lines) + "\n")
+    raw.unlink()
+    return {"key": key, "summary": lines}
+
+
+# --------------------------------------------------------------------------- README
+
+def size_label(data: dict) -> str:
+    return f"{data['size']} ({data['helpers']:,} × {data['weeks']})"
+
+
+def table(all_results: list[dict]) -> str:
+    head = "| step | " + " | ".join(size_label(d) for d in all_results) + " | target at L |"
+    lines = [head, "|---" * (len(all_results) + 2) + "|"]
+    for key, what, target in TARGETS:
+        cells = [fmt(d["results"].get(key)) for d in all_results]
+        if all(c == "–" for c in cells):
+            continue
+        lines.append(f"| {what} | " + " | ".join(cells) + f" | {target or '–'} |")
+    return "\n".join(lines)
+
+
+def render(all_results: list[dict]) -> str:
+    parts = []
+    for d in all_results:
+        busy = (f" (5-minute load average {d['load'][0]:g} at the start, {d['load'][1]:g} at the end)"
+                if d.get("load") else "")
+        parts.append(f"- {size_label(d)}: measured {d['date']} with `{d['command']}` on {d['machine']}{busy}.")
+    parts += ["", "Each cell: median wall time (median CPU seconds of the process, its peak RSS); "
+              "first opens are separate fresh processes, warm and after-check-in figures are reruns "
+              "of one AppTest session; browser figures are wall time from the click to the chart.",
+              "", table(all_results)]
+    profiles = [(d, d.get("profile")) for d in all_results if d.get("profile", {}).get("summary")]
+    for d, p in profiles:
+        parts += ["", f"Profile of the step that took the most CPU at {d['size']}, `{p['key']}` "
+                      "(py-spy, share of samples):", "", "```", *p["summary"], "```"]
+    legacy = [(d["size"], r) for d in all_results for r in d.get("legacy", [])]
+    if legacy:
+        parts += ["", "Other measurements (the size is in each row):", "", "| benchmark | size | result |",
+                  "|---|---|---|", *[f"| {r} |" if not r.endswith("|") else f"| {r}" for _, r in legacy]]
+    return "\n".join(parts)
+
+
+def write_readme(text: str) -> None:
+    readme = ROOT / "README.md"
+    body = readme.read_text()
+    block = f"{START}\n{text}\n{END}"
+    if START in body:
+        body = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, body, flags=re.S)
+    else:
+        body = body.rstrip() + "\n\n" + block + "\n"
+    readme.write_text(body)
+
+
+def load_all(results_dir: Path) -> list[dict]:
+    order = {k: i for i, k in enumerate(SIZES)}
+    found = [json.loads(p.read_text()) for p in results_dir.glob("bench-*.json")]
+    return sorted(found, key=lambda d: order.get(d["size"], 99))
+
+
+# --------------------------------------------------------------------------- main
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--helpers", type=int, default=5000)
-    ap.add_argument("--weeks", type=int, default=104)
+    ap.add_argument("--size", choices=sorted(SIZES))
+    ap.add_argument("--helpers", type=int, help="a custom size (with --weeks) instead of --size")
+    ap.add_argument("--weeks", type=int)
+    ap.add_argument("--runs", type=int, default=3, help="runs behind each median (≥ 3 for the table)")
+    ap.add_argument("--skip", default="", help=f"comma-separated steps to leave out: {', '.join(STEPS)}")
+    ap.add_argument("--peer-git", help="a git copy of the peer (default: the fetched mirror, else a clone)")
+    ap.add_argument("--results-dir", type=Path, default=RESULTS)
     ap.add_argument("--no-readme", action="store_true", help="print the table only")
+    ap.add_argument("--readme-only", action="store_true",
+                    help="measure nothing: rewrite the README table from the results files")
     a = ap.parse_args()
-    size = ["--helpers", str(a.helpers), "--weeks", str(a.weeks)]
-    db = Path(tempfile.mkdtemp(prefix="bench_all.")) / "bench.db"
+    if a.readme_only:
+        write_readme(render(load_all(a.results_dir)))
+        return
+    if a.size:
+        helpers, weeks = SIZES[a.size]
+        label = a.size
+    elif a.helpers and a.weeks:
+        helpers, weeks, label = a.helpers, a.weeks, f"{a.helpers}x{a.weeks}"
+    else:
+        ap.error("give --size or --helpers and --weeks")
+    skip = {s.strip() for s in a.skip.split(",") if s.strip()}
+    if skip - set(STEPS):
+        ap.error(f"unknown steps to skip: {sorted(skip - set(STEPS))}")
+
+    load_start = os.getloadavg()[1]
+    db = Path(tempfile.mkdtemp(prefix=f"bench_{label}.")) / "bench.db"
     url = f"sqlite:///{db}"
+    env = {"BURNOUT_DATABASE_URL": url, "BURNOUT_DEMO": "0"}
+    runs = str(a.runs)
+    found: list[dict] = []
+    legacy: list[str] = []
+    commands: dict[str, list[str]] = {}
 
-    rows = run("bench_scoring.py", "--rows", "1000000")
-    rows += run("bench_scoring.py", "--rows", "1000000", "--labels")
-    rows += run("bench_import.py", *size, "--url", url)
-    rows += run("bench_risk.py", *size)
-    rows += run("bench_pages.py", "--url", url)
-    rows += run("bench_writes.py", "--engine", "both")
+    # The import is what every later step reads, so it runs even when "cli" is skipped
+    # from the table (bench_cli.py is the only way data get into the database here).
+    got, _ = step("bench_cli.py", "--helpers", str(helpers), "--weeks", str(weeks), "--url", url, "--runs", runs)
+    demo_dir = next(r["dir"] for r in got if r["key"] == "demo")
+    if "cli" not in skip:
+        found += got
+    commands["import"] = [PYTHON, "-m", "burnout", "import", *(f"--{f}={demo_dir}/{f}.csv"
+                                                              for f in ("roster", "surveys", "caseload"))]
+    commands["risk"] = [PYTHON, "-m", "burnout", "risk", "--output", f"{demo_dir}/risk-profile.csv", "--as",
+                        "benchmark", "--reason", "benchmark"]
 
-    cpu = os.cpu_count()
+    if "pages" not in skip:
+        for page in PAGES:
+            got, _ = step("bench_pages.py", "--url", url, "--page", page, "--warm", runs, "--after", runs)
+            found += got
+            for _ in range(a.runs - 1):
+                found += step("bench_pages.py", "--url", url, "--page", page, "--cold-only")[0]
+            commands[f"{page}.cold"] = [PYTHON, str(BENCH / "bench_pages.py"), "--url", url, "--page", page,
+                                        "--cold-only"]
+    if "write" not in skip:
+        found += step("bench_writes.py", "--url", url, "--single", str(max(3, a.runs)))[0]
+    if "peer" not in skip or "browser" not in skip:
+        args = ["--url", url, "--runs", runs] + (["--no-browser"] if "browser" in skip else [])
+        found += step("bench_peer.py", *args, *(["--peer-git", a.peer_git] if a.peer_git else []))[0]
+
+    res = {r["key"]: r for r in merge_cold(found)}
+    derived(res)
+    prof = {}
+    if "profile" not in skip:
+        cpu = {k: r["cpu"] for k, r in res.items() if k in commands and r.get("cpu")}
+        if cpu:
+            slowest = max(cpu, key=cpu.get)
+            if slowest == "import":   # the import profile needs an empty database of its own
+                env_p = {**env, "BURNOUT_DATABASE_URL": f"sqlite:///{db.with_name('profile.db')}"}
+            else:
+                env_p = env
+            a.results_dir.mkdir(parents=True, exist_ok=True)
+            prof = profile(slowest, commands, env_p, a.results_dir / f"profile-{label}.txt")
+            print("\n".join(prof.get("summary", [prof.get("error", "")])), flush=True)
+    if "legacy" not in skip:
+        # The earlier benchmarks call the core directly, so an API change can break one;
+        # that is a row saying so, not a lost run of everything measured above.
+        for script, *args in (("bench_scoring.py", "--rows", "1000000"),
+                              ("bench_scoring.py", "--rows", "1000000", "--labels"),
+                              ("bench_risk.py", "--helpers", str(helpers), "--weeks", str(weeks)),
+                              ("bench_writes.py", "--engine", "both")):
+            try:
+                legacy += step(script, *args)[1]
+            except SystemExit as exc:
+                legacy.append(f"{script} | – | failed: {exc} |")
+
+    cpu_n = os.cpu_count()
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    table = "\n".join([
-        f"Measured {time.strftime('%Y-%m-%d')} with `benchmarks/run_all.py` on {cpu} cores, "
-        f"{mem:.0f} GiB, Python {platform.python_version()}, embedded SQLite.",
-        "",
-        "| benchmark | size | result |",
-        "|---|---|---|",
-        *[f"| {r} |" if not r.endswith("|") else f"| {r}" for r in rows],
-    ])
-    print("\n" + table)
+    data = {"size": label, "helpers": helpers, "weeks": weeks, "date": time.strftime("%Y-%m-%d"),
+            "command": "benchmarks/run_all.py " + " ".join(sys.argv[1:]),
+            "machine": f"{cpu_n} cores, {mem:.0f} GiB, Python {platform.python_version()}, embedded SQLite",
+            "load": [round(load_start, 1), round(os.getloadavg()[1], 1)],
+            "results": res, "legacy": legacy, "profile": prof}
+    text = render([data])
+    print("\n" + text)
     if a.no_readme:
         return
-    readme = ROOT / "README.md"
-    text = readme.read_text()
-    block = f"{START}\n{table}\n{END}"
-    if START in text:
-        text = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, text, flags=re.S)
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    readme.write_text(text)
-    print(f"README.md updated ({len(rows)} rows)")
+    a.results_dir.mkdir(parents=True, exist_ok=True)
+    (a.results_dir / f"bench-{label}.json").write_text(json.dumps(data, indent=1) + "\n")
+    write_readme(render(load_all(a.results_dir)))
+    print("README.md updated")
 
 
 if __name__ == "__main__":

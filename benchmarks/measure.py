@@ -1,0 +1,79 @@
+"""What every benchmark step reports, measured the same way: wall seconds, CPU
+seconds (user + system, all threads) and peak resident memory of the process
+that did the work.
+
+A step that runs as a command is measured from outside with ``os.wait4`` (the
+kernel's own accounting for that child, like ``/usr/bin/time -v``).  A step
+inside a Python process (an AppTest page run) is measured with ``getrusage``
+around the call.  Steps print ``RESULT|{json}`` lines that run_all.py collects.
+"""
+from __future__ import annotations
+
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+SIZES = {"S": (60, 52), "M": (1000, 104), "L": (10000, 104)}
+
+
+def cpu_self() -> float:
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+def peak_mib_self() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024   # KiB on Linux
+
+
+def timed_call(fn) -> tuple[object, float, float]:
+    """(result, wall s, CPU s) of ``fn()`` in this process."""
+    c, t = cpu_self(), time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t, cpu_self() - c
+
+
+def run_measured(args: list[str], env: dict | None = None, cwd: Path | None = None) -> dict:
+    """Run a command as its own process: wall seconds, and the child's own CPU seconds and peak RSS from wait4."""
+    full_env = {**os.environ, **(env or {})}
+    t = time.perf_counter()
+    proc = subprocess.Popen(args, cwd=cwd or ROOT, env=full_env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    # Read both pipes on threads so a chatty child cannot block on a full pipe
+    # while we sit in wait4.
+    chunks: dict[str, bytes] = {}
+
+    def drain(name, stream):
+        chunks[name] = stream.read()
+
+    threads = [threading.Thread(target=drain, args=(n, s)) for n, s in
+               (("out", proc.stdout), ("err", proc.stderr))]
+    [th.start() for th in threads]
+    _, status, ru = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t
+    [th.join() for th in threads]
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return {"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "rss_mib": ru.ru_maxrss / 1024,
+            "rc": proc.returncode, "stdout": chunks["out"].decode(errors="replace"),
+            "stderr": chunks["err"].decode(errors="replace")}
+
+
+def emit(key: str, runs: list[dict], **extra) -> dict:
+    """Print one step's medians (wall, CPU) and its largest peak RSS as a RESULT line."""
+    res = {"key": key, "runs": len(runs),
+           "wall": statistics.median(r["wall"] for r in runs) if runs else None,
+           "cpu": statistics.median(r["cpu"] for r in runs) if runs and "cpu" in runs[0] else None,
+           "rss_mib": max(r.get("rss_mib", 0) for r in runs) if runs else None, **extra}
+    print("RESULT|" + json.dumps(res), flush=True)
+    return res
+
+
+def results(stdout: str) -> list[dict]:
+    return [json.loads(ln[7:]) for ln in stdout.splitlines() if ln.startswith("RESULT|")]
