@@ -105,11 +105,16 @@ def cell_gate(plan: privacy.Plan | None, group_col: str, measure: str, fixed: Ma
     column = measure if measure in plan.status else "n"
     fixed = dict(fixed or {})
 
+    verdicts: dict = {}      # a group's verdict is the same in every week: asked once
+
     def gate(key):
-        cond = dict(fixed)
-        if str(key[0]) != privacy.TOTAL:
-            cond[group_col] = key[0]
-        return None if plan.allows(column, cond) else privacy.COMPLEMENTARY
+        group = key[0]
+        if group not in verdicts:
+            cond = dict(fixed)
+            if str(group) != privacy.TOTAL:
+                cond[group_col] = group
+            verdicts[group] = None if plan.allows(column, cond) else privacy.COMPLEMENTARY
+        return verdicts[group]
     return gate
 
 

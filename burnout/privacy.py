@@ -425,6 +425,20 @@ def _as_float(s: pd.Series) -> pd.Series:
     return pd.to_numeric(s, errors="coerce").astype(float)
 
 
+def _members(data: pd.DataFrame, cols: list[str], respondent_col: str) -> dict:
+    """{group key (a tuple): the respondents in it}, in sorted key order."""
+    if data.empty:
+        return {}
+    gb = data.groupby(cols, sort=True, dropna=False)
+    codes = gb.ngroup().to_numpy()
+    keys = gb.size().index
+    resp = data[respondent_col].to_numpy()
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(keys) + 1))
+    return {(k if isinstance(k, tuple) else (k,)): frozenset(resp[order[bounds[i]:bounds[i + 1]]])
+            for i, k in enumerate(keys)}
+
+
 def _cells_for(data: pd.DataFrame, group_cols: list[str], respondent_col: str, margins: bool,
                within: str | None):
     """Cells (interior + margins) and lines (identities) of a one- or two-way table."""
@@ -436,9 +450,7 @@ def _cells_for(data: pd.DataFrame, group_cols: list[str], respondent_col: str, m
         cells.append(_Cell(key, frozenset(members), interior, published))
         return index[key]
 
-    groups = data.groupby(group_cols, sort=True, dropna=False)[respondent_col].agg(lambda s: set(s))
-    for key, members in groups.items():
-        key = key if isinstance(key, tuple) else (key,)
+    for key, members in _members(data, group_cols, respondent_col).items():
         add(key, members, True)
     lines: list[tuple[int, list[int]]] = []
     if len(group_cols) == 1:
@@ -447,19 +459,24 @@ def _cells_for(data: pd.DataFrame, group_cols: list[str], respondent_col: str, m
         return cells, lines
     a, b = group_cols
     interior = [i for i, c in enumerate(cells) if c.interior]
-    a_vals = sorted({cells[i].key[0] for i in interior}, key=str)
-    b_vals = sorted({cells[i].key[1] for i in interior}, key=str)
+    by_a: dict = {}
+    by_b: dict = {}
+    for i in interior:
+        by_a.setdefault(cells[i].key[0], []).append(i)
+        by_b.setdefault(cells[i].key[1], []).append(i)
+    a_vals = sorted(by_a, key=str)
+    b_vals = sorted(by_b, key=str)
     if within is None or within == a:
         # one line per value of a: the cells (a, b*) add up to (a, All)
+        members_a = _members(data, [a], respondent_col)
         for av in a_vals:
-            mem = [i for i in interior if cells[i].key[0] == av]
-            t = add((av, TOTAL), set(data.loc[data[a] == av, respondent_col]), False, margins)
-            lines.append((t, mem))
+            t = add((av, TOTAL), members_a.get((av,), frozenset()), False, margins)
+            lines.append((t, by_a[av]))
     if within is None or within == b:
+        members_b = _members(data, [b], respondent_col)
         for bv in b_vals:
-            mem = [i for i in interior if cells[i].key[1] == bv]
-            t = add((TOTAL, bv), set(data.loc[data[b] == bv, respondent_col]), False, margins)
-            lines.append((t, mem))
+            t = add((TOTAL, bv), members_b.get((bv,), frozenset()), False, margins)
+            lines.append((t, by_b[bv]))
     if within is None:
         g = add((TOTAL, TOTAL), set(data[respondent_col]), False, margins)
         lines.append((g, [index[(av, TOTAL)] for av in a_vals]))
@@ -547,6 +564,13 @@ def suppress(df: pd.DataFrame, group_cols: str | Sequence[str], respondent_col: 
     plan) does not allow it; those cells are then protected like any other
     hidden cell.
     """
+    with threadpool_limits(1):        # small decompositions per block (see plan_groups)
+        return _suppress(df, group_cols, respondent_col, value_cols, min_n, margins, within, population,
+                         known, labels, gate, private)
+
+
+def _suppress(df, group_cols, respondent_col, value_cols, min_n, margins, within, population, known, labels,
+              gate, private) -> Suppressed:
     group_cols = [group_cols] if isinstance(group_cols, str) else list(group_cols)
     if len(group_cols) not in (1, 2):
         raise ValueError("suppress() handles one- and two-way tables")
@@ -1096,21 +1120,27 @@ def apply_plan(sup: Suppressed, plan: Plan, fixed: Mapping | None = None,
     g = sup.group_cols[0]
     table, status = sup.table.copy(), sup.status.copy()
     fixed = dict(fixed or {})
-    for i in range(len(table)):
-        key = table.iloc[i][g]
+    cols = ["n", *sup.value_cols]
+    st = {c: status[c].to_numpy(dtype=object).copy() for c in cols}
+    hide = {c: np.zeros(len(table), dtype=bool) for c in cols}
+    for i, key in enumerate(table[g].tolist()):
         cond = dict(fixed)
         if str(key) != TOTAL:
             cond[g] = key
-        for c in ["n", *sup.value_cols]:
-            if status.iloc[i][c] != SHOWN:
-                continue
-            pc = (column_map or {}).get(c, c)
-            if not plan.allows(pc, cond):
-                status.iat[i, status.columns.get_loc(c)] = FILTER if fixed else COMPLEMENTARY
-                table.iat[i, table.columns.get_loc(c)] = pd.NA if c == "n" else np.nan
-        if status.iloc[i]["n"] != SHOWN:
+        for c in cols:
+            if st[c][i] == SHOWN and not plan.allows((column_map or {}).get(c, c), cond):
+                st[c][i] = FILTER if fixed else COMPLEMENTARY
+                hide[c][i] = True
+        if st["n"][i] != SHOWN:
             for c in sup.value_cols:
-                if status.iloc[i][c] == SHOWN:
-                    status.iat[i, status.columns.get_loc(c)] = status.iloc[i]["n"]
-                    table.iat[i, table.columns.get_loc(c)] = np.nan
+                if st[c][i] == SHOWN:
+                    st[c][i] = st["n"][i]
+                    hide[c][i] = True
+    for c in cols:
+        status[c] = st[c]
+        if hide[c].any():
+            if c == "n":
+                table[c] = table[c].astype("Int64").mask(hide[c])
+            else:
+                table[c] = table[c].mask(hide[c], np.nan)
     return Suppressed(table, status, sup.group_cols, sup.value_cols, sup.min_n, sup.labels)
