@@ -121,3 +121,21 @@ def cell_gate(plan: privacy.Plan | None, group_col: str, measure: str, fixed: Ma
 def allows(plan: privacy.Plan | None, conditions: Mapping, column: str = "n") -> bool:
     """May counts (or ``column``) over the people matching ``conditions`` be released?"""
     return plan is None or plan.allows(column, dict(conditions))
+
+
+def lead_allows(plan: privacy.Plan | None, team: str, private: Iterable, column: str = "n",
+                fixed: Mapping | None = None) -> bool:
+    """May a lead's figure over team ``team`` (its people matching ``fixed``) be released?
+
+    HR material reaches managers, so a lead reads the HR review too, and the
+    HR audit (``plan``) already counts every consenting helper as known: a lead
+    figure that the audited HR rows imply adds nothing to what HR and the lead
+    hold together.  A figure over consenting helpers only (no ``private``
+    helper in its basis) is the lead's own knowledge and always passes; any
+    other must be a group the joint plan allows — otherwise the HR team figure
+    minus the lead's figure (or minus the consenting helpers' values) could
+    describe a helper who keeps their results private.
+    """
+    if not set(private):
+        return True
+    return allows(plan, {**dict(fixed or {}), "team": team}, column)

@@ -1105,6 +1105,16 @@ def _plan_groups(people, value_cols, min_n, dims, respondent_col, known) -> Plan
     return plan
 
 
+def hide_all(sup: Suppressed, status: str = COMPLEMENTARY) -> Suppressed:
+    """Every shown cell of ``sup`` hidden (a wider audit does not allow the table's scope)."""
+    table, st = sup.table.copy(), sup.status.copy()
+    for c in ["n", *sup.value_cols]:
+        shown = (st[c] == SHOWN).to_numpy()
+        st.loc[shown, c] = status
+        table[c] = table[c].astype("Int64").mask(shown) if c == "n" else table[c].mask(shown, np.nan)
+    return Suppressed(table, st, sup.group_cols, sup.value_cols, sup.min_n, sup.labels)
+
+
 def apply_plan(sup: Suppressed, plan: Plan, fixed: Mapping | None = None,
                column_map: Mapping | None = None) -> Suppressed:
     """Hide the cells of a one-way table that the joint audit does not allow.

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from burnout import privacy
+from burnout import disclosure, privacy
 from burnout.views.tables import rollup, review_plan, weekly_by
 
 from helpers import published_groups, small_groups_determined
@@ -124,6 +124,27 @@ def test_attack5_a_week_none_of_the_private_helpers_answered_is_hidden_from_the_
     after = privacy.weekly_aggregate(series, "pulse_strain", MIN_N, ids=ids, known=known)
     assert after.loc[2, "status"] != privacy.SHOWN and pd.isna(after.loc[2, "n"])
     assert (after.loc[[0, 1, 3], "status"] == privacy.SHOWN).all()
+
+
+def test_a_leads_figures_pass_the_plan_that_holds_what_hr_releases():
+    # Alpha: six helpers, none sharing (five nurses, one case manager); Bravo: 12 case managers;
+    # Charlie: 7 nurses.  The lead of Alpha counts six private helpers, so the old rule
+    # ("consenting = known", five or more private) showed Alpha's team figure whatever HR showed,
+    # and HR's case-manager role less the rest of site S is Alpha's figure's complement.
+    people, _, _ = org([("Alpha", "nurse", "S", 5, 40, 0), ("Alpha", "case manager", "S", 1, 90, 0),
+                        ("Bravo", "case manager", "S", 12, 30, 0), ("Charlie", "nurse", "T", 7, 50, 0)])
+    known = set(people.loc[people["consent_lead_view"], "helper_id"])
+    private_alpha = set(people.loc[people["team"] == "Alpha", "helper_id"]) - known
+    plan = review_plan(people, MIN_N)
+    hr = published_groups([rollup(people, d, MIN_N, plan=plan) for d in ("team", "role", "site")],
+                          "pulse_strain")
+    # had the lead's figure passed regardless, HR + lead would single out Alpha's case manager
+    assert small_groups_determined(people, hr + [{"team": "Alpha"}], MIN_N, known) == [("H006",)]
+    assert not disclosure.lead_allows(plan, "Alpha", private_alpha, "pulse_strain")
+    lead = [{"team": "Alpha"}] if disclosure.lead_allows(plan, "Alpha", private_alpha, "pulse_strain") else []
+    assert small_groups_determined(people, hr + lead, MIN_N, known) == []
+    # a lead figure over consenting helpers only is the lead's own knowledge
+    assert disclosure.lead_allows(plan, "Alpha", set())
 
 
 @st.composite
