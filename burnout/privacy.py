@@ -242,11 +242,12 @@ class _Cell:
     published: bool = True     # False: an unpublished margin (never shown)
 
 
-def _line_union(cells: list[_Cell], idx: Iterable[int]) -> int:
+def _line_union(cells: list[_Cell], idx: Iterable[int], known: set | None = None) -> int:
+    """People in the cells ``idx`` whom the reader does not know one by one."""
     s: set = set()
     for i in idx:
         s |= cells[i].members
-    return len(s)
+    return len(s - known) if known else len(s)
 
 
 def _determined(cells: list[_Cell], lines: list[tuple[int, list[int]]], hidden: np.ndarray) -> list[int]:
@@ -304,7 +305,7 @@ def _determined(cells: list[_Cell], lines: list[tuple[int, list[int]]], hidden: 
 
 
 def _protect(cells: list[_Cell], lines: list[tuple[int, list[int]]], hidden: np.ndarray,
-             status: list[str], min_n: int) -> None:
+             status: list[str], min_n: int, known: set | None = None) -> None:
     """Complementary suppression in place (see the module docstring)."""
     sizes = np.array([len(c.members) for c in cells])
 
@@ -327,7 +328,11 @@ def _protect(cells: list[_Cell], lines: list[tuple[int, list[int]]], hidden: np.
         for li, (total, members) in enumerate(lines):
             total_known = not hidden[total] or total in determined
             h = [m for m in members if hidden[m]]
-            if total_known and h and _line_union(cells, h) < min_n:
+            # the hidden cells of a line together: their people the reader does not know
+            # must be none (a sum of known values) or a group (a sum over known people
+            # and min_n unknown ones is as safe as any shown cell)
+            if total_known and h and (0 < _line_union(cells, h, known) < min_n
+                                      or (not known and _line_union(cells, h) < min_n)):
                 changed = hide_one_in(li) or changed
         if changed:
             continue
@@ -516,7 +521,7 @@ def _mask(cells: list[_Cell], lines, min_n: int, pop_members: dict | None, known
             # with private people in scope, none of them answering is news about them too
             if (0 < unknown < min_n) or (private and unknown == 0):
                 hidden[i], status[i] = True, KNOWN
-    _protect(cells, lines, hidden, status, min_n)
+    _protect(cells, lines, hidden, status, min_n, known)
     return hidden, status
 
 
