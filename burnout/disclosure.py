@@ -24,9 +24,20 @@ set, and every view asks it before it shows a cell:
   week heatmap, a role x week table) through only when the audit allows its
   group: such a cell is the same people's answers over the same groups, so it
   may only show what the audited rows already imply.
+- HR's weekly cells are audited week by week (``views.tables.hr_weekly``):
+  weeks are independent blocks, each with HR's known people, and a one-team
+  report's weeks follow the organisation's heatmap.
 - The lead's weekly figures go through ``privacy.weekly_aggregate`` with the
   lead's ``known`` and the team's private helpers: a week is hidden when the
-  private helpers who answered are fewer than min_n, including none.
+  private helpers who answered are fewer than min_n, including none.  A lead
+  also reads HR material, so every lead figure over private helpers must be a
+  group the HR plan allows (:func:`lead_allows`).
+
+The audit (``privacy.plan_groups``) keeps the row space as three random
+vectors orthogonal to it and searches every set of 1 to min_n - 1 people by
+meeting in the middle; hiding a row only shrinks the row space, so after one
+complete search only its finds are checked again.  At 5,000 helpers it takes
+about 5 s once per change of who answered (benchmarks/bench_gate.py).
 
 The plan depends only on who answered in which group, never on the answers,
 so it is cached on that structure (bounded): new scores for the same people
