@@ -24,9 +24,20 @@ set, and every view asks it before it shows a cell:
   week heatmap, a role x week table) through only when the audit allows its
   group: such a cell is the same people's answers over the same groups, so it
   may only show what the audited rows already imply.
+- HR's weekly cells are audited week by week (``views.tables.hr_weekly``):
+  weeks are independent blocks, each with HR's known people, and a one-team
+  report's weeks follow the organisation's heatmap.
 - The lead's weekly figures go through ``privacy.weekly_aggregate`` with the
   lead's ``known`` and the team's private helpers: a week is hidden when the
-  private helpers who answered are fewer than min_n, including none.
+  private helpers who answered are fewer than min_n, including none.  A lead
+  also reads HR material, so every lead figure over private helpers must be a
+  group the HR plan allows (:func:`lead_allows`).
+
+The audit (``privacy.plan_groups``) keeps the row space as three random
+vectors orthogonal to it and searches every set of 1 to min_n - 1 people by
+meeting in the middle; hiding a row only shrinks the row space, so after one
+complete search only its finds are checked again.  At 5,000 helpers it takes
+about 5 s once per change of who answered (benchmarks/bench_gate.py).
 
 The plan depends only on who answered in which group, never on the answers,
 so it is cached on that structure (bounded): new scores for the same people
@@ -105,14 +116,37 @@ def cell_gate(plan: privacy.Plan | None, group_col: str, measure: str, fixed: Ma
     column = measure if measure in plan.status else "n"
     fixed = dict(fixed or {})
 
+    verdicts: dict = {}      # a group's verdict is the same in every week: asked once
+
     def gate(key):
-        cond = dict(fixed)
-        if str(key[0]) != privacy.TOTAL:
-            cond[group_col] = key[0]
-        return None if plan.allows(column, cond) else privacy.COMPLEMENTARY
+        group = key[0]
+        if group not in verdicts:
+            cond = dict(fixed)
+            if str(group) != privacy.TOTAL:
+                cond[group_col] = group
+            verdicts[group] = None if plan.allows(column, cond) else privacy.COMPLEMENTARY
+        return verdicts[group]
     return gate
 
 
 def allows(plan: privacy.Plan | None, conditions: Mapping, column: str = "n") -> bool:
     """May counts (or ``column``) over the people matching ``conditions`` be released?"""
     return plan is None or plan.allows(column, dict(conditions))
+
+
+def lead_allows(plan: privacy.Plan | None, team: str, private: Iterable, column: str = "n",
+                fixed: Mapping | None = None) -> bool:
+    """May a lead's figure over team ``team`` (its people matching ``fixed``) be released?
+
+    HR material reaches managers, so a lead reads the HR review too, and the
+    HR audit (``plan``) already counts every consenting helper as known: a lead
+    figure that the audited HR rows imply adds nothing to what HR and the lead
+    hold together.  A figure over consenting helpers only (no ``private``
+    helper in its basis) is the lead's own knowledge and always passes; any
+    other must be a group the joint plan allows — otherwise the HR team figure
+    minus the lead's figure (or minus the consenting helpers' values) could
+    describe a helper who keeps their results private.
+    """
+    if not set(private):
+        return True
+    return allows(plan, {**dict(fixed or {}), "team": team}, column)

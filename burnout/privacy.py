@@ -65,6 +65,7 @@ import numpy as np
 import pandas as pd
 
 from scipy import sparse
+from threadpoolctl import threadpool_limits
 
 from burnout.domain.settings import MIN_GROUP_SIZE as MIN_N
 from burnout.store.writes import audit
@@ -241,11 +242,12 @@ class _Cell:
     published: bool = True     # False: an unpublished margin (never shown)
 
 
-def _line_union(cells: list[_Cell], idx: Iterable[int]) -> int:
+def _line_union(cells: list[_Cell], idx: Iterable[int], known: set | None = None) -> int:
+    """People in the cells ``idx`` whom the reader does not know one by one."""
     s: set = set()
     for i in idx:
         s |= cells[i].members
-    return len(s)
+    return len(s - known) if known else len(s)
 
 
 def _determined(cells: list[_Cell], lines: list[tuple[int, list[int]]], hidden: np.ndarray) -> list[int]:
@@ -303,7 +305,7 @@ def _determined(cells: list[_Cell], lines: list[tuple[int, list[int]]], hidden: 
 
 
 def _protect(cells: list[_Cell], lines: list[tuple[int, list[int]]], hidden: np.ndarray,
-             status: list[str], min_n: int) -> None:
+             status: list[str], min_n: int, known: set | None = None) -> None:
     """Complementary suppression in place (see the module docstring)."""
     sizes = np.array([len(c.members) for c in cells])
 
@@ -326,7 +328,11 @@ def _protect(cells: list[_Cell], lines: list[tuple[int, list[int]]], hidden: np.
         for li, (total, members) in enumerate(lines):
             total_known = not hidden[total] or total in determined
             h = [m for m in members if hidden[m]]
-            if total_known and h and _line_union(cells, h) < min_n:
+            # the hidden cells of a line together: their people the reader does not know
+            # must be none (a sum of known values) or a group (a sum over known people
+            # and min_n unknown ones is as safe as any shown cell)
+            if total_known and h and (0 < _line_union(cells, h, known) < min_n
+                                      or (not known and _line_union(cells, h) < min_n)):
                 changed = hide_one_in(li) or changed
         if changed:
             continue
@@ -424,6 +430,20 @@ def _as_float(s: pd.Series) -> pd.Series:
     return pd.to_numeric(s, errors="coerce").astype(float)
 
 
+def _members(data: pd.DataFrame, cols: list[str], respondent_col: str) -> dict:
+    """{group key (a tuple): the respondents in it}, in sorted key order."""
+    if data.empty:
+        return {}
+    gb = data.groupby(cols, sort=True, dropna=False)
+    codes = gb.ngroup().to_numpy()
+    keys = gb.size().index
+    resp = data[respondent_col].to_numpy()
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(keys) + 1))
+    return {(k if isinstance(k, tuple) else (k,)): frozenset(resp[order[bounds[i]:bounds[i + 1]]])
+            for i, k in enumerate(keys)}
+
+
 def _cells_for(data: pd.DataFrame, group_cols: list[str], respondent_col: str, margins: bool,
                within: str | None):
     """Cells (interior + margins) and lines (identities) of a one- or two-way table."""
@@ -435,9 +455,7 @@ def _cells_for(data: pd.DataFrame, group_cols: list[str], respondent_col: str, m
         cells.append(_Cell(key, frozenset(members), interior, published))
         return index[key]
 
-    groups = data.groupby(group_cols, sort=True, dropna=False)[respondent_col].agg(lambda s: set(s))
-    for key, members in groups.items():
-        key = key if isinstance(key, tuple) else (key,)
+    for key, members in _members(data, group_cols, respondent_col).items():
         add(key, members, True)
     lines: list[tuple[int, list[int]]] = []
     if len(group_cols) == 1:
@@ -446,19 +464,24 @@ def _cells_for(data: pd.DataFrame, group_cols: list[str], respondent_col: str, m
         return cells, lines
     a, b = group_cols
     interior = [i for i, c in enumerate(cells) if c.interior]
-    a_vals = sorted({cells[i].key[0] for i in interior}, key=str)
-    b_vals = sorted({cells[i].key[1] for i in interior}, key=str)
+    by_a: dict = {}
+    by_b: dict = {}
+    for i in interior:
+        by_a.setdefault(cells[i].key[0], []).append(i)
+        by_b.setdefault(cells[i].key[1], []).append(i)
+    a_vals = sorted(by_a, key=str)
+    b_vals = sorted(by_b, key=str)
     if within is None or within == a:
         # one line per value of a: the cells (a, b*) add up to (a, All)
+        members_a = _members(data, [a], respondent_col)
         for av in a_vals:
-            mem = [i for i in interior if cells[i].key[0] == av]
-            t = add((av, TOTAL), set(data.loc[data[a] == av, respondent_col]), False, margins)
-            lines.append((t, mem))
+            t = add((av, TOTAL), members_a.get((av,), frozenset()), False, margins)
+            lines.append((t, by_a[av]))
     if within is None or within == b:
+        members_b = _members(data, [b], respondent_col)
         for bv in b_vals:
-            mem = [i for i in interior if cells[i].key[1] == bv]
-            t = add((TOTAL, bv), set(data.loc[data[b] == bv, respondent_col]), False, margins)
-            lines.append((t, mem))
+            t = add((TOTAL, bv), members_b.get((bv,), frozenset()), False, margins)
+            lines.append((t, by_b[bv]))
     if within is None:
         g = add((TOTAL, TOTAL), set(data[respondent_col]), False, margins)
         lines.append((g, [index[(av, TOTAL)] for av in a_vals]))
@@ -498,7 +521,7 @@ def _mask(cells: list[_Cell], lines, min_n: int, pop_members: dict | None, known
             # with private people in scope, none of them answering is news about them too
             if (0 < unknown < min_n) or (private and unknown == 0):
                 hidden[i], status[i] = True, KNOWN
-    _protect(cells, lines, hidden, status, min_n)
+    _protect(cells, lines, hidden, status, min_n, known)
     return hidden, status
 
 
@@ -546,6 +569,13 @@ def suppress(df: pd.DataFrame, group_cols: str | Sequence[str], respondent_col: 
     plan) does not allow it; those cells are then protected like any other
     hidden cell.
     """
+    with threadpool_limits(1):        # small decompositions per block (see plan_groups)
+        return _suppress(df, group_cols, respondent_col, value_cols, min_n, margins, within, population,
+                         known, labels, gate, private)
+
+
+def _suppress(df, group_cols, respondent_col, value_cols, min_n, margins, within, population, known, labels,
+              gate, private) -> Suppressed:
     group_cols = [group_cols] if isinstance(group_cols, str) else list(group_cols)
     if len(group_cols) not in (1, 2):
         raise ValueError("suppress() handles one- and two-way tables")
@@ -742,18 +772,23 @@ class Plan:
     the one role that makes up most of it.  Every such table row is a sum over
     *atoms* — the people sharing one (team, role, site) — so a group of people
     is derivable exactly when its atom indicator lies in the row space of the
-    shown rows.  :func:`plan_groups` hides rows until no small group that a
-    reader could name is derivable (see there); views that narrow the tables (a
-    site filter, a one-team report) may then only show what the audited rows
-    already imply (:meth:`allows`), so no combination of views adds anything.
+    shown rows.  :func:`plan_groups` hides rows until no small group is
+    derivable (see there); views that narrow the tables (a site filter, a
+    one-team report) may then only show what the audited rows already imply
+    (:meth:`allows`), so no combination of views adds anything.
+
+    The row space is kept as a few random vectors orthogonal to it (probes, see
+    :func:`_space`): a group lies in the row space exactly when the sum of
+    every probe over its atoms is zero, a check of a few additions per group.
     """
 
     min_n: int
     dims: tuple
     status: dict = field(default_factory=dict)      # column -> {group: status}
     _atoms: dict = field(default_factory=dict)      # column -> (keys, sizes)
-    _null: dict = field(default_factory=dict)       # column -> null space of the shown rows (atoms x d)
+    _probe: dict = field(default_factory=dict)      # column -> probes (atoms x _PROBES)
     _everyone: dict = field(default_factory=dict)   # column -> (keys, sizes) counting known people too
+    _allowed: dict = field(default_factory=dict)    # (column, conditions) -> verdict, asked once
 
     def status_of(self, column: str, group: tuple) -> str:
         return self.status.get(column, {}).get(tuple(group), SHOWN)
@@ -764,6 +799,15 @@ class Plan:
         combination of the audited, shown rows (and of the known people)."""
         if column not in self._atoms:
             return True
+        key = (id(self._atoms[column]), tuple(sorted(
+            (d, tuple(sorted(map(str, v))) if isinstance(v, (list, tuple, set, frozenset)) else (str(v),))
+            for d, v in dict(conditions).items())))
+        verdict = self._allowed.get(key)
+        if verdict is None:
+            verdict = self._allowed[key] = self._allows(column, conditions)
+        return verdict
+
+    def _allows(self, column: str, conditions: Mapping) -> bool:
         every_cols, every_sizes = self._everyone.get(column, self._atoms[column])
         n = float(every_sizes @ _indicator(every_cols, self.dims, conditions)) if len(every_cols) else 0.0
         if n == 0:
@@ -773,7 +817,7 @@ class Plan:
         cols, _ = self._atoms[column]
         if not len(cols):
             return True        # everyone in it is known to the reader already
-        return _in_rowspace(self._null[column], _indicator(cols, self.dims, conditions))
+        return _in_rowspace(self._probe[column], _indicator(cols, self.dims, conditions))
 
 
 def _indicator(cols: np.ndarray, dims: Sequence[str], conditions) -> np.ndarray:
@@ -786,131 +830,149 @@ def _indicator(cols: np.ndarray, dims: Sequence[str], conditions) -> np.ndarray:
     return x
 
 
-def _null_space(m: np.ndarray, k: int) -> np.ndarray:
-    """Basis (k x d) of the vectors orthogonal to every row of ``m``."""
+_PROBES = 3
+_SEED = 20261127
+
+
+def _space(m, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The row space of ``m`` (rows x atoms, sparse): ``(probes, ginv)``.
+
+    ``probes``: ``k x _PROBES`` random vectors orthogonal to every row.  A
+    vector x lies in the row space exactly when it is orthogonal to the whole
+    null space; for random vectors of the null space that is, with probability
+    one, the same as x @ probes == 0.  The probes are random vectors less their
+    projection on the row space, through the small rows x rows Gram matrix
+    (``ginv`` is its pseudo-inverse, which also gives the rows a derivation
+    leans on) — no atoms x atoms null-space basis.  A chance near-zero can only
+    make the audit hide more, never less."""
+    z = np.random.default_rng(_SEED).standard_normal((k, _PROBES))
     if m.shape[0] == 0:
-        return np.eye(k)
-    _, sv, vt = np.linalg.svd(m, full_matrices=True)
-    rank = int((sv > 1e-9 * max(1.0, float(sv.max(initial=0.0)))).sum())
-    return vt[rank:].T
+        return z, np.zeros((0, 0))
+    m = sparse.csr_matrix(m)
+    g = (m @ m.T).toarray()
+    w, v = np.linalg.eigh(g)
+    keep = w > 1e-9 * max(1.0, float(w.max(initial=0.0)))
+    ginv = (v[:, keep] / w[keep]) @ v[:, keep].T
+    r = z - m.T @ (ginv @ (m @ z))
+    return r - m.T @ (ginv @ (m @ r)), ginv      # once more, for the rounding of the first pass
 
 
-def _widen(null: np.ndarray, rest: np.ndarray, removed: np.ndarray) -> np.ndarray:
-    """The null space after ``removed`` left the rows: it gains the part of
-    ``removed`` that the remaining rows do not span (one least-squares solve
-    instead of a fresh decomposition per hidden row)."""
-    w = removed - rest.T @ np.linalg.lstsq(rest.T, removed, rcond=None)[0] if len(rest) else removed
-    size = float(np.linalg.norm(w))
-    if size <= 1e-9 * max(1.0, float(np.linalg.norm(removed))):
-        return null
-    return np.hstack([null, (w / size)[:, None]])
-
-
-def _in_rowspace(null: np.ndarray, x: np.ndarray) -> bool:
-    return null.shape[1] == 0 or float(np.abs(x @ null).max()) <= _TOL * max(1.0, float(np.abs(x).sum()))
-
-
-def _one_hot(codes: np.ndarray, width: int):
-    return sparse.csr_matrix((np.ones(len(codes)), (codes, np.arange(len(codes)))), shape=(width, len(codes)))
-
-
-def _candidates(cols: np.ndarray, sizes: np.ndarray, groups, min_n: int):
-    """Small groups a reader could name, as sparse rows of atom indicators:
-    every atom, every two-way crossing (team x role, ...), every table group,
-    and every such group less a crossing or group inside it (a team less one
-    of its roles).  Only those with 1 to ``min_n - 1`` people are kept."""
-    k, dims = cols.shape
-    parts = [sparse.identity(k, format="csr"), groups]
-    for a in range(dims):
-        for b in range(a + 1, dims):
-            codes = pd.factorize(pd.Series(cols[:, a]) + "\x1f" + pd.Series(cols[:, b]))[0]
-            parts.append(_one_hot(codes, codes.max() + 1))
-    p = sparse.vstack(parts, format="csr")
-    p.data[:] = 1.0
-    n = p @ sizes
-    atoms = np.asarray(p.sum(axis=1)).ravel()
-    out = [p[(n > 0) & (n < min_n)]]
-    # g less h where h lies inside g (overlap = all of h's atoms) and 1..min_n-1 people remain
-    overlap = (p @ p.T).tocoo()
-    inside = (overlap.data == atoms[overlap.col]) & (overlap.row != overlap.col)
-    g, h = overlap.row[inside], overlap.col[inside]
-    gap = n[g] - n[h]
-    keep = (gap > 0) & (gap < min_n)
-    if keep.any():
-        out.append(p[g[keep]] - p[h[keep]])
-    x = sparse.vstack(out, format="csr")
-    x.sum_duplicates()
+def _atom_vector(atoms, k: int) -> np.ndarray:
+    x = np.zeros(k)
+    x[list(atoms)] = 1.0
     return x
 
 
+def _in_rowspace(probe: np.ndarray, x: np.ndarray) -> bool:
+    return probe.shape[1] == 0 or float(np.abs(x @ probe).max()) <= _probe_tol(probe) * max(1.0, float(np.abs(x).sum()))
+
+
+def _probe_tol(probe: np.ndarray) -> float:
+    return 1e-7 * max(1.0, float(np.abs(probe).max(initial=0.0)))
+
+
 EXHAUSTED = "exhausted"
-SEARCH_BUDGET = 50_000
+SEARCH_BUDGET = 3_000_000
 
 
-def _dependent(crow: np.ndarray, small: list) -> list:
-    """The classes that can take part in a determined set at all.  A set sums
-    to zero in the null space, so each member's null row is minus the sum of
-    the others': a class whose row is outside the span of the other small
-    classes' rows is in no such set and is dropped (repeatedly, as dropping
-    one can free another).  Exact, and it keeps the search small."""
-    if crow.shape[1] == 0 or len(small) < 2:
-        return small
-    keep = list(small)
-    while len(keep) > 1:
-        a = crow[keep]
-        _, sv, vt = np.linalg.svd(a.T, full_matrices=True)
-        rank = int((sv > 1e-9 * max(1.0, float(sv.max(initial=0.0)))).sum())
-        left = vt[rank:]                    # y with y @ a == 0
-        involved = np.abs(left).max(axis=0) > 1e-9 if left.shape[0] else np.zeros(len(keep), dtype=bool)
-        zero = np.abs(a).max(axis=1) <= _TOL      # a class determined on its own stays
-        nxt = [c for c, inv, z in zip(keep, involved, zero) if inv or z]
-        if len(nxt) == len(keep):
-            break
-        keep = nxt
-    return keep if len(keep) > 1 or (keep and float(np.abs(crow[keep[0]]).max()) <= _TOL) else []
-
-
-def _exhaustive_leak(null: np.ndarray, sizes: np.ndarray, min_n: int, budget: int | None = None,
-                     published: np.ndarray | None = None):
-    """Any set of atoms with 1..min_n-1 people in the row space, searched
-    exhaustively over the small atoms; ``None`` when there is none, and
-    :data:`EXHAUSTED` when the search ran past ``budget`` sets: an unfinished
-    search proves nothing, so the caller hides more and searches again.
+def _exhaustive_leak(probe: np.ndarray, sizes: np.ndarray, min_n: int, budget: int | None = None,
+                     published=None):
+    """Every set of atoms with 1..min_n-1 people in the row space (a list of
+    atom lists, ``None`` when there is none), searched over all such sets, or
+    :data:`EXHAUSTED` when that would take more than ``budget`` half-sets: an
+    unfinished search proves nothing, so the caller hides more and searches
+    again.
 
     ``published`` (rows x atoms): atoms that sit in exactly the same published
     rows can only be worked out together (every vector of the row space is
     equal on them), so the search runs over those classes; fifty people in
     fifty one-person cells that only the total covers are one class of fifty.
+
+    A set is found by meeting in the middle: every half (up to half of
+    min_n - 1 classes) is listed with its probe sums, and two disjoint halves
+    whose sums cancel make a set.  With min_n = 5 that is every single class
+    and pair of small classes — polynomial, where trying every set of four was
+    not.
     """
     budget = SEARCH_BUDGET if budget is None else budget
-    members = [[i] for i in range(len(sizes))]
-    if published is not None and published.shape[0] and len(sizes):
-        _, codes = np.unique(published.T, axis=0, return_inverse=True)
-        codes = np.asarray(codes).reshape(-1)
-        members = [list(np.flatnonzero(codes == c)) for c in range(codes.max() + 1)]
-    csize = np.array([float(sizes[m].sum()) for m in members])
-    crow = np.vstack([null[m].sum(axis=0) for m in members]) if null.shape[1] and members \
-        else np.zeros((len(members), 0))
-    small = [i for i in np.argsort(csize, kind="stable") if 0 < csize[i] < min_n]
-    small = _dependent(crow, small)
-    rows = crow[small] if crow.shape[1] else np.zeros((len(small), 0))
-    seen = 0
-    stack = [(-1, np.zeros(rows.shape[1]), 0, [])]
-    while stack:
-        last, acc, total, chosen = stack.pop()
-        for j in range(last + 1, len(small)):
-            size = int(csize[small[j]])
-            if total + size >= min_n:
-                break          # classes are sorted by size: the rest are as large or larger
-            seen += 1
-            if seen > budget:
-                return EXHAUSTED
-            s = acc + rows[j]
-            pick = chosen + [small[j]]
-            if rows.shape[1] == 0 or float(np.abs(s).max()) <= _TOL * sum(len(members[c]) for c in pick):
-                return [a for c in pick for a in members[c]]
-            stack.append((j, s, total + size, pick))
-    return None
+    k = len(sizes)
+    if k == 0:
+        return None
+    codes = np.arange(k)
+    if published is not None and published.shape[0]:
+        pub = sparse.csc_matrix(published)
+        keys = [tuple(pub.indices[pub.indptr[a]:pub.indptr[a + 1]]) for a in range(k)]
+        codes = pd.factorize(pd.Series(keys, dtype=object))[0]
+    n_cls = int(codes.max()) + 1
+    csize = np.bincount(codes, weights=sizes, minlength=n_cls)
+    crow = np.zeros((n_cls, probe.shape[1]))
+    np.add.at(crow, codes, probe)
+    small = np.flatnonzero((csize > 0) & (csize < min_n))
+    if len(small) == 0:
+        return None
+    tol = _probe_tol(crow) * min_n
+    width = max(1, (min_n - 1 + 1) // 2)     # classes per half
+    # halves: (class ids padded with -1, people, probe sums), grown one class at a time
+    halves_ids = [small[:, None]]
+    halves_n = [csize[small]]
+    halves_s = [crow[small]]
+    ids, ppl, sums = halves_ids[0], halves_n[0], halves_s[0]
+    total = len(small)
+    for _ in range(width - 1):
+        last = ids[:, -1]
+        # extend each half by a later small class that keeps it under min_n people
+        pos = np.searchsorted(small, last, side="right")
+        count = len(small) - pos
+        if total + int(count.sum()) > budget:
+            return EXHAUSTED
+        src = np.repeat(np.arange(len(ids)), count)
+        offs = np.arange(len(src)) - np.repeat(np.cumsum(count) - count, count)
+        add = small[pos[src] + offs]
+        new_n = ppl[src] + csize[add]
+        ok = new_n < min_n
+        src, add = src[ok], add[ok]
+        ids = np.hstack([ids[src], add[:, None]])
+        ppl, sums = new_n[ok], sums[src] + crow[add]
+        total += len(ids)
+        halves_ids.append(ids)
+        halves_n.append(ppl)
+        halves_s.append(sums)
+        if not len(ids):
+            break
+    w = max(h.shape[1] for h in halves_ids)
+    hid = np.vstack([np.hstack([h, -np.ones((len(h), w - h.shape[1]), dtype=h.dtype)]) for h in halves_ids])
+    hn = np.concatenate(halves_n)
+    hs = np.vstack(halves_s)
+    found: list[np.ndarray] = []
+    alone = np.flatnonzero(np.abs(hs).max(axis=1) <= tol)
+    found += [hid[i][hid[i] >= 0] for i in alone]
+    # pairs of disjoint halves whose sums cancel (and stay under min_n people together)
+    order = np.argsort(hs[:, 0], kind="stable")
+    s0 = hs[order, 0]
+    lo = np.searchsorted(s0, -hs[:, 0] - tol, side="left")
+    hi = np.searchsorted(s0, -hs[:, 0] + tol, side="right")
+    cnt = np.maximum(hi - lo, 0)
+    if cnt.sum() > budget:
+        return EXHAUSTED
+    a = np.repeat(np.arange(len(hs)), cnt)
+    b = order[np.repeat(lo, cnt) + (np.arange(len(a)) - np.repeat(np.cumsum(cnt) - cnt, cnt))]
+    keep = (a < b) & (hn[a] + hn[b] < min_n)
+    a, b = a[keep], b[keep]
+    keep = np.abs(hs[a] + hs[b]).max(axis=1) <= tol
+    a, b = a[keep], b[keep]
+    ia, ib = hid[a], hid[b]
+    overlap = ((ia[:, :, None] == ib[:, None, :]) & (ia[:, :, None] >= 0)).any(axis=(1, 2))
+    for x, y in zip(ia[~overlap], ib[~overlap]):
+        found.append(np.concatenate([x[x >= 0], y[y >= 0]]))
+    if not found:
+        return None
+    out, seen = [], set()
+    for cls in found:
+        key = tuple(sorted(int(c) for c in cls))
+        if key not in seen:
+            seen.add(key)
+            out.append(sorted(int(i) for i in np.flatnonzero(np.isin(codes, key))))
+    return out
 
 
 def plan_groups(people: pd.DataFrame, value_cols: Sequence[str], min_n: int = MIN_N, *,
@@ -920,16 +982,15 @@ def plan_groups(people: pd.DataFrame, value_cols: Sequence[str], min_n: int = MI
 
     ``people``: one row per person with ``dims`` and ``value_cols`` (NaN where
     a person has no value).  Each value column has its own respondents, and
-    ``"n"`` stands for the people with any value.  Rows under ``min_n`` people
-    are hidden (primary); then, while a small group is derivable from the shown
-    rows, the smallest row of the combination that derives it is hidden too
-    (complementary; the total goes last).  Derivable means: in the row space
-    of the shown rows, checked for every group a reader could name (each atom,
-    each crossing of two dimensions, each table group, and each of those less
-    a group inside it) and, where the number of small atoms allows, for every
-    set of atoms at all.  When that search runs out of budget it proves
-    nothing, so the smallest shown row is hidden and the search repeats (fail
-    closed) until it completes or only the total is left.
+    ``"n"`` stands for the people with any value; columns answered by the same
+    people share one audit.  Rows under ``min_n`` people are hidden (primary);
+    then, while a set of 1 to ``min_n - 1`` people is derivable from the shown
+    rows — in the row space of the shown rows, searched over every such set
+    (:func:`_exhaustive_leak`) — the smallest row of each combination that
+    derives one is hidden too (complementary; the total goes last), and the
+    search repeats.  When that search runs out of budget it proves nothing, so
+    the smallest shown row is hidden and the search repeats (fail closed)
+    until it completes or only the total is left.
 
     ``known``: people the reader may already know one by one (a lead's
     consenting helpers; HR material reaches managers, so HR's audit counts
@@ -937,10 +998,16 @@ def plan_groups(people: pd.DataFrame, value_cols: Sequence[str], min_n: int = MI
     published, and a derivable group is small when it holds 1 to ``min_n - 1``
     people outside ``known``.
     """
-    dims = tuple(dims)
+    # The audit's matrices are small (groups x groups): BLAS threads would only
+    # spin against each other on a shared machine (0.4 s per 135 x 135
+    # eigendecomposition instead of a few ms).
+    with threadpool_limits(1):
+        return _plan_groups(people, value_cols, min_n, tuple(dims), respondent_col, set(known or ()))
+
+
+def _plan_groups(people, value_cols, min_n, dims, respondent_col, known) -> Plan:
     plan = Plan(min_n=min_n, dims=dims)
     value_cols = [v for v in value_cols if v in people.columns]
-    known = set(known or ())
     base = people[people[respondent_col].notna()].drop_duplicates(respondent_col)
     base = base.astype({d: str for d in dims})
     is_known = base[respondent_col].isin(known).to_numpy()
@@ -951,7 +1018,7 @@ def plan_groups(people: pd.DataFrame, value_cols: Sequence[str], min_n: int = MI
         if same is not None:
             plan.status[column] = plan.status[same]
             if same in plan._atoms:
-                plan._atoms[column], plan._null[column] = plan._atoms[same], plan._null[same]
+                plan._atoms[column], plan._probe[column] = plan._atoms[same], plan._probe[same]
                 plan._everyone[column] = plan._everyone[same]
             continue
         done[present.tobytes()] = column
@@ -964,7 +1031,8 @@ def plan_groups(people: pd.DataFrame, value_cols: Sequence[str], min_n: int = MI
         # as good as the sum over its unknown people, so the audit runs over those
         # alone (the same row space as adding each known person's unit row).
         every = rows.groupby(list(dims), sort=True)[respondent_col].nunique()
-        every_cols = np.array([k if isinstance(k, tuple) else (k,) for k in every.index], dtype=object)
+        every_cols = np.array([k if isinstance(k, tuple) else (k,) for k in every.index], dtype=object) \
+            .reshape(-1, len(dims))
         every_sizes = every.to_numpy(dtype=float)
         unknown_rows = rows[~is_known[present]]
         counts = unknown_rows.groupby(list(dims), sort=True)[respondent_col].nunique()
@@ -973,66 +1041,83 @@ def plan_groups(people: pd.DataFrame, value_cols: Sequence[str], min_n: int = MI
         sizes = counts.to_numpy(dtype=float)
         groups: list[tuple] = [()]
         n_groups = [float(every_sizes.sum())]
-        blocks = [np.ones((1, len(cols)))]
+        r_idx, c_idx = [np.zeros(0, dtype=int)], [np.zeros(0, dtype=int)]
+        r_idx.append(np.zeros(len(cols), dtype=int))
+        c_idx.append(np.arange(len(cols)))
         for j, d in enumerate(dims):
             uniq = sorted(set(every_cols[:, j]))
+            base_row = len(groups)
             groups += [((d, v),) for v in uniq]
-            n_groups += [float(every_sizes[every_cols[:, j] == v].sum()) for v in uniq]
-            blocks.append(np.array([[1.0 if c == v else 0.0 for c in cols[:, j]] for v in uniq])
-                          .reshape(len(uniq), len(cols)))
-        full = np.vstack(blocks)
-        n_groups = np.array(n_groups)
+            n_groups += list(pd.Series(every_sizes).groupby(every_cols[:, j]).sum().reindex(uniq).to_numpy())
+            code = {v: i for i, v in enumerate(uniq)}
+            r_idx.append(base_row + np.array([code[v] for v in cols[:, j]], dtype=int))
+            c_idx.append(np.arange(len(cols)))
+        r_all, c_all = np.concatenate(r_idx), np.concatenate(c_idx)
+        full = sparse.csr_matrix((np.ones(len(r_all)), (r_all, c_all)), shape=(len(groups), len(cols)))
+        n_groups = np.array(n_groups, dtype=float)
         # Groups with the same people (a team that is a whole site) stand or fall together.
-        _, first, cls = np.unique(np.hstack([full, n_groups[:, None]]), axis=0, return_index=True,
-                                  return_inverse=True)
-        cls = np.asarray(cls).reshape(-1)
+        sig = [(tuple(full.indices[full.indptr[i]:full.indptr[i + 1]]), n_groups[i]) for i in range(len(groups))]
+        cls, _ = pd.factorize(pd.Series(sig, dtype=object))
+        first = pd.Series(np.arange(len(sig))).groupby(cls).first().to_numpy()
         m = full[first]
         names = [groups[i] for i in first]
         n = n_groups[first]
         whole = n == n_groups[0]                      # everyone: hidden last
         shown = n >= min_n
-        if len(cols):
-            cands = _candidates(cols, sizes, full, min_n)
-            null = _null_space(m[shown], len(cols))
-        for _ in range(2 * len(m) + 2):
+        probe, ginv = _space(m[shown], len(cols))
+        # Hiding a row only shrinks the row space, so a set that was not derivable
+        # stays so: one complete search, then only its finds are checked again.
+        pending = None
+        for _ in range(2 * len(names) + 2):
             if not len(cols):
                 break
-            leak = None
-            if cands.shape[0]:
-                if null.shape[1]:
-                    off = np.abs(cands @ null).max(axis=1)
-                    hit = np.flatnonzero(off <= _TOL * np.maximum(1.0, np.asarray(abs(cands).sum(axis=1)).ravel()))
-                else:
-                    hit = np.arange(cands.shape[0])
-                leak = cands[hit[0]].toarray().ravel() if len(hit) else None
             idx = np.flatnonzero(shown)
-            if leak is None:
-                found = _exhaustive_leak(null, sizes, min_n, published=m[shown])
+            if pending is None:
+                found = _exhaustive_leak(probe, sizes, min_n, published=m[shown])
                 if found is EXHAUSTED:
                     rest = [i for i in idx if not whole[i]]
                     if not rest:
-                        break          # only the total is left: nothing smaller to hide
+                        # only everyone is left: it derives nobody but everyone unknown
+                        if sizes.sum() < min_n:
+                            shown[idx] = False
+                        break
                     pick = min(rest, key=lambda i: (n[i], str(names[i])))
                     shown[pick] = False
-                    null = _null_space(m[shown], len(cols))
+                    probe, ginv = _space(m[shown], len(cols))
                     continue
-                if found:
-                    leak = np.zeros(len(cols))
-                    leak[found] = 1
-            if leak is None or len(idx) == 0:
+                pending = found or []
+            else:
+                pending = [atoms for atoms in pending if _in_rowspace(probe, _atom_vector(atoms, len(cols)))]
+            if not pending or len(idx) == 0:
                 break
-            coef = np.linalg.lstsq(m[idx].T, leak, rcond=None)[0]
-            used = [i for i, c in zip(idx, coef) if abs(c) > 1e-7] or list(idx)
-            # hide the smallest row the derivation leans on; everyone (all atoms) only last
-            pick = min(used, key=lambda i: (bool(whole[i]), n[i], str(names[i])))
-            shown[pick] = False
-            null = _widen(null, m[shown], m[pick])
-        for g, c in zip(groups, cls):
-            st[g] = SHOWN if shown[c] else (PRIMARY if n[c] < min_n else COMPLEMENTARY)
+            # hide, for each derivable set, the smallest row its derivation leans on
+            # (everyone only last)
+            ms = m[idx]
+            picks: set = set()
+            for atoms in pending:
+                coef = ginv @ (ms @ _atom_vector(atoms, len(cols)))
+                used = [i for i, c in zip(idx, coef) if abs(c) > 1e-7] or list(idx)
+                if picks & set(used):
+                    continue
+                picks.add(min(used, key=lambda i: (bool(whole[i]), n[i], str(names[i]))))
+            shown[sorted(picks)] = False
+            probe, ginv = _space(m[shown], len(cols))
+        for g_, c in zip(groups, cls):
+            st[g_] = SHOWN if shown[c] else (PRIMARY if n[c] < min_n else COMPLEMENTARY)
         plan._atoms[column] = (cols, sizes)
-        plan._null[column] = null if len(cols) else np.zeros((0, 0))
+        plan._probe[column] = probe if len(cols) else np.zeros((0, _PROBES))
         plan._everyone[column] = (every_cols, every_sizes)
     return plan
+
+
+def hide_all(sup: Suppressed, status: str = COMPLEMENTARY) -> Suppressed:
+    """Every shown cell of ``sup`` hidden (a wider audit does not allow the table's scope)."""
+    table, st = sup.table.copy(), sup.status.copy()
+    for c in ["n", *sup.value_cols]:
+        shown = (st[c] == SHOWN).to_numpy()
+        st.loc[shown, c] = status
+        table[c] = table[c].astype("Int64").mask(shown) if c == "n" else table[c].mask(shown, np.nan)
+    return Suppressed(table, st, sup.group_cols, sup.value_cols, sup.min_n, sup.labels)
 
 
 def apply_plan(sup: Suppressed, plan: Plan, fixed: Mapping | None = None,
@@ -1050,21 +1135,27 @@ def apply_plan(sup: Suppressed, plan: Plan, fixed: Mapping | None = None,
     g = sup.group_cols[0]
     table, status = sup.table.copy(), sup.status.copy()
     fixed = dict(fixed or {})
-    for i in range(len(table)):
-        key = table.iloc[i][g]
+    cols = ["n", *sup.value_cols]
+    st = {c: status[c].to_numpy(dtype=object).copy() for c in cols}
+    hide = {c: np.zeros(len(table), dtype=bool) for c in cols}
+    for i, key in enumerate(table[g].tolist()):
         cond = dict(fixed)
         if str(key) != TOTAL:
             cond[g] = key
-        for c in ["n", *sup.value_cols]:
-            if status.iloc[i][c] != SHOWN:
-                continue
-            pc = (column_map or {}).get(c, c)
-            if not plan.allows(pc, cond):
-                status.iat[i, status.columns.get_loc(c)] = FILTER if fixed else COMPLEMENTARY
-                table.iat[i, table.columns.get_loc(c)] = pd.NA if c == "n" else np.nan
-        if status.iloc[i]["n"] != SHOWN:
+        for c in cols:
+            if st[c][i] == SHOWN and not plan.allows((column_map or {}).get(c, c), cond):
+                st[c][i] = FILTER if fixed else COMPLEMENTARY
+                hide[c][i] = True
+        if st["n"][i] != SHOWN:
             for c in sup.value_cols:
-                if status.iloc[i][c] == SHOWN:
-                    status.iat[i, status.columns.get_loc(c)] = status.iloc[i]["n"]
-                    table.iat[i, table.columns.get_loc(c)] = np.nan
+                if st[c][i] == SHOWN:
+                    st[c][i] = st["n"][i]
+                    hide[c][i] = True
+    for c in cols:
+        status[c] = st[c]
+        if hide[c].any():
+            if c == "n":
+                table[c] = table[c].astype("Int64").mask(hide[c])
+            else:
+                table[c] = table[c].mask(hide[c], np.nan)
     return Suppressed(table, status, sup.group_cols, sup.value_cols, sup.min_n, sup.labels)

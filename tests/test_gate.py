@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from burnout import privacy
-from burnout.views.tables import rollup, review_plan, weekly_by
+from burnout import disclosure, privacy
+from burnout.views.tables import hr_known, hr_weekly, rollup, review_plan, weekly_by
 
 from helpers import published_groups, small_groups_determined
 
@@ -124,6 +124,68 @@ def test_attack5_a_week_none_of_the_private_helpers_answered_is_hidden_from_the_
     after = privacy.weekly_aggregate(series, "pulse_strain", MIN_N, ids=ids, known=known)
     assert after.loc[2, "status"] != privacy.SHOWN and pd.isna(after.loc[2, "n"])
     assert (after.loc[[0, 1, 3], "status"] == privacy.SHOWN).all()
+
+
+def test_a_leads_figures_pass_the_plan_that_holds_what_hr_releases():
+    # Alpha: six helpers, none sharing (five nurses, one case manager); Bravo: 12 case managers;
+    # Charlie: 7 nurses.  The lead of Alpha counts six private helpers, so the old rule
+    # ("consenting = known", five or more private) showed Alpha's team figure whatever HR showed,
+    # and HR's case-manager role less the rest of site S is Alpha's figure's complement.
+    people, _, _ = org([("Alpha", "nurse", "S", 5, 40, 0), ("Alpha", "case manager", "S", 1, 90, 0),
+                        ("Bravo", "case manager", "S", 12, 30, 0), ("Charlie", "nurse", "T", 7, 50, 0)])
+    known = set(people.loc[people["consent_lead_view"], "helper_id"])
+    private_alpha = set(people.loc[people["team"] == "Alpha", "helper_id"]) - known
+    plan = review_plan(people, MIN_N)
+    hr = published_groups([rollup(people, d, MIN_N, plan=plan) for d in ("team", "role", "site")],
+                          "pulse_strain")
+    # had the lead's figure passed regardless, HR + lead would single out Alpha's case manager
+    assert small_groups_determined(people, hr + [{"team": "Alpha"}], MIN_N, known) == [("H006",)]
+    assert not disclosure.lead_allows(plan, "Alpha", private_alpha, "pulse_strain")
+    lead = [{"team": "Alpha"}] if disclosure.lead_allows(plan, "Alpha", private_alpha, "pulse_strain") else []
+    assert small_groups_determined(people, hr + lead, MIN_N, known) == []
+    # a lead figure over consenting helpers only is the lead's own knowledge
+    assert disclosure.lead_allows(plan, "Alpha", set())
+
+
+def test_hr_weekly_cells_are_audited_week_by_week():
+    # Alpha: 5 nurses + 2 case managers; Bravo: 6 nurses.  In week 3 only three of Bravo answer:
+    # the organisation's heatmap hides Bravo (3) and so Alpha (the week's total less Alpha
+    # would be Bravo's three).  Alpha's one-team report must then not show its week total
+    # either, nor role cells under it.
+    people, series, roster = org([("Alpha", "nurse", "S", 5, 50, 0), ("Alpha", "case manager", "S", 2, 70, 0),
+                                  ("Bravo", "nurse", "S", 6, 30, 0)])
+    bravo = people.loc[people["team"] == "Bravo", "helper_id"]
+    series = series[~(series["helper_id"].isin(list(bravo)[3:]) & (series["week_start"] == WEEKS[2]))]
+    plan = review_plan(people, MIN_N)
+    org_week = hr_weekly(series, roster, "pulse_strain", MIN_N, plan=plan, known=hr_known(roster))
+    week3 = org_week.table["week_start"] == WEEKS[2]
+    assert not ((org_week.status["pulse_strain"] == privacy.SHOWN) & week3
+                & (org_week.table["team"].isin(["Alpha", "Bravo"]))).any()
+    assert ((org_week.status["pulse_strain"] == privacy.SHOWN) & week3).any()     # the week's total
+    # before: the report was gated by the recent-window plan alone and showed Alpha's week 3
+    alpha_series = series[series["helper_id"].isin(people.loc[people["team"] == "Alpha", "helper_id"])]
+    before = weekly_by(alpha_series, roster, "role", "pulse_strain", MIN_N, plan=plan, fixed={"team": "Alpha"})
+    b3 = (before.table["week_start"] == WEEKS[2]) & (before.table["role"] == privacy.TOTAL)
+    assert (before.status.loc[b3, "pulse_strain"] == privacy.SHOWN).all()
+    report = hr_weekly(series, roster, "pulse_strain", MIN_N, plan=plan, known=hr_known(roster), team="Alpha")
+    r3 = report.table["week_start"] == WEEKS[2]
+    assert (report.status.loc[r3, "pulse_strain"] != privacy.SHOWN).all()
+    # the other weeks show Alpha (7 answers)
+    r1 = (report.table["week_start"] == WEEKS[0]) & (report.table["role"] == privacy.TOTAL)
+    assert (report.status.loc[r1, "pulse_strain"] == privacy.SHOWN).all()
+
+
+def test_hr_weekly_cells_count_consenting_helpers_as_known():
+    # a team-week of 6 answers where 5 share with their lead: HR material reaches managers,
+    # so the cell less the five shared values would be the sixth helper's answer
+    people, series, roster = org([("Alpha", "nurse", "S", 6, 50, 5), ("Bravo", "nurse", "S", 6, 30, 0),
+                                  ("Charlie", "nurse", "S", 6, 40, 0)])
+    plan = review_plan(people, MIN_N, known=set())      # the roll-ups alone would allow Alpha
+    weekly = hr_weekly(series, roster, "pulse_strain", MIN_N, plan=plan, known=hr_known(roster))
+    assert shown(weekly, "pulse_strain", team="Alpha").empty
+    # nor can the week's total less Bravo and Charlie give it
+    assert (shown(weekly, "pulse_strain", team=privacy.TOTAL).empty
+            or shown(weekly, "pulse_strain", team="Bravo").empty or shown(weekly, "pulse_strain", team="Charlie").empty)
 
 
 @st.composite

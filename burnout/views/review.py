@@ -31,8 +31,8 @@ from burnout.errors import InputError
 from burnout.store import frames
 from burnout.views.data import (PERCENT, TREND_MEASURES, OrgData, active_roster, load_data, merged_settings,
                                 people_frame, series_for)
-from burnout.views.tables import (band_shares, heatmap_cells, last_weeks, narrowing, participation_display,
-                                  participation_table, review_plan, rollup, trend_from, weekly_by)
+from burnout.views.tables import (band_shares, heatmap_cells, hr_known, hr_weekly, last_weeks, narrowing,
+                                  participation_display, participation_table, review_plan, rollup, trend_from)
 
 DEFAULT_SCENARIO = {"burnout_reduction_points": 10.0, "cap_caseload": True, "intervention_cost": 0.0}
 CALIBRATION_TITLE = "How the risk model was checked"
@@ -602,12 +602,14 @@ def build_review(engine: Engine, scope: str = "org", settings_override: Mapping 
                             bands.display(percent=PERCENT, decimals=0), ("risk_bands",)))
 
     ids = set(people["helper_id"])
-    series = series_for(data, trend_measure)
-    series = series[series["helper_id"].isin(ids)]
+    all_series = series_for(data, trend_measure)
+    series = all_series[all_series["helper_id"].isin(ids)]
     roster = data.roster
-    # the weekly cells pass the same audit as the roll-ups (a heatmap row of a team
-    # the roll-ups hide would undo it)
-    weekly = weekly_by(series, roster, heat_group, trend_measure, min_n, plan=plan, fixed=narrowing(None, team))
+    # the weekly cells are audited week by week and pass the roll-ups' audit too (a heatmap
+    # row of a team the roll-ups hide would undo it); see tables.hr_weekly
+    active = set(active_roster(roster, data.as_of)["helper_id"])
+    weekly = hr_weekly(all_series[all_series["helper_id"].isin(active)], roster, trend_measure, min_n, plan=plan,
+                       known=hr_known(roster), team=team)
     tables["weekly"] = weekly
     trend = trend_from(weekly, trend_measure)
     weekly_display = weekly.display(percent=PERCENT, labels={

@@ -89,17 +89,55 @@ plan_gate = disclosure.cell_gate
 
 def weekly_by(scores_or_history: pd.DataFrame, roster: pd.DataFrame, group_col: str, measure: str,
               min_n: int, ids=None, known=None, *, plan: privacy.Plan | None = None,
-              fixed: Mapping | None = None, private=None) -> privacy.Suppressed:
+              fixed: Mapping | None = None, private=None, within_gate=None) -> privacy.Suppressed:
     """Sub-group x week means of ``measure`` with each week's total as the published margin;
-    with ``plan`` only the groups the reader's audit allows (see :func:`plan_gate`)."""
+    with ``plan`` only the groups the reader's audit allows (see :func:`plan_gate`), and with
+    ``within_gate`` (a cell key -> status) only the cells a wider weekly table allows."""
     df = scores_or_history[["helper_id", "week_start", measure]].copy()
     if ids is not None:
         df = df[df["helper_id"].isin(set(ids))]
     df = df.merge(roster[["helper_id", group_col]].drop_duplicates("helper_id"), on="helper_id", how="inner")
     df[measure] = pd.to_numeric(df[measure], errors="coerce") if df[measure].dtype != bool else df[measure]
     df = df[df[measure].notna() & df[group_col].notna()]
+    gate = plan_gate(plan, group_col, measure, fixed)
+    if within_gate is not None:
+        outer = gate
+
+        def gate(key):
+            return within_gate(key) or (outer(key) if outer is not None else None)
     return privacy.suppress(df, [group_col, "week_start"], "helper_id", [measure], min_n, within="week_start",
-                            known=known, gate=plan_gate(plan, group_col, measure, fixed), private=private)
+                            known=known, gate=gate, private=private)
+
+
+def hr_weekly(series: pd.DataFrame, roster: pd.DataFrame, measure: str, min_n: int, *,
+              plan: privacy.Plan | None, known, team: str | None = None) -> privacy.Suppressed:
+    """The HR reader's weekly cells: team x week for the organisation, role x week for a
+    one-team report — audited week by week.
+
+    Each week is its own block (a week's answers are other numbers than the next
+    week's): the team cells of a week add up to the week's total, and a team's
+    role cells to the team's cell.  These sums nest (total > team > team and
+    role), so the released row space is spanned by the blocks they cut out —
+    each shown cell, the hidden teams of a week together, a shown team's
+    hidden roles together — and a set of people is determined only as a union
+    of blocks.  So a week is safe when every block holds no one or at least
+    min_n people the reader does not know one by one (``known``: HR counts every
+    consenting helper): per week, the one-way protection of each line with
+    unknown people counted, and a team's role cells only in weeks where the
+    organisation's table shows that team (else its report's week total would
+    undo the hiding).  Every cell also needs the recent-window plan to allow its
+    group (see :func:`plan_gate`), the link between the window roll-ups and the
+    weeks they span."""
+    org = weekly_by(series, roster, "team", measure, min_n, known=known, plan=plan)
+    if team is None:
+        return org
+    st = dict(zip(zip(org.table["team"].astype(str), org.table["week_start"]), org.status[measure]))
+
+    def team_shown(key):
+        return None if st.get((str(team), key[1]), privacy.SHOWN) == privacy.SHOWN else privacy.COMPLEMENTARY
+    ids = roster.loc[roster["team"] == team, "helper_id"]
+    return weekly_by(series, roster, "role", measure, min_n, ids=ids, known=known, plan=plan,
+                     fixed={"team": team}, within_gate=team_shown)
 
 
 def heatmap_cells(sup: privacy.Suppressed, measure: str) -> pd.DataFrame:

@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from burnout import alerts, privacy, risk
+from burnout import alerts, disclosure, privacy, risk
 from burnout.domain import measures
 from burnout.views.data import PERCENT, OrgData, active_roster, load_data, people_frame, series_for
 from burnout.views.tables import (band_shares, heatmap_cells, participation_display, participation_table,
-                                  team_drivers, weekly_by)
+                                  review_plan, team_drivers, weekly_by)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -159,6 +159,8 @@ def team_view(engine: Engine, viewer: Mapping, team: str | None = None, *, data:
     troster = team_roster(data, team)
     ids, known, basis_label = privacy.lead_basis(troster, min_n)
     people = people_frame(data, window_weeks)
+    # the lead reads the HR review too: their figures pass the same joint plan (disclosure.lead_allows)
+    plan = review_plan(people, min_n)
     people = people[people["team"] == team]
     basis_people = people[people["helper_id"].isin(ids)]
     consenting = troster[troster["consent_lead_view"].astype(bool)]
@@ -167,7 +169,12 @@ def team_view(engine: Engine, viewer: Mapping, team: str | None = None, *, data:
     series = series_for(data, measure)
     private = set(ids) - set(known)
     weekly = privacy.weekly_aggregate(series, measure, min_n, ids=ids, known=known)
+    if not disclosure.lead_allows(plan, team, private, measure if measure in plan.status else "n"):
+        weekly = weekly.assign(mean=np.nan, n=pd.NA, status=privacy.COMPLEMENTARY)
     bands = band_shares(basis_people, None, min_n, known=known, private=private)
+    risk_allowed = disclosure.lead_allows(plan, team, private, "risk_score")
+    if not risk_allowed:
+        bands = privacy.hide_all(bands)
 
     # heatmap: consenting helpers x weeks, else sub-groups that meet the minimum, else nothing
     heat_kind, heat_cells, heat_note = None, pd.DataFrame(), ""
@@ -183,7 +190,8 @@ def team_view(engine: Engine, viewer: Mapping, team: str | None = None, *, data:
         heat_note = "Only helpers who chose to share their individual results with you are listed."
     else:
         for g in ("role", "site"):
-            sup = weekly_by(recent, troster, g, measure, min_n, ids=ids, known=known, private=private)
+            sup = weekly_by(recent, troster, g, measure, min_n, ids=ids, known=known, private=private,
+                            plan=plan if private else None, fixed={"team": team})
             inner = sup.interior()
             if (inner.status[measure] == privacy.SHOWN).any() and inner.table[g].nunique() > 1:
                 heat_cells, heat_kind = heatmap_cells(sup, measure), g
@@ -197,7 +205,8 @@ def team_view(engine: Engine, viewer: Mapping, team: str | None = None, *, data:
     scatter = people[people["helper_id"].isin(set(consenting["helper_id"]))][
         ["name", "caseload_ratio", measure if measure in people else "pulse_strain"]].rename(columns={"name": "label"})
 
-    drivers = team_drivers(basis_people, min_n, known=known, weights=data.settings.risk_weights, private=private)
+    drivers = team_drivers(basis_people if risk_allowed else basis_people.iloc[:0], min_n, known=known,
+                           weights=data.settings.risk_weights, private=private)
     causes, symptoms = causes_and_symptoms(basis_people, drivers, data.settings.risk_weights)
     return TeamView(
         team=team, min_n=min_n, basis_label=basis_label, ids=frozenset(ids),
@@ -205,15 +214,19 @@ def team_view(engine: Engine, viewer: Mapping, team: str | None = None, *, data:
         consenting=consenting[["helper_id", "name", "role"]].reset_index(drop=True),
         private_note=privacy.private_count_note(n_private, min_n), measure=measure, weekly=weekly, bands=bands,
         heatmap_kind=heat_kind, heatmap_cells=heat_cells, heatmap_note=heat_note, scatter=scatter,
-        alerts=team_alert_rows(data, team, ids, known, min_n), helper_alerts=consenting_alerts(data, consenting),
+        alerts=team_alert_rows(data, team, ids, known, min_n,
+                               allowed=risk_allowed and disclosure.lead_allows(plan, team, private, "pulse_strain")),
+        helper_alerts=consenting_alerts(data, consenting),
         drivers=drivers,
-        participation=participation_table(data, ids, min_n, known=known),
+        participation=participation_table(data, ids, min_n, known=known,
+                                          allowed=disclosure.lead_allows(plan, team, private)),
         caseload=team_caseload(data, troster), as_of=data.as_of, causes=causes, symptoms=symptoms)
 
 
-def team_alert_rows(data: OrgData, team: str, ids, known, min_n: int) -> pd.DataFrame:
+def team_alert_rows(data: OrgData, team: str, ids, known, min_n: int, allowed: bool = True) -> pd.DataFrame:
     """Team alerts (burnout.alerts) over the lead's basis; an alert whose windows hold a
-    small group of private helpers is left out, as its numbers could describe them."""
+    small group of private helpers is left out, as its numbers could describe them, and
+    none when the joint plan does not allow the team's figures (``allowed``)."""
     h = data.history
     h = h[h["helper_id"].isin(set(ids))].copy()
     h["team"] = team
@@ -223,6 +236,8 @@ def team_alert_rows(data: OrgData, team: str, ids, known, min_n: int) -> pd.Data
     s["team"] = team
     out = pd.concat([out, alerts.team_alerts(s, min_n, value_col="pulse_strain", label="average weekly strain")],
                     ignore_index=True)
+    if not allowed:
+        return out.iloc[:0]
     if out.empty or known is None:
         return out
     private = set(ids) - set(known)
