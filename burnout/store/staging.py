@@ -241,13 +241,10 @@ def _publish_submissions(conn: Connection) -> tuple[int, int]:
             conn.execute(delete(t).where(t.c.seq.in_(part)))
     postgres = conn.dialect.name == "postgresql"
     if postgres:
-        # New ids are the next free ones; no other insert may take one meanwhile.
+        # New ids follow the highest stored one; no other insert may take one meanwhile
+        # (a check-in waits for this lock as it would for SQLite's write lock).
         conn.execute(text("LOCK TABLE submissions IN SHARE ROW EXCLUSIVE MODE"))
-        base = conn.execute(text(
-            "SELECT GREATEST(COALESCE(MAX(submission_id), 0), "
-            "nextval(pg_get_serial_sequence('submissions', 'submission_id'))) FROM submissions")).scalar_one()
-    else:       # BEGIN IMMEDIATE already holds the only write lock
-        base = conn.execute(select(func.coalesce(func.max(submissions.c.submission_id), 0))).scalar_one()
+    base = conn.execute(select(func.coalesce(func.max(submissions.c.submission_id), 0))).scalar_one()
     base = int(base)
     stored = conn.execute(text(
         f"INSERT INTO submissions (submission_id, {', '.join(SUBMISSION_COLUMNS)}) "
@@ -258,10 +255,10 @@ def _publish_submissions(conn: Connection) -> tuple[int, int]:
     cols = ", ".join(SCORE_COLUMNS)
     conn.execute(text(f"INSERT INTO scores (submission_id, {cols}) SELECT seq + :base, {cols} "
                       "FROM staging_scores"), {"base": base})
-    if postgres:
-        top = conn.execute(select(func.max(submissions.c.submission_id))).scalar_one()
+    top = conn.execute(select(func.max(submissions.c.submission_id))).scalar_one()
+    if postgres and top is not None:
         conn.execute(text("SELECT setval(pg_get_serial_sequence('submissions', 'submission_id'), :v)"),
-                     {"v": max(int(top), base)})
+                     {"v": int(top)})
     return int(stored), int(n_answers)
 
 
