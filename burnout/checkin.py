@@ -28,7 +28,7 @@ from burnout.scoring import score_one
 from burnout.instruments import INSTRUMENTS, display_text, load as _instrument, normalise_label
 from burnout.store import frames, writes
 from burnout.store import settings as saved_settings
-from burnout.store.retry import is_unique_violation, run_in_transaction
+from burnout.store.retry import is_foreign_key_violation, is_unique_violation, run_in_transaction
 from burnout.store.schema import checkin_drafts, helpers, submissions, teams
 
 # Display order of a check-in: the short weekly part first, the longer ones when due.
@@ -398,7 +398,8 @@ def save_checkin(engine: Engine, helper_id: str, answers: Mapping[str, Mapping[s
     answers, scores and the audit row are then written in ONE short transaction
     (``store.writes.insert_checkin``), retried when the database is busy.  A
     check-in already stored at the same time is refused by the database's unique
-    constraint, reported as the plain :data:`DUPLICATE_CHECKIN`.  The comment belongs to the first
+    constraint, reported as the plain :data:`DUPLICATE_CHECKIN`; a helper not in
+    the roster by the foreign key, reported as "not in the roster".  The comment belongs to the first
     instrument of the check-in (the pulse in a weekly check-in).  Returns the new
     submission ids in check-in order.
     """
@@ -412,8 +413,6 @@ def save_checkin(engine: Engine, helper_id: str, answers: Mapping[str, Mapping[s
     parts = [(n, comment if i == 0 else None, clean[n], score_one(n, clean[n])) for i, n in enumerate(names)]
 
     def write(conn) -> list[int]:
-        if conn.execute(select(helpers.c.helper_id).where(helpers.c.helper_id == helper_id)).first() is None:
-            raise InputError(f"{helper_id!r} is not in the roster", column="helper_id")
         ids = writes.insert_checkin(conn, helper_id, when, parts)
         writes.audit(conn, actor or helper_id, "checkin_saved", subject_helper_id=helper_id,
                      detail=", ".join(names))
@@ -422,6 +421,11 @@ def save_checkin(engine: Engine, helper_id: str, answers: Mapping[str, Mapping[s
     try:
         return run_in_transaction(engine, write, what="check-in")
     except IntegrityError as exc:
+        # The constraints decide, not a read before the insert: a helper missing from
+        # the roster fails the foreign key, a second save of the same check-in the
+        # unique key; each becomes the same plain sentence a pre-check would give.
+        if is_foreign_key_violation(exc):
+            raise InputError(f"{helper_id!r} is not in the roster", column="helper_id") from None
         if not is_unique_violation(exc):
             raise
         raise InputError(DUPLICATE_CHECKIN, column="submitted_at") from None

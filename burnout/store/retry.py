@@ -160,6 +160,13 @@ def is_unique_violation(exc: BaseException) -> bool:
     return code == "23505" or "unique constraint" in str(orig).lower()
 
 
+def is_foreign_key_violation(exc: BaseException) -> bool:
+    """A reference to a row that is not there (SQLite "FOREIGN KEY constraint failed", PostgreSQL 23503)."""
+    orig = getattr(exc, "orig", None)
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    return code == "23503" or "foreign key constraint" in str(orig).lower()
+
+
 def retried(what: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
     """Decorate a function that is one write transaction (plus checks before it) so
     that busy/locked, serialization and connection failures are retried whole."""
