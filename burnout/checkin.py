@@ -413,13 +413,11 @@ def save_checkin(engine: Engine, helper_id: str, answers: Mapping[str, Mapping[s
     parts = [(n, comment if i == 0 else None, clean[n], score_one(n, clean[n])) for i, n in enumerate(names)]
 
     def write(conn) -> list[int]:
-        ids = writes.insert_checkin(conn, helper_id, when, parts)
-        writes.audit(conn, actor or helper_id, "checkin_saved", subject_helper_id=helper_id,
-                     detail=", ".join(names))
-        return ids
+        return writes.insert_checkin(conn, helper_id, when, parts,
+                                     audit_row=(actor or helper_id, "checkin_saved", ", ".join(names)))
 
     try:
-        return run_in_transaction(engine, write, what="check-in")
+        return run_in_transaction(engine, write, what="check-in", one_statement=True)
     except IntegrityError as exc:
         # The constraints decide, not a read before the insert: a helper missing from
         # the roster fails the foreign key, a second save of the same check-in the

@@ -4,13 +4,14 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 
+import pandas as pd
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from burnout import checkin, ingest
 from burnout.errors import InputError
-from burnout.store import get_engine
+from burnout.store import frames, get_engine
 from burnout.store import schema as s
 from burnout.store.retry import is_foreign_key_violation, is_transient, is_unique_violation, retrying
 
@@ -99,3 +100,23 @@ def test_foreign_key_violations_are_recognised():
     assert is_foreign_key_violation(IntegrityError("x", {}, sqlite3.IntegrityError("FOREIGN KEY constraint failed")))
     assert is_foreign_key_violation(IntegrityError("x", {}, Pg("23503")))
     assert not is_foreign_key_violation(IntegrityError("x", {}, Pg("23505")))
+
+
+def test_a_checkin_is_stored_whole_and_alike_on_both_engines(db):
+    """PostgreSQL writes a check-in as one statement, SQLite as several in one
+    transaction: the rows stored are the same."""
+    at = dt.datetime(2026, 3, 9, 9, 0)
+    ids = checkin.save_checkin(db, "H1", {"sib": {"sib_1": 4}, "pulse": {"pulse_1": 5, "pulse_2": 1}},
+                               comment="long week", submitted_at=at, actor="H1")
+    subs = frames.submissions_frame(db, "H1")
+    assert subs["submission_id"].tolist() == ids and subs["instrument"].tolist() == ["pulse", "sib"]
+    assert subs["comment"].tolist()[0] == "long week" and pd.isna(subs["comment"].tolist()[1])
+    ans = frames.answers(db, helper_id="H1").set_index("instrument")
+    assert ans.loc["pulse", "pulse_1"] == 5 and ans.loc["pulse", "pulse_2"] == 1 and ans.loc["sib", "sib_1"] == 4
+    sc = frames.scores(db, "H1").set_index("instrument")
+    assert sc.loc["sib", "sib_level"] == 4 and bool(sc.loc["sib", "burned_out"]) is True
+    assert pd.isna(sc.loc["pulse", "sib_level"]) and pd.isna(sc.loc["sib", "pulse_strain"])
+    with db.connect() as conn:
+        row = conn.execute(select(s.audit_log.c.actor, s.audit_log.c.detail)
+                           .where(s.audit_log.c.action == "checkin_saved")).one()
+    assert tuple(row) == ("H1", "pulse, sib")
