@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import math
 import re
 from typing import Mapping
@@ -28,8 +29,10 @@ from burnout.scoring import score_one
 from burnout.instruments import INSTRUMENTS, display_text, load as _instrument, normalise_label
 from burnout.store import frames, writes
 from burnout.store import settings as saved_settings
-from burnout.store.retry import is_foreign_key_violation, is_unique_violation, run_in_transaction
+from burnout.store.retry import DATABASE_ERRORS, is_foreign_key_violation, is_unique_violation, run_in_transaction
 from burnout.store.schema import checkin_drafts, helpers, submissions, teams
+
+log = logging.getLogger(__name__)
 
 # Display order of a check-in: the short weekly part first, the longer ones when due.
 ORDER = ("pulse", "sib", "cbi", "proqol5")
@@ -307,18 +310,26 @@ def load_partial(engine: Engine, helper_id: str, today: dt.date | None = None) -
 
 
 def save_partial(engine: Engine, helper_id: str, values: Mapping[str, object],
-                 today: dt.date | None = None) -> None:
+                 today: dt.date | None = None) -> bool:
     """Keep a begun check-in for this week (replacing the earlier one); empty clears it.
 
-    Stored apart from submissions: a draft is never scored nor counted anywhere."""
+    Stored apart from submissions: a draft is never scored nor counted anywhere.
+    Best effort: when the database cannot take it (away, read-only, full) the
+    answers stay in the browser tab and saving the check-in says what happened,
+    so this only logs and returns False."""
     week = week_start(_as_date(today or now()))
     clean = {str(k): v for k, v in values.items() if isinstance(v, (str, int, float)) and v != ""}
-    with engine.begin() as conn:
-        # earlier weeks' drafts go too: "finish later" means within the same week
-        conn.execute(delete(checkin_drafts).where(checkin_drafts.c.helper_id == helper_id))
-        if clean:
-            conn.execute(insert(checkin_drafts).values(helper_id=helper_id, week_start=week,
-                                                       answers=json.dumps(clean), updated_at=now()))
+    try:
+        with engine.begin() as conn:
+            # earlier weeks' drafts go too: "finish later" means within the same week
+            conn.execute(delete(checkin_drafts).where(checkin_drafts.c.helper_id == helper_id))
+            if clean:
+                conn.execute(insert(checkin_drafts).values(helper_id=helper_id, week_start=week,
+                                                           answers=json.dumps(clean), updated_at=now()))
+    except DATABASE_ERRORS:
+        log.warning("could not keep the check-in draft of %s", helper_id, exc_info=True)
+        return False
+    return True
 
 
 def plain_error(exc: Exception) -> str:

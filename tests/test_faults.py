@@ -454,3 +454,61 @@ def test_an_import_that_fails_half_way_leaves_no_lock_behind(tmp_path, monkeypat
     monkeypatch.setattr(staging, "publish", real)
     ingest.import_files(eng, surveys=survey, names={"surveys": "s.csv"}, wait=0)
     assert counts(eng)["submissions"] == 1
+
+
+def fill_checkin(at: AppTest, chosen: list[str]) -> None:
+    again = [b for b in at.button if b.label == "Check in again"]
+    if again:
+        again[0].click().run()
+    for i, label in enumerate(chosen, start=1):
+        at.radio(key=f"q_pulse_{i}").set_value(label)
+
+
+def fill_up(path) -> int:
+    """Fill the database file to its last byte at its current size (SQLite's own
+    "database or disk is full" from then on); returns that size in pages."""
+    with sqlite3.connect(path) as raw:
+        pages = raw.execute("PRAGMA page_count").fetchone()[0]
+        raw.execute(f"PRAGMA max_page_count={pages}")
+        for size in (4096, 512, 64, 8, 1):
+            try:
+                while True:
+                    raw.execute("INSERT INTO audit_log (at, actor, action, detail) VALUES "
+                                "('2020-01-01 00:00:00.000000', 'filler', 'filler', ?)", ("x" * size,))
+                    raw.commit()
+            except sqlite3.OperationalError as exc:
+                assert "full" in str(exc)
+                raw.rollback()
+    return pages
+
+
+@pytest.mark.parametrize("fault", ["read-only", "full disk"])
+def test_a_real_write_failure_on_the_checkin_page_keeps_the_answers(writable_copy, monkeypatch, fault):
+    """Not a stand-in exception: SQLite itself refuses the write (a read-only file,
+    a disk with no room), the page says so in one sentence and keeps the answers."""
+    eng = writable_copy
+    user = auth.authenticate(eng, "demo-helper1", seed.DEMO_PASSWORD)
+    path = eng.url.database
+    if fault == "read-only":
+        url = f"sqlite:///file:{path}?mode=ro&uri=true"
+    else:
+        url = f"sqlite:///{path}"
+        pages = fill_up(path)
+        event.listen(get_engine(url), "connect",
+                     lambda dbapi_conn, _r: dbapi_conn.execute(f"PRAGMA max_page_count={pages}"))
+        get_engine(url).dispose()
+    monkeypatch.setenv("BURNOUT_DATABASE_URL", url)
+    before = len(frames.submissions_frame(eng, user["helper_id"]))
+    at = AppTest.from_file(str(ROOT / "burnout" / "ui" / "checkin.py"), default_timeout=30)
+    at.session_state["user"] = user
+    at.session_state["last_seen"] = common.now()
+    at.run()
+    chosen = ["Never", "Always", "Never", "Often", "Rarely", "Sometimes"]
+    fill_checkin(at, chosen)
+    next(b for b in at.button if b.label == "Save my check-in").click().run()
+    assert not at.exception
+    assert common.CHECKIN_NOT_SAVED in [e.value for e in at.error]
+    shown = page_texts(at)
+    assert str(path) not in shown and "readonly" not in shown and "disk" not in shown.lower()
+    assert [at.radio(key=f"q_pulse_{i}").value for i in range(1, 7)] == chosen
+    assert len(frames.submissions_frame(eng, user["helper_id"])) == before
