@@ -512,3 +512,35 @@ def test_a_real_write_failure_on_the_checkin_page_keeps_the_answers(writable_cop
     assert str(path) not in shown and "readonly" not in shown and "disk" not in shown.lower()
     assert [at.radio(key=f"q_pulse_{i}").value for i in range(1, 7)] == chosen
     assert len(frames.submissions_frame(eng, user["helper_id"])) == before
+
+
+@pytest.mark.postgres
+def test_two_imports_asking_for_the_lock_at_the_same_moment_on_postgresql(pg_url):
+    """Both see no lock row and insert one: the loser is told to wait, not shown a
+    duplicate-key error."""
+    eng = get_engine(pg_url)
+    barrier = threading.Barrier(8)
+    got, errors = [], []
+    real = staging.clear_staging
+
+    def slow_clear(conn):       # widen the window between reading "no lock" and committing
+        real(conn)
+        time.sleep(0.2)
+
+    def take():
+        barrier.wait()
+        try:
+            token = staging.acquire(eng, "r.csv", "admin", wait=30)
+            got.append(token)
+            staging.release(eng, token)
+        except Exception as exc:   # noqa: BLE001 - any failure is what this test looks for
+            errors.append(exc)
+
+    staging.clear_staging = slow_clear
+    try:
+        threads = [threading.Thread(target=take) for _ in range(8)]
+        [t.start() for t in threads]
+        [t.join() for t in threads]
+    finally:
+        staging.clear_staging = real
+    assert errors == [] and len(got) == 8 and staging.holder(eng) is None

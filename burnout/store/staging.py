@@ -32,10 +32,11 @@ from typing import Callable, Sequence
 import pandas as pd
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 
 from burnout.domain.time import now
 from burnout.errors import InputError
-from burnout.store.retry import run_in_transaction
+from burnout.store.retry import is_unique_violation, run_in_transaction
 from burnout.store.schema import (
     CASELOAD_COLUMNS, SCORE_COLUMNS, caseload_weeks, import_lock, staging_answers, staging_caseload,
     staging_scores, staging_submissions, submissions,
@@ -129,7 +130,12 @@ def acquire(engine: Engine, files: str, actor: str, wait: float = 120.0,
         return None
 
     while True:
-        other = run_in_transaction(engine, attempt, what="import lock")
+        try:
+            other = run_in_transaction(engine, attempt, what="import lock")
+        except IntegrityError as exc:
+            if not is_unique_violation(exc):
+                raise
+            continue        # another import inserted the row at the same moment: look again
         if other is None:
             _running.add(token)
             return token
