@@ -544,3 +544,28 @@ def test_two_imports_asking_for_the_lock_at_the_same_moment_on_postgresql(pg_url
     finally:
         staging.clear_staging = real
     assert errors == [] and len(got) == 8 and staging.holder(eng) is None
+
+
+def test_imports_from_threads_of_one_process_take_turns(tmp_path):
+    """Eight imports from one dashboard process: none mistakes another's fresh lock
+    row for a leftover of its own process."""
+    eng = get_engine(f"sqlite:///{tmp_path / 'threads.db'}")
+    roster = "helper_id,name,team,role,site,fte,start_date\n" + "".join(
+        f"H{i},N{i},T,nurse,S,1,2024-01-01\n" for i in range(8))
+    ingest.import_files(eng, roster=roster.encode())
+    errors = []
+
+    def writer(i):
+        body = "helper_id,submitted_at,instrument,sib_1\n" + "".join(
+            f"H{i},2026-01-{d:02d}T09:00:00,sib,{1 + d % 5}\n" for d in range(1, 29))
+        try:
+            for _ in range(3):
+                ingest.import_files(eng, surveys=body.encode(), names={"surveys": f"w{i}.csv"})
+        except Exception as exc:  # noqa: BLE001 - the assertion reports it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(8)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert errors == []
+    assert counts(eng)["submissions"] == 8 * 28 and set(staged(eng).values()) == {0}

@@ -121,7 +121,8 @@ def write_transaction(engine: Engine, queue: bool = True, one_statement: bool = 
     statement, which PostgreSQL makes atomic by itself, so it runs without
     BEGIN and COMMIT (two round trips fewer)."""
     sqlite = engine.dialect.name == "sqlite"
-    with _sqlite_writer_queue(engine, queue and sqlite), engine.connect() as conn:
+    # the connection is taken from the pool before queueing: the queue is held only to write
+    with engine.connect() as conn, _sqlite_writer_queue(engine, queue and sqlite):
         if one_statement and not sqlite:
             yield conn.execution_options(isolation_level="AUTOCOMMIT")
             return

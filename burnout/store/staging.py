@@ -129,23 +129,29 @@ def acquire(engine: Engine, files: str, actor: str, wait: float = 120.0,
         clear_staging(conn)
         return None
 
-    while True:
-        try:
-            other = run_in_transaction(engine, attempt, what="import lock")
-        except IntegrityError as exc:
-            if not is_unique_violation(exc):
-                raise
-            continue        # another import inserted the row at the same moment: look again
-        if other is None:
-            _running.add(token)
-            return token
-        if time.monotonic() >= deadline:
-            raise InputError(busy_message(other))
-        if waiting and not told:
-            waiting(busy_message(other).replace("is still running; try again when it finishes",
-                                                "is running; this import waits for it"))
-            told = True
-        time.sleep(0.5)
+    # Known as running before the row can be seen: another thread of this process
+    # must never take a just-inserted row for a leftover of this process.
+    _running.add(token)
+    try:
+        while True:
+            try:
+                other = run_in_transaction(engine, attempt, what="import lock")
+            except IntegrityError as exc:
+                if not is_unique_violation(exc):
+                    raise
+                continue        # another import inserted the row at the same moment: look again
+            if other is None:
+                return token
+            if time.monotonic() >= deadline:
+                raise InputError(busy_message(other))
+            if waiting and not told:
+                waiting(busy_message(other).replace("is still running; try again when it finishes",
+                                                    "is running; this import waits for it"))
+                told = True
+            time.sleep(0.5)
+    except BaseException:
+        _running.discard(token)
+        raise
 
 
 def _owned(conn: Connection, token: str) -> None:
@@ -161,8 +167,6 @@ def _owned(conn: Connection, token: str) -> None:
 def release(engine: Engine, token: str) -> None:
     """Drop the lock and the staged rows of an import that did not publish.  Best
     effort: when the database is away, the next import clears them instead."""
-    _running.discard(token)
-
     def drop(conn: Connection) -> None:
         if conn.execute(delete(import_lock).where(import_lock.c.token == token)).rowcount:
             clear_staging(conn)
@@ -170,6 +174,8 @@ def release(engine: Engine, token: str) -> None:
         run_in_transaction(engine, drop, what="import cleanup", cap=10.0)
     except Exception:   # noqa: BLE001 - the import's own error is the one to report
         log.warning("could not clear an unfinished import now; the next import will", exc_info=True)
+    finally:
+        _running.discard(token)
 
 
 def stage(engine: Engine, token: str, table, df: pd.DataFrame,
