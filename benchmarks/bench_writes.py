@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_writes.py [--engine sqlite|postgresql|both]
         [--checkins 10000] [--processes 8] [--threads 4] [--duplicates 200]
+        [--scenario checkins|during-import|both] [--import-helpers 400]
 
 Each writer calls ``checkin.save_checkin`` (what the page calls) with a weekly
 pulse + single-item answer set.  Besides the unique check-ins, ``--duplicates``
@@ -16,6 +17,13 @@ PostgreSQL runs on a throwaway server (tests/pg.py).
 times one check-in at a time into an existing organisation (run_all.py's
 database): ``--single`` helpers each save one weekly check-in, one after the
 other; median wall and CPU seconds per check-in and the process's peak RSS.
+
+``--scenario during-import`` (part of the default ``both``): check-ins while a
+large import writes (the CLI import of a demo organisation of
+``--import-helpers`` helpers x 52 weeks, in its own process): ``--threads``
+writers check in back to back from the moment the import starts writing until
+it has finished; counted as above, with the latency of the check-ins made
+while the import was writing (target: p95 under 1 s on SQLite).
 """
 from __future__ import annotations
 
@@ -148,6 +156,70 @@ def single(url: str, n: int) -> None:
         runs.append({"wall": wall, "cpu": cpu, "rss_mib": peak_mib_self()})
     emit("checkin_write", runs)
 
+def during_import(url: str, label: str, helpers: int, threads: int) -> str:
+    import os
+    import subprocess
+
+    from burnout import checkin, ingest
+    from burnout.demo import write_demo
+    from burnout.errors import InputError
+    from burnout.store import get_engine, staging
+
+    files = write_demo(Path(tempfile.mkdtemp(prefix="bench_import.")), helpers=helpers, weeks=52, seed=11)
+    engine = get_engine(url)
+    ingest.import_files(engine, roster=files["roster"])
+    ids = sorted(ingest.prepare(roster=files["roster"])["roster"][1]["helper_id"])
+    proc = subprocess.Popen([sys.executable, "-m", "burnout", "import", "--surveys", str(files["surveys"]),
+                             "--caseload", str(files["caseload"])], cwd=ROOT,
+                            env={**os.environ, "BURNOUT_DATABASE_URL": url},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    t0 = time.perf_counter()
+    while proc.poll() is None and staging.holder(engine) is None:
+        time.sleep(0.01)
+    writing_from = time.perf_counter()
+    results: list[tuple[str, float, bool]] = []
+    lock = threading.Lock()
+    rng = random.Random(3)
+
+    def run(w: int) -> None:
+        n = 0
+        while proc.poll() is None:
+            helper = ids[(w * 7919 + n) % len(ids)]
+            when = dt.datetime(2031, 1, 6, 8) + dt.timedelta(seconds=w * 100_000 + n)
+            t = time.perf_counter()
+            try:
+                checkin.save_checkin(engine, helper, answers(rng), submitted_at=when)
+                kind = "saved"
+            except InputError as exc:
+                kind = f"raw:{exc}"
+            except Exception as exc:  # noqa: BLE001 - counting what a user would have been shown
+                kind = "locked" if "locked" in str(exc).lower() else f"raw:{type(exc).__name__}"
+            during = staging.holder(engine) is not None
+            with lock:
+                results.append((kind, time.perf_counter() - t, during))
+            n += 1
+
+    ts = [threading.Thread(target=run, args=(w,)) for w in range(threads)]
+    [t.start() for t in ts]
+    code = proc.wait()
+    import_s = time.perf_counter() - t0
+    write_s = time.perf_counter() - writing_from
+    [t.join() for t in ts]
+    if code != 0:
+        raise SystemExit(f"the import failed: {proc.stderr.read()[-2000:]}")
+    lat = np.array([d for _, d, during in results if during] or [np.nan])
+    kinds = [k for k, _, _ in results]
+    raw = [k for k in kinds if k.startswith("raw")]
+    p50, p95, top = np.percentile(lat, 50), np.percentile(lat, 95), np.max(lat)
+    print(f"{label}: import of {helpers} helpers x 52 weeks took {import_s:.1f} s ({write_s:.1f} s writing); "
+          f"{kinds.count('saved')} check-ins saved meanwhile by {threads} writers, {len(raw)} raw errors, "
+          f"{kinds.count('locked')} locked; while writing: {len(lat)} check-ins, p50 {p50:.3f} s, "
+          f"p95 {p95:.3f} s, max {top:.3f} s", flush=True)
+    return (f"ROW| check-ins during a large import, {threads} writers, {label} | import of {helpers} helpers x "
+            f"52 weeks ({import_s:.0f} s) | {kinds.count('saved'):,} saved, {len(raw)} raw errors, "
+            f"{kinds.count('locked')} 'locked' shown; while the import wrote: p50 {p50:.2f} s, p95 {p95:.2f} s, "
+            f"max {top:.2f} s |")
+
 
 def main() -> None:
     ap = argparse.ArgumentParser()
@@ -158,21 +230,28 @@ def main() -> None:
     ap.add_argument("--processes", type=int, default=8)
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--duplicates", type=int, default=200)
+    ap.add_argument("--scenario", choices=["checkins", "during-import", "both"], default="both")
+    ap.add_argument("--import-helpers", type=int, default=400)
     a = ap.parse_args()
     if a.single:
         single(a.url, a.single)
         return
     rows = []
+
+    def run(new_url, label: str) -> None:
+        if a.scenario in ("checkins", "both"):
+            rows.append(bench(new_url(), label, a.checkins, a.processes, a.threads, a.duplicates))
+        if a.scenario in ("during-import", "both"):
+            rows.append(during_import(new_url(), label, a.import_helpers, a.threads))
+
     if a.engine in ("sqlite", "both"):
-        url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='bench_writes.')) / 'w.db'}"
-        rows.append(bench(url, "SQLite (WAL)", a.checkins, a.processes, a.threads, a.duplicates))
+        run(lambda: f"sqlite:///{Path(tempfile.mkdtemp(prefix='bench_writes.')) / 'w.db'}", "SQLite (WAL)")
     if a.engine in ("postgresql", "both"):
         from pg import Server
 
         server = Server()
         try:
-            rows.append(bench(server.new_database(), "PostgreSQL", a.checkins, a.processes, a.threads,
-                              a.duplicates))
+            run(server.new_database, "PostgreSQL")
         finally:
             server.stop()
     for r in rows:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import math
 import re
 from typing import Mapping
@@ -28,8 +29,10 @@ from burnout.scoring import score_one
 from burnout.instruments import INSTRUMENTS, display_text, load as _instrument, normalise_label
 from burnout.store import frames, writes
 from burnout.store import settings as saved_settings
-from burnout.store.retry import is_unique_violation, run_in_transaction
+from burnout.store.retry import DATABASE_ERRORS, is_foreign_key_violation, is_unique_violation, run_in_transaction
 from burnout.store.schema import checkin_drafts, helpers, submissions, teams
+
+log = logging.getLogger(__name__)
 
 # Display order of a check-in: the short weekly part first, the longer ones when due.
 ORDER = ("pulse", "sib", "cbi", "proqol5")
@@ -307,12 +310,15 @@ def load_partial(engine: Engine, helper_id: str, today: dt.date | None = None) -
 
 
 def save_partial(engine: Engine, helper_id: str, values: Mapping[str, object],
-                 today: dt.date | None = None) -> None:
+                 today: dt.date | None = None) -> bool:
     """Keep a begun check-in for this week (replacing the earlier one); empty clears it.
 
     The one draft of a check-in: every tab and device of the helper reads it, so a
     reload, a new tab or a phone later in the week finds the same answers.  Stored
-    apart from submissions: a draft is never scored nor counted anywhere."""
+    apart from submissions: a draft is never scored nor counted anywhere.
+    Best effort: when the database cannot take it (away, read-only, full) the
+    answers stay in the browser tab and saving the check-in says what happened,
+    so this only logs and returns False."""
     week = week_start(_as_date(today or now()))
     clean = {str(k): v for k, v in values.items() if isinstance(v, (str, int, float)) and v != ""}
 
@@ -322,9 +328,14 @@ def save_partial(engine: Engine, helper_id: str, values: Mapping[str, object],
         if clean:
             conn.execute(insert(checkin_drafts).values(helper_id=helper_id, week_start=week,
                                                        answers=json.dumps(clean), updated_at=now()))
-    # written on every answer: a moment's lock (another tab, a check-in being saved) is
-    # waited out like any short write rather than losing the answer
-    run_in_transaction(engine, write, what="check-in draft")
+    try:
+        # written on every answer: a moment's lock (another tab, a check-in being saved) is
+        # waited out like any short write rather than losing the answer
+        run_in_transaction(engine, write, what="check-in draft")
+    except DATABASE_ERRORS:
+        log.warning("could not keep the check-in draft of %s", helper_id, exc_info=True)
+        return False
+    return True
 
 
 def plain_error(exc: Exception) -> str:
@@ -404,7 +415,8 @@ def save_checkin(engine: Engine, helper_id: str, answers: Mapping[str, Mapping[s
     answers, scores and the audit row are then written in ONE short transaction
     (``store.writes.insert_checkin``), retried when the database is busy.  A
     check-in already stored at the same time is refused by the database's unique
-    constraint, reported as the plain :data:`DUPLICATE_CHECKIN`.  The comment belongs to the first
+    constraint, reported as the plain :data:`DUPLICATE_CHECKIN`; a helper not in
+    the roster by the foreign key, reported as "not in the roster".  The comment belongs to the first
     instrument of the check-in (the pulse in a weekly check-in).  Returns the new
     submission ids in check-in order.
     """
@@ -418,19 +430,18 @@ def save_checkin(engine: Engine, helper_id: str, answers: Mapping[str, Mapping[s
     parts = [(n, comment if i == 0 else None, clean[n], score_one(n, clean[n])) for i, n in enumerate(names)]
 
     def write(conn) -> list[int]:
-        if conn.execute(select(helpers.c.helper_id).where(helpers.c.helper_id == helper_id)).first() is None:
-            raise InputError(f"{helper_id!r} is not in the roster", column="helper_id")
-        ids = writes.insert_checkin(conn, helper_id, when, parts)
-        # the saved check-in takes its draft with it, in the same transaction: a draft left
-        # behind would offer answers already counted
-        conn.execute(delete(checkin_drafts).where(checkin_drafts.c.helper_id == helper_id))
-        writes.audit(conn, actor or helper_id, "checkin_saved", subject_helper_id=helper_id,
-                     detail=", ".join(names))
-        return ids
+        # the saved check-in takes its draft with it, in the same write
+        return writes.insert_checkin(conn, helper_id, when, parts, clear_draft=True,
+                                     audit_row=(actor or helper_id, "checkin_saved", ", ".join(names)))
 
     try:
-        return run_in_transaction(engine, write, what="check-in")
+        return run_in_transaction(engine, write, what="check-in", one_statement=True)
     except IntegrityError as exc:
+        # The constraints decide, not a read before the insert: a helper missing from
+        # the roster fails the foreign key, a second save of the same check-in the
+        # unique key; each becomes the same plain sentence a pre-check would give.
+        if is_foreign_key_violation(exc):
+            raise InputError(f"{helper_id!r} is not in the roster", column="helper_id") from None
         if not is_unique_violation(exc):
             raise
         raise InputError(DUPLICATE_CHECKIN, column="submitted_at") from None

@@ -7,8 +7,10 @@ from __future__ import annotations
 import os
 import random
 import signal
+import socket
 import sqlite3
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -20,7 +22,8 @@ from streamlit.testing.v1 import AppTest
 
 from burnout import auth, checkin, cli, ingest, seed
 from burnout.demo import write_demo
-from burnout.store import frames, get_engine
+from burnout.errors import InputError
+from burnout.store import frames, get_engine, staging
 from burnout.store import schema as s
 from burnout.ui import common
 
@@ -53,18 +56,15 @@ def import_args(files) -> list[str]:
 
 
 def writing(eng):
-    """A probe that is true once an import has begun writing (not just reading files)."""
-    if eng.dialect.name == "sqlite":
-        wal = Path(f"{eng.url.database}-wal")
-        start = wal.stat().st_size if wal.exists() else 0
-        return lambda: wal.exists() and wal.stat().st_size > start
-    # the import holds its advisory lock exactly while it writes
-    return lambda: counts_locks(eng) > 0
+    """A probe that is true once an import has begun writing (not just reading files):
+    it holds the import lock row from its first staged batch to its last commit."""
+    return lambda: staging.holder(eng) is not None
 
 
-def counts_locks(eng) -> int:
+def staged(eng) -> dict[str, int]:
     with eng.connect() as conn:
-        return conn.exec_driver_sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'").scalar_one()
+        return {t.name: conn.execute(select(func.count()).select_from(t)).scalar_one()
+                for t in (*staging.STAGING, s.import_lock)}
 
 
 def kill_import_after(url: str, files, seconds: float, after_writing_began: bool = False) -> int | None:
@@ -105,6 +105,8 @@ def check_killed_imports(url: str, files, clean: dict[str, int], times: list[flo
     done = run_cli(*import_args(files), env={"BURNOUT_DATABASE_URL": url})
     assert done.returncode == 0, done.stderr
     assert counts(eng) == clean
+    # what the killed imports had staged was cleared by the next one, and it left nothing
+    assert set(staged(eng).values()) == {0}
 
 
 def test_import_killed_at_any_time_leaves_sqlite_whole(org_files, clean_counts, tmp_path):
@@ -343,3 +345,227 @@ def test_a_full_disk_is_one_line_exit_2_and_stores_nothing(org_files, tmp_path, 
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "database or disk is full" in err[0] and str(tmp_path) in err[0]
     assert counts(eng) == {t.name: 0 for t in TABLES}
+
+
+# --------------------------------------------------------------------------- one import at a time, staged
+
+def test_checkins_keep_flowing_while_a_large_import_writes(org_files, tmp_path):
+    """The import writes in short batches, so check-ins made meanwhile are saved
+    while it is still writing (not after it), every one of them."""
+    url = f"sqlite:///{tmp_path / 'flow.db'}"
+    eng = get_engine(url)
+    ingest.import_files(eng, roster=org_files["roster"])
+    ids = sorted(frames.helper_ids(eng))
+    probe = writing(eng)
+    proc = subprocess.Popen([PYTHON, "-m", "burnout", "import", "--surveys", str(org_files["surveys"]),
+                             "--caseload", str(org_files["caseload"])], cwd=ROOT,
+                            env={**os.environ, "BURNOUT_DATABASE_URL": url},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and not probe() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    results: list[tuple[bool, bool]] = []      # (saved, the import was still writing when it returned)
+    errors: list[BaseException] = []
+
+    def checkins():
+        n = 0
+        while proc.poll() is None and n < 400:
+            try:
+                checkin.save_checkin(eng, ids[n % len(ids)], {"sib": {"sib_1": 1 + n % 5}},
+                                     submitted_at=pd.Timestamp("2031-01-06 08:00") + pd.Timedelta(seconds=n))
+                results.append((True, probe()))
+            except Exception as exc:   # noqa: BLE001 - any failure is what this test looks for
+                errors.append(exc)
+            n += 1
+            time.sleep(0.05)
+
+    t = threading.Thread(target=checkins)
+    t.start()
+    assert proc.wait(timeout=300) == 0, proc.stderr.read()
+    t.join()
+    assert errors == []
+    assert sum(during for _, during in results) >= 3, results
+    stored = frames.submissions_frame(eng)
+    assert (stored["source"] == "checkin").sum() == len(results)
+    assert set(staged(eng).values()) == {0}
+
+
+def lock_row(eng, pid: int, started, files: str = "roster.csv", actor: str = "admin") -> None:
+    with eng.begin() as conn:
+        conn.execute(s.import_lock.insert().values(lock="import", token="t" * 32, files=files, actor=actor,
+                                                   started_at=started, heartbeat_at=common.now(),
+                                                   host=socket.gethostname(), pid=pid))
+
+
+ROSTER = b"helper_id,name,team,role,site,fte,start_date\nZ1,Zoe,T1,nurse,North,1,2024-01-01\n"
+
+
+def test_a_second_import_says_whose_import_is_running(tmp_path):
+    eng = get_engine(f"sqlite:///{tmp_path / 'second.db'}")
+    other = subprocess.Popen(["sleep", "120"])          # a live process on this host holds the lock
+    try:
+        lock_row(eng, other.pid, pd.Timestamp(common.now()).floor("min").replace(hour=14, minute=2))
+        with pytest.raises(InputError) as err:
+            ingest.import_files(eng, roster=ROSTER, names={"roster": "new.csv"}, wait=0.5)
+        assert str(err.value) == ("Another import (roster.csv, started by admin at 14:02 UTC) is still "
+                                  "running; try again when it finishes")
+        assert counts(eng)["helpers"] == 0
+    finally:
+        other.kill()
+        other.wait()
+    # its process is gone: the next import takes over and stores its file
+    ingest.import_files(eng, roster=ROSTER, names={"roster": "new.csv"}, wait=0)
+    assert counts(eng)["helpers"] == 1 and set(staged(eng).values()) == {0}
+
+
+def test_a_killed_imports_leftovers_are_cleared_and_never_shown(tmp_path):
+    eng = get_engine(f"sqlite:///{tmp_path / 'left.db'}")
+    ingest.import_files(eng, roster=ROSTER)
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    lock_row(eng, dead.pid, pd.Timestamp(common.now()))
+    with eng.begin() as conn:      # what a killed import had staged before it was killed
+        conn.execute(s.staging_submissions.insert().values(seq=1, helper_id="Z1", instrument="sib",
+                                                           submitted_at=pd.Timestamp("2026-01-05 09:00"),
+                                                           source="import"))
+        conn.execute(s.staging_answers.insert().values(seq=1, item_id="sib_1", value=4.0))
+    assert counts(eng)["submissions"] == 0      # staged is not stored
+    survey = b"helper_id,submitted_at,instrument,sib_1\nZ1,2026-02-02T09:00:00,sib,2\n"
+    ingest.import_files(eng, surveys=survey, names={"surveys": "s.csv"}, wait=0)
+    sub = frames.answers(eng)
+    assert sub["sib_1"].tolist() == [2.0]       # only this import's row; the leftover is gone
+    assert set(staged(eng).values()) == {0}
+
+
+def test_an_import_that_fails_half_way_leaves_no_lock_behind(tmp_path, monkeypatch):
+    eng = get_engine(f"sqlite:///{tmp_path / 'fail.db'}")
+    ingest.import_files(eng, roster=ROSTER)
+    real = staging.publish
+
+    def broken(conn, token, update):
+        real(conn, token, update)
+        raise OperationalError("COMMIT", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(staging, "publish", broken)
+    survey = b"helper_id,submitted_at,instrument,sib_1\nZ1,2026-02-02T09:00:00,sib,2\n"
+    with pytest.raises(OperationalError):
+        ingest.import_files(eng, surveys=survey, names={"surveys": "s.csv"})
+    assert counts(eng)["submissions"] == 0 and set(staged(eng).values()) == {0}
+    monkeypatch.setattr(staging, "publish", real)
+    ingest.import_files(eng, surveys=survey, names={"surveys": "s.csv"}, wait=0)
+    assert counts(eng)["submissions"] == 1
+
+
+def fill_checkin(at: AppTest, chosen: list[str]) -> None:
+    again = [b for b in at.button if b.label == "Check in again"]
+    if again:
+        again[0].click().run()
+    for i, label in enumerate(chosen, start=1):
+        at.radio(key=f"q_pulse_{i}").set_value(label)
+
+
+def fill_up(path) -> int:
+    """Fill the database file to its last byte at its current size (SQLite's own
+    "database or disk is full" from then on); returns that size in pages."""
+    with sqlite3.connect(path) as raw:
+        pages = raw.execute("PRAGMA page_count").fetchone()[0]
+        raw.execute(f"PRAGMA max_page_count={pages}")
+        for size in (4096, 512, 64, 8, 1):
+            try:
+                while True:
+                    raw.execute("INSERT INTO audit_log (at, actor, action, detail) VALUES "
+                                "('2020-01-01 00:00:00.000000', 'filler', 'filler', ?)", ("x" * size,))
+                    raw.commit()
+            except sqlite3.OperationalError as exc:
+                assert "full" in str(exc)
+                raw.rollback()
+    return pages
+
+
+@pytest.mark.parametrize("fault", ["read-only", "full disk"])
+def test_a_real_write_failure_on_the_checkin_page_keeps_the_answers(writable_copy, monkeypatch, fault):
+    """Not a stand-in exception: SQLite itself refuses the write (a read-only file,
+    a disk with no room), the page says so in one sentence and keeps the answers."""
+    eng = writable_copy
+    user = auth.authenticate(eng, "demo-helper1", seed.DEMO_PASSWORD)
+    path = eng.url.database
+    if fault == "read-only":
+        url = f"sqlite:///file:{path}?mode=ro&uri=true"
+    else:
+        url = f"sqlite:///{path}"
+        pages = fill_up(path)
+        event.listen(get_engine(url), "connect",
+                     lambda dbapi_conn, _r: dbapi_conn.execute(f"PRAGMA max_page_count={pages}"))
+        get_engine(url).dispose()
+    monkeypatch.setenv("BURNOUT_DATABASE_URL", url)
+    before = len(frames.submissions_frame(eng, user["helper_id"]))
+    at = AppTest.from_file(str(ROOT / "burnout" / "ui" / "checkin.py"), default_timeout=30)
+    at.session_state["user"] = user
+    at.session_state["last_seen"] = common.now()
+    at.run()
+    chosen = ["Never", "Always", "Never", "Often", "Rarely", "Sometimes"]
+    fill_checkin(at, chosen)
+    next(b for b in at.button if b.label == "Save my check-in").click().run()
+    assert not at.exception
+    assert common.CHECKIN_NOT_SAVED in [e.value for e in at.error]
+    shown = page_texts(at)
+    assert str(path) not in shown and "readonly" not in shown and "disk" not in shown.lower()
+    assert [at.radio(key=f"q_pulse_{i}").value for i in range(1, 7)] == chosen
+    assert len(frames.submissions_frame(eng, user["helper_id"])) == before
+
+
+@pytest.mark.postgres
+def test_two_imports_asking_for_the_lock_at_the_same_moment_on_postgresql(pg_url):
+    """Both see no lock row and insert one: the loser is told to wait, not shown a
+    duplicate-key error."""
+    eng = get_engine(pg_url)
+    barrier = threading.Barrier(8)
+    got, errors = [], []
+    real = staging.clear_staging
+
+    def slow_clear(conn):       # widen the window between reading "no lock" and committing
+        real(conn)
+        time.sleep(0.2)
+
+    def take():
+        barrier.wait()
+        try:
+            token = staging.acquire(eng, "r.csv", "admin", wait=30)
+            got.append(token)
+            staging.release(eng, token)
+        except Exception as exc:   # noqa: BLE001 - any failure is what this test looks for
+            errors.append(exc)
+
+    staging.clear_staging = slow_clear
+    try:
+        threads = [threading.Thread(target=take) for _ in range(8)]
+        [t.start() for t in threads]
+        [t.join() for t in threads]
+    finally:
+        staging.clear_staging = real
+    assert errors == [] and len(got) == 8 and staging.holder(eng) is None
+
+
+def test_imports_from_threads_of_one_process_take_turns(tmp_path):
+    """Eight imports from one dashboard process: none mistakes another's fresh lock
+    row for a leftover of its own process."""
+    eng = get_engine(f"sqlite:///{tmp_path / 'threads.db'}")
+    roster = "helper_id,name,team,role,site,fte,start_date\n" + "".join(
+        f"H{i},N{i},T,nurse,S,1,2024-01-01\n" for i in range(8))
+    ingest.import_files(eng, roster=roster.encode())
+    errors = []
+
+    def writer(i):
+        body = "helper_id,submitted_at,instrument,sib_1\n" + "".join(
+            f"H{i},2026-01-{d:02d}T09:00:00,sib,{1 + d % 5}\n" for d in range(1, 29))
+        try:
+            for _ in range(3):
+                ingest.import_files(eng, surveys=body.encode(), names={"surveys": f"w{i}.csv"})
+        except Exception as exc:  # noqa: BLE001 - the assertion reports it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(8)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert errors == []
+    assert counts(eng)["submissions"] == 8 * 28 and set(staged(eng).values()) == {0}

@@ -11,9 +11,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from burnout import ingest
+from burnout import checkin, ingest
 from burnout.errors import InputError
 from burnout.store import get_engine
 from burnout.store import schema as s
@@ -107,3 +109,54 @@ def test_a_200k_row_caseload_file_passes_quickly(tmp_path):
     took = time.perf_counter() - started
     assert len(weeks_frame) == 200_000
     assert took < 30, f"validating 200,000 rows took {took:.1f} s"
+
+
+# --------------------------------------------------------------------------- fuzzing through the database
+
+FUZZ = settings(max_examples=25, deadline=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+fuzz_cell = st.one_of(
+    st.sampled_from(["H1", "H2", "H3", "H9", "", "1", "3", "5", "2026-03-02", "2026-03-02T09:00", "2099-01-01",
+                     "1900-01-01", "sib", "pulse", "Often", "inf", "-1", "1e300", "=HYPERLINK(\"x\")", "\x00",
+                     "a" * 200]),
+    st.text(max_size=8),
+)
+
+
+@FUZZ
+@given(st.lists(st.lists(fuzz_cell, min_size=5, max_size=5), min_size=1, max_size=6))
+def test_import_files_on_random_surveys_stores_whole_or_nothing(sqlite_engine, rows):
+    """The whole import path (prepare, staging, publish) on random survey rows: stored,
+    or refused with nothing stored; never another exception."""
+    header = ["helper_id", "submitted_at", "instrument", "sib_1", "pulse_1"]
+    body = pd.DataFrame(rows, columns=header).to_csv(index=False).encode("utf-8", "surrogatepass")
+    before = counts(sqlite_engine)
+    try:
+        summary = ingest.import_files(sqlite_engine, surveys=body, names={"surveys": "fuzz.csv"})
+    except InputError as err:
+        assert err.file == "fuzz.csv" and "Traceback" not in str(err)
+        assert counts(sqlite_engine) == before
+        return
+    new = summary.counts["surveys"]["new"]
+    assert counts(sqlite_engine)["submissions"] == before["submissions"] + new
+
+
+answer = st.one_of(st.none(), st.integers(-2, 120), st.floats(allow_nan=True, allow_infinity=True),
+                   st.sampled_from(["Often", "never", "3", "x", "", True]), st.text(max_size=4))
+
+
+@FUZZ
+@given(st.dictionaries(st.sampled_from(["pulse", "sib", "cbi", "proqol5", "mbi"]),
+                       st.dictionaries(st.sampled_from(["pulse_1", "pulse_6", "sib_1", "cbi_w7", "proqol_1",
+                                                        "x"]), answer, max_size=4), max_size=3),
+       st.one_of(st.none(), st.text(max_size=20)))
+def test_save_checkin_on_random_answers_saves_or_refuses_plainly(sqlite_engine, answers, comment):
+    """The check-in's scoring entry point: random answers are saved whole or refused
+    with a plain InputError, with nothing stored."""
+    before = counts(sqlite_engine)
+    try:
+        ids = checkin.save_checkin(sqlite_engine, "H1", answers, comment=comment)
+    except InputError as err:
+        assert str(err) and counts(sqlite_engine) == before
+        return
+    assert counts(sqlite_engine)["submissions"] == before["submissions"] + len(ids)

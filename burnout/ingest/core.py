@@ -1,13 +1,12 @@
-"""Prepare (read + validate everything) and store (one transaction, one import at a time)."""
+"""Prepare (read + validate everything) and store (staged in short batches, made visible
+all at once, one import at a time)."""
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
 import pandas as pd
-from sqlalchemy import text
 
 from burnout import auth
 from burnout.errors import InputError
@@ -22,7 +21,9 @@ from burnout.ingest.validate import (CASELOAD_REQUIRED, EVENT_REQUIRED, ROSTER_O
 from burnout.store import frames, writes
 from burnout.store import settings as saved_settings
 from burnout.store.demo import is_demo
-from burnout.store.retry import DATABASE_ERRORS, is_transient, run_in_transaction
+from burnout.store import staging
+from burnout.store.retry import run_in_transaction
+from burnout.store.schema import SCORE_COLUMNS
 
 
 @dataclass
@@ -161,57 +162,114 @@ def _stamp(ts) -> str:
     return ts.strftime("%Y-%m-%d") if ts == ts.normalize() else ts.strftime("%Y-%m-%d %H:%M")
 
 
+def _store_roster(conn, prepared: dict, actor: str, summary: ImportSummary) -> None:
+    f, df, info = prepared["roster"]
+    n_new, n_upd = writes.upsert_roster(conn, df, absent=info["absent"])
+    writes.log_import(conn, "roster", f, len(df), n_new + n_upd, actor)
+    summary.counts["roster"] = {"rows": len(df), "new": n_new, "updated": n_upd}
+    summary.lines.append(f"{f}: {len(df):,} helpers ({n_new:,} new, {n_upd:,} changed)")
+    accounts = info.get("accounts")
+    if accounts is not None and len(accounts):
+        created = auth.roster_accounts(conn, accounts, actor=actor)
+        summary.counts["accounts"] = {"new": len(created)}
+        summary.lines.append(f"{f}: {len(created):,} helper account(s) created, waiting for their invite "
+                             "(Users & settings: invite links for accounts without a password)")
+    if info["absent"] and len(df) > n_new:
+        summary.warn(f"{f} has no {', '.join(info['absent'])} column(s): helpers already stored "
+                     "keep their stored values there")
+    if info.get("ignored"):
+        summary.warn(f"{f}: column(s) not used by the roster were left out: {_listed(info['ignored'])}")
+
+
+def _surveys_stored(conn, summary: ImportSummary, f: str, subs, n_new: int, n_items: int,
+                    differing: pd.DataFrame, actor: str) -> None:
+    writes.log_import(conn, "surveys", f, len(subs), n_new, actor)
+    summary.counts["surveys"] = {"rows": len(subs), "new": n_new, "answers": n_items,
+                                 "already_stored": len(subs) - n_new, "different": len(differing)}
+    summary.lines.append(f"{f}: {len(subs):,} submissions ({n_new:,} new with {n_items:,} answers, "
+                         f"{len(subs) - n_new:,} already stored)")
+    if len(differing):
+        keys = [f"helper {r.helper_id} {r.instrument} {_stamp(r.submitted_at)}"
+                for r in differing.itertuples(index=False)]
+        summary.warn(f"{f}: {len(differing):,} submission(s) already stored with different answers; "
+                     f"kept the stored answers: {_listed(keys)}")
+
+
+def _caseload_stored(conn, summary: ImportSummary, f: str, weeks, n_new: int, n_upd: int, kept,
+                     actor: str) -> None:
+    writes.log_import(conn, "caseload", f, len(weeks), n_new + n_upd, actor)
+    summary.counts["caseload"] = {"rows": len(weeks), "new": n_new, "updated": n_upd, "kept": len(kept)}
+    summary.lines.append(f"{f}: {len(weeks):,} helper-weeks ({n_new:,} new, {n_upd:,} changed)")
+    if len(kept):
+        keys = [f"{r.helper_id} week of {_stamp(r.week_start)}" for r in kept.itertuples(index=False)]
+        summary.warn(f"{f}: {len(kept):,} helper-week(s) this file covers only in part are already "
+                     f"stored with other figures; kept the stored figures: {_listed(keys)}. "
+                     "To replace them, import events covering the whole week(s)")
+
+
 def store_prepared(conn, prepared: dict, actor: str = "cli",
                    progress: Callable[[float, str], None] | None = None) -> ImportSummary:
-    """Write what ``prepare`` returned on an open connection (the caller's transaction)."""
+    """Write what ``prepare`` returned on an open connection, in the caller's one
+    transaction (the demo seed); :func:`import_files` stages instead."""
     progress = progress or (lambda f, m: None)
     summary = ImportSummary()
     if "roster" in prepared:
-        f, df, info = prepared["roster"]
-        n_new, n_upd = writes.upsert_roster(conn, df, absent=info["absent"])
-        writes.log_import(conn, "roster", f, len(df), n_new + n_upd, actor)
-        summary.counts["roster"] = {"rows": len(df), "new": n_new, "updated": n_upd}
-        summary.lines.append(f"{f}: {len(df):,} helpers ({n_new:,} new, {n_upd:,} changed)")
-        accounts = info.get("accounts")
-        if accounts is not None and len(accounts):
-            created = auth.roster_accounts(conn, accounts, actor=actor)
-            summary.counts["accounts"] = {"new": len(created)}
-            summary.lines.append(f"{f}: {len(created):,} helper account(s) created, waiting for their invite "
-                                 "(Users & settings: invite links for accounts without a password)")
-        if info["absent"] and len(df) > n_new:
-            summary.warn(f"{f} has no {', '.join(info['absent'])} column(s): helpers already stored "
-                         "keep their stored values there")
-        if info.get("ignored"):
-            summary.warn(f"{f}: column(s) not used by the roster were left out: {_listed(info['ignored'])}")
+        _store_roster(conn, prepared, actor, summary)
     if "surveys" in prepared:
         f, subs, ans = prepared["surveys"]
         differing = writes.stored_with_other_answers(conn, subs, ans)
         n_new, n_items = writes.insert_submissions(
             conn, subs, ans, source="import",
             progress=lambda x: progress(0.3 + 0.6 * x, "storing survey answers"))
-        writes.log_import(conn, "surveys", f, len(subs), n_new, actor)
-        summary.counts["surveys"] = {"rows": len(subs), "new": n_new, "answers": n_items,
-                                     "already_stored": len(subs) - n_new, "different": len(differing)}
-        summary.lines.append(f"{f}: {len(subs):,} submissions ({n_new:,} new with {n_items:,} answers, "
-                             f"{len(subs) - n_new:,} already stored)")
-        if len(differing):
-            keys = [f"helper {r.helper_id} {r.instrument} {_stamp(r.submitted_at)}"
-                    for r in differing.itertuples(index=False)]
-            summary.warn(f"{f}: {len(differing):,} submission(s) already stored with different answers; "
-                         f"kept the stored answers: {_listed(keys)}")
+        _surveys_stored(conn, summary, f, subs, n_new, n_items, differing, actor)
     if "caseload" in prepared:
         f, weeks, info = prepared["caseload"]
         n_new, n_upd, kept = writes.upsert_caseload(conn, weeks, absent=info["absent"],
                                                     keep_stored=info["partial"])
-        writes.log_import(conn, "caseload", f, len(weeks), n_new + n_upd, actor)
-        summary.counts["caseload"] = {"rows": len(weeks), "new": n_new, "updated": n_upd,
-                                      "kept": len(kept)}
-        summary.lines.append(f"{f}: {len(weeks):,} helper-weeks ({n_new:,} new, {n_upd:,} changed)")
-        if len(kept):
-            keys = [f"{r.helper_id} week of {_stamp(r.week_start)}" for r in kept.itertuples(index=False)]
-            summary.warn(f"{f}: {len(kept):,} helper-week(s) this file covers only in part are already "
-                         f"stored with other figures; kept the stored figures: {_listed(keys)}. "
-                         "To replace them, import events covering the whole week(s)")
+        _caseload_stored(conn, summary, f, weeks, n_new, n_upd, kept, actor)
+    return summary
+
+
+def _stage(engine, token: str, prepared: dict, progress: Callable[[float, str], None]) -> dict:
+    """Compare with what is stored (reads only) and write the new rows to staging in
+    short batches.  Returns what :func:`_publish` needs for its summary."""
+    plan: dict = {}
+    if "surveys" in prepared:
+        f, subs, ans = prepared["surveys"]
+        with engine.connect() as conn:
+            differing = writes.stored_with_other_answers(conn, subs, ans)
+            new, long = writes.new_submissions(conn, subs, ans, source="import")
+        # scored here, outside every transaction: the write lock is held only to write
+        scored = writes.scored(long, key="seq") if len(long) else pd.DataFrame(columns=["seq"])
+        staging.stage_submissions(engine, token, new, long, scored.reindex(columns=["seq", *SCORE_COLUMNS]),
+                                  progress=lambda x: progress(0.3 + 0.55 * x, "storing survey answers"))
+        plan["surveys"] = {"differing": differing}
+    if "caseload" in prepared:
+        f, weeks, info = prepared["caseload"]
+        with engine.connect() as conn:
+            new, changed, kept, compare = writes.caseload_changes(conn, weeks, info["absent"], info["partial"])
+            dialect = conn.dialect.name
+        rows = pd.concat([new, changed.reindex(columns=new.columns)], ignore_index=True)
+        staging.stage_caseload(engine, token, writes.caseload_for_insert(rows, dialect))
+        plan["caseload"] = {"new": len(new), "changed": len(changed), "kept": kept, "compare": compare}
+    progress(0.9, "making the import visible")
+    return plan
+
+
+def _publish(conn, token: str, prepared: dict, plan: dict, actor: str) -> ImportSummary:
+    """The one transaction that makes a staged import visible, with the roster."""
+    summary = ImportSummary()
+    if "roster" in prepared:
+        _store_roster(conn, prepared, actor, summary)
+    compare = plan["caseload"]["compare"] if "caseload" in plan else None
+    n_subs, n_answers = staging.publish(conn, token, compare)
+    if "surveys" in prepared:
+        f, subs, _ = prepared["surveys"]
+        _surveys_stored(conn, summary, f, subs, n_subs, n_answers, plan["surveys"]["differing"], actor)
+    if "caseload" in prepared:
+        f, weeks, _ = prepared["caseload"]
+        c = plan["caseload"]
+        _caseload_stored(conn, summary, f, weeks, c["new"], c["changed"], c["kept"], actor)
     return summary
 
 
@@ -219,9 +277,14 @@ def import_files(engine, roster=None, surveys=None, caseload=None, mapping=None,
                  names: dict | None = None, actor: str = "cli",
                  progress: Callable[[float, str], None] | None = None,
                  limits: ImportLimits | None = None, roster_mapping=None, sheet: str | None = None,
-                 sheets: dict[str, str] | None = None) -> ImportSummary:
-    """Validate all given files, then store them in one transaction (retried when
-    the database is busy; one import at a time, see :func:`wait_for_other_imports`).
+                 sheets: dict[str, str] | None = None, wait: float | None = None) -> ImportSummary:
+    """Validate all given files, then store them all or nothing.
+
+    One import at a time: a second one waits up to ``wait`` seconds (default
+    :data:`IMPORT_WAIT_SECONDS`) for the running one, then says whose import is
+    running (``store.staging``).  The rows are written to staging in short
+    batches, so check-ins keep being saved meanwhile, and one short transaction
+    makes them visible.
 
     Idempotent: the roster and caseload upsert on their natural keys (helper_id;
     helper_id + week_start) and a survey submission already stored under the
@@ -237,40 +300,24 @@ def import_files(engine, roster=None, surveys=None, caseload=None, mapping=None,
     known = frames.helper_ids(engine)
     prepared = prepare(roster, surveys, caseload, mapping, names, known, limits=limits,
                        roster_mapping=roster_mapping, sheet=sheet, sheets=sheets)
+    if not prepared:
+        return ImportSummary()
     progress(0.3, "storing")
-
-    def write(conn):
-        wait_for_other_imports(conn)
-        return store_prepared(conn, prepared, actor, progress)
-
+    files = ", ".join(entry[0] for entry in prepared.values())
+    token = staging.acquire(engine, files, actor, IMPORT_WAIT_SECONDS if wait is None else wait,
+                            waiting=lambda text: progress(0.3, text))
     try:
-        summary = run_in_transaction(engine, write, what="import", cap=IMPORT_WAIT_SECONDS, short=False)
-    except DATABASE_ERRORS as exc:
-        if is_transient(exc):
-            raise InputError(ANOTHER_IMPORT) from None
+        plan = _stage(engine, token, prepared, progress)
+        summary = run_in_transaction(engine, lambda conn: _publish(conn, token, prepared, plan, actor),
+                                     what="import")
+    except BaseException:
+        staging.release(engine, token)
         raise
+    staging.finished(token)
+    # ---- after commit: the import is stored and visible.  Work that follows a
+    # stored import (refreshing what is derived from the touched helpers) goes here.
     progress(1.0, "done")
     return summary
 
 
 IMPORT_WAIT_SECONDS = 120
-ANOTHER_IMPORT = ("another import (or another long write) is running and did not finish within "
-                  f"{IMPORT_WAIT_SECONDS // 60} minutes; nothing of these files was stored, try again when it "
-                  "has finished")
-_IMPORT_LOCK_KEY = 0x6275726E   # "burn": the advisory lock every import takes on PostgreSQL
-
-
-def wait_for_other_imports(conn) -> None:
-    """Let one import write at a time, so two at once (a double-clicked "Store these
-    files", two admins) queue instead of racing on the same new teams and helpers.
-
-    SQLite: the transaction began with BEGIN IMMEDIATE, which already holds the one
-    write lock.  PostgreSQL: a transaction-scoped advisory lock, waited for a
-    bounded time; it ends with the transaction, also when the process is killed."""
-    if conn.dialect.name != "postgresql":
-        return
-    deadline = time.monotonic() + IMPORT_WAIT_SECONDS
-    while not conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _IMPORT_LOCK_KEY}).scalar():
-        if time.monotonic() > deadline:
-            raise InputError(ANOTHER_IMPORT)
-        time.sleep(0.25)

@@ -230,3 +230,47 @@ imports = Table(
 
 SCORE_COLUMNS = [c.name for c in scores.columns if c.name != "submission_id"]
 CASELOAD_COLUMNS = [c.name for c in caseload_weeks.columns]
+
+# --------------------------------------------------------------------------- imports in progress
+# One import at a time, and who is running it: the row exists while an import
+# writes (store.staging); a second import reads it to say whose import it waits for.
+import_lock = Table(
+    "import_lock", metadata,
+    Column("lock", String(20), primary_key=True),      # always "import": one row at most
+    Column("token", String(32), nullable=False),
+    Column("files", String(400), nullable=False),
+    Column("actor", String(120), nullable=False),
+    Column("started_at", DateTime, nullable=False),
+    Column("heartbeat_at", DateTime, nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+)
+
+# An import writes here in short batches (check-ins keep flowing on SQLite) and one
+# short transaction copies the rows into the real tables.  Only the import holding
+# import_lock uses them, so no import id is needed; no reader ever looks here.
+# ``seq`` numbers the import's new submissions; the copy adds the next free id.
+staging_submissions = Table(
+    "staging_submissions", metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("helper_id", String(80), nullable=False),
+    Column("instrument", String(20), nullable=False),
+    Column("submitted_at", DateTime, nullable=False),
+    Column("source", String(20), nullable=False),
+    Column("comment", Text),
+)
+staging_answers = Table(
+    "staging_answers", metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("item_id", String(20), primary_key=True),
+    Column("value", Float, nullable=False),
+)
+staging_scores = Table(
+    "staging_scores", metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    *[Column(c.name, c.type) for c in scores.columns if c.name != "submission_id"],
+)
+staging_caseload = Table(
+    "staging_caseload", metadata,
+    *[Column(c.name, c.type, primary_key=c.primary_key) for c in caseload_weeks.columns],
+)

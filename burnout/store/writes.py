@@ -7,7 +7,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
@@ -17,7 +17,7 @@ from burnout.errors import InputError
 from burnout.scoring import score_long
 from burnout.store.retry import retried, write_transaction
 from burnout.store.schema import (
-    CASELOAD_COLUMNS, SCORE_COLUMNS, answers, audit_log, caseload_weeks, helpers, imports,
+    CASELOAD_COLUMNS, SCORE_COLUMNS, answers, audit_log, caseload_weeks, checkin_drafts, helpers, imports,
     instrument_wording, scores, submissions, teams,
 )
 
@@ -151,15 +151,16 @@ def upsert_roster(conn: Connection, df: pd.DataFrame, absent: Iterable[str] = ()
 
 # --------------------------------------------------------------------------- caseload
 
-def upsert_caseload(conn: Connection, weeks: pd.DataFrame, absent: Iterable[str] = (),
-                    keep_stored=None) -> tuple[int, int, pd.DataFrame]:
-    """Insert new helper-weeks, update changed ones.  Returns (new, changed, kept).
+def caseload_changes(conn: Connection, weeks: pd.DataFrame, absent: Iterable[str] = (),
+                     keep_stored=None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[str]]:
+    """Compare helper-weeks with what is stored.  Returns (new, changed, kept, compare):
+    rows to insert, rows to update (helper_id, week_start + ``compare``), the
+    helper-weeks kept as stored, and the columns a changed week replaces.
 
     ``absent``: optional columns the file did not have; their stored values
     are neither compared nor overwritten.  ``keep_stored``: a boolean per row
     of ``weeks``; a True row never replaces a stored week with other figures
     (an event file's week it covers only in part, see ingest.rollup_events).
-    ``kept`` lists those helper-weeks (helper_id, week_start) for the summary.
     """
     absent = set(absent)
     compare = [c for c in CASELOAD_COLUMNS[2:] if c not in absent]
@@ -183,14 +184,27 @@ def upsert_caseload(conn: Connection, weeks: pd.DataFrame, absent: Iterable[str]
             a, b = pd.to_numeric(a, errors="coerce"), pd.to_numeric(b, errors="coerce")
             same = (a.isna() & b.isna()) | np.isclose(a.fillna(-1e18), b.fillna(-1e18))
         diff |= ~np.asarray(same, dtype=bool)
-    new = rows[is_new]
+    new = rows[is_new].copy()
     kept = rows.loc[~is_new & diff & keep, ["helper_id", "week_start"]].reset_index(drop=True)
     changed = rows.loc[~is_new & diff & ~keep, ["helper_id", "week_start", *compare]]
-    new = new.copy()
-    new["week_start"] = pd.to_datetime(new["week_start"])
-    if conn.dialect.name == "sqlite":
-        new["week_start"] = new["week_start"].dt.strftime("%Y-%m-%d")
-    bulk_insert(conn, caseload_weeks, new)
+    return new, changed, kept, compare
+
+
+def caseload_for_insert(rows: pd.DataFrame, dialect: str) -> pd.DataFrame:
+    """week_start as the engine stores a Date (SQLite: the text SQLAlchemy writes)."""
+    rows = rows.copy()
+    rows["week_start"] = pd.to_datetime(rows["week_start"])
+    if dialect == "sqlite":
+        rows["week_start"] = rows["week_start"].dt.strftime("%Y-%m-%d")
+    return rows
+
+
+def upsert_caseload(conn: Connection, weeks: pd.DataFrame, absent: Iterable[str] = (),
+                    keep_stored=None) -> tuple[int, int, pd.DataFrame]:
+    """Insert new helper-weeks, update changed ones (see :func:`caseload_changes`).
+    Returns (new, changed, kept)."""
+    new, changed, kept, _ = caseload_changes(conn, weeks, absent, keep_stored)
+    bulk_insert(conn, caseload_weeks, caseload_for_insert(new, conn.dialect.name))
     if len(changed):
         recs = [{("b_" + k if k in ("helper_id", "week_start") else k): v for k, v in r.items()}
                 for r in records(changed)]
@@ -205,11 +219,11 @@ def upsert_caseload(conn: Connection, weeks: pd.DataFrame, absent: Iterable[str]
 KEY = ["helper_id", "instrument", "submitted_at"]
 
 
-def insert_submissions(conn: Connection, subs: pd.DataFrame, ans: pd.DataFrame, source: str,
-                       progress: Callable[[float], None] | None = None) -> tuple[int, int]:
-    """Insert submissions not stored yet (natural key helper + instrument +
-    submitted_at) with their answers and scores.  Returns (submissions, answers)."""
-    progress = progress or (lambda x: None)
+def new_submissions(conn: Connection, subs: pd.DataFrame, ans: pd.DataFrame, source: str
+                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The submissions of ``subs`` not stored yet (natural key helper + instrument +
+    submitted_at), numbered ``seq`` 1..n, with their answers (seq, instrument,
+    item_id, value).  Returns (submissions: seq + KEY + source + comment, answers)."""
     subs = subs.copy()
     subs["submitted_at"] = pd.to_datetime(subs["submitted_at"])
     ids = subs["helper_id"].unique().tolist()
@@ -217,21 +231,41 @@ def insert_submissions(conn: Connection, subs: pd.DataFrame, ans: pd.DataFrame, 
     existing = pd.read_sql(q.where(submissions.c.helper_id.in_(ids)) if len(ids) < 30_000 else q, conn)
     existing["submitted_at"] = pd.to_datetime(existing["submitted_at"])
     marked = subs.merge(existing.assign(_old=True), on=KEY, how="left")
-    new = subs[marked["_old"].isna().to_numpy()]
+    new = subs[marked["_old"].isna().to_numpy()].reset_index(drop=True)
+    rows = new[KEY].assign(source=source, comment=new["comment"] if "comment" in new.columns else None)
+    rows.insert(0, "seq", np.arange(1, len(rows) + 1, dtype="int64"))
+    a = ans.copy()
+    a["submitted_at"] = pd.to_datetime(a["submitted_at"])
+    a = a.merge(rows[["seq", *KEY]], on=KEY, how="inner")[["seq", "instrument", "item_id", "value"]]
+    return rows, a
+
+
+def scored(long_answers: pd.DataFrame, key: str = "submission_id") -> pd.DataFrame:
+    """Scores of answers (``key``, instrument, item_id, value): ``key`` + every score column."""
+    wide = score_long(long_answers.rename(columns={key: "submission_id"}))
+    wide = wide.reindex(columns=["submission_id", *SCORE_COLUMNS])
+    wide["burned_out"] = wide["burned_out"].astype(object).where(wide["burned_out"].notna(), None)
+    wide["submission_id"] = wide["submission_id"].astype(int)
+    return wide.rename(columns={"submission_id": key})
+
+
+def insert_submissions(conn: Connection, subs: pd.DataFrame, ans: pd.DataFrame, source: str,
+                       progress: Callable[[float], None] | None = None) -> tuple[int, int]:
+    """Insert submissions not stored yet (natural key helper + instrument +
+    submitted_at) with their answers and scores.  Returns (submissions, answers)."""
+    progress = progress or (lambda x: None)
+    new, a = new_submissions(conn, subs, ans, source)
     if new.empty:
         return 0, 0
     before = conn.execute(select(func.coalesce(func.max(submissions.c.submission_id), 0))).scalar_one()
-    sub_rows = new[KEY].assign(source=source,
-                               comment=new["comment"] if "comment" in new.columns else None)
-    bulk_insert(conn, submissions, sub_rows)
+    bulk_insert(conn, submissions, new.drop(columns="seq"))
     # Read the new ids back by natural key: rows a concurrent writer added cannot
     # match our keys, because the keys are unique.
     got = pd.read_sql(select(submissions.c.submission_id, *[submissions.c[k] for k in KEY])
                       .where(submissions.c.submission_id > before), conn)
     got["submitted_at"] = pd.to_datetime(got["submitted_at"])
-    a = ans.copy()
-    a["submitted_at"] = pd.to_datetime(a["submitted_at"])
-    a = a.merge(got, on=KEY, how="inner")[["submission_id", "instrument", "item_id", "value"]]
+    ids = new[["seq", *KEY]].merge(got, on=KEY)[["seq", "submission_id"]]
+    a = a.merge(ids, on="seq")[["submission_id", "instrument", "item_id", "value"]]
     total = len(a)
     step = max(CHUNK * 10, 1)
     for start in range(0, total, step):
@@ -291,26 +325,31 @@ def store_scores(conn: Connection, long_answers: pd.DataFrame) -> None:
     """Score answers (submission_id, instrument, item_id, value) and replace their rows in ``scores``."""
     if long_answers.empty:
         return
-    wide = score_long(long_answers)
-    wide = wide.reindex(columns=["submission_id", *SCORE_COLUMNS])
-    wide["burned_out"] = wide["burned_out"].astype(object).where(wide["burned_out"].notna(), None)
-    sids = wide["submission_id"].astype(int).tolist()
+    wide = scored(long_answers)
+    sids = wide["submission_id"].tolist()
     for start in range(0, len(sids), 10_000):
         conn.execute(delete(scores).where(scores.c.submission_id.in_(sids[start:start + 10_000])))
-    wide["submission_id"] = wide["submission_id"].astype(int)
     bulk_insert(conn, scores, wide)
 
 
 def insert_checkin(conn: Connection, helper_id: str, when, parts: list[tuple[str, str | None, dict, dict]],
-                   source: str = "checkin") -> list[int]:
+                   source: str = "checkin", audit_row: tuple[str, str, str | None] | None = None,
+                   clear_draft: bool = False) -> list[int]:
     """Insert one check-in already validated and scored: ``parts`` is
-    [(instrument, comment, {item: value}, {score column: value})] in order.
-    Returns the new submission ids in that order.
+    [(instrument, comment, {item: value}, {score column: value})] in order;
+    ``audit_row`` (actor, action, detail) goes with it; ``clear_draft`` removes
+    the helper's check-in draft in the same write (a draft left behind would offer
+    answers already counted).  Returns the new
+    submission ids in that order.
 
     Only inserts, so the caller's transaction stays a few milliseconds long; a
     submission already stored under the same helper + instrument + time fails
     on the ``uq_submissions_natural`` constraint (IntegrityError), which is what
-    serialises two saves of the same check-in, on every engine."""
+    serialises two saves of the same check-in, on every engine; a helper not in
+    the roster fails the foreign key.  On PostgreSQL it is ONE statement (see
+    :func:`_insert_checkin_pg`), so it may run outside an explicit transaction."""
+    if conn.dialect.name == "postgresql":
+        return _insert_checkin_pg(conn, helper_id, when, parts, source, audit_row, clear_draft)
     ids = []
     for instrument, comment, _, _ in parts:
         res = conn.execute(insert(submissions).values(helper_id=helper_id, instrument=instrument,
@@ -320,7 +359,62 @@ def insert_checkin(conn: Connection, helper_id: str, when, parts: list[tuple[str
                                    for sid, (_, _, items, _) in zip(ids, parts) for item, value in items.items()])
     conn.execute(insert(scores), [{**{c: None for c in SCORE_COLUMNS}, **scored, "submission_id": sid}
                                   for sid, (_, _, _, scored) in zip(ids, parts)])
+    if audit_row is not None:
+        audit(conn, audit_row[0], audit_row[1], subject_helper_id=helper_id, detail=audit_row[2])
+    if clear_draft:
+        conn.execute(delete(checkin_drafts).where(checkin_drafts.c.helper_id == helper_id))
     return ids
+
+
+def _score_type(column: str) -> str:
+    return "boolean" if column == "burned_out" else "double precision"
+
+
+# Every row of a check-in in one statement: data-modifying CTEs, arrays unnested so
+# the text is the same for every check-in (prepared once per connection).  Each
+# statement on a busy server costs a round trip; eight of them were most of a
+# check-in's time under 32 concurrent writers.
+_CHECKIN_PG = text(f"""
+WITH s AS (
+    INSERT INTO submissions (helper_id, instrument, submitted_at, source, comment)
+    SELECT :helper_id, i, :submitted_at, :source, c
+    FROM unnest(CAST(:instruments AS varchar[]), CAST(:comments AS text[])) AS p(i, c)
+    RETURNING submission_id, instrument),
+a AS (
+    INSERT INTO answers (submission_id, item_id, value)
+    SELECT s.submission_id, v.item_id, v.value FROM s JOIN unnest(
+        CAST(:a_instrument AS varchar[]), CAST(:a_item AS varchar[]), CAST(:a_value AS double precision[]))
+        AS v(instrument, item_id, value) ON v.instrument = s.instrument),
+sc AS (
+    INSERT INTO scores (submission_id, {", ".join(SCORE_COLUMNS)})
+    SELECT s.submission_id, {", ".join(f"v.{c}" for c in SCORE_COLUMNS)} FROM s JOIN unnest(
+        CAST(:instruments AS varchar[]), {", ".join(f"CAST(:s_{c} AS {_score_type(c)}[])" for c in SCORE_COLUMNS)})
+        AS v(instrument, {", ".join(SCORE_COLUMNS)}) ON v.instrument = s.instrument),
+au AS (
+    INSERT INTO audit_log (at, actor, action, subject_helper_id, detail)
+    SELECT :at, :actor, :action, :helper_id, :detail WHERE :audit),
+dr AS (
+    DELETE FROM checkin_drafts WHERE helper_id = :helper_id AND :clear_draft)
+SELECT submission_id, instrument FROM s""")
+
+
+def _insert_checkin_pg(conn: Connection, helper_id: str, when, parts, source: str,
+                       audit_row: tuple[str, str, str | None] | None, clear_draft: bool = False) -> list[int]:
+    names = [p[0] for p in parts]
+    params = {
+        "helper_id": helper_id, "submitted_at": when, "source": source,
+        "instruments": names, "comments": [p[1] for p in parts],
+        "a_instrument": [n for n, _, items, _ in parts for _ in items],
+        "a_item": [item for _, _, items, _ in parts for item in items],
+        "a_value": [float(v) for _, _, items, _ in parts for v in items.values()],
+        "at": _now(), "audit": audit_row is not None, "clear_draft": bool(clear_draft),
+        "actor": audit_row[0] if audit_row else "", "action": audit_row[1] if audit_row else "",
+        "detail": audit_row[2] if audit_row else None,
+    }
+    for c in SCORE_COLUMNS:
+        params[f"s_{c}"] = [p[3].get(c) for p in parts]
+    got = {r.instrument: int(r.submission_id) for r in conn.execute(_CHECKIN_PG, params)}
+    return [got[n] for n in names]
 
 
 def log_import(conn: Connection, kind: str, file_name: str, rows_read: int, rows_stored: int,
