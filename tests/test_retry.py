@@ -120,3 +120,16 @@ def test_a_checkin_is_stored_whole_and_alike_on_both_engines(db):
         row = conn.execute(select(s.audit_log.c.actor, s.audit_log.c.detail)
                            .where(s.audit_log.c.action == "checkin_saved")).one()
     assert tuple(row) == ("H1", "pulse, sib")
+
+
+def test_a_saved_check_in_takes_its_draft_with_it_on_both_engines(db):
+    """On PostgreSQL the check-in is one statement: the draft's removal is part of it,
+    and a refused save (a duplicate) leaves the draft where it was."""
+    at = dt.datetime(2026, 3, 2, 9, 0)
+    checkin.save_partial(db, "H1", {"q_sib_1": 2}, today=at.date())
+    checkin.save_checkin(db, "H1", {"sib": {"sib_1": 2}}, submitted_at=at)
+    assert checkin.load_partial(db, "H1", today=at.date()) == {}
+    checkin.save_partial(db, "H1", {"q_sib_1": 4}, today=at.date())
+    with pytest.raises(InputError, match="already stored"):
+        checkin.save_checkin(db, "H1", {"sib": {"sib_1": 4}}, submitted_at=at)
+    assert checkin.load_partial(db, "H1", today=at.date()) == {"q_sib_1": 4}
