@@ -25,7 +25,7 @@ def test_first_start_creates_and_migrates(sqlite_url):
     with eng.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 30000
-        assert conn.execute(text("select version_num from alembic_version")).scalar() == "0003_action_plans"
+        assert conn.execute(text("select version_num from alembic_version")).scalar() == "0004_helper_weeks"
     migrate(eng)  # a second start is a no-op, not an error
 
 
