@@ -20,6 +20,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from burnout import materialise
 from burnout.domain import measures
 from burnout.domain.settings import Settings
 from burnout.domain.time import now, week_start
@@ -420,11 +421,13 @@ def save_checkin(engine: Engine, helper_id: str, answers: Mapping[str, Mapping[s
         return ids
 
     try:
-        return run_in_transaction(engine, write, what="check-in")
+        ids = run_in_transaction(engine, write, what="check-in")
     except IntegrityError as exc:
         if not is_unique_violation(exc):
             raise
         raise InputError(DUPLICATE_CHECKIN, column="submitted_at") from None
+    materialise.after_commit(engine, [helper_id], weeks=[when])
+    return ids
 
 
 # --------------------------------------------------------------------------- feedback

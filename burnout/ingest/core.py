@@ -9,7 +9,7 @@ from typing import Callable, Iterable
 import pandas as pd
 from sqlalchemy import text
 
-from burnout import auth
+from burnout import auth, materialise
 from burnout.errors import InputError
 from burnout.ingest.dates import DateStyle
 from burnout.ingest.limits import ImportLimits
@@ -249,6 +249,7 @@ def import_files(engine, roster=None, surveys=None, caseload=None, mapping=None,
         if is_transient(exc):
             raise InputError(ANOTHER_IMPORT) from None
         raise
+    materialise.after_import(engine, prepared, summary.counts)
     progress(1.0, "done")
     return summary
 
