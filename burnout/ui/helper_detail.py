@@ -10,7 +10,6 @@ from burnout import charts, privacy
 from burnout.checkin import escape_md
 from burnout.domain import measures
 from burnout.ui import common
-from burnout.views.data import data_stamp
 from burnout.views.helper import helper_view
 from burnout.views.team import team_roster
 
@@ -38,7 +37,7 @@ def how_much(share) -> str:
     return "A little"
 
 
-data = common.org_data(str(engine.url), data_stamp(engine))
+data = common.team_data(str(engine.url), team, common.team_key(team))
 troster = team_roster(data, team)
 visible = privacy.visible_individuals(user, troster)
 visible = visible[visible["helper_id"] != user.get("helper_id")]   # your own results are on My wellbeing
