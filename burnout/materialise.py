@@ -32,6 +32,7 @@ import json
 import logging
 from typing import Iterable
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
@@ -49,8 +50,8 @@ log = logging.getLogger(__name__)
 
 __all__ = ["data_horizon", "ensure", "rebuild", "refresh", "settings_fingerprint"]
 
-# A rebuild overtaken this often by refreshes while it computed gives up on being exact
-# for the overtaking helpers only: their own refresh has already stored their rows.
+# A rebuild overtaken by refreshes while it computed tries again; the last of these
+# attempts computes while holding the write lock.
 _REBUILD_ATTEMPTS = 3
 
 
@@ -61,7 +62,7 @@ class _NeedsRebuild(Exception):
 def settings_fingerprint(engine: Engine) -> str:
     """A hash of every saved setting (what the helper weeks were computed under)."""
     with engine.connect() as conn:
-        rows = sorted(conn.execute(select(settings_t.c.key, settings_t.c.value)).all())
+        rows = sorted(tuple(r) for r in conn.execute(select(settings_t.c.key, settings_t.c.value)))
     return hashlib.sha1(json.dumps(rows).encode()).hexdigest()
 
 
@@ -77,32 +78,65 @@ def data_horizon(scores: pd.DataFrame, caseload: pd.DataFrame, settings: Setting
     return None if weeks.empty else pd.Timestamp(weeks.max())
 
 
-def org_horizon(engine: Engine, settings: Settings, today=None) -> pd.Timestamp | None:
-    """:func:`data_horizon` over the whole organisation by two SQL maxima (after a deletion)."""
+def org_extent(engine: Engine, settings: Settings, today=None) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """:func:`data_horizon` and :func:`grid_start` of the whole organisation by SQL
+    minima and maxima (after a deletion, which may move either)."""
     day = pd.Timestamp(today if today is not None else now()).normalize()
     limit = day + pd.Timedelta(days=int(settings.import_future_days))
     monday_after = (limit - pd.Timedelta(days=limit.weekday()) + pd.Timedelta(days=7)).to_pydatetime()
+    scored = select(submissions.c.submitted_at).join(scores_t, scores_t.c.submission_id == submissions.c.submission_id)
     with engine.connect() as conn:
         sub = conn.execute(select(func.max(submissions.c.submitted_at))
                            .join(scores_t, scores_t.c.submission_id == submissions.c.submission_id)
                            .where(submissions.c.submitted_at < monday_after)).scalar()
         cl = conn.execute(select(func.max(caseload_weeks.c.week_start))
                           .where(caseload_weeks.c.week_start <= limit.date())).scalar()
-    weeks = []
-    if sub is not None:
-        s = pd.Timestamp(sub).normalize()
-        weeks.append(s - pd.Timedelta(days=s.weekday()))
-    if cl is not None:
-        weeks.append(pd.Timestamp(cl))
-    return max(weeks) if weeks else None
+        sub_first = conn.execute(select(func.min(scored.subquery().c.submitted_at))).scalar()
+        cl_first = conn.execute(select(func.min(caseload_weeks.c.week_start))).scalar()
+    weeks = lambda values: pd.DataFrame({"week_start": pd.to_datetime(pd.Series(values, dtype=object))
+                                         .dt.normalize()})
+    sc = weeks([sub, sub_first]).dropna()
+    sc["week_start"] = sc["week_start"] - pd.to_timedelta(sc["week_start"].dt.weekday, unit="D")
+    cl_frame = weeks([cl, cl_first]).dropna()
+    horizon = data_horizon(sc, cl_frame, settings, today)
+    return horizon, grid_start(sc, cl_frame, horizon)
+
+
+# A caseload row with nothing in it, for no helper, dated at the organisation's first
+# week: it pins the start of the model's week grid, so a few helpers computed on
+# their own get the very numbers of the whole organisation (the trend's rolling
+# sums are taken over week numbers counted from the grid's start).
+_PIN = "\x00grid start"
+_NAT = np.iinfo(np.int64).min
+
+
+def grid_start(scores: pd.DataFrame, caseload: pd.DataFrame, horizon) -> pd.Timestamp | None:
+    """The first week of the model's grid for data up to ``horizon`` (as ``risk.compute_risk`` finds it)."""
+    if horizon is None:
+        return None
+    last = risk.floor_monday([horizon])[0]
+    weeks = np.concatenate([risk.nearest_monday(caseload["week_start"]) if len(caseload) else [],
+                            risk.nearest_monday(scores["week_start"]) if len(scores) else []]).astype(np.int64)
+    weeks = weeks[(weeks != _NAT) & (weeks <= last)]
+    return pd.Timestamp(np.datetime64(int(weeks.min()), "D")) if len(weeks) else None
 
 
 def compute(roster: pd.DataFrame, caseload: pd.DataFrame, scores: pd.DataFrame, horizon,
-            settings: Settings) -> pd.DataFrame:
-    """The helper-week rows: ``risk.compute_risk`` with drivers, up to ``horizon``."""
+            settings: Settings, first=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The helper-week rows (``risk.compute_risk`` with drivers, up to ``horizon``) and
+    the horizon week's rows as ``risk.latest_risk`` gives them; ``first``: the
+    organisation's first week, when computing some of its helpers."""
     if horizon is None:    # no plausible data: no rows (never the max of implausible ones)
-        return risk.compute_risk(roster.iloc[:0], caseload.iloc[:0], scores.iloc[:0], settings=settings)
-    return risk.compute_risk(roster, caseload, scores, as_of=horizon, drivers=True, settings=settings)
+        empty = risk.compute_risk(roster.iloc[:0], caseload.iloc[:0], scores.iloc[:0], settings=settings)
+        return empty, empty.copy()
+    if first is not None:
+        pin = pd.DataFrame({"helper_id": [_PIN], "week_start": [pd.Timestamp(first)]})
+        caseload = pd.concat([caseload, pin], ignore_index=True) if len(caseload) else \
+            pin.reindex(columns=caseload.columns)
+    rows = risk.compute_risk(roster, caseload, scores, as_of=horizon, drivers=True, settings=settings)
+    latest = risk.latest_risk(roster, caseload, scores, as_of=horizon, settings=settings)
+    return (rows[rows["helper_id"] != _PIN].reset_index(drop=True),
+            latest[latest["helper_id"] != _PIN].reset_index(drop=True))
 
 
 def _state_value(horizon) -> str:
@@ -110,28 +144,47 @@ def _state_value(horizon) -> str:
 
 
 def rebuild(engine: Engine) -> int:
-    """Recompute every helper's rows; returns the number of rows stored."""
-    for _ in range(_REBUILD_ATTEMPTS):
-        start = dict(hw.versions(engine, ["org"]))["org"]
+    """Recompute every helper's rows; returns the number of rows stored.
+
+    It computes without holding the write lock (a check-in need not wait for it);
+    when a refresh stored newer rows meanwhile it computes again, and the last
+    attempt computes while holding the lock, so it always finishes."""
+    def compute_all() -> tuple[tuple[pd.DataFrame, pd.DataFrame], dict]:
         fingerprint = settings_fingerprint(engine)
         settings = saved_settings.load(engine)
         roster, caseload, scores = frames.roster(engine, settings), frames.caseload(engine), frames.scores(engine)
         horizon = data_horizon(scores, caseload, settings)
+        first = grid_start(scores, caseload, horizon)
         rows = compute(roster, caseload, scores, horizon, settings)
+        return rows, {"horizon": _state_value(horizon), "first": _state_value(first), "settings": fingerprint}
 
-        def write(conn) -> bool:
+    def store(conn, rows: tuple[pd.DataFrame, pd.DataFrame], state: dict) -> None:
+        hw.replace(conn, rows[0])
+        hw.replace(conn, rows[1], latest=True)
+        hw.set_state(conn, **state)
+        hw.bump(conn, ["all", "org", "horizon"])
+
+    for attempt in range(_REBUILD_ATTEMPTS):
+        last = attempt == _REBUILD_ATTEMPTS - 1
+        start = dict(hw.versions(engine, ["org"]))["org"]
+        computed = None if last else compute_all()
+
+        def write(conn):
             hw.lock(conn)
-            if dict(hw.versions_on(conn, ["org"]))["org"] != start:
-                return False              # a refresh stored newer rows while this one computed
-            hw.replace(conn, rows)
-            hw.set_state(conn, horizon=_state_value(horizon), settings=fingerprint)
-            hw.bump(conn, ["all", "org", "horizon"])
-            return True
+            if computed is None:
+                rows, state = compute_all()
+            elif dict(hw.versions_on(conn, ["org"]))["org"] != start:
+                return None               # a refresh stored newer rows while this one computed
+            else:
+                rows, state = computed
+            store(conn, rows, state)
+            return len(rows[0])
 
-        if run_in_transaction(engine, write, what="helper-week rebuild", short=False):
-            log.info("helper weeks rebuilt: %d rows up to %s", len(rows), horizon)
-            return len(rows)
-    raise RuntimeError("the helper-week table kept changing during the rebuild; run it again")
+        n = run_in_transaction(engine, write, what="helper-week rebuild", short=False)
+        if n is not None:
+            log.info("helper weeks rebuilt: %d rows", n)
+            return n
+    raise AssertionError("unreachable: the last attempt holds the lock")
 
 
 def ensure(engine: Engine) -> dict[str, str]:
@@ -171,7 +224,8 @@ def refresh(engine: Engine, helper_ids: Iterable[str], weeks: Iterable | None = 
 
     def write(conn) -> None:
         hw.lock(conn)
-        horizon = hw.horizon_of(hw.state(conn))
+        state = hw.state(conn)
+        horizon, first = hw.horizon_of(state), hw.horizon_of(state, "first")
         teams = hw.teams_of(conn, ids)
         members = ids | (hw.team_members(conn, teams) if roster_changed else set())
         if len(members) > hw.MAX_IDS:
@@ -183,12 +237,16 @@ def refresh(engine: Engine, helper_ids: Iterable[str], weeks: Iterable | None = 
         own = data_horizon(scores, caseload, settings)
         if own is not None and (horizon is None or own > horizon):
             raise _NeedsRebuild          # a new week: every employed helper gains a row
-        if data_removed and org_horizon(engine, settings) != horizon:
+        own_first = grid_start(scores, caseload, horizon)
+        if own_first is not None and (first is None or own_first < first):
+            raise _NeedsRebuild          # older data than any before: the grid starts earlier
+        if data_removed and org_extent(engine, settings) != (horizon, first):
             raise _NeedsRebuild
-        rows = compute(roster, caseload, scores, horizon, settings)
+        rows, latest = compute(roster, caseload, scores, horizon, settings, first)
         if from_week is not None:
             rows = rows[rows["week_start"] >= from_week]
         hw.replace(conn, rows, members, from_week=from_week)
+        hw.replace(conn, latest, members, latest=True)
         hw.bump(conn, ["org", *(hw.team_scope(t) for t in teams)])
 
     try:
@@ -204,7 +262,7 @@ def after_commit(engine: Engine, helper_ids: Iterable[str], weeks: Iterable | No
     the table marked stale (the next read rebuilds it) instead of reaching the person."""
     try:
         refresh(engine, helper_ids, weeks, **kw)
-    except DATABASE_ERRORS:
+    except Exception:  # noqa: BLE001 - the write is stored; the table is rebuilt on the next read
         log.exception("helper weeks not refreshed after a write; marking them for a rebuild")
         try:
             run_in_transaction(engine, lambda conn: hw.set_state(conn, settings="stale"), what="mark stale")

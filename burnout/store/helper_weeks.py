@@ -16,7 +16,7 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from burnout.store.schema import data_versions, helper_weeks, helpers, materialised_state
+from burnout.store.schema import data_versions, helper_latest, helper_weeks, helpers, materialised_state
 from burnout.store.writes import bulk_insert
 
 COLUMNS = [c.name for c in helper_weeks.columns]
@@ -40,23 +40,25 @@ def _chunks(ids: list, n: int = MAX_IDS):
 
 
 def read(engine: Engine, helper_ids: Iterable[str] | None = None, up_to=None, week=None,
-         drivers: bool = True) -> pd.DataFrame:
+         drivers: bool = True, latest: bool = False) -> pd.DataFrame:
     """Rows (columns as ``risk.compute_risk``) of ``helper_ids`` (None: everyone),
     weeks up to ``up_to`` or the single ``week``; ``drivers=False`` leaves the
-    driver texts empty without reading them."""
-    cols = [c for c in helper_weeks.columns if drivers or not c.name.startswith("driver_")]
+    driver texts empty without reading them.  ``latest``: the horizon week's rows
+    as ``risk.latest_risk`` gives them (table ``helper_latest``)."""
+    table = helper_latest if latest else helper_weeks
+    cols = [c for c in table.columns if drivers or not c.name.startswith("driver_")]
     q = select(*cols)
     if up_to is not None:
-        q = q.where(helper_weeks.c.week_start <= pd.Timestamp(up_to).date())
+        q = q.where(table.c.week_start <= pd.Timestamp(up_to).date())
     if week is not None:
-        q = q.where(helper_weeks.c.week_start == pd.Timestamp(week).date())
+        q = q.where(table.c.week_start == pd.Timestamp(week).date())
     parts = []
     with engine.connect() as conn:
         if helper_ids is None:
             parts.append(pd.read_sql(q, conn))
         else:
             for chunk in _chunks(sorted(set(helper_ids))):
-                parts.append(pd.read_sql(q.where(helper_weeks.c.helper_id.in_(chunk)), conn))
+                parts.append(pd.read_sql(q.where(table.c.helper_id.in_(chunk)), conn))
     df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[c.name for c in cols])
     return _typed(df)
 
@@ -73,23 +75,25 @@ def _typed(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def replace(conn: Connection, rows: pd.DataFrame, helper_ids: Iterable[str] | None = None,
-            from_week=None) -> None:
+            from_week=None, latest: bool = False) -> None:
     """Replace the rows of ``helper_ids`` (None: every row) from ``from_week`` on
-    (None: all their weeks) with ``rows``, on the caller's transaction."""
-    q = delete(helper_weeks)
+    (None: all their weeks) with ``rows``, on the caller's transaction
+    (``latest``: in ``helper_latest``)."""
+    table = helper_latest if latest else helper_weeks
+    q = delete(table)
     if from_week is not None:
-        q = q.where(helper_weeks.c.week_start >= pd.Timestamp(from_week).date())
+        q = q.where(table.c.week_start >= pd.Timestamp(from_week).date())
     if helper_ids is None:
         conn.execute(q)
     else:
         for chunk in _chunks(sorted(set(helper_ids))):
-            conn.execute(q.where(helper_weeks.c.helper_id.in_(chunk)))
+            conn.execute(q.where(table.c.helper_id.in_(chunk)))
     if len(rows):
         out = rows[COLUMNS].copy()
         out["week_start"] = [d.date() for d in pd.to_datetime(out["week_start"])]
         for c in FLOAT_COLUMNS:   # plain floats; NaN is stored as NULL
             out[c] = out[c].astype(float).replace([np.inf, -np.inf], np.nan)
-        bulk_insert(conn, helper_weeks, out)
+        bulk_insert(conn, table, out)
 
 
 def teams_of(conn: Connection, helper_ids: Iterable[str]) -> set[str]:
@@ -127,8 +131,9 @@ def set_state(conn: Connection, **values: str) -> None:
         conn.execute(materialised_state.insert().values(name=name, value=str(value)))
 
 
-def horizon_of(st: dict[str, str]) -> pd.Timestamp | None:
-    value = st.get("horizon")
+def horizon_of(st: dict[str, str], name: str = "horizon") -> pd.Timestamp | None:
+    """A week recorded in the state (``horizon``, or the grid's ``first`` week)."""
+    value = st.get(name)
     return pd.Timestamp(value) if value not in (None, "", "none") else None
 
 

@@ -258,6 +258,16 @@ helper_weeks = Table(
 )
 Index("ix_helper_weeks_team_week", helper_weeks.c.team, helper_weeks.c.week_start)
 
+# The risk of the horizon week as ``risk.latest_risk`` gives it (one row per helper
+# employed that day, also those without data; its windows look back a bounded
+# number of weeks), so the latest figures need no computing either.
+helper_latest = Table(
+    "helper_latest", metadata,
+    *[Column(c.name, c.type, primary_key=c.name == "helper_id", nullable=c.name not in ("helper_id", "week_start"))
+      for c in helper_weeks.columns],
+)
+Index("ix_helper_latest_team", helper_latest.c.team)
+
 # What the helper-week table was built from: the week it runs up to ("horizon")
 # and a fingerprint of the saved settings ("settings"); when either no longer
 # holds, the table is rebuilt before it is read.

@@ -98,33 +98,6 @@ def computed_risk(roster: pd.DataFrame, caseload: pd.DataFrame, scores: pd.DataF
     return history, latest
 
 
-def latest_from_weeks(roster: pd.DataFrame, week_rows: pd.DataFrame, as_of) -> pd.DataFrame:
-    """``risk.latest_risk`` from the stored rows of the as-of week: one row per helper
-    employed on the ``as_of`` date, in roster order; a helper without data up to then
-    has no stored row and gets the model's row for "nothing known" (no risk,
-    confidence 0, no weeks over the standard, no drivers)."""
-    day = pd.Timestamp(as_of).normalize()
-    week = _monday(day)
-    r = roster.drop_duplicates("helper_id", keep="last")
-    start, end = pd.to_datetime(r["start_date"]), pd.to_datetime(r["end_date"])
-    r = r[(start.isna() | (start <= day)) & (end.isna() | (end > day))]
-    rows = week_rows.set_index("helper_id")
-    out = rows.reindex(r["helper_id"].to_numpy())
-    missing = ~out.index.isin(rows.index)
-    if missing.any():
-        out.loc[missing, "week_start"] = week
-        out.loc[missing, "team"] = r["team"].to_numpy(object)[missing]
-        out.loc[missing, "confidence"] = 0.0
-        out.loc[missing, "weeks_over_standard"] = 0.0
-        for c in ("driver_1", "driver_2", "driver_3"):
-            out.loc[missing, c] = ""
-    out = out.reset_index().rename(columns={"index": "helper_id"})
-    out["week_start"] = pd.to_datetime(out["week_start"]).astype("datetime64[ns]")
-    for c in ("team", "risk_band"):
-        out[c] = out[c].astype(object).where(out[c].notna(), None)
-    return out[risk.OUTPUT_COLUMNS].reset_index(drop=True)
-
-
 def load_data(engine: Engine, as_of=None, settings: Settings | None = None, team: str | None = None) -> OrgData:
     """Roster, caseload, scores, risk history and latest risk up to ``as_of``
     (default: :func:`default_as_of` of the organisation), and the leaving model.
@@ -151,7 +124,10 @@ def load_data(engine: Engine, as_of=None, settings: Settings | None = None, team
               and as_of_week <= _monday(horizon))
     if stored:
         history = helper_weeks.read(engine, ids, up_to=as_of_week, drivers=False)
-        latest = latest_from_weeks(roster, helper_weeks.read(engine, ids, week=as_of_week), as_of)
+        if pd.Timestamp(as_of) == horizon:
+            latest = helper_weeks.read(engine, ids, latest=True)
+        else:      # a week before the data's last (named, or the calendar's): latest_risk's own grid
+            latest = risk.latest_risk(roster, caseload, scores, as_of=as_of, settings=settings)
     else:
         history, latest = computed_risk(roster, caseload, scores, as_of, settings)
     if as_of_week is not None:
