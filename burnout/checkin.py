@@ -426,7 +426,7 @@ def save_checkin(engine: Engine, helper_id: str, answers: Mapping[str, Mapping[s
         if not is_unique_violation(exc):
             raise
         raise InputError(DUPLICATE_CHECKIN, column="submitted_at") from None
-    materialise.after_commit(engine, [helper_id], weeks=[when])
+    materialise.after_commit(engine, [helper_id], weeks=[when], rebuild_later=True)
     return ids
 
 

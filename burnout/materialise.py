@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 from typing import Iterable
 
 import numpy as np
@@ -197,7 +198,7 @@ def ensure(engine: Engine) -> dict[str, str]:
 
 
 def refresh(engine: Engine, helper_ids: Iterable[str], weeks: Iterable | None = None, *,
-            roster_changed: bool = False, data_removed: bool = False) -> None:
+            roster_changed: bool = False, data_removed: bool = False, rebuild_later: bool = False) -> None:
     """Recompute the rows of ``helper_ids`` after their data changed (call after the commit).
 
     ``weeks``: the weeks the change touched (None: any); rows from the earliest
@@ -205,7 +206,9 @@ def refresh(engine: Engine, helper_ids: Iterable[str], weeks: Iterable | None = 
     (old and new) are recomputed.  ``data_removed``: data may have gone, so the
     organisation's horizon is checked by SQL (it may move back).  Falls back to a
     :func:`rebuild` when the table is stale, the horizon moves, or too many helpers
-    are touched to name them.
+    are touched to name them; ``rebuild_later`` (a check-in, where a person waits):
+    the table is marked stale instead and rebuilt in a background thread (and by
+    the next read, if that comes first).
     """
     ids = {str(h) for h in helper_ids if h is not None}
     if not ids:
@@ -252,7 +255,27 @@ def refresh(engine: Engine, helper_ids: Iterable[str], weeks: Iterable | None = 
     try:
         run_in_transaction(engine, write, what="helper-week refresh")
     except _NeedsRebuild:
+        if not rebuild_later:
+            rebuild(engine)
+            return
+        mark_stale(engine)
+        threading.Thread(target=_rebuild_quietly, args=(engine,), name="helper-week rebuild", daemon=True).start()
+
+
+def mark_stale(engine: Engine) -> None:
+    """Make the next read rebuild the table (its settings fingerprint no longer matches);
+    a rebuild computing meanwhile sees the counter move and computes again."""
+    def write(conn) -> None:
+        hw.set_state(conn, settings="stale")
+        hw.bump(conn, ["org"])
+    run_in_transaction(engine, write, what="mark stale")
+
+
+def _rebuild_quietly(engine: Engine) -> None:
+    try:
         rebuild(engine)
+    except Exception:  # noqa: BLE001 - a background job: the next read rebuilds
+        log.exception("background rebuild of the helper weeks failed; the next read rebuilds them")
 
 
 
@@ -265,7 +288,7 @@ def after_commit(engine: Engine, helper_ids: Iterable[str], weeks: Iterable | No
     except Exception:  # noqa: BLE001 - the write is stored; the table is rebuilt on the next read
         log.exception("helper weeks not refreshed after a write; marking them for a rebuild")
         try:
-            run_in_transaction(engine, lambda conn: hw.set_state(conn, settings="stale"), what="mark stale")
+            mark_stale(engine)
         except DATABASE_ERRORS:
             log.exception("could not mark the helper weeks stale either")
 

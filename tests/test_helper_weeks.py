@@ -65,7 +65,9 @@ def full_table(engine) -> pd.DataFrame:
 
 
 def assert_exact(engine, what: str) -> None:
-    """The stored tables equal a computation of the whole organisation from scratch."""
+    """The stored tables, as the next read finds them, equal a computation of the whole
+    organisation from scratch."""
+    materialise.ensure(engine)
     weeks, latest = full_tables(engine)
     frames_equal(stored(engine), weeks, f"{what}: helper_weeks")
     frames_equal(hw.read(engine, latest=True), latest, f"{what}: helper_latest")
@@ -397,3 +399,20 @@ def test_one_helper_computed_alone_gets_the_organisations_exact_numbers(small_db
         assert len(alone) == len(mine) > 0
         frames_equal(alone, mine, f"weeks {hid}")      # within 1e-9: matrix products round by shape
         frames_equal(alone_latest, whole_latest[whole_latest["helper_id"] == hid], f"latest {hid}")
+
+
+def test_a_check_in_in_a_new_week_does_not_wait_for_the_rebuild(small_db, tmp_path, monkeypatch):
+    """The first check-in of a week moves every helper's figures: the helper does not
+    wait for that; the table is marked stale, rebuilt in the background or by the next read."""
+    eng = _copy(small_db, tmp_path)
+    started = []
+    monkeypatch.setattr(materialise.threading, "Thread",
+                        lambda target, args, **kw: type("T", (), {"start": lambda self: started.append(args)})())
+    hid = frames.roster(eng).query("end_date != end_date")["helper_id"].iloc[0]
+    horizon = hw.horizon_of(hw.state(eng))
+    checkin.save_checkin(eng, hid, _pulse(4), submitted_at=_week(horizon.date() + dt.timedelta(weeks=1)))
+    assert started and hw.state(eng)["settings"] == "stale"
+    assert hw.horizon_of(hw.state(eng)) == horizon                 # not rebuilt in the request
+    load_data(eng)                                                 # the next read rebuilds
+    assert hw.horizon_of(hw.state(eng)) > horizon and hw.state(eng)["settings"] != "stale"
+    assert_exact(eng, "after a new week's check-in")
