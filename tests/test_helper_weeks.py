@@ -12,9 +12,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
-from sqlalchemy import insert, select
 
-from burnout import auth, checkin, ingest, leaving, materialise, privacy, risk, seed, selfservice
+from burnout import auth, checkin, ingest, leaving, materialise, risk, seed, selfservice
 from burnout.store import frames, get_engine
 from burnout.store import helper_weeks as hw
 from burnout.store import schema as s

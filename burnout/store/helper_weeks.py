@@ -7,7 +7,6 @@ Every query is SQLAlchemy Core that runs on SQLite and PostgreSQL alike.
 """
 from __future__ import annotations
 
-import datetime as dt
 from typing import Iterable
 
 import numpy as np
@@ -176,6 +175,3 @@ def bump_for_helpers(conn: Connection, helper_ids: Iterable[str]) -> None:
     choice): their teams' figures and the organisation's change, on the caller's transaction."""
     bump(conn, ["org", *(team_scope(t) for t in teams_of(conn, helper_ids))])
 
-
-def as_date(value) -> dt.date | None:
-    return None if value is None or pd.isna(value) else pd.Timestamp(value).date()
