@@ -21,6 +21,7 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from burnout import materialise
 from burnout.domain import measures
 from burnout.domain.settings import Settings
 from burnout.domain.time import now, week_start
@@ -435,7 +436,7 @@ def save_checkin(engine: Engine, helper_id: str, answers: Mapping[str, Mapping[s
                                      audit_row=(actor or helper_id, "checkin_saved", ", ".join(names)))
 
     try:
-        return run_in_transaction(engine, write, what="check-in", one_statement=True)
+        ids = run_in_transaction(engine, write, what="check-in", one_statement=True)
     except IntegrityError as exc:
         # The constraints decide, not a read before the insert: a helper missing from
         # the roster fails the foreign key, a second save of the same check-in the
@@ -445,6 +446,8 @@ def save_checkin(engine: Engine, helper_id: str, answers: Mapping[str, Mapping[s
         if not is_unique_violation(exc):
             raise
         raise InputError(DUPLICATE_CHECKIN, column="submitted_at") from None
+    materialise.after_commit(engine, [helper_id], weeks=[when], rebuild_later=True)
+    return ids
 
 
 # --------------------------------------------------------------------------- feedback

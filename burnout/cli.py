@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from burnout import auth, ingest
+from burnout import auth, ingest, materialise
 from burnout.demo import write_demo
 from burnout.domain.time import parse_day
 from burnout.errors import InputError
@@ -191,6 +191,12 @@ def _cmd_wording(a) -> int:
     return 0
 
 
+def _cmd_rebuild(a) -> int:
+    n = materialise.rebuild(get_engine())
+    print(f"helper weeks rebuilt: {n:,} rows")
+    return 0
+
+
 def _cmd_user(a) -> int:
 
 
@@ -294,6 +300,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--helper-id")
     s.add_argument("--team")
     s.set_defaults(func=_cmd_user)
+
+    s = sub.add_parser("rebuild", help="recompute the stored risk of every helper and week (pages read it)")
+    s.set_defaults(func=_cmd_rebuild)
     return p
 
 

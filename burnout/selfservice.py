@@ -27,14 +27,14 @@ from plotly.subplots import make_subplots
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 
-from burnout import charts
+from burnout import charts, materialise
 from burnout.checkin import _subscales, band_of
 from burnout.domain import measures
 from burnout.domain.time import now as _now
 from burnout.errors import InputError
 from burnout.instruments import load
 from burnout.privacy import neutralise_formulas
-from burnout.store import frames
+from burnout.store import frames, helper_weeks
 from burnout.store.retry import retried, write_transaction
 from burnout.store.schema import (
     SCORE_COLUMNS, answers, audit_log, deletion_requests, helpers, scores, submissions, users,
@@ -199,6 +199,7 @@ def set_consent(engine: Engine, helper_id: str, value: bool, actor: str) -> bool
                            .values(consent_lead_view=value))
         if res.rowcount == 0:
             raise InputError(f"{helper_id!r} is not in the roster", column="helper_id")
+        helper_weeks.bump_for_helpers(conn, [helper_id])
         audit(conn, actor, "consent_given" if value else "consent_withdrawn", subject_helper_id=helper_id,
               detail="team lead may see individual results" if value
               else "team lead sees team aggregates only")
@@ -279,6 +280,7 @@ def complete_deletion(engine: Engine, request_id: int, actor: str) -> dict:
                      .values(status="done", resolved_at=now))
         audit(conn, actor, "deletion_completed", subject_helper_id=hid,
               detail=f"request {request_id}: {n_sub} submissions, {n_ans} answers deleted")
+    materialise.after_commit(engine, [hid], data_removed=True)
     return {"helper_id": hid, "submissions": int(n_sub), "answers": int(n_ans)}
 
 

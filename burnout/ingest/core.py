@@ -8,7 +8,7 @@ from typing import Callable, Iterable
 
 import pandas as pd
 
-from burnout import auth
+from burnout import auth, materialise
 from burnout.errors import InputError
 from burnout.ingest.dates import DateStyle
 from burnout.ingest.limits import ImportLimits
@@ -316,6 +316,7 @@ def import_files(engine, roster=None, surveys=None, caseload=None, mapping=None,
     staging.finished(token)
     # ---- after commit: the import is stored and visible.  Work that follows a
     # stored import (refreshing what is derived from the touched helpers) goes here.
+    materialise.after_import(engine, prepared, summary.counts)
     progress(1.0, "done")
     return summary
 

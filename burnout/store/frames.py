@@ -4,6 +4,8 @@ Empty results keep their columns so callers never branch on missing columns.
 """
 from __future__ import annotations
 
+from typing import Iterable
+
 import numpy as np
 import pandas as pd
 from sqlalchemy import select
@@ -25,12 +27,15 @@ def helper_ids(engine: Engine) -> set[str]:
         return set(conn.execute(select(helpers.c.helper_id)).scalars())
 
 
-def roster(engine: Engine, settings: Settings | None = None) -> pd.DataFrame:
+def roster(engine: Engine, settings: Settings | None = None, team_ids: Iterable[str] | None = None) -> pd.DataFrame:
+    """The roster; ``team_ids``: only those teams (whole teams, so a team-median standard is the same)."""
     q = (select(helpers.c.helper_id, helpers.c.name, helpers.c.team_id.label("team"),
                 teams.c.kind.label("team_kind"), helpers.c.role, helpers.c.site, helpers.c.fte,
                 helpers.c.start_date, helpers.c.end_date, helpers.c.end_reason, helpers.c.annual_salary,
                 helpers.c.specialties, helpers.c.caseload_standard, helpers.c.consent_lead_view)
          .join(teams, teams.c.team_id == helpers.c.team_id).order_by(helpers.c.helper_id))
+    if team_ids is not None:
+        q = q.where(helpers.c.team_id.in_(sorted(set(team_ids))))
     with engine.connect() as conn:
         df = pd.read_sql(q, conn)
     for c in ("start_date", "end_date"):
@@ -43,10 +48,12 @@ def roster(engine: Engine, settings: Settings | None = None) -> pd.DataFrame:
     return df
 
 
-def caseload(engine: Engine, helper_id: str | None = None) -> pd.DataFrame:
+def caseload(engine: Engine, helper_id: str | None = None, helper_ids: Iterable[str] | None = None) -> pd.DataFrame:
     q = select(caseload_weeks).order_by(caseload_weeks.c.helper_id, caseload_weeks.c.week_start)
     if helper_id is not None:
         q = q.where(caseload_weeks.c.helper_id == helper_id)
+    if helper_ids is not None:
+        q = q.where(caseload_weeks.c.helper_id.in_(sorted(set(helper_ids))))
     with engine.connect() as conn:
         df = pd.read_sql(q, conn)
     df["week_start"] = pd.to_datetime(df["week_start"])
@@ -76,7 +83,7 @@ def answers(engine: Engine, instrument: str | None = None, helper_id: str | None
     return wide.sort_values("submission_id").reset_index(drop=True)
 
 
-def scores(engine: Engine, helper_id: str | None = None) -> pd.DataFrame:
+def scores(engine: Engine, helper_id: str | None = None, helper_ids: Iterable[str] | None = None) -> pd.DataFrame:
     """One row per scored submission with every score column and its week_start (Monday)."""
     q = (select(submissions.c.submission_id, submissions.c.helper_id, submissions.c.instrument,
                 submissions.c.submitted_at, *[scores_t.c[c] for c in SCORE_COLUMNS])
@@ -84,6 +91,8 @@ def scores(engine: Engine, helper_id: str | None = None) -> pd.DataFrame:
          .order_by(submissions.c.helper_id, submissions.c.submitted_at))
     if helper_id:
         q = q.where(submissions.c.helper_id == helper_id)
+    if helper_ids is not None:
+        q = q.where(submissions.c.helper_id.in_(sorted(set(helper_ids))))
     with engine.connect() as conn:
         df = pd.read_sql(q, conn)
     df["submitted_at"] = pd.to_datetime(df["submitted_at"])

@@ -274,3 +274,58 @@ staging_caseload = Table(
     "staging_caseload", metadata,
     *[Column(c.name, c.type, primary_key=c.primary_key) for c in caseload_weeks.columns],
 )
+
+# One row per helper per week: the risk model's output (burnout.materialise), kept
+# up to date when data arrive so pages read it instead of recomputing the
+# organisation.  Derived data: no foreign key, a rebuild recreates every row.
+# The columns are risk.OUTPUT_COLUMNS (tests/test_helper_weeks.py holds them equal).
+HELPER_WEEK_COMPONENTS = ("burnout", "cbi_work", "cbi_personal", "cbi_client", "sts", "sib", "pulse_strain",
+                          "low_cs", "trend", "caseload", "acuity", "trauma", "incidents", "overtime", "mismatch",
+                          "missed_checkins")
+helper_weeks = Table(
+    "helper_weeks", metadata,
+    Column("helper_id", String(80), primary_key=True),
+    Column("week_start", Date, primary_key=True),
+    Column("team", String(80)),
+    Column("risk_score", Float),
+    Column("risk_band", String(20)),
+    Column("confidence", Float),
+    Column("driver_1", Text),
+    Column("driver_2", Text),
+    Column("driver_3", Text),
+    *[Column(f"c_{n}", Float) for n in HELPER_WEEK_COMPONENTS],
+    Column("active_cases", Float),
+    Column("caseload_ratio", Float),
+    Column("weeks_over_standard", Float),
+    Column("acuity_rel", Float),
+    Column("mismatch_rel", Float),
+)
+Index("ix_helper_weeks_team_week", helper_weeks.c.team, helper_weeks.c.week_start)
+
+# The risk of the horizon week as ``risk.latest_risk`` gives it (one row per helper
+# employed that day, also those without data; its windows look back a bounded
+# number of weeks), so the latest figures need no computing either.
+helper_latest = Table(
+    "helper_latest", metadata,
+    *[Column(c.name, c.type, primary_key=c.name == "helper_id", nullable=c.name not in ("helper_id", "week_start"))
+      for c in helper_weeks.columns],
+)
+Index("ix_helper_latest_team", helper_latest.c.team)
+
+# What the helper-week table was built from: the week it runs up to ("horizon")
+# and a fingerprint of the saved settings ("settings"); when either no longer
+# holds, the table is rebuilt before it is read.
+materialised_state = Table(
+    "materialised_state", metadata,
+    Column("name", String(40), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+# Change counters that page caches key on: "team:<id>" (that team's figures),
+# "org" (anything), "horizon" (the week the data run up to), "all" (a rebuild).
+# Bumped in the transaction that writes the helper-week rows.
+data_versions = Table(
+    "data_versions", metadata,
+    Column("scope", String(120), primary_key=True),
+    Column("version", Integer, nullable=False),
+)

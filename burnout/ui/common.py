@@ -15,8 +15,10 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from burnout import auth
 from burnout.domain.settings import Settings
-from burnout.domain.time import now
+from burnout.domain.time import now, today
+from burnout.materialise import settings_fingerprint
 from burnout.store import database_url, get_engine
+from burnout.store.helper_weeks import team_scope, versions
 from burnout.store import settings as saved_settings
 from burnout.store.retry import DATABASE_ERRORS
 from burnout.store.writes import audit as write_audit
@@ -260,8 +262,36 @@ def problem_rows(exc) -> pd.DataFrame:
     return df
 
 
+def _cache_key(scopes: list[str]) -> str:
+    """The change counters of ``scopes``, the saved settings' fingerprint and the
+    calendar week (the as-of week never runs past it): a few indexed rows, read on
+    every rerun so a change anywhere in scope shows at once, also from another process."""
+    eng = engine()
+    week = today() - dt.timedelta(days=today().weekday())
+    return repr((versions(eng, scopes), settings_fingerprint(eng), week.isoformat()))
+
+
+def org_key() -> str:
+    """What the organisation-wide figures (HR review) depend on: any change."""
+    return _cache_key(["all", "org"])
+
+
+def team_key(team: str) -> str:
+    """What one team's figures depend on: that team's data and roster, and a rebuild
+    (a new week, changed settings); a check-in in another team leaves it as it is."""
+    return _cache_key(["all", team_scope(team)])
+
+
 @st.cache_data(ttl=3600, max_entries=4, show_spinner="Loading the organisation's figures…")
-def org_data(url: str, stamp: str) -> OrgData:
-    """Frames, risk history and leaving model for the lead and HR pages, loaded
-    once per change of data (``stamp``) and shared by every page and user."""
+def org_data(url: str, key: str) -> OrgData:
+    """Frames, risk history and leaving model for the HR review, read from the stored
+    helper weeks once per change anywhere (``key``: :func:`org_key`) and shared by every
+    page and user."""
     return load_data(engine())
+
+
+@st.cache_data(ttl=3600, max_entries=64, show_spinner="Loading the team's figures…")
+def team_data(url: str, team: str, key: str) -> OrgData:
+    """One team's frames and risk (a lead's pages), read once per change in that team
+    (``key``: :func:`team_key`) and shared by every session of its leads."""
+    return load_data(engine(), team=team)

@@ -10,7 +10,6 @@ from burnout import charts, privacy
 from burnout.checkin import escape_md
 from burnout.domain import measures
 from burnout.ui import common
-from burnout.views.data import data_stamp
 from burnout.views.helper import helper_view
 from burnout.views.team import sharing_sentence, team_roster, worklist
 
@@ -38,7 +37,7 @@ def how_much(share) -> str:
     return "A little"
 
 
-data = common.org_data(str(engine.url), data_stamp(engine))
+data = common.team_data(str(engine.url), team, common.team_key(team))
 troster = team_roster(data, team)
 sharing = privacy.visible_individuals(user, troster)
 note = sharing_sentence(len(sharing), len(troster), data.min_n, covered="This page")

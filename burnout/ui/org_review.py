@@ -20,7 +20,7 @@ from burnout.export.xlsx import to_xlsx
 from burnout.store.writes import audit
 from burnout.uncertainty import format_parts
 from burnout.ui import common
-from burnout.views.data import TREND_MEASURES, active_roster, data_stamp
+from burnout.views.data import TREND_MEASURES, active_roster
 from burnout.views.review import build_review
 from burnout.views.tables import for_screen
 
@@ -33,7 +33,7 @@ st.caption("How the organisation's helpers are doing, what turnover is likely to
            "clients who lose their helper, and what changing workloads could save. Group figures only.")
 
 
-@st.cache_data(ttl=3600, show_spinner="Building the review…")
+@st.cache_data(ttl=3600, max_entries=16, show_spinner="Building the review…")
 def _review(url: str, stamp: str, override: str, scenario: str, where: str, measure: str, window: int,
             heat_weeks: int):
     data = common.org_data(url, stamp)
@@ -53,7 +53,7 @@ def _chart(fig, key: str, table: pd.DataFrame | None = None):
             _table(table)
 
 
-stamp = data_stamp(engine)
+stamp = common.org_key()
 data = common.org_data(str(engine.url), stamp)
 roster = active_roster(data.roster, data.as_of)
 

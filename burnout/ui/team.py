@@ -21,7 +21,7 @@ from burnout.errors import InputError
 from burnout.export.csv import to_csv
 from burnout.store.notes import STATUSES, action_notes, save_action_note
 from burnout.ui import common
-from burnout.views.data import TREND_MEASURES, data_stamp
+from burnout.views.data import TREND_MEASURES
 from burnout.views.tables import for_screen
 from burnout.views.team import (DRIVER_WORDS, WORKPLACE_DRIVERS, action_follow_up, link_words, sharing_summary,
                                  team_view, worklist)
@@ -45,7 +45,7 @@ def _chart(fig, key: str, table: pd.DataFrame | None = None, label: str = "Show 
             st.dataframe(for_screen(table), hide_index=True, width="stretch")
 
 
-data = common.org_data(str(engine.url), data_stamp(engine))
+data = common.team_data(str(engine.url), team, common.team_key(team))
 measure = st.selectbox("Score shown in the trend and heatmap", list(TREND_MEASURES),
                        format_func=TREND_MEASURES.get, key="team_measure")
 view = team_view(engine, user, team, data=data, measure=measure)

@@ -9,20 +9,17 @@ with the recent values every roll-up counts.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from typing import Mapping
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from burnout import leaving, privacy, risk
+from burnout import leaving, materialise, privacy, risk
 from burnout.domain import measures
 from burnout.domain.settings import Settings
 from burnout.domain.time import now
-from burnout.store import frames
-from burnout.store import schema as sch
+from burnout.store import frames, helper_weeks
 from burnout.store import settings as saved_settings
 
 # Measures the HR roll-ups and the people frame average per person (labels: the registry's).
@@ -49,11 +46,12 @@ class OrgData:
     latest: pd.DataFrame
     as_of: pd.Timestamp | None
     settings: Settings
-    leaving_model: leaving.LeavingModel
+    # None for one team's data (a lead's pages): the leaving model is the organisation's.
+    leaving_model: leaving.LeavingModel | None
 
     @property
     def burnout_link(self) -> dict:
-        return self.leaving_model.link or {}
+        return (self.leaving_model.link if self.leaving_model is not None else None) or {}
 
     @property
     def min_n(self) -> int:
@@ -73,57 +71,74 @@ def merged_settings(engine: Engine, override: Mapping | None = None) -> Settings
 def default_as_of(scores: pd.DataFrame, caseload: pd.DataFrame, settings: Settings,
                   today=None) -> pd.Timestamp | None:
     """The week the figures run up to when nobody names one: the latest week with
-    plausible data, and never later than the calendar's current week.
+    plausible data (``materialise.data_horizon``), and never later than the
+    calendar's current week."""
+    return capped_as_of(materialise.data_horizon(scores, caseload, settings, today), today)
 
-    A row dated after today + ``import_future_days`` (a typo'd 2099, a clock gone
-    wrong) is ignored, so one stray row cannot move the organisation's "as of"
-    into the future and leave every helper without a recent score."""
-    day = pd.Timestamp(today if today is not None else now()).normalize()
-    this_week = day - pd.Timedelta(days=day.weekday())
-    limit = day + pd.Timedelta(days=int(settings.import_future_days))
-    weeks = pd.concat([scores["week_start"], caseload["week_start"]]).dropna()
-    weeks = pd.to_datetime(weeks)
-    weeks = weeks[weeks <= limit]
-    if weeks.empty:
+
+def capped_as_of(horizon, today=None) -> pd.Timestamp | None:
+    """The data's horizon, never later than the calendar's current week."""
+    if horizon is None:
         return None
-    return min(pd.Timestamp(weeks.max()), this_week)
+    day = pd.Timestamp(today if today is not None else now()).normalize()
+    return min(pd.Timestamp(horizon), day - pd.Timedelta(days=day.weekday()))
 
 
-def load_data(engine: Engine, as_of=None, settings: Settings | None = None) -> OrgData:
-    """Roster, caseload, scores, risk history and latest risk up to ``as_of``
-    (default: :func:`default_as_of`), and the leaving model."""
-    settings = settings or saved_settings.load(engine)
-    roster = frames.roster(engine, settings)
-    caseload = frames.caseload(engine)
-    scores = frames.scores(engine)
-    if as_of is None:
-        as_of = default_as_of(scores, caseload, settings)
+def _monday(day) -> pd.Timestamp:
+    day = pd.Timestamp(day).normalize()
+    return day - pd.Timedelta(days=day.weekday())
+
+
+def computed_risk(roster: pd.DataFrame, caseload: pd.DataFrame, scores: pd.DataFrame, as_of,
+                  settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The risk history (without driver texts) and latest risk computed from the frames:
+    what the helper-week table holds, for settings or weeks it was not built for."""
     history = risk.compute_risk(roster, caseload, scores, as_of=as_of, drivers=False, settings=settings)
     latest = risk.latest_risk(roster, caseload, scores, as_of=as_of, settings=settings)
-    as_of_week = pd.Timestamp(as_of) if as_of is not None else None
+    return history, latest
+
+
+def load_data(engine: Engine, as_of=None, settings: Settings | None = None, team: str | None = None) -> OrgData:
+    """Roster, caseload, scores, risk history and latest risk up to ``as_of``
+    (default: :func:`default_as_of` of the organisation), and the leaving model.
+
+    The risk comes from the materialised helper weeks (``burnout.materialise``),
+    which hold exactly what ``risk.compute_risk`` gives; it is computed from the
+    frames only for settings other than the saved ones (a review's session-only
+    assumptions) or a week after the data.  ``team``: only that team's helpers
+    (a lead's pages), without the organisation's leaving model."""
+    saved = saved_settings.load(engine)
+    settings = settings or saved
+    horizon = helper_weeks.horizon_of(materialise.ensure(engine))
+    if as_of is None:
+        as_of = capped_as_of(horizon)
+    if team is not None:
+        roster = frames.roster(engine, settings, team_ids=[team])
+        ids = list(roster["helper_id"])
+        caseload, scores = frames.caseload(engine, helper_ids=ids), frames.scores(engine, helper_ids=ids)
+    else:
+        roster, ids = frames.roster(engine, settings), None
+        caseload, scores = frames.caseload(engine), frames.scores(engine)
+    as_of_week = _monday(as_of) if as_of is not None else None
+    stored = (settings == saved and as_of_week is not None and horizon is not None
+              and as_of_week <= _monday(horizon))
+    if stored:
+        history = helper_weeks.read(engine, ids, up_to=as_of_week, drivers=False)
+        if pd.Timestamp(as_of) == horizon:
+            latest = helper_weeks.read(engine, ids, latest=True)
+        else:      # a week before the data's last (named, or the calendar's): latest_risk's own grid
+            latest = risk.latest_risk(roster, caseload, scores, as_of=as_of, settings=settings)
+    else:
+        history, latest = computed_risk(roster, caseload, scores, as_of, settings)
     if as_of_week is not None:
-        as_of_week = as_of_week.normalize() - pd.Timedelta(days=as_of_week.weekday())
         scores = scores[scores["week_start"] <= as_of_week]
         caseload = caseload[caseload["week_start"] <= as_of_week]
     # The same rule as the ``risk`` command: fitted Cox model or documented defaults, and
     # the risk -> burnout link (leaving.leaving_model never raises; it records why).
-    model = leaving.leaving_model(roster, history, scores, as_of=as_of_week, settings=settings)
+    model = None if team is not None else \
+        leaving.leaving_model(roster, history, scores, as_of=as_of_week, settings=settings)
     return OrgData(roster=roster, caseload=caseload, scores=scores, history=history, latest=latest,
                    as_of=as_of_week, settings=settings, leaving_model=model)
-
-
-def data_stamp(engine: Engine) -> str:
-    """A cheap fingerprint of everything :func:`load_data` reads (answers, caseload,
-    roster incl. consent, settings), for caches: a changed consent changes it."""
-    h = hashlib.sha1()
-    with engine.connect() as conn:
-        h.update(repr(conn.execute(select(func.count(), func.max(sch.submissions.c.submission_id))).one()).encode())
-        h.update(repr(conn.execute(select(func.count(), func.max(sch.scores.c.submission_id))).one()).encode())
-        h.update(repr(conn.execute(select(func.count(), func.max(sch.caseload_weeks.c.week_start))).one()).encode())
-        for t in (sch.helpers, sch.settings, sch.teams):
-            for row in conn.execute(select(t)):
-                h.update(repr(tuple(row)).encode())
-    return h.hexdigest()
 
 
 def active_roster(roster: pd.DataFrame, as_of) -> pd.DataFrame:

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 
 revision: str = "0005_import_staging"
-down_revision: Union[str, Sequence[str], None] = "0003_action_plans"
+down_revision: Union[str, Sequence[str], None] = "0004_helper_weeks"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

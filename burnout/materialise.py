@@ -1,0 +1,314 @@
+"""Materialised helper-weeks: the risk model's output for every helper and week,
+computed once when data arrive instead of on every page view.
+
+The rows are exactly ``risk.compute_risk(..., drivers=True)`` up to the
+*horizon*: the latest week with plausible data (the rule of
+:func:`data_horizon`).  A row for week ``j`` depends only on the helper's own
+data up to ``j`` (every window of the model trails), on the roster and on the
+saved settings, so
+
+* a check-in or an import recomputes only the helpers it touched (and only the
+  weeks from the earliest one it touched on);
+* the role standard a helper without one falls back to is the median of their
+  team (``Settings.resolve_caseload_standard``): a roster change recomputes the
+  whole teams it touches (``roster_changed=True``), read whole so the median is
+  the one a full rebuild sees;
+* data in a week after the horizon move it for everyone (every employed helper
+  gains a row for the new week): that is a :func:`rebuild`, about once a week;
+* a change of the saved settings (risk weights, caseload standards, check-in
+  schedule, anything saved) is *marked* by its fingerprint no longer matching
+  the one the table was built under; the next read (:func:`ensure`) rebuilds.
+
+Writers of the table take one lock (``store.helper_weeks.lock``); a refresh
+reads its helpers' data after taking it, so two refreshes of one helper cannot
+store the older data last, and a rebuild that was overtaken by a refresh while
+it computed starts again.  The change counters page caches key on are bumped in
+the same transaction as the rows they describe.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+
+from burnout import risk
+from burnout.domain.settings import Settings
+from burnout.domain.time import now
+from burnout.store import frames
+from burnout.store import helper_weeks as hw
+from burnout.store import settings as saved_settings
+from burnout.store.retry import DATABASE_ERRORS, run_in_transaction
+from burnout.store.schema import caseload_weeks, scores as scores_t, settings as settings_t, submissions
+
+log = logging.getLogger(__name__)
+
+__all__ = ["data_horizon", "ensure", "rebuild", "refresh", "settings_fingerprint"]
+
+# A rebuild overtaken by refreshes while it computed tries again; the last of these
+# attempts computes while holding the write lock.
+_REBUILD_ATTEMPTS = 3
+
+
+class _NeedsRebuild(Exception):
+    """A refresh found that every helper's rows change (a new week, too many helpers)."""
+
+
+def settings_fingerprint(engine: Engine) -> str:
+    """A hash of every saved setting (what the helper weeks were computed under)."""
+    with engine.connect() as conn:
+        rows = sorted(tuple(r) for r in conn.execute(select(settings_t.c.key, settings_t.c.value)))
+    return hashlib.sha1(json.dumps(rows).encode()).hexdigest()
+
+
+def data_horizon(scores: pd.DataFrame, caseload: pd.DataFrame, settings: Settings, today=None
+                 ) -> pd.Timestamp | None:
+    """The latest week with plausible data: a row dated after today +
+    ``import_future_days`` (a typo'd 2099, a clock gone wrong) is ignored, so one
+    stray row cannot move the organisation's figures into the future."""
+    day = pd.Timestamp(today if today is not None else now()).normalize()
+    limit = day + pd.Timedelta(days=int(settings.import_future_days))
+    weeks = pd.to_datetime(pd.concat([scores["week_start"], caseload["week_start"]]).dropna())
+    weeks = weeks[weeks <= limit]
+    return None if weeks.empty else pd.Timestamp(weeks.max())
+
+
+def org_extent(engine: Engine, settings: Settings, today=None) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """:func:`data_horizon` and :func:`grid_start` of the whole organisation by SQL
+    minima and maxima (after a deletion, which may move either)."""
+    day = pd.Timestamp(today if today is not None else now()).normalize()
+    limit = day + pd.Timedelta(days=int(settings.import_future_days))
+    monday_after = (limit - pd.Timedelta(days=limit.weekday()) + pd.Timedelta(days=7)).to_pydatetime()
+    scored = select(submissions.c.submitted_at).join(scores_t, scores_t.c.submission_id == submissions.c.submission_id)
+    with engine.connect() as conn:
+        sub = conn.execute(select(func.max(submissions.c.submitted_at))
+                           .join(scores_t, scores_t.c.submission_id == submissions.c.submission_id)
+                           .where(submissions.c.submitted_at < monday_after)).scalar()
+        cl = conn.execute(select(func.max(caseload_weeks.c.week_start))
+                          .where(caseload_weeks.c.week_start <= limit.date())).scalar()
+        sub_first = conn.execute(select(func.min(scored.subquery().c.submitted_at))).scalar()
+        cl_first = conn.execute(select(func.min(caseload_weeks.c.week_start))).scalar()
+    weeks = lambda values: pd.DataFrame({"week_start": pd.to_datetime(pd.Series(values, dtype=object))
+                                         .dt.normalize()})
+    sc = weeks([sub, sub_first]).dropna()
+    sc["week_start"] = sc["week_start"] - pd.to_timedelta(sc["week_start"].dt.weekday, unit="D")
+    cl_frame = weeks([cl, cl_first]).dropna()
+    horizon = data_horizon(sc, cl_frame, settings, today)
+    return horizon, grid_start(sc, cl_frame, horizon)
+
+
+# A caseload row with nothing in it, for no helper, dated at the organisation's first
+# week: it pins the start of the model's week grid, so a few helpers computed on
+# their own get the very numbers of the whole organisation (the trend's rolling
+# sums are taken over week numbers counted from the grid's start).
+_PIN = "\x00grid start"
+_NAT = np.iinfo(np.int64).min
+
+
+def grid_start(scores: pd.DataFrame, caseload: pd.DataFrame, horizon) -> pd.Timestamp | None:
+    """The first week of the model's grid for data up to ``horizon`` (as ``risk.compute_risk`` finds it)."""
+    if horizon is None:
+        return None
+    last = risk.floor_monday([horizon])[0]
+    weeks = np.concatenate([risk.nearest_monday(caseload["week_start"]) if len(caseload) else [],
+                            risk.nearest_monday(scores["week_start"]) if len(scores) else []]).astype(np.int64)
+    weeks = weeks[(weeks != _NAT) & (weeks <= last)]
+    return pd.Timestamp(np.datetime64(int(weeks.min()), "D")) if len(weeks) else None
+
+
+def compute(roster: pd.DataFrame, caseload: pd.DataFrame, scores: pd.DataFrame, horizon,
+            settings: Settings, first=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The helper-week rows (``risk.compute_risk`` with drivers, up to ``horizon``) and
+    the horizon week's rows as ``risk.latest_risk`` gives them; ``first``: the
+    organisation's first week, when computing some of its helpers."""
+    if horizon is None:    # no plausible data: no rows (never the max of implausible ones)
+        empty = risk.compute_risk(roster.iloc[:0], caseload.iloc[:0], scores.iloc[:0], settings=settings)
+        return empty, empty.copy()
+    if first is not None:
+        pin = pd.DataFrame({"helper_id": [_PIN], "week_start": [pd.Timestamp(first)]})
+        caseload = pd.concat([caseload, pin], ignore_index=True) if len(caseload) else \
+            pin.reindex(columns=caseload.columns)
+    rows = risk.compute_risk(roster, caseload, scores, as_of=horizon, drivers=True, settings=settings)
+    latest = risk.latest_risk(roster, caseload, scores, as_of=horizon, settings=settings)
+    return (rows[rows["helper_id"] != _PIN].reset_index(drop=True),
+            latest[latest["helper_id"] != _PIN].reset_index(drop=True))
+
+
+def _state_value(horizon) -> str:
+    return "none" if horizon is None else pd.Timestamp(horizon).isoformat()
+
+
+def rebuild(engine: Engine) -> int:
+    """Recompute every helper's rows; returns the number of rows stored.
+
+    It computes without holding the write lock (a check-in need not wait for it);
+    when a refresh stored newer rows meanwhile it computes again, and the last
+    attempt computes while holding the lock, so it always finishes."""
+    def compute_all() -> tuple[tuple[pd.DataFrame, pd.DataFrame], dict]:
+        fingerprint = settings_fingerprint(engine)
+        settings = saved_settings.load(engine)
+        roster, caseload, scores = frames.roster(engine, settings), frames.caseload(engine), frames.scores(engine)
+        horizon = data_horizon(scores, caseload, settings)
+        first = grid_start(scores, caseload, horizon)
+        rows = compute(roster, caseload, scores, horizon, settings)
+        return rows, {"horizon": _state_value(horizon), "first": _state_value(first), "settings": fingerprint}
+
+    def store(conn, rows: tuple[pd.DataFrame, pd.DataFrame], state: dict) -> None:
+        hw.replace(conn, rows[0])
+        hw.replace(conn, rows[1], latest=True)
+        hw.set_state(conn, **state)
+        hw.bump(conn, ["all", "org", "horizon"])
+
+    for attempt in range(_REBUILD_ATTEMPTS):
+        last = attempt == _REBUILD_ATTEMPTS - 1
+        start = dict(hw.versions(engine, ["org"]))["org"]
+        computed = None if last else compute_all()
+
+        def write(conn):
+            hw.lock(conn)
+            if computed is None:
+                rows, state = compute_all()
+            elif dict(hw.versions_on(conn, ["org"]))["org"] != start:
+                return None               # a refresh stored newer rows while this one computed
+            else:
+                rows, state = computed
+            store(conn, rows, state)
+            return len(rows[0])
+
+        n = run_in_transaction(engine, write, what="helper-week rebuild", short=False)
+        if n is not None:
+            log.info("helper weeks rebuilt: %d rows", n)
+            return n
+    raise AssertionError("unreachable: the last attempt holds the lock")
+
+
+def ensure(engine: Engine) -> dict[str, str]:
+    """The table's state, after a rebuild when it was never built or the saved settings changed."""
+    st = hw.state(engine)
+    if not st or st.get("settings") != settings_fingerprint(engine):
+        rebuild(engine)
+        st = hw.state(engine)
+    return st
+
+
+def refresh(engine: Engine, helper_ids: Iterable[str], weeks: Iterable | None = None, *,
+            roster_changed: bool = False, data_removed: bool = False, rebuild_later: bool = False) -> None:
+    """Recompute the rows of ``helper_ids`` after their data changed (call after the commit).
+
+    ``weeks``: the weeks the change touched (None: any); rows from the earliest
+    one on are replaced.  ``roster_changed``: roster rows changed, so whole teams
+    (old and new) are recomputed.  ``data_removed``: data may have gone, so the
+    organisation's horizon is checked by SQL (it may move back).  Falls back to a
+    :func:`rebuild` when the table is stale, the horizon moves, or too many helpers
+    are touched to name them; ``rebuild_later`` (a check-in, where a person waits):
+    the table is marked stale instead and rebuilt in a background thread (and by
+    the next read, if that comes first).
+    """
+    ids = {str(h) for h in helper_ids if h is not None}
+    if not ids:
+        return
+    st = hw.state(engine)
+    if not st or st.get("settings") != settings_fingerprint(engine):
+        rebuild(engine)
+        return
+    settings = saved_settings.load(engine)
+    from_week = None
+    if weeks is not None and not roster_changed:
+        days = pd.to_datetime(pd.Series(list(weeks))).dropna()
+        if not days.empty:
+            first = days.min().normalize()
+            from_week = first - pd.Timedelta(days=first.weekday())
+
+    def write(conn) -> None:
+        hw.lock(conn)
+        state = hw.state(conn)
+        horizon, first = hw.horizon_of(state), hw.horizon_of(state, "first")
+        teams = hw.teams_of(conn, ids)
+        members = ids | (hw.team_members(conn, teams) if roster_changed else set())
+        if len(members) > hw.MAX_IDS:
+            raise _NeedsRebuild
+        roster = frames.roster(engine, settings, team_ids=teams)
+        roster = roster[roster["helper_id"].isin(members)]
+        caseload = frames.caseload(engine, helper_ids=members)
+        scores = frames.scores(engine, helper_ids=members)
+        own = data_horizon(scores, caseload, settings)
+        if own is not None and (horizon is None or own > horizon):
+            raise _NeedsRebuild          # a new week: every employed helper gains a row
+        own_first = grid_start(scores, caseload, horizon)
+        if own_first is not None and (first is None or own_first < first):
+            raise _NeedsRebuild          # older data than any before: the grid starts earlier
+        if data_removed and org_extent(engine, settings) != (horizon, first):
+            raise _NeedsRebuild
+        rows, latest = compute(roster, caseload, scores, horizon, settings, first)
+        if from_week is not None:
+            rows = rows[rows["week_start"] >= from_week]
+        hw.replace(conn, rows, members, from_week=from_week)
+        hw.replace(conn, latest, members, latest=True)
+        hw.bump(conn, ["org", *(hw.team_scope(t) for t in teams)])
+
+    try:
+        run_in_transaction(engine, write, what="helper-week refresh")
+    except _NeedsRebuild:
+        if not rebuild_later:
+            rebuild(engine)
+            return
+        mark_stale(engine)
+        threading.Thread(target=_rebuild_quietly, args=(engine,), name="helper-week rebuild", daemon=True).start()
+
+
+def mark_stale(engine: Engine) -> None:
+    """Make the next read rebuild the table (its settings fingerprint no longer matches);
+    a rebuild computing meanwhile sees the counter move and computes again."""
+    def write(conn) -> None:
+        hw.set_state(conn, settings="stale")
+        hw.bump(conn, ["org"])
+    run_in_transaction(engine, write, what="mark stale")
+
+
+def _rebuild_quietly(engine: Engine) -> None:
+    try:
+        rebuild(engine)
+    except Exception:  # noqa: BLE001 - a background job: the next read rebuilds
+        log.exception("background rebuild of the helper weeks failed; the next read rebuilds them")
+
+
+
+def after_commit(engine: Engine, helper_ids: Iterable[str], weeks: Iterable | None = None, **kw) -> None:
+    """:func:`refresh` for the write paths, once their own transaction has committed:
+    what was stored stays stored when the refresh fails, so the failure is logged and
+    the table marked stale (the next read rebuilds it) instead of reaching the person."""
+    try:
+        refresh(engine, helper_ids, weeks, **kw)
+    except Exception:  # noqa: BLE001 - the write is stored; the table is rebuilt on the next read
+        log.exception("helper weeks not refreshed after a write; marking them for a rebuild")
+        try:
+            mark_stale(engine)
+        except DATABASE_ERRORS:
+            log.exception("could not mark the helper weeks stale either")
+
+
+def after_import(engine: Engine, prepared: dict, counts: dict) -> None:
+    """Refresh the helpers an import stored something new or changed for (an unchanged
+    re-import stores nothing and refreshes nothing); a roster change refreshes whole teams."""
+    ids: set[str] = set()
+    weeks: list = []
+    changed = lambda kind: sum(int(counts.get(kind, {}).get(k, 0)) for k in ("new", "updated")) > 0
+    roster_changed = "roster" in prepared and changed("roster")
+    if roster_changed:
+        ids.update(prepared["roster"][1]["helper_id"].astype(str))
+    if "surveys" in prepared and changed("surveys"):
+        subs = prepared["surveys"][1]
+        ids.update(subs["helper_id"].astype(str))
+        weeks.append(pd.to_datetime(subs["submitted_at"]).min())
+    if "caseload" in prepared and changed("caseload"):
+        cl = prepared["caseload"][1]
+        ids.update(cl["helper_id"].astype(str))
+        weeks.append(pd.to_datetime(cl["week_start"]).min())
+    if ids:
+        after_commit(engine, ids, None if roster_changed else weeks, roster_changed=roster_changed)

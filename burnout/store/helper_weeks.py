@@ -1,0 +1,177 @@
+"""The materialised helper-week table and the change counters: SQL only.
+
+What goes into the rows is computed in ``burnout.materialise`` (the store never
+imports the models); this module reads and replaces rows, keeps the record of
+what the table was built from, and bumps the counters page caches key on.
+Every query is SQLAlchemy Core that runs on SQLite and PostgreSQL alike.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import delete, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+
+from burnout.store.schema import data_versions, helper_latest, helper_weeks, helpers, materialised_state
+from burnout.store.writes import bulk_insert
+
+COLUMNS = [c.name for c in helper_weeks.columns]
+TEXT_COLUMNS = ("helper_id", "team", "risk_band", "driver_1", "driver_2", "driver_3")
+FLOAT_COLUMNS = [c for c in COLUMNS if c not in TEXT_COLUMNS and c != "week_start"]
+# Above this many helpers an IN (...) list gets long; callers rebuild instead.
+MAX_IDS = 500
+# One writer of the helper-week table at a time on PostgreSQL (SQLite's write lock already is one).
+_LOCK_KEY = 0x68776B73   # "hwks"
+
+
+def lock(conn: Connection) -> None:
+    """Serialise writers of the table (a rebuild and a refresh must not interleave)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+
+
+def _chunks(ids: list, n: int = MAX_IDS):
+    for i in range(0, len(ids), n):
+        yield ids[i:i + n]
+
+
+def read(engine: Engine, helper_ids: Iterable[str] | None = None, up_to=None, week=None,
+         drivers: bool = True, latest: bool = False) -> pd.DataFrame:
+    """Rows (columns as ``risk.compute_risk``) of ``helper_ids`` (None: everyone),
+    weeks up to ``up_to`` or the single ``week``; ``drivers=False`` leaves the
+    driver texts empty without reading them.  ``latest``: the horizon week's rows
+    as ``risk.latest_risk`` gives them (table ``helper_latest``)."""
+    table = helper_latest if latest else helper_weeks
+    cols = [c for c in table.columns if drivers or not c.name.startswith("driver_")]
+    q = select(*cols)
+    if up_to is not None:
+        q = q.where(table.c.week_start <= pd.Timestamp(up_to).date())
+    if week is not None:
+        q = q.where(table.c.week_start == pd.Timestamp(week).date())
+    parts = []
+    with engine.connect() as conn:
+        if helper_ids is None:
+            parts.append(pd.read_sql(q, conn))
+        else:
+            for chunk in _chunks(sorted(set(helper_ids))):
+                parts.append(pd.read_sql(q.where(table.c.helper_id.in_(chunk)), conn))
+    df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[c.name for c in cols])
+    return _typed(df)
+
+
+def _typed(df: pd.DataFrame) -> pd.DataFrame:
+    for c in ("driver_1", "driver_2", "driver_3"):
+        df[c] = df[c].fillna("") if c in df else ""
+    df["week_start"] = pd.to_datetime(df["week_start"]).astype("datetime64[ns]")
+    for c in FLOAT_COLUMNS:
+        df[c] = pd.to_numeric(df[c]).astype(float)
+    for c in ("helper_id", "team", "risk_band"):
+        df[c] = df[c].astype(object).where(df[c].notna(), None)
+    return df[COLUMNS].sort_values(["helper_id", "week_start"], kind="stable").reset_index(drop=True)
+
+
+def replace(conn: Connection, rows: pd.DataFrame, helper_ids: Iterable[str] | None = None,
+            from_week=None, latest: bool = False) -> None:
+    """Replace the rows of ``helper_ids`` (None: every row) from ``from_week`` on
+    (None: all their weeks) with ``rows``, on the caller's transaction
+    (``latest``: in ``helper_latest``)."""
+    table = helper_latest if latest else helper_weeks
+    q = delete(table)
+    if from_week is not None:
+        q = q.where(table.c.week_start >= pd.Timestamp(from_week).date())
+    if helper_ids is None:
+        conn.execute(q)
+    else:
+        for chunk in _chunks(sorted(set(helper_ids))):
+            conn.execute(q.where(table.c.helper_id.in_(chunk)))
+    if len(rows):
+        out = rows[COLUMNS].copy()
+        out["week_start"] = [d.date() for d in pd.to_datetime(out["week_start"])]
+        for c in FLOAT_COLUMNS:   # plain floats; NaN is stored as NULL
+            out[c] = out[c].astype(float).replace([np.inf, -np.inf], np.nan)
+        bulk_insert(conn, table, out)
+
+
+def teams_of(conn: Connection, helper_ids: Iterable[str]) -> set[str]:
+    """Teams the helpers are in now and the teams their stored rows name (a move changes both)."""
+    out: set[str] = set()
+    for chunk in _chunks(sorted(set(helper_ids))):
+        out.update(conn.execute(select(helpers.c.team_id).where(helpers.c.helper_id.in_(chunk))).scalars())
+        out.update(conn.execute(select(helper_weeks.c.team).distinct()
+                                .where(helper_weeks.c.helper_id.in_(chunk))).scalars())
+    return {t for t in out if t is not None}
+
+
+def team_members(conn: Connection, teams: Iterable[str]) -> set[str]:
+    teams = sorted(set(teams))
+    out: set[str] = set()
+    for chunk in _chunks(teams):
+        out.update(conn.execute(select(helpers.c.helper_id).where(helpers.c.team_id.in_(chunk))).scalars())
+    return out
+
+
+# --------------------------------------------------------------------------- state
+
+def state(engine_or_conn) -> dict[str, str]:
+    """What the table was built from (``horizon``, ``settings``); empty when never built."""
+    q = select(materialised_state.c.name, materialised_state.c.value)
+    if isinstance(engine_or_conn, Engine):
+        with engine_or_conn.connect() as conn:
+            return dict(conn.execute(q).all())
+    return dict(engine_or_conn.execute(q).all())
+
+
+def set_state(conn: Connection, **values: str) -> None:
+    for name, value in values.items():
+        conn.execute(delete(materialised_state).where(materialised_state.c.name == name))
+        conn.execute(materialised_state.insert().values(name=name, value=str(value)))
+
+
+def horizon_of(st: dict[str, str], name: str = "horizon") -> pd.Timestamp | None:
+    """A week recorded in the state (``horizon``, or the grid's ``first`` week)."""
+    value = st.get(name)
+    return pd.Timestamp(value) if value not in (None, "", "none") else None
+
+
+# --------------------------------------------------------------------------- change counters
+
+def team_scope(team: str) -> str:
+    return f"team:{team}"
+
+
+def bump(conn: Connection, scopes: Iterable[str]) -> None:
+    """Add one to each counter (created at 1), on the caller's transaction."""
+    dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(conn.dialect.name)
+    for scope in sorted(set(scopes)):
+        if dialect is not None:
+            stmt = dialect.insert(data_versions).values(scope=scope, version=1)
+            conn.execute(stmt.on_conflict_do_update(index_elements=["scope"],
+                                                    set_={"version": data_versions.c.version + 1}))
+        else:
+            res = conn.execute(data_versions.update().where(data_versions.c.scope == scope)
+                               .values(version=data_versions.c.version + 1))
+            if res.rowcount == 0:
+                conn.execute(data_versions.insert().values(scope=scope, version=1))
+
+
+def versions_on(conn: Connection, scopes: Iterable[str]) -> tuple[tuple[str, int], ...]:
+    scopes = list(scopes)
+    got = dict(conn.execute(select(data_versions.c.scope, data_versions.c.version)
+                            .where(data_versions.c.scope.in_(scopes))).all())
+    return tuple((s, int(got.get(s, 0))) for s in scopes)
+
+
+def versions(engine: Engine, scopes: Iterable[str]) -> tuple[tuple[str, int], ...]:
+    """The counters of ``scopes`` (0 for one never bumped), in the order given: a cache key."""
+    with engine.connect() as conn:
+        return versions_on(conn, scopes)
+
+
+def bump_for_helpers(conn: Connection, helper_ids: Iterable[str]) -> None:
+    """A change to these helpers that leaves their helper weeks as they are (a consent
+    choice): their teams' figures and the organisation's change, on the caller's transaction."""
+    bump(conn, ["org", *(team_scope(t) for t in teams_of(conn, helper_ids))])
+
