@@ -446,7 +446,9 @@ def save_checkin(engine: Engine, helper_id: str, answers: Mapping[str, Mapping[s
         if not is_unique_violation(exc):
             raise
         raise InputError(DUPLICATE_CHECKIN, column="submitted_at") from None
-    materialise.after_commit(engine, [helper_id], weeks=[when], rebuild_later=True)
+    # the helper's rows are recomputed right after, by a worker that takes every
+    # check-in saved meanwhile in one pass (materialise.refresh_soon)
+    materialise.refresh_soon(engine, [helper_id], weeks=[when])
     return ids
 
 

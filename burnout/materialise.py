@@ -31,6 +31,7 @@ import hashlib
 import json
 import logging
 import threading
+import time
 from typing import Iterable
 
 import numpy as np
@@ -49,7 +50,7 @@ from burnout.store.schema import caseload_weeks, scores as scores_t, settings as
 
 log = logging.getLogger(__name__)
 
-__all__ = ["data_horizon", "ensure", "rebuild", "refresh", "settings_fingerprint"]
+__all__ = ["data_horizon", "ensure", "rebuild", "refresh", "refresh_soon", "settings_fingerprint", "settle"]
 
 # A rebuild overtaken by refreshes while it computed tries again; the last of these
 # attempts computes while holding the write lock.
@@ -190,6 +191,7 @@ def rebuild(engine: Engine) -> int:
 
 def ensure(engine: Engine) -> dict[str, str]:
     """The table's state, after a rebuild when it was never built or the saved settings changed."""
+    settle(engine)
     st = hw.state(engine)
     if not st or st.get("settings") != settings_fingerprint(engine):
         rebuild(engine)
@@ -312,3 +314,66 @@ def after_import(engine: Engine, prepared: dict, counts: dict) -> None:
         weeks.append(pd.to_datetime(cl["week_start"]).min())
     if ids:
         after_commit(engine, ids, None if roster_changed else weeks, roster_changed=roster_changed)
+
+
+# --------------------------------------------------------------------------- check-ins, refreshed together
+# A check-in is stored in a few milliseconds; recomputing its helper costs about a
+# quarter of a CPU-second, mostly fixed cost (settings, reads, the model's set-up).
+# Done inside save_checkin, 32 people saving at once would queue behind each
+# other's refreshes.  So a check-in only names its helper here; one worker thread
+# per database refreshes every helper named meanwhile in one pass, right after.
+# The thread is not a daemon: a CLI process finishes its refreshes before it exits.
+# A process killed in between leaves rows behind; ``python -m burnout rebuild``
+# (or any later refresh that moves the horizon) puts them right.
+_SETTLE_SECONDS = 0.2
+_pending: dict[Engine, dict[str, pd.Timestamp | None]] = {}
+_workers: dict[Engine, threading.Thread] = {}
+_pending_lock = threading.Lock()
+
+
+def refresh_soon(engine: Engine, helper_ids: Iterable[str], weeks: Iterable | None = None) -> None:
+    """Queue a refresh of ``helper_ids`` (from the earliest of ``weeks``) for the worker thread."""
+    days = pd.to_datetime(pd.Series(list(weeks or []), dtype=object)).dropna()
+    first = days.min() if not days.empty else None
+    with _pending_lock:
+        queued = _pending.setdefault(engine, {})
+        for h in helper_ids:
+            h = str(h)
+            old = queued.get(h, first)
+            queued[h] = None if old is None or first is None else min(old, first)
+        if engine not in _workers:
+            worker = threading.Thread(target=_drain, args=(engine,), name="helper-week refresh")
+            _workers[engine] = worker
+            worker.start()
+
+
+def _drain(engine: Engine) -> None:
+    while True:
+        time.sleep(_SETTLE_SECONDS)          # let check-ins arriving together share one pass
+        with _pending_lock:
+            batch = _pending.pop(engine, {})
+            if not batch:
+                _workers.pop(engine, None)
+                return
+        ids = sorted(batch)
+        for i in range(0, len(ids), hw.MAX_IDS):
+            chunk = ids[i:i + hw.MAX_IDS]
+            starts = [batch[h] for h in chunk]
+            weeks = None if any(w is None for w in starts) else [min(starts)]
+            after_commit(engine, chunk, weeks, rebuild_later=True)
+
+
+def settle(engine: Engine | None = None, timeout: float = 60.0) -> None:
+    """Wait until this process's queued refreshes (of ``engine``, or all) are stored:
+    a page about to read the table, a test, or a command that reads what it just wrote."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with _pending_lock:
+            workers = [w for e, w in _workers.items() if engine is None or e is engine]
+        if not workers:
+            return
+        for w in workers:
+            w.join(max(0.0, deadline - time.monotonic()))
+        if time.monotonic() >= deadline:
+            log.warning("helper-week refreshes still running after %.0f s", timeout)
+            return

@@ -303,6 +303,7 @@ def test_a_check_in_touches_only_its_team_and_the_org(small_db, tmp_path):
     before = dict(hw.versions(eng, scopes))
     horizon = hw.horizon_of(hw.state(eng))
     checkin.save_checkin(eng, hid, _pulse(3), submitted_at=_week(horizon.date()) + dt.timedelta(hours=3))
+    materialise.settle(eng)        # the refresh runs right after the save, in a worker thread
     after = dict(hw.versions(eng, scopes))
     assert after["org"] > before["org"] and after[hw.team_scope(team)] > before[hw.team_scope(team)]
     assert after["all"] == before["all"] and after[hw.team_scope(other)] == before[hw.team_scope(other)]
@@ -405,13 +406,38 @@ def test_a_check_in_in_a_new_week_does_not_wait_for_the_rebuild(small_db, tmp_pa
     wait for that; the table is marked stale, rebuilt in the background or by the next read."""
     eng = _copy(small_db, tmp_path)
     started = []
-    monkeypatch.setattr(materialise.threading, "Thread",
-                        lambda target, args, **kw: type("T", (), {"start": lambda self: started.append(args)})())
+    real_thread = materialise.threading.Thread
+
+    def thread(target, args, name="", **kw):
+        if name == "helper-week rebuild":      # held back, so the test sees the state before it
+            return type("T", (), {"start": lambda self: started.append(args)})()
+        return real_thread(target=target, args=args, name=name, **kw)
+    monkeypatch.setattr(materialise.threading, "Thread", thread)
     hid = frames.roster(eng).query("end_date != end_date")["helper_id"].iloc[0]
     horizon = hw.horizon_of(hw.state(eng))
     checkin.save_checkin(eng, hid, _pulse(4), submitted_at=_week(horizon.date() + dt.timedelta(weeks=1)))
+    materialise.settle(eng)
     assert started and hw.state(eng)["settings"] == "stale"
     assert hw.horizon_of(hw.state(eng)) == horizon                 # not rebuilt in the request
     load_data(eng)                                                 # the next read rebuilds
     assert hw.horizon_of(hw.state(eng)) > horizon and hw.state(eng)["settings"] != "stale"
     assert_exact(eng, "after a new week's check-in")
+
+
+def test_a_check_in_returns_before_its_refresh_and_many_share_one_pass(small_db, tmp_path, monkeypatch):
+    """Saving does not compute: the helper waits for the insert only; check-ins saved
+    together are refreshed in one pass, and the table then equals a full rebuild."""
+    eng = _copy(small_db, tmp_path)
+    calls = []
+    monkeypatch.setattr(materialise, "_SETTLE_SECONDS", 5.0)     # the four saves land within one pause
+    real = materialise.after_commit
+    monkeypatch.setattr(materialise, "after_commit", lambda e, ids, *a, **kw: (calls.append(sorted(ids)),
+                                                                              real(e, ids, *a, **kw)))
+    active = frames.roster(eng).query("end_date != end_date")["helper_id"].iloc[:4]
+    horizon = hw.horizon_of(hw.state(eng))
+    for i, hid in enumerate(active):
+        checkin.save_checkin(eng, hid, _pulse(2 + i % 3), submitted_at=_week(horizon.date()) + dt.timedelta(hours=i))
+    assert calls == []                       # nothing computed inside the four saves
+    materialise.settle(eng)
+    assert calls == [sorted(active)]         # one pass for all four
+    assert_exact(eng, "after four check-ins refreshed together")

@@ -16,7 +16,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from burnout import auth
 from burnout.domain.settings import Settings
 from burnout.domain.time import now, today
-from burnout.materialise import settings_fingerprint
+from burnout.materialise import settings_fingerprint, settle
 from burnout.store import database_url, get_engine
 from burnout.store.helper_weeks import team_scope, versions
 from burnout.store import settings as saved_settings
@@ -267,6 +267,7 @@ def _cache_key(scopes: list[str]) -> str:
     calendar week (the as-of week never runs past it): a few indexed rows, read on
     every rerun so a change anywhere in scope shows at once, also from another process."""
     eng = engine()
+    settle(eng)     # a check-in this process just saved counts before the key is read
     week = today() - dt.timedelta(days=today().weekday())
     return repr((versions(eng, scopes), settings_fingerprint(eng), week.isoformat()))
 
