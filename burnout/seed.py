@@ -12,7 +12,7 @@ import pandas as pd
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.engine import Engine
 
-from burnout import auth
+from burnout import auth, materialise
 from burnout.demo import generate
 from burnout.errors import InputError
 from burnout.ingest import prepare, store_prepared
@@ -96,6 +96,8 @@ def seed_demo(engine: Engine, helpers: int = 60, weeks: int = 52, seed: int = 7)
     create_user(engine, "demo-lead", DEMO_PASSWORD, "lead", team=lead_team, is_demo=True, actor="demo")
     for name, hid in helper_logins:
         create_user(engine, name, DEMO_PASSWORD, "helper", helper_id=hid, is_demo=True, actor="demo")
+    # the demo's stored risk is computed once now, not by the first page someone opens
+    materialise.rebuild(engine)
     return created
 
 
