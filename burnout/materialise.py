@@ -148,7 +148,7 @@ def _state_value(horizon) -> str:
 def rebuild(engine: Engine) -> int:
     """Recompute every helper's rows; returns the number of rows stored.
 
-    It computes without holding the write lock (a check-in need not wait for it);
+    It computes without holding the database's write lock (a check-in need not wait for it);
     when a refresh stored newer rows meanwhile it computes again, and the last
     attempt computes while holding the lock, so it always finishes."""
     def compute_all() -> tuple[tuple[pd.DataFrame, pd.DataFrame], dict]:
@@ -166,26 +166,28 @@ def rebuild(engine: Engine) -> int:
         hw.set_state(conn, **state)
         hw.bump(conn, ["all", "org", "horizon"])
 
-    for attempt in range(_REBUILD_ATTEMPTS):
-        last = attempt == _REBUILD_ATTEMPTS - 1
-        start = dict(hw.versions(engine, ["org"]))["org"]
-        computed = None if last else compute_all()
+    # SQLite: refreshes wait on hw.computing while this computes, check-ins do not
+    with hw.computing(engine):
+        for attempt in range(_REBUILD_ATTEMPTS):
+            last = attempt == _REBUILD_ATTEMPTS - 1
+            start = dict(hw.versions(engine, ["org"]))["org"]
+            computed = None if last else compute_all()
 
-        def write(conn):
-            hw.lock(conn)
-            if computed is None:
-                rows, state = compute_all()
-            elif dict(hw.versions_on(conn, ["org"]))["org"] != start:
-                return None               # a refresh stored newer rows while this one computed
-            else:
-                rows, state = computed
-            store(conn, rows, state)
-            return len(rows[0])
+            def write(conn):
+                hw.lock(conn)
+                if computed is None:
+                    rows, state = compute_all()
+                elif dict(hw.versions_on(conn, ["org"]))["org"] != start:
+                    return None               # a refresh stored newer rows while this one computed
+                else:
+                    rows, state = computed
+                store(conn, rows, state)
+                return len(rows[0])
 
-        n = run_in_transaction(engine, write, what="helper-week rebuild", short=False)
-        if n is not None:
-            log.info("helper weeks rebuilt: %d rows", n)
-            return n
+            n = run_in_transaction(engine, write, what="helper-week rebuild", short=False)
+            if n is not None:
+                log.info("helper weeks rebuilt: %d rows", n)
+                return n
     raise AssertionError("unreachable: the last attempt holds the lock")
 
 
@@ -227,8 +229,7 @@ def refresh(engine: Engine, helper_ids: Iterable[str], weeks: Iterable | None = 
             first = days.min().normalize()
             from_week = first - pd.Timedelta(days=first.weekday())
 
-    def write(conn) -> None:
-        hw.lock(conn)
+    def computed(conn):
         state = hw.state(conn)
         horizon, first = hw.horizon_of(state), hw.horizon_of(state, "first")
         teams = hw.teams_of(conn, ids)
@@ -250,12 +251,37 @@ def refresh(engine: Engine, helper_ids: Iterable[str], weeks: Iterable | None = 
         rows, latest = compute(roster, caseload, scores, horizon, settings, first)
         if from_week is not None:
             rows = rows[rows["week_start"] >= from_week]
+        return rows, latest, members, teams, (horizon, first)
+
+    def store(conn, result) -> None:
+        rows, latest, members, teams, _ = result
         hw.replace(conn, rows, members, from_week=from_week)
         hw.replace(conn, latest, members, latest=True)
         hw.bump(conn, ["org", *(hw.team_scope(t) for t in teams)])
 
+    def run() -> None:
+        with hw.computing(engine) as outside:
+            if not outside:
+                def write(conn) -> None:
+                    hw.lock(conn)
+                    store(conn, computed(conn))
+                run_in_transaction(engine, write, what="helper-week refresh")
+                return
+            # SQLite: every writer of the table waits on hw.computing, so what was read
+            # here is still what holds when the short write below stores it
+            with engine.connect() as conn:
+                result = computed(conn)
+
+            def write_short(conn) -> None:
+                state = hw.state(conn)
+                if (hw.horizon_of(state), hw.horizon_of(state, "first")) != result[4] or \
+                        state.get("settings") != st.get("settings"):
+                    raise _NeedsRebuild   # a rebuild or a stale mark came in between
+                store(conn, result)
+            run_in_transaction(engine, write_short, what="helper-week refresh")
+
     try:
-        run_in_transaction(engine, write, what="helper-week refresh")
+        run()
     except _NeedsRebuild:
         if not rebuild_later:
             rebuild(engine)

@@ -42,7 +42,8 @@ class App:
     def __init__(self, tmp: Path):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "BURNOUT_DATABASE_URL": f"sqlite:///{tmp / 'browser.db'}",
+        self.db_url = f"sqlite:///{tmp / 'browser.db'}"
+        env = {**os.environ, "BURNOUT_DATABASE_URL": self.db_url,
                "BURNOUT_DEMO": "1"}
         self.log = open(tmp / "streamlit.log", "w")
         self.proc = subprocess.Popen(
@@ -59,6 +60,36 @@ class App:
                 time.sleep(0.3)
         self.stop()
         raise RuntimeError(f"dashboard did not start; log: {(tmp / 'streamlit.log').read_text()[-2000:]}")
+
+    def _helper(self, username: str):
+        from burnout.store import get_engine
+        from burnout.store import schema as s
+        from sqlalchemy import select
+
+        eng = get_engine(self.db_url)
+        with eng.connect() as conn:
+            return eng, conn.execute(select(s.users.c.helper_id).where(s.users.c.username == username)).scalar_one()
+
+    def draft(self, username: str) -> dict:
+        from burnout import checkin
+
+        eng, hid = self._helper(username)
+        return checkin.load_partial(eng, hid)
+
+    def wait_for_draft(self, username: str, other_than: dict | None = None, timeout: float = 30.0) -> dict:
+        """The check-in draft of ``username``'s helper once it holds an answer (and
+        differs from ``other_than``): a reload before the page's rerun stored it
+        would test the machine's speed, not the product."""
+        from burnout import checkin
+
+        eng, hid = self._helper(username)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            draft = checkin.load_partial(eng, hid)
+            if any(k.startswith("q_") for k in draft) and draft != other_than:
+                return draft
+            time.sleep(0.2)
+        raise AssertionError(f"no check-in draft for {username} after {timeout:.0f} s")
 
     def stop(self) -> None:
         self.proc.terminate()

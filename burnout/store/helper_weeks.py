@@ -7,7 +7,10 @@ Every query is SQLAlchemy Core that runs on SQLite and PostgreSQL alike.
 """
 from __future__ import annotations
 
-from typing import Iterable
+import fcntl
+import os
+from contextlib import contextmanager
+from typing import Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -31,6 +34,33 @@ def lock(conn: Connection) -> None:
     """Serialise writers of the table (a rebuild and a refresh must not interleave)."""
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+
+
+@contextmanager
+def computing(engine: Engine) -> Iterator[bool]:
+    """Serialise writers of the table while they read and compute, on SQLite.
+
+    SQLite has one write lock for the whole file: a refresh computing inside its
+    write transaction would make every check-in wait for it.  So on SQLite the
+    writers of this table take turns on a file lock of their own, read and compute
+    holding it, and keep the database's write lock only for the short write.
+    Yields True when it holds that lock (the caller computes outside the write);
+    elsewhere False (PostgreSQL: :func:`lock` inside the transaction, readers and
+    check-ins never wait for it).  The kernel drops the lock if the process dies."""
+    path = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not path or path == ":memory:" or path.startswith("file:"):
+        yield False
+        return
+    try:
+        fd = os.open(f"{path}-helper-weeks", os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:             # a read-only folder: the write itself will say what is wrong
+        yield False
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield True
+    finally:
+        os.close(fd)
 
 
 def _chunks(ids: list, n: int = MAX_IDS):
