@@ -7,8 +7,6 @@ Every query is SQLAlchemy Core that runs on SQLite and PostgreSQL alike.
 """
 from __future__ import annotations
 
-import fcntl
-import os
 from contextlib import contextmanager
 from typing import Iterable, Iterator
 
@@ -18,6 +16,7 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
+from burnout.store.retry import sqlite_file_lock
 from burnout.store.schema import data_versions, helper_latest, helper_weeks, helpers, materialised_state
 from burnout.store.writes import bulk_insert
 
@@ -46,21 +45,9 @@ def computing(engine: Engine) -> Iterator[bool]:
     holding it, and keep the database's write lock only for the short write.
     Yields True when it holds that lock (the caller computes outside the write);
     elsewhere False (PostgreSQL: :func:`lock` inside the transaction, readers and
-    check-ins never wait for it).  The kernel drops the lock if the process dies."""
-    path = engine.url.database if engine.dialect.name == "sqlite" else None
-    if not path or path == ":memory:" or path.startswith("file:"):
-        yield False
-        return
-    try:
-        fd = os.open(f"{path}-helper-weeks", os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError:             # a read-only folder: the write itself will say what is wrong
-        yield False
-        return
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield True
-    finally:
-        os.close(fd)
+    check-ins never wait for it)."""
+    with sqlite_file_lock(engine, "helper-weeks") as held:
+        yield held
 
 
 def _chunks(ids: list, n: int = MAX_IDS):

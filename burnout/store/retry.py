@@ -87,6 +87,28 @@ def retrying(fn: Callable[[], T], *, attempts: int = 12, backoff: float = 0.02, 
 
 
 @contextmanager
+def sqlite_file_lock(engine: Engine, suffix: str, wanted: bool = True) -> Iterator[bool]:
+    """An flock on ``<database file>-<suffix>``, shared by every process on this file;
+    yields whether it is held (never for PostgreSQL, an in-memory database, or a
+    folder where the lock file cannot be made: SQLite itself then says what is wrong).
+    The kernel drops it if the process dies."""
+    path = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not wanted or not path or path == ":memory:" or path.startswith("file:"):
+        yield False
+        return
+    try:
+        fd = os.open(f"{path}-{suffix}", os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        yield False
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield True
+    finally:
+        os.close(fd)            # closing releases the lock
+
+
+@contextmanager
 def _sqlite_writer_queue(engine: Engine, queue: bool) -> Iterator[None]:
     """Short SQLite writers of every process on this file take turns on an flock.
 
@@ -94,21 +116,9 @@ def _sqlite_writer_queue(engine: Engine, queue: bool) -> Iterator[None]:
     unlucky check-in wait seconds while others overtake it; waiting on a file lock
     instead wakes the next writer the moment the last one commits.  The lock is
     held only around a short transaction, whose own wait is bounded by the busy
-    timeout, and the kernel drops it if the process dies."""
-    path = engine.url.database
-    if not queue or not path or path == ":memory:" or path.startswith("file:"):
+    timeout."""
+    with sqlite_file_lock(engine, "writers", queue):
         yield
-        return
-    try:
-        fd = os.open(f"{path}-writers", os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError:             # a read-only folder: SQLite itself will say what is wrong
-        yield
-        return
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)            # closing releases the lock
 
 
 @contextmanager
