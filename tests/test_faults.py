@@ -227,14 +227,21 @@ def test_checkin_keeps_the_answers_when_saving_fails(writable_copy, monkeypatch)
 
 
 @pytest.fixture
-def writable_copy(demo_db, tmp_path, monkeypatch):
-    path = tmp_path / "copy.db"
-    src, dst = sqlite3.connect(demo_db["path"]), sqlite3.connect(path)
-    src.backup(dst)
-    src.close(), dst.close()
-    url = f"sqlite:///{path}"
-    monkeypatch.setenv("BURNOUT_DATABASE_URL", url)
-    return get_engine(url)
+def writable_copy(writable_db):
+    return writable_db["engine"]
+
+
+def import_until_writing(url: str, probe, files: dict):
+    """Start the CLI import of the organisation's surveys and caseload and return once
+    it writes (``probe``), it ended, or two minutes passed."""
+    proc = subprocess.Popen([PYTHON, "-m", "burnout", "import", "--surveys", str(files["surveys"]),
+                             "--caseload", str(files["caseload"])], cwd=ROOT,
+                            env={**os.environ, "BURNOUT_DATABASE_URL": url},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and not probe() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return proc
 
 
 def test_dashboard_on_a_missing_database_shows_a_plain_page_then_recovers(tmp_path, monkeypatch):
@@ -314,13 +321,7 @@ def test_a_checkin_during_an_import_waits_and_is_saved(org_files, tmp_path):
     ingest.import_files(eng, roster=org_files["roster"])
     hid = sorted(frames.helper_ids(eng))[0]
     probe = writing(eng)
-    proc = subprocess.Popen([PYTHON, "-m", "burnout", "import", "--surveys", str(org_files["surveys"]),
-                             "--caseload", str(org_files["caseload"])], cwd=ROOT,
-                            env={**os.environ, "BURNOUT_DATABASE_URL": url},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while proc.poll() is None and not probe() and time.monotonic() < deadline:
-        time.sleep(0.01)
+    proc = import_until_writing(url, probe, org_files)
     ids = checkin.save_checkin(eng, hid, {"sib": {"sib_1": 3}}, submitted_at=pd.Timestamp("2030-01-07 08:00"))
     assert proc.wait(timeout=300) == 0, proc.stderr.read()
     assert len(ids) == 1
@@ -357,13 +358,7 @@ def test_checkins_keep_flowing_while_a_large_import_writes(org_files, tmp_path):
     ingest.import_files(eng, roster=org_files["roster"])
     ids = sorted(frames.helper_ids(eng))
     probe = writing(eng)
-    proc = subprocess.Popen([PYTHON, "-m", "burnout", "import", "--surveys", str(org_files["surveys"]),
-                             "--caseload", str(org_files["caseload"])], cwd=ROOT,
-                            env={**os.environ, "BURNOUT_DATABASE_URL": url},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while proc.poll() is None and not probe() and time.monotonic() < deadline:
-        time.sleep(0.01)
+    proc = import_until_writing(url, probe, org_files)
     results: list[tuple[bool, bool]] = []      # (saved, the import was still writing when it returned)
     errors: list[BaseException] = []
 
