@@ -215,7 +215,7 @@ def render(all_results: list[dict]) -> str:
               "", table(all_results)]
     profiles = [(d, d.get("profile")) for d in all_results if d.get("profile", {}).get("summary")]
     for d, p in profiles:
-        parts += ["", f"Profile of the step that took the most CPU at {d['size']}, `{p['key']}` "
+        parts += ["", f"Profile of the step that took the most CPU at {size_label(d)}, `{p['key']}` "
                       "(py-spy, share of samples):", "", "```", *p["summary"], "```"]
     legacy = [(d["size"], r) for d in all_results for r in d.get("legacy", [])]
     if legacy:
