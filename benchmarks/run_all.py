@@ -2,6 +2,8 @@
 
     .venv/bin/python benchmarks/run_all.py --size S|M|L [--runs 3] [--no-readme] [--skip peer,browser,...]
     .venv/bin/python benchmarks/run_all.py --helpers 12 --weeks 8 --runs 1 --no-readme   (a quick check)
+    .venv/bin/python benchmarks/run_all.py --size S --engine postgresql    (a throwaway PostgreSQL cluster)
+    .venv/bin/python benchmarks/run_all.py --size S --database-url postgresql+psycopg://.../empty_db
 
 Sizes (``python -m burnout demo --helpers N --weeks W --seed 7``): S = 60 x 52,
 M = 1,000 x 104, L = 10,000 x 104.  Each step runs in its own process and
@@ -20,8 +22,11 @@ reports wall and CPU seconds and that process's peak RSS (measure.py):
 * ``legacy``: scoring 1 M answer sets, the risk model in memory, and 32
   concurrent check-in writers on SQLite and PostgreSQL (the earlier rows).
 
-Results go to benchmarks/results/bench-<size>.json; the README table shows every
-size that has a results file, each figure beside issue #12's target at L.
+Results go to benchmarks/results/bench-<size>.json (bench-<size>-postgresql.json on
+PostgreSQL); the README table shows every size and engine that has a results file,
+each figure beside issue #12's target at L.  ``--engine postgresql`` starts a
+throwaway cluster as the tests do (tests/pg.py) and runs every step on it;
+``--database-url`` names an empty database of your own instead.
 """
 from __future__ import annotations
 
@@ -183,7 +188,8 @@ def profile(key: str, commands: dict[str, list[str]], env: dict, out: Path) -> d
 # --------------------------------------------------------------------------- README
 
 def size_label(data: dict) -> str:
-    return f"{data['size']} ({data['helpers']:,} × {data['weeks']})"
+    engine = data.get("engine", "sqlite")
+    return f"{data['size']} ({data['helpers']:,} × {data['weeks']}){', PostgreSQL' if engine == 'postgresql' else ''}"
 
 
 def table(all_results: list[dict]) -> str:
@@ -209,7 +215,7 @@ def render(all_results: list[dict]) -> str:
               "", table(all_results)]
     profiles = [(d, d.get("profile")) for d in all_results if d.get("profile", {}).get("summary")]
     for d, p in profiles:
-        parts += ["", f"Profile of the step that took the most CPU at {d['size']}, `{p['key']}` "
+        parts += ["", f"Profile of the step that took the most CPU at {size_label(d)}, `{p['key']}` "
                       "(py-spy, share of samples):", "", "```", *p["summary"], "```"]
     legacy = [(d["size"], r) for d in all_results for r in d.get("legacy", [])]
     if legacy:
@@ -232,7 +238,7 @@ def write_readme(text: str) -> None:
 def load_all(results_dir: Path) -> list[dict]:
     order = {k: i for i, k in enumerate(SIZES)}
     found = [json.loads(p.read_text()) for p in results_dir.glob("bench-*.json")]
-    return sorted(found, key=lambda d: order.get(d["size"], 99))
+    return sorted(found, key=lambda d: (order.get(d["size"], 99), d.get("engine", "sqlite") != "sqlite"))
 
 
 # --------------------------------------------------------------------------- main
@@ -249,6 +255,9 @@ def main() -> None:
     ap.add_argument("--no-readme", action="store_true", help="print the table only")
     ap.add_argument("--readme-only", action="store_true",
                     help="measure nothing: rewrite the README table from the results files")
+    ap.add_argument("--engine", choices=["sqlite", "postgresql"], default="sqlite",
+                    help="postgresql: start a throwaway cluster (as tests/pg.py) and run every step on it")
+    ap.add_argument("--database-url", help="an empty database to run every step on (instead of --engine)")
     a = ap.parse_args()
     if a.readme_only:
         write_readme(render(load_all(a.results_dir)))
@@ -266,7 +275,32 @@ def main() -> None:
 
     load_start = os.getloadavg()[1]
     db = Path(tempfile.mkdtemp(prefix=f"bench_{label}.")) / "bench.db"
-    url = f"sqlite:///{db}"
+    server = None
+    if a.database_url:
+        url = a.database_url
+    elif a.engine == "postgresql":
+        server = pg_server()
+        url = server.new_database()
+    else:
+        url = f"sqlite:///{db}"
+    engine = "postgresql" if url.startswith("postgresql") else "sqlite"
+    try:
+        run(a, label, helpers, weeks, skip, url, engine, server, db, load_start)
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def pg_server():
+    """A throwaway PostgreSQL cluster, the one the tests start (tests/pg.py)."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from pg import Server   # noqa: E402 - the tests' helper, one place for how a cluster is started
+
+    return Server()
+
+
+def run(a, label: str, helpers: int, weeks: int, skip: set[str], url: str, engine: str, server, db: Path,
+        load_start: float) -> None:
     env = {"BURNOUT_DATABASE_URL": url, "BURNOUT_DEMO": "0"}
     runs = str(a.runs)
     found: list[dict] = []
@@ -306,12 +340,16 @@ def main() -> None:
         if cpu:
             slowest = max(cpu, key=cpu.get)
             if slowest == "import":   # the import profile needs an empty database of its own
-                env_p = {**env, "BURNOUT_DATABASE_URL": f"sqlite:///{db.with_name('profile.db')}"}
+                empty = server.new_database() if server is not None else (
+                    f"sqlite:///{db.with_name('profile.db')}" if engine == "sqlite" else None)
+                env_p = {**env, "BURNOUT_DATABASE_URL": empty} if empty else None
             else:
                 env_p = env
-            a.results_dir.mkdir(parents=True, exist_ok=True)
-            prof = profile(slowest, commands, env_p, a.results_dir / f"profile-{label}.txt")
-            print("\n".join(prof.get("summary", [prof.get("error", "")])), flush=True)
+            if env_p is not None:
+                a.results_dir.mkdir(parents=True, exist_ok=True)
+                suffix = "" if engine == "sqlite" else f"-{engine}"
+                prof = profile(slowest, commands, env_p, a.results_dir / f"profile-{label}{suffix}.txt")
+                print("\n".join(prof.get("summary", [prof.get("error", "")])), flush=True)
     if "legacy" not in skip:
         # The earlier benchmarks call the core directly, so an API change can break one;
         # that is a row saying so, not a lost run of everything measured above.
@@ -328,7 +366,9 @@ def main() -> None:
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     data = {"size": label, "helpers": helpers, "weeks": weeks, "date": time.strftime("%Y-%m-%d"),
             "command": "benchmarks/run_all.py " + " ".join(sys.argv[1:]),
-            "machine": f"{cpu_n} cores, {mem:.0f} GiB, Python {platform.python_version()}, embedded SQLite",
+            "engine": engine,
+            "machine": f"{cpu_n} cores, {mem:.0f} GiB, Python {platform.python_version()}, "
+                       + ("embedded SQLite" if engine == "sqlite" else _pg_version(url)),
             "load": [round(load_start, 1), round(os.getloadavg()[1], 1)],
             "results": res, "legacy": legacy, "profile": prof}
     text = render([data])
@@ -336,9 +376,22 @@ def main() -> None:
     if a.no_readme:
         return
     a.results_dir.mkdir(parents=True, exist_ok=True)
-    (a.results_dir / f"bench-{label}.json").write_text(json.dumps(data, indent=1) + "\n")
+    suffix = "" if engine == "sqlite" else f"-{engine}"
+    (a.results_dir / f"bench-{label}{suffix}.json").write_text(json.dumps(data, indent=1) + "\n")
     write_readme(render(load_all(a.results_dir)))
     print("README.md updated")
+
+
+def _pg_version(url: str) -> str:
+    sys.path.insert(0, str(ROOT))
+    from sqlalchemy import create_engine, text
+
+    eng = create_engine(url)
+    try:
+        with eng.connect() as conn:
+            return "PostgreSQL " + conn.execute(text("SHOW server_version")).scalar().split()[0]
+    finally:
+        eng.dispose()
 
 
 if __name__ == "__main__":

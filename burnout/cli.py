@@ -65,7 +65,8 @@ def _cmd_import(a) -> int:
     engine = get_engine()
     summary = ingest.import_files(engine, roster=a.roster, surveys=a.surveys,
                                   caseload=a.caseload, mapping=a.mapping,
-                                  roster_mapping=a.roster_mapping, sheet=a.sheet)
+                                  roster_mapping=a.roster_mapping, sheet=a.sheet,
+                                  progress=ingest.terminal_progress(sys.stderr))
     print(summary.describe())
     return 0
 

@@ -321,23 +321,14 @@ def after_commit(engine: Engine, helper_ids: Iterable[str], weeks: Iterable | No
             log.exception("could not mark the helper weeks stale either")
 
 
-def after_import(engine: Engine, prepared: dict, counts: dict) -> None:
-    """Refresh the helpers an import stored something new or changed for (an unchanged
-    re-import stores nothing and refreshes nothing); a roster change refreshes whole teams."""
-    ids: set[str] = set()
-    weeks: list = []
-    changed = lambda kind: sum(int(counts.get(kind, {}).get(k, 0)) for k in ("new", "updated")) > 0
-    roster_changed = "roster" in prepared and changed("roster")
-    if roster_changed:
-        ids.update(prepared["roster"][1]["helper_id"].astype(str))
-    if "surveys" in prepared and changed("surveys"):
-        subs = prepared["surveys"][1]
-        ids.update(subs["helper_id"].astype(str))
-        weeks.append(pd.to_datetime(subs["submitted_at"]).min())
-    if "caseload" in prepared and changed("caseload"):
-        cl = prepared["caseload"][1]
-        ids.update(cl["helper_id"].astype(str))
-        weeks.append(pd.to_datetime(cl["week_start"]).min())
+def after_import(engine: Engine, roster_ids: Iterable[str], rows: pd.DataFrame) -> None:
+    """Refresh the helpers whose rows an import stored or changed: ``roster_ids`` (roster
+    rows: whole teams) and ``rows`` (helper_id, at: each stored submission or caseload
+    week), from the earliest week stored.  An unchanged re-import refreshes nothing."""
+    ids = {str(h) for h in roster_ids}
+    roster_changed = bool(ids)
+    ids |= set(rows["helper_id"].astype(str))
+    weeks = [] if rows.empty else [pd.to_datetime(rows["at"]).min()]
     if ids:
         after_commit(engine, ids, None if roster_changed else weeks, roster_changed=roster_changed)
 

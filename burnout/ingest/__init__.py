@@ -7,13 +7,15 @@
 - ``validate``: each file type, all its problems at once
 - ``mapping``: mapping files for form-tool survey exports and HR roster exports
 - ``core``: ``prepare`` (everything validated before any write) and ``import_files``
+  (an unchanged file imported before is recognised by its fingerprint and skipped)
 - ``limits``: ``ImportLimits``, the plausibility limits
 
 Validation is all-or-nothing: every file of one import call is validated before
 anything is written, and the writes happen in one transaction.  The format
 guide for people is docs/IMPORT.md.
 """
-from burnout.ingest.core import SHOW_KEYS, ImportSummary, import_files, prepare, store_prepared
+from burnout.ingest.core import (SHOW_KEYS, ImportSummary, import_files, prepare, store_prepared,
+                                 terminal_progress)
 from burnout.ingest.dates import DateStyle, parse_dates
 from burnout.ingest.limits import ImportLimits
 from burnout.ingest.mapping import (MAPPING_TARGETS, apply_mapping, apply_roster_mapping, date_style,
@@ -31,5 +33,5 @@ __all__ = [
     "STANDARD_WEEK_HOURS", "SURVEY_KEYS", "DateStyle", "ImportLimits", "ImportSummary", "Problems",
     "absent_caseload_columns", "apply_mapping", "apply_roster_mapping", "date_style", "import_files",
     "is_event_file", "load_mapping", "parse_dates", "prepare", "read_table", "rollup_events", "sheet_names",
-    "store_prepared", "validate_caseload", "validate_events", "validate_roster", "validate_surveys",
+    "store_prepared", "terminal_progress", "validate_caseload", "validate_events", "validate_roster", "validate_surveys",
 ]

@@ -76,7 +76,6 @@ sessions = Table(
     Column("created_at", DateTime, nullable=False),
     Column("last_seen", DateTime, nullable=False),
     Column("via_sso", Boolean, nullable=False, default=False),
-    Column("draft", Text),      # unused: check-in drafts live in checkin_drafts (one draft for every tab)
 )
 
 # One-time tokens: invites (set your own password), sign-in grants (exchanged for the
@@ -226,6 +225,10 @@ imports = Table(
     Column("rows_read", Integer),
     Column("rows_stored", Integer),
     Column("actor", String(120)),
+    # What lets a re-import of the same file be skipped (burnout.ingest.core): the
+    # file's fingerprint, and the deletion counter of its table when it was compared.
+    Column("content_hash", String(64)),
+    Column("deletions_seen", Integer),
 )
 
 SCORE_COLUMNS = [c.name for c in scores.columns if c.name != "submission_id"]
@@ -323,9 +326,14 @@ materialised_state = Table(
 
 # Change counters that page caches key on: "team:<id>" (that team's figures),
 # "org" (anything), "horizon" (the week the data run up to), "all" (a rebuild).
-# Bumped in the transaction that writes the helper-week rows.
+# Bumped in the transaction that writes the helper-week rows.  Also
+# "deleted:<table>" for the tables of DELETION_COUNTED, bumped by a database
+# trigger on every delete (migration 0006), whoever deletes.
 data_versions = Table(
     "data_versions", metadata,
     Column("scope", String(120), primary_key=True),
     Column("version", Integer, nullable=False),
 )
+
+# Tables whose deletes a trigger counts in data_versions("deleted:<table>").
+DELETION_COUNTED = ("submissions", "caseload_weeks")

@@ -17,8 +17,8 @@ from burnout.errors import InputError
 from burnout.scoring import score_long
 from burnout.store.retry import retried, write_transaction
 from burnout.store.schema import (
-    CASELOAD_COLUMNS, SCORE_COLUMNS, answers, audit_log, caseload_weeks, checkin_drafts, helpers, imports,
-    instrument_wording, scores, submissions, teams,
+    CASELOAD_COLUMNS, SCORE_COLUMNS, answers, audit_log, caseload_weeks, checkin_drafts, data_versions, helpers,
+    imports, instrument_wording, scores, submissions, teams,
 )
 
 CHUNK = 50_000
@@ -110,8 +110,10 @@ def upsert_teams(conn: Connection, team_kinds: pd.DataFrame) -> None:
         conn.execute(update(teams).where(teams.c.team_id == bindparam("b_team")), changed)
 
 
-def upsert_roster(conn: Connection, df: pd.DataFrame, absent: Iterable[str] = ()) -> tuple[int, int]:
-    """Insert new helpers, update changed ones.  Returns (new, changed).
+def upsert_roster(conn: Connection, df: pd.DataFrame, absent: Iterable[str] = ()) -> tuple[int, int, set[str]]:
+    """Insert new helpers, update changed ones.  Returns (new, changed, touched):
+    ``touched`` names the new and changed helpers and, for a helper who changed
+    team, the helpers of the team they left (its median standard may move).
 
     ``absent``: optional columns the file did not have.  A file without an
     end_date column says nothing about who left, so stored values of absent
@@ -141,12 +143,17 @@ def upsert_roster(conn: Connection, df: pd.DataFrame, absent: Iterable[str] = ()
                                          pd.to_numeric(b, errors="coerce").fillna(-1e18))
             diff |= ~same.to_numpy()
         changed = merged.loc[diff, ["helper_id", *compare]]
+        left = merged.loc[diff & (merged["team_id"] != merged["team_id_db"]).to_numpy(), "team_id_db"]
+    else:
+        left = pd.Series([], dtype=object)
+    touched = set(new["helper_id"]) | set(changed["helper_id"]) | set(
+        existing.loc[existing["team_id"].isin(set(left)), "helper_id"])
     if len(new):
         conn.execute(insert(helpers), [dict(r, consent_lead_view=False) for r in records(new)])
     if len(changed):
         recs = [{("b_id" if k == "helper_id" else k): v for k, v in r.items()} for r in records(changed)]
         conn.execute(update(helpers).where(helpers.c.helper_id == bindparam("b_id")), recs)
-    return int(len(new)), int(len(changed))
+    return int(len(new)), int(len(changed)), {str(h) for h in touched}
 
 
 # --------------------------------------------------------------------------- caseload
@@ -418,9 +425,41 @@ def _insert_checkin_pg(conn: Connection, helper_id: str, when, parts, source: st
 
 
 def log_import(conn: Connection, kind: str, file_name: str, rows_read: int, rows_stored: int,
-               actor: str) -> None:
+               actor: str, content_hash: str | None = None, deletions_seen: int | None = None) -> None:
     conn.execute(insert(imports).values(at=_now(), kind=kind, file_name=file_name, rows_read=rows_read,
-                                        rows_stored=rows_stored, actor=actor))
+                                        rows_stored=rows_stored, actor=actor, content_hash=content_hash,
+                                        deletions_seen=deletions_seen))
+
+
+# The table whose deletions can change what importing a file of this kind stores.
+COUNTED_TABLE = {"surveys": submissions.name, "caseload": caseload_weeks.name}
+
+
+def deletions(conn: Connection, kind: str) -> int:
+    """The deletion counter of the table a file of ``kind`` is stored in (a trigger
+    bumps it on every delete, migration 0006)."""
+    scope = f"deleted:{COUNTED_TABLE[kind]}"
+    v = conn.execute(select(data_versions.c.version).where(data_versions.c.scope == scope)).scalar()
+    return int(v or 0)
+
+
+def unchanged_import(conn: Connection, kind: str, content_hash: str):
+    """The earlier import (at, file_name, rows_read) after which importing the file with
+    this fingerprint again would store nothing, or None.
+
+    That holds when an import compared a file with these bytes (under the same
+    mapping, limits and importer, all in the fingerprint) and stored it whole, and
+    no row of its table was deleted since.  Surveys are only ever added to, so any
+    such import counts; a caseload week is replaced by the newest file naming it,
+    so only the newest caseload import counts."""
+    q = select(imports.c.at, imports.c.file_name, imports.c.rows_read, imports.c.content_hash,
+               imports.c.deletions_seen).where(imports.c.kind == kind)
+    if kind == "surveys":
+        q = q.where(imports.c.content_hash == content_hash)
+    row = conn.execute(q.order_by(imports.c.import_id.desc()).limit(1)).first()
+    if row is None or row.content_hash != content_hash or row.deletions_seen is None:
+        return None
+    return row if row.deletions_seen == deletions(conn, kind) else None
 
 
 # --------------------------------------------------------------------------- misc
