@@ -24,6 +24,12 @@ set, and every view asks it before it shows a cell:
   week heatmap, a role x week table) through only when the audit allows its
   group: such a cell is the same people's answers over the same groups, so it
   may only show what the audited rows already imply.
+- A recent figure (the roll-ups over the last weeks) is the mean of the group's
+  weekly answers in the window, a sum of the weekly cells of the same weeks; for
+  the measures a reader can also follow week by week, :class:`JointPlan` lets
+  it (and a weekly cell) through only when the audit of each week of the
+  window allows the group, so windows and weeks together determine nothing
+  the weeks alone do not.
 - HR's weekly cells are audited week by week (``views.tables.hr_weekly``):
   weeks are independent blocks, each with HR's known people, and a one-team
   report's weeks follow the organisation's heatmap.
