@@ -166,10 +166,19 @@ def plan_for(reader: Reader, people: pd.DataFrame, value_cols: Sequence[str], mi
     measures the reader can also obtain week by week; each week of the recent window
     (the columns :func:`week_column`) is audited too (:class:`JointPlan`)."""
     cols = [c for c in value_cols if c in people.columns]
-    window = _cached(reader, people[["helper_id", *privacy.GROUP_DIMS, *cols]], cols, min_n)
     weekly = [m for m in weekly if m in cols]
-    n_weeks = max([int(c.rpartition(WEEK_SEP)[2]) + 1 for c in people.columns
-                   if any(is_week_column(c, m) for m in weekly)], default=0)
+    week_cols = [c for c in people.columns if any(is_week_column(c, m) for m in weekly)]
+    # asked again with the same people answering (a rerun, another view): one hash, no rebuild
+    key = ("joint", min_n, tuple(cols), tuple(week_cols), hash(reader.known),
+           int(pd.util.hash_pandas_object(pd.concat([people[["helper_id", *privacy.GROUP_DIMS]],
+                                                     people[cols + week_cols].notna()], axis=1),
+                                          index=False).sum()))
+    joint = _PLANS.get(key)
+    if joint is not None:
+        _PLANS.move_to_end(key)
+        return joint
+    window = _cached(reader, people[["helper_id", *privacy.GROUP_DIMS, *cols]], cols, min_n)
+    n_weeks = max([int(c.rpartition(WEEK_SEP)[2]) + 1 for c in week_cols], default=0)
     weeks = []
     for i in range(n_weeks):
         frame = people[["helper_id", *privacy.GROUP_DIMS]].copy()
@@ -177,11 +186,7 @@ def plan_for(reader: Reader, people: pd.DataFrame, value_cols: Sequence[str], mi
             col = week_column(m, i)
             frame[m] = people[col] if col in people.columns else np.nan
         weeks.append(_cached(reader, frame, weekly, min_n))
-    key = ("joint", id(window), *map(id, weeks), tuple(weekly))
-    joint = _PLANS.get(key)
-    if joint is None or joint.window is not window or any(a is not b for a, b in zip(joint.weeks, weeks)):
-        joint = _PLANS[key] = JointPlan(window, tuple(weeks), frozenset(weekly))
-    _PLANS.move_to_end(key)
+    joint = _PLANS[key] = JointPlan(window, tuple(weeks), frozenset(weekly))
     while len(_PLANS) > PLAN_CACHE_SIZE:
         _PLANS.popitem(last=False)
     return joint
