@@ -17,8 +17,8 @@ answers (a recent figure sums its group's answers over the window's weeks, a wee
 one week's), one per person for the latest risk, bands and turnover, and one per person
 and period for counts of who answered.  A person or a group of 1 to 4 people outside the
 known is *determined* when the sum of their values in one week, in one window or in the
-latest estimate lies in the row space of the rows.  Exact linear algebra (SVD null space),
-exhaustive over sets of people.
+latest estimate lies in the row space of the rows: orthogonal to its null space (SVD), tested
+against eight random vectors of it (a miss has probability zero), exhaustive over sets of people.
 """
 from __future__ import annotations
 
@@ -315,6 +315,11 @@ def _undetermined(data, people, measure: str, figures: list, known: set) -> list
     a = np.vstack(rows)
     _, sv, vt = np.linalg.svd(a, full_matrices=True)
     null = vt[int((sv > 1e-9).sum()):]
+    if len(null) > 8:
+        # a set is determined exactly when its indicator is orthogonal to the null space; eight
+        # random vectors of it tell the same with probability one, and the sets add up fast
+        null = np.random.default_rng(0).standard_normal((8, len(null))) @ null
+        null /= np.abs(null).max(axis=1, keepdims=True)
     targets = {frozenset([p]) for p in periods} | {frozenset(_keys(p)) for p, _ in figures if len(_keys(p)) > 1}
     unknown = sorted(set(ids) - set(known))
     pos = {h: i for i, h in enumerate(unknown)}
