@@ -19,7 +19,6 @@ from burnout.domain.settings import Settings
 from burnout.views.data import OrgData, people_frame
 from burnout.views.tables import hr_known, hr_weekly, review_plan, rollup
 
-from helpers import small_groups_determined
 
 MIN_N = 5
 WEEKS = pd.date_range("2026-10-05", periods=4, freq="7D")
