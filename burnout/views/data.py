@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from burnout import leaving, materialise, privacy, risk
+from burnout import disclosure, leaving, materialise, privacy, risk
 from burnout.domain import measures
 from burnout.domain.settings import Settings
 from burnout.domain.time import now
@@ -159,6 +159,7 @@ def people_frame(data: OrgData, weeks: int = 4) -> pd.DataFrame:
     per = privacy.helper_window(scores, roster, score_cols, as_of=data.as_of, weeks=weeks)
     out = roster[["helper_id", "name", "team", "team_kind", "role", "site", "consent_lead_view"]].merge(
         per[["helper_id", *score_cols]], on="helper_id", how="left")
+    out = out.merge(_window_weeks(scores, score_cols, data.as_of, weeks), on="helper_id", how="left")
     latest = data.latest
     risk_cols = ["helper_id", "risk_score", "risk_band", "caseload_ratio", "active_cases"] + \
         [c for c in latest.columns if c.startswith("c_")]
@@ -172,6 +173,52 @@ def people_frame(data: OrgData, weeks: int = 4) -> pd.DataFrame:
     for b, col in zip(BANDS, BAND_COLUMNS):
         out[col] = np.where(out["risk_band"].isna(), np.nan, (out["risk_band"] == b).astype(float))
     return out
+
+
+def _window_weeks(scores: pd.DataFrame, score_cols, as_of, weeks: int) -> pd.DataFrame:
+    """One row per helper: their mean of each score in each week of the window, as the
+    columns ``disclosure.week_column(measure, i)`` (i = 0: the latest week), NaN where they
+    gave none.  The recent roll-ups are built from these (:func:`recent_means`) and the
+    release gate audits each week of them (``disclosure.plan_for``)."""
+    cols = [disclosure.week_column(m, i) for m in score_cols for i in range(weeks)]
+    if scores.empty or not score_cols:
+        return pd.DataFrame(columns=["helper_id", *cols])
+    last = _monday(as_of) if as_of is not None else scores["week_start"].max()
+    s = scores[["helper_id", "week_start", *score_cols]]
+    s = s[(s["week_start"] <= last) & (s["week_start"] > last - pd.Timedelta(weeks=weeks))].copy()
+    for m in score_cols:
+        s[m] = pd.to_numeric(s[m].astype("Float64") if s[m].dtype == bool else s[m], errors="coerce")
+    s["i"] = ((last - s["week_start"]).dt.days // 7).astype(int)
+    wide = s.groupby(["helper_id", "i"])[score_cols].mean().unstack("i")
+    out = pd.DataFrame(index=wide.index)
+    for m in score_cols:
+        for i in range(weeks):
+            out[disclosure.week_column(m, i)] = wide[(m, i)] if (m, i) in wide.columns else np.nan
+    return out.reset_index()
+
+
+def recent_means(people: pd.DataFrame, measure: str, by: str | None) -> dict:
+    """The recent figure of ``measure`` for each value of ``by`` (and ``privacy.TOTAL``):
+    the mean of every weekly answer the group's people gave in the window.
+
+    Its sum is the sum of the group's weekly sums, so beside the weekly figures of the same
+    weeks it says nothing they do not (a mean of each person's own mean first would leave
+    a weighted mix of the few people who skipped a week)."""
+    cols = [c for c in people.columns if disclosure.is_week_column(c, measure)]
+    if not cols:
+        return {}
+    vals = people[cols].apply(pd.to_numeric, errors="coerce")
+    total, count = vals.sum(axis=1, min_count=1), vals.notna().sum(axis=1)
+    frame = pd.DataFrame({"total": total.fillna(0.0), "count": count})
+    out = {privacy.TOTAL: _ratio(frame["total"].sum(), frame["count"].sum())}
+    if by is not None:
+        for key, g in frame.groupby(people[by].to_numpy()):
+            out[key] = _ratio(g["total"].sum(), g["count"].sum())
+    return out
+
+
+def _ratio(total: float, count: int) -> float:
+    return float(total) / float(count) if count else np.nan
 
 
 def series_for(data: OrgData, measure: str) -> pd.DataFrame:

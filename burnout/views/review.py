@@ -591,7 +591,8 @@ def build_review(engine: Engine, scope: str = "org", settings_override: Mapping 
         sup = rollup(people, g, min_n, where=where, plan=plan, fixed=fixed)
         tables[f"by_{g}"] = sup
         sections.append(Section(f"by_{g}", f"Wellbeing by {g}",
-                                f"Recent answers (last {window_weeks} weeks) averaged per person, then per {g}. "
+                                f"The mean of every weekly answer given in the last {window_weeks} weeks, per {g}; "
+                                "People: who answered in those weeks. "
                                 "Burnout risk and caseload are the latest estimates.",
                                 sup.display(percent=PERCENT), ("pressure",) if g == heat_group else ()))
     band_by = "team" if team is None else None

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from burnout import disclosure, privacy, risk
-from burnout.views.data import BAND_COLUMNS, BANDS, ROLLUP_MEASURES, OrgData
+from burnout.views.data import BAND_COLUMNS, BANDS, ROLLUP_MEASURES, TREND_MEASURES, OrgData, recent_means
 
 
 def narrowing(where: Mapping | None, team: str | None = None) -> dict:
@@ -36,7 +36,7 @@ def review_plan(people: pd.DataFrame, min_n: int, measures: Mapping[str, str] = 
     a what-if slider on the review page reruns the review, not the audit."""
     reader = disclosure.Reader.hr(people) if known is None else disclosure.Reader(disclosure.HR,
                                                                                   known=frozenset(known))
-    return disclosure.plan_for(reader, people, list(measures), min_n)
+    return disclosure.plan_for(reader, people, list(measures), min_n, weekly=list(TREND_MEASURES))
 
 
 def rollup(people: pd.DataFrame, by: str, min_n: int, *, where: Mapping | None = None,
@@ -61,6 +61,10 @@ def rollup(people: pd.DataFrame, by: str, min_n: int, *, where: Mapping | None =
     labels = {"team": "Team", "role": "Role", "site": "Site", **measures}
     sup = privacy.suppress(df, by, "helper_id", cols, min_n, margins=margins, population=population,
                            known=known, labels=labels)
+    for c in cols:      # the recent figure: the mean of the group's weekly answers (views.data.recent_means)
+        pooled = recent_means(df, c, by)
+        if pooled:
+            sup.table[c] = [pooled.get(k, np.nan) if not pd.isna(v) else v for k, v in zip(sup.table[by], sup.table[c])]
     return privacy.apply_plan(sup, plan, fixed) if plan is not None else sup
 
 
