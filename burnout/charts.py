@@ -208,6 +208,34 @@ def _layout(fig: go.Figure, title: str, x_title: str | None = None, y_title: str
     return fig
 
 
+class FrozenFigure(go.Figure):
+    """A finished figure whose plotly dict is taken once (:func:`freeze`).
+
+    ``st.plotly_chart`` serialises a figure through ``to_dict``, which deep-copies the
+    whole figure with its template on every draw; a page that caches its figures and
+    draws them on every rerun hands back the dict taken once instead.  Read-only by
+    contract: a cached page shares it between sessions, and a change made after
+    freezing would not be drawn."""
+
+    def __init__(self, *args, **kwargs):     # unpickling and copies come this way
+        super().__init__(*args, **kwargs)
+        self._frozen = go.Figure.to_dict(self)
+
+    def to_dict(self) -> dict:
+        spec = self._frozen
+        # plotly.io.to_json pops each trace's "uid": new trace dicts keep the taken one whole
+        return {"data": [dict(t) for t in spec["data"]], "layout": spec["layout"]}
+
+
+def freeze(fig: go.Figure) -> FrozenFigure:
+    """``fig`` as a :class:`FrozenFigure`, in place (building it again would validate
+    every property a second time, which costs as much as drawing it)."""
+    spec = fig.to_dict()
+    fig.__class__ = FrozenFigure
+    fig._frozen = spec
+    return fig
+
+
 def empty_figure(title: str, message: str = EMPTY_TEXT) -> go.Figure:
     """A figure that says why there is nothing to draw."""
     fig = go.Figure()

@@ -23,7 +23,9 @@ from burnout.store import settings as saved_settings
 from burnout.store.retry import DATABASE_ERRORS
 from burnout.store.writes import audit as write_audit
 from burnout.ui import web
+from burnout.views import team as team_views
 from burnout.views.data import OrgData, load_data
+from burnout.views.tables import for_screen
 
 
 log = logging.getLogger("burnout.ui")
@@ -296,3 +298,29 @@ def team_data(url: str, team: str, key: str) -> OrgData:
     """One team's frames and risk (a lead's pages), read once per change in that team
     (``key``: :func:`team_key`) and shared by every session of its leads."""
     return load_data(engine(), team=team)
+
+
+# The lead's page for one team: built once per change in that team (``key``: :func:`team_key`,
+# so a check-in in another team leaves it warm) and shared by every session of its leads.
+# cache_resource hands every rerun the same read-only objects (cache_data would unpickle a
+# copy, and an unpickled figure is validated again); the entries are small and bounded.
+
+@st.cache_resource(ttl=3600, max_entries=256, show_spinner=False)
+def team_page(url: str, team: str, measure: str, key: str) -> team_views.TeamPage:
+    """The view, charts and tables of ``team``'s page for ``measure`` (views.team.team_page);
+    the page checks the viewer may see the team before asking."""
+    return team_views.team_page(team_data(url, team, key), team, measure)
+
+
+@st.cache_resource(ttl=3600, max_entries=256, show_spinner=False)
+def team_heatmap(url: str, team: str, measure: str, weeks: int, key: str):
+    """The team page's heatmap of the last ``weeks`` weeks and its table."""
+    return team_views.team_heatmap(team_page(url, team, measure, key).view, weeks)
+
+
+@st.cache_resource(ttl=3600, max_entries=128, show_spinner=False)
+def team_worklist(url: str, team: str, sort: str, key: str) -> tuple[tuple[str, ...], pd.DataFrame]:
+    """Who may need a conversation (views.team.worklist): the helper ids listed, and the
+    list as shown."""
+    wl = team_views.worklist(team_data(url, team, key), team, sort=sort)
+    return tuple(wl["helper_id"]), for_screen(wl.drop(columns=["helper_id", "driver"]))
