@@ -17,7 +17,6 @@ from burnout import privacy
 from burnout.checkin import escape_md
 from burnout.domain.time import today
 from burnout.errors import InputError
-from burnout.export.csv import to_csv
 from burnout.store.notes import STATUSES, action_notes, save_action_note
 from burnout.ui import common
 from burnout.views.data import TREND_MEASURES
@@ -36,7 +35,7 @@ st.caption("This page is about workloads and how the team is doing, so you can c
            "needs. It is not a performance view.")
 
 
-def _chart(fig, key: str, table: pd.DataFrame | None = None, label: str = "Show as a table"):
+def _chart(fig, key: str, table=None, label: str = "Show as a table"):
     st.plotly_chart(fig, width="stretch", key=key)
     if table is not None:
         with st.expander(label):
@@ -49,7 +48,8 @@ if not privacy.can_view_team(user, team):
 url, key = str(engine.url), common.team_key(team)
 measure = st.selectbox("Score shown in the trend and heatmap", list(TREND_MEASURES),
                        format_func=TREND_MEASURES.get, key="team_measure")
-built = common.team_page(url, team, measure, key)      # built once per change in the team
+drawn = common.team_page(url, team, measure, key)      # built once per change in the team
+built, tables = drawn.page, drawn.tables
 view = built.view
 min_n = view.min_n
 as_of = view.as_of
@@ -78,7 +78,7 @@ if not listed:
 else:
     _audit_seen(listed, f"team page: conversation list, weekly {measure} heatmap and band alerts")
     # the next step is what the list is for: the figures take narrow columns so it stays in view
-    narrow = [c for c in wl.columns if c.startswith(("Risk", "Change", "Caseload", "Weeks"))]
+    narrow = [c for c in wl.column_names if c.startswith(("Risk", "Change", "Caseload", "Weeks"))]
     st.dataframe(wl, hide_index=True, width="stretch",
                  column_config={"Suggested next step": st.column_config.TextColumn(width="large"),
                                 "Helper": st.column_config.TextColumn(width="medium"),
@@ -89,10 +89,10 @@ else:
 left, right = st.columns(2)
 with left:
     st.subheader("Burnout risk across the team")
-    _chart(built.bands_chart, "team_bands", built.bands_table)
+    _chart(built.bands_chart, "team_bands", tables["bands"])
 with right:
     st.subheader("Team trend")
-    _chart(built.trend_chart, "team_trend", built.trend_table)
+    _chart(built.trend_chart, "team_trend", tables["trend"])
     st.caption(f"Only weeks with {min_n} or more people who answered are drawn.")
 
 # ------------------------------------------------------------------ heatmap
@@ -115,13 +115,13 @@ if view.private_note:
 # ------------------------------------------------------------------ caseload
 st.subheader("Caseload pressure")
 if built.scatter_chart is not None:
-    _chart(built.scatter_chart, "team_scatter", built.scatter_table)
+    _chart(built.scatter_chart, "team_scatter", tables["scatter"])
 else:
     st.caption("The scatter of caseload against burnout needs helpers who share their individual results; "
                "none do yet. Caseloads are below.")
 st.markdown("**Caseloads in the team** (operational figures, last 4 weeks)")
-st.dataframe(view.caseload, hide_index=True, width="stretch")
-st.download_button("Download caseloads (CSV)", to_csv(view.caseload),
+st.dataframe(tables["caseload"], hide_index=True, width="stretch")
+st.download_button("Download caseloads (CSV)", drawn.caseload_csv,
                    file_name=f"caseloads_{team}.csv", mime="text/csv", key="dl_caseload")
 
 # ------------------------------------------------------------------ alerts and drivers
@@ -144,7 +144,7 @@ with right:
     if view.symptoms.empty:
         st.caption(f"Shown once {min_n} or more people in the team have a risk estimate.")
     else:
-        st.dataframe(built.symptoms_table, hide_index=True, width="stretch", key="team_symptoms")
+        st.dataframe(tables["symptoms"], hide_index=True, width="stretch", key="team_symptoms")
 
 # causes apart from symptoms: what the organisation can change, each with a first step and its notes
 st.subheader("What is driving it")
@@ -161,7 +161,7 @@ else:
 
 # ------------------------------------------------------------------ participation
 st.subheader("Check-in participation")
-_chart(built.participation_chart, "team_participation", built.participation_table)
+_chart(built.participation_chart, "team_participation", tables["participation"])
 st.caption("Only how many checked in — never who did or did not.")
 
 # ------------------------------------------------------------------ action notes
