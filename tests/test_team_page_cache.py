@@ -131,3 +131,21 @@ def test_the_template_is_plotly_white_as_update_layout_gives_it():
     fig.layout.template.layout.plot_bgcolor = "red"
     assert pio.templates["plotly_white"].layout.plot_bgcolor != "red"
     assert _figure().layout.template.layout.plot_bgcolor != "red"
+
+
+def test_each_chart_s_table_is_drawn_once_its_box_is_opened(writable_db):
+    """The tables beside the charts are sent only when asked for (a lighter page to
+    draw), and each one is there when its box is opened."""
+    at = open_team_page(writable_db["engine"], "demo-lead")
+    boxes = [e for e in at.expander if e.label == "Show as a table"]
+    n_charts = len(at.get("plotly_chart"))
+    assert len(boxes) == n_charts
+    closed = len(at.dataframe)
+    for key in ("team_bands_table", "team_trend_table", "team_heatmap_table", "team_scatter_table",
+                "team_participation_table"):
+        at.session_state[key] = True
+    at.run()
+    assert not at.exception
+    assert len(at.dataframe) == closed + n_charts
+    heat = next(df.value for df in at.dataframe if "Helper" in df.value.columns and "Week starting" in df.value.columns)
+    assert len(heat) and "status" not in heat

@@ -38,8 +38,10 @@ st.caption("This page is about workloads and how the team is doing, so you can c
 def _chart(fig, key: str, table=None, label: str = "Show as a table"):
     st.plotly_chart(fig, width="stretch", key=key)
     if table is not None:
-        with st.expander(label):
-            st.dataframe(table, hide_index=True, width="stretch")
+        # drawn only once opened: a table grid per chart made the page slow to show in a browser
+        box = st.expander(label, key=f"{key}_table", on_change="rerun")
+        if box.open:
+            box.dataframe(table, hide_index=True, width="stretch")
 
 
 if not privacy.can_view_team(user, team):
