@@ -149,3 +149,21 @@ def test_each_chart_s_table_is_drawn_once_its_box_is_opened(writable_db):
     assert len(at.dataframe) == closed + n_charts
     heat = next(df.value for df in at.dataframe if "Helper" in df.value.columns and "Week starting" in df.value.columns)
     assert len(heat) and "status" not in heat
+
+
+def test_the_leaving_model_is_fitted_once_per_change_and_as_load_data_fits_it(writable_db, monkeypatch):
+    from burnout import leaving
+    from burnout.ui import common
+    from burnout.views.data import load_data
+
+    eng, url = writable_db["engine"], writable_db["url"]
+    fits = []
+    real = leaving.leaving_model
+    monkeypatch.setattr(leaving, "leaving_model", lambda *a, **k: fits.append(1) or real(*a, **k))
+    first = common.org_data(url, common.org_key())
+    again = common.org_data(url, common.org_key())
+    assert len(fits) == 1 and again.leaving_model is first.leaving_model      # shared, not copied
+    assert first.leaving_model.to_dict() == load_data(eng).leaving_model.to_dict()
+    checkin.save_checkin(eng, _helper(eng, in_team=writable_db["lead_team"], inside=False), ANSWERS)
+    common.org_data(url, common.org_key())                                  # new data: fitted again
+    assert len(fits) == 3                                                    # (and once by load_data above)

@@ -16,7 +16,7 @@ from streamlit import dataframe_util
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from burnout import auth
+from burnout import auth, leaving
 from burnout.domain.settings import Settings
 from burnout.domain.time import now, today
 from burnout.export.csv import to_csv
@@ -290,11 +290,26 @@ def team_key(team: str) -> str:
 
 
 @st.cache_data(ttl=3600, max_entries=4, show_spinner="Loading the organisation's figures…")
+def _org_frames(url: str, key: str) -> OrgData:
+    return load_data(engine(), with_model=False)
+
+
+@st.cache_resource(ttl=3600, max_entries=4, show_spinner="Checking the organisation's leaving model…")
+def leaving_model(url: str, key: str, _data: OrgData) -> leaving.LeavingModel:
+    """The organisation's leaving model (leaving.leaving_model: the Cox fit and its checks,
+    the burnout link, the observed turnover), fitted once per ``key`` (:func:`org_key`: the
+    organisation's data, the saved settings and the week, which is all it reads; ``_data``
+    are that key's frames) and shared, not copied, by every review that reads it."""
+    return leaving.leaving_model(_data.roster, _data.history, _data.scores, as_of=_data.as_of,
+                                 settings=_data.settings)
+
+
 def org_data(url: str, key: str) -> OrgData:
     """Frames, risk history and leaving model for the HR review, read from the stored
     helper weeks once per change anywhere (``key``: :func:`org_key`) and shared by every
     page and user."""
-    return load_data(engine())
+    data = _org_frames(url, key)
+    return dataclasses.replace(data, leaving_model=leaving_model(url, key, data))
 
 
 @st.cache_data(ttl=3600, max_entries=64, show_spinner="Loading the team's figures…")
