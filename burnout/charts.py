@@ -19,6 +19,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 from plotly.subplots import make_subplots
 
 from burnout.domain import measures
@@ -174,6 +175,22 @@ def safe_figure(fig: go.Figure) -> go.Figure:
     return fig
 
 
+TEMPLATE = "plotly_white"
+
+
+def _white(fig: go.Figure) -> None:
+    """Give ``fig`` the registered plotly_white template as it is.  ``update_layout(template=...)``
+    copies and validates the whole template again (about 80 ms a figure, most of a chart's
+    cost); a registered template is valid already, and plotly applies its default template
+    the same way (``BaseFigure._initialize_layout_template``)."""
+    layout = fig.layout
+    layout._validate = False
+    try:
+        layout.template = pio.templates[TEMPLATE]
+    finally:
+        layout._validate = fig._validate
+
+
 def _layout(fig: go.Figure, title: str, x_title: str | None = None, y_title: str | None = None,
             height: int = 380, subtitle: str | None = None, bottom: int = 10, extra_top: int = 0) -> go.Figure:
     """Title (wrapped to fit a phone), optional subtitle, the legend in a row under them
@@ -195,7 +212,8 @@ def _layout(fig: go.Figure, title: str, x_title: str | None = None, y_title: str
          "font": {"size": TITLE_SIZE}, "pad": {"l": 4}}
     if subtitle:
         t["subtitle"] = {"text": subtitle, "font": {"size": 12}}
-    fig.update_layout(title=t, font=FONT, height=total, template="plotly_white",
+    _white(fig)
+    fig.update_layout(title=t, font=FONT, height=total,
                       margin=dict(l=10, r=10, t=top, b=bottom, autoexpand=True),
                       legend=dict(orientation="h", yref="container", y=1 - (head + 4) / total, yanchor="top",
                                   xanchor="left", x=0.0, font=dict(size=12)))
@@ -205,6 +223,34 @@ def _layout(fig: go.Figure, title: str, x_title: str | None = None, y_title: str
         fig.update_xaxes(title_text=_title_text(wrap(x_title, AXIS_CHARS)))
     if y_title is not None:
         fig.update_yaxes(title_text=_title_text(wrap(y_title, AXIS_CHARS)))
+    return fig
+
+
+class FrozenFigure(go.Figure):
+    """A finished figure whose plotly dict is taken once (:func:`freeze`).
+
+    ``st.plotly_chart`` serialises a figure through ``to_dict``, which deep-copies the
+    whole figure with its template on every draw; a page that caches its figures and
+    draws them on every rerun hands back the dict taken once instead.  Read-only by
+    contract: a cached page shares it between sessions, and a change made after
+    freezing would not be drawn."""
+
+    def __init__(self, *args, **kwargs):     # unpickling and copies come this way
+        super().__init__(*args, **kwargs)
+        self._frozen = go.Figure.to_dict(self)
+
+    def to_dict(self) -> dict:
+        spec = self._frozen
+        # plotly.io.to_json pops each trace's "uid": new trace dicts keep the taken one whole
+        return {"data": [dict(t) for t in spec["data"]], "layout": spec["layout"]}
+
+
+def freeze(fig: go.Figure) -> FrozenFigure:
+    """``fig`` as a :class:`FrozenFigure`, in place (building it again would validate
+    every property a second time, which costs as much as drawing it)."""
+    spec = fig.to_dict()
+    fig.__class__ = FrozenFigure
+    fig._frozen = spec
     return fig
 
 

@@ -102,7 +102,7 @@ def test_helper_checks_in_on_a_phone_and_sees_feedback(browser, app):
 
 def test_lead_sees_team_page(browser, app):
     page = sign_in(browser, app, "demo-lead", DESKTOP)
-    page.get_by_role("heading", name=re.compile(r"^Team ")).wait_for()
+    page.get_by_role("heading", level=1, name=re.compile(r"^Team ")).wait_for()
     page.locator('[data-testid="stPlotlyChart"] .main-svg').first.wait_for()
     shot(page, "desktop_lead_team")
     page.set_viewport_size(PHONE)

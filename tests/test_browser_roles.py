@@ -212,7 +212,7 @@ def test_phone_sidebar_closes_after_choosing_a_page(browser, app, user, start, g
 @pytest.mark.parametrize("size", ["phone", "wide"])
 def test_lead_sees_who_may_need_a_conversation(browser, app, size):  # noqa: F811
     page = sign_in(browser, app, "demo-lead", SIZES[size])
-    page.get_by_role("heading", name=re.compile(r"^Team ")).wait_for()
+    page.get_by_role("heading", level=1, name=re.compile(r"^Team ")).wait_for()
     page.get_by_role("heading", name="Who may need a conversation").wait_for()
     page.get_by_text(re.compile(r"\d+ of \d+ helpers in your team share")).wait_for()
     page.locator('[data-testid="stDataFrame"] canvas').first.wait_for()

@@ -43,7 +43,7 @@ def test_names_and_notes_with_links_stay_text(app):
         page.get_by_label("Username").fill("demo-lead")
         page.get_by_label("Password", exact=True).fill("demo-password")
         page.get_by_role("button", name="Sign in").click()
-        page.get_by_role("heading", name=re.compile(r"^Team ")).wait_for()
+        page.get_by_role("heading", level=1, name=re.compile(r"^Team ")).wait_for()
         # the demo is seeded now: give a consenting helper of the lead's team a hostile name
         engine = get_engine(f"sqlite:///{app.db}")
         with engine.begin() as conn:
@@ -53,7 +53,7 @@ def test_names_and_notes_with_links_stay_text(app):
             assert hid, "the demo lead's team has a consenting helper"
             conn.execute(update(sch.helpers).where(sch.helpers.c.helper_id == hid).values(name=NAME))
         page.reload()
-        page.get_by_role("heading", name=re.compile(r"^Team ")).wait_for()
+        page.get_by_role("heading", level=1, name=re.compile(r"^Team ")).wait_for()
         page.locator('[data-testid="stPlotlyChart"] .main-svg').first.wait_for()
         # an action note with markdown, a bare host and HTML
         page.get_by_label("You said (what the team raised)").fill(NOTE)

@@ -2,20 +2,24 @@
 and the row/column/problem table of an import error."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import os
 import re
+from typing import Mapping
 from urllib.parse import urlsplit
 
 import pandas as pd
 import streamlit as st
+from streamlit import dataframe_util
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from burnout import auth
+from burnout import auth, leaving
 from burnout.domain.settings import Settings
 from burnout.domain.time import now, today
+from burnout.export.csv import to_csv
 from burnout.materialise import settings_fingerprint, settle
 from burnout.store import database_url, get_engine
 from burnout.store.helper_weeks import team_scope, versions
@@ -23,7 +27,9 @@ from burnout.store import settings as saved_settings
 from burnout.store.retry import DATABASE_ERRORS
 from burnout.store.writes import audit as write_audit
 from burnout.ui import web
+from burnout.views import team as team_views
 from burnout.views.data import OrgData, load_data
+from burnout.views.tables import for_screen
 
 
 log = logging.getLogger("burnout.ui")
@@ -284,11 +290,26 @@ def team_key(team: str) -> str:
 
 
 @st.cache_data(ttl=3600, max_entries=4, show_spinner="Loading the organisation's figures…")
+def _org_frames(url: str, key: str) -> OrgData:
+    return load_data(engine(), with_model=False)
+
+
+@st.cache_resource(ttl=3600, max_entries=4, show_spinner="Checking the organisation's leaving model…")
+def leaving_model(url: str, key: str, _data: OrgData) -> leaving.LeavingModel:
+    """The organisation's leaving model (leaving.leaving_model: the Cox fit and its checks,
+    the burnout link, the observed turnover), fitted once per ``key`` (:func:`org_key`: the
+    organisation's data, the saved settings and the week, which is all it reads; ``_data``
+    are that key's frames) and shared, not copied, by every review that reads it."""
+    return leaving.leaving_model(_data.roster, _data.history, _data.scores, as_of=_data.as_of,
+                                 settings=_data.settings)
+
+
 def org_data(url: str, key: str) -> OrgData:
     """Frames, risk history and leaving model for the HR review, read from the stored
     helper weeks once per change anywhere (``key``: :func:`org_key`) and shared by every
     page and user."""
-    return load_data(engine())
+    data = _org_frames(url, key)
+    return dataclasses.replace(data, leaving_model=leaving_model(url, key, data))
 
 
 @st.cache_data(ttl=3600, max_entries=64, show_spinner="Loading the team's figures…")
@@ -296,3 +317,49 @@ def team_data(url: str, team: str, key: str) -> OrgData:
     """One team's frames and risk (a lead's pages), read once per change in that team
     (``key``: :func:`team_key`) and shared by every session of its leads."""
     return load_data(engine(), team=team)
+
+
+# The lead's page for one team: built once per change in that team (``key``: :func:`team_key`,
+# so a check-in in another team leaves it warm) and shared by every session of its leads.
+# cache_resource hands every rerun the same read-only objects (cache_data would unpickle a
+# copy, and an unpickled figure is validated again); the entries are small and bounded.
+# Tables are kept as Arrow tables, which st.dataframe sends as they are instead of
+# converting a pandas frame on every rerun.
+
+def _arrow(df: pd.DataFrame | None):
+    return None if df is None else dataframe_util.convert_pandas_df_to_arrow_table(df)
+
+
+@dataclasses.dataclass(frozen=True)
+class TeamPage:
+    """A team page ready to draw: the page (views.team.TeamPage), its tables as Arrow
+    tables by name, and the caseloads as the CSV download."""
+    page: team_views.TeamPage
+    tables: Mapping[str, object]
+    caseload_csv: bytes
+
+
+@st.cache_resource(ttl=3600, max_entries=256, show_spinner=False)
+def team_page(url: str, team: str, measure: str, key: str) -> TeamPage:
+    """``team``'s page for ``measure`` (views.team.team_page); the page checks the viewer
+    may see the team before asking."""
+    page = team_views.team_page(team_data(url, team, key), team, measure)
+    tables = {"bands": page.bands_table, "trend": page.trend_table, "scatter": page.scatter_table,
+              "participation": page.participation_table, "symptoms": page.symptoms_table,
+              "caseload": page.view.caseload}
+    return TeamPage(page, {k: _arrow(v) for k, v in tables.items()}, to_csv(page.view.caseload))
+
+
+@st.cache_resource(ttl=3600, max_entries=256, show_spinner=False)
+def team_heatmap(url: str, team: str, measure: str, weeks: int, key: str):
+    """The team page's heatmap of the last ``weeks`` weeks and its table."""
+    fig, table = team_views.team_heatmap(team_page(url, team, measure, key).page.view, weeks)
+    return fig, _arrow(table)
+
+
+@st.cache_resource(ttl=3600, max_entries=128, show_spinner=False)
+def team_worklist(url: str, team: str, sort: str, key: str) -> tuple[tuple[str, ...], object]:
+    """Who may need a conversation (views.team.worklist): the helper ids listed, and the
+    list as shown."""
+    wl = team_views.worklist(team_data(url, team, key), team, sort=sort)
+    return tuple(wl["helper_id"]), _arrow(for_screen(wl.drop(columns=["helper_id", "driver"])))

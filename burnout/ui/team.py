@@ -13,18 +13,15 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from burnout import charts, privacy
+from burnout import privacy
 from burnout.checkin import escape_md
-from burnout.domain import measures
 from burnout.domain.time import today
 from burnout.errors import InputError
-from burnout.export.csv import to_csv
 from burnout.store.notes import STATUSES, action_notes, save_action_note
 from burnout.ui import common
 from burnout.views.data import TREND_MEASURES
 from burnout.views.tables import for_screen
-from burnout.views.team import (DRIVER_WORDS, WORKPLACE_DRIVERS, action_follow_up, link_words, sharing_summary,
-                                 team_view, worklist)
+from burnout.views.team import DRIVER_WORDS, WORKPLACE_DRIVERS, link_words, sharing_summary
 
 user = common.require_role("lead")
 engine = common.engine()
@@ -38,42 +35,53 @@ st.caption("This page is about workloads and how the team is doing, so you can c
            "needs. It is not a performance view.")
 
 
-def _chart(fig, key: str, table: pd.DataFrame | None = None, label: str = "Show as a table"):
+def _chart(fig, key: str, table=None, label: str = "Show as a table"):
     st.plotly_chart(fig, width="stretch", key=key)
     if table is not None:
-        with st.expander(label):
-            st.dataframe(for_screen(table), hide_index=True, width="stretch")
+        # drawn only once opened: a table grid per chart made the page slow to show in a browser
+        box = st.expander(label, key=f"{key}_table", on_change="rerun")
+        if box.open:
+            box.dataframe(table, hide_index=True, width="stretch")
 
 
-data = common.team_data(str(engine.url), team, common.team_key(team))
+if not privacy.can_view_team(user, team):
+    st.error("This page is not available for your account.")
+    st.stop()
+url, key = str(engine.url), common.team_key(team)
 measure = st.selectbox("Score shown in the trend and heatmap", list(TREND_MEASURES),
                        format_func=TREND_MEASURES.get, key="team_measure")
-view = team_view(engine, user, team, data=data, measure=measure)
+drawn = common.team_page(url, team, measure, key)      # built once per change in the team
+built, tables = drawn.page, drawn.tables
+view = built.view
 min_n = view.min_n
 as_of = view.as_of
 st.info(f"{view.basis_label} Groups under {min_n} people are not shown. "
         + (f"Data up to the week starting {as_of:%d %b %Y}." if as_of is not None else "No data yet."))
+
+
+def _audit_seen(helper_ids, what: str) -> None:
+    """One audit row per helper, measure and session: the list, heatmap and alerts together."""
+    seen = st.session_state.setdefault("_team_audited", set())
+    for hid in helper_ids:
+        if (hid, measure) not in seen:
+            privacy.audit_view(engine, user, hid, what)
+            seen.add((hid, measure))
+
 
 # ------------------------------------------------------------------ worklist
 st.subheader("Who may need a conversation")
 st.markdown(sharing_summary(view))   # our own words and numbers only
 order = st.segmented_control("Sort by", ["risk", "rise"], default="risk", key="worklist_sort",
                              format_func={"risk": "Highest risk", "rise": "Biggest recent rise"}.get) or "risk"
-wl = worklist(data, team, sort=order)
-if wl.empty:
+listed, wl = common.team_worklist(url, team, order, key) if len(view.consenting) else ((), None)
+if not listed:
     st.caption("No helper shares individual results with you yet, so there is no list; the group figures "
                "below still show how the team is doing.")
 else:
-    seen = st.session_state.setdefault("_team_audited", set())
-    for hid in wl["helper_id"]:
-        # one audit row per helper and page view: the list, heatmap and alerts together
-        if (hid, measure) not in seen:
-            privacy.audit_view(engine, user, hid, f"team page: conversation list, weekly {measure} heatmap "
-                                                  "and band alerts")
-            seen.add((hid, measure))
+    _audit_seen(listed, f"team page: conversation list, weekly {measure} heatmap and band alerts")
     # the next step is what the list is for: the figures take narrow columns so it stays in view
-    narrow = [c for c in wl.columns if c.startswith(("Risk", "Change", "Caseload", "Weeks"))]
-    st.dataframe(for_screen(wl.drop(columns=["helper_id", "driver"])), hide_index=True, width="stretch",
+    narrow = [c for c in wl.column_names if c.startswith(("Risk", "Change", "Caseload", "Weeks"))]
+    st.dataframe(wl, hide_index=True, width="stretch",
                  column_config={"Suggested next step": st.column_config.TextColumn(width="large"),
                                 "Helper": st.column_config.TextColumn(width="medium"),
                                 **{c: st.column_config.Column(width="small") for c in narrow}})
@@ -83,63 +91,39 @@ else:
 left, right = st.columns(2)
 with left:
     st.subheader("Burnout risk across the team")
-    _chart(charts.risk_distribution(view.bands.table, None,
-                                    title="Share in each risk band, among the helpers counted above"),
-           "team_bands", view.bands_table())
+    _chart(built.bands_chart, "team_bands", tables["bands"])
 with right:
     st.subheader("Team trend")
-    _chart(charts.team_trend(view.weekly, measure, min_n, title=f"{TREND_MEASURES[measure]}: weekly team mean"),
-           "team_trend", view.trend_table() if len(view.weekly) else None)
+    _chart(built.trend_chart, "team_trend", tables["trend"])
     st.caption(f"Only weeks with {min_n} or more people who answered are drawn.")
 
 # ------------------------------------------------------------------ heatmap
 st.subheader("Week by week")
-cells = view.heatmap_cells
 if view.heatmap_kind == "helpers":
-    seen = st.session_state.setdefault("_team_audited", set())
-    for hid in view.consenting["helper_id"]:
-        if (hid, measure) not in seen:
-            privacy.audit_view(engine, user, hid, f"team page: weekly {measure} heatmap and band alerts")
-            seen.add((hid, measure))
-    row_col = "helper"
-elif view.heatmap_kind:
-    row_col = view.heatmap_kind
-else:
-    row_col = None
-if row_col:
-    n_weeks = pd.to_datetime(cells["week_start"]).nunique() if len(cells) else 0
-    options = [w for w in (8, 12, 26) if w < n_weeks] + [n_weeks] if n_weeks else [0]
+    _audit_seen(view.consenting["helper_id"], f"team page: weekly {measure} heatmap and band alerts")
+if view.heatmap_rows:
+    options, n_weeks = list(built.heatmap_weeks), built.heatmap_weeks[-1]
     shown_weeks = st.segmented_control(
-        "Weeks shown", options, default=12 if 12 in options else options[-1], key="team_heat_weeks",
+        "Weeks shown", options, default=built.heatmap_default, key="team_heat_weeks",
         format_func=lambda w: f"All {w} weeks" if w == n_weeks else f"Last {w}",
         help="Fewer weeks keep each cell readable on a phone; the table below holds the same weeks.") \
-        or (12 if 12 in options else options[-1])
-    if n_weeks:
-        keep = sorted(pd.to_datetime(cells["week_start"]).unique())[-int(shown_weeks):]
-        cells = cells[pd.to_datetime(cells["week_start"]).isin(keep)]
-    by = "helper" if row_col == "helper" else row_col
-    fig = charts.heatmap(cells, row_col, measure=measure, min_n=min_n,
-                         title=f"{TREND_MEASURES[measure]} by {by} and week")
-    _chart(fig, "team_heatmap", view.heatmap_table(cells))
+        or built.heatmap_default
+    heat, heat_table = common.team_heatmap(url, team, measure, int(shown_weeks), key)
+    _chart(heat, "team_heatmap", heat_table)
 st.caption(view.heatmap_note)
 if view.private_note:
     st.caption(view.private_note)
 
 # ------------------------------------------------------------------ caseload
 st.subheader("Caseload pressure")
-sc = view.scatter
-ycol = view.scatter_measure
-if len(sc):
-    _chart(charts.pressure_scatter(sc, y=ycol, title="Caseload and " + measures.label(ycol).split(" (")[0].lower(),
-                                   subtitle="Helpers who share their results with you. Tap or hover over a "
-                                            "dot to see whose it is; the table lists them all."),
-           "team_scatter", view.scatter_table())
+if built.scatter_chart is not None:
+    _chart(built.scatter_chart, "team_scatter", tables["scatter"])
 else:
     st.caption("The scatter of caseload against burnout needs helpers who share their individual results; "
                "none do yet. Caseloads are below.")
 st.markdown("**Caseloads in the team** (operational figures, last 4 weeks)")
-st.dataframe(view.caseload, hide_index=True, width="stretch")
-st.download_button("Download caseloads (CSV)", to_csv(view.caseload),
+st.dataframe(tables["caseload"], hide_index=True, width="stretch")
+st.download_button("Download caseloads (CSV)", drawn.caseload_csv,
                    file_name=f"caseloads_{team}.csv", mime="text/csv", key="dl_caseload")
 
 # ------------------------------------------------------------------ alerts and drivers
@@ -162,34 +146,31 @@ with right:
     if view.symptoms.empty:
         st.caption(f"Shown once {min_n} or more people in the team have a risk estimate.")
     else:
-        st.dataframe(for_screen(view.symptoms_table()), hide_index=True, width="stretch", key="team_symptoms")
+        st.dataframe(tables["symptoms"], hide_index=True, width="stretch", key="team_symptoms")
 
 # causes apart from symptoms: what the organisation can change, each with a first step and its notes
 st.subheader("What is driving it")
 st.caption("Workplace factors, ranked by how much each adds to the team's risk — the same ranking as each "
            "helper's own drivers. Each has a suggested first step; record what you do in the "
            "[action notes](#action-notes) and link the note to the factor.")
+notes = action_notes(engine, team)      # read once a rerun: another lead of the team may have written one
 if view.causes.empty:
     st.caption("No workplace factor stands out above its normal level"
                + ("." if len(view.drivers) else f", or fewer than {min_n} people have a risk estimate."))
 else:
-    st.dataframe(for_screen(view.causes_table(action_notes(engine, team))), hide_index=True, width="stretch",
+    st.dataframe(for_screen(view.causes_table(notes)), hide_index=True, width="stretch",
                  key="team_causes")
 
 # ------------------------------------------------------------------ participation
 st.subheader("Check-in participation")
-part = view.participation
-_chart(charts.participation(part, "Share of the team who checked in each week", min_n=min_n,
-                            y_label="% of helpers in the team who answered"), "team_participation",
-       view.participation_table() if len(part) else None)
+_chart(built.participation_chart, "team_participation", tables["participation"])
 st.caption("Only how many checked in — never who did or did not.")
 
 # ------------------------------------------------------------------ action notes
 st.subheader('Action notes: "you said, we did"', anchor="action-notes")
 st.caption("An action has an owner, a due date and a status. Link it to a workplace driver or an alert, and "
            "once it is done the team can see whether it helped.")
-notes = action_notes(engine, team)
-follow = action_follow_up(data, view, notes)
+follow = built.follow_up(notes)
 alert_refs = [str(m)[:80] for m in view.alerts.get("message", [])]
 if notes.empty:
     st.caption("No notes yet. Write down what the team raised and what was done about it.")

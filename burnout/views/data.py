@@ -98,7 +98,8 @@ def computed_risk(roster: pd.DataFrame, caseload: pd.DataFrame, scores: pd.DataF
     return history, latest
 
 
-def load_data(engine: Engine, as_of=None, settings: Settings | None = None, team: str | None = None) -> OrgData:
+def load_data(engine: Engine, as_of=None, settings: Settings | None = None, team: str | None = None,
+              with_model: bool = True) -> OrgData:
     """Roster, caseload, scores, risk history and latest risk up to ``as_of``
     (default: :func:`default_as_of` of the organisation), and the leaving model.
 
@@ -106,7 +107,8 @@ def load_data(engine: Engine, as_of=None, settings: Settings | None = None, team
     which hold exactly what ``risk.compute_risk`` gives; it is computed from the
     frames only for settings other than the saved ones (a review's session-only
     assumptions) or a week after the data.  ``team``: only that team's helpers
-    (a lead's pages), without the organisation's leaving model."""
+    (a lead's pages), without the organisation's leaving model; ``with_model=False``: without
+    it either (the dashboard caches it on its own, ui/common.leaving_model)."""
     saved = saved_settings.load(engine)
     settings = settings or saved
     horizon = helper_weeks.horizon_of(materialise.ensure(engine))
@@ -135,7 +137,7 @@ def load_data(engine: Engine, as_of=None, settings: Settings | None = None, team
         caseload = caseload[caseload["week_start"] <= as_of_week]
     # The same rule as the ``risk`` command: fitted Cox model or documented defaults, and
     # the risk -> burnout link (leaving.leaving_model never raises; it records why).
-    model = None if team is not None else \
+    model = None if team is not None or not with_model else \
         leaving.leaving_model(roster, history, scores, as_of=as_of_week, settings=settings)
     return OrgData(roster=roster, caseload=caseload, scores=scores, history=history, latest=latest,
                    as_of=as_of_week, settings=settings, leaving_model=model)

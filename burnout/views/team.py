@@ -15,11 +15,12 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from burnout import alerts, disclosure, privacy, risk
+from burnout import alerts, charts, disclosure, privacy, risk
 from burnout.domain import measures
-from burnout.views.data import PERCENT, OrgData, active_roster, load_data, people_frame, series_for
-from burnout.views.tables import (band_shares, heatmap_cells, participation_display, participation_table,
-                                  review_plan, team_drivers, weekly_by)
+from burnout.views.data import (PERCENT, TREND_MEASURES, OrgData, active_roster, load_data, people_frame,
+                                series_for)
+from burnout.views.tables import (band_shares, for_screen, heatmap_cells, participation_display,
+                                  participation_table, review_plan, team_drivers, weekly_by)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,6 +50,11 @@ class TeamView:
     # (its answers): risk.team_causes / team_symptoms, shown under the drivers' privacy rule
     causes: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
     symptoms: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+
+    @property
+    def heatmap_rows(self) -> str | None:
+        """The heatmap's row column: "helper", "role" or "site" (None: no heatmap)."""
+        return "helper" if self.heatmap_kind == "helpers" else self.heatmap_kind
 
     @property
     def scatter_measure(self) -> str:
@@ -154,7 +160,12 @@ def team_view(engine: Engine, viewer: Mapping, team: str | None = None, *, data:
     team = team or viewer.get("team_id")
     if not privacy.can_view_team(viewer, team):
         raise PermissionError("this team is not yours to view")
-    data = data or load_data(engine)
+    return build_team_view(data or load_data(engine), team, measure, window_weeks)
+
+
+def build_team_view(data: OrgData, team: str, measure: str = "pulse_strain", window_weeks: int = 4) -> TeamView:
+    """:func:`team_view` once the viewer may see ``team``: what every lead of the team
+    sees, the same for all of them (the page caches it per team, see ui/common.py)."""
     min_n = data.min_n
     troster = team_roster(data, team)
     ids, known, basis_label = privacy.lead_basis(troster, min_n)
@@ -422,10 +433,18 @@ def follow_up(data: OrgData, team: str, strain: pd.DataFrame | None, notes: pd.D
     released them (week_start, mean, status; hidden weeks are never used), or None;
     caseload is operational.
     """
+    if notes.empty:
+        return {}
+    return follow_up_on(team_caseload_ratio(data, team), data.as_of, strain, notes, weeks)
+
+
+def follow_up_on(ratio: pd.DataFrame, as_of, strain: pd.DataFrame | None, notes: pd.DataFrame,
+                 weeks: int = FOLLOW_UP_WEEKS) -> dict[int, str]:
+    """:func:`follow_up` from the team's caseload ratio (:func:`team_caseload_ratio`) and
+    the week the data run up to, which the team page keeps from its cached build."""
     out: dict[int, str] = {}
     if notes.empty:
         return out
-    ratio = team_caseload_ratio(data, team)
     if strain is not None and "status" in strain:
         strain = strain[strain["status"] == privacy.SHOWN]
     span = pd.Timedelta(weeks=weeks)
@@ -443,7 +462,7 @@ def follow_up(data: OrgData, team: str, strain: pd.DataFrame | None, notes: pd.D
             if pd.notna(s0) and pd.notna(s1):
                 parts.append(f"strain {s0:.0f} → {s1:.0f}")
         if parts:
-            after_weeks = min(weeks, max(1, int(((data.as_of or done) - done).days // 7)))
+            after_weeks = min(weeks, max(1, int(((as_of or done) - done).days // 7)))
             out[int(n.note_id)] = ", ".join(parts) + f" over {after_weeks} weeks"
         else:
             out[int(n.note_id)] = "Not enough weeks of data yet to compare before and after."
@@ -470,3 +489,78 @@ def action_plan(notes: pd.DataFrame, follow: Mapping[int, str]) -> pd.DataFrame:
              link_words(n.link_kind, n.link_ref), follow.get(int(n.note_id), ""))
             for n in notes.itertuples()]
     return pd.DataFrame(rows, columns=list(ACTION_PLAN_COLUMNS))
+
+
+# --------------------------------------------------------------------------- the page, built once
+
+HEATMAP_WEEKS = (8, 12, 26)     # the heatmap's choices of weeks shown, besides all of them
+
+
+@dataclasses.dataclass(frozen=True)
+class TeamPage:
+    """What the lead's team page draws for one team and measure: the view, its charts
+    (frozen, see charts.freeze) and the tables beside them as shown.  Built once per
+    change in the team (ui/common.team_page) and shared, read-only, by every session of
+    the team's leads, so a rerun only draws it."""
+    view: TeamView
+    bands_chart: charts.FrozenFigure
+    bands_table: pd.DataFrame
+    trend_chart: charts.FrozenFigure
+    trend_table: pd.DataFrame | None
+    scatter_chart: charts.FrozenFigure | None
+    scatter_table: pd.DataFrame | None
+    participation_chart: charts.FrozenFigure
+    participation_table: pd.DataFrame | None
+    symptoms_table: pd.DataFrame
+    caseload_ratio: pd.DataFrame      # team_caseload_ratio, for the action notes' before and after
+    heatmap_weeks: tuple              # the choices of weeks shown; the last is all of them (0: no weeks)
+
+    @property
+    def heatmap_default(self) -> int:
+        return 12 if 12 in self.heatmap_weeks else self.heatmap_weeks[-1]
+
+    def follow_up(self, notes: pd.DataFrame) -> dict[int, str]:
+        """:func:`action_follow_up` from what the page already holds."""
+        v = self.view
+        return follow_up_on(self.caseload_ratio, v.as_of, v.weekly if v.measure == "pulse_strain" else None, notes)
+
+
+def team_page(data: OrgData, team: str, measure: str = "pulse_strain") -> TeamPage:
+    """The lead's page for ``team`` (see :class:`TeamPage`); the caller checked the viewer
+    may see the team (:func:`team_view`)."""
+    view = build_team_view(data, team, measure)
+    min_n = view.min_n
+    scatter = None
+    if len(view.scatter):
+        ycol = view.scatter_measure
+        scatter = charts.freeze(charts.pressure_scatter(
+            view.scatter, y=ycol, title="Caseload and " + measures.label(ycol).split(" (")[0].lower(),
+            subtitle="Helpers who share their results with you. Tap or hover over a dot to see whose it is; "
+                     "the table lists them all."))
+    n_weeks = pd.to_datetime(view.heatmap_cells["week_start"]).nunique() if len(view.heatmap_cells) else 0
+    return TeamPage(
+        view=view,
+        bands_chart=charts.freeze(charts.risk_distribution(
+            view.bands.table, None, title="Share in each risk band, among the helpers counted above")),
+        bands_table=for_screen(view.bands_table()),
+        trend_chart=charts.freeze(charts.team_trend(view.weekly, measure, min_n,
+                                                    title=f"{TREND_MEASURES[measure]}: weekly team mean")),
+        trend_table=for_screen(view.trend_table()) if len(view.weekly) else None,
+        scatter_chart=scatter, scatter_table=for_screen(view.scatter_table()) if scatter is not None else None,
+        participation_chart=charts.freeze(charts.participation(
+            view.participation, "Share of the team who checked in each week", min_n=min_n,
+            y_label="% of helpers in the team who answered")),
+        participation_table=for_screen(view.participation_table()) if len(view.participation) else None,
+        symptoms_table=for_screen(view.symptoms_table()), caseload_ratio=team_caseload_ratio(data, team),
+        heatmap_weeks=tuple([w for w in HEATMAP_WEEKS if w < n_weeks] + [n_weeks]) if n_weeks else (0,))
+
+
+def team_heatmap(view: TeamView, weeks: int) -> tuple[charts.FrozenFigure, pd.DataFrame]:
+    """The heatmap of the last ``weeks`` weeks (0: all) and its table as shown."""
+    cells = view.heatmap_cells
+    if weeks and len(cells):
+        keep = sorted(pd.to_datetime(cells["week_start"]).unique())[-int(weeks):]
+        cells = cells[pd.to_datetime(cells["week_start"]).isin(keep)]
+    fig = charts.heatmap(cells, view.heatmap_rows, measure=view.measure, min_n=view.min_n,
+                         title=f"{TREND_MEASURES[view.measure]} by {view.heatmap_rows} and week")
+    return charts.freeze(fig), for_screen(view.heatmap_table(cells))

@@ -1,0 +1,169 @@
+"""The lead's team page is built once per change in its team and shared: a check-in in
+another team leaves it as it is, one in the team rebuilds it, every session still
+writes its own audit rows, and the cached charts draw exactly as the figures they
+were made from."""
+from __future__ import annotations
+
+import json
+import pickle
+
+import plotly.graph_objects as go
+import plotly.io as pio
+import pytest
+from sqlalchemy import func, select
+from streamlit.testing.v1 import AppTest
+
+from burnout import auth, charts, checkin, seed
+from burnout.domain.time import now
+from burnout.store import frames
+from burnout.store import schema as s
+from burnout.views import team as team_views
+
+from conftest import ROOT
+
+ANSWERS = {"pulse": {f"pulse_{i}": 4 for i in range(1, 7)}, "sib": {"sib_1": 3}}
+
+
+def open_team_page(engine, username: str, password: str = seed.DEMO_PASSWORD) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "burnout" / "ui" / "team.py"), default_timeout=60)
+    at.session_state["user"] = auth.authenticate(engine, username, password)
+    at.session_state["last_seen"] = now()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def chart_specs(at: AppTest) -> list[dict]:
+    return [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+
+
+@pytest.fixture
+def builds(monkeypatch):
+    """How many times a team page was built (views.team.team_page), by team."""
+    counts: dict[str, int] = {}
+    real = team_views.team_page
+
+    def counting(data, team, measure="pulse_strain"):
+        counts[team] = counts.get(team, 0) + 1
+        return real(data, team, measure)
+
+    monkeypatch.setattr(team_views, "team_page", counting)
+    return counts
+
+
+def _helper(engine, *, in_team: str, inside: bool) -> str:
+    r = frames.roster(engine)
+    r = r[r["end_date"].isna() & ((r["team"] == in_team) == inside)]
+    return str(r["helper_id"].iloc[0])
+
+
+def test_a_check_in_elsewhere_keeps_the_page_and_one_in_the_team_rebuilds_it(writable_db, builds):
+    eng, team = writable_db["engine"], writable_db["lead_team"]
+    at = open_team_page(eng, "demo-lead")
+    assert builds == {team: 1}
+    first = chart_specs(at)
+
+    checkin.save_checkin(eng, _helper(eng, in_team=team, inside=False), ANSWERS)
+    at.run()
+    assert not at.exception
+    assert builds == {team: 1}                   # another team's check-in: the same page, not rebuilt
+    assert chart_specs(at) == first
+
+    checkin.save_checkin(eng, _helper(eng, in_team=team, inside=True), ANSWERS)
+    at.run()
+    assert not at.exception
+    assert builds == {team: 2}                   # the team's own check-in shows at once
+
+
+def test_a_second_lead_shares_the_built_page_but_each_session_is_audited(writable_db, builds):
+    eng, team = writable_db["engine"], writable_db["lead_team"]
+    auth.create_user(eng, "second-lead", "a-long-pass-phrase-1", "lead", team=team)
+
+    def audits(actor):
+        with eng.connect() as conn:
+            return conn.execute(select(func.count()).select_from(s.audit_log).where(
+                (s.audit_log.c.action == "view_individual") & (s.audit_log.c.actor == actor))).scalar_one()
+
+    one = open_team_page(eng, "demo-lead")
+    two = open_team_page(eng, "second-lead", "a-long-pass-phrase-1")
+    assert builds == {team: 1}                   # built once, drawn for both
+    assert chart_specs(one) == chart_specs(two)
+    # the page came from the cache, the audit rows did not: each lead's view is on the record
+    assert audits("demo-lead") > 0 and audits("second-lead") == audits("demo-lead")
+
+
+def test_each_measure_is_its_own_page(writable_db, builds):
+    eng, team = writable_db["engine"], writable_db["lead_team"]
+    at = open_team_page(eng, "demo-lead")
+    at.selectbox(key="team_measure").set_value("risk_score").run()
+    assert not at.exception and builds == {team: 2}
+    titles = [sp["layout"]["title"]["text"] for sp in chart_specs(at)]
+    assert any("risk" in t.lower() and "weekly team mean" in t for t in titles)
+    at.selectbox(key="team_measure").set_value("pulse_strain").run()
+    assert builds == {team: 2}                   # back to the first measure: still built
+
+
+def _figure() -> go.Figure:
+    return charts.team_trend(
+        __import__("pandas").DataFrame({"week_start": ["2026-01-05", "2026-01-12"], "mean": [40.0, 55.5],
+                                        "n": [6, 7], "status": ["shown", "shown"]}), "pulse_strain", 5)
+
+
+def test_a_frozen_figure_draws_as_the_figure_every_time():
+    plain = pio.to_json(_figure(), validate=False)
+    frozen = charts.freeze(_figure())
+    assert isinstance(frozen, go.Figure)
+    # st.plotly_chart serialises through to_dict and to_json, which pops each trace's uid:
+    # drawing it again and again gives the same JSON and leaves the frozen dict whole
+    for _ in range(3):
+        assert pio.to_json(frozen.to_dict(), validate=False) == plain
+    copy = pickle.loads(pickle.dumps(frozen))          # rebuilt (validated) on the way back: keys may move
+    assert json.loads(pio.to_json(copy.to_dict(), validate=False)) == json.loads(plain)
+    assert frozen.layout.title.text == _figure().layout.title.text      # still a readable figure
+
+
+def test_the_template_is_plotly_white_as_update_layout_gives_it():
+    fig = _figure()
+    again = go.Figure(fig).update_layout(template="plotly_white")
+    assert json.loads(pio.to_json(fig)) == json.loads(pio.to_json(again))
+    assert fig.layout.template.layout.plot_bgcolor == pio.templates["plotly_white"].layout.plot_bgcolor
+    # and every figure holds a copy: changing one leaves the registered template and the others alone
+    fig.layout.template.layout.plot_bgcolor = "red"
+    assert pio.templates["plotly_white"].layout.plot_bgcolor != "red"
+    assert _figure().layout.template.layout.plot_bgcolor != "red"
+
+
+def test_each_chart_s_table_is_drawn_once_its_box_is_opened(writable_db):
+    """The tables beside the charts are sent only when asked for (a lighter page to
+    draw), and each one is there when its box is opened."""
+    at = open_team_page(writable_db["engine"], "demo-lead")
+    boxes = [e for e in at.expander if e.label == "Show as a table"]
+    n_charts = len(at.get("plotly_chart"))
+    assert len(boxes) == n_charts
+    closed = len(at.dataframe)
+    for key in ("team_bands_table", "team_trend_table", "team_heatmap_table", "team_scatter_table",
+                "team_participation_table"):
+        at.session_state[key] = True
+    at.run()
+    assert not at.exception
+    assert len(at.dataframe) == closed + n_charts
+    heat = next(df.value for df in at.dataframe if "Helper" in df.value.columns and "Week starting" in df.value.columns)
+    assert len(heat) and "status" not in heat
+
+
+def test_the_leaving_model_is_fitted_once_per_change_and_as_load_data_fits_it(writable_db, monkeypatch):
+    from burnout import leaving
+    from burnout.ui import common
+    from burnout.views.data import load_data
+
+    eng, url = writable_db["engine"], writable_db["url"]
+    fits = []
+    real = leaving.leaving_model
+    monkeypatch.setattr(leaving, "leaving_model", lambda *a, **k: fits.append(1) or real(*a, **k))
+    first = common.org_data(url, common.org_key())
+    again = common.org_data(url, common.org_key())
+    assert len(fits) == 1 and again.leaving_model is first.leaving_model      # shared, not copied
+    assert first.leaving_model.to_dict() == load_data(eng).leaving_model.to_dict()
+    checkin.save_checkin(eng, _helper(eng, in_team=writable_db["lead_team"], inside=False), ANSWERS)
+    common.org_data(url, common.org_key())                                  # new data: fitted again
+    assert len(fits) == 3                                                    # (and once by load_data above)
