@@ -399,16 +399,36 @@ def team_impact(impact: pd.DataFrame, settings: Settings | Mapping | None = None
     respondent count it needs.
     """
     s = resolve(settings)
-    rows = []
-    for team, g in impact.groupby(impact["team"].astype("string").fillna("(no team)"), sort=True):
-        kind = g["team_kind"].dropna().iloc[0] if g["team_kind"].notna().any() else None
-        rows.append({"team": team, "team_kind": kind, **_aggregate(g),
-                     "continuity_evidence": s.continuity_for(kind)})
+    keys = impact["team"].astype("string").fillna("(no team)").rename("team")
+    out = group_impact(impact, keys)
+    kind = impact["team_kind"].groupby(keys, sort=True).first()     # the first known kind of each team
+    out.insert(0, "team_kind", [k if isinstance(k, str) else None for k in kind.reindex(out.index)])
+    out = out.reset_index()
+    out["team"] = out["team"].astype(object)
+    out["continuity_evidence"] = [s.continuity_for(k) for k in out["team_kind"]]
     cols = ["team", "team_kind", "helpers", "helpers_with_risk", "burnout_prevalence",
             "expected_leavers", "expected_turnover_cost", "attributable_leavers", "attributable_cost",
             "clients_affected", "attributable_clients_affected", "helpers_without_cost",
             "helpers_without_caseload", "continuity_evidence"]
-    return pd.DataFrame(rows, columns=cols)
+    return out[cols] if len(out) else pd.DataFrame(columns=cols)
+
+
+def group_impact(impact: pd.DataFrame, by: pd.Series) -> pd.DataFrame:
+    """The ``_aggregate`` figures of ``helper_impact`` rows per value of ``by`` (a
+    Series aligned with ``impact``; its name names the index), in one grouped pass:
+    a review of hundreds of teams groups once instead of once per team."""
+    g = impact.groupby(by, sort=True)
+    out = pd.DataFrame({"helpers": g.size(), "helpers_with_risk": g["risk_score"].count()})
+    out["burnout_prevalence"] = g["p_burned_out"].mean()
+    for name, col in (("expected_leavers", "p_leave_12m"), ("expected_turnover_cost", "expected_turnover_cost"),
+                      ("attributable_leavers", "attributable_p_leave"), ("attributable_cost", "attributable_cost"),
+                      ("clients_affected", "clients_affected"),
+                      ("attributable_clients_affected", "attributable_clients_affected")):
+        out[name] = g[col].sum(min_count=1)
+    for name, col in (("helpers_without_cost", "cost_per_departure"), ("helpers_without_caseload", "active_cases")):
+        out[name] = impact[col].isna().groupby(by, sort=True).sum()
+    return out.astype({"helpers": int, "helpers_with_risk": int, "helpers_without_cost": int,
+                       "helpers_without_caseload": int})
 
 
 def org_impact(impact: pd.DataFrame, settings: Settings | Mapping | None = None) -> dict:

@@ -184,7 +184,7 @@ def turnover_impact(data: OrgData, people: pd.DataFrame, min_n: int, scenario: M
     if group_col == "team":
         per = turnover.team_impact(impact, ts)
     else:
-        per = pd.DataFrame([{group_col: k, **turnover._aggregate(g)} for k, g in impact.groupby(group_col)])
+        per = turnover.group_impact(impact, impact[group_col]).reset_index()
         per["team_kind"] = None
     org = turnover.org_impact(impact, ts)
     # one Monte Carlo for the scope; each group's range is summed within the draws
