@@ -415,20 +415,38 @@ def team_impact(impact: pd.DataFrame, settings: Settings | Mapping | None = None
 
 def group_impact(impact: pd.DataFrame, by: pd.Series) -> pd.DataFrame:
     """The ``_aggregate`` figures of ``helper_impact`` rows per value of ``by`` (a
-    Series aligned with ``impact``; its name names the index), in one grouped pass:
-    a review of hundreds of teams groups once instead of once per team."""
-    g = impact.groupby(by, sort=True)
-    out = pd.DataFrame({"helpers": g.size(), "helpers_with_risk": g["risk_score"].count()})
-    out["burnout_prevalence"] = g["p_burned_out"].mean()
+    Series aligned with ``impact``; its name names the index; missing values are
+    left out), sorted by value: a review of hundreds of teams sorts the rows once
+    and sums each team's slice with the same arithmetic as ``_aggregate``."""
+    codes, uniques = pd.factorize(by, sort=True)
+    order = np.argsort(codes, kind="stable")
+    order = order[codes[order] >= 0]
+    edges = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+    spans = list(zip(edges[:-1], edges[1:]))
+
+    def column(col):
+        v = impact[col].to_numpy(float)[order]
+        return v, np.isnan(v), np.where(np.isnan(v), 0.0, v)
+
+    out = pd.DataFrame(index=pd.Index(uniques, name=by.name))
+    out["helpers"] = [int(hi - lo) for lo, hi in spans]
+    _, missing, _ = column("risk_score")
+    out["helpers_with_risk"] = [int((~missing[lo:hi]).sum()) for lo, hi in spans]
+    _, missing, filled = column("p_burned_out")
+    # Series.mean and Series.sum: NaN filled with 0, summed, divided by the count known
+    out["burnout_prevalence"] = [filled[lo:hi].sum() / (~missing[lo:hi]).sum() if (~missing[lo:hi]).any()
+                                 else np.nan for lo, hi in spans]
     for name, col in (("expected_leavers", "p_leave_12m"), ("expected_turnover_cost", "expected_turnover_cost"),
                       ("attributable_leavers", "attributable_p_leave"), ("attributable_cost", "attributable_cost"),
                       ("clients_affected", "clients_affected"),
                       ("attributable_clients_affected", "attributable_clients_affected")):
-        out[name] = g[col].sum(min_count=1)
+        _, missing, filled = column(col)
+        out[name] = [float(filled[lo:hi].sum()) if (~missing[lo:hi]).any() else np.nan for lo, hi in spans]
     for name, col in (("helpers_without_cost", "cost_per_departure"), ("helpers_without_caseload", "active_cases")):
-        out[name] = impact[col].isna().groupby(by, sort=True).sum()
-    return out.astype({"helpers": int, "helpers_with_risk": int, "helpers_without_cost": int,
-                       "helpers_without_caseload": int})
+        _, missing, _ = column(col)
+        out[name] = [int(missing[lo:hi].sum()) for lo, hi in spans]
+    return out.astype({"helpers": int, "helpers_with_risk": int, "burnout_prevalence": float,
+                       "helpers_without_cost": int, "helpers_without_caseload": int})
 
 
 def org_impact(impact: pd.DataFrame, settings: Settings | Mapping | None = None) -> dict:

@@ -61,8 +61,27 @@ def test_week_by_week_is_the_whole_tables_suppression(seed, with_plan, with_know
     got = tables.weekly_by(series, roster, "team", "pulse_strain", MIN_N, known=known, plan=plan)
     want = whole_table(series, roster, "team", "pulse_strain", known, tables.plan_gate(plan, "team", "pulse_strain"))
     assert_same(got, want)
+    assert len(tables._WEEKS) == len(set(series["week_start"]))
     # read back from the cache: the same table again
     assert_same(tables.weekly_by(series, roster, "team", "pulse_strain", MIN_N, known=known, plan=plan), want)
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_each_week_suppressed_alone_is_its_part_of_the_whole_table(seed):
+    """The claim the cache rests on: no identity links two weeks, so a week's cells,
+    statuses and hiding are the same whether it is suppressed alone or with the rest."""
+    tables._WEEKS.clear()
+    people, series, roster = organisation(seed)
+    plan = review_plan(people, MIN_N)
+    known = tables.hr_known(roster)
+    gate = tables.plan_gate(plan, "team", "pulse_strain")
+    whole = whole_table(series, roster, "team", "pulse_strain", known, gate)
+    for week in WEEKS:
+        alone = whole_table(series[series["week_start"] == week], roster, "team", "pulse_strain", known, gate)
+        part = whole.table["week_start"] == week
+        pd.testing.assert_frame_equal(alone.table, whole.table[part].reset_index(drop=True))
+        pd.testing.assert_frame_equal(alone.status, whole.status[part].reset_index(drop=True))
+    assert (whole.status["pulse_strain"] == privacy.COMPLEMENTARY).any()      # hiding to protect, not only small cells
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

@@ -138,25 +138,37 @@ def by_week(df: pd.DataFrame, group_col: str, measure: str, min_n: int, *, known
     codes, weeks = pd.factorize(df["week_start"], sort=True)
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(weeks) + 1))
-    blocks = []
+    groups_of = df[group_col].to_numpy()[order]
+    people_of = df["helper_id"].to_numpy()[order]
+    keys, blocks, missing = [], [], []
     for i, week in enumerate(weeks):
-        rows = order[bounds[i]:bounds[i + 1]]
-        block = df.iloc[rows]
-        groups = sorted(set(block[group_col]), key=str)
+        lo, hi = bounds[i], bounds[i + 1]
+        groups = sorted(set(groups_of[lo:hi]), key=str)
         verdicts = tuple(gate((g, week)) if gate is not None else None for g in [*groups, privacy.TOTAL])
-        people = set(block["helper_id"])
-        key = (group_col, measure, min_n, week, hashlib.sha1(np.sort(row_hash[rows]).tobytes()).digest(),
-               verdicts, None if known is None else tuple(sorted(people & known, key=str)), bool(private))
+        mine = None if known is None else tuple(sorted(set(people_of[lo:hi]) & known, key=str))
+        key = (group_col, measure, min_n, week, hashlib.sha1(np.sort(row_hash[order[lo:hi]]).tobytes()).digest(),
+               verdicts, mine, bool(private))
+        keys.append(key)
         sup = _WEEKS.get(key)
         if sup is None:
-            sup = privacy.suppress(block, cols, "helper_id", [measure], min_n, within="week_start", known=known,
-                                   gate=gate, private=private)
-            _WEEKS[key] = sup
-            while len(_WEEKS) > WEEK_CACHE_SIZE:
-                _WEEKS.popitem(last=False)
+            missing.append(i)
         else:
             _WEEKS.move_to_end(key)
         blocks.append(sup)
+    if missing:
+        # the weeks not cached in one suppression (a cold start: every week at once), then cut into weeks
+        rows = np.concatenate([order[bounds[i]:bounds[i + 1]] for i in missing])
+        sup = privacy.suppress(df.iloc[np.sort(rows)], cols, "helper_id", [measure], min_n, within="week_start",
+                               known=known, gate=gate, private=private)
+        week_of = sup.table["week_start"]
+        for i in missing:
+            mask = (week_of == weeks[i]).to_numpy()
+            blocks[i] = privacy.Suppressed(sup.table[mask].reset_index(drop=True),
+                                           sup.status[mask].reset_index(drop=True), sup.group_cols, sup.value_cols,
+                                           sup.min_n, sup.labels)
+            _WEEKS[keys[i]] = blocks[i]
+        while len(_WEEKS) > WEEK_CACHE_SIZE:
+            _WEEKS.popitem(last=False)
     table = pd.concat([b.table for b in blocks], ignore_index=True)
     status = pd.concat([b.status for b in blocks], ignore_index=True)
     # the whole table's order: the cells by (group, week), then each week's total
