@@ -13,9 +13,11 @@ seconds (user + system) and wall seconds, as RESULT lines (benchmarks/measure.py
 ``review.load`` (the organisation's frames from the stored tables), ``review.cold``
 (every cache of the review empty: privacy plan, weekly blocks), ``review.warm`` (the
 same data again: every cache hit; the page's own st.cache_data would not even get
-here), ``review.after_checkin`` (one new check-in by a helper, its helper weeks
+here), ``review.after_one_answer`` (one more pulse answer in the latest week added to
+the frames already read: what the review itself recomputes, without reading the frames
+again), ``review.after_checkin`` (one new check-in by a helper, its helper weeks
 refreshed, the frames read again and the review built: only what the check-in
-touched is computed again) and ``review.parts`` (the cold build's main steps).
+touched is computed again; ``--after N``, slow: every run reads the frames again).
 """
 from __future__ import annotations
 
@@ -30,10 +32,14 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
-def steps(engine, after: int) -> None:
+def steps(engine, after: int, warm: int = 3) -> None:
     """The review's cold, warm and after-one-check-in costs (see the module docstring)."""
     from bench_pages import one_checkin, other_team_helpers
     from measure import emit, peak_mib_self, timed_call
+
+    import dataclasses
+
+    import pandas as pd
 
     from burnout import disclosure, materialise
     from burnout.views import review, tables
@@ -49,7 +55,15 @@ def steps(engine, after: int) -> None:
     getattr(tables, "_WEEKS", {}).clear()     # (absent before the weekly blocks were cached)
     _, r = run(lambda: review.build_review(engine, "org", data=data))
     emit("review.cold", [r])
-    emit("review.warm", [run(lambda: review.build_review(engine, "org", data=data))[1] for _ in range(3)])
+    emit("review.warm", [run(lambda: review.build_review(engine, "org", data=data))[1] for _ in range(warm)])
+    # one more answer in the latest week, added to the frames already read: what the review
+    # itself recomputes after a check-in, apart from reading the frames again (review.load)
+    scores = data.scores
+    last = scores[scores["week_start"] == scores["week_start"].max()]
+    one = last[last["pulse_strain"].notna()].iloc[[0]].assign(pulse_strain=lambda d: 100 - d["pulse_strain"],
+                                                                submission_id=-1)
+    more = dataclasses.replace(data, scores=pd.concat([scores, one], ignore_index=True))
+    emit("review.after_one_answer", [run(lambda: review.build_review(engine, "org", data=more))[1]])
     helpers = other_team_helpers(engine, None)
     loads, builds = [], []
     for i in range(after):
@@ -70,6 +84,7 @@ def main() -> None:
     ap.add_argument("--weeks", type=int, default=104)
     ap.add_argument("--steps", action="store_true", help="cold / warm / after one check-in (see above)")
     ap.add_argument("--after", type=int, default=3, help="check-ins measured one by one with --steps")
+    ap.add_argument("--warm", type=int, default=3, help="warm builds measured with --steps")
     a = ap.parse_args()
 
     from burnout import disclosure
@@ -88,7 +103,7 @@ def main() -> None:
         ingest.import_files(get_engine(url), **files)
     engine = get_engine(url)
     if a.steps:
-        steps(engine, a.after)
+        steps(engine, a.after, a.warm)
         return
     data = load_data(engine)
     people = people_frame(data)
