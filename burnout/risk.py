@@ -125,7 +125,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "CAUSES", "COMPONENTS", "COMPONENT_LABELS", "CONTEXT", "CONTEXT_ALPHA", "DEFAULT_WEIGHTS", "NORMAL_PRESSURE",
     "SELF_REPORT", "SIGNALS", "SUGGESTED_ACTIONS", "SYMPTOMS", "band", "combine", "compute_risk", "driver_points",
-    "latest_risk", "pressure", "team_causes", "team_symptoms", "top_drivers",
+    "latest_risk", "points_added", "pressure", "team_causes", "team_symptoms", "top_drivers",
 ]
 
 RISK = measures.get("risk_score")
@@ -420,16 +420,24 @@ def _pressures(frame: pd.DataFrame) -> np.ndarray:
                             else np.full(len(frame), np.nan) for c in COMPONENT_COLUMNS])
 
 
+def points_added(frame: pd.DataFrame, weights: dict | None, names: tuple[str, ...]) -> np.ndarray:
+    """Rows of ``frame`` x ``names``: the risk points each component adds for that
+    helper (0 where it is not a driver) — what a group's ranking averages, so a
+    review of many groups computes it once and averages per group."""
+    pts = driver_points(_pressures(frame), _weights(weights))[:, [NAMES.index(n) for n in names]]
+    return np.where(np.isfinite(pts), pts, 0.0)
+
+
 def _team_ranking(frame: pd.DataFrame, weights: dict | None, names: tuple[str, ...]) -> pd.DataFrame:
     w = _weights(weights)
     P = _pressures(frame)
-    pts = driver_points(P, w)
     order, chosen = top_drivers(P, w)
+    points = points_added(frame, weights, names)
     rows = []
     n = len(frame)
-    for name in names:
+    for j, name in enumerate(names):
         k = NAMES.index(name)
-        added = np.where(np.isfinite(pts[:, k]), pts[:, k], 0.0)
+        added = points[:, j]
         among_top = int((chosen & (order == k)).any(axis=1).sum()) if n else 0
         rows.append({"component": name, "label": COMPONENT_LABELS[name],
                      "points": float(added.mean()) if n else 0.0,

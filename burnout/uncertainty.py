@@ -165,15 +165,31 @@ class Ranges:
         """Sums over the helpers in ``mask`` (all by default): for each total
         ``{"mid", "low", "high"}`` with ``mid`` the central figure."""
         m = np.ones(len(self.impact), bool) if mask is None else np.asarray(mask, bool)
-        out = {}
+        return {name: _summed(self.impact[fig].to_numpy(float)[m], self.draws[fig][:, m])
+                for fig, name in FIGURES.items()}
+
+    def total_by(self, keys) -> dict:
+        """:meth:`total` over the helpers of each value of ``keys`` (one per helper):
+        the same sums, with each figure's draws gathered once in group order instead
+        of the whole scope masked once per group (hundreds of teams)."""
+        codes, uniques = pd.factorize(pd.Series(list(keys), dtype=object), sort=True)
+        order = np.argsort(codes, kind="stable")
+        edges = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+        out: dict = {k: {} for k in uniques}
         for fig, name in FIGURES.items():
-            col = self.impact[fig].to_numpy(float)[m]
-            if not np.isfinite(col).any():
-                out[name] = {"mid": None, "low": None, "high": None}
-                continue
-            sums = np.nansum(self.draws[fig][:, m], axis=1)
-            out[name] = interval(sums, mid=float(np.nansum(col)))
+            col = self.impact[fig].to_numpy(float)[order]
+            draws = self.draws[fig][:, order]
+            for i, k in enumerate(uniques):
+                lo, hi = edges[i], edges[i + 1]
+                out[k][name] = _summed(col[lo:hi], draws[:, lo:hi])
         return out
+
+
+def _summed(col: np.ndarray, draws: np.ndarray) -> dict:
+    """A total's central figure (the sum of ``col``) and its range (the sums of the draws)."""
+    if not np.isfinite(col).any():
+        return {"mid": None, "low": None, "high": None}
+    return interval(np.nansum(draws, axis=1), mid=float(np.nansum(col)))
 
 
 def _prevalence_draws(q: pd.Series, rng: np.random.Generator, draws: int):

@@ -190,7 +190,7 @@ def test_every_turnover_total_carries_its_range_from_the_one_simulation(review):
         assert ok.any()
         assert (lo[ok] <= mid[ok] + 1e-9).all() and (mid[ok] <= hi[ok] + 1e-9).all(), name
     total = review.turnover.total
-    sim = review.turnover.ranges.total()
+    sim = review.turnover.scope_ranges
     assert total["expected_leavers"] == pytest.approx(sim["expected_leavers"]["mid"])
     assert total["attributable_cost_low"] == pytest.approx(sim["attributable_cost"]["low"])
     # hidden rows say nothing, not even a range

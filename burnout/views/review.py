@@ -78,8 +78,11 @@ class TurnoverImpact:
     scenario: Mapping
     resolved: Settings            # the turnover model's inputs in force (with the fitted link)
     link: Mapping
-    ranges: "uncertainty.Ranges | None" = None     # the draws behind every _low/_high
+    # the draws behind every _low/_high (2,000 x helpers x 6 figures: hundreds of MB at 5,000
+    # helpers), used while the review is built and then dropped; scope_ranges keeps the scope's totals
+    ranges: "uncertainty.Ranges | None" = None
     basis: str = ""                                # what the probabilities rest on, in words
+    scope_ranges: Mapping | None = None            # ranges.total(): the whole scope's totals with ranges
 
     def words(self, name: str, row: pd.Series | None = None) -> str:
         """A total of ``name`` as people read it: "about $110k (range $66k–$160k)"."""
@@ -184,26 +187,26 @@ def turnover_impact(data: OrgData, people: pd.DataFrame, min_n: int, scenario: M
     if group_col == "team":
         per = turnover.team_impact(impact, ts)
     else:
-        per = pd.DataFrame([{group_col: k, **turnover._aggregate(g)} for k, g in impact.groupby(group_col)])
+        per = turnover.group_impact(impact, impact[group_col]).reset_index()
         per["team_kind"] = None
     org = turnover.org_impact(impact, ts)
     # one Monte Carlo for the scope; each group's range is summed within the draws
     sims = uncertainty.simulate(impact, ts, model.observed, model.calibration if model.fitted else None)
-    keys = sims.impact[group_col].astype("string").fillna("(no team)")
+    by_group = sims.total_by(sims.impact[group_col].astype("string").fillna("(no team)").astype(object))
     bounds = [f"{n}_{e}" for n in RANGED for e in ("low", "high")]
 
-    def ranged(mask) -> dict:
-        tot = sims.total(mask)
-        return {f"{n}_{e}": tot[n][e] for n in RANGED for e in ("low", "high")}
+    def ranged(tot) -> dict:
+        return {f"{n}_{e}": tot[n][e] if tot else None for n in RANGED for e in ("low", "high")}
 
     cols = list(TURNOVER_COLUMNS)
     rows = []
-    for _, r in per.iterrows():
+    for r in per.to_dict("records"):
         key = str(r[group_col])
         rows.append({group_col: key, "team_kind": r.get("team_kind"), **{c: r.get(c) for c in cols},
-                     **ranged((keys == key).to_numpy()), "status": status.get(key, privacy.PRIMARY)})
+                     **ranged(by_group.get(key)),
+                     "status": status.get(key, privacy.PRIMARY)})
     rows.append({group_col: privacy.TOTAL, "team_kind": None, **{c: org.get(c) for c in cols},
-                 **ranged(None), "status": status.get(privacy.TOTAL, privacy.PRIMARY)})
+                 **ranged(sims.total()), "status": status.get(privacy.TOTAL, privacy.PRIMARY)})
     table = pd.DataFrame(rows)
     hidden = table["status"] != privacy.SHOWN
     table[bounds] = table[bounds].astype(float)
@@ -292,20 +295,26 @@ def drivers_by(people: pd.DataFrame, group_col: str, min_n: int, plan: privacy.P
     on their own answers, and needs ``min_n`` of them."""
     df = people[people["risk_score"].notna()]
     scope_cond = {} if team is None else {"team": team}
-    groups = [(privacy.TOTAL, df, scope_cond)]
-    for key, g in df.groupby(df[group_col].astype("string").fillna("(none)"), sort=True):
-        groups.append((str(key), g, {**scope_cond, group_col: key}))
+    keys = df[group_col].astype("string").fillna("(none)")
+    people_in = df["helper_id"].groupby(keys, sort=True).nunique()
+    shown = [str(k) for k, n in people_in.items()
+             if n >= min_n and disclosure.allows(plan, {**scope_cond, group_col: k})]
     out = []
-    for rank, names in ((risk.team_causes, "Workplace factor"), (risk.team_symptoms, "What people report")):
+    for rank, names, factors in ((risk.team_causes, "Workplace factor", risk.CAUSES),
+                                 (risk.team_symptoms, "What people report", risk.SYMPTOMS)):
         cols, rows = {}, {}
-        for key, g, cond in groups:
-            if g["helper_id"].nunique() < min_n or not disclosure.allows(plan, cond):
-                continue
-            r = rank(g, weights)
-            cols[key] = dict(zip(r["component"], r["points"].round(1)))
-            if key == privacy.TOTAL:
-                rows = {c: (lab, act) for c, lab, act in zip(r["component"], r["label"],
-                                                               r.get("action", pd.Series([""] * len(r))))}
+        if df["helper_id"].nunique() >= min_n and disclosure.allows(plan, scope_cond):
+            r = rank(df, weights)
+            cols[privacy.TOTAL] = dict(zip(r["component"], r["points"].round(1)))
+            rows = {c: (lab, act) for c, lab, act in zip(r["component"], r["label"],
+                                                           r.get("action", pd.Series([""] * len(r))))}
+        # every group's mean points from one pass over its people (the ranking's own points)
+        means = pd.DataFrame(risk.points_added(df, weights, factors), columns=list(factors),
+                             index=df.index).groupby(keys, sort=True).mean()
+        for key in shown:
+            pts = means.loc[key]
+            pts = pts[pts > 0].round(1)
+            cols[key] = dict(zip(pts.index, pts))
         if privacy.TOTAL not in cols:
             out.append(pd.DataFrame({names: [f"not shown: fewer than {min_n} people with a risk estimate"]}))
             continue
@@ -392,8 +401,11 @@ class Summary:
     hidden: str
 
 
-def what_if_levers(data: OrgData, people: pd.DataFrame, scenario: Mapping | None) -> pd.DataFrame:
-    """Each lever of the what-if alone, then combined, so HR sees what each one buys."""
+def what_if_levers(data: OrgData, people: pd.DataFrame, scenario: Mapping | None,
+                   done: Mapping | None = None) -> pd.DataFrame:
+    """Each lever of the what-if alone, then combined, so HR sees what each one buys.
+    ``done``: results already computed for the same people, by (lower, cap) — the
+    review's own scenario is one of the levers and is not simulated twice."""
     sc = {**DEFAULT_SCENARIO, **(scenario or {})}
     model = data.leaving_model
     ts = model.turnover_settings(data.settings)
@@ -402,7 +414,7 @@ def what_if_levers(data: OrgData, people: pd.DataFrame, scenario: Mapping | None
     latest = data.latest[data.latest["helper_id"].isin(set(roster["helper_id"]))]
     rows, saved = [], []
     for name, lower, cap in LEVERS:
-        r = uncertainty.what_if_ranges(roster, latest, ts,
+        r = (done or {}).get((lower, cap)) or uncertainty.what_if_ranges(roster, latest, ts,
                                        burnout_reduction_points=float(sc["burnout_reduction_points"])
                                        if lower else 0.0, cap_caseload=cap,
                                        intervention_cost=float(sc["intervention_cost"] or 0),
@@ -497,7 +509,8 @@ def build_summary(engine: Engine, data: OrgData, people: pd.DataFrame, tb: Turno
                               "Attributable leavers": pd.to_numeric(top["attributable_leavers"], errors="coerce").round(1),
                               "Leavers: range": [uncertainty.format_span(a, b) for a, b in
                                                  zip(top["attributable_leavers_low"], top["attributable_leavers_high"])]})
-    levers = what_if_levers(data, people, tb.scenario) if tb.what_if else pd.DataFrame()
+    levers = (what_if_levers(data, people, tb.scenario, done={(True, bool(tb.scenario["cap_caseload"])): tb.what_if})
+              if tb.what_if else pd.DataFrame())
     best = None
     saved = pd.to_numeric(levers["Cost saved per year ($)"], errors="coerce") if len(levers) else pd.Series(dtype=float)
     if len(levers) and saved.iloc[:2].max() > 0 and pd.notna(saved.iloc[2]):
@@ -675,5 +688,13 @@ def build_review(engine: Engine, scope: str = "org", settings_override: Mapping 
         generated_at=now(), as_of=data.as_of, window_weeks=window_weeks, min_n=min_n,
         privacy_note=privacy.privacy_note(min_n), filter=dict(where or {}),
         assumptions=assumptions_table(tb, settings, window_weeks, min_n), sections=tuple(sections),
-        tables=tables, turnover=tb, participation=part, trend=trend, figures=figures, calibration=calibration,
-        summary=build_summary(engine, data, people, tb, part, tables, min_n))
+        tables=tables, turnover=_without_draws(tb), participation=part, trend=trend, figures=figures,
+        calibration=calibration, summary=build_summary(engine, data, people, tb, part, tables, min_n))
+
+
+def _without_draws(tb: TurnoverImpact) -> TurnoverImpact:
+    """The finished review keeps its figures and ranges, not the Monte Carlo draws
+    behind them: a page cache pickles the review on every rerun."""
+    if tb.ranges is None:
+        return tb
+    return dataclasses.replace(tb, ranges=None, scope_ranges=tb.ranges.total())

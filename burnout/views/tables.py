@@ -6,7 +6,9 @@ nothing here decides who may see what, the views do.
 """
 from __future__ import annotations
 
+import hashlib
 import math
+from collections import OrderedDict
 from typing import Mapping
 
 import numpy as np
@@ -109,8 +111,77 @@ def weekly_by(scores_or_history: pd.DataFrame, roster: pd.DataFrame, group_col: 
 
         def gate(key):
             return within_gate(key) or (outer(key) if outer is not None else None)
-    return privacy.suppress(df, [group_col, "week_start"], "helper_id", [measure], min_n, within="week_start",
-                            known=known, gate=gate, private=private)
+    return by_week(df, group_col, measure, min_n, known=known, gate=gate, private=private)
+
+
+# One week's block of a sub-group x week table, keyed on everything its cells depend on
+# (see by_week); shared by every session of the process, oldest dropped first.
+_WEEKS: "OrderedDict[tuple, privacy.Suppressed]" = OrderedDict()
+WEEK_CACHE_SIZE = 1024      # about 100 weeks x 4 measures x a few scopes; a block is a few kB
+
+
+def by_week(df: pd.DataFrame, group_col: str, measure: str, min_n: int, *, known=None, gate=None,
+            private=None) -> privacy.Suppressed:
+    """``privacy.suppress`` of a sub-group x week table with each week's total as its
+    margin (``within="week_start"``), computed one week at a time and cached per week.
+
+    No identity links two weeks (each line is one week's cells and its total), so
+    every week's cells, statuses and hiding are the week's own: the blocks put
+    together in the table's order are exactly the whole table's suppression.  A
+    week's block depends only on its rows (group, person, value), the verdicts
+    ``gate`` gives its cells, the week's respondents the reader knows and whether
+    anyone in scope is private; it is cached on exactly that, so a check-in
+    recomputes the week it falls in and every other week is read back."""
+    cols = [group_col, "week_start"]
+    if df.empty:
+        return privacy.suppress(df, cols, "helper_id", [measure], min_n, within="week_start", known=known,
+                                gate=gate, private=private)
+    known = set(known) if known is not None else None
+    private = set(private or ())
+    row_hash = pd.util.hash_pandas_object(df[[group_col, "helper_id", measure]], index=False).to_numpy()
+    codes, weeks = pd.factorize(df["week_start"], sort=True)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(weeks) + 1))
+    groups_of = df[group_col].to_numpy()[order]
+    people_of = df["helper_id"].to_numpy()[order]
+    keys, blocks, missing = [], [], []
+    for i, week in enumerate(weeks):
+        lo, hi = bounds[i], bounds[i + 1]
+        groups = sorted(set(groups_of[lo:hi]), key=str)
+        verdicts = tuple(gate((g, week)) if gate is not None else None for g in [*groups, privacy.TOTAL])
+        mine = None if known is None else tuple(sorted(set(people_of[lo:hi]) & known, key=str))
+        key = (group_col, measure, min_n, week, hashlib.sha1(np.sort(row_hash[order[lo:hi]]).tobytes()).digest(),
+               verdicts, mine, bool(private))
+        keys.append(key)
+        sup = _WEEKS.get(key)
+        if sup is None:
+            missing.append(i)
+        else:
+            _WEEKS.move_to_end(key)
+        blocks.append(sup)
+    if missing:
+        # the weeks not cached in one suppression (a cold start: every week at once), then cut into weeks
+        rows = np.concatenate([order[bounds[i]:bounds[i + 1]] for i in missing])
+        sup = privacy.suppress(df.iloc[np.sort(rows)], cols, "helper_id", [measure], min_n, within="week_start",
+                               known=known, gate=gate, private=private)
+        week_of = sup.table["week_start"]
+        for i in missing:
+            mask = (week_of == weeks[i]).to_numpy()
+            blocks[i] = privacy.Suppressed(sup.table[mask].reset_index(drop=True),
+                                           sup.status[mask].reset_index(drop=True), sup.group_cols, sup.value_cols,
+                                           sup.min_n, sup.labels)
+            _WEEKS[keys[i]] = blocks[i]
+        while len(_WEEKS) > WEEK_CACHE_SIZE:
+            _WEEKS.popitem(last=False)
+    table = pd.concat([b.table for b in blocks], ignore_index=True)
+    status = pd.concat([b.status for b in blocks], ignore_index=True)
+    # the whole table's order: the cells by (group, week), then each week's total
+    margin = (table[group_col].astype(str) == privacy.TOTAL).to_numpy()
+    inner = table[~margin].sort_values(cols, kind="stable").index
+    ordered = np.concatenate([inner.to_numpy(), np.flatnonzero(margin)])
+    first = blocks[0]
+    return privacy.Suppressed(table.iloc[ordered].reset_index(drop=True), status.iloc[ordered].reset_index(drop=True),
+                              first.group_cols, first.value_cols, first.min_n, first.labels)
 
 
 def hr_weekly(series: pd.DataFrame, roster: pd.DataFrame, measure: str, min_n: int, *,
