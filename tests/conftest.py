@@ -1,11 +1,14 @@
 """Shared fixtures: throwaway databases, the demo organisation, AppTest helpers."""
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import shutil
 import sqlite3
 import subprocess
 import sys
+import traceback
 from pathlib import Path
 
 import pytest
@@ -14,11 +17,47 @@ ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 
 
-def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    """Run ``python -m burnout ...`` as a user would."""
-    full_env = {**os.environ, **(env or {})}
-    return subprocess.run([PYTHON, "-m", "burnout", *args], capture_output=True, text=True,
-                          env=full_env, cwd=cwd or ROOT, timeout=300)
+def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None,
+            process: bool = False) -> subprocess.CompletedProcess:
+    """Run ``python -m burnout ...`` as a user would: its exit code, output and errors.
+
+    By default in this process (``cli.main`` with the environment, working directory
+    and empty input the command would have): starting a Python process costs about
+    4 s of imports, and most tests are about what the command does.  Tests about the
+    process itself (a database that fails under it) pass ``process=True``."""
+    if process:
+        return subprocess.run([PYTHON, "-m", "burnout", *args], capture_output=True, text=True,
+                              env={**os.environ, **(env or {})}, cwd=cwd or ROOT, timeout=300)
+    from burnout import cli, materialise
+
+    out, err = io.StringIO(), io.StringIO()
+    saved_env = {k: os.environ.get(k) for k in env or {}}
+    saved_cwd, saved_stdin = os.getcwd(), sys.stdin
+    os.environ.update(env or {})
+    os.chdir(cwd or ROOT)
+    sys.stdin = io.StringIO("")
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = cli.main(list(args))
+            except SystemExit as exc:       # argparse's errors, as the process would exit
+                code = exc.code
+                if not isinstance(code, int) and code is not None:
+                    print(code, file=sys.stderr)
+                    code = 1
+            except Exception:               # what the process would print before dying
+                traceback.print_exc()
+                code = 1
+            materialise.settle()            # the process finishes its refreshes before it exits
+    finally:
+        sys.stdin = saved_stdin
+        os.chdir(saved_cwd)
+        for k, v in saved_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return subprocess.CompletedProcess([PYTHON, "-m", "burnout", *args], code or 0, out.getvalue(), err.getvalue())
 
 
 @pytest.fixture

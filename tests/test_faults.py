@@ -102,7 +102,7 @@ def check_killed_imports(url: str, files, clean: dict[str, int], times: list[flo
         # all or nothing: a killed import leaves no part of its files behind
         assert got in (empty, clean), (at, finished, got)
     assert killed_writing >= 1      # at least one kill landed while rows were being written
-    done = run_cli(*import_args(files), env={"BURNOUT_DATABASE_URL": url})
+    done = run_cli(*import_args(files), env={"BURNOUT_DATABASE_URL": url}, process=True)
     assert done.returncode == 0, done.stderr
     assert counts(eng) == clean
     # what the killed imports had staged was cleared by the next one, and it left nothing
@@ -158,7 +158,7 @@ def assert_one_plain_line(proc, where: str) -> None:
 def test_cli_missing_database_path_is_one_line_and_exit_2(tmp_path, org_files):
     url = f"sqlite:///{tmp_path / 'no' / 'such' / 'dir' / 'x.db'}"
     for args in (import_args(org_files), ["risk", "--output", str(tmp_path / "r.csv")]):
-        proc = run_cli(*args, env={"BURNOUT_DATABASE_URL": url})
+        proc = run_cli(*args, env={"BURNOUT_DATABASE_URL": url}, process=True)
         assert_one_plain_line(proc, str(tmp_path / "no" / "such"))
         assert "unable to open database file" in proc.stderr
 
@@ -168,14 +168,14 @@ def test_cli_read_only_database_is_one_line_and_exit_2(tmp_path, org_files):
     get_engine(f"sqlite:///{path}")
     # opened read-only by SQLite itself: file modes do not bind root, who runs CI here
     url = f"sqlite:///file:{path}?mode=ro&uri=true"
-    proc = run_cli(*import_args(org_files), env={"BURNOUT_DATABASE_URL": url})
+    proc = run_cli(*import_args(org_files), env={"BURNOUT_DATABASE_URL": url}, process=True)
     assert_one_plain_line(proc, str(path))
     assert "readonly" in proc.stderr
 
 
 def test_cli_hides_the_password_of_an_unreachable_postgresql():
     url = "postgresql+psycopg://admin:s3cret-pw@127.0.0.1:1/burnout"
-    proc = run_cli("risk", "--output", "/dev/null", env={"BURNOUT_DATABASE_URL": url})
+    proc = run_cli("risk", "--output", "/dev/null", env={"BURNOUT_DATABASE_URL": url}, process=True)
     assert_one_plain_line(proc, "postgresql+psycopg://admin:***@127.0.0.1:1/burnout")
     assert "s3cret" not in proc.stderr
 
@@ -297,7 +297,7 @@ def test_postgresql_stops_while_a_helper_saves_then_comes_back(own_pg, monkeypat
         with pytest.raises(OperationalError):
             checkin.save_checkin(eng, hid, {"sib": {"sib_1": 2}})
         assert time.monotonic() - t < 30       # a stopped server is reported soon, not after minutes
-        proc = run_cli("risk", "--output", "/dev/null", env={"BURNOUT_DATABASE_URL": url})
+        proc = run_cli("risk", "--output", "/dev/null", env={"BURNOUT_DATABASE_URL": url}, process=True)
         assert_one_plain_line(proc, f"127.0.0.1:{own_pg.port}")
         at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
         at.run()

@@ -81,9 +81,11 @@ else:
     _audit_seen(listed, f"team page: conversation list, weekly {measure} heatmap and band alerts")
     # the next step is what the list is for: the figures take narrow columns so it stays in view
     narrow = [c for c in wl.column_names if c.startswith(("Risk", "Change", "Caseload", "Weeks"))]
-    st.dataframe(wl, hide_index=True, width="stretch",
-                 column_config={"Suggested next step": st.column_config.TextColumn(width="large"),
-                                "Helper": st.column_config.TextColumn(width="medium"),
+    # rows taller than 4rem let Streamlit wrap text: at 1400 px the whole next step shows in two lines
+    st.dataframe(wl, hide_index=True, width="stretch", row_height=72,
+                 column_config={"Suggested next step": st.column_config.TextColumn(width=270),
+                                "Helper": st.column_config.TextColumn(width=130),
+                                "Top workplace driver": st.column_config.TextColumn(width=150),
                                 **{c: st.column_config.Column(width="small") for c in narrow}})
     st.caption("A suggestion about workload and support, not a verdict: start by asking what would help.")
 
