@@ -206,9 +206,14 @@ def main(argv=None) -> int:
     ap.add_argument("--boot", type=int, default=1000)
     ap.add_argument("--json")
     ap.add_argument("--write-docs", action="store_true")
+    ap.add_argument("--from-json", nargs="+", help="report saved runs (--json of earlier runs) instead of running")
     a = ap.parse_args(argv)
     results = []
-    for s in a.seeds:
+    if a.from_json:
+        for f in a.from_json:
+            results.extend(json.loads(Path(f).read_text()))
+        results.sort(key=lambda r: r["seed"])
+    for s in [] if a.from_json else a.seeds:
         results.append(run(a.helpers, s, a.boot))
         print(f"seed {s} done", file=sys.stderr, flush=True)
     block = docs_block(results)
