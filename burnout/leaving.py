@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 __all__ = ["CALIBRATION_SLOPE_RANGE", "DEFAULT_BURNOUT_MIDPOINT", "DEFAULT_BURNOUT_SCALE", "MIN_CONCORDANCE",
            "MIN_HELPER_YEARS", "MIN_LEAVERS", "CalibrationResult", "LeavingModel", "ObservedTurnover",
            "burnout_link", "burnout_probability", "calibrate", "leaving_model", "link_parameters",
-           "observed_turnover"]
+           "observed_turnover", "recalibrate"]
 
 MIN_LEAVERS = 20         # separations needed before fitting (≈10 events per
 MIN_HELPER_YEARS = 100   # predictor for a 2-predictor model; Peduzzi 1996)
@@ -120,6 +120,10 @@ class CalibrationResult:
     coefficients: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
     model: object = None
+    # Calibration in the large on the organisation's own recent past
+    # (``recalibrate``): the baseline hazard is multiplied by this factor.
+    baseline_factor: float = 1.0
+    recalibration: dict = field(default_factory=dict)
     _center: dict = field(default_factory=dict, repr=False)
     _scale: dict = field(default_factory=dict, repr=False)
     _fill: dict = field(default_factory=dict, repr=False)
@@ -136,15 +140,21 @@ class CalibrationResult:
         (NaN everywhere when the defaults are in use)."""
         if self.used != "fitted" or self.model is None:
             return np.full(len(frame), np.nan)
+        # S(t|x)^c is the survival with the baseline hazard multiplied by c
+        return 1.0 - self._survival(frame) ** float(self.baseline_factor)
+
+    def _survival(self, frame: pd.DataFrame) -> np.ndarray:
+        """``S(horizon | x)`` of the fitted model before any recalibration."""
         X = self._design(frame)
         sf = self.model.predict_survival_function(X, times=[float(self.horizon_weeks)])
-        return 1.0 - sf.to_numpy()[0]
+        return sf.to_numpy()[0]
 
     def to_dict(self) -> dict:
         return {"used": self.used, "reason": self.reason, "n_helpers": self.n_helpers,
                 "n_leavers": self.n_leavers, "helper_years": self.helper_years,
                 "horizon_weeks": self.horizon_weeks, "features": list(self.features),
-                "coefficients": dict(self.coefficients), "metrics": dict(self.metrics)}
+                "coefficients": dict(self.coefficients), "metrics": dict(self.metrics),
+                "baseline_factor": self.baseline_factor, "recalibration": dict(self.recalibration)}
 
 
 def _excluded(reason: pd.Series, patterns) -> pd.Series:
@@ -558,6 +568,45 @@ def observed_turnover(roster: pd.DataFrame, history: pd.DataFrame | None, as_of=
         ratio=ratio, rates=rates, prevalence=prevalence)
 
 
+def recalibrate(cal: CalibrationResult, history: pd.DataFrame | None,
+                observed: ObservedTurnover | None,
+                prior_leavers: float = OBSERVED_PRIOR_LEAVERS) -> CalibrationResult:
+    """Calibration in the large of an accepted Cox model on the organisation's
+    own recent past: its level is set so that, over the same 12–24 months
+    ``observed_turnover`` counts, the leavers it expects equal those who left.
+
+    Expected leavers ``E`` = Σ over the helper-weeks in that window of the
+    model's yearly hazard for the helper's strain *as it was that week*
+    (``−ln S(52 weeks | x) / 52`` a week).  Observed ``O`` = the window's
+    leavers (retirements and deaths not counted).  The baseline hazard is
+    multiplied by ``c = (O + k) / (E + k)`` (``k`` = ``prior_leavers``: a few
+    leavers cannot move it far), so each probability becomes ``1 − S(x)^c``.
+    Only the level moves: who ranks above whom, and how much more strain adds,
+    stay the model's.  Only past records are used, never what happens after
+    the as-of date.  Returns a copy; the input is unchanged when the model is
+    not fitted or the roster gives no observed turnover.
+    """
+    if cal.used != "fitted" or cal.model is None or observed is None or not observed.used \
+            or history is None or len(history) == 0:
+        return cal
+    weeks = pd.to_datetime(history["week_start"])
+    inside = (weeks >= pd.Timestamp(observed.start)) & (weeks <= pd.Timestamp(observed.end))
+    rows = history[inside.to_numpy()]
+    if len(rows) == 0:
+        return cal
+    hazard = -np.log(np.clip(cal._survival(rows), 1e-12, 1.0))      # per horizon, per row
+    expected = float(hazard.sum() / cal.horizon_weeks)                # each row is one week
+    leavers = int(observed.leavers)
+    k = float(prior_leavers)
+    factor = (leavers + k) / (expected + k)
+    info = {"observed_leavers": leavers, "expected_leavers": round(expected, 2), "factor": round(factor, 4),
+            "start": observed.start, "end": observed.end, "helper_weeks": int(len(rows)),
+            "text": (f"Its level is set to the organisation's own recent turnover: between {observed.start} and "
+                     f"{observed.end} it expected {expected:.1f} leavers and {leavers} left, so its baseline is "
+                     f"multiplied by {factor:.2f} (pooled with {k:g} leavers at its own level).")}
+    return dataclasses.replace(cal, baseline_factor=factor, recalibration=info)
+
+
 # --------------------------------------------------------------------------- #
 # Which model gives the probability of leaving: one rule for CLI and review
 # --------------------------------------------------------------------------- #
@@ -611,7 +660,7 @@ class LeavingModel:
                     f"over {c.helper_years:g} helper-years). Checked on later dates (from {m.get('split_date')}): "
                     f"concordance {_fmt(m.get('concordance'))}, AUC {_fmt(m.get('auc'))}, calibration slope "
                     f"{_fmt(m.get('calibration_slope'))} and intercept {_fmt(m.get('calibration_intercept'))} "
-                    "(ideal 1 and 0).")
+                    "(ideal 1 and 0)." + (f" {c.recalibration['text']}" if c.recalibration else ""))
         figures = ""
         if m.get("concordance") is not None:
             figures = (f" Hold-out figures of the model that was tried: concordance {_fmt(m.get('concordance'))}, "
@@ -657,6 +706,8 @@ class LeavingModel:
                      ("Hold-out: observed / expected leavers", m.get("observed_expected")),
                      ("Accepted when", f"concordance at least {MIN_CONCORDANCE:.2f} and calibration slope "
                                        f"{CALIBRATION_SLOPE_RANGE[0]:g}-{CALIBRATION_SLOPE_RANGE[1]:g}")]
+        if c.recalibration:
+            rows.append(("Level set to the organisation's recent turnover", c.recalibration["text"]))
         rows.append(("Risk to burnout probability", self.link_text()))
         rows.append(("Base turnover", self.base_text()))
         rows.append(("Leaving probabilities are", self.basis))
@@ -718,4 +769,6 @@ def leaving_model(roster: pd.DataFrame, history: pd.DataFrame, scores: pd.DataFr
         logger.warning("observed turnover failed", exc_info=True)
         model.observed = ObservedTurnover(False, f"The organisation's own turnover could not be computed "
                                                  f"({type(exc).__name__}: {exc}); the national base rates are used.")
+    # the Cox level is set to the same recent turnover the base rates use
+    model.calibration = recalibrate(model.calibration, history, model.observed)
     return model

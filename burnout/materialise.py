@@ -62,10 +62,12 @@ class _NeedsRebuild(Exception):
 
 
 def settings_fingerprint(engine: Engine) -> str:
-    """A hash of every saved setting (what the helper weeks were computed under)."""
+    """A hash of every saved setting and of the risk model's version (what the
+    helper weeks were computed under): an upgrade that changes the model
+    rebuilds the stored weeks on the next read, as a settings change does."""
     with engine.connect() as conn:
         rows = sorted(tuple(r) for r in conn.execute(select(settings_t.c.key, settings_t.c.value)))
-    return hashlib.sha1(json.dumps(rows).encode()).hexdigest()
+    return hashlib.sha1(json.dumps([risk.MODEL_VERSION, rows]).encode()).hexdigest()
 
 
 def data_horizon(scores: pd.DataFrame, caseload: pd.DataFrame, settings: Settings, today=None

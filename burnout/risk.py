@@ -22,7 +22,7 @@ every instrument (the pulse, without published norms, keeps its own bands).  The
     S          = Σ_self,avail w_k·p_k / Σ_self,avail w_k
     x_k        = max(0, p_k − a_k) / (1 − a_k)          (context k; 0 when missing)
     E          = Σ_context w_k·x_k / Σ_context w_k       (0 … 1)
-    risk       = 100 · (S + (1 − S)·α·E)                  α = CONTEXT_ALPHA = 0.5
+    risk       = 100 · (S + (1 − S)·α·E)                  α = CONTEXT_ALPHA = 0.25
     confidence = Σ_available w_k / Σ_all w_k
     band       = low (< 40) | moderate (40 – < 65) | high (≥ 65)
 
@@ -30,14 +30,17 @@ So every answer at its instrument's normative high anchor scores 65 (high)
 and at the moderate anchor 40, whatever the workload; a normal workload (at the
 role standard, no rise, a few missed check-ins) never pulls the score down;
 and more overload never lowers it (the risk rises with S because αE < 1, and
-with every x_k).  ``α = 0.5``: the workload can lift the score by at most half
-of the room left above the answers.  Caseload and the other workplace inputs
-act on leaving *through* exhaustion (Kim & Kao 2014: caseload did not predict
-turnover intention directly; Chung & Choo 2019), so they nudge the score and,
-above all, name the causes; on the held-out validation organisation a larger
-α (0.9, the first version) ranked leavers worse (benchmarks/validate_models.py).
-Moderate answers with every context input at its high threshold (E ≈ 0.46)
-score about 54; one factor alone moves a score by a few points.
+with every x_k).  ``α = 0.25``: the workload can lift the score by at most a
+quarter of the room left above the answers.  Caseload and the other workplace
+inputs act on leaving *through* exhaustion (Kim & Kao 2014: caseload did not
+predict turnover intention directly; Chung & Choo 2019), so once the answers
+are known they add little about who will leave — counting them fully counts
+the same strain twice.  They nudge the score and, above all, name the causes.
+On development organisations (benchmarks/develop_risk.py, seeds 101–106, never
+the validation's) every step down from α = 0.9 (the first version) through 0.5
+to 0.25 ranked 12-month leavers better.  Moderate answers with every context
+input at its high threshold (E ≈ 0.46) score about 47; one factor alone moves a
+score by a point or two.
 
 Without any self-reported score in its window (``MAX_AGE_WEEKS``) there is
 **no risk score** (NaN, empty band): a caseload log alone says nothing about how
@@ -55,21 +58,25 @@ context total (0.40):
 component        weight  input and evidence
 ===============  ======  =====================================================
 *self-report: sets the level S*
-burnout          0.10    ProQOL burnout, 10–50 (norm 22.8 ± 5.4).  Burnout is the
+burnout          0.12    ProQOL burnout, 10–50 (norm 22.8 ± 5.4).  Burnout is the
                          strongest predictor of leaving (Mor Barak 2001, §7).
-cbi_work         0.10    CBI work-related burnout, 0–100 (norm 33.0 ± 17.6).
+cbi_work         0.12    CBI work-related burnout, 0–100 (norm 33.0 ± 17.6).
                          Emotional exhaustion → intent to leave β = 0.52
                          (Chung & Choo 2019, §7).
-cbi_personal     0.07    CBI personal burnout (exhaustion), 0–100.
-cbi_client       0.06    CBI client-related burnout, 0–100 (Kristensen 2005).
-sts              0.08    ProQOL secondary traumatic stress, 10–50.  STS acts
-                         through exhaustion (Chung & Choo 2019 β = 0.09; §9).
-sib              0.07    single-item burnout 1–5, ≥ 3 = burning out; r = 0.64
+cbi_personal     0.08    CBI personal burnout (exhaustion), 0–100.
+cbi_client       0.06    CBI client-related burnout, 0–100 (Kristensen 2005):
+                         one facet (work with clients) of the exhaustion above.
+sts              0.03    ProQOL secondary traumatic stress, 10–50.  STS acts
+                         on leaving mostly through exhaustion (Chung & Choo
+                         2019: β = 0.09 against 0.52 for exhaustion; §9), so
+                         about a quarter of the exhaustion weight.
+sib              0.08    single-item burnout 1–5, ≥ 3 = burning out; r = 0.64
                          with MBI exhaustion (Rohland 2004; Dolan 2015).
-pulse_strain     0.06    weekly pulse strain 0–100: the project's own screening
+pulse_strain     0.07    weekly pulse strain 0–100: the project's own screening
                          pulse, not a validated measure, hence a lower weight.
-low_cs           0.06    ProQOL compassion satisfaction, protective: low
-                         satisfaction raises the pressure.
+low_cs           0.04    ProQOL compassion satisfaction, protective: low
+                         satisfaction raises the pressure; a resource, not
+                         burnout itself, hence a third of the burnout weight.
 *context: can only raise the level (normal level a_k in brackets)*
 trend            0.08    [a = 0: no rise] the steepest sustained rise among the
                          scores above (slope over recent administrations, less
@@ -98,7 +105,8 @@ missed_checkins  0.03    [a = 0.40: 2 of 6 weeks] share of the last 6 completed
 ===============  ======  =====================================================
 
 The weights are judgement informed by the cited effect sizes, not fitted
-values; ``calibrate`` fits the organisation's own model of leaving once it has
+values (``MODEL_VERSION`` names this set: the stored helper weeks are recomputed
+when it changes); ``calibrate`` fits the organisation's own model of leaving once it has
 enough separations, and ``leaving_model`` decides — for the ``risk`` command
 and the HR review alike — whether that model or the documented defaults give
 the probability of leaving.
@@ -123,12 +131,16 @@ from burnout.domain.time import monday_day_numbers
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "CAUSES", "COMPONENTS", "COMPONENT_LABELS", "CONTEXT", "CONTEXT_ALPHA", "DEFAULT_WEIGHTS", "NORMAL_PRESSURE",
+    "CAUSES", "COMPONENTS", "COMPONENT_LABELS", "CONTEXT", "CONTEXT_ALPHA", "DEFAULT_WEIGHTS", "MODEL_VERSION",
+    "NORMAL_PRESSURE",
     "SELF_REPORT", "SIGNALS", "SUGGESTED_ACTIONS", "SYMPTOMS", "band", "combine", "compute_risk", "driver_points",
     "latest_risk", "points_added", "pressure", "team_causes", "team_symptoms", "top_drivers",
 ]
 
 RISK = measures.get("risk_score")
+# Changes whenever the formula, a default weight or a window changes, so that
+# the materialised helper weeks (burnout/materialise.py) are rebuilt on upgrade.
+MODEL_VERSION = "2026-11-28 weights 12/12/8/6/3/8/7/4, level windows 8/8/12/1, alpha 0.25"
 
 # A component names a driver only when it is clearly elevated: above the
 # midpoint between its moderate and high thresholds (0.40/0.65 → 0.5) ...
@@ -208,14 +220,14 @@ def _self_component(name: str, weight: float) -> "Component":
 
 
 COMPONENTS: tuple[Component, ...] = (
-    _self_component("burnout", 0.10),
-    _self_component("cbi_work", 0.10),
-    _self_component("cbi_personal", 0.07),
+    _self_component("burnout", 0.12),
+    _self_component("cbi_work", 0.12),
+    _self_component("cbi_personal", 0.08),
     _self_component("cbi_client", 0.06),
-    _self_component("sts", 0.08),
-    _self_component("sib", 0.07),
-    _self_component("pulse_strain", 0.06),
-    _self_component("low_cs", 0.06),
+    _self_component("sts", 0.03),
+    _self_component("sib", 0.08),
+    _self_component("pulse_strain", 0.07),
+    _self_component("low_cs", 0.04),
     # fitted rise over the trend window, as a share of the scale's range
     Component("trend", 0.08, (0.0, 0.10, 0.20, 0.35), _UP),
     # caseload / standard: at the standard = moderate edge, 125 % = high edge
@@ -241,8 +253,8 @@ CONTEXT = ("trend", "caseload", "acuity", "trauma", "incidents", "overtime", "mi
 # check-ins missed.  Only the part above it raises the risk.
 NORMAL_PRESSURE: dict[str, float] = {"trend": 0.0, **{n: 0.40 for n in CONTEXT if n != "trend"}}
 # How far the context can lift the self-reported level towards 100 (module
-# docstring): moderate answers + every context input at its high threshold ≈ 54.
-CONTEXT_ALPHA = 0.5
+# docstring): moderate answers + every context input at its high threshold ≈ 47.
+CONTEXT_ALPHA = 0.25
 _IS_SELF = np.array([n in SELF_REPORT for n in NAMES])
 _ANCHOR = np.array([NORMAL_PRESSURE.get(n, 0.0) for n in NAMES])
 
@@ -262,8 +274,11 @@ MAX_AGE_WEEKS = {"pulse": 4, "sib": 4, "cbi": 12, "proqol5": 26}
 # up to the latest one: one answer is a noisy reading (a single item or a
 # weekly pulse more so than a 10-item scale), and the mean of a few readings
 # ranks people more reliably, while a sustained change still shows within
-# weeks (and the trend component catches a rise sooner).
-LEVEL_WINDOW_WEEKS = {"pulse": 4, "sib": 4, "cbi": 8, "proqol5": 1}
+# weeks (and the trend component catches a rise sooner).  Two months of weekly
+# answers and the last three monthly CBIs: a year's leaving follows sustained
+# strain, and on the development organisations these windows ranked leavers
+# better than one month and two CBIs (docs/MODELS.md §5).
+LEVEL_WINDOW_WEEKS = {"pulse": 8, "sib": 8, "cbi": 12, "proqol5": 1}
 # Trend windows hold 3–8 administrations at the usual cadence.
 TREND_WINDOW_WEEKS = {"pulse": 8, "sib": 8, "cbi": 16, "proqol5": 36}
 WORKLOAD_WINDOW = 4      # weeks averaged for caseload, acuity, trauma, overtime, mismatch

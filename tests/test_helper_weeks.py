@@ -360,6 +360,17 @@ def test_a_settings_change_rebuilds_before_the_next_read(small_db, tmp_path):
     assert len(data.history)
 
 
+def test_a_new_risk_model_version_rebuilds_before_the_next_read(small_db, tmp_path, monkeypatch):
+    """An upgrade that changes the risk formula or its defaults must not leave the
+    old model's risk stored: the version is part of what the weeks were built under."""
+    eng = _copy(small_db, tmp_path)
+    built = hw.state(eng)["settings"]
+    monkeypatch.setattr(risk, "MODEL_VERSION", risk.MODEL_VERSION + " (next)")
+    assert materialise.settings_fingerprint(eng) != built
+    load_data(eng)
+    assert hw.state(eng)["settings"] == materialise.settings_fingerprint(eng)
+
+
 def test_a_database_from_before_the_table_is_built_on_first_read(small_db, tmp_path):
     eng = _copy(small_db, tmp_path)
     with eng.begin() as conn:

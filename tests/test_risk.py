@@ -173,10 +173,10 @@ def test_context_can_only_raise_the_self_reported_level():
     normal = pd.DataFrame([{**answers, **NORMAL}])
     assert R.combine(calm).iloc[0] == pytest.approx(30.0) == R.combine(normal).iloc[0]
     # moderate answers and every context input at its high threshold: raised, but by at most half of
-    # the room above the answers (CONTEXT_ALPHA 0.9 -> 0.5: workload acts through exhaustion)
+    # the room above the answers (CONTEXT_ALPHA 0.9 -> 0.5 -> 0.25: workload acts through exhaustion)
     stretched = pd.DataFrame([{**{c: 0.40 for c in SELF_COLS}, **{c: 0.65 for c in CONTEXT_COLS}}])
     assert 40 < R.combine(stretched).iloc[0] < 40 + 60 * R.CONTEXT_ALPHA
-    assert R.combine(stretched).iloc[0] == pytest.approx(40 + 60 * 0.5 * 0.4615, abs=1.0)
+    assert R.combine(stretched).iloc[0] == pytest.approx(40 + 60 * 0.25 * 0.4615, abs=1.0)
     everything_high = pd.DataFrame([{c: 0.65 for c in R.COMPONENT_COLUMNS}])
     assert R.combine(everything_high).iloc[0] > 65
 
@@ -350,7 +350,9 @@ def test_missing_inputs_lower_confidence_not_risk():
 
 def test_renormalisation_over_available_components():
     frame = pd.DataFrame({"c_sts": [0.6], "c_burnout": [0.8]})
-    assert R.combine(frame).iloc[0] == pytest.approx(100 * (0.08 * 0.6 + 0.10 * 0.8) / 0.18)
+    w = R.DEFAULT_WEIGHTS
+    assert R.combine(frame).iloc[0] == pytest.approx(100 * (w["sts"] * 0.6 + w["burnout"] * 0.8)
+                                                     / (w["sts"] + w["burnout"]))
     assert np.isnan(R.combine(pd.DataFrame({"c_caseload": [0.9]})).iloc[0])
 
 

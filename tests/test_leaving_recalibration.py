@@ -1,0 +1,107 @@
+"""Calibration in the large of the organisation's own Cox model (leaving.recalibrate):
+its level follows the organisation's own recent turnover, counted from the roster."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from burnout import leaving as L
+
+MON = pd.Timestamp("2023-01-02")
+
+
+def _organisation(base_hazard, n=500, weeks=156, beta=2.5, seed=3):
+    """Weekly leaving hazard ``base_hazard · exp(beta · caseload pressure)``; the
+    other inputs are noise.  Leavers are not replaced."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0, 1, n)
+    left_after = rng.geometric(np.clip(base_hazard * np.exp(beta * x), 0, 1))
+    ids = np.array([f"S{i:04d}" for i in range(n)], dtype=object)
+    end = np.where(left_after < weeks, MON + pd.to_timedelta(left_after * 7 - 3, unit="D"), pd.NaT)
+    roster = pd.DataFrame({"helper_id": ids, "team": "T", "start_date": MON - pd.Timedelta(days=400),
+                           "end_date": pd.to_datetime(end), "end_reason": "resigned"})
+    alive = np.minimum(left_after, weeks)
+    h = np.repeat(np.arange(n), alive)
+    w = np.concatenate([np.arange(k) for k in alive])
+    hist = pd.DataFrame({"helper_id": ids[h], "week_start": MON + pd.to_timedelta(w * 7, unit="D"),
+                         "c_caseload": np.clip(x[h] + rng.normal(0, 0.05, len(h)), 0, 1),
+                         "c_overtime": rng.uniform(0, 1, len(h)), "c_burnout": rng.uniform(0, 1, len(h))})
+    hist["risk_score"] = 100 * hist[["c_caseload", "c_overtime", "c_burnout"]].mean(axis=1)
+    return roster, hist, MON + pd.Timedelta(weeks=weeks) - pd.Timedelta(days=1)
+
+
+@pytest.fixture(scope="module")
+def over_predicting():
+    """A Cox model fitted where people leave about 2.7 times as often as in the
+    organisation it is then applied to: it over-predicts there."""
+    roster_a, hist_a, _ = _organisation(0.004, seed=3)
+    cal = L.calibrate(roster_a, hist_a)
+    assert cal.used == "fitted", cal.reason
+    roster_b, hist_b, as_of_b = _organisation(0.0015, seed=4)
+    observed = L.observed_turnover(roster_b, hist_b, as_of_b)
+    assert observed.used, observed.reason
+    return cal, hist_b, observed
+
+
+def _window(hist, observed):
+    weeks = pd.to_datetime(hist["week_start"])
+    return hist[(weeks >= pd.Timestamp(observed.start)) & (weeks <= pd.Timestamp(observed.end))]
+
+
+def test_recalibration_brings_the_mean_to_the_observed_rate(over_predicting):
+    cal, hist, observed = over_predicting
+    rows = _window(hist, observed)
+    observed_rate = 1 - np.exp(-observed.leavers / (len(rows) / 52))   # the window's own leavers per year
+    before = cal.predict_p_leave(rows).mean()
+    assert before > 1.5 * observed_rate                                # the attack: it over-predicts
+    new = L.recalibrate(cal, hist, observed)
+    assert new.baseline_factor < 0.6
+    after = new.predict_p_leave(rows).mean()
+    assert after == pytest.approx(observed_rate, rel=0.08), (before, after, observed_rate)
+    # the input is left as it was
+    assert cal.baseline_factor == 1.0 and cal.predict_p_leave(rows).mean() == pytest.approx(before)
+
+
+def test_without_pooling_expected_leavers_equal_the_observed_exactly(over_predicting):
+    cal, hist, observed = over_predicting
+    new = L.recalibrate(cal, hist, observed, prior_leavers=0)
+    rows = _window(hist, observed)
+    weekly = -np.log(1 - new.predict_p_leave(rows)) / new.horizon_weeks
+    assert weekly.sum() == pytest.approx(observed.leavers, rel=1e-9)
+    assert new.recalibration["observed_leavers"] == observed.leavers
+    # pooling with a few leavers at the model's own level moves it a little towards 1
+    pooled = L.recalibrate(cal, hist, observed)
+    assert new.baseline_factor < pooled.baseline_factor < 1.0
+
+
+def test_only_the_level_moves_not_the_ranking_or_the_strain_effect(over_predicting):
+    cal, hist, observed = over_predicting
+    new = L.recalibrate(cal, hist, observed)
+    grid = pd.DataFrame({"c_caseload": np.linspace(0, 1, 11), "c_overtime": 0.5, "c_burnout": 0.5,
+                         "risk_score": 50.0})
+    p0, p1 = cal.predict_p_leave(grid), new.predict_p_leave(grid)
+    assert np.all(p1 < p0)
+    assert np.all(np.diff(p1) > 0)                     # more strain, more leaving, still
+    assert (np.argsort(p0) == np.argsort(p1)).all()
+
+
+def test_nothing_changes_without_observed_turnover_or_a_fitted_model(over_predicting):
+    cal, hist, observed = over_predicting
+    unused = L.ObservedTurnover(False, "too short")
+    assert L.recalibrate(cal, hist, unused) is cal
+    assert L.recalibrate(cal, hist, None) is cal
+    defaults = L.CalibrationResult("defaults", "thin")
+    assert L.recalibrate(defaults, hist, observed) is defaults
+
+
+def test_the_labels_say_which_base_and_that_the_level_was_set(over_predicting):
+    cal, hist, observed = over_predicting
+    model = L.LeavingModel(L.recalibrate(cal, hist, observed), {"used": "defaults", "reason": ""}, observed)
+    assert model.basis == "fitted on your organisation"
+    text = " ".join(model.describe())
+    assert "organisation's own recent turnover" in text and f"{observed.leavers} left" in text
+    table = dict(zip(model.table()["Figure"], model.table()["Value"]))
+    assert "Level set to the organisation's recent turnover" in table
+    assert table["Leaving probabilities are"] == "fitted on your organisation"
+    assert model.to_dict()["calibration"]["baseline_factor"] == pytest.approx(model.calibration.baseline_factor)
