@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import pickle
 
+import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
@@ -18,6 +19,7 @@ from burnout.domain.time import now
 from burnout.store import frames
 from burnout.store import schema as s
 from burnout.views import team as team_views
+from burnout.views.tables import review_plan
 
 from conftest import ROOT
 
@@ -43,9 +45,9 @@ def builds(monkeypatch):
     counts: dict[str, int] = {}
     real = team_views.team_page
 
-    def counting(data, team, measure="pulse_strain"):
+    def counting(data, team, measure="pulse_strain", org=None):
         counts[team] = counts.get(team, 0) + 1
-        return real(data, team, measure)
+        return real(data, team, measure, org=org)
 
     monkeypatch.setattr(team_views, "team_page", counting)
     return counts
@@ -105,7 +107,7 @@ def test_each_measure_is_its_own_page(writable_db, builds):
 
 def _figure() -> go.Figure:
     return charts.team_trend(
-        __import__("pandas").DataFrame({"week_start": ["2026-01-05", "2026-01-12"], "mean": [40.0, 55.5],
+        pd.DataFrame({"week_start": ["2026-01-05", "2026-01-12"], "mean": [40.0, 55.5],
                                         "n": [6, 7], "status": ["shown", "shown"]}), "pulse_strain", 5)
 
 
@@ -167,3 +169,23 @@ def test_the_leaving_model_is_fitted_once_per_change_and_as_load_data_fits_it(wr
     checkin.save_checkin(eng, _helper(eng, in_team=writable_db["lead_team"], inside=False), ANSWERS)
     common.org_data(url, common.org_key())                                  # new data: fitted again
     assert len(fits) == 3                                                    # (and once by load_data above)
+
+
+def _audit(sizes: dict) -> team_views.OrgAudit:
+    rows = [{"helper_id": f"{t}{i}", "team": t, "role": "nurse", "site": "North", "consent_lead_view": False,
+             "pulse_strain": 40.0 + i} for t, n in sizes.items() for i in range(n)]
+    people = pd.DataFrame(rows)
+    return team_views.OrgAudit(review_plan(people, 5), "pulse_strain",
+                               groups={t: (("role", "nurse"), ("site", "North")) for t in sizes})
+
+
+def test_the_page_key_follows_the_organisation_s_verdicts_on_the_team():
+    """The page's cache key holds the organisation's verdicts on its team (ui/common.py
+    _page_key): a change elsewhere that makes HR hide this team changes them (the page
+    is rebuilt), one that leaves them leaves the page warm."""
+    before = _audit({"Alpha": 6, "Bravo": 6, "Charlie": 6})
+    grown = _audit({"Alpha": 6, "Bravo": 6, "Charlie": 7})
+    shrunk = _audit({"Alpha": 6, "Bravo": 6, "Charlie": 4})     # Charlie hidden: one more team hides with it
+    assert before.verdicts("Bravo") == grown.verdicts("Bravo")
+    assert any(before.verdicts(t) != shrunk.verdicts(t) for t in ("Alpha", "Bravo"))
+    assert not all(shrunk.plan.allows("pulse_strain", {"team": t}) for t in ("Alpha", "Bravo"))

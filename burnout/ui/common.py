@@ -3,6 +3,7 @@ and the row/column/problem table of an import error."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import datetime as dt
 import logging
 import os
@@ -339,22 +340,50 @@ class TeamPage:
     caseload_csv: bytes
 
 
+@st.cache_resource(ttl=3600, max_entries=8, show_spinner="Checking what the organisation's review shows…")
+def org_audit(url: str, measure: str, key: str) -> team_views.OrgAudit:
+    """What the HR review releases (views.team.org_audit) for ``measure``, once per change
+    anywhere (``key``: :func:`org_key`) and shared by every lead's page: a lead reads the
+    HR review too, so their figures pass the organisation's audit, not their team's."""
+    return team_views.org_audit(_org_frames(url, key), measure)
+
+
+@st.cache_resource(ttl=3600, max_entries=512, show_spinner=False)
+def _team_verdicts(url: str, team: str, measure: str, key: str) -> str:
+    return hashlib.sha256(repr(org_audit(url, measure, key).verdicts(team)).encode()).hexdigest()
+
+
+def _page_key(url: str, team: str, measure: str, key: str) -> str:
+    """``key`` (:func:`team_key`) and the organisation's verdicts on this team: a change
+    elsewhere that flips what may be shown here rebuilds the page, any other leaves it."""
+    return f"{key}|{_team_verdicts(url, team, measure, org_key())}"
+
+
 @st.cache_resource(ttl=3600, max_entries=256, show_spinner=False)
-def team_page(url: str, team: str, measure: str, key: str) -> TeamPage:
-    """``team``'s page for ``measure`` (views.team.team_page); the page checks the viewer
-    may see the team before asking."""
-    page = team_views.team_page(team_data(url, team, key), team, measure)
+def _team_page(url: str, team: str, measure: str, key: str, page_key: str) -> TeamPage:
+    # built against the audit of the moment; page_key holds its verdicts on this team
+    page = team_views.team_page(team_data(url, team, key), team, measure, org=org_audit(url, measure, org_key()))
     tables = {"bands": page.bands_table, "trend": page.trend_table, "scatter": page.scatter_table,
               "participation": page.participation_table, "symptoms": page.symptoms_table,
               "caseload": page.view.caseload}
     return TeamPage(page, {k: _arrow(v) for k, v in tables.items()}, to_csv(page.view.caseload))
 
 
+def team_page(url: str, team: str, measure: str, key: str) -> TeamPage:
+    """``team``'s page for ``measure`` (views.team.team_page); the page checks the viewer
+    may see the team before asking."""
+    return _team_page(url, team, measure, key, _page_key(url, team, measure, key))
+
+
 @st.cache_resource(ttl=3600, max_entries=256, show_spinner=False)
+def _team_heatmap(url: str, team: str, measure: str, weeks: int, key: str, page_key: str):
+    fig, table = team_views.team_heatmap(_team_page(url, team, measure, key, page_key).page.view, weeks)
+    return fig, _arrow(table)
+
+
 def team_heatmap(url: str, team: str, measure: str, weeks: int, key: str):
     """The team page's heatmap of the last ``weeks`` weeks and its table."""
-    fig, table = team_views.team_heatmap(team_page(url, team, measure, key).page.view, weeks)
-    return fig, _arrow(table)
+    return _team_heatmap(url, team, measure, weeks, key, _page_key(url, team, measure, key))
 
 
 @st.cache_resource(ttl=3600, max_entries=128, show_spinner=False)

@@ -19,8 +19,42 @@ from burnout import alerts, charts, disclosure, privacy, risk
 from burnout.domain import measures
 from burnout.views.data import (PERCENT, TREND_MEASURES, OrgData, active_roster, load_data, people_frame,
                                 series_for)
-from burnout.views.tables import (band_shares, for_screen, heatmap_cells, participation_display,
-                                  participation_table, review_plan, team_drivers, weekly_by)
+from burnout.views.tables import (band_shares, for_screen, heatmap_cells, hr_known, hr_weekly,
+                                  participation_display, participation_table, review_plan, team_drivers,
+                                  weekly_by)
+
+
+@dataclasses.dataclass(frozen=True)
+class OrgAudit:
+    """What the HR review releases, which a lead's figures must respect (HR material
+    reaches managers): the organisation's joint plan and, for ``measure``, the status
+    of each team x week cell of the HR heatmap (tables.hr_weekly)."""
+    plan: disclosure.JointPlan
+    measure: str
+    weekly: Mapping = dataclasses.field(default_factory=dict)     # (team, week_start) -> status
+    groups: Mapping = dataclasses.field(default_factory=dict)     # team -> its (role|site, value) pairs
+
+    def verdicts(self, team: str) -> tuple:
+        """Every verdict a lead's page of ``team`` asks of this audit (its team, roles
+        and sites per column, its heatmap weeks): equal tuples, the same page."""
+        conds = [{"team": team}] + [{"team": team, g: v} for g, v in self.groups.get(str(team), ())]
+        cols = sorted(self.plan.status)
+        return (tuple(self.plan.allows(c, d) for d in conds for c in cols),
+                tuple(sorted((str(w), s) for (t, w), s in self.weekly.items() if t == str(team))))
+
+
+def org_audit(data: OrgData, measure: str = "pulse_strain", window_weeks: int = 4) -> OrgAudit:
+    """The organisation's audit as the HR review makes it (``data``: the whole organisation)."""
+    plan = review_plan(people_frame(data, window_weeks), data.min_n)
+    active = set(active_roster(data.roster, data.as_of)["helper_id"])
+    series = series_for(data, measure)
+    weekly = hr_weekly(series[series["helper_id"].isin(active)], data.roster, measure, data.min_n, plan=plan,
+                       known=hr_known(data.roster))
+    roster = active_roster(data.roster, data.as_of)
+    groups = {str(t): tuple((g, v) for g in ("role", "site") for v in sorted(r[g].dropna().unique()))
+              for t, r in roster.groupby("team", observed=True)}
+    return OrgAudit(plan, measure, dict(zip(zip(weekly.table["team"].astype(str), weekly.table["week_start"]),
+                                            weekly.status[measure])), groups)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -163,15 +197,24 @@ def team_view(engine: Engine, viewer: Mapping, team: str | None = None, *, data:
     return build_team_view(data or load_data(engine), team, measure, window_weeks)
 
 
-def build_team_view(data: OrgData, team: str, measure: str = "pulse_strain", window_weeks: int = 4) -> TeamView:
+def build_team_view(data: OrgData, team: str, measure: str = "pulse_strain", window_weeks: int = 4,
+                    org: OrgAudit | None = None) -> TeamView:
     """:func:`team_view` once the viewer may see ``team``: what every lead of the team
-    sees, the same for all of them (the page caches it per team, see ui/common.py)."""
+    sees, the same for all of them (the page caches it per team, see ui/common.py).
+    ``org``: the organisation's audit (:func:`org_audit`); required when ``data`` holds
+    one team only, as the HR review's audit covers the whole organisation."""
     min_n = data.min_n
     troster = team_roster(data, team)
     ids, known, basis_label = privacy.lead_basis(troster, min_n)
     people = people_frame(data, window_weeks)
-    # the lead reads the HR review too: their figures pass the same joint plan (disclosure.lead_allows)
-    plan = review_plan(people, min_n)
+    # the lead reads the HR review too: their figures pass the same joint plan and the HR
+    # heatmap's weekly verdicts (disclosure.lead_allows), else HR's figures minus the lead's
+    # could describe private helpers here or in another team
+    if org is None:
+        org = org_audit(data, measure, window_weeks)
+    elif org.measure != measure:
+        raise ValueError(f"the organisation's audit is of {org.measure}, not {measure}")
+    plan = org.plan
     people = people[people["team"] == team]
     basis_people = people[people["helper_id"].isin(ids)]
     consenting = troster[troster["consent_lead_view"].astype(bool)]
@@ -182,6 +225,14 @@ def build_team_view(data: OrgData, team: str, measure: str = "pulse_strain", win
     weekly = privacy.weekly_aggregate(series, measure, min_n, ids=ids, known=known)
     if not disclosure.lead_allows(plan, team, private, measure if measure in plan.status else "n"):
         weekly = weekly.assign(mean=np.nan, n=pd.NA, status=privacy.COMPLEMENTARY)
+    elif private:
+        # a week the HR heatmap hides for this team stays hidden here (its other teams' cells
+        # and the week's total would give the hidden ones)
+        hidden = np.array([org.weekly.get((str(team), w), privacy.COMPLEMENTARY) != privacy.SHOWN
+                           for w in weekly["week_start"]], dtype=bool)
+        weekly = weekly.copy()
+        weekly.loc[hidden, ["mean", "n"]] = [np.nan, pd.NA]
+        weekly.loc[hidden & (weekly["status"] == privacy.SHOWN), "status"] = privacy.COMPLEMENTARY
     bands = band_shares(basis_people, None, min_n, known=known, private=private)
     risk_allowed = disclosure.lead_allows(plan, team, private, "risk_score")
     if not risk_allowed:
@@ -525,10 +576,10 @@ class TeamPage:
         return follow_up_on(self.caseload_ratio, v.as_of, v.weekly if v.measure == "pulse_strain" else None, notes)
 
 
-def team_page(data: OrgData, team: str, measure: str = "pulse_strain") -> TeamPage:
+def team_page(data: OrgData, team: str, measure: str = "pulse_strain", org: OrgAudit | None = None) -> TeamPage:
     """The lead's page for ``team`` (see :class:`TeamPage`); the caller checked the viewer
-    may see the team (:func:`team_view`)."""
-    view = build_team_view(data, team, measure)
+    may see the team (:func:`team_view`).  ``org``: see :func:`build_team_view`."""
+    view = build_team_view(data, team, measure, org=org)
     min_n = view.min_n
     scatter = None
     if len(view.scatter):
