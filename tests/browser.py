@@ -36,22 +36,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class App:
-    """A dashboard process on a fresh embedded database (demo seeded on first start)."""
+class Dashboard:
+    """One ``streamlit run dashboard.py`` on a loopback port, on the database ``db_url``
+    (``demo``: seed the demo organisation on first start), logging to ``log``."""
 
-    def __init__(self, tmp: Path):
+    def __init__(self, db_url: str, log: Path, demo: bool = False):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.db_url = f"sqlite:///{tmp / 'browser.db'}"
-        env = {**os.environ, "BURNOUT_DATABASE_URL": self.db_url,
-               "BURNOUT_DEMO": "1"}
-        self.log = open(tmp / "streamlit.log", "w")
+        self.db_url = db_url
+        self.log = open(log, "w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.headless", "true",
              "--server.address", "127.0.0.1", "--server.port", str(self.port),
              "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 60
+            cwd=ROOT, env={**os.environ, "BURNOUT_DATABASE_URL": db_url, "BURNOUT_DEMO": "1" if demo else "0"},
+            stdout=self.log, stderr=subprocess.STDOUT)
+
+    def wait_healthy(self, timeout: float = 120) -> None:
+        deadline = time.time() + timeout
         while time.time() < deadline:
             try:
                 if urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2).read() == b"ok":
@@ -59,7 +61,24 @@ class App:
             except OSError:
                 time.sleep(0.3)
         self.stop()
-        raise RuntimeError(f"dashboard did not start; log: {(tmp / 'streamlit.log').read_text()[-2000:]}")
+        raise RuntimeError(f"dashboard on port {self.port} did not start; log: "
+                           f"{Path(self.log.name).read_text()[-2000:]}")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+
+
+class App(Dashboard):
+    """A dashboard process on a fresh embedded database (demo seeded on first start)."""
+
+    def __init__(self, tmp: Path):
+        super().__init__(f"sqlite:///{tmp / 'browser.db'}", tmp / "streamlit.log", demo=True)
+        self.wait_healthy(60)
 
     def _helper(self, username: str):
         from burnout.store import get_engine
@@ -91,10 +110,3 @@ class App:
             time.sleep(0.2)
         raise AssertionError(f"no check-in draft for {username} after {timeout:.0f} s")
 
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()

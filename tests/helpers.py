@@ -210,3 +210,25 @@ def small_groups_determined(people: pd.DataFrame, groups: Iterable[Mapping], min
             if null.shape[0] == 0 or np.abs(null @ x).max() < 1e-8:
                 out.append(combo)
     return out
+
+
+def simulated_leaving_history(*, start: pd.Timestamp, n: int = 500, weeks: int = 156, beta: float = 2.5,
+                              base_hazard: float = 0.002, seed: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A roster and weekly risk history where the weekly leaving hazard is
+    ``base_hazard · exp(beta · caseload pressure)`` and the other inputs are noise; leavers
+    are not replaced.  Weeks run from ``start`` (a Monday)."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0, 1, n)
+    left_after = rng.geometric(np.clip(base_hazard * np.exp(beta * x), 0, 1))     # weeks until leaving
+    ids = np.array([f"S{i:04d}" for i in range(n)], dtype=object)
+    end = np.where(left_after < weeks, start + pd.to_timedelta(left_after * 7 - 3, unit="D"), pd.NaT)
+    roster = pd.DataFrame({"helper_id": ids, "team": "T", "start_date": start - pd.Timedelta(days=400),
+                           "end_date": pd.to_datetime(end), "end_reason": "resigned"})
+    alive = np.minimum(left_after, weeks)
+    h = np.repeat(np.arange(n), alive)
+    w = np.concatenate([np.arange(k) for k in alive])
+    hist = pd.DataFrame({"helper_id": ids[h], "week_start": start + pd.to_timedelta(w * 7, unit="D"),
+                         "c_caseload": np.clip(x[h] + rng.normal(0, 0.05, len(h)), 0, 1),
+                         "c_overtime": rng.uniform(0, 1, len(h)), "c_burnout": rng.uniform(0, 1, len(h))})
+    hist["risk_score"] = 100 * hist[["c_caseload", "c_overtime", "c_burnout"]].mean(axis=1)
+    return roster, hist

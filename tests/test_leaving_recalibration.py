@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from burnout import leaving as L
+from helpers import simulated_leaving_history
 
 MON = pd.Timestamp("2023-01-02")
 
@@ -14,20 +15,8 @@ MON = pd.Timestamp("2023-01-02")
 def _organisation(base_hazard, n=500, weeks=156, beta=2.5, seed=3):
     """Weekly leaving hazard ``base_hazard · exp(beta · caseload pressure)``; the
     other inputs are noise.  Leavers are not replaced."""
-    rng = np.random.default_rng(seed)
-    x = rng.uniform(0, 1, n)
-    left_after = rng.geometric(np.clip(base_hazard * np.exp(beta * x), 0, 1))
-    ids = np.array([f"S{i:04d}" for i in range(n)], dtype=object)
-    end = np.where(left_after < weeks, MON + pd.to_timedelta(left_after * 7 - 3, unit="D"), pd.NaT)
-    roster = pd.DataFrame({"helper_id": ids, "team": "T", "start_date": MON - pd.Timedelta(days=400),
-                           "end_date": pd.to_datetime(end), "end_reason": "resigned"})
-    alive = np.minimum(left_after, weeks)
-    h = np.repeat(np.arange(n), alive)
-    w = np.concatenate([np.arange(k) for k in alive])
-    hist = pd.DataFrame({"helper_id": ids[h], "week_start": MON + pd.to_timedelta(w * 7, unit="D"),
-                         "c_caseload": np.clip(x[h] + rng.normal(0, 0.05, len(h)), 0, 1),
-                         "c_overtime": rng.uniform(0, 1, len(h)), "c_burnout": rng.uniform(0, 1, len(h))})
-    hist["risk_score"] = 100 * hist[["c_caseload", "c_overtime", "c_burnout"]].mean(axis=1)
+    roster, hist = simulated_leaving_history(start=MON, n=n, weeks=weeks, beta=beta, base_hazard=base_hazard,
+                                             seed=seed)
     return roster, hist, MON + pd.Timedelta(weeks=weeks) - pd.Timedelta(days=1)
 
 

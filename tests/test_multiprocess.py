@@ -6,55 +6,17 @@ helper's new risk figure on both other processes within seconds, because every
 page's cache key is read from the database's change counters on each rerun."""
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from browser import CHROMIUM_ARGS, ROOT, free_port, require_chromium
+from browser import CHROMIUM_ARGS, Dashboard, require_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 WAIT = 120_000
 SHOWN_WITHIN = 30.0     # seconds from the refreshed row in the database to the figure on the page
-
-
-class Dashboard:
-    """One ``streamlit run dashboard.py`` on a loopback port, on the given database."""
-
-    def __init__(self, db_url: str, log: Path):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = open(log, "w")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "dashboard.py", "--server.headless", "true",
-             "--server.address", "127.0.0.1", "--server.port", str(self.port),
-             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
-            cwd=ROOT, env={**os.environ, "BURNOUT_DATABASE_URL": db_url, "BURNOUT_DEMO": "0"},
-            stdout=self.log, stderr=subprocess.STDOUT)
-
-    def wait_healthy(self, timeout: float = 120) -> None:
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            try:
-                if urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2).read() == b"ok":
-                    return
-            except OSError:
-                time.sleep(0.3)
-        raise RuntimeError(f"dashboard on port {self.port} did not start: {Path(self.log.name).read_text()[-2000:]}")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
 
 
 def _latest_risk(engine, helper_id: str):

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import sys
-import types
 
 import numpy as np
 import pandas as pd
@@ -16,6 +15,7 @@ from burnout import risk as R
 from burnout.errors import InputError
 from burnout.domain.settings import Settings
 from burnout.views import risk_table
+from helpers import simulated_leaving_history
 
 MON = pd.Timestamp("2024-01-01")   # a Monday
 SCORE_COLS = ["compassion_satisfaction", "burnout", "secondary_traumatic_stress", "personal_burnout",
@@ -477,22 +477,7 @@ def test_only_active_helpers_in_latest():
 
 def _simulated_history(n=500, weeks=156, beta=2.5, seed=3):
     """Leaving hazard ∝ exp(beta · caseload pressure); other inputs are noise."""
-    rng = np.random.default_rng(seed)
-    x = rng.uniform(0, 1, n)
-    weekly_hazard = 0.002 * np.exp(beta * x)
-    left_after = rng.geometric(np.clip(weekly_hazard, 0, 1))            # weeks until leaving
-    ids = np.array([f"S{i:04d}" for i in range(n)], dtype=object)
-    end = np.where(left_after < weeks, MON + pd.to_timedelta(left_after * 7 - 3, unit="D"), pd.NaT)
-    roster = pd.DataFrame({"helper_id": ids, "team": "T", "start_date": MON - pd.Timedelta(days=400),
-                           "end_date": pd.to_datetime(end), "end_reason": "resigned"})
-    alive = np.minimum(left_after, weeks)
-    h = np.repeat(np.arange(n), alive)
-    w = np.concatenate([np.arange(k) for k in alive])
-    hist = pd.DataFrame({"helper_id": ids[h], "week_start": MON + pd.to_timedelta(w * 7, unit="D"),
-                         "c_caseload": np.clip(x[h] + rng.normal(0, 0.05, len(h)), 0, 1),
-                         "c_overtime": rng.uniform(0, 1, len(h)), "c_burnout": rng.uniform(0, 1, len(h))})
-    hist["risk_score"] = 100 * hist[["c_caseload", "c_overtime", "c_burnout"]].mean(axis=1)
-    return roster, hist
+    return simulated_leaving_history(start=MON, n=n, weeks=weeks, beta=beta, seed=seed)
 
 
 def test_calibration_recovers_a_known_effect():
