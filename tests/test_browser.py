@@ -50,8 +50,9 @@ def sign_in(browser, app, username: str, viewport: dict, user_agent: str | None 
     page.get_by_label("Password", exact=True).fill("demo-password")
     page.get_by_role("button", name="Sign in").click()
     # the browser swaps a one-time grant for its session cookie, then reloads the page
-    # (argon2 and the page's first run share the machine with everything else in CI: up to 60 s)
-    for _ in range(240):
+    # (argon2 and the page's first run share the machine with everything else in CI, and two
+    # test processes run at once: up to 120 s)
+    for _ in range(480):
         if session_cookie(page):
             break
         page.wait_for_timeout(250)
