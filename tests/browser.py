@@ -3,6 +3,7 @@ Debian's Chromium (Playwright cannot download its own browser here)."""
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -28,6 +29,25 @@ def require_chromium() -> str:
     if os.environ.get("CI"):
         pytest.fail("Chromium is required for browser tests in CI (apt-get install chromium)")
     pytest.skip("Chromium not installed: apt-get install chromium to run browser tests")
+
+
+# The check-in page's first button: "Check in again" for a helper who already checked in
+# this week, else the form's own ("Save my check-in", or "Next: ..." on a multi-step form).
+_CHECKIN_BUTTONS = re.compile(r"^(Check in again|Save my check-in|Next: )")
+_FORM_BUTTONS = re.compile(r"^(Save my check-in|Next: )")
+
+
+def open_checkin_form(page) -> None:
+    """Open the helper's check-in form, pressing "Check in again" when the page offers it.
+
+    Waits for the page to settle on one of its buttons instead of for a fixed time, so a
+    slow first rerun cannot make the caller miss the offer."""
+    page.get_by_role("heading", name="Weekly check-in").wait_for()
+    page.get_by_role("button", name=_CHECKIN_BUTTONS).first.wait_for()
+    again = page.get_by_role("button", name="Check in again")
+    if again.count():
+        again.click()
+    page.get_by_role("button", name=_FORM_BUTTONS).first.wait_for()
 
 
 def free_port() -> int:

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from browser import CHROMIUM_ARGS, SHOTS, App, require_chromium
+from browser import CHROMIUM_ARGS, SHOTS, App, open_checkin_form, require_chromium
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
@@ -79,11 +79,7 @@ def test_sign_in_page_lists_demo_accounts(browser, app):
 
 def test_helper_checks_in_on_a_phone_and_sees_feedback(browser, app):
     page = sign_in(browser, app, "demo-helper2", PHONE)
-    page.get_by_role("heading", name="Weekly check-in").wait_for()
-    again = page.get_by_role("button", name="Check in again")
-    page.wait_for_timeout(1500)
-    if again.count():
-        again.click()
+    open_checkin_form(page)
     page.get_by_role("button", name="Save my check-in").wait_for()
     shot(page, "phone_checkin_form")
     groups = page.locator('[data-testid="stRadio"]')
@@ -186,11 +182,7 @@ def test_sign_out_ends_the_session_in_every_tab(browser, app):
 
 def test_unsaved_checkin_answer_survives_a_reload(browser, app):
     page = sign_in(browser, app, "demo-helper1", PHONE)
-    page.get_by_role("heading", name="Weekly check-in").wait_for()
-    page.wait_for_timeout(1500)
-    again = page.get_by_role("button", name="Check in again")
-    if again.count():
-        again.click()
+    open_checkin_form(page)
     page.get_by_role("button", name="Save my check-in").wait_for()
     first = page.locator('[data-testid="stRadio"]').first
     before = app.draft("demo-helper1")

@@ -18,6 +18,7 @@ from burnout.domain.time import week_start
 from burnout.store import schema as s
 from burnout.store.writes import save_wording
 
+from browser import open_checkin_form
 from test_browser import PHONE_UA, WAIT, app, browser, shot, sign_in  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.browser
@@ -67,11 +68,7 @@ def test_helper_weekly_checkin_in_steps_finish_later_and_call(browser, app, size
     page.get_by_role("heading", name="Weekly check-in").wait_for()
     _make_long_questionnaires_due(app, user)
     page.reload()
-    page.get_by_role("heading", name="Weekly check-in").wait_for()
-    page.wait_for_timeout(1500)
-    again = page.get_by_role("button", name="Check in again")
-    if again.count():
-        again.click()
+    open_checkin_form(page)
     page.get_by_text(re.compile(r"About \d+ minutes \(56 questions\)")).wait_for()
     page.get_by_text("Step 1 of 7").wait_for()
     shot(page, f"role_helper_{size}_1_weekly")

@@ -23,7 +23,7 @@ from burnout import auth, seed
 from burnout.store import get_engine
 from burnout.store import schema as s
 
-from browser import CHROMIUM_ARGS, App, require_chromium
+from browser import CHROMIUM_ARGS, App, open_checkin_form, require_chromium
 
 SESSIONS = 30
 PASSWORD = "load-test-Pass-2026"
@@ -61,9 +61,7 @@ def test_thirty_helpers_check_in_at_once(tmp_path):
                 page.get_by_role("heading", name="Weekly check-in").wait_for()
                 pages.append(page)
             for page in pages:
-                again = page.get_by_role("button", name="Check in again")
-                if again.count():
-                    again.click()
+                open_checkin_form(page)
                 page.get_by_role("button", name="Save my check-in").wait_for()
                 groups = page.locator('[data-testid="stRadio"]')
                 for k in range(groups.count()):

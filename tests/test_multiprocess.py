@@ -12,7 +12,7 @@ import time
 import pytest
 from sqlalchemy import select
 
-from browser import CHROMIUM_ARGS, Dashboard, require_chromium
+from browser import CHROMIUM_ARGS, Dashboard, open_checkin_form, require_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 WAIT = 120_000
@@ -94,11 +94,7 @@ def test_a_check_in_in_one_process_shows_in_the_two_others(pg_url, tmp_path):
 
             helper = browser.new_context(viewport={"width": 390, "height": 844})
             form = _sign_in(helper, apps[0].url, info["helper1"], "checkin")
-            form.get_by_role("heading", name="Weekly check-in").wait_for()
-            form.wait_for_timeout(1500)
-            again = form.get_by_role("button", name="Check in again")
-            if again.count():
-                again.click()
+            open_checkin_form(form)
             form.get_by_role("button", name="Save my check-in").wait_for()
             groups = form.locator('[data-testid="stRadio"]')
             groups.first.wait_for()
