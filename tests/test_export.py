@@ -256,3 +256,21 @@ def test_xlsx_summary_sheet_holds_the_headline_with_ranges(review):
         assert re.fullmatch(r"about \$?[\d.,]+[kM]? \(range \$?[\d.,]+[kM]?–\$?[\d.,]+[kM]?\)", rows[fig]), rows[fig]
     assert rows["Probabilities of leaving"] in {"from national defaults", "fitted on your organisation",
                                                 "calibrated to your organisation's turnover"}
+
+
+def test_pdf_splits_a_table_too_wide_for_the_page_and_breaks_no_name(review, no_chromium):
+    """A table by team with one column per team (what is driving risk, at a large
+    organisation: 67 columns) once stopped the PDF with fpdf2's 'Not enough horizontal
+    space to render a single character'."""
+    teams = [f"Team-Northgate-{i:02d}" for i in range(66)]
+    wide = pd.DataFrame({"Workplace factor": ["Caseload above the role standard", "Critical incidents"],
+                         **{t: [0.1 * i, 0.2] for i, t in enumerate(teams)}})
+    sec = dataclasses.replace(review.sections[0], key="wide", title="Wide table", display=wide, figures=())
+    text = pdf_text(to_pdf(dataclasses.replace(review, sections=(sec,))))
+    parts = re.findall(r"Part (\d+) of (\d+) of a table too wide", text)
+    assert len(parts) > 1 and {n for _, n in parts} == {str(len(parts))}
+    assert all(t in text for t in teams)                                # every name whole, once
+    assert text.count("Workplace factor") >= len(parts)                # each part keeps the row labels
+    blocks = pdf_export._column_blocks(wide, 190)
+    assert [c for b, _ in blocks for c in b.columns[1:]] == teams      # every column, once, in order
+    assert all(sum(w) <= 190 for _, w in blocks)

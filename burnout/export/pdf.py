@@ -26,6 +26,10 @@ from burnout import charts, privacy
 from burnout.views.review import Review
 
 FONT = "DejaVu"
+# What one character of the small table font (bold: the headings) and a cell's padding take on the page.
+PDF_MM_PER_CHAR = 1.6
+PDF_MM_PER_BOLD_CHAR = 2.0
+PDF_CELL_PADDING_MM = 2.5
 # Where a Unicode font may be found, in order: matplotlib's copy (a declared
 # dependency), then the operating system's.
 _DEJAVU_DIRS = ("{mpl}/fonts/ttf", "/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu",
@@ -140,6 +144,32 @@ def _pdf_widths(columns: list, cells: list[list[str]]) -> tuple:
     return tuple(out)
 
 
+def _column_blocks(df: pd.DataFrame, width_mm: float) -> list[tuple[pd.DataFrame, tuple | None]]:
+    """A table as blocks of columns that fit ``width_mm``, each repeating the first (the
+    row labels), with the blocks' column widths (None: one block, laid out as usual): a table by team with one column per team (drivers at a large
+    organisation: 67 columns) cannot fit a page's width, and fpdf2 refuses a column
+    narrower than one character.  A column needs its longest word at the small table
+    font (the heading's in bold) plus the cell's padding, so no word breaks."""
+    def longest(texts) -> int:
+        return max((len(w) for t in texts for w in str(t).split()), default=1)
+
+    need = [max(PDF_MM_PER_BOLD_CHAR * longest([c]),
+                PDF_MM_PER_CHAR * longest(_pdf_cell(v, c) for v in df[c].astype(object))) + PDF_CELL_PADDING_MM
+            for c in df.columns]
+    if sum(need) <= width_mm:
+        return [(df, None)]
+    mm = dict(zip(df.columns, need))
+    key, blocks, block, used = df.columns[0], [], [], need[0]
+    for col in df.columns[1:]:
+        if block and used + mm[col] > width_mm:
+            blocks.append(block)
+            block, used = [], need[0]
+        block.append(col)
+        used += mm[col]
+    blocks.append(block)
+    return [(df[[key, *b]], tuple(mm[c] for c in (key, *b))) for b in blocks]
+
+
 def _weekly_compact(disp: pd.DataFrame, min_n: int, weeks: int = 12) -> pd.DataFrame:
     """The last ``weeks`` weeks of a sub-group x week display table as one row per group."""
     if disp.empty:
@@ -198,6 +228,14 @@ def to_pdf(review: Review, charts_in_pdf: bool = True) -> bytes:
         pdf.ln(1)
 
     def table(df: pd.DataFrame, col_widths=None):
+        parts = _column_blocks(df, width)
+        for i, (part, widths) in enumerate(parts):
+            if len(parts) > 1:
+                para(f"Part {i + 1} of {len(parts)} of a table too wide for the page "
+                     "(every part repeats its first column).", size=7.5)
+            _table(part, widths or col_widths)
+
+    def _table(df: pd.DataFrame, col_widths=None):
         df = df.astype(object)
         cells = [[_pdf_cell(v, c) for v in df[c]] for c in df.columns]
         if col_widths is None:
