@@ -24,12 +24,15 @@ set, and every view asks it before it shows a cell:
   week heatmap, a role x week table) through only when the audit allows its
   group: such a cell is the same people's answers over the same groups, so it
   may only show what the audited rows already imply.
-- A recent figure (the roll-ups over the last weeks) is the mean of the group's
-  weekly answers in the window, a sum of the weekly cells of the same weeks; for
-  the measures a reader can also follow week by week, :class:`JointPlan` lets
-  it (and a weekly cell) through only when the audit of each week of the
-  window allows the group, so windows and weeks together determine nothing
-  the weeks alone do not.
+- A recent figure (the roll-ups over the last 4, 8 or 12 weeks: :data:`WINDOWS`,
+  all of which a reader can open) is the mean of the group's answers in the window,
+  a sum of the group's sums in each of its weeks; :class:`JointPlan` audits every
+  window, each week of the last 12 (measures the reader can follow week by week)
+  or 4-week block (other answers), and the roster (counts: who did not answer
+  counts too).  A recent figure passes only when every week or block it covers
+  allows the group, a weekly cell only when its own week does, whatever the
+  window chosen: all windows and weeks together determine nothing the audited
+  weeks and blocks alone do not.
 - HR's weekly cells are audited week by week (``views.tables.hr_weekly``):
   weeks are independent blocks, each with HR's known people, and a one-team
   report's weeks follow the organisation's heatmap.
@@ -120,6 +123,20 @@ def week_index(column: str) -> int:
     return int(column.rpartition(WEEK_SEP)[2])
 
 
+def in_blocks(series: pd.DataFrame, last_week) -> pd.DataFrame:
+    """``series`` (``week_start`` per row) with each row's ``week_start`` set to the first
+    week of its 4-week block, the blocks aligned with :data:`WINDOWS` (block 0: the 4 weeks
+    up to ``last_week``); rows after ``last_week`` are dropped."""
+    if series.empty or last_week is None:
+        return series.iloc[:0] if last_week is None else series
+    last = pd.Timestamp(last_week)
+    i = (last - pd.to_datetime(series["week_start"])).dt.days // 7
+    out = series[i >= 0].copy()
+    k = i[i >= 0] // BLOCK_WEEKS
+    out["week_start"] = last - pd.to_timedelta((k * BLOCK_WEEKS + BLOCK_WEEKS - 1) * 7, unit="D")
+    return out
+
+
 @dataclass(frozen=True)
 class JointPlan:
     """The reader's audit of every answers window they can choose, of each week and 4-week
@@ -196,12 +213,22 @@ class JointPlan:
         n_blocks = -(-w // BLOCK_WEEKS)
         return column not in self.blocked or all(p.allows(column, conditions) for p in self.blocks[:n_blocks])
 
-    def allows_cell(self, column: str, conditions: Mapping, week) -> bool:
-        """May a weekly cell (the mean and the people of ``column`` in the week starting
-        ``week``) over the people matching ``conditions`` be shown?  The same answer under
-        every window choice."""
+    def allows_cell(self, column: str, conditions: Mapping, week, span: int = 1) -> bool:
+        """May a weekly cell (the mean and the people of ``column`` in the ``span`` weeks
+        from the week starting ``week``) over the people matching ``conditions`` be shown?
+        The same answer under every window choice.  A measure audited in 4-week blocks
+        (``blocked``) has cells of whole blocks only: a single week of it is a part of a
+        block the audit never saw, so it is refused."""
         if not self.counts_allow(conditions):
             return False
+        if column in self.blocked:
+            i = self._week_index(week)
+            if span != BLOCK_WEEKS or (i is not None and (i + 1) % BLOCK_WEEKS):
+                return False
+            if i is None:
+                return all(p.allows(column, conditions) for p in self.blocks)
+            k = i // BLOCK_WEEKS
+            return not 0 <= k < len(self.blocks) or self.blocks[k].allows(column, conditions)
         if column in self.weekly:
             i = self._week_index(week)
             if i is None:        # the week is not known: every audited week must allow it
@@ -290,10 +317,12 @@ def plan_for(reader: Reader, people: pd.DataFrame, value_cols: Sequence[str], mi
     return joint
 
 
-def cell_gate(plan: "privacy.Plan | JointPlan | None", group_col: str, measure: str, fixed: Mapping | None = None):
-    """A ``privacy.suppress(gate=...)`` check for a table of ``group_col`` x week under the
-    conditions ``fixed`` share: a cell passes only when ``plan`` allows its group in its
-    week (the ``All`` row: the scope itself; :meth:`JointPlan.allows_cell`)."""
+def cell_gate(plan: "privacy.Plan | JointPlan | None", group_col: str, measure: str, fixed: Mapping | None = None,
+              span: int = 1):
+    """A ``privacy.suppress(gate=...)`` check for a table of ``group_col`` x week (or x
+    ``span`` weeks) under the conditions ``fixed`` share: a cell passes only when ``plan``
+    allows its group in its week (the ``All`` row: the scope itself;
+    :meth:`JointPlan.allows_cell`)."""
     if plan is None:
         return None
     column = measure if measure in plan.status else "n"
@@ -308,7 +337,7 @@ def cell_gate(plan: "privacy.Plan | JointPlan | None", group_col: str, measure: 
             cond = dict(fixed)
             if str(group) != privacy.TOTAL:
                 cond[group_col] = group
-            ok = plan.allows_cell(column, cond, week) if joint else plan.allows(column, cond)
+            ok = plan.allows_cell(column, cond, week, span) if joint else plan.allows(column, cond)
             verdicts[(group, week)] = None if ok else privacy.COMPLEMENTARY
         return verdicts[(group, week)]
     return gate

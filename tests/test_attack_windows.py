@@ -17,7 +17,8 @@ import pytest
 
 from burnout import privacy
 from burnout.domain.settings import Settings
-from burnout.views.data import OrgData, people_frame
+from burnout import disclosure
+from burnout.views.data import BLOCK_MEASURES, OrgData, people_frame
 from burnout.views.tables import hr_known, hr_weekly, review_plan, rollup
 
 MIN_N = 5
@@ -39,7 +40,7 @@ def org(people, answers) -> OrgData:
     for (h, ago, m), v in answers.items():
         rows.setdefault((h, ago), {"helper_id": h, "week_start": week(ago)})[m] = float(v)
     scores = pd.DataFrame(list(rows.values()))
-    for m in ("pulse_strain", "secondary_traumatic_stress"):
+    for m in ("pulse_strain", "secondary_traumatic_stress", "work_burnout"):
         if m not in scores:
             scores[m] = np.nan
     latest = pd.DataFrame({"helper_id": roster["helper_id"], "risk_score": np.nan, "risk_band": None,
@@ -83,8 +84,13 @@ def release(data: OrgData, measure: str) -> Released:
             if weekly.status[measure].iloc[i] == privacy.SHOWN:
                 key = str(weekly.table["team"].iloc[i])
                 cond = {} if key == privacy.TOTAL else {"team": key}
-                got.values.append(((pd.Timestamp(weekly.table["week_start"].iloc[i]),), cond))
-                got.counts.append((("week", pd.Timestamp(weekly.table["week_start"].iloc[i])), cond))
+                start = pd.Timestamp(weekly.table["week_start"].iloc[i])
+                if measure in BLOCK_MEASURES:        # a cell of 4 weeks from its first
+                    got.values.append((tuple(start + pd.Timedelta(weeks=j) for j in range(4)), cond))
+                    got.counts.append((("4 weeks", start), cond))
+                else:
+                    got.values.append(((start,), cond))
+                    got.counts.append((("week", start), cond))
     return got
 
 
@@ -111,7 +117,8 @@ def determined_values(data: OrgData, measure: str, got: Released) -> list:
         for k, v in cond.items():
             m &= (s[k].astype(str) == str(v)).to_numpy()
         rows.append(m.astype(float))
-    periods = [(w,) for w in WEEKS] + [tuple(week(i) for i in range(w)) for w in WINDOWS]
+    periods = ([(w,) for w in WEEKS] + [tuple(week(i) for i in range(w)) for w in WINDOWS]
+               + sorted({weeks for weeks, _ in got.values if len(weeks) == 4}))
     return _determined(rows, s["helper_id"].to_numpy(),
                        [s["week_start"].isin(list(p)).to_numpy() for p in periods])
 
@@ -123,12 +130,13 @@ def determined_counts(data: OrgData, got: Released) -> list:
     4-week block, 1 for the block of their latest answer (so a window's count is the sum of
     its blocks'; a person counts once however often they answered)."""
     people = data.roster[["helper_id", "team", "role", "site"]]
-    periods = [("week", w) for w in WEEKS] + [("block", b) for b in range(max(WINDOWS) // 4)]
+    periods = ([("week", w) for w in WEEKS] + [("block", b) for b in range(max(WINDOWS) // 4)]
+               + sorted({p for p, _ in got.counts if p[0] == "4 weeks"}))
     var = pd.DataFrame([{**p, "period": per} for per in periods for p in people.to_dict("records")])
     rows = []
     for (kind, x), cond in got.counts:
-        if kind == "week":
-            m = (var["period"] == ("week", x)).to_numpy()
+        if kind in ("week", "4 weeks"):      # who answered in that week / those 4 weeks
+            m = (var["period"] == (kind, x)).to_numpy()
         else:
             m = var["period"].isin([("block", b) for b in range(x // 4)]).to_numpy()
         for k, v in cond.items():
@@ -292,3 +300,60 @@ def test_a_group_whose_people_all_answer_every_week_keeps_its_figures_in_every_w
             assert shown(got.tables[(w, "team")], "pulse_strain", team=t) is not None, (w, t)
         for ago in range(N_WEEKS):
             assert shown(got.tables[(w, "weekly")], "pulse_strain", team="Alpha", week_start=week(ago)) is not None
+
+
+# --------------------------------------------------------------------------- work burnout in 4-week blocks
+
+def _cbi_org():
+    """Three teams of 6; the CBI is asked every 4 weeks, each person in their own week of the
+    four (two people a week); H01 skipped the last one."""
+    people = ([(f"H{k:02d}", "Alpha", "nurse", "North") for k in range(1, 7)]
+              + [(f"H{k:02d}", "Bravo", "social worker", "North") for k in range(7, 13)]
+              + [(f"H{k:02d}", "Charlie", "counsellor", "South") for k in range(13, 19)])
+    answers = {}
+    for k, (h, *_r) in enumerate(people):
+        for ago in range(k % 4, N_WEEKS, 4):
+            if not (h == "H01" and ago < 4):
+                answers[(h, ago, "work_burnout")] = 25.0 + 3 * k + ago
+        for ago in range(N_WEEKS):
+            answers[(h, ago, "pulse_strain")] = 30.0 + k
+    return org(people, answers)
+
+
+def test_work_burnout_is_shown_in_4_week_blocks_and_its_recent_figures_with_them():
+    data = _cbi_org()
+    got = release(data, "work_burnout")
+    weekly = got.tables[(4, "weekly")]
+    starts = sorted(pd.to_datetime(weekly.table["week_start"]).unique())
+    # every cell is a 4-week period aligned with the windows: the last one is the 4-week window
+    assert starts[-1] == week(3) and all((week(3) - s).days % 28 == 0 for s in starts)
+    # Bravo and Charlie answered in full in every period: their periods and recent figures are
+    # shown (week by week, each week would hold 1 or 2 of them: all hidden)
+    for w in WINDOWS:
+        for t in ("Bravo", "Charlie"):
+            assert shown(got.tables[(w, "team")], "work_burnout", team=t) is not None, (w, t)
+    cell = shown(weekly, "work_burnout", team="Bravo", week_start=week(3))
+    answers = [v for (h, ago, m), v in _answers_of(data, "work_burnout") if ago < 4 and h in
+               {f"H{k:02d}" for k in range(7, 13)}]
+    assert cell == (pytest.approx(np.mean(answers)), 6)
+    # Alpha's last period has 5 people: shown; H01's periods are the earlier ones
+    assert shown(weekly, "work_burnout", team="Alpha", week_start=week(3)) is not None
+    assert determined_values(data, "work_burnout", got) == []
+    assert determined_counts(data, got) == []
+
+
+def test_a_single_week_of_a_block_measure_is_never_let_through():
+    data = _cbi_org()
+    people = people_frame(data, 4)
+    plan = review_plan(people, MIN_N)
+    assert "work_burnout" in plan.blocked
+    assert plan.allows_cell("work_burnout", {"team": "Bravo"}, week(3), span=disclosure.BLOCK_WEEKS)
+    # a lead's week of it (a part of HR's block): refused, whatever the week
+    assert not any(plan.allows_cell("work_burnout", {"team": "Bravo"}, week(i)) for i in range(N_WEEKS))
+    # a 4-week cell that does not start on a block's first week: refused
+    assert not plan.allows_cell("work_burnout", {"team": "Bravo"}, week(2), span=disclosure.BLOCK_WEEKS)
+
+
+def _answers_of(data, measure):
+    s = data.scores[["helper_id", "week_start", measure]].dropna()
+    return [((h, int((WEEKS[-1] - w).days // 7), measure), v) for h, w, v in s.itertuples(index=False)]

@@ -34,6 +34,10 @@ PERCENT = (*measures.percent_measures(), *BAND_COLUMNS)
 WINDOWS = disclosure.WINDOWS
 # Measures a lead or HR reviewer can follow week by week, with their titles.
 TREND_MEASURES = {m: measures.title(m) for m in ("pulse_strain", "risk_score", "burned_out", "work_burnout")}
+# Of those, the ones HR follows in 4-week blocks aligned with the windows, not week by week:
+# the CBI is asked every 4 weeks, so one week holds a quarter of a team's answers and its
+# weekly cells (and, with them, its recent figures) would be hidden for nearly every team.
+BLOCK_MEASURES = frozenset({"work_burnout"})
 SELF_REPORT_COMPONENTS = tuple(f"c_{n}" for n in risk.SELF_REPORT)
 
 
