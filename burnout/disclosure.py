@@ -24,12 +24,15 @@ set, and every view asks it before it shows a cell:
   week heatmap, a role x week table) through only when the audit allows its
   group: such a cell is the same people's answers over the same groups, so it
   may only show what the audited rows already imply.
-- A recent figure (the roll-ups over the last weeks) is the mean of the group's
-  weekly answers in the window, a sum of the weekly cells of the same weeks; for
-  the measures a reader can also follow week by week, :class:`JointPlan` lets
-  it (and a weekly cell) through only when the audit of each week of the
-  window allows the group, so windows and weeks together determine nothing
-  the weeks alone do not.
+- A recent figure (the roll-ups over the last 4, 8 or 12 weeks: :data:`WINDOWS`,
+  all of which a reader can open) is the mean of the group's answers in the window,
+  a sum of the group's sums in each of its weeks; :class:`JointPlan` audits every
+  window, each week of the last 12 (measures the reader can follow week by week)
+  or 4-week block (other answers), and the roster (counts: who did not answer
+  counts too).  A recent figure passes only when every week or block it covers
+  allows the group, a weekly cell only when its own week does, whatever the
+  window chosen: all windows and weeks together determine nothing the audited
+  weeks and blocks alone do not.
 - HR's weekly cells are audited week by week (``views.tables.hr_weekly``):
   weeks are independent blocks, each with HR's known people, and a one-team
   report's weeks follow the organisation's heatmap.
@@ -62,7 +65,7 @@ from burnout import privacy
 
 HR, LEAD, HELPER = "hr", "lead", "helper"
 _PLANS: "OrderedDict[tuple, object]" = OrderedDict()
-PLAN_CACHE_SIZE = 64     # a reader's window plan and one per week of it, for a few windows
+PLAN_CACHE_SIZE = 128    # per reader: 3 windows, 12 weeks, 3 blocks, the roster and the joint plan
 
 
 @dataclass(frozen=True)
@@ -96,10 +99,17 @@ def consenting(people: pd.DataFrame) -> set:
 
 
 WEEK_SEP = "@week-"
+# The answers windows a reader can choose (weeks): the reader can open all of them, so the gate
+# audits all of them together.  Each is a whole number of 4-week blocks.
+WINDOWS = (4, 8, 12)
+BLOCK_WEEKS = 4
+AUDIT_WEEKS = max(WINDOWS)
+# The roster audit's column: every active person, whether they answered or not.
+EVERYONE = "everyone"
 
 
 def week_column(measure: str, i: int) -> str:
-    """The people frame's column of ``measure`` in the ``i``-th week of the recent window
+    """The people frame's column of ``measure`` in the ``i``-th week before the latest
     (0: the latest week)."""
     return f"{measure}{WEEK_SEP}{i}"
 
@@ -109,39 +119,128 @@ def is_week_column(column: str, measure: str | None = None) -> bool:
     return bool(sep) and (measure is None or head == measure)
 
 
+def week_index(column: str) -> int:
+    return int(column.rpartition(WEEK_SEP)[2])
+
+
+def in_blocks(series: pd.DataFrame, last_week) -> pd.DataFrame:
+    """``series`` (``week_start`` per row) with each row's ``week_start`` set to the first
+    week of its 4-week block, the blocks aligned with :data:`WINDOWS` (block 0: the 4 weeks
+    up to ``last_week``); rows after ``last_week`` are dropped."""
+    if series.empty or last_week is None:
+        return series.iloc[:0] if last_week is None else series
+    last = pd.Timestamp(last_week)
+    i = (last - pd.to_datetime(series["week_start"])).dt.days // 7
+    out = series[i >= 0].copy()
+    k = i[i >= 0] // BLOCK_WEEKS
+    out["week_start"] = last - pd.to_timedelta((k * BLOCK_WEEKS + BLOCK_WEEKS - 1) * 7, unit="D")
+    return out
+
+
 @dataclass(frozen=True)
 class JointPlan:
-    """The reader's audit of the recent window and of each of its weeks.
+    """The reader's audit of every answers window they can choose, of each week and 4-week
+    block those windows cover, and of the roster.
 
-    A recent figure of a measure that the reader can also follow week by week (a team x
-    week table, a trend) is the mean of the group's weekly answers over the window, so
-    its sum is the sum of the group's weekly sums: it may be shown only when every one
-    of those weeks' audits allows the group, and a weekly cell only when they allow it
-    too.  Then everything the reader holds of one week lies in the row space of that
-    week's audited rows, and the weeks are separate blocks (other numbers), so nothing
-    small is determined by the weeks and the window together — nor by windows of other
-    lengths, which are other sums of the same weekly blocks.
+    All the figures a reader can obtain of one measure form one linear system over
+    person-weeks (one variable per answer):
+
+    - a recent figure of a window is the sum of its group's answers over the window's
+      weeks, so it is the sum of the group's sums in each week (or 4-week block) of it;
+    - a weekly cell (a team x week table, a trend) is the group's sum of one week.
+
+    Weeks are separate variables, so the system determines a small set of people exactly
+    when it does within one week (or block).  Hence: a recent figure of a measure the reader
+    can follow week by week (``weekly``) is shown only when the audit of each of the
+    window's weeks allows the group, and of any other measure over answers (``blocked``,
+    e.g. secondary traumatic stress, asked every 12 weeks) only when each of its 4-week
+    blocks allows it; a weekly cell only when its own week's audit allows it (weeks older
+    than any window: the weekly table's own protection, ``tables.by_week``).  None of this
+    depends on the window chosen, so the figures of every window and every weekly cell
+    shown under any choice lie together in the span of the audited weeks and blocks, which
+    holds no small group: the 8-week figure less the 4-week one is a sum of weeks 5 to 8,
+    each audited.
+
+    Counts of who answered say who did not answer too (Alpha's 6 beside its 6 nurses says
+    that Alpha's one psychologist did not), so every count — the roll-ups' People in every
+    window, a weekly cell's people, participation — is over a group the roster audit
+    allows: there every active person is a variable, answered or not, the same for every
+    week and window.
+
+    Each window's own audit (over people, ``windows``) still applies to its figures; a
+    figure over the latest estimates (risk, caseload) is the same in every window.
     """
 
-    window: privacy.Plan
+    windows: Mapping
+    window: int
     weeks: tuple = ()
     weekly: frozenset = frozenset()
+    blocks: tuple = ()
+    blocked: frozenset = frozenset()
+    roster: "privacy.Plan | None" = None
+    last_week: "pd.Timestamp | None" = None
+
+    @property
+    def plan(self) -> privacy.Plan:
+        """The chosen window's own audit."""
+        return self.windows[self.window]
 
     @property
     def status(self) -> dict:
-        return self.window.status
+        return self.plan.status
 
     @property
     def min_n(self) -> int:
-        return self.window.min_n
+        return self.plan.min_n
 
     def status_of(self, column: str, group: tuple) -> str:
-        return self.window.status_of(column, group)
+        return self.plan.status_of(column, group)
 
-    def allows(self, column: str, conditions: Mapping) -> bool:
-        if not self.window.allows(column, conditions):
+    def counts_allow(self, conditions: Mapping) -> bool:
+        """May a count of who answered among the people matching ``conditions`` be shown?"""
+        return self.roster is None or self.roster.allows(EVERYONE, conditions)
+
+    def allows(self, column: str, conditions: Mapping, window: int | None = None) -> bool:
+        """May the figure of ``column`` over the last ``window`` weeks (default: the chosen
+        window) for the people matching ``conditions`` be shown?"""
+        w = self.window if window is None else window
+        if not self.windows[w].allows(column, conditions):
             return False
-        return column not in self.weekly or all(p.allows(column, conditions) for p in self.weeks)
+        if column == "n" and not self.counts_allow(conditions):
+            return False
+        if column in self.weekly and not all(p.allows(column, conditions) for p in self.weeks[:w]):
+            return False
+        n_blocks = -(-w // BLOCK_WEEKS)
+        return column not in self.blocked or all(p.allows(column, conditions) for p in self.blocks[:n_blocks])
+
+    def allows_cell(self, column: str, conditions: Mapping, week, span: int = 1) -> bool:
+        """May a weekly cell (the mean and the people of ``column`` in the ``span`` weeks
+        from the week starting ``week``) over the people matching ``conditions`` be shown?
+        The same answer under every window choice.  A measure audited in 4-week blocks
+        (``blocked``) has cells of whole blocks only: a single week of it is a part of a
+        block the audit never saw, so it is refused."""
+        if not self.counts_allow(conditions):
+            return False
+        if column in self.blocked:
+            i = self._week_index(week)
+            if span != BLOCK_WEEKS or (i is not None and (i + 1) % BLOCK_WEEKS):
+                return False
+            if i is None:
+                return all(p.allows(column, conditions) for p in self.blocks)
+            k = i // BLOCK_WEEKS
+            return not 0 <= k < len(self.blocks) or self.blocks[k].allows(column, conditions)
+        if column in self.weekly:
+            i = self._week_index(week)
+            if i is None:        # the week is not known: every audited week must allow it
+                return all(p.allows(column, conditions) for p in self.weeks)
+            return not 0 <= i < len(self.weeks) or self.weeks[i].allows(column, conditions)
+        # over the latest estimates (risk), or counts: the same in every window's audit
+        return all(p.allows(column, conditions) for p in self.windows.values())
+
+    def _week_index(self, week) -> int | None:
+        if self.last_week is None or week is None or pd.isna(week):
+            return None
+        return int((pd.Timestamp(self.last_week) - pd.Timestamp(week)).days // 7)
 
 
 def _cached(reader: Reader, frame: pd.DataFrame, cols: list, min_n: int) -> privacy.Plan:
@@ -159,60 +258,89 @@ def _cached(reader: Reader, frame: pd.DataFrame, cols: list, min_n: int) -> priv
     return plan
 
 
+def _present(people: pd.DataFrame, week_cols: Mapping, measure: str, weeks: range) -> pd.Series:
+    """1.0 where the person answered ``measure`` in one of ``weeks`` (week indices), else NaN."""
+    cols = [c for c in week_cols.get(measure, ()) if week_index(c) in weeks]
+    if not cols:
+        return pd.Series(np.nan, index=people.index)
+    return people[cols].notna().any(axis=1).map({True: 1.0, False: np.nan})
+
+
 def plan_for(reader: Reader, people: pd.DataFrame, value_cols: Sequence[str], min_n: int,
-             weekly: Sequence[str] = ()) -> JointPlan:
-    """The reader's audit of the roll-up tables over ``people`` (one row per person: team,
-    role, site and a value per column, NaN where they gave none).  ``weekly``: the
-    measures the reader can also obtain week by week; each week of the recent window
-    (the columns :func:`week_column`) is audited too (:class:`JointPlan`)."""
+             weekly: Sequence[str] = (), window: int | None = None) -> JointPlan:
+    """The reader's audit of the roll-up tables over ``people`` (one row per active person:
+    team, role, site, a value per column — NaN where they gave none — and, for the measures
+    over answers, the columns :func:`week_column` of the last :data:`AUDIT_WEEKS` weeks;
+    ``people.attrs``: the chosen ``window`` and the latest week, ``as_of``).  ``weekly``:
+    the measures the reader can also obtain week by week.  Every window of :data:`WINDOWS`
+    is audited, with every week (``weekly``) or 4-week block (the other measures over
+    answers) they cover, and the roster (:class:`JointPlan`)."""
     cols = [c for c in value_cols if c in people.columns]
-    weekly = [m for m in weekly if m in cols]
-    week_cols = [c for c in people.columns if any(is_week_column(c, m) for m in weekly)]
+    week_cols: dict = {}
+    for c in people.columns:
+        if is_week_column(c):
+            week_cols.setdefault(c.partition(WEEK_SEP)[0], []).append(c)
+    over_answers = [m for m in cols if m in week_cols]
+    weekly = [m for m in weekly if m in over_answers]
+    blocked = [m for m in over_answers if m not in weekly]
+    window = int(window or people.attrs.get("window") or WINDOWS[0])
+    windows = sorted(set(WINDOWS) | {window})
+    n_weeks = max(windows)
+    audited = [c for m in over_answers for c in week_cols[m]]
+    last = people.attrs.get("as_of")
     # asked again with the same people answering (a rerun, another view): one hash, no rebuild
-    key = ("joint", min_n, tuple(cols), tuple(week_cols), hash(reader.known),
+    key = ("joint", min_n, window, tuple(cols), tuple(audited), hash(reader.known), str(last),
            int(pd.util.hash_pandas_object(pd.concat([people[["helper_id", *privacy.GROUP_DIMS]],
-                                                     people[cols + week_cols].notna()], axis=1),
+                                                     people[cols + audited].notna()], axis=1),
                                           index=False).sum()))
     joint = _PLANS.get(key)
     if joint is not None:
         _PLANS.move_to_end(key)
         return joint
-    window = _cached(reader, people[["helper_id", *privacy.GROUP_DIMS, *cols]], cols, min_n)
-    n_weeks = max([int(c.rpartition(WEEK_SEP)[2]) + 1 for c in week_cols], default=0)
-    weeks = []
-    for i in range(n_weeks):
-        frame = people[["helper_id", *privacy.GROUP_DIMS]].copy()
-        for m in weekly:
-            col = week_column(m, i)
-            frame[m] = people[col] if col in people.columns else np.nan
-        weeks.append(_cached(reader, frame, weekly, min_n))
-    joint = _PLANS[key] = JointPlan(window, tuple(weeks), frozenset(weekly))
+    base = people[["helper_id", *privacy.GROUP_DIMS]]
+
+    def frame(values: dict) -> pd.DataFrame:
+        return pd.concat([base, pd.DataFrame(values, index=people.index)], axis=1)
+
+    plans = {w: _cached(reader, frame({c: _present(people, week_cols, c, range(w)) if c in week_cols
+                                       else people[c] for c in cols}), cols, min_n) for w in windows}
+    weeks = tuple(_cached(reader, frame({m: _present(people, week_cols, m, range(i, i + 1)) for m in weekly}),
+                          weekly, min_n) for i in range(n_weeks)) if weekly else ()
+    blocks = tuple(_cached(reader, frame({m: _present(people, week_cols, m, range(k, k + BLOCK_WEEKS))
+                                          for m in blocked}), blocked, min_n)
+                   for k in range(0, n_weeks, BLOCK_WEEKS)) if blocked else ()
+    roster = _cached(reader, frame({EVERYONE: np.ones(len(people))}), [EVERYONE], min_n)
+    joint = _PLANS[key] = JointPlan(plans, window, weeks, frozenset(weekly), blocks, frozenset(blocked), roster,
+                                    pd.Timestamp(last) if last is not None else None)
     while len(_PLANS) > PLAN_CACHE_SIZE:
         _PLANS.popitem(last=False)
     return joint
 
 
-def cell_gate(plan: "privacy.Plan | JointPlan | None", group_col: str, measure: str, fixed: Mapping | None = None):
-    """A ``privacy.suppress(gate=...)`` check for a table of ``group_col`` (x week)
-    under the conditions ``fixed`` share: a cell passes only when ``plan``
-    allows its group (the ``All`` row: the scope itself)."""
+def cell_gate(plan: "privacy.Plan | JointPlan | None", group_col: str, measure: str, fixed: Mapping | None = None,
+              span: int = 1):
+    """A ``privacy.suppress(gate=...)`` check for a table of ``group_col`` x week (or x
+    ``span`` weeks) under the conditions ``fixed`` share: a cell passes only when ``plan``
+    allows its group in its week (the ``All`` row: the scope itself;
+    :meth:`JointPlan.allows_cell`)."""
     if plan is None:
         return None
     column = measure if measure in plan.status else "n"
     fixed = dict(fixed or {})
-
-    verdicts: dict = {}      # a group's verdict is the same in every week: asked once
+    joint = isinstance(plan, JointPlan)
+    verdicts: dict = {}
 
     def gate(key):
         group = key[0]
-        if group not in verdicts:
+        week = key[1] if joint and len(key) > 1 else None
+        if (group, week) not in verdicts:
             cond = dict(fixed)
             if str(group) != privacy.TOTAL:
                 cond[group_col] = group
-            verdicts[group] = None if plan.allows(column, cond) else privacy.COMPLEMENTARY
-        return verdicts[group]
+            ok = plan.allows_cell(column, cond, week, span) if joint else plan.allows(column, cond)
+            verdicts[(group, week)] = None if ok else privacy.COMPLEMENTARY
+        return verdicts[(group, week)]
     return gate
-
 
 def allows(plan: "privacy.Plan | JointPlan | None", conditions: Mapping, column: str = "n") -> bool:
     """May counts (or ``column``) over the people matching ``conditions`` be released?"""

@@ -20,7 +20,7 @@ from burnout.export.xlsx import to_xlsx
 from burnout.store.writes import audit
 from burnout.uncertainty import format_parts
 from burnout.ui import common
-from burnout.views.data import TREND_MEASURES, active_roster
+from burnout.views.data import TREND_MEASURES, WINDOWS, active_roster
 from burnout.views.review import build_review
 from burnout.views.tables import for_screen
 
@@ -60,7 +60,7 @@ roster = active_roster(data.roster, data.as_of)
 # ------------------------------------------------------------------ assumptions (session only)
 with st.sidebar:
     st.header("Review settings")
-    window = st.selectbox("Answers from the last", [4, 8, 12], format_func=lambda w: f"{w} weeks", key="rv_window")
+    window = st.selectbox("Answers from the last", list(WINDOWS), format_func=lambda w: f"{w} weeks", key="rv_window")
     measure = st.selectbox("Weekly measure", list(TREND_MEASURES), format_func=TREND_MEASURES.get,
                            key="rv_measure")
     heat_weeks = st.selectbox("Weeks in the heatmap", [8, 12, 26], index=1, key="rv_heat_weeks",

@@ -30,8 +30,14 @@ BANDS = tuple(b.label for b in measures.RISK_BANDS)
 BAND_COLUMNS = tuple(f"band_{b}" for b in BANDS)
 # Columns shown as percentages in display tables.
 PERCENT = (*measures.percent_measures(), *BAND_COLUMNS)
+# The answers windows the HR review offers (weeks); the release gate audits them together.
+WINDOWS = disclosure.WINDOWS
 # Measures a lead or HR reviewer can follow week by week, with their titles.
 TREND_MEASURES = {m: measures.title(m) for m in ("pulse_strain", "risk_score", "burned_out", "work_burnout")}
+# Of those, the ones HR follows in 4-week blocks aligned with the windows, not week by week:
+# the CBI is asked every 4 weeks, so one week holds a quarter of a team's answers and its
+# weekly cells (and, with them, its recent figures) would be hidden for nearly every team.
+BLOCK_MEASURES = frozenset({"work_burnout"})
 SELF_REPORT_COMPONENTS = tuple(f"c_{n}" for n in risk.SELF_REPORT)
 
 
@@ -154,14 +160,18 @@ def active_roster(roster: pd.DataFrame, as_of) -> pd.DataFrame:
 
 def people_frame(data: OrgData, weeks: int = 4) -> pd.DataFrame:
     """One row per active helper: team, role, site and recent values of each roll-up measure
-    (NaN where the helper gave no answers in the window)."""
+    over the last ``weeks`` weeks (NaN where the helper gave no answers in them), and each
+    week's value of the measures over answers for every window a reader can choose
+    (``disclosure.week_column``; the gate audits them all together).  ``attrs``: the
+    ``window`` (``weeks``) and the latest week (``as_of``)."""
     roster = active_roster(data.roster, data.as_of)
     scores = data.scores
     score_cols = [c for c in ROLLUP_MEASURES if c in scores.columns]
     per = privacy.helper_window(scores, roster, score_cols, as_of=data.as_of, weeks=weeks)
     out = roster[["helper_id", "name", "team", "team_kind", "role", "site", "consent_lead_view"]].merge(
         per[["helper_id", *score_cols]], on="helper_id", how="left")
-    out = out.merge(_window_weeks(scores, score_cols, data.as_of, weeks), on="helper_id", how="left")
+    out = out.merge(_window_weeks(scores, score_cols, data.as_of, max(weeks, disclosure.AUDIT_WEEKS)),
+                    on="helper_id", how="left")
     latest = data.latest
     risk_cols = ["helper_id", "risk_score", "risk_band", "caseload_ratio", "active_cases"] + \
         [c for c in latest.columns if c.startswith("c_")]
@@ -174,18 +184,27 @@ def people_frame(data: OrgData, weeks: int = 4) -> pd.DataFrame:
     out.loc[~out["self_report"], "risk_band"] = None
     for b, col in zip(BANDS, BAND_COLUMNS):
         out[col] = np.where(out["risk_band"].isna(), np.nan, (out["risk_band"] == b).astype(float))
+    out.attrs["window"] = int(weeks)
+    out.attrs["as_of"] = _last_week(scores, data.as_of)
     return out
 
 
+def _last_week(scores: pd.DataFrame, as_of) -> pd.Timestamp | None:
+    """The week ``disclosure.week_column(..., 0)`` holds."""
+    if as_of is not None:
+        return _monday(as_of)
+    return pd.Timestamp(scores["week_start"].max()) if len(scores) else None
+
+
 def _window_weeks(scores: pd.DataFrame, score_cols, as_of, weeks: int) -> pd.DataFrame:
-    """One row per helper: their mean of each score in each week of the window, as the
-    columns ``disclosure.week_column(measure, i)`` (i = 0: the latest week), NaN where they
-    gave none.  The recent roll-ups are built from these (:func:`recent_means`) and the
-    release gate audits each week of them (``disclosure.plan_for``)."""
+    """One row per helper: their mean of each score in each of the last ``weeks`` weeks, as
+    the columns ``disclosure.week_column(measure, i)`` (i = 0: the latest week), NaN where
+    they gave none.  The recent roll-ups are built from these (:func:`recent_means`) and the
+    release gate audits each week and 4-week block of them (``disclosure.plan_for``)."""
     cols = [disclosure.week_column(m, i) for m in score_cols for i in range(weeks)]
     if scores.empty or not score_cols:
         return pd.DataFrame(columns=["helper_id", *cols])
-    last = _monday(as_of) if as_of is not None else scores["week_start"].max()
+    last = _last_week(scores, as_of)
     s = scores[["helper_id", "week_start", *score_cols]]
     s = s[(s["week_start"] <= last) & (s["week_start"] > last - pd.Timedelta(weeks=weeks))].copy()
     for m in score_cols:
@@ -199,14 +218,17 @@ def _window_weeks(scores: pd.DataFrame, score_cols, as_of, weeks: int) -> pd.Dat
     return out.reset_index()
 
 
-def recent_means(people: pd.DataFrame, measure: str, by: str | None) -> dict:
+def recent_means(people: pd.DataFrame, measure: str, by: str | None, weeks: int | None = None) -> dict:
     """The recent figure of ``measure`` for each value of ``by`` (and ``privacy.TOTAL``):
-    the mean of every weekly answer the group's people gave in the window.
+    the mean of every weekly answer the group's people gave in the last ``weeks`` weeks
+    (default: the window ``people`` was built for, ``people.attrs["window"]``).
 
     Its sum is the sum of the group's weekly sums, so beside the weekly figures of the same
     weeks it says nothing they do not (a mean of each person's own mean first would leave
     a weighted mix of the few people who skipped a week)."""
-    cols = [c for c in people.columns if disclosure.is_week_column(c, measure)]
+    weeks = weeks or people.attrs.get("window")
+    cols = [c for c in people.columns if disclosure.is_week_column(c, measure)
+            and (weeks is None or disclosure.week_index(c) < weeks)]
     if not cols:
         return {}
     vals = people[cols].apply(pd.to_numeric, errors="coerce")

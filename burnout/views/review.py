@@ -29,8 +29,8 @@ from burnout.instruments import with_client_word
 from burnout.domain.time import now
 from burnout.errors import InputError
 from burnout.store import frames
-from burnout.views.data import (PERCENT, TREND_MEASURES, OrgData, active_roster, load_data, merged_settings,
-                                people_frame, series_for)
+from burnout.views.data import (BLOCK_MEASURES, PERCENT, TREND_MEASURES, OrgData, active_roster, load_data,
+                                merged_settings, people_frame, series_for)
 from burnout.views.tables import (band_shares, heatmap_cells, hr_known, hr_weekly, last_weeks, narrowing,
                                   participation_display, participation_table, review_plan, rollup, trend_from)
 
@@ -631,9 +631,16 @@ def build_review(engine: Engine, scope: str = "org", settings_override: Mapping 
         trend_measure: measures.label(trend_measure)})
     weekly_display["Week starting"] = pd.to_datetime(weekly.table["week_start"]).dt.strftime("%Y-%m-%d")
     measure_name = TREND_MEASURES.get(trend_measure, trend_measure)
-    sections.append(Section("weekly", f"{measure_name} by week",
-                            "Weekly means over distinct people; each week's total is protected against its "
-                            f"{heat_group}s.", weekly_display, ("trend", "heatmap")))
+    # a measure asked every 4 weeks is shown in 4-week periods, aligned with the answers windows
+    blocks = trend_measure in BLOCK_MEASURES
+    period = f"{disclosure.BLOCK_WEEKS}-week period" if blocks else "week"
+    if blocks:      # a cell's "Week starting" is its period's first week
+        heat_weeks = -(-heat_weeks // disclosure.BLOCK_WEEKS)
+    sections.append(Section("weekly", f"{measure_name} by {period}",
+                            (f"The mean of every answer given in each {period} (asked every "
+                             f"{disclosure.BLOCK_WEEKS} weeks); " if blocks else "Weekly means over distinct people; ")
+                            + f"each {period}'s total is protected against its {heat_group}s.",
+                            weekly_display, ("trend", "heatmap")))
 
     scope_ids = roster["helper_id"] if team is None else roster.loc[roster["team"] == team, "helper_id"]
     part = participation_table(data, scope_ids, min_n,
@@ -667,9 +674,9 @@ def build_review(engine: Engine, scope: str = "org", settings_override: Mapping 
     figures = {
         "risk_bands": charts.risk_distribution(bands.interior().table if band_by else bands.table, band_by,
                                                title="Burnout risk bands" + (" by team" if band_by else "")),
-        "trend": charts.team_trend(trend, trend_measure, min_n, title=f"{label}: {measure_name.lower()} by week"),
+        "trend": charts.team_trend(trend, trend_measure, min_n, title=f"{label}: {measure_name.lower()} by {period}"),
         "heatmap": charts.heatmap(last_weeks(heatmap_cells(weekly, trend_measure), heat_weeks), heat_group,
-                                  measure=trend_measure, title=f"{measure_name} by {heat_group} and week",
+                                  measure=trend_measure, title=f"{measure_name} by {heat_group} and {period}",
                                   min_n=min_n),
         "pressure": charts.pressure_scatter(
             tables[f"by_{heat_group}"].interior().table.rename(columns={heat_group: "label"}),

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from burnout import disclosure, privacy, risk
-from burnout.views.data import BAND_COLUMNS, BANDS, ROLLUP_MEASURES, TREND_MEASURES, OrgData, recent_means
+from burnout.views.data import (BAND_COLUMNS, BANDS, BLOCK_MEASURES, ROLLUP_MEASURES, TREND_MEASURES, OrgData,
+                                recent_means)
 
 
 def narrowing(where: Mapping | None, team: str | None = None) -> dict:
@@ -38,7 +39,8 @@ def review_plan(people: pd.DataFrame, min_n: int, measures: Mapping[str, str] = 
     a what-if slider on the review page reruns the review, not the audit."""
     reader = disclosure.Reader.hr(people) if known is None else disclosure.Reader(disclosure.HR,
                                                                                   known=frozenset(known))
-    return disclosure.plan_for(reader, people, list(measures), min_n, weekly=list(TREND_MEASURES))
+    return disclosure.plan_for(reader, people, list(measures), min_n,
+                               weekly=[m for m in TREND_MEASURES if m not in BLOCK_MEASURES])
 
 
 def rollup(people: pd.DataFrame, by: str, min_n: int, *, where: Mapping | None = None,
@@ -95,7 +97,7 @@ plan_gate = disclosure.cell_gate
 
 def weekly_by(scores_or_history: pd.DataFrame, roster: pd.DataFrame, group_col: str, measure: str,
               min_n: int, ids=None, known=None, *, plan: privacy.Plan | None = None,
-              fixed: Mapping | None = None, private=None, within_gate=None) -> privacy.Suppressed:
+              fixed: Mapping | None = None, private=None, within_gate=None, span: int = 1) -> privacy.Suppressed:
     """Sub-group x week means of ``measure`` with each week's total as the published margin;
     with ``plan`` only the groups the reader's audit allows (see :func:`plan_gate`), and with
     ``within_gate`` (a cell key -> status) only the cells a wider weekly table allows."""
@@ -105,7 +107,7 @@ def weekly_by(scores_or_history: pd.DataFrame, roster: pd.DataFrame, group_col: 
     df = df.merge(roster[["helper_id", group_col]].drop_duplicates("helper_id"), on="helper_id", how="inner")
     df[measure] = pd.to_numeric(df[measure], errors="coerce") if df[measure].dtype != bool else df[measure]
     df = df[df[measure].notna() & df[group_col].notna()]
-    gate = plan_gate(plan, group_col, measure, fixed)
+    gate = plan_gate(plan, group_col, measure, fixed, span)
     if within_gate is not None:
         outer = gate
 
@@ -200,19 +202,45 @@ def hr_weekly(series: pd.DataFrame, roster: pd.DataFrame, measure: str, min_n: i
     consenting helper): per week, the one-way protection of each line with
     unknown people counted, and a team's role cells only in weeks where the
     organisation's table shows that team (else its report's week total would
-    undo the hiding).  Every cell also needs the recent-window plan to allow its
-    group (see :func:`plan_gate`), the link between the window roll-ups and the
-    weeks they span."""
-    org = weekly_by(series, roster, "team", measure, min_n, known=known, plan=plan)
+    undo the hiding).  Every cell also needs the release gate to allow its group in
+    its week (see :func:`plan_gate`, ``disclosure.JointPlan.allows_cell``), the link
+    between the window roll-ups and the weeks they span."""
+    span = 1
+    if measure in BLOCK_MEASURES:
+        # 4-week blocks (see views.data.BLOCK_MEASURES), aligned with the windows' blocks
+        last = getattr(plan, "last_week", None)
+        series = disclosure.in_blocks(series, last if last is not None else series["week_start"].max())
+        span = disclosure.BLOCK_WEEKS
+    org = weekly_by(series, roster, "team", measure, min_n, known=known, plan=plan, span=span)
     if team is None:
-        return org
+        return _pooled(org, series, roster, "team", measure) if span > 1 else org
     st = dict(zip(zip(org.table["team"].astype(str), org.table["week_start"]), org.status[measure]))
 
     def team_shown(key):
         return None if st.get((str(team), key[1]), privacy.SHOWN) == privacy.SHOWN else privacy.COMPLEMENTARY
     ids = roster.loc[roster["team"] == team, "helper_id"]
-    return weekly_by(series, roster, "role", measure, min_n, ids=ids, known=known, plan=plan,
-                     fixed={"team": team}, within_gate=team_shown)
+    sup = weekly_by(series, roster, "role", measure, min_n, ids=ids, known=known, plan=plan,
+                    fixed={"team": team}, within_gate=team_shown, span=span)
+    return _pooled(sup, series[series["helper_id"].isin(set(ids))], roster, "role", measure) if span > 1 else sup
+
+
+def _pooled(sup: privacy.Suppressed, series: pd.DataFrame, roster: pd.DataFrame, group_col: str,
+            measure: str) -> privacy.Suppressed:
+    """A block cell's figure as the recent figures count it: the mean of every answer its
+    people gave in the block (a mean of each person's own mean first would mix the few
+    who answered twice, see views.data.recent_means)."""
+    df = series[["helper_id", "week_start", measure]].merge(
+        roster[["helper_id", group_col]].drop_duplicates("helper_id"), on="helper_id", how="inner")
+    df[measure] = pd.to_numeric(df[measure], errors="coerce")
+    df = df[df[measure].notna()]
+    cell = df.groupby([group_col, "week_start"])[measure].mean()
+    total = df.groupby("week_start")[measure].mean()
+    table = sup.table.copy()
+    shown = (sup.status[measure] == privacy.SHOWN).to_numpy()
+    keys = zip(table[group_col], table["week_start"])
+    table[measure] = [(total.get(w, np.nan) if str(g) == privacy.TOTAL else cell.get((g, w), np.nan)) if ok else v
+                      for (g, w), ok, v in zip(keys, shown, table[measure])]
+    return privacy.Suppressed(table, sup.status, sup.group_cols, sup.value_cols, sup.min_n, sup.labels)
 
 
 def heatmap_cells(sup: privacy.Suppressed, measure: str) -> pd.DataFrame:

@@ -17,8 +17,8 @@ from sqlalchemy.engine import Engine
 
 from burnout import alerts, charts, disclosure, privacy, risk
 from burnout.domain import measures
-from burnout.views.data import (PERCENT, TREND_MEASURES, OrgData, active_roster, load_data, people_frame,
-                                series_for)
+from burnout.views.data import (BLOCK_MEASURES, PERCENT, TREND_MEASURES, OrgData, active_roster, load_data,
+                                people_frame, series_for)
 from burnout.views.tables import (band_shares, for_screen, heatmap_cells, hr_known, hr_weekly,
                                   participation_display, participation_table, review_plan, team_drivers,
                                   weekly_by)
@@ -53,8 +53,10 @@ def org_audit(data: OrgData, measure: str = "pulse_strain", window_weeks: int = 
     roster = active_roster(data.roster, data.as_of)
     groups = {str(t): tuple((g, v) for g in ("role", "site") for v in sorted(r[g].dropna().unique()))
               for t, r in roster.groupby("team", observed=True)}
-    return OrgAudit(plan, measure, dict(zip(zip(weekly.table["team"].astype(str), weekly.table["week_start"]),
-                                            weekly.status[measure])), groups)
+    # HR follows a block measure in 4-week blocks: no single week of it is a cell HR was shown
+    cells = {} if measure in BLOCK_MEASURES else dict(zip(zip(weekly.table["team"].astype(str),
+                                                              weekly.table["week_start"]), weekly.status[measure]))
+    return OrgAudit(plan, measure, cells, groups)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -223,11 +225,11 @@ def build_team_view(data: OrgData, team: str, measure: str = "pulse_strain", win
     series = series_for(data, measure)
     private = set(ids) - set(known)
     weekly = privacy.weekly_aggregate(series, measure, min_n, ids=ids, known=known)
-    if not disclosure.lead_allows(plan, team, private, measure if measure in plan.status else "n"):
-        weekly = weekly.assign(mean=np.nan, n=pd.NA, status=privacy.COMPLEMENTARY)
-    elif private:
-        # a week the HR heatmap hides for this team stays hidden here (its other teams' cells
-        # and the week's total would give the hidden ones)
+    if private:
+        # over private helpers the basis is the whole team, so a week's figure is the HR heatmap's
+        # cell of this team that week (the release gate audits each week's cells on their own,
+        # whatever the window): shown only where HR shows it, hidden where HR hides it (its other
+        # teams' cells and the week's total would give the hidden ones)
         hidden = np.array([org.weekly.get((str(team), w), privacy.COMPLEMENTARY) != privacy.SHOWN
                            for w in weekly["week_start"]], dtype=bool)
         weekly = weekly.copy()
