@@ -342,8 +342,11 @@ def cap_shown(data: OrgData, people: pd.DataFrame, plan, team: str | None, min_n
     figures (alone, or "both" minus "lower only") are sums over them alone: shown only when
     they are none or at least ``min_n`` in the scope, and, for the organisation, also in the
     teams whose own report does not show it (the organisation's figure minus the teams'
-    would give theirs).  ``people``: the whole organisation (views.data.people_frame)."""
-    capped = turnover.capped_helpers(data.latest, data.settings.risk_weights) & set(people["helper_id"])
+    would give theirs).  Helpers the reader knows one by one (every sharing helper, as HR
+    material reaches managers) do not count.  ``people``: the whole organisation
+    (views.data.people_frame)."""
+    capped = (turnover.capped_helpers(data.latest, data.settings.risk_weights) & set(people["helper_id"])) \
+        - disclosure.consenting(people)
 
     def fine(k: int) -> bool:
         return k == 0 or k >= min_n
