@@ -114,3 +114,24 @@ def test_the_caseload_cap_is_not_shown_over_three_helpers(three_above_standard):
     # the organisation's cap figure minus its shown teams' covers the 5 in the others
     org = build_review(engine, "org", data=data).summary.levers
     assert not str(org.iloc[1]["Cost saved per year ($)"]).startswith("not shown")
+
+
+def test_the_readers_attacker_finds_the_old_cap_figures(three_above_standard, monkeypatch):
+    """The attacker of tests/test_attack_readers.py reads each lever as a row over the
+    helpers it moves: it finds the three helpers in the old team report's cap figures,
+    and nothing in the report as it is now."""
+    import test_attack_readers as readers
+    from burnout.views import review as review_views
+
+    engine, data = three_above_standard
+    people = people_frame(data)
+    capped = turnover.capped_helpers(data.latest, data.settings.risk_weights)
+
+    def found() -> list:
+        got = readers.Released(sorted(data.scores["week_start"].unique()), capped)
+        got.levers(build_review(engine, "team:ADD-North", data=data).summary.levers, {"team": "ADD-North"})
+        return [f for m, figs in got.rows.items() for f in readers._undetermined(data, people, m, figs, set())]
+
+    assert found() == []
+    monkeypatch.setattr(review_views, "cap_shown", lambda *a, **k: True)       # the old review
+    assert [ids for _, _, ids in found()] == [("H0015", "H0019", "H0020")]
