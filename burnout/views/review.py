@@ -351,14 +351,13 @@ def cap_shown(data: OrgData, people: pd.DataFrame, plan, team: str | None, min_n
     def fine(k: int) -> bool:
         return k == 0 or k >= min_n
 
-    def team_shows(t) -> bool:
-        mine = people[people["team"] == t]
+    def team_shows(t, mine: pd.DataFrame) -> bool:
         return (int(mine["risk_score"].notna().sum()) >= min_n and disclosure.allows(plan, {"team": t}, "risk_score")
                 and fine(len(capped & set(mine["helper_id"]))))
     if team is not None:
-        return team_shows(team)
+        return team_shows(team, people[people["team"] == team])
     rest = sum(len(capped & set(g["helper_id"])) for t, g in people.groupby("team", observed=True)
-               if not team_shows(t))
+               if not team_shows(t, g))
     return fine(len(capped)) and fine(rest)
 
 
