@@ -496,6 +496,18 @@ def _capped_risk(risk_latest: pd.DataFrame, weights: dict | None) -> pd.Series:
     return recomputed.where(recomputed.notna(), pd.to_numeric(comps["risk_score"], errors="coerce"))
 
 
+def capped_helpers(risk_latest: pd.DataFrame, weights: dict | None = None) -> set:
+    """The helpers whose risk capping caseloads changes (what_if's ``cap_caseload`` moves
+    only theirs, so its figures are sums over them alone)."""
+    if risk_latest is None or not len(risk_latest) or "caseload_ratio" not in risk_latest:
+        return set()
+    rl = risk_latest.drop_duplicates("helper_id").reset_index(drop=True)
+    old = pd.to_numeric(rl["risk_score"], errors="coerce").to_numpy(dtype=float)
+    new = _capped_risk(rl, weights).to_numpy(dtype=float)
+    moved = ~np.isnan(old) & ~np.isnan(new) & (np.abs(new - old) > 1e-9)
+    return set(rl.loc[moved, "helper_id"])
+
+
 def what_if(roster: pd.DataFrame, risk_latest: pd.DataFrame, settings: Settings | Mapping | None = None,
             burnout_reduction_points: float = 0, cap_caseload: bool = False,
             intervention_cost: float = 0, weights: dict | None = None, calibration=None) -> dict:

@@ -12,6 +12,17 @@ skip weeks, some helpers sharing with their lead).  The attacker collects every 
 - and, since HR material reaches managers, HR and every lead together, with every
   consenting helper known.
 
+Beyond the roll-ups and weekly tables, the attacker also reads: clients who would lose their
+helper by kind of team (a sum over the shown teams of each kind, or the teams not shown);
+what is driving risk and what people report (each factor's points and top-three share per
+group: one unknown per person and factor, over the people with a risk estimate); the what-if
+scenario and each lever alone (one unknown per person; the caseload cap's figures sum over
+the helpers above their role standard only, who are known from caseloads); the headline
+metrics; and every number in the plotly figures sent to the browser (y, z, customdata, hover
+text in ``proto.spec``), each of which must be a figure of a table the same page shows (so
+it is already a row of the system).  The lead's alerts (burnout.alerts) fire on none of these
+organisations; their filter is tested in tests/test_attack_alerts.py.
+
 Every figure becomes a row over the values it sums: one variable per person and week for
 answers (a recent figure sums its group's answers over the window's weeks, a weekly cell
 one week's), one per person for the latest risk, bands and turnover, and one per person
@@ -22,6 +33,7 @@ against eight random vectors of it (a miss has probability zero), exhaustive ove
 """
 from __future__ import annotations
 
+import json
 import re
 from collections import defaultdict
 from itertools import combinations
@@ -31,8 +43,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from burnout import auth, cli, disclosure, privacy, selfservice
+from burnout import auth, cli, disclosure, privacy, selfservice, turnover
 from burnout.domain import measures
+from burnout.domain.settings import team_kind_label
 from burnout.export import pdf as pdf_export
 from burnout.export.xlsx import to_xlsx
 from burnout.store import frames
@@ -40,7 +53,7 @@ from burnout.views.data import BAND_COLUMNS, BANDS, ROLLUP_MEASURES, TREND_MEASU
 from burnout.views.review import build_review
 
 from conftest import ROOT
-from helpers import pdf_text, small_org, xlsx_cells
+from helpers import decode, pdf_text, small_org, xlsx_cells
 
 MIN_N = 5
 PASSWORD = "attack-password-1234"
@@ -71,9 +84,13 @@ def number(v) -> bool:
 class Released:
     """Every figure one reader class holds: (measure, period, conditions) per figure."""
 
-    def __init__(self, weeks):
+    def __init__(self, weeks, capped=(), kinds=None):
         self.weeks = list(weeks)          # the data's weeks, oldest first
         self.rows: dict = defaultdict(list)
+        self.capped = set(capped)         # helpers above their role standard (the cap moves only theirs)
+        self.kinds = dict(kinds or {})    # team -> kind of team
+        self.chart_misses: list = []      # chart numbers no table of the same page shows
+        self.extra = 0                    # figures read from the views added in this pass
 
     def window(self, w: int) -> tuple:
         return tuple(self.weeks[-w:])
@@ -114,6 +131,63 @@ class Released:
                 self.add(measure, (week,), cond)
             if number(r.get("People")):
                 self.add(f"n:{measure}", week, cond)
+
+    def factors(self, df: pd.DataFrame, fixed: dict, group_dim: str | None) -> None:
+        """What is driving risk / what people report: per factor, its mean points over a group's
+        people with a risk estimate ("All: adds", "Adds to risk", or a group's own column) and
+        the share for whom it is among their top drivers (an indicator per person)."""
+        for _, r in df.iterrows():
+            factor = str(r.iloc[0])
+            for col, v in r.iloc[1:].items():
+                col = str(col)
+                if not number(v):
+                    continue
+                self.extra += 1
+                if col.startswith(("All:", "Adds to risk")):
+                    self.add(f"points:{factor}", LATEST, fixed)
+                elif col.startswith(("A top driver", "Among their own")):
+                    self.add(f"top:{factor}", LATEST, fixed)
+                elif group_dim:
+                    self.add(f"points:{factor}", LATEST, {**fixed, group_dim: col})
+
+    def scope(self, measure: str, cond: dict, cap: bool = False) -> None:
+        """A what-if figure: a sum over the scope, or (the cap) over its helpers above standard."""
+        self.extra += 1
+        if cap:
+            self.add("what_if:cap", LATEST, {**cond, "helper_id": sorted(self.capped)})
+        else:
+            self.add(measure, LATEST, cond)
+
+    def what_if(self, df: pd.DataFrame, cond: dict, cap_applied: bool) -> None:
+        """The scenario's Figure / Value / Range table."""
+        for _, r in df.iterrows():
+            if str(r["Figure"]) == "Helpers in scope":
+                continue
+            if number(r["Value"]) or re.search(r"\d", str(r.get("Range", ""))):
+                self.scope("what_if", cond)
+                if cap_applied:
+                    self.scope("what_if", cond, cap=True)
+
+    def levers(self, df: pd.DataFrame, cond: dict) -> None:
+        for _, r in df.iterrows():
+            if any(number(v) for v in r.iloc[1:]):
+                self.scope("what_if", cond, cap=bool(re.search("capped|together", str(r["Lever"]))))
+
+    def clients(self, df: pd.DataFrame, shown_teams: set) -> None:
+        """Clients who would lose their helper by kind of team: the shown teams of each kind,
+        and one line for the teams not shown."""
+        for _, r in df.iterrows():
+            if not number(r["Would lose their helper per year"]):
+                continue
+            label = str(r["Kind of team"])
+            if label.startswith("Teams not shown"):
+                teams = sorted(set(self.kinds) - shown_teams)
+            else:
+                teams = sorted(t for t in shown_teams if team_kind_label(self.kinds.get(t)) == label
+                               or (label == "Other" and not isinstance(self.kinds.get(t), str)))
+            assert teams, f"no team of the kind {label!r}"
+            self.extra += 1
+            self.add("turnover", LATEST, {"team": teams})
 
     def participation(self, df: pd.DataFrame, fixed: dict) -> None:
         for _, r in df.iterrows():
@@ -162,10 +236,30 @@ def _frames(at: AppTest) -> list[pd.DataFrame]:
     return [el.value for el in at.dataframe]
 
 
+def _shown_teams(df: pd.DataFrame) -> set:
+    return {str(t) for t, v in zip(df["Team"], df["Expected leavers per year"]) if number(v)}
+
+
+def _cap_applied(texts) -> bool:
+    """The scenario's sentence says whether the caseload cap is in its figures."""
+    said = [t for t in texts if str(t).startswith("Scenario:")]
+    assert said, "the what-if says its scenario"
+    return any("caseloads capped" in t and "not applied" not in t for t in said)
+
+
 def _hr_page_tables(at: AppTest, got: Released, fixed: dict, window: int, measure: str) -> None:
+    shown_teams = set()
     for df in _frames(at):
         cols = list(df.columns)
-        if "Week starting" in cols and "Checked in (%)" in cols:
+        if cols[:1] == ["Team"] and "Expected leavers per year" in cols:
+            shown_teams = _shown_teams(df)
+        if cols[:1] == ["Kind of team"]:
+            got.clients(df, shown_teams)
+        elif cols[:1] == ["Figure"] and "Range" in cols:
+            got.what_if(df, {}, _cap_applied([c.value for c in at.caption]))
+        elif cols[:1] == ["Lever"]:
+            got.levers(df, {})
+        elif "Week starting" in cols and "Checked in (%)" in cols:
             got.participation(df, {})
         elif "Week starting" in cols:
             got.weekly(df, {}, measure)
@@ -176,10 +270,102 @@ def _hr_page_tables(at: AppTest, got: Released, fixed: dict, window: int, measur
                        and not any(c.endswith("risk (%)") for c in cols) else {}, window)
 
 
+def _hr_metrics(at: AppTest, got: Released) -> None:
+    """The headline and what-if metrics ("about 5.5"): the scope's turnover and scenario."""
+    for m in at.metric:
+        if m.label == "Active helpers" or not re.search(r"\d", str(m.value)):
+            continue
+        got.scope("what_if" if m.label in ("Leavers avoided a year", "Cost saved a year",
+                                           "Clients spared a change of helper", "Return on investment")
+                  else "turnover", {})
+
+
+NUMBER = re.compile(r"(?<![\d-])\d[\d,]*(?:\.\d+)?")     # unsigned; not the parts of a date
+
+
+def _chart_numbers(at: AppTest) -> list:
+    """Every number in the plotly figures as sent to the browser: data arrays, custom data
+    and hover text (traces drawn without hover, e.g. the grey "no score" mask, and the grey
+    bars of hidden weeks carry none),
+    as (array, value, whether the trace draws the what-if scenario)."""
+    out = []
+    for el in at.get("plotly_chart"):
+        spec = json.loads(el.proto.spec)
+        for tr in spec.get("data", []):
+            if tr.get("hoverinfo") in ("skip", "none") or str(tr.get("name", "")).startswith("hidden"):
+                continue          # no figure: a mask, or hidden weeks drawn as full grey bars
+            scenario = bool(re.search("scenario|Saved by", json.dumps({k: tr.get(k) for k in ("x", "hovertemplate",
+                                                                                            "name")})))
+            for key in ("x", "y", "z", "customdata", "text", "hovertext"):
+                if key not in tr:
+                    continue
+                vals = np.asarray(decode(tr[key]), dtype=object).ravel().tolist()
+                for v in vals:
+                    if isinstance(v, (list, tuple)):
+                        vals.extend(v)
+                        continue
+                    if v is None or isinstance(v, bool):
+                        continue
+                    if isinstance(v, str):
+                        if re.match(r"\d{4}-\d\d-\d\d", v):
+                            continue          # a week on the axis
+                        out += [(key, float(t.replace(",", "")), scenario) for t in NUMBER.findall(v)]
+                    elif not pd.isna(v):
+                        out.append((key, abs(float(v)), scenario))
+    return out
+
+
+def _page_numbers(at: AppTest) -> list:
+    """Every figure the page's tables and metrics show, with its printed precision."""
+    out = []
+    texts = [str(v) for df in _frames(at) for v in df.astype(object).to_numpy().ravel()]
+    texts += [str(m.value) for m in at.metric]
+    for t in texts:
+        for tok in NUMBER.findall(t):
+            x = float(tok.replace(",", ""))
+            # a table rounded to whole numbers may still print them as 58.0
+            dec = 0 if x == int(x) else len(tok.partition(".")[2])
+            out.append((x, 0.5001 * 10 ** -dec))
+    return out
+
+
+def _check_charts(at: AppTest, got: Released, where: str) -> None:
+    """A chart may carry only what a table of the page shows (more digits of it, a share as
+    a percentage or the other way round): then it adds no row to the system.  The what-if charts also draw the
+    scenario's before and after totals: sums over the scope (and the cap's helpers)."""
+    table = _page_numbers(at)
+    vals = np.array([v for v, _ in table])
+    tol = np.array([t for _, t in table])
+    scenario = False
+    for key, v, in_scenario in _chart_numbers(at):
+        if in_scenario:
+            scenario = True
+            continue
+        if v == 0:
+            continue          # an empty bar
+        # either side may be the rounder one (a table of 30.56 drawn as 30.6, or 58 drawn as 58.3)
+        own = 0.5001 * 10 ** -(0 if v == int(v) else len(repr(v).partition(".")[2]))
+        if not any(len(vals) and (np.abs(vals - c) <= np.maximum(tol, k * own)).any() for c, k in ((v, 1), (100 * v, 100), (v / 100, 0.01))):
+            got.chart_misses.append((where, key, v))
+    if scenario:
+        got.scope("what_if", {})
+        if _cap_applied([c.value for c in at.caption]):
+            got.scope("what_if", {}, cap=True)
+
+
 def _collect_hr_pages(org, got: Released, sites, monkeypatch) -> None:
     """The default page, a longer window, another weekly measure, and each site filter."""
     at = _page("org_review", org, "attack-hr", monkeypatch)
     _hr_page_tables(at, got, {}, 4, "pulse_strain")
+    _hr_metrics(at, got)
+    _check_charts(at, got, "review")
+    # the what-if levers: the scenario without the cap, a larger reduction, then with it again
+    for key, value in (("rv_cap", False), ("rv_reduction", 25), ("rv_cap", True)):
+        (at.checkbox if key == "rv_cap" else at.slider)(key=key).set_value(value).run()
+        assert not at.exception, [e.value for e in at.exception]
+        _hr_page_tables(at, got, {}, 4, "pulse_strain")
+        _hr_metrics(at, got)
+        _check_charts(at, got, f"review {key}={value}")
     steps = [("rv_window", 8, {}), ("rv_measure", "burned_out", {})]
     window, measure = 4, "pulse_strain"
     for key, value, _ in steps:
@@ -187,6 +373,7 @@ def _collect_hr_pages(org, got: Released, sites, monkeypatch) -> None:
         assert not at.exception, [e.value for e in at.exception]
         window, measure = (value, measure) if key == "rv_window" else (window, value)
         _hr_page_tables(at, got, {}, window, measure)
+        _check_charts(at, got, f"review {key}={value}")
     for site in sites:
         at.multiselect(key="rv_sites").set_value([site]).run()
         assert not at.exception, [e.value for e in at.exception]
@@ -205,10 +392,22 @@ def _section_tables(cells: dict) -> dict:
 
 
 def _workbook(got: Released, data: bytes, fixed: dict) -> dict:
-    tables = _section_tables(xlsx_cells(data))
+    cells = xlsx_cells(data)
+    tables = _section_tables(cells)
     assert tables, "the workbook carries tables"
-    for df in tables.values():
-        if "Week starting" in df.columns and "Checked in (%)" in df.columns:
+    shown_teams = set()
+    for title, df in tables.items():
+        if str(df.columns[0]) == "Team" and "Expected leavers per year" in df.columns:
+            shown_teams = _shown_teams(df)
+    for title, df in tables.items():
+        first = str(df.columns[0])
+        if first in ("Workplace factor", "What people report"):
+            got.factors(df, fixed, "role" if fixed.get("team") else "team")
+        elif first == "Figure" and "Range" in df.columns:
+            got.what_if(df, fixed, _cap_applied([cells[title][1][0]]))
+        elif first == "Kind of team":
+            got.clients(df, shown_teams)
+        elif "Week starting" in df.columns and "Checked in (%)" in df.columns:
             got.participation(df, fixed)
         elif "Week starting" in df.columns:
             got.weekly(df, fixed, "pulse_strain")
@@ -230,13 +429,22 @@ def _collect_cli(org, got: Released, teams, tmp_path, monkeypatch) -> list:
         assert cli.main(["report", "--scope", scope, "--format", "xlsx", "--out", str(out)]) == 0
         _workbook(got, out.read_bytes(), {"team": team} if team else {})
     data = load_data(org["engine"])
-    for team in teams[1:]:
-        _workbook(got, to_xlsx(build_review(org["engine"], f"team:{team}", data=data)), {"team": team})
+    for team in teams:
+        review = build_review(org["engine"], f"team:{team}", data=data)
+        if team != teams[0]:
+            _workbook(got, to_xlsx(review), {"team": team})
+        # each team's PDF opens with its summary: each what-if lever over the team
+        got.levers(review.summary.levers, {"team": team})
     pdf = tmp_path / "report.pdf"
     assert cli.main(["report", "--scope", "org", "--format", "pdf", "--out", str(pdf)]) == 0
     # the PDF's first page adds the summary (each what-if lever alone: organisation-wide figures)
     org_review = build_review(org["engine"], "org", data=data)
     summary = org_review.summary
+    got.levers(summary.levers, {})
+    if len(summary.clients):
+        got.clients(summary.clients, {str(t) for t, s in zip(org_review.turnover.table["team"],
+                                                              org_review.turnover.table["status"])
+                                       if s == privacy.SHOWN and str(t) != privacy.TOTAL})
     texts = [str(v) for rows in xlsx_cells(to_xlsx(org_review)).values() for r in rows for v in r if v is not None]
     texts += [str(v) for df in (summary.headline, summary.top_teams, summary.levers, summary.clients)
               for v in df.to_numpy().ravel()]
@@ -249,7 +457,8 @@ TEAM_TABLE_BOXES = ("team_bands_table", "team_trend_table", "team_heatmap_table"
                     "team_participation_table")
 
 
-def _collect_lead(org, team: str, got: Released, monkeypatch) -> None:
+def _collect_lead(org, team: str, got: Released, monkeypatch, measures_=("pulse_strain", "burned_out"),
+                  every_box: bool = True) -> None:
     at = _page("team", org, org["leads"][team], monkeypatch)
     data = load_data(org["engine"])
     troster = data.roster[data.roster["team"] == team]
@@ -257,10 +466,12 @@ def _collect_lead(org, team: str, got: Released, monkeypatch) -> None:
     basis = {"helper_id": sorted(ids)}
     # the tables beside the charts are sent once their boxes are opened: open every one
     boxes = [e for e in at.expander if e.label == "Show as a table"]
-    assert len(boxes) == len(TEAM_TABLE_BOXES), "a chart's table box the attacker does not open"
+    # every box is one of these (a random organisation may have no scatter or heatmap to draw)
+    assert len(boxes) == len(TEAM_TABLE_BOXES) or not every_box and len(boxes) < len(TEAM_TABLE_BOXES), \
+        "a chart's table box the attacker does not open"
     for box in TEAM_TABLE_BOXES:
         at.session_state[box] = True
-    for measure in ("pulse_strain", "burned_out"):
+    for measure in measures_:
         at.selectbox(key="team_measure").set_value(measure).run()
         assert not at.exception, [e.value for e in at.exception]
         for df in _frames(at):
@@ -274,6 +485,9 @@ def _collect_lead(org, team: str, got: Released, monkeypatch) -> None:
                 got.participation(df, basis)
             elif cols and cols[0] == "Team" and any(c.endswith("risk (%)") for c in cols):
                 got.rollup(df.assign(Team=privacy.TOTAL), basis, 4)
+            elif cols[:1] in (["Workplace factor"], ["What people report"]):
+                got.factors(df, basis, None)
+        _check_charts(at, got, f"team {team} {measure}")
 
 
 # --------------------------------------------------------------------------- the linear systems
@@ -290,7 +504,8 @@ def _variables(data, people: pd.DataFrame, measure: str, figures: list):
     if measure == "n":                  # who answered in a window: one per person and window
         windows = sorted({p for p, _ in figures})
         return np.repeat(people["helper_id"].to_numpy(), len(windows)), windows * len(people)
-    col = "risk_score" if measure == "turnover" else measure
+    # turnover, what-if and driver figures: one unknown per person with a risk estimate
+    col = "risk_score" if measure.startswith(("turnover", "what_if", "points:", "top:")) else measure
     rows = people[people[col].notna()]
     return rows["helper_id"].to_numpy(), [LATEST] * len(rows)
 
@@ -374,12 +589,14 @@ def received(org, tmp_path_factory):
         people = people_frame(data)
         weeks = sorted(data.scores["week_start"].unique())
         teams = sorted(people["team"].astype(str).unique())
-        hr = Released(weeks)
+        capped = turnover.capped_helpers(data.latest, data.settings.risk_weights)
+        kinds = dict(zip(data.roster["team"].astype(str), data.roster["team_kind"]))
+        hr = Released(weeks, capped, kinds)
         _collect_hr_pages(org, hr, sorted(people["site"].astype(str).unique()), monkeypatch)
         pdfs = _collect_cli(org, hr, teams, tmp_path, monkeypatch)
         leads = {}
         for team in teams:
-            leads[team] = Released(weeks)
+            leads[team] = Released(weeks, capped, kinds)
             _collect_lead(org, team, leads[team], monkeypatch)
     finally:
         monkeypatch.undo()
@@ -390,6 +607,9 @@ def received(org, tmp_path_factory):
 def test_the_hr_reader_determines_no_small_group_from_pages_exports_and_cli(received):
     hr = received["hr"]
     assert hr.rows["pulse_strain"] and hr.rows["burned_out"] and hr.rows["n"], "the HR reader receives figures"
+    # and the figures of the other views: drivers, what-if and its levers, clients by kind
+    assert any(m.startswith("points:") for m in hr.rows) and hr.rows["what_if"], sorted(hr.rows)
+    assert hr.chart_misses == [], hr.chart_misses[:10]
     _assert_nothing_determined(received["data"], received["people"], hr, received["consenting"])
 
 
@@ -420,6 +640,7 @@ def test_each_lead_determines_no_small_group_from_their_team_page(received):
         assert lead_weeks <= hr_weeks[team] | {p for p, c in lead.rows.get("pulse_strain", [])
                                                if not (set(c.get("helper_id", ())) - received["consenting"])}
     for team, lead in received["leads"].items():
+        assert lead.chart_misses == [], lead.chart_misses[:10]
         known = received["consenting"] & set(people.loc[people["team"] == team, "helper_id"])
         _assert_nothing_determined(received["data"], people, lead, known)
 

@@ -14,7 +14,6 @@ import streamlit as st
 
 from burnout import privacy
 from burnout.checkin import escape_md
-from burnout.domain.settings import team_kind_label
 from burnout.export.pdf import to_pdf
 from burnout.export.xlsx import to_xlsx
 from burnout.store.writes import audit
@@ -71,38 +70,14 @@ with st.sidebar:
                                       "so no choice of filters can single out a small group.")
 
 with st.expander("Assumptions for the turnover estimate (this session only)"):
-    st.caption("Defaults come from the organisation's settings and the evidence in the methods notes. "
-               "Changes here apply to this session and its exports; they are not saved.")
-    c1, c2, c3 = st.columns(3)
-    rr = c1.number_input("Relative risk of leaving when burned out", min_value=1.0, max_value=5.0,
+    st.caption("The relative risk can be tried out here for this session and its exports; it is not saved. "
+               "Turnover rates by kind of team and replacement costs by role are the organisation's saved "
+               "settings (an admin changes them): trying other values for one role or kind here would single "
+               "out its people. The values in force are under \"Assumptions used\" below.")
+    rr = st.number_input("Relative risk of leaving when burned out", min_value=1.0, max_value=5.0,
                          value=float(settings.relative_risk), step=0.1, key="rv_rr",
                          help="Burned-out helpers are about twice as likely to leave (Shanafelt 2017; Hamidi 2018).")
-    default_base = c2.number_input("Default annual turnover (%)", min_value=0.0, max_value=100.0,
-                                   value=float(settings.default_base_turnover) * 100, step=0.5,
-                                   key="rv_base_default")
-    default_mult = c3.number_input("Default replacement cost (x annual salary)", min_value=0.0, max_value=5.0,
-                                   value=float(settings.default_cost_multiplier), step=0.05,
-                                   key="rv_mult_default")
-    st.markdown("**Annual turnover by kind of team (%)**")
-    kinds = sorted(roster["team_kind"].dropna().astype(str).unique())
-    base = {}
-    cols = st.columns(3)
-    for i, kind in enumerate(kinds):
-        base[kind] = cols[i % 3].number_input(
-            team_kind_label(kind), min_value=0.0, max_value=100.0,
-            value=settings.base_turnover_for(kind) * 100,
-            step=0.5, key=f"rv_base_{kind}") / 100
-    st.markdown("**Replacement cost by role (x annual salary)**")
-    roles = sorted(roster["role"].dropna().astype(str).unique())
-    mult = {}
-    cols = st.columns(3)
-    for i, role in enumerate(roles):
-        mult[role] = cols[i % 3].number_input(
-            role.capitalize(), min_value=0.0, max_value=5.0,
-            value=float(settings.cost_multiplier.get(role, settings.default_cost_multiplier)),
-            step=0.05, key=f"rv_mult_{role}")
-override = {"relative_risk": rr, "default_base_turnover": default_base / 100, "base_turnover": base,
-            "default_cost_multiplier": default_mult, "cost_multiplier": mult}
+override = {"relative_risk": rr}
 
 # ------------------------------------------------------------------ what-if inputs
 with st.expander("What-if scenario", expanded=True):

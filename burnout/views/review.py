@@ -35,6 +35,12 @@ from burnout.views.tables import (band_shares, heatmap_cells, hr_known, hr_weekl
                                   participation_display, participation_table, review_plan, rollup, trend_from)
 
 DEFAULT_SCENARIO = {"burnout_reduction_points": 10.0, "cap_caseload": True, "intervention_cost": 0.0}
+# The turnover assumptions a reader may try out for one review. A value per role (replacement
+# cost) or per kind of team (base turnover), or a default that applies only to the roles or kinds
+# without their own, weighs one subset of people apart from the rest: the same total under two
+# such settings differs by that subset's sum alone (one case manager's expected cost, issue 10).
+# Those stay the organisation's saved settings; the relative risk weighs everyone alike.
+SESSION_ASSUMPTIONS = frozenset({"relative_risk"})
 CALIBRATION_TITLE = "How the risk model was checked"
 TURNOVER_COLUMNS = ("helpers_with_risk", "burnout_prevalence", "expected_leavers", "attributable_leavers",
                     "expected_turnover_cost", "attributable_cost", "clients_affected",
@@ -223,7 +229,7 @@ def turnover_impact(data: OrgData, people: pd.DataFrame, min_n: int, scenario: M
     if scope_ok:
         result = uncertainty.what_if_ranges(roster, latest, ts,
                                             burnout_reduction_points=float(sc["burnout_reduction_points"]),
-                                            cap_caseload=bool(sc["cap_caseload"]),
+                                            cap_caseload=bool(sc["cap_caseload"]) and sc.get("cap_shown", True),
                                             intervention_cost=float(sc["intervention_cost"] or 0),
                                             weights=settings.risk_weights, calibration=model.calibration)
     bases = impact["p_leave_basis"].dropna().astype(str).unique() if "p_leave_basis" in impact else []
@@ -329,6 +335,32 @@ def drivers_by(people: pd.DataFrame, group_col: str, min_n: int, plan: privacy.P
     return out[0], out[1]
 
 
+def cap_shown(data: OrgData, people: pd.DataFrame, plan, team: str | None, min_n: int) -> bool:
+    """May the caseload cap's effect be shown for ``team`` (None: the organisation)?
+
+    Capping changes only the risk of the helpers above their role standard, so the cap's
+    figures (alone, or "both" minus "lower only") are sums over them alone: shown only when
+    they are none or at least ``min_n`` in the scope, and, for the organisation, also in the
+    teams whose own report does not show it (the organisation's figure minus the teams'
+    would give theirs).  Helpers the reader knows one by one (every sharing helper, as HR
+    material reaches managers) do not count.  ``people``: the whole organisation
+    (views.data.people_frame)."""
+    capped = (turnover.capped_helpers(data.latest, data.settings.risk_weights) & set(people["helper_id"])) \
+        - disclosure.consenting(people)
+
+    def fine(k: int) -> bool:
+        return k == 0 or k >= min_n
+
+    def team_shows(t, mine: pd.DataFrame) -> bool:
+        return (int(mine["risk_score"].notna().sum()) >= min_n and disclosure.allows(plan, {"team": t}, "risk_score")
+                and fine(len(capped & set(mine["helper_id"]))))
+    if team is not None:
+        return team_shows(team, people[people["team"] == team])
+    rest = sum(len(capped & set(g["helper_id"])) for t, g in people.groupby("team", observed=True)
+               if not team_shows(t, g))
+    return fine(len(capped)) and fine(rest)
+
+
 def _r(v, dec):
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return ""
@@ -343,7 +375,10 @@ def _scenario_text(sc: Mapping, result: Mapping | None = None) -> str:
                  f"prevalence cannot fall below 0 %)"]
     else:
         parts = [f"burnout prevalence {asked:g} percentage points lower"]
-    if sc.get("cap_caseload"):
+    if sc.get("cap_caseload") and not sc.get("cap_shown", True):
+        parts.append("caseloads capped at the role standard: not applied here, as too few helpers are above "
+                     "their role standard to show its effect without singling them out")
+    elif sc.get("cap_caseload"):
         parts.append("caseloads capped at the role standard")
     if sc.get("intervention_cost"):
         parts.append(f"an intervention costing ${float(sc['intervention_cost']):,.0f} a year")
@@ -373,7 +408,9 @@ def assumptions_table(tb: TurnoverImpact, settings: Settings, window_weeks: int,
                                                    f"scale {float(scale):.1f} ({how})"))
     sc = tb.scenario
     rows += [("What-if: burnout prevalence lower by (points)", sc["burnout_reduction_points"]),
-             ("What-if: caseloads capped at the role standard", "yes" if sc["cap_caseload"] else "no"),
+             ("What-if: caseloads capped at the role standard",
+              ("asked; not applied (too few people above the standard)" if not sc.get("cap_shown", True) else "yes")
+              if sc["cap_caseload"] else "no"),
              ("What-if: intervention cost per year ($)", sc["intervention_cost"])]
     return pd.DataFrame(rows, columns=["Assumption", "Value"]).astype({"Value": object})
 
@@ -414,12 +451,19 @@ def what_if_levers(data: OrgData, people: pd.DataFrame, scenario: Mapping | None
     latest = data.latest[data.latest["helper_id"].isin(set(roster["helper_id"]))]
     rows, saved = [], []
     for name, lower, cap in LEVERS:
+        label = name.replace("lower", f"{float(sc['burnout_reduction_points']):g} points lower")
+        if cap and not sc.get("cap_shown", True):
+            rows.append({"Lever": label, **{k: "not shown: too few people above the standard" for k in
+                                            ("Leavers avoided per year", "Leavers avoided: range",
+                                             "Cost saved per year ($)", "Cost saved: range",
+                                             "Clients spared a change of helper", "Clients spared: range")}})
+            saved.append("not shown")
+            continue
         r = (done or {}).get((lower, cap)) or uncertainty.what_if_ranges(roster, latest, ts,
                                        burnout_reduction_points=float(sc["burnout_reduction_points"])
                                        if lower else 0.0, cap_caseload=cap,
                                        intervention_cost=float(sc["intervention_cost"] or 0),
                                        weights=data.settings.risk_weights, calibration=model.calibration)
-        label = name.replace("lower", f"{float(sc['burnout_reduction_points']):g} points lower")
         rows.append({"Lever": label, "Leavers avoided per year": _r(r.get("leavers_avoided"), 2),
                      "Leavers avoided: range": uncertainty.format_span(r.get("leavers_avoided_low"),
                                                                        r.get("leavers_avoided_high")),
@@ -509,7 +553,8 @@ def build_summary(engine: Engine, data: OrgData, people: pd.DataFrame, tb: Turno
                               "Attributable leavers": pd.to_numeric(top["attributable_leavers"], errors="coerce").round(1),
                               "Leavers: range": [uncertainty.format_span(a, b) for a, b in
                                                  zip(top["attributable_leavers_low"], top["attributable_leavers_high"])]})
-    levers = (what_if_levers(data, people, tb.scenario, done={(True, bool(tb.scenario["cap_caseload"])): tb.what_if})
+    levers = (what_if_levers(data, people, tb.scenario, done={(True, bool(tb.scenario["cap_caseload"])
+                                                                 and tb.scenario.get("cap_shown", True)): tb.what_if})
               if tb.what_if else pd.DataFrame())
     best = None
     saved = pd.to_numeric(levers["Cost saved per year ($)"], errors="coerce") if len(levers) else pd.Series(dtype=float)
@@ -578,14 +623,19 @@ def build_review(engine: Engine, scope: str = "org", settings_override: Mapping 
                  data: OrgData | None = None, heat_weeks: int = 26) -> Review:
     """The HR review for ``scope`` ("org" or "team:ID"; an unknown team is an InputError).
 
-    ``settings_override``: turnover assumptions (relative_risk, base_turnover,
-    cost multipliers, ...) on top of the saved settings, for this review only.
+    ``settings_override``: the assumptions in SESSION_ASSUMPTIONS (the relative risk) on top
+    of the saved settings, for this review only; any other is an InputError.
     ``scenario``: what-if inputs (burnout_reduction_points, cap_caseload,
     intervention_cost).  ``where``: a narrowing filter for the roll-ups, e.g.
     ``{"site": [...]}``; it is protected against the unfiltered tables.
     ``heat_weeks``: how many recent weeks the heatmap draws (its table keeps all).
     """
     team = parse_scope(engine, scope)
+    odd = sorted(set(settings_override or {}) - SESSION_ASSUMPTIONS)
+    if odd:
+        raise InputError(f"a review may change only {', '.join(sorted(SESSION_ASSUMPTIONS))} for itself, not "
+                         f"{', '.join(odd)}: a value per role or kind of team would single out its people; "
+                         "change the saved settings instead", column="settings")
     settings = merged_settings(engine, settings_override)
     min_n = settings.min_group_size
     data = (data if data is not None else load_data(engine, as_of=as_of, settings=settings)).with_settings(settings)
@@ -594,6 +644,7 @@ def build_review(engine: Engine, scope: str = "org", settings_override: Mapping 
     # filter then shows only what those audited tables already imply.
     plan = review_plan(people, min_n)
     fixed = narrowing(where, team)
+    scenario = {**DEFAULT_SCENARIO, **(scenario or {}), "cap_shown": cap_shown(data, people, plan, team, min_n)}
     if team is not None:
         people = people[people["team"] == team]
     groupings = ["role", "site"] if team is not None else ["team", "role", "site"]

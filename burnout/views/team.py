@@ -279,7 +279,8 @@ def build_team_view(data: OrgData, team: str, measure: str = "pulse_strain", win
         private_note=privacy.private_count_note(n_private, min_n), measure=measure, weekly=weekly, bands=bands,
         heatmap_kind=heat_kind, heatmap_cells=heat_cells, heatmap_note=heat_note, scatter=scatter,
         alerts=team_alert_rows(data, team, ids, known, min_n,
-                               allowed=risk_allowed and disclosure.lead_allows(plan, team, private, "pulse_strain")),
+                               allowed=risk_allowed and disclosure.lead_allows(plan, team, private, "pulse_strain"),
+                               org=org),
         helper_alerts=consenting_alerts(data, consenting),
         drivers=drivers,
         participation=participation_table(data, ids, min_n, known=known,
@@ -287,10 +288,19 @@ def build_team_view(data: OrgData, team: str, measure: str = "pulse_strain", win
         caseload=team_caseload(data, troster), as_of=data.as_of, causes=causes, symptoms=symptoms)
 
 
-def team_alert_rows(data: OrgData, team: str, ids, known, min_n: int, allowed: bool = True) -> pd.DataFrame:
+ALERT_SPAN_WEEKS = 12     # alerts.team_alerts: 4 recent weeks after an 8-week baseline
+
+
+def team_alert_rows(data: OrgData, team: str, ids, known, min_n: int, allowed: bool = True,
+                    org: OrgAudit | None = None) -> pd.DataFrame:
     """Team alerts (burnout.alerts) over the lead's basis; an alert whose windows hold a
     small group of private helpers is left out, as its numbers could describe them, and
-    none when the joint plan does not allow the team's figures (``allowed``)."""
+    none when the joint plan does not allow the team's figures (``allowed``).
+
+    A weekly-strain alert states the team's weekly means ("now 47 (6 respondents)"), so
+    with private helpers it is kept only when the HR heatmap of weekly strain (``org``)
+    shows the team in every week it rests on: else that week's mean, HR's total and the
+    other teams' cells would give the cell HR hides to protect a small group."""
     h = data.history
     h = h[h["helper_id"].isin(set(ids))].copy()
     h["team"] = team
@@ -298,8 +308,9 @@ def team_alert_rows(data: OrgData, team: str, ids, known, min_n: int, allowed: b
     s = data.scores
     s = s[s["helper_id"].isin(set(ids)) & s["pulse_strain"].notna()].copy()
     s["team"] = team
-    out = pd.concat([out, alerts.team_alerts(s, min_n, value_col="pulse_strain", label="average weekly strain")],
-                    ignore_index=True)
+    strain = alerts.team_alerts(s, min_n, value_col="pulse_strain", label="average weekly strain")
+    is_strain = np.r_[np.zeros(len(out), dtype=bool), np.ones(len(strain), dtype=bool)]
+    out = pd.concat([out, strain], ignore_index=True)
     if not allowed:
         return out.iloc[:0]
     if out.empty or known is None:
@@ -307,9 +318,18 @@ def team_alert_rows(data: OrgData, team: str, ids, known, min_n: int, allowed: b
     private = set(ids) - set(known)
     if not private:
         return out
+    shows = {w for (t, w), st in (org.weekly.items() if org is not None and org.measure == "pulse_strain" else ())
+             if t == str(team) and st == privacy.SHOWN}
     keep = []
-    for _, a in out.iterrows():
+    answered = set(pd.to_datetime(s["week_start"]))
+    shows = {pd.Timestamp(w) for w in shows}
+    for i, a in out.iterrows():
         end = pd.Timestamp(a["week_start"])
+        if is_strain[i]:
+            span = ALERT_SPAN_WEEKS if a["kind"] in ("rise", "fall") else 3     # a band held 2 weeks, and the one before
+            if not {w for w in answered if end - pd.Timedelta(weeks=span) < w <= end} <= shows:
+                keep.append(False)
+                continue
         window = h[(h["week_start"] > end - pd.Timedelta(weeks=12)) & (h["week_start"] <= end)]
         k = len(set(window["helper_id"]) & private)
         keep.append(not (0 < k < min_n))
