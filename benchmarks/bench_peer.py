@@ -8,7 +8,7 @@ and draws one team chart.
 The peer's code is not vendored (its repository carries no licence): it is
 extracted at run time from a git copy (``--peer-git``: a bare repository or a
 clone, default the mirror the project's tools fetch, else ``git clone``) into
-benchmarks/peer/src/, which git ignores.  Its CSV is written from OUR database,
+benchmarks/peer/src-<process id>/, which git ignores and the run removes.  Its CSV is written from OUR database,
 one row per weekly pulse check-in, so both dashboards hold the same check-ins:
 the peer's four strain items are our pulse items 2 and 4 and the reversed items
 5 and 3; the lead's team is named OPS-ALPHA, the team the peer's page opens on.
@@ -310,16 +310,20 @@ def main() -> None:
 
     engine = get_engine(a.url)
     who = accounts(engine)
-    peer_dir = extract_peer(git=a.peer_git)
+    # a directory of this run's own: runs at two sizes may go side by side
+    peer_dir = extract_peer(PEER_DIR.with_name(f"src-{os.getpid()}"), git=a.peer_git)
     n = write_peer_csv(engine, peer_dir / "data" / "sample_checkins.csv", auth_team(engine, who["lead"]))
     print(f"peer CSV: {n:,} check-ins ({(peer_dir / 'REVISION').read_text().strip()})", flush=True)
-    r = run_measured([PYTHON, str(Path(__file__).resolve()), "--apptest", str(peer_dir), "--runs", str(a.runs)])
-    if r["rc"]:
-        raise SystemExit(f"peer AppTest failed: {r['stderr'][-3000:]}")
-    sys.stdout.write("".join(ln + "\n" for ln in r["stdout"].splitlines() if ln.startswith("RESULT|")))
-    emit("peer.checkins", [], count=n)
-    if not a.no_browser:
-        browser_clicks(a.url, peer_dir, who["lead"], PASSWORD, a.runs, a.timeout)
+    try:
+        r = run_measured([PYTHON, str(Path(__file__).resolve()), "--apptest", str(peer_dir), "--runs", str(a.runs)])
+        if r["rc"]:
+            raise SystemExit(f"peer AppTest failed: {r['stderr'][-3000:]}")
+        sys.stdout.write("".join(ln + "\n" for ln in r["stdout"].splitlines() if ln.startswith("RESULT|")))
+        emit("peer.checkins", [], count=n)
+        if not a.no_browser:
+            browser_clicks(a.url, peer_dir, who["lead"], PASSWORD, a.runs, a.timeout)
+    finally:
+        shutil.rmtree(peer_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":
