@@ -216,8 +216,9 @@ def _layout(fig: go.Figure, title: str, x_title: str | None = None, y_title: str
     _white(fig)
     fig.update_layout(title=t, font=FONT, height=total,
                       margin=dict(l=10, r=10, t=top, b=bottom, autoexpand=True),
+                      # from the figure's left edge, as the title: the whole width, not what the y labels leave
                       legend=dict(orientation="h", yref="container", y=1 - (head + 4) / total, yanchor="top",
-                                  xanchor="left", x=0.0, font=dict(size=12)))
+                                  xref="container", xanchor="left", x=0.0, font=dict(size=12)))
     if x_title is not None:
         fig.update_xaxes(title_text=_title_text(wrap(x_title, AXIS_CHARS)))
     if y_title is not None:
@@ -298,8 +299,8 @@ def _tick_labels(fig: go.Figure, letter: str, axis) -> tuple[list[str], bool]:
     return _number_labels(values, axis), False
 
 
-def _short_labels(labels: list[str], size: float) -> list[str]:
-    """Category names as printed on an axis: a long name on two lines of at most
+def _short_labels(labels: list[str], size: float, max_lines: int = 2) -> list[str]:
+    """Category names as printed on an axis: a long name on ``max_lines`` lines of at most
     ``Y_LABEL_CHARS`` characters and ``Y_LABEL_PX`` pixels, cut with "…" beyond that
     (the hover text keeps it whole), so the plot keeps most of a phone's width."""
     def cut(line: str) -> str:
@@ -311,8 +312,8 @@ def _short_labels(labels: list[str], size: float) -> list[str]:
     out = []
     for v in labels:
         lines = (wrap(v, Y_LABEL_CHARS) or "").split("<br>")
-        if len(lines) > 2:
-            lines = [lines[0], cut(lines[1] + "…" * Y_LABEL_CHARS)]
+        if len(lines) > max_lines:
+            lines = lines[:max_lines - 1] + [cut(lines[max_lines - 1] + "…" * Y_LABEL_CHARS)]
         out.append("<br>".join(cut(ln) for ln in lines))
     return out
 
@@ -322,8 +323,8 @@ def _fit_margins(fig: go.Figure, bottom: int) -> None:
     worked out here from the labels' text so plotly.js draws each chart once.  With
     ``automargin`` plotly measures the labels after drawing and lays the whole chart
     out again (two or three passes: most of a chart's drawing time in the browser).
-    Long category names go on two lines, and the x-axis title is wrapped to the
-    plot's width on a phone.  Figures with several axes, and an x axis of names
+    Long category names are cut (on one line beside the y axis, two under the x
+    axis), and the x-axis title is wrapped to the plot's width on a phone.  Figures with several axes, and an x axis of names
     that plotly may turn when they crowd, keep ``automargin``."""
     layout = fig.layout
     axes = [k for k in layout.to_plotly_json() if re.fullmatch(r"[xy]axis\d+", k)]
@@ -333,7 +334,7 @@ def _fit_margins(fig: go.Figure, bottom: int) -> None:
         fig.update_yaxes(automargin=True)
         return
     margin = {"l": 10, "r": 10, "b": bottom}
-    shown = {}
+    shown, names_x = {}, False
     for letter, axis in (("x", layout.xaxis), ("y", layout.yaxis)):
         axis.automargin = False
         if axis.visible is False:
@@ -341,7 +342,8 @@ def _fit_margins(fig: go.Figure, bottom: int) -> None:
         labels, names = _tick_labels(fig, letter, axis)
         size = axis.tickfont.size if axis.tickfont and axis.tickfont.size else FONT["size"]
         if names:
-            short = _short_labels(labels, size)
+            # one line beside the y axis: on a phone a row of bars or cells may be 20 px high
+            short = _short_labels(labels, size, 2 if letter == "x" else 1)
             if short != labels:
                 axis.update(tickmode="array", tickvals=labels, ticktext=short)
                 labels = short
@@ -349,6 +351,8 @@ def _fit_margins(fig: go.Figure, bottom: int) -> None:
                 axis.automargin = True       # plotly may turn them: only it knows how far
                 continue
         shown[letter] = (labels, size, 5 if axis.ticks == "outside" else 0)
+        if letter == "x":
+            names_x = names
     if "x" in shown:
         labels, size, _ = shown["x"]
         # the last label is centred on its tick, which may sit at the plot's right edge
@@ -363,6 +367,9 @@ def _fit_margins(fig: go.Figure, bottom: int) -> None:
         labels, size, ticks = shown["x"]
         xa = layout.xaxis
         depth = max(_lines(v) for v in labels) * 1.3 * size + ticks + 4
+        if xa.tickangle is None and not names_x:
+            # plotly turns crowded date and number labels by 30 degrees on a narrow plot
+            depth = max(depth, max(text_px(v, size) for v in labels) / 2 + 1.3 * size + ticks + 4)
         title = 0
         if xa.title and xa.title.text:
             # centred under the plot: on a phone the plot is what the y labels leave of the width

@@ -1,6 +1,6 @@
 """Charts drawn by plotly.js in Chromium at a phone's width and a desktop column's:
-no label, tick or title is cut off at the figure's edges and no axis title runs into
-its tick labels.  The margins are worked out in Python (charts._fit_margins) instead
+no label, tick or title is cut off at the figure's edges, no axis title runs into
+its tick labels and no name beside the y axis runs into the next.  The margins are worked out in Python (charts._fit_margins) instead
 of by plotly's automargin, which draws each chart two or three times; this is the
 check that the estimate holds for long names."""
 from __future__ import annotations
@@ -86,6 +86,10 @@ MEASURE = """async ([spec, width]) => {
     if (r.l < box.left - 1 || r.r > box.right + 1 || r.t < box.top - 1 || r.b > box.bottom + 1)
       out.push(`cut off: "${t.textContent}" ${JSON.stringify(r)} in ${JSON.stringify(rect(d.querySelector('.main-svg')))}`);
   }
+  // category names beside the y axis: each clear of the next
+  const ys = [...d.querySelectorAll('.ytick text')].map(rect).sort((p, q) => p.t - q.t);
+  for (let i = 1; i < ys.length; i++)
+    if (ys[i].t < ys[i - 1].b - 1) out.push(`y tick labels overlap at ${ys[i].t}`);
   for (const a of ['x', 'y']) {
     const title = d.querySelector(`.g-${a}title text`);
     if (!title) continue;
