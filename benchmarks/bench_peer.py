@@ -8,7 +8,7 @@ and draws one team chart.
 The peer's code is not vendored (its repository carries no licence): it is
 extracted at run time from a git copy (``--peer-git``: a bare repository or a
 clone, default the mirror the project's tools fetch, else ``git clone``) into
-benchmarks/peer/src/, which git ignores.  Its CSV is written from OUR database,
+benchmarks/peer/src-<process id>/, which git ignores and the run removes.  Its CSV is written from OUR database,
 one row per weekly pulse check-in, so both dashboards hold the same check-ins:
 the peer's four strain items are our pulse items 2 and 4 and the reversed items
 5 and 3; the lead's team is named OPS-ALPHA, the team the peer's page opens on.
@@ -16,8 +16,12 @@ the peer's four strain items are our pulse items 2 and 4 and the reversed items
 Measured: (a) the team page's warm rerun in AppTest for the peer, each in its
 own process (ours is bench_pages.py's ``team.warm``); (b) in Chromium through
 Playwright, with both apps under ``streamlit run``: from another page of the
-app, the click on the team page until its first chart is visible (median of
-``--runs``, after one visit that warms the server), and each server's peak RSS.
+app, the click on the team page until its first chart is drawn (plotly's or
+vega's graphic visible, not only the empty box that holds it; median of
+``--runs``, after one visit that warms the server), the CPU seconds Chromium and
+the server spent meanwhile (on a shared machine the wall time waits for the
+other processes, the CPU time does not), the bytes the server sent, and each
+server's peak RSS.
 """
 from __future__ import annotations
 
@@ -27,6 +31,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tarfile
@@ -176,11 +181,54 @@ class Server:
         self.log.close()
 
 
-def _click_until_visible(page, click, chart: str, timeout_ms: float) -> float:
+def _cpu_s(pid: int | str) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def chromium_cpu(root: int) -> float:
+    """CPU seconds of the Chromium processes started under ``root`` (this process):
+    other engineers' browsers on the machine are not counted."""
+    parent, comm = {}, {}
+    for p in Path("/proc").iterdir():
+        if p.name.isdigit():
+            try:
+                stat = (p / "stat").read_text()
+            except OSError:
+                continue
+            comm[p.name] = stat[stat.index("(") + 1:stat.rindex(")")]
+            parent[p.name] = stat.rsplit(")", 1)[1].split()[1]
+    total = 0.0
+    for pid, name in comm.items():
+        if not name.startswith(("chrom", "headless")):
+            continue
+        up = parent.get(pid)
+        while up and up not in ("0", "1", str(root)):
+            up = parent.get(up)
+        if up == str(root):
+            try:
+                total += _cpu_s(pid)
+            except OSError:
+                pass
+    return total
+
+
+def _click_until_drawn(page, click, chart: str, timeout_ms: float, server: "Server", received: list) -> dict:
+    received.clear()
+    cpu0 = chromium_cpu(os.getpid()) + _cpu_s(server.proc.pid)
     t = time.perf_counter()
     click()
     page.locator(chart).first.wait_for(state="visible", timeout=timeout_ms)
-    return time.perf_counter() - t
+    wall = time.perf_counter() - t
+    cpu = chromium_cpu(os.getpid()) + _cpu_s(server.proc.pid) - cpu0
+    return {"wall": wall, "cpu": cpu, "rss_mib": server.peak_mib(), "sent_kib": sum(received) / 1024}
+
+
+def _count_frames(page) -> list:
+    """Sizes of the websocket frames the page receives (the server's deltas)."""
+    sizes: list[int] = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda p: sizes.append(len(p))))
+    return sizes
 
 
 def browser_clicks(url: str, peer_dir: Path, lead: str, password: str, runs: int, timeout_s: float) -> None:
@@ -199,28 +247,32 @@ def browser_clicks(url: str, peer_dir: Path, lead: str, password: str, runs: int
             # then from "My account" click "Team" until its first chart shows.
             page = browser.new_page(**vp)
             page.set_default_timeout(ms)
+            frames = _count_frames(page)
             page.goto(ours.url)
             page.get_by_label("Username").fill(lead)
             page.get_by_label("Password", exact=True).fill(password)
             page.get_by_role("button", name="Sign in").click()
-            chart = '[data-testid="stPlotlyChart"]'
+            box = '[data-testid="stPlotlyChart"]'
+            chart = box + " .main-svg"          # plotly's drawing, not only its box
             page.locator(chart).first.wait_for(state="visible")
             nav = page.locator('[data-testid="stSidebarNavLink"]')
             times = []
             for _ in range(runs):
                 nav.filter(has_text=re.compile(r"My account$")).click()
                 page.get_by_role("heading", name="My account").wait_for()
-                page.locator(chart).first.wait_for(state="detached")
-                times.append(_click_until_visible(
-                    page, lambda: nav.filter(has_text=re.compile(r"Team$")).click(), chart, ms))
-            emit("browser.team", [{"wall": t, "rss_mib": ours.peak_mib()} for t in times])
+                page.locator(box).first.wait_for(state="detached")
+                times.append(_click_until_drawn(
+                    page, lambda: nav.filter(has_text=re.compile(r"Team$")).click(), chart, ms, ours, frames))
+            emit("browser.team", times, sent_kib=statistics.median(t["sent_kib"] for t in times))
             page.close()
 
             # the peer: the sidebar radio from "Home / Check-in" to "Team Dashboard"
             page = browser.new_page(**vp)
             page.set_default_timeout(ms)
+            frames = _count_frames(page)
             page.goto(peer.url)
-            chart = '[data-testid="stVegaLiteChart"], [data-testid="stArrowVegaLiteChart"]'
+            box = '[data-testid="stVegaLiteChart"], [data-testid="stArrowVegaLiteChart"]'
+            chart = ", ".join(f"{b} {g}" for b in box.split(", ") for g in ("canvas", "svg.marks"))
             page.get_by_role("heading", name=re.compile("Weekly Check-in")).wait_for()
             page.get_by_text("Team Dashboard", exact=True).click()
             page.locator(chart).first.wait_for(state="visible")
@@ -228,10 +280,10 @@ def browser_clicks(url: str, peer_dir: Path, lead: str, password: str, runs: int
             for _ in range(runs):
                 page.get_by_text("Home / Check-in", exact=True).click()
                 page.get_by_role("heading", name=re.compile("Weekly Check-in")).wait_for()
-                page.locator(chart).first.wait_for(state="detached")
-                times.append(_click_until_visible(
-                    page, lambda: page.get_by_text("Team Dashboard", exact=True).click(), chart, ms))
-            emit("peer.browser.team", [{"wall": t, "rss_mib": peer.peak_mib()} for t in times])
+                page.locator(box).first.wait_for(state="detached")
+                times.append(_click_until_drawn(
+                    page, lambda: page.get_by_text("Team Dashboard", exact=True).click(), chart, ms, peer, frames))
+            emit("peer.browser.team", times, sent_kib=statistics.median(t["sent_kib"] for t in times))
             page.close()
             browser.close()
     finally:
@@ -258,16 +310,20 @@ def main() -> None:
 
     engine = get_engine(a.url)
     who = accounts(engine)
-    peer_dir = extract_peer(git=a.peer_git)
+    # a directory of this run's own: runs at two sizes may go side by side
+    peer_dir = extract_peer(PEER_DIR.with_name(f"src-{os.getpid()}"), git=a.peer_git)
     n = write_peer_csv(engine, peer_dir / "data" / "sample_checkins.csv", auth_team(engine, who["lead"]))
     print(f"peer CSV: {n:,} check-ins ({(peer_dir / 'REVISION').read_text().strip()})", flush=True)
-    r = run_measured([PYTHON, str(Path(__file__).resolve()), "--apptest", str(peer_dir), "--runs", str(a.runs)])
-    if r["rc"]:
-        raise SystemExit(f"peer AppTest failed: {r['stderr'][-3000:]}")
-    sys.stdout.write("".join(ln + "\n" for ln in r["stdout"].splitlines() if ln.startswith("RESULT|")))
-    emit("peer.checkins", [], count=n)
-    if not a.no_browser:
-        browser_clicks(a.url, peer_dir, who["lead"], PASSWORD, a.runs, a.timeout)
+    try:
+        r = run_measured([PYTHON, str(Path(__file__).resolve()), "--apptest", str(peer_dir), "--runs", str(a.runs)])
+        if r["rc"]:
+            raise SystemExit(f"peer AppTest failed: {r['stderr'][-3000:]}")
+        sys.stdout.write("".join(ln + "\n" for ln in r["stdout"].splitlines() if ln.startswith("RESULT|")))
+        emit("peer.checkins", [], count=n)
+        if not a.no_browser:
+            browser_clicks(a.url, peer_dir, who["lead"], PASSWORD, a.runs, a.timeout)
+    finally:
+        shutil.rmtree(peer_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

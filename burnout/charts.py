@@ -13,6 +13,7 @@ for every heatmap, so no cell reads as a band's green or red.  Nothing here impo
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Mapping, Sequence
 
@@ -215,15 +216,193 @@ def _layout(fig: go.Figure, title: str, x_title: str | None = None, y_title: str
     _white(fig)
     fig.update_layout(title=t, font=FONT, height=total,
                       margin=dict(l=10, r=10, t=top, b=bottom, autoexpand=True),
+                      # from the figure's left edge, as the title: the whole width, not what the y labels leave
                       legend=dict(orientation="h", yref="container", y=1 - (head + 4) / total, yanchor="top",
-                                  xanchor="left", x=0.0, font=dict(size=12)))
-    fig.update_xaxes(automargin=True)
-    fig.update_yaxes(automargin=True)
+                                  xref="container", xanchor="left", x=0.0, font=dict(size=12)))
     if x_title is not None:
         fig.update_xaxes(title_text=_title_text(wrap(x_title, AXIS_CHARS)))
     if y_title is not None:
         fig.update_yaxes(title_text=_title_text(wrap(y_title, AXIS_CHARS)))
+    _fit_margins(fig, bottom)
     return fig
+
+
+# --------------------------------------------------------------------------- margins
+
+# Advance widths of Arial/Helvetica in em, rounded up: a label is measured here
+# instead of by plotly in the browser (see _fit_margins).
+_NARROW = set("fijlrtI!.,:;'|()[]{}- /\\")
+_WIDE = set("mwMW@%…—")
+AXIS_TITLE_SIZE = 16         # plotly's axis title font: 1.2 x the 13 px of FONT
+AXIS_TITLE_LINE = 21         # px a line of an axis title takes
+Y_LABEL_CHARS = 20           # category names on an axis: two lines of this at most,
+Y_LABEL_PX = 140             # and as wide as this
+PHONE_FIGURE_WIDTH = 358     # a chart's width in the main column of a 390 px phone
+TITLE_STANDOFF = 15          # px between tick labels and axis title (the plotly_white template's)
+
+
+def text_px(text, size: float) -> float:
+    """The width in px of ``text`` (its widest ``<br>`` line) in Arial at ``size`` px, rounded up."""
+    widest = 0.0
+    for line in str(text).split("<br>"):
+        line = re.sub(r"&(amp|lt|gt);", "x", line).replace(ZWJ, "")
+        em = sum(0.34 if c in _NARROW else 0.95 if c in _WIDE else 0.75 if c.isupper()
+                 else 0.58 if c.isascii() else 1.0 for c in line)
+        widest = max(widest, em)
+    return widest * size + 2
+
+
+def _axis_values(fig: go.Figure, letter: str) -> tuple[list, bool]:
+    """The values the traces put on the ``letter`` axis, and whether they are dates."""
+    out, dates = [], False
+    for tr in fig.data:
+        vals = tr[letter] if letter in tr else None
+        if vals is None:
+            continue
+        arr = np.asarray(vals)
+        if arr.dtype.kind == "M":
+            dates = True
+            continue
+        out.extend(arr.astype(object).ravel().tolist())
+    out = [v for v in out if v is not None and not (isinstance(v, float) and np.isnan(v))]
+    first = out[0] if out else None
+    dates = dates or isinstance(first, (pd.Timestamp, np.datetime64, dt.date)) or \
+        (isinstance(first, str) and re.fullmatch(r"\d{4}-\d\d-\d\d.*", first) is not None)
+    return out, dates
+
+
+def _number_labels(values: list, axis) -> list[str]:
+    """The longest tick labels plotly can print on a numeric axis spanning ``values``."""
+    nums = [float(v) for v in values if isinstance(v, (int, float, np.number)) and not isinstance(v, bool)]
+    lo, hi = (min(nums), max(nums)) if nums else (0.0, 1.0)
+    if axis.range is not None and None not in axis.range:
+        lo, hi = min(lo, *axis.range), max(hi, *axis.range)
+    if axis.rangemode == "tozero":
+        lo, hi = min(lo, 0.0), max(hi, 0.0)
+    span = hi - lo or abs(hi) or 1.0
+    decimals = 2 if span < 2 else 1 if span < 10 else 0
+    big = max(abs(lo), abs(hi)) + (0 if axis.range is not None else 0.1 * span)  # an automatic range is padded
+    sep = "," if axis.separatethousands else ""
+    text = f"{big:{sep}.{decimals}f}"
+    return [("-" if lo < 0 else "") + (axis.tickprefix or "") + text + (axis.ticksuffix or "")]
+
+
+def _tick_labels(fig: go.Figure, letter: str, axis) -> tuple[list[str], bool]:
+    """The longest tick labels the ``letter`` axis can print, and whether they are
+    category names (which are shortened, see :func:`_short_labels`)."""
+    values, dates = _axis_values(fig, letter)
+    if axis.type == "date" or (dates and axis.type in (None, "-")):
+        # "%d %b" is one line; plotly's own date labels put the year on a second line
+        return (["00 Mmm"] if axis.tickformat == "%d %b" else ["Mmm 00<br>0000"]), False
+    if axis.type == "category" or any(isinstance(v, str) for v in values):
+        return [str(v) for v in dict.fromkeys(values)] or [""], True
+    return _number_labels(values, axis), False
+
+
+def _short_labels(labels: list[str], size: float, max_lines: int = 2) -> list[str]:
+    """Category names as printed on an axis: a long name on ``max_lines`` lines of at most
+    ``Y_LABEL_CHARS`` characters and ``Y_LABEL_PX`` pixels, cut with "…" beyond that
+    (the hover text keeps it whole), so the plot keeps most of a phone's width."""
+    def cut(line: str) -> str:
+        if len(line) <= Y_LABEL_CHARS and text_px(line, size) <= Y_LABEL_PX:
+            return line
+        while len(line) > 1 and (len(line) >= Y_LABEL_CHARS or text_px(line + "…", size) > Y_LABEL_PX):
+            line = line[:-1]
+        return line.rstrip(" &;") + "…"
+    out = []
+    for v in labels:
+        lines = (wrap(v, Y_LABEL_CHARS) or "").split("<br>")
+        if len(lines) > max_lines:
+            lines = lines[:max_lines - 1] + [cut(lines[max_lines - 1] + "…" * Y_LABEL_CHARS)]
+        out.append("<br>".join(cut(ln) for ln in lines))
+    return out
+
+
+def _fit_margins(fig: go.Figure, bottom: int) -> None:
+    """Left, right and bottom margins that hold the tick labels and axis titles,
+    worked out here from the labels' text so plotly.js draws each chart once.  With
+    ``automargin`` plotly measures the labels after drawing and lays the whole chart
+    out again (two or three passes: most of a chart's drawing time in the browser).
+    Long category names are cut (on one line beside the y axis, two under the x
+    axis), and the x-axis title is wrapped to the plot's width on a phone.  Figures with several axes, and an x axis of names
+    that plotly may turn when they crowd, keep ``automargin``."""
+    layout = fig.layout
+    axes = [k for k in layout.to_plotly_json() if re.fullmatch(r"[xy]axis\d+", k)]
+    if axes or any(tr.xaxis not in (None, "x") or tr.yaxis not in (None, "y")
+                   for tr in fig.data if "xaxis" in tr):
+        fig.update_xaxes(automargin=True)
+        fig.update_yaxes(automargin=True)
+        return
+    margin = {"l": 10, "r": 10, "b": bottom}
+    shown, names_x = {}, False
+    for letter, axis in (("x", layout.xaxis), ("y", layout.yaxis)):
+        axis.automargin = False
+        if axis.visible is False:
+            continue
+        labels, names = _tick_labels(fig, letter, axis)
+        size = axis.tickfont.size if axis.tickfont and axis.tickfont.size else FONT["size"]
+        if names:
+            # one line beside the y axis: on a phone a row of bars or cells may be 20 px high
+            short = _short_labels(labels, size, 2 if letter == "x" else 1)
+            if short != labels:
+                axis.update(tickmode="array", tickvals=labels, ticktext=short)
+                labels = short
+            if letter == "x" and axis.tickangle not in (0, 0.0) and sum(len(v) + 2 for v in labels) > 24:
+                axis.automargin = True       # plotly may turn them: only it knows how far
+                continue
+        shown[letter] = (labels, size, 5 if axis.ticks == "outside" else 0)
+        if letter == "x":
+            names_x = names
+    if "x" in shown:
+        labels, size, _ = shown["x"]
+        # the last label is centred on its tick, which may sit at the plot's right edge
+        margin["r"] = max(10, int(np.ceil(max(text_px(v, size) for v in labels) / 2)) + 2)
+    if "y" in shown:
+        labels, size, ticks = shown["y"]
+        ya = layout.yaxis
+        title = _lines(ya.title.text) if ya.title and ya.title.text else 0
+        depth = max(text_px(v, size) for v in labels) + ticks + 4
+        margin["l"] = int(np.ceil(depth + (TITLE_STANDOFF + AXIS_TITLE_LINE * title if title else 0) + 8))
+    if "x" in shown:
+        labels, size, ticks = shown["x"]
+        xa = layout.xaxis
+        depth = max(_lines(v) for v in labels) * 1.3 * size + ticks + 4
+        if xa.tickangle is None and not names_x:
+            # plotly turns crowded date and number labels by 30 degrees on a narrow plot
+            depth = max(depth, max(text_px(v, size) for v in labels) / 2 + 1.3 * size + ticks + 4)
+        title = 0
+        if xa.title and xa.title.text:
+            # centred under the plot: on a phone the plot is what the y labels leave of the width
+            room = PHONE_FIGURE_WIDTH - margin["l"] - margin["r"]
+            text = xa.title.text.replace("<br>", " ")
+            chars = AXIS_CHARS
+            while chars > 12 and max(text_px(ln, AXIS_TITLE_SIZE) for ln in wrap(text, chars).split("<br>")) > room:
+                chars -= 2
+            xa.title.text = wrap(text, chars)
+            title = _lines(xa.title.text)
+            # plotly centres a title of several lines on its standoff: move it down by the extra lines
+            xa.title.standoff = TITLE_STANDOFF + (title - 1) * AXIS_TITLE_LINE
+        need = depth + (TITLE_STANDOFF + AXIS_TITLE_LINE * title if title else 0) + 8
+        margin["b"] = int(np.ceil(max(need, bottom)))
+    fig.update_layout(margin=margin)
+
+
+# Layout defaults of kinds of plot no chart here draws (maps, 3-D, polar, ternary).
+_OTHER_PLOTS = ("geo", "mapbox", "map", "polar", "scene", "ternary", "smith")
+
+
+def lean(spec: dict) -> dict:
+    """``spec`` (a figure's dict) with its template cut to what it draws: the defaults of
+    its own trace types, without those of the other 40-odd types and of other kinds of
+    plot.  Drawn the same; the template was 7 of the 8-11 KB each chart sends to the
+    browser, where plotly.js reads it again on every draw."""
+    tpl = spec.get("layout", {}).get("template")
+    if tpl:
+        types = {t.get("type", "scatter") for t in spec.get("data", ())}
+        spec["layout"]["template"] = {
+            "data": {k: v for k, v in tpl.get("data", {}).items() if k in types},
+            "layout": {k: v for k, v in tpl.get("layout", {}).items() if k not in _OTHER_PLOTS}}
+    return spec
 
 
 class FrozenFigure(go.Figure):
@@ -237,7 +416,7 @@ class FrozenFigure(go.Figure):
 
     def __init__(self, *args, **kwargs):     # unpickling and copies come this way
         super().__init__(*args, **kwargs)
-        self._frozen = go.Figure.to_dict(self)
+        self._frozen = lean(go.Figure.to_dict(self))
 
     def to_dict(self) -> dict:
         spec = self._frozen
@@ -248,7 +427,7 @@ class FrozenFigure(go.Figure):
 def freeze(fig: go.Figure) -> FrozenFigure:
     """``fig`` as a :class:`FrozenFigure`, in place (building it again would validate
     every property a second time, which costs as much as drawing it)."""
-    spec = fig.to_dict()
+    spec = lean(fig.to_dict())
     fig.__class__ = FrozenFigure
     fig._frozen = spec
     return fig

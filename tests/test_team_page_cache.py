@@ -112,7 +112,8 @@ def _figure() -> go.Figure:
 
 
 def test_a_frozen_figure_draws_as_the_figure_every_time():
-    plain = pio.to_json(_figure(), validate=False)
+    full = json.loads(pio.to_json(_figure(), validate=False))
+    plain = pio.to_json(charts.lean(json.loads(pio.to_json(_figure(), validate=False))), validate=False)
     frozen = charts.freeze(_figure())
     assert isinstance(frozen, go.Figure)
     # st.plotly_chart serialises through to_dict and to_json, which pops each trace's uid:
@@ -121,6 +122,16 @@ def test_a_frozen_figure_draws_as_the_figure_every_time():
         assert pio.to_json(frozen.to_dict(), validate=False) == plain
     copy = pickle.loads(pickle.dumps(frozen))          # rebuilt (validated) on the way back: keys may move
     assert json.loads(pio.to_json(copy.to_dict(), validate=False)) == json.loads(plain)
+    # only the template is cut, to the defaults of the figure's own trace types and plot kind
+    sent = json.loads(plain)
+    assert sent["data"] == full["data"] and {k: v for k, v in sent["layout"].items() if k != "template"} \
+        == {k: v for k, v in full["layout"].items() if k != "template"}
+    types = {t.get("type", "scatter") for t in full["data"]}
+    assert sent["layout"]["template"]["data"] == {k: v for k, v in full["layout"]["template"]["data"].items()
+                                                  if k in types}
+    assert set(full["layout"]["template"]["layout"]) - set(sent["layout"]["template"]["layout"]) \
+        <= {"geo", "mapbox", "polar", "scene", "ternary"}
+    assert len(plain) < len(pio.to_json(_figure(), validate=False)) / 2
     assert frozen.layout.title.text == _figure().layout.title.text      # still a readable figure
 
 
