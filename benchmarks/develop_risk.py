@@ -24,6 +24,28 @@ adopted: weights fitted on the organisation's own leavers (a logistic
 regression on the landmark rows ``leaving.calibrate`` uses, coefficients kept
 >= 0 and ridge-penalised, rescaled to the default self-report and context
 totals).
+
+Second round (``--pooled``; output appended to the same results file): can the
+ranking still gain, and where does the calibration in the large go wrong?
+
+* **longer level windows** (12-26 weeks of weekly answers, two or three
+  CBIs and ProQOLs): the person's own trajectory, averaged over longer;
+* **weights fitted on the development organisations together** (a logistic
+  regression of 12-month leaving on the latest pressures of five seeds,
+  scored on the sixth, each seed in turn: leave-one-organisation-out), with the
+  self-report pressures only and with the workplace pressures (caseload,
+  acuity, trauma, incidents, overtime, mismatch) as well;
+* **the turnover the roster shows** against the following year's leaving:
+  the leavers per helper-year over the last 104 and 52 weeks (as
+  ``leaving.observed_turnover`` counts them), the share of the helpers
+  employed 52 weeks before the as-of date who left within a year (the quantity
+  predicted, measured one year earlier), and the share who left in the year
+  after the as-of date.
+
+Third (``--calibration``): the leaving model exactly as the validation runs it
+(``leaving.leaving_model``, ``turnover.helper_impact_under``) on the
+development seeds: mean predicted against observed 12-month leaving, and how
+much the prior of ``recalibrate`` (``k`` = 0, 5, 20 leavers) moves it.
 """
 from __future__ import annotations
 
@@ -134,11 +156,145 @@ def run(seed: int, fitted: bool = True) -> dict:
     return out
 
 
+WINDOW_VARIANTS = {
+    "current levels (weekly 8, CBI 12, ProQOL latest)": dict(risk.LEVEL_WINDOW_WEEKS),
+    "weekly 12, CBI 16, ProQOL 2": {"pulse": 12, "sib": 12, "cbi": 16, "proqol5": 13},
+    "weekly 12, CBI 24, ProQOL 2": {"pulse": 12, "sib": 12, "cbi": 24, "proqol5": 13},
+    "weekly 16, CBI 24, ProQOL 3": {"pulse": 16, "sib": 16, "cbi": 24, "proqol5": 25},
+    "weekly 26, CBI 26, ProQOL 3": {"pulse": 26, "sib": 26, "cbi": 26, "proqol5": 25},
+}
+WORKPLACE = ("caseload", "acuity", "trauma", "incidents", "overtime", "mismatch")
+
+
+def _turnover_check(c: dict) -> dict:
+    """Past turnover by three measures against the following year's leaving."""
+    r, as_of = c["roster"], pd.Timestamp(c["as_of"])
+    st, en = pd.to_datetime(r["start_date"]), pd.to_datetime(r["end_date"])
+    excluded = leaving._excluded(r["end_reason"].astype("string").str.lower(),
+                                 leaving.DEFAULT_EXCLUDED_REASONS).to_numpy()
+
+    def rate(weeks):
+        w0 = as_of - pd.Timedelta(weeks=weeks)
+        years = ((en.fillna(as_of).clip(upper=as_of) - st.clip(lower=w0)).dt.days.clip(lower=0) / 365.25).sum()
+        return float(((en > w0) & (en <= as_of) & ~excluded).sum() / years)
+
+    d = as_of - pd.Timedelta(weeks=52)
+    present = (st <= d) & (en.isna() | (en > d))
+    within = present & (en > d) & (en <= as_of)
+    return {"rate 104 w (as 12-month chance)": 1 - np.exp(-rate(104)),
+            "rate 52 w (as 12-month chance)": 1 - np.exp(-rate(52)),
+            "share leaving, helpers of a year earlier": float((within & ~excluded).sum()
+                                                              / (present & ~(within & excluded)).sum()),
+            "share leaving in the following year": float(c["outcome"].dropna().mean())}
+
+
+def pooled(seeds: list[int]) -> str:
+    from sklearn.linear_model import LogisticRegression
+    frames, best, turnover = {}, {}, {}
+    for seed in seeds:
+        org = heldout.generate(helpers=480, seed=seed)
+        c = heldout.cut(org, 104)
+        y_all = c["outcome"].dropna()
+        for name, windows in WINDOW_VARIANTS.items():
+            with model(windows, risk.CONTEXT_ALPHA):
+                lat = risk.latest_risk(c["roster"], c["caseload"], c["scores"], as_of=c["as_of"],
+                                       settings=Settings())
+            lat = lat.set_index("helper_id")
+            lat = lat.loc[[h for h in lat.index if h in y_all.index]]
+            lat = lat[np.isfinite(lat["risk_score"].to_numpy(float))]
+            frames[seed, name] = (lat, y_all.loc[lat.index].to_numpy(int))
+        lat, y = frames[seed, next(iter(WINDOW_VARIANTS))]
+        raw = V.latest_scores(c["scores"]).reindex(lat.index)
+        singles = {}
+        for col, sign in V.SINGLE.items():
+            v = sign * raw[col].to_numpy(float)
+            singles[col] = V.auc(y[np.isfinite(v)], v[np.isfinite(v)])
+        best[seed] = max(singles.values())
+        turnover[seed] = _turnover_check(c)
+        print(f"seed {seed} done", file=sys.stderr, flush=True)
+
+    def fitted(names, wname, seed):
+        def xy(s):
+            lat, y = frames[s, wname]
+            return lat[[f"c_{n}" for n in names]].to_numpy(float), y
+        parts = [xy(s) for s in seeds if s != seed]
+        X, y = np.vstack([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+        fill = np.nanmean(X, axis=0)
+        lr = LogisticRegression(C=1.0, max_iter=2000).fit(np.where(np.isnan(X), fill, X), y)
+        Xt, yt = xy(seed)
+        return V.auc(yt, lr.decision_function(np.where(np.isnan(Xt), fill, Xt)))
+
+    rows = {}
+    for wname in WINDOW_VARIANTS:
+        rows[f"{wname}, default weights"] = {s: V.auc(frames[s, wname][1], frames[s, wname][0]["risk_score"]
+                                                      .to_numpy(float)) for s in seeds}
+    for wname in list(WINDOW_VARIANTS)[:1] + list(WINDOW_VARIANTS)[-1:]:
+        rows[f"{wname}, self-report weights fitted on the other seeds"] = {
+            s: fitted(risk.SELF_REPORT, wname, s) for s in seeds}
+        rows[f"{wname}, self-report + workplace fitted on the other seeds"] = {
+            s: fitted(risk.SELF_REPORT + WORKPLACE, wname, s) for s in seeds}
+    b = np.array([best[s] for s in seeds])
+    out = ["AUC for leaving within 12 months, second round (development seeds only)\n",
+           "| variant | " + " | ".join(str(s) for s in seeds) + " | mean | ahead of the best single |",
+           "|---|" + "---|" * (len(seeds) + 2),
+           "| best single instrument (latest score) | " + " | ".join(f"{x:.3f}" for x in b) + f" | {b.mean():.3f} | |"]
+    for name, r in rows.items():
+        v = np.array([r[s] for s in seeds])
+        out.append(f"| {name} | " + " | ".join(f"{x:.3f}" for x in v) + f" | {v.mean():.3f} | {int((v > b).sum())} "
+                   f"of {len(seeds)} |")
+    tt = pd.DataFrame(turnover).T
+    out += ["", "Past turnover against the following year's leaving (share of helpers)\n",
+            "| seed | " + " | ".join(tt.columns) + " |", "|---|" + "---|" * len(tt.columns)]
+    out += [f"| {s} | " + " | ".join(f"{x:.3f}" for x in tt.loc[s]) + " |" for s in seeds]
+    out.append("| mean | " + " | ".join(f"{x:.3f}" for x in tt.mean()) + " |")
+    return "\n".join(out)
+
+
+def calibration(seeds: list[int]) -> str:
+    from burnout import turnover
+    out = ["Calibration in the large on the development seeds (mean predicted / observed 12-month leaving)\n",
+           "| seed | basis | observed | predicted, k = 0 | k = 5 (default) | k = 20 | ratio at k = 5 |",
+           "|---|---|---|---|---|---|---|"]
+    ratios = []
+    for seed in seeds:
+        org = heldout.generate(helpers=480, seed=seed)
+        c = heldout.cut(org, 104)
+        s = Settings()
+        hist = risk.compute_risk(c["roster"], c["caseload"], c["scores"], as_of=c["as_of"], drivers=False,
+                                 settings=s)
+        lat = risk.latest_risk(c["roster"], c["caseload"], c["scores"], as_of=c["as_of"], settings=s)
+        m = leaving.leaving_model(c["roster"], hist, c["scores"], as_of=lat["week_start"].max(), settings=s)
+        part = lat[["helper_id"]].merge(c["roster"], on="helper_id", how="left")
+        y_all = c["outcome"].dropna()
+        ids = [h for h in lat["helper_id"] if h in y_all.index]
+        observed = float(y_all.loc[ids].mean())
+        cal0, pred = m.calibration, {}
+        for k in (0.0, 5.0, 20.0):
+            m.calibration = leaving.recalibrate(cal0, hist, m.observed, prior_leavers=k)
+            imp = turnover.helper_impact_under(m, part, lat, s).set_index("helper_id")
+            pred[k] = float(imp.loc[ids, "p_leave_12m"].mean())
+        ratios.append(pred[5.0] / observed)
+        out.append(f"| {seed} | {m.basis} | {observed:.3f} | {pred[0.0]:.3f} | {pred[5.0]:.3f} | {pred[20.0]:.3f} "
+                   f"| {ratios[-1]:.2f} |")
+        print(f"seed {seed} done", file=sys.stderr, flush=True)
+    out.append(f"\nRatio at k = 5: mean {np.mean(ratios):.2f}, range {min(ratios):.2f}–{max(ratios):.2f}; "
+               f"within ±20 % on {sum(0.8 <= r <= 1.2 for r in ratios)} of {len(ratios)}.")
+    return "\n".join(out)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, nargs="+", default=[101, 102, 103, 104, 105, 106])
     ap.add_argument("--no-fitted", action="store_true")
+    ap.add_argument("--pooled", action="store_true", help="the second round (see the docstring)")
+    ap.add_argument("--calibration", action="store_true", help="the third (see the docstring)")
     a = ap.parse_args(argv)
+    if a.calibration:
+        print(calibration(a.seeds))
+        return 0
+    if a.pooled:
+        print(pooled(a.seeds))
+        return 0
     results = []
     for seed in a.seeds:
         r = run(seed, fitted=not a.no_fitted)

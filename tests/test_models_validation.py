@@ -127,3 +127,23 @@ def test_the_cox_model_tried_on_the_held_out_organisation_never_lowers_leaving_f
             hi[f] = (90.0 if f == "risk_score" else 0.9)
             p = cal.predict_p_leave(pd.DataFrame([lo, hi]))
             assert p[1] >= p[0] - 1e-12, f
+
+
+def test_pooled_difference_averages_each_organisations_resamples_and_needs_them_all():
+    """The validation's pooled AUC difference (benchmarks/validate_models.py):
+    replicate r is the mean of each organisation's r-th resample, the point
+    estimate the mean of the organisations' own differences, and an earlier run
+    saved without resamples gives no pooled figure rather than a partial one."""
+    import validate_models as VM
+
+    def run(diff, boot):
+        return {"auc_difference_vs_prespecified": diff, "auc_difference_vs_prespecified_boot": boot}
+
+    a = run(0.02, [0.00, 0.02, 0.04, np.nan])        # a resample that could not be scored stays NaN
+    b = run(-0.01, [-0.02, 0.00, 0.02, 0.00])
+    point, lo, hi = VM.pooled([a, b], "auc_difference_vs_prespecified")
+    assert point == pytest.approx(0.005)
+    reps = np.array([-0.01, 0.01, 0.03, 0.0])         # nanmean per replicate
+    assert (lo, hi) == pytest.approx(tuple(np.percentile(reps, [2.5, 97.5])))
+    assert VM.pooled([a, {"auc_difference_vs_prespecified": 0.0}], "auc_difference_vs_prespecified") is None
+    assert VM.PRESPECIFIED in VM.SINGLE
