@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import threading
 
 import pandas as pd
 import pytest
@@ -83,7 +84,7 @@ def check_same(eng) -> None:
     assert len(narrow.scores) < len(full.scores) and narrow.caseload.empty
     shown = 0
     for measure in MEASURES:
-        for window in (4, 12):
+        for window in ((4, 12) if measure == "pulse_strain" else (4,)):
             old = build_review(eng, "org", data=full, trend_measure=measure, window_weeks=window)
             new = build_review(eng, "org", data=narrow, trend_measure=measure, window_weeks=window)
             assert_same_review(old, new)
@@ -99,8 +100,14 @@ def check_same(eng) -> None:
                        build_review(eng, "org", data=narrow, where={"site": [site]}))
 
 
-def test_the_review_read_gives_exactly_the_review_of_the_full_frames(sqlite_url):
-    eng, hid = organisation(sqlite_url)
+@pytest.fixture(scope="module")
+def org(tmp_path_factory):
+    """One organisation for the tests that only read it."""
+    return organisation(f"sqlite:///{tmp_path_factory.mktemp('review_read') / 'org.db'}")
+
+
+def test_the_review_read_gives_exactly_the_review_of_the_full_frames(org):
+    eng, hid = org
     narrow = D.load_review_data(eng, with_model=False)
     mine = narrow.scores[narrow.scores["helper_id"] == hid]
     per_week = mine.groupby("week_start").size()
@@ -116,10 +123,10 @@ def test_the_review_read_gives_exactly_the_review_on_postgresql(pg_url):
     check_same(eng)
 
 
-def test_the_report_command_writes_the_same_figures(tmp_path, sqlite_url, monkeypatch):
+def test_the_report_command_writes_the_same_figures(tmp_path, org):
     """The CLI report reads the review's frames; its workbook holds the figures the full
     frames give (the creation time aside)."""
-    eng, _ = organisation(sqlite_url)
+    eng, _ = org
     team = frames.roster(eng)["team"].value_counts().index[0]
     for scope in ("org", f"team:{team}"):
         path = write_report(eng, scope, "xlsx", tmp_path / "r.xlsx")
@@ -132,8 +139,8 @@ def test_the_report_command_writes_the_same_figures(tmp_path, sqlite_url, monkey
             assert rows(got) == rows(want), (scope, name)
 
 
-def test_a_window_longer_than_the_read_reads_everything(sqlite_url):
-    eng, _ = organisation(sqlite_url)
+def test_a_window_longer_than_the_read_reads_everything(org):
+    eng, _ = org
     narrow, full = D.load_review_data(eng), D.load_data(eng)
     assert_same_review(build_review(eng, "org", data=full, window_weeks=26),
                        build_review(eng, "org", data=narrow, window_weeks=26))
@@ -169,6 +176,10 @@ def test_every_writer_stores_the_week(engine_kind, sqlite_url, request):
     monday = dt.datetime(2026, 3, 2, 0, 0, 0)
     for when in (sunday, monday):
         checkin.save_checkin(eng, hid, PULSE, submitted_at=when)
+    materialise.settle(eng)
+    for thread in threading.enumerate():   # answers older than any: the helper weeks rebuild meanwhile
+        if thread.name == "helper-week rebuild":
+            thread.join(300)
     assert stored_weeks_are_right(eng) == n + 4
     # the backfill: the column emptied as before the migration, then filled by it
     cfg = alembic_config(url)
