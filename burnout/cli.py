@@ -31,7 +31,7 @@ from burnout.store.writes import audit, save_wording
 from burnout.turnover import shanafelt
 from burnout.uncertainty import format_range, shanafelt_ranges
 from burnout.store.notes import action_notes
-from burnout.views.data import load_data
+from burnout.views.data import load_data, load_review_data
 from burnout.views.review import build_review
 from burnout.views.team import action_plan, follow_up
 from burnout.views.risk_table import risk_report
@@ -159,14 +159,15 @@ def write_report(engine, scope: str = "org", fmt: str = "pdf", out: Path | str =
     fmt = (fmt or "").lower()
     if fmt not in ("pdf", "xlsx"):
         raise InputError(f"format must be pdf or xlsx, got {fmt!r}", column="format")
-    data = load_data(engine)
+    data = load_review_data(engine)
     review = build_review(engine, scope, settings_override, data=data)
     # a team's workbook carries its action plan; the strain before and after comes from the
     # report's own weekly team means (already through the release gate)
     actions = None
     if review.team is not None and fmt == "xlsx":
         notes = action_notes(engine, review.team)
-        actions = action_plan(notes, follow_up(data, review.team, review.trend, notes))
+        # the caseload ratio is operational: the team's own frames (the review's read has no caseload)
+        actions = action_plan(notes, follow_up(load_data(engine, team=review.team), review.team, review.trend, notes))
     payload = to_pdf(review) if fmt == "pdf" else to_xlsx(review, actions=actions)
     out = Path(out)
     if out.parent and not out.parent.exists():

@@ -8,7 +8,7 @@ from typing import Iterable
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import String, case, func, null, select, tuple_, type_coerce
 from sqlalchemy.engine import Engine
 
 from burnout.domain.settings import Settings
@@ -131,4 +131,81 @@ def weekly_caseload_pressure(roster_df: pd.DataFrame, caseload_df: pd.DataFrame)
     df = caseload_df.merge(roster_df[["helper_id", "team", "role", "caseload_standard"]], on="helper_id",
                            how="left")
     df["caseload_ratio"] = df["active_cases"] / df["caseload_standard"].replace(0, np.nan)
+    return df
+
+
+def _as_score(column: str):
+    """A score column as a number SQL can average (burned_out: 1.0 / 0.0, as pandas counts it)."""
+    col = scores_t.c[column]
+    if column == "burned_out":
+        return case((col.is_(True), 1.0), (col.is_(False), 0.0), else_=null())
+    return col
+
+
+def unweeked_submissions(engine: Engine) -> int:
+    """Scored submissions without a stored week (written by code older than migration 0007)."""
+    q = (select(func.count()).select_from(submissions.join(scores_t, scores_t.c.submission_id
+                                                           == submissions.c.submission_id))
+         .where(submissions.c.week_start.is_(None)))
+    with engine.connect() as conn:
+        return int(conn.execute(q).scalar_one())
+
+
+def scores_by_week(engine: Engine, columns: Iterable[str], up_to, recent_from) -> pd.DataFrame:
+    """Scored answers up to the week ``up_to``, read by the stored week (``submissions.week_start``):
+    one row per submission from the week ``recent_from`` on, and before it one row per helper
+    and week holding the week's mean of each of ``columns``, taken by SQL.
+
+    ``helper_id, week_start`` + ``columns`` as floats (burned_out 1.0 / 0.0).  A helper's week
+    holding three or more answers of one column comes as its submissions instead: the mean of
+    one or two numbers is the same correctly rounded number in every engine and in pandas,
+    so figures built from these rows equal those built from every submission (:func:`scores`).
+    Submissions are in :func:`scores`' order (helper, time) within each helper's week."""
+    columns = list(columns)
+    up_to, recent_from = pd.Timestamp(up_to).date(), pd.Timestamp(recent_from).date()
+    joined = submissions.join(scores_t, scores_t.c.submission_id == submissions.c.submission_id)
+    week, helper = submissions.c.week_start, submissions.c.helper_id
+    values = [_as_score(c) for c in columns]
+    # the week as stored (text on SQLite): parsed once per column below, not once per row
+    week_text = type_coerce(week, String).label("week_start")
+    raw = (select(helper, week_text, *[v.label(c) for v, c in zip(values, columns)]).select_from(joined)
+           .order_by(helper, submissions.c.submitted_at))
+    means = (select(helper, week_text, *[func.avg(v).label(c) for v, c in zip(values, columns)],
+                    *[func.count(v).label(f"n_{i}") for i, v in enumerate(values)])
+             .select_from(joined).where(week < recent_from).group_by(week, helper))
+    with engine.connect() as conn:
+        recent = pd.read_sql(raw.where((week >= recent_from) & (week <= up_to)), conn)
+        weekly = pd.read_sql(means, conn)
+        counts = weekly[[f"n_{i}" for i in range(len(columns))]].to_numpy()
+        crowded = (counts > 2).any(axis=1) if len(columns) else np.zeros(len(weekly), dtype=bool)
+        keys = sorted(set(zip(weekly.loc[crowded, "helper_id"], weekly.loc[crowded, "week_start"])))
+        many = [pd.read_sql(raw.where(tuple_(helper, type_coerce(week, String)).in_(part)), conn)
+                for part in (keys[i:i + 500] for i in range(0, len(keys), 500))]
+    def typed(part: pd.DataFrame) -> pd.DataFrame:
+        part = part[["helper_id", "week_start", *columns]].copy()
+        part["week_start"] = pd.to_datetime(part["week_start"]).astype("datetime64[ns]")
+        for c in columns:
+            part[c] = pd.to_numeric(part[c]).astype(float)
+        return part
+
+    parts = [typed(p) for p in (weekly[~crowded], *many, recent) if len(p)]
+    df = pd.concat(parts, ignore_index=True) if parts else typed(recent)
+    return df.sort_values(["helper_id", "week_start"], kind="stable").reset_index(drop=True)
+
+
+def sib_ratings(engine: Engine, up_to=None) -> pd.DataFrame:
+    """``helper_id, submitted_at, week_start, sib_level`` of every single-item rating (what the
+    leaving model's burnout link is fitted on), weeks up to ``up_to``: the rows of
+    :func:`scores` that carry one, without the other columns."""
+    q = (select(submissions.c.helper_id, submissions.c.submitted_at, scores_t.c.sib_level)
+         .join(scores_t, scores_t.c.submission_id == submissions.c.submission_id)
+         .where(scores_t.c.sib_level.is_not(None))
+         .order_by(submissions.c.helper_id, submissions.c.submitted_at))
+    with engine.connect() as conn:
+        df = pd.read_sql(q, conn)
+    df["submitted_at"] = pd.to_datetime(df["submitted_at"])
+    df.insert(2, "week_start", week_starts(df["submitted_at"]).to_numpy())
+    df["sib_level"] = pd.to_numeric(df["sib_level"]).astype(float)
+    if up_to is not None:
+        df = df[df["week_start"] <= pd.Timestamp(up_to)]
     return df

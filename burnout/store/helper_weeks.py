@@ -12,7 +12,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, select, text
+from sqlalchemy import String, delete, or_, select, text, type_coerce
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
@@ -77,6 +77,22 @@ def read(engine: Engine, helper_ids: Iterable[str] | None = None, up_to=None, we
                 parts.append(pd.read_sql(q.where(table.c.helper_id.in_(chunk)), conn))
     df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[c.name for c in cols])
     return _typed(df)
+
+
+def risk_series(engine: Engine, up_to, own: Iterable[str]) -> pd.DataFrame:
+    """``helper_id, week_start, risk_score`` of every stored helper-week up to ``up_to`` whose
+    risk rests on the helper's own answers (one of the ``own`` pressure columns is present):
+    the weekly risk the HR review follows, without the rest of the row."""
+    t = helper_weeks
+    q = (select(t.c.helper_id, type_coerce(t.c.week_start, String).label("week_start"), t.c.risk_score)
+         .where(t.c.week_start <= pd.Timestamp(up_to).date(), t.c.risk_score.is_not(None),
+                or_(*[t.c[c].is_not(None) for c in own]))
+         .order_by(t.c.helper_id, t.c.week_start))
+    with engine.connect() as conn:
+        df = pd.read_sql(q, conn)
+    df["week_start"] = pd.to_datetime(df["week_start"]).astype("datetime64[ns]")
+    df["risk_score"] = pd.to_numeric(df["risk_score"]).astype(float)
+    return df
 
 
 def _typed(df: pd.DataFrame) -> pd.DataFrame:

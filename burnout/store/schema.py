@@ -108,9 +108,13 @@ submissions = Table(
     Column("submitted_at", DateTime, nullable=False),
     Column("source", String(20), nullable=False, default="import"),  # import | checkin
     Column("comment", Text),  # free text: never shown outside the helper and consented lead
+    # the Monday of submitted_at's week (domain.time.week_start), stored by every writer so
+    # SQL can filter and group by week on any engine (store.frames.scores_by_week)
+    Column("week_start", Date),
     UniqueConstraint("helper_id", "instrument", "submitted_at", name="uq_submissions_natural"),
 )
 Index("ix_submissions_helper_time", submissions.c.helper_id, submissions.c.submitted_at)
+Index("ix_submissions_week_helper", submissions.c.week_start, submissions.c.helper_id)
 
 answers = Table(
     "answers", metadata,
@@ -261,6 +265,7 @@ staging_submissions = Table(
     Column("submitted_at", DateTime, nullable=False),
     Column("source", String(20), nullable=False),
     Column("comment", Text),
+    Column("week_start", Date),
 )
 staging_answers = Table(
     "staging_answers", metadata,

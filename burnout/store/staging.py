@@ -49,7 +49,7 @@ LOCK = "import"
 STALE_AFTER = dt.timedelta(minutes=5)   # no heartbeat for this long: the import is gone
 BATCH_ROWS = 20_000                     # rows per staging transaction: tens of milliseconds
 STAGING = (staging_answers, staging_scores, staging_submissions, staging_caseload)
-SUBMISSION_COLUMNS = ["helper_id", "instrument", "submitted_at", "source", "comment"]
+SUBMISSION_COLUMNS = ["helper_id", "instrument", "submitted_at", "source", "comment", "week_start"]
 
 # Imports running in this process: a lock row naming this process but none of
 # these tokens was left by an import of this process that failed.

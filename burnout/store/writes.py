@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from burnout.domain.settings import client_word_for
-from burnout.domain.time import now as _now
+from burnout.domain.time import now as _now, week_start, week_starts
 from burnout.errors import InputError
 from burnout.scoring import score_long
 from burnout.store.retry import retried, write_transaction
@@ -239,7 +239,8 @@ def new_submissions(conn: Connection, subs: pd.DataFrame, ans: pd.DataFrame, sou
     existing["submitted_at"] = pd.to_datetime(existing["submitted_at"])
     marked = subs.merge(existing.assign(_old=True), on=KEY, how="left")
     new = subs[marked["_old"].isna().to_numpy()].reset_index(drop=True)
-    rows = new[KEY].assign(source=source, comment=new["comment"] if "comment" in new.columns else None)
+    rows = new[KEY].assign(source=source, comment=new["comment"] if "comment" in new.columns else None,
+                           week_start=week_starts(new["submitted_at"]).dt.date.to_numpy())
     rows.insert(0, "seq", np.arange(1, len(rows) + 1, dtype="int64"))
     a = ans.copy()
     a["submitted_at"] = pd.to_datetime(a["submitted_at"])
@@ -360,7 +361,8 @@ def insert_checkin(conn: Connection, helper_id: str, when, parts: list[tuple[str
     ids = []
     for instrument, comment, _, _ in parts:
         res = conn.execute(insert(submissions).values(helper_id=helper_id, instrument=instrument,
-                                                      submitted_at=when, source=source, comment=comment))
+                                                      submitted_at=when, source=source, comment=comment,
+                                                      week_start=week_start(when)))
         ids.append(int(res.inserted_primary_key[0]))
     conn.execute(insert(answers), [{"submission_id": sid, "item_id": item, "value": float(value)}
                                    for sid, (_, _, items, _) in zip(ids, parts) for item, value in items.items()])
@@ -383,8 +385,8 @@ def _score_type(column: str) -> str:
 # check-in's time under 32 concurrent writers.
 _CHECKIN_PG = text(f"""
 WITH s AS (
-    INSERT INTO submissions (helper_id, instrument, submitted_at, source, comment)
-    SELECT :helper_id, i, :submitted_at, :source, c
+    INSERT INTO submissions (helper_id, instrument, submitted_at, source, comment, week_start)
+    SELECT :helper_id, i, :submitted_at, :source, c, :week_start
     FROM unnest(CAST(:instruments AS varchar[]), CAST(:comments AS text[])) AS p(i, c)
     RETURNING submission_id, instrument),
 a AS (
@@ -409,7 +411,7 @@ def _insert_checkin_pg(conn: Connection, helper_id: str, when, parts, source: st
                        audit_row: tuple[str, str, str | None] | None, clear_draft: bool = False) -> list[int]:
     names = [p[0] for p in parts]
     params = {
-        "helper_id": helper_id, "submitted_at": when, "source": source,
+        "helper_id": helper_id, "submitted_at": when, "source": source, "week_start": week_start(when),
         "instruments": names, "comments": [p[1] for p in parts],
         "a_instrument": [n for n, _, items, _ in parts for _ in items],
         "a_item": [item for _, _, items, _ in parts for item in items],

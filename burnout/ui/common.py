@@ -29,7 +29,7 @@ from burnout.store.retry import DATABASE_ERRORS
 from burnout.store.writes import audit as write_audit
 from burnout.ui import web
 from burnout.views import team as team_views
-from burnout.views.data import OrgData, load_data
+from burnout.views.data import OrgData, leaving_model_for, load_data, load_review_data
 from burnout.views.tables import for_screen
 
 
@@ -292,7 +292,7 @@ def team_key(team: str) -> str:
 
 @st.cache_data(ttl=3600, max_entries=4, show_spinner="Loading the organisation's figures…")
 def _org_frames(url: str, key: str) -> OrgData:
-    return load_data(engine(), with_model=False)
+    return load_review_data(engine(), with_model=False)
 
 
 @st.cache_resource(ttl=3600, max_entries=4, show_spinner="Checking the organisation's leaving model…")
@@ -301,8 +301,7 @@ def leaving_model(url: str, key: str, _data: OrgData) -> leaving.LeavingModel:
     the burnout link, the observed turnover), fitted once per ``key`` (:func:`org_key`: the
     organisation's data, the saved settings and the week, which is all it reads; ``_data``
     are that key's frames) and shared, not copied, by every review that reads it."""
-    return leaving.leaving_model(_data.roster, _data.history, _data.scores, as_of=_data.as_of,
-                                 settings=_data.settings)
+    return leaving_model_for(engine(), _data)
 
 
 def org_data(url: str, key: str) -> OrgData:

@@ -54,6 +54,9 @@ class OrgData:
     settings: Settings
     # None for one team's data (a lead's pages): the leaving model is the organisation's.
     leaving_model: leaving.LeavingModel | None
+    # The review's read (load_review_data): scores hold every submission of this many weeks up
+    # to as_of and each helper's weekly means before; None: every submission.
+    answers_weeks: int | None = None
 
     @property
     def burnout_link(self) -> dict:
@@ -147,6 +150,51 @@ def load_data(engine: Engine, as_of=None, settings: Settings | None = None, team
         leaving.leaving_model(roster, history, scores, as_of=as_of_week, settings=settings)
     return OrgData(roster=roster, caseload=caseload, scores=scores, history=history, latest=latest,
                    as_of=as_of_week, settings=settings, leaving_model=model)
+
+
+# The longest answers window the HR review offers (ui/org_review.py): the review's read keeps
+# every submission of these weeks (the windows' means count submissions, not weeks).
+REVIEW_WEEKS = 12
+# The score columns the HR review and the organisation audit show: the roll-ups' and the weekly measures'.
+REVIEW_SCORES = tuple(dict.fromkeys(c for c in (*ROLLUP_MEASURES, *TREND_MEASURES) if c in frames.SCORE_COLUMNS))
+
+
+def load_review_data(engine: Engine, with_model: bool = True) -> OrgData:
+    """The organisation's frames as the HR review and the leads' organisation audit read
+    them: only what they show, and what the release gate needs.
+
+    Scores (:data:`REVIEW_SCORES` only, read by ``frames.scores_by_week``): every submission
+    of the last :data:`REVIEW_WEEKS` weeks (the answers windows), and before them each
+    helper's weekly means (the weekly tables, participation); the weekly risk only where it
+    rests on the helper's own answers (``series_for``); the latest risk; no caseload (no
+    review figure reads it).  Every figure built from them equals the one built from
+    :func:`load_data`.  Falls back to :func:`load_data` where the stored helper weeks do not
+    hold the figures (no data, the calendar's week before the data's last) or some
+    submissions have no stored week.  ``with_model``: with the leaving model
+    (:func:`leaving_model_for`, which reads what it needs itself)."""
+    horizon = helper_weeks.horizon_of(materialise.ensure(engine))
+    as_of = capped_as_of(horizon)
+    if horizon is None or as_of != horizon or frames.unweeked_submissions(engine):
+        return load_data(engine, with_model=with_model)
+    settings = saved_settings.load(engine)
+    week = _monday(as_of)
+    own = [c for c in SELF_REPORT_COMPONENTS if c in helper_weeks.COLUMNS]
+    history = helper_weeks.risk_series(engine, week, own)
+    data = OrgData(roster=frames.roster(engine, settings),
+                   caseload=pd.DataFrame(columns=frames.CASELOAD_COLUMNS),
+                   scores=frames.scores_by_week(engine, REVIEW_SCORES, week,
+                                                week - pd.Timedelta(weeks=REVIEW_WEEKS - 1)),
+                   history=history, latest=helper_weeks.read(engine, None, latest=True), as_of=week,
+                   settings=settings, leaving_model=None, answers_weeks=REVIEW_WEEKS)
+    return dataclasses.replace(data, leaving_model=leaving_model_for(engine, data)) if with_model else data
+
+
+def leaving_model_for(engine: Engine, data: OrgData) -> leaving.LeavingModel:
+    """The organisation's leaving model (``leaving.leaving_model``) at ``data.as_of`` under the
+    saved settings, from what it reads: the whole risk history and every single-item rating."""
+    history = helper_weeks.read(engine, None, up_to=data.as_of, drivers=False)
+    return leaving.leaving_model(data.roster, history, frames.sib_ratings(engine, data.as_of),
+                                 as_of=data.as_of, settings=data.settings)
 
 
 def active_roster(roster: pd.DataFrame, as_of) -> pd.DataFrame:

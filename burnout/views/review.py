@@ -638,6 +638,8 @@ def build_review(engine: Engine, scope: str = "org", settings_override: Mapping 
                          "change the saved settings instead", column="settings")
     settings = merged_settings(engine, settings_override)
     min_n = settings.min_group_size
+    if data is not None and data.answers_weeks is not None and window_weeks > data.answers_weeks:
+        data = load_data(engine, as_of=as_of)   # the review's read keeps fewer weeks than this window
     data = (data if data is not None else load_data(engine, as_of=as_of, settings=settings)).with_settings(settings)
     people = people_frame(data, weeks=window_weeks)
     # One audit over every roll-up an HR reviewer can see; a team report or a
