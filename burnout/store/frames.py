@@ -157,9 +157,9 @@ def scores_by_week(engine: Engine, columns: Iterable[str], up_to, recent_from) -
     and week holding the week's mean of each of ``columns``, taken by SQL.
 
     ``helper_id, week_start`` + ``columns`` as floats (burned_out 1.0 / 0.0).  A helper's week
-    holding three or more answers of one column comes as its submissions instead: the mean of
-    one or two numbers is the same correctly rounded number in every engine and in pandas,
-    so figures built from these rows equal those built from every submission (:func:`scores`).
+    holding two or more answers of one column comes as its submissions instead, so each older
+    row is one answer: figures that pool answers over several weeks (the 4-week blocks, see
+    views.tables) weigh them as :func:`scores` does, and no engine's rounding of a mean enters.
     Submissions are in :func:`scores`' order (helper, time) within each helper's week."""
     columns = list(columns)
     up_to, recent_from = pd.Timestamp(up_to).date(), pd.Timestamp(recent_from).date()
@@ -177,7 +177,7 @@ def scores_by_week(engine: Engine, columns: Iterable[str], up_to, recent_from) -
         recent = pd.read_sql(raw.where((week >= recent_from) & (week <= up_to)), conn)
         weekly = pd.read_sql(means, conn)
         counts = weekly[[f"n_{i}" for i in range(len(columns))]].to_numpy()
-        crowded = (counts > 2).any(axis=1) if len(columns) else np.zeros(len(weekly), dtype=bool)
+        crowded = (counts > 1).any(axis=1) if len(columns) else np.zeros(len(weekly), dtype=bool)
         keys = sorted(set(zip(weekly.loc[crowded, "helper_id"], weekly.loc[crowded, "week_start"])))
         many = [pd.read_sql(raw.where(tuple_(helper, type_coerce(week, String)).in_(part)), conn)
                 for part in (keys[i:i + 500] for i in range(0, len(keys), 500))]
