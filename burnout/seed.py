@@ -6,7 +6,6 @@ sees is what the importer really stores.  Demo logins exist only here.
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 import pandas as pd
 from sqlalchemy import delete, func, insert, select, text, update

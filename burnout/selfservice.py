@@ -14,9 +14,7 @@ A helper's answers are theirs (DESIGN §1, §7): every function here that takes 
 """
 from __future__ import annotations
 
-import datetime as dt
 import io
-import math
 import re
 from typing import Iterable, Mapping
 

@@ -232,3 +232,31 @@ def simulated_leaving_history(*, start: pd.Timestamp, n: int = 500, weeks: int =
                          "c_overtime": rng.uniform(0, 1, len(h)), "c_burnout": rng.uniform(0, 1, len(h))})
     hist["risk_score"] = 100 * hist[["c_caseload", "c_overtime", "c_burnout"]].mean(axis=1)
     return roster, hist
+
+
+def null_space(rows) -> np.ndarray:
+    """A basis of what the linear figures ``rows`` (one row per figure, one column per
+    unknown) leave undetermined; at most 8 random combinations of it, which tell the same
+    as the whole with probability one, so the attackers' set searches stay cheap."""
+    _, sv, vt = np.linalg.svd(np.vstack(rows), full_matrices=True)
+    null = vt[int((sv > 1e-9).sum()):]
+    if len(null) > 8:
+        null = np.random.default_rng(0).standard_normal((8, len(null))) @ null
+        null /= np.abs(null).max(axis=1, keepdims=True)
+    return null
+
+
+def determined_sets(null: np.ndarray, person: np.ndarray, min_n: int, limit: int = 3) -> list[tuple]:
+    """Sets of 1..min_n-1 people (columns of ``person``: unknowns x people, 1 where the
+    unknown is that person's) whose total the figures determine: a set is determined exactly
+    when its indicator is orthogonal to the null space.  At most ``limit`` per size."""
+    has = np.flatnonzero(person.sum(axis=0) > 0)
+    proj = null @ person
+    found = []
+    for size in range(1, min_n):
+        sets = np.array(list(combinations(has, size)))
+        if not len(sets):
+            break
+        residual = np.abs(proj[:, sets].sum(axis=2)).max(axis=0) if len(null) else np.zeros(len(sets))
+        found += [tuple(c) for c in sets[residual < 1e-8][:limit]]
+    return found

@@ -36,7 +36,6 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
-from itertools import combinations
 
 import numpy as np
 import pandas as pd
@@ -53,7 +52,7 @@ from burnout.views.data import BAND_COLUMNS, BANDS, ROLLUP_MEASURES, TREND_MEASU
 from burnout.views.review import build_review
 
 from conftest import ROOT
-from helpers import decode, pdf_text, small_org, xlsx_cells
+from helpers import decode, determined_sets, null_space, pdf_text, small_org, xlsx_cells
 
 MIN_N = 5
 PASSWORD = "attack-password-1234"
@@ -541,14 +540,7 @@ def _undetermined(data, people, measure: str, figures: list, known: set) -> list
             unit = np.zeros(len(ids))
             unit[j] = 1.0
             rows.append(unit)
-    a = np.vstack(rows)
-    _, sv, vt = np.linalg.svd(a, full_matrices=True)
-    null = vt[int((sv > 1e-9).sum()):]
-    if len(null) > 8:
-        # a set is determined exactly when its indicator is orthogonal to the null space; eight
-        # random vectors of it tell the same with probability one, and the sets add up fast
-        null = np.random.default_rng(0).standard_normal((8, len(null))) @ null
-        null /= np.abs(null).max(axis=1, keepdims=True)
+    null = null_space(rows)
     targets = {frozenset([p]) for p in periods} | {frozenset(_keys(p)) for p, _ in figures if len(_keys(p)) > 1}
     unknown = sorted(set(ids) - set(known))
     pos = {h: i for i, h in enumerate(unknown)}
@@ -558,15 +550,8 @@ def _undetermined(data, people, measure: str, figures: list, known: set) -> list
         for j, (h, p) in enumerate(zip(ids, periods)):
             if p in t and h in pos:
                 person[j, pos[h]] = 1.0
-        has = np.flatnonzero(person.sum(axis=0) > 0)
-        proj = null @ person
-        for size in range(1, MIN_N):
-            sets = np.array(list(combinations(has, size)))
-            if not len(sets):
-                break
-            residual = np.abs(proj[:, sets].sum(axis=2)).max(axis=0) if len(null) else np.zeros(len(sets))
-            for c in sets[residual < 1e-8][:3]:
-                found.append((measure, sorted(map(str, t))[:2], tuple(unknown[i] for i in c)))
+        for c in determined_sets(null, person, MIN_N):
+            found.append((measure, sorted(map(str, t))[:2], tuple(unknown[i] for i in c)))
     return found
 
 

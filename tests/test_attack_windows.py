@@ -9,8 +9,6 @@ person and no group of 1 to 4 may be determined.
 """
 from __future__ import annotations
 
-from itertools import combinations
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -20,6 +18,8 @@ from burnout.domain.settings import Settings
 from burnout import disclosure
 from burnout.views.data import BLOCK_MEASURES, OrgData, people_frame
 from burnout.views.tables import hr_known, hr_weekly, review_plan, rollup
+
+from helpers import determined_sets, null_space
 
 MIN_N = 5
 N_WEEKS = 14
@@ -149,26 +149,12 @@ def determined_counts(data: OrgData, got: Released) -> list:
 def _determined(rows, ids, targets) -> list:
     if not rows:
         return []
-    a = np.vstack(rows)
-    _, sv, vt = np.linalg.svd(a)
-    null = vt[int((sv > 1e-9).sum()):]
-    if len(null) > 8:
-        # a set is determined exactly when its indicator is orthogonal to the null space; eight
-        # random vectors of it tell the same with probability one
-        null = np.random.default_rng(0).standard_normal((8, len(null))) @ null
-        null /= np.abs(null).max(axis=1, keepdims=True)
+    null = null_space(rows)
     people = sorted(set(ids))
     found = []
     for t in targets:
         person = np.array([(ids == p) & t for p in people], dtype=float).T       # variables x people
-        has = np.flatnonzero(person.sum(axis=0) > 0)
-        proj = null @ person
-        for size in range(1, MIN_N):
-            sets = np.array(list(combinations(has, size)))
-            if not len(sets):
-                break
-            residual = np.abs(proj[:, sets].sum(axis=2)).max(axis=0) if len(null) else np.zeros(len(sets))
-            found += [tuple(people[j] for j in c) for c in sets[residual < 1e-8][:3]]
+        found += [tuple(people[j] for j in c) for c in determined_sets(null, person, MIN_N)]
     return found
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from burnout import auth, ingest, privacy, seed, selfservice
+from burnout import auth, ingest, seed, selfservice
 from burnout.checkin import escape_md
 from burnout.errors import InputError
 from burnout.instruments import NO_WORDING_NOTE, load, load_wording_file
@@ -272,7 +272,7 @@ with tab_wording:
         with st.expander(f"{inst.title}: " + ("wording loaded" if done else NO_WORDING_NOTE.split(":")[0].lower()),
                          expanded=not done and name != "sib", icon=":material/check:" if done else ":material/info:"):
             url = inst.licence.get("url")
-            st.markdown(f"1. Get the wording from the official source"
+            st.markdown("1. Get the wording from the official source"
                         + (f": [{escape_md(url)}]({url})" if url else "") + f" ({escape_md(inst.licence.get('name'))}).")
             st.markdown("2. Read the terms: " + " ".join(escape_md(t) for t in inst.licence.get("terms") or []))
             st.markdown(f"3. Put the {len(inst.item_ids)} items in a file of `item_id,text` (CSV) or "

@@ -8,7 +8,7 @@ from typing import Mapping
 import pandas as pd
 import streamlit as st
 
-from burnout import auth, checkin, privacy, selfservice
+from burnout import auth, checkin, privacy
 from burnout.domain.settings import MIN_COMMENT_GROUP, MIN_GROUP_SIZE, TEAM_KINDS, team_kind_label
 from burnout.instruments import load
 from burnout.store import settings as saved_settings

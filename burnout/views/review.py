@@ -668,9 +668,7 @@ def build_review(engine: Engine, scope: str = "org", settings_override: Mapping 
                             f"Share of people in each band of the 0-100 risk ({_risk_band_words()}).",
                             bands.display(percent=PERCENT, decimals=0), ("risk_bands",)))
 
-    ids = set(people["helper_id"])
     all_series = series_for(data, trend_measure)
-    series = all_series[all_series["helper_id"].isin(ids)]
     roster = data.roster
     # the weekly cells are audited week by week and pass the roll-ups' audit too (a heatmap
     # row of a team the roll-ups hide would undo it); see tables.hr_weekly
