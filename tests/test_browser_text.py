@@ -56,6 +56,7 @@ def test_names_and_notes_with_links_stay_text(app):
         page.get_by_role("heading", level=1, name=re.compile(r"^Team ")).wait_for()
         page.locator('[data-testid="stPlotlyChart"] .main-svg').first.wait_for()
         # an action note with markdown, a bare host and HTML
+        page.get_by_text("Add or update a note", exact=True).click()
         page.get_by_label("You said (what the team raised)").fill(NOTE)
         page.get_by_label("Owner").fill(f"[boss](http://{HOST}/o)")
         page.get_by_role("button", name="Save note").click()

@@ -103,9 +103,10 @@ def test_team_page_shows_own_team_only(writable_db, people):
     assert any("risk band" in t for t in titles) and any("weekly team mean" in t for t in titles)
     assert any("heatmap" in t.lower() or "by helper and week" in t for t in titles)
     assert any("checked in" in t for t in titles)
-    # every chart has a table next to it (expanders), caseloads are shown
-    assert len(at.dataframe) >= len(titles) - 1
-    assert "Caseloads in the team" in body
+    # every chart has a table next to it, and the caseloads a box of their own (each drawn once opened)
+    labels = [e.label for e in at.expander]
+    assert labels.count("Show as a table") == len(titles)
+    assert "Caseloads in the team (operational figures, last 4 weeks)" in labels
     # the heatmap lists consenting helpers only, and viewing them is audited
     heat = next(sp for sp in specs(at) if sp["data"] and sp["data"][0]["type"] == "heatmap")
     rows = set(heat["data"][0]["y"])
@@ -163,6 +164,8 @@ def test_team_heatmap_shows_the_last_12_weeks_by_default_with_a_choice(writable_
 def test_team_page_action_note_form_saves(writable_db):
     eng = writable_db["engine"]
     at = page("team", eng, "demo-lead")
+    at.session_state["note_form_box"] = True        # "Add or update a note" opened
+    at.run()
     at.text_area[0].input("Weekend on-call leaves no time to recover.")
     at.text_area[1].input("Added a second on-call worker.")
     at.button[0].click()
@@ -175,6 +178,7 @@ def test_team_page_action_note_form_saves(writable_db):
                for n in notes)
     assert audit_count(eng, "action_note_added") == 1
     assert any("Weekend on" in m.value and "time to recover" in m.value for m in at.markdown)
+    assert at.text_area                                     # the box stays open for the next note
 
 
 def test_team_worklist_lists_sharing_helpers_by_risk_or_rise(writable_db, people):

@@ -164,6 +164,30 @@ def test_each_chart_s_table_is_drawn_once_its_box_is_opened(writable_db):
     assert len(heat) and "status" not in heat
 
 
+
+def test_the_note_form_and_the_caseloads_are_drawn_once_their_boxes_are_opened(writable_db):
+    """The notes form and the caseload table cost a browser more than a chart to lay out:
+    closed, neither is sent (the notes themselves and the caseload download are); opened,
+    the form is whole and the table is the team's caseloads, the same as the download."""
+    at = open_team_page(writable_db["engine"], "demo-lead")
+    labels = [e.label for e in at.expander]
+    assert "Add or update a note" in labels and "Caseloads in the team (operational figures, last 4 weeks)" in labels
+    assert not at.text_area and not at.date_input and "Save note" not in [b.label for b in at.button]
+    assert not any(list(df.value.columns)[:2] == ["Helper", "Role"] for df in at.dataframe)
+    assert at.get("download_button")                 # the caseloads stay one click away as a file
+    at.session_state["note_form_box"] = True
+    at.session_state["team_caseload_box"] = True
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [t.label for t in at.text_area] == ["You said (what the team raised)", "We did (what changed)"]
+    assert [d.label for d in at.date_input] == ["Due by", "Done on"]
+    assert {"Add or update", "Status", "About"} <= {b.label for b in at.selectbox}
+    caseloads = next(df.value for df in at.dataframe if list(df.value.columns)[:2] == ["Helper", "Role"])
+    roster = frames.roster(writable_db["engine"])
+    team = roster[roster["team"] == writable_db["lead_team"]]
+    assert len(caseloads) and set(caseloads["Helper"]) <= set(team["name"].fillna(team["helper_id"]))
+
+
 def test_the_leaving_model_is_fitted_once_per_change_and_as_load_data_fits_it(writable_db, monkeypatch):
     from burnout import leaving
     from burnout.ui import common

@@ -59,6 +59,42 @@ st.info(f"{view.basis_label} Groups under {min_n} people are not shown. "
         + (f"Data up to the week starting {as_of:%d %b %Y}." if as_of is not None else "No data yet."))
 
 
+def _note_form(notes: pd.DataFrame, alert_refs: list[str]) -> None:
+    choices = {"new": "A new note"} | {int(r.note_id): f"Update: {str(r.you_said)[:60]}" for r in notes.itertuples()}
+    pick = st.selectbox("Add or update", list(choices), format_func=choices.get, key="note_pick")
+    current = notes[notes["note_id"] == pick].iloc[0] if pick != "new" else None
+    links = {"": "Not linked"} | {f"driver:{d}": f"Driver: {DRIVER_WORDS[d]}" for d in WORKPLACE_DRIVERS} \
+        | {f"alert:{a}": f"Alert: {a}" for a in alert_refs}
+    cur_link = "" if current is None or not current.get("link_ref") else f"{current['link_kind']}:{current['link_ref']}"
+    if cur_link and cur_link not in links:
+        links[cur_link] = cur_link
+    with st.form("action_note", clear_on_submit=pick == "new"):
+        you_said = st.text_area("You said (what the team raised)",
+                                value="" if current is None else current["you_said"])
+        c1, c2, c3 = st.columns(3)
+        owner = c1.text_input("Owner", value="" if current is None or not current.get("owner") else current["owner"])
+        due_on = c2.date_input("Due by", value=None if current is None or pd.isna(current.get("due_on"))
+                               else pd.Timestamp(current["due_on"]).date(), max_value=today() + dt.timedelta(days=730))
+        status = c3.selectbox("Status", STATUSES, index=STATUSES.index(current["status"]) if current is not None
+                              and current.get("status") in STATUSES else 0)
+        link = st.selectbox("About", list(links), format_func=links.get, index=list(links).index(cur_link))
+        we_did = st.text_area("We did (what changed)", value="" if current is None or not current["we_did"]
+                              else current["we_did"])
+        done_on = st.date_input("Done on", value=None if current is None or pd.isna(current["done_on"])
+                                else pd.Timestamp(current["done_on"]).date(),
+                                max_value=today() + dt.timedelta(days=365))
+        if st.form_submit_button("Save note"):
+            kind, _, ref = link.partition(":")
+            try:
+                save_action_note(engine, user, team, you_said, we_did, done_on,
+                                 note_id=None if pick == "new" else int(pick), owner=owner, due_on=due_on,
+                                 status=status, link_kind=kind or None, link_ref=ref or None)
+                st.success("Saved.")
+                st.rerun()
+            except InputError as exc:
+                st.error(str(exc))
+
+
 def _audit_seen(helper_ids, what: str) -> None:
     """One audit row per helper, measure and session: the list, heatmap and alerts together."""
     seen = st.session_state.setdefault("_team_audited", set())
@@ -123,8 +159,11 @@ if built.scatter_chart is not None:
 else:
     st.caption("The scatter of caseload against burnout needs helpers who share their individual results; "
                "none do yet. Caseloads are below.")
-st.markdown("**Caseloads in the team** (operational figures, last 4 weeks)")
-st.dataframe(tables["caseload"], hide_index=True, width="stretch")
+# a table grid costs the browser more than a chart: drawn once opened, like the charts' tables
+caseloads = st.expander("Caseloads in the team (operational figures, last 4 weeks)", key="team_caseload_box",
+                        on_change="rerun")
+if caseloads.open:
+    caseloads.dataframe(tables["caseload"], hide_index=True, width="stretch")
 st.download_button("Download caseloads (CSV)", drawn.caseload_csv,
                    file_name=f"caseloads_{team}.csv", mime="text/csv", key="dl_caseload")
 
@@ -196,34 +235,9 @@ for _, n in notes.iterrows():
         if int(n["note_id"]) in follow:
             st.markdown(f":material/compare_arrows: **Before → after:** {escape_md(follow[int(n['note_id'])])}")
 
-choices = {"new": "A new note"} | {int(r.note_id): f"Update: {str(r.you_said)[:60]}" for r in notes.itertuples()}
-pick = st.selectbox("Add or update", list(choices), format_func=choices.get, key="note_pick")
-current = notes[notes["note_id"] == pick].iloc[0] if pick != "new" else None
-links = {"": "Not linked"} | {f"driver:{d}": f"Driver: {DRIVER_WORDS[d]}" for d in WORKPLACE_DRIVERS} \
-    | {f"alert:{a}": f"Alert: {a}" for a in alert_refs}
-cur_link = "" if current is None or not current.get("link_ref") else f"{current['link_kind']}:{current['link_ref']}"
-if cur_link and cur_link not in links:
-    links[cur_link] = cur_link
-with st.form("action_note", clear_on_submit=pick == "new"):
-    you_said = st.text_area("You said (what the team raised)", value="" if current is None else current["you_said"])
-    c1, c2, c3 = st.columns(3)
-    owner = c1.text_input("Owner", value="" if current is None or not current.get("owner") else current["owner"])
-    due_on = c2.date_input("Due by", value=None if current is None or pd.isna(current.get("due_on"))
-                           else pd.Timestamp(current["due_on"]).date(), max_value=today() + dt.timedelta(days=730))
-    status = c3.selectbox("Status", STATUSES, index=STATUSES.index(current["status"]) if current is not None
-                          and current.get("status") in STATUSES else 0)
-    link = st.selectbox("About", list(links), format_func=links.get, index=list(links).index(cur_link))
-    we_did = st.text_area("We did (what changed)", value="" if current is None or not current["we_did"]
-                          else current["we_did"])
-    done_on = st.date_input("Done on", value=None if current is None or pd.isna(current["done_on"])
-                            else pd.Timestamp(current["done_on"]).date(), max_value=today() + dt.timedelta(days=365))
-    if st.form_submit_button("Save note"):
-        kind, _, ref = link.partition(":")
-        try:
-            save_action_note(engine, user, team, you_said, we_did, done_on,
-                             note_id=None if pick == "new" else int(pick), owner=owner, due_on=due_on,
-                             status=status, link_kind=kind or None, link_ref=ref or None)
-            st.success("Saved.")
-            st.rerun()
-        except InputError as exc:
-            st.error(str(exc))
+# the form's dozen widgets took the browser longer to lay out than a chart, on every visit of
+# every lead: built once its box is opened, which then stays open across reruns (its key)
+writing = st.expander("Add or update a note", key="note_form_box", icon=":material/edit_note:", on_change="rerun")
+if writing.open:
+    with writing:
+        _note_form(notes, alert_refs)
