@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import signal
 import statistics
 import subprocess
 import sys
@@ -40,29 +41,67 @@ def timed_call(fn) -> tuple[object, float, float]:
     return out, time.perf_counter() - t, cpu_self() - c
 
 
-def run_measured(args: list[str], env: dict | None = None, cwd: Path | None = None) -> dict:
-    """Run a command as its own process: wall seconds, and the child's own CPU seconds and peak RSS from wait4."""
+def step_timeout() -> float | None:
+    """Seconds one measured process may run (``BENCH_STEP_TIMEOUT``, set by run_all.py
+    --step-timeout): a step that cannot finish at a large size is recorded as such
+    instead of holding up every step after it."""
+    return float(os.environ.get("BENCH_STEP_TIMEOUT") or 0) or None
+
+
+def run_measured(args: list[str], env: dict | None = None, cwd: Path | None = None,
+                 timeout: float | None = -1) -> dict:
+    """Run a command as its own process: wall seconds, and the child's own CPU seconds and peak RSS from wait4.
+
+    With a timeout (default: step_timeout()) the process and its children are killed when it
+    runs out; ``timed_out`` is then set and ``stdout`` holds what it printed until then, and
+    ``quiet_s`` how long it had been running since its last RESULT line (or its start)."""
+    timeout = step_timeout() if timeout == -1 else timeout
     full_env = {**os.environ, **(env or {})}
     t = time.perf_counter()
+    # Its own session, so a timeout ends the browser or py-spy children too.
     proc = subprocess.Popen(args, cwd=cwd or ROOT, env=full_env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+                            stderr=subprocess.PIPE, start_new_session=timeout is not None)
     # Read both pipes on threads so a chatty child cannot block on a full pipe
     # while we sit in wait4.
-    chunks: dict[str, bytes] = {}
+    chunks: dict[str, list[bytes]] = {"out": [], "err": []}
+    last_result = [t]
 
     def drain(name, stream):
-        chunks[name] = stream.read()
+        for line in stream:
+            chunks[name].append(line)
+            if line.startswith(b"RESULT|"):
+                last_result[0] = time.perf_counter()
 
     threads = [threading.Thread(target=drain, args=(n, s)) for n, s in
                (("out", proc.stdout), ("err", proc.stderr))]
     [th.start() for th in threads]
+    timed_out = threading.Event()
+
+    def kill():
+        timed_out.set()
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+    timer = threading.Timer(timeout, kill) if timeout else None
+    if timer:
+        timer.start()
     _, status, ru = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t
+    if timer:
+        timer.cancel()
+    if timed_out.is_set():      # grandchildren may still hold the pipes open
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     [th.join() for th in threads]
     proc.returncode = os.waitstatus_to_exitcode(status)
     return {"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "rss_mib": ru.ru_maxrss / 1024,
-            "rc": proc.returncode, "stdout": chunks["out"].decode(errors="replace"),
-            "stderr": chunks["err"].decode(errors="replace")}
+            "rc": proc.returncode, "timed_out": timed_out.is_set(), "quiet_s": t + wall - last_result[0],
+            "stdout": b"".join(chunks["out"]).decode(errors="replace"),
+            "stderr": b"".join(chunks["err"]).decode(errors="replace")}
 
 
 def emit(key: str, runs: list[dict], **extra) -> dict:

@@ -79,14 +79,29 @@ TARGETS = [
 ]
 
 
-def step(script: str, *args: str, env: dict | None = None) -> tuple[list[dict], list[str]]:
-    """Run one benchmark script; its RESULT lines and its legacy ROW lines."""
+def step(script: str, *args: str, env: dict | None = None, expect: tuple[str, ...] = (),
+         timeout: float | None = -1) -> tuple[list[dict], list[str]]:
+    """Run one benchmark script; its RESULT lines and its legacy ROW lines.
+
+    When the script runs out of the step time limit (--step-timeout) or fails, what it
+    measured before stays, and each ``expect``ed figure it did not reach becomes a row
+    saying so; a failing script without ``expect`` stops the run."""
     print("$", script, " ".join(args), flush=True)
-    r = run_measured([PYTHON, str(BENCH / script), *args], env=env)
-    if r["rc"]:
-        sys.stderr.write(r["stderr"][-4000:])
-        raise SystemExit(f"{script} failed with exit code {r['rc']}")
+    r = run_measured([PYTHON, str(BENCH / script), *args], env=env, timeout=timeout)
     found = results(r["stdout"])
+    if r["timed_out"] or r["rc"]:
+        sys.stderr.write(r["stderr"][-4000:])
+        if not expect:
+            raise SystemExit(f"{script} failed with exit code {r['rc']}")
+        have = {f["key"] for f in found}
+        missing = [k for k in expect if k not in have]
+        if r["timed_out"]:
+            print(f"   {script} did not finish in {r['wall']:.0f} s", flush=True)
+            found += [{"key": k, "dnf": round(r["quiet_s"])} if i == 0 else {"key": k, "na": "not reached"}
+                      for i, k in enumerate(missing)]
+        else:
+            why = (r["stderr"].strip().splitlines() or [f"exit code {r['rc']}"])[-1][:200]
+            found += [{"key": k, "failed": why} for k in missing]
     for res in found:
         print("  ", fmt(res) if res.get("runs") else res, flush=True)
     print(f"   ({r['wall']:.0f} s)", flush=True)
@@ -99,6 +114,10 @@ def fmt(res: dict | None) -> str:
         return "–"
     if res.get("na"):
         return f"n/a ({res['na']})"
+    if res.get("dnf") is not None:
+        return f"> {res['dnf']:,} s (did not finish)"
+    if res.get("failed"):
+        return "failed"
     if "count" in res:
         return f"{res['count']:,}"
     if "ratio" in res:
@@ -122,6 +141,11 @@ def merge_cold(found: list[dict]) -> list[dict]:
     for r in found:
         (by[r["key"]] if r["key"].endswith(".cold") else rest).append(r)
     for key, rs in by.items():
+        done = [r for r in rs if r.get("wall") is not None]
+        if not done:        # did not finish or failed in every process
+            rest.append(rs[0])
+            continue
+        rs = done
         rest.append({"key": key, "runs": len(rs), "wall": statistics.median(r["wall"] for r in rs),
                      "cpu": statistics.median(r["cpu"] for r in rs), "rss_mib": max(r["rss_mib"] for r in rs)})
     return rest
@@ -129,14 +153,14 @@ def merge_cold(found: list[dict]) -> list[dict]:
 
 def derived(res: dict[str, dict]) -> None:
     """Figures computed from others: the ratio to the peer, the check-in count, server memory."""
-    if "team.warm" in res and "peer.team.warm" in res:
+    if res.get("team.warm", {}).get("wall") and res.get("peer.team.warm", {}).get("wall"):
         ours, peer = res["team.warm"], res["peer.team.warm"]
         res["ratio.team.warm"] = {"key": "ratio.team.warm", "ratio": ours["wall"] / peer["wall"],
                                   "cpu_ratio": ours["cpu"] / peer["cpu"] if peer.get("cpu") else None}
-    if "peer.checkins" in res:
+    if "count" in res.get("peer.checkins", {}):
         res["checkins"] = {"key": "checkins", "count": res["peer.checkins"]["count"]}
     for ours, key in (("browser.team", "server.ours"), ("peer.browser.team", "server.peer")):
-        if ours in res:
+        if res.get(ours, {}).get("rss_mib"):
             res[key] = {"key": key, "server_mib": res[ours]["rss_mib"]}
 
 
@@ -208,7 +232,12 @@ def render(all_results: list[dict]) -> str:
     for d in all_results:
         busy = (f" (5-minute load average {d['load'][0]:g} at the start, {d['load'][1]:g} at the end)"
                 if d.get("load") else "")
-        parts.append(f"- {size_label(d)}: measured {d['date']} with `{d['command']}` on {d['machine']}{busy}.")
+        rev = f" on code revision {d['revision']}" if d.get("revision") else ""
+        limit = (f"; each measured process limited to {d['step_timeout']:,.0f} s wall" if d.get("step_timeout")
+                 else "") + (f" ({d['import_timeout']:,.0f} s for the import)" if d.get("import_timeout") else "")
+        cut = f" **Incomplete ({d['partial']}).**" if d.get("partial") else ""
+        parts.append(f"- {size_label(d)}: measured {d['date']}{rev} with `{d['command']}` on {d['machine']}"
+                     f"{busy}{limit}.{cut}")
     parts += ["", "Each cell: median wall time (median CPU seconds of the process, its peak RSS); "
               "first opens are separate fresh processes, warm and after-check-in figures are reruns "
               "of one AppTest session; browser figures are wall time from the click until the first "
@@ -261,6 +290,12 @@ def main() -> None:
     ap.add_argument("--engine", choices=["sqlite", "postgresql"], default="sqlite",
                     help="postgresql: start a throwaway cluster (as tests/pg.py) and run every step on it")
     ap.add_argument("--database-url", help="an empty database to run every step on (instead of --engine)")
+    ap.add_argument("--step-timeout", type=float, default=0,
+                    help="seconds one measured process may run; a step that runs out is recorded as "
+                         "'> N s (did not finish)' and the run goes on (an import that runs out stops it)")
+    ap.add_argument("--import-timeout", type=float, default=0,
+                    help="the same for the first import, which every later step waits for (default: --step-timeout)")
+    ap.add_argument("--demo-dir", type=Path, help="where the demo files go; reused when they exist (same size)")
     a = ap.parse_args()
     if a.readme_only:
         write_readme(render(load_all(a.results_dir)))
@@ -305,17 +340,56 @@ def pg_server():
 def run(a, label: str, helpers: int, weeks: int, skip: set[str], url: str, engine: str, server, db: Path,
         load_start: float) -> None:
     env = {"BURNOUT_DATABASE_URL": url, "BURNOUT_DEMO": "0"}
+    if a.step_timeout:
+        os.environ["BENCH_STEP_TIMEOUT"] = str(a.step_timeout)   # every measured process inherits it
+    if a.import_timeout:
+        os.environ["BENCH_IMPORT_TIMEOUT"] = str(a.import_timeout)
     runs = str(a.runs)
     found: list[dict] = []
     legacy: list[str] = []
     commands: dict[str, list[str]] = {}
+    suffix = "" if engine == "sqlite" else f"-{engine}"
+    out_file = a.results_dir / f"bench-{label}{suffix}.json"
+    cpu_n = os.cpu_count()
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    data = {"size": label, "helpers": helpers, "weeks": weeks, "date": time.strftime("%Y-%m-%d"),
+            "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "command": "benchmarks/run_all.py " + " ".join(sys.argv[1:]),
+            "revision": _revision(),
+            "engine": engine,
+            "machine": f"{cpu_n} cores, {mem:.0f} GiB, Python {platform.python_version()}, "
+                       + ("embedded SQLite" if engine == "sqlite" else _pg_version(url)),
+            "step_timeout": a.step_timeout or None, "import_timeout": a.import_timeout or None}
+
+    def save(partial: str | None, prof: dict | None = None) -> dict:
+        """The results so far; a long run is written after every step, so a stopped run keeps them."""
+        res = {r["key"]: r for r in merge_cold(found)}
+        derived(res)
+        data.update({"load": [round(load_start, 1), round(os.getloadavg()[1], 1)],
+                     "finished": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                     "results": res, "legacy": legacy, "profile": prof or {}})
+        data.pop("partial", None)
+        if partial:
+            data["partial"] = partial
+        if not a.no_readme:
+            a.results_dir.mkdir(parents=True, exist_ok=True)
+            out_file.write_text(json.dumps(data, indent=1) + "\n")
+        return res
 
     # The import is what every later step reads, so it runs even when "cli" is skipped
     # from the table (bench_cli.py is the only way data get into the database here).
-    got, _ = step("bench_cli.py", "--helpers", str(helpers), "--weeks", str(weeks), "--url", url, "--runs", runs)
+    # Its commands are limited one by one inside bench_cli.py, not as a whole.
+    got, _ = step("bench_cli.py", "--helpers", str(helpers), "--weeks", str(weeks), "--url", url,
+                  "--runs", runs, *(["--demo-dir", str(a.demo_dir)] if a.demo_dir else []),
+                  timeout=None, expect=("demo", "import", "reimport", "rebuild", "risk", "turnover"))
+    if not any(r["key"] == "import" and r.get("wall") is not None for r in got):
+        found += got
+        save("stopped: the import did not finish, so nothing after it was measured")
+        raise SystemExit("the import did not finish")
     demo_dir = next(r["dir"] for r in got if r["key"] == "demo")
     if "cli" not in skip:
         found += got
+    save("running: CLI done")
     commands["import"] = [PYTHON, "-m", "burnout", "import", *(f"--{f}={demo_dir}/{f}.csv"
                                                               for f in ("roster", "surveys", "caseload"))]
     commands["risk"] = [PYTHON, "-m", "burnout", "risk", "--output", f"{demo_dir}/risk-profile.csv", "--as",
@@ -323,20 +397,27 @@ def run(a, label: str, helpers: int, weeks: int, skip: set[str], url: str, engin
 
     if "pages" not in skip:
         for page in PAGES:
-            got, _ = step("bench_pages.py", "--url", url, "--page", page, "--warm", runs, "--after", runs)
+            got, _ = step("bench_pages.py", "--url", url, "--page", page, "--warm", runs, "--after", runs,
+                          expect=(f"{page}.cold", f"{page}.warm", f"{page}.after_checkin"))
             found += got
             for _ in range(a.runs - 1):
-                found += step("bench_pages.py", "--url", url, "--page", page, "--cold-only")[0]
+                found += step("bench_pages.py", "--url", url, "--page", page, "--cold-only",
+                              expect=(f"{page}.cold",))[0]
             commands[f"{page}.cold"] = [PYTHON, str(BENCH / "bench_pages.py"), "--url", url, "--page", page,
                                         "--cold-only"]
+            save(f"running: page {page} done")
     if "write" not in skip:
-        found += step("bench_writes.py", "--url", url, "--single", str(max(3, a.runs)))[0]
+        found += step("bench_writes.py", "--url", url, "--single", str(max(3, a.runs)), expect=("checkin_write",))[0]
+        save("running: write done")
     if "peer" not in skip or "browser" not in skip:
         args = ["--url", url, "--runs", runs] + (["--no-browser"] if "browser" in skip else [])
-        found += step("bench_peer.py", *args, *(["--peer-git", a.peer_git] if a.peer_git else []))[0]
+        expect = ("peer.checkins", "peer.team.cold", "peer.team.warm") + (
+            () if "browser" in skip else ("browser.team", "peer.browser.team"))
+        found += step("bench_peer.py", *args, *(["--peer-git", a.peer_git] if a.peer_git else []),
+                      expect=expect)[0]
+        save("running: peer done")
 
-    res = {r["key"]: r for r in merge_cold(found)}
-    derived(res)
+    res = save("running: profile")
     prof = {}
     if "profile" not in skip:
         cpu = {k: r["cpu"] for k, r in res.items() if k in commands and r.get("cpu")}
@@ -350,7 +431,6 @@ def run(a, label: str, helpers: int, weeks: int, skip: set[str], url: str, engin
                 env_p = env
             if env_p is not None:
                 a.results_dir.mkdir(parents=True, exist_ok=True)
-                suffix = "" if engine == "sqlite" else f"-{engine}"
                 prof = profile(slowest, commands, env_p, a.results_dir / f"profile-{label}{suffix}.txt")
                 print("\n".join(prof.get("summary", [prof.get("error", "")])), flush=True)
     if "legacy" not in skip:
@@ -365,24 +445,26 @@ def run(a, label: str, helpers: int, weeks: int, skip: set[str], url: str, engin
             except SystemExit as exc:
                 legacy.append(f"{script} | – | failed: {exc} |")
 
-    cpu_n = os.cpu_count()
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    data = {"size": label, "helpers": helpers, "weeks": weeks, "date": time.strftime("%Y-%m-%d"),
-            "command": "benchmarks/run_all.py " + " ".join(sys.argv[1:]),
-            "engine": engine,
-            "machine": f"{cpu_n} cores, {mem:.0f} GiB, Python {platform.python_version()}, "
-                       + ("embedded SQLite" if engine == "sqlite" else _pg_version(url)),
-            "load": [round(load_start, 1), round(os.getloadavg()[1], 1)],
-            "results": res, "legacy": legacy, "profile": prof}
+    save(None, prof)
     text = render([data])
     print("\n" + text)
     if a.no_readme:
         return
-    a.results_dir.mkdir(parents=True, exist_ok=True)
-    suffix = "" if engine == "sqlite" else f"-{engine}"
-    (a.results_dir / f"bench-{label}{suffix}.json").write_text(json.dumps(data, indent=1) + "\n")
     write_readme(render(load_all(a.results_dir)))
     print("README.md updated")
+
+
+def _revision() -> str:
+    import subprocess
+
+    try:
+        out = subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%h %cs"], capture_output=True,
+                             text=True, timeout=30).stdout.split()
+        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no", "--",
+                                "burnout"], capture_output=True, text=True, timeout=30).stdout.strip()
+    except OSError:
+        return "unknown"
+    return f"{out[0]} ({out[1]}){', with uncommitted changes under burnout/' if dirty else ''}" if out else "unknown"
 
 
 def _pg_version(url: str) -> str:
