@@ -34,11 +34,45 @@ def peak_mib_self() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024   # KiB on Linux
 
 
+def server_cpu() -> float | None:
+    """CPU seconds the PostgreSQL cluster has used so far: the postmaster, the backends it
+    has reaped and the ones still running (``BENCH_PG_PID``, set by run_all.py for its
+    throwaway cluster).  On PostgreSQL a query's work is done there, not in the measured
+    Python process, so a step's figure on PostgreSQL is its own CPU plus this one's change.
+    None when there is no such cluster (SQLite works inside the process)."""
+    pid = os.environ.get("BENCH_PG_PID")
+    if not pid:
+        return None
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rpartition(")")[2].split()
+        except OSError:        # ended meanwhile: the postmaster's reaped-children times have it
+            continue
+        if entry == pid:
+            total += sum(int(f) for f in fields[11:15])    # its own and its reaped children's
+        elif fields[1] == pid:
+            total += sum(int(f) for f in fields[11:15])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+_last_server = {"cpu": None}
+
+
+def last_server_cpu() -> float | None:
+    """The PostgreSQL server's CPU seconds during the last timed_call (None on SQLite)."""
+    return _last_server["cpu"]
+
+
 def timed_call(fn) -> tuple[object, float, float]:
-    """(result, wall s, CPU s) of ``fn()`` in this process."""
-    c, t = cpu_self(), time.perf_counter()
+    """(result, wall s, CPU s) of ``fn()`` in this process (the server's: last_server_cpu())."""
+    s0, c, t = server_cpu(), cpu_self(), time.perf_counter()
     out = fn()
-    return out, time.perf_counter() - t, cpu_self() - c
+    wall, cpu = time.perf_counter() - t, cpu_self() - c
+    _last_server["cpu"] = None if s0 is None else server_cpu() - s0
+    return out, wall, cpu
 
 
 def step_timeout() -> float | None:
@@ -57,6 +91,7 @@ def run_measured(args: list[str], env: dict | None = None, cwd: Path | None = No
     ``quiet_s`` how long it had been running since its last RESULT line (or its start)."""
     timeout = step_timeout() if timeout == -1 else timeout
     full_env = {**os.environ, **(env or {})}
+    s0 = server_cpu()
     t = time.perf_counter()
     # Its own session, so a timeout ends the browser or py-spy children too.
     proc = subprocess.Popen(args, cwd=cwd or ROOT, env=full_env, stdout=subprocess.PIPE,
@@ -99,7 +134,7 @@ def run_measured(args: list[str], env: dict | None = None, cwd: Path | None = No
     [th.join() for th in threads]
     proc.returncode = os.waitstatus_to_exitcode(status)
     return {"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "rss_mib": ru.ru_maxrss / 1024,
-            "rc": proc.returncode, "timed_out": timed_out.is_set(), "quiet_s": t + wall - last_result[0],
+            "server_cpu": None if s0 is None else server_cpu() - s0, "rc": proc.returncode, "timed_out": timed_out.is_set(), "quiet_s": t + wall - last_result[0],
             "stdout": b"".join(chunks["out"]).decode(errors="replace"),
             "stderr": b"".join(chunks["err"]).decode(errors="replace")}
 
@@ -110,6 +145,8 @@ def emit(key: str, runs: list[dict], **extra) -> dict:
            "wall": statistics.median(r["wall"] for r in runs) if runs else None,
            "cpu": statistics.median(r["cpu"] for r in runs) if runs and "cpu" in runs[0] else None,
            "rss_mib": max(r.get("rss_mib", 0) for r in runs) if runs else None, **extra}
+    if runs and all(r.get("server_cpu") is not None for r in runs):
+        res["server_cpu"] = statistics.median(r["server_cpu"] for r in runs)
     print("RESULT|" + json.dumps(res), flush=True)
     return res
 

@@ -129,6 +129,9 @@ def fmt(res: dict | None) -> str:
     bits = []
     if res.get("cpu") is not None:
         bits.append(f"CPU {res['cpu']:.2f} s" if res["cpu"] < 10 else f"CPU {res['cpu']:,.0f} s")
+    if res.get("server_cpu") is not None:
+        sc = res["server_cpu"]
+        bits.append(f"server CPU {sc:.2f} s" if sc < 10 else f"server CPU {sc:,.0f} s")
     if res.get("rss_mib") and not res["key"].startswith(("browser", "peer.browser")):
         bits.append(f"{res['rss_mib']:,.0f} MiB")
     return out + (f" ({', '.join(bits)})" if bits else "")
@@ -148,6 +151,8 @@ def merge_cold(found: list[dict]) -> list[dict]:
         rs = done
         rest.append({"key": key, "runs": len(rs), "wall": statistics.median(r["wall"] for r in rs),
                      "cpu": statistics.median(r["cpu"] for r in rs), "rss_mib": max(r["rss_mib"] for r in rs)})
+        if all(r.get("server_cpu") is not None for r in rs):
+            rest[-1]["server_cpu"] = statistics.median(r["server_cpu"] for r in rs)
     return rest
 
 
@@ -243,7 +248,9 @@ def render(all_results: list[dict]) -> str:
               "of one AppTest session; browser figures are wall time from the click until the first "
               "chart is drawn, with the CPU seconds Chromium and the dashboard server spent meanwhile "
               "(the machine is shared: under load the wall times wait for other processes, the CPU "
-              "seconds are the figures to compare).",
+              "seconds are the figures to compare). On PostgreSQL the queries' own work is done by the "
+              "database server: where a cell says \"server CPU\", that is what the whole cluster (all its "
+              "processes) used during the step, to add to the process's own CPU seconds.",
               "", table(all_results)]
     profiles = [(d, d.get("profile")) for d in all_results if d.get("profile", {}).get("summary")]
     for d, p in profiles:
@@ -319,6 +326,8 @@ def main() -> None:
     elif a.engine == "postgresql":
         server = pg_server()
         url = server.new_database()
+        # Whose CPU seconds are the server's (measure.server_cpu): every step reports them beside its own.
+        os.environ["BENCH_PG_PID"] = (Path(server.data) / "postmaster.pid").read_text().split()[0]
     else:
         url = f"sqlite:///{db}"
     engine = "postgresql" if url.startswith("postgresql") else "sqlite"
