@@ -467,8 +467,10 @@ def _revision() -> str:
     import subprocess
 
     try:
-        out = subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%h %cs"], capture_output=True,
-                             text=True, timeout=30).stdout.split()
+        # The product's revision: the last commit that changed burnout/ (benchmark-only commits
+        # after it measure the same code).
+        out = subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%h %cs", "--", "burnout"],
+                             capture_output=True, text=True, timeout=30).stdout.split()
         dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no", "--",
                                 "burnout"], capture_output=True, text=True, timeout=30).stdout.strip()
     except OSError:
