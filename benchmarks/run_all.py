@@ -232,6 +232,26 @@ def table(all_results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def under_table(all_results: list[dict]) -> list[str]:
+    """Which code and how busy a machine each column measured, right under the table:
+    columns from different revisions are not one code's figures."""
+    by_rev = collections.defaultdict(list)
+    for d in all_results:
+        by_rev[d.get("revision")].append(d)
+    lines = []
+    for rev, ds in by_rev.items():
+        cols = []
+        for d in ds:
+            when = (f"{d['started']} – {d['finished'].split()[1]}" if d.get("started") and d.get("finished")
+                    else d["date"])
+            load = f", load average {d['load'][0]:g} → {d['load'][1]:g}" if d.get("load") else ""
+            cut = ", incomplete" if d.get("partial") else ""
+            cols.append(f"{size_label(d)} ({when}{load}{cut})")
+        what = f"code revision {rev}" if rev else "an earlier revision (not recorded)"
+        lines.append(f"Measured on {what}: {'; '.join(cols)}.")
+    return ["", *lines] if lines else []
+
+
 def render(all_results: list[dict]) -> str:
     parts = []
     for d in all_results:
@@ -251,7 +271,7 @@ def render(all_results: list[dict]) -> str:
               "seconds are the figures to compare). On PostgreSQL the queries' own work is done by the "
               "database server: where a cell says \"server CPU\", that is what the whole cluster (all its "
               "processes) used during the step, to add to the process's own CPU seconds.",
-              "", table(all_results)]
+              "", table(all_results), *under_table(all_results)]
     profiles = [(d, d.get("profile")) for d in all_results if d.get("profile", {}).get("summary")]
     for d, p in profiles:
         parts += ["", f"Profile of the step that took the most CPU at {size_label(d)}, `{p['key']}` "
