@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from measure import PYTHON, ROOT, SIZES, emit, run_measured  # noqa: E402
+from measure import PYTHON, ROOT, SIZES, cap_at_deadline, emit, run_measured  # noqa: E402
 
 
 class DidNotFinish(Exception):
@@ -62,7 +62,8 @@ def main() -> None:
     def step(key: str, *args: str, runs: int = 1, **extra) -> None:
         try:
             # Everything else waits for the first import, so it may take longer (BENCH_IMPORT_TIMEOUT).
-            limit = float(os.environ.get("BENCH_IMPORT_TIMEOUT") or 0) or -1 if key == "import" else -1
+            limit = cap_at_deadline(float(os.environ.get("BENCH_IMPORT_TIMEOUT") or 0) or None) or -1 \
+                if key == "import" else -1
             emit(key, [cli(*args, url=a.url, timeout=limit) for _ in range(runs)], **extra)
         except DidNotFinish as dnf:
             emit(key, [], dnf=round(dnf.args[0]))

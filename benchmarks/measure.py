@@ -79,7 +79,19 @@ def step_timeout() -> float | None:
     """Seconds one measured process may run (``BENCH_STEP_TIMEOUT``, set by run_all.py
     --step-timeout): a step that cannot finish at a large size is recorded as such
     instead of holding up every step after it."""
-    return float(os.environ.get("BENCH_STEP_TIMEOUT") or 0) or None
+    limit = float(os.environ.get("BENCH_STEP_TIMEOUT") or 0) or None
+    return cap_at_deadline(limit)
+
+
+def cap_at_deadline(limit: float | None) -> float | None:
+    """``limit``, but not past the run's deadline (``BENCH_DEADLINE``, seconds since the epoch,
+    run_all.py --deadline): a run that must end by a given time ends its last step as one
+    that did not finish."""
+    deadline = float(os.environ.get("BENCH_DEADLINE") or 0)
+    if not deadline:
+        return limit
+    left = max(1.0, deadline - time.time())
+    return left if limit is None else min(limit, left)
 
 
 def run_measured(args: list[str], env: dict | None = None, cwd: Path | None = None,

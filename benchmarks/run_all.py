@@ -31,6 +31,7 @@ throwaway cluster as the tests do (tests/pg.py) and runs every step on it;
 from __future__ import annotations
 
 import argparse
+import calendar
 import collections
 import json
 import os
@@ -44,12 +45,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from measure import PYTHON, ROOT, SIZES, results, run_measured  # noqa: E402
+from measure import PYTHON, ROOT, SIZES, cap_at_deadline, results, run_measured, step_timeout  # noqa: E402
 
 BENCH = ROOT / "benchmarks"
 RESULTS = BENCH / "results"
 START, END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
 PAGES = ("team", "org_review", "checkin")
+DERIVED = ("ratio.team.warm", "checkins", "server.ours", "server.peer")   # computed again by derived()
 STEPS = ("cli", "pages", "write", "peer", "browser", "profile", "legacy")
 
 # (key, what, target at L) - the targets are issue #12's table.
@@ -87,6 +89,12 @@ def step(script: str, *args: str, env: dict | None = None, expect: tuple[str, ..
     measured before stays, and each ``expect``ed figure it did not reach becomes a row
     saying so; a failing script without ``expect`` stops the run."""
     print("$", script, " ".join(args), flush=True)
+    deadline = float(os.environ.get("BENCH_DEADLINE") or 0)
+    if deadline and expect and deadline - time.time() < 60:
+        print("   not run: the run's deadline has come", flush=True)
+        return [{"key": k, "na": "not run: out of time"} for k in expect], []
+    if timeout is not None:
+        timeout = cap_at_deadline(step_timeout() if timeout == -1 else timeout)
     r = run_measured([PYTHON, str(BENCH / script), *args], env=env, timeout=timeout)
     found = results(r["stdout"])
     if r["timed_out"] or r["rc"]:
@@ -322,6 +330,12 @@ def main() -> None:
                          "'> N s (did not finish)' and the run goes on (an import that runs out stops it)")
     ap.add_argument("--import-timeout", type=float, default=0,
                     help="the same for the first import, which every later step waits for (default: --step-timeout)")
+    ap.add_argument("--deadline", help="HH:MM UTC today: whatever runs then is ended as not finished, "
+                                       "later steps are not run")
+    ap.add_argument("--resume", action="store_true",
+                    help="with --database-url of a database this size was already imported into: add to its "
+                         "results file the steps not skipped (no new import; earlier figures are kept)")
+    ap.add_argument("--pages", default=",".join(PAGES), help="the pages to measure, in this order")
     ap.add_argument("--demo-dir", type=Path, help="where the demo files go; reused when they exist (same size)")
     a = ap.parse_args()
     if a.readme_only:
@@ -338,11 +352,20 @@ def main() -> None:
     if skip - set(STEPS):
         ap.error(f"unknown steps to skip: {sorted(skip - set(STEPS))}")
 
+    if a.deadline:
+        hh, mm = map(int, a.deadline.split(":"))
+        now = time.gmtime()
+        os.environ["BENCH_DEADLINE"] = str(calendar.timegm((now.tm_year, now.tm_mon, now.tm_mday, hh, mm, 0)))
+    if a.resume and not a.database_url:
+        ap.error("--resume needs --database-url")
     load_start = os.getloadavg()[1]
     db = Path(tempfile.mkdtemp(prefix=f"bench_{label}.")) / "bench.db"
     server = None
     if a.database_url:
         url = a.database_url
+        pid = postmaster_of(url)
+        if pid:
+            os.environ["BENCH_PG_PID"] = pid
     elif a.engine == "postgresql":
         server = pg_server()
         url = server.new_database()
@@ -358,12 +381,34 @@ def main() -> None:
             server.stop()
 
 
+def postmaster_of(url: str) -> str | None:
+    """The process id of a local throwaway cluster (tests/pg.py's, /tmp/pgtest.*) serving ``url``,
+    so its CPU seconds can be counted; None for any other database."""
+    m = re.match(r"postgresql(\+\w+)?://[^@]*@(127\.0\.0\.1|localhost):(\d+)/", url)
+    if not m:
+        return None
+    for pidfile in Path(tempfile.gettempdir()).glob("pgtest.*/postmaster.pid"):
+        lines = pidfile.read_text().splitlines()
+        if len(lines) > 3 and lines[3].strip() == m.group(3):
+            return lines[0].strip()
+    return None
+
+
 def pg_server():
     """A throwaway PostgreSQL cluster, the one the tests start (tests/pg.py)."""
     sys.path.insert(0, str(ROOT / "tests"))
     from pg import Server   # noqa: E402 - the tests' helper, one place for how a cluster is started
 
     return Server()
+
+
+def cli_step(a, helpers: int, weeks: int, url: str, runs: str) -> list[dict]:
+    """The import is what every later step reads, so it runs even when "cli" is skipped
+    from the table (bench_cli.py is the only way data get into the database here).
+    Its commands are limited one by one inside bench_cli.py, not as a whole."""
+    return step("bench_cli.py", "--helpers", str(helpers), "--weeks", str(weeks), "--url", url,
+                "--runs", runs, *(["--demo-dir", str(a.demo_dir)] if a.demo_dir else []),
+                timeout=None, expect=("demo", "import", "reimport", "rebuild", "risk", "turnover"))[0]
 
 
 def run(a, label: str, helpers: int, weeks: int, skip: set[str], url: str, engine: str, server, db: Path,
@@ -405,27 +450,32 @@ def run(a, label: str, helpers: int, weeks: int, skip: set[str], url: str, engin
             out_file.write_text(json.dumps(data, indent=1) + "\n")
         return res
 
-    # The import is what every later step reads, so it runs even when "cli" is skipped
-    # from the table (bench_cli.py is the only way data get into the database here).
-    # Its commands are limited one by one inside bench_cli.py, not as a whole.
-    got, _ = step("bench_cli.py", "--helpers", str(helpers), "--weeks", str(weeks), "--url", url,
-                  "--runs", runs, *(["--demo-dir", str(a.demo_dir)] if a.demo_dir else []),
-                  timeout=None, expect=("demo", "import", "reimport", "rebuild", "risk", "turnover"))
-    if not any(r["key"] == "import" and r.get("wall") is not None for r in got):
-        found += got
-        save("stopped: the import did not finish, so nothing after it was measured")
-        raise SystemExit("the import did not finish")
+    if a.resume:
+        earlier = json.loads(out_file.read_text())
+        found += [r for r in earlier["results"].values() if r["key"] not in DERIVED]
+        legacy += earlier.get("legacy", [])
+        data.update({k: earlier[k] for k in ("date", "started", "revision", "step_timeout", "import_timeout")
+                     if k in earlier})
+        data["command"] = earlier["command"] + "`, then `" + data["command"]
+        load_start = earlier.get("load", [load_start])[0]
+        got = [earlier["results"]["demo"]]
+    else:
+        got = cli_step(a, helpers, weeks, url, runs)
+        if not any(r["key"] == "import" and r.get("wall") is not None for r in got):
+            found += got
+            save("stopped: the import did not finish, so nothing after it was measured")
+            raise SystemExit("the import did not finish")
+        if "cli" not in skip:
+            found += got
+        save("running: CLI done")
     demo_dir = next(r["dir"] for r in got if r["key"] == "demo")
-    if "cli" not in skip:
-        found += got
-    save("running: CLI done")
     commands["import"] = [PYTHON, "-m", "burnout", "import", *(f"--{f}={demo_dir}/{f}.csv"
                                                               for f in ("roster", "surveys", "caseload"))]
     commands["risk"] = [PYTHON, "-m", "burnout", "risk", "--output", f"{demo_dir}/risk-profile.csv", "--as",
                         "benchmark", "--reason", "benchmark"]
 
     if "pages" not in skip:
-        for page in PAGES:
+        for page in [p.strip() for p in a.pages.split(",") if p.strip()]:
             got, _ = step("bench_pages.py", "--url", url, "--page", page, "--warm", runs, "--after", runs,
                           expect=(f"{page}.cold", f"{page}.warm", f"{page}.after_checkin"))
             found += got
