@@ -211,3 +211,25 @@ def test_server_cpu_counts_the_server_s_finished_and_running_children(monkeypatc
         child.wait()
     monkeypatch.delenv("BENCH_PG_PID")
     assert measure.server_cpu() is None and measure.run_measured([PYTHON, "-c", "pass"])["server_cpu"] is None
+
+
+def test_a_run_s_deadline_caps_each_step_and_skips_the_ones_after_it(monkeypatch, tmp_path):
+    (tmp_path / "never.py").write_text("raise SystemExit('should not have run')\n")
+    monkeypatch.setattr(run_all, "BENCH", tmp_path)
+    monkeypatch.setenv("BENCH_STEP_TIMEOUT", "1200")
+    monkeypatch.setenv("BENCH_DEADLINE", str(time.time() + 300))
+    assert 290 <= measure.step_timeout() <= 300
+    assert measure.cap_at_deadline(None) <= 300 and measure.cap_at_deadline(10) == 10
+    monkeypatch.setenv("BENCH_DEADLINE", str(time.time() + 30))
+    found, _ = run_all.step("never.py", expect=("p.cold", "p.warm"))
+    assert [run_all.fmt(r) for r in found] == ["n/a (not run: out of time)"] * 2
+
+
+def test_the_cluster_behind_a_url_is_found_by_its_port(monkeypatch, tmp_path):
+    cluster = tmp_path / "pgtest.x"
+    cluster.mkdir()
+    (cluster / "postmaster.pid").write_text(f"4242\n{cluster}\n1700000000\n54321\n")
+    monkeypatch.setattr(run_all.tempfile, "gettempdir", lambda: str(tmp_path))
+    assert run_all.postmaster_of("postgresql+psycopg://postgres@127.0.0.1:54321/t1") == "4242"
+    assert run_all.postmaster_of("postgresql+psycopg://postgres@127.0.0.1:5432/t1") is None
+    assert run_all.postmaster_of("sqlite:////tmp/x.db") is None
