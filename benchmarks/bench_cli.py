@@ -14,17 +14,25 @@ and their medians reported.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from measure import PYTHON, ROOT, SIZES, emit, run_measured  # noqa: E402
+from measure import PYTHON, ROOT, SIZES, cap_at_deadline, emit, run_measured  # noqa: E402
 
 
-def cli(*args: str, url: str) -> dict:
-    r = run_measured([PYTHON, "-m", "burnout", *args], env={"BURNOUT_DATABASE_URL": url, "BURNOUT_DEMO": "0"})
+class DidNotFinish(Exception):
+    pass
+
+
+def cli(*args: str, url: str, timeout: float | None = -1) -> dict:
+    r = run_measured([PYTHON, "-m", "burnout", *args], env={"BURNOUT_DATABASE_URL": url, "BURNOUT_DEMO": "0"},
+                     timeout=timeout)
+    if r["timed_out"]:
+        raise DidNotFinish(r["wall"])
     if r["rc"]:
         raise SystemExit(f"burnout {args[0]} failed ({r['rc']}): {r['stderr'][-3000:]}")
     return r
@@ -47,26 +55,43 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--url", required=True, help="an empty database to import into")
     ap.add_argument("--runs", type=int, default=3, help="repeats of the steps that do not change data")
+    ap.add_argument("--demo-dir", type=Path, help="write the demo files here, or reuse them if they exist")
     a = ap.parse_args()
     helpers, weeks = SIZES[a.size] if a.size else (a.helpers, a.weeks)
 
-    out = Path(tempfile.mkdtemp(prefix="bench_cli."))
-    r = cli("demo", "--out", str(out), "--helpers", str(helpers), "--weeks", str(weeks), "--seed", str(a.seed),
-            url=a.url)
-    emit("demo", [r], dir=str(out), note=f"{sum(p.stat().st_size for p in out.iterdir()) / 2**20:,.0f} MiB of CSV")
-    files = ["--roster", str(out / "roster.csv"), "--surveys", str(out / "surveys.csv"),
-             "--caseload", str(out / "caseload.csv")]
-    emit("import", [cli("import", *files, url=a.url)])
-    emit("reimport", [cli("import", *files, url=a.url)])
+    def step(key: str, *args: str, runs: int = 1, **extra) -> None:
+        try:
+            # Everything else waits for the first import, so it may take longer (BENCH_IMPORT_TIMEOUT).
+            limit = cap_at_deadline(float(os.environ.get("BENCH_IMPORT_TIMEOUT") or 0) or None) or -1 \
+                if key == "import" else -1
+            emit(key, [cli(*args, url=a.url, timeout=limit) for _ in range(runs)], **extra)
+        except DidNotFinish as dnf:
+            emit(key, [], dnf=round(dnf.args[0]))
+            if key in ("demo", "import"):   # nothing after it has its data
+                raise SystemExit(f"{key} did not finish in the step time limit")
+
+    # Demo files written by an earlier run of the same size and seed can be reused
+    # (--demo-dir): at L they take minutes, and the SQLite and PostgreSQL runs import the same.
+    out = a.demo_dir or Path(tempfile.mkdtemp(prefix="bench_cli."))
+    names = ("roster", "surveys", "caseload")
+    if a.demo_dir and all((out / f"{n}.csv").exists() for n in names):
+        emit("demo", [], dir=str(out), na="files reused from an earlier run")
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        step("demo", "demo", "--out", str(out), "--helpers", str(helpers), "--weeks", str(weeks), "--seed",
+             str(a.seed), dir=str(out))
+    files = [arg for n in names for arg in (f"--{n}", str(out / f"{n}.csv"))]
+
+    step("import", "import", *files)
+    step("reimport", "import", *files)
     if has_command("rebuild"):
-        emit("rebuild", [cli("rebuild", url=a.url) for _ in range(a.runs)])
+        step("rebuild", "rebuild", runs=a.runs)
     else:
         emit("rebuild", [], na="no `rebuild` command in this version")
-    risk_out = out / "risk.csv"
-    emit("risk", [cli("risk", "--output", str(risk_out), "--as", "benchmark", "--reason", "benchmark", url=a.url)
-                  for _ in range(a.runs)])
-    emit("turnover", [cli("turnover", "--helpers", str(helpers), "--burnout-rate", "0.45", "--turnover-rate",
-                          "0.2", "--cost-per-departure", "60000", url=a.url) for _ in range(a.runs)])
+    risk_out = Path(tempfile.mkdtemp(prefix="bench_risk.")) / "risk.csv"
+    step("risk", "risk", "--output", str(risk_out), "--as", "benchmark", "--reason", "benchmark", runs=a.runs)
+    step("turnover", "turnover", "--helpers", str(helpers), "--burnout-rate", "0.45", "--turnover-rate", "0.2",
+         "--cost-per-departure", "60000", runs=a.runs)
 
 
 if __name__ == "__main__":

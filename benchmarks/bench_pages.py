@@ -163,7 +163,7 @@ def measure_page(engine, page: str, username: str, warm: int, after: int, checki
     from burnout.ui.common import now
 
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    from measure import emit, peak_mib_self, timed_call
+    from measure import emit, last_server_cpu, peak_mib_self, timed_call
 
     preimport(page)
     at = AppTest.from_file(str(ROOT / "burnout" / "ui" / f"{page}.py"), default_timeout=3600)
@@ -175,7 +175,7 @@ def measure_page(engine, page: str, username: str, warm: int, after: int, checki
         _, wall, cpu = timed_call(at.run)
         if at.exception:
             raise SystemExit(f"{page} ({kind}): {at.exception[0].value}")
-        return {"wall": wall, "cpu": cpu, "rss_mib": peak_mib_self()}
+        return {"wall": wall, "cpu": cpu, "rss_mib": peak_mib_self(), "server_cpu": last_server_cpu()}
 
     emit(f"{page}.cold", [one("cold")])
     if warm:

@@ -142,7 +142,7 @@ def single(url: str, n: int) -> None:
     """One check-in at a time into ``url``, by ``n`` different helpers."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from bench_pages import one_checkin
-    from measure import emit, peak_mib_self, timed_call
+    from measure import emit, last_server_cpu, peak_mib_self, timed_call
 
     from burnout.store import frames, get_engine
 
@@ -153,7 +153,7 @@ def single(url: str, n: int) -> None:
     runs = []
     for i, hid in enumerate(ids):
         _, wall, cpu = timed_call(lambda: one_checkin(engine, hid, second=3001 + i))
-        runs.append({"wall": wall, "cpu": cpu, "rss_mib": peak_mib_self()})
+        runs.append({"wall": wall, "cpu": cpu, "rss_mib": peak_mib_self(), "server_cpu": last_server_cpu()})
     emit("checkin_write", runs)
 
 def during_import(url: str, label: str, helpers: int, threads: int) -> str:

@@ -9,8 +9,10 @@ database, the profile summary and the README table.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 
 import pandas as pd
 import pytest
@@ -144,3 +146,90 @@ def test_ratio_to_the_peer_in_wall_and_cpu():
            "peer.team.warm": {"key": "peer.team.warm", "runs": 3, "wall": 0.1, "cpu": 0.1, "rss_mib": 1}}
     run_all.derived(res)
     assert run_all.fmt(res["ratio.team.warm"]) == "2.00 (CPU 4.00)"
+
+
+def test_a_step_that_runs_out_of_time_keeps_what_it_measured_and_says_what_did_not_finish(monkeypatch, tmp_path):
+    script = tmp_path / "slow.py"
+    script.write_text("import json, time\n"
+                      "print('RESULT|' + json.dumps({'key': 'p.cold', 'runs': 1, 'wall': 0.1, 'cpu': 0.1, "
+                      "'rss_mib': 50}), flush=True)\n"
+                      "time.sleep(60)\n")
+    monkeypatch.setattr(run_all, "BENCH", tmp_path)
+    t = time.perf_counter()
+    found, _ = run_all.step("slow.py", expect=("p.cold", "p.warm", "p.after_checkin"), timeout=3)
+    assert time.perf_counter() - t < 30          # killed, not waited for
+    got = {r["key"]: r for r in found}
+    assert got["p.cold"]["wall"] == 0.1
+    assert run_all.fmt(got["p.warm"]) == f"> {got['p.warm']['dnf']:,} s (did not finish)"
+    assert 2 <= got["p.warm"]["dnf"] <= 4
+    assert run_all.fmt(got["p.after_checkin"]) == "n/a (not reached)"
+    merged = {r["key"]: r for r in run_all.merge_cold(found)}   # a cold open that never finished stays one
+    assert merged["p.cold"]["wall"] == 0.1 and "dnf" in merged["p.warm"]
+
+
+def test_a_step_that_fails_is_recorded_and_without_expected_figures_stops_the_run(monkeypatch, tmp_path):
+    (tmp_path / "bad.py").write_text("raise MemoryError('out of memory at L')\n")
+    monkeypatch.setattr(run_all, "BENCH", tmp_path)
+    found, _ = run_all.step("bad.py", expect=("p.cold",))
+    assert found == [{"key": "p.cold", "failed": "MemoryError: out of memory at L"}]
+    assert run_all.fmt(found[0]) == "failed"
+    with pytest.raises(SystemExit):
+        run_all.step("bad.py")
+
+
+def test_a_timed_out_command_takes_its_children_with_it(tmp_path):
+    pid_file = tmp_path / "child"
+    code = (f"import subprocess, sys, time; p = subprocess.Popen([sys.executable, '-c', 'import time; "
+            f"time.sleep(120)']); open({str(pid_file)!r}, 'w').write(str(p.pid)); time.sleep(120)")
+    r = measure.run_measured([PYTHON, "-c", code], timeout=3)
+    assert r["timed_out"] and r["wall"] < 30
+    child = int(pid_file.read_text())
+    for _ in range(50):                     # killed; gone once init has reaped it
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            break
+        if "Z" in open(f"/proc/{child}/stat").read().rpartition(")")[2].split()[:1]:
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("the grandchild outlived the time limit")
+
+
+def test_server_cpu_counts_the_server_s_finished_and_running_children(monkeypatch):
+    monkeypatch.setenv("BENCH_PG_PID", str(os.getpid()))     # this process stands in for the postmaster
+    burn = "import time; t = time.process_time()\nwhile time.process_time() - t < 0.4: pass"
+    before = measure.server_cpu()
+    r = measure.run_measured([PYTHON, "-c", burn], timeout=None)   # a backend that ran and was reaped
+    assert r["server_cpu"] >= 0.35
+    child = subprocess.Popen([PYTHON, "-c", burn + "\ntime.sleep(30)"])   # one still running
+    try:
+        time.sleep(1.5)
+        assert measure.server_cpu() - before >= 0.75
+    finally:
+        child.kill()
+        child.wait()
+    monkeypatch.delenv("BENCH_PG_PID")
+    assert measure.server_cpu() is None and measure.run_measured([PYTHON, "-c", "pass"])["server_cpu"] is None
+
+
+def test_a_run_s_deadline_caps_each_step_and_skips_the_ones_after_it(monkeypatch, tmp_path):
+    (tmp_path / "never.py").write_text("raise SystemExit('should not have run')\n")
+    monkeypatch.setattr(run_all, "BENCH", tmp_path)
+    monkeypatch.setenv("BENCH_STEP_TIMEOUT", "1200")
+    monkeypatch.setenv("BENCH_DEADLINE", str(time.time() + 300))
+    assert 290 <= measure.step_timeout() <= 300
+    assert measure.cap_at_deadline(None) <= 300 and measure.cap_at_deadline(10) == 10
+    monkeypatch.setenv("BENCH_DEADLINE", str(time.time() + 30))
+    found, _ = run_all.step("never.py", expect=("p.cold", "p.warm"))
+    assert [run_all.fmt(r) for r in found] == ["n/a (not run: out of time)"] * 2
+
+
+def test_the_cluster_behind_a_url_is_found_by_its_port(monkeypatch, tmp_path):
+    cluster = tmp_path / "pgtest.x"
+    cluster.mkdir()
+    (cluster / "postmaster.pid").write_text(f"4242\n{cluster}\n1700000000\n54321\n")
+    monkeypatch.setattr(run_all.tempfile, "gettempdir", lambda: str(tmp_path))
+    assert run_all.postmaster_of("postgresql+psycopg://postgres@127.0.0.1:54321/t1") == "4242"
+    assert run_all.postmaster_of("postgresql+psycopg://postgres@127.0.0.1:5432/t1") is None
+    assert run_all.postmaster_of("sqlite:////tmp/x.db") is None
