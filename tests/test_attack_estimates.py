@@ -27,23 +27,28 @@ MIN_N = 5
 TEAM = "AMH-Riverside"
 
 
-@pytest.fixture(scope="module")
-def org(tmp_path_factory):
-    """48 helpers (seed 9); in AMH-Riverside (6 helpers) one never answers and the other 5 share."""
-    folder = tmp_path_factory.mktemp("estimates")
+def _org(folder, silent_count: int):
+    """48 helpers (seed 9); in AMH-Riverside (6 helpers) the last ``silent_count`` never
+    answer and the others share with their lead."""
     files = write_demo(folder / "files", helpers=48, weeks=14, seed=9)
     roster = pd.read_csv(files["roster"], dtype=str)
     team = sorted(roster.loc[roster["team"] == TEAM, "helper_id"])
     assert len(team) == 6, "the team this test is about"
-    silent = team[-1]
+    silent = team[-silent_count:]
     surveys = pd.read_csv(files["surveys"], dtype=str, keep_default_na=False)
-    surveys[surveys["helper_id"] != silent].to_csv(files["surveys"], index=False)
+    surveys[~surveys["helper_id"].isin(silent)].to_csv(files["surveys"], index=False)
     engine = get_engine(f"sqlite:///{folder / 'org.db'}")
     ingest.import_files(engine, roster=str(files["roster"]), surveys=str(files["surveys"]),
                         caseload=str(files["caseload"]))
-    for hid in team[:-1]:
+    for hid in team[:-silent_count]:
         selfservice.set_consent(engine, hid, True, actor=hid)
     return engine, silent
+
+
+@pytest.fixture(scope="module")
+def org(tmp_path_factory):
+    engine, silent = _org(tmp_path_factory.mktemp("estimates"), 1)
+    return engine, silent[0]
 
 
 def _counts(review) -> dict:
@@ -102,3 +107,19 @@ def test_counts_of_people_with_an_estimate_pass_the_roster_audit(org):
     old = rows + [np.array([t == TEAM for t in people["team"]], dtype=float)]
     assert [tuple(ids[unknown[i]] for i in c) for c in determined_sets(null_space(old), person, MIN_N)] \
         == [(silent,)]
+
+
+def test_the_leads_risk_bands_do_not_say_who_did_not_answer(tmp_path):
+    """4 of the 6 share (fewer than 5, so the lead's figures are over the whole team) and the
+    other 2 never answered.  The lead knows the 4 have estimates: risk bands counting 4 people
+    would say both private helpers had not checked in.  The lead's bands now ask the roster
+    audit for their count as HR's do; the old code hid them here too (the team's own
+    protection of its private helpers), so this is a regression test, not a found leak."""
+    from burnout.views import team as team_views
+
+    engine, silent = _org(tmp_path, 2)
+    data = load_data(engine)
+    view = team_views.build_team_view(data, TEAM)
+    bands = view.bands.table
+    assert bands["n"].isna().all(), bands
+    assert view.drivers.empty
