@@ -106,6 +106,13 @@ BLOCK_WEEKS = 4
 AUDIT_WEEKS = max(WINDOWS)
 # The roster audit's column: every active person, whether they answered or not.
 EVERYONE = "everyone"
+# A plan column "n:<column>": the count of the people with a value of <column> (risk bands,
+# "People with a risk estimate"); having a value means having answered, so it is a count.
+COUNT_OF = "n:"
+
+
+def count_of(column: str) -> str:
+    return f"{COUNT_OF}{column}"
 
 
 def week_column(measure: str, i: int) -> str:
@@ -203,6 +210,8 @@ class JointPlan:
     def allows(self, column: str, conditions: Mapping, window: int | None = None) -> bool:
         """May the figure of ``column`` over the last ``window`` weeks (default: the chosen
         window) for the people matching ``conditions`` be shown?"""
+        if column.startswith(COUNT_OF):     # who has a value says who did not answer: the roster audit too
+            return self.counts_allow(conditions) and self.allows(column[len(COUNT_OF):], conditions, window)
         w = self.window if window is None else window
         if not self.windows[w].allows(column, conditions):
             return False

@@ -48,6 +48,8 @@ TURNOVER_COLUMNS = ("helpers_with_risk", "burnout_prevalence", "expected_leavers
 # Every leaver, money and client total carries <name>_low / <name>_high: the
 # 2.5-97.5 % of burnout.uncertainty's Monte Carlo over the stated assumption ranges.
 RANGED = tuple(uncertainty.FIGURES.values())
+# said where a group's figures are shown but its count of people with an estimate is not
+COUNT_HIDDEN = "not shown: the count would say who did not check in"
 MONEY = frozenset(n for n in RANGED if n.endswith("cost"))
 
 
@@ -189,7 +191,11 @@ def turnover_impact(data: OrgData, people: pd.DataFrame, min_n: int, scenario: M
     if plan is not None:
         mask = privacy.apply_plan(mask, plan, fixed, column_map={"n": "risk_score"})
     status = dict(zip(mask.table[group_col].astype(str), mask.status["risk_score"]))
-    n_risk = dict(zip(mask.table[group_col].astype(str), mask.table["n"]))
+    # how many have an estimate says how many did not answer: that count passes the roster audit too
+    n_risk = {str(k): n for k, n in zip(mask.table[group_col], mask.table["n"])
+              if plan is None or disclosure.allows(plan, {**dict(fixed or {}), **({} if str(k) == privacy.TOTAL
+                                                                                   else {group_col: k})},
+                                                   disclosure.count_of("risk_score"))}
     if group_col == "team":
         per = turnover.team_impact(impact, ts)
     else:
@@ -217,7 +223,7 @@ def turnover_impact(data: OrgData, people: pd.DataFrame, min_n: int, scenario: M
     hidden = table["status"] != privacy.SHOWN
     table[bounds] = table[bounds].astype(float)
     table.loc[hidden, cols + bounds] = np.nan
-    table["helpers_with_risk"] = [n_risk.get(k) if s == privacy.SHOWN else np.nan
+    table["helpers_with_risk"] = [n_risk.get(k, np.nan) if s == privacy.SHOWN else np.nan
                                   for k, s in zip(table[group_col], table["status"])]
     shown_kinds = sorted({k for k, s in zip(table["team_kind"], table["status"])
                           if s == privacy.SHOWN and isinstance(k, str)})
@@ -254,7 +260,7 @@ def turnover_display(block: TurnoverImpact, min_n: int) -> pd.DataFrame:
             if s != privacy.SHOWN:
                 vals.append(privacy.hidden_label(s, min_n))
             elif v is None or (isinstance(v, float) and math.isnan(v)):
-                vals.append("")
+                vals.append(COUNT_HIDDEN if col == "helpers_with_risk" else "")
             else:
                 x = float(v) * scale
                 vals.append(int(round(x)) if dec == 0 else round(x, dec))

@@ -76,7 +76,8 @@ def band_shares(people: pd.DataFrame, by: str | None, min_n: int, known=None, *,
                 plan: privacy.Plan | None = None, fixed: Mapping | None = None,
                 private=None) -> privacy.Suppressed:
     """Share of people in each risk band, per ``by`` (or for everyone).  The
-    bands count the people behind ``risk_score``, so ``plan`` applies as for it."""
+    bands count the people behind ``risk_score``, so ``plan`` applies as for it, and their
+    counts pass the roster audit too (having an estimate means having answered)."""
     df = people[people["risk_band"].notna()].copy()
     group = by
     if by is None:
@@ -89,7 +90,8 @@ def band_shares(people: pd.DataFrame, by: str | None, min_n: int, known=None, *,
                            margins=by is not None, known=known, labels=labels, private=private)
     if plan is None:
         return sup
-    return privacy.apply_plan(sup, plan, fixed, column_map={c: "risk_score" for c in ["n", *band_cols]})
+    return privacy.apply_plan(sup, plan, fixed, column_map={"n": disclosure.count_of("risk_score"),
+                                                          **{c: "risk_score" for c in band_cols}})
 
 
 plan_gate = disclosure.cell_gate

@@ -236,7 +236,8 @@ def build_team_view(data: OrgData, team: str, measure: str = "pulse_strain", win
         weekly.loc[hidden, ["mean", "n"]] = [np.nan, pd.NA]
         weekly.loc[hidden & (weekly["status"] == privacy.SHOWN), "status"] = privacy.COMPLEMENTARY
     bands = band_shares(basis_people, None, min_n, known=known, private=private)
-    risk_allowed = disclosure.lead_allows(plan, team, private, "risk_score")
+    # the bands count who has an estimate, so who did not answer: that count passes the roster audit too
+    risk_allowed = disclosure.lead_allows(plan, team, private, disclosure.count_of("risk_score"))
     if not risk_allowed:
         bands = privacy.hide_all(bands)
 
