@@ -69,15 +69,14 @@ with st.sidebar:
                                  help="A filtered table shows only figures the full review already implies, "
                                       "so no choice of filters can single out a small group.")
 
-with st.expander("Assumptions for the turnover estimate (this session only)"):
-    st.caption("The relative risk can be tried out here for this session and its exports; it is not saved. "
-               "Turnover rates by kind of team and replacement costs by role are the organisation's saved "
-               "settings (an admin changes them): trying other values for one role or kind here would single "
-               "out its people. The values in force are under \"Assumptions used\" below.")
-    rr = st.number_input("Relative risk of leaving when burned out", min_value=1.0, max_value=5.0,
-                         value=float(settings.relative_risk), step=0.1, key="rv_rr",
-                         help="Burned-out helpers are about twice as likely to leave (Shanafelt 2017; Hamidi 2018).")
-override = {"relative_risk": rr}
+with st.expander("Assumptions for the turnover estimate"):
+    st.caption(f"The turnover estimate uses the organisation's saved settings (an admin changes them): "
+               f"burned-out helpers are {float(settings.relative_risk):g} times as likely to leave, and every "
+               f"range shown covers a relative risk from {float(settings.relative_risk_low):g} to "
+               f"{float(settings.relative_risk_high):g}. They cannot be tried out here: figures under many "
+               "values, or a value for one role or kind of team, would single out its people. The values in "
+               "force are under \"Assumptions used\" below.")
+override: dict = {}
 
 # ------------------------------------------------------------------ what-if inputs
 with st.expander("What-if scenario", expanded=True):

@@ -35,12 +35,16 @@ from burnout.views.tables import (band_shares, heatmap_cells, hr_known, hr_weekl
                                   participation_display, participation_table, review_plan, rollup, trend_from)
 
 DEFAULT_SCENARIO = {"burnout_reduction_points": 10.0, "cap_caseload": True, "intervention_cost": 0.0}
-# The turnover assumptions a reader may try out for one review. A value per role (replacement
-# cost) or per kind of team (base turnover), or a default that applies only to the roles or kinds
-# without their own, weighs one subset of people apart from the rest: the same total under two
-# such settings differs by that subset's sum alone (one case manager's expected cost, issue 10).
-# Those stay the organisation's saved settings; the relative risk weighs everyone alike.
-SESSION_ASSUMPTIONS = frozenset({"relative_risk"})
+# The turnover assumptions a reader may try out for one review: none.  A value per role
+# (replacement cost) or per kind of team (base turnover) weighs one subset of people apart from
+# the rest: the same total under two settings differs by that subset's sum alone (one case
+# manager's expected cost, issue 10).  The relative risk weighs people through their own
+# probability of burnout and their kind of team's prevalence, so the totals under many values are
+# a non-linear function with one pole per kind of team, and enough values separate the kinds: a
+# hidden team of 4, alone of its kind, came out exact from seven values (tests/test_attack_levers.py).
+# With one value per review every released figure is a sum the audit covers; the relative risk's
+# stated range (1.5-2.7) is in every range shown.  All of these stay the organisation's saved settings.
+SESSION_ASSUMPTIONS: frozenset = frozenset()
 CALIBRATION_TITLE = "How the risk model was checked"
 TURNOVER_COLUMNS = ("helpers_with_risk", "burnout_prevalence", "expected_leavers", "attributable_leavers",
                     "expected_turnover_cost", "attributable_cost", "clients_affected",
@@ -629,8 +633,8 @@ def build_review(engine: Engine, scope: str = "org", settings_override: Mapping 
                  data: OrgData | None = None, heat_weeks: int = 26) -> Review:
     """The HR review for ``scope`` ("org" or "team:ID"; an unknown team is an InputError).
 
-    ``settings_override``: the assumptions in SESSION_ASSUMPTIONS (the relative risk) on top
-    of the saved settings, for this review only; any other is an InputError.
+    ``settings_override``: the assumptions in SESSION_ASSUMPTIONS (none: every figure rests on
+    the saved settings, see there) on top of the saved settings; any other is an InputError.
     ``scenario``: what-if inputs (burnout_reduction_points, cap_caseload,
     intervention_cost).  ``where``: a narrowing filter for the roll-ups, e.g.
     ``{"site": [...]}``; it is protected against the unfiltered tables.
@@ -639,9 +643,10 @@ def build_review(engine: Engine, scope: str = "org", settings_override: Mapping 
     team = parse_scope(engine, scope)
     odd = sorted(set(settings_override or {}) - SESSION_ASSUMPTIONS)
     if odd:
-        raise InputError(f"a review may change only {', '.join(sorted(SESSION_ASSUMPTIONS))} for itself, not "
-                         f"{', '.join(odd)}: a value per role or kind of team would single out its people; "
-                         "change the saved settings instead", column="settings")
+        raise InputError(f"a review cannot change {', '.join(odd)} for itself: figures under many values "
+                         "(or a value per role or kind of team) would single out people; the ranges shown "
+                         "cover the stated assumption ranges, and an admin changes the saved settings",
+                         column="settings")
     settings = merged_settings(engine, settings_override)
     min_n = settings.min_group_size
     if data is not None and data.answers_weeks is not None and window_weeks > data.answers_weeks:
