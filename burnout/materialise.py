@@ -341,11 +341,10 @@ def _extend(engine: Engine, settings: Settings, members: set, teams: set, from_w
     data have no bound), but only the new cells get driver texts and are stored.
     Equal to a rebuild: tests/test_horizon_extend.py."""
     roster = frames.roster(engine, settings)
-    caseload, scores = frames.caseload(engine), frames.scores(engine)
-    new = data_horizon(scores, caseload, settings)
+    new, new_first = org_extent(engine, settings)
     if new is None or new < horizon:
         raise _NeedsRebuild              # the horizon moves back: data were removed
-    if grid_start(scores, caseload, new) != first:
+    if new_first != first:
         raise _NeedsRebuild              # older data than any before, or the first week's data went
     moved = new != horizon
     if data_removed and moved:
@@ -362,9 +361,15 @@ def _extend(engine: Engine, settings: Settings, members: set, teams: set, from_w
         keep |= (start.isna() | (start <= hi)) & (end.isna() | (end > lo))
         if rows_from is not None:
             rows_from = min(rows_from, old_last + pd.Timedelta(days=7))
-    ids = set(roster.loc[keep, "helper_id"])
-    rows, latest = compute(roster[keep], caseload[caseload["helper_id"].isin(ids)],
-                           scores[scores["helper_id"].isin(ids)], new, settings, first, rows_from)
+    ids = sorted(roster.loc[keep, "helper_id"])
+    if keep.all():
+        caseload, scores = frames.caseload(engine), frames.scores(engine)
+    else:    # not the data of those who left before the new weeks (a third of a roster with years of leavers)
+        parts = [(frames.caseload(engine, helper_ids=c), frames.scores(engine, helper_ids=c))
+                 for c in (ids[i:i + hw.MAX_IDS] for i in range(0, max(len(ids), 1), hw.MAX_IDS))]
+        caseload = pd.concat([c for c, _ in parts], ignore_index=True)
+        scores = pd.concat([sc for _, sc in parts], ignore_index=True)
+    rows, latest = compute(roster[keep], caseload, scores, new, settings, first, rows_from)
     mine = rows["helper_id"].isin(members)
     if from_week is not None:
         mine &= rows["week_start"] >= from_week

@@ -63,11 +63,18 @@ def _active(eng, n: int) -> list[str]:
 
 
 @pytest.mark.parametrize("weeks_ahead", [1, 3])
-def test_a_check_in_in_a_new_week_extends_the_table(past_db, tmp_path, rebuilds, weeks_ahead):
+def test_a_check_in_in_a_new_week_extends_the_table(past_db, past_files, tmp_path, rebuilds, weeks_ahead):
     eng = _copy(past_db, tmp_path)
     horizon = hw.horizon_of(hw.state(eng))
+    # someone leaves during the new weeks: they gain rows up to their last week only
+    hid, leaver = _active(eng, 2)
+    roster = pd.read_csv(past_files["roster"])
+    row = roster[roster["helper_id"] == leaver].copy()
+    row["end_date"] = (horizon + pd.Timedelta(weeks=weeks_ahead - 1, days=2)).date().isoformat()
+    row["end_reason"] = "moved away"
+    row.to_csv(tmp_path / "leaver.csv", index=False)
+    ingest.import_files(eng, roster=tmp_path / "leaver.csv")
     before = hw.read(eng)
-    hid = _active(eng, 1)[0]
     when = _week(horizon.date() + dt.timedelta(weeks=weeks_ahead)) + dt.timedelta(hours=2)
     checkin.save_checkin(eng, hid, _pulse(4), submitted_at=when)
     materialise.settle(eng)
@@ -79,6 +86,7 @@ def test_a_check_in_in_a_new_week_extends_the_table(past_db, tmp_path, rebuilds,
         pd.Timestamp(_week(horizon.date() + dt.timedelta(weeks=k)).date()) for k in range(1, weeks_ahead + 1)}
     assert after["week_start"].max() == pd.Timestamp(when.date() - dt.timedelta(days=when.weekday()))
     assert after[after["week_start"] > horizon]["helper_id"].nunique() > 20
+    assert after.loc[after["helper_id"] == leaver, "week_start"].max() == horizon + pd.Timedelta(weeks=weeks_ahead - 1)
 
 
 def test_a_check_in_of_the_same_week_after_an_extension_refreshes_only_its_helper(past_db, tmp_path, rebuilds):
