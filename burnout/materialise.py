@@ -175,7 +175,7 @@ def rebuild(engine: Engine, stale_only: bool = False) -> int:
         hw.replace(conn, rows[0])
         hw.replace(conn, rows[1], latest=True)
         hw.set_state(conn, **state)
-        hw.bump(conn, ["all", "org", "horizon"])
+        hw.bump(conn, ["all", "org", "horizon", hw.PAST])
 
     # SQLite: refreshes wait on hw.computing while this computes, check-ins do not
     with hw.computing(engine):
@@ -381,8 +381,17 @@ def _extend(engine: Engine, settings: Settings, members: set, teams: set, from_w
                    (horizon, first), from_week, new if moved else None)
 
 
+def _reaches_past(from_week) -> bool:
+    """Rows from ``from_week`` on (None: all weeks) include a completed week.  An hour's
+    margin: a check-in stored on Sunday night counts as one of the completed week, so a
+    process whose clock runs a little ahead never keeps a fit that misses it."""
+    current = _monday(now() + pd.Timedelta(hours=1))
+    return from_week is None or pd.Timestamp(from_week) < current
+
+
 def _store(conn, result: _Result) -> None:
     """Store a refresh's or an extension's rows, its state and the counters, on one transaction."""
+    past = _reaches_past(result.from_week)
     if result.horizon is not None:
         old_last = _monday(result.built_on[0])
         new_weeks = result.rows["week_start"] > old_last
@@ -393,11 +402,12 @@ def _store(conn, result: _Result) -> None:
         hw.replace(conn, result.latest, None, latest=True)
         hw.set_state(conn, horizon=_state_value(result.horizon))
         # every team gains a week: the change a rebuild makes, without recomputing the past
-        hw.bump(conn, ["all", "org", "horizon"])
+        past = past or _reaches_past(old_last + pd.Timedelta(days=7))
+        hw.bump(conn, ["all", "org", "horizon", *([hw.PAST] if past else [])])
         return
     hw.replace(conn, result.rows, result.members, from_week=result.from_week)
     hw.replace(conn, result.latest, result.members, latest=True)
-    hw.bump(conn, ["org", *(hw.team_scope(t) for t in result.teams)])
+    hw.bump(conn, ["org", *(hw.team_scope(t) for t in result.teams), *([hw.PAST] if past else [])])
 
 
 def mark_stale(engine: Engine) -> None:
