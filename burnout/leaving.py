@@ -25,7 +25,7 @@ import pandas as pd
 
 from burnout import risk as R
 from burnout.domain.settings import Settings, resolve
-from burnout.domain.time import week_end
+from burnout.domain.time import now, week_end
 from burnout.risk import COMPONENT_COLUMNS, floor_monday, nearest_monday, roster_col
 
 logger = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 __all__ = ["CALIBRATION_SLOPE_RANGE", "DEFAULT_BURNOUT_MIDPOINT", "DEFAULT_BURNOUT_SCALE", "MIN_CONCORDANCE",
            "MIN_HELPER_YEARS", "MIN_LEAVERS", "CalibrationResult", "LeavingModel", "ObservedTurnover",
            "burnout_link", "burnout_probability", "calibrate", "leaving_model", "link_parameters",
-           "observed_turnover", "recalibrate"]
+           "observed_turnover", "recalibrate", "training_end"]
 
 MIN_LEAVERS = 20         # separations needed before fitting (≈10 events per
 MIN_HELPER_YEARS = 100   # predictor for a 2-predictor model; Peduzzi 1996)
@@ -729,6 +729,35 @@ def _week_end(history: pd.DataFrame, as_of) -> pd.Timestamp | None:
     return None
 
 
+def training_end(history: pd.DataFrame | None, as_of, today=None) -> pd.Timestamp | None:
+    """The last day the leaving model learns from: the Sunday ending the as-of week, but
+    never a day of the calendar's current week.
+
+    Why: that week is still under way.  Its answers are still coming in (a week's rows
+    hold only the helpers who checked in so far) and who leaves in it is not yet known.
+    It is also what makes the fit worth keeping: a check-in is dated in the current
+    week, so it never changes what the model was fitted on, and the dashboard reuses
+    one fit until a completed week, the roster or the settings change
+    (``views.data.leaving_model_for``).  The current week's answers still reach every
+    helper's *prediction*: that is made from their latest risk, not from the fit."""
+    end = _week_end(history, as_of)
+    if end is None:
+        return None
+    day = pd.Timestamp(today if today is not None else now()).normalize()
+    return min(end, day - pd.Timedelta(days=day.weekday() + 1))
+
+
+def _up_to(frame: pd.DataFrame | None, end) -> pd.DataFrame | None:
+    """Rows of weeks up to ``end`` (by ``week_start``, else by ``submitted_at``'s week)."""
+    if frame is None or len(frame) == 0 or end is None:
+        return frame
+    if "week_start" in frame:
+        weeks = pd.to_datetime(frame["week_start"])
+    else:
+        weeks = pd.Series(floor_monday(frame["submitted_at"]).astype("datetime64[D]"), index=frame.index)
+    return frame[(weeks <= end).to_numpy()]
+
+
 def leaving_model(roster: pd.DataFrame, history: pd.DataFrame, scores: pd.DataFrame, as_of=None,
                   settings: "Settings | dict | None" = None) -> LeavingModel:
     """Decide how the probability of leaving is computed — the one rule that the
@@ -743,9 +772,13 @@ def leaving_model(roster: pd.DataFrame, history: pd.DataFrame, scores: pd.DataFr
 
     Never raises for a failed fit: an unexpected error falls back to the
     defaults, with the error named in the reason (and logged).
+
+    Everything here is fitted on the weeks up to :func:`training_end`: the as-of
+    week, or the last completed week when the as-of week is the calendar's current one.
     """
     settings = resolve(settings)
-    end = _week_end(history, as_of)
+    end = training_end(history, as_of)
+    history, scores = _up_to(history, end), _up_to(scores, end)
     try:
         cal = calibrate(roster, history, as_of=end)
     except Exception as exc:  # fall back, but say why: never silently

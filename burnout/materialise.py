@@ -14,7 +14,11 @@ saved settings, so
   whole teams it touches (``roster_changed=True``), read whole so the median is
   the one a full rebuild sees;
 * data in a week after the horizon move it for everyone (every employed helper
-  gains a row for the new week): that is a :func:`rebuild`, about once a week;
+  gains a row for the new week): the table is *extended* (:func:`_extend`): the new
+  weeks' rows and the latest rows are computed for everyone, the rows up to the old
+  horizon stay (they do not depend on it).  A rebuild remains the fallback where
+  that is not safe: the grid would start earlier, data were removed and the
+  horizon moved (back), or the table is stale;
 * a change of the saved settings (risk weights, caseload standards, check-in
   schedule, anything saved) is *marked* by its fingerprint no longer matching
   the one the table was built under; the next read (:func:`ensure`) rebuilds.
@@ -27,6 +31,7 @@ the same transaction as the rows they describe.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -126,10 +131,11 @@ def grid_start(scores: pd.DataFrame, caseload: pd.DataFrame, horizon) -> pd.Time
 
 
 def compute(roster: pd.DataFrame, caseload: pd.DataFrame, scores: pd.DataFrame, horizon,
-            settings: Settings, first=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+            settings: Settings, first=None, rows_from=None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The helper-week rows (``risk.compute_risk`` with drivers, up to ``horizon``) and
     the horizon week's rows as ``risk.latest_risk`` gives them; ``first``: the
-    organisation's first week, when computing some of its helpers."""
+    organisation's first week, when computing some of its helpers; ``rows_from``:
+    only the rows from that week on (computed from the whole history all the same)."""
     if horizon is None:    # no plausible data: no rows (never the max of implausible ones)
         empty = risk.compute_risk(roster.iloc[:0], caseload.iloc[:0], scores.iloc[:0], settings=settings)
         return empty, empty.copy()
@@ -137,7 +143,8 @@ def compute(roster: pd.DataFrame, caseload: pd.DataFrame, scores: pd.DataFrame, 
         pin = pd.DataFrame({"helper_id": [_PIN], "week_start": [pd.Timestamp(first)]})
         caseload = pd.concat([caseload, pin], ignore_index=True) if len(caseload) else \
             pin.reindex(columns=caseload.columns)
-    rows = risk.compute_risk(roster, caseload, scores, as_of=horizon, drivers=True, settings=settings)
+    rows = risk.compute_risk(roster, caseload, scores, as_of=horizon, drivers=True, settings=settings,
+                             from_week=rows_from)
     latest = risk.latest_risk(roster, caseload, scores, as_of=horizon, settings=settings)
     return (rows[rows["helper_id"] != _PIN].reset_index(drop=True),
             latest[latest["helper_id"] != _PIN].reset_index(drop=True))
@@ -147,12 +154,14 @@ def _state_value(horizon) -> str:
     return "none" if horizon is None else pd.Timestamp(horizon).isoformat()
 
 
-def rebuild(engine: Engine) -> int:
+def rebuild(engine: Engine, stale_only: bool = False) -> int:
     """Recompute every helper's rows; returns the number of rows stored.
 
     It computes without holding the database's write lock (a check-in need not wait for it);
     when a refresh stored newer rows meanwhile it computes again, and the last
-    attempt computes while holding the lock, so it always finishes."""
+    attempt computes while holding the lock, so it always finishes.  ``stale_only``
+    (a read or a write that found the table stale): nothing is done (0) when a rebuild
+    that finished while this one waited its turn already put it right."""
     def compute_all() -> tuple[tuple[pd.DataFrame, pd.DataFrame], dict]:
         fingerprint = settings_fingerprint(engine)
         settings = saved_settings.load(engine)
@@ -166,10 +175,12 @@ def rebuild(engine: Engine) -> int:
         hw.replace(conn, rows[0])
         hw.replace(conn, rows[1], latest=True)
         hw.set_state(conn, **state)
-        hw.bump(conn, ["all", "org", "horizon"])
+        hw.bump(conn, ["all", "org", "horizon", hw.PAST])
 
     # SQLite: refreshes wait on hw.computing while this computes, check-ins do not
     with hw.computing(engine):
+        if stale_only and _current(engine):
+            return 0
         for attempt in range(_REBUILD_ATTEMPTS):
             last = attempt == _REBUILD_ATTEMPTS - 1
             start = dict(hw.versions(engine, ["org"]))["org"]
@@ -193,14 +204,18 @@ def rebuild(engine: Engine) -> int:
     raise AssertionError("unreachable: the last attempt holds the lock")
 
 
+def _current(engine: Engine) -> bool:
+    """The table was built, under the saved settings, and not marked stale since."""
+    st = hw.state(engine)
+    return bool(st) and st.get("settings") == settings_fingerprint(engine)
+
+
 def ensure(engine: Engine) -> dict[str, str]:
     """The table's state, after a rebuild when it was never built or the saved settings changed."""
     settle(engine)
-    st = hw.state(engine)
-    if not st or st.get("settings") != settings_fingerprint(engine):
-        rebuild(engine)
-        st = hw.state(engine)
-    return st
+    if not _current(engine):
+        rebuild(engine, stale_only=True)
+    return hw.state(engine)
 
 
 def refresh(engine: Engine, helper_ids: Iterable[str], weeks: Iterable | None = None, *,
@@ -210,18 +225,22 @@ def refresh(engine: Engine, helper_ids: Iterable[str], weeks: Iterable | None = 
     ``weeks``: the weeks the change touched (None: any); rows from the earliest
     one on are replaced.  ``roster_changed``: roster rows changed, so whole teams
     (old and new) are recomputed.  ``data_removed``: data may have gone, so the
-    organisation's horizon is checked by SQL (it may move back).  Falls back to a
-    :func:`rebuild` when the table is stale, the horizon moves, or too many helpers
-    are touched to name them; ``rebuild_later`` (a check-in, where a person waits):
-    the table is marked stale instead and rebuilt in a background thread (and by
-    the next read, if that comes first).
+    organisation's horizon is checked by SQL (it may move back).
+
+    Data after the horizon (the first check-in of a week) or more helpers than can
+    be named *extend* the table (:func:`_extend`): every helper gains the new weeks'
+    rows and the latest rows are replaced, the stored weeks before stay.  Falls back
+    to a :func:`rebuild` when the table is stale, the grid would start earlier, or
+    data were removed and the horizon moved; ``rebuild_later`` (a check-in, where a
+    person waits): the table is marked stale instead and rebuilt in a background
+    thread (and by the next read, if that comes first).
     """
     ids = {str(h) for h in helper_ids if h is not None}
     if not ids:
         return
     st = hw.state(engine)
     if not st or st.get("settings") != settings_fingerprint(engine):
-        rebuild(engine)
+        rebuild(engine, stale_only=True)
         return
     settings = saved_settings.load(engine)
     from_week = None
@@ -231,20 +250,22 @@ def refresh(engine: Engine, helper_ids: Iterable[str], weeks: Iterable | None = 
             first = days.min().normalize()
             from_week = first - pd.Timedelta(days=first.weekday())
 
-    def computed(conn):
+    def computed(conn) -> _Result:
         state = hw.state(conn)
         horizon, first = hw.horizon_of(state), hw.horizon_of(state, "first")
         teams = hw.teams_of(conn, ids)
         members = ids | (hw.team_members(conn, teams) if roster_changed else set())
+        if horizon is None:
+            raise _NeedsRebuild          # nothing stored to extend
         if len(members) > hw.MAX_IDS:
-            raise _NeedsRebuild
+            return _extend(engine, settings, members, teams, from_week, horizon, first, data_removed)
         roster = frames.roster(engine, settings, team_ids=teams)
         roster = roster[roster["helper_id"].isin(members)]
         caseload = frames.caseload(engine, helper_ids=members)
         scores = frames.scores(engine, helper_ids=members)
         own = data_horizon(scores, caseload, settings)
-        if own is not None and (horizon is None or own > horizon):
-            raise _NeedsRebuild          # a new week: every employed helper gains a row
+        if own is not None and own > horizon:
+            return _extend(engine, settings, members, teams, from_week, horizon, first, data_removed)
         own_first = grid_start(scores, caseload, horizon)
         if own_first is not None and (first is None or own_first < first):
             raise _NeedsRebuild          # older data than any before: the grid starts earlier
@@ -253,20 +274,14 @@ def refresh(engine: Engine, helper_ids: Iterable[str], weeks: Iterable | None = 
         rows, latest = compute(roster, caseload, scores, horizon, settings, first)
         if from_week is not None:
             rows = rows[rows["week_start"] >= from_week]
-        return rows, latest, members, teams, (horizon, first)
-
-    def store(conn, result) -> None:
-        rows, latest, members, teams, _ = result
-        hw.replace(conn, rows, members, from_week=from_week)
-        hw.replace(conn, latest, members, latest=True)
-        hw.bump(conn, ["org", *(hw.team_scope(t) for t in teams)])
+        return _Result(rows, latest, members, teams, (horizon, first), from_week)
 
     def run() -> None:
         with hw.computing(engine) as outside:
             if not outside:
                 def write(conn) -> None:
                     hw.lock(conn)
-                    store(conn, computed(conn))
+                    _store(conn, computed(conn))
                 run_in_transaction(engine, write, what="helper-week refresh")
                 return
             # SQLite: every writer of the table waits on hw.computing, so what was read
@@ -276,10 +291,10 @@ def refresh(engine: Engine, helper_ids: Iterable[str], weeks: Iterable | None = 
 
             def write_short(conn) -> None:
                 state = hw.state(conn)
-                if (hw.horizon_of(state), hw.horizon_of(state, "first")) != result[4] or \
+                if (hw.horizon_of(state), hw.horizon_of(state, "first")) != result.built_on or \
                         state.get("settings") != st.get("settings"):
                     raise _NeedsRebuild   # a rebuild or a stale mark came in between
-                store(conn, result)
+                _store(conn, result)
             run_in_transaction(engine, write_short, what="helper-week refresh")
 
     try:
@@ -290,6 +305,109 @@ def refresh(engine: Engine, helper_ids: Iterable[str], weeks: Iterable | None = 
             return
         mark_stale(engine)
         threading.Thread(target=_rebuild_quietly, args=(engine,), name="helper-week rebuild", daemon=True).start()
+
+
+@dataclasses.dataclass(frozen=True)
+class _Result:
+    """What a refresh or an extension stores: ``rows`` of ``members`` from ``from_week``
+    (None: all their weeks); when the horizon moved (``horizon`` set), also every other
+    helper's rows after the old horizon's week, and ``latest`` for everyone."""
+    rows: pd.DataFrame
+    latest: pd.DataFrame
+    members: set
+    teams: set
+    built_on: tuple          # (horizon, first) of the table the result extends
+    from_week: pd.Timestamp | None
+    horizon: pd.Timestamp | None = None
+
+
+def _monday(day) -> pd.Timestamp:
+    return pd.Timestamp(np.datetime64(int(risk.floor_monday([day])[0]), "D"))
+
+
+def _extend(engine: Engine, settings: Settings, members: set, teams: set, from_week, horizon, first,
+            data_removed: bool) -> _Result:
+    """The rows a change stores when the horizon moves forward or too many helpers changed
+    to name them, computed from the whole organisation's data.
+
+    A stored row of week j depends only on the helper's own data up to j, the roster and
+    the settings (every window trails, the grid's first week is pinned), never on the
+    horizon: so when the data reach past it, the rows up to the old horizon's week stay
+    as they are, and what changes is (a) every helper's rows in the new weeks, (b) the
+    latest rows (``latest_risk`` counts who is employed on the horizon's *day* and looks
+    back a fixed number of weeks from it, so every helper's latest row is replaced) and
+    (c) the changed helpers' own rows from their earliest changed week.  The model still
+    reads every earlier week (a run of rising answers, the first check-in, the first
+    data have no bound), but only the new cells get driver texts and are stored.
+    Equal to a rebuild: tests/test_horizon_extend.py."""
+    roster = frames.roster(engine, settings)
+    new, new_first = org_extent(engine, settings)
+    if new is None or new < horizon:
+        raise _NeedsRebuild              # the horizon moves back: data were removed
+    if new_first != first:
+        raise _NeedsRebuild              # older data than any before, or the first week's data went
+    moved = new != horizon
+    if data_removed and moved:
+        raise _NeedsRebuild
+    keep = roster["helper_id"].isin(members)
+    old_last = _monday(horizon)
+    rows_from = from_week            # the members' rows; None: all their weeks
+    if moved:
+        # employed on some day from the old horizon's next week to the new horizon's week
+        # (a little wide: a helper kept who gains no row costs only the computing)
+        lo = min(old_last + pd.Timedelta(days=7), new.normalize())
+        hi = max(_monday(new) + pd.Timedelta(days=6), new.normalize())
+        start, end = roster["start_date"], roster["end_date"]
+        keep |= (start.isna() | (start <= hi)) & (end.isna() | (end > lo))
+        if rows_from is not None:
+            rows_from = min(rows_from, old_last + pd.Timedelta(days=7))
+    ids = sorted(roster.loc[keep, "helper_id"])
+    if keep.all():
+        caseload, scores = frames.caseload(engine), frames.scores(engine)
+    else:    # not the data of those who left before the new weeks (a third of a roster with years of leavers)
+        parts = [(frames.caseload(engine, helper_ids=c), frames.scores(engine, helper_ids=c))
+                 for c in (ids[i:i + hw.MAX_IDS] for i in range(0, max(len(ids), 1), hw.MAX_IDS))]
+        caseload = pd.concat([c for c, _ in parts], ignore_index=True)
+        scores = pd.concat([sc for _, sc in parts], ignore_index=True)
+    rows, latest = compute(roster[keep], caseload, scores, new, settings, first, rows_from)
+    mine = rows["helper_id"].isin(members)
+    if from_week is not None:
+        mine &= rows["week_start"] >= from_week
+    if moved:
+        rows = rows[mine | (rows["week_start"] > old_last)]
+    else:
+        rows, latest = rows[mine], latest[latest["helper_id"].isin(members)]
+    return _Result(rows.reset_index(drop=True), latest.reset_index(drop=True), members, teams,
+                   (horizon, first), from_week, new if moved else None)
+
+
+def _reaches_past(from_week) -> bool:
+    """Rows from ``from_week`` on (None: all weeks) include a completed week.  An hour's
+    margin: a check-in stored on Sunday night counts as one of the completed week, so a
+    process whose clock runs a little ahead never keeps a fit that misses it."""
+    current = _monday(now() + pd.Timedelta(hours=1))
+    return from_week is None or pd.Timestamp(from_week) < current
+
+
+def _store(conn, result: _Result) -> None:
+    """Store a refresh's or an extension's rows, its state and the counters, on one transaction."""
+    past = _reaches_past(result.from_week)
+    if result.horizon is not None:
+        old_last = _monday(result.built_on[0])
+        new_weeks = result.rows["week_start"] > old_last
+        others = new_weeks & ~result.rows["helper_id"].isin(result.members)
+        # every row after the old horizon's week goes (there should be none), the new weeks come in
+        hw.replace(conn, result.rows[others], None, from_week=old_last + pd.Timedelta(days=7))
+        hw.replace(conn, result.rows[~others], result.members, from_week=result.from_week)
+        hw.replace(conn, result.latest, None, latest=True)
+        hw.set_state(conn, horizon=_state_value(result.horizon))
+        # every team gains a week: the change a rebuild makes, without recomputing the past
+        past = past or _reaches_past(old_last + pd.Timedelta(days=7))
+        hw.bump(conn, ["all", "org", "horizon", *([hw.PAST] if past else [])])
+        return
+    hw.replace(conn, result.rows, result.members, from_week=result.from_week)
+    hw.replace(conn, result.latest, result.members, latest=True)
+    hw.bump(conn, ["org", *(hw.team_scope(t) for t in result.teams), *([hw.PAST] if past else [])])
 
 
 def mark_stale(engine: Engine) -> None:
@@ -303,7 +421,7 @@ def mark_stale(engine: Engine) -> None:
 
 def _rebuild_quietly(engine: Engine) -> None:
     try:
-        rebuild(engine)
+        rebuild(engine, stale_only=True)
     except Exception:  # noqa: BLE001 - a background job: the next read rebuilds
         log.exception("background rebuild of the helper weeks failed; the next read rebuilds them")
 

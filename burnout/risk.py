@@ -1001,7 +1001,7 @@ def _empty() -> pd.DataFrame:
 
 def compute_risk(roster: pd.DataFrame, caseload: pd.DataFrame, scores: pd.DataFrame,
                  as_of=None, weights: dict | None = None, *, drivers: bool = True,
-                 settings: Settings | None = None) -> pd.DataFrame:
+                 settings: Settings | None = None, from_week=None) -> pd.DataFrame:
     """Burnout risk for every helper-week up to ``as_of`` (default: the latest week with data).
 
     Frames as in docs/ARCHITECTURE.md (roster, caseload, scores).  A row exists
@@ -1014,6 +1014,8 @@ def compute_risk(roster: pd.DataFrame, caseload: pd.DataFrame, scores: pd.DataFr
     = not available), and the raw ``active_cases, caseload_ratio,
     weeks_over_standard, acuity_rel, mismatch_rel`` that what-if scenarios use.
     ``drivers=False`` skips the texts (for calibration and bulk history).
+    ``from_week``: only the rows from that week on (the model still reads every
+    earlier week: the stored helper weeks gaining a new week).
     ``settings``: the organisation's (check-in schedule, caseload standards;
     default: the documented defaults); ``weights`` default to its risk weights.
     """
@@ -1023,6 +1025,8 @@ def compute_risk(roster: pd.DataFrame, caseload: pd.DataFrame, scores: pd.DataFr
         return _empty()
     m = _Model(grid, weights if weights is not None else settings.risk_weights, settings)
     mask = m.employed & (np.arange(grid.W)[None, :] >= m.first_data[:, None])
+    if from_week is not None:
+        mask &= np.asarray(grid.weeks >= pd.Timestamp(from_week))[None, :]
     return m.frame(mask, drivers=drivers)[OUTPUT_COLUMNS]
 
 

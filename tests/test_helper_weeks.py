@@ -434,26 +434,27 @@ def test_one_helper_computed_alone_gets_the_organisations_exact_numbers(small_db
         frames_equal(alone_latest, whole_latest[whole_latest["helper_id"] == hid], f"latest {hid}")
 
 
-def test_a_check_in_in_a_new_week_does_not_wait_for_the_rebuild(small_db, tmp_path, monkeypatch):
+def test_a_check_in_in_a_new_week_does_not_wait_for_the_extension(small_db, tmp_path, monkeypatch):
     """The first check-in of a week moves every helper's figures: the helper does not
-    wait for that; the table is marked stale, rebuilt in the background or by the next read."""
+    wait for that; the worker thread extends the table by the new week right after
+    (tests/test_horizon_extend.py), without a rebuild."""
     eng = _copy(small_db, tmp_path)
-    started = []
-    real_thread = materialise.threading.Thread
+    started, extended = [], []
+    real_thread, real_extend = materialise.threading.Thread, materialise._extend
 
     def thread(target, args, name="", **kw):
-        if name == "helper-week rebuild":      # held back, so the test sees the state before it
+        if name == "helper-week rebuild":
             return type("T", (), {"start": lambda self: started.append(args)})()
         return real_thread(target=target, args=args, name=name, **kw)
     monkeypatch.setattr(materialise.threading, "Thread", thread)
+    monkeypatch.setattr(materialise, "_extend", lambda *a, **kw: (extended.append(1), real_extend(*a, **kw))[1])
     hid = frames.roster(eng).query("end_date != end_date")["helper_id"].iloc[0]
     horizon = hw.horizon_of(hw.state(eng))
     checkin.save_checkin(eng, hid, _pulse(4), submitted_at=_week(horizon.date() + dt.timedelta(weeks=1)))
+    assert extended == [] and hw.horizon_of(hw.state(eng)) == horizon    # not in the request
     materialise.settle(eng)
-    assert started and hw.state(eng)["settings"] == "stale"
-    assert hw.horizon_of(hw.state(eng)) == horizon                 # not rebuilt in the request
-    load_data(eng)                                                 # the next read rebuilds
-    assert hw.horizon_of(hw.state(eng)) > horizon and hw.state(eng)["settings"] != "stale"
+    assert extended == [1] and not started and hw.state(eng)["settings"] != "stale"
+    assert hw.horizon_of(hw.state(eng)) > horizon
     assert_exact(eng, "after a new week's check-in")
 
 

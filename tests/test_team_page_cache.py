@@ -18,6 +18,7 @@ from burnout import auth, charts, checkin, seed
 from burnout.domain.time import now
 from burnout.store import frames
 from burnout.store import schema as s
+from burnout.store import settings as saved_settings
 from burnout.views import team as team_views
 from burnout.views.tables import review_plan
 
@@ -61,6 +62,9 @@ def _helper(engine, *, in_team: str, inside: bool) -> str:
 
 def test_a_check_in_elsewhere_keeps_the_page_and_one_in_the_team_rebuilds_it(writable_db, builds):
     eng, team = writable_db["engine"], writable_db["lead_team"]
+    # the data reach this week first: the week's first check-in gives every team a new week
+    others = frames.roster(eng).query("end_date != end_date and team != @team")["helper_id"]
+    checkin.save_checkin(eng, str(others.iloc[-1]), ANSWERS)
     at = open_team_page(eng, "demo-lead")
     assert builds == {team: 1}
     first = chart_specs(at)
@@ -202,8 +206,12 @@ def test_the_leaving_model_is_fitted_once_per_change_and_as_load_data_fits_it(wr
     assert len(fits) == 1 and again.leaving_model is first.leaving_model      # shared, not copied
     assert first.leaving_model.to_dict() == load_data(eng).leaving_model.to_dict()
     checkin.save_checkin(eng, _helper(eng, in_team=writable_db["lead_team"], inside=False), ANSWERS)
-    common.org_data(url, common.org_key())                                  # new data: fitted again
-    assert len(fits) == 3                                                    # (and once by load_data above)
+    after = common.org_data(url, common.org_key())       # a check-in: new data, but not what it learns from
+    assert len(fits) == 2 and after.leaving_model is first.leaving_model     # (once by load_data above)
+    assert after.leaving_model.to_dict() == load_data(eng).leaving_model.to_dict()
+    saved_settings.save(eng, {"relative_risk": 2.5}, actor="admin")
+    common.org_data(url, common.org_key())                                  # new settings: fitted again
+    assert len(fits) == 4                                                    # (and once more by load_data)
 
 
 def _audit(sizes: dict) -> team_views.OrgAudit:

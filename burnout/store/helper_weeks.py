@@ -175,6 +175,12 @@ def team_scope(team: str) -> str:
     return f"team:{team}"
 
 
+# Bumped when stored rows of a completed week change (a rebuild, an import or deletion
+# reaching back, a roster change): what the leaving model is fitted on.  A check-in,
+# dated in the current week, leaves it as it is (views.data.leaving_model_for).
+PAST = "past"
+
+
 def bump(conn: Connection, scopes: Iterable[str]) -> None:
     """Add one to each counter (created at 1), on the caller's transaction."""
     dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(conn.dialect.name)

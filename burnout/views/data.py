@@ -8,7 +8,10 @@ with the recent values every roll-up counts.
 """
 from __future__ import annotations
 
+import collections
 import dataclasses
+import hashlib
+import threading
 from typing import Mapping
 
 import numpy as np
@@ -189,12 +192,46 @@ def load_review_data(engine: Engine, with_model: bool = True) -> OrgData:
     return dataclasses.replace(data, leaving_model=leaving_model_for(engine, data)) if with_model else data
 
 
+# Fitted leaving models, shared by every session of the process and bounded: an entry is a
+# few fitted objects, and one organisation needs one per completed week.
+_FITS: "collections.OrderedDict[tuple, leaving.LeavingModel]" = collections.OrderedDict()
+_FITS_MAX = 4
+_FITS_LOCK = threading.Lock()
+
+
+def leaving_fit_key(engine: Engine, data: OrgData) -> tuple:
+    """Everything the leaving model is fitted on, as a key: the weeks up to
+    ``leaving.training_end`` (the stored rows of completed weeks: the ``past`` counter,
+    bumped whenever one changes), the roster (leavers, dates, kinds of team), the
+    settings.  A check-in is dated in the current week and changes none of them."""
+    end = leaving.training_end(None, data.as_of)
+    roster = data.roster[[c for c in frames.ROSTER_COLUMNS if c in data.roster]]
+    digest = hashlib.sha1(pd.util.hash_pandas_object(roster, index=False).to_numpy().tobytes())
+    digest.update(repr(data.settings).encode())
+    return (str(engine.url), None if end is None else end.isoformat(),
+            helper_weeks.versions(engine, [helper_weeks.PAST]), digest.hexdigest())
+
+
 def leaving_model_for(engine: Engine, data: OrgData) -> leaving.LeavingModel:
     """The organisation's leaving model (``leaving.leaving_model``) at ``data.as_of`` under the
-    saved settings, from what it reads: the whole risk history and every single-item rating."""
-    history = helper_weeks.read(engine, None, up_to=data.as_of, drivers=False)
-    return leaving.leaving_model(data.roster, history, frames.sib_ratings(engine, data.as_of),
-                                 as_of=data.as_of, settings=data.settings)
+    saved settings, from what it reads: the risk history and the single-item ratings up to
+    its training end.  Fitted once per :func:`leaving_fit_key` and reused until a completed
+    week, the roster or the settings change (``leaving.training_end`` says why); the
+    predictions for each helper still come from their latest risk."""
+    key = leaving_fit_key(engine, data)
+    with _FITS_LOCK:
+        if key in _FITS:
+            _FITS.move_to_end(key)
+            return _FITS[key]
+    end = leaving.training_end(None, data.as_of)
+    history = helper_weeks.read(engine, None, up_to=end, drivers=False)
+    model = leaving.leaving_model(data.roster, history, frames.sib_ratings(engine, end),
+                                  as_of=data.as_of, settings=data.settings)
+    with _FITS_LOCK:
+        _FITS[key] = model
+        while len(_FITS) > _FITS_MAX:
+            _FITS.popitem(last=False)
+    return model
 
 
 def active_roster(roster: pd.DataFrame, as_of) -> pd.DataFrame:

@@ -1,0 +1,161 @@
+"""The leaving model is fitted on completed weeks, the roster and the settings, and reused
+while none of them changes: a check-in (dated in the current week) does not refit it, and
+the figures equal those of a fresh fit; the helper's prediction still uses their new answers."""
+from __future__ import annotations
+
+import collections
+import datetime as dt
+
+import pandas as pd
+import pytest
+
+from burnout import checkin, ingest, leaving, materialise, selfservice, turnover
+from burnout.demo import write_demo
+from burnout.domain.time import now
+from burnout.store import frames, get_engine
+from burnout.store import helper_weeks as hw
+from burnout.store import settings as saved_settings
+from burnout.views import data as D
+from test_helper_weeks import _caseload_csv, _copy, same_model
+
+# The data run up to last week (completed): the first check-in of this week moves the
+# horizon, as on a Monday morning.
+LAST_MONDAY = now().date() - dt.timedelta(days=now().weekday() + 7)
+
+
+@pytest.fixture(scope="module")
+def org_files(tmp_path_factory):
+    # two years and enough leavers that the organisation's own Cox model is fitted
+    return write_demo(tmp_path_factory.mktemp("lv"), helpers=120, weeks=104, seed=5, end_date=LAST_MONDAY)
+
+
+@pytest.fixture(scope="module")
+def org_db(tmp_path_factory, org_files):
+    path = tmp_path_factory.mktemp("lvdb") / "base.db"
+    ingest.import_files(get_engine(f"sqlite:///{path}"), **org_files)
+    return path
+
+
+@pytest.fixture
+def fits(monkeypatch):
+    """Each fit of the leaving model (counted), starting from an empty cache."""
+    calls = []
+    real = leaving.leaving_model
+    monkeypatch.setattr(leaving, "leaving_model", lambda *a, **k: (calls.append(1), real(*a, **k))[1])
+    monkeypatch.setattr(D, "_FITS", collections.OrderedDict())
+    return calls
+
+
+def review_model(eng):
+    data = D.load_review_data(eng, with_model=False)
+    return data, D.leaving_model_for(eng, data)
+
+
+def fresh_fit(eng, fits) -> leaving.LeavingModel:
+    """The full read's own fit (load_data fits from every frame), not counted."""
+    n = len(fits)
+    model = D.load_data(eng).leaving_model
+    del fits[n:]
+    return model
+
+
+def _checkin(eng, hid, value: int, hours: int = 0) -> None:
+    answers = {"pulse": {f"pulse_{i}": value for i in range(1, 7)}, "sib": {"sib_1": value}}
+    checkin.save_checkin(eng, hid, answers, submitted_at=now().replace(microsecond=0) - dt.timedelta(hours=hours))
+    materialise.settle(eng)
+
+
+def _p_leave(model, data, hid) -> float:
+    active = D.active_roster(data.roster, data.as_of)
+    impact = turnover.helper_impact_under(model, active, data.latest, data.settings)
+    return float(impact.set_index("helper_id").loc[hid, "p_leave_12m"])
+
+
+def test_a_check_in_does_not_refit_and_the_figures_equal_a_fresh_fit(org_db, tmp_path, fits):
+    eng = _copy(org_db, tmp_path)
+    data1, m1 = review_model(eng)
+    assert len(fits) == 1 and m1.fitted                 # the organisation's own Cox model
+    hid, other = data1.roster.query("end_date != end_date")["helper_id"].iloc[:2]
+    _checkin(eng, hid, 5)                               # the week's first check-in: the horizon moves
+    data2, m2 = review_model(eng)
+    assert data2.as_of > data1.as_of
+    assert len(fits) == 1 and m2 is m1                  # not refitted
+    same_model(m2, fresh_fit(eng, fits))                # and what a fresh fit gives
+    # the helper's own prediction uses the new answers
+    r1 = data1.latest.set_index("helper_id").loc[hid, "risk_score"]
+    r2 = data2.latest.set_index("helper_id").loc[hid, "risk_score"]
+    assert r2 != r1 and _p_leave(m2, data2, hid) != _p_leave(m1, data1, hid)
+    _checkin(eng, other, 1, hours=1)                    # a second check-in of the week
+    data3, m3 = review_model(eng)
+    assert len(fits) == 1 and m3 is m1
+    same_model(m3, fresh_fit(eng, fits))
+
+
+def test_a_leaver_refits(org_db, org_files, tmp_path, fits):
+    eng = _copy(org_db, tmp_path)
+    data, m1 = review_model(eng)
+    roster = pd.read_csv(org_files["roster"])
+    row = roster[roster["end_date"].isna()].iloc[[0]].copy()
+    row["end_date"] = (LAST_MONDAY - dt.timedelta(weeks=3)).isoformat()
+    row["end_reason"] = "new job"
+    row.to_csv(tmp_path / "leaver.csv", index=False)
+    ingest.import_files(eng, roster=tmp_path / "leaver.csv")
+    _, m2 = review_model(eng)
+    assert len(fits) == 2 and m2 is not m1
+    assert m2.calibration.n_leavers == m1.calibration.n_leavers + 1
+    same_model(m2, fresh_fit(eng, fits))
+
+
+def test_data_of_a_completed_week_refit(org_db, tmp_path, fits):
+    """An import reaching back into completed weeks changes what the model learnt from."""
+    eng = _copy(org_db, tmp_path)
+    data, m1 = review_model(eng)
+    hid = data.roster.query("end_date != end_date")["helper_id"].iloc[0]
+    ingest.import_files(eng, caseload=_caseload_csv(tmp_path, [(hid, LAST_MONDAY - dt.timedelta(weeks=2), 60)],
+                                                    "back.csv"))
+    _, m2 = review_model(eng)
+    assert len(fits) == 2
+    same_model(m2, fresh_fit(eng, fits))
+
+
+def test_a_settings_change_refits_and_consent_does_not(org_db, tmp_path, fits):
+    eng = _copy(org_db, tmp_path)
+    data, m1 = review_model(eng)
+    hid = data.roster["helper_id"].iloc[0]
+    selfservice.set_consent(eng, hid, True, actor=hid)
+    assert review_model(eng)[1] is m1 and len(fits) == 1
+    saved_settings.save(eng, {"relative_risk": 2.5}, actor="admin")
+    _, m2 = review_model(eng)
+    assert len(fits) == 2
+    same_model(m2, fresh_fit(eng, fits))
+
+
+def test_the_week_turning_refits_on_the_completed_week(org_db, tmp_path, fits, monkeypatch):
+    eng = _copy(org_db, tmp_path)
+    hid = frames.roster(eng).query("end_date != end_date")["helper_id"].iloc[0]
+    _checkin(eng, hid, 4)
+    data, m1 = review_model(eng)
+    assert leaving.training_end(None, data.as_of) < data.as_of        # this week is not learnt from yet
+    monkeypatch.setattr(leaving, "now", lambda: now() + dt.timedelta(days=7))   # next week
+    _, m2 = review_model(eng)
+    assert len(fits) == 2 and m2 is not m1
+    assert leaving.training_end(None, data.as_of) >= data.as_of
+    same_model(m2, fresh_fit(eng, fits))
+
+
+def test_the_fits_kept_are_bounded(org_db, tmp_path, fits, monkeypatch):
+    eng = _copy(org_db, tmp_path)
+    monkeypatch.setattr(D, "_FITS_MAX", 2)
+    for rr in (2.1, 2.2, 2.3):
+        saved_settings.save(eng, {"relative_risk": rr}, actor="admin")
+        review_model(eng)
+    assert len(D._FITS) == 2 and len(fits) == 3
+
+
+def test_the_past_counter_moves_only_with_completed_weeks(org_db, tmp_path):
+    eng = _copy(org_db, tmp_path)
+    before = hw.versions(eng, [hw.PAST])
+    _checkin(eng, frames.roster(eng).query("end_date != end_date")["helper_id"].iloc[0], 3)
+    assert hw.versions(eng, [hw.PAST]) == before
+    materialise.rebuild(eng)
+    assert hw.versions(eng, [hw.PAST]) != before
