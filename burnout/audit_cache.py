@@ -52,7 +52,7 @@ def audit_key(atoms: privacy.Atoms, every: np.ndarray, unknown: np.ndarray, min_
     budget (an exhausted search hides more)."""
     on = np.flatnonzero(every)
     return (min_n, atoms.dims, privacy.SEARCH_BUDGET,
-            tuple(map(tuple, atoms.keys[on].tolist())), every[on].astype(np.int64).tobytes(),
+            tuple(atoms.names[i] for i in on.tolist()), every[on].astype(np.int64).tobytes(),
             unknown[on].astype(np.int64).tobytes())
 
 

@@ -1032,6 +1032,7 @@ class Atoms:
     code: np.ndarray
     known: np.ndarray
     rows: np.ndarray            # positions of the people's rows in the frame they came from
+    names: tuple = ()           # each atom's key as a tuple (made once: audit keys are built from them)
 
     @classmethod
     def of(cls, people: pd.DataFrame, dims: Sequence[str] = GROUP_DIMS, respondent_col: str = "helper_id",
@@ -1055,7 +1056,7 @@ class Atoms:
             keys[:, j] = uniq[j][which % radix].tolist() if len(which) else []
             which = which // radix
         return cls(dims, keys, code.reshape(-1).astype(np.intp),
-                   base[respondent_col].isin(set(known or ())).to_numpy(), rows)
+                   base[respondent_col].isin(set(known or ())).to_numpy(), rows, tuple(map(tuple, keys.tolist())))
 
     def present(self, values) -> np.ndarray:
         """Who has a value in ``values`` (a column of the frame the atoms came from)."""
@@ -1141,7 +1142,7 @@ def _audit_atoms(keys, every, unknown, min_n, dims) -> ColumnAudit:
     # Groups with the same people (a team that is a whole site) stand or fall together.
     sig = [(full.indices[full.indptr[i]:full.indptr[i + 1]].tobytes(), n_groups[i]) for i in range(len(groups))]
     cls, _ = pd.factorize(pd.Series(sig, dtype=object))
-    first = pd.Series(np.arange(len(sig))).groupby(cls).first().to_numpy()
+    first = np.unique(cls, return_index=True)[1]
     m = full[first]
     names = [groups[i] for i in first]
     n = n_groups[first]
