@@ -48,9 +48,12 @@ meeting in the middle; hiding a row only shrinks the row space, so after one
 complete search only its finds are checked again.  At 5,000 helpers it takes
 about 5 s once per change of who answered (benchmarks/bench_gate.py).
 
-The plan depends only on who answered in which group, never on the answers,
-so it is cached on that structure (bounded): new scores for the same people
-reuse it.  Nothing here imports streamlit.
+The plan depends only on who answered in which group, never on the answers:
+each column of each week's, block's, window's and the roster's audit is cached
+on how many people (and unknown people) answered it in each atom
+(``burnout.audit_cache``, bounded, shared by every session), so new scores for
+the same people reuse the whole plan and a check-in recomputes only the audits
+whose counts it changed.  Nothing here imports streamlit.
 """
 from __future__ import annotations
 
