@@ -46,7 +46,7 @@ The audit (``privacy.plan_groups``) keeps the row space as three random
 vectors orthogonal to it and searches every set of 1 to min_n - 1 people by
 meeting in the middle; hiding a row only shrinks the row space, so after one
 complete search only its finds are checked again.  At 5,000 helpers it takes
-about 5 s once per change of who answered (benchmarks/bench_gate.py).
+about 10 CPU-s at its first build and 0.1 s after a check-in (benchmarks/results/hrplan.txt).
 
 The plan depends only on who answered in which group, never on the answers:
 each column of each week's, block's, window's and the roster's audit is cached

@@ -949,8 +949,12 @@ def _exhaustive_leak(probe: np.ndarray, sizes: np.ndarray, min_n: int, budget: i
     # pairs of disjoint halves whose sums cancel (and stay under min_n people together)
     order = np.argsort(hs[:, 0], kind="stable")
     s0 = hs[order, 0]
-    lo = np.searchsorted(s0, -hs[:, 0] - tol, side="left")
-    hi = np.searchsorted(s0, -hs[:, 0] + tol, side="right")
+    # each half's partners, looked up in ascending order of what they must cancel (the
+    # halves in reverse): a binary search with sorted keys starts from the last answer
+    back = order[::-1]
+    lo, hi = np.empty(len(hs), dtype=np.intp), np.empty(len(hs), dtype=np.intp)
+    lo[back] = np.searchsorted(s0, -hs[back, 0] - tol, side="left")
+    hi[back] = np.searchsorted(s0, -hs[back, 0] + tol, side="right")
     cnt = np.maximum(hi - lo, 0)
     if cnt.sum() > budget:
         return EXHAUSTED
