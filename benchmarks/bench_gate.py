@@ -41,7 +41,7 @@ def steps(engine, after: int, warm: int = 3) -> None:
 
     import pandas as pd
 
-    from burnout import disclosure, materialise
+    from burnout import audit_cache, disclosure, materialise
     from burnout.views import review, tables
     from burnout.views.data import load_data
 
@@ -52,6 +52,7 @@ def steps(engine, after: int, warm: int = 3) -> None:
     data, r = run(lambda: load_data(engine))
     emit("review.load", [r])
     disclosure._PLANS.clear()
+    audit_cache.clear()
     getattr(tables, "_WEEKS", {}).clear()     # (absent before the weekly blocks were cached)
     _, r = run(lambda: review.build_review(engine, "org", data=data))
     emit("review.cold", [r])
@@ -87,7 +88,7 @@ def main() -> None:
     ap.add_argument("--warm", type=int, default=3, help="warm builds measured with --steps")
     a = ap.parse_args()
 
-    from burnout import disclosure
+    from burnout import audit_cache, disclosure
     from burnout.store import get_engine
     from burnout.views import review, tables
     from burnout.views.data import load_data, people_frame
@@ -114,9 +115,12 @@ def main() -> None:
         f()
         return time.perf_counter() - t
 
+    disclosure._PLANS.clear()
+    audit_cache.clear()
     plan_cold = timed(lambda: tables.review_plan(people, min_n))
     plan_warm = timed(lambda: tables.review_plan(people, min_n))
     disclosure._PLANS.clear()
+    audit_cache.clear()
     getattr(tables, "_WEEKS", {}).clear()
     review_cold = timed(lambda: review.build_review(engine, "org", data=data))
     review_warm = timed(lambda: review.build_review(engine, "org", data=data))

@@ -46,11 +46,14 @@ The audit (``privacy.plan_groups``) keeps the row space as three random
 vectors orthogonal to it and searches every set of 1 to min_n - 1 people by
 meeting in the middle; hiding a row only shrinks the row space, so after one
 complete search only its finds are checked again.  At 5,000 helpers it takes
-about 5 s once per change of who answered (benchmarks/bench_gate.py).
+about 10 CPU-s at its first build and 0.1 s after a check-in (benchmarks/results/hrplan.txt).
 
-The plan depends only on who answered in which group, never on the answers,
-so it is cached on that structure (bounded): new scores for the same people
-reuse it.  Nothing here imports streamlit.
+The plan depends only on who answered in which group, never on the answers:
+each column of each week's, block's, window's and the roster's audit is cached
+on how many people (and unknown people) answered it in each atom
+(``burnout.audit_cache``, bounded, shared by every session), so new scores for
+the same people reuse the whole plan and a check-in recomputes only the audits
+whose counts it changed.  Nothing here imports streamlit.
 """
 from __future__ import annotations
 
@@ -61,11 +64,11 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from burnout import privacy
+from burnout import audit_cache, privacy
 
 HR, LEAD, HELPER = "hr", "lead", "helper"
 _PLANS: "OrderedDict[tuple, object]" = OrderedDict()
-PLAN_CACHE_SIZE = 128    # per reader: 3 windows, 12 weeks, 3 blocks, the roster and the joint plan
+PLAN_CACHE_SIZE = 32     # joint plans (one per reader, window and answers; their audits: audit_cache)
 
 
 @dataclass(frozen=True)
@@ -252,29 +255,6 @@ class JointPlan:
         return int((pd.Timestamp(self.last_week) - pd.Timestamp(week)).days // 7)
 
 
-def _cached(reader: Reader, frame: pd.DataFrame, cols: list, min_n: int) -> privacy.Plan:
-    structure = pd.concat([frame[["helper_id", *privacy.GROUP_DIMS]], frame[cols].notna()], axis=1)
-    key = (min_n, tuple(cols), int(pd.util.hash_pandas_object(structure, index=False).sum()),
-           hash(reader.known))
-    plan = _PLANS.get(key)
-    if plan is None:
-        plan = privacy.plan_groups(frame, cols, min_n, known=reader.known)
-        _PLANS[key] = plan
-        while len(_PLANS) > PLAN_CACHE_SIZE:
-            _PLANS.popitem(last=False)
-    else:
-        _PLANS.move_to_end(key)
-    return plan
-
-
-def _present(people: pd.DataFrame, week_cols: Mapping, measure: str, weeks: range) -> pd.Series:
-    """1.0 where the person answered ``measure`` in one of ``weeks`` (week indices), else NaN."""
-    cols = [c for c in week_cols.get(measure, ()) if week_index(c) in weeks]
-    if not cols:
-        return pd.Series(np.nan, index=people.index)
-    return people[cols].notna().any(axis=1).map({True: 1.0, False: np.nan})
-
-
 def plan_for(reader: Reader, people: pd.DataFrame, value_cols: Sequence[str], min_n: int,
              weekly: Sequence[str] = (), window: int | None = None) -> JointPlan:
     """The reader's audit of the roll-up tables over ``people`` (one row per active person:
@@ -283,7 +263,11 @@ def plan_for(reader: Reader, people: pd.DataFrame, value_cols: Sequence[str], mi
     ``people.attrs``: the chosen ``window`` and the latest week, ``as_of``).  ``weekly``:
     the measures the reader can also obtain week by week.  Every window of :data:`WINDOWS`
     is audited, with every week (``weekly``) or 4-week block (the other measures over
-    answers) they cover, and the roster (:class:`JointPlan`)."""
+    answers) they cover, and the roster (:class:`JointPlan`).
+
+    Each column of each of these audits is taken from ``audit_cache`` under who answered it
+    in which group (never the answers): after a check-in only the audits whose counts it
+    changed are computed again."""
     cols = [c for c in value_cols if c in people.columns]
     week_cols: dict = {}
     for c in people.columns:
@@ -295,31 +279,34 @@ def plan_for(reader: Reader, people: pd.DataFrame, value_cols: Sequence[str], mi
     window = int(window or people.attrs.get("window") or WINDOWS[0])
     windows = sorted(set(WINDOWS) | {window})
     n_weeks = max(windows)
-    audited = [c for m in over_answers for c in week_cols[m]]
     last = people.attrs.get("as_of")
-    # asked again with the same people answering (a rerun, another view): one hash, no rebuild
-    key = ("joint", min_n, window, tuple(cols), tuple(audited), hash(reader.known), str(last),
-           int(pd.util.hash_pandas_object(pd.concat([people[["helper_id", *privacy.GROUP_DIMS]],
-                                                     people[cols + audited].notna()], axis=1),
-                                          index=False).sum()))
+    atoms = privacy.Atoms.of(people, known=reader.known)
+    # who answered each measure in each audited week: one row per person, one column per week
+    answered = {m: (np.array([week_index(c) for c in week_cols[m]]), atoms.present(people[week_cols[m]]))
+                for m in over_answers}
+
+    def present(measure: str, weeks: range) -> np.ndarray:
+        index, matrix = answered[measure]
+        return matrix[:, (index >= weeks.start) & (index < weeks.stop)].any(axis=1)
+
+    def audit(columns: dict) -> tuple:
+        return audit_cache.plan(atoms, columns, min_n)
+
+    plans = {w: audit({c: present(c, range(w)) if c in answered else atoms.present(people[c]) for c in cols})
+             for w in windows}
+    weeks = tuple(audit({m: present(m, range(i, i + 1)) for m in weekly}) for i in range(n_weeks)) if weekly else ()
+    blocks = tuple(audit({m: present(m, range(k, k + BLOCK_WEEKS)) for m in blocked})
+                   for k in range(0, n_weeks, BLOCK_WEEKS)) if blocked else ()
+    roster = audit({EVERYONE: np.ones(len(atoms.rows), dtype=bool)})
+    # the same audits again (a rerun, another view): the same joint plan, with the verdicts it gave
+    key = ("joint", min_n, window, tuple(cols), tuple(weekly), tuple(blocked), str(last),
+           tuple(s for s, _ in plans.values()), tuple(s for s, _ in weeks), tuple(s for s, _ in blocks), roster[0])
     joint = _PLANS.get(key)
     if joint is not None:
         _PLANS.move_to_end(key)
         return joint
-    base = people[["helper_id", *privacy.GROUP_DIMS]]
-
-    def frame(values: dict) -> pd.DataFrame:
-        return pd.concat([base, pd.DataFrame(values, index=people.index)], axis=1)
-
-    plans = {w: _cached(reader, frame({c: _present(people, week_cols, c, range(w)) if c in week_cols
-                                       else people[c] for c in cols}), cols, min_n) for w in windows}
-    weeks = tuple(_cached(reader, frame({m: _present(people, week_cols, m, range(i, i + 1)) for m in weekly}),
-                          weekly, min_n) for i in range(n_weeks)) if weekly else ()
-    blocks = tuple(_cached(reader, frame({m: _present(people, week_cols, m, range(k, k + BLOCK_WEEKS))
-                                          for m in blocked}), blocked, min_n)
-                   for k in range(0, n_weeks, BLOCK_WEEKS)) if blocked else ()
-    roster = _cached(reader, frame({EVERYONE: np.ones(len(people))}), [EVERYONE], min_n)
-    joint = _PLANS[key] = JointPlan(plans, window, weeks, frozenset(weekly), blocks, frozenset(blocked), roster,
+    joint = _PLANS[key] = JointPlan({w: p for w, (_, p) in plans.items()}, window, tuple(p for _, p in weeks),
+                                    frozenset(weekly), tuple(p for _, p in blocks), frozenset(blocked), roster[1],
                                     pd.Timestamp(last) if last is not None else None)
     while len(_PLANS) > PLAN_CACHE_SIZE:
         _PLANS.popitem(last=False)

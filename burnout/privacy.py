@@ -65,7 +65,7 @@ import numpy as np
 import pandas as pd
 
 from scipy import sparse
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController, threadpool_limits
 
 from burnout.domain.settings import MIN_GROUP_SIZE as MIN_N
 from burnout.store.writes import audit
@@ -949,8 +949,12 @@ def _exhaustive_leak(probe: np.ndarray, sizes: np.ndarray, min_n: int, budget: i
     # pairs of disjoint halves whose sums cancel (and stay under min_n people together)
     order = np.argsort(hs[:, 0], kind="stable")
     s0 = hs[order, 0]
-    lo = np.searchsorted(s0, -hs[:, 0] - tol, side="left")
-    hi = np.searchsorted(s0, -hs[:, 0] + tol, side="right")
+    # each half's partners, looked up in ascending order of what they must cancel (the
+    # halves in reverse): a binary search with sorted keys starts from the last answer
+    back = order[::-1]
+    lo, hi = np.empty(len(hs), dtype=np.intp), np.empty(len(hs), dtype=np.intp)
+    lo[back] = np.searchsorted(s0, -hs[back, 0] - tol, side="left")
+    hi[back] = np.searchsorted(s0, -hs[back, 0] + tol, side="right")
     cnt = np.maximum(hi - lo, 0)
     if cnt.sum() > budget:
         return EXHAUSTED
@@ -997,117 +1001,198 @@ def plan_groups(people: pd.DataFrame, value_cols: Sequence[str], min_n: int = MI
     every consenting helper).  Each is an atom of their own whose value is
     published, and a derivable group is small when it holds 1 to ``min_n - 1``
     people outside ``known``.
+
+    A column's audit depends on nothing but how many people, and how many
+    unknown people, answered it in each atom (:func:`audit_atoms`); the release
+    gate caches it on exactly that (``burnout.audit_cache``).
     """
+    value_cols = [v for v in value_cols if v in people.columns]
+    atoms = Atoms.of(people, dims, respondent_col, known)
+    return atoms.plan({c: atoms.present(people[c]) for c in value_cols}, min_n)
+
+
+@dataclass(frozen=True)
+class ColumnAudit:
+    """One column's audit: the status of every group, and the row space of the shown
+    groups (``atoms``: the atoms with unknown people and their sizes, ``probe``,
+    ``everyone``: every atom with its people, known or not).  ``atoms`` is None when
+    nobody answered."""
+
+    status: dict
+    atoms: tuple | None = None
+    probe: np.ndarray | None = None
+    everyone: tuple | None = None
+
+
+@dataclass(frozen=True)
+class Atoms:
+    """The people of an audit cut into atoms (the people sharing one value of each of
+    ``dims``): ``keys`` (atoms x dims, as text, in sorted order), each person's ``code``
+    (their atom), and which people the reader knows one by one.  One person, one row
+    (the first of their rows)."""
+
+    dims: tuple
+    keys: np.ndarray
+    code: np.ndarray
+    known: np.ndarray
+    rows: np.ndarray            # positions of the people's rows in the frame they came from
+    names: tuple = ()           # each atom's key as a tuple (made once: audit keys are built from them)
+
+    @classmethod
+    def of(cls, people: pd.DataFrame, dims: Sequence[str] = GROUP_DIMS, respondent_col: str = "helper_id",
+           known: Iterable | None = None) -> "Atoms":
+        ids = people[respondent_col]
+        rows = np.flatnonzero((ids.notna() & ~ids.duplicated()).to_numpy())
+        dims = tuple(dims)
+        base = people.iloc[rows]
+        # each dimension's values in sorted order, then the atoms in the order of their
+        # (team, role, site) text: the order of a groupby over the three
+        uniq, codes = zip(*(np.unique(base[d].astype(str).to_numpy(dtype=str), return_inverse=True)
+                            for d in dims)) if len(rows) else ((np.zeros(0, dtype=str),) * len(dims),
+                                                                (np.zeros(0, dtype=np.intp),) * len(dims))
+        flat = np.zeros(len(rows), dtype=np.int64)
+        for u, c in zip(uniq, codes):
+            flat = flat * max(1, len(u)) + c
+        which, code = np.unique(flat, return_inverse=True)
+        keys = np.empty((len(which), len(dims)), dtype=object)
+        for j in reversed(range(len(dims))):
+            radix = max(1, len(uniq[j]))
+            keys[:, j] = uniq[j][which % radix].tolist() if len(which) else []
+            which = which // radix
+        return cls(dims, keys, code.reshape(-1).astype(np.intp),
+                   base[respondent_col].isin(set(known or ())).to_numpy(), rows, tuple(map(tuple, keys.tolist())))
+
+    def present(self, values) -> np.ndarray:
+        """Who has a value in ``values`` (a column of the frame the atoms came from)."""
+        return pd.notna(np.asarray(values))[self.rows]
+
+    def counts(self, present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per atom: the people present, and the present people the reader does not know."""
+        k = len(self.keys)
+        return (np.bincount(self.code[present], minlength=k),
+                np.bincount(self.code[present & ~self.known], minlength=k))
+
+    def columns(self, columns: Mapping[str, np.ndarray]) -> list[tuple[str, np.ndarray, np.ndarray]]:
+        """``(column, people, unknown people)`` per atom of each of ``columns`` (name -> who
+        answered, :meth:`present`), after ``"n"``: anyone who answered any of them."""
+        anyone = np.zeros(len(self.code), dtype=bool)
+        for p in columns.values():
+            anyone |= p
+        return [(c, *self.counts(p)) for c, p in [("n", anyone), *columns.items()]]
+
+    def plan(self, columns: Mapping[str, np.ndarray], min_n: int) -> Plan:
+        """The plan of ``columns`` (see :meth:`columns`), every audit computed here."""
+        return assemble(self.dims, min_n, [(c, audit_atoms(self.keys, every, unknown, min_n, self.dims))
+                                           for c, every, unknown in self.columns(columns)])
+
+
+def assemble(dims: Sequence[str], min_n: int, audits: Iterable[tuple[str, ColumnAudit]]) -> Plan:
+    """A plan from its columns' audits."""
+    plan = Plan(min_n=min_n, dims=tuple(dims))
+    for column, a in audits:
+        plan.status[column] = a.status
+        if a.atoms is not None:
+            plan._atoms[column], plan._probe[column], plan._everyone[column] = a.atoms, a.probe, a.everyone
+    return plan
+
+
+_LIMIT = None
+
+
+def _one_thread():
+    """BLAS limited to one thread (see :func:`audit_atoms`); the libraries are looked up once."""
+    global _LIMIT
+    if _LIMIT is None:
+        _LIMIT = ThreadpoolController()
+    return _LIMIT.limit(limits=1)
+
+
+def audit_atoms(keys: np.ndarray, every: np.ndarray, unknown: np.ndarray, min_n: int,
+                dims: Sequence[str] = GROUP_DIMS) -> ColumnAudit:
+    """The audit of one column (see :func:`plan_groups`) from its atoms: ``keys`` (atoms x
+    dims), ``every`` the people who answered in each atom and ``unknown`` those of them the
+    reader does not know one by one.  Atoms nobody answered play no part."""
     # The audit's matrices are small (groups x groups): BLAS threads would only
     # spin against each other on a shared machine (0.4 s per 135 x 135
     # eigendecomposition instead of a few ms).
-    with threadpool_limits(1):
-        return _plan_groups(people, value_cols, min_n, tuple(dims), respondent_col, set(known or ()))
+    with _one_thread():
+        return _audit_atoms(keys, np.asarray(every), np.asarray(unknown), min_n, tuple(dims))
 
 
-def _plan_groups(people, value_cols, min_n, dims, respondent_col, known) -> Plan:
-    plan = Plan(min_n=min_n, dims=dims)
-    value_cols = [v for v in value_cols if v in people.columns]
-    base = people[people[respondent_col].notna()].drop_duplicates(respondent_col)
-    base = base.astype({d: str for d in dims})
-    is_known = base[respondent_col].isin(known).to_numpy()
-    done: dict[bytes, str] = {}     # columns answered by the same people share one audit
-    for column in ["n", *value_cols]:
-        present = (base[value_cols].notna().any(axis=1) if column == "n" else base[column].notna()).to_numpy()
-        same = done.get(present.tobytes())
-        if same is not None:
-            plan.status[column] = plan.status[same]
-            if same in plan._atoms:
-                plan._atoms[column], plan._probe[column] = plan._atoms[same], plan._probe[same]
-                plan._everyone[column] = plan._everyone[same]
-            continue
-        done[present.tobytes()] = column
-        rows = base[present]
-        st: dict[tuple, str] = {}
-        plan.status[column] = st
-        if rows.empty:
-            continue
-        # A known person's value is published to this reader: a sum over a group is
-        # as good as the sum over its unknown people, so the audit runs over those
-        # alone (the same row space as adding each known person's unit row).
-        every = rows.groupby(list(dims), sort=True)[respondent_col].nunique()
-        every_cols = np.array([k if isinstance(k, tuple) else (k,) for k in every.index], dtype=object) \
-            .reshape(-1, len(dims))
-        every_sizes = every.to_numpy(dtype=float)
-        unknown_rows = rows[~is_known[present]]
-        counts = unknown_rows.groupby(list(dims), sort=True)[respondent_col].nunique()
-        cols = np.array([k if isinstance(k, tuple) else (k,) for k in counts.index], dtype=object) \
-            .reshape(-1, len(dims))
-        sizes = counts.to_numpy(dtype=float)
-        groups: list[tuple] = [()]
-        n_groups = [float(every_sizes.sum())]
-        r_idx, c_idx = [np.zeros(0, dtype=int)], [np.zeros(0, dtype=int)]
-        r_idx.append(np.zeros(len(cols), dtype=int))
+def _audit_atoms(keys, every, unknown, min_n, dims) -> ColumnAudit:
+    st: dict[tuple, str] = {}
+    on = every > 0
+    if not on.any():
+        return ColumnAudit(st)
+    # A known person's value is published to this reader: a sum over a group is
+    # as good as the sum over its unknown people, so the audit runs over those
+    # alone (the same row space as adding each known person's unit row).
+    every_cols, every_sizes = keys[on], every[on].astype(float)
+    cols, sizes = keys[unknown > 0], unknown[unknown > 0].astype(float)
+    groups: list[tuple] = [()]
+    n_groups = [float(every_sizes.sum())]
+    r_idx, c_idx = [np.zeros(len(cols), dtype=int)], [np.arange(len(cols))]
+    for j, d in enumerate(dims):
+        uniq, inv = np.unique(every_cols[:, j].astype(str), return_inverse=True)
+        base_row = len(groups)
+        groups += [((d, v),) for v in uniq.tolist()]
+        n_groups += list(np.bincount(inv, weights=every_sizes, minlength=len(uniq)))
+        r_idx.append(base_row + np.searchsorted(uniq, cols[:, j].astype(str)))
         c_idx.append(np.arange(len(cols)))
-        for j, d in enumerate(dims):
-            uniq = sorted(set(every_cols[:, j]))
-            base_row = len(groups)
-            groups += [((d, v),) for v in uniq]
-            n_groups += list(pd.Series(every_sizes).groupby(every_cols[:, j]).sum().reindex(uniq).to_numpy())
-            code = {v: i for i, v in enumerate(uniq)}
-            r_idx.append(base_row + np.array([code[v] for v in cols[:, j]], dtype=int))
-            c_idx.append(np.arange(len(cols)))
-        r_all, c_all = np.concatenate(r_idx), np.concatenate(c_idx)
-        full = sparse.csr_matrix((np.ones(len(r_all)), (r_all, c_all)), shape=(len(groups), len(cols)))
-        n_groups = np.array(n_groups, dtype=float)
-        # Groups with the same people (a team that is a whole site) stand or fall together.
-        sig = [(tuple(full.indices[full.indptr[i]:full.indptr[i + 1]]), n_groups[i]) for i in range(len(groups))]
-        cls, _ = pd.factorize(pd.Series(sig, dtype=object))
-        first = pd.Series(np.arange(len(sig))).groupby(cls).first().to_numpy()
-        m = full[first]
-        names = [groups[i] for i in first]
-        n = n_groups[first]
-        whole = n == n_groups[0]                      # everyone: hidden last
-        shown = n >= min_n
+    r_all, c_all = np.concatenate(r_idx), np.concatenate(c_idx)
+    full = sparse.csr_matrix((np.ones(len(r_all)), (r_all, c_all)), shape=(len(groups), len(cols)))
+    full.sort_indices()
+    n_groups = np.array(n_groups, dtype=float)
+    # Groups with the same people (a team that is a whole site) stand or fall together.
+    sig = [(full.indices[full.indptr[i]:full.indptr[i + 1]].tobytes(), n_groups[i]) for i in range(len(groups))]
+    cls, _ = pd.factorize(pd.Series(sig, dtype=object))
+    first = np.unique(cls, return_index=True)[1]
+    m = full[first]
+    names = [groups[i] for i in first]
+    n = n_groups[first]
+    whole = n == n_groups[0]                      # everyone: hidden last
+    shown = n >= min_n
+    probe, ginv = _space(m[shown], len(cols))
+    # Hiding a row only shrinks the row space, so a set that was not derivable
+    # stays so: one complete search, then only its finds are checked again.
+    pending = None
+    for _ in range(2 * len(names) + 2):
+        if not len(cols):
+            break
+        idx = np.flatnonzero(shown)
+        if pending is None:
+            found = _exhaustive_leak(probe, sizes, min_n, published=m[shown])
+            if found is EXHAUSTED:
+                rest = [i for i in idx if not whole[i]]
+                if not rest:
+                    # only everyone is left: it derives nobody but everyone unknown
+                    if sizes.sum() < min_n:
+                        shown[idx] = False
+                    break
+                pick = min(rest, key=lambda i: (n[i], str(names[i])))
+                shown[pick] = False
+                probe, ginv = _space(m[shown], len(cols))
+                continue
+            pending = found or []
+        else:
+            pending = [atoms for atoms in pending if _in_rowspace(probe, _atom_vector(atoms, len(cols)))]
+        if not pending or len(idx) == 0:
+            break
+        # hide, for each derivable set, the smallest row its derivation leans on
+        # (everyone only last)
+        ms = m[idx]
+        picks: set = set()
+        for atoms in pending:
+            coef = ginv @ (ms @ _atom_vector(atoms, len(cols)))
+            used = [i for i, c in zip(idx, coef) if abs(c) > 1e-7] or list(idx)
+            if picks & set(used):
+                continue
+            picks.add(min(used, key=lambda i: (bool(whole[i]), n[i], str(names[i]))))
+        shown[sorted(picks)] = False
         probe, ginv = _space(m[shown], len(cols))
-        # Hiding a row only shrinks the row space, so a set that was not derivable
-        # stays so: one complete search, then only its finds are checked again.
-        pending = None
-        for _ in range(2 * len(names) + 2):
-            if not len(cols):
-                break
-            idx = np.flatnonzero(shown)
-            if pending is None:
-                found = _exhaustive_leak(probe, sizes, min_n, published=m[shown])
-                if found is EXHAUSTED:
-                    rest = [i for i in idx if not whole[i]]
-                    if not rest:
-                        # only everyone is left: it derives nobody but everyone unknown
-                        if sizes.sum() < min_n:
-                            shown[idx] = False
-                        break
-                    pick = min(rest, key=lambda i: (n[i], str(names[i])))
-                    shown[pick] = False
-                    probe, ginv = _space(m[shown], len(cols))
-                    continue
-                pending = found or []
-            else:
-                pending = [atoms for atoms in pending if _in_rowspace(probe, _atom_vector(atoms, len(cols)))]
-            if not pending or len(idx) == 0:
-                break
-            # hide, for each derivable set, the smallest row its derivation leans on
-            # (everyone only last)
-            ms = m[idx]
-            picks: set = set()
-            for atoms in pending:
-                coef = ginv @ (ms @ _atom_vector(atoms, len(cols)))
-                used = [i for i, c in zip(idx, coef) if abs(c) > 1e-7] or list(idx)
-                if picks & set(used):
-                    continue
-                picks.add(min(used, key=lambda i: (bool(whole[i]), n[i], str(names[i]))))
-            shown[sorted(picks)] = False
-            probe, ginv = _space(m[shown], len(cols))
-        for g_, c in zip(groups, cls):
-            st[g_] = SHOWN if shown[c] else (PRIMARY if n[c] < min_n else COMPLEMENTARY)
-        plan._atoms[column] = (cols, sizes)
-        plan._probe[column] = probe if len(cols) else np.zeros((0, _PROBES))
-        plan._everyone[column] = (every_cols, every_sizes)
-    return plan
+    for g_, c in zip(groups, cls):
+        st[g_] = SHOWN if shown[c] else (PRIMARY if n[c] < min_n else COMPLEMENTARY)
+    return ColumnAudit(st, (cols, sizes), probe if len(cols) else np.zeros((0, _PROBES)), (every_cols, every_sizes))
 
 
 def hide_all(sup: Suppressed, status: str = COMPLEMENTARY) -> Suppressed:
