@@ -33,10 +33,10 @@ st.caption("How the organisation's helpers are doing, what turnover is likely to
 
 
 @st.cache_data(ttl=3600, max_entries=16, show_spinner="Building the review…")
-def _review(url: str, stamp: str, override: str, scenario: str, where: str, measure: str, window: int,
+def _review(url: str, stamp: str, scenario: str, where: str, measure: str, window: int,
             heat_weeks: int):
     data = common.org_data(url, stamp)
-    return build_review(common.engine(), "org", json.loads(override), scenario=json.loads(scenario),
+    return build_review(common.engine(), "org", scenario=json.loads(scenario),
                                 where=json.loads(where), trend_measure=measure, window_weeks=window, data=data,
                                 heat_weeks=heat_weeks)
 
@@ -76,7 +76,6 @@ with st.expander("Assumptions for the turnover estimate"):
                f"{float(settings.relative_risk_high):g}. They cannot be tried out here: figures under many "
                "values, or a value for one role or kind of team, would single out its people. The values in "
                "force are under \"Assumptions used\" below.")
-override: dict = {}
 
 # ------------------------------------------------------------------ what-if inputs
 with st.expander("What-if scenario", expanded=True):
@@ -89,7 +88,7 @@ with st.expander("What-if scenario", expanded=True):
 scenario = {"burnout_reduction_points": float(reduction), "cap_caseload": bool(cap), "intervention_cost": float(cost)}
 where = {"site": site_filter} if site_filter else {}
 
-review = _review(str(engine.url), stamp, json.dumps(override, sort_keys=True), json.dumps(scenario, sort_keys=True),
+review = _review(str(engine.url), stamp, json.dumps(scenario, sort_keys=True),
                  json.dumps(where, sort_keys=True), measure, int(window), int(heat_weeks))
 figs = review.figures
 as_of = review.as_of
