@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 import streamlit as st
+from streamlit.runtime.scriptrunner_utils.exceptions import RerunException, StopException
 
 from burnout import auth, seed
 from burnout.checkin import escape_md
@@ -90,16 +91,36 @@ def _run() -> None:
         st.session_state["next_path"] = "/" + (nav.url_path or "")
         nav.run()
         return
-    if code := st.session_state.pop("pending_grant", None):
-        # just signed in: the browser swaps the grant for its HttpOnly session cookie and
-        # comes back to the page it asked for (a full load, so the cookie is in place)
-        common.redirect(web.grant_url(code))
     with st.sidebar:
         st.caption(f"Signed in as **{escape_md(user['username'])}** ({escape_md(user['role'])})")
         if seed.is_demo(engine):
             st.info("Demo organisation: all people and numbers are synthetic.", icon=":material/science:")
         st.button("Sign out", key="sign_out", on_click=common.sign_out)
-    st.navigation(pages_for(user)).run()
+    try:
+        st.navigation(pages_for(user)).run()
+    except RerunException:
+        raise               # another run follows (the home page's switch_page, st.rerun): it hands over
+    except StopException:
+        _hand_over_grant(engine)
+        raise
+    _hand_over_grant(engine)
+
+
+def _hand_over_grant(engine) -> None:
+    """Just signed in: send the browser to swap the grant for its HttpOnly session cookie
+    and come back to the page it asked for (a full load, so the cookie is in place).
+
+    Sent at the end of a run that finished, and again by every later run until the grant
+    is used: Streamlit drops a run's unsent messages when another run replaces it (the
+    home page's switch_page right after a sign-in does), and a lost hand-over left the tab
+    signed in without a cookie, so the next reload asked for the password again."""
+    code = st.session_state.get("pending_grant")
+    if code is None:
+        return
+    if auth.grant_waiting(engine, code):
+        common.redirect(web.grant_url(code))
+    else:
+        del st.session_state["pending_grant"]     # used (this tab's browser has its cookie) or expired
 
 
 if __name__ == "__main__":      # run by Streamlit (also by AppTest) as the app script

@@ -633,6 +633,12 @@ def redeem_grant(engine: Engine, code: str) -> tuple[str, str] | None:
         return token, safe_next(data.get("next"))
 
 
+def grant_waiting(engine: Engine, code: str) -> bool:
+    """True while a grant is still unused and unexpired: its browser has not come for it yet."""
+    with engine.connect() as conn:
+        return _redeem(conn, "grant", code, consume=False) is not None
+
+
 def start_session(engine: Engine, user_id: int, via_sso: bool = False) -> str:
     """A session token for ``user_id`` (what the grant exchange does; tests use it directly)."""
     token = redeem_grant(engine, create_grant(engine, user_id, via_sso=via_sso))

@@ -294,6 +294,26 @@ def sign_in(at: AppTest, username: str, password: str) -> AppTest:
     return at
 
 
+def test_the_cookie_hand_over_is_sent_until_the_browser_uses_it(demo_copy, monkeypatch):
+    """A sign-in's run is replaced by the home page's switch_page, and Streamlit drops the
+    replaced run's unsent messages: the hand-over to the cookie route is sent again by
+    every finished run until its grant is used (in CI a lost one left a phone signed in
+    without a cookie for 120 s)."""
+    from burnout.ui import common, web
+
+    sent: list[str] = []
+    monkeypatch.setattr(common, "redirect", sent.append)
+    at = sign_in(dashboard_at().run(), "demo-helper1", seed.DEMO_PASSWORD)
+    code = at.session_state["pending_grant"]
+    assert sent == [web.grant_url(code)] and auth.grant_waiting(demo_copy, code)
+    at.run()                                            # the browser has not come for it yet
+    assert sent == [web.grant_url(code)] * 2
+    assert auth.redeem_grant(demo_copy, code)           # the browser swapped it for its cookie
+    assert not auth.grant_waiting(demo_copy, code)
+    at.run()
+    assert len(sent) == 2 and "pending_grant" not in at.session_state
+
+
 def test_open_session_loses_access_at_its_next_interaction(demo_copy):
     at = sign_in(dashboard_at().run(), "demo-hr", seed.DEMO_PASSWORD)
     assert at.title[0].value == "Organisation review"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from browser import CHROMIUM_ARGS, SHOTS, App, open_checkin_form, require_chromium
 
@@ -195,7 +196,8 @@ def test_unsaved_checkin_answer_survives_a_reload(browser, app):
     app.wait_for_draft("demo-helper1", other_than=before)                # the draft is stored on the rerun
     page.reload()
     page.get_by_role("button", name="Save my check-in").wait_for()
-    assert page.locator('[data-testid="stRadio"]').first.locator("input:checked").count() == 1
+    # the radios can be drawn a moment before the restored answer is (checked within 30 s)
+    expect(page.locator('[data-testid="stRadio"]').first.locator("input:checked")).to_have_count(1, timeout=30_000)
     page.close()
 
 
