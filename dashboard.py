@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 
 import streamlit as st
-from streamlit.runtime.scriptrunner_utils.exceptions import RerunException, StopException
 
 from burnout import auth, seed
 from burnout.checkin import escape_md
@@ -96,24 +95,21 @@ def _run() -> None:
         if seed.is_demo(engine):
             st.info("Demo organisation: all people and numbers are synthetic.", icon=":material/science:")
         st.button("Sign out", key="sign_out", on_click=common.sign_out)
-    try:
-        st.navigation(pages_for(user)).run()
-    except RerunException:
-        raise               # another run follows (the home page's switch_page, st.rerun): it hands over
-    except StopException:
+    page = st.navigation(pages_for(user))
+    if page.url_path:       # not the home page at "/", which only passes on: the page it opens hands over
         _hand_over_grant(engine)
-        raise
-    _hand_over_grant(engine)
+    page.run()
 
 
 def _hand_over_grant(engine) -> None:
     """Just signed in: send the browser to swap the grant for its HttpOnly session cookie
     and come back to the page it asked for (a full load, so the cookie is in place).
 
-    Sent at the end of a run that finished, and again by every later run until the grant
-    is used: Streamlit drops a run's unsent messages when another run replaces it (the
-    home page's switch_page right after a sign-in does), and a lost hand-over left the tab
-    signed in without a cookie, so the next reload asked for the password again."""
+    Sent before the page runs (after st.stop nothing more can be sent), and again by every
+    later run until the grant is used: Streamlit drops a run's unsent messages when
+    another run replaces it, as the home page's switch_page right after a sign-in did, and
+    a lost hand-over left the tab signed in without a cookie, so a reload asked for the
+    password again."""
     code = st.session_state.get("pending_grant")
     if code is None:
         return
