@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import datetime as dt
 import logging
 import os
@@ -29,7 +30,8 @@ from burnout.store.retry import DATABASE_ERRORS
 from burnout.store.writes import audit as write_audit
 from burnout.ui import web
 from burnout.views import team as team_views
-from burnout.views.data import OrgData, leaving_model_for, load_data, load_review_data
+from burnout.views.data import OrgData, active_roster, leaving_model_for, load_data, load_review_data
+from burnout.views.review import Review, build_review
 from burnout.views.tables import for_screen
 
 
@@ -337,6 +339,41 @@ class TeamPage:
     page: team_views.TeamPage
     tables: Mapping[str, object]
     caseload_csv: bytes
+
+
+@st.cache_resource(ttl=3600, max_entries=4, show_spinner=False)
+def roster_facts(url: str, key: str) -> tuple[int, tuple[str, ...]]:
+    """How many helpers are active and the sites they work at (the HR page's headline
+    and site filter), once per change anywhere (``key``: :func:`org_key`)."""
+    data = _org_frames(url, key)
+    roster = active_roster(data.roster, data.as_of)
+    return len(roster), tuple(sorted(roster["site"].dropna().astype(str).unique()))
+
+
+@dataclasses.dataclass(frozen=True)
+class ReviewPage:
+    """The HR review ready to draw: the review (views.review.Review) and its tables as
+    shown on screen (views.tables.for_screen), as Arrow tables by name."""
+    review: Review
+    tables: Mapping[str, object]
+
+
+# Built once per change anywhere and choice of the page's inputs, and shared by every HR
+# session: cache_resource hands each rerun the same read-only review (cache_data
+# unpickled a copy of it, figures and all, on every rerun: 60 % of a warm rerun at
+# 5,000 helpers), and its tables are converted for the screen once.
+@st.cache_resource(ttl=3600, max_entries=16, show_spinner="Building the review…")
+def review_page(url: str, key: str, scenario: str, where: str, measure: str, window: int,
+                heat_weeks: int) -> ReviewPage:
+    review = build_review(engine(), "org", scenario=json.loads(scenario), where=json.loads(where),
+                          trend_measure=measure, window_weeks=window, data=org_data(url, key),
+                          heat_weeks=heat_weeks)
+    sm = review.summary
+    tables = {k: review.section(k).display for k in ("by_team", "by_role", "by_site", "risk_bands", "weekly",
+                                                      "participation", "turnover", "what_if")}
+    tables |= {"clients": None if sm is None else sm.clients, "levers": None if sm is None else sm.levers,
+               "assumptions": review.assumptions, "calibration": review.calibration.display}
+    return ReviewPage(review, {k: None if v is None else _arrow(for_screen(v)) for k, v in tables.items()})
 
 
 @st.cache_resource(ttl=3600, max_entries=8, show_spinner="Checking what the organisation's review shows…")

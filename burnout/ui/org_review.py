@@ -19,9 +19,7 @@ from burnout.export.xlsx import to_xlsx
 from burnout.store.writes import audit
 from burnout.uncertainty import format_parts
 from burnout.ui import common
-from burnout.views.data import TREND_MEASURES, WINDOWS, active_roster
-from burnout.views.review import build_review
-from burnout.views.tables import for_screen
+from burnout.views.data import TREND_MEASURES, WINDOWS
 
 user = common.require_role("hr", "admin")
 engine = common.engine()
@@ -32,20 +30,11 @@ st.caption("How the organisation's helpers are doing, what turnover is likely to
            "clients who lose their helper, and what changing workloads could save. Group figures only.")
 
 
-@st.cache_data(ttl=3600, max_entries=16, show_spinner="Building the review…")
-def _review(url: str, stamp: str, scenario: str, where: str, measure: str, window: int,
-            heat_weeks: int):
-    data = common.org_data(url, stamp)
-    return build_review(common.engine(), "org", scenario=json.loads(scenario),
-                                where=json.loads(where), trend_measure=measure, window_weeks=window, data=data,
-                                heat_weeks=heat_weeks)
+def _table(name: str, key: str | None = None):
+    st.dataframe(page.tables[name], hide_index=True, width="stretch", key=key)
 
 
-def _table(df: pd.DataFrame, key: str | None = None):
-    st.dataframe(for_screen(df), hide_index=True, width="stretch", key=key)
-
-
-def _chart(fig, key: str, table: pd.DataFrame | None = None):
+def _chart(fig, key: str, table: str | None = None):
     st.plotly_chart(fig, width="stretch", key=key)
     if table is not None:
         with st.expander("Show as a table"):
@@ -53,8 +42,7 @@ def _chart(fig, key: str, table: pd.DataFrame | None = None):
 
 
 stamp = common.org_key()
-data = common.org_data(str(engine.url), stamp)
-roster = active_roster(data.roster, data.as_of)
+active_helpers, sites = common.roster_facts(str(engine.url), stamp)
 
 # ------------------------------------------------------------------ assumptions (session only)
 with st.sidebar:
@@ -64,7 +52,6 @@ with st.sidebar:
                            key="rv_measure")
     heat_weeks = st.selectbox("Weeks in the heatmap", [8, 12, 26], index=1, key="rv_heat_weeks",
                               format_func=lambda w: f"last {w}")
-    sites = sorted(roster["site"].dropna().astype(str).unique())
     site_filter = st.multiselect("Only these sites (roll-ups)", sites, key="rv_sites",
                                  help="A filtered table shows only figures the full review already implies, "
                                       "so no choice of filters can single out a small group.")
@@ -88,8 +75,9 @@ with st.expander("What-if scenario", expanded=True):
 scenario = {"burnout_reduction_points": float(reduction), "cap_caseload": bool(cap), "intervention_cost": float(cost)}
 where = {"site": site_filter} if site_filter else {}
 
-review = _review(str(engine.url), stamp, json.dumps(scenario, sort_keys=True),
-                 json.dumps(where, sort_keys=True), measure, int(window), int(heat_weeks))
+page = common.review_page(str(engine.url), stamp, json.dumps(scenario, sort_keys=True),
+                          json.dumps(where, sort_keys=True), measure, int(window), int(heat_weeks))
+review = page.review
 figs = review.figures
 as_of = review.as_of
 st.info(f"{review.privacy_note} "
@@ -98,7 +86,7 @@ st.info(f"{review.privacy_note} "
 # ------------------------------------------------------------------ headline
 total = review.turnover.total
 c1, c2, c3, c4 = st.columns(4)
-c1.metric("Active helpers", len(roster))
+c1.metric("Active helpers", active_helpers)
 shown = total["status"] == privacy.SHOWN
 
 
@@ -136,17 +124,17 @@ tabs = st.tabs(["By team", "By role", "By site"])
 for tab, key in zip(tabs, ("by_team", "by_role", "by_site")):
     with tab:
         st.caption(review.section(key).text)
-        _table(review.section(key).display, key=f"tbl_{key}")
+        _table(key, key=f"tbl_{key}")
 _chart(figs["pressure"], "rv_pressure")
 st.caption("Each dot is a team shown in the table above; hidden teams are left out.")
 
 st.header("Burnout risk bands")
-_chart(figs["risk_bands"], "rv_bands", review.section("risk_bands").display)
+_chart(figs["risk_bands"], "rv_bands", "risk_bands")
 
 st.header("Week by week")
 _chart(figs["trend"], "rv_trend")
-_chart(figs["heatmap"], "rv_heatmap", review.section("weekly").display)
-_chart(figs["participation"], "rv_participation", review.section("participation").display)
+_chart(figs["heatmap"], "rv_heatmap", "weekly")
+_chart(figs["participation"], "rv_participation", "participation")
 st.caption("Participation shows how many checked in, never who.")
 
 # ------------------------------------------------------------------ turnover
@@ -157,11 +145,11 @@ with left:
     st.plotly_chart(figs["turnover"], width="stretch", key="rv_turnover")
 with right:
     st.plotly_chart(figs["turnover_cost"], width="stretch", key="rv_turnover_cost")
-_table(review.section("turnover").display, key="tbl_turnover")
+_table("turnover", key="tbl_turnover")
 sm = review.summary
 if sm is not None and len(sm.clients):
     st.markdown("**People who would lose their helper, by kind of team**")
-    _table(sm.clients, key="tbl_clients_by_kind")
+    _table("clients", key="tbl_clients_by_kind")
     if sm.clients_note:
         st.caption(sm.clients_note)
 with st.expander("What losing a helper means for clients"):
@@ -185,19 +173,19 @@ with left:
     st.plotly_chart(figs["what_if"], width="stretch", key="rv_what_if")
 with right:
     st.plotly_chart(figs["what_if_bars"], width="stretch", key="rv_what_if_bars")
-_table(review.section("what_if").display, key="tbl_what_if")
+_table("what_if", key="tbl_what_if")
 if sm is not None and len(sm.levers):
     st.markdown("**Each lever alone, then together**")
-    _table(sm.levers, key="tbl_levers")
+    _table("levers", key="tbl_levers")
     if sm.best_lever:
         st.caption("Best single lever: " + sm.best_lever)
 with st.expander("Assumptions used"):
-    _table(review.assumptions, key="tbl_assumptions")
+    _table("assumptions", key="tbl_assumptions")
 cal = review.calibration
 with st.expander(cal.title):
     for line in cal.lines:
         st.markdown(line)
-    _table(cal.display, key="tbl_calibration")
+    _table("calibration", key="tbl_calibration")
 
 # ------------------------------------------------------------------ exports
 st.header("Export")
