@@ -65,10 +65,17 @@ PAST_WEEKS = 52
 
 
 def auc(y, s) -> float:
-    from sklearn.metrics import roc_auc_score   # heavy; only for this script
+    """The Mann-Whitney form of the AUC (ties count a half; equal to
+    scikit-learn's ``roc_auc_score``, about ten times faster for the bootstrap)."""
+    from scipy.stats import rankdata
+    s = np.asarray(s, float)
     ok = np.isfinite(s)
-    y, s = np.asarray(y)[ok], np.asarray(s)[ok]
-    return float(roc_auc_score(y, s)) if 0 < y.sum() < len(y) else float("nan")
+    y, s = np.asarray(y)[ok].astype(bool), s[ok]
+    n1 = int(y.sum())
+    n0 = len(y) - n1
+    if n1 == 0 or n0 == 0:
+        return float("nan")
+    return float((rankdata(s)[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
 def calibration(y, p) -> dict:
@@ -203,8 +210,10 @@ def run(helpers: int, seed: int, reps: int) -> dict:
     out["auc_difference_vs_past_best_boot"] = np.round(diffs, 4).tolist()
     cal = calibration(y, p)
     out["calibration"] = cal
-    ci = boot(lambda i: np.array(list(calibration(y[i], p[i]).values())[:2] + [calibration(y[i], p[i])["in_the_large"]]),
-              len(y), max(200, reps // 5), rng)
+    def cal_values(i):
+        c = calibration(y[i], p[i])
+        return np.array([c["slope"], c["intercept"], c["in_the_large"]])
+    ci = boot(cal_values, len(y), max(200, reps // 5), rng)
     out["calibration_ci"] = {"slope": [ci[0][0], ci[1][0]], "intercept": [ci[0][1], ci[1][1]],
                              "in_the_large": [ci[0][2], ci[1][2]]}
     out["past_turnover"] = past_turnover(c["roster"], c["as_of"])
@@ -308,15 +317,16 @@ def docs_block(results: list[dict]) -> str:
         lines += [
             f"Calibration in the large (mean predicted / observed) is within ±20 % on {inside} of {n} "
             f"organisations (range {min(c['in_the_large'] for c in cal):.2f}–"
-            f"{max(c['in_the_large'] for c in cal):.2f}). Where it misses, the year itself moved: the "
-            f"turnover of the two years before the as-of date (leavers per helper-year on the roster, as a "
-            f"12-month chance) divided by the following year's leaving is {min(drift):.2f}–{max(drift):.2f} "
-            f"(mean {np.mean(drift):.2f}; above 1.2 on {sum(d > 1.2 for d in drift)} of {n}), while the "
-            f"model's mean prediction divided by that past turnover is {min(model):.2f}–{max(model):.2f}. "
-            "This generator's organisations shed turnover year by year (their first staff are drawn like "
-            "new hires, and those with a high burnout set point leave first), so a model set to the past "
-            "two years over-predicts the third on most seeds; the per-seed turnover is in "
-            "`benchmarks/results/validation.txt`.", ""]
+            f"{max(c['in_the_large'] for c in cal):.2f}), although the year predicted differs from the "
+            f"past: the turnover of the two years before the as-of date (leavers per helper-year on the "
+            f"roster, as a 12-month chance) divided by the following year's leaving is "
+            f"{min(drift):.2f}–{max(drift):.2f} (mean {np.mean(drift):.2f}; above 1.2 on "
+            f"{sum(d > 1.2 for d in drift)} of {n}), and the model's mean prediction divided by that past "
+            f"turnover is {min(model):.2f}–{max(model):.2f}: it already expects fewer leavers than the past "
+            "rate, because the staff who remain carry less burnout than those who left. This generator's "
+            "organisations shed turnover year by year (their first staff are drawn like new hires, and those "
+            "with a high burnout set point leave first), so the upper ends of the intervals reach about 1.4–1.5; "
+            "the per-seed turnover is in `benchmarks/results/validation.txt`.", ""]
     gap = [r["auc_true_latent"] - r["auc_risk"] for r in results]
     lines += [
         f"How close to the ceiling: the AUC of the true latent burnout at the as-of week minus the risk score's "
