@@ -67,11 +67,17 @@ def test_the_observed_base_sets_mean_leaving_and_the_label():
 
 
 @pytest.fixture(scope="module")
-def heldout_run():
+def heldout_org():
     import heldout
 
-    org = heldout.generate(helpers=360, weeks=156, seed=21)
-    c = heldout.cut(org, 104)
+    return heldout.generate(helpers=360, weeks=156, seed=21)
+
+
+@pytest.fixture(scope="module")
+def heldout_run(heldout_org):
+    import heldout
+
+    c = heldout.cut(heldout_org, 104)
     s = Settings()
     history = R.compute_risk(c["roster"], c["caseload"], c["scores"], as_of=c["as_of"], drivers=False, settings=s)
     latest = R.latest_risk(c["roster"], c["caseload"], c["scores"], as_of=c["as_of"], settings=s)
@@ -147,3 +153,32 @@ def test_pooled_difference_averages_each_organisations_resamples_and_needs_them_
     assert (lo, hi) == pytest.approx(tuple(np.percentile(reps, [2.5, 97.5])))
     assert VM.pooled([a, {"auc_difference_vs_prespecified": 0.0}], "auc_difference_vs_prespecified") is None
     assert VM.PRESPECIFIED in VM.SINGLE
+
+
+def test_the_fair_comparator_is_chosen_on_the_organisations_past_only(heldout_org):
+    """Point 4's comparator an organisation could pick (benchmarks/validate_models.py
+    ``past_best``): the instrument that ranked its own leavers best over the year
+    before the as-of date.  Rewriting who leaves *after* the as-of date changes
+    neither the choice nor its figures; rewriting who left in that past year does."""
+    import validate_models as VM
+
+    as_of = heldout_org["start"] + pd.Timedelta(weeks=104)
+    chosen, aucs = VM.past_best(heldout_org, 104)
+    assert chosen in VM.SINGLE and aucs[chosen] == max(aucs.values())
+
+    def rewrite(lo, hi):
+        org = dict(heldout_org)
+        r = org["roster"].copy()
+        at = r["start_date"] < lo
+        swap = at & r["end_date"].between(lo, hi)
+        stay = at & (r["end_date"].isna() | (r["end_date"] > hi))
+        r.loc[swap, ["end_date", "end_reason"]] = [pd.NaT, None]
+        newly = r.index[stay][: int(swap.sum())]
+        r.loc[newly, "end_date"], r.loc[newly, "end_reason"] = lo + pd.Timedelta(weeks=20), "resigned - other job"
+        org["roster"] = r
+        return org
+
+    future = VM.past_best(rewrite(as_of + pd.Timedelta(days=1), as_of + pd.Timedelta(weeks=52)), 104)
+    assert future == (chosen, aucs)
+    past = VM.past_best(rewrite(as_of - pd.Timedelta(weeks=52), as_of), 104)
+    assert past[1] != aucs
