@@ -101,7 +101,8 @@ def pdf_text(data: bytes) -> str:
         num, body = int(m.group(1)), m.group(2)
         objects[num] = body
         s = re.search(rb"stream\r?\n(.*?)\r?\nendstream", body, re.S)
-        if s:
+        # an image's pixels carry no text (and may hold the bytes "Tj" by chance)
+        if s and not re.search(rb"/Subtype\s*/Image", body[:s.start()]):
             raw = s.group(1)
             try:
                 raw = zlib.decompress(raw)
