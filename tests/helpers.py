@@ -7,7 +7,9 @@ import base64
 import io
 import re
 import zlib
-from itertools import combinations
+from functools import lru_cache
+from itertools import chain, combinations
+from math import comb
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
@@ -99,7 +101,8 @@ def pdf_text(data: bytes) -> str:
         num, body = int(m.group(1)), m.group(2)
         objects[num] = body
         s = re.search(rb"stream\r?\n(.*?)\r?\nendstream", body, re.S)
-        if s:
+        # an image's pixels carry no text (and may hold the bytes "Tj" by chance)
+        if s and not re.search(rb"/Subtype\s*/Image", body[:s.start()]):
             raw = s.group(1)
             try:
                 raw = zlib.decompress(raw)
@@ -238,7 +241,10 @@ def null_space(rows) -> np.ndarray:
     """A basis of what the linear figures ``rows`` (one row per figure, one column per
     unknown) leave undetermined; at most 8 random combinations of it, which tell the same
     as the whole with probability one, so the attackers' set searches stay cheap."""
-    _, sv, vt = np.linalg.svd(np.vstack(rows), full_matrices=True)
+    # a repeated figure adds nothing to the row space; with at least as many figures as
+    # unknowns the thin SVD already gives every right singular vector
+    a = np.unique(np.vstack(rows), axis=0)
+    _, sv, vt = np.linalg.svd(a, full_matrices=len(a) < a.shape[1])
     null = vt[int((sv > 1e-9).sum()):]
     if len(null) > 8:
         null = np.random.default_rng(0).standard_normal((8, len(null))) @ null
@@ -252,11 +258,31 @@ def determined_sets(null: np.ndarray, person: np.ndarray, min_n: int, limit: int
     when its indicator is orthogonal to the null space.  At most ``limit`` per size."""
     has = np.flatnonzero(person.sum(axis=0) > 0)
     proj = null @ person
+    # One fixed combination of the null rows screens every set first: a set whose residual is
+    # under 1e-8 in each row is under |w|_1 * 1e-8 in the combination, so no determined set is
+    # screened out, and only the few that pass are checked row by row (the test below).
+    w = np.random.default_rng(1).uniform(0.5, 1.5, len(null))
+    screen = w @ proj
+    bound = np.abs(w).sum() * 1e-8 + 1e-12
     found = []
     for size in range(1, min_n):
-        sets = np.array(list(combinations(has, size)))
+        sets = has[_subsets(len(has), size)]
         if not len(sets):
             break
-        residual = np.abs(proj[:, sets].sum(axis=2)).max(axis=0) if len(null) else np.zeros(len(sets))
+        if len(null):
+            sets = sets[np.abs(screen[sets].sum(axis=1)) < bound]
+            residual = np.abs(proj[:, sets].sum(axis=2)).max(axis=0)
+        else:
+            residual = np.zeros(len(sets))
         found += [tuple(c) for c in sets[residual < 1e-8][:limit]]
     return found
+
+
+@lru_cache(maxsize=None)
+def _subsets(n: int, size: int) -> np.ndarray:
+    """Every ``size``-subset of range(n), one per row, in the order of itertools.combinations
+    (built once per shape: the attackers ask for the same shapes thousands of times)."""
+    flat = np.fromiter(chain.from_iterable(combinations(range(n), size)), dtype=np.intp, count=comb(n, size) * size)
+    out = flat.reshape(-1, size)
+    out.flags.writeable = False
+    return out

@@ -517,6 +517,13 @@ def _keys(period) -> set:
     return {pd.Timestamp(period)} if not isinstance(period, str) else {period}
 
 
+def _coded(values) -> tuple[list, np.ndarray]:
+    """(the distinct values, each value's index among them), by equality as ``in`` tests it."""
+    index: dict = {}
+    codes = np.array([index.setdefault(v, len(index)) for v in values], dtype=np.intp)
+    return list(index), codes
+
+
 def _undetermined(data, people, measure: str, figures: list, known: set) -> list:
     """Sets of 1..MIN_N-1 unknown people whose sum in one period (a week, a window of weeks,
     the latest estimate) the figures determine."""
@@ -527,13 +534,20 @@ def _undetermined(data, people, measure: str, figures: list, known: set) -> list
     keys_of = periods
     periods = np.empty(len(keys_of), dtype=object)
     periods[:] = keys_of
+    # each variable's period, helper and groups as codes of their distinct values: a figure's
+    # row tests each distinct value once (thousands of figures over hundreds of variables)
+    coded = {"period": _coded(periods), "helper_id": _coded(ids),
+             **{k: _coded([attrs.at[h, k] for h in ids]) for k in attrs.columns}}
+
+    def having(k, allowed) -> np.ndarray:
+        distinct, codes = coded[k]
+        return np.array([d in allowed for d in distinct], dtype=bool)[codes]
+
     rows = []
     for period, cond in figures:
-        keys = _keys(period)
-        mask = np.array([p in keys for p in periods], dtype=bool)
+        mask = having("period", _keys(period))
         for k, v in cond.items():
-            vals = {str(x) for x in (v if isinstance(v, (list, tuple, set)) else [v])}
-            mask &= np.array([(h if k == "helper_id" else attrs.at[h, k]) in vals for h in ids])
+            mask &= having(k, {str(x) for x in (v if isinstance(v, (list, tuple, set)) else [v])})
         rows.append(mask.astype(float))
     for j, h in enumerate(ids):
         if h in known:

@@ -16,6 +16,7 @@ from burnout.errors import InputError  # noqa: E402
 from burnout.instruments import (  # noqa: E402
     all_instruments, display_text, load, load_wording_file, normalise_label, with_client_word,
 )
+from conftest import run_cli  # noqa: E402
 
 PROQOL_IDS = [f"proqol_{i}" for i in range(1, 31)]
 CBI_IDS = ([f"cbi_p{i}" for i in range(1, 7)] + [f"cbi_w{i}" for i in range(1, 8)]
@@ -291,12 +292,11 @@ def test_wording_cli_stores_wording_prints_credit_and_rejects_gaps(tmp_path):
 
     url = f"sqlite:///{tmp_path / 'w.db'}"
     get_engine(url)          # an existing, migrated database, as after first start
-    env = {**__import__("os").environ, "BURNOUT_DATABASE_URL": url}
 
     def cli(path):
-        return subprocess.run([sys.executable, "-m", "burnout", "wording", "--instrument", "proqol5",
-                               "--file", str(path)], capture_output=True, text=True, cwd=REPO,
-                              env=env, timeout=120)
+        # the command in this process (a new Python process spends seconds on imports)
+        return run_cli("wording", "--instrument", "proqol5", "--file", str(path), cwd=REPO,
+                       env={"BURNOUT_DATABASE_URL": url})
 
     path = tmp_path / "w.yaml"
     path.write_text("".join(f'{i}: "Official text {i}"\n' for i in PROQOL_IDS[:-1]), encoding="utf-8")

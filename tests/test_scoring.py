@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import math
-import subprocess
 import sys
 from pathlib import Path
 
@@ -19,6 +18,7 @@ if str(REPO) not in sys.path:  # pytest puts tests/ on the path, not the repo
 from burnout.errors import InputError  # noqa: E402
 from burnout.instruments import load  # noqa: E402
 from burnout.scoring import ALL_SCORE_COLUMNS, band, score, score_csv, score_long  # noqa: E402
+from conftest import run_cli  # noqa: E402
 
 PROQOL = load("proqol5")
 CBI = load("cbi")
@@ -472,9 +472,10 @@ def test_score_long_empty():
 
 # --------------------------------------------------------------------------- CSV and CLI
 
-def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "burnout", *args], capture_output=True,
-                          text=True, cwd=REPO, timeout=120)
+def _cli(*args, process: bool = False):
+    """The command as a user runs it; in this process unless ``process`` (a new Python process
+    spends seconds on imports, and these tests are about what the command does)."""
+    return run_cli(*args, cwd=REPO, process=process)
 
 
 def test_cli_round_trip_proqol(tmp_path):
@@ -484,7 +485,7 @@ def test_cli_round_trip_proqol(tmp_path):
                           {i: (None if i in STS_ITEMS[:3] else 5) for i in PROQOL.item_ids}])
     frame.insert(0, "respondent_id", ["r1", "r2", "r3"])
     frame.to_csv(src, index=False)
-    done = _cli("score", "--instrument", "proqol5", "--input", str(src), "--output", str(dst))
+    done = _cli("score", "--instrument", "proqol5", "--input", str(src), "--output", str(dst), process=True)
     assert done.returncode == 0, done.stderr
     lines = dst.read_text(encoding="utf-8").splitlines()
     assert lines[0] == ("respondent_id,compassion_satisfaction,burnout,secondary_traumatic_stress,"

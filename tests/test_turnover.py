@@ -13,6 +13,7 @@ import pytest
 from burnout import turnover as T
 from burnout.domain.settings import Settings
 from burnout.errors import InputError
+from conftest import run_cli
 
 REPO = Path(__file__).resolve().parents[1]
 KEYS = {"turnover_not_burned_out", "turnover_burned_out", "attributable_turnover_rate",
@@ -102,7 +103,7 @@ def test_cli_turnover_prints_json():
 def test_cli_turnover_without_target_has_no_savings():
     cmd = [sys.executable, "-m", "burnout", "turnover", "--helpers", "100", "--burnout-rate", "0.54",
            "--turnover-rate", "0.07", "--cost-per-departure", "500000"]
-    done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=60)
+    done = run_cli(*cmd[3:], cwd=REPO)      # in this process: the JSON printing is what is tested above
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     assert KEYS <= set(out) and "savings" not in out
