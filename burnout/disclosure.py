@@ -359,3 +359,17 @@ def lead_allows(plan: "privacy.Plan | JointPlan | None", team: str, private: Ite
     if not set(private):
         return True
     return allows(plan, {**dict(fixed or {}), "team": team}, column)
+
+
+def weeks_shown(verdicts: "Mapping | None", team: str, weeks: Iterable) -> bool:
+    """May a lead's figure over private helpers that rests on team ``team``'s ``weeks`` (a
+    team alert's "now 47 (6 respondents)", a shift over 12 weeks) be released?
+
+    HR material reaches managers, so such a figure is the HR heatmap's cell of the team in
+    each of those weeks: it passes only when ``verdicts`` (the heatmap's ``(team, week) ->
+    status`` for the figure's measure) shows the team in every one of them.  With no verdicts
+    for the measure nothing passes (fail closed): HR's week total and the other teams' cells
+    minus the lead's figure would give a cell HR hides to protect a small group."""
+    if verdicts is None:
+        return False
+    return all(verdicts.get((str(team), pd.Timestamp(w))) == privacy.SHOWN for w in weeks)

@@ -252,11 +252,17 @@ def null_space(rows) -> np.ndarray:
     return null
 
 
-def determined_sets(null: np.ndarray, person: np.ndarray, min_n: int, limit: int = 3) -> list[tuple]:
+def determined_sets(null: np.ndarray, person: np.ndarray, min_n: int, limit: int = 3,
+                    covered: np.ndarray | None = None) -> list[tuple]:
     """Sets of 1..min_n-1 people (columns of ``person``: unknowns x people, 1 where the
     unknown is that person's) whose total the figures determine: a set is determined exactly
-    when its indicator is orthogonal to the null space.  At most ``limit`` per size."""
+    when its indicator is orthogonal to the null space.  At most ``limit`` per size.
+    ``covered``: per unknown, whether any figure sums it; a person with an unknown no figure
+    touches is in no determined set (that unknown alone is free), so the search skips them
+    (a lead's figures touch one team: the search is over that team, not the organisation)."""
     has = np.flatnonzero(person.sum(axis=0) > 0)
+    if covered is not None:
+        has = has[~(person[~np.asarray(covered, dtype=bool)] > 0).any(axis=0)[has]]
     proj = null @ person
     # One fixed combination of the null rows screens every set first: a set whose residual is
     # under 1e-8 in each row is under |w|_1 * 1e-8 in the combination, so no determined set is

@@ -21,6 +21,9 @@ lever that weighs one subset apart from the rest releases that subset's sum.
 """
 from __future__ import annotations
 
+import math
+import re
+
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -207,3 +210,39 @@ def test_the_what_if_reduction_moves_each_figure_along_a_line(own_turnover):
             fit = np.polyval(np.polyfit(np.arange(16), y, 1), np.arange(16))
             # figures come rounded to the cent (or finer): a line within that rounding
             assert np.allclose(y, fit, rtol=0, atol=0.011), (cap, key, y - fit)
+
+
+def _significant(token: str) -> int:
+    digits = token.replace(",", "").replace(".", "").lstrip("0")
+    return len(digits.rstrip("0")) or 1
+
+
+def test_the_monte_carlo_ranges_do_not_add_the_equations_the_relative_risk_attack_needs(own_turnover):
+    """The Monte Carlo ranges (uncertainty.simulate) examined as a non-linear attack, in the
+    organisation where seven relative risks gave AMH-Northgate's $3,504.88.  Each range end is
+    a percentile of its own group's 2,000 draws (a linear mix of the 50th and 51st smallest),
+    so the total's end and a shown team's end sit at different draws: total − shown team is
+    never one parameter point, and the differencing above has nothing to subtract.  Solving
+    instead for every kind's unknowns (a sum and a pole per kind and figure) would need the
+    ends to many digits, but they leave only as two significant figures ("$13k–$55k"): here
+    the total's low end is known to ±$500 at best, a seventh of the hidden team's whole
+    figure, before any error is amplified by the pole fit.  So the attack does not work; the
+    test holds the two facts it rests on."""
+    engine, data = own_turnover
+    review = build_review(engine, "org", data=data)
+    t = review.turnover.table.set_index("team")
+    small = "AMH-Northgate"
+    assert t.loc[small, "status"] != "shown"
+    display = next(s.display for s in review.sections if s.key == "turnover")
+    spans = [c for c in display.columns if c.endswith(": range")]
+    assert spans, "the turnover table shows ranges"
+    tokens = [tok for c in spans for v in display[c] for tok in re.findall(r"\d[\d,]*(?:\.\d+)?", str(v))]
+    assert tokens and all(_significant(tok) <= 2 for tok in tokens), tokens
+    # the hidden team's range is hidden with its figure
+    row = display[display.iloc[:, 0].astype(str) == small].iloc[0]
+    assert not any("–" in str(row[c]) for c in spans), row[spans].tolist()
+    # the total's ends at two significant figures: half a step of the second digit each
+    low = float(t.loc[privacy.TOTAL, "attributable_cost_low"])
+    step = 0.5 * 10 ** (math.floor(math.log10(low)) - 1)
+    truth = _impact(data).groupby("team")["attributable_cost"].sum()[small]
+    assert step >= truth / 8, (step, truth)

@@ -18,10 +18,13 @@ what is driving risk and what people report (each factor's points and top-three 
 group: one unknown per person and factor, over the people with a risk estimate); the what-if
 scenario and each lever alone (one unknown per person; the caseload cap's figures sum over
 the helpers above their role standard only, who are known from caseloads); the headline
-metrics; and every number in the plotly figures sent to the browser (y, z, customdata, hover
-text in ``proto.spec``), each of which must be a figure of a table the same page shows (so
-it is already a row of the system).  The lead's alerts (burnout.alerts) fire on none of these
-organisations; their filter is tested in tests/test_attack_alerts.py.
+metrics; how the risk model was checked (leavers, helper-years and hold-out figures: rows over
+the whole organisation); the weekly risk heatmap (one variable per person and week); and every
+number in the plotly figures sent to the browser (y, z, customdata, hover text in
+``proto.spec``), each of which must be a figure of a table the same page shows (so it is
+already a row of the system).  burnout.alerts fires on none of these small organisations, so
+every team alert of risk and of weekly strain that could fire is made to fire
+(:func:`every_alert_fires`) and the leads read the ones the gate lets through.
 
 Every figure becomes a row over the values it sums: one variable per person and week for
 answers (a recent figure sums its group's answers over the window's weeks, a weekly cell
@@ -42,7 +45,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from burnout import auth, cli, disclosure, privacy, selfservice, turnover
+from burnout import alerts, auth, cli, disclosure, privacy, selfservice, turnover
+from burnout.checkin import escape_md
 from burnout.domain import measures
 from burnout.domain.settings import team_kind_label
 from burnout.export import pdf as pdf_export
@@ -58,6 +62,7 @@ MIN_N = 5
 PASSWORD = "attack-password-1234"
 SCORE_MEASURES = [m for m in ROLLUP_MEASURES if m not in ("risk_score", "caseload_ratio")]
 LATEST = "latest"
+WEEKLY_RISK = "risk_week"     # the weekly risk (a heatmap cell, an alert): one variable per person and week
 WINDOWS = (4, 8)
 LABELS = {**{label: col for col, label in ROLLUP_MEASURES.items()},
           **{measures.label(m): m for m in TREND_MEASURES},
@@ -90,6 +95,7 @@ class Released:
         self.kinds = dict(kinds or {})    # team -> kind of team
         self.chart_misses: list = []      # chart numbers no table of the same page shows
         self.extra = 0                    # figures read from the views added in this pass
+        self.alerts_read = 0              # team alerts read off a lead's page
 
     def window(self, w: int) -> tuple:
         return tuple(self.weeks[-w:])
@@ -121,15 +127,44 @@ class Released:
     def weekly(self, df: pd.DataFrame, fixed: dict, measure: str) -> None:
         """A group x week table (Week starting, the group, the measure, People)."""
         group = [c for c in df.columns if c not in ("Week starting", "People", measures.label(measure))]
+        name = WEEKLY_RISK if measure == "risk_score" else measure
         for _, r in df.iterrows():
             week = pd.Timestamp(r["Week starting"])
             cond = dict(fixed)
             if group and str(r[group[0]]) != privacy.TOTAL:
                 cond[str(group[0]).lower()] = str(r[group[0]])
             if number(r.get(measures.label(measure))):
-                self.add(measure, (week,), cond)
+                self.add(name, (week,), cond)
             if number(r.get("People")):
-                self.add(f"n:{measure}", week, cond)
+                self.add(f"n:{name}", week, cond)
+
+    def alert(self, fired: dict, message: str, basis: dict) -> None:
+        """A team alert the lead's page shows (``fired``: message -> (measure, kind, week), as
+        :func:`every_alert_fires` made them).  A band alert states the basis' weekly mean and
+        respondents in its week; a shift states the mean over the 4 recent weeks and the 8
+        before, and the respondents of each (a mean of each person's own mean: with the same
+        weeks answered by everyone, the group's sum over the weeks, which is the row here)."""
+        measure, kind, week = fired[message]
+        name = WEEKLY_RISK if measure == "risk_score" else measure
+        self.extra += 1
+        self.alerts_read += 1
+        if kind in ("band_up", "band_down"):
+            self.add(name, (week,), basis)
+            self.add(f"n:{name}", week, basis)
+            return
+        recent = tuple(w for w in self.weeks if week - pd.Timedelta(weeks=4) < w <= week)
+        before = tuple(w for w in self.weeks if week - pd.Timedelta(weeks=12) < w <= week - pd.Timedelta(weeks=4))
+        for part, weeks in (("recent", recent), ("baseline", before)):
+            self.add(name, weeks, basis)
+            self.add("n", ("window", f"alert {name} {part} to {week.date()}"), basis)
+
+    def model_check(self, df: pd.DataFrame) -> None:
+        """How the risk model was checked (Figure / Value): leavers and helper-years on record,
+        and the hold-out figures, each over the whole organisation's estimates."""
+        for _, r in df.iterrows():
+            if number(r["Value"]):
+                self.extra += 1
+                self.add("model_check", LATEST, {})
 
     def factors(self, df: pd.DataFrame, fixed: dict, group_dim: str | None) -> None:
         """What is driving risk / what people report: per factor, its mean points over a group's
@@ -258,6 +293,8 @@ def _hr_page_tables(at: AppTest, got: Released, fixed: dict, window: int, measur
             got.what_if(df, {}, _cap_applied([c.value for c in at.caption]))
         elif cols[:1] == ["Lever"]:
             got.levers(df, {})
+        elif cols == ["Figure", "Value"]:
+            got.model_check(df)
         elif "Week starting" in cols and "Checked in (%)" in cols:
             got.participation(df, {})
         elif "Week starting" in cols:
@@ -365,7 +402,8 @@ def _collect_hr_pages(org, got: Released, sites, monkeypatch) -> None:
         _hr_page_tables(at, got, {}, 4, "pulse_strain")
         _hr_metrics(at, got)
         _check_charts(at, got, f"review {key}={value}")
-    steps = [("rv_window", 8, {}), ("rv_measure", "burned_out", {})]
+    # the weekly risk too: its cells are what the leads' risk alerts must respect
+    steps = [("rv_window", 8, {}), ("rv_measure", "risk_score", {}), ("rv_measure", "burned_out", {})]
     window, measure = 4, "pulse_strain"
     for key, value, _ in steps:
         at.selectbox(key=key).set_value(value).run()
@@ -456,8 +494,51 @@ TEAM_TABLE_BOXES = ("team_bands_table", "team_trend_table", "team_heatmap_table"
                     "team_participation_table")
 
 
+def every_alert_fires(monkeypatch) -> dict:
+    """Make every team alert that could fire fire (burnout.alerts fires on none of these small
+    organisations): a band alert of risk and of weekly strain in each of the 4 recent weeks
+    where the basis has enough respondents, and a rise over the 4 recent weeks against the 8
+    before, each stating the basis' real figures.  Returns message -> (measure, kind, week),
+    filled as the pages ask; the gate (views.team.team_alert_rows) decides what is shown."""
+    fired: dict = {}
+
+    def fake(history, min_group=5, *, value_col="risk_score", label=None, **kw):
+        label = label or "average risk"
+        own = [c for c in alerts.SELF_REPORT_COLUMNS if c in history]
+        h = history[history[value_col].notna()]
+        h = h[h[own].notna().any(axis=1)] if own and value_col == "risk_score" else h
+        rows = []
+        if h.empty:
+            return pd.DataFrame(columns=alerts.TEAM_COLUMNS)
+        team = str(h["team"].iloc[0])
+        end = pd.Timestamp(h["week_start"].max())
+        weeks = pd.to_datetime(h["week_start"])
+        for w in sorted(set(weeks[weeks > end - pd.Timedelta(weeks=4)])):
+            x = h[weeks == w]
+            n = x["helper_id"].nunique()
+            if n >= min_group:
+                rows.append({"team": team, "week_start": w, "kind": "band_up", "recent_mean": x[value_col].mean(),
+                             "respondents": n, "message": f"Team {team}: {label} has been high for 2 weeks in a row "
+                                                          f"(was moderate); now {x[value_col].mean():.2f} "
+                                                          f"({n} respondents) in the week of {w.date()}."})
+        rec = h[weeks > end - pd.Timedelta(weeks=4)].groupby("helper_id")[value_col].mean()
+        base = h[(weeks <= end - pd.Timedelta(weeks=4)) & (weeks > end - pd.Timedelta(weeks=12))] \
+            .groupby("helper_id")[value_col].mean()
+        if len(rec) >= min_group and len(base) >= min_group:
+            rows.append({"team": team, "week_start": end, "kind": "rise", "recent_mean": rec.mean(),
+                         "baseline_mean": base.mean(), "respondents": len(rec),
+                         "message": f"Team {team}: {label} rose from {base.mean():.2f} to {rec.mean():.2f} over 4 "
+                                    f"weeks ({len(rec)} respondents, {len(base)} before)."})
+        for r in rows:       # as the page prints it (escaped markdown)
+            fired[escape_md(r["message"])] = (value_col, r["kind"], pd.Timestamp(r["week_start"]))
+        return pd.DataFrame([{c: r.get(c) for c in alerts.TEAM_COLUMNS} for r in rows], columns=alerts.TEAM_COLUMNS)
+
+    monkeypatch.setattr(alerts, "team_alerts", fake)
+    return fired
+
+
 def _collect_lead(org, team: str, got: Released, monkeypatch, measures_=("pulse_strain", "burned_out"),
-                  every_box: bool = True) -> None:
+                  every_box: bool = True, fired: dict | None = None) -> None:
     at = _page("team", org, org["leads"][team], monkeypatch)
     data = load_data(org["engine"])
     troster = data.roster[data.roster["team"] == team]
@@ -486,6 +567,12 @@ def _collect_lead(org, team: str, got: Released, monkeypatch, measures_=("pulse_
                 got.rollup(df.assign(Team=privacy.TOTAL), basis, 4)
             elif cols[:1] in (["Workplace factor"], ["What people report"]):
                 got.factors(df, basis, None)
+        # the team alerts (helpers' own alerts, st.info, are of sharing helpers: known)
+        for w in at.warning:
+            if fired is not None and w.value in fired:
+                got.alert(fired, w.value, basis)
+            else:
+                assert fired is None or "respondents" not in w.value, f"an alert the attacker cannot read: {w.value}"
         _check_charts(at, got, f"team {team} {measure}")
 
 
@@ -501,10 +588,15 @@ def _variables(data, people: pd.DataFrame, measure: str, figures: list):
         weeks = sorted({p for p, _ in figures})
         return np.repeat(people["helper_id"].to_numpy(), len(weeks)), weeks * len(people)
     if measure == "n":                  # who answered in a window: one per person and window
-        windows = sorted({p for p, _ in figures})
+        windows = sorted({p for p, _ in figures}, key=str)
         return np.repeat(people["helper_id"].to_numpy(), len(windows)), windows * len(people)
+    if measure == WEEKLY_RISK:          # the weekly risk where it rests on the person's own answers
+        h = data.history[data.history["risk_score"].notna() & data.history["helper_id"].isin(people["helper_id"])]
+        own = [c for c in alerts.SELF_REPORT_COLUMNS if c in h]
+        pw = h.loc[h[own].notna().any(axis=1), ["helper_id", "week_start"]].drop_duplicates()
+        return pw["helper_id"].to_numpy(), [pd.Timestamp(w) for w in pw["week_start"]]
     # turnover, what-if and driver figures: one unknown per person with a risk estimate
-    col = "risk_score" if measure.startswith(("turnover", "what_if", "points:", "top:")) else measure
+    col = "risk_score" if measure.startswith(("turnover", "what_if", "points:", "top:", "model_check")) else measure
     rows = people[people[col].notna()]
     return rows["helper_id"].to_numpy(), [LATEST] * len(rows)
 
@@ -555,6 +647,7 @@ def _undetermined(data, people, measure: str, figures: list, known: set) -> list
             unit[j] = 1.0
             rows.append(unit)
     null = null_space(rows)
+    covered = np.vstack(rows[:len(figures)]).any(axis=0) if figures else np.zeros(len(ids), dtype=bool)
     targets = {frozenset([p]) for p in periods} | {frozenset(_keys(p)) for p, _ in figures if len(_keys(p)) > 1}
     unknown = sorted(set(ids) - set(known))
     pos = {h: i for i, h in enumerate(unknown)}
@@ -564,7 +657,7 @@ def _undetermined(data, people, measure: str, figures: list, known: set) -> list
         for j, (h, p) in enumerate(zip(ids, periods)):
             if p in t and h in pos:
                 person[j, pos[h]] = 1.0
-        for c in determined_sets(null, person, MIN_N):
+        for c in determined_sets(null, person, MIN_N, covered=covered):
             found.append((measure, sorted(map(str, t))[:2], tuple(unknown[i] for i in c)))
     return found
 
@@ -594,9 +687,10 @@ def received(org, tmp_path_factory):
         _collect_hr_pages(org, hr, sorted(people["site"].astype(str).unique()), monkeypatch)
         pdfs = _collect_cli(org, hr, teams, tmp_path, monkeypatch)
         leads = {}
+        fired = every_alert_fires(monkeypatch)
         for team in teams:
             leads[team] = Released(weeks, capped, kinds)
-            _collect_lead(org, team, leads[team], monkeypatch)
+            _collect_lead(org, team, leads[team], monkeypatch, fired=fired)
     finally:
         monkeypatch.undo()
     return {"data": data, "people": people, "hr": hr, "pdfs": pdfs, "leads": leads,
@@ -638,6 +732,9 @@ def test_each_lead_determines_no_small_group_from_their_team_page(received):
                       and "site" not in c}
         assert lead_weeks <= hr_weeks[team] | {p for p, c in lead.rows.get("pulse_strain", [])
                                                if not (set(c.get("helper_id", ())) - received["consenting"])}
+    if received["hr_shows_weeks"]:
+        # the gate lets some alerts through (weeks HR shows), so they are read
+        assert sum(lead.alerts_read for lead in received["leads"].values()), "no lead read an alert"
     for team, lead in received["leads"].items():
         assert lead.chart_misses == [], lead.chart_misses[:10]
         known = received["consenting"] & set(people.loc[people["team"] == team, "helper_id"])

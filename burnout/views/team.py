@@ -24,6 +24,10 @@ from burnout.views.tables import (band_shares, for_screen, heatmap_cells, hr_kno
                                   weekly_by)
 
 
+# the measures a team alert states week by week ("now 47 (6 respondents)"): risk and weekly strain
+ALERT_MEASURES = ("risk_score", "pulse_strain")
+
+
 @dataclasses.dataclass(frozen=True)
 class OrgAudit:
     """What the HR review releases, which a lead's figures must respect (HR material
@@ -33,6 +37,8 @@ class OrgAudit:
     measure: str
     weekly: Mapping = dataclasses.field(default_factory=dict)     # (team, week_start) -> status
     groups: Mapping = dataclasses.field(default_factory=dict)     # team -> its (role|site, value) pairs
+    # the same cells of each measure a team alert states (ALERT_MEASURES): measure -> (team, week) -> status
+    alert_weekly: Mapping = dataclasses.field(default_factory=dict)
 
     def verdicts(self, team: str) -> tuple:
         """Every verdict a lead's page of ``team`` asks of this audit (its team, roles
@@ -40,23 +46,29 @@ class OrgAudit:
         conds = [{"team": team}] + [{"team": team, g: v} for g, v in self.groups.get(str(team), ())]
         cols = sorted(self.plan.status)
         return (tuple(self.plan.allows(c, d) for d in conds for c in cols),
-                tuple(sorted((str(w), s) for (t, w), s in self.weekly.items() if t == str(team))))
+                tuple(sorted((str(w), s) for (t, w), s in self.weekly.items() if t == str(team))),
+                tuple((m, tuple(sorted((str(w), s) for (t, w), s in cells.items() if t == str(team))))
+                      for m, cells in sorted(self.alert_weekly.items())))
 
 
 def org_audit(data: OrgData, measure: str = "pulse_strain", window_weeks: int = 4) -> OrgAudit:
     """The organisation's audit as the HR review makes it (``data``: the whole organisation)."""
     plan = review_plan(people_frame(data, window_weeks), data.min_n)
     active = set(active_roster(data.roster, data.as_of)["helper_id"])
-    series = series_for(data, measure)
-    weekly = hr_weekly(series[series["helper_id"].isin(active)], data.roster, measure, data.min_n, plan=plan,
-                       known=hr_known(data.roster))
+
+    def cells(m: str) -> dict:
+        # HR follows a block measure in 4-week blocks: no single week of it is a cell HR was shown
+        if m in BLOCK_MEASURES:
+            return {}
+        series = series_for(data, m)
+        weekly = hr_weekly(series[series["helper_id"].isin(active)], data.roster, m, data.min_n, plan=plan,
+                           known=hr_known(data.roster))
+        return dict(zip(zip(weekly.table["team"].astype(str), weekly.table["week_start"]), weekly.status[m]))
     roster = active_roster(data.roster, data.as_of)
     groups = {str(t): tuple((g, v) for g in ("role", "site") for v in sorted(r[g].dropna().unique()))
               for t, r in roster.groupby("team", observed=True)}
-    # HR follows a block measure in 4-week blocks: no single week of it is a cell HR was shown
-    cells = {} if measure in BLOCK_MEASURES else dict(zip(zip(weekly.table["team"].astype(str),
-                                                              weekly.table["week_start"]), weekly.status[measure]))
-    return OrgAudit(plan, measure, cells, groups)
+    shown = {m: cells(m) for m in dict.fromkeys((measure, *ALERT_MEASURES))}
+    return OrgAudit(plan, measure, shown[measure], groups, {m: shown[m] for m in ALERT_MEASURES})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -298,10 +310,11 @@ def team_alert_rows(data: OrgData, team: str, ids, known, min_n: int, allowed: b
     small group of private helpers is left out, as its numbers could describe them, and
     none when the joint plan does not allow the team's figures (``allowed``).
 
-    A weekly-strain alert states the team's weekly means ("now 47 (6 respondents)"), so
-    with private helpers it is kept only when the HR heatmap of weekly strain (``org``)
-    shows the team in every week it rests on: else that week's mean, HR's total and the
-    other teams' cells would give the cell HR hides to protect a small group."""
+    An alert states the team's weekly means of risk or of weekly strain ("now 47 (6
+    respondents)", or a shift of a 4-week mean against the 8 weeks before), so with private
+    helpers it is kept only when the HR heatmap of its measure (``org.alert_weekly``) shows
+    the team in every week it rests on (``disclosure.weeks_shown``): else that week's mean,
+    the lead's own consenting helpers and HR's cells would give a group HR hides."""
     h = data.history
     h = h[h["helper_id"].isin(set(ids))].copy()
     h["team"] = team
@@ -310,7 +323,7 @@ def team_alert_rows(data: OrgData, team: str, ids, known, min_n: int, allowed: b
     s = s[s["helper_id"].isin(set(ids)) & s["pulse_strain"].notna()].copy()
     s["team"] = team
     strain = alerts.team_alerts(s, min_n, value_col="pulse_strain", label="average weekly strain")
-    is_strain = np.r_[np.zeros(len(out), dtype=bool), np.ones(len(strain), dtype=bool)]
+    measure_of = ["risk_score"] * len(out) + ["pulse_strain"] * len(strain)
     out = pd.concat([out, strain], ignore_index=True)
     if not allowed:
         return out.iloc[:0]
@@ -319,18 +332,21 @@ def team_alert_rows(data: OrgData, team: str, ids, known, min_n: int, allowed: b
     private = set(ids) - set(known)
     if not private:
         return out
-    shows = {w for (t, w), st in (org.weekly.items() if org is not None and org.measure == "pulse_strain" else ())
-             if t == str(team) and st == privacy.SHOWN}
+    verdicts = org.alert_weekly if org is not None else {}
+    own = [c for c in alerts.SELF_REPORT_COLUMNS if c in h]
+    # the weeks each measure holds answers of the basis (a risk resting on caseloads only is no respondent)
+    answered = {"risk_score": set(pd.to_datetime(h.loc[h[own].notna().any(axis=1) & h["risk_score"].notna(),
+                                                       "week_start"])),
+                "pulse_strain": set(pd.to_datetime(s["week_start"]))}
     keep = []
-    answered = set(pd.to_datetime(s["week_start"]))
-    shows = {pd.Timestamp(w) for w in shows}
     for i, a in out.iterrows():
         end = pd.Timestamp(a["week_start"])
-        if is_strain[i]:
-            span = ALERT_SPAN_WEEKS if a["kind"] in ("rise", "fall") else 3     # a band held 2 weeks, and the one before
-            if not {w for w in answered if end - pd.Timedelta(weeks=span) < w <= end} <= shows:
-                keep.append(False)
-                continue
+        m = measure_of[i]
+        span = ALERT_SPAN_WEEKS if a["kind"] in ("rise", "fall") else 3     # a band held 2 weeks, and the one before
+        weeks = {w for w in answered[m] if end - pd.Timedelta(weeks=span) < w <= end}
+        if not disclosure.weeks_shown(verdicts.get(m), team, weeks):
+            keep.append(False)
+            continue
         window = h[(h["week_start"] > end - pd.Timedelta(weeks=12)) & (h["week_start"] <= end)]
         k = len(set(window["helper_id"]) & private)
         keep.append(not (0 < k < min_n))
