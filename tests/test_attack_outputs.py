@@ -23,7 +23,6 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings, strategies as st
 
 from burnout import cli, disclosure, privacy
-from burnout.domain import measures
 from burnout.export import pdf as pdf_export
 from burnout.export.xlsx import to_xlsx
 from burnout.views.data import ROLLUP_MEASURES, active_roster, load_data, people_frame, series_for
