@@ -260,6 +260,34 @@ def _read_xlsx(raw: bytes, name: str, sheet: str | None, expect, limits: ImportL
 
 # --------------------------------------------------------------------------- CSV
 
+# Every line break str.splitlines knows, so rows are counted exactly as before.
+_LINE_BREAKS = re.compile(r"\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def _line_count(text: str) -> int:
+    """len(text.splitlines()) without building the list."""
+    if not text:
+        return 0
+    plain = text.count("\n") + text.count("\r") - text.count("\r\n")
+    if text.isascii() and not any(ch in text for ch in "\x0b\x0c\x1c\x1d\x1e"):
+        breaks = plain
+    else:
+        breaks = sum(1 for _ in _LINE_BREAKS.finditer(text))
+    return breaks + (0 if text[-1] in "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029" else 1)
+
+
+def _cut_leading_blank_lines(text: str) -> tuple[int, str]:
+    """(number of blank lines before the first line with text, the text from that line)."""
+    lead, pos = 0, 0
+    while pos < len(text):
+        m = _LINE_BREAKS.search(text, pos)
+        end = m.end() if m else len(text)
+        if text[pos:end].strip():
+            break
+        lead, pos = lead + 1, end
+    return lead, text[pos:]
+
+
 def _check_header(header: list[str], name: str) -> None:
     cleaned = [str(c).strip().lstrip("\ufeff") for c in header]
     seen: dict[str, int] = {}
@@ -276,14 +304,11 @@ def _read_csv(raw: bytes, name: str, limits: ImportLimits) -> pd.DataFrame:
         raise InputError("this is not a CSV or XLSX file (it holds binary data)", file=name)
     # Blank lines above the header would become the header once blank lines
     # are kept; they are cut off and counted so data rows keep their numbers.
-    lines = text.splitlines(keepends=True)
-    if len(lines) > limits.max_rows + 1:
+    # Counted, not split into a list: a list of every line is several times the file.
+    if _line_count(text) > limits.max_rows + 1:
         raise InputError(f"the file has more than {limits.max_rows:,} rows, more than an import "
                          "accepts; split the file", file=name)
-    lead = 0
-    while lead < len(lines) and not lines[lead].strip():
-        lead += 1
-    text = "".join(lines[lead:])
+    lead, text = _cut_leading_blank_lines(text)
     if not text.strip():
         raise InputError("the file is empty", file=name)
     sep = _sniff_delimiter(text)
@@ -293,7 +318,8 @@ def _read_csv(raw: bytes, name: str, limits: ImportLimits) -> pd.DataFrame:
         raise InputError(f"cannot read as CSV ({exc})", file=name, row=1) from exc
     _check_header(header, name)
     try:
-        df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False,
+        # dtype=object: the parser's own strings, not cast one by one again as dtype=str does
+        df = pd.read_csv(io.StringIO(text), sep=sep, dtype=object, keep_default_na=False,
                          na_values=[""], skipinitialspace=True, skip_blank_lines=False,
                          engine="c" if "\x00" not in text else "python")
     except pd.errors.EmptyDataError as exc:
@@ -323,10 +349,17 @@ _OTHER_BLANKS = re.compile(r"[\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028
 def _padded(text: str, sep: str) -> bool:
     """Could any cell have blanks around it?  Plain substring tests (fast on
     megabytes), plus any Unicode blank at all, which ``str.strip`` also removes."""
+    if text.isascii():
+        # one scan per character instead of a regex over every position (seconds on a big export)
+        if any(ch in text for ch in "\x0b\x0c\x1c\x1d\x1e\x1f"):
+            return True
+        if " " not in text and "\t" not in text:
+            return False
+    elif _OTHER_BLANKS.search(text) is not None:
+        return True
     edges = (sep, '"', "\n", "\r")
     pairs = [e + b for e in edges for b in " \t"] + [b + e for e in edges for b in " \t"]
-    return (any(p in text for p in pairs) or text.startswith((" ", "\t")) or text.endswith((" ", "\t"))
-            or _OTHER_BLANKS.search(text) is not None)
+    return any(p in text for p in pairs) or text.startswith((" ", "\t")) or text.endswith((" ", "\t"))
 
 
 def _raise_ragged(text: str, sep: str, name: str, lead: int) -> None:
@@ -423,4 +456,5 @@ def _strip_cells(col: pd.Series, strip: bool = True) -> pd.Series:
         stripped = col[filled].astype(str).str.strip()
         col = col.copy()
         col[filled] = stripped.where(stripped != "", None)
-    return col.where(col.notna(), None)
+        filled = col.notna()
+    return col.where(filled, None)

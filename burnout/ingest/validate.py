@@ -330,23 +330,28 @@ def validate_surveys(df: pd.DataFrame, file: str = "surveys", labels: dict[str, 
 
 
 def _melt_answers(df: pd.DataFrame, items: list[str], scales: dict) -> pd.DataFrame:
-    """Wide → long, one instrument at a time, keeping only filled cells.
+    """Wide → long, one instrument at a time, keeping only filled cells, row by row.
 
     Melting every item column of every row would build (rows × all items)
-    mostly-empty cells first: 60 M for a large export.  Cells answered for
-    another instrument are kept so validation can name them."""
+    mostly-empty cells first: 60 M for a large export.  So which cells are filled
+    is found once for the whole file and only those are picked.  Cells answered
+    for another instrument are kept so validation can name them."""
+    filled = df[items].notna().to_numpy() if items else np.zeros((len(df), 0), dtype=bool)
+    inst_of_row = df["instrument"].to_numpy(dtype=object)
+    row_numbers = df["_row"].to_numpy()
     parts = []
     for inst in df["instrument"].dropna().unique():
-        rows = df[df["instrument"] == inst]
-        own = [c for c in items if scales[c][0] == inst]
-        other = [c for c in items if scales[c][0] != inst and rows[c].notna().any()]
-        cols = own + other
+        mask = inst_of_row == inst
+        here = filled[mask]
+        cols = [j for j, c in enumerate(items) if scales[c][0] == inst or here[:, j].any()]
         if not cols:
             continue
-        m = rows.melt(id_vars=["_row", "instrument"], value_vars=cols, var_name="item_id", value_name="value")
-        parts.append(m[m["value"].notna()])
+        r, k = np.nonzero(here[:, cols])
+        values = df.loc[mask, [items[j] for j in cols]].to_numpy(dtype=object)
+        parts.append(pd.DataFrame({"_row": row_numbers[mask][r], "instrument": inst,
+                                   "item_id": np.asarray([items[j] for j in cols], dtype=object)[k],
+                                   "value": values[r, k]}))
     if not parts:
         return pd.DataFrame({"_row": pd.Series(dtype=int), "instrument": pd.Series(dtype=object),
                              "item_id": pd.Series(dtype=object), "value": pd.Series(dtype=object)})
     return pd.concat(parts, ignore_index=True)
-

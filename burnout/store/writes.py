@@ -245,7 +245,21 @@ def new_submissions(conn: Connection, subs: pd.DataFrame, ans: pd.DataFrame, sou
     a = ans.copy()
     a["submitted_at"] = pd.to_datetime(a["submitted_at"])
     a = a.merge(rows[["seq", *KEY]], on=KEY, how="inner")[["seq", "instrument", "item_id", "value"]]
-    return rows, a
+    return rows, in_key_order(a, "seq")
+
+
+def in_key_order(long_answers: pd.DataFrame, key: str) -> pd.DataFrame:
+    """Answers ordered as the answers table's primary key (``key``, item_id).
+
+    A file's answers come item by item (a wide file is melted column by column), so
+    every insert would land somewhere else in the key's B-tree; in key order each one
+    appends, which is most of what a large import's writes cost on SQLite."""
+    if long_answers.empty:
+        return long_answers.reset_index(drop=True)
+    # item ids sort as the database compares them (bytes), by codes: no string sort
+    items, uniq = pd.factorize(long_answers["item_id"], sort=True)
+    order = np.lexsort((items, long_answers[key].to_numpy()))
+    return long_answers.iloc[order].reset_index(drop=True)
 
 
 def scored(long_answers: pd.DataFrame, key: str = "submission_id") -> pd.DataFrame:

@@ -1,0 +1,81 @@
+"""The import's faster paths give what the plain ones gave (benchmarks/results/import.txt
+has the timings): counting lines without a list of them, the padding check by
+single-character scans, the wide file's filled cells picked row by row, and the
+answers put in primary-key order before they are written."""
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pandas as pd
+
+from burnout.ingest import read, validate
+from burnout.ingest.schemas import item_scales
+from burnout.store.writes import in_key_order
+
+ALPHABET = ["a", " ", "\t", "\n", "\r", "\r\n", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f", "\x85",
+            "\u2028", "\u2029", "\xa0", "é", ",", ";", '"']
+
+
+def _random_texts(n: int, seed: int):
+    rnd = random.Random(seed)
+    for _ in range(n):
+        yield "".join(rnd.choice(ALPHABET) for _ in range(rnd.randint(0, 14)))
+
+
+def test_lines_are_counted_and_leading_blank_lines_cut_as_splitlines_does():
+    for text in _random_texts(6_000, 1):
+        lines = text.splitlines(keepends=True)
+        lead = 0
+        while lead < len(lines) and not lines[lead].strip():
+            lead += 1
+        assert read._line_count(text) == len(lines), repr(text)
+        assert read._cut_leading_blank_lines(text) == (lead, "".join(lines[lead:])), repr(text)
+
+
+def _padded_plainly(text: str, sep: str) -> bool:
+    """The check as it was: every blank next to an edge, then a regex over the text."""
+    edges = (sep, '"', "\n", "\r")
+    pairs = [e + b for e in edges for b in " \t"] + [b + e for e in edges for b in " \t"]
+    return (any(p in text for p in pairs) or text.startswith((" ", "\t")) or text.endswith((" ", "\t"))
+            or read._OTHER_BLANKS.search(text) is not None)
+
+
+def test_the_padding_check_finds_every_blank_the_plain_check_finds():
+    for sep in (",", ";"):
+        for text in _random_texts(4_000, 2):
+            assert read._padded(text, sep) == _padded_plainly(text, sep), repr(text)
+
+
+def test_a_wide_file_gives_the_cells_pandas_melt_gives():
+    scales = item_scales()
+    items = [i for i in scales if scales[i][0] in ("sib", "pulse", "cbi")]
+    rnd = np.random.default_rng(3)
+    n = 300
+    inst = rnd.choice(np.array(["sib", "pulse", "cbi", "nope", None], dtype=object), n)
+    cells = np.where(rnd.random((n, len(items))) < 0.3, rnd.integers(1, 6, (n, len(items))).astype(str), None)
+    df = pd.DataFrame(cells, columns=items, dtype=object)
+    df.insert(0, "instrument", inst)
+    df.insert(0, "_row", np.arange(n) + 2)
+    got = validate._melt_answers(df, items, scales)
+    want = df.melt(id_vars=["_row", "instrument"], value_vars=items, var_name="item_id", value_name="value")
+    want = want[want["value"].notna() & want["instrument"].notna()]
+    # an item column left empty in every row of an instrument that is not its own is dropped
+    # for that instrument: it has no cell to report
+    key = ["_row", "item_id"]
+    assert got.sort_values(key).reset_index(drop=True)[["_row", "instrument", "item_id", "value"]].equals(
+        want.sort_values(key).reset_index(drop=True)[["_row", "instrument", "item_id", "value"]].astype(
+            {"_row": got["_row"].dtype}))
+    # row by row: one file row's cells together, as the answers table keys them
+    assert got.groupby("instrument", sort=False)["_row"].apply(lambda r: r.is_monotonic_increasing).all()
+
+
+def test_answers_are_written_in_the_order_of_the_tables_key():
+    a = pd.DataFrame({"seq": [2, 1, 2, 1, 10, 2], "instrument": "proqol5",
+                      "item_id": ["proqol_2", "proqol_10", "proqol_10", "proqol_1", "proqol_3", "proqol_1"],
+                      "value": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]})
+    out = in_key_order(a, "seq")
+    # as the database compares text: "proqol_10" before "proqol_2"
+    assert list(zip(out["seq"], out["item_id"])) == sorted(zip(a["seq"], a["item_id"]))
+    assert sorted(out["value"]) == sorted(a["value"])
+    assert in_key_order(a.iloc[:0], "seq").empty
