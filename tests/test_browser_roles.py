@@ -85,7 +85,7 @@ def test_helper_weekly_checkin_in_steps_finish_later_and_call(browser, app, size
     # later the same week, a fresh tab: the answers and the step are back
     page.reload()
     page.get_by_text("Step 2 of 7").wait_for()
-    assert page.locator('[data-testid="stRadio"] input:checked').count() >= 6
+    assert _checked(page, 6, at_least=True) >= 6
     for _ in range(5):
         page.get_by_role("button", name=re.compile("^Next")).click()
         page.wait_for_timeout(1200)
@@ -100,6 +100,18 @@ def test_helper_weekly_checkin_in_steps_finish_later_and_call(browser, app, size
     call.first.scroll_into_view_if_needed()
     shot(page, f"role_helper_{size}_4_feedback")
     page.close()
+
+
+def _checked(page, want: int, at_least: bool = False) -> int:
+    """How many answers the page shows chosen, once it shows ``want`` (or at least ``want``)
+    within 30 s: after a reload the step's title is drawn before its questions are."""
+    boxes = page.locator('[data-testid="stRadio"] input:checked')
+    for _ in range(120):
+        n = boxes.count()
+        if n == want or (at_least and n >= want):
+            break
+        page.wait_for_timeout(250)
+    return n
 
 
 def _draft_keys(app, username: str) -> set[str]:
@@ -140,11 +152,11 @@ def test_check_in_again_and_reload_mid_way_keeps_every_answer(browser, app):  # 
     page.get_by_text("Step 2 of 7").wait_for()
     page.wait_for_timeout(1000)
     shot(page, "role_helper_wide_reloaded_mid_way")
-    assert page.locator('[data-testid="stRadio"] input:checked').count() == second
+    assert _checked(page, second) == second
     page.get_by_role("button", name="Back").click()
     page.get_by_text("Step 1 of 7").wait_for()
     page.wait_for_timeout(1000)
-    assert page.locator('[data-testid="stRadio"] input:checked').count() == first
+    assert _checked(page, first) == first
     for _ in range(6):
         page.get_by_role("button", name=re.compile("^Next")).click()
         page.wait_for_timeout(1200)
