@@ -48,10 +48,10 @@ def sign_in(browser, app, username: str, viewport: dict, user_agent: str | None 
     page.goto(app.url)
     page.wait_for_selector('[data-testid="stApp"]')
     # the browser swaps a one-time grant for its session cookie, then reloads the page
-    # (argon2 and the page's first run share the machine with everything else in CI, and two
-    # test processes run at once: up to 120 s).  A submit that lands while the form is still
-    # being redrawn is lost (seen once in 1,146 tests under load, the form still showing after
-    # 120 s): the form still there after 40 s is filled and submitted again, as a person would.
+    # (argon2 and the page's first run share the machine with everything else in CI, and
+    # several test processes run at once: up to 120 s).  The form still there after 40 s is
+    # filled and submitted again, as a person would.  (The failures once put down to a lost
+    # submit were a lost hand-over to the cookie route, fixed in dashboard._hand_over_grant.)
     submits = 0
     for _ in range(480):
         if session_cookie(page):
