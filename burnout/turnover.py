@@ -285,9 +285,10 @@ def helper_impact(roster: pd.DataFrame, risk_latest: pd.DataFrame | None = None,
         bo_ref = pd.Series(float(ref), index=df.index)
     else:
         bo_ref = pd.Series(np.nan, index=df.index)
-    # no reference prevalence configured: the organisation's own (then the
-    # kind's expected leavers equal N·T, the split only redistributes them)
-    bo_ref = bo_ref.fillna(own)
+    # no reference prevalence configured: the organisation's own (then its
+    # expected leavers equal N·T, the split only redistributes them)
+    org_prevalence = q.mean()
+    bo_ref = bo_ref.fillna(org_prevalence)
     base = national.copy()
     basis = pd.Series("national", index=df.index, dtype=object)
 
@@ -295,7 +296,12 @@ def helper_impact(roster: pd.DataFrame, risk_latest: pd.DataFrame | None = None,
         obs_rate = pd.Series([observed.rate_for(k if isinstance(k, str) else None, n)
                               for k, n in zip(df["team_kind"], national)], index=df.index, dtype=float)
         ok = obs_rate.notna()
-        base = base.where(~ok, obs_rate)        # a rate at the reference prevalence; split there
+        # the organisation's own count is leavers per helper-year: its 12-month chance is
+        # 1 − exp(−rate), taken at the organisation's mean rate R as one factor for every
+        # kind, (1 − e^−R)/R (one curve per kind would separate the kinds, see SPLIT below)
+        mean_rate = float(obs_rate[ok].mean()) if ok.any() else float("nan")
+        to_chance = -np.expm1(-mean_rate) / mean_rate if mean_rate > 0 else 1.0
+        base = base.where(~ok, obs_rate * to_chance)
         basis = basis.where(~ok, "observed")
     entered = dict(s.observed_turnover or {})
     if entered:
@@ -304,27 +310,43 @@ def helper_impact(roster: pd.DataFrame, risk_latest: pd.DataFrame | None = None,
             rate = rate.fillna(float(entered["all"]))
         ok = rate.notna()
         base = base.where(~ok, rate)
-        bo_ref = bo_ref.where(~ok, own)
+        bo_ref = bo_ref.where(~ok, org_prevalence)
         basis = basis.where(~ok, "entered")
 
+    # SPLIT: every helper's base is split at ONE prevalence for the whole roster (the
+    # helper-weighted mean of the prevalences the bases were observed at), never at one
+    # per kind of team.  Then each helper's chance of leaving is
+    #     p = T·(1 + (q − BO)·φ)   and its burnout-attributable part   T·q·φ,   φ = (RR−1)/(1 + (RR−1)·BO),
+    # so every figure of every group moves with the relative risk through the one factor φ:
+    # a group's figures under any number of saved relative risks say no more than under
+    # one (two sums over its people).  With a prevalence per kind each kind had its own
+    # pole in RR, and seven saved values separated a hidden team of 4 alone of its kind
+    # (issue 10; tests/test_attack_levers.py).
+    bo_split = float(bo_ref.mean()) if bo_ref.notna().any() else float("nan")
+    bo_ref = pd.Series(bo_split, index=df.index, dtype=float)
     t_nb, t_b = split_turnover(base.to_numpy(), bo_ref.to_numpy(), rr)
     # a helper whose burnout is unknown counts at the kind's prevalence: not
     # "not burned out"; with no estimate anywhere, at the reference (p = T)
     q_used = q.fillna(own).fillna(bo_ref)
     lam = t_nb + (t_b - t_nb) * q_used.to_numpy()
-    # the organisation's own count is leavers per helper-year: a 12-month chance is 1 − exp(−rate)
-    lam = np.where(basis.eq("observed").to_numpy(), 1.0 - np.exp(-lam), lam)
+    # above 1 only where T_b > 1: the release gate then shows no group's figures
+    # (disclosure.turnover_withheld), as a cut at 1 per helper would be non-linear in RR
     p_leave = pd.Series(np.minimum(1.0, lam), index=df.index)
     p_leave = p_leave.fillna(base)
+    # For p_leave = T this is exactly Shanafelt's population-attributable rate
+    # A = BO·(RR−1)·T / (1 + (RR−1)·BO); NaN when no burnout is known anywhere.
+    q_known_or_prevalence = q.fillna(own)
+    attr_p = pd.Series(np.minimum((t_b - t_nb) * q_known_or_prevalence.to_numpy(), p_leave.to_numpy()),
+                       index=df.index)
     if calibration is not None and getattr(calibration, "used", None) == "fitted":
         fitted = pd.Series(np.asarray(calibration.predict_p_leave(df), dtype=float), index=df.index)
         basis = basis.where(fitted.isna(), "fitted")
         p_leave = fitted.fillna(p_leave)
-    # For p_leave = T this is exactly Shanafelt's population-attributable rate
-    # A = BO·(RR−1)·T / (1 + (RR−1)·BO); NaN when no burnout is known anywhere.
-    q_known_or_prevalence = q.fillna(own)
-    attr_frac = (rr - 1.0) * q_known_or_prevalence / (1.0 + (rr - 1.0) * q_known_or_prevalence)
-    attr_p = p_leave * attr_frac
+        # the fitted chance times the organisation's population-attributable fraction
+        # BO·(RR−1)/(1 + (RR−1)·BO) = BO·φ: the same one factor φ (a share of each helper's
+        # own fitted chance that grew with their own q would give each helper a pole in RR)
+        paf = bo_split * (rr - 1.0) / (1.0 + (rr - 1.0) * bo_split)
+        attr_p = attr_p.where(fitted.isna(), fitted * paf).where(q_known_or_prevalence.notna())
 
     cost = _lookup(df["role"], s.cost_per_departure, None)
     salary = pd.to_numeric(df["annual_salary"], errors="coerce")

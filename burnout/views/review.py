@@ -224,6 +224,9 @@ def turnover_impact(data: OrgData, people: pd.DataFrame, min_n: int, scenario: M
     rows.append({group_col: privacy.TOTAL, "team_kind": None, **{c: org.get(c) for c in cols},
                  **ranged(sims.total()), "status": status.get(privacy.TOTAL, privacy.PRIMARY)})
     table = pd.DataFrame(rows)
+    withheld = disclosure.turnover_withheld(impact)
+    if withheld:
+        table["status"] = disclosure.ASSUMPTIONS
     hidden = table["status"] != privacy.SHOWN
     table[bounds] = table[bounds].astype(float)
     table.loc[hidden, cols + bounds] = np.nan
@@ -233,7 +236,7 @@ def turnover_impact(data: OrgData, people: pd.DataFrame, min_n: int, scenario: M
                           if s == privacy.SHOWN and isinstance(k, str)})
     evidence = tuple(Evidence(k, team_kind_label(k), settings.continuity_for(k))
                      for k in (shown_kinds or sorted(set(impact["team_kind"].dropna().astype(str)))))
-    scope_ok = status.get(privacy.TOTAL) == privacy.SHOWN
+    scope_ok = status.get(privacy.TOTAL) == privacy.SHOWN and not withheld
     sc = {**DEFAULT_SCENARIO, **(scenario or {})}
     result = None
     if scope_ok:
@@ -245,6 +248,13 @@ def turnover_impact(data: OrgData, people: pd.DataFrame, min_n: int, scenario: M
     bases = impact["p_leave_basis"].dropna().astype(str).unique() if "p_leave_basis" in impact else []
     return TurnoverImpact(table=table, group_col=group_col, evidence=evidence, what_if=result, scenario=sc,
                           resolved=ts, link=data.burnout_link, ranges=sims, basis="; ".join(sorted(bases)))
+
+
+WITHHELD_WORDS = "not shown: the saved assumptions put turnover among burned-out helpers above 100 %"
+
+
+def _turnover_hidden(status: str, min_n: int) -> str:
+    return WITHHELD_WORDS if status == disclosure.ASSUMPTIONS else privacy.hidden_label(status, min_n)
 
 
 def turnover_display(block: TurnoverImpact, min_n: int) -> pd.DataFrame:
@@ -262,7 +272,7 @@ def turnover_display(block: TurnoverImpact, min_n: int) -> pd.DataFrame:
         vals = []
         for v, s in zip(t[col], t["status"]):
             if s != privacy.SHOWN:
-                vals.append(privacy.hidden_label(s, min_n))
+                vals.append(_turnover_hidden(s, min_n))
             elif v is None or (isinstance(v, float) and math.isnan(v)):
                 vals.append(COUNT_HIDDEN if col == "helpers_with_risk" else "")
             else:
@@ -273,7 +283,7 @@ def turnover_display(block: TurnoverImpact, min_n: int) -> pd.DataFrame:
             # the figure stays a number (sortable, summable in a spreadsheet); its range sits beside it
             out[f"{name.replace(' ($)', '')}: range"] = [
                 uncertainty.format_span(lo, hi, money=col in MONEY) if s == privacy.SHOWN
-                else privacy.hidden_label(s, min_n) for lo, hi, s in zip(t[f"{col}_low"], t[f"{col}_high"],
+                else _turnover_hidden(s, min_n) for lo, hi, s in zip(t[f"{col}_low"], t[f"{col}_high"],
                                                                          t["status"])]
     return out
 
