@@ -36,6 +36,12 @@ that base was *observed at*:
   differ by burnout.  An entered rate is split at the organisation's own
   prevalence.
 
+All of these are split at ONE prevalence for the whole roster (the mean over
+the helpers of the prevalence each helper's base was observed at), so that
+every figure moves with the relative risk through one common factor: an admin
+who saves the relative risk again and again learns nothing a single save does
+not tell (issue 10; see SPLIT in ``helper_impact``).
+
 Every row says which base it used (``p_leave_basis``).
 
 Clients affected = Σ p_leave × active caseload: the expected number of clients
@@ -223,7 +229,7 @@ def _burnout_prob(frame: pd.DataFrame, s: Settings) -> pd.Series:
 
 def helper_impact(roster: pd.DataFrame, risk_latest: pd.DataFrame | None = None,
                   settings: Settings | Mapping | None = None, calibration=None,
-                  observed=None) -> pd.DataFrame:
+                  observed=None, pool_kinds: frozenset = frozenset()) -> pd.DataFrame:
     """Expected leaving, cost and clients affected per helper in ``roster``.
 
     ``roster`` needs ``helper_id``; it uses ``team, team_kind, role,
@@ -237,17 +243,23 @@ def helper_impact(roster: pd.DataFrame, risk_latest: pd.DataFrame | None = None,
         T, BO_ref    = national base and the reference prevalence it was observed at
                        | the organisation's entered turnover and its own prevalence now
                        | ``observed`` (leaving.observed_turnover): the national rate scaled
-                         to its own leavers, split at the reference; p = 1 − exp(−rate)
+                         to its own leavers, a 12-month chance at its mean rate
+        BO_ref       = one value: the mean of the helpers' BO_ref
         T_nb, T_b    = split_turnover(T, BO_ref, RR)
         p_leave_12m  = min(1, T_nb + (T_b − T_nb)·q)        (q unknown: the kind's prevalence)
-        attributable = p_leave_12m·(RR − 1)·q / (1 + (RR − 1)·q)
+        attributable = (T_b − T_nb)·q  (= p_leave_12m·(RR − 1)·q / (1 + (RR − 1)·q) below 1)
         cost         = annual_salary × multiplier(role)  or  the absolute figure for the role
         expected_turnover_cost = p_leave_12m × cost
         clients_affected       = p_leave_12m × active_cases
 
+    ``pool_kinds``: kinds of team whose helpers all take one base turnover, the mean
+    of theirs (the release gate's pooling of kinds with hidden teams, see
+    views.review.turnover_impact).
+
     With a fitted ``calibration`` (``leaving.CalibrationResult`` with ``used ==
     'fitted'``) the organisation's own model gives ``p_leave_12m`` instead, and
-    the attributable share keeps the RR form above.
+    its attributable part is ``p_leave_12m`` times the population-attributable
+    fraction ``BO_ref·(RR − 1) / (1 + (RR − 1)·BO_ref)``.
 
     Returns one row per roster helper: ``helper_id, team, team_kind, role,
     risk_score, p_burned_out, base_turnover, reference_prevalence,
@@ -312,6 +324,11 @@ def helper_impact(roster: pd.DataFrame, risk_latest: pd.DataFrame | None = None,
         base = base.where(~ok, rate)
         bo_ref = bo_ref.where(~ok, org_prevalence)
         basis = basis.where(~ok, "entered")
+
+    if pool_kinds:
+        pooled = kind_key.isin({str(k) for k in pool_kinds}).to_numpy() & base.notna().to_numpy()
+        if pooled.any():
+            base = base.where(~pooled, float(base[pooled].mean()))
 
     # SPLIT: every helper's base is split at ONE prevalence for the whole roster (the
     # helper-weighted mean of the prevalences the bases were observed at), never at one
@@ -381,14 +398,14 @@ def helper_impact(roster: pd.DataFrame, risk_latest: pd.DataFrame | None = None,
 
 
 def helper_impact_under(model, roster: pd.DataFrame, risk_latest: pd.DataFrame | None = None,
-                        settings: Settings | Mapping | None = None) -> pd.DataFrame:
+                        settings: Settings | Mapping | None = None, pool_kinds: frozenset = frozenset()) -> pd.DataFrame:
     """:func:`helper_impact` under a ``leaving.LeavingModel``: its fitted Cox
     probability of leaving when accepted (else the Shanafelt mixture), its
     fitted risk → burnout link unless an admin set one, and the organisation's
     own recent turnover when the roster holds it.  The ``risk`` command and the
     HR review both call this, so they always agree."""
     return helper_impact(roster, risk_latest, model.turnover_settings(settings), calibration=model.calibration,
-                         observed=getattr(model, "observed", None))
+                         observed=getattr(model, "observed", None), pool_kinds=pool_kinds)
 
 
 def _aggregate(g: pd.DataFrame) -> dict:
@@ -532,7 +549,8 @@ def capped_helpers(risk_latest: pd.DataFrame, weights: dict | None = None) -> se
 
 def what_if(roster: pd.DataFrame, risk_latest: pd.DataFrame, settings: Settings | Mapping | None = None,
             burnout_reduction_points: float = 0, cap_caseload: bool = False,
-            intervention_cost: float = 0, weights: dict | None = None, calibration=None) -> dict:
+            intervention_cost: float = 0, weights: dict | None = None, calibration=None,
+            pool_kinds: frozenset = frozenset()) -> dict:
     """Expected leavers, cost and clients before and after a scenario.
 
     ``burnout_reduction_points`` lowers burnout *prevalence* by that many
@@ -569,7 +587,7 @@ def what_if(roster: pd.DataFrame, risk_latest: pd.DataFrame, settings: Settings 
     if r < 0 or r > 1:
         raise InputError(f"burnout reduction must be between 0 and 100 points, got {burnout_reduction_points!r}")
     fitted = calibration is not None and getattr(calibration, "used", None) == "fitted"
-    before = helper_impact(roster, risk_latest, s, calibration=calibration if fitted else None)
+    before = helper_impact(roster, risk_latest, s, calibration=calibration if fitted else None, pool_kinds=pool_kinds)
     q_after = before["p_burned_out"].copy()
     assumptions = [
         f"Burned-out helpers are {s.relative_risk:g} times as likely to leave (Shanafelt 2017; Hamidi 2018).",
