@@ -373,3 +373,27 @@ def weeks_shown(verdicts: "Mapping | None", team: str, weeks: Iterable) -> bool:
     if verdicts is None:
         return False
     return all(verdicts.get((str(team), pd.Timestamp(w))) == privacy.SHOWN for w in weeks)
+
+
+# The turnover figures' assumptions (relative risk, base turnover, prevalence they were
+# observed at) are the organisation's saved settings, which an admin can save again and
+# again.  Each save is a new release of the same answers, so the figures of all saves
+# together must say no more than one save: turnover.helper_impact makes every helper's
+# figures move with the relative risk through one common factor (one split prevalence for
+# everyone), so each group's figures under any relative risk are two sums over its people,
+# the sums one save already releases.  A chance of leaving cut at 100 % would break that
+# (the cut bends each helper's figure at its own relative risk, and a run of saves would
+# find where), so no group's figure is shown when the burned-out rate passes 100 %.
+# Whether it does depends only on the saved settings and the split prevalence, never on one
+# person's answers.
+ASSUMPTIONS = "assumptions"
+
+
+def turnover_withheld(impact: pd.DataFrame) -> bool:
+    """Must the turnover figures of ``impact`` (turnover.helper_impact rows) be withheld
+    because the saved assumptions put the turnover among burned-out helpers above 100 %?"""
+    if impact is None or not len(impact) or "turnover_burned_out" not in impact:
+        return False
+    t_b = pd.to_numeric(impact["turnover_burned_out"], errors="coerce")
+    fitted = impact.get("p_leave_basis", pd.Series("", index=impact.index)).astype(str).str.startswith("fitted")
+    return bool((t_b[~fitted] > 1.0).any())

@@ -537,6 +537,9 @@ def observed_turnover(roster: pd.DataFrame, history: pd.DataFrame | None, as_of=
     ref = s.reference_burnout_rate
     ref_of = (lambda kd: float(_ref_lookup(ref, kd))) if ref is not None else (lambda kd: np.nan)
     bo_ref = np.array([ref_of(None if kd == "(unknown)" else kd) for kd in kind])
+    # one prevalence for everyone, as helper_impact splits (a pole per kind in RR would let
+    # saved relative risks separate the kinds through the ratio, issue 10)
+    bo_ref = np.full(len(kind), np.nanmean(bo_ref) if np.isfinite(bo_ref).any() else np.nan)
     q_helper = pd.Series(np.nan, index=r["helper_id"].to_numpy())
     prevalence: dict = {}
     if "risk_score" in history:
@@ -557,7 +560,7 @@ def observed_turnover(roster: pd.DataFrame, history: pd.DataFrame | None, as_of=
     ratio = (O + k) / (E + k)
     kinds = sorted(set(kind) - {"(unknown)"})
     # leavers per helper-year at the reference prevalence (turnover.helper_impact
-    # splits it there and turns the result into a 12-month chance 1 − exp(−rate))
+    # turns it into a 12-month chance at the organisation's mean rate and splits it)
     rates = {kd: float(s.base_turnover_for(kd) * ratio) for kd in kinds}
     start_s, end_s = str(start.date()), str(end.date())
     return ObservedTurnover(

@@ -36,6 +36,12 @@ that base was *observed at*:
   differ by burnout.  An entered rate is split at the organisation's own
   prevalence.
 
+All of these are split at ONE prevalence for the whole roster (the mean over
+the helpers of the prevalence each helper's base was observed at), so that
+every figure moves with the relative risk through one common factor: an admin
+who saves the relative risk again and again learns nothing a single save does
+not tell (issue 10; see SPLIT in ``helper_impact``).
+
 Every row says which base it used (``p_leave_basis``).
 
 Clients affected = Σ p_leave × active caseload: the expected number of clients
@@ -223,7 +229,7 @@ def _burnout_prob(frame: pd.DataFrame, s: Settings) -> pd.Series:
 
 def helper_impact(roster: pd.DataFrame, risk_latest: pd.DataFrame | None = None,
                   settings: Settings | Mapping | None = None, calibration=None,
-                  observed=None) -> pd.DataFrame:
+                  observed=None, pool_kinds: frozenset = frozenset()) -> pd.DataFrame:
     """Expected leaving, cost and clients affected per helper in ``roster``.
 
     ``roster`` needs ``helper_id``; it uses ``team, team_kind, role,
@@ -237,17 +243,23 @@ def helper_impact(roster: pd.DataFrame, risk_latest: pd.DataFrame | None = None,
         T, BO_ref    = national base and the reference prevalence it was observed at
                        | the organisation's entered turnover and its own prevalence now
                        | ``observed`` (leaving.observed_turnover): the national rate scaled
-                         to its own leavers, split at the reference; p = 1 − exp(−rate)
+                         to its own leavers, a 12-month chance at its mean rate
+        BO_ref       = one value: the mean of the helpers' BO_ref
         T_nb, T_b    = split_turnover(T, BO_ref, RR)
         p_leave_12m  = min(1, T_nb + (T_b − T_nb)·q)        (q unknown: the kind's prevalence)
-        attributable = p_leave_12m·(RR − 1)·q / (1 + (RR − 1)·q)
+        attributable = (T_b − T_nb)·q  (= p_leave_12m·(RR − 1)·q / (1 + (RR − 1)·q) below 1)
         cost         = annual_salary × multiplier(role)  or  the absolute figure for the role
         expected_turnover_cost = p_leave_12m × cost
         clients_affected       = p_leave_12m × active_cases
 
+    ``pool_kinds``: kinds of team whose helpers all take one base turnover, the mean
+    of theirs (the release gate's pooling of kinds with hidden teams, see
+    views.review.turnover_impact).
+
     With a fitted ``calibration`` (``leaving.CalibrationResult`` with ``used ==
     'fitted'``) the organisation's own model gives ``p_leave_12m`` instead, and
-    the attributable share keeps the RR form above.
+    its attributable part is ``p_leave_12m`` times the population-attributable
+    fraction ``BO_ref·(RR − 1) / (1 + (RR − 1)·BO_ref)``.
 
     Returns one row per roster helper: ``helper_id, team, team_kind, role,
     risk_score, p_burned_out, base_turnover, reference_prevalence,
@@ -285,9 +297,10 @@ def helper_impact(roster: pd.DataFrame, risk_latest: pd.DataFrame | None = None,
         bo_ref = pd.Series(float(ref), index=df.index)
     else:
         bo_ref = pd.Series(np.nan, index=df.index)
-    # no reference prevalence configured: the organisation's own (then the
-    # kind's expected leavers equal N·T, the split only redistributes them)
-    bo_ref = bo_ref.fillna(own)
+    # no reference prevalence configured: the organisation's own (then its
+    # expected leavers equal N·T, the split only redistributes them)
+    org_prevalence = q.mean()
+    bo_ref = bo_ref.fillna(org_prevalence)
     base = national.copy()
     basis = pd.Series("national", index=df.index, dtype=object)
 
@@ -295,7 +308,12 @@ def helper_impact(roster: pd.DataFrame, risk_latest: pd.DataFrame | None = None,
         obs_rate = pd.Series([observed.rate_for(k if isinstance(k, str) else None, n)
                               for k, n in zip(df["team_kind"], national)], index=df.index, dtype=float)
         ok = obs_rate.notna()
-        base = base.where(~ok, obs_rate)        # a rate at the reference prevalence; split there
+        # the organisation's own count is leavers per helper-year: its 12-month chance is
+        # 1 − exp(−rate), taken at the organisation's mean rate R as one factor for every
+        # kind, (1 − e^−R)/R (one curve per kind would separate the kinds, see SPLIT below)
+        mean_rate = float(obs_rate[ok].mean()) if ok.any() else float("nan")
+        to_chance = -np.expm1(-mean_rate) / mean_rate if mean_rate > 0 else 1.0
+        base = base.where(~ok, obs_rate * to_chance)
         basis = basis.where(~ok, "observed")
     entered = dict(s.observed_turnover or {})
     if entered:
@@ -304,27 +322,48 @@ def helper_impact(roster: pd.DataFrame, risk_latest: pd.DataFrame | None = None,
             rate = rate.fillna(float(entered["all"]))
         ok = rate.notna()
         base = base.where(~ok, rate)
-        bo_ref = bo_ref.where(~ok, own)
+        bo_ref = bo_ref.where(~ok, org_prevalence)
         basis = basis.where(~ok, "entered")
 
+    if pool_kinds:
+        pooled = kind_key.isin({str(k) for k in pool_kinds}).to_numpy() & base.notna().to_numpy()
+        if pooled.any():
+            base = base.where(~pooled, float(base[pooled].mean()))
+
+    # SPLIT: every helper's base is split at ONE prevalence for the whole roster (the
+    # helper-weighted mean of the prevalences the bases were observed at), never at one
+    # per kind of team.  Then each helper's chance of leaving is
+    #     p = T·(1 + (q − BO)·φ)   and its burnout-attributable part   T·q·φ,   φ = (RR−1)/(1 + (RR−1)·BO),
+    # so every figure of every group moves with the relative risk through the one factor φ:
+    # a group's figures under any number of saved relative risks say no more than under
+    # one (two sums over its people).  With a prevalence per kind each kind had its own
+    # pole in RR, and seven saved values separated a hidden team of 4 alone of its kind
+    # (issue 10; tests/test_attack_levers.py).
+    bo_split = float(bo_ref.mean()) if bo_ref.notna().any() else float("nan")
+    bo_ref = pd.Series(bo_split, index=df.index, dtype=float)
     t_nb, t_b = split_turnover(base.to_numpy(), bo_ref.to_numpy(), rr)
     # a helper whose burnout is unknown counts at the kind's prevalence: not
     # "not burned out"; with no estimate anywhere, at the reference (p = T)
     q_used = q.fillna(own).fillna(bo_ref)
     lam = t_nb + (t_b - t_nb) * q_used.to_numpy()
-    # the organisation's own count is leavers per helper-year: a 12-month chance is 1 − exp(−rate)
-    lam = np.where(basis.eq("observed").to_numpy(), 1.0 - np.exp(-lam), lam)
+    # above 1 only where T_b > 1: the release gate then shows no group's figures
+    # (disclosure.turnover_withheld), as a cut at 1 per helper would be non-linear in RR
     p_leave = pd.Series(np.minimum(1.0, lam), index=df.index)
     p_leave = p_leave.fillna(base)
+    # For p_leave = T this is exactly Shanafelt's population-attributable rate
+    # A = BO·(RR−1)·T / (1 + (RR−1)·BO); NaN when no burnout is known anywhere.
+    q_known_or_prevalence = q.fillna(own)
+    attr_p = pd.Series(np.minimum((t_b - t_nb) * q_known_or_prevalence.to_numpy(), p_leave.to_numpy()),
+                       index=df.index)
     if calibration is not None and getattr(calibration, "used", None) == "fitted":
         fitted = pd.Series(np.asarray(calibration.predict_p_leave(df), dtype=float), index=df.index)
         basis = basis.where(fitted.isna(), "fitted")
         p_leave = fitted.fillna(p_leave)
-    # For p_leave = T this is exactly Shanafelt's population-attributable rate
-    # A = BO·(RR−1)·T / (1 + (RR−1)·BO); NaN when no burnout is known anywhere.
-    q_known_or_prevalence = q.fillna(own)
-    attr_frac = (rr - 1.0) * q_known_or_prevalence / (1.0 + (rr - 1.0) * q_known_or_prevalence)
-    attr_p = p_leave * attr_frac
+        # the fitted chance times the organisation's population-attributable fraction
+        # BO·(RR−1)/(1 + (RR−1)·BO) = BO·φ: the same one factor φ (a share of each helper's
+        # own fitted chance that grew with their own q would give each helper a pole in RR)
+        paf = bo_split * (rr - 1.0) / (1.0 + (rr - 1.0) * bo_split)
+        attr_p = attr_p.where(fitted.isna(), fitted * paf).where(q_known_or_prevalence.notna())
 
     cost = _lookup(df["role"], s.cost_per_departure, None)
     salary = pd.to_numeric(df["annual_salary"], errors="coerce")
@@ -359,14 +398,14 @@ def helper_impact(roster: pd.DataFrame, risk_latest: pd.DataFrame | None = None,
 
 
 def helper_impact_under(model, roster: pd.DataFrame, risk_latest: pd.DataFrame | None = None,
-                        settings: Settings | Mapping | None = None) -> pd.DataFrame:
+                        settings: Settings | Mapping | None = None, pool_kinds: frozenset = frozenset()) -> pd.DataFrame:
     """:func:`helper_impact` under a ``leaving.LeavingModel``: its fitted Cox
     probability of leaving when accepted (else the Shanafelt mixture), its
     fitted risk → burnout link unless an admin set one, and the organisation's
     own recent turnover when the roster holds it.  The ``risk`` command and the
     HR review both call this, so they always agree."""
     return helper_impact(roster, risk_latest, model.turnover_settings(settings), calibration=model.calibration,
-                         observed=getattr(model, "observed", None))
+                         observed=getattr(model, "observed", None), pool_kinds=pool_kinds)
 
 
 def _aggregate(g: pd.DataFrame) -> dict:
@@ -510,7 +549,8 @@ def capped_helpers(risk_latest: pd.DataFrame, weights: dict | None = None) -> se
 
 def what_if(roster: pd.DataFrame, risk_latest: pd.DataFrame, settings: Settings | Mapping | None = None,
             burnout_reduction_points: float = 0, cap_caseload: bool = False,
-            intervention_cost: float = 0, weights: dict | None = None, calibration=None) -> dict:
+            intervention_cost: float = 0, weights: dict | None = None, calibration=None,
+            pool_kinds: frozenset = frozenset()) -> dict:
     """Expected leavers, cost and clients before and after a scenario.
 
     ``burnout_reduction_points`` lowers burnout *prevalence* by that many
@@ -547,7 +587,7 @@ def what_if(roster: pd.DataFrame, risk_latest: pd.DataFrame, settings: Settings 
     if r < 0 or r > 1:
         raise InputError(f"burnout reduction must be between 0 and 100 points, got {burnout_reduction_points!r}")
     fitted = calibration is not None and getattr(calibration, "used", None) == "fitted"
-    before = helper_impact(roster, risk_latest, s, calibration=calibration if fitted else None)
+    before = helper_impact(roster, risk_latest, s, calibration=calibration if fitted else None, pool_kinds=pool_kinds)
     q_after = before["p_burned_out"].copy()
     assumptions = [
         f"Burned-out helpers are {s.relative_risk:g} times as likely to leave (Shanafelt 2017; Hamidi 2018).",

@@ -252,10 +252,10 @@ def simulate(impact: pd.DataFrame, settings: Settings | Mapping | None = None, o
         shape = float(observed.leavers) + OBSERVED_PRIOR_LEAVERS
         t_d[:, is_obs] *= (rng.gamma(shape, 1.0, draws) / shape)[:, None]
     t_nb = t_d / (1.0 + (rr - 1.0) * ref[None, :])
-    lam = t_nb * (1.0 + (rr - 1.0) * q_d)
-    lam = np.where(is_obs[None, :], 1.0 - np.exp(-lam), lam)     # own count: a rate (turnover.helper_impact)
-    p_d = np.minimum(1.0, lam)
+    p_d = np.minimum(1.0, t_nb * (1.0 + (rr - 1.0) * q_d))
     p_d = np.where(np.isnan(q_d), t_d, p_d)
+    # the burnout-attributable part as turnover.helper_impact takes it: T_nb·(RR−1)·q
+    a_d = np.minimum(t_nb * (rr - 1.0) * q_d, p_d)
 
     fitted = basis == "fitted on your organisation"
     if fitted.any():
@@ -265,9 +265,10 @@ def simulate(impact: pd.DataFrame, settings: Settings | Mapping | None = None, o
         se = 1.0 / math.sqrt(max(events, 4))
         p_fit = pd.to_numeric(impact["p_leave_12m"], errors="coerce").to_numpy(float)
         p_d[:, fitted] = np.minimum(1.0, p_fit[None, fitted] * np.exp(rng.normal(0, se, (draws, 1))))
+        # the fitted chance times the population-attributable fraction at the split's prevalence
+        bo_split = ref[None, fitted]
+        a_d[:, fitted] = p_d[:, fitted] * bo_split * (rr - 1.0) / (1.0 + (rr - 1.0) * bo_split)
 
-    attr_frac = (rr - 1.0) * q_d / (1.0 + (rr - 1.0) * q_d)
-    a_d = p_d * attr_frac
     # no burnout estimate anywhere: the attributable share is unknown, as in helper_impact
     a_d[:, pd.to_numeric(impact["attributable_p_leave"], errors="coerce").isna().to_numpy()] = np.nan
     cost = pd.to_numeric(impact["cost_per_departure"], errors="coerce").to_numpy(float)[None, :] * f

@@ -61,8 +61,9 @@ def test_the_observed_base_sets_mean_leaving_and_the_label():
     imp = T.helper_impact(active, latest, observed=obs)
     assert set(imp["p_leave_basis"]) == {"calibrated to your organisation's turnover"}
     q = T.burnout_probability(latest["risk_score"].to_numpy())
-    rate = obs.rates["child_welfare"] / 1.385 * (1 + q)            # split at the reference prevalence
-    assert imp["p_leave_12m"].to_numpy() == pytest.approx(1 - np.exp(-rate))   # a rate -> a 12-month chance
+    lam = obs.rates["child_welfare"]
+    chance = 1 - np.exp(-lam)               # a rate -> a 12-month chance, at the organisation's mean rate
+    assert imp["p_leave_12m"].to_numpy() == pytest.approx(chance / 1.385 * (1 + q))   # split at the reference
     assert imp["p_leave_12m"].is_monotonic_increasing
 
 

@@ -185,16 +185,28 @@ def turnover_impact(data: OrgData, people: pd.DataFrame, min_n: int, scenario: M
     roster = active_roster(data.roster, data.as_of)
     roster = roster[roster["helper_id"].isin(set(people["helper_id"]))]
     latest = data.latest[data.latest["helper_id"].isin(set(roster["helper_id"]))]
-    impact = turnover.helper_impact_under(model, roster, latest, settings)   # the same call as the risk command
-    impact = impact.merge(roster[["helper_id", "site"]], on="helper_id", how="left")
     # The mask counts the people behind the burnout estimate: distinct helpers whose
     # risk rests on their own answers (people_frame blanks caseload-only risks).
-    basis = impact[["helper_id", group_col]].merge(people[["helper_id", "risk_score"]], on="helper_id", how="left")
+    basis = roster.drop_duplicates("helper_id")[["helper_id", group_col]].merge(
+        people[["helper_id", "risk_score"]], on="helper_id", how="left")
     mask = privacy.suppress(basis, group_col, "helper_id", ["risk_score"], min_n,
                             labels={group_col: group_col.capitalize()})
     if plan is not None:
         mask = privacy.apply_plan(mask, plan, fixed, column_map={"n": "risk_score"})
     status = dict(zip(mask.table[group_col].astype(str), mask.status["risk_score"]))
+    # A base turnover is saved per kind of team, and two saves of one kind's base move the
+    # total by that kind's own sum: with hidden teams of several kinds that would separate
+    # them.  So every kind with a hidden team takes one base, the mean of theirs: then a save
+    # moves the total by the sum of all those kinds, less the shown teams' (their rows), the
+    # hidden teams together, which one release already gives.
+    pool = frozenset()
+    if group_col == "team":
+        kinds = roster.drop_duplicates("helper_id")
+        hidden = {k for k, st in status.items() if k != privacy.TOTAL and st != privacy.SHOWN}
+        pool = frozenset(kinds.loc[kinds["team"].astype("string").fillna("(no team)").isin(hidden), "team_kind"]
+                         .astype("string").fillna("(unknown)"))
+    impact = turnover.helper_impact_under(model, roster, latest, settings, pool_kinds=pool)  # as the risk command
+    impact = impact.merge(roster[["helper_id", "site"]], on="helper_id", how="left")
     # how many have an estimate says how many did not answer: that count passes the roster audit too
     n_risk = {str(k): n for k, n in zip(mask.table[group_col], mask.table["n"])
               if plan is None or disclosure.allows(plan, {**dict(fixed or {}), **({} if str(k) == privacy.TOTAL
@@ -224,6 +236,9 @@ def turnover_impact(data: OrgData, people: pd.DataFrame, min_n: int, scenario: M
     rows.append({group_col: privacy.TOTAL, "team_kind": None, **{c: org.get(c) for c in cols},
                  **ranged(sims.total()), "status": status.get(privacy.TOTAL, privacy.PRIMARY)})
     table = pd.DataFrame(rows)
+    withheld = disclosure.turnover_withheld(impact)
+    if withheld:
+        table["status"] = disclosure.ASSUMPTIONS
     hidden = table["status"] != privacy.SHOWN
     table[bounds] = table[bounds].astype(float)
     table.loc[hidden, cols + bounds] = np.nan
@@ -233,18 +248,26 @@ def turnover_impact(data: OrgData, people: pd.DataFrame, min_n: int, scenario: M
                           if s == privacy.SHOWN and isinstance(k, str)})
     evidence = tuple(Evidence(k, team_kind_label(k), settings.continuity_for(k))
                      for k in (shown_kinds or sorted(set(impact["team_kind"].dropna().astype(str)))))
-    scope_ok = status.get(privacy.TOTAL) == privacy.SHOWN
-    sc = {**DEFAULT_SCENARIO, **(scenario or {})}
+    scope_ok = status.get(privacy.TOTAL) == privacy.SHOWN and not withheld
+    sc = {**DEFAULT_SCENARIO, **(scenario or {}), "pool_kinds": pool}
     result = None
     if scope_ok:
         result = uncertainty.what_if_ranges(roster, latest, ts,
                                             burnout_reduction_points=float(sc["burnout_reduction_points"]),
                                             cap_caseload=bool(sc["cap_caseload"]) and sc.get("cap_shown", True),
                                             intervention_cost=float(sc["intervention_cost"] or 0),
-                                            weights=settings.risk_weights, calibration=model.calibration)
+                                            weights=settings.risk_weights, calibration=model.calibration,
+                                            pool_kinds=pool)
     bases = impact["p_leave_basis"].dropna().astype(str).unique() if "p_leave_basis" in impact else []
     return TurnoverImpact(table=table, group_col=group_col, evidence=evidence, what_if=result, scenario=sc,
                           resolved=ts, link=data.burnout_link, ranges=sims, basis="; ".join(sorted(bases)))
+
+
+WITHHELD_WORDS = "not shown: the saved assumptions put turnover among burned-out helpers above 100 %"
+
+
+def _turnover_hidden(status: str, min_n: int) -> str:
+    return WITHHELD_WORDS if status == disclosure.ASSUMPTIONS else privacy.hidden_label(status, min_n)
 
 
 def turnover_display(block: TurnoverImpact, min_n: int) -> pd.DataFrame:
@@ -262,7 +285,7 @@ def turnover_display(block: TurnoverImpact, min_n: int) -> pd.DataFrame:
         vals = []
         for v, s in zip(t[col], t["status"]):
             if s != privacy.SHOWN:
-                vals.append(privacy.hidden_label(s, min_n))
+                vals.append(_turnover_hidden(s, min_n))
             elif v is None or (isinstance(v, float) and math.isnan(v)):
                 vals.append(COUNT_HIDDEN if col == "helpers_with_risk" else "")
             else:
@@ -273,7 +296,7 @@ def turnover_display(block: TurnoverImpact, min_n: int) -> pd.DataFrame:
             # the figure stays a number (sortable, summable in a spreadsheet); its range sits beside it
             out[f"{name.replace(' ($)', '')}: range"] = [
                 uncertainty.format_span(lo, hi, money=col in MONEY) if s == privacy.SHOWN
-                else privacy.hidden_label(s, min_n) for lo, hi, s in zip(t[f"{col}_low"], t[f"{col}_high"],
+                else _turnover_hidden(s, min_n) for lo, hi, s in zip(t[f"{col}_low"], t[f"{col}_high"],
                                                                          t["status"])]
     return out
 
@@ -473,7 +496,8 @@ def what_if_levers(data: OrgData, people: pd.DataFrame, scenario: Mapping | None
                                        burnout_reduction_points=float(sc["burnout_reduction_points"])
                                        if lower else 0.0, cap_caseload=cap,
                                        intervention_cost=float(sc["intervention_cost"] or 0),
-                                       weights=data.settings.risk_weights, calibration=model.calibration)
+                                       weights=data.settings.risk_weights, calibration=model.calibration,
+                                       pool_kinds=sc.get("pool_kinds", frozenset()))
         rows.append({"Lever": label, "Leavers avoided per year": _r(r.get("leavers_avoided"), 2),
                      "Leavers avoided: range": uncertainty.format_span(r.get("leavers_avoided_low"),
                                                                        r.get("leavers_avoided_high")),
