@@ -182,3 +182,18 @@ def test_the_fair_comparator_is_chosen_on_the_organisations_past_only(heldout_or
     assert future == (chosen, aucs)
     past = VM.past_best(rewrite(as_of - pd.Timedelta(weeks=52), as_of), 104)
     assert past[1] != aucs
+
+
+def test_next_years_count_range_is_wider_than_the_expected_and_holds_the_count(heldout_run):
+    """The held-out organisation's next year: the range of next year's count (the
+    assumptions and who leaves by chance, burnout.uncertainty) contains the expected
+    number's range, and the count that followed falls inside it.  Over the ten
+    held-out seeds the coverage is in benchmarks/validate_models.py."""
+    c, model, impact = heldout_run
+    y = c["outcome"].dropna()
+    sim = U.simulate(impact, model.turnover_settings(None), model.observed,
+                     model.calibration if model.fitted else None)
+    tot = sim.total(impact["helper_id"].isin(y.index).to_numpy())
+    e, n = tot["expected_leavers"], tot["leavers_next_year"]
+    assert n["low"] < e["low"] and e["high"] < n["high"], (e, n)
+    assert n["low"] <= y.sum() <= n["high"], (y.sum(), n)
