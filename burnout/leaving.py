@@ -32,7 +32,8 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["CALIBRATION_SLOPE_RANGE", "DEFAULT_BURNOUT_MIDPOINT", "DEFAULT_BURNOUT_SCALE", "MIN_CONCORDANCE",
            "MIN_HELPER_YEARS", "MIN_LEAVERS", "CalibrationResult", "LeavingModel", "ObservedTurnover",
-           "burnout_link", "burnout_probability", "calibrate", "leaving_model", "link_parameters",
+           "FittedWeights", "burnout_link", "burnout_probability", "calibrate", "fit_risk_weights",
+           "leaving_model", "link_parameters",
            "observed_turnover", "recalibrate", "training_end"]
 
 MIN_LEAVERS = 20         # separations needed before fitting (≈10 events per
@@ -187,6 +188,79 @@ def _landmarks(roster, history, as_of, horizon, every, exclude_reasons):
     rows["duration"] = (until - rows["week_start"]).dt.days / 7.0
     rows["event"] = (leaves & rows["counted"]).astype(int)
     return rows[rows["duration"] > 0]
+
+
+# The risk weights refitted on an organisation's own leavers (issue 13, point 4):
+# fixed on the development organisations (benchmarks/develop_risk.py, "weights fitted
+# on own leavers (ridge 3)") and measured once on the held-out ones
+# (benchmarks/validate_models.py: +0.005 AUC over the national weights, 0.001 to 0.009).
+WEIGHTS_RIDGE = 3.0
+
+
+@dataclass
+class FittedWeights:
+    """Risk-score weights and where they come from: ``used`` is "fitted on your
+    organisation" or "from national defaults", ``reason`` says why in words."""
+
+    weights: dict
+    used: str
+    reason: str
+    leavers: int = 0
+
+
+def fit_risk_weights(roster: pd.DataFrame, risk_history: pd.DataFrame, as_of, *,
+                     min_leavers: int = MIN_LEAVERS, ridge: float = WEIGHTS_RIDGE,
+                     horizon_weeks: int = 52, landmark_every: int = 13,
+                     exclude_reasons=DEFAULT_EXCLUDED_REASONS) -> FittedWeights:
+    """The risk components' weights refitted on the organisation's own leavers.
+
+    The landmark rows of :func:`calibrate` (each employed helper's pressures at a
+    landmark week, then whether they left within ``horizon_weeks``), only weeks
+    before ``as_of`` and only leaving known by then.  A logistic regression of
+    leaving on the pressures (missing ones at the mean), ridge-penalised, with every
+    coefficient >= 0 -- more strain never lowers the score -- and rescaled so the
+    self-report and the workplace weights keep their default totals (the workplace
+    can still lift the score by at most ``risk.CONTEXT_ALPHA``).  With fewer than
+    ``min_leavers`` leavers, or no component that adds anything, the national
+    weights stand and ``used`` says so."""
+    from scipy.optimize import minimize   # scipy is heavy to import; only a refit needs it
+
+    defaults = dict(R.DEFAULT_WEIGHTS)
+    as_of = pd.Timestamp(as_of)
+    hist = risk_history[pd.to_datetime(risk_history["week_start"]) < as_of]
+    rows = _landmarks(roster, hist, as_of, horizon_weeks, landmark_every, exclude_reasons) if len(hist) else hist
+    rows = rows[rows["risk_score"].notna()] if len(rows) else rows
+    leavers = int(rows["event"].sum()) if len(rows) else 0
+    if leavers < min_leavers:
+        return FittedWeights(defaults, "from national defaults",
+                             f"{leavers} leavers in the organisation's own records; {min_leavers} are needed to "
+                             "fit the weights, so the national defaults are used.", leavers)
+    names = list(R.NAMES)
+    X = rows.reindex(columns=[f"c_{n}" for n in names]).to_numpy(float)
+    y = rows["event"].to_numpy(float)
+    with np.errstate(invalid="ignore"):
+        mean = np.nanmean(X, axis=0)
+    X = np.where(np.isnan(X), np.nan_to_num(mean), X)
+    Xc = X - X.mean(0)
+
+    def nll(b):
+        z = b[0] + Xc @ b[1:]
+        return np.sum(np.logaddexp(0, z) - y * z) + ridge * np.sum(b[1:] ** 2)
+    res = minimize(nll, np.zeros(len(names) + 1), method="L-BFGS-B",
+                   bounds=[(None, None)] + [(0, None)] * len(names))
+    coef = dict(zip(names, np.maximum(res.x[1:], 0.0)))
+    if sum(coef[n] for n in R.SELF_REPORT) <= 0:
+        return FittedWeights(defaults, "from national defaults",
+                             "No answer ranked the organisation's own leavers, so the national defaults are used.",
+                             leavers)
+    out = {}
+    for group in (R.SELF_REPORT, R.CONTEXT):
+        total = sum(coef[n] for n in group)
+        budget = sum(defaults[k] for k in group)
+        out.update({n: (budget * coef[n] / total if total > 0 else 0.0) for n in group})
+    return FittedWeights(out, "fitted on your organisation",
+                         f"Weights fitted on the organisation's own {leavers} leavers (landmark dates before "
+                         f"{as_of:%d %b %Y}); no component can lower the score.", leavers)
 
 
 def calibrate(roster: pd.DataFrame, risk_history: pd.DataFrame, as_of=None, *,

@@ -22,6 +22,14 @@ percentile, so a team's range is not the sum of its helpers' ranges.  What the
 ranges leave out: uncertainty in the national base rates themselves and in the
 risk score of each person (stated in docs/MODELS.md).
 
+Those ranges are for the *expected* number of leavers.  Next year's actual
+count also depends on chance: who of the people at risk does leave.  So each
+draw also decides who leaves, ``left_i,d ~ Bernoulli(p_i,d)`` (the count of a
+group is then a Poisson-binomial draw around that draw's expected number), and
+``COUNTS`` names the totals of those draws: next year's count of leavers and of
+clients whose helper leaves.  Their range combines the assumptions and chance
+("about 90 expected; next year's count likely between 70 and 110").
+
 :func:`format_range` writes the result as people read it:
 "about $110k (range $66k–$160k)".
 """
@@ -38,7 +46,7 @@ from burnout.domain.settings import Settings, resolve
 from burnout.leaving import OBSERVED_PRIOR_LEAVERS
 from burnout.turnover import shanafelt, what_if
 
-__all__ = ["DRAWS", "LEVEL", "SEED", "FIGURES", "Ranges", "format_parts", "format_range", "format_span",
+__all__ = ["COUNTS", "DRAWS", "LEVEL", "SEED", "FIGURES", "Ranges", "count_span", "count_words", "format_parts", "format_range", "format_span",
            "group_ranges", "helper_ranges", "interval", "org_ranges", "prevalence_interval", "shanafelt_ranges",
            "simulate", "what_if_ranges"]
 
@@ -53,6 +61,12 @@ FIGURES = {
     "attributable_cost": "attributable_cost",
     "clients_affected": "clients_affected",
     "attributable_clients_affected": "attributable_clients_affected",
+}
+# expected total -> the total of next year's actual count (who leaves drawn in each draw);
+# its central figure is the expected total's
+COUNTS = {
+    "expected_leavers": "leavers_next_year",
+    "clients_affected": "clients_next_year",
 }
 
 
@@ -127,6 +141,36 @@ def format_span(low, high, money: bool = False, percent: bool = False) -> str:
     return f"{fmt(lo)}–{fmt(hi)}"
 
 
+def _outward(x: float, up: bool) -> str:
+    """``x`` to two significant figures, rounded away from the centre of its
+    range (down for a low end, up for a high end), so the words never narrow it."""
+    if x <= 0:
+        return "0"
+    step = 10.0 ** max(0, int(math.floor(math.log10(x))) - 1)
+    v = (math.ceil(x / step) if up else math.floor(x / step)) * step
+    return f"{v:,.0f}"
+
+
+def count_span(low, high) -> str:
+    """Next year's likely count as "70–110" ("" when unknown), its ends rounded outward."""
+    lo, hi = _float(low), _float(high)
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return ""
+    return f"{_outward(lo, False)}–{_outward(hi, True)}"
+
+
+def count_words(expected: Mapping, count: Mapping | None) -> str:
+    """An expected count with next year's likely count, in plain words:
+    "about 90 expected (range 82–105); next year's count likely between 70 and 110".
+    Without a count range it is :func:`format_range` alone."""
+    about, rng = format_parts(expected.get("mid"), expected.get("low"), expected.get("high"))
+    lo, hi = _float((count or {}).get("low")), _float((count or {}).get("high"))
+    if about == "not known" or not (math.isfinite(lo) and math.isfinite(hi)):
+        return f"{about} ({rng})" if rng else about
+    return (f"{about} expected{f' ({rng})' if rng else ''}; next year's count likely between "
+            f"{_outward(lo, False)} and {_outward(hi, True)}")
+
+
 def interval(draws, mid=None) -> dict:
     """``{"low", "mid", "high"}`` of a vector of draws (``mid``: the central
     figure when given, else the draws' median)."""
@@ -148,6 +192,8 @@ class Ranges:
 
     impact: pd.DataFrame
     draws: Mapping[str, np.ndarray]
+    # draws × helpers: who leaves in each draw (chance on top of the assumptions); None: not drawn
+    left: np.ndarray | None = None
 
     def helper(self) -> pd.DataFrame:
         """Per helper: ``helper_id`` and ``<figure>_low`` / ``<figure>_high``."""
@@ -165,8 +211,18 @@ class Ranges:
         """Sums over the helpers in ``mask`` (all by default): for each total
         ``{"mid", "low", "high"}`` with ``mid`` the central figure."""
         m = np.ones(len(self.impact), bool) if mask is None else np.asarray(mask, bool)
-        return {name: _summed(self.impact[fig].to_numpy(float)[m], self.draws[fig][:, m])
-                for fig, name in FIGURES.items()}
+        out = {name: _summed(self.impact[fig].to_numpy(float)[m], self.draws[fig][:, m])
+               for fig, name in FIGURES.items()}
+        if self.left is not None:
+            cases = self._cases()[m]
+            left = self.left[:, m]
+            for exp, name in COUNTS.items():
+                w = None if name == "leavers_next_year" else cases
+                out[name] = _counted(out[exp]["mid"], left, w)
+        return out
+
+    def _cases(self) -> np.ndarray:
+        return np.nan_to_num(pd.to_numeric(self.impact["active_cases"], errors="coerce").to_numpy(float))
 
     def total_by(self, keys) -> dict:
         """:meth:`total` over the helpers of each value of ``keys`` (one per helper):
@@ -182,6 +238,14 @@ class Ranges:
             for i, k in enumerate(uniques):
                 lo, hi = edges[i], edges[i + 1]
                 out[k][name] = _summed(col[lo:hi], draws[:, lo:hi])
+        if self.left is not None:
+            cases = self._cases()[order]
+            left = self.left[:, order]
+            for i, k in enumerate(uniques):
+                lo, hi = edges[i], edges[i + 1]
+                for exp, name in COUNTS.items():
+                    w = None if name == "leavers_next_year" else cases[lo:hi]
+                    out[k][name] = _counted(out[k][exp]["mid"], left[:, lo:hi], w)
         return out
 
 
@@ -190,6 +254,21 @@ def _summed(col: np.ndarray, draws: np.ndarray) -> dict:
     if not np.isfinite(col).any():
         return {"mid": None, "low": None, "high": None}
     return interval(np.nansum(draws, axis=1), mid=float(np.nansum(col)))
+
+
+def _counted(mid, left: np.ndarray, weights=None) -> dict:
+    """Next year's count over ``left``'s helpers in each draw (weighted by each
+    helper's clients when given), with the expected total ``mid`` as its centre."""
+    if mid is None:
+        return {"mid": None, "low": None, "high": None}
+    if weights is None:
+        sums = left.sum(axis=1, dtype=np.int64)
+    else:
+        # in blocks of helpers: a float copy of the whole draws × helpers matrix would be hundreds of MB
+        sums = np.zeros(left.shape[0])
+        for j in range(0, left.shape[1], 1024):
+            sums += left[:, j:j + 1024] @ np.asarray(weights[j:j + 1024], float)
+    return interval(sums, mid=mid)
 
 
 def _prevalence_draws(q: pd.Series, rng: np.random.Generator, draws: int):
@@ -281,7 +360,13 @@ def simulate(impact: pd.DataFrame, settings: Settings | Mapping | None = None, o
         "clients_affected": p_d * cases,
         "attributable_clients_affected": a_d * cases,
     }
-    return Ranges(impact.reset_index(drop=True), d)
+    # who leaves, drawn last so the assumption draws above stay those of the same seed;
+    # in blocks of helpers, to keep the uniform draws' float matrix small
+    left = np.zeros((draws, n), bool)
+    p_ok = np.nan_to_num(p_d, nan=0.0)
+    for j in range(0, n, 1024):
+        left[:, j:j + 1024] = rng.random((draws, min(1024, n - j))) < p_ok[:, j:j + 1024]
+    return Ranges(impact.reset_index(drop=True), d, left)
 
 
 def helper_ranges(impact: pd.DataFrame, settings=None, observed=None, calibration=None) -> pd.DataFrame:
@@ -312,11 +397,14 @@ def org_ranges(impact: pd.DataFrame, settings=None, observed=None, calibration=N
 
         {"expected_leavers": {"mid", "low", "high", "text"}, "expected_turnover_cost": {...}, ...}
 
-    ``text`` is :func:`format_range` ("about $110k (range $66k–$160k)")."""
+    ``text`` is :func:`format_range` ("about $110k (range $66k–$160k)"); for expected
+    leavers and clients it adds next year's likely count (:func:`count_words`)."""
     tot = simulate(impact, settings, observed, calibration).total()
     for name, v in tot.items():
         money = name.endswith("cost")
         v["text"] = format_range(v["mid"], v["low"], v["high"], money=money)
+    for exp, name in COUNTS.items():
+        tot[exp]["text"] = count_words(tot[exp], tot[name])
     return tot
 
 

@@ -448,3 +448,43 @@ def test_what_if_savings_carry_a_range_around_the_central_figures():
     for k in ("cost_saved", "leavers_avoided", "clients_spared", "roi"):
         assert r[f"{k}_low"] < r[k] < r[f"{k}_high"], k
     assert r["text"]["cost_saved"].startswith("about $") and "(range $" in r["text"]["cost_saved"]
+
+
+def test_next_years_count_adds_the_chance_of_who_leaves_to_the_expected_range():
+    """Point 5 of issue 13: the expected number's range is not the range of next
+    year's count.  With every assumption fixed (no burnout estimate, so each p is
+    the base rate), the expected range has no width, while next year's count is
+    Poisson-binomial: its 2.5-97.5 % must be that distribution's, computed exactly
+    here.  Clients follow who leaves; a team's count comes from the same draws."""
+    from burnout import uncertainty as U
+
+    n = 150
+    p = np.linspace(0.02, 0.6, n)
+    impact = pd.DataFrame({"helper_id": [f"H{i}" for i in range(n)], "team": np.where(np.arange(n) < 60, "A", "B"),
+                           "team_kind": "child_welfare", "p_burned_out": np.nan, "reference_prevalence": 0.385,
+                           "base_turnover": p, "p_leave_basis": "from national defaults", "p_leave_12m": p,
+                           "attributable_p_leave": np.nan, "cost_per_departure": 30_000.0, "active_cases": 10.0,
+                           "expected_turnover_cost": 30_000.0 * p, "attributable_cost": np.nan,
+                           "clients_affected": 10.0 * p, "attributable_clients_affected": np.nan})
+    sim = U.simulate(impact)
+    tot = sim.total()
+    assert tot["expected_leavers"]["low"] == pytest.approx(p.sum()) == tot["expected_leavers"]["high"]
+    pmf = np.array([1.0])
+    for pi in p:
+        pmf = np.convolve(pmf, [1 - pi, pi])
+    cdf = np.cumsum(pmf)
+    lo, hi = int(np.searchsorted(cdf, 0.025)), int(np.searchsorted(cdf, 0.975))
+    c = tot["leavers_next_year"]
+    assert c["mid"] == pytest.approx(p.sum())
+    assert abs(c["low"] - lo) <= 1 and abs(c["high"] - hi) <= 1, (c, lo, hi)
+    assert hi - lo >= 15                                              # chance alone: about ±2 SD of 5.2
+    assert (tot["clients_next_year"]["low"], tot["clients_next_year"]["high"]) == (10 * c["low"], 10 * c["high"])
+    team_a = sim.total((impact["team"] == "A").to_numpy())["leavers_next_year"]
+    assert sim.total_by(impact["team"])["A"]["leavers_next_year"] == team_a
+    assert team_a["high"] < c["high"]
+    # in words: the expected number, and apart from it next year's count, ends rounded outward
+    words = U.count_words(tot["expected_leavers"], c)
+    assert words.startswith(f"about {p.sum():.0f} expected; next year's count likely between "), words
+    assert U.count_words({"mid": 90.3, "low": 82, "high": 104}, {"low": 71.4, "high": 104.2}) == (
+        "about 90 expected (range 82–100); next year's count likely between 71 and 110")
+    assert U.count_span(None, 3) == "" and U.count_span(0.4, 6.2) == "0–7"

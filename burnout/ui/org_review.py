@@ -17,7 +17,7 @@ from burnout.checkin import escape_md
 from burnout.export.pdf import to_pdf
 from burnout.export.xlsx import to_xlsx
 from burnout.store.writes import audit
-from burnout.uncertainty import format_parts
+from burnout.uncertainty import COUNTS, count_span, format_parts
 from burnout.ui import common
 from burnout.views.data import TREND_MEASURES, WINDOWS
 
@@ -103,6 +103,11 @@ def _figure(col, name: str, help_text: str | None = None):
     key = name_col[name]
     about, rng = format_parts(value, total.get(f"{key}_low"), total.get(f"{key}_high"), money=key.endswith("cost"))
     col.metric(name, about, help=help_text)
+    count = COUNTS.get(key)
+    if count and total.get(f"{count}_low") is not None and not pd.isna(total.get(f"{count}_low")):
+        # the range is the expected number's; next year's count also varies by chance
+        rng = (f"{rng}; " if rng else "") + "next year's count likely " + count_span(
+            total.get(f"{count}_low"), total.get(f"{count}_high"))
     if rng:
         col.caption(rng)
 

@@ -50,8 +50,10 @@ TURNOVER_COLUMNS = ("helpers_with_risk", "burnout_prevalence", "expected_leavers
                     "expected_turnover_cost", "attributable_cost", "clients_affected",
                     "attributable_clients_affected")
 # Every leaver, money and client total carries <name>_low / <name>_high: the
-# 2.5-97.5 % of burnout.uncertainty's Monte Carlo over the stated assumption ranges.
+# 2.5-97.5 % of burnout.uncertainty's Monte Carlo over the stated assumption ranges;
 RANGED = tuple(uncertainty.FIGURES.values())
+# expected leavers and clients also next year's likely count: _low / _high only, chance included
+COUNTED = tuple(uncertainty.COUNTS.values())
 # said where a group's figures are shown but its count of people with an estimate is not
 COUNT_HIDDEN = "not shown: the count would say who did not check in"
 MONEY = frozenset(n for n in RANGED if n.endswith("cost"))
@@ -221,10 +223,10 @@ def turnover_impact(data: OrgData, people: pd.DataFrame, min_n: int, scenario: M
     # one Monte Carlo for the scope; each group's range is summed within the draws
     sims = uncertainty.simulate(impact, ts, model.observed, model.calibration if model.fitted else None)
     by_group = sims.total_by(sims.impact[group_col].astype("string").fillna("(no team)").astype(object))
-    bounds = [f"{n}_{e}" for n in RANGED for e in ("low", "high")]
+    bounds = [f"{n}_{e}" for n in RANGED + COUNTED for e in ("low", "high")]
 
     def ranged(tot) -> dict:
-        return {f"{n}_{e}": tot[n][e] if tot else None for n in RANGED for e in ("low", "high")}
+        return {f"{n}_{e}": tot[n][e] if tot else None for n in RANGED + COUNTED for e in ("low", "high")}
 
     cols = list(TURNOVER_COLUMNS)
     rows = []
@@ -298,6 +300,12 @@ def turnover_display(block: TurnoverImpact, min_n: int) -> pd.DataFrame:
                 uncertainty.format_span(lo, hi, money=col in MONEY) if s == privacy.SHOWN
                 else _turnover_hidden(s, min_n) for lo, hi, s in zip(t[f"{col}_low"], t[f"{col}_high"],
                                                                          t["status"])]
+        count = uncertainty.COUNTS.get(col)
+        if count and f"{count}_low" in t:
+            # the range above is for the expected number; next year's count also varies by chance
+            out[f"{name}: next year's count likely"] = [
+                uncertainty.count_span(lo, hi) if s == privacy.SHOWN else privacy.hidden_label(s, min_n)
+                for lo, hi, s in zip(t[f"{count}_low"], t[f"{count}_high"], t["status"])]
     return out
 
 
@@ -559,6 +567,11 @@ def _headline(data: OrgData, people: pd.DataFrame, tb: TurnoverImpact) -> pd.Dat
             return "not enough data yet"        # e.g. a roster without answers: said in words, never "nan"
         return tb.words(name)
 
+    def count(name):
+        # the ranges above are for the expected number; who actually leaves also varies by chance
+        span = uncertainty.count_span(total.get(f"{name}_low"), total.get(f"{name}_high"))
+        return f"likely between {span.replace('–', ' and ')}" if span else "not enough data yet"
+
     prev = (uncertainty.prevalence_interval(tb.ranges.impact["p_burned_out"]) if tb.ranges is not None
             else {"mid": None})
     prevalence = ("not enough data yet" if prev["mid"] is None or total.get("burnout_prevalence") is None
@@ -566,10 +579,12 @@ def _headline(data: OrgData, people: pd.DataFrame, tb: TurnoverImpact) -> pd.Dat
                   else uncertainty.format_range(total["burnout_prevalence"], prev["low"], prev["high"], percent=True))
     rows = [("Burnout prevalence (estimated)", prevalence),
             ("Expected leavers per year", est("expected_leavers")),
+            ("Next year's count of leavers (chance included)", count("leavers_next_year")),
             ("Of which attributable to burnout", est("attributable_leavers")),
             ("Expected turnover cost per year", est("expected_turnover_cost")),
             ("Burnout-attributable turnover cost per year", est("attributable_cost")),
             ("People who would lose their helper per year", est("clients_affected")),
+            ("Next year's count of people who lose their helper (chance included)", count("clients_next_year")),
             ("Probabilities of leaving", tb.basis or "not known")]
     return pd.DataFrame(rows, columns=["Figure", "Estimate"])
 

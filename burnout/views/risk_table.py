@@ -101,8 +101,9 @@ def risk_report(engine: Engine, as_of=None, settings: Settings | None = None, *,
     tot = sim.total()
     words = {name: uncertainty.format_range(v["mid"], v["low"], v["high"], money=name.endswith("cost"))
              for name, v in tot.items()}
+    words.update({name: uncertainty.count_words(tot[name], tot[count]) for name, count in uncertainty.COUNTS.items()})
     table.attrs["summary"] = [
-        f"Expected leavers next year: {words['expected_leavers']}; turnover cost: "
+        f"Leavers next year: {words['expected_leavers']}; turnover cost: "
         f"{words['expected_turnover_cost']}; clients who would lose their helper: {words['clients_affected']}.",
         f"Due to burnout: {words['attributable_leavers']} leavers, {words['attributable_cost']} a year.",
     ]
