@@ -103,7 +103,10 @@ def pdf_text(data: bytes) -> str:
         s = re.search(rb"stream\r?\n(.*?)\r?\nendstream", body, re.S)
         # an image's pixels carry no text (and may hold the bytes "Tj" by chance)
         if s and not re.search(rb"/Subtype\s*/Image", body[:s.start()]):
-            raw = s.group(1)
+            # the stream is /Length bytes: a stream ending in a CR byte would lose it to
+            # the pattern's optional CR, and the page would read as empty
+            length = re.search(rb"/Length\s+(\d+)(?!\s+\d+\s+R)", body[:s.start()])
+            raw = s.group(1) if length is None else body[s.start(1):s.start(1) + int(length.group(1))]
             try:
                 raw = zlib.decompress(raw)
             except zlib.error:
