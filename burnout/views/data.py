@@ -242,34 +242,34 @@ def _patched(engine: Engine, held: OrgData, read_at: tuple, settings: Settings) 
                                    helper_ids=ids)
     history = helper_weeks.risk_series(engine, week, own, helper_ids=ids)
     latest = helper_weeks.read(engine, ids, latest=True)
-    # the roster and the weekly risk come in the database's order of helper ids (its collation),
-    # so their new rows take the old rows' places; scores and latest are sorted by pandas
+    # the roster and the weekly risk come in the database's order of helper ids (its collation:
+    # the roster's), the scores and latest rows in pandas' order of them
     order = pd.Series(np.arange(len(old_roster)), index=old_roster["helper_id"].to_numpy())
+    rank = lambda h: order.reindex(h).to_numpy()
+    same = lambda h: h
     return dataclasses.replace(
         held, leaving_model=None, read_at=read_at,
-        roster=_in_order(old_roster, roster, ids, order),
-        history=_in_order(held.history, history, ids, order),
-        scores=_sorted(held.scores, scores, ids, ["helper_id", "week_start"]),
-        latest=_sorted(held.latest, latest, ids, ["helper_id", "week_start"]))
+        roster=_spliced(old_roster, roster, ids, rank), history=_spliced(held.history, history, ids, rank),
+        scores=_spliced(held.scores, scores, ids, same), latest=_spliced(held.latest, latest, ids, same))
 
 
-def _kept(old: pd.DataFrame, new: pd.DataFrame, ids: set) -> pd.DataFrame:
-    """The old rows of everyone but ``ids``, then ``new`` (their rows now), in ``old``'s dtypes."""
-    both = pd.concat([old[~old["helper_id"].isin(ids)], new.astype(old.dtypes.to_dict())[list(old.columns)]],
-                     ignore_index=True)
-    return both
-
-
-def _in_order(old: pd.DataFrame, new: pd.DataFrame, ids: set, order: pd.Series) -> pd.DataFrame:
-    """Rows of ``old`` and ``new`` by helper in the roster's order (``order``: helper id ->
-    position), each helper's rows in the order read."""
-    both = _kept(old, new, ids)
-    rank = order.reindex(both["helper_id"].to_numpy()).to_numpy()
-    return both.iloc[np.argsort(rank, kind="stable")].reset_index(drop=True)
-
-
-def _sorted(old: pd.DataFrame, new: pd.DataFrame, ids: set, by: list[str]) -> pd.DataFrame:
-    return _kept(old, new, ids).sort_values(by, kind="stable").reset_index(drop=True)
+def _spliced(old: pd.DataFrame, new: pd.DataFrame, ids: set, key) -> pd.DataFrame:
+    """``old`` (each helper's rows together, helpers in the order of ``key``) with the rows
+    of ``ids`` replaced by ``new`` (their rows now, each helper's in the order read), in
+    ``old``'s dtypes: the rows kept are not sorted again, the new ones go where their
+    helpers' keys fall among them."""
+    new = new[list(old.columns)].astype(old.dtypes.to_dict())
+    helper = old["helper_id"].to_numpy()
+    keep = ~old["helper_id"].isin(ids).to_numpy()
+    kept = helper[keep]
+    first = np.flatnonzero(np.r_[True, kept[1:] != kept[:-1]]) if len(kept) else np.array([], int)
+    new = new.iloc[np.argsort(key(new["helper_id"].to_numpy()), kind="stable")]
+    # each new row goes before the first kept helper whose key is greater than its helper's
+    blocks = np.searchsorted(key(kept[first]), key(new["helper_id"].to_numpy()), side="right")
+    at = np.r_[first, len(kept)][blocks]
+    take = np.insert(np.arange(len(kept)), at, len(kept) + np.arange(len(new)))
+    both = pd.concat([old[keep], new], ignore_index=True)
+    return both.take(take).reset_index(drop=True)
 
 
 # Fitted leaving models, shared by every session of the process and bounded: an entry is a
