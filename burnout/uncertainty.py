@@ -28,7 +28,7 @@ risk score of each person (stated in docs/MODELS.md).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping
 
 import numpy as np
@@ -148,6 +148,7 @@ class Ranges:
 
     impact: pd.DataFrame
     draws: Mapping[str, np.ndarray]
+    _whole: dict | None = field(default=None, init=False, repr=False, compare=False)
 
     def helper(self) -> pd.DataFrame:
         """Per helper: ``helper_id`` and ``<figure>_low`` / ``<figure>_high``."""
@@ -164,9 +165,14 @@ class Ranges:
     def total(self, mask=None) -> dict:
         """Sums over the helpers in ``mask`` (all by default): for each total
         ``{"mid", "low", "high"}`` with ``mid`` the central figure."""
+        if mask is None and self._whole is not None:    # the scope's row and the finished review both ask
+            return {k: dict(v) for k, v in self._whole.items()}
         m = np.ones(len(self.impact), bool) if mask is None else np.asarray(mask, bool)
-        return {name: _summed(self.impact[fig].to_numpy(float)[m], self.draws[fig][:, m])
-                for fig, name in FIGURES.items()}
+        out = {name: _summed(self.impact[fig].to_numpy(float)[m], self.draws[fig][:, m])
+               for fig, name in FIGURES.items()}
+        if mask is None:
+            self._whole = {k: dict(v) for k, v in out.items()}
+        return out
 
     def total_by(self, keys) -> dict:
         """:meth:`total` over the helpers of each value of ``keys`` (one per helper):
