@@ -48,10 +48,11 @@ def answers(rng) -> dict:
             "sib": {"sib_1": int(rng.integers(1, 6))}}
 
 
-def test_patched_frames_equal_a_fresh_read_after_random_changes(tmp_path, reads):
-    eng = get_engine(f"sqlite:///{tmp_path / 'org.db'}")
-    seed_demo(eng, helpers=40, weeks=16, seed=11)
-    rng = np.random.default_rng(12)
+def random_changes(eng, reads, steps: int, seed: int, back=(0, 0, 3, 11, 15)) -> D.OrgData:
+    """``steps`` rounds of check-ins by one to three helpers (and a consent choice), each
+    followed by a patched read and a fresh one that must be equal; returns the last patched."""
+    rng = np.random.default_rng(seed)
+    reads.clear()
     held = D.load_review_data(eng, with_model=False)
     assert reads == [None] and held.read_at is not None
     week = held.as_of
@@ -60,17 +61,18 @@ def test_patched_frames_equal_a_fresh_read_after_random_changes(tmp_path, reads)
     team_of = dict(zip(roster["helper_id"], roster["team"]))
     latest_moment = min(now(), (week + pd.Timedelta(days=7)).to_pydatetime()) - dt.timedelta(minutes=1)
     patched_teams = 0
-    for step in range(6):
+    for step in range(steps):
         who = list(rng.choice(active, size=int(rng.integers(1, 4)), replace=False))
         for k, hid in enumerate(who):
-            if step == 5 and k == 0:
+            if step == 2 and k == 0:
                 selfservice.set_consent(eng, hid, not selfservice.get_consent(eng, hid), actor=hid)
                 continue
-            # this week, a week of the answers windows, or a week before them (read as weekly means)
-            back = int(rng.choice([0, 0, 3, 11, 15]))
-            when = latest_moment - dt.timedelta(weeks=back, hours=int(rng.integers(0, 48)), seconds=step * 7 + k)
+            # this week, a week of the answers windows, or a week before them (read as weekly means);
+            # never before the data's first week (the grid would start earlier: a rebuild)
+            weeks_back = int(rng.choice(back))
+            when = latest_moment - dt.timedelta(weeks=weeks_back, hours=int(rng.integers(0, 48)), seconds=step * 7 + k)
             checkin.save_checkin(eng, hid, answers(rng), submitted_at=when)
-            if back and step % 2:      # a second answer in that week: the week comes as its submissions
+            if weeks_back and step % 2:      # a second answer in that week: the week comes as its submissions
                 checkin.save_checkin(eng, hid, answers(rng), submitted_at=when - dt.timedelta(hours=1))
         materialise.settle(eng)
         reads.clear()
@@ -82,7 +84,14 @@ def test_patched_frames_equal_a_fresh_read_after_random_changes(tmp_path, reads)
         assert_same_frames(patched, fresh)
         patched_teams += len(teams)
         held = patched
-    assert patched_teams >= 6
+    assert patched_teams >= steps
+    return held
+
+
+def test_patched_frames_equal_a_fresh_read_after_random_changes(tmp_path, reads):
+    eng = get_engine(f"sqlite:///{tmp_path / 'org.db'}")
+    seed_demo(eng, helpers=40, weeks=16, seed=11)
+    held = random_changes(eng, reads, steps=5, seed=12)
     # the review (every table, figure and sentence) built from the patched frames is the fresh one's
     patched = D.load_review_data(eng, since=held)
     copies = {name: getattr(patched, name).copy(deep=True) for name in FRAMES}
@@ -128,3 +137,9 @@ def test_changes_no_team_names_read_everything(tmp_path, reads):
     patched = D.load_review_data(eng, with_model=False, since=held)
     assert reads == [None] and "a-new-helper" in set(patched.roster["helper_id"])
     assert_same_frames(patched, D.load_review_data(eng, with_model=False))
+
+
+def test_patched_frames_equal_a_fresh_read_on_postgresql(pg_url, reads):
+    eng = get_engine(pg_url)
+    seed_demo(eng, helpers=16, weeks=15, seed=3)
+    random_changes(eng, reads, steps=3, seed=5, back=(0, 3, 13))

@@ -161,7 +161,9 @@ def scores_by_week(engine: Engine, columns: Iterable[str], up_to, recent_from,
     holding two or more answers of one column comes as its submissions instead, so each older
     row is one answer: figures that pool answers over several weeks (the 4-week blocks, see
     views.tables) weigh them as :func:`scores` does, and no engine's rounding of a mean enters.
-    Submissions are in :func:`scores`' order (helper, time) within each helper's week.
+    Submissions are in :func:`scores`' order (helper, time) within each helper's week, those of one
+    moment (a check-in's instruments) by id: PostgreSQL orders ties as its plan falls, and a read
+    of a few helpers (below) must give their rows in the order a read of everyone gives them.
     ``helper_ids``: only theirs (the review's frames patched after a change, views.data)."""
     columns = list(columns)
     up_to, recent_from = pd.Timestamp(up_to).date(), pd.Timestamp(recent_from).date()
@@ -171,7 +173,7 @@ def scores_by_week(engine: Engine, columns: Iterable[str], up_to, recent_from,
     # the week as stored (text on SQLite): parsed once per column below, not once per row
     week_text = type_coerce(week, String).label("week_start")
     raw = (select(helper, week_text, *[v.label(c) for v, c in zip(values, columns)]).select_from(joined)
-           .order_by(helper, submissions.c.submitted_at))
+           .order_by(helper, submissions.c.submitted_at, submissions.c.submission_id))
     means = (select(helper, week_text, *[func.avg(v).label(c) for v, c in zip(values, columns)],
                     *[func.count(v).label(f"n_{i}") for i, v in enumerate(values)])
              .select_from(joined).where(week < recent_from).group_by(week, helper))
