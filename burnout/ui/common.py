@@ -299,7 +299,10 @@ _HELD: dict[str, OrgData] = {}
 _HELD_LOCK = threading.Lock()
 
 
-@st.cache_data(ttl=3600, max_entries=4, show_spinner="Loading the organisation's figures…")
+# cache_resource: every caller is handed the same frames, read-only (nothing that reads them
+# changes them: tests/test_review_patch.py), instead of cache_data's pickled copy per call
+# (about 0.8 CPU-s per change at 5,000 helpers); the held read is one of these entries.
+@st.cache_resource(ttl=3600, max_entries=4, show_spinner="Loading the organisation's figures…")
 def _org_frames(url: str, key: str) -> OrgData:
     with _HELD_LOCK:
         since = _HELD.get(url)

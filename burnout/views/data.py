@@ -256,20 +256,32 @@ def _patched(engine: Engine, held: OrgData, read_at: tuple, settings: Settings) 
 def _spliced(old: pd.DataFrame, new: pd.DataFrame, ids: set, key) -> pd.DataFrame:
     """``old`` (each helper's rows together, helpers in the order of ``key``) with the rows
     of ``ids`` replaced by ``new`` (their rows now, each helper's in the order read), in
-    ``old``'s dtypes: the rows kept are not sorted again, the new ones go where their
-    helpers' keys fall among them."""
+    ``old``'s dtypes: the runs of rows kept are copied once, never sorted again, and each
+    changed helper's rows go where their old rows were (or where their key falls)."""
     new = new[list(old.columns)].astype(old.dtypes.to_dict())
+    new_keys = key(new["helper_id"].to_numpy())
+    sort = np.argsort(new_keys, kind="stable")
+    new, new_keys = new.iloc[sort], new_keys[sort]
     helper = old["helper_id"].to_numpy()
-    keep = ~old["helper_id"].isin(ids).to_numpy()
-    kept = helper[keep]
-    first = np.flatnonzero(np.r_[True, kept[1:] != kept[:-1]]) if len(kept) else np.array([], int)
-    new = new.iloc[np.argsort(key(new["helper_id"].to_numpy()), kind="stable")]
-    # each new row goes before the first kept helper whose key is greater than its helper's
-    blocks = np.searchsorted(key(kept[first]), key(new["helper_id"].to_numpy()), side="right")
-    at = np.r_[first, len(kept)][blocks]
-    take = np.insert(np.arange(len(kept)), at, len(kept) + np.arange(len(new)))
-    both = pd.concat([old[keep], new], ignore_index=True)
-    return both.take(take).reset_index(drop=True)
+    starts = np.flatnonzero(np.r_[True, helper[1:] != helper[:-1]]) if len(helper) else np.array([], int)
+    ends = np.r_[starts[1:], len(helper)].astype(int)
+    blocks = dict(zip(helper[starts], zip(starts, ends)))
+    block_keys = key(helper[starts])
+    changed = np.array(sorted(ids), dtype=object)
+    changed = changed[np.argsort(key(changed), kind="stable")]
+    pieces, done = [], 0
+    for h, k in zip(changed, key(changed)):
+        if h in blocks:
+            lo, hi = blocks[h]
+        else:
+            p = int(np.searchsorted(block_keys, k, side="left"))
+            lo = hi = int(starts[p]) if p < len(starts) else len(helper)
+        a, b = np.searchsorted(new_keys, k, side="left"), np.searchsorted(new_keys, k, side="right")
+        pieces += [old.iloc[done:lo], new.iloc[a:b]]
+        done = max(done, hi)
+    pieces.append(old.iloc[done:])
+    pieces = [p for p in pieces if len(p)]
+    return pd.concat(pieces, ignore_index=True) if pieces else old.iloc[:0].reset_index(drop=True)
 
 
 # Fitted leaving models, shared by every session of the process and bounded: an entry is a
