@@ -36,7 +36,7 @@ clients whose helper leaves.  Their range combines the assumptions and chance
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping
 
 import numpy as np
@@ -194,6 +194,7 @@ class Ranges:
     draws: Mapping[str, np.ndarray]
     # draws × helpers: who leaves in each draw (chance on top of the assumptions); None: not drawn
     left: np.ndarray | None = None
+    _whole: dict | None = field(default=None, init=False, repr=False, compare=False)
 
     def helper(self) -> pd.DataFrame:
         """Per helper: ``helper_id`` and ``<figure>_low`` / ``<figure>_high``."""
@@ -210,6 +211,8 @@ class Ranges:
     def total(self, mask=None) -> dict:
         """Sums over the helpers in ``mask`` (all by default): for each total
         ``{"mid", "low", "high"}`` with ``mid`` the central figure."""
+        if mask is None and self._whole is not None:    # the scope's row and the finished review both ask
+            return {k: dict(v) for k, v in self._whole.items()}
         m = np.ones(len(self.impact), bool) if mask is None else np.asarray(mask, bool)
         out = {name: _summed(self.impact[fig].to_numpy(float)[m], self.draws[fig][:, m])
                for fig, name in FIGURES.items()}
@@ -219,6 +222,8 @@ class Ranges:
             for exp, name in COUNTS.items():
                 w = None if name == "leavers_next_year" else cases
                 out[name] = _counted(out[exp]["mid"], left, w)
+        if mask is None:
+            self._whole = {k: dict(v) for k, v in out.items()}
         return out
 
     def _cases(self) -> np.ndarray:

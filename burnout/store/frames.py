@@ -151,7 +151,8 @@ def unweeked_submissions(engine: Engine) -> int:
         return int(conn.execute(q).scalar_one())
 
 
-def scores_by_week(engine: Engine, columns: Iterable[str], up_to, recent_from) -> pd.DataFrame:
+def scores_by_week(engine: Engine, columns: Iterable[str], up_to, recent_from,
+                   helper_ids: Iterable[str] | None = None) -> pd.DataFrame:
     """Scored answers up to the week ``up_to``, read by the stored week (``submissions.week_start``):
     one row per submission from the week ``recent_from`` on, and before it one row per helper
     and week holding the week's mean of each of ``columns``, taken by SQL.
@@ -160,7 +161,10 @@ def scores_by_week(engine: Engine, columns: Iterable[str], up_to, recent_from) -
     holding two or more answers of one column comes as its submissions instead, so each older
     row is one answer: figures that pool answers over several weeks (the 4-week blocks, see
     views.tables) weigh them as :func:`scores` does, and no engine's rounding of a mean enters.
-    Submissions are in :func:`scores`' order (helper, time) within each helper's week."""
+    Submissions are in :func:`scores`' order (helper, time) within each helper's week, those of one
+    moment (a check-in's instruments) by id: PostgreSQL orders ties as its plan falls, and a read
+    of a few helpers (below) must give their rows in the order a read of everyone gives them.
+    ``helper_ids``: only theirs (the review's frames patched after a change, views.data)."""
     columns = list(columns)
     up_to, recent_from = pd.Timestamp(up_to).date(), pd.Timestamp(recent_from).date()
     joined = submissions.join(scores_t, scores_t.c.submission_id == submissions.c.submission_id)
@@ -169,10 +173,13 @@ def scores_by_week(engine: Engine, columns: Iterable[str], up_to, recent_from) -
     # the week as stored (text on SQLite): parsed once per column below, not once per row
     week_text = type_coerce(week, String).label("week_start")
     raw = (select(helper, week_text, *[v.label(c) for v, c in zip(values, columns)]).select_from(joined)
-           .order_by(helper, submissions.c.submitted_at))
+           .order_by(helper, submissions.c.submitted_at, submissions.c.submission_id))
     means = (select(helper, week_text, *[func.avg(v).label(c) for v, c in zip(values, columns)],
                     *[func.count(v).label(f"n_{i}") for i, v in enumerate(values)])
              .select_from(joined).where(week < recent_from).group_by(week, helper))
+    if helper_ids is not None:
+        ids = sorted(set(helper_ids))
+        raw, means = raw.where(helper.in_(ids)), means.where(helper.in_(ids))
     with engine.connect() as conn:
         recent = pd.read_sql(raw.where((week >= recent_from) & (week <= up_to)), conn)
         weekly = pd.read_sql(means, conn)

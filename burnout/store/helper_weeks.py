@@ -79,17 +79,22 @@ def read(engine: Engine, helper_ids: Iterable[str] | None = None, up_to=None, we
     return _typed(df)
 
 
-def risk_series(engine: Engine, up_to, own: Iterable[str]) -> pd.DataFrame:
+def risk_series(engine: Engine, up_to, own: Iterable[str], helper_ids: Iterable[str] | None = None
+                ) -> pd.DataFrame:
     """``helper_id, week_start, risk_score`` of every stored helper-week up to ``up_to`` whose
     risk rests on the helper's own answers (one of the ``own`` pressure columns is present):
-    the weekly risk the HR review follows, without the rest of the row."""
+    the weekly risk the HR review follows, without the rest of the row; ``helper_ids``: only theirs."""
     t = helper_weeks
     q = (select(t.c.helper_id, type_coerce(t.c.week_start, String).label("week_start"), t.c.risk_score)
          .where(t.c.week_start <= pd.Timestamp(up_to).date(), t.c.risk_score.is_not(None),
                 or_(*[t.c[c].is_not(None) for c in own]))
          .order_by(t.c.helper_id, t.c.week_start))
     with engine.connect() as conn:
-        df = pd.read_sql(q, conn)
+        if helper_ids is None:
+            df = pd.read_sql(q, conn)
+        else:
+            parts = [pd.read_sql(q.where(t.c.helper_id.in_(c)), conn) for c in _chunks(sorted(set(helper_ids)))]
+            df = pd.concat(parts, ignore_index=True) if parts else pd.read_sql(q.where(t.c.helper_id.in_([])), conn)
     df["week_start"] = pd.to_datetime(df["week_start"]).astype("datetime64[ns]")
     df["risk_score"] = pd.to_numeric(df["risk_score"]).astype(float)
     return df
@@ -201,6 +206,13 @@ def versions_on(conn: Connection, scopes: Iterable[str]) -> tuple[tuple[str, int
     got = dict(conn.execute(select(data_versions.c.scope, data_versions.c.version)
                             .where(data_versions.c.scope.in_(scopes))).all())
     return tuple((s, int(got.get(s, 0))) for s in scopes)
+
+
+def all_versions(engine: Engine) -> dict[str, int]:
+    """Every counter by scope: what a holder of the organisation's frames compares with the
+    counters it read them at, to re-read only the teams whose counter moved."""
+    with engine.connect() as conn:
+        return {s: int(v) for s, v in conn.execute(select(data_versions.c.scope, data_versions.c.version))}
 
 
 def versions(engine: Engine, scopes: Iterable[str]) -> tuple[tuple[str, int], ...]:

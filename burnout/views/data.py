@@ -60,6 +60,9 @@ class OrgData:
     # The review's read (load_review_data): scores hold every submission of this many weeks up
     # to as_of and each helper's weekly means before; None: every submission.
     answers_weeks: int | None = None
+    # The review's read (load_review_data): the database, its helper weeks' state, the week
+    # and every change counter it was read at, so a later read patches only what changed.
+    read_at: tuple | None = None
 
     @property
     def burnout_link(self) -> dict:
@@ -162,7 +165,7 @@ REVIEW_WEEKS = 12
 REVIEW_SCORES = tuple(dict.fromkeys(c for c in (*ROLLUP_MEASURES, *TREND_MEASURES) if c in frames.SCORE_COLUMNS))
 
 
-def load_review_data(engine: Engine, with_model: bool = True) -> OrgData:
+def load_review_data(engine: Engine, with_model: bool = True, since: OrgData | None = None) -> OrgData:
     """The organisation's frames as the HR review and the leads' organisation audit read
     them: only what they show, and what the release gate needs.
 
@@ -174,22 +177,111 @@ def load_review_data(engine: Engine, with_model: bool = True) -> OrgData:
     :func:`load_data`.  Falls back to :func:`load_data` where the stored helper weeks do not
     hold the figures (no data, the calendar's week before the data's last) or some
     submissions have no stored week.  ``with_model``: with the leaving model
-    (:func:`leaving_model_for`, which reads what it needs itself)."""
-    horizon = helper_weeks.horizon_of(materialise.ensure(engine))
+    (:func:`leaving_model_for`, which reads what it needs itself).
+
+    ``since``: an earlier result of this read (its ``counters``).  When only teams' counters
+    moved since (check-ins, consent choices, a small import: ``materialise.refresh`` bumps the
+    teams of the helpers it recomputed), only those teams' helpers are read again and put in
+    place of their rows: the frames equal a fresh read's exactly (tests/test_review_patch.py).
+    Anything else (a rebuild, a new week, changed settings, a roster change adding or moving
+    people out of the changed teams, a change no team counter names) reads everything."""
+    materialise.ensure(engine)
+    # the counters before the state and the frames: a change landing in between is read
+    # again next time, never missed
+    counters = helper_weeks.all_versions(engine)
+    state = helper_weeks.state(engine)
+    horizon = helper_weeks.horizon_of(state)
     as_of = capped_as_of(horizon)
     if horizon is None or as_of != horizon or frames.unweeked_submissions(engine):
         return load_data(engine, with_model=with_model)
     settings = saved_settings.load(engine)
     week = _monday(as_of)
-    own = [c for c in SELF_REPORT_COMPONENTS if c in helper_weeks.COLUMNS]
-    history = helper_weeks.risk_series(engine, week, own)
-    data = OrgData(roster=frames.roster(engine, settings),
-                   caseload=pd.DataFrame(columns=frames.CASELOAD_COLUMNS),
-                   scores=frames.scores_by_week(engine, REVIEW_SCORES, week,
-                                                week - pd.Timedelta(weeks=REVIEW_WEEKS - 1)),
-                   history=history, latest=helper_weeks.read(engine, None, latest=True), as_of=week,
-                   settings=settings, leaving_model=None, answers_weeks=REVIEW_WEEKS)
+    read_at = (str(engine.url), state.get("horizon"), state.get("first"), state.get("settings"),
+               week.isoformat(), tuple(sorted(counters.items())))
+    data = _patched(engine, since, read_at, settings) if since is not None else None
+    if data is None:
+        own = [c for c in SELF_REPORT_COMPONENTS if c in helper_weeks.COLUMNS]
+        data = OrgData(roster=frames.roster(engine, settings),
+                       caseload=pd.DataFrame(columns=frames.CASELOAD_COLUMNS),
+                       scores=frames.scores_by_week(engine, REVIEW_SCORES, week,
+                                                    week - pd.Timedelta(weeks=REVIEW_WEEKS - 1)),
+                       history=helper_weeks.risk_series(engine, week, own),
+                       latest=helper_weeks.read(engine, None, latest=True), as_of=week,
+                       settings=settings, leaving_model=None, answers_weeks=REVIEW_WEEKS, read_at=read_at)
     return dataclasses.replace(data, leaving_model=leaving_model_for(engine, data)) if with_model else data
+
+
+# Counters whose move a patch accounts for: a team's (its helpers are read again), ``org``
+# (bumped with every team's), ``past`` (the leaving model's own key) and deletions of
+# caseload weeks (the review reads no caseload).  Any other (``all``, ``horizon``, deleted
+# submissions) means a change no team names: everything is read again.
+def _patchable(scope: str) -> bool:
+    return scope.startswith("team:") or scope in ("org", helper_weeks.PAST, "deleted:caseload_weeks")
+
+
+def _patched(engine: Engine, held: OrgData, read_at: tuple, settings: Settings) -> OrgData | None:
+    """``held`` with the rows of the teams whose counters moved since it was read replaced by
+    theirs now; None when only a full read gives the frames (see :func:`load_review_data`)."""
+    if held.read_at is None or held.read_at[:-1] != read_at[:-1] or held.settings != settings:
+        return None
+    then, now_ = dict(held.read_at[-1]), dict(read_at[-1])
+    moved = {s for s in then.keys() | now_.keys() if then.get(s, 0) != now_.get(s, 0)}
+    if not moved:
+        return dataclasses.replace(held, leaving_model=None, read_at=read_at)
+    teams = sorted(s[len("team:"):] for s in moved if s.startswith("team:"))
+    if not teams or not all(_patchable(s) for s in moved):
+        return None
+    old_roster = held.roster
+    roster = frames.roster(engine, settings, team_ids=teams)
+    ids = set(roster["helper_id"])
+    if len(ids) > helper_weeks.MAX_IDS or ids != set(old_roster.loc[old_roster["team"].isin(teams), "helper_id"]):
+        return None      # people joined or left these teams: their order and medians are the full read's
+    week = held.as_of
+    own = [c for c in SELF_REPORT_COMPONENTS if c in helper_weeks.COLUMNS]
+    scores = frames.scores_by_week(engine, REVIEW_SCORES, week, week - pd.Timedelta(weeks=REVIEW_WEEKS - 1),
+                                   helper_ids=ids)
+    history = helper_weeks.risk_series(engine, week, own, helper_ids=ids)
+    latest = helper_weeks.read(engine, ids, latest=True)
+    # the roster and the weekly risk come in the database's order of helper ids (its collation:
+    # the roster's), the scores and latest rows in pandas' order of them
+    order = pd.Series(np.arange(len(old_roster)), index=old_roster["helper_id"].to_numpy())
+    rank = lambda h: order.reindex(h).to_numpy()
+    same = lambda h: h
+    return dataclasses.replace(
+        held, leaving_model=None, read_at=read_at,
+        roster=_spliced(old_roster, roster, ids, rank), history=_spliced(held.history, history, ids, rank),
+        scores=_spliced(held.scores, scores, ids, same), latest=_spliced(held.latest, latest, ids, same))
+
+
+def _spliced(old: pd.DataFrame, new: pd.DataFrame, ids: set, key) -> pd.DataFrame:
+    """``old`` (each helper's rows together, helpers in the order of ``key``) with the rows
+    of ``ids`` replaced by ``new`` (their rows now, each helper's in the order read), in
+    ``old``'s dtypes: the runs of rows kept are copied once, never sorted again, and each
+    changed helper's rows go where their old rows were (or where their key falls)."""
+    new = new[list(old.columns)].astype(old.dtypes.to_dict())
+    new_keys = key(new["helper_id"].to_numpy())
+    sort = np.argsort(new_keys, kind="stable")
+    new, new_keys = new.iloc[sort], new_keys[sort]
+    helper = old["helper_id"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, helper[1:] != helper[:-1]]) if len(helper) else np.array([], int)
+    ends = np.r_[starts[1:], len(helper)].astype(int)
+    blocks = dict(zip(helper[starts], zip(starts, ends)))
+    block_keys = key(helper[starts])
+    changed = np.array(sorted(ids), dtype=object)
+    changed = changed[np.argsort(key(changed), kind="stable")]
+    pieces, done = [], 0
+    for h, k in zip(changed, key(changed)):
+        if h in blocks:
+            lo, hi = blocks[h]
+        else:
+            p = int(np.searchsorted(block_keys, k, side="left"))
+            lo = hi = int(starts[p]) if p < len(starts) else len(helper)
+        a, b = np.searchsorted(new_keys, k, side="left"), np.searchsorted(new_keys, k, side="right")
+        pieces += [old.iloc[done:lo], new.iloc[a:b]]
+        done = max(done, hi)
+    pieces.append(old.iloc[done:])
+    pieces = [p for p in pieces if len(p)]
+    return pd.concat(pieces, ignore_index=True) if pieces else old.iloc[:0].reset_index(drop=True)
 
 
 # Fitted leaving models, shared by every session of the process and bounded: an entry is a
@@ -321,8 +413,14 @@ def recent_means(people: pd.DataFrame, measure: str, by: str | None, weeks: int 
     frame = pd.DataFrame({"total": total.fillna(0.0), "count": count})
     out = {privacy.TOTAL: _ratio(frame["total"].sum(), frame["count"].sum())}
     if by is not None:
-        for key, g in frame.groupby(people[by].to_numpy()):
-            out[key] = _ratio(g["total"].sum(), g["count"].sum())
+        # each group's rows in their order, summed as a groupby's sub-frames would be (the very
+        # same sums), without building a sub-frame per group (hundreds of teams)
+        codes, keys = pd.factorize(people[by].to_numpy(), sort=True)
+        order = np.argsort(codes, kind="stable")
+        total, count = frame["total"].to_numpy()[order], frame["count"].to_numpy()[order]
+        edges = np.searchsorted(codes[order], np.arange(len(keys) + 1))
+        for i, key in enumerate(keys):
+            out[key] = _ratio(total[edges[i]:edges[i + 1]].sum(), count[edges[i]:edges[i + 1]].sum())
     return out
 
 

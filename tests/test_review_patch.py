@@ -1,0 +1,145 @@
+"""The HR review's frames held by a process are patched after a change, not read again whole
+(views.data.load_review_data(since=...)): after random check-ins (this week's, the answers
+windows' and older weeks', two in one week, several helpers at once) and consent choices,
+the patched frames equal a fresh read's exactly (values, dtypes, order, index), and the
+review built from them equals the fresh one's; only the changed teams' helpers are read."""
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from burnout import checkin, materialise, selfservice
+from burnout.domain.time import now
+from burnout.seed import seed_demo
+from burnout.store import frames, get_engine
+from burnout.store.schema import helpers
+from burnout.views import data as D
+from burnout.views import team as T
+from burnout.views.review import build_review
+from tests.test_review_read import assert_same_review
+
+FRAMES = ("roster", "scores", "history", "latest")
+
+
+def assert_same_frames(patched: D.OrgData, fresh: D.OrgData) -> None:
+    for name in FRAMES:
+        pd.testing.assert_frame_equal(getattr(patched, name), getattr(fresh, name), check_exact=True, obj=name)
+    assert (patched.as_of, patched.settings, patched.read_at) == (fresh.as_of, fresh.settings, fresh.read_at)
+
+
+@pytest.fixture()
+def reads(monkeypatch):
+    """The helper ids each read of scores asked for (None: everyone)."""
+    asked = []
+    real = frames.scores_by_week
+
+    def spy(*a, helper_ids=None, **k):
+        asked.append(None if helper_ids is None else set(helper_ids))
+        return real(*a, helper_ids=helper_ids, **k)
+    monkeypatch.setattr(frames, "scores_by_week", spy)
+    return asked
+
+
+def answers(rng) -> dict:
+    return {"pulse": {f"pulse_{i}": int(rng.integers(1, 6)) for i in range(1, 7)},
+            "sib": {"sib_1": int(rng.integers(1, 6))}}
+
+
+def random_changes(eng, reads, steps: int, seed: int, back: tuple) -> D.OrgData:
+    """``steps`` rounds of check-ins by one to three helpers (and a consent choice), each
+    followed by a patched read and a fresh one that must be equal; returns the last patched."""
+    rng = np.random.default_rng(seed)
+    reads.clear()
+    held = D.load_review_data(eng, with_model=False)
+    assert reads == [None] and held.read_at is not None
+    week = held.as_of
+    roster = frames.roster(eng)
+    active = sorted(roster.loc[roster["end_date"].isna(), "helper_id"])
+    team_of = dict(zip(roster["helper_id"], roster["team"]))
+    latest_moment = min(now(), (week + pd.Timedelta(days=7)).to_pydatetime()) - dt.timedelta(minutes=1)
+    patched_teams = 0
+    for step in range(steps):
+        who = list(rng.choice(active, size=int(rng.integers(1, 4)), replace=False))
+        for k, hid in enumerate(who):
+            if step == 2 and k == 0:
+                selfservice.set_consent(eng, hid, not selfservice.get_consent(eng, hid), actor=hid)
+                continue
+            # this week, a week of the answers windows, or a week before them (read as weekly means);
+            # never before the data's first week (the grid would start earlier: a rebuild)
+            weeks_back = int(rng.choice(back))
+            when = latest_moment - dt.timedelta(weeks=weeks_back, hours=int(rng.integers(0, 48)), seconds=step * 7 + k)
+            checkin.save_checkin(eng, hid, answers(rng), submitted_at=when)
+            if weeks_back and step % 2:      # a second answer in that week: the week comes as its submissions
+                checkin.save_checkin(eng, hid, answers(rng), submitted_at=when - dt.timedelta(hours=1))
+        materialise.settle(eng)
+        reads.clear()
+        patched = D.load_review_data(eng, with_model=False, since=held)
+        fresh = D.load_review_data(eng, with_model=False)
+        teams = {team_of[h] for h in who}
+        members = set(roster.loc[roster["team"].isin(teams), "helper_id"])
+        assert reads == [members, None], "only the changed teams' helpers were read again"
+        assert_same_frames(patched, fresh)
+        patched_teams += len(teams)
+        held = patched
+    assert patched_teams >= steps
+    return held
+
+
+def test_patched_frames_equal_a_fresh_read_after_random_changes(tmp_path, reads):
+    eng = get_engine(f"sqlite:///{tmp_path / 'org.db'}")
+    seed_demo(eng, helpers=30, weeks=14, seed=11)
+    held = random_changes(eng, reads, steps=4, seed=12, back=(0, 0, 3, 11, 13))
+    # the review (every table, figure and sentence) built from the patched frames is the fresh one's
+    patched = D.load_review_data(eng, since=held)
+    copies = {name: getattr(patched, name).copy(deep=True) for name in FRAMES}
+    assert_same_review(build_review(eng, "org", data=patched), build_review(eng, "org", data=D.load_review_data(eng)))
+    T.org_audit(patched, "pulse_strain")
+    # the process patches the frames it handed out (ui/common._org_frames): nothing that reads them changes them
+    for name in FRAMES:
+        pd.testing.assert_frame_equal(getattr(patched, name), copies[name], check_exact=True, obj=name)
+
+
+def test_changes_no_team_names_read_everything(tmp_path, reads):
+    """A rebuild (a new week, changed settings) or a roster change moving people between teams
+    reads the whole organisation again, and an unchanged organisation reads nothing."""
+    eng = get_engine(f"sqlite:///{tmp_path / 'org.db'}")
+    seed_demo(eng, helpers=24, weeks=10, seed=4)
+    held = D.load_review_data(eng, with_model=False)
+    reads.clear()
+    same = D.load_review_data(eng, with_model=False, since=held)
+    assert reads == [] and same.roster is held.roster
+    materialise.rebuild(eng)
+    reads.clear()
+    assert_same_frames(D.load_review_data(eng, with_model=False, since=held), D.load_review_data(eng, with_model=False))
+    assert reads == [None, None]
+    # a helper moving to another team: both teams' counters move and both are read again
+    held = D.load_review_data(eng, with_model=False)
+    moved = held.roster.iloc[0]
+    other = sorted(set(held.roster["team"]) - {moved["team"]})[0]
+    with eng.begin() as conn:
+        conn.execute(helpers.update().where(helpers.c.helper_id == moved["helper_id"]).values(team_id=other))
+    materialise.refresh(eng, [moved["helper_id"]], roster_changed=True)
+    reads.clear()
+    patched = D.load_review_data(eng, with_model=False, since=held)
+    assert reads[0] == set(patched.roster.loc[patched.roster["team"].isin([moved["team"], other]), "helper_id"])
+    assert patched.roster.set_index("helper_id").loc[moved["helper_id"], "team"] == other
+    assert_same_frames(patched, D.load_review_data(eng, with_model=False))
+    # someone new in a team: the roster's order and the team's median come from a full read
+    held = patched
+    with eng.begin() as conn:
+        conn.execute(helpers.insert().values(helper_id="a-new-helper", name="New", team_id=other, role="new role",
+                                             site=moved["site"], fte=1.0, consent_lead_view=False))
+    materialise.refresh(eng, ["a-new-helper"], roster_changed=True)
+    reads.clear()
+    patched = D.load_review_data(eng, with_model=False, since=held)
+    assert reads == [None] and "a-new-helper" in set(patched.roster["helper_id"])
+    assert_same_frames(patched, D.load_review_data(eng, with_model=False))
+
+
+def test_patched_frames_equal_a_fresh_read_on_postgresql(pg_url, reads):
+    eng = get_engine(pg_url)
+    seed_demo(eng, helpers=16, weeks=15, seed=3)
+    random_changes(eng, reads, steps=3, seed=5, back=(0, 3, 13))
