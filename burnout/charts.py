@@ -192,6 +192,23 @@ def _white(fig: go.Figure) -> None:
         layout._validate = fig._validate
 
 
+def _merged(old: dict, new: Mapping) -> dict:
+    out = dict(old)
+    for k, v in new.items():
+        out[k] = _merged(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _set_layout(fig: go.Figure, **props) -> None:
+    """``fig.update_layout(**props)`` (nested values merged into what is set already) without
+    its parsing of every property path: about 20 ms a call, a third of a chart's cost."""
+    layout = fig.layout
+    for key, value in props.items():
+        if isinstance(value, Mapping) and layout[key] is not None:
+            value = _merged(layout[key].to_plotly_json(), value)
+        layout[key] = value
+
+
 def _layout(fig: go.Figure, title: str, x_title: str | None = None, y_title: str | None = None,
             height: int = 380, subtitle: str | None = None, bottom: int = 10, extra_top: int = 0) -> go.Figure:
     """Title (wrapped to fit a phone), optional subtitle, the legend in a row under them
@@ -214,7 +231,7 @@ def _layout(fig: go.Figure, title: str, x_title: str | None = None, y_title: str
     if subtitle:
         t["subtitle"] = {"text": subtitle, "font": {"size": 12}}
     _white(fig)
-    fig.update_layout(title=t, font=FONT, height=total,
+    _set_layout(fig, title=t, font=FONT, height=total,
                       margin=dict(l=10, r=10, t=top, b=bottom, autoexpand=True),
                       # from the figure's left edge, as the title: the whole width, not what the y labels leave
                       legend=dict(orientation="h", yref="container", y=1 - (head + 4) / total, yanchor="top",
@@ -384,7 +401,7 @@ def _fit_margins(fig: go.Figure, bottom: int) -> None:
             xa.title.standoff = TITLE_STANDOFF + (title - 1) * AXIS_TITLE_LINE
         need = depth + (TITLE_STANDOFF + AXIS_TITLE_LINE * title if title else 0) + 8
         margin["b"] = int(np.ceil(max(need, bottom)))
-    fig.update_layout(margin=margin)
+    _set_layout(fig, margin=margin)
 
 
 # Layout defaults of kinds of plot no chart here draws (maps, 3-D, polar, ternary).

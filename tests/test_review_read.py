@@ -81,14 +81,26 @@ def assert_same_review(a, b) -> None:
     assert (a.as_of, a.privacy_note, a.window_weeks) == (b.as_of, b.privacy_note, b.window_weeks)
 
 
-def check_same(eng) -> None:
-    full, narrow = D.load_data(eng), D.load_review_data(eng)
+def full_review(eng, full, scope: str, built: dict | None = None, **kw):
+    """build_review over the full frames ``full``; ``built`` keeps each for the other
+    tests of the same read-only organisation, which compare against the same review."""
+    if built is None:
+        return build_review(eng, scope, data=full, **kw)
+    key = (scope, tuple(sorted(kw.items())))
+    if key not in built:
+        built[key] = build_review(eng, scope, data=full, **kw)
+    return built[key]
+
+
+def check_same(eng, full=None, narrow=None, built: dict | None = None) -> None:
+    full = D.load_data(eng) if full is None else full
+    narrow = D.load_review_data(eng) if narrow is None else narrow
     assert narrow.answers_weeks == D.REVIEW_WEEKS and full.answers_weeks is None
     assert len(narrow.scores) < len(full.scores) and narrow.caseload.empty
     shown = 0
     for measure in MEASURES:
         for window in ((4, 12) if measure == "pulse_strain" else (4,)):
-            old = build_review(eng, "org", data=full, trend_measure=measure, window_weeks=window)
+            old = full_review(eng, full, "org", built, trend_measure=measure, window_weeks=window)
             new = build_review(eng, "org", data=narrow, trend_measure=measure, window_weeks=window)
             assert_same_review(old, new)
             shown += int((new.tables["weekly"].status[measure] == "shown").sum())
@@ -96,7 +108,7 @@ def check_same(eng) -> None:
         assert (a.weekly, a.groups, a.plan.status) == (b.weekly, b.groups, b.plan.status)
     assert shown > 0, "the organisation shows weekly figures, so the comparison compares some"
     team = full.roster["team"].value_counts().index[0]
-    assert_same_review(build_review(eng, f"team:{team}", data=full), build_review(eng, f"team:{team}", data=narrow))
+    assert_same_review(full_review(eng, full, f"team:{team}", built), build_review(eng, f"team:{team}", data=narrow))
     # a site filter narrows the roll-ups the same way
     site = sorted(full.roster["site"].dropna().unique())[0]
     assert_same_review(build_review(eng, "org", data=full, where={"site": [site]}),
@@ -109,7 +121,15 @@ def org(tmp_path_factory):
     return organisation(f"sqlite:///{tmp_path_factory.mktemp('review_read') / 'org.db'}")
 
 
-def test_the_review_read_gives_exactly_the_review_of_the_full_frames(org):
+@pytest.fixture(scope="module")
+def read(org):
+    """``org``'s full frames, the review's own read of it, and the reviews of the full
+    frames built so far (full_review): read and built once for the tests that compare them."""
+    eng, _ = org
+    return D.load_data(eng), D.load_review_data(eng), {}
+
+
+def test_the_review_read_gives_exactly_the_review_of_the_full_frames(org, read):
     eng, hid = org
     narrow = D.load_review_data(eng, with_model=False)
     mine = narrow.scores[narrow.scores["helper_id"] == hid]
@@ -118,7 +138,7 @@ def test_the_review_read_gives_exactly_the_review_of_the_full_frames(org):
     assert per_week[first] >= 2, "two answers in a week: every submission"
     assert per_week[first + pd.Timedelta(weeks=3)] >= 6, "four pulse answers in a week: every submission"
     assert (per_week.iloc[:-D.REVIEW_WEEKS] == 1).sum() > 10, "older weeks: one row per week"
-    check_same(eng)
+    check_same(eng, *read)
 
 
 def test_the_review_read_gives_exactly_the_review_on_postgresql(pg_url):
@@ -126,14 +146,15 @@ def test_the_review_read_gives_exactly_the_review_on_postgresql(pg_url):
     check_same(eng)
 
 
-def test_the_report_command_writes_the_same_figures(tmp_path, org):
+def test_the_report_command_writes_the_same_figures(tmp_path, org, read):
     """The CLI report reads the review's frames; its workbook holds the figures the full
     frames give (the creation time aside)."""
     eng, _ = org
+    full, _, built = read
     team = frames.roster(eng)["team"].value_counts().index[0]
-    for scope in ("org", f"team:{team}"):
+    for scope, kw in (("org", {"trend_measure": "pulse_strain", "window_weeks": 4}), (f"team:{team}", {})):
         path = write_report(eng, scope, "xlsx", tmp_path / "r.xlsx")
-        old = to_xlsx(build_review(eng, scope, data=D.load_data(eng)))
+        old = to_xlsx(full_review(eng, full, scope, built, **kw))
         got, want = load_workbook(path), load_workbook(io.BytesIO(old))
         assert got.sheetnames[:len(want.sheetnames)] == want.sheetnames
         for name in want.sheetnames:
@@ -142,9 +163,9 @@ def test_the_report_command_writes_the_same_figures(tmp_path, org):
             assert rows(got) == rows(want), (scope, name)
 
 
-def test_a_window_longer_than_the_read_reads_everything(org):
+def test_a_window_longer_than_the_read_reads_everything(org, read):
     eng, _ = org
-    narrow, full = D.load_review_data(eng), D.load_data(eng)
+    full, narrow, _ = read
     assert_same_review(build_review(eng, "org", data=full, window_weeks=26),
                        build_review(eng, "org", data=narrow, window_weeks=26))
 

@@ -6,14 +6,16 @@ import pandas as pd
 import pytest
 
 from burnout import leaving, privacy
+from burnout.views import review as review_mod
 from burnout.errors import InputError
 from burnout.store import frames
 from burnout.views.data import OrgData, load_data, people_frame
-from burnout.views.review import Review, Section, TurnoverImpact, build_review
+from burnout.views.review import Review, Section, TurnoverImpact, build_review, review_base, with_scenario
 from burnout.views.risk_table import risk_report
 from burnout.views.tables import for_screen
 
 from conftest import run_cli
+from test_review_read import assert_same_review
 
 MIN_N = 5
 
@@ -115,6 +117,29 @@ def test_a_review_cannot_try_out_an_assumption_and_the_what_if_reacts(demo_db):
     assert rv.turnover.total["attributable_leavers"] > 0
     wi = rv.turnover.what_if
     assert wi["roi"] == pytest.approx((wi["cost_saved"] - 10_000) / 10_000)
+
+
+def test_a_what_if_change_reworks_only_the_scenario(demo_db, monkeypatch):
+    """The page keeps one review base and adds each scenario to it: the result equals the
+    whole review under that scenario, the rest is shared, not worked out again, and a lever
+    alone is simulated once for every scenario that shows it."""
+    eng = demo_db["engine"]
+    data = load_data(eng)
+    base = review_base(eng, "org", data=data)
+    calls = []
+    real = review_mod.uncertainty.what_if_ranges
+    monkeypatch.setattr(review_mod.uncertainty, "what_if_ranges", lambda *a, **k: calls.append(k) or real(*a, **k))
+    scenarios = [{"burnout_reduction_points": 5.0, "cap_caseload": True, "intervention_cost": 20_000.0},
+                 {"burnout_reduction_points": 20.0, "cap_caseload": True, "intervention_cost": 20_000.0}]
+    got = [with_scenario(base, sc) for sc in scenarios]
+    assert [k["burnout_reduction_points"] for k in calls if k["cap_caseload"] and not k["burnout_reduction_points"]] \
+        == [0.0], "the cap alone: one simulation for both scenarios"
+    assert got[0].turnover.what_if != got[1].turnover.what_if, "the scenario moves the what-if"
+    assert got[0].tables is got[1].tables and got[0].figures["heatmap"] is got[1].figures["heatmap"]
+    assert got[0].figures["what_if"] is not got[1].figures["what_if"]
+    monkeypatch.undo()
+    # the second, whose cap-alone lever came from the first: the same as a whole review's
+    assert_same_review(got[1], build_review(eng, "org", data=data, scenario=scenarios[1]))
 
 
 def test_a_review_built_from_loaded_data_equals_one_that_reads_its_own(demo_db):

@@ -301,9 +301,9 @@ def to_pdf(review: Review, charts_in_pdf: bool = True) -> bytes:
         heading(sec.title)
         if sec.text:
             para(sec.text)
-        for name in sec.figures:
+        for name in sec.figures if images_ok else ():     # not drawn: not asked for (Review.figures draws on demand)
             fig = review.figures.get(name)
-            if images_ok and fig is not None and name not in drawn and not charts.is_empty_figure(fig):
+            if fig is not None and name not in drawn and not charts.is_empty_figure(fig):
                 if image(name, height=380 if name == "trend" else None):
                     drawn.add(name)
         disp = sec.display

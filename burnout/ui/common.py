@@ -32,7 +32,7 @@ from burnout.store.writes import audit as write_audit
 from burnout.ui import web
 from burnout.views import team as team_views
 from burnout.views.data import OrgData, active_roster, leaving_model_for, load_data, load_review_data
-from burnout.views.review import Review, build_review
+from burnout.views.review import Review, ReviewBase, review_base, with_scenario
 from burnout.views.tables import for_screen
 
 
@@ -374,22 +374,39 @@ class ReviewPage:
     tables: Mapping[str, object]
 
 
+def _screen(tables: Mapping[str, pd.DataFrame | None]) -> dict[str, object]:
+    return {k: None if v is None else _arrow(for_screen(v)) for k, v in tables.items()}
+
+
+# The review without its what-if (views.review.review_base): built once per change anywhere
+# and choice of filter, measure, window and heatmap weeks, with its tables converted for the
+# screen once; a what-if change only adds the scenario to it (review_page).
+@st.cache_resource(ttl=3600, max_entries=8, show_spinner="Building the review…")
+def _review_base(url: str, key: str, where: str, measure: str, window: int,
+                 heat_weeks: int) -> tuple[ReviewBase, dict[str, object]]:
+    base = review_base(engine(), "org", where=json.loads(where), trend_measure=measure, window_weeks=window,
+                       data=org_data(url, key), heat_weeks=heat_weeks)
+    review = base.review
+    sm = review.summary
+    return base, _screen({k: review.section(k).display for k in ("by_team", "by_role", "by_site", "risk_bands",
+                                                                   "weekly", "participation", "turnover")}
+                         | {"clients": None if sm is None else sm.clients,
+                            "calibration": review.calibration.display})
+
+
 # Built once per change anywhere and choice of the page's inputs, and shared by every HR
 # session: cache_resource hands each rerun the same read-only review (cache_data
 # unpickled a copy of it, figures and all, on every rerun: 60 % of a warm rerun at
 # 5,000 helpers), and its tables are converted for the screen once.
-@st.cache_resource(ttl=3600, max_entries=16, show_spinner="Building the review…")
+@st.cache_resource(ttl=3600, max_entries=16, show_spinner="Working out the scenario…")
 def review_page(url: str, key: str, scenario: str, where: str, measure: str, window: int,
                 heat_weeks: int) -> ReviewPage:
-    review = build_review(engine(), "org", scenario=json.loads(scenario), where=json.loads(where),
-                          trend_measure=measure, window_weeks=window, data=org_data(url, key),
-                          heat_weeks=heat_weeks)
+    base, tables = _review_base(url, key, where, measure, window, heat_weeks)
+    review = with_scenario(base, json.loads(scenario))
     sm = review.summary
-    tables = {k: review.section(k).display for k in ("by_team", "by_role", "by_site", "risk_bands", "weekly",
-                                                      "participation", "turnover", "what_if")}
-    tables |= {"clients": None if sm is None else sm.clients, "levers": None if sm is None else sm.levers,
-               "assumptions": review.assumptions, "calibration": review.calibration.display}
-    return ReviewPage(review, {k: None if v is None else _arrow(for_screen(v)) for k, v in tables.items()})
+    return ReviewPage(review, tables | _screen({"what_if": review.section("what_if").display,
+                                                "levers": None if sm is None else sm.levers,
+                                                "assumptions": review.assumptions}))
 
 
 @st.cache_resource(ttl=3600, max_entries=8, show_spinner="Checking what the organisation's review shows…")

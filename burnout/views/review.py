@@ -15,7 +15,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
-from typing import Mapping
+import threading
+from typing import Callable, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -97,6 +98,7 @@ class TurnoverImpact:
     ranges: "uncertainty.Ranges | None" = None
     basis: str = ""                                # what the probabilities rest on, in words
     scope_ranges: Mapping | None = None            # ranges.total(): the whole scope's totals with ranges
+    pool_kinds: frozenset = frozenset()            # kinds of team that take one pooled base (turnover_impact)
 
     def words(self, name: str, row: pd.Series | None = None) -> str:
         """A total of ``name`` as people read it: "about $110k (range $66k–$160k)"."""
@@ -180,7 +182,8 @@ def turnover_impact(data: OrgData, people: pd.DataFrame, min_n: int, scenario: M
                     group_col: str = "team", *, plan: privacy.Plan | None = None,
                     fixed: Mapping | None = None) -> TurnoverImpact:
     """Turnover impact per ``group_col`` and in total, suppressed like the roll-ups,
-    and the what-if scenario for the whole scope."""
+    and the what-if ``scenario`` for the whole scope (none asked: none worked out, see
+    :func:`with_scenario`)."""
     settings = data.settings
     model = data.leaving_model
     ts = model.turnover_settings(settings)
@@ -250,19 +253,63 @@ def turnover_impact(data: OrgData, people: pd.DataFrame, min_n: int, scenario: M
                           if s == privacy.SHOWN and isinstance(k, str)})
     evidence = tuple(Evidence(k, team_kind_label(k), settings.continuity_for(k))
                      for k in (shown_kinds or sorted(set(impact["team_kind"].dropna().astype(str)))))
-    scope_ok = status.get(privacy.TOTAL) == privacy.SHOWN and not withheld
-    sc = {**DEFAULT_SCENARIO, **(scenario or {}), "pool_kinds": pool}
-    result = None
-    if scope_ok:
-        result = uncertainty.what_if_ranges(roster, latest, ts,
-                                            burnout_reduction_points=float(sc["burnout_reduction_points"]),
-                                            cap_caseload=bool(sc["cap_caseload"]) and sc.get("cap_shown", True),
-                                            intervention_cost=float(sc["intervention_cost"] or 0),
-                                            weights=settings.risk_weights, calibration=model.calibration,
-                                            pool_kinds=pool)
     bases = impact["p_leave_basis"].dropna().astype(str).unique() if "p_leave_basis" in impact else []
-    return TurnoverImpact(table=table, group_col=group_col, evidence=evidence, what_if=result, scenario=sc,
-                          resolved=ts, link=data.burnout_link, ranges=sims, basis="; ".join(sorted(bases)))
+    tb = TurnoverImpact(table=table, group_col=group_col, evidence=evidence, what_if=None,
+                        scenario={**DEFAULT_SCENARIO, **(scenario or {})}, resolved=ts, link=data.burnout_link,
+                        ranges=sims, basis="; ".join(sorted(bases)), pool_kinds=pool)
+    if scenario is None:
+        return tb
+    inputs = WhatIfInputs.of(data, people, tb)
+    return dataclasses.replace(tb, what_if=inputs.scenario_result(tb.scenario))
+
+
+@dataclasses.dataclass(frozen=True)
+class WhatIfInputs:
+    """What the what-if scenario and its levers read (the scope's active helpers, their
+    latest risk, the turnover model in force), and the results already worked out for it:
+    a review for another scenario on the same data reuses them (a lever alone is the same
+    simulation under many scenarios)."""
+
+    roster: pd.DataFrame
+    latest: pd.DataFrame
+    resolved: Settings
+    weights: object
+    calibration: object
+    scope_ok: bool                 # the scope's total is shown: otherwise no scenario is estimated
+    pool_kinds: frozenset = frozenset()   # kinds of team with one pooled base (turnover_impact says why)
+    done: dict = dataclasses.field(default_factory=dict, compare=False, repr=False)
+    lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, compare=False, repr=False)
+
+    @classmethod
+    def of(cls, data: OrgData, people: pd.DataFrame, tb: TurnoverImpact) -> "WhatIfInputs":
+        roster = active_roster(data.roster, data.as_of)
+        roster = roster[roster["helper_id"].isin(set(people["helper_id"]))]
+        latest = data.latest[data.latest["helper_id"].isin(set(roster["helper_id"]))]
+        return cls(roster, latest, tb.resolved, data.settings.risk_weights, data.leaving_model.calibration,
+                   tb.total["status"] == privacy.SHOWN, tb.pool_kinds)
+
+    def run(self, points: float, cap: bool, cost: float) -> dict:
+        """uncertainty.what_if_ranges for these inputs (read-only: it may be shared)."""
+        key = (float(points), bool(cap), float(cost or 0))
+        with self.lock:
+            hit = self.done.get(key)
+        if hit is None:
+            hit = uncertainty.what_if_ranges(self.roster, self.latest, self.resolved,
+                                             burnout_reduction_points=key[0], cap_caseload=key[1],
+                                             intervention_cost=key[2], weights=self.weights,
+                                             calibration=self.calibration, pool_kinds=self.pool_kinds)
+            with self.lock:
+                if len(self.done) >= 256:     # a page's slider can ask for many: keep the memory bounded
+                    self.done.clear()
+                hit = self.done.setdefault(key, hit)
+        return hit
+
+    def scenario_result(self, sc: Mapping) -> dict | None:
+        """The scenario ``sc`` (DEFAULT_SCENARIO's keys and ``cap_shown``), None when the scope is hidden."""
+        if not self.scope_ok:
+            return None
+        return self.run(sc["burnout_reduction_points"], bool(sc["cap_caseload"]) and sc.get("cap_shown", True),
+                        sc["intervention_cost"])
 
 
 WITHHELD_WORDS = "not shown: the saved assumptions put turnover among burned-out helpers above 100 %"
@@ -426,7 +473,8 @@ def _scenario_text(sc: Mapping, result: Mapping | None = None) -> str:
     return "Scenario: " + "; ".join(parts) + "."
 
 
-def assumptions_table(tb: TurnoverImpact, settings: Settings, window_weeks: int, min_n: int) -> pd.DataFrame:
+def assumption_rows(tb: TurnoverImpact, settings: Settings, window_weeks: int, min_n: int) -> list[tuple]:
+    """The review's "Assumptions used" table as rows; the what-if's rows come last."""
     s = tb.resolved
     rows = [("Minimum group size (people)", min_n),
             ("Answers window (weeks)", window_weeks),
@@ -447,12 +495,18 @@ def assumptions_table(tb: TurnoverImpact, settings: Settings, window_weeks: int,
     scale = s.burnout_scale if s.burnout_scale is not None else turnover.DEFAULT_BURNOUT_SCALE
     rows.append(("Burnout probability from risk", f"logistic, midpoint {float(mid):.1f}, "
                                                    f"scale {float(scale):.1f} ({how})"))
-    sc = tb.scenario
-    rows += [("What-if: burnout prevalence lower by (points)", sc["burnout_reduction_points"]),
-             ("What-if: caseloads capped at the role standard",
-              ("asked; not applied (too few people above the standard)" if not sc.get("cap_shown", True) else "yes")
-              if sc["cap_caseload"] else "no"),
-             ("What-if: intervention cost per year ($)", sc["intervention_cost"])]
+    return rows + _scenario_rows(tb.scenario)
+
+
+def _scenario_rows(sc: Mapping) -> list[tuple]:
+    return [("What-if: burnout prevalence lower by (points)", sc["burnout_reduction_points"]),
+            ("What-if: caseloads capped at the role standard",
+             ("asked; not applied (too few people above the standard)" if not sc.get("cap_shown", True) else "yes")
+             if sc["cap_caseload"] else "no"),
+            ("What-if: intervention cost per year ($)", sc["intervention_cost"])]
+
+
+def _assumptions(rows: list[tuple]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["Assumption", "Value"]).astype({"Value": object})
 
 
@@ -479,17 +533,11 @@ class Summary:
     hidden: str
 
 
-def what_if_levers(data: OrgData, people: pd.DataFrame, scenario: Mapping | None,
-                   done: Mapping | None = None) -> pd.DataFrame:
+def what_if_levers(inputs: WhatIfInputs, scenario: Mapping | None) -> pd.DataFrame:
     """Each lever of the what-if alone, then combined, so HR sees what each one buys.
-    ``done``: results already computed for the same people, by (lower, cap) — the
-    review's own scenario is one of the levers and is not simulated twice."""
+    ``inputs`` keeps the results already worked out: the review's own scenario is one of
+    the levers, and a lever alone is the same under many scenarios."""
     sc = {**DEFAULT_SCENARIO, **(scenario or {})}
-    model = data.leaving_model
-    ts = model.turnover_settings(data.settings)
-    roster = active_roster(data.roster, data.as_of)
-    roster = roster[roster["helper_id"].isin(set(people["helper_id"]))]
-    latest = data.latest[data.latest["helper_id"].isin(set(roster["helper_id"]))]
     rows, saved = [], []
     for name, lower, cap in LEVERS:
         label = name.replace("lower", f"{float(sc['burnout_reduction_points']):g} points lower")
@@ -500,12 +548,7 @@ def what_if_levers(data: OrgData, people: pd.DataFrame, scenario: Mapping | None
                                              "Clients spared a change of helper", "Clients spared: range")}})
             saved.append("not shown")
             continue
-        r = (done or {}).get((lower, cap)) or uncertainty.what_if_ranges(roster, latest, ts,
-                                       burnout_reduction_points=float(sc["burnout_reduction_points"])
-                                       if lower else 0.0, cap_caseload=cap,
-                                       intervention_cost=float(sc["intervention_cost"] or 0),
-                                       weights=data.settings.risk_weights, calibration=model.calibration,
-                                       pool_kinds=sc.get("pool_kinds", frozenset()))
+        r = inputs.run(float(sc["burnout_reduction_points"]) if lower else 0.0, cap, sc["intervention_cost"])
         rows.append({"Lever": label, "Leavers avoided per year": _r(r.get("leavers_avoided"), 2),
                      "Leavers avoided: range": uncertainty.format_span(r.get("leavers_avoided_low"),
                                                                        r.get("leavers_avoided_high")),
@@ -591,8 +634,9 @@ def _headline(data: OrgData, people: pd.DataFrame, tb: TurnoverImpact) -> pd.Dat
 
 def build_summary(engine: Engine, data: OrgData, people: pd.DataFrame, tb: TurnoverImpact,
                   part: pd.DataFrame, tables: Mapping[str, privacy.Suppressed], min_n: int) -> Summary:
-    """The one-page summary: headline with ranges, where burnout costs most, each lever,
-    participation, and what was hidden and why."""
+    """The one-page summary: headline with ranges, where burnout costs most, participation,
+    and what was hidden and why; each lever of the what-if comes with the scenario
+    (:func:`scenario_summary`)."""
     top = tb.groups[tb.groups["status"] == privacy.SHOWN].sort_values("attributable_cost", ascending=False).head(3)
     top_teams = pd.DataFrame({tb.group_col.capitalize(): top[tb.group_col],
                               "Burnout-attributable cost per year ($)":
@@ -602,17 +646,6 @@ def build_summary(engine: Engine, data: OrgData, people: pd.DataFrame, tb: Turno
                               "Attributable leavers": pd.to_numeric(top["attributable_leavers"], errors="coerce").round(1),
                               "Leavers: range": [uncertainty.format_span(a, b) for a, b in
                                                  zip(top["attributable_leavers_low"], top["attributable_leavers_high"])]})
-    levers = (what_if_levers(data, people, tb.scenario, done={(True, bool(tb.scenario["cap_caseload"])
-                                                                 and tb.scenario.get("cap_shown", True)): tb.what_if})
-              if tb.what_if else pd.DataFrame())
-    best = None
-    saved = pd.to_numeric(levers["Cost saved per year ($)"], errors="coerce") if len(levers) else pd.Series(dtype=float)
-    if len(levers) and saved.iloc[:2].max() > 0 and pd.notna(saved.iloc[2]):
-        single = levers.iloc[:2]
-        b = single.loc[saved.iloc[:2].idxmax()]
-        words = levers.attrs["cost_saved_words"]
-        best = (f"{b['Lever']}: {words[int(saved.iloc[:2].idxmax())]} a year on its own; both levers together: "
-                f"{words[2]}.")
     words = {}
     teams_df = frames.teams_frame(engine)
     for kind, g in teams_df.groupby(teams_df["kind"].fillna("other")):
@@ -639,8 +672,22 @@ def build_summary(engine: Engine, data: OrgData, people: pd.DataFrame, tb: Turno
                                f"{min_n} people" + (f", {n_c} more so they cannot be worked out" if n_c else ""))
     hidden = ("Hidden: " + "; ".join(hidden_bits) + ". Small groups are hidden so no one's answers can be "
               "singled out.") if hidden_bits else f"Nothing was hidden: every group had {min_n} or more people."
-    return Summary(headline=_headline(data, people, tb), top_teams=top_teams, levers=levers, best_lever=best,
+    return Summary(headline=_headline(data, people, tb), top_teams=top_teams, levers=pd.DataFrame(), best_lever=None,
                    clients=clients, clients_note=note, participation=participation, hidden=hidden)
+
+
+def scenario_summary(summary: Summary, inputs: WhatIfInputs, tb: TurnoverImpact) -> Summary:
+    """``summary`` with each lever of ``tb``'s scenario alone, then combined, and the best of them."""
+    levers = what_if_levers(inputs, tb.scenario) if tb.what_if else pd.DataFrame()
+    best = None
+    saved = pd.to_numeric(levers["Cost saved per year ($)"], errors="coerce") if len(levers) else pd.Series(dtype=float)
+    if len(levers) and saved.iloc[:2].max() > 0 and pd.notna(saved.iloc[2]):
+        single = levers.iloc[:2]
+        b = single.loc[saved.iloc[:2].idxmax()]
+        words = levers.attrs["cost_saved_words"]
+        best = (f"{b['Lever']}: {words[int(saved.iloc[:2].idxmax())]} a year on its own; both levers together: "
+                f"{words[2]}.")
+    return dataclasses.replace(summary, levers=levers, best_lever=best)
 
 
 # =========================================================================== the review
@@ -666,16 +713,73 @@ def parse_scope(engine: Engine, scope: str) -> str | None:
     return team
 
 
+class Figures(Mapping):
+    """The review's charts by name, each drawn the first time it is asked for and kept:
+    the tables alone (the workbook, the CLI, the privacy checks) never pay for drawing,
+    and a review for another scenario shares the charts that do not depend on it
+    (``base``).  Shared by the sessions of a page cache, so drawing is under a lock."""
+
+    def __init__(self, makers: Mapping[str, Callable[[], go.Figure]], base: "Figures | None" = None):
+        self._makers = dict(makers)
+        self._made: dict[str, go.Figure] = {}
+        self._base = base
+        self._lock = threading.Lock()
+
+    def __getitem__(self, name: str) -> go.Figure:
+        if name not in self._makers:
+            if self._base is None:
+                raise KeyError(name)
+            return self._base[name]
+        with self._lock:
+            if name not in self._made:
+                self._made[name] = self._makers[name]()
+            return self._made[name]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from (self._base or {})
+        yield from (k for k in self._makers if k not in (self._base or {}))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __reduce__(self):          # a pickled review carries its charts drawn
+        return dict, (dict(self.items()),)
+
+
+@dataclasses.dataclass(frozen=True)
+class ReviewBase:
+    """A review without its what-if scenario: everything that does not depend on it
+    (roll-ups, bands, weekly figures, drivers, turnover impact and their charts), built
+    once per data and choice of measure, window and filter; :func:`with_scenario` adds a
+    scenario.  ``review`` has neither the what-if section nor the levers."""
+
+    review: Review
+    inputs: WhatIfInputs
+    assumptions: tuple                     # the "Assumptions used" rows before the what-if's
+
+
 def build_review(engine: Engine, scope: str = "org", settings_override: Mapping | None = None, *,
                  as_of=None, window_weeks: int = 4, scenario: Mapping | None = None,
                  where: Mapping | None = None, trend_measure: str = "pulse_strain",
                  data: OrgData | None = None, heat_weeks: int = 26) -> Review:
-    """The HR review for ``scope`` ("org" or "team:ID"; an unknown team is an InputError).
+    """The HR review for ``scope`` ("org" or "team:ID"; an unknown team is an InputError)
+    under the what-if ``scenario`` (burnout_reduction_points, cap_caseload, intervention_cost;
+    missing ones from DEFAULT_SCENARIO): :func:`with_scenario` of :func:`review_base`, whose
+    arguments are the others."""
+    return with_scenario(review_base(engine, scope, settings_override, as_of=as_of, window_weeks=window_weeks,
+                                     where=where, trend_measure=trend_measure, data=data, heat_weeks=heat_weeks),
+                         scenario)
+
+
+def review_base(engine: Engine, scope: str = "org", settings_override: Mapping | None = None, *,
+                as_of=None, window_weeks: int = 4, where: Mapping | None = None,
+                trend_measure: str = "pulse_strain", data: OrgData | None = None,
+                heat_weeks: int = 26) -> ReviewBase:
+    """The part of the HR review for ``scope`` that does not depend on the what-if scenario.
 
     ``settings_override``: the assumptions in SESSION_ASSUMPTIONS (none: every figure rests on
     the saved settings, see there) on top of the saved settings; any other is an InputError.
-    ``scenario``: what-if inputs (burnout_reduction_points, cap_caseload,
-    intervention_cost).  ``where``: a narrowing filter for the roll-ups, e.g.
+    ``where``: a narrowing filter for the roll-ups, e.g.
     ``{"site": [...]}``; it is protected against the unfiltered tables.
     ``heat_weeks``: how many recent weeks the heatmap draws (its table keeps all).
     """
@@ -696,7 +800,7 @@ def build_review(engine: Engine, scope: str = "org", settings_override: Mapping 
     # filter then shows only what those audited tables already imply.
     plan = review_plan(people, min_n)
     fixed = narrowing(where, team)
-    scenario = {**DEFAULT_SCENARIO, **(scenario or {}), "cap_shown": cap_shown(data, people, plan, team, min_n)}
+    scenario = {**DEFAULT_SCENARIO, "cap_shown": cap_shown(data, people, plan, team, min_n)}
     if team is not None:
         people = people[people["team"] == team]
     groupings = ["role", "site"] if team is not None else ["team", "role", "site"]
@@ -759,45 +863,62 @@ def build_review(engine: Engine, scope: str = "org", settings_override: Mapping 
                             "How people say they are (their answers and their trend), ranked the same way. These "
                             "describe strain; the workplace factors above are what can be changed.", symptoms))
 
-    tb = turnover_impact(data, people, min_n, scenario, group_col=heat_group, plan=plan,
-                         fixed=narrowing(None, team))
+    tb = turnover_impact(data, people, min_n, None, group_col=heat_group, plan=plan, fixed=narrowing(None, team))
+    tb = dataclasses.replace(tb, scenario=scenario)      # DEFAULT_SCENARIO's keys and cap_shown, for with_scenario
     sections.append(Section("turnover", "Turnover impact",
                             "Expected leavers and cost next year (Shanafelt, Goh & Sinsky 2017 mixture model) "
                             "and the share attributable to burnout; clients affected = expected leavers x "
                             "their active caseload.", turnover_display(tb, min_n), ("turnover_cost",)))
-    sections.append(Section("what_if", "What-if scenario", _scenario_text(tb.scenario, tb.what_if),
-                            what_if_display(tb.what_if), ("what_if",)))
 
     model = data.leaving_model
     calibration = Calibration(CALIBRATION_TITLE, model.calibration.used, tuple(model.describe()), model.table(),
                               model.to_dict())
     label = "Organisation" if team is None else f"Team {team}"
-    figures = {
-        "risk_bands": charts.risk_distribution(bands.interior().table if band_by else bands.table, band_by,
-                                               title="Burnout risk bands" + (" by team" if band_by else "")),
-        "trend": charts.team_trend(trend, trend_measure, min_n, title=f"{label}: {measure_name.lower()} by {period}"),
-        "heatmap": charts.heatmap(last_weeks(heatmap_cells(weekly, trend_measure), heat_weeks), heat_group,
-                                  measure=trend_measure, title=f"{measure_name} by {heat_group} and {period}",
-                                  min_n=min_n),
-        "pressure": charts.pressure_scatter(
-            tables[f"by_{heat_group}"].interior().table.rename(columns={heat_group: "label"}),
-            y="burned_out", size_col="n", label_points=True,
+    interior = tables[f"by_{heat_group}"].interior().table.rename(columns={heat_group: "label"})
+    band_table = bands.interior().table if band_by else bands.table
+    heat_cells = last_weeks(heatmap_cells(weekly, trend_measure), heat_weeks)
+    groups, gcol = tb.groups, tb.group_col     # not tb itself: the charts must not keep its Monte Carlo draws
+    figures = Figures({
+        "risk_bands": lambda: charts.risk_distribution(band_table, band_by, title="Burnout risk bands"
+                                                       + (" by team" if band_by else "")),
+        "trend": lambda: charts.team_trend(trend, trend_measure, min_n,
+                                           title=f"{label}: {measure_name.lower()} by {period}"),
+        "heatmap": lambda: charts.heatmap(heat_cells, heat_group, measure=trend_measure,
+                                          title=f"{measure_name} by {heat_group} and {period}", min_n=min_n),
+        "pressure": lambda: charts.pressure_scatter(
+            interior, y="burned_out", size_col="n", label_points=True,
             title=f"Caseload pressure and reported burnout by {heat_group}",
             subtitle=f"One dot per {heat_group} shown in the table; the larger the dot, the more people."),
-        "participation": charts.participation(part, min_n=min_n, y_label="% of active helpers who answered"),
-        "turnover": charts.turnover_impact(tb.groups, group_col=tb.group_col),
-        "turnover_cost": charts.turnover_impact(tb.groups, metric="cost", group_col=tb.group_col),
-        "what_if": charts.what_if(tb.what_if),
-        "what_if_bars": charts.what_if_bars(tb.what_if),
-    }
-    return Review(
+        "participation": lambda: charts.participation(part, min_n=min_n, y_label="% of active helpers who answered"),
+        "turnover": lambda: charts.turnover_impact(groups, group_col=gcol),
+        "turnover_cost": lambda: charts.turnover_impact(groups, metric="cost", group_col=gcol),
+    })
+    rows = assumption_rows(tb, settings, window_weeks, min_n)
+    review = Review(
         title=f"Helper wellbeing review: {label.lower() if team is None else label}",
         scope="org" if team is None else f"team:{team}", scope_label=label, team=team,
         generated_at=now(), as_of=data.as_of, window_weeks=window_weeks, min_n=min_n,
         privacy_note=privacy.privacy_note(min_n), filter=dict(where or {}),
-        assumptions=assumptions_table(tb, settings, window_weeks, min_n), sections=tuple(sections),
+        assumptions=_assumptions(rows), sections=tuple(sections),
         tables=tables, turnover=_without_draws(tb), participation=part, trend=trend, figures=figures,
         calibration=calibration, summary=build_summary(engine, data, people, tb, part, tables, min_n))
+    return ReviewBase(review, WhatIfInputs.of(data, people, tb), tuple(rows[:-len(_scenario_rows(scenario))]))
+
+
+def with_scenario(base: ReviewBase, scenario: Mapping | None = None) -> Review:
+    """The review of ``base`` under the what-if ``scenario``: only the what-if, its levers,
+    its charts and its assumption rows are worked out; the rest is ``base``'s, shared."""
+    r = base.review
+    sc = {**DEFAULT_SCENARIO, **(scenario or {}), "cap_shown": r.turnover.scenario["cap_shown"]}
+    result = base.inputs.scenario_result(sc)
+    tb = dataclasses.replace(r.turnover, scenario=sc, what_if=result)
+    figures = Figures({"what_if": lambda: charts.what_if(result), "what_if_bars": lambda: charts.what_if_bars(result)},
+                      base=r.figures)
+    section = Section("what_if", "What-if scenario", _scenario_text(sc, result), what_if_display(result), ("what_if",))
+    return dataclasses.replace(
+        r, generated_at=now(), turnover=tb, figures=figures, sections=r.sections + (section,),
+        assumptions=_assumptions(list(base.assumptions) + _scenario_rows(sc)),
+        summary=scenario_summary(r.summary, base.inputs, tb))
 
 
 def _without_draws(tb: TurnoverImpact) -> TurnoverImpact:
