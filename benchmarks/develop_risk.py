@@ -95,24 +95,8 @@ def model(windows: dict, alpha: float):
 
 
 def fitted_weights(rows, l2: float) -> dict:
-    from scipy.optimize import minimize
-    X = rows[[f"c_{n}" for n in risk.NAMES]].to_numpy(float)
-    y = rows["event"].to_numpy(float)
-    X = np.where(np.isnan(X), np.nanmean(X, axis=0), X)
-    Xc = X - X.mean(0)
-
-    def nll(b):
-        z = b[0] + Xc @ b[1:]
-        return np.sum(np.logaddexp(0, z) - y * z) + l2 * np.sum(b[1:] ** 2)
-    res = minimize(nll, np.zeros(X.shape[1] + 1), method="L-BFGS-B",
-                   bounds=[(None, None)] + [(0, None)] * X.shape[1])
-    coef = dict(zip(risk.NAMES, res.x[1:]))
-    d = risk.DEFAULT_WEIGHTS
-    out = {}
-    for group in (risk.SELF_REPORT, risk.CONTEXT):
-        total = sum(coef[n] for n in group) or 1.0
-        out.update({n: sum(d[k] for k in group) * coef[n] / total for n in group})
-    return out
+    # the product's own fit (leaving.component_weights), so what is measured here is what ships
+    return leaving.component_weights(rows, l2) or dict(risk.DEFAULT_WEIGHTS)
 
 
 def run(seed: int, fitted: bool = True) -> dict:

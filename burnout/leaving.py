@@ -223,8 +223,6 @@ def fit_risk_weights(roster: pd.DataFrame, risk_history: pd.DataFrame, as_of, *,
     can still lift the score by at most ``risk.CONTEXT_ALPHA``).  With fewer than
     ``min_leavers`` leavers, or no component that adds anything, the national
     weights stand and ``used`` says so."""
-    from scipy.optimize import minimize   # scipy is heavy to import; only a refit needs it
-
     defaults = dict(R.DEFAULT_WEIGHTS)
     as_of = pd.Timestamp(as_of)
     hist = risk_history[pd.to_datetime(risk_history["week_start"]) < as_of]
@@ -235,6 +233,24 @@ def fit_risk_weights(roster: pd.DataFrame, risk_history: pd.DataFrame, as_of, *,
         return FittedWeights(defaults, "from national defaults",
                              f"{leavers} leavers in the organisation's own records; {min_leavers} are needed to "
                              "fit the weights, so the national defaults are used.", leavers)
+    out = component_weights(rows, ridge)
+    if out is None:
+        return FittedWeights(defaults, "from national defaults",
+                             "No answer ranked the organisation's own leavers, so the national defaults are used.",
+                             leavers)
+    return FittedWeights(out, "fitted on your organisation",
+                         f"Weights fitted on the organisation's own {leavers} leavers (landmark dates before "
+                         f"{as_of:%d %b %Y}); no component can lower the score.", leavers)
+
+
+def component_weights(rows: pd.DataFrame, ridge: float = WEIGHTS_RIDGE) -> dict | None:
+    """The fit behind :func:`fit_risk_weights` on landmark ``rows`` (``c_<component>``
+    pressures and ``event``): a logistic regression of leaving on the pressures (missing
+    ones at the mean), ridge-penalised, every coefficient >= 0, rescaled so the self-report
+    and the workplace weights keep their default totals.  None when no answer adds anything."""
+    from scipy.optimize import minimize   # scipy is heavy to import; only a refit needs it
+
+    defaults = R.DEFAULT_WEIGHTS
     names = list(R.NAMES)
     X = rows.reindex(columns=[f"c_{n}" for n in names]).to_numpy(float)
     y = rows["event"].to_numpy(float)
@@ -250,17 +266,13 @@ def fit_risk_weights(roster: pd.DataFrame, risk_history: pd.DataFrame, as_of, *,
                    bounds=[(None, None)] + [(0, None)] * len(names))
     coef = dict(zip(names, np.maximum(res.x[1:], 0.0)))
     if sum(coef[n] for n in R.SELF_REPORT) <= 0:
-        return FittedWeights(defaults, "from national defaults",
-                             "No answer ranked the organisation's own leavers, so the national defaults are used.",
-                             leavers)
+        return None
     out = {}
     for group in (R.SELF_REPORT, R.CONTEXT):
         total = sum(coef[n] for n in group)
         budget = sum(defaults[k] for k in group)
         out.update({n: (budget * coef[n] / total if total > 0 else 0.0) for n in group})
-    return FittedWeights(out, "fitted on your organisation",
-                         f"Weights fitted on the organisation's own {leavers} leavers (landmark dates before "
-                         f"{as_of:%d %b %Y}); no component can lower the score.", leavers)
+    return out
 
 
 def calibrate(roster: pd.DataFrame, risk_history: pd.DataFrame, as_of=None, *,
