@@ -33,6 +33,13 @@ def test_lines_are_counted_and_leading_blank_lines_cut_as_splitlines_does():
         assert read._cut_leading_blank_lines(text) == (lead, "".join(lines[lead:])), repr(text)
 
 
+def test_the_first_lines_are_the_first_of_splitlines_without_splitting_the_file():
+    for n, text in enumerate(_random_texts(6_000, 3)):
+        k = n % 5
+        assert read._head_lines(text, k) == text.splitlines()[:k], (k, repr(text))
+    assert read._head_lines("a\r\nb\rc\n\nd", 3) == ["a", "b", "c"]
+
+
 def _padded_plainly(text: str, sep: str) -> bool:
     """The check as it was: every blank next to an edge, then a regex over the text."""
     edges = (sep, '"', "\n", "\r")

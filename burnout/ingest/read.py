@@ -61,8 +61,21 @@ def _looks_binary(text: str) -> bool:
     return odd > max(8, len(head) // 100)
 
 
+def _head_lines(text: str, n: int) -> list[str]:
+    """``text.splitlines()[:n]`` without splitting the rest of the file: a list of
+    every line of a large export was several times the file's size."""
+    end = 0
+    for k, m in enumerate(_LINE_BREAKS.finditer(text), start=1):
+        end = m.end()
+        if k == n:
+            break
+    else:
+        end = len(text)
+    return text[:end].splitlines()[:n]
+
+
 def _sniff_delimiter(text: str) -> str:
-    head = "\n".join(text.splitlines()[:20])
+    head = "\n".join(_head_lines(text, 20))
     try:
         return csv.Sniffer().sniff(head, delimiters=",;\t|").delimiter
     except csv.Error:
