@@ -172,6 +172,13 @@ def _week_frames(engine: Engine) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.DataFrame({"week_start": week_starts(at).to_numpy()}), pd.DataFrame({"week_start": weeks.to_numpy()})
 
 
+def _data_of(engine: Engine, ids: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The caseload and score frames of ``ids``, named :data:`hw.MAX_IDS` at a time."""
+    sub = [ids[j:j + hw.MAX_IDS] for j in range(0, max(len(ids), 1), hw.MAX_IDS)]
+    return (pd.concat([frames.caseload(engine, helper_ids=c) for c in sub], ignore_index=True),
+            pd.concat([frames.scores(engine, helper_ids=c) for c in sub], ignore_index=True))
+
+
 def _chunked_rows(engine: Engine, settings: Settings, roster: pd.DataFrame, horizon, first,
                   chunk: int) -> tuple[list[pd.DataFrame], list[pd.DataFrame]]:
     """:func:`compute` of every helper, ``chunk`` helpers at a time on the organisation's
@@ -181,9 +188,7 @@ def _chunked_rows(engine: Engine, settings: Settings, roster: pd.DataFrame, hori
     weeks, latest = [], []
     for i in range(0, len(ids), chunk):
         part = ids[i:i + chunk]
-        sub = [part[j:j + hw.MAX_IDS] for j in range(0, len(part), hw.MAX_IDS)]
-        caseload = pd.concat([frames.caseload(engine, helper_ids=c) for c in sub], ignore_index=True)
-        scores = pd.concat([frames.scores(engine, helper_ids=c) for c in sub], ignore_index=True)
+        caseload, scores = _data_of(engine, part)
         rows, last = compute(roster[roster["helper_id"].isin(part)], caseload, scores, horizon, settings, first)
         weeks.append(hw.compact(rows))
         latest.append(hw.compact(last))
@@ -410,21 +415,28 @@ def _extend(engine: Engine, settings: Settings, members: set, teams: set, from_w
         if rows_from is not None:
             rows_from = min(rows_from, old_last + pd.Timedelta(days=7))
     ids = sorted(roster.loc[keep, "helper_id"])
-    if keep.all():
-        caseload, scores = frames.caseload(engine), frames.scores(engine)
-    else:    # not the data of those who left before the new weeks (a third of a roster with years of leavers)
-        parts = [(frames.caseload(engine, helper_ids=c), frames.scores(engine, helper_ids=c))
-                 for c in (ids[i:i + hw.MAX_IDS] for i in range(0, max(len(ids), 1), hw.MAX_IDS))]
-        caseload = pd.concat([c for c, _ in parts], ignore_index=True)
-        scores = pd.concat([sc for _, sc in parts], ignore_index=True)
-    rows, latest = compute(roster[keep], caseload, scores, new, settings, first, rows_from)
-    mine = rows["helper_id"].isin(members)
-    if from_week is not None:
-        mine &= rows["week_start"] >= from_week
-    if moved:
-        rows = rows[mine | (rows["week_start"] > old_last)]
-    else:
-        rows, latest = rows[mine], latest[latest["helper_id"].isin(members)]
+    whole = keep.all() and len(ids) <= REBUILD_CHUNK
+    rows_parts, latest_parts = [], []
+    # a chunk of helpers at a time (the memory of one chunk), each on the organisation's grid
+    for i in range(0, max(len(ids), 1), REBUILD_CHUNK):
+        part = ids[i:i + REBUILD_CHUNK]
+        if whole:
+            caseload, scores = frames.caseload(engine), frames.scores(engine)
+        else:    # not the data of those who left before the new weeks (a third of a roster with years of leavers)
+            caseload, scores = _data_of(engine, part)
+        rows, latest = compute(roster[keep & roster["helper_id"].isin(part)], caseload, scores, new, settings,
+                               first, rows_from)
+        mine = rows["helper_id"].isin(members)
+        if from_week is not None:
+            mine &= rows["week_start"] >= from_week
+        if moved:
+            rows = rows[mine | (rows["week_start"] > old_last)]
+        else:
+            rows, latest = rows[mine], latest[latest["helper_id"].isin(members)]
+        rows_parts.append(rows)
+        latest_parts.append(latest)
+    rows = pd.concat(rows_parts, ignore_index=True)
+    latest = pd.concat(latest_parts, ignore_index=True)
     return _Result(rows.reset_index(drop=True), latest.reset_index(drop=True), members, teams,
                    (horizon, first), from_week, new if moved else None)
 
