@@ -46,7 +46,7 @@ from sqlalchemy.engine import Engine
 
 from burnout import risk
 from burnout.domain.settings import Settings
-from burnout.domain.time import now
+from burnout.domain.time import now, week_starts
 from burnout.store import frames
 from burnout.store import helper_weeks as hw
 from burnout.store import settings as saved_settings
@@ -154,24 +154,77 @@ def _state_value(horizon) -> str:
     return "none" if horizon is None else pd.Timestamp(horizon).isoformat()
 
 
-def rebuild(engine: Engine, stale_only: bool = False) -> int:
+# Helpers computed together by a rebuild: the model's frames and intermediates of a whole
+# health system at once took 3.5 GB; a chunk of this many helpers takes tens of MiB and
+# the fixed cost per chunk (about a quarter of a CPU-second) stays small beside it.
+REBUILD_CHUNK = 1_500
+
+
+def _week_frames(engine: Engine) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The week columns of every scored submission and caseload week: all that
+    :func:`data_horizon` and :func:`grid_start` read, without the rest of the frames."""
+    scored = (select(submissions.c.submitted_at)
+              .join(scores_t, scores_t.c.submission_id == submissions.c.submission_id))
+    with engine.connect() as conn:
+        at = pd.to_datetime(pd.Series(conn.execute(scored).scalars().all(), dtype=object))
+        weeks = pd.to_datetime(pd.Series(conn.execute(select(caseload_weeks.c.week_start)).scalars().all(),
+                                         dtype=object))
+    return pd.DataFrame({"week_start": week_starts(at).to_numpy()}), pd.DataFrame({"week_start": weeks.to_numpy()})
+
+
+def _data_of(engine: Engine, ids: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The caseload and score frames of ``ids``, named :data:`hw.MAX_IDS` at a time."""
+    sub = [ids[j:j + hw.MAX_IDS] for j in range(0, max(len(ids), 1), hw.MAX_IDS)]
+    return (pd.concat([frames.caseload(engine, helper_ids=c) for c in sub], ignore_index=True),
+            pd.concat([frames.scores(engine, helper_ids=c) for c in sub], ignore_index=True))
+
+
+def _chunked_rows(engine: Engine, settings: Settings, roster: pd.DataFrame, horizon, first,
+                  chunk: int) -> tuple[list[pd.DataFrame], list[pd.DataFrame]]:
+    """:func:`compute` of every helper, ``chunk`` helpers at a time on the organisation's
+    grid (``first`` pinned, as a refresh computes its helpers): equal to computing the
+    whole organisation at once (tests/test_import_speed.py), with the memory of one chunk."""
+    ids = sorted(frames.helper_ids(engine))
+    weeks, latest = [], []
+    for i in range(0, len(ids), chunk):
+        part = ids[i:i + chunk]
+        caseload, scores = _data_of(engine, part)
+        rows, last = compute(roster[roster["helper_id"].isin(part)], caseload, scores, horizon, settings, first)
+        weeks.append(hw.compact(rows))
+        latest.append(hw.compact(last))
+    return weeks, latest
+
+
+def rebuild(engine: Engine, stale_only: bool = False, chunk: int | None = None) -> int:
     """Recompute every helper's rows; returns the number of rows stored.
 
     It computes without holding the database's write lock (a check-in need not wait for it);
     when a refresh stored newer rows meanwhile it computes again, and the last
     attempt computes while holding the lock, so it always finishes.  ``stale_only``
     (a read or a write that found the table stale): nothing is done (0) when a rebuild
-    that finished while this one waited its turn already put it right."""
-    def compute_all() -> tuple[tuple[pd.DataFrame, pd.DataFrame], dict]:
+    that finished while this one waited its turn already put it right.  More helpers
+    than ``chunk`` (default :data:`REBUILD_CHUNK`) are computed a chunk at a time."""
+    chunk = chunk or REBUILD_CHUNK
+
+    def compute_all() -> tuple[tuple[list[pd.DataFrame], list[pd.DataFrame]], dict]:
         fingerprint = settings_fingerprint(engine)
         settings = saved_settings.load(engine)
-        roster, caseload, scores = frames.roster(engine, settings), frames.caseload(engine), frames.scores(engine)
-        horizon = data_horizon(scores, caseload, settings)
-        first = grid_start(scores, caseload, horizon)
-        rows = compute(roster, caseload, scores, horizon, settings)
+        roster = frames.roster(engine, settings)
+        horizon = None
+        if len(roster) > chunk:
+            scored_weeks, caseload_weeks_ = _week_frames(engine)
+            horizon = data_horizon(scored_weeks, caseload_weeks_, settings)
+        if horizon is not None:
+            first = grid_start(scored_weeks, caseload_weeks_, horizon)
+            rows = _chunked_rows(engine, settings, roster, horizon, first, chunk)
+        else:      # one chunk, or no data at all
+            caseload, scores = frames.caseload(engine), frames.scores(engine)
+            horizon = data_horizon(scores, caseload, settings)
+            first = grid_start(scores, caseload, horizon)
+            rows = tuple([r] for r in compute(roster, caseload, scores, horizon, settings))
         return rows, {"horizon": _state_value(horizon), "first": _state_value(first), "settings": fingerprint}
 
-    def store(conn, rows: tuple[pd.DataFrame, pd.DataFrame], state: dict) -> None:
+    def store(conn, rows: tuple[list[pd.DataFrame], list[pd.DataFrame]], state: dict) -> None:
         hw.replace(conn, rows[0])
         hw.replace(conn, rows[1], latest=True)
         hw.set_state(conn, **state)
@@ -195,7 +248,7 @@ def rebuild(engine: Engine, stale_only: bool = False) -> int:
                 else:
                     rows, state = computed
                 store(conn, rows, state)
-                return len(rows[0])
+                return sum(len(r) for r in rows[0])
 
             n = run_in_transaction(engine, write, what="helper-week rebuild", short=False)
             if n is not None:
@@ -362,21 +415,28 @@ def _extend(engine: Engine, settings: Settings, members: set, teams: set, from_w
         if rows_from is not None:
             rows_from = min(rows_from, old_last + pd.Timedelta(days=7))
     ids = sorted(roster.loc[keep, "helper_id"])
-    if keep.all():
-        caseload, scores = frames.caseload(engine), frames.scores(engine)
-    else:    # not the data of those who left before the new weeks (a third of a roster with years of leavers)
-        parts = [(frames.caseload(engine, helper_ids=c), frames.scores(engine, helper_ids=c))
-                 for c in (ids[i:i + hw.MAX_IDS] for i in range(0, max(len(ids), 1), hw.MAX_IDS))]
-        caseload = pd.concat([c for c, _ in parts], ignore_index=True)
-        scores = pd.concat([sc for _, sc in parts], ignore_index=True)
-    rows, latest = compute(roster[keep], caseload, scores, new, settings, first, rows_from)
-    mine = rows["helper_id"].isin(members)
-    if from_week is not None:
-        mine &= rows["week_start"] >= from_week
-    if moved:
-        rows = rows[mine | (rows["week_start"] > old_last)]
-    else:
-        rows, latest = rows[mine], latest[latest["helper_id"].isin(members)]
+    whole = keep.all() and len(ids) <= REBUILD_CHUNK
+    rows_parts, latest_parts = [], []
+    # a chunk of helpers at a time (the memory of one chunk), each on the organisation's grid
+    for i in range(0, max(len(ids), 1), REBUILD_CHUNK):
+        part = ids[i:i + REBUILD_CHUNK]
+        if whole:
+            caseload, scores = frames.caseload(engine), frames.scores(engine)
+        else:    # not the data of those who left before the new weeks (a third of a roster with years of leavers)
+            caseload, scores = _data_of(engine, part)
+        rows, latest = compute(roster[keep & roster["helper_id"].isin(part)], caseload, scores, new, settings,
+                               first, rows_from)
+        mine = rows["helper_id"].isin(members)
+        if from_week is not None:
+            mine &= rows["week_start"] >= from_week
+        if moved:
+            rows = rows[mine | (rows["week_start"] > old_last)]
+        else:
+            rows, latest = rows[mine], latest[latest["helper_id"].isin(members)]
+        rows_parts.append(rows)
+        latest_parts.append(latest)
+    rows = pd.concat(rows_parts, ignore_index=True)
+    latest = pd.concat(latest_parts, ignore_index=True)
     return _Result(rows.reset_index(drop=True), latest.reset_index(drop=True), members, teams,
                    (horizon, first), from_week, new if moved else None)
 

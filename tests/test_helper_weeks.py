@@ -413,6 +413,25 @@ def test_a_team_median_standard_moves_the_whole_team(small_db, tmp_path):
     assert_exact(eng, "after a team median moved")
 
 
+def test_a_rebuild_in_chunks_of_helpers_stores_what_one_pass_stores(small_db, tmp_path, monkeypatch):
+    """A rebuild at the size of a health system computes a chunk of helpers at a time on
+    the organisation's grid (bounded memory); the table must be the one-pass table."""
+    eng = _copy(small_db, tmp_path)
+    materialise.rebuild(eng, chunk=10 ** 9)
+    whole, whole_latest, state = stored(eng), hw.read(eng, latest=True), hw.state(eng)
+    calls = []
+    real = materialise.compute
+    monkeypatch.setattr(materialise, "compute",
+                        lambda roster, *a, **k: calls.append(len(roster)) or real(roster, *a, **k))
+    n = materialise.rebuild(eng, chunk=7)
+    assert len(calls) >= 5 and max(calls) <= 7
+    assert n == len(whole)
+    frames_equal(stored(eng), whole, "chunked helper_weeks")
+    frames_equal(hw.read(eng, latest=True), whole_latest, "chunked helper_latest")
+    assert hw.state(eng) == state            # the same horizon and grid start, found from the week columns
+    assert_exact(eng, "after a chunked rebuild")
+
+
 def test_one_helper_computed_alone_gets_the_organisations_exact_numbers(small_db, tmp_path):
     """The trend's rolling sums count weeks from the grid's start: a helper computed
     alone (a refresh) must sit on the organisation's grid, or late starters' trends

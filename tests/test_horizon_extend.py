@@ -104,12 +104,19 @@ def test_a_check_in_of_the_same_week_after_an_extension_refreshes_only_its_helpe
     assert_extended(eng, "two check-ins of the new week", horizon)
 
 
-@pytest.mark.parametrize("many", [False, True])
+@pytest.mark.parametrize("many", [False, True, "chunks"])
 def test_an_import_of_later_weeks_extends_the_table(past_db, tmp_path, rebuilds, monkeypatch, many):
     """Caseload weeks after the horizon for some helpers (and an earlier week of one of
-    them); ``many``: more helpers than a refresh names one by one."""
+    them); ``many``: more helpers than a refresh names one by one; "chunks": and the
+    extension computed 7 helpers at a time (as a health system's is, 1,500 at a time)."""
     if many:
         monkeypatch.setattr(hw, "MAX_IDS", 5)
+    sizes = []
+    if many == "chunks":
+        monkeypatch.setattr(materialise, "REBUILD_CHUNK", 7)
+        real = materialise.compute
+        monkeypatch.setattr(materialise, "compute",
+                            lambda roster, *a, **k: sizes.append(len(roster)) or real(roster, *a, **k))
     eng = _copy(past_db, tmp_path)
     horizon = hw.horizon_of(hw.state(eng)).date()
     people = _active(eng, 12)
@@ -118,6 +125,8 @@ def test_an_import_of_later_weeks_extends_the_table(past_db, tmp_path, rebuilds,
     ingest.import_files(eng, caseload=_caseload_csv(tmp_path, rows, "later.csv"))
     assert rebuilds == []
     assert_extended(eng, "import of three later weeks", pd.Timestamp(horizon))
+    if many == "chunks":
+        assert len(sizes) >= 3 and max(sizes) <= 7, sizes
 
 
 def test_an_import_of_a_roster_and_later_answers_extends_the_table(past_db, past_files, tmp_path, rebuilds):

@@ -9,8 +9,10 @@ import random
 import numpy as np
 import pandas as pd
 
+from burnout import ingest
 from burnout.ingest import read, validate
 from burnout.ingest.schemas import item_scales
+from burnout.store import frames, get_engine, writes
 from burnout.store.writes import in_key_order
 
 ALPHABET = ["a", " ", "\t", "\n", "\r", "\r\n", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f", "\x85",
@@ -31,6 +33,13 @@ def test_lines_are_counted_and_leading_blank_lines_cut_as_splitlines_does():
             lead += 1
         assert read._line_count(text) == len(lines), repr(text)
         assert read._cut_leading_blank_lines(text) == (lead, "".join(lines[lead:])), repr(text)
+
+
+def test_the_first_lines_are_the_first_of_splitlines_without_splitting_the_file():
+    for n, text in enumerate(_random_texts(6_000, 3)):
+        k = n % 5
+        assert read._head_lines(text, k) == text.splitlines()[:k], (k, repr(text))
+    assert read._head_lines("a\r\nb\rc\n\nd", 3) == ["a", "b", "c"]
 
 
 def _padded_plainly(text: str, sep: str) -> bool:
@@ -79,3 +88,31 @@ def test_answers_are_written_in_the_order_of_the_tables_key():
     assert list(zip(out["seq"], out["item_id"])) == sorted(zip(a["seq"], a["item_id"]))
     assert sorted(out["value"]) == sorted(a["value"])
     assert in_key_order(a.iloc[:0], "seq").empty
+
+
+def _seq_by_key_merge(rows: pd.DataFrame, ans: pd.DataFrame) -> pd.DataFrame:
+    """The answers' seq as it was found: a merge on the three key columns of every answer."""
+    a = ans.copy()
+    a["submitted_at"] = pd.to_datetime(a["submitted_at"])
+    a = a.merge(rows[["seq", *writes.KEY]], on=writes.KEY, how="inner")[["seq", "instrument", "item_id", "value"]]
+    return in_key_order(a, "seq")
+
+
+def test_answers_find_their_new_submission_by_its_row_as_by_the_key(demo_files, tmp_path):
+    """Wide and long files (a long file's answers of one submission scattered over the file),
+    with part of the submissions already stored: the same new submissions and answers."""
+    eng = get_engine(f"sqlite:///{tmp_path / 'seq.db'}")
+    wide = pd.read_csv(demo_files["surveys"], dtype=object)
+    ingest.import_files(eng, roster=demo_files["roster"])
+    wide.iloc[::3].to_csv(tmp_path / "third.csv", index=False)
+    ingest.import_files(eng, surveys=tmp_path / "third.csv")
+    keys = ["helper_id", "submitted_at", "instrument"]
+    long = (wide.melt(id_vars=keys, var_name="item_id", value_name="value").dropna(subset=["value"])
+            .sample(frac=1.0, random_state=3))
+    known = frames.helper_ids(eng)
+    for form, df in (("wide", wide), ("long", long.reset_index(drop=True))):
+        subs, ans = validate.validate_surveys(df, f"{form}.csv", known_helpers=known)
+        with eng.connect() as conn:
+            rows, got = writes.new_submissions(conn, subs, ans, source="import")
+        assert 0 < len(rows) < len(subs), form
+        pd.testing.assert_frame_equal(got, _seq_by_key_merge(rows, ans), obj=form)

@@ -146,6 +146,7 @@ def prepare(roster=None, surveys=None, caseload=None, mapping=None, names: dict 
         if spec is not None:
             df, labels = apply_mapping(df, spec, f, mapping_name=m)
         subs, ans = validate_surveys(df, f, labels, limits=limits, known_helpers=helper_ids, dates=dates)
+        del df      # the file's cells: not kept while the caseload file is read
         prepared["surveys"] = (f, subs, ans)
     if caseload is not None:
         f = names.get("caseload") or _name(caseload, "caseload")
@@ -262,6 +263,9 @@ def _stage(engine, token: str, prepared: dict, progress: Callable[[float, str], 
                                   progress=lambda x: progress(0.3 + 0.55 * x, "storing survey answers"))
         plan["surveys"] = {"differing": differing, "staged": len(new), "seen": seen,
                            "touched": new[["helper_id", "submitted_at"]].rename(columns={"submitted_at": "at"})}
+        # the answers are staged: not held while the caseload is compared and staged
+        del new, long, scored, ans
+        prepared["surveys"] = (f, subs, None)
     if "caseload" in prepared:
         f, weeks, info = prepared["caseload"]
         progress(0.85, "comparing caseload weeks with the stored ones")
@@ -419,6 +423,8 @@ def import_files(engine, roster=None, surveys=None, caseload=None, mapping=None,
         staging.release(engine, token)
         raise
     staging.finished(token)
+    # stored: the files' bytes and frames are not held while the helper weeks are built
+    del prepared, raw
     summary.lines[:0] = stored.lines
     summary.warnings += stored.warnings
     summary.counts.update(stored.counts)

@@ -263,7 +263,7 @@ def validate_surveys(df: pd.DataFrame, file: str = "surveys", labels: dict[str, 
     """Wide or long survey file → (submissions, answers).
 
     submissions: helper_id, instrument, submitted_at, comment, row
-    answers: helper_id, instrument, submitted_at, item_id, value
+    answers: helper_id, instrument, submitted_at, item_id, value, submission (its row in submissions)
 
     A frame from ``apply_mapping`` carries the file's own headers in
     ``attrs["source_headers"]``; messages name those, not the item ids.
@@ -315,17 +315,19 @@ def validate_surveys(df: pd.DataFrame, file: str = "surveys", labels: dict[str, 
     probs.raise_if_any()
 
     subs_v = subs_v.rename(columns={"_row": "row"})
-    by_row = subs_v.set_index("row")[SURVEY_KEYS]
-    ans = ans_v[["_row", "item_id", "value"]].join(by_row, on="_row")
-    ans = ans[SURVEY_KEYS + ["item_id", "value"]].reset_index(drop=True)
-    ans["value"] = ans["value"].astype(float)
     if long_form:
-        subs = subs_v.groupby(SURVEY_KEYS, sort=False, as_index=False).agg(row=("row", "min"))
-        subs["comment"] = (subs_v.groupby(SURVEY_KEYS, sort=False)["comment"].first().values
-                           if "comment" in subs_v.columns else pd.NA)
+        groups = subs_v.groupby(SURVEY_KEYS, sort=False)
+        subs = groups.agg(row=("row", "min")).reset_index()
+        subs["comment"] = groups["comment"].first().values if "comment" in subs_v.columns else pd.NA
+        position = groups.ngroup().to_numpy()        # numbered as ``subs`` lists them
     else:
         subs = subs_v[SURVEY_KEYS + ["row"]].copy()
         subs["comment"] = subs_v["comment"] if "comment" in subs_v.columns else pd.NA
+        position = np.arange(len(subs_v))
+    by_row = subs_v.set_index("row")[SURVEY_KEYS].assign(submission=position)
+    ans = ans_v[["_row", "item_id", "value"]].join(by_row, on="_row")
+    ans = ans[SURVEY_KEYS + ["item_id", "value", "submission"]].reset_index(drop=True)
+    ans["value"] = ans["value"].astype(float)
     return subs.reset_index(drop=True), ans
 
 

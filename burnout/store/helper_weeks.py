@@ -111,11 +111,24 @@ def _typed(df: pd.DataFrame) -> pd.DataFrame:
     return df[COLUMNS].sort_values(["helper_id", "week_start"], kind="stable").reset_index(drop=True)
 
 
-def replace(conn: Connection, rows: pd.DataFrame, helper_ids: Iterable[str] | None = None,
+INSERT_ROWS = 50_000   # rows converted to Python values at a time (a million at once took a GB)
+
+
+def compact(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` with its text columns as categories: a rebuild holds every helper's rows
+    until it stores them, and the same team, band and driver texts repeat in most rows."""
+    out = rows.copy()
+    for c in TEXT_COLUMNS:
+        if c in out:
+            out[c] = out[c].astype("category")
+    return out
+
+
+def replace(conn: Connection, rows: pd.DataFrame | list[pd.DataFrame], helper_ids: Iterable[str] | None = None,
             from_week=None, latest: bool = False) -> None:
     """Replace the rows of ``helper_ids`` (None: every row) from ``from_week`` on
-    (None: all their weeks) with ``rows``, on the caller's transaction
-    (``latest``: in ``helper_latest``)."""
+    (None: all their weeks) with ``rows`` (a frame or a list of frames), on the
+    caller's transaction (``latest``: in ``helper_latest``)."""
     table = helper_latest if latest else helper_weeks
     q = delete(table)
     if from_week is not None:
@@ -125,12 +138,16 @@ def replace(conn: Connection, rows: pd.DataFrame, helper_ids: Iterable[str] | No
     else:
         for chunk in _chunks(sorted(set(helper_ids))):
             conn.execute(q.where(table.c.helper_id.in_(chunk)))
-    if len(rows):
-        out = rows[COLUMNS].copy()
-        out["week_start"] = [d.date() for d in pd.to_datetime(out["week_start"])]
-        for c in FLOAT_COLUMNS:   # plain floats; NaN is stored as NULL
-            out[c] = out[c].astype(float).replace([np.inf, -np.inf], np.nan)
-        bulk_insert(conn, table, out)
+    for part in ([rows] if isinstance(rows, pd.DataFrame) else rows):
+        for start in range(0, len(part), INSERT_ROWS):
+            out = part.iloc[start:start + INSERT_ROWS][COLUMNS].copy()
+            out["week_start"] = [d.date() for d in pd.to_datetime(out["week_start"])]
+            for c in FLOAT_COLUMNS:   # plain floats; NaN is stored as NULL
+                out[c] = out[c].astype(float).replace([np.inf, -np.inf], np.nan)
+            for c in TEXT_COLUMNS:
+                if isinstance(out[c].dtype, pd.CategoricalDtype):
+                    out[c] = out[c].astype(object)
+            bulk_insert(conn, table, out)
 
 
 def teams_of(conn: Connection, helper_ids: Iterable[str]) -> set[str]:

@@ -267,10 +267,11 @@ staging_submissions = Table(
     Column("comment", Text),
     Column("week_start", Date),
 )
+# No key: the copy into ``answers`` checks it (migration 0008 says why).
 staging_answers = Table(
     "staging_answers", metadata,
-    Column("seq", Integer, primary_key=True, autoincrement=False),
-    Column("item_id", String(20), primary_key=True),
+    Column("seq", Integer, nullable=False, autoincrement=False),
+    Column("item_id", String(20), nullable=False),
     Column("value", Float, nullable=False),
 )
 staging_scores = Table(

@@ -230,7 +230,8 @@ def new_submissions(conn: Connection, subs: pd.DataFrame, ans: pd.DataFrame, sou
                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The submissions of ``subs`` not stored yet (natural key helper + instrument +
     submitted_at), numbered ``seq`` 1..n, with their answers (seq, instrument,
-    item_id, value).  Returns (submissions: seq + KEY + source + comment, answers)."""
+    item_id, value).  ``ans["submission"]``: each answer's row in ``subs``.
+    Returns (submissions: seq + KEY + source + comment, answers)."""
     subs = subs.copy()
     subs["submitted_at"] = pd.to_datetime(subs["submitted_at"])
     ids = subs["helper_id"].unique().tolist()
@@ -238,13 +239,20 @@ def new_submissions(conn: Connection, subs: pd.DataFrame, ans: pd.DataFrame, sou
     existing = pd.read_sql(q.where(submissions.c.helper_id.in_(ids)) if len(ids) < 30_000 else q, conn)
     existing["submitted_at"] = pd.to_datetime(existing["submitted_at"])
     marked = subs.merge(existing.assign(_old=True), on=KEY, how="left")
-    new = subs[marked["_old"].isna().to_numpy()].reset_index(drop=True)
+    is_new = marked["_old"].isna().to_numpy()
+    new = subs[is_new].reset_index(drop=True)
     rows = new[KEY].assign(source=source, comment=new["comment"] if "comment" in new.columns else None,
                            week_start=week_starts(new["submitted_at"]).dt.date.to_numpy())
     rows.insert(0, "seq", np.arange(1, len(rows) + 1, dtype="int64"))
-    a = ans.copy()
-    a["submitted_at"] = pd.to_datetime(a["submitted_at"])
-    a = a.merge(rows[["seq", *KEY]], on=KEY, how="inner")[["seq", "instrument", "item_id", "value"]]
+    # Answers find their seq by their submission's row, not by a merge on the three key
+    # columns of every answer (11 M rows of a health system's export: a GB and seconds).
+    seq_of = np.zeros(len(subs), dtype="int64")
+    seq_of[is_new] = rows["seq"].to_numpy()
+    seq = seq_of[ans["submission"].to_numpy(dtype="int64")]
+    kept = seq > 0
+    a = pd.DataFrame({"seq": seq[kept], "instrument": ans["instrument"].to_numpy(dtype=object)[kept],
+                      "item_id": ans["item_id"].to_numpy(dtype=object)[kept],
+                      "value": ans["value"].to_numpy(dtype=float)[kept]})
     return rows, in_key_order(a, "seq")
 
 
