@@ -9,7 +9,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from burnout import checkin, ingest, leaving, materialise, selfservice, turnover
+from burnout import checkin, cli, ingest, leaving, materialise, selfservice, turnover
 from burnout.demo import write_demo
 from burnout.domain.time import now
 from burnout.store import frames, get_engine
@@ -231,13 +231,18 @@ def test_fitted_weights_are_saved_change_the_stored_risk_and_the_label_follows(o
     assert "Risk score weights: from national defaults." in _shown(at.info)
 
 
-def test_fewer_than_20_own_leavers_keep_the_national_weights_with_the_reason(writable_db, monkeypatch):
+def test_fewer_than_20_own_leavers_keep_the_national_weights_with_the_reason(writable_db, monkeypatch, capsys):
     eng = writable_db["engine"]
     at = _admin_page(eng, monkeypatch)
     at = _click(at, "Fit the weights on our own leavers")
     shown = " ".join(_shown(at.markdown))
     assert "are needed to fit the weights, so the national defaults are used" in shown
     assert not [b for b in at.button if b.label == "Use the fitted weights"]
+    assert saved_settings.load(eng).risk_weights is None
+    # the command says the same and saves nothing
+    assert cli.main(["fit-weights"]) == 0
+    out = capsys.readouterr().out
+    assert "so the national defaults are used" in out and "Nothing saved." in out
     assert saved_settings.load(eng).risk_weights is None
 
 
@@ -253,7 +258,7 @@ def test_the_weights_label_says_what_the_weights_rest_on():
                                             "(31 own leavers up to 01 Nov 2026).")
 
 
-def test_fewer_leavers_than_needed_keep_the_national_weights(org_db, tmp_path):
+def test_fewer_leavers_than_needed_keep_the_national_weights(org_db, tmp_path, monkeypatch, capsys):
     from burnout import risk
 
     eng = _copy(org_db, tmp_path)
@@ -268,3 +273,9 @@ def test_fewer_leavers_than_needed_keep_the_national_weights(org_db, tmp_path):
                                  "are needed")
     with pytest.raises(ValueError):
         W.save_fitted(eng, few, "admin")
+    # the command's dry run shows the fit and saves nothing
+    monkeypatch.setenv("BURNOUT_DATABASE_URL", str(eng.url))
+    assert cli.main(["fit-weights", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert f"Weights fitted on the organisation's own {full.leavers} leavers" in out and "Nothing saved." in out
+    assert saved_settings.load(eng).risk_weights is None
