@@ -94,11 +94,6 @@ def model(windows: dict, alpha: float):
         risk.CONTEXT_ALPHA = keep_a
 
 
-def fitted_weights(rows, l2: float) -> dict:
-    # the product's own fit (leaving.component_weights), so what is measured here is what ships
-    return leaving.component_weights(rows, l2) or dict(risk.DEFAULT_WEIGHTS)
-
-
 def run(seed: int, fitted: bool = True) -> dict:
     org = heldout.generate(helpers=480, seed=seed)
     c = heldout.cut(org, 104)
@@ -132,9 +127,8 @@ def run(seed: int, fitted: bool = True) -> dict:
     if fitted:
         hist = risk.compute_risk(c["roster"], c["caseload"], c["scores"], as_of=c["as_of"], drivers=False,
                                  settings=s)
-        rows = leaving._landmarks(c["roster"], hist, c["as_of"], 52, 13, leaving.DEFAULT_EXCLUDED_REASONS)
-        rows = rows[rows["risk_score"].notna()]
-        r2 = risk.combine(L, fitted_weights(rows, 3.0)).to_numpy(float)
+        # the product's own fit, landmark rows and fallback included: what is measured is what ships
+        r2 = risk.combine(L, leaving.fit_risk_weights(c["roster"], hist, c["as_of"]).weights).to_numpy(float)
         k = np.isfinite(r2)
         out["current, weights fitted on own leavers (ridge 3)"] = V.auc(y[k], r2[k])
     return out
