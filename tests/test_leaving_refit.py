@@ -220,6 +220,11 @@ def test_fitted_weights_are_saved_change_the_stored_risk_and_the_label_follows(o
     assert moved.max() > 1 and after.latest["risk_score"].notna().sum() == before.latest["risk_score"].notna().sum()
     expect = risk.combine(after.latest, dict(s.risk_weights))
     assert (after.latest["risk_score"] - expect).abs().max() < 1e-6
+    # the fit reads the pressures, not the score they make: refitting under the saved weights
+    # gives the same weights (it never feeds on its own output)
+    again = W.fit(eng)
+    assert again.leavers == fit["leavers"]
+    assert max(abs(again.weights[n] - s.risk_weights[n]) for n in risk.NAMES) < 1e-6
     # ... and the label is said wherever the basis is (the review's calibration lines, its table, the CLI)
     assert after.leaving_model.describe()[-1].startswith("Risk score weights: fitted on your organisation (")
     table = after.leaving_model.table().set_index("Figure")["Value"]
@@ -256,6 +261,8 @@ def test_the_weights_label_says_what_the_weights_rest_on():
     fitted = typed.merged({"risk_weights_fit": {"leavers": 31, "as_of": "01 Nov 2026"}})
     assert leaving.weights_text(fitted) == ("Risk score weights: fitted on your organisation "
                                             "(31 own leavers up to 01 Nov 2026).")
+    # a fit record left behind without weights does not make the national weights "fitted"
+    assert leaving.weights_basis(s.merged({"risk_weights_fit": {"leavers": 31}})) == "from national defaults"
 
 
 def test_fewer_leavers_than_needed_keep_the_national_weights(org_db, tmp_path, monkeypatch, capsys):
