@@ -260,13 +260,36 @@ def calibration(seeds: list[int]) -> str:
     return "\n".join(out)
 
 
+def composition(seeds: list[int]) -> str:
+    """How far the staff's burnout moved between the turnover window and the as-of date: the
+    factor (1 + q_now) / (1 + q_window) at relative risk 2 by which it lowers the expected rate.
+    ``leaving.observed_turnover`` already applies it (each helper's burnout over the window)."""
+    out = ["| seed | mean q over the last 104 weeks | mean q now | rate factor |", "|---|---|---|---|"]
+    for seed in seeds:
+        c = heldout.cut(heldout.generate(helpers=480, seed=seed), 104)
+        s = Settings()
+        hist = risk.compute_risk(c["roster"], c["caseload"], c["scores"], as_of=c["as_of"], drivers=False,
+                                 settings=s)
+        lat = risk.latest_risk(c["roster"], c["caseload"], c["scores"], as_of=c["as_of"], settings=s)
+        past = hist[pd.to_datetime(hist["week_start"]) >= pd.Timestamp(c["as_of"]) - pd.Timedelta(weeks=104)]
+        qp = float(np.mean(leaving.burnout_probability(past["risk_score"].dropna().to_numpy())))
+        qn = float(np.mean(leaving.burnout_probability(lat["risk_score"].dropna().to_numpy())))
+        out.append(f"| {seed} | {qp:.3f} | {qn:.3f} | {(1 + qn) / (1 + qp):.3f} |")
+        print(f"seed {seed} done", file=sys.stderr, flush=True)
+    return "\n".join(out)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, nargs="+", default=[101, 102, 103, 104, 105, 106])
     ap.add_argument("--no-fitted", action="store_true")
     ap.add_argument("--pooled", action="store_true", help="the second round (see the docstring)")
     ap.add_argument("--calibration", action="store_true", help="the third (see the docstring)")
+    ap.add_argument("--composition", action="store_true", help="the fourth (see composition())")
     a = ap.parse_args(argv)
+    if a.composition:
+        print(composition(a.seeds))
+        return 0
     if a.calibration:
         print(calibration(a.seeds))
         return 0
