@@ -213,6 +213,7 @@ def test_fitted_weights_are_saved_change_the_stored_risk_and_the_label_follows(o
     assert leaving.weights_basis(s) == "fitted on your organisation"
     assert any("fitted on your organisation saved" in x for x in _shown(at.success))
     assert any(f"fitted on your organisation ({fit['leavers']} own leavers" in x for x in _shown(at.info))
+    assert any(f"AUC {fit['auc_national']:.3f} -> {fit['auc_fitted']:.3f}" in x for x in _shown(at.caption))
     # the saved settings' fingerprint rebuilds the stored weeks: the risk follows the weights
     after = D.load_data(eng)
     risk_of = lambda d: d.latest.set_index("helper_id")["risk_score"]   # noqa: E731
