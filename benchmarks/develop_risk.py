@@ -94,11 +94,6 @@ def model(windows: dict, alpha: float):
         risk.CONTEXT_ALPHA = keep_a
 
 
-def fitted_weights(rows, l2: float) -> dict:
-    # the product's own fit (leaving.component_weights), so what is measured here is what ships
-    return leaving.component_weights(rows, l2) or dict(risk.DEFAULT_WEIGHTS)
-
-
 def run(seed: int, fitted: bool = True) -> dict:
     org = heldout.generate(helpers=480, seed=seed)
     c = heldout.cut(org, 104)
@@ -132,9 +127,8 @@ def run(seed: int, fitted: bool = True) -> dict:
     if fitted:
         hist = risk.compute_risk(c["roster"], c["caseload"], c["scores"], as_of=c["as_of"], drivers=False,
                                  settings=s)
-        rows = leaving._landmarks(c["roster"], hist, c["as_of"], 52, 13, leaving.DEFAULT_EXCLUDED_REASONS)
-        rows = rows[rows["risk_score"].notna()]
-        r2 = risk.combine(L, fitted_weights(rows, 3.0)).to_numpy(float)
+        # the product's own fit, landmark rows and fallback included: what is measured is what ships
+        r2 = risk.combine(L, leaving.fit_risk_weights(c["roster"], hist, c["as_of"]).weights).to_numpy(float)
         k = np.isfinite(r2)
         out["current, weights fitted on own leavers (ridge 3)"] = V.auc(y[k], r2[k])
     return out
@@ -266,13 +260,69 @@ def calibration(seeds: list[int]) -> str:
     return "\n".join(out)
 
 
+def composition(seeds: list[int]) -> str:
+    """How far the staff's burnout moved between the turnover window and the as-of date: the
+    factor (1 + q_now) / (1 + q_window) at relative risk 2 by which it lowers the expected rate.
+    ``leaving.observed_turnover`` already applies it (each helper's burnout over the window)."""
+    out = ["| seed | mean q over the last 104 weeks | mean q now | rate factor |", "|---|---|---|---|"]
+    for seed in seeds:
+        c = heldout.cut(heldout.generate(helpers=480, seed=seed), 104)
+        s = Settings()
+        hist = risk.compute_risk(c["roster"], c["caseload"], c["scores"], as_of=c["as_of"], drivers=False,
+                                 settings=s)
+        lat = risk.latest_risk(c["roster"], c["caseload"], c["scores"], as_of=c["as_of"], settings=s)
+        past = hist[pd.to_datetime(hist["week_start"]) >= pd.Timestamp(c["as_of"]) - pd.Timedelta(weeks=104)]
+        qp = float(np.mean(leaving.burnout_probability(past["risk_score"].dropna().to_numpy())))
+        qn = float(np.mean(leaving.burnout_probability(lat["risk_score"].dropna().to_numpy())))
+        out.append(f"| {seed} | {qp:.3f} | {qn:.3f} | {(1 + qn) / (1 + qp):.3f} |")
+        print(f"seed {seed} done", file=sys.stderr, flush=True)
+    return "\n".join(out)
+
+
+def missing(seeds: list[int]) -> str:
+    """Helpers lacking a self-report (about 1 in 9): the score re-normalises over what they
+    have.  Against filling each missing pressure with the organisation's mean of it, or
+    with the helper's own mean pressure shifted by that component's mean offset."""
+    out = ["| seed | share missing one or more | current | filled: organisation mean | filled: own mean + offset |",
+           "|---|---|---|---|---|"]
+    cols = [f"c_{n}" for n in risk.SELF_REPORT]
+    for seed in seeds:
+        c = heldout.cut(heldout.generate(helpers=480, seed=seed), 104)
+        lat = risk.latest_risk(c["roster"], c["caseload"], c["scores"], as_of=c["as_of"], settings=Settings())
+        y_all = c["outcome"].dropna()
+        L = lat.set_index("helper_id")
+        L = L.loc[[h for h in L.index if h in y_all.index]]
+        L = L[np.isfinite(L["risk_score"].to_numpy(float))]
+        y = y_all.loc[L.index].to_numpy(int)
+        P = L[cols]
+        by_mean = L.copy()
+        by_mean[cols] = P.fillna(P.mean())
+        row = P.mean(axis=1)
+        offset = P.sub(row, axis=0).mean()
+        by_own = L.copy()
+        by_own[cols] = P.apply(lambda col: col.fillna(row + offset[col.name]))
+        out.append(f"| {seed} | {P.isna().any(axis=1).mean():.2f} | {V.auc(y, L['risk_score'].to_numpy(float)):.3f} "
+                   f"| {V.auc(y, risk.combine(by_mean).to_numpy(float)):.3f} "
+                   f"| {V.auc(y, risk.combine(by_own).to_numpy(float)):.3f} |")
+        print(f"seed {seed} done", file=sys.stderr, flush=True)
+    return "\n".join(out)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, nargs="+", default=[101, 102, 103, 104, 105, 106])
     ap.add_argument("--no-fitted", action="store_true")
     ap.add_argument("--pooled", action="store_true", help="the second round (see the docstring)")
     ap.add_argument("--calibration", action="store_true", help="the third (see the docstring)")
+    ap.add_argument("--composition", action="store_true", help="the fourth (see composition())")
+    ap.add_argument("--missing", action="store_true", help="the fifth (see missing())")
     a = ap.parse_args(argv)
+    if a.missing:
+        print(missing(a.seeds))
+        return 0
+    if a.composition:
+        print(composition(a.seeds))
+        return 0
     if a.calibration:
         print(calibration(a.seeds))
         return 0

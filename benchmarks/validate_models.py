@@ -378,8 +378,8 @@ def docs_block(results: list[dict]) -> str:
         lines += [
             "Weights refitted on each organisation's own leavers before the as-of date "
             "(`leaving.fit_risk_weights`: logistic on the landmark rows, coefficients ≥ 0, ridge 3, rescaled to "
-            "the default totals; the variant fixed on the development seeds; measured here, not yet used by the "
-            "pages): AUC per seed, against the fixed weights' and minus the best single instrument picked "
+            "the default totals; the variant fixed on the development seeds; what an admin's fit saves, "
+            "Users & settings → Risk weights): AUC per seed, against the fixed weights' and minus the best single instrument picked "
             "afterwards (95 % interval): "
             + "; ".join(f"{r['seed']}: {r['auc_refit']:.3f} (fixed {r['auc_risk']:.3f}; {r['auc_refit_vs_best']:+.3f}, "
                         f"{r['auc_refit_vs_best_ci'][0]:+.3f} to {r['auc_refit_vs_best_ci'][1]:+.3f})"

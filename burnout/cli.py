@@ -35,6 +35,7 @@ from burnout.views.data import load_data, load_review_data
 from burnout.views.review import build_review
 from burnout.views.team import action_plan, follow_up
 from burnout.views.risk_table import risk_report
+from burnout.views import weights as risk_weights
 
 
 def _cmd_demo(a) -> int:
@@ -199,6 +200,26 @@ def _cmd_rebuild(a) -> int:
     return 0
 
 
+def _cmd_fit_weights(a) -> int:
+    engine, actor = get_engine(), (a.as_user or "").strip() or getpass.getuser()
+    if a.national:
+        risk_weights.revert(engine, actor)
+        print("Risk score weights: from national defaults (saved).")
+        return 0
+    fitted = risk_weights.fit(engine)
+    print(fitted.reason)
+    if fitted.auc_text():
+        print(fitted.auc_text())
+    for name, w in fitted.weights.items():
+        print(f"  {name}: {float(w):.3f}")
+    if fitted.fitted and not a.dry_run:
+        risk_weights.save_fitted(engine, fitted, actor)
+        print(f"Risk score weights: {fitted.used} (saved; the stored risk is recomputed on the next read).")
+    else:
+        print("Nothing saved.")
+    return 0
+
+
 def _cmd_user(a) -> int:
 
 
@@ -302,6 +323,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--helper-id")
     s.add_argument("--team")
     s.set_defaults(func=_cmd_user)
+
+    s = sub.add_parser("fit-weights", help="fit the risk score's weights on the organisation's own leavers "
+                                           "(at least 20) and save them as its own")
+    s.add_argument("--dry-run", action="store_true", help="show the fit, save nothing")
+    s.add_argument("--national", action="store_true", help="go back to the national weights")
+    s.add_argument("--as", dest="as_user", help="who changes the setting, for the audit log (default: the OS user)")
+    s.set_defaults(func=_cmd_fit_weights)
 
     s = sub.add_parser("rebuild", help="recompute the stored risk of every helper and week (pages read it)")
     s.set_defaults(func=_cmd_rebuild)

@@ -32,9 +32,9 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["CALIBRATION_SLOPE_RANGE", "DEFAULT_BURNOUT_MIDPOINT", "DEFAULT_BURNOUT_SCALE", "MIN_CONCORDANCE",
            "MIN_HELPER_YEARS", "MIN_LEAVERS", "CalibrationResult", "LeavingModel", "ObservedTurnover",
-           "FittedWeights", "burnout_link", "burnout_probability", "calibrate", "fit_risk_weights",
+           "FittedWeights", "WEIGHTS_FITTED", "WEIGHTS_NATIONAL", "WEIGHTS_SET", "burnout_link", "burnout_probability", "calibrate", "fit_risk_weights",
            "leaving_model", "link_parameters",
-           "observed_turnover", "recalibrate", "training_end"]
+           "observed_turnover", "recalibrate", "training_end", "weights_basis", "weights_text"]
 
 MIN_LEAVERS = 20         # separations needed before fitting (≈10 events per
 MIN_HELPER_YEARS = 100   # predictor for a 2-predictor model; Peduzzi 1996)
@@ -197,15 +197,75 @@ def _landmarks(roster, history, as_of, horizon, every, exclude_reasons):
 WEIGHTS_RIDGE = 3.0
 
 
+# Which weights the risk score rests on, in the words every page, export and the CLI use.
+WEIGHTS_FITTED = "fitted on your organisation"
+WEIGHTS_NATIONAL = "from national defaults"
+WEIGHTS_SET = "set by your organisation"
+
+
 @dataclass
 class FittedWeights:
     """Risk-score weights and where they come from: ``used`` is "fitted on your
-    organisation" or "from national defaults", ``reason`` says why in words."""
+    organisation" or "from national defaults", ``reason`` says why in words.
+    ``auc_national`` / ``auc_fitted``: how well the national and the fitted weights
+    rank the organisation's own leavers on the landmark dates the fit used (the same
+    dates: an in-sample figure, said so wherever it is shown)."""
 
     weights: dict
     used: str
     reason: str
     leavers: int = 0
+    as_of: str = ""
+    auc_national: float | None = None
+    auc_fitted: float | None = None
+
+    @property
+    def fitted(self) -> bool:
+        return self.used == WEIGHTS_FITTED
+
+    def record(self) -> dict:
+        """What is saved beside the weights (the ``risk_weights_fit`` setting)."""
+        out = {"leavers": self.leavers, "as_of": self.as_of}
+        out.update({k: v for k, v in (("auc_national", self.auc_national), ("auc_fitted", self.auc_fitted))
+                    if v is not None})
+        return out
+
+    def auc_text(self) -> str:
+        if self.auc_national is None or self.auc_fitted is None:
+            return ""
+        return (f"On the organisation's own history (the dates the weights were fitted on) the risk score "
+                f"ranks a leaver above a helper who stayed {self.auc_national:.0%} of the time with the national "
+                f"weights and {self.auc_fitted:.0%} with the fitted ones (AUC {self.auc_national:.3f} -> "
+                f"{self.auc_fitted:.3f}); on new dates expect less gain.")
+
+
+def _auc(y: np.ndarray, score: np.ndarray) -> float | None:
+    from sklearn.metrics import roc_auc_score   # sklearn is heavy to import; only a refit needs it
+
+    ok = ~np.isnan(score)
+    y, score = y[ok], score[ok]
+    if not 0 < y.sum() < len(y):
+        return None
+    return round(float(roc_auc_score(y, score)), 3)
+
+
+def weights_basis(settings: "Settings | dict | None") -> str:
+    """The one label of what the risk score's weights rest on."""
+    s = resolve(settings)
+    if s.risk_weights is None:
+        return WEIGHTS_NATIONAL
+    return WEIGHTS_FITTED if s.risk_weights_fit is not None else WEIGHTS_SET
+
+
+def weights_text(settings: "Settings | dict | None") -> str:
+    """:func:`weights_basis` in a sentence, with what the fit rested on."""
+    s = resolve(settings)
+    basis = weights_basis(s)
+    if basis != WEIGHTS_FITTED:
+        return f"Risk score weights: {basis}."
+    fit = s.risk_weights_fit
+    when = f" up to {fit['as_of']}" if fit.get("as_of") else ""
+    return f"Risk score weights: {basis} ({fit.get('leavers', 0)} own leavers{when})."
 
 
 def fit_risk_weights(roster: pd.DataFrame, risk_history: pd.DataFrame, as_of, *,
@@ -225,22 +285,26 @@ def fit_risk_weights(roster: pd.DataFrame, risk_history: pd.DataFrame, as_of, *,
     weights stand and ``used`` says so."""
     defaults = dict(R.DEFAULT_WEIGHTS)
     as_of = pd.Timestamp(as_of)
+    day = f"{as_of:%d %b %Y}"
     hist = risk_history[pd.to_datetime(risk_history["week_start"]) < as_of]
     rows = _landmarks(roster, hist, as_of, horizon_weeks, landmark_every, exclude_reasons) if len(hist) else hist
     rows = rows[rows["risk_score"].notna()] if len(rows) else rows
     leavers = int(rows["event"].sum()) if len(rows) else 0
     if leavers < min_leavers:
-        return FittedWeights(defaults, "from national defaults",
+        return FittedWeights(defaults, WEIGHTS_NATIONAL,
                              f"{leavers} leavers in the organisation's own records; {min_leavers} are needed to "
-                             "fit the weights, so the national defaults are used.", leavers)
+                             "fit the weights, so the national defaults are used.", leavers, day)
+    y = rows["event"].to_numpy(float)
+    auc_national = _auc(y, R.combine(rows, defaults).to_numpy(float))
     out = component_weights(rows, ridge)
     if out is None:
-        return FittedWeights(defaults, "from national defaults",
+        return FittedWeights(defaults, WEIGHTS_NATIONAL,
                              "No answer ranked the organisation's own leavers, so the national defaults are used.",
-                             leavers)
-    return FittedWeights(out, "fitted on your organisation",
+                             leavers, day, auc_national, auc_national)
+    return FittedWeights(out, WEIGHTS_FITTED,
                          f"Weights fitted on the organisation's own {leavers} leavers (landmark dates before "
-                         f"{as_of:%d %b %Y}); no component can lower the score.", leavers)
+                         f"{day}); no component can lower the score.", leavers, day,
+                         auc_national, _auc(y, R.combine(rows, out).to_numpy(float)))
 
 
 def component_weights(rows: pd.DataFrame, ridge: float = WEIGHTS_RIDGE) -> dict | None:
@@ -719,6 +783,8 @@ class LeavingModel:
     calibration: CalibrationResult
     link: dict
     observed: ObservedTurnover | None = None
+    # the risk score's weights in words (weights_text of the settings it was built under)
+    weights: str = f"Risk score weights: {WEIGHTS_NATIONAL}."
 
     @property
     def basis(self) -> str:
@@ -775,7 +841,7 @@ class LeavingModel:
     def describe(self) -> list[str]:
         """Plain lines for the ``risk`` command's stderr and the review."""
         return [self.summary(), self.base_text(), f"Risk to burnout probability: {self.link_text()}",
-                f"Leaving probabilities are {self.basis}."]
+                f"Leaving probabilities are {self.basis}.", self.weights]
 
     def table(self) -> pd.DataFrame:
         """Figure / Value rows for the review's exports (aggregate figures only)."""
@@ -800,11 +866,12 @@ class LeavingModel:
         rows.append(("Risk to burnout probability", self.link_text()))
         rows.append(("Base turnover", self.base_text()))
         rows.append(("Leaving probabilities are", self.basis))
+        rows.append(("Risk score weights", self.weights.removeprefix("Risk score weights: ").rstrip(".")))
         return pd.DataFrame([(k, "" if v is None else v) for k, v in rows],
                             columns=["Figure", "Value"]).astype({"Value": object})
 
     def to_dict(self) -> dict:
-        return {"calibration": self.calibration.to_dict(), "link": dict(self.link),
+        return {"calibration": self.calibration.to_dict(), "link": dict(self.link), "weights": self.weights,
                 "observed": self.observed.to_dict() if self.observed is not None else None,
                 "basis": self.basis, "text": self.describe()}
 
@@ -884,7 +951,7 @@ def leaving_model(roster: pd.DataFrame, history: pd.DataFrame, scores: pd.DataFr
             logger.warning("burnout link fit failed", exc_info=True)
             link = {"used": "defaults", "n": 0,
                     "reason": f"The link could not be fitted ({type(exc).__name__}: {exc}); the default is used."}
-    model = LeavingModel(cal, link)
+    model = LeavingModel(cal, link, weights=weights_text(settings))
     try:
         model.observed = observed_turnover(roster, history, end, model.turnover_settings(settings))
     except Exception as exc:  # the national rates still work; say why

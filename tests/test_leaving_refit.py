@@ -9,13 +9,14 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from burnout import checkin, ingest, leaving, materialise, selfservice, turnover
+from burnout import checkin, cli, ingest, leaving, materialise, selfservice, turnover
 from burnout.demo import write_demo
 from burnout.domain.time import now
 from burnout.store import frames, get_engine
 from burnout.store import helper_weeks as hw
 from burnout.store import settings as saved_settings
 from burnout.views import data as D
+from burnout.views import weights as W
 from test_helper_weeks import _caseload_csv, _copy, same_model
 
 # The data run up to last week (completed): the first check-in of this week moves the
@@ -159,3 +160,130 @@ def test_the_past_counter_moves_only_with_completed_weeks(org_db, tmp_path):
     assert hw.versions(eng, [hw.PAST]) == before
     materialise.rebuild(eng)
     assert hw.versions(eng, [hw.PAST]) != before
+
+
+# --------------------------------------------------------------------------- #
+# The risk weights refitted on the organisation's own leavers (issue 13)
+# --------------------------------------------------------------------------- #
+
+def _admin_page(eng, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from burnout import auth
+    from burnout.ui.common import now as ui_now
+    from conftest import ROOT
+
+    monkeypatch.setenv("BURNOUT_DATABASE_URL", str(eng.url))
+    if not auth.authenticate(eng, "weights-admin", "a long pass phrase 4 weights"):
+        auth.create_user(eng, "weights-admin", "a long pass phrase 4 weights", "admin")
+    at = AppTest.from_file(str(ROOT / "burnout" / "ui" / "settings_admin.py"), default_timeout=60)
+    at.session_state["user"] = auth.authenticate(eng, "weights-admin", "a long pass phrase 4 weights")
+    at.session_state["last_seen"] = ui_now()
+    return at.run()
+
+
+def _shown(elements) -> list[str]:
+    """Texts as read (the page escapes Markdown)."""
+    return [str(x.value).replace("\\", "") for x in elements]
+
+
+def _click(at, label):
+    at = next(b for b in at.button if b.label == label).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_fitted_weights_are_saved_change_the_stored_risk_and_the_label_follows(org_db, tmp_path, monkeypatch):
+    from burnout import risk
+
+    eng = _copy(org_db, tmp_path)
+    before = D.load_data(eng)
+    assert before.leaving_model.weights == "Risk score weights: from national defaults."
+    at = _admin_page(eng, monkeypatch)
+    assert "Risk score weights: from national defaults." in _shown(at.info)
+    assert not [b for b in at.button if b.label == "Go back to the national weights"]
+    at = _click(at, "Fit the weights on our own leavers")
+    shown = " ".join(_shown(at.markdown))
+    assert "Weights fitted on the organisation's own" in shown and "AUC 0." in shown
+    at = _click(at, "Use the fitted weights")
+    s = saved_settings.load(eng)
+    fit = s.risk_weights_fit
+    assert fit["leavers"] >= leaving.MIN_LEAVERS and 0.5 < fit["auc_national"] < 1 and 0.5 < fit["auc_fitted"] < 1
+    assert dict(s.risk_weights) != risk.DEFAULT_WEIGHTS and min(s.risk_weights.values()) >= 0
+    assert leaving.weights_basis(s) == "fitted on your organisation"
+    assert any("fitted on your organisation saved" in x for x in _shown(at.success))
+    assert any(f"fitted on your organisation ({fit['leavers']} own leavers" in x for x in _shown(at.info))
+    assert any(f"AUC {fit['auc_national']:.3f} -> {fit['auc_fitted']:.3f}" in x for x in _shown(at.caption))
+    # the saved settings' fingerprint rebuilds the stored weeks: the risk follows the weights
+    after = D.load_data(eng)
+    risk_of = lambda d: d.latest.set_index("helper_id")["risk_score"]   # noqa: E731
+    moved = (risk_of(after) - risk_of(before)).abs()
+    assert moved.max() > 1 and after.latest["risk_score"].notna().sum() == before.latest["risk_score"].notna().sum()
+    expect = risk.combine(after.latest, dict(s.risk_weights))
+    assert (after.latest["risk_score"] - expect).abs().max() < 1e-6
+    # the fit reads the pressures, not the score they make: refitting under the saved weights
+    # gives the same weights (it never feeds on its own output)
+    again = W.fit(eng)
+    assert again.leavers == fit["leavers"]
+    assert max(abs(again.weights[n] - s.risk_weights[n]) for n in risk.NAMES) < 1e-6
+    # ... and the label is said wherever the basis is (the review's calibration lines, its table, the CLI)
+    assert after.leaving_model.describe()[-1].startswith("Risk score weights: fitted on your organisation (")
+    table = after.leaving_model.table().set_index("Figure")["Value"]
+    assert table["Risk score weights"].startswith("fitted on your organisation")
+    # back to the national weights
+    at = _click(at, "Go back to the national weights")
+    s = saved_settings.load(eng)
+    assert s.risk_weights is None and s.risk_weights_fit is None
+    assert "Risk score weights: from national defaults." in _shown(at.info)
+
+
+def test_fewer_than_20_own_leavers_keep_the_national_weights_with_the_reason(writable_db, monkeypatch, capsys):
+    eng = writable_db["engine"]
+    at = _admin_page(eng, monkeypatch)
+    at = _click(at, "Fit the weights on our own leavers")
+    shown = " ".join(_shown(at.markdown))
+    assert "are needed to fit the weights, so the national defaults are used" in shown
+    assert not [b for b in at.button if b.label == "Use the fitted weights"]
+    assert saved_settings.load(eng).risk_weights is None
+    # the command says the same and saves nothing
+    assert cli.main(["fit-weights"]) == 0
+    out = capsys.readouterr().out
+    assert "so the national defaults are used" in out and "Nothing saved." in out
+    assert saved_settings.load(eng).risk_weights is None
+
+
+def test_the_weights_label_says_what_the_weights_rest_on():
+    from burnout.domain.settings import Settings
+
+    s = Settings()
+    assert leaving.weights_basis(s) == "from national defaults"
+    typed = s.merged({"risk_weights": {"burnout": 0.3}})
+    assert leaving.weights_basis(typed) == "set by your organisation"       # typed, not fitted: never "fitted"
+    fitted = typed.merged({"risk_weights_fit": {"leavers": 31, "as_of": "01 Nov 2026"}})
+    assert leaving.weights_text(fitted) == ("Risk score weights: fitted on your organisation "
+                                            "(31 own leavers up to 01 Nov 2026).")
+    # a fit record left behind without weights does not make the national weights "fitted"
+    assert leaving.weights_basis(s.merged({"risk_weights_fit": {"leavers": 31}})) == "from national defaults"
+
+
+def test_fewer_leavers_than_needed_keep_the_national_weights(org_db, tmp_path, monkeypatch, capsys):
+    from burnout import risk
+
+    eng = _copy(org_db, tmp_path)
+    history = hw.read(eng, None, drivers=False)
+    roster = frames.roster(eng)
+    end = pd.Timestamp(history["week_start"].max())
+    full = leaving.fit_risk_weights(roster, history, end)
+    assert full.fitted and full.leavers >= 20
+    few = leaving.fit_risk_weights(roster, history, end, min_leavers=full.leavers + 1)
+    assert not few.fitted and few.weights == risk.DEFAULT_WEIGHTS
+    assert few.reason.startswith(f"{full.leavers} leavers in the organisation's own records; {full.leavers + 1} "
+                                 "are needed")
+    with pytest.raises(ValueError):
+        W.save_fitted(eng, few, "admin")
+    # the command's dry run shows the fit and saves nothing
+    monkeypatch.setenv("BURNOUT_DATABASE_URL", str(eng.url))
+    assert cli.main(["fit-weights", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert f"Weights fitted on the organisation's own {full.leavers} leavers" in out and "Nothing saved." in out
+    assert saved_settings.load(eng).risk_weights is None

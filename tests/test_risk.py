@@ -652,6 +652,7 @@ def test_cli_risk_says_the_defaults_were_used_and_why(fake_store, tmp_path, caps
     assert "Probability of leaving: the documented defaults" in err
     assert f"fitting needs at least {L.MIN_LEAVERS} leavers and {L.MIN_HELPER_YEARS} helper-years" in err
     assert "helper-years on record" in err
+    assert "Risk score weights: from national defaults." in err.splitlines()
 
 
 class _Fitted(L.CalibrationResult):

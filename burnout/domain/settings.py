@@ -225,6 +225,9 @@ class Settings:
         default_factory=lambda: _frozen({"pulse": 1, "sib": 1, "cbi": 4, "proqol5": 12}))
     # risk model: None = the documented default weights (burnout.risk)
     risk_weights: Mapping[str, float] | None = None
+    # what the saved risk_weights were fitted on (leaving.fit_risk_weights: leavers, dates, AUCs);
+    # None with risk_weights set = weights an admin typed, not fitted
+    risk_weights_fit: Mapping[str, Any] | None = None
     # turnover (§1, §5-§7)
     base_turnover: Mapping[str, float] = field(
         default_factory=lambda: _frozen({k: v["base_turnover"] for k, v in TEAM_KINDS.items()}))
@@ -529,6 +532,8 @@ _VALIDATORS = {
     "caseload_standards": lambda v: _num_map(v, "caseload standard", above=0),
     "checkin_schedule": lambda v: _num_map(v, "check-in schedule", 1, 52, keys=INSTRUMENT_IDS, integer=True),
     "risk_weights": _optional(lambda v: _num_map(v, "risk weight", 0, 100)),
+    "risk_weights_fit": _optional(lambda v: _frozen({str(k): (t if isinstance(t, (int, float)) else str(t))
+                                                     for k, t in dict(v).items()})),
     "base_turnover": lambda v: _num_map(v, "base turnover rate", 0, 1),
     "default_base_turnover": lambda v: _num(v, "default base turnover rate", 0, 1),
     "relative_risk": lambda v: _num(v, "relative risk", 1, 10),

@@ -12,7 +12,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from burnout import privacy
+from burnout import leaving, privacy
 from burnout.checkin import escape_md
 from burnout.export.pdf import to_pdf
 from burnout.export.xlsx import to_xlsx
@@ -118,7 +118,8 @@ _figure(c2, "Expected leavers next year")
 _figure(c3, "Cost due to burnout a year", "Turnover cost attributable to burnout (Shanafelt 2017 mixture model).")
 _figure(c4, "Clients losing their helper", "Expected leavers next year x their active caseload.")
 if shown and review.turnover.basis:
-    st.caption(f"Probabilities of leaving: {escape_md(review.turnover.basis)}. Ranges: 95 % of simulations over "
+    st.caption(f"Probabilities of leaving: {escape_md(review.turnover.basis)}. "
+               f"{escape_md(leaving.weights_text(settings))} Ranges: 95 % of simulations over "
                "the stated assumption ranges (relative risk, cost of a departure, burnout prevalence).")
 
 # ------------------------------------------------------------------ roll-ups

@@ -8,7 +8,7 @@ from typing import Mapping
 import pandas as pd
 import streamlit as st
 
-from burnout import auth, checkin, privacy
+from burnout import auth, checkin, leaving, privacy, risk
 from burnout.domain.settings import MIN_COMMENT_GROUP, MIN_GROUP_SIZE, TEAM_KINDS, team_kind_label
 from burnout.instruments import load
 from burnout.store import settings as saved_settings
@@ -17,6 +17,7 @@ from burnout.checkin import escape_md
 from burnout.errors import InputError
 from burnout.store import frames
 from burnout.ui import common
+from burnout.views import weights as risk_weights
 
 user = common.require_role("admin")
 engine = common.engine()
@@ -85,9 +86,9 @@ def turnover_values(cost_edit: pd.DataFrame, rate_edit: pd.DataFrame, dm, dr, ow
             "observed_turnover": own,
             "default_base_turnover": dr, "relative_risk": rr, "relative_risk_low": rr_lo,
             "relative_risk_high": rr_hi, "cost_low_factor": f_lo, "cost_high_factor": f_hi}
-tab_users, tab_privacy, tab_schedule, tab_teams, tab_caseload, tab_costs, tab_resources = st.tabs(
+tab_users, tab_privacy, tab_schedule, tab_teams, tab_caseload, tab_costs, tab_resources, tab_weights = st.tabs(
     ["Users", "Privacy & sessions", "Check-in schedule", "Teams", "Caseload standards", "Turnover costs",
-     "Resources"])
+     "Resources", "Risk weights"])
 s = saved_settings.load(engine)
 roster = frames.roster(engine, s)
 teams = frames.teams_frame(engine)
@@ -366,3 +367,42 @@ with tab_resources:
         if st.form_submit_button("Save", type="primary"):
             save({"resources": res.to_dict("records"), "crisis_resources": crisis.to_dict("records")},
                  "Resources saved.")
+
+# ------------------------------------------------------------------ risk weights
+with tab_weights:
+    st.write("The risk score adds up answers and workplace factors with weights. By default they are the "
+             "national ones. With at least 20 helpers who left in your own records, the weights can be "
+             "fitted to who actually left here: no weight can go below zero, so more strain never lowers the "
+             "score, and answers and workplace factors keep their shares. Every risk and leaving figure is "
+             "then labelled \"fitted on your organisation\".")
+    st.info(escape_md(leaving.weights_text(s)))
+    if s.risk_weights_fit is not None:
+        st.caption(escape_md(leaving.FittedWeights(dict(s.risk_weights), leaving.WEIGHTS_FITTED, "",
+                                                   auc_national=s.risk_weights_fit.get("auc_national"),
+                                                   auc_fitted=s.risk_weights_fit.get("auc_fitted")).auc_text()))
+    if st.button("Fit the weights on our own leavers", key="fit_weights"):
+        st.session_state["weights_fit"] = risk_weights.fit(engine)
+    fitted = st.session_state.get("weights_fit")
+    if fitted is not None:
+        st.write(escape_md(fitted.reason))
+        if fitted.auc_text():
+            st.write(escape_md(fitted.auc_text()))
+        now_w = dict(risk.DEFAULT_WEIGHTS) | dict(s.risk_weights or {})
+        st.dataframe(pd.DataFrame({"Part of the score": [risk.COMPONENT_LABELS[n] for n in risk.NAMES],
+                                   "Weight now": [round(now_w[n], 3) for n in risk.NAMES],
+                                   "Fitted weight" if fitted.fitted else "National weight":
+                                       [round(float(fitted.weights[n]), 3) for n in risk.NAMES]}),
+                     hide_index=True, width="stretch")
+        if fitted.fitted and st.button("Use the fitted weights", key="save_weights", type="primary"):
+            st.session_state.pop("weights_fit", None)
+            try:
+                risk_weights.save_fitted(engine, fitted, actor)
+            except InputError as exc:
+                st.error(f"Not saved: {escape_md(exc)}")
+            else:
+                saved(f"Risk weights fitted on your organisation saved ({fitted.leavers} own leavers). "
+                      "Every risk figure is recomputed with them.")
+    if s.risk_weights is not None and st.button("Go back to the national weights", key="revert_weights"):
+        st.session_state.pop("weights_fit", None)
+        risk_weights.revert(engine, actor)
+        saved("Risk weights set back to the national defaults. Every risk figure is recomputed with them.")
