@@ -110,6 +110,8 @@ class TurnoverImpact:
         """The ranged totals over the groups ``keys`` (values of ``group_col``)."""
         if self.ranges is None:
             return {}
+        if self.ranges.grouped is not None:      # each group's draws summed once (turnover_impact)
+            return self.ranges.grouped.total(keys)
         col = self.ranges.impact[self.group_col].astype("string").fillna("(no team)")
         return self.ranges.total(col.isin(set(map(str, keys))).to_numpy())
 
