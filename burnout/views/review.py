@@ -441,13 +441,17 @@ def cap_shown(data: OrgData, people: pd.DataFrame, plan, team: str | None, min_n
     def fine(k: int) -> bool:
         return k == 0 or k >= min_n
 
-    def team_shows(t, mine: pd.DataFrame) -> bool:
-        return (int(mine["risk_score"].notna().sum()) >= min_n and disclosure.allows(plan, {"team": t}, "risk_score")
-                and fine(len(capped & set(mine["helper_id"]))))
+    def team_shows(t, with_risk: int, in_cap: int) -> bool:
+        return with_risk >= min_n and disclosure.allows(plan, {"team": t}, "risk_score") and fine(in_cap)
     if team is not None:
-        return team_shows(team, people[people["team"] == team])
-    rest = sum(len(capped & set(g["helper_id"])) for t, g in people.groupby("team", observed=True)
-               if not team_shows(t, g))
+        mine = people[people["team"] == team]
+        return team_shows(team, int(mine["risk_score"].notna().sum()), len(capped & set(mine["helper_id"])))
+    # each team's counts in one pass (a frame per team was most of the time at hundreds of teams)
+    counts = pd.DataFrame({"risk": people["risk_score"].notna(),
+                           "capped": people["helper_id"].where(people["helper_id"].isin(capped))}
+                          ).groupby(people["team"], observed=True).agg(risk=("risk", "sum"), capped=("capped", "nunique"))
+    rest = sum(int(c) for t, r, c in zip(counts.index, counts["risk"], counts["capped"])
+               if not team_shows(t, int(r), int(c)))
     return fine(len(capped)) and fine(rest)
 
 
