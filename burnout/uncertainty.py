@@ -459,6 +459,14 @@ def prevalence_interval(p_burned_out, draws: int = DRAWS, seed: int = SEED) -> d
     return interval(d, mid=mid) if d is not None else {"mid": mid, "low": mid, "high": mid}
 
 
+def _columns_into(whole: np.ndarray, columns: np.ndarray, part: np.ndarray) -> np.ndarray:
+    """``whole`` with ``part`` as its ``columns``; ``part`` itself when it is every column."""
+    if len(columns) == whole.shape[1]:
+        return part
+    whole[:, columns] = part
+    return whole
+
+
 def simulate(impact: pd.DataFrame, settings: Settings | Mapping | None = None, observed=None,
              calibration=None, draws: int = DRAWS, seed: int = SEED) -> Ranges:
     """Draws of every figure of ``turnover.helper_impact`` rows under the
@@ -482,35 +490,41 @@ def simulate(impact: pd.DataFrame, settings: Settings | Mapping | None = None, o
     bo_d = _prevalence_draws(q, rng, draws)
     scale = (bo_d / bo)[:, None] if bo_d is not None else np.ones((draws, 1))
     ref = pd.to_numeric(impact["reference_prevalence"], errors="coerce").to_numpy(float)
-    q_used = q.fillna(own).to_numpy(float)
-    no_q = np.isnan(q_used)
-    q_used = np.where(no_q, ref, q_used)
-    q_d = np.clip(q_used[None, :] * np.where(no_q[None, :], 1.0, scale), 0.0, 1.0)
-
     base = pd.to_numeric(impact["base_turnover"], errors="coerce").to_numpy(float)
     basis = impact.get("p_leave_basis", pd.Series("", index=impact.index)).astype(str).to_numpy()
-    t_d = np.broadcast_to(base[None, :], (draws, n)).copy()
     is_obs = basis == "calibrated to your organisation's turnover"
+    fitted = basis == "fitted on your organisation"
+    p_d, a_d = np.empty((draws, n)), np.empty((draws, n))
+    # each model only over its own helpers' columns (usually all of them: no copies then)
+    mix = np.flatnonzero(~fitted)
+    q_used = q.fillna(own).to_numpy(float)[mix]
+    no_q = np.isnan(q_used)
+    ref_m = ref[mix]
+    q_used = np.where(no_q, ref_m, q_used)
+    q_d = np.clip(q_used[None, :] * np.where(no_q[None, :], 1.0, scale), 0.0, 1.0)
+    t_d = np.broadcast_to(base[mix][None, :], (draws, len(mix))).copy()
     if observed is not None and getattr(observed, "used", False) and is_obs.any():
         shape = float(observed.leavers) + OBSERVED_PRIOR_LEAVERS
-        t_d[:, is_obs] *= (rng.gamma(shape, 1.0, draws) / shape)[:, None]
-    t_nb = t_d / (1.0 + (rr - 1.0) * ref[None, :])
-    p_d = np.minimum(1.0, t_nb * (1.0 + (rr - 1.0) * q_d))
-    p_d = np.where(np.isnan(q_d), t_d, p_d)
+        t_d[:, is_obs[mix]] *= (rng.gamma(shape, 1.0, draws) / shape)[:, None]
+    t_nb = t_d / (1.0 + (rr - 1.0) * ref_m[None, :])
+    p_m = np.minimum(1.0, t_nb * (1.0 + (rr - 1.0) * q_d))
+    p_m = np.where(np.isnan(q_d), t_d, p_m)
     # the burnout-attributable part as turnover.helper_impact takes it: T_nb·(RR−1)·q
-    a_d = np.minimum(t_nb * (rr - 1.0) * q_d, p_d)
+    a_m = np.minimum(t_nb * (rr - 1.0) * q_d, p_m)
+    p_d, a_d = _columns_into(p_d, mix, p_m), _columns_into(a_d, mix, a_m)
 
-    fitted = basis == "fitted on your organisation"
     if fitted.any():
         events = 0
         if calibration is not None:
             events = int((getattr(calibration, "metrics", {}) or {}).get("test_events", 0) or 0)
         se = 1.0 / math.sqrt(max(events, 4))
+        fit = np.flatnonzero(fitted)
         p_fit = pd.to_numeric(impact["p_leave_12m"], errors="coerce").to_numpy(float)
-        p_d[:, fitted] = np.minimum(1.0, p_fit[None, fitted] * np.exp(rng.normal(0, se, (draws, 1))))
+        p_f = np.minimum(1.0, p_fit[None, fit] * np.exp(rng.normal(0, se, (draws, 1))))
         # the fitted chance times the population-attributable fraction at the split's prevalence
-        bo_split = ref[None, fitted]
-        a_d[:, fitted] = p_d[:, fitted] * bo_split * (rr - 1.0) / (1.0 + (rr - 1.0) * bo_split)
+        bo_split = ref[None, fit]
+        a_f = p_f * bo_split * (rr - 1.0) / (1.0 + (rr - 1.0) * bo_split)
+        p_d, a_d = _columns_into(p_d, fit, p_f), _columns_into(a_d, fit, a_f)
 
     # no burnout estimate anywhere: the attributable share is unknown, as in helper_impact
     a_d[:, pd.to_numeric(impact["attributable_p_leave"], errors="coerce").isna().to_numpy()] = np.nan
