@@ -407,18 +407,18 @@ def drivers_by(people: pd.DataFrame, group_col: str, min_n: int, plan: privacy.P
         # every group's mean points from one pass over its people (the ranking's own points)
         means = pd.DataFrame(risk.points_added(df, weights, factors), columns=list(factors),
                              index=df.index).groupby(keys, sort=True).mean()
-        for key in shown:
-            pts = means.loc[key]
-            pts = pts[pts > 0].round(1)
-            cols[key] = dict(zip(pts.index, pts))
         if privacy.TOTAL not in cols:
             out.append(pd.DataFrame({names: [f"not shown: fewer than {min_n} people with a risk estimate"]}))
             continue
         order = list(rows)
-        table = {names: [rows[c][0] for c in order]}
-        for key in cols:
-            head = "All: adds (risk points)" if key == privacy.TOTAL else f"{key}"
-            table[head] = [cols[key].get(c, 0.0) for c in order]
+        table = {names: [rows[c][0] for c in order],
+                 "All: adds (risk points)": [cols[privacy.TOTAL].get(c, 0.0) for c in order]}
+        # a factor a group's people do not have adds 0 (all the shown groups at once: hundreds of teams)
+        pick = [list(factors).index(c) for c in order]
+        shown_means = means.loc[shown, list(factors)].to_numpy(float) if shown else np.empty((0, len(factors)))
+        added = np.where(shown_means > 0, np.round(shown_means, 1), 0.0)
+        for i, key in enumerate(shown):
+            table[f"{key}"] = list(added[i, pick])
         if rank is risk.team_causes:
             table["Suggested first step"] = [rows[c][1] for c in order]
         out.append(pd.DataFrame(table))
