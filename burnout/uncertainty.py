@@ -265,8 +265,9 @@ class GroupDraws:
     @classmethod
     def of(cls, ranges: Ranges, keys) -> "GroupDraws":
         codes, uniques = pd.factorize(pd.Series(list(keys), dtype=object), sort=True)
-        if not len(uniques):
-            return cls((), {}, {})
+        if not len(uniques):        # no one in scope: every total is unknown
+            names = [*FIGURES.values(), *(COUNTS.values() if ranges.left is not None else ())]
+            return cls((), {name: np.empty(0) for name in FIGURES.values()}, {name: np.zeros((0, 0)) for name in names})
         n, g = len(codes), len(uniques)
         # one row per group, 1 for its helpers: a sum within every draw is one sparse product
         member = sparse.csr_matrix((np.ones(n), (codes, np.arange(n))), shape=(g, n))
