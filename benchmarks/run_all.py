@@ -15,6 +15,7 @@ reports wall and CPU seconds and that process's peak RSS (measure.py):
 * ``pages``: the lead's team page, the HR review and the helper's check-in page
   in AppTest: first open in a fresh process (median of ``--runs`` processes),
   warm reruns and reruns right after one check-in elsewhere (bench_pages.py);
+* ``whatif``: the HR review's what-if controls moved one at a time (bench_whatif.py);
 * ``write``: one check-in at a time (bench_writes.py --single);
 * ``peer``, ``browser``: the peer dashboard on the same check-ins, AppTest and
   Chromium (bench_peer.py);
@@ -52,7 +53,7 @@ RESULTS = BENCH / "results"
 START, END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
 PAGES = ("team", "org_review", "checkin")
 DERIVED = ("ratio.team.warm", "checkins", "server.ours", "server.peer")   # computed again by derived()
-STEPS = ("cli", "pages", "write", "peer", "browser", "profile", "legacy")
+STEPS = ("cli", "pages", "whatif", "write", "peer", "browser", "profile", "legacy")
 
 # (key, what, target at L) - the targets are issue #12's table.
 TARGETS = [
@@ -70,6 +71,7 @@ TARGETS = [
     ("org_review.cold", "HR review, first open", "≤ 10 s"),
     ("org_review.warm", "HR review, warm rerun", "≤ 1 s"),
     ("org_review.after_checkin", "HR review right after one check-in", "≤ 2 s"),
+    ("org_review.whatif", "HR review, a what-if control moved (AppTest)", ""),
     ("checkin.cold", "helper's check-in page, first open", ""),
     ("checkin.warm", "check-in page, warm rerun", ""),
     ("checkin.after_checkin", "check-in page right after one check-in elsewhere", ""),
@@ -485,6 +487,9 @@ def run(a, label: str, helpers: int, weeks: int, skip: set[str], url: str, engin
             commands[f"{page}.cold"] = [PYTHON, str(BENCH / "bench_pages.py"), "--url", url, "--page", page,
                                         "--cold-only"]
             save(f"running: page {page} done")
+    if "whatif" not in skip:
+        found += step("bench_whatif.py", "--url", url, expect=("org_review.whatif",))[0]
+        save("running: what-if done")
     if "write" not in skip:
         found += step("bench_writes.py", "--url", url, "--single", str(max(3, a.runs)), expect=("checkin_write",))[0]
         save("running: write done")

@@ -233,21 +233,27 @@ class JointPlan:
         block the audit never saw, so it is refused."""
         if not self.counts_allow(conditions):
             return False
+        audits = self.cell_audits(column, week, span)
+        return audits is not None and all(p.allows(column, conditions) for p in audits)
+
+    def cell_audits(self, column: str, week, span: int = 1) -> tuple | None:
+        """The audits that must each allow a weekly cell of ``column`` in ``week``
+        (:meth:`allows_cell`, beside the roster's); None: no such cell is shown."""
         if column in self.blocked:
             i = self._week_index(week)
             if span != BLOCK_WEEKS or (i is not None and (i + 1) % BLOCK_WEEKS):
-                return False
+                return None
             if i is None:
-                return all(p.allows(column, conditions) for p in self.blocks)
+                return self.blocks
             k = i // BLOCK_WEEKS
-            return not 0 <= k < len(self.blocks) or self.blocks[k].allows(column, conditions)
+            return (self.blocks[k],) if 0 <= k < len(self.blocks) else ()
         if column in self.weekly:
             i = self._week_index(week)
             if i is None:        # the week is not known: every audited week must allow it
-                return all(p.allows(column, conditions) for p in self.weeks)
-            return not 0 <= i < len(self.weeks) or self.weeks[i].allows(column, conditions)
+                return self.weeks
+            return (self.weeks[i],) if 0 <= i < len(self.weeks) else ()
         # over the latest estimates (risk), or counts: the same in every window's audit
-        return all(p.allows(column, conditions) for p in self.windows.values())
+        return tuple(self.windows.values())
 
     def _week_index(self, week) -> int | None:
         if self.last_week is None or week is None or pd.isna(week):
@@ -336,6 +342,15 @@ def cell_gate(plan: "privacy.Plan | JointPlan | None", group_col: str, measure: 
             ok = plan.allows_cell(column, cond, week, span) if joint else plan.allows(column, cond)
             verdicts[(group, week)] = None if ok else privacy.COMPLEMENTARY
         return verdicts[(group, week)]
+
+    def basis(week) -> tuple:
+        """What the verdicts of ``week``'s cells rest on: (the audits, a hashable rest).
+        Two weeks (of two gates) with the same audits and rest give every group the same
+        verdict, so tables.by_week keeps a week's verdicts across gates."""
+        audits = plan.cell_audits(column, week, span) if joint else None
+        rest = (group_col, column, repr(sorted(fixed.items(), key=str)), span, joint, audits is None)
+        return ((plan.roster, *(audits or ())) if joint else (plan,)), rest
+    gate.basis = basis
     return gate
 
 def allows(plan: "privacy.Plan | JointPlan | None", conditions: Mapping, column: str = "n") -> bool:

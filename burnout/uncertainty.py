@@ -41,12 +41,13 @@ from typing import Mapping
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from burnout.domain.settings import Settings, resolve
 from burnout.leaving import OBSERVED_PRIOR_LEAVERS
 from burnout.turnover import shanafelt, what_if
 
-__all__ = ["COUNTS", "DRAWS", "LEVEL", "SEED", "FIGURES", "Ranges", "count_span", "count_words", "format_parts", "format_range", "format_span",
+__all__ = ["COUNTS", "DRAWS", "Draws", "GroupDraws", "LEVEL", "SEED", "FIGURES", "Ranges", "count_span", "count_words", "format_parts", "format_range", "format_span",
            "group_ranges", "helper_ranges", "interval", "org_ranges", "prevalence_interval", "shanafelt_ranges",
            "simulate", "what_if_ranges"]
 
@@ -191,10 +192,11 @@ class Ranges:
     """Draws of every per-helper figure (``draws[figure]``: draws × helpers)."""
 
     impact: pd.DataFrame
-    draws: Mapping[str, np.ndarray]
+    draws: Mapping[str, np.ndarray]           # a dict, or simulate's Draws (each made when asked for)
     # draws × helpers: who leaves in each draw (chance on top of the assumptions); None: not drawn
     left: np.ndarray | None = None
     _whole: dict | None = field(default=None, init=False, repr=False, compare=False)
+    _groups: "GroupDraws | None" = field(default=None, init=False, repr=False, compare=False)
 
     def helper(self) -> pd.DataFrame:
         """Per helper: ``helper_id`` and ``<figure>_low`` / ``<figure>_high``."""
@@ -211,6 +213,8 @@ class Ranges:
     def total(self, mask=None) -> dict:
         """Sums over the helpers in ``mask`` (all by default): for each total
         ``{"mid", "low", "high"}`` with ``mid`` the central figure."""
+        if mask is None and self._whole is None and self._groups is not None:
+            self._whole = self._groups.total()      # the groups' sums already hold everyone
         if mask is None and self._whole is not None:    # the scope's row and the finished review both ask
             return {k: dict(v) for k, v in self._whole.items()}
         m = np.ones(len(self.impact), bool) if mask is None else np.asarray(mask, bool)
@@ -229,29 +233,185 @@ class Ranges:
     def _cases(self) -> np.ndarray:
         return np.nan_to_num(pd.to_numeric(self.impact["active_cases"], errors="coerce").to_numpy(float))
 
+    @property
+    def grouped(self) -> "GroupDraws | None":
+        """The groups' sums of the last :meth:`groups` (None: not summed by group)."""
+        return self._groups
+
+    def groups(self, keys) -> "GroupDraws":
+        """Each group's sums within every draw (``keys``: one group per helper), summed
+        once; kept, so :meth:`total` and the totals over several groups
+        (:meth:`GroupDraws.total`) add up groups instead of masking the helpers' draws again."""
+        g = GroupDraws.of(self, keys)
+        self._groups = g
+        return g
+
     def total_by(self, keys) -> dict:
         """:meth:`total` over the helpers of each value of ``keys`` (one per helper):
-        the same sums, with each figure's draws gathered once in group order instead
-        of the whole scope masked once per group (hundreds of teams)."""
+        the same sums, each group's added up once within every draw (:meth:`groups`)."""
+        return self.groups(keys).each()
+
+
+@dataclass(frozen=True)
+class GroupDraws:
+    """Per group (one column each, groups sorted): the central figure of every total
+    (NaN: no helper of the group has that figure) and its sum within each draw
+    (draws × groups, a missing figure counted as 0 as ``nansum`` does)."""
+
+    names: tuple
+    mids: Mapping[str, np.ndarray]
+    sums: Mapping[str, np.ndarray]
+
+    @classmethod
+    def of(cls, ranges: Ranges, keys) -> "GroupDraws":
         codes, uniques = pd.factorize(pd.Series(list(keys), dtype=object), sort=True)
-        order = np.argsort(codes, kind="stable")
-        edges = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
-        out: dict = {k: {} for k in uniques}
+        if not len(uniques):        # no one in scope: every total is unknown
+            names = [*FIGURES.values(), *(COUNTS.values() if ranges.left is not None else ())]
+            return cls((), {name: np.empty(0) for name in FIGURES.values()}, {name: np.zeros((0, 0)) for name in names})
+        n, g = len(codes), len(uniques)
+        # one row per group, 1 for its helpers: a sum within every draw is one sparse product
+        member = sparse.csr_matrix((np.ones(n), (codes, np.arange(n))), shape=(g, n))
+        mids, sums = {}, {}
         for fig, name in FIGURES.items():
-            col = self.impact[fig].to_numpy(float)[order]
-            draws = self.draws[fig][:, order]
-            for i, k in enumerate(uniques):
-                lo, hi = edges[i], edges[i + 1]
-                out[k][name] = _summed(col[lo:hi], draws[:, lo:hi])
-        if self.left is not None:
-            cases = self._cases()[order]
-            left = self.left[:, order]
-            for i, k in enumerate(uniques):
-                lo, hi = edges[i], edges[i + 1]
-                for exp, name in COUNTS.items():
-                    w = None if name == "leavers_next_year" else cases[lo:hi]
-                    out[k][name] = _counted(out[k][exp]["mid"], left[:, lo:hi], w)
+            col = ranges.impact[fig].to_numpy(float)
+            mids[name] = np.where(member @ np.isfinite(col).astype(float) > 0, member @ np.nan_to_num(col), np.nan)
+        for base, figures in _bases(ranges.draws):
+            for fig, s in zip((f for f, _, _ in figures), _weighted_sums(base, figures, codes, g)):
+                sums[FIGURES[fig]] = s
+        if ranges.left is not None:
+            order = np.argsort(codes, kind="stable")
+            starts = np.searchsorted(codes[order], np.arange(g))
+            left = ranges.left.T[order]          # helpers x draws: each group's rows are added as whole rows
+            sums[COUNTS["expected_leavers"]] = np.add.reduceat(left, starts, axis=0, dtype=np.int64).T
+            sums[COUNTS["clients_affected"]] = _weighted_rows(left, ranges._cases()[order], starts)
+        return cls(tuple(uniques), mids, sums)
+
+    def _columns(self, keys) -> np.ndarray:
+        want = set(map(str, keys))
+        return np.array([i for i, k in enumerate(self.names) if str(k) in want], dtype=np.int64)
+
+    def total(self, keys=None) -> dict:
+        """The ranged totals over the groups ``keys`` (all by default), as :meth:`Ranges.total`."""
+        cols = np.arange(len(self.names)) if keys is None else self._columns(keys)
+        out = {}
+        for name in FIGURES.values():
+            mid = self.mids[name][cols]
+            out[name] = ({"mid": None, "low": None, "high": None} if not np.isfinite(mid).any()
+                         else interval(self.sums[name][:, cols].sum(axis=1), mid=float(np.nansum(mid))))
+        for exp, name in COUNTS.items():
+            if name in self.sums:
+                m = out[exp]["mid"]
+                out[name] = ({"mid": None, "low": None, "high": None} if m is None
+                             else interval(self.sums[name][:, cols].sum(axis=1), mid=m))
         return out
+
+    def each(self) -> dict:
+        """:meth:`total` of every group alone, the percentiles of all groups taken at once."""
+        out: dict = {k: {} for k in self.names}
+        names = [*FIGURES.values(), *(n for n in COUNTS.values() if n in self.sums)]
+        for name in names:
+            mid = self.mids[name] if name in self.mids else None
+            if name in COUNTS.values():
+                mid = self.mids[next(e for e, c in COUNTS.items() if c == name)]
+            lo, hi = np.percentile(self.sums[name], LEVEL, axis=0) if len(self.names) else ([], [])
+            for i, k in enumerate(self.names):
+                out[k][name] = ({"mid": None, "low": None, "high": None} if not np.isfinite(mid[i])
+                                else {"low": float(lo[i]), "mid": float(mid[i]), "high": float(hi[i])})
+        return out
+
+
+# figure -> (the simulated matrix it is a product of, the helper's weight, the draw's factor)
+_PRODUCTS = {
+    "p_leave_12m": ("p", None, None),
+    "expected_turnover_cost": ("p", "cost", "f"),
+    "attributable_p_leave": ("a", None, None),
+    "attributable_cost": ("a", "cost", "f"),
+    "clients_affected": ("p", "cases", None),
+    "attributable_clients_affected": ("a", "cases", None),
+}
+
+
+class Draws(Mapping):
+    """Every figure's draws (draws × helpers), each made the first time it is asked for
+    from the two simulated matrices (chance of leaving, its burnout-attributable part):
+    a figure is one of them times the helper's cost or caseload (times the draw's cost
+    factor), so the groups' sums (:class:`GroupDraws`) need only those two."""
+
+    def __init__(self, p: np.ndarray, a: np.ndarray, cost: np.ndarray, f: np.ndarray, cases: np.ndarray):
+        self._parts = {"p": p, "a": a, "cost": cost, "f": f, "cases": cases}
+        self._made: dict = {}
+
+    def __getitem__(self, fig: str) -> np.ndarray:
+        if fig not in self._made:
+            base, w, f = _PRODUCTS[fig]
+            m = self._parts[base]
+            if w is not None:      # the same products, in the same order, as one matrix per figure gave
+                weight = self._parts[w][None, :]
+                m = m * (weight * self._parts[f][:, None] if f is not None else weight)
+            self._made[fig] = m
+        return self._made[fig]
+
+    def __iter__(self):
+        return iter(_PRODUCTS)
+
+    def __len__(self) -> int:
+        return len(_PRODUCTS)
+
+    def bases(self) -> list:
+        """[(matrix, [(figure, helper weights or None, draw factors or None), ...]), ...]"""
+        out = []
+        for base in ("p", "a"):
+            out.append((self._parts[base], [(fig, None if w is None else self._parts[w],
+                                             None if f is None else self._parts[f])
+                                            for fig, (b, w, f) in _PRODUCTS.items() if b == base]))
+        return out
+
+
+def _bases(draws: Mapping) -> list:
+    if isinstance(draws, Draws):
+        return draws.bases()
+    return [(m, [(fig, None, None)]) for fig, m in draws.items() if fig in FIGURES]
+
+
+def _weighted_sums(base: np.ndarray, figures: list, codes: np.ndarray, groups: int) -> list:
+    """For each (figure, weights, factors): draws × groups sums of ``base · weights · factors``
+    over each group's helpers, a missing value counted as 0 (``nansum``).  The helpers with
+    a missing value anywhere are added apart, the rest by one sparse product."""
+    n = base.shape[1]
+    bad = np.isnan(base).any(axis=0)
+    weights = [np.ones(n) if w is None else np.asarray(w, float) for _, w, _ in figures]
+    for w in weights:
+        bad |= ~np.isfinite(w)
+    good = np.flatnonzero(~bad)
+    rows = np.concatenate([codes[good] + k * groups for k in range(len(figures))])
+    cols = np.tile(good, len(figures))
+    vals = np.concatenate([w[good] for w in weights])
+    stacked = sparse.csr_matrix((vals, (rows, cols)), shape=(groups * len(figures), n))
+    total = np.asarray(stacked @ base.T).T          # draws x (figures x groups)
+    out = []
+    odd = np.flatnonzero(bad)
+    for k, (_, _, f) in enumerate(figures):
+        s = total[:, k * groups:(k + 1) * groups]
+        if f is not None:
+            s = s * np.asarray(f, float)[:, None]
+        if len(odd):
+            w = weights[k][odd][None, :]
+            part = np.nan_to_num(base[:, odd] * (w * np.asarray(f, float)[:, None] if f is not None else w), nan=0.0)
+            s = s + part @ (codes[odd][:, None] == np.arange(groups)[None, :]).astype(float)
+        out.append(np.ascontiguousarray(s))
+    return out
+
+
+def _weighted_rows(rows: np.ndarray, weights: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """draws × groups sums of ``weights`` over the helpers (rows, in group order) marked in ``rows``."""
+    out = np.zeros((rows.shape[1], len(starts)))
+    # in blocks of groups: a float copy of the whole helpers x draws matrix would be hundreds of MB
+    for j in range(0, len(starts), 64):
+        lo = starts[j]
+        hi = starts[j + 64] if j + 64 < len(starts) else rows.shape[0]
+        out[:, j:j + 64] = np.add.reduceat(np.where(rows[lo:hi], weights[lo:hi, None], 0.0),
+                                           starts[j:j + 64] - lo, axis=0).T
+    return out
 
 
 def _summed(col: np.ndarray, draws: np.ndarray) -> dict:
@@ -300,6 +460,14 @@ def prevalence_interval(p_burned_out, draws: int = DRAWS, seed: int = SEED) -> d
     return interval(d, mid=mid) if d is not None else {"mid": mid, "low": mid, "high": mid}
 
 
+def _columns_into(whole: np.ndarray, columns: np.ndarray, part: np.ndarray) -> np.ndarray:
+    """``whole`` with ``part`` as its ``columns``; ``part`` itself when it is every column."""
+    if len(columns) == whole.shape[1]:
+        return part
+    whole[:, columns] = part
+    return whole
+
+
 def simulate(impact: pd.DataFrame, settings: Settings | Mapping | None = None, observed=None,
              calibration=None, draws: int = DRAWS, seed: int = SEED) -> Ranges:
     """Draws of every figure of ``turnover.helper_impact`` rows under the
@@ -323,48 +491,47 @@ def simulate(impact: pd.DataFrame, settings: Settings | Mapping | None = None, o
     bo_d = _prevalence_draws(q, rng, draws)
     scale = (bo_d / bo)[:, None] if bo_d is not None else np.ones((draws, 1))
     ref = pd.to_numeric(impact["reference_prevalence"], errors="coerce").to_numpy(float)
-    q_used = q.fillna(own).to_numpy(float)
-    no_q = np.isnan(q_used)
-    q_used = np.where(no_q, ref, q_used)
-    q_d = np.clip(q_used[None, :] * np.where(no_q[None, :], 1.0, scale), 0.0, 1.0)
-
     base = pd.to_numeric(impact["base_turnover"], errors="coerce").to_numpy(float)
     basis = impact.get("p_leave_basis", pd.Series("", index=impact.index)).astype(str).to_numpy()
-    t_d = np.broadcast_to(base[None, :], (draws, n)).copy()
     is_obs = basis == "calibrated to your organisation's turnover"
+    fitted = basis == "fitted on your organisation"
+    p_d, a_d = np.empty((draws, n)), np.empty((draws, n))
+    # each model only over its own helpers' columns (usually all of them: no copies then)
+    mix = np.flatnonzero(~fitted)
+    q_used = q.fillna(own).to_numpy(float)[mix]
+    no_q = np.isnan(q_used)
+    ref_m = ref[mix]
+    q_used = np.where(no_q, ref_m, q_used)
+    q_d = np.clip(q_used[None, :] * np.where(no_q[None, :], 1.0, scale), 0.0, 1.0)
+    t_d = np.broadcast_to(base[mix][None, :], (draws, len(mix))).copy()
     if observed is not None and getattr(observed, "used", False) and is_obs.any():
         shape = float(observed.leavers) + OBSERVED_PRIOR_LEAVERS
-        t_d[:, is_obs] *= (rng.gamma(shape, 1.0, draws) / shape)[:, None]
-    t_nb = t_d / (1.0 + (rr - 1.0) * ref[None, :])
-    p_d = np.minimum(1.0, t_nb * (1.0 + (rr - 1.0) * q_d))
-    p_d = np.where(np.isnan(q_d), t_d, p_d)
+        t_d[:, is_obs[mix]] *= (rng.gamma(shape, 1.0, draws) / shape)[:, None]
+    t_nb = t_d / (1.0 + (rr - 1.0) * ref_m[None, :])
+    p_m = np.minimum(1.0, t_nb * (1.0 + (rr - 1.0) * q_d))
+    p_m = np.where(np.isnan(q_d), t_d, p_m)
     # the burnout-attributable part as turnover.helper_impact takes it: T_nb·(RR−1)·q
-    a_d = np.minimum(t_nb * (rr - 1.0) * q_d, p_d)
+    a_m = np.minimum(t_nb * (rr - 1.0) * q_d, p_m)
+    p_d, a_d = _columns_into(p_d, mix, p_m), _columns_into(a_d, mix, a_m)
 
-    fitted = basis == "fitted on your organisation"
     if fitted.any():
         events = 0
         if calibration is not None:
             events = int((getattr(calibration, "metrics", {}) or {}).get("test_events", 0) or 0)
         se = 1.0 / math.sqrt(max(events, 4))
+        fit = np.flatnonzero(fitted)
         p_fit = pd.to_numeric(impact["p_leave_12m"], errors="coerce").to_numpy(float)
-        p_d[:, fitted] = np.minimum(1.0, p_fit[None, fitted] * np.exp(rng.normal(0, se, (draws, 1))))
+        p_f = np.minimum(1.0, p_fit[None, fit] * np.exp(rng.normal(0, se, (draws, 1))))
         # the fitted chance times the population-attributable fraction at the split's prevalence
-        bo_split = ref[None, fitted]
-        a_d[:, fitted] = p_d[:, fitted] * bo_split * (rr - 1.0) / (1.0 + (rr - 1.0) * bo_split)
+        bo_split = ref[None, fit]
+        a_f = p_f * bo_split * (rr - 1.0) / (1.0 + (rr - 1.0) * bo_split)
+        p_d, a_d = _columns_into(p_d, fit, p_f), _columns_into(a_d, fit, a_f)
 
     # no burnout estimate anywhere: the attributable share is unknown, as in helper_impact
     a_d[:, pd.to_numeric(impact["attributable_p_leave"], errors="coerce").isna().to_numpy()] = np.nan
-    cost = pd.to_numeric(impact["cost_per_departure"], errors="coerce").to_numpy(float)[None, :] * f
-    cases = pd.to_numeric(impact["active_cases"], errors="coerce").to_numpy(float)[None, :]
-    d = {
-        "p_leave_12m": p_d,
-        "expected_turnover_cost": p_d * cost,
-        "attributable_p_leave": a_d,
-        "attributable_cost": a_d * cost,
-        "clients_affected": p_d * cases,
-        "attributable_clients_affected": a_d * cases,
-    }
+    cost = pd.to_numeric(impact["cost_per_departure"], errors="coerce").to_numpy(float)
+    cases = pd.to_numeric(impact["active_cases"], errors="coerce").to_numpy(float)
+    d = Draws(p_d, a_d, cost, f[:, 0], cases)
     # who leaves, drawn last so the assumption draws above stay those of the same seed;
     # in blocks of helpers, to keep the uniform draws' float matrix small
     left = np.zeros((draws, n), bool)

@@ -54,7 +54,7 @@ def monkeypatch_module():
 def test_run_all_command_line_steps_end_to_end():
     proc = subprocess.run(
         [PYTHON, str(ROOT / "benchmarks" / "run_all.py"), "--helpers", "6", "--weeks", "4", "--runs", "1",
-         "--skip", "pages,write,peer,browser,profile,legacy", "--no-readme"],
+         "--skip", "pages,whatif,write,peer,browser,profile,legacy", "--no-readme"],
         capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = {ln.split(" | ")[0].lstrip("| "): ln for ln in proc.stdout.splitlines() if ln.startswith("| ")}

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from burnout import checkin, materialise, selfservice
+from burnout import checkin, materialise, privacy, selfservice
 from burnout.domain.time import now
 from burnout.seed import seed_demo
 from burnout.store import frames, get_engine
@@ -143,3 +143,90 @@ def test_patched_frames_equal_a_fresh_read_on_postgresql(pg_url, reads):
     eng = get_engine(pg_url)
     seed_demo(eng, helpers=16, weeks=15, seed=3)
     random_changes(eng, reads, steps=3, seed=5, back=(0, 3, 13))
+
+
+def test_weekly_verdicts_kept_across_a_check_in_equal_a_fresh_gate(tmp_path, monkeypatch):
+    """The team x week table keeps each week's gate verdicts (tables._VERDICTS, keyed on the
+    audits they rest on): after a check-in that changes this week's audit, the table equals
+    one whose every cell asked the gate again, and only the weeks whose audits changed ask."""
+    from burnout.views import tables
+    from burnout.views.data import people_frame, series_for
+
+    eng = get_engine(f"sqlite:///{tmp_path / 'org.db'}")
+    seed_demo(eng, helpers=24, weeks=8, seed=21)
+    asked = []
+    real = tables.plan_gate
+
+    def spy(*a, **k):
+        gate = real(*a, **k)
+
+        def counted(key):
+            asked.append(key[1])
+            return gate(key)
+        counted.basis = gate.basis
+        return counted
+    monkeypatch.setattr(tables, "plan_gate", spy)
+
+    def weekly(data):
+        people = people_frame(data)
+        plan = tables.review_plan(people, data.min_n)
+        series = series_for(data, "pulse_strain")
+        return tables.hr_weekly(series, data.roster, "pulse_strain", data.min_n, plan=plan,
+                                known=tables.hr_known(data.roster), team=None)
+
+    weekly(D.load_data(eng))
+    # someone who has not answered this week does, in a team one short of the minimum group:
+    # the week's audit changes and so may the team's verdict (a verdict kept on the week alone would not)
+    data = D.load_data(eng)
+    series = series_for(data, "pulse_strain")
+    active = data.roster[data.roster["end_date"].isna()]
+    answered = set(series.loc[(series["week_start"] == data.as_of) & series["pulse_strain"].notna(), "helper_id"])
+    per_team = active[active["helper_id"].isin(answered)].groupby("team")["helper_id"].nunique()
+    short = [t for t, n in per_team.items() if n == data.min_n - 1] or list(per_team.index)
+    who = sorted(set(active.loc[active["team"].isin(short), "helper_id"]) - answered)[0]
+    checkin.save_checkin(eng, who, answers(np.random.default_rng(3)),
+                         submitted_at=min(now(), (data.as_of + pd.Timedelta(days=7)).to_pydatetime())
+                         - dt.timedelta(minutes=5))
+    materialise.settle(eng)
+    data = D.load_data(eng)
+    asked.clear()
+    kept = weekly(data)
+    kept_weeks = set(asked)
+    tables._VERDICTS.clear()
+    tables._WEEKS.clear()
+    asked.clear()
+    fresh = weekly(data)
+    pd.testing.assert_frame_equal(kept.table, fresh.table, check_exact=True)
+    pd.testing.assert_frame_equal(kept.status, fresh.status, check_exact=True)
+    all_weeks = set(asked)
+    assert pd.Timestamp(data.as_of) in kept_weeks, "the changed week asked the gate again"
+    assert len(kept_weeks) < len(all_weeks), (sorted(kept_weeks), len(all_weeks))
+
+
+def test_weekly_verdicts_are_kept_only_for_the_same_audits():
+    """A week's verdicts are reused only while the gate rests on the very same audit objects:
+    a gate over other audits (a changed week) asks again, even with the same rows and groups."""
+    from burnout.views import tables
+
+    rng = np.random.default_rng(2)
+    df = pd.DataFrame({"team": np.repeat(["A", "B", "C"], 24), "helper_id": [f"h{i % 24}" for i in range(72)],
+                       "week_start": pd.Timestamp("2026-01-05") + pd.to_timedelta(np.tile(np.repeat([0, 7, 14], 8), 3), "D"),
+                       "m": rng.normal(50, 10, 72)})
+
+    class Audit:            # stands for one week's audit (a privacy.Plan): only its identity matters
+        pass
+
+    def gate_over(audit, hidden):
+        def gate(key):
+            return privacy.COMPLEMENTARY if key[0] in hidden else None
+        gate.basis = lambda week: ((audit,), ("team", "m"))
+        return gate
+
+    first, other = Audit(), Audit()
+    hides_b = tables.by_week(df, "team", "m", 5, gate=gate_over(first, {"B"}))
+    shows_all = tables.by_week(df, "team", "m", 5, gate=gate_over(other, set()))
+    again = tables.by_week(df, "team", "m", 5, gate=gate_over(first, set()))     # same audit: its verdicts kept
+    b = hides_b.table["team"] == "B"
+    assert (hides_b.status.loc[b, "m"] != privacy.SHOWN).all()
+    assert (shows_all.status.loc[b, "m"] == privacy.SHOWN).all()
+    pd.testing.assert_frame_equal(again.status, hides_b.status)

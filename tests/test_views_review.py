@@ -142,6 +142,24 @@ def test_a_what_if_change_reworks_only_the_scenario(demo_db, monkeypatch):
     assert_same_review(got[1], build_review(eng, "org", data=data, scenario=scenarios[1]))
 
 
+def test_a_site_filter_redoes_only_the_rollups(demo_db):
+    """A filter changes only the roll-ups (their pressure chart and the summary's hidden line):
+    the unfiltered base refiltered equals a review built under the filter, and shares the rest
+    (weekly cells, drivers, turnover) with the unfiltered base."""
+    eng = demo_db["engine"]
+    data = load_data(eng)
+    sites = sorted(data.roster["site"].dropna().astype(str).unique())
+    where = {"site": sites[:2]}
+    base = review_base(eng, "org", data=data)
+    got = review_mod.refiltered(base, where)
+    want = review_base(eng, "org", data=data, where=where)
+    assert got.review.filter == want.review.filter == where
+    assert_same_review(with_scenario(got), with_scenario(want))
+    assert got.review.tables["weekly"] is base.review.tables["weekly"]
+    assert got.review.section("causes") is base.review.section("causes")
+    assert got.review.figures["heatmap"] is base.review.figures["heatmap"]
+
+
 def test_a_review_built_from_loaded_data_equals_one_that_reads_its_own(demo_db):
     """The page passes the shared OrgData; the review's figures are the same as a fresh read's."""
     eng = demo_db["engine"]

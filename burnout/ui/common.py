@@ -32,7 +32,7 @@ from burnout.store.writes import audit as write_audit
 from burnout.ui import web
 from burnout.views import team as team_views
 from burnout.views.data import OrgData, active_roster, leaving_model_for, load_data, load_review_data
-from burnout.views.review import Review, ReviewBase, review_base, with_scenario
+from burnout.views.review import Review, ReviewBase, refiltered, review_base, with_scenario
 from burnout.views.tables import for_screen
 
 
@@ -384,8 +384,12 @@ def _screen(tables: Mapping[str, pd.DataFrame | None]) -> dict[str, object]:
 @st.cache_resource(ttl=3600, max_entries=8, show_spinner="Building the review…")
 def _review_base(url: str, key: str, where: str, measure: str, window: int,
                  heat_weeks: int) -> tuple[ReviewBase, dict[str, object]]:
-    base = review_base(engine(), "org", where=json.loads(where), trend_measure=measure, window_weeks=window,
-                       data=org_data(url, key), heat_weeks=heat_weeks)
+    filt = json.loads(where)
+    if filt:     # a filter changes the roll-ups only: the unfiltered base's other parts are reused
+        base = refiltered(_review_base(url, key, "{}", measure, window, heat_weeks)[0], filt)
+    else:
+        base = review_base(engine(), "org", trend_measure=measure, window_weeks=window, data=org_data(url, key),
+                           heat_weeks=heat_weeks)
     review = base.review
     sm = review.summary
     return base, _screen({k: review.section(k).display for k in ("by_team", "by_role", "by_site", "risk_bands",

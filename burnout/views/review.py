@@ -110,6 +110,8 @@ class TurnoverImpact:
         """The ranged totals over the groups ``keys`` (values of ``group_col``)."""
         if self.ranges is None:
             return {}
+        if self.ranges.grouped is not None:      # each group's draws summed once (turnover_impact)
+            return self.ranges.grouped.total(keys)
         col = self.ranges.impact[self.group_col].astype("string").fillna("(no team)")
         return self.ranges.total(col.isin(set(map(str, keys))).to_numpy())
 
@@ -405,18 +407,18 @@ def drivers_by(people: pd.DataFrame, group_col: str, min_n: int, plan: privacy.P
         # every group's mean points from one pass over its people (the ranking's own points)
         means = pd.DataFrame(risk.points_added(df, weights, factors), columns=list(factors),
                              index=df.index).groupby(keys, sort=True).mean()
-        for key in shown:
-            pts = means.loc[key]
-            pts = pts[pts > 0].round(1)
-            cols[key] = dict(zip(pts.index, pts))
         if privacy.TOTAL not in cols:
             out.append(pd.DataFrame({names: [f"not shown: fewer than {min_n} people with a risk estimate"]}))
             continue
         order = list(rows)
-        table = {names: [rows[c][0] for c in order]}
-        for key in cols:
-            head = "All: adds (risk points)" if key == privacy.TOTAL else f"{key}"
-            table[head] = [cols[key].get(c, 0.0) for c in order]
+        table = {names: [rows[c][0] for c in order],
+                 "All: adds (risk points)": [cols[privacy.TOTAL].get(c, 0.0) for c in order]}
+        # a factor a group's people do not have adds 0 (all the shown groups at once: hundreds of teams)
+        pick = [list(factors).index(c) for c in order]
+        shown_means = means.loc[shown, list(factors)].to_numpy(float) if shown else np.empty((0, len(factors)))
+        added = np.where(shown_means > 0, np.round(shown_means, 1), 0.0)
+        for i, key in enumerate(shown):
+            table[f"{key}"] = list(added[i, pick])
         if rank is risk.team_causes:
             table["Suggested first step"] = [rows[c][1] for c in order]
         out.append(pd.DataFrame(table))
@@ -439,13 +441,17 @@ def cap_shown(data: OrgData, people: pd.DataFrame, plan, team: str | None, min_n
     def fine(k: int) -> bool:
         return k == 0 or k >= min_n
 
-    def team_shows(t, mine: pd.DataFrame) -> bool:
-        return (int(mine["risk_score"].notna().sum()) >= min_n and disclosure.allows(plan, {"team": t}, "risk_score")
-                and fine(len(capped & set(mine["helper_id"]))))
+    def team_shows(t, with_risk: int, in_cap: int) -> bool:
+        return with_risk >= min_n and disclosure.allows(plan, {"team": t}, "risk_score") and fine(in_cap)
     if team is not None:
-        return team_shows(team, people[people["team"] == team])
-    rest = sum(len(capped & set(g["helper_id"])) for t, g in people.groupby("team", observed=True)
-               if not team_shows(t, g))
+        mine = people[people["team"] == team]
+        return team_shows(team, int(mine["risk_score"].notna().sum()), len(capped & set(mine["helper_id"])))
+    # each team's counts in one pass (a frame per team was most of the time at hundreds of teams)
+    counts = pd.DataFrame({"risk": people["risk_score"].notna(),
+                           "capped": people["helper_id"].where(people["helper_id"].isin(capped))}
+                          ).groupby(people["team"], observed=True).agg(risk=("risk", "sum"), capped=("capped", "nunique"))
+    rest = sum(int(c) for t, r, c in zip(counts.index, counts["risk"], counts["capped"])
+               if not team_shows(t, int(r), int(c)))
     return fine(len(capped)) and fine(rest)
 
 
@@ -661,6 +667,13 @@ def build_summary(engine: Engine, data: OrgData, people: pd.DataFrame, tb: Turno
                          f"{float(shown_weeks['rate'].tail(4).mean()) * 100:.0f} % on average over 4 weeks.")
     else:
         participation = f"Participation is hidden: fewer than {min_n} people in the weeks shown."
+    hidden = hidden_words(tables, min_n)
+    return Summary(headline=_headline(data, people, tb), top_teams=top_teams, levers=pd.DataFrame(), best_lever=None,
+                   clients=clients, clients_note=note, participation=participation, hidden=hidden)
+
+
+def hidden_words(tables: Mapping[str, privacy.Suppressed], min_n: int) -> str:
+    """The summary's line on what the roll-ups hid and why."""
     hidden_bits = []
     for key, sup in tables.items():
         if key == "weekly" or not hasattr(sup, "status"):
@@ -670,10 +683,8 @@ def build_summary(engine: Engine, data: OrgData, people: pd.DataFrame, tb: Turno
         if n_p or n_c:
             hidden_bits.append(f"{key.replace('by_', 'by ').replace('_', ' ')}: {n_p} group(s) with fewer than "
                                f"{min_n} people" + (f", {n_c} more so they cannot be worked out" if n_c else ""))
-    hidden = ("Hidden: " + "; ".join(hidden_bits) + ". Small groups are hidden so no one's answers can be "
-              "singled out.") if hidden_bits else f"Nothing was hidden: every group had {min_n} or more people."
-    return Summary(headline=_headline(data, people, tb), top_teams=top_teams, levers=pd.DataFrame(), best_lever=None,
-                   clients=clients, clients_note=note, participation=participation, hidden=hidden)
+    return ("Hidden: " + "; ".join(hidden_bits) + ". Small groups are hidden so no one's answers can be "
+            "singled out.") if hidden_bits else f"Nothing was hidden: every group had {min_n} or more people."
 
 
 def scenario_summary(summary: Summary, inputs: WhatIfInputs, tb: TurnoverImpact) -> Summary:
@@ -756,6 +767,9 @@ class ReviewBase:
     review: Review
     inputs: WhatIfInputs
     assumptions: tuple                     # the "Assumptions used" rows before the what-if's
+    # what refiltered() needs to redo the roll-ups alone: the scope's people and the audit
+    people: pd.DataFrame | None = dataclasses.field(default=None, compare=False, repr=False)
+    plan: object = dataclasses.field(default=None, compare=False, repr=False)
 
 
 def build_review(engine: Engine, scope: str = "org", settings_override: Mapping | None = None, *,
@@ -769,6 +783,29 @@ def build_review(engine: Engine, scope: str = "org", settings_override: Mapping 
     return with_scenario(review_base(engine, scope, settings_override, as_of=as_of, window_weeks=window_weeks,
                                      where=where, trend_measure=trend_measure, data=data, heat_weeks=heat_weeks),
                          scenario)
+
+
+def _rollups(people: pd.DataFrame, groupings: list, heat_group: str, min_n: int, where: Mapping | None, plan,
+             fixed: Mapping, window_weeks: int) -> list[tuple[Section, privacy.Suppressed]]:
+    """The "Wellbeing by team / role / site" sections and their tables: all of the review
+    that the filter ``where`` changes (with the pressure chart and the summary's hidden line)."""
+    out = []
+    for g in groupings:
+        sup = rollup(people, g, min_n, where=where, plan=plan, fixed=fixed)
+        out.append((Section(f"by_{g}", f"Wellbeing by {g}",
+                            f"The mean of every weekly answer given in the last {window_weeks} weeks, per {g}; "
+                            "People: who answered in those weeks. "
+                            "Burnout risk and caseload are the latest estimates.",
+                            sup.display(percent=PERCENT), ("pressure",) if g == heat_group else ()), sup))
+    return out
+
+
+def _pressure_chart(tables: Mapping[str, privacy.Suppressed], heat_group: str) -> Callable[[], go.Figure]:
+    interior = tables[f"by_{heat_group}"].interior().table.rename(columns={heat_group: "label"})
+    return lambda: charts.pressure_scatter(
+        interior, y="burned_out", size_col="n", label_points=True,
+        title=f"Caseload pressure and reported burnout by {heat_group}",
+        subtitle=f"One dot per {heat_group} shown in the table; the larger the dot, the more people.")
 
 
 def review_base(engine: Engine, scope: str = "org", settings_override: Mapping | None = None, *,
@@ -807,14 +844,9 @@ def review_base(engine: Engine, scope: str = "org", settings_override: Mapping |
     heat_group = "team" if team is None else "role"
     sections: list[Section] = []
     tables: dict[str, privacy.Suppressed] = {}
-    for g in groupings:
-        sup = rollup(people, g, min_n, where=where, plan=plan, fixed=fixed)
-        tables[f"by_{g}"] = sup
-        sections.append(Section(f"by_{g}", f"Wellbeing by {g}",
-                                f"The mean of every weekly answer given in the last {window_weeks} weeks, per {g}; "
-                                "People: who answered in those weeks. "
-                                "Burnout risk and caseload are the latest estimates.",
-                                sup.display(percent=PERCENT), ("pressure",) if g == heat_group else ()))
+    rolled = _rollups(people, groupings, heat_group, min_n, where, plan, fixed, window_weeks)
+    sections += [sec for sec, _ in rolled]
+    tables.update({sec.key: sup for sec, sup in rolled})
     band_by = "team" if team is None else None
     bands = band_shares(people, band_by, min_n, plan=plan, fixed=narrowing(None, team))
     tables["risk_bands"] = bands
@@ -874,7 +906,6 @@ def review_base(engine: Engine, scope: str = "org", settings_override: Mapping |
     calibration = Calibration(CALIBRATION_TITLE, model.calibration.used, tuple(model.describe()), model.table(),
                               model.to_dict())
     label = "Organisation" if team is None else f"Team {team}"
-    interior = tables[f"by_{heat_group}"].interior().table.rename(columns={heat_group: "label"})
     band_table = bands.interior().table if band_by else bands.table
     heat_cells = last_weeks(heatmap_cells(weekly, trend_measure), heat_weeks)
     groups, gcol = tb.groups, tb.group_col     # not tb itself: the charts must not keep its Monte Carlo draws
@@ -885,10 +916,7 @@ def review_base(engine: Engine, scope: str = "org", settings_override: Mapping |
                                            title=f"{label}: {measure_name.lower()} by {period}"),
         "heatmap": lambda: charts.heatmap(heat_cells, heat_group, measure=trend_measure,
                                           title=f"{measure_name} by {heat_group} and {period}", min_n=min_n),
-        "pressure": lambda: charts.pressure_scatter(
-            interior, y="burned_out", size_col="n", label_points=True,
-            title=f"Caseload pressure and reported burnout by {heat_group}",
-            subtitle=f"One dot per {heat_group} shown in the table; the larger the dot, the more people."),
+        "pressure": _pressure_chart(tables, heat_group),
         "participation": lambda: charts.participation(part, min_n=min_n, y_label="% of active helpers who answered"),
         "turnover": lambda: charts.turnover_impact(groups, group_col=gcol),
         "turnover_cost": lambda: charts.turnover_impact(groups, metric="cost", group_col=gcol),
@@ -902,7 +930,26 @@ def review_base(engine: Engine, scope: str = "org", settings_override: Mapping |
         assumptions=_assumptions(rows), sections=tuple(sections),
         tables=tables, turnover=_without_draws(tb), participation=part, trend=trend, figures=figures,
         calibration=calibration, summary=build_summary(engine, data, people, tb, part, tables, min_n))
-    return ReviewBase(review, WhatIfInputs.of(data, people, tb), tuple(rows[:-len(_scenario_rows(scenario))]))
+    return ReviewBase(review, WhatIfInputs.of(data, people, tb), tuple(rows[:-len(_scenario_rows(scenario))]),
+                      people, plan)
+
+
+def refiltered(base: ReviewBase, where: Mapping | None) -> ReviewBase:
+    """``base`` (built for the same data, scope, measure and window) under the filter ``where``:
+    only the roll-ups, their pressure chart and the summary's hidden line are worked out again,
+    the rest (bands, weekly cells, drivers, turnover) does not depend on the filter."""
+    r = base.review
+    heat_group = "team" if r.team is None else "role"
+    groupings = ["role", "site"] if r.team is not None else ["team", "role", "site"]
+    rolled = _rollups(base.people, groupings, heat_group, r.min_n, where, base.plan, narrowing(where, r.team),
+                      r.window_weeks)
+    tables = {**r.tables, **{sec.key: sup for sec, sup in rolled}}
+    sections = tuple(sec for sec, _ in rolled) + r.sections[len(rolled):]
+    review = dataclasses.replace(
+        r, filter=dict(where or {}), sections=sections, tables=tables, generated_at=now(),
+        figures=Figures({"pressure": _pressure_chart(tables, heat_group)}, base=r.figures),
+        summary=dataclasses.replace(r.summary, hidden=hidden_words(tables, r.min_n)))
+    return dataclasses.replace(base, review=review)
 
 
 def with_scenario(base: ReviewBase, scenario: Mapping | None = None) -> Review:

@@ -124,6 +124,34 @@ _WEEKS: "OrderedDict[tuple, privacy.Suppressed]" = OrderedDict()
 WEEK_CACHE_SIZE = 1024      # about 100 weeks x 4 measures x a few scopes; a block is a few kB
 
 
+# A week's gate verdicts, keyed on the ids of the audits they rest on (disclosure.cell_gate's
+# basis) and kept with those audits, so an id is never reused while its entry lives: after a
+# check-in only the weeks whose audits changed ask the gate again (tens of thousands of
+# team x week cells at 5,000 helpers).
+_VERDICTS: "OrderedDict[tuple, tuple]" = OrderedDict()
+VERDICT_CACHE_SIZE = 1024      # as many weeks as WEEK_CACHE_SIZE
+
+
+def _verdicts(gate, groups: list, week) -> tuple:
+    cells = [*groups, privacy.TOTAL]
+    if gate is None:
+        return tuple(None for _ in cells)
+    basis = getattr(gate, "basis", None)
+    if basis is None:
+        return tuple(gate((g, week)) for g in cells)
+    audits, rest = basis(week)
+    key = (tuple(map(id, audits)), rest, tuple(cells))
+    hit = _VERDICTS.get(key)
+    if hit is not None and len(hit[0]) == len(audits) and all(a is b for a, b in zip(hit[0], audits)):
+        _VERDICTS.move_to_end(key)
+        return hit[1]
+    verdicts = tuple(gate((g, week)) for g in cells)
+    _VERDICTS[key] = (audits, verdicts)
+    while len(_VERDICTS) > VERDICT_CACHE_SIZE:
+        _VERDICTS.popitem(last=False)
+    return verdicts
+
+
 def by_week(df: pd.DataFrame, group_col: str, measure: str, min_n: int, *, known=None, gate=None,
             private=None) -> privacy.Suppressed:
     """``privacy.suppress`` of a sub-group x week table with each week's total as its
@@ -152,7 +180,7 @@ def by_week(df: pd.DataFrame, group_col: str, measure: str, min_n: int, *, known
     for i, week in enumerate(weeks):
         lo, hi = bounds[i], bounds[i + 1]
         groups = sorted(set(groups_of[lo:hi]), key=str)
-        verdicts = tuple(gate((g, week)) if gate is not None else None for g in [*groups, privacy.TOTAL])
+        verdicts = _verdicts(gate, groups, week)
         mine = None if known is None else tuple(sorted(set(people_of[lo:hi]) & known, key=str))
         key = (group_col, measure, min_n, week, hashlib.sha1(np.sort(row_hash[order[lo:hi]]).tobytes()).digest(),
                verdicts, mine, bool(private))
