@@ -495,8 +495,8 @@ def assumption_rows(tb: TurnoverImpact, settings: Settings, window_weeks: int, m
     unused = sorted({str(r) for r in (*settings.cost_multiplier, *settings.cost_per_departure)
                      if str(r).strip().lower() not in own})
     if unused:
-        rows.append(("Replacement cost: roles on the default", f"{', '.join(unused)}: too few people of the role in "
-                     "a group of this report for a figure of its own, so the default is used"))
+        rows.append(("Replacement cost: roles on the default", f"{', '.join(unused)}: too few people of the role, or "
+                     "on the default, in a group of this report for figures of their own"))
     link = tb.link or {}
     set_by_org = settings.burnout_midpoint is not None
     how = ("set by the organisation" if set_by_org else "fitted to the organisation's single-item ratings"
