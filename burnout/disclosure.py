@@ -410,6 +410,11 @@ NO_ROLE = ""
 HIDDEN_CELL = "\0hidden"
 
 
+def _release_cells(helpers: pd.DataFrame, cell_col: str, shown: Iterable) -> pd.Series:
+    cell = helpers[cell_col].astype("string").fillna("(no team)")
+    return cell.where(cell.isin({str(k) for k in shown}), HIDDEN_CELL)
+
+
 def roles_on_default_cost(helpers: pd.DataFrame, cell_col: str, shown: Iterable, min_n: int) -> frozenset:
     """The roles of ``helpers`` (``helper_id, role`` and ``cell_col``) that must take the
     default replacement cost in a table released by ``cell_col`` whose shown groups are
@@ -418,9 +423,7 @@ def roles_on_default_cost(helpers: pd.DataFrame, cell_col: str, shown: Iterable,
     if not len(h):
         return frozenset()
     role = h["role"].astype("string").str.strip().str.lower().fillna(NO_ROLE)
-    cell = h[cell_col].astype("string").fillna("(no team)")
-    cell = cell.where(cell.isin({str(k) for k in shown}), HIDDEN_CELL)
-    counts = pd.crosstab(cell, role)
+    counts = pd.crosstab(_release_cells(h, cell_col, shown), role)
     counts.loc["\0total"] = counts.sum(axis=0)
 
     def few(n) -> bool:
@@ -431,3 +434,15 @@ def roles_on_default_cost(helpers: pd.DataFrame, cell_col: str, shown: Iterable,
     if few(on_default):
         roles = set(counts.columns) - {NO_ROLE}
     return frozenset(roles)
+
+
+def salary_default_usable(helpers: pd.DataFrame, cell_col: str, shown: Iterable, min_n: int) -> bool:
+    """May the saved default salary stand in for missing salaries in that table?  Not when
+    1 to min_n - 1 helpers without a salary are in some released cell: two saves of it
+    would give their expected cost (their cost is then unknown, counted as such)."""
+    h = helpers.drop_duplicates("helper_id")
+    salary = pd.to_numeric(h["annual_salary"], errors="coerce") if "annual_salary" in h else pd.Series(
+        np.nan, index=h.index)
+    missing = salary.isna().groupby(_release_cells(h, cell_col, shown).to_numpy()).sum()
+    missing = pd.concat([missing, pd.Series([missing.sum()])])
+    return not bool(((missing > 0) & (missing < min_n)).any())

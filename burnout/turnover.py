@@ -398,10 +398,13 @@ def helper_impact(roster: pd.DataFrame, risk_latest: pd.DataFrame | None = None,
     return out
 
 
-def with_default_cost(settings: Settings, roles: frozenset) -> Settings:
+def with_default_cost(settings: Settings, roles: frozenset, salary_default: bool = True) -> Settings:
     """``settings`` with ``roles`` (lower case) on the default replacement cost: their own
-    multiplier and fixed amount are not used (``disclosure.roles_on_default_cost`` says
-    which roles, and why)."""
+    multiplier and fixed amount are not used; without ``salary_default`` no saved default
+    salary stands in for a missing one (``disclosure.roles_on_default_cost`` and
+    ``disclosure.salary_default_usable`` say when, and why)."""
+    if not salary_default and settings.default_annual_salary is not None:
+        settings = dataclasses.replace(settings, default_annual_salary=None)
     if not roles:
         return settings
 

@@ -432,6 +432,15 @@ def test_a_role_too_few_in_any_released_group_takes_the_default_cost():
     # chaplain alone -> default; B then has 1 on the default -> every role
     assert disclosure.roles_on_default_cost(helpers(rows), "team", ["A", "B"], MIN_N) == {"nurse", "counsellor",
                                                                                          "chaplain"}
+    # the saved default salary stands in for missing ones only where no cell has 1 to 4 of them
+    staff = helpers(five).assign(annual_salary=[None] * 5 + [50_000.0] * 5)
+    assert disclosure.salary_default_usable(staff, "team", ["A", "B"], MIN_N)
+    staff.loc[9, "annual_salary"] = None
+    assert not disclosure.salary_default_usable(staff, "team", ["A", "B"], MIN_N)
+    s = Settings().merged({"default_annual_salary": 40_000, "cost_per_departure": {"Nurse": 9.0}})
+    off = turnover.with_default_cost(s, frozenset({"nurse"}), salary_default=False)
+    assert off.default_annual_salary is None and dict(off.cost_per_departure) == {}
+    assert dict(off.cost_multiplier) == {k: v for k, v in s.cost_multiplier.items() if k.lower() != "nurse"}
     rows = five + [("A", "chaplain")] * 4 + [("B", "chaplain")] * 4
     # 8 chaplains overall, but 4 in each shown team: the default for chaplains, 4 on it per team: all
     assert disclosure.roles_on_default_cost(helpers(rows), "team", ["A", "B"], MIN_N) == {"nurse", "chaplain"}
