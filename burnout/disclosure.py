@@ -412,3 +412,52 @@ def turnover_withheld(impact: pd.DataFrame) -> bool:
     t_b = pd.to_numeric(impact["turnover_burned_out"], errors="coerce")
     fitted = impact.get("p_leave_basis", pd.Series("", index=impact.index)).astype(str).str.startswith("fitted")
     return bool((t_b[~fitted] > 1.0).any())
+
+
+# A replacement cost is saved per role (a multiplier of salary, or a fixed amount).  Two saves
+# of one role's figure move every released turnover cost by that role's people's own sum in
+# it, so a role with 1 to min_n - 1 people in some released cell (a shown group, or the
+# hidden groups together, which the total less the shown rows gives) would have their
+# expected cost found.  Such roles take the default multiplier; when the people on the
+# default are themselves that few in some cell, every role does, and then one factor scales
+# every figure and a save says nothing new.
+NO_ROLE = ""
+HIDDEN_CELL = "\0hidden"
+
+
+def _release_cells(helpers: pd.DataFrame, cell_col: str, shown: Iterable) -> pd.Series:
+    cell = helpers[cell_col].astype("string").fillna("(no team)")
+    return cell.where(cell.isin({str(k) for k in shown}), HIDDEN_CELL)
+
+
+def roles_on_default_cost(helpers: pd.DataFrame, cell_col: str, shown: Iterable, min_n: int) -> frozenset:
+    """The roles of ``helpers`` (``helper_id, role`` and ``cell_col``) that must take the
+    default replacement cost in a table released by ``cell_col`` whose shown groups are
+    ``shown`` (the total not counted): the rule above."""
+    h = helpers.drop_duplicates("helper_id")
+    if not len(h):
+        return frozenset()
+    role = h["role"].astype("string").str.strip().str.lower().fillna(NO_ROLE)
+    counts = pd.crosstab(_release_cells(h, cell_col, shown), role)
+    counts.loc["\0total"] = counts.sum(axis=0)
+
+    def few(n) -> bool:
+        return bool(((n > 0) & (n < min_n)).any())
+
+    roles = {r for r in counts.columns if r != NO_ROLE and few(counts[r])}
+    on_default = counts[[r for r in counts.columns if r in roles or r == NO_ROLE]].sum(axis=1)
+    if few(on_default):
+        roles = set(counts.columns) - {NO_ROLE}
+    return frozenset(roles)
+
+
+def salary_default_usable(helpers: pd.DataFrame, cell_col: str, shown: Iterable, min_n: int) -> bool:
+    """May the saved default salary stand in for missing salaries in that table?  Not when
+    1 to min_n - 1 helpers without a salary are in some released cell: two saves of it
+    would give their expected cost (their cost is then unknown, counted as such)."""
+    h = helpers.drop_duplicates("helper_id")
+    salary = pd.to_numeric(h["annual_salary"], errors="coerce") if "annual_salary" in h else pd.Series(
+        np.nan, index=h.index)
+    missing = salary.isna().groupby(_release_cells(h, cell_col, shown).to_numpy()).sum()
+    missing = pd.concat([missing, pd.Series([missing.sum()])])
+    return not bool(((missing > 0) & (missing < min_n)).any())

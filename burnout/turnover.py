@@ -53,6 +53,7 @@ functions take a Settings object, or a partial mapping of overrides.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Mapping
 
@@ -60,14 +61,14 @@ import numpy as np
 import pandas as pd
 
 from burnout import risk as R
-from burnout.domain.settings import Settings, resolve
+from burnout.domain.settings import FrozenMap, Settings, resolve
 from burnout.errors import InputError
 from burnout.leaving import (DEFAULT_BURNOUT_MIDPOINT, DEFAULT_BURNOUT_SCALE, burnout_probability,
                              link_parameters)
 
 __all__ = [
     "BASIS_LABELS", "DEFAULT_BURNOUT_MIDPOINT", "DEFAULT_BURNOUT_SCALE", "shanafelt", "split_turnover", "burnout_probability",
-    "helper_impact", "helper_impact_under", "team_impact", "org_impact", "what_if",
+    "helper_impact", "helper_impact_under", "with_default_cost", "team_impact", "org_impact", "what_if",
 ]
 
 # The risk -> burnout link (burnout_probability, its defaults) lives in
@@ -395,6 +396,22 @@ def helper_impact(roster: pd.DataFrame, risk_latest: pd.DataFrame | None = None,
         "attributable_clients_affected": attr_p * cases,
     })
     return out
+
+
+def with_default_cost(settings: Settings, roles: frozenset, salary_default: bool = True) -> Settings:
+    """``settings`` with ``roles`` (lower case) on the default replacement cost: their own
+    multiplier and fixed amount are not used; without ``salary_default`` no saved default
+    salary stands in for a missing one (``disclosure.roles_on_default_cost`` and
+    ``disclosure.salary_default_usable`` say when, and why)."""
+    if not salary_default and settings.default_annual_salary is not None:
+        settings = dataclasses.replace(settings, default_annual_salary=None)
+    if not roles:
+        return settings
+
+    def keep(table: Mapping) -> FrozenMap:
+        return FrozenMap({k: v for k, v in table.items() if str(k).strip().lower() not in roles})
+    return dataclasses.replace(settings, cost_multiplier=keep(settings.cost_multiplier),
+                               cost_per_departure=keep(settings.cost_per_departure))
 
 
 def helper_impact_under(model, roster: pd.DataFrame, risk_latest: pd.DataFrame | None = None,

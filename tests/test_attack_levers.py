@@ -28,13 +28,15 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from sqlalchemy import delete, insert
 from streamlit.testing.v1 import AppTest
 
-from burnout import auth, privacy, turnover
+from burnout import auth, disclosure, privacy, turnover
 from burnout.domain.settings import Settings
 from burnout.errors import InputError
 from burnout.export.xlsx import to_xlsx
 from burnout.store import settings as saved_settings
+from burnout.store.schema import settings as settings_t
 from burnout.views import review as review_views
 from burnout.views.data import active_roster, load_data, merged_settings, people_frame
 from burnout.views.review import SESSION_ASSUMPTIONS, build_review
@@ -376,3 +378,92 @@ def test_the_monte_carlo_ranges_do_not_add_the_equations_the_relative_risk_attac
     step = 0.5 * 10 ** (math.floor(math.log10(low)) - 1)
     truth = _impact(data).groupby("team")["attributable_cost"].sum()[small]
     assert step >= truth / 8, (step, truth)
+
+
+def test_saving_one_roles_replacement_cost_twice_does_not_single_out_its_one_helper(one_counsellor):
+    """A replacement cost is saved per role.  Before, two saves of the multiplier of the one
+    mental health counsellor (1.0 and 2.0, through the settings page's own path) moved HR's
+    expected cost by that helper's own sum: it gave their $3,785.50 at the saved multiplier
+    (true $3,785.49).  Now a role with 1 to min_n - 1 people in some released group (here
+    the whole organisation) takes the default (disclosure.roles_on_default_cost): the saves
+    move no figure, and the review says so in words."""
+    engine, data = one_counsellor
+    role = "mental health counsellor"
+    assert (_impact(data)["role"] == role).sum() == 1
+    saved = dict(data.settings.cost_multiplier)
+    cols = ["Expected turnover cost per year ($)", "Burnout-attributable cost per year ($)"]
+    try:
+        first = _save_and_read(engine, {"cost_multiplier": {**saved, role: 1.0}}, workbook=False)
+        saved_settings.save(engine, {"cost_multiplier": {**saved, role: 2.0}}, actor="admin")
+        data2 = load_data(engine)
+        review = build_review(engine, "org", data=data2)
+    finally:
+        saved_settings.save(engine, {"cost_multiplier": saved}, actor="admin")
+    book = xlsx_cells(to_xlsx(review))
+    second = _sheet(book["Turnover impact"])
+    for col in cols:
+        for team in first.index:
+            a, b = first.loc[team, col], second.loc[team, col]
+            if isinstance(b, (int, float)):
+                assert abs(float(a) - float(b)) <= 0.5, (team, col, a, b)
+            else:
+                assert not isinstance(a, (int, float)) or np.isnan(a), (team, col, a, b)
+    assert any(row and "roles on the default" in str(row[0]) and role in str(row[1])
+               for row in book["About"]), "the review says the counsellor's role takes the default"
+
+
+def test_a_role_too_few_in_any_released_group_takes_the_default_cost():
+    """The rule on its own: per released cell (each shown group, the hidden ones together,
+    the total), a role with 1 to min_n - 1 people takes the default; when the people on the
+    default are that few somewhere, every role does (one factor then scales every figure)."""
+    def helpers(rows):
+        return pd.DataFrame([(f"H{i}", team, role) for i, (team, role) in enumerate(rows)],
+                            columns=["helper_id", "team", "role"])
+    five = [("A", "nurse")] * 5 + [("B", "nurse")] * 5
+    assert disclosure.roles_on_default_cost(helpers(five), "team", ["A", "B"], MIN_N) == frozenset()
+    # 5 social workers in A, but the hidden team C holds 2: social work takes the default,
+    # and then the hidden teams have 2 people on it, so every role does
+    rows = five + [("A", "Social Worker")] * 5 + [("C", "social worker")] * 2 + [("C", "nurse")] * 5
+    got = disclosure.roles_on_default_cost(helpers(rows), "team", ["A", "B"], MIN_N)
+    assert got == {"nurse", "social worker"}, got
+    rows = five + [("A", "social worker")] * 5 + [("C", "social worker")] * 5 + [("C", "nurse")] * 5
+    assert disclosure.roles_on_default_cost(helpers(rows), "team", ["A", "B"], MIN_N) == frozenset()
+    rows = five + [("A", "counsellor")] * 5 + [("B", "counsellor")] * 6 + [("B", "chaplain")]
+    # chaplain alone -> default; B then has 1 on the default -> every role
+    assert disclosure.roles_on_default_cost(helpers(rows), "team", ["A", "B"], MIN_N) == {"nurse", "counsellor",
+                                                                                         "chaplain"}
+    # the saved default salary stands in for missing ones only where no cell has 1 to 4 of them
+    staff = helpers(five).assign(annual_salary=[None] * 5 + [50_000.0] * 5)
+    assert disclosure.salary_default_usable(staff, "team", ["A", "B"], MIN_N)
+    staff.loc[9, "annual_salary"] = None
+    assert not disclosure.salary_default_usable(staff, "team", ["A", "B"], MIN_N)
+    s = Settings().merged({"default_annual_salary": 40_000, "cost_per_departure": {"Nurse": 9.0}})
+    off = turnover.with_default_cost(s, frozenset({"nurse"}), salary_default=False)
+    assert off.default_annual_salary is None and dict(off.cost_per_departure) == {}
+    assert dict(off.cost_multiplier) == {k: v for k, v in s.cost_multiplier.items() if k.lower() != "nurse"}
+    rows = five + [("A", "chaplain")] * 4 + [("B", "chaplain")] * 4
+    # 8 chaplains overall, but 4 in each shown team: the default for chaplains, 4 on it per team: all
+    assert disclosure.roles_on_default_cost(helpers(rows), "team", ["A", "B"], MIN_N) == {"nurse", "chaplain"}
+
+
+def test_the_risk_to_burnout_link_cannot_be_saved(one_counsellor):
+    """With the link's scale saved at 0.001 and swept, the prevalences HR read gave all 14
+    hidden helpers' risk scores within 0.25.  The link is now never taken from the settings
+    table: saving it is refused in words (nothing of that save is kept), and a row written
+    there by hand is ignored."""
+    engine, _ = one_counsellor
+    before = saved_settings.load(engine)
+    for key, value in (("burnout_midpoint", 50.0), ("burnout_scale", 0.001)):
+        with pytest.raises(InputError, match="cannot be saved"):
+            saved_settings.save(engine, {"relative_risk": 3.0, key: value}, actor="admin")
+    assert saved_settings.load(engine) == before
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert(settings_t).values(key="burnout_scale", value="0.001"))
+            conn.execute(insert(settings_t).values(key="burnout_midpoint", value="50"))
+        loaded = saved_settings.load(engine)
+        assert loaded.burnout_scale is None and loaded.burnout_midpoint is None
+        assert loaded == before
+    finally:
+        with engine.begin() as conn:
+            conn.execute(delete(settings_t).where(settings_t.c.key.in_(["burnout_scale", "burnout_midpoint"])))

@@ -5,7 +5,11 @@ generator's seed) and a consent mix (how many helpers per team share with their 
 the attacker reads the HR review page through AppTest (every table, the what-if with and
 without the caseload cap, the headline metrics, every chart's numbers) and each lead's
 team page with every table box open, and no person and no group of 1 to 4 may be
-determined for HR, for any lead, or for HR and all leads together.
+determined for HR, for any lead, or for HR and all leads together.  burnout.alerts fires on
+none of these organisations, so a drawn set of teams has every alert it could have made to
+fire (test_attack_readers.every_alert_fires); the gate decides which the leads read, and the
+figures they state join the leads' systems (of the 4 examples, 2 fire 10 alerts each, and in
+one of them the leads read all 10).
 
 Few examples, each a new organisation: derandomized, so a run is reproducible."""
 from __future__ import annotations
@@ -25,8 +29,9 @@ from helpers import small_org
 @settings(max_examples=4, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck),
           phases=[Phase.explicit, Phase.generate])
 @given(seed=st.integers(1, 10_000), helpers=st.integers(18, 30), weeks=st.integers(5, 8),
-       sharing=st.lists(st.integers(0, 3), min_size=8, max_size=8))
-def test_no_reader_of_the_pages_determines_a_small_group(tmp_path_factory, seed, helpers, weeks, sharing):
+       sharing=st.lists(st.integers(0, 3), min_size=8, max_size=8),
+       firing=st.lists(st.booleans(), min_size=8, max_size=8))
+def test_no_reader_of_the_pages_determines_a_small_group(tmp_path_factory, seed, helpers, weeks, sharing, firing):
     engine = small_org(tmp_path_factory.mktemp("random-pages"), helpers=helpers, weeks=weeks, seed=seed)
     roster = frames.roster(engine)
     for (_, team), k in zip(roster.groupby("team"), sharing):
@@ -55,10 +60,13 @@ def test_no_reader_of_the_pages_determines_a_small_group(tmp_path_factory, seed,
         assert not at.exception, [e.value for e in at.exception]
         readers._hr_page_tables(at, hr, {}, 4, "pulse_strain")
         readers._hr_metrics(at, hr)
+        # burnout.alerts fires on none of these small organisations: the drawn teams' alerts are
+        # made to fire, so the figures they state join the leads' systems
+        fired = readers.every_alert_fires(mp, {t for t, f in zip(sorted(leads), firing) if f})
         for team in sorted(leads):
             got_leads[team] = readers.Released(weeks_, capped, kinds)
             readers._collect_lead(org, team, got_leads[team], mp, measures_=("pulse_strain",),
-                                  every_box=False)
+                                  every_box=False, fired=fired)
     known = disclosure.consenting(people)
     assert hr.rows, "the HR reader receives figures"
     assert hr.chart_misses == [], hr.chart_misses[:10]
@@ -75,3 +83,4 @@ def test_no_reader_of_the_pages_determines_a_small_group(tmp_path_factory, seed,
         for period, cond in figures:
             together.add(measure, period, cond)
     readers._assert_nothing_determined(data, people, together, known)
+

@@ -494,12 +494,13 @@ TEAM_TABLE_BOXES = ("team_bands_table", "team_trend_table", "team_heatmap_table"
                     "team_participation_table")
 
 
-def every_alert_fires(monkeypatch) -> dict:
+def every_alert_fires(monkeypatch, teams=None) -> dict:
     """Make every team alert that could fire fire (burnout.alerts fires on none of these small
     organisations): a band alert of risk and of weekly strain in each of the 4 recent weeks
     where the basis has enough respondents, and a rise over the 4 recent weeks against the 8
     before, each stating the basis' real figures.  Returns message -> (measure, kind, week),
-    filled as the pages ask; the gate (views.team.team_alert_rows) decides what is shown."""
+    filled as the pages ask; the gate (views.team.team_alert_rows) decides what is shown.
+    ``teams``: only these teams' alerts fire (all when None)."""
     fired: dict = {}
 
     def fake(history, min_group=5, *, value_col="risk_score", label=None, **kw):
@@ -511,6 +512,8 @@ def every_alert_fires(monkeypatch) -> dict:
         if h.empty:
             return pd.DataFrame(columns=alerts.TEAM_COLUMNS)
         team = str(h["team"].iloc[0])
+        if teams is not None and team not in teams:
+            return pd.DataFrame(columns=alerts.TEAM_COLUMNS)
         end = pd.Timestamp(h["week_start"].max())
         weeks = pd.to_datetime(h["week_start"])
         for w in sorted(set(weeks[weeks > end - pd.Timedelta(weeks=4)])):

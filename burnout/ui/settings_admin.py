@@ -296,6 +296,10 @@ with tab_costs:
     st.write("Cost of one departure per role: annual salary × multiplier, or a fixed amount in dollars "
              "(\\$, the currency of the roster's salaries and of every cost in the review) when you give one "
              "(it wins). Published ranges: social work 0.3–0.7 × salary, nursing about 1 × salary.")
+    st.caption("A role with fewer than the minimum group size of people in a group of a report (a shown "
+               "team, or the hidden teams together) uses the multiplier for roles not listed in that report: "
+               "its own figure would let someone who changes it work out those few people's expected cost. "
+               "When that leaves too few people on the default somewhere, every role uses the default.")
     roles = sorted(set(s.cost_multiplier) | set(s.cost_per_departure) | set(roster["role"].dropna().str.lower()))
     costs = pd.DataFrame({"role": roles,
                           "multiplier (× salary)": [s.cost_multiplier.get(r) for r in roles],

@@ -212,6 +212,11 @@ def turnover_impact(data: OrgData, people: pd.DataFrame, min_n: int, scenario: M
         hidden = {k for k, st in status.items() if k != privacy.TOTAL and st != privacy.SHOWN}
         pool = frozenset(kinds.loc[kinds["team"].astype("string").fillna("(no team)").isin(hidden), "team_kind"]
                          .astype("string").fillna("(unknown)"))
+    # a role too few in some released group takes the default replacement cost (the rule: disclosure)
+    shown = [k for k, st in status.items() if k != privacy.TOTAL and st == privacy.SHOWN]
+    on_default = disclosure.roles_on_default_cost(roster, group_col, shown, min_n)
+    salary_default = disclosure.salary_default_usable(roster, group_col, shown, min_n)
+    settings, ts = (turnover.with_default_cost(x, on_default, salary_default) for x in (settings, ts))
     impact = turnover.helper_impact_under(model, roster, latest, settings, pool_kinds=pool)  # as the risk command
     impact = impact.merge(roster[["helper_id", "site"]], on="helper_id", how="left")
     # how many have an estimate says how many did not answer: that count passes the roster audit too
@@ -493,6 +498,15 @@ def assumption_rows(tb: TurnoverImpact, settings: Settings, window_weeks: int, m
         rows.append((f"Replacement cost (x salary): {role}", mult))
     for role, cost in sorted(s.cost_per_departure.items()):
         rows.append((f"Cost per departure: {role} ($)", cost))
+    own = {str(r).strip().lower() for r in (*s.cost_multiplier, *s.cost_per_departure)}
+    unused = sorted({str(r) for r in (*settings.cost_multiplier, *settings.cost_per_departure)
+                     if str(r).strip().lower() not in own})
+    if settings.default_annual_salary is not None and s.default_annual_salary is None:
+        rows.append(("Default annual salary", "not used in this report: too few people without a salary in a "
+                     "group of it; their cost is counted as unknown"))
+    if unused:
+        rows.append(("Replacement cost: roles on the default", f"{', '.join(unused)}: too few people of the role, or "
+                     "on the default, in a group of this report for figures of their own"))
     link = tb.link or {}
     set_by_org = settings.burnout_midpoint is not None
     how = ("set by the organisation" if set_by_org else "fitted to the organisation's single-item ratings"
