@@ -194,7 +194,8 @@ def test_review_says_how_the_risk_model_was_checked(review, demo_db, tmp_path):
     assert res.returncode == 0, res.stderr
     # (the model also states its base turnover and what the probabilities rest on)
     assert [ln for ln in res.stderr.splitlines()
-            if ln.startswith(("Probability", "Base turnover", "Risk to burnout", "Leaving probabilities"))] == \
+            if ln.startswith(("Probability", "Base turnover", "Risk to burnout", "Leaving probabilities",
+                                   "Risk score weights"))] == \
         list(cal.lines)
 
 
