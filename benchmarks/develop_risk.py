@@ -317,18 +317,11 @@ def main(argv=None) -> int:
     ap.add_argument("--composition", action="store_true", help="the fourth (see composition())")
     ap.add_argument("--missing", action="store_true", help="the fifth (see missing())")
     a = ap.parse_args(argv)
-    if a.missing:
-        print(missing(a.seeds))
-        return 0
-    if a.composition:
-        print(composition(a.seeds))
-        return 0
-    if a.calibration:
-        print(calibration(a.seeds))
-        return 0
-    if a.pooled:
-        print(pooled(a.seeds))
-        return 0
+    for flag, study in (("missing", missing), ("composition", composition),
+                        ("calibration", calibration), ("pooled", pooled)):
+        if getattr(a, flag):
+            print(study(a.seeds))
+            return 0
     results = []
     for seed in a.seeds:
         r = run(seed, fitted=not a.no_fitted)
