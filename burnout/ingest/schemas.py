@@ -456,17 +456,24 @@ def parse_answers(items: pd.Series, values: pd.Series, extra: dict[str, float]) 
     """Answer text -> value on each item's scale (or Unreadable).  Each distinct
     (instrument, text) pair is read once: millions of answers, a few dozen texts."""
     scales = item_scales()
-    inst_of = items.map({k: v[0] for k, v in scales.items()})
-    keys = inst_of.fillna("?").astype(str) + "\x1f" + values.astype(str)
-    codes, uniq = pd.factorize(keys)
+    # Items and texts are numbered apart and the pair by its two numbers: joining
+    # the two as one string per answer cost a new string for each of 11 M answers.
+    names = sorted({v[0] for v in scales.values()})
+    inst_code = {k: names.index(v[0]) for k, v in scales.items()}
+    item_codes, item_uniq = pd.factorize(items, use_na_sentinel=True)
+    inst_of_item = np.array([inst_code.get(i, -1) for i in item_uniq] + [-1], dtype=np.int64)
+    inst_codes = inst_of_item[item_codes]          # -1 (unknown item) stays -1 via the appended entry
+    text_codes, texts = pd.factorize(values.astype(str))
+    codes, pairs = pd.factorize(inst_codes * len(texts) + text_codes)
     by_inst = {v[0]: v for v in scales.values()}
     parsed = []
-    for k in uniq:
-        inst, text = k.split("\x1f", 1)
-        if inst not in by_inst:
+    for pair in pairs:
+        inst = int(pair) // len(texts) if pair >= 0 else -1
+        if inst < 0:
             parsed.append(np.nan)    # unknown item: the item check reports it
             continue
-        _, allowed, lookup = by_inst[inst]
+        text = texts[int(pair) - inst * len(texts)]
+        _, allowed, lookup = by_inst[names[inst]]
         parsed.append(answer_value(text, allowed, {**lookup, **extra} if extra else lookup))
     arr = np.empty(len(parsed), dtype=object)
     arr[:] = parsed
