@@ -1,16 +1,19 @@
 """The import's faster paths give what the plain ones gave (benchmarks/results/import.txt
-has the timings): counting lines without a list of them, the padding check by
-single-character scans, the wide file's filled cells picked row by row, and the
-answers put in primary-key order before they are written."""
+has the timings and memory): counting lines without a list of them, lines handed to the
+csv module without a StringIO copy, trimming on a column's distinct texts, the wide file's
+filled cells picked by category code, answers parsed by (instrument, text) numbers, and
+the answers put in primary-key order before they are written."""
 from __future__ import annotations
 
+import io
 import random
 
 import numpy as np
 import pandas as pd
 
 from burnout import ingest
-from burnout.ingest import read, validate
+from burnout.ingest import read, schemas, validate
+from burnout.ingest.cells import answer_value
 from burnout.ingest.schemas import item_scales
 from burnout.store import frames, get_engine, writes
 from burnout.store.writes import in_key_order
@@ -33,6 +36,11 @@ def test_lines_are_counted_and_leading_blank_lines_cut_as_splitlines_does():
             lead += 1
         assert read._line_count(text) == len(lines), repr(text)
         assert read._cut_leading_blank_lines(text) == (lead, "".join(lines[lead:])), repr(text)
+
+
+def test_lines_for_the_csv_module_are_the_lines_of_a_stringio():
+    for text in _random_texts(3_000, 4):
+        assert list(read._lines(text)) == list(io.StringIO(text)), repr(text)
 
 
 def test_the_first_lines_are_the_first_of_splitlines_without_splitting_the_file():
@@ -75,6 +83,9 @@ def test_a_wide_file_gives_the_cells_pandas_melt_gives():
     df.insert(0, "instrument", inst)
     df.insert(0, "_row", np.arange(n) + 2)
     got = validate._melt_answers(df, items, scales)
+    # the same from the categorical columns read_table(compact=True) gives
+    compact = df.astype({c: "category" for c in items})
+    assert validate._melt_answers(compact, items, scales).equals(got)
     want = df.melt(id_vars=["_row", "instrument"], value_vars=items, var_name="item_id", value_name="value")
     want = want[want["value"].notna() & want["instrument"].notna()]
     # an item column left empty in every row of an instrument that is not its own is dropped
@@ -85,6 +96,23 @@ def test_a_wide_file_gives_the_cells_pandas_melt_gives():
             {"_row": got["_row"].dtype}))
     # row by row: one file row's cells together, as the answers table keys them
     assert got.groupby("instrument", sort=False)["_row"].apply(lambda r: r.is_monotonic_increasing).all()
+
+
+def test_answers_are_parsed_as_each_cell_alone_would_be():
+    scales = item_scales()
+    rnd = np.random.default_rng(8)
+    items = rnd.choice(np.array(list(scales)[:40] + ["nope", None], dtype=object), 500)
+    texts = ["1", "2", "5", "9", "x", "Often", "often (4)", "Never", "2,5", "", None]
+    values = pd.Series(rnd.choice(np.array(texts, dtype=object), 500), dtype=object)
+    got = schemas.parse_answers(pd.Series(items, dtype=object), values, {"x": 3.0})
+    for item, text, v in zip(items, values, got):
+        if item not in scales:
+            assert v != v      # NaN: the item check reports an unknown item
+            continue
+        _, allowed, lookup = scales[item]
+        want = answer_value(str(text), allowed, {**lookup, "x": 3.0})
+        assert (v == want) if not isinstance(want, float) else v == want or (v != v and want != want), \
+            (item, text, v, want)
 
 
 def test_answers_are_written_in_the_order_of_the_tables_key():

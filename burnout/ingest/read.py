@@ -301,6 +301,17 @@ def _cut_leading_blank_lines(text: str) -> tuple[int, str]:
     return lead, text[pos:]
 
 
+def _lines(text: str):
+    """The lines ``io.StringIO(text)`` yields (split after each "\n"), one at a time:
+    a StringIO holds a copy of the text at four bytes a character."""
+    pos = 0
+    while pos < len(text):
+        end = text.find("\n", pos)
+        end = len(text) if end < 0 else end + 1
+        yield text[pos:end]
+        pos = end
+
+
 def _check_header(header: list[str], name: str) -> None:
     cleaned = [str(c).strip().lstrip("\ufeff") for c in header]
     seen: dict[str, int] = {}
@@ -326,7 +337,7 @@ def _read_csv(raw: bytes, name: str, limits: ImportLimits) -> pd.DataFrame:
         raise InputError("the file is empty", file=name)
     sep = _sniff_delimiter(text)
     try:
-        header = next(csv.reader(io.StringIO(text), delimiter=sep))
+        header = next(csv.reader(_lines(text), delimiter=sep))
     except csv.Error as exc:
         raise InputError(f"cannot read as CSV ({exc})", file=name, row=1) from exc
     _check_header(header, name)
@@ -336,13 +347,20 @@ def _read_csv(raw: bytes, name: str, limits: ImportLimits) -> pd.DataFrame:
         # was 8 bytes a cell (1 GB) and three times that while parsed.
         # The C parser reads UTF-8 bytes: a StringIO would hold the text at four bytes a
         # character (700 MB for a 180 MB export) and be encoded to UTF-8 all the same.
+        # A plain ASCII file is parsed from its own bytes and its text let go meanwhile
+        # (each is the file's size again: 180 MB for a large export).
         c_engine = "\x00" not in text
-        df = pd.read_csv(io.BytesIO(text.encode("utf-8")) if c_engine else io.StringIO(text), sep=sep,
+        if c_engine and lead == 0 and len(raw) == len(text) and text.isascii():
+            data, text = io.BytesIO(raw), None
+        else:
+            data = io.BytesIO(text.encode("utf-8")) if c_engine else io.StringIO(text)
+        df = pd.read_csv(data, sep=sep,
                          dtype="category", keep_default_na=False, na_values=[""], skipinitialspace=True,
                          skip_blank_lines=False, engine="c" if c_engine else "python")
     except pd.errors.EmptyDataError as exc:
         raise InputError("the file is empty", file=name) from exc
     except (pd.errors.ParserError, csv.Error, ValueError) as exc:
+        text = raw.decode("ascii") if text is None else text
         _raise_ragged(text, sep, name, lead)
         m = re.search(r"EOF inside string starting at row (\d+)", str(exc))
         if m:   # pandas counts lines from 0, the header included
@@ -351,7 +369,7 @@ def _read_csv(raw: bytes, name: str, limits: ImportLimits) -> pd.DataFrame:
         raise InputError(f"cannot read as CSV ({str(exc).strip()})", file=name) from exc
     if not isinstance(df.index, pd.RangeIndex):
         # pandas silently turns surplus fields into an index: find the row and say so
-        _raise_ragged(text, sep, name, lead)
+        _raise_ragged(raw.decode("ascii") if text is None else text, sep, name, lead)
         raise InputError("cannot read as CSV (rows and header do not line up)", file=name)
     df.index = df.index + lead
     df.attrs["separator"] = sep
@@ -360,7 +378,7 @@ def _read_csv(raw: bytes, name: str, limits: ImportLimits) -> pd.DataFrame:
 
 def _raise_ragged(text: str, sep: str, name: str, lead: int) -> None:
     """Name the first row with more fields than the header, if there is one."""
-    reader = csv.reader(io.StringIO(text), delimiter=sep)
+    reader = csv.reader(_lines(text), delimiter=sep)
     try:
         width = len(next(reader))
         for n, fields in enumerate(reader, start=2):
