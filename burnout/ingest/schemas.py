@@ -612,17 +612,21 @@ ROW_RULES: dict[str, RowRule] = {
 
 
 def validate(model: type[pa.DataFrameModel], df: pd.DataFrame, probs: Problems, context: Context,
-             column_of: Callable[[pd.DataFrame, object, str], str] | None = None) -> pd.DataFrame | None:
+             column_of: Callable[[pd.DataFrame, object, str], str] | None = None,
+             inplace: bool = False) -> pd.DataFrame | None:
     """Validate ``df`` (which has a ``_row`` column: the file row of each row)
     with ``model``; add every problem to ``probs``.  Returns the parsed frame,
     or None when it had problems.
+
+    ``inplace=True``: ``df`` is the caller's scratch frame and may be changed;
+    pandera otherwise copies it first (11 M answers of a large export).
 
     ``column_of(data, index, column)`` may name another column for a failure
     (long answers are reported under their item's column)."""
     token = _CTX.set(context)
     try:
         try:
-            return model.validate(df, lazy=True)
+            return model.validate(df, lazy=True, inplace=inplace)
         except SchemaErrors as err:
             _add_failures(err, probs, context, column_of)
             return None

@@ -308,11 +308,15 @@ def validate_surveys(df: pd.DataFrame, file: str = "surveys", labels: dict[str, 
     else:
         long = _melt_answers(df, items, scales, instrument=raw_inst, rows=df.index + 2)
     # A row whose instrument is not one is reported once, not again per answer.
-    long = long[long["value"].notna() & long["instrument"].isin(INSTRUMENTS)].reset_index(drop=True)
+    keep = long["value"].notna() & long["instrument"].isin(INSTRUMENTS)
+    if not keep.all():
+        long = long[keep].reset_index(drop=True)
+    del keep
     ans_v = schemas.validate(schemas.AnswerSchema, long, probs, context,
                              column_of=lambda data, i, col: (data.at[i, "item_id"] if col == "value"
-                                                             else col))
+                                                             else col), inplace=True)
     answered = pd.unique(long["_row"].to_numpy())
+    del long      # ans_v holds the answers now
     no_answers = keys["_row"][~keys["_row"].isin(answered) & raw_inst.isin(INSTRUMENTS)]
     for r in no_answers:
         probs.add("the row has no answers", int(r), None)
@@ -374,20 +378,29 @@ def _melt_answers(df: pd.DataFrame, items: list[str], scales: dict, instrument: 
     filled = (np.column_stack([c >= 0 for c, _ in coded]) if items
               else np.zeros((len(df), 0), dtype=bool))
     inst_of_row = instrument.to_numpy(dtype=object)
-    parts = []
+    picks = []
     for inst in instrument.dropna().unique():
         mask = inst_of_row == inst
         here = filled[mask]
         cols = [j for j, c in enumerate(items) if scales[c][0] == inst or here[:, j].any()]
-        if not cols:
-            continue
-        r, k = np.nonzero(here[:, cols])
+        if cols:
+            picks.append((inst, mask, cols, int(np.count_nonzero(here[:, cols]))))
+    # The long columns are allocated once and filled instrument by instrument:
+    # a concat of the parts held every answer twice.
+    n = sum(p[3] for p in picks)
+    out_rows = np.empty(n, dtype=np.int64)
+    out_inst, out_item, out_value = (np.empty(n, dtype=object) for _ in range(3))
+    at = 0
+    for inst, mask, cols, count in picks:
+        r, k = np.nonzero(filled[mask][:, cols])
         where = np.column_stack([coded[j][0][mask].astype(np.int32) + offsets[j] for j in cols])
-        parts.append(pd.DataFrame({"_row": row_numbers[mask][r], "instrument": inst,
-                                   "item_id": np.asarray([items[j] for j in cols], dtype=object)[k],
-                                   "value": table[where[r, k]]}))
-        del where, r, k
-    if not parts:
-        return pd.DataFrame({"_row": pd.Series(dtype=int), "instrument": pd.Series(dtype=object),
-                             "item_id": pd.Series(dtype=object), "value": pd.Series(dtype=object)})
-    return pd.concat(parts, ignore_index=True)
+        part = slice(at, at + count)
+        out_rows[part] = row_numbers[mask][r]
+        out_inst[part] = inst
+        out_item[part] = np.asarray([items[j] for j in cols], dtype=object)[k]
+        out_value[part] = table[where[r, k]]
+        at += count
+        del r, k, where
+    long = pd.DataFrame(index=pd.RangeIndex(n))
+    long["_row"], long["instrument"], long["item_id"], long["value"] = out_rows, out_inst, out_item, out_value
+    return long
