@@ -456,23 +456,33 @@ def parse_answers(items: pd.Series, values: pd.Series, extra: dict[str, float]) 
     """Answer text -> value on each item's scale (or Unreadable).  Each distinct
     (instrument, text) pair is read once: millions of answers, a few dozen texts."""
     scales = item_scales()
-    # Items and texts are numbered apart and the pair by its two numbers: joining
+    # Items and texts are numbered apart and each pair by its two numbers: joining
     # the two as one string per answer cost a new string for each of 11 M answers.
+    # Categorical columns (from the wide melt) bring their numbers; pandas'
+    # factorize would build a hash table the size of the column.
     names = sorted({v[0] for v in scales.values()})
-    inst_code = {k: names.index(v[0]) for k, v in scales.items()}
-    item_codes, item_uniq = pd.factorize(items, use_na_sentinel=True)
-    inst_of_item = np.array([inst_code.get(i, -1) for i in item_uniq] + [-1], dtype=np.int64)
-    inst_codes = inst_of_item[item_codes]          # -1 (unknown item) stays -1 via the appended entry
-    text_codes, texts = pd.factorize(values.astype(str))
-    codes, pairs = pd.factorize(inst_codes * len(texts) + text_codes)
+    item_codes, item_uniq = _numbered(items)
+    inst_of_item = np.array([names.index(scales[i][0]) if i in scales else -1 for i in item_uniq] + [-1],
+                            dtype=np.int64)
+    inst_codes = inst_of_item[item_codes]     # an unknown or missing item: -1
+    text_codes, texts = _numbered(values)
+    texts = [str(t) for t in texts] + ["None"]
+    text_codes = np.where(text_codes < 0, len(texts) - 1, text_codes)
+    pair = (inst_codes + 1) * len(texts) + text_codes
+    used = np.zeros((len(names) + 1) * len(texts), dtype=bool)
+    used[pair] = True
+    pairs = np.flatnonzero(used)
+    number = np.full(len(used), -1, dtype=np.int64)
+    number[pairs] = np.arange(len(pairs))
+    codes = number[pair]
+    del pair, used, number
     by_inst = {v[0]: v for v in scales.values()}
     parsed = []
-    for pair in pairs:
-        inst = int(pair) // len(texts) if pair >= 0 else -1
+    for p in pairs:
+        inst, text = int(p) // len(texts) - 1, texts[int(p) % len(texts)]
         if inst < 0:
             parsed.append(np.nan)    # unknown item: the item check reports it
             continue
-        text = texts[int(pair) - inst * len(texts)]
         _, allowed, lookup = by_inst[names[inst]]
         parsed.append(answer_value(text, allowed, {**lookup, **extra} if extra else lookup))
     arr = np.empty(len(parsed), dtype=object)
@@ -481,6 +491,14 @@ def parse_answers(items: pd.Series, values: pd.Series, extra: dict[str, float]) 
     if any(isinstance(v, Unreadable) for v in parsed):
         return out
     return out.astype(float)
+
+
+def _numbered(s: pd.Series) -> tuple[np.ndarray, list]:
+    """(a number per cell, -1 where missing; the distinct values numbered)."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return np.asarray(s.cat.codes, dtype=np.int64), list(s.cat.categories)
+    codes, uniq = pd.factorize(s.astype(object), use_na_sentinel=True)
+    return codes.astype(np.int64), list(uniq)
 
 
 # --------------------------------------------------------------------------- text rules

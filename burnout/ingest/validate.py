@@ -348,7 +348,9 @@ def validate_surveys(df: pd.DataFrame, file: str = "surveys", labels: dict[str, 
 
 def _texts_but(df: pd.DataFrame, keep: list[str]) -> pd.DataFrame:
     kept = set(keep)
-    out = pd.DataFrame({c: df[c] if c in kept else as_text(df[c]) for c in df.columns}, index=df.index)
+    # copy=False: the item columns are the caller's, not a second copy of them
+    out = pd.DataFrame({c: df[c] if c in kept else as_text(df[c]) for c in df.columns}, index=df.index,
+                       copy=False)
     out.attrs.update(df.attrs)
     return out
 
@@ -375,6 +377,8 @@ def _melt_answers(df: pd.DataFrame, items: list[str], scales: dict, instrument: 
     # one table of every column's texts: a cell's text is table[its code + its column's offset]
     offsets = np.cumsum([0] + [len(t) for _, t in coded])
     table = np.concatenate([t for _, t in coded] + [np.array([None], dtype=object)])
+    # item ids and answer texts leave as categories: a code per answer, not a pointer
+    text_of, texts = pd.factorize(table, use_na_sentinel=True)
     filled = (np.column_stack([c >= 0 for c, _ in coded]) if items
               else np.zeros((len(df), 0), dtype=bool))
     inst_of_row = instrument.to_numpy(dtype=object)
@@ -389,7 +393,8 @@ def _melt_answers(df: pd.DataFrame, items: list[str], scales: dict, instrument: 
     # a concat of the parts held every answer twice.
     n = sum(p[3] for p in picks)
     out_rows = np.empty(n, dtype=np.int64)
-    out_inst, out_item, out_value = (np.empty(n, dtype=object) for _ in range(3))
+    out_inst = np.empty(n, dtype=object)
+    out_item, out_value = np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int32)
     at = 0
     for inst, mask, cols, count in picks:
         r, k = np.nonzero(filled[mask][:, cols])
@@ -397,10 +402,12 @@ def _melt_answers(df: pd.DataFrame, items: list[str], scales: dict, instrument: 
         part = slice(at, at + count)
         out_rows[part] = row_numbers[mask][r]
         out_inst[part] = inst
-        out_item[part] = np.asarray([items[j] for j in cols], dtype=object)[k]
-        out_value[part] = table[where[r, k]]
+        out_item[part] = np.asarray(cols, dtype=np.int32)[k]
+        out_value[part] = text_of[where[r, k]]
         at += count
         del r, k, where
     long = pd.DataFrame(index=pd.RangeIndex(n))
-    long["_row"], long["instrument"], long["item_id"], long["value"] = out_rows, out_inst, out_item, out_value
+    long["_row"], long["instrument"] = out_rows, out_inst
+    long["item_id"] = pd.Categorical.from_codes(out_item, categories=pd.Index(items, dtype=object))
+    long["value"] = pd.Categorical.from_codes(out_value, categories=pd.Index(texts, dtype=object))
     return long
