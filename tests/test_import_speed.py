@@ -1,16 +1,19 @@
 """The import's faster paths give what the plain ones gave (benchmarks/results/import.txt
-has the timings): counting lines without a list of them, the padding check by
-single-character scans, the wide file's filled cells picked row by row, and the
-answers put in primary-key order before they are written."""
+has the timings and memory): counting lines without a list of them, lines handed to the
+csv module without a StringIO copy, trimming on a column's distinct texts, the wide file's
+filled cells picked by category code, answers parsed by (instrument, text) numbers, and
+the answers put in primary-key order before they are written."""
 from __future__ import annotations
 
+import io
 import random
 
 import numpy as np
 import pandas as pd
 
 from burnout import ingest
-from burnout.ingest import read, validate
+from burnout.ingest import read, schemas, validate
+from burnout.ingest.cells import answer_value
 from burnout.ingest.schemas import item_scales
 from burnout.store import frames, get_engine, writes
 from burnout.store.writes import in_key_order
@@ -35,6 +38,11 @@ def test_lines_are_counted_and_leading_blank_lines_cut_as_splitlines_does():
         assert read._cut_leading_blank_lines(text) == (lead, "".join(lines[lead:])), repr(text)
 
 
+def test_lines_for_the_csv_module_are_the_lines_of_a_stringio():
+    for text in _random_texts(3_000, 4):
+        assert list(read._lines(text)) == list(io.StringIO(text)), repr(text)
+
+
 def test_the_first_lines_are_the_first_of_splitlines_without_splitting_the_file():
     for n, text in enumerate(_random_texts(6_000, 3)):
         k = n % 5
@@ -42,18 +50,26 @@ def test_the_first_lines_are_the_first_of_splitlines_without_splitting_the_file(
     assert read._head_lines("a\r\nb\rc\n\nd", 3) == ["a", "b", "c"]
 
 
-def _padded_plainly(text: str, sep: str) -> bool:
-    """The check as it was: every blank next to an edge, then a regex over the text."""
-    edges = (sep, '"', "\n", "\r")
-    pairs = [e + b for e in edges for b in " \t"] + [b + e for e in edges for b in " \t"]
-    return (any(p in text for p in pairs) or text.startswith((" ", "\t")) or text.endswith((" ", "\t"))
-            or read._OTHER_BLANKS.search(text) is not None)
+def test_cells_are_trimmed_as_str_strip_trims_each_cell():
+    """Trimming is done on a column's distinct texts: texts equal once trimmed
+    become one, blank ones (any Unicode blank str.strip knows) become missing."""
+    blanks = [" ", "\t", "\xa0", "\u3000", "\u2028", "\x0b", "\x1f", ""]
+    rnd = np.random.default_rng(5)
+    words = ["3", "x", "a b", ""]
+    cells = [None if rnd.random() < 0.2 else
+             rnd.choice(blanks) + rnd.choice(words) + rnd.choice(blanks) for _ in range(400)]
+    got = read.as_text(read._strip_cells(pd.Series(cells, dtype=object)))
+    want = [None if c is None or not c.strip() else c.strip() for c in cells]
+    assert got.tolist() == want
+    assert got.dropna().nunique() == len({w for w in want if w})
 
-
-def test_the_padding_check_finds_every_blank_the_plain_check_finds():
-    for sep in (",", ";"):
-        for text in _random_texts(4_000, 2):
-            assert read._padded(text, sep) == _padded_plainly(text, sep), repr(text)
+    # the same through the CSV reader (blanks a CSV can hold without looking binary)
+    padded = [None if c is None else rnd.choice([" ", "\xa0", ""]) + c.strip() + rnd.choice([" ", "\xa0"])
+              for c in cells]
+    text = "a;b\n" + "\n".join(f"{c or ''};1" for c in padded) + "\n"
+    df = read.read_table(text.encode("utf-8"), "t.csv")
+    assert df["a"].tolist() == [None if c is None or not c.strip() else c.strip() for c in padded]
+    assert df.index.tolist() == list(range(len(cells)))
 
 
 def test_a_wide_file_gives_the_cells_pandas_melt_gives():
@@ -66,7 +82,10 @@ def test_a_wide_file_gives_the_cells_pandas_melt_gives():
     df = pd.DataFrame(cells, columns=items, dtype=object)
     df.insert(0, "instrument", inst)
     df.insert(0, "_row", np.arange(n) + 2)
-    got = validate._melt_answers(df, items, scales)
+    got = validate._melt_answers(df, items, scales).astype({"item_id": object, "value": object})
+    # the same from the categorical columns read_table(compact=True) gives
+    compact = df.astype({c: "category" for c in items})
+    assert validate._melt_answers(compact, items, scales).astype({"item_id": object, "value": object}).equals(got)
     want = df.melt(id_vars=["_row", "instrument"], value_vars=items, var_name="item_id", value_name="value")
     want = want[want["value"].notna() & want["instrument"].notna()]
     # an item column left empty in every row of an instrument that is not its own is dropped
@@ -77,6 +96,23 @@ def test_a_wide_file_gives_the_cells_pandas_melt_gives():
             {"_row": got["_row"].dtype}))
     # row by row: one file row's cells together, as the answers table keys them
     assert got.groupby("instrument", sort=False)["_row"].apply(lambda r: r.is_monotonic_increasing).all()
+
+
+def test_answers_are_parsed_as_each_cell_alone_would_be():
+    scales = item_scales()
+    rnd = np.random.default_rng(8)
+    items = rnd.choice(np.array(list(scales)[:40] + ["nope", None], dtype=object), 500)
+    texts = ["1", "2", "5", "9", "x", "Often", "often (4)", "Never", "2,5", "", None]
+    values = pd.Series(rnd.choice(np.array(texts, dtype=object), 500), dtype=object)
+    got = schemas.parse_answers(pd.Series(items, dtype=object), values, {"x": 3.0})
+    for item, text, v in zip(items, values, got):
+        if item not in scales:
+            assert v != v      # NaN: the item check reports an unknown item
+            continue
+        _, allowed, lookup = scales[item]
+        want = answer_value(str(text), allowed, {**lookup, "x": 3.0})
+        assert (v == want) if not isinstance(want, float) else v == want or (v != v and want != want), \
+            (item, text, v, want)
 
 
 def test_answers_are_written_in_the_order_of_the_tables_key():

@@ -142,7 +142,7 @@ def prepare(roster=None, surveys=None, caseload=None, mapping=None, names: dict 
             spec = load_mapping(mapping, m, limits)
             dates = date_style(spec, m)
             expect = list(spec["columns"])
-        df = read_table(surveys, f, sheet=sheets.get("surveys"), expect=expect, limits=limits)
+        df = read_table(surveys, f, sheet=sheets.get("surveys"), expect=expect, limits=limits, compact=True)
         if spec is not None:
             df, labels = apply_mapping(df, spec, f, mapping_name=m)
         subs, ans = validate_surveys(df, f, labels, limits=limits, known_helpers=helper_ids, dates=dates)

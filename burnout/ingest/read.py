@@ -301,6 +301,17 @@ def _cut_leading_blank_lines(text: str) -> tuple[int, str]:
     return lead, text[pos:]
 
 
+def _lines(text: str):
+    """The lines ``io.StringIO(text)`` yields (split after each "\n"), one at a time:
+    a StringIO holds a copy of the text at four bytes a character."""
+    pos = 0
+    while pos < len(text):
+        end = text.find("\n", pos)
+        end = len(text) if end < 0 else end + 1
+        yield text[pos:end]
+        pos = end
+
+
 def _check_header(header: list[str], name: str) -> None:
     cleaned = [str(c).strip().lstrip("\ufeff") for c in header]
     seen: dict[str, int] = {}
@@ -326,21 +337,30 @@ def _read_csv(raw: bytes, name: str, limits: ImportLimits) -> pd.DataFrame:
         raise InputError("the file is empty", file=name)
     sep = _sniff_delimiter(text)
     try:
-        header = next(csv.reader(io.StringIO(text), delimiter=sep))
+        header = next(csv.reader(_lines(text), delimiter=sep))
     except csv.Error as exc:
         raise InputError(f"cannot read as CSV ({exc})", file=name, row=1) from exc
     _check_header(header, name)
     try:
-        # dtype=object: the parser's own strings, not cast one by one again as dtype=str does.
+        # dtype=category: each column is its few distinct texts plus a small code per cell,
+        # built chunk by chunk.  As object columns a wide export of 1.9 M rows x 60 columns
+        # was 8 bytes a cell (1 GB) and three times that while parsed.
         # The C parser reads UTF-8 bytes: a StringIO would hold the text at four bytes a
         # character (700 MB for a 180 MB export) and be encoded to UTF-8 all the same.
+        # A plain ASCII file is parsed from its own bytes and its text let go meanwhile
+        # (each is the file's size again: 180 MB for a large export).
         c_engine = "\x00" not in text
-        df = pd.read_csv(io.BytesIO(text.encode("utf-8")) if c_engine else io.StringIO(text), sep=sep,
-                         dtype=object, keep_default_na=False, na_values=[""], skipinitialspace=True,
+        if c_engine and lead == 0 and len(raw) == len(text) and text.isascii():
+            data, text = io.BytesIO(raw), None
+        else:
+            data = io.BytesIO(text.encode("utf-8")) if c_engine else io.StringIO(text)
+        df = pd.read_csv(data, sep=sep,
+                         dtype="category", keep_default_na=False, na_values=[""], skipinitialspace=True,
                          skip_blank_lines=False, engine="c" if c_engine else "python")
     except pd.errors.EmptyDataError as exc:
         raise InputError("the file is empty", file=name) from exc
     except (pd.errors.ParserError, csv.Error, ValueError) as exc:
+        text = raw.decode("ascii") if text is None else text
         _raise_ragged(text, sep, name, lead)
         m = re.search(r"EOF inside string starting at row (\d+)", str(exc))
         if m:   # pandas counts lines from 0, the header included
@@ -349,38 +369,16 @@ def _read_csv(raw: bytes, name: str, limits: ImportLimits) -> pd.DataFrame:
         raise InputError(f"cannot read as CSV ({str(exc).strip()})", file=name) from exc
     if not isinstance(df.index, pd.RangeIndex):
         # pandas silently turns surplus fields into an index: find the row and say so
-        _raise_ragged(text, sep, name, lead)
+        _raise_ragged(raw.decode("ascii") if text is None else text, sep, name, lead)
         raise InputError("cannot read as CSV (rows and header do not line up)", file=name)
     df.index = df.index + lead
     df.attrs["separator"] = sep
-    # Trimming every cell of a 200k-row export costs seconds; a file with no
-    # blank next to a separator, quote or line end has nothing to trim.
-    df.attrs["padded"] = _padded(text, sep)
     return df
-
-
-_OTHER_BLANKS = re.compile(r"[\x0b\x0c\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
-
-
-def _padded(text: str, sep: str) -> bool:
-    """Could any cell have blanks around it?  Plain substring tests (fast on
-    megabytes), plus any Unicode blank at all, which ``str.strip`` also removes."""
-    if text.isascii():
-        # one scan per character instead of a regex over every position (seconds on a big export)
-        if any(ch in text for ch in "\x0b\x0c\x1c\x1d\x1e\x1f"):
-            return True
-        if " " not in text and "\t" not in text:
-            return False
-    elif _OTHER_BLANKS.search(text) is not None:
-        return True
-    edges = (sep, '"', "\n", "\r")
-    pairs = [e + b for e in edges for b in " \t"] + [b + e for e in edges for b in " \t"]
-    return any(p in text for p in pairs) or text.startswith((" ", "\t")) or text.endswith((" ", "\t"))
 
 
 def _raise_ragged(text: str, sep: str, name: str, lead: int) -> None:
     """Name the first row with more fields than the header, if there is one."""
-    reader = csv.reader(io.StringIO(text), delimiter=sep)
+    reader = csv.reader(_lines(text), delimiter=sep)
     try:
         width = len(next(reader))
         for n, fields in enumerate(reader, start=2):
@@ -394,10 +392,15 @@ def _raise_ragged(text: str, sep: str, name: str, lead: int) -> None:
 # --------------------------------------------------------------------------- both
 
 def read_table(source, name: str | None = None, *, sheet: str | None = None,
-               expect: Iterable[str] | None = None, limits: ImportLimits | None = None) -> pd.DataFrame:
+               expect: Iterable[str] | None = None, limits: ImportLimits | None = None,
+               compact: bool = False) -> pd.DataFrame:
     """Read a CSV or XLSX file (path, bytes or file-like) into a frame of stripped
     strings with ``None`` for empty cells.  Typing happens in validation, where a
     bad cell can be reported by row and column.
+
+    ``compact=True`` leaves every column categorical (the same stripped texts,
+    missing for empty cells; ``as_text`` turns a column into strings): a large
+    wide survey file stays a byte or two a cell instead of eight.
 
     ``sheet`` picks a workbook's sheet; without it a workbook with one sheet,
     or with exactly one sheet whose header holds all of ``expect``, is read,
@@ -414,10 +417,10 @@ def read_table(source, name: str | None = None, *, sheet: str | None = None,
         df = _read_xlsx(raw, name, sheet, expect, limits)
     else:
         df = _read_csv(raw, name, limits)
-    df.columns = [str(c).strip().lstrip("\ufeff") for c in df.columns]
+    columns = [str(c).strip().lstrip("\ufeff") for c in df.columns]
     attrs = dict(df.attrs)
-    df = df.apply(_strip_cells, strip=attrs.get("padded", True))
-    df.attrs.update(attrs)
+    df = pd.DataFrame({i: _strip_cells(df.iloc[:, i]) for i in range(df.shape[1])}, index=df.index)
+    df.columns = columns
     df = _drop_qualtrics_rows(df)
     # Column by column, stopping once every row has a value: usually after the
     # first column, where a frame-wide notna() would build one flag per cell.
@@ -436,15 +439,28 @@ def read_table(source, name: str | None = None, *, sheet: str | None = None,
             raise InputError("a column with values has no header", file=name, row=1, column=f"column {i + 1}")
     if unnamed:
         df = df.iloc[:, [i for i in range(df.shape[1]) if i not in unnamed]]
+    if not compact:
+        named = list(df.columns)
+        df = pd.DataFrame({i: as_text(df.iloc[:, i]) for i in range(df.shape[1])}, index=df.index)
+        df.columns = named
     df.attrs.update(attrs)
     df.attrs["decimal_comma"] = attrs.get("separator") == ";" and _has_decimal_commas(df)
     return df
 
 
+def as_text(col: pd.Series) -> pd.Series:
+    """A column of ``read_table(..., compact=True)`` as strings, ``None`` where empty.
+    The strings are the categories' own objects, not copies."""
+    if not isinstance(col.dtype, pd.CategoricalDtype):
+        return col
+    table = np.append(np.asarray(col.cat.categories, dtype=object), None)
+    return pd.Series(table[col.cat.codes.to_numpy()], index=col.index, name=col.name, dtype=object)
+
+
 def _has_decimal_commas(df: pd.DataFrame) -> bool:
     for c in df.columns:
         s = df[c].dropna()
-        if len(s) and s.astype(str).str.match(DECIMAL_COMMA).any():
+        if len(s) and pd.Series(s.unique(), dtype=object).astype(str).str.match(DECIMAL_COMMA).any():
             return True
     return False
 
@@ -463,14 +479,15 @@ def _drop_qualtrics_rows(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-def _strip_cells(col: pd.Series, strip: bool = True) -> pd.Series:
-    """Trim whitespace; blank cells become missing.  Only filled cells are
-    touched: wide survey files are mostly empty, and this runs on every cell."""
-    col = col.astype(object)
-    filled = col.notna()
-    if strip and filled.any():
-        stripped = col[filled].astype(str).str.strip()
-        col = col.copy()
-        col[filled] = stripped.where(stripped != "", None)
-        filled = col.notna()
-    return col.where(filled, None)
+def _strip_cells(col: pd.Series) -> pd.Series:
+    """Trim whitespace; blank cells become missing.  Done on a column's distinct
+    texts (its categories), not on each of its cells."""
+    if not isinstance(col.dtype, pd.CategoricalDtype):   # a workbook's cells, the python parser's
+        col = col.astype("category")
+    texts = [str(t).strip() for t in col.cat.categories]
+    # texts that differ only by blanks become one category; blank ones none
+    new_codes, uniq = pd.factorize(pd.Series([t if t else None for t in texts], dtype=object))
+    codes = col.cat.codes.to_numpy()
+    lookup = np.append(new_codes, -1).astype(codes.dtype)   # no more categories than before
+    cat = pd.Categorical.from_codes(lookup[codes], categories=pd.Index(uniq, dtype=object))
+    return pd.Series(cat, index=col.index, name=col.name)

@@ -456,17 +456,34 @@ def parse_answers(items: pd.Series, values: pd.Series, extra: dict[str, float]) 
     """Answer text -> value on each item's scale (or Unreadable).  Each distinct
     (instrument, text) pair is read once: millions of answers, a few dozen texts."""
     scales = item_scales()
-    inst_of = items.map({k: v[0] for k, v in scales.items()})
-    keys = inst_of.fillna("?").astype(str) + "\x1f" + values.astype(str)
-    codes, uniq = pd.factorize(keys)
+    # Items and texts are numbered apart and each pair by its two numbers: joining
+    # the two as one string per answer cost a new string for each of 11 M answers.
+    # Categorical columns (from the wide melt) bring their numbers; pandas'
+    # factorize would build a hash table the size of the column.
+    names = sorted({v[0] for v in scales.values()})
+    item_codes, item_uniq = _numbered(items)
+    inst_of_item = np.array([names.index(scales[i][0]) if i in scales else -1 for i in item_uniq] + [-1],
+                            dtype=np.int64)
+    inst_codes = inst_of_item[item_codes]     # an unknown or missing item: -1
+    text_codes, texts = _numbered(values)
+    texts = [str(t) for t in texts] + ["None"]
+    text_codes = np.where(text_codes < 0, len(texts) - 1, text_codes)
+    pair = (inst_codes + 1) * len(texts) + text_codes
+    used = np.zeros((len(names) + 1) * len(texts), dtype=bool)
+    used[pair] = True
+    pairs = np.flatnonzero(used)
+    number = np.full(len(used), -1, dtype=np.int64)
+    number[pairs] = np.arange(len(pairs))
+    codes = number[pair]
+    del pair, used, number
     by_inst = {v[0]: v for v in scales.values()}
     parsed = []
-    for k in uniq:
-        inst, text = k.split("\x1f", 1)
-        if inst not in by_inst:
+    for p in pairs:
+        inst, text = int(p) // len(texts) - 1, texts[int(p) % len(texts)]
+        if inst < 0:
             parsed.append(np.nan)    # unknown item: the item check reports it
             continue
-        _, allowed, lookup = by_inst[inst]
+        _, allowed, lookup = by_inst[names[inst]]
         parsed.append(answer_value(text, allowed, {**lookup, **extra} if extra else lookup))
     arr = np.empty(len(parsed), dtype=object)
     arr[:] = parsed
@@ -474,6 +491,14 @@ def parse_answers(items: pd.Series, values: pd.Series, extra: dict[str, float]) 
     if any(isinstance(v, Unreadable) for v in parsed):
         return out
     return out.astype(float)
+
+
+def _numbered(s: pd.Series) -> tuple[np.ndarray, list]:
+    """(a number per cell, -1 where missing; the distinct values numbered)."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        return np.asarray(s.cat.codes, dtype=np.int64), list(s.cat.categories)
+    codes, uniq = pd.factorize(s.astype(object), use_na_sentinel=True)
+    return codes.astype(np.int64), list(uniq)
 
 
 # --------------------------------------------------------------------------- text rules
@@ -605,17 +630,21 @@ ROW_RULES: dict[str, RowRule] = {
 
 
 def validate(model: type[pa.DataFrameModel], df: pd.DataFrame, probs: Problems, context: Context,
-             column_of: Callable[[pd.DataFrame, object, str], str] | None = None) -> pd.DataFrame | None:
+             column_of: Callable[[pd.DataFrame, object, str], str] | None = None,
+             inplace: bool = False) -> pd.DataFrame | None:
     """Validate ``df`` (which has a ``_row`` column: the file row of each row)
     with ``model``; add every problem to ``probs``.  Returns the parsed frame,
     or None when it had problems.
+
+    ``inplace=True``: ``df`` is the caller's scratch frame and may be changed;
+    pandera otherwise copies it first (11 M answers of a large export).
 
     ``column_of(data, index, column)`` may name another column for a failure
     (long answers are reported under their item's column)."""
     token = _CTX.set(context)
     try:
         try:
-            return model.validate(df, lazy=True)
+            return model.validate(df, lazy=True, inplace=inplace)
         except SchemaErrors as err:
             _add_failures(err, probs, context, column_of)
             return None

@@ -19,6 +19,7 @@ from burnout.ingest import schemas
 from burnout.ingest.dates import HOW_TO_DECLARE, ISO_ONLY, DateStyle
 from burnout.ingest.limits import ImportLimits
 from burnout.ingest.problems import Problems
+from burnout.ingest.read import as_text
 from burnout.ingest.schemas import Context
 from burnout.instruments import normalise_label
 
@@ -286,6 +287,9 @@ def validate_surveys(df: pd.DataFrame, file: str = "surveys", labels: dict[str, 
                 probs.add("unknown column: not an item id of proqol5, cbi, sib or pulse "
                           "(a form-tool export needs a mapping file)", 1, c)
             probs.raise_if_any()
+    # A compact frame (read_table(compact=True)): every column but the items as text;
+    # the item columns stay categorical, only their filled cells are ever picked.
+    df = _texts_but(df, items)
     context = _context(df, limits, known_helpers, dates, labels)
     probs = Problems(file, headers)
     key_cols = SURVEY_KEYS + (["comment"] if "comment" in df.columns else [])
@@ -302,13 +306,17 @@ def validate_surveys(df: pd.DataFrame, file: str = "surveys", labels: dict[str, 
         long["_submission"] = (df["helper_id"].astype(str) + "\x1f" + df["submitted_at"].astype(str)
                                + "\x1f" + raw_inst.astype(str))
     else:
-        long = _melt_answers(df.assign(instrument=raw_inst, _row=df.index + 2), items, scales)
+        long = _melt_answers(df, items, scales, instrument=raw_inst, rows=df.index + 2)
     # A row whose instrument is not one is reported once, not again per answer.
-    long = long[long["value"].notna() & long["instrument"].isin(INSTRUMENTS)].reset_index(drop=True)
+    keep = long["value"].notna() & long["instrument"].isin(INSTRUMENTS)
+    if not keep.all():
+        long = long[keep].reset_index(drop=True)
+    del keep
     ans_v = schemas.validate(schemas.AnswerSchema, long, probs, context,
                              column_of=lambda data, i, col: (data.at[i, "item_id"] if col == "value"
-                                                             else col))
-    answered = set(long["_row"])
+                                                             else col), inplace=True)
+    answered = pd.unique(long["_row"].to_numpy())
+    del long      # ans_v holds the answers now
     no_answers = keys["_row"][~keys["_row"].isin(answered) & raw_inst.isin(INSTRUMENTS)]
     for r in no_answers:
         probs.add("the row has no answers", int(r), None)
@@ -324,36 +332,82 @@ def validate_surveys(df: pd.DataFrame, file: str = "surveys", labels: dict[str, 
         subs = subs_v[SURVEY_KEYS + ["row"]].copy()
         subs["comment"] = subs_v["comment"] if "comment" in subs_v.columns else pd.NA
         position = np.arange(len(subs_v))
-    by_row = subs_v.set_index("row")[SURVEY_KEYS].assign(submission=position)
-    ans = ans_v[["_row", "item_id", "value"]].join(by_row, on="_row")
-    ans = ans[SURVEY_KEYS + ["item_id", "value", "submission"]].reset_index(drop=True)
-    ans["value"] = ans["value"].astype(float)
+    # Each answer takes its row's keys by position (subs_v has one row per file row):
+    # a join on the row built the 11 M answers' frame twice more.
+    # Filled column by column: a frame built from a dict stacks its object columns
+    # into one block, a second copy of them.
+    at = pd.Index(subs_v["row"].to_numpy()).get_indexer(ans_v["_row"].to_numpy())
+    ans = pd.DataFrame(index=pd.RangeIndex(len(at)))
+    for k in SURVEY_KEYS:
+        ans[k] = subs_v[k].to_numpy()[at]
+    ans["item_id"] = ans_v["item_id"].to_numpy(dtype=object)
+    ans["value"] = ans_v["value"].to_numpy(dtype=float)
+    ans["submission"] = position[at]
     return subs.reset_index(drop=True), ans
 
 
-def _melt_answers(df: pd.DataFrame, items: list[str], scales: dict) -> pd.DataFrame:
+def _texts_but(df: pd.DataFrame, keep: list[str]) -> pd.DataFrame:
+    kept = set(keep)
+    # copy=False: the item columns are the caller's, not a second copy of them
+    out = pd.DataFrame({c: df[c] if c in kept else as_text(df[c]) for c in df.columns}, index=df.index,
+                       copy=False)
+    out.attrs.update(df.attrs)
+    return out
+
+
+def _codes(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(a code per cell, -1 where empty; the texts the codes stand for)."""
+    cat = col.array if isinstance(col.dtype, pd.CategoricalDtype) else pd.Categorical(col.to_numpy(dtype=object))
+    return np.asarray(cat.codes), np.asarray(cat.categories, dtype=object)
+
+
+def _melt_answers(df: pd.DataFrame, items: list[str], scales: dict, instrument: pd.Series | None = None,
+                  rows=None) -> pd.DataFrame:
     """Wide → long, one instrument at a time, keeping only filled cells, row by row.
+    ``instrument`` and ``rows`` (file rows) default to ``df``'s columns of those names.
 
     Melting every item column of every row would build (rows × all items)
     mostly-empty cells first: 60 M for a large export.  So which cells are filled
-    is found once for the whole file and only those are picked.  Cells answered
-    for another instrument are kept so validation can name them."""
-    filled = df[items].notna().to_numpy() if items else np.zeros((len(df), 0), dtype=bool)
-    inst_of_row = df["instrument"].to_numpy(dtype=object)
-    row_numbers = df["_row"].to_numpy()
-    parts = []
-    for inst in df["instrument"].dropna().unique():
+    is found once for the whole file and only those are picked, through the item
+    columns' category codes (a byte or two a cell, where text is eight).  Cells
+    answered for another instrument are kept so validation can name them."""
+    instrument = df["instrument"] if instrument is None else instrument
+    row_numbers = np.asarray(df["_row"] if rows is None else rows)
+    coded = [_codes(df[c]) for c in items]
+    # one table of every column's texts: a cell's text is table[its code + its column's offset]
+    offsets = np.cumsum([0] + [len(t) for _, t in coded])
+    table = np.concatenate([t for _, t in coded] + [np.array([None], dtype=object)])
+    # item ids and answer texts leave as categories: a code per answer, not a pointer
+    text_of, texts = pd.factorize(table, use_na_sentinel=True)
+    filled = (np.column_stack([c >= 0 for c, _ in coded]) if items
+              else np.zeros((len(df), 0), dtype=bool))
+    inst_of_row = instrument.to_numpy(dtype=object)
+    picks = []
+    for inst in instrument.dropna().unique():
         mask = inst_of_row == inst
         here = filled[mask]
         cols = [j for j, c in enumerate(items) if scales[c][0] == inst or here[:, j].any()]
-        if not cols:
-            continue
-        r, k = np.nonzero(here[:, cols])
-        values = df.loc[mask, [items[j] for j in cols]].to_numpy(dtype=object)
-        parts.append(pd.DataFrame({"_row": row_numbers[mask][r], "instrument": inst,
-                                   "item_id": np.asarray([items[j] for j in cols], dtype=object)[k],
-                                   "value": values[r, k]}))
-    if not parts:
-        return pd.DataFrame({"_row": pd.Series(dtype=int), "instrument": pd.Series(dtype=object),
-                             "item_id": pd.Series(dtype=object), "value": pd.Series(dtype=object)})
-    return pd.concat(parts, ignore_index=True)
+        if cols:
+            picks.append((inst, mask, cols, int(np.count_nonzero(here[:, cols]))))
+    # The long columns are allocated once and filled instrument by instrument:
+    # a concat of the parts held every answer twice.
+    n = sum(p[3] for p in picks)
+    out_rows = np.empty(n, dtype=np.int64)
+    out_inst = np.empty(n, dtype=object)
+    out_item, out_value = np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int32)
+    at = 0
+    for inst, mask, cols, count in picks:
+        r, k = np.nonzero(filled[mask][:, cols])
+        where = np.column_stack([coded[j][0][mask].astype(np.int32) + offsets[j] for j in cols])
+        part = slice(at, at + count)
+        out_rows[part] = row_numbers[mask][r]
+        out_inst[part] = inst
+        out_item[part] = np.asarray(cols, dtype=np.int32)[k]
+        out_value[part] = text_of[where[r, k]]
+        at += count
+        del r, k, where
+    long = pd.DataFrame(index=pd.RangeIndex(n))
+    long["_row"], long["instrument"] = out_rows, out_inst
+    long["item_id"] = pd.Categorical.from_codes(out_item, categories=pd.Index(items, dtype=object))
+    long["value"] = pd.Categorical.from_codes(out_value, categories=pd.Index(texts, dtype=object))
+    return long
