@@ -502,16 +502,33 @@ def simulate(impact: pd.DataFrame, settings: Settings | Mapping | None = None, o
     no_q = np.isnan(q_used)
     ref_m = ref[mix]
     q_used = np.where(no_q, ref_m, q_used)
-    q_d = np.clip(q_used[None, :] * np.where(no_q[None, :], 1.0, scale), 0.0, 1.0)
-    t_d = np.broadcast_to(base[mix][None, :], (draws, len(mix))).copy()
+    # The draws x helpers matrices are tens of MB each at thousands of helpers: every step below
+    # writes into a matrix already made (the same operations in the same order, so the same bits
+    # as the plain expressions in the docstring; x·1.0 is x, and a sum or product is the same
+    # either way round).  A prevalence draw scales only the helpers with their own estimate.
+    q_d = q_used[None, :] * scale
+    q_d[:, no_q] = q_used[no_q]
+    np.clip(q_d, 0.0, 1.0, out=q_d)
+    t_d = np.broadcast_to(base[mix][None, :], (draws, len(mix)))     # read-only: the same base in every draw
     if observed is not None and getattr(observed, "used", False) and is_obs.any():
+        t_d = t_d.copy()
         shape = float(observed.leavers) + OBSERVED_PRIOR_LEAVERS
         t_d[:, is_obs[mix]] *= (rng.gamma(shape, 1.0, draws) / shape)[:, None]
-    t_nb = t_d / (1.0 + (rr - 1.0) * ref_m[None, :])
-    p_m = np.minimum(1.0, t_nb * (1.0 + (rr - 1.0) * q_d))
-    p_m = np.where(np.isnan(q_d), t_d, p_m)
+    t_nb = (rr - 1.0) * ref_m[None, :]
+    t_nb += 1.0
+    np.divide(t_d, t_nb, out=t_nb)                                  # T_nb = T / (1 + (RR−1)·BO_ref)
+    p_m = (rr - 1.0) * q_d
+    p_m += 1.0
+    p_m *= t_nb
+    np.minimum(1.0, p_m, out=p_m)                                   # min(1, T_nb·(1 + (RR−1)·q))
+    no_p = np.isnan(q_used)      # q_d is NaN exactly where q_used is (the scale is finite)
+    p_m[:, no_p] = t_d[:, no_p]
     # the burnout-attributable part as turnover.helper_impact takes it: T_nb·(RR−1)·q
-    a_m = np.minimum(t_nb * (rr - 1.0) * q_d, p_m)
+    a_m = t_nb
+    a_m *= rr - 1.0
+    a_m *= q_d
+    np.minimum(a_m, p_m, out=a_m)
+    del q_d
     p_d, a_d = _columns_into(p_d, mix, p_m), _columns_into(a_d, mix, a_m)
 
     if fitted.any():
@@ -534,10 +551,10 @@ def simulate(impact: pd.DataFrame, settings: Settings | Mapping | None = None, o
     d = Draws(p_d, a_d, cost, f[:, 0], cases)
     # who leaves, drawn last so the assumption draws above stay those of the same seed;
     # in blocks of helpers, to keep the uniform draws' float matrix small
+    # (an unknown chance, NaN, never leaves: a uniform draw in [0, 1) is below neither NaN nor 0)
     left = np.zeros((draws, n), bool)
-    p_ok = np.nan_to_num(p_d, nan=0.0)
     for j in range(0, n, 1024):
-        left[:, j:j + 1024] = rng.random((draws, min(1024, n - j))) < p_ok[:, j:j + 1024]
+        left[:, j:j + 1024] = rng.random((draws, min(1024, n - j))) < p_d[:, j:j + 1024]
     return Ranges(impact.reset_index(drop=True), d, left)
 
 
@@ -604,17 +621,21 @@ def shanafelt_ranges(helpers, burnout_rate, turnover_rate, cost_per_departure, r
     return out
 
 
-def what_if_ranges(roster: pd.DataFrame, risk_latest: pd.DataFrame, settings=None, **scenario) -> dict:
+def what_if_ranges(roster: pd.DataFrame, risk_latest: pd.DataFrame, settings=None, memo: dict | None = None,
+                   **scenario) -> dict:
     """:func:`turnover.what_if` with ``_low`` / ``_high`` for its leaver, money,
     client and ROI figures: the scenario rerun at the ends of the relative-risk
     range (the change it predicts grows with RR), money also at the ends of the
     cost range.  ``scenario``: what_if's keyword arguments (burnout_reduction_points,
     cap_caseload, intervention_cost, weights, calibration).  The central figures
-    are what_if's own; ``text`` holds the words for the savings and leavers avoided."""
+    are what_if's own; ``text`` holds the words for the savings and leavers avoided.
+    ``memo``: what_if's, kept by a caller that asks for several scenarios on the same inputs;
+    the three relative risks here share it anyway."""
     s = resolve(settings)
     rr0 = float(s.relative_risk)
-    mid = what_if(roster, risk_latest, s, **scenario)
-    ends = [what_if(roster, risk_latest, s.merged({"relative_risk": rr}), **scenario)
+    memo = {} if memo is None else memo
+    mid = what_if(roster, risk_latest, s, memo=memo, **scenario)
+    ends = [what_if(roster, risk_latest, s.merged({"relative_risk": rr}), memo=memo, **scenario)
             for rr in (min(s.relative_risk_low, rr0), max(s.relative_risk_high, rr0))]
     lo_f, hi_f = min(s.cost_low_factor, 1.0), max(s.cost_high_factor, 1.0)
     k = float(scenario.get("intervention_cost") or 0)

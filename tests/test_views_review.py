@@ -2,6 +2,8 @@
 filters, turnover assumptions, and how the risk model was checked."""
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 import pytest
 
@@ -140,6 +142,29 @@ def test_a_what_if_change_reworks_only_the_scenario(demo_db, monkeypatch):
     monkeypatch.undo()
     # the second, whose cap-alone lever came from the first: the same as a whole review's
     assert_same_review(got[1], build_review(eng, "org", data=data, scenario=scenarios[1]))
+
+
+def test_what_if_scenarios_sharing_their_before_figures_equal_calls_that_share_nothing(demo_db, monkeypatch):
+    """The levers and scenarios of one review share turnover.what_if's memo (the helpers'
+    figures before any scenario, per relative risk, and their capped-caseload risk): each
+    result equals one worked out with no memo at all, at every end of the relative-risk
+    range (a memo keyed without the relative risk would give the middle figure at both ends)."""
+    from burnout import turnover
+
+    eng = demo_db["engine"]
+    base = review_base(eng, "org", data=load_data(eng))
+    asks = [(10.0, False, 0.0), (0.0, True, 0.0), (10.0, True, 0.0), (25.0, True, 5_000.0), (0.0, False, 0.0)]
+    shared = dataclasses.replace(base.inputs, done={}, memo={})
+    kept = [shared.run(*a) for a in asks]
+    assert {k[0] for k in shared.memo} == {"before", "capped"}
+    assert len([k for k in shared.memo if k[0] == "before"]) == 3, "the middle and both ends of the range"
+    real = turnover.what_if
+    monkeypatch.setattr(review_mod.uncertainty, "what_if", lambda *a, memo=None, **k: real(*a, **k))
+    alone = dataclasses.replace(base.inputs, done={}, memo={})
+    fresh = [alone.run(*a) for a in asks]
+    assert not alone.memo
+    assert kept == fresh
+    assert any(r["cost_saved_low"] < r["cost_saved_high"] for r in kept if r.get("cost_saved_low") is not None)
 
 
 def test_a_site_filter_redoes_only_the_rollups(demo_db):
