@@ -715,6 +715,8 @@ def participation(roster: pd.DataFrame, scores: pd.DataFrame, min_n: int = MIN_N
     if weeks:
         first = max(first, last - pd.Timedelta(weeks=weeks - 1))
     all_weeks = pd.date_range(first, last, freq="7D")
+    # who answered, for the weeks shown only (the scores hold every week since the start)
+    s = s[(s["week_start"] >= first) & (s["week_start"] <= last)]
     start = pd.to_datetime(roster["start_date"]).to_numpy()
     end = pd.to_datetime(roster["end_date"]).to_numpy()
     ids = roster["helper_id"].to_numpy()

@@ -323,3 +323,15 @@ def test_hr_review_shows_causes_apart_from_symptoms_ranked_like_each_helpers_dri
     shown = set(by_team.table.loc[by_team.status["risk_score"] == privacy.SHOWN, "team"].astype(str))
     team_cols = set(causes.columns) - {"Workplace factor", "All: adds (risk points)", "Suggested first step"}
     assert team_cols and team_cols <= shown
+
+
+def test_participation_of_the_weeks_shown_equals_those_weeks_of_the_whole_history(demo_db):
+    """privacy.participation reads who answered only in the weeks it shows: each of those
+    weeks equals the same week counted over the whole history (first and last week included)."""
+    data = load_data(demo_db["engine"])
+    for weeks in (4, 26):
+        recent = privacy.participation(data.roster, data.scores, MIN_N, as_of=data.as_of, weeks=weeks)
+        whole = privacy.participation(data.roster, data.scores, MIN_N, as_of=data.as_of, weeks=None)
+        assert len(recent) == weeks < len(whole)
+        pd.testing.assert_frame_equal(recent, whole.tail(weeks).reset_index(drop=True), check_exact=True)
+        assert (recent["status"] == privacy.SHOWN).any()
