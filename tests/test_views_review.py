@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -335,3 +336,22 @@ def test_participation_of_the_weeks_shown_equals_those_weeks_of_the_whole_histor
         assert len(recent) == weeks < len(whole)
         pd.testing.assert_frame_equal(recent, whole.tail(weeks).reset_index(drop=True), check_exact=True)
         assert (recent["status"] == privacy.SHOWN).any()
+
+
+def test_weekly_rows_join_their_group_as_the_merge_did():
+    """views.tables.joined (a look-up) gives the inner merge's frame exactly: rows of helpers
+    not on the roster dropped, the first roster row of a helper listed twice, the frame's
+    order and a fresh index, the group's own type (text, categories, missing)."""
+    from burnout.views.tables import joined
+
+    rng = np.random.default_rng(4)
+    roster = pd.DataFrame({"helper_id": ["h1", "h2", "h3", "h2", "h5"], "team": ["A", "B", None, "C", "A"],
+                           "role": pd.Categorical(["x", "y", "x", "z", None])})
+    frame = pd.DataFrame({"helper_id": rng.choice(["h1", "h2", "h3", "h4", "h5"], 200),
+                          "week_start": pd.Timestamp("2026-01-05") + pd.to_timedelta(rng.integers(0, 5, 200) * 7, "D"),
+                          "m": rng.normal(50, 5, 200)}, index=rng.permutation(200) + 1000)
+    for g in ("team", "role"):
+        want = frame.merge(roster[["helper_id", g]].drop_duplicates("helper_id"), on="helper_id", how="inner")
+        got = joined(frame, roster, g)
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
+        assert "h4" not in set(got["helper_id"]) and set(got.loc[got["helper_id"] == "h2", "team" if g == "team" else g].astype(str)) <= {"B", "y"}
