@@ -394,22 +394,25 @@ class Suppressed:
     def display(self, decimals: int = 1, percent: Sequence[str] = (), labels: Mapping | None = None
                 ) -> pd.DataFrame:
         """Table for people: numbers rounded, hidden cells in words, readable headers."""
-        out = self.table[self.group_cols].copy().astype(object)
+        out = pd.DataFrame({g: _objects(self.table[g]) for g in self.group_cols}, index=self.table.index)
         for c in ["n", *self.value_cols]:
+            # Each cell as before (Python's round, int for counts, the hidden words), but the
+            # masks are taken per column: a team x week table has hundreds of thousands of cells.
+            st = self.status[c].to_numpy(dtype=object)
             vals = self.table[c]
-            col = []
-            for v, s in zip(vals, self.status[c]):
-                if s != SHOWN:
-                    col.append(hidden_label(s, self.min_n))
-                elif pd.isna(v):
-                    col.append("")
-                elif c == "n":
-                    col.append(int(v))
-                elif c in percent:
-                    col.append(round(float(v) * 100, decimals))
-                else:
-                    col.append(round(float(v), decimals))
-            out[c] = col
+            shown = st == SHOWN
+            ok = shown & ~vals.isna().to_numpy()
+            col = np.empty(len(st), dtype=object)
+            col[~shown] = [hidden_label(x, self.min_n) for x in st[~shown]]
+            col[shown & ~ok] = ""
+            picked = vals.to_numpy(dtype=object)[ok]
+            if c == "n":
+                col[ok] = [int(v) for v in picked]
+            elif c in percent:
+                col[ok] = [round(float(v) * 100, decimals) for v in picked]
+            else:
+                col[ok] = [round(float(v), decimals) for v in picked]
+            out[c] = col.tolist()         # a list, as before: pandas infers the column's type from it
         names = {**self.labels, **(labels or {})}
         return out.rename(columns=names)
 
@@ -422,6 +425,17 @@ class Suppressed:
                 if self.status.iloc[i][c] == SHOWN:
                     rows.append((*key, c, self.table.iloc[i][c]))
         return pd.DataFrame(rows, columns=[*self.group_cols, "column", "value"])
+
+
+def _objects(s: pd.Series) -> pd.Series:
+    """``s.astype(object)``; a date column through its distinct values (one Timestamp
+    object per week, not one per cell of a group x week table)."""
+    if not pd.api.types.is_datetime64_any_dtype(s.dtype):
+        return s.astype(object)
+    codes, uniques = pd.factorize(s)
+    objs = np.empty(len(s), dtype=object)
+    objs[:] = np.append(uniques.astype(object).to_numpy(), pd.NaT)[codes]     # code -1: NaT, as astype gives
+    return pd.Series(objs, index=s.index, name=s.name, dtype=object)
 
 
 def _as_float(s: pd.Series) -> pd.Series:
@@ -701,6 +715,8 @@ def participation(roster: pd.DataFrame, scores: pd.DataFrame, min_n: int = MIN_N
     if weeks:
         first = max(first, last - pd.Timedelta(weeks=weeks - 1))
     all_weeks = pd.date_range(first, last, freq="7D")
+    # who answered, for the weeks shown only (the scores hold every week since the start)
+    s = s[(s["week_start"] >= first) & (s["week_start"] <= last)]
     start = pd.to_datetime(roster["start_date"]).to_numpy()
     end = pd.to_datetime(roster["end_date"]).to_numpy()
     ids = roster["helper_id"].to_numpy()

@@ -567,7 +567,7 @@ def capped_helpers(risk_latest: pd.DataFrame, weights: dict | None = None) -> se
 def what_if(roster: pd.DataFrame, risk_latest: pd.DataFrame, settings: Settings | Mapping | None = None,
             burnout_reduction_points: float = 0, cap_caseload: bool = False,
             intervention_cost: float = 0, weights: dict | None = None, calibration=None,
-            pool_kinds: frozenset = frozenset()) -> dict:
+            pool_kinds: frozenset = frozenset(), memo: dict | None = None) -> dict:
     """Expected leavers, cost and clients before and after a scenario.
 
     ``burnout_reduction_points`` lowers burnout *prevalence* by that many
@@ -598,13 +598,26 @@ def what_if(roster: pd.DataFrame, risk_latest: pd.DataFrame, settings: Settings 
     (as used for the turnover table, ``risk.leaving_model``) the *before*
     figures are the fitted ones and each helper's leaving probability falls by
     the mixture's ``(T_b − T_nb)·(q − q')``, so "now" matches the table.
+
+    ``memo``: a dict kept by a caller that asks for several scenarios and relative risks
+    on the same ``roster``, ``risk_latest``, ``weights``, ``calibration``, ``pool_kinds``
+    and settings apart from ``relative_risk`` (uncertainty.what_if_ranges, the review's
+    levers): the helpers' *before* figures per relative risk and their capped-caseload
+    risk are worked out once there instead of once per call (read-only results: it may
+    be shared between threads).
     """
     s = resolve(settings)
     r = float(burnout_reduction_points) / 100.0
     if r < 0 or r > 1:
         raise InputError(f"burnout reduction must be between 0 and 100 points, got {burnout_reduction_points!r}")
     fitted = calibration is not None and getattr(calibration, "used", None) == "fitted"
-    before = helper_impact(roster, risk_latest, s, calibration=calibration if fitted else None, pool_kinds=pool_kinds)
+    key = ("before", float(s.relative_risk))
+    before = None if memo is None else memo.get(key)
+    if before is None:
+        before = helper_impact(roster, risk_latest, s, calibration=calibration if fitted else None,
+                               pool_kinds=pool_kinds)
+        if memo is not None:
+            before = memo.setdefault(key, before)
     q_after = before["p_burned_out"].copy()
     assumptions = [
         f"Burned-out helpers are {s.relative_risk:g} times as likely to leave (Shanafelt 2017; Hamidi 2018).",
@@ -612,11 +625,17 @@ def what_if(roster: pd.DataFrame, risk_latest: pd.DataFrame, settings: Settings 
         "changes (Shanafelt 2017, Figure 3).",
     ]
     if cap_caseload and risk_latest is not None and "caseload_ratio" in risk_latest:
-        rl = risk_latest.drop_duplicates("helper_id").reset_index(drop=True)
-        new_risk = pd.Series(_capped_risk(rl, weights).to_numpy(), index=rl["helper_id"])
-        risk_after = before["helper_id"].map(new_risk).fillna(before["risk_score"])
-        q_new = pd.Series(burnout_probability(risk_after, *_link(s)),
-                          index=before.index)
+        # the helpers and their risk are the same under every relative risk: only the link reads s
+        key = ("capped", _link(s))
+        q_new = None if memo is None else memo.get(key)
+        if q_new is None:
+            rl = risk_latest.drop_duplicates("helper_id").reset_index(drop=True)
+            new_risk = pd.Series(_capped_risk(rl, weights).to_numpy(), index=rl["helper_id"])
+            risk_after = before["helper_id"].map(new_risk).fillna(before["risk_score"])
+            q_new = pd.Series(burnout_probability(risk_after, *_link(s)),
+                              index=before.index)
+            if memo is not None:
+                q_new = memo.setdefault(key, q_new)
         # an explicitly given probability is not a function of the risk, so it stays
         if "p_burned_out" not in risk_latest.columns:
             q_after = q_new.where(before["risk_score"].notna(), q_after)

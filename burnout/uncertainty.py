@@ -387,7 +387,12 @@ def _weighted_sums(base: np.ndarray, figures: list, codes: np.ndarray, groups: i
     cols = np.tile(good, len(figures))
     vals = np.concatenate([w[good] for w in weights])
     stacked = sparse.csr_matrix((vals, (rows, cols)), shape=(groups * len(figures), n))
-    total = np.asarray(stacked @ base.T).T          # draws x (figures x groups)
+    # draws x (figures x groups), some draws at a time: the product wants the helpers x draws
+    # transpose in order, a copy of the whole matrix at once would be tens of MB of new pages.
+    # Each sum adds its helpers in the same order whatever the draws beside it: the same bits.
+    total = np.empty((base.shape[0], stacked.shape[0]))
+    for j in range(0, base.shape[0], 256):
+        total[j:j + 256] = np.asarray(stacked @ base[j:j + 256].T).T
     out = []
     odd = np.flatnonzero(bad)
     for k, (_, _, f) in enumerate(figures):
@@ -460,6 +465,9 @@ def prevalence_interval(p_burned_out, draws: int = DRAWS, seed: int = SEED) -> d
     return interval(d, mid=mid) if d is not None else {"mid": mid, "low": mid, "high": mid}
 
 
+_BLOCK = 256      # helpers per block of simulate's mixture: 2,000 draws x 256 is 4 MB
+
+
 def _columns_into(whole: np.ndarray, columns: np.ndarray, part: np.ndarray) -> np.ndarray:
     """``whole`` with ``part`` as its ``columns``; ``part`` itself when it is every column."""
     if len(columns) == whole.shape[1]:
@@ -496,23 +504,46 @@ def simulate(impact: pd.DataFrame, settings: Settings | Mapping | None = None, o
     is_obs = basis == "calibrated to your organisation's turnover"
     fitted = basis == "fitted on your organisation"
     p_d, a_d = np.empty((draws, n)), np.empty((draws, n))
-    # each model only over its own helpers' columns (usually all of them: no copies then)
+    # each model only over its own helpers' columns (usually all of them)
     mix = np.flatnonzero(~fitted)
     q_used = q.fillna(own).to_numpy(float)[mix]
     no_q = np.isnan(q_used)
     ref_m = ref[mix]
     q_used = np.where(no_q, ref_m, q_used)
-    q_d = np.clip(q_used[None, :] * np.where(no_q[None, :], 1.0, scale), 0.0, 1.0)
-    t_d = np.broadcast_to(base[mix][None, :], (draws, len(mix))).copy()
+    grow = None
     if observed is not None and getattr(observed, "used", False) and is_obs.any():
         shape = float(observed.leavers) + OBSERVED_PRIOR_LEAVERS
-        t_d[:, is_obs[mix]] *= (rng.gamma(shape, 1.0, draws) / shape)[:, None]
-    t_nb = t_d / (1.0 + (rr - 1.0) * ref_m[None, :])
-    p_m = np.minimum(1.0, t_nb * (1.0 + (rr - 1.0) * q_d))
-    p_m = np.where(np.isnan(q_d), t_d, p_m)
-    # the burnout-attributable part as turnover.helper_impact takes it: T_nb·(RR−1)·q
-    a_m = np.minimum(t_nb * (rr - 1.0) * q_d, p_m)
-    p_d, a_d = _columns_into(p_d, mix, p_m), _columns_into(a_d, mix, a_m)
+        grow = (rng.gamma(shape, 1.0, draws) / shape)[:, None]
+    # A draws x helpers matrix is tens of MB at thousands of helpers, and every new one costs
+    # the process its pages again: the mixture is worked out a block of helpers at a time,
+    # each step into a block already made, straight into p_d and a_d.  The same operations
+    # in the same order give the same bits as the plain expressions in the docstring (x·1.0
+    # is x; a sum or product is the same either way round).
+    for j in range(0, len(mix), _BLOCK):
+        cols = mix[j:j + _BLOCK]
+        qu, nq = q_used[j:j + _BLOCK], no_q[j:j + _BLOCK]
+        q_d = qu[None, :] * scale            # a prevalence draw scales only the helpers with an estimate
+        q_d[:, nq] = qu[nq]
+        np.clip(q_d, 0.0, 1.0, out=q_d)
+        t_d = np.broadcast_to(base[cols][None, :], (draws, len(cols)))   # read-only: the same in every draw
+        if grow is not None:
+            t_d = t_d.copy()
+            t_d[:, is_obs[cols]] *= grow
+        t_nb = (rr - 1.0) * ref_m[None, j:j + _BLOCK]
+        t_nb += 1.0
+        np.divide(t_d, t_nb, out=t_nb)                              # T_nb = T / (1 + (RR−1)·BO_ref)
+        p_m = (rr - 1.0) * q_d
+        p_m += 1.0
+        p_m *= t_nb
+        np.minimum(1.0, p_m, out=p_m)                               # min(1, T_nb·(1 + (RR−1)·q))
+        no_p = np.isnan(qu)          # q_d is NaN exactly where q_used is (the scale is finite)
+        p_m[:, no_p] = t_d[:, no_p]
+        # the burnout-attributable part as turnover.helper_impact takes it: T_nb·(RR−1)·q
+        a_m = t_nb
+        a_m *= rr - 1.0
+        a_m *= q_d
+        np.minimum(a_m, p_m, out=a_m)
+        p_d[:, cols], a_d[:, cols] = p_m, a_m
 
     if fitted.any():
         events = 0
@@ -534,10 +565,10 @@ def simulate(impact: pd.DataFrame, settings: Settings | Mapping | None = None, o
     d = Draws(p_d, a_d, cost, f[:, 0], cases)
     # who leaves, drawn last so the assumption draws above stay those of the same seed;
     # in blocks of helpers, to keep the uniform draws' float matrix small
+    # (an unknown chance, NaN, never leaves: a uniform draw in [0, 1) is below neither NaN nor 0)
     left = np.zeros((draws, n), bool)
-    p_ok = np.nan_to_num(p_d, nan=0.0)
     for j in range(0, n, 1024):
-        left[:, j:j + 1024] = rng.random((draws, min(1024, n - j))) < p_ok[:, j:j + 1024]
+        left[:, j:j + 1024] = rng.random((draws, min(1024, n - j))) < p_d[:, j:j + 1024]
     return Ranges(impact.reset_index(drop=True), d, left)
 
 
@@ -604,17 +635,21 @@ def shanafelt_ranges(helpers, burnout_rate, turnover_rate, cost_per_departure, r
     return out
 
 
-def what_if_ranges(roster: pd.DataFrame, risk_latest: pd.DataFrame, settings=None, **scenario) -> dict:
+def what_if_ranges(roster: pd.DataFrame, risk_latest: pd.DataFrame, settings=None, memo: dict | None = None,
+                   **scenario) -> dict:
     """:func:`turnover.what_if` with ``_low`` / ``_high`` for its leaver, money,
     client and ROI figures: the scenario rerun at the ends of the relative-risk
     range (the change it predicts grows with RR), money also at the ends of the
     cost range.  ``scenario``: what_if's keyword arguments (burnout_reduction_points,
     cap_caseload, intervention_cost, weights, calibration).  The central figures
-    are what_if's own; ``text`` holds the words for the savings and leavers avoided."""
+    are what_if's own; ``text`` holds the words for the savings and leavers avoided.
+    ``memo``: what_if's, kept by a caller that asks for several scenarios on the same inputs;
+    the three relative risks here share it anyway."""
     s = resolve(settings)
     rr0 = float(s.relative_risk)
-    mid = what_if(roster, risk_latest, s, **scenario)
-    ends = [what_if(roster, risk_latest, s.merged({"relative_risk": rr}), **scenario)
+    memo = {} if memo is None else memo
+    mid = what_if(roster, risk_latest, s, memo=memo, **scenario)
+    ends = [what_if(roster, risk_latest, s.merged({"relative_risk": rr}), memo=memo, **scenario)
             for rr in (min(s.relative_risk_low, rr0), max(s.relative_risk_high, rr0))]
     lo_f, hi_f = min(s.cost_low_factor, 1.0), max(s.cost_high_factor, 1.0)
     k = float(scenario.get("intervention_cost") or 0)

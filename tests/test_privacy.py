@@ -527,3 +527,54 @@ def test_property_joint_audit_leaves_no_small_group_derivable(spec):
     if len(sites) > 1:
         groups += _published_groups(*_org_tables(df, plan, where={"site": sites[:1]}), "x")
     assert _small_derivable(df, groups) is None
+
+
+def _display_cell_by_cell(sup: privacy.Suppressed, decimals=1, percent=(), labels=None) -> pd.DataFrame:
+    """Suppressed.display as it was written before it took its masks per column: the oracle."""
+    out = sup.table[sup.group_cols].copy().astype(object)
+    for c in ["n", *sup.value_cols]:
+        col = []
+        for v, s in zip(sup.table[c], sup.status[c]):
+            if s != privacy.SHOWN:
+                col.append(privacy.hidden_label(s, sup.min_n))
+            elif pd.isna(v):
+                col.append("")
+            elif c == "n":
+                col.append(int(v))
+            elif c in percent:
+                col.append(round(float(v) * 100, decimals))
+            else:
+                col.append(round(float(v), decimals))
+        out[c] = col
+    return out.rename(columns={**sup.labels, **(labels or {})})
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_display_equals_the_cell_by_cell_words_and_roundings(seed):
+    """Every cell of Suppressed.display (numbers rounded with Python's round, counts as int,
+    hidden cells in words, blanks) and every column's type equal the cell-by-cell oracle, with
+    week dates (and a missing one), nullable integers, NaN, shares shown in %, and
+    columns that are all shown (numeric type) or all hidden (words)."""
+    rng = np.random.default_rng(seed)
+    n = 300
+    weeks = pd.Series(pd.Timestamp("2026-01-05") + pd.to_timedelta(rng.integers(0, 10, n) * 7, "D"))
+    weeks[3] = pd.NaT
+    statuses = np.array([privacy.SHOWN, privacy.PRIMARY, privacy.COMPLEMENTARY, privacy.FILTER, privacy.KNOWN, None],
+                        dtype=object)
+    table = pd.DataFrame({"team": rng.choice(["A", "B", TOTAL], n), "week_start": weeks,
+                          "n": pd.array(rng.integers(0, 30, n), dtype="Int64"),
+                          "m": np.where(rng.random(n) < 0.1, np.nan, rng.normal(50, 20, n)),
+                          "share": rng.integers(0, 100_000, n) / 100_000 + 0.000005,   # shown in %
+                          "all_shown": rng.normal(3, 1, n), "all_hidden": rng.normal(3, 1, n)})
+    table.loc[5, "n"] = pd.NA
+    status = pd.DataFrame({"n": rng.choice(statuses, n, p=[0.6, 0.1, 0.1, 0.1, 0.05, 0.05]),
+                           "m": rng.choice(statuses[:3], n), "share": rng.choice(statuses[:2], n),
+                           "all_shown": privacy.SHOWN, "all_hidden": privacy.PRIMARY})
+    status.loc[5, "n"] = privacy.SHOWN
+    sup = privacy.Suppressed(table, status, ["team", "week_start"], ["m", "share", "all_shown", "all_hidden"],
+                             min_n=MIN_N, labels={"n": "People"})
+    for kw in ({}, {"decimals": 2, "percent": ["share"], "labels": {"m": "Mean"}}, {"decimals": 0}):
+        got, want = sup.display(**kw), _display_cell_by_cell(sup, **kw)
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
+        assert [type(v) for v in got.to_numpy().ravel()] == [type(v) for v in want.to_numpy().ravel()]
+    assert (got["all_shown"].dtype, got["all_hidden"].dtype) == (np.float64, object)

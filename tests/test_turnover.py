@@ -488,3 +488,73 @@ def test_next_years_count_adds_the_chance_of_who_leaves_to_the_expected_range():
     assert U.count_words({"mid": 90.3, "low": 82, "high": 104}, {"low": 71.4, "high": 104.2}) == (
         "about 90 expected (range 82–100); next year's count likely between 71 and 110")
     assert U.count_span(None, 3) == "" and U.count_span(0.4, 6.2) == "0–7"
+
+
+def test_simulate_draws_are_the_plain_formulas_bit_for_bit():
+    """simulate writes its draws x helpers matrices in place (they are tens of MB at thousands
+    of helpers); the draws must be those of the module docstring's formulas written plainly,
+    to the bit, with helpers without an estimate, without a reference prevalence, on the
+    organisation's observed base and on the fitted model, over more than one block of 1,024."""
+    from burnout import uncertainty as U
+    from burnout.domain.settings import resolve
+    from burnout.leaving import OBSERVED_PRIOR_LEAVERS
+
+    n, draws, seed = 1100, 150, 5
+    rng = np.random.default_rng(3)
+    q = rng.uniform(0.05, 0.98, n)
+    q[:40] = np.nan
+    ref = np.full(n, 0.385)
+    ref[:5] = np.nan
+    basis = np.array(["from national defaults"] * n, dtype=object)
+    basis[100:160] = "calibrated to your organisation's turnover"
+    basis[200:230] = "fitted on your organisation"
+    p = rng.uniform(0.05, 0.9, n)
+    base = rng.uniform(0.1, 0.9, n)
+    base[50:55] = np.nan
+    impact = pd.DataFrame({"helper_id": [f"H{i}" for i in range(n)], "team": "A",
+                           "team_kind": np.where(np.arange(n) % 3, "child_welfare", "crisis_line"),
+                           "p_burned_out": q, "reference_prevalence": ref, "base_turnover": base,
+                           "p_leave_basis": basis, "p_leave_12m": p, "attributable_p_leave": np.where(q > 0.9, np.nan, 0.1),
+                           "cost_per_departure": 30_000.0, "active_cases": 10.0, "expected_turnover_cost": 1.0,
+                           "attributable_cost": 1.0, "clients_affected": 1.0, "attributable_clients_affected": 1.0})
+
+    class Observed:
+        used, leavers = True, 12
+
+    sim = U.simulate(impact, None, Observed(), None, draws=draws, seed=seed)
+    # the plain formulas, in simulate's order of draws
+    s = resolve(None)
+    g = np.random.default_rng(seed)
+    rr = g.uniform(min(s.relative_risk_low, s.relative_risk), max(s.relative_risk_high, s.relative_risk), draws)[:, None]
+    g.uniform(min(s.cost_low_factor, 1.0), max(s.cost_high_factor, 1.0), draws)
+    qs = impact["p_burned_out"]
+    own = qs.groupby(impact["team_kind"]).transform("mean").fillna(qs.mean())
+    bo = float(qs.mean())
+    known = int(qs.notna().sum())
+    scale = (g.beta(known * bo + 0.5, known * (1 - bo) + 0.5, draws) / bo)[:, None]
+    fit = basis == "fitted on your organisation"
+    mix = np.flatnonzero(~fit)
+    q_used = qs.fillna(own).to_numpy(float)[mix]
+    no_q = np.isnan(q_used)
+    q_used = np.where(no_q, ref[mix], q_used)
+    q_d = np.clip(q_used[None, :] * np.where(no_q[None, :], 1.0, scale), 0.0, 1.0)
+    t_d = np.broadcast_to(impact["base_turnover"].to_numpy()[mix][None, :], (draws, len(mix))).copy()
+    shape = 12 + OBSERVED_PRIOR_LEAVERS
+    t_d[:, (basis == "calibrated to your organisation's turnover")[mix]] *= (g.gamma(shape, 1.0, draws) / shape)[:, None]
+    t_nb = t_d / (1.0 + (rr - 1.0) * ref[mix][None, :])
+    p_m = np.minimum(1.0, t_nb * (1.0 + (rr - 1.0) * q_d))
+    p_m = np.where(np.isnan(q_d), t_d, p_m)
+    a_m = np.minimum(t_nb * (rr - 1.0) * q_d, p_m)
+    p_f = np.minimum(1.0, p[None, fit] * np.exp(g.normal(0, 1.0 / np.sqrt(4), (draws, 1))))
+    a_f = p_f * ref[None, fit] * (rr - 1.0) / (1.0 + (rr - 1.0) * ref[None, fit])
+    p_d, a_d = np.empty((draws, n)), np.empty((draws, n))
+    p_d[:, mix], a_d[:, mix], p_d[:, fit], a_d[:, fit] = p_m, a_m, p_f, a_f
+    a_d[:, impact["attributable_p_leave"].isna().to_numpy()] = np.nan
+    left = np.zeros((draws, n), bool)
+    p_ok = np.nan_to_num(p_d, nan=0.0)
+    for j in range(0, n, 1024):
+        left[:, j:j + 1024] = g.random((draws, min(1024, n - j))) < p_ok[:, j:j + 1024]
+    assert np.isnan(p_d).any() and np.isnan(a_d).any() and (p_d == 1.0).any(), "the odd cases are there"
+    assert np.array_equal(sim.draws["p_leave_12m"], p_d, equal_nan=True)
+    assert np.array_equal(sim.draws["attributable_p_leave"], a_d, equal_nan=True)
+    assert np.array_equal(sim.left, left)

@@ -2,6 +2,9 @@
 filters, turnover assumptions, and how the risk model was checked."""
 from __future__ import annotations
 
+import dataclasses
+
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -140,6 +143,29 @@ def test_a_what_if_change_reworks_only_the_scenario(demo_db, monkeypatch):
     monkeypatch.undo()
     # the second, whose cap-alone lever came from the first: the same as a whole review's
     assert_same_review(got[1], build_review(eng, "org", data=data, scenario=scenarios[1]))
+
+
+def test_what_if_scenarios_sharing_their_before_figures_equal_calls_that_share_nothing(demo_db, monkeypatch):
+    """The levers and scenarios of one review share turnover.what_if's memo (the helpers'
+    figures before any scenario, per relative risk, and their capped-caseload risk): each
+    result equals one worked out with no memo at all, at every end of the relative-risk
+    range (a memo keyed without the relative risk would give the middle figure at both ends)."""
+    from burnout import turnover
+
+    eng = demo_db["engine"]
+    base = review_base(eng, "org", data=load_data(eng))
+    asks = [(10.0, False, 0.0), (0.0, True, 0.0), (10.0, True, 0.0), (25.0, True, 5_000.0), (0.0, False, 0.0)]
+    shared = dataclasses.replace(base.inputs, done={}, memo={})
+    kept = [shared.run(*a) for a in asks]
+    assert {k[0] for k in shared.memo} == {"before", "capped"}
+    assert len([k for k in shared.memo if k[0] == "before"]) == 3, "the middle and both ends of the range"
+    real = turnover.what_if
+    monkeypatch.setattr(review_mod.uncertainty, "what_if", lambda *a, memo=None, **k: real(*a, **k))
+    alone = dataclasses.replace(base.inputs, done={}, memo={})
+    fresh = [alone.run(*a) for a in asks]
+    assert not alone.memo
+    assert kept == fresh
+    assert any(r["cost_saved_low"] < r["cost_saved_high"] for r in kept if r.get("cost_saved_low") is not None)
 
 
 def test_a_site_filter_redoes_only_the_rollups(demo_db):
@@ -298,3 +324,34 @@ def test_hr_review_shows_causes_apart_from_symptoms_ranked_like_each_helpers_dri
     shown = set(by_team.table.loc[by_team.status["risk_score"] == privacy.SHOWN, "team"].astype(str))
     team_cols = set(causes.columns) - {"Workplace factor", "All: adds (risk points)", "Suggested first step"}
     assert team_cols and team_cols <= shown
+
+
+def test_participation_of_the_weeks_shown_equals_those_weeks_of_the_whole_history(demo_db):
+    """privacy.participation reads who answered only in the weeks it shows: each of those
+    weeks equals the same week counted over the whole history (first and last week included)."""
+    data = load_data(demo_db["engine"])
+    for weeks in (4, 26):
+        recent = privacy.participation(data.roster, data.scores, MIN_N, as_of=data.as_of, weeks=weeks)
+        whole = privacy.participation(data.roster, data.scores, MIN_N, as_of=data.as_of, weeks=None)
+        assert len(recent) == weeks < len(whole)
+        pd.testing.assert_frame_equal(recent, whole.tail(weeks).reset_index(drop=True), check_exact=True)
+        assert (recent["status"] == privacy.SHOWN).any()
+
+
+def test_weekly_rows_join_their_group_as_the_merge_did():
+    """views.tables.joined (a look-up) gives the inner merge's frame exactly: rows of helpers
+    not on the roster dropped, the first roster row of a helper listed twice, the frame's
+    order and a fresh index, the group's own type (text, categories, missing)."""
+    from burnout.views.tables import joined
+
+    rng = np.random.default_rng(4)
+    roster = pd.DataFrame({"helper_id": ["h1", "h2", "h3", "h2", "h5"], "team": ["A", "B", None, "C", "A"],
+                           "role": pd.Categorical(["x", "y", "x", "z", None])})
+    frame = pd.DataFrame({"helper_id": rng.choice(["h1", "h2", "h3", "h4", "h5"], 200),
+                          "week_start": pd.Timestamp("2026-01-05") + pd.to_timedelta(rng.integers(0, 5, 200) * 7, "D"),
+                          "m": rng.normal(50, 5, 200)}, index=rng.permutation(200) + 1000)
+    for g in ("team", "role"):
+        want = frame.merge(roster[["helper_id", g]].drop_duplicates("helper_id"), on="helper_id", how="inner")
+        got = joined(frame, roster, g)
+        pd.testing.assert_frame_equal(got, want, check_exact=True)
+        assert "h4" not in set(got["helper_id"]) and set(got.loc[got["helper_id"] == "h2", "team" if g == "team" else g].astype(str)) <= {"B", "y"}

@@ -285,6 +285,9 @@ class WhatIfInputs:
     scope_ok: bool                 # the scope's total is shown: otherwise no scenario is estimated
     pool_kinds: frozenset = frozenset()   # kinds of team with one pooled base (turnover_impact says why)
     done: dict = dataclasses.field(default_factory=dict, compare=False, repr=False)
+    # turnover.what_if's memo: the helpers' figures before any scenario (per relative risk) and
+    # their capped-caseload risk are the same for every scenario and lever on these inputs
+    memo: dict = dataclasses.field(default_factory=dict, compare=False, repr=False)
     lock: threading.Lock = dataclasses.field(default_factory=threading.Lock, compare=False, repr=False)
 
     @classmethod
@@ -304,7 +307,8 @@ class WhatIfInputs:
             hit = uncertainty.what_if_ranges(self.roster, self.latest, self.resolved,
                                              burnout_reduction_points=key[0], cap_caseload=key[1],
                                              intervention_cost=key[2], weights=self.weights,
-                                             calibration=self.calibration, pool_kinds=self.pool_kinds)
+                                             calibration=self.calibration, pool_kinds=self.pool_kinds,
+                                             memo=self.memo)
             with self.lock:
                 if len(self.done) >= 256:     # a page's slider can ask for many: keep the memory bounded
                     self.done.clear()
@@ -880,7 +884,7 @@ def review_base(engine: Engine, scope: str = "org", settings_override: Mapping |
     weekly_display = weekly.display(percent=PERCENT, labels={
         "week_start": "Week starting", heat_group: heat_group.capitalize(),
         trend_measure: measures.label(trend_measure)})
-    weekly_display["Week starting"] = pd.to_datetime(weekly.table["week_start"]).dt.strftime("%Y-%m-%d")
+    weekly_display["Week starting"] = _dates(weekly.table["week_start"])
     measure_name = TREND_MEASURES.get(trend_measure, trend_measure)
     # a measure asked every 4 weeks is shown in 4-week periods, aligned with the answers windows
     blocks = trend_measure in BLOCK_MEASURES
@@ -946,6 +950,14 @@ def review_base(engine: Engine, scope: str = "org", settings_override: Mapping |
         calibration=calibration, summary=build_summary(engine, data, people, tb, part, tables, min_n))
     return ReviewBase(review, WhatIfInputs.of(data, people, tb), tuple(rows[:-len(_scenario_rows(scenario))]),
                       people, plan)
+
+
+def _dates(col: pd.Series) -> pd.Series:
+    """``pd.to_datetime(col).dt.strftime("%Y-%m-%d")``, each distinct week written once
+    (a team x week table repeats every week hundreds of times)."""
+    codes, weeks = pd.factorize(pd.to_datetime(col))
+    words = np.append(weeks.strftime("%Y-%m-%d").to_numpy(dtype=object), np.nan)     # code -1 (NaT): NaN
+    return pd.Series(words[codes], index=col.index, name=col.name, dtype=object)
 
 
 def refiltered(base: ReviewBase, where: Mapping | None) -> ReviewBase:

@@ -97,6 +97,19 @@ def band_shares(people: pd.DataFrame, by: str | None, min_n: int, known=None, *,
 plan_gate = disclosure.cell_gate
 
 
+def joined(frame: pd.DataFrame, roster: pd.DataFrame, group_col: str) -> pd.DataFrame:
+    """``frame.merge(roster[["helper_id", group_col]].drop_duplicates("helper_id"),
+    on="helper_id", how="inner")``: the rows of helpers on the roster, in ``frame``'s order,
+    with their ``group_col`` (their first roster row's) — looked up, not merged: a merge
+    sorts out the keys of hundreds of thousands of weekly rows on every review."""
+    first = roster[["helper_id", group_col]].drop_duplicates("helper_id")
+    at = pd.Index(first["helper_id"]).get_indexer(frame["helper_id"])
+    on = at >= 0
+    out = frame[on].reset_index(drop=True)
+    out[group_col] = first[group_col].iloc[at[on]].reset_index(drop=True)
+    return out
+
+
 def weekly_by(scores_or_history: pd.DataFrame, roster: pd.DataFrame, group_col: str, measure: str,
               min_n: int, ids=None, known=None, *, plan: privacy.Plan | None = None,
               fixed: Mapping | None = None, private=None, within_gate=None, span: int = 1) -> privacy.Suppressed:
@@ -106,7 +119,7 @@ def weekly_by(scores_or_history: pd.DataFrame, roster: pd.DataFrame, group_col: 
     df = scores_or_history[["helper_id", "week_start", measure]].copy()
     if ids is not None:
         df = df[df["helper_id"].isin(set(ids))]
-    df = df.merge(roster[["helper_id", group_col]].drop_duplicates("helper_id"), on="helper_id", how="inner")
+    df = joined(df, roster, group_col)
     df[measure] = pd.to_numeric(df[measure], errors="coerce") if df[measure].dtype != bool else df[measure]
     df = df[df[measure].notna() & df[group_col].notna()]
     gate = plan_gate(plan, group_col, measure, fixed, span)
@@ -259,8 +272,7 @@ def _pooled(sup: privacy.Suppressed, series: pd.DataFrame, roster: pd.DataFrame,
     """A block cell's figure as the recent figures count it: the mean of every answer its
     people gave in the block (a mean of each person's own mean first would mix the few
     who answered twice, see views.data.recent_means)."""
-    df = series[["helper_id", "week_start", measure]].merge(
-        roster[["helper_id", group_col]].drop_duplicates("helper_id"), on="helper_id", how="inner")
+    df = joined(series[["helper_id", "week_start", measure]], roster, group_col)
     df[measure] = pd.to_numeric(df[measure], errors="coerce")
     df = df[df[measure].notna()]
     cell = df.groupby([group_col, "week_start"])[measure].mean()
