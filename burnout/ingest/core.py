@@ -25,7 +25,6 @@ from burnout.store import settings as saved_settings
 from burnout.store.demo import is_demo
 from burnout.store import staging
 from burnout.store.retry import run_in_transaction
-from burnout.store.schema import SCORE_COLUMNS
 
 
 @dataclass
@@ -257,14 +256,12 @@ def _stage(engine, token: str, prepared: dict, progress: Callable[[float, str], 
             seen = writes.deletions(conn, "surveys")
             differing = writes.stored_with_other_answers(conn, subs, ans)
             new, long = writes.new_submissions(conn, subs, ans, source="import")
-        # scored here, outside every transaction: the write lock is held only to write
-        scored = writes.scored(long, key="seq") if len(long) else pd.DataFrame(columns=["seq"])
-        staging.stage_submissions(engine, token, new, long, scored.reindex(columns=["seq", *SCORE_COLUMNS]),
+        staging.stage_submissions(engine, token, new, long,
                                   progress=lambda x: progress(0.3 + 0.55 * x, "storing survey answers"))
         plan["surveys"] = {"differing": differing, "staged": len(new), "seen": seen,
                            "touched": new[["helper_id", "submitted_at"]].rename(columns={"submitted_at": "at"})}
         # the answers are staged: not held while the caseload is compared and staged
-        del new, long, scored, ans
+        del new, long, ans
         prepared["surveys"] = (f, subs, None)
     if "caseload" in prepared:
         f, weeks, info = prepared["caseload"]

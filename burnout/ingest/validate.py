@@ -264,7 +264,8 @@ def validate_surveys(df: pd.DataFrame, file: str = "surveys", labels: dict[str, 
     """Wide or long survey file → (submissions, answers).
 
     submissions: helper_id, instrument, submitted_at, comment, row
-    answers: helper_id, instrument, submitted_at, item_id, value, submission (its row in submissions)
+    answers: instrument, item_id (both categorical), value, submission (its row in submissions:
+    the answer's helper, instrument and time are that row's)
 
     A frame from ``apply_mapping`` carries the file's own headers in
     ``attrs["source_headers"]``; messages name those, not the item ids.
@@ -332,15 +333,20 @@ def validate_surveys(df: pd.DataFrame, file: str = "surveys", labels: dict[str, 
         subs = subs_v[SURVEY_KEYS + ["row"]].copy()
         subs["comment"] = subs_v["comment"] if "comment" in subs_v.columns else pd.NA
         position = np.arange(len(subs_v))
-    # Each answer takes its row's keys by position (subs_v has one row per file row):
-    # a join on the row built the 11 M answers' frame twice more.
-    # Filled column by column: a frame built from a dict stacks its object columns
-    # into one block, a second copy of them.
+    # Each answer names its submission by position in ``subs``, not by the three key
+    # columns: at a health system's size (11 M answers) helper_id, instrument and
+    # submitted_at per answer were 24 bytes a row and most of the import's peak memory.
+    # Instrument and item id stay categories (a byte or two an answer), because the
+    # scoring and the answers table's key order need them per answer.
+    # Filled column by column: a frame built from a dict stacks its columns into one
+    # block, a second copy of them.
     at = pd.Index(subs_v["row"].to_numpy()).get_indexer(ans_v["_row"].to_numpy())
+    inst = pd.Categorical(subs_v["instrument"].to_numpy(dtype=object))
     ans = pd.DataFrame(index=pd.RangeIndex(len(at)))
-    for k in SURVEY_KEYS:
-        ans[k] = subs_v[k].to_numpy()[at]
-    ans["item_id"] = ans_v["item_id"].to_numpy(dtype=object)
+    ans["instrument"] = pd.Categorical.from_codes(np.asarray(inst.codes)[at], dtype=inst.dtype)
+    item = ans_v["item_id"]
+    ans["item_id"] = (item.array if isinstance(item.dtype, pd.CategoricalDtype)
+                      else pd.Categorical(item.to_numpy(dtype=object)))
     ans["value"] = ans_v["value"].to_numpy(dtype=float)
     ans["submission"] = position[at]
     return subs.reset_index(drop=True), ans

@@ -250,9 +250,14 @@ def new_submissions(conn: Connection, subs: pd.DataFrame, ans: pd.DataFrame, sou
     seq_of[is_new] = rows["seq"].to_numpy()
     seq = seq_of[ans["submission"].to_numpy(dtype="int64")]
     kept = seq > 0
-    a = pd.DataFrame({"seq": seq[kept], "instrument": ans["instrument"].to_numpy(dtype=object)[kept],
-                      "item_id": ans["item_id"].to_numpy(dtype=object)[kept],
-                      "value": ans["value"].to_numpy(dtype=float)[kept]})
+    # instrument and item_id as categories when they come so (validate_surveys): a byte or
+    # two an answer instead of an eight-byte pointer, through the sort and the staging
+    a = pd.DataFrame(index=pd.RangeIndex(int(np.count_nonzero(kept))))
+    a["seq"] = seq[kept]
+    for c in ("instrument", "item_id"):
+        a[c] = ans[c].array[kept] if isinstance(ans[c].dtype, pd.CategoricalDtype) \
+            else ans[c].to_numpy(dtype=object)[kept]
+    a["value"] = ans["value"].to_numpy(dtype=float)[kept]
     return rows, in_key_order(a, "seq")
 
 
@@ -265,7 +270,15 @@ def in_key_order(long_answers: pd.DataFrame, key: str) -> pd.DataFrame:
     if long_answers.empty:
         return long_answers.reset_index(drop=True)
     # item ids sort as the database compares them (bytes), by codes: no string sort
-    items, uniq = pd.factorize(long_answers["item_id"], sort=True)
+    item = long_answers["item_id"]
+    if isinstance(item.dtype, pd.CategoricalDtype):
+        # a category's rank among the categories' texts (few): no hashing of every answer
+        cats = np.asarray(item.cat.categories, dtype=object)
+        rank = np.empty(len(cats), dtype=np.int64)
+        rank[sorted(range(len(cats)), key=lambda i: cats[i].encode())] = np.arange(len(cats))
+        items = rank[np.asarray(item.cat.codes)]
+    else:
+        items, _ = pd.factorize(item, sort=True)
     order = np.lexsort((items, long_answers[key].to_numpy()))
     return long_answers.iloc[order].reset_index(drop=True)
 
@@ -321,6 +334,7 @@ def stored_with_other_answers(conn: Connection, subs: pd.DataFrame, ans: pd.Data
         return none
     keys = subs[KEY].copy()
     keys["submitted_at"] = pd.to_datetime(keys["submitted_at"])
+    keys["_pos"] = np.arange(len(keys))
     ids = keys["helper_id"].unique().tolist()
     q = select(submissions.c.submission_id, *[submissions.c[k] for k in KEY])
     existing = pd.read_sql(q.where(submissions.c.helper_id.in_(ids)) if len(ids) < 30_000 else q, conn)
@@ -340,9 +354,13 @@ def stored_with_other_answers(conn: Connection, subs: pd.DataFrame, ans: pd.Data
     finally:
         cursor.close()
     stored = stored[stored["submission_id"].isin(sids)]
-    given = ans[KEY + ["item_id", "value"]].copy()
-    given["submitted_at"] = pd.to_datetime(given["submitted_at"])
-    given = given.merge(stored_keys, on=KEY)[["submission_id", "item_id", "value"]]
+    # the file's answers of those submissions, found by their row in ``subs``
+    sid_of = np.zeros(len(subs), dtype="int64")
+    sid_of[stored_keys["_pos"].to_numpy()] = sids.to_numpy()
+    sid = sid_of[ans["submission"].to_numpy(dtype="int64")]
+    mine = sid > 0
+    given = pd.DataFrame({"submission_id": sid[mine], "item_id": ans["item_id"].to_numpy(dtype=object)[mine],
+                          "value": ans["value"].to_numpy(dtype=float)[mine]})
     both = stored.merge(given, on=["submission_id", "item_id"], how="outer", suffixes=("_db", ""))
     a, b = both["value"].astype(float), both["value_db"].astype(float)
     same = (a.isna() & b.isna()) | np.isclose(a.fillna(-1e18), b.fillna(-1e18))
