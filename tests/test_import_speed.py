@@ -82,10 +82,11 @@ def test_a_wide_file_gives_the_cells_pandas_melt_gives():
     df = pd.DataFrame(cells, columns=items, dtype=object)
     df.insert(0, "instrument", inst)
     df.insert(0, "_row", np.arange(n) + 2)
-    got = validate._melt_answers(df, items, scales).astype({"item_id": object, "value": object})
+    text = {"instrument": object, "item_id": object, "value": object}     # categories as their texts
+    got = validate._melt_answers(df, items, scales).astype(text)
     # the same from the categorical columns read_table(compact=True) gives
     compact = df.astype({c: "category" for c in items})
-    assert validate._melt_answers(compact, items, scales).astype({"item_id": object, "value": object}).equals(got)
+    assert validate._melt_answers(compact, items, scales).astype(text).equals(got)
     want = df.melt(id_vars=["_row", "instrument"], value_vars=items, var_name="item_id", value_name="value")
     want = want[want["value"].notna() & want["instrument"].notna()]
     # an item column left empty in every row of an instrument that is not its own is dropped

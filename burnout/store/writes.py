@@ -236,17 +236,22 @@ def new_submissions(conn: Connection, subs: pd.DataFrame, ans: pd.DataFrame, sou
                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The submissions of ``subs`` not stored yet (natural key helper + instrument +
     submitted_at), numbered ``seq`` 1..n, with their answers (seq, instrument,
-    item_id, value).  ``ans["submission"]``: each answer's row in ``subs``.
-    Returns (submissions: seq + KEY + source + comment, answers)."""
-    subs = subs.copy()
-    subs["submitted_at"] = pd.to_datetime(subs["submitted_at"])
+    item_id, value) in the answers table's key order.  ``ans["submission"]``: each
+    answer's row in ``subs``.  Returns (submissions: seq + KEY + source + comment, answers)."""
+    at = pd.to_datetime(subs["submitted_at"])
     ids = subs["helper_id"].unique().tolist()
     q = select(submissions.c.helper_id, submissions.c.instrument, submissions.c.submitted_at)
     existing = pd.read_sql(q.where(submissions.c.helper_id.in_(ids)) if len(ids) < 30_000 else q, conn)
-    existing["submitted_at"] = pd.to_datetime(existing["submitted_at"])
-    marked = subs.merge(existing.assign(_old=True), on=KEY, how="left")
-    is_new = marked["_old"].isna().to_numpy()
+    if existing.empty:      # a first import: no join of every submission with nothing
+        is_new = np.ones(len(subs), dtype=bool)
+    else:
+        existing["submitted_at"] = pd.to_datetime(existing["submitted_at"])
+        keys = pd.DataFrame({"helper_id": subs["helper_id"].to_numpy(), "instrument": subs["instrument"].to_numpy(),
+                             "submitted_at": at.to_numpy()})
+        is_new = keys.merge(existing.assign(_old=True), on=KEY, how="left")["_old"].isna().to_numpy()
+        del keys
     new = subs[is_new].reset_index(drop=True)
+    new["submitted_at"] = at[is_new].to_numpy()
     rows = new[KEY].assign(source=source, comment=new["comment"] if "comment" in new.columns else None,
                            week_start=week_starts(new["submitted_at"]).dt.date.to_numpy())
     rows.insert(0, "seq", np.arange(1, len(rows) + 1, dtype="int64"))
@@ -255,16 +260,34 @@ def new_submissions(conn: Connection, subs: pd.DataFrame, ans: pd.DataFrame, sou
     seq_of = np.zeros(len(subs), dtype="int64")
     seq_of[is_new] = rows["seq"].to_numpy()
     seq = seq_of[ans["submission"].to_numpy(dtype="int64")]
-    kept = seq > 0
-    # instrument and item_id as categories when they come so (validate_surveys): a byte or
-    # two an answer instead of an eight-byte pointer, through the sort and the staging
-    a = pd.DataFrame(index=pd.RangeIndex(int(np.count_nonzero(kept))))
+    kept = np.flatnonzero(seq > 0)
+    # Picked in key order column by column, so the answers are never held twice (sorted
+    # and not); instrument and item_id stay categories when they come so (validate_surveys):
+    # a byte or two an answer instead of an eight-byte pointer.
+    item = ans["item_id"]
+    kept = kept[_key_order(seq[kept], item.array[kept] if isinstance(item.dtype, pd.CategoricalDtype)
+                           else item.to_numpy(dtype=object)[kept])]
+    a = pd.DataFrame(index=pd.RangeIndex(len(kept)))
     a["seq"] = seq[kept]
     for c in ("instrument", "item_id"):
         a[c] = ans[c].array[kept] if isinstance(ans[c].dtype, pd.CategoricalDtype) \
             else ans[c].to_numpy(dtype=object)[kept]
     a["value"] = ans["value"].to_numpy(dtype=float)[kept]
-    return rows, in_key_order(a, "seq")
+    return rows, a
+
+
+def _key_order(key: np.ndarray, items) -> np.ndarray:
+    """Positions that put answers in the answers table's key order (key, item_id);
+    item ids compare as the database compares text (bytes)."""
+    if isinstance(items, pd.Categorical):
+        # a category's rank among the categories' texts (few): no hashing of every answer
+        cats = np.asarray(items.categories, dtype=object)
+        rank = np.empty(len(cats), dtype=np.int64)
+        rank[sorted(range(len(cats)), key=lambda i: cats[i].encode())] = np.arange(len(cats))
+        ranks = rank[np.asarray(items.codes)]
+    else:
+        ranks, _ = pd.factorize(pd.Series(items), sort=True)
+    return np.lexsort((ranks, np.asarray(key)))
 
 
 def in_key_order(long_answers: pd.DataFrame, key: str) -> pd.DataFrame:
@@ -275,17 +298,9 @@ def in_key_order(long_answers: pd.DataFrame, key: str) -> pd.DataFrame:
     appends, which is most of what a large import's writes cost on SQLite."""
     if long_answers.empty:
         return long_answers.reset_index(drop=True)
-    # item ids sort as the database compares them (bytes), by codes: no string sort
     item = long_answers["item_id"]
-    if isinstance(item.dtype, pd.CategoricalDtype):
-        # a category's rank among the categories' texts (few): no hashing of every answer
-        cats = np.asarray(item.cat.categories, dtype=object)
-        rank = np.empty(len(cats), dtype=np.int64)
-        rank[sorted(range(len(cats)), key=lambda i: cats[i].encode())] = np.arange(len(cats))
-        items = rank[np.asarray(item.cat.codes)]
-    else:
-        items, _ = pd.factorize(item, sort=True)
-    order = np.lexsort((items, long_answers[key].to_numpy()))
+    order = _key_order(long_answers[key].to_numpy(),
+                       item.array if isinstance(item.dtype, pd.CategoricalDtype) else item.to_numpy(dtype=object))
     return long_answers.iloc[order].reset_index(drop=True)
 
 
@@ -338,12 +353,14 @@ def stored_with_other_answers(conn: Connection, subs: pd.DataFrame, ans: pd.Data
     none = pd.DataFrame(columns=KEY)
     if subs.empty:
         return none
+    ids = subs["helper_id"].unique().tolist()
+    q = select(submissions.c.submission_id, *[submissions.c[k] for k in KEY])
+    existing = pd.read_sql(q.where(submissions.c.helper_id.in_(ids)) if len(ids) < 30_000 else q, conn)
+    if existing.empty:      # nothing of these helpers stored: no join of every submission
+        return none
     keys = subs[KEY].copy()
     keys["submitted_at"] = pd.to_datetime(keys["submitted_at"])
     keys["_pos"] = np.arange(len(keys))
-    ids = keys["helper_id"].unique().tolist()
-    q = select(submissions.c.submission_id, *[submissions.c[k] for k in KEY])
-    existing = pd.read_sql(q.where(submissions.c.helper_id.in_(ids)) if len(ids) < 30_000 else q, conn)
     existing["submitted_at"] = pd.to_datetime(existing["submitted_at"])
     stored_keys = existing.merge(keys, on=KEY)
     if stored_keys.empty:
