@@ -257,9 +257,11 @@ def new_submissions(conn: Connection, subs: pd.DataFrame, ans: pd.DataFrame, sou
     rows.insert(0, "seq", np.arange(1, len(rows) + 1, dtype="int64"))
     # Answers find their seq by their submission's row, not by a merge on the three key
     # columns of every answer (11 M rows of a health system's export: a GB and seconds).
-    seq_of = np.zeros(len(subs), dtype="int64")
+    # 4-byte numbers while sorting (an array per answer, 11 M at a health system's size)
+    seq_of = np.zeros(len(subs), dtype=np.int32 if len(subs) < 2**31 else np.int64)
     seq_of[is_new] = rows["seq"].to_numpy()
-    seq = seq_of[ans["submission"].to_numpy(dtype="int64")]
+    seq = seq_of[ans["submission"].to_numpy()]
+    del seq_of
     kept = np.flatnonzero(seq > 0)
     # Picked in key order column by column, so the answers are never held twice (sorted
     # and not); instrument and item_id stay categories when they come so (validate_surveys):
@@ -268,7 +270,8 @@ def new_submissions(conn: Connection, subs: pd.DataFrame, ans: pd.DataFrame, sou
     kept = kept[_key_order(seq[kept], item.array[kept] if isinstance(item.dtype, pd.CategoricalDtype)
                            else item.to_numpy(dtype=object)[kept])]
     a = pd.DataFrame(index=pd.RangeIndex(len(kept)))
-    a["seq"] = seq[kept]
+    a["seq"] = seq[kept].astype("int64")
+    del seq
     for c in ("instrument", "item_id"):
         a[c] = ans[c].array[kept] if isinstance(ans[c].dtype, pd.CategoricalDtype) \
             else ans[c].to_numpy(dtype=object)[kept]
@@ -282,7 +285,7 @@ def _key_order(key: np.ndarray, items) -> np.ndarray:
     if isinstance(items, pd.Categorical):
         # a category's rank among the categories' texts (few): no hashing of every answer
         cats = np.asarray(items.categories, dtype=object)
-        rank = np.empty(len(cats), dtype=np.int64)
+        rank = np.empty(len(cats), dtype=np.int16 if len(cats) < 2**15 else np.int64)
         rank[sorted(range(len(cats)), key=lambda i: cats[i].encode())] = np.arange(len(cats))
         ranks = rank[np.asarray(items.codes)]
     else:
