@@ -296,6 +296,16 @@ def _empty_scores(n: int) -> dict[str, object]:
     return frame
 
 
+def _positions(items: pd.Series, item_ids) -> np.ndarray:
+    """Each answer's item's position in ``item_ids`` (-1: not one of them); a categorical
+    column is looked up by its few categories, not answer by answer."""
+    if isinstance(items.dtype, pd.CategoricalDtype):
+        codes = np.asarray(items.cat.codes)
+        of_category = np.append(pd.Index(item_ids).get_indexer(items.cat.categories.astype(object)), -1)
+        return of_category[codes]      # code -1 (no value) takes the appended -1
+    return pd.Index(item_ids).get_indexer(items.astype(object))
+
+
 def score_long(answers_long: pd.DataFrame, file: str | None = None) -> pd.DataFrame:
     """Long answers (``submission_id, instrument, item_id, value``) -> one row per
     submission (in order of first appearance) with ``submission_id`` and every
@@ -312,7 +322,9 @@ def score_long(answers_long: pd.DataFrame, file: str | None = None) -> pd.DataFr
     result = pd.DataFrame(_empty_scores(len(submissions)))
     result.insert(0, "submission_id", submissions.to_numpy())
 
-    inst_col = answers_long["instrument"].astype(object)
+    inst_col = answers_long["instrument"]
+    if not isinstance(inst_col.dtype, pd.CategoricalDtype):     # categories compare by code
+        inst_col = inst_col.astype(object)
     unknown = ~inst_col.isin(INSTRUMENTS)
     if unknown.any():
         p = int(np.flatnonzero(unknown.to_numpy())[0])
@@ -326,14 +338,20 @@ def score_long(answers_long: pd.DataFrame, file: str | None = None) -> pd.DataFr
         inst = load(name)
         part = answers_long.loc[mask]
         part_rows = rows[mask]
-        item_pos = pd.Index(inst.item_ids).get_indexer(part["item_id"].astype(object))
+        item_pos = _positions(part["item_id"], inst.item_ids)
         if (item_pos < 0).any():
             p = int(np.flatnonzero(item_pos < 0)[0])
             raise InputError(f"{part['item_id'].iloc[p]!r} is not a {inst.short_title} item",
                              file=file, row=int(part_rows[p]), column="item_id")
         sub_pos = submissions.get_indexer(part["submission_id"])
-        dup = pd.Series(sub_pos * len(inst.item_ids) + item_pos).duplicated().to_numpy()
-        if dup.any():
+        own = np.unique(sub_pos)
+        local = np.searchsorted(own, sub_pos)
+        # an item answered twice in a submission: counted on the (submission x item) grid the
+        # scores are computed on anyway; the hash of every answer only when there is one to name
+        twice = np.bincount(local * len(inst.item_ids) + item_pos,
+                            minlength=len(own) * len(inst.item_ids)).max(initial=0) > 1
+        if twice:
+            dup = pd.Series(sub_pos * len(inst.item_ids) + item_pos).duplicated().to_numpy()
             p = int(np.flatnonzero(dup)[0])
             raise InputError(f"item {part['item_id'].iloc[p]} answered twice in submission "
                              f"{part['submission_id'].iloc[p]!r}", file=file,
@@ -344,8 +362,6 @@ def score_long(answers_long: pd.DataFrame, file: str | None = None) -> pd.DataFr
             total = _collect_bad(bad, part["value"], part_rows, "value", cells)
             _raise_bad_cells(cells, total, inst, file)
         # Pivot by position: every submission of this instrument gets one row.
-        own = np.unique(sub_pos)
-        local = np.searchsorted(own, sub_pos)
         mat = np.full((len(own), len(inst.item_ids)), np.nan)
         mat[local, item_pos] = vals
         scored = _score_values({item: mat[:, j] for j, item in enumerate(inst.item_ids)},

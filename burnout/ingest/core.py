@@ -25,7 +25,6 @@ from burnout.store import settings as saved_settings
 from burnout.store.demo import is_demo
 from burnout.store import staging
 from burnout.store.retry import run_in_transaction
-from burnout.store.schema import SCORE_COLUMNS
 
 
 @dataclass
@@ -257,15 +256,15 @@ def _stage(engine, token: str, prepared: dict, progress: Callable[[float, str], 
             seen = writes.deletions(conn, "surveys")
             differing = writes.stored_with_other_answers(conn, subs, ans)
             new, long = writes.new_submissions(conn, subs, ans, source="import")
-        # scored here, outside every transaction: the write lock is held only to write
-        scored = writes.scored(long, key="seq") if len(long) else pd.DataFrame(columns=["seq"])
-        staging.stage_submissions(engine, token, new, long, scored.reindex(columns=["seq", *SCORE_COLUMNS]),
+        # the file's answers are in ``long`` now: not held while it is scored and staged
+        del ans
+        prepared["surveys"] = (f, subs, None)
+        staging.stage_submissions(engine, token, new, long,
                                   progress=lambda x: progress(0.3 + 0.55 * x, "storing survey answers"))
         plan["surveys"] = {"differing": differing, "staged": len(new), "seen": seen,
                            "touched": new[["helper_id", "submitted_at"]].rename(columns={"submitted_at": "at"})}
         # the answers are staged: not held while the caseload is compared and staged
-        del new, long, scored, ans
-        prepared["surveys"] = (f, subs, None)
+        del new, long
     if "caseload" in prepared:
         f, weeks, info = prepared["caseload"]
         progress(0.85, "comparing caseload weeks with the stored ones")
@@ -408,6 +407,8 @@ def import_files(engine, roster=None, surveys=None, caseload=None, mapping=None,
     known = frames.helper_ids(engine)
     prepared = prepare(raw.get("roster"), raw.get("surveys"), raw.get("caseload"), raw.get("mapping"), names,
                        known, limits=limits, roster_mapping=raw.get("roster_mapping"), sheets=sheets)
+    # the files' bytes are read and checked: not held while the rows are staged
+    raw.clear()
     if not prepared:
         progress(1.0, "done: nothing changed")
         return summary
@@ -423,8 +424,8 @@ def import_files(engine, roster=None, surveys=None, caseload=None, mapping=None,
         staging.release(engine, token)
         raise
     staging.finished(token)
-    # stored: the files' bytes and frames are not held while the helper weeks are built
-    del prepared, raw
+    # stored: the frames are not held while the helper weeks are built
+    del prepared
     summary.lines[:0] = stored.lines
     summary.warnings += stored.warnings
     summary.counts.update(stored.counts)

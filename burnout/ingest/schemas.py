@@ -422,8 +422,19 @@ class AnswerSchema(_Model):
     @pa.dataframe_check(name="answer_instrument")
     @classmethod
     def _same_instrument(cls, df):
-        inst = df["item_id"].map({k: v[0] for k, v in item_scales().items()})
-        return inst.isna() | (inst == df["instrument"])
+        of_item = {k: v[0] for k, v in item_scales().items()}
+        item, given = df["item_id"], df["instrument"]
+        if isinstance(item.dtype, pd.CategoricalDtype) and isinstance(given.dtype, pd.CategoricalDtype):
+            # by category codes (the wide melt's columns): no instrument text per answer
+            # each item category's instrument as given's code; -2: not an item (the item check
+            # reports it) or no item; -1: an instrument no row of the file has
+            known = pd.Index(given.cat.categories, dtype=object)
+            want = np.array([known.get_indexer([of_item[c]])[0] if c in of_item else -2
+                             for c in item.cat.categories] + [-2], dtype=np.int64)
+            code = want[np.asarray(item.cat.codes)]
+            return pd.Series((code == -2) | (code == np.asarray(given.cat.codes)), index=df.index)
+        inst = item.map(of_item)
+        return inst.isna() | (inst == given)
 
     @pa.dataframe_check(name="unique_answer")
     @classmethod
@@ -462,17 +473,25 @@ def parse_answers(items: pd.Series, values: pd.Series, extra: dict[str, float]) 
     # factorize would build a hash table the size of the column.
     names = sorted({v[0] for v in scales.values()})
     item_codes, item_uniq = _numbered(items)
-    inst_of_item = np.array([names.index(scales[i][0]) if i in scales else -1 for i in item_uniq] + [-1],
-                            dtype=np.int64)
-    inst_codes = inst_of_item[item_codes]     # an unknown or missing item: -1
     text_codes, texts = _numbered(values)
     texts = [str(t) for t in texts] + ["None"]
-    text_codes = np.where(text_codes < 0, len(texts) - 1, text_codes)
-    pair = (inst_codes + 1) * len(texts) + text_codes
+    # per answer numbers in 4 bytes when the pairs fit (a few dozen texts): each array is
+    # 11 M answers at a health system's size
+    wide = np.int32 if (len(names) + 1) * len(texts) < 2**31 else np.int64
+    # an unknown or missing item: 0, the instruments 1..; then the pair's number
+    inst_of_item = np.array([names.index(scales[i][0]) + 1 if i in scales else 0 for i in item_uniq] + [0],
+                            dtype=wide)
+    pair = inst_of_item[item_codes]
+    del item_codes
+    pair *= len(texts)
+    text_codes = text_codes.astype(wide)      # a category's codes may be a byte: widened first
+    text_codes[text_codes < 0] = len(texts) - 1
+    pair += text_codes
+    del text_codes
     used = np.zeros((len(names) + 1) * len(texts), dtype=bool)
     used[pair] = True
     pairs = np.flatnonzero(used)
-    number = np.full(len(used), -1, dtype=np.int64)
+    number = np.full(len(used), -1, dtype=wide)
     number[pairs] = np.arange(len(pairs))
     codes = number[pair]
     del pair, used, number
@@ -485,18 +504,18 @@ def parse_answers(items: pd.Series, values: pd.Series, extra: dict[str, float]) 
             continue
         _, allowed, lookup = by_inst[names[inst]]
         parsed.append(answer_value(text, allowed, {**lookup, **extra} if extra else lookup))
+    if not any(isinstance(v, Unreadable) for v in parsed):
+        # every text read: floats straight away, no object per answer first
+        return pd.Series(np.asarray(parsed, dtype=float)[codes], index=values.index)
     arr = np.empty(len(parsed), dtype=object)
     arr[:] = parsed
-    out = pd.Series(arr[codes], index=values.index, dtype=object)
-    if any(isinstance(v, Unreadable) for v in parsed):
-        return out
-    return out.astype(float)
+    return pd.Series(arr[codes], index=values.index, dtype=object)
 
 
 def _numbered(s: pd.Series) -> tuple[np.ndarray, list]:
     """(a number per cell, -1 where missing; the distinct values numbered)."""
     if isinstance(s.dtype, pd.CategoricalDtype):
-        return np.asarray(s.cat.codes, dtype=np.int64), list(s.cat.categories)
+        return np.asarray(s.cat.codes), list(s.cat.categories)
     codes, uniq = pd.factorize(s.astype(object), use_na_sentinel=True)
     return codes.astype(np.int64), list(uniq)
 

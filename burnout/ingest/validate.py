@@ -264,7 +264,8 @@ def validate_surveys(df: pd.DataFrame, file: str = "surveys", labels: dict[str, 
     """Wide or long survey file → (submissions, answers).
 
     submissions: helper_id, instrument, submitted_at, comment, row
-    answers: helper_id, instrument, submitted_at, item_id, value, submission (its row in submissions)
+    answers: instrument, item_id (both categorical), value, submission (its row in submissions:
+    the answer's helper, instrument and time are that row's)
 
     A frame from ``apply_mapping`` carries the file's own headers in
     ``attrs["source_headers"]``; messages name those, not the item ids.
@@ -332,15 +333,20 @@ def validate_surveys(df: pd.DataFrame, file: str = "surveys", labels: dict[str, 
         subs = subs_v[SURVEY_KEYS + ["row"]].copy()
         subs["comment"] = subs_v["comment"] if "comment" in subs_v.columns else pd.NA
         position = np.arange(len(subs_v))
-    # Each answer takes its row's keys by position (subs_v has one row per file row):
-    # a join on the row built the 11 M answers' frame twice more.
-    # Filled column by column: a frame built from a dict stacks its object columns
-    # into one block, a second copy of them.
+    # Each answer names its submission by position in ``subs``, not by the three key
+    # columns: at a health system's size (11 M answers) helper_id, instrument and
+    # submitted_at per answer were 24 bytes a row and most of the import's peak memory.
+    # Instrument and item id stay categories (a byte or two an answer), because the
+    # scoring and the answers table's key order need them per answer.
+    # Filled column by column: a frame built from a dict stacks its columns into one
+    # block, a second copy of them.
     at = pd.Index(subs_v["row"].to_numpy()).get_indexer(ans_v["_row"].to_numpy())
+    inst = pd.Categorical(subs_v["instrument"].to_numpy(dtype=object))
     ans = pd.DataFrame(index=pd.RangeIndex(len(at)))
-    for k in SURVEY_KEYS:
-        ans[k] = subs_v[k].to_numpy()[at]
-    ans["item_id"] = ans_v["item_id"].to_numpy(dtype=object)
+    ans["instrument"] = pd.Categorical.from_codes(np.asarray(inst.codes)[at], dtype=inst.dtype)
+    item = ans_v["item_id"]
+    ans["item_id"] = (item.array if isinstance(item.dtype, pd.CategoricalDtype)
+                      else pd.Categorical(item.to_numpy(dtype=object)))
     ans["value"] = ans_v["value"].to_numpy(dtype=float)
     ans["submission"] = position[at]
     return subs.reset_index(drop=True), ans
@@ -393,21 +399,25 @@ def _melt_answers(df: pd.DataFrame, items: list[str], scales: dict, instrument: 
     # a concat of the parts held every answer twice.
     n = sum(p[3] for p in picks)
     out_rows = np.empty(n, dtype=np.int64)
-    out_inst = np.empty(n, dtype=object)
+    # codes of the instruments picked, in order (a file may name many that are none)
+    out_inst = np.empty(n, dtype=np.int8 if len(picks) < 128 else np.int32)
     out_item, out_value = np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int32)
     at = 0
-    for inst, mask, cols, count in picks:
+    for code, (inst, mask, cols, count) in enumerate(picks):
         r, k = np.nonzero(filled[mask][:, cols])
         where = np.column_stack([coded[j][0][mask].astype(np.int32) + offsets[j] for j in cols])
         part = slice(at, at + count)
         out_rows[part] = row_numbers[mask][r]
-        out_inst[part] = inst
+        out_inst[part] = code
         out_item[part] = np.asarray(cols, dtype=np.int32)[k]
         out_value[part] = text_of[where[r, k]]
         at += count
         del r, k, where
     long = pd.DataFrame(index=pd.RangeIndex(n))
-    long["_row"], long["instrument"] = out_rows, out_inst
+    long["_row"] = out_rows
+    # a category, not an eight-byte pointer per answer (11 M at a health system's size)
+    long["instrument"] = pd.Categorical.from_codes(out_inst, categories=pd.Index([p[0] for p in picks],
+                                                                                 dtype=object))
     long["item_id"] = pd.Categorical.from_codes(out_item, categories=pd.Index(items, dtype=object))
     long["value"] = pd.Categorical.from_codes(out_value, categories=pd.Index(texts, dtype=object))
     return long

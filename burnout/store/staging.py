@@ -29,6 +29,7 @@ import time
 import uuid
 from typing import Callable, Sequence
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.engine import Connection, Engine
@@ -41,7 +42,7 @@ from burnout.store.schema import (
     CASELOAD_COLUMNS, SCORE_COLUMNS, caseload_weeks, import_lock, staging_answers, staging_caseload,
     staging_scores, staging_submissions, submissions,
 )
-from burnout.store.writes import bulk_insert
+from burnout.store.writes import bulk_insert, scored
 
 log = logging.getLogger(__name__)
 
@@ -192,18 +193,28 @@ def stage(engine: Engine, token: str, table, df: pd.DataFrame,
             progress(start + len(part))
 
 
+SCORE_CHUNK = 100_000      # submissions scored at a time: the scoring's scratch stays small
+
+
 def stage_submissions(engine: Engine, token: str, subs: pd.DataFrame, answers_long: pd.DataFrame,
-                      scored: pd.DataFrame, progress: Callable[[float], None] | None = None) -> None:
-    """``subs``: seq + SUBMISSION_COLUMNS; ``answers_long``: seq, item_id, value;
-    ``scored``: seq + score columns."""
+                      progress: Callable[[float], None] | None = None) -> None:
+    """``subs``: seq + SUBMISSION_COLUMNS; ``answers_long``: seq, instrument, item_id, value,
+    in seq order (writes.new_submissions).  The answers are scored and staged
+    :data:`SCORE_CHUNK` submissions at a time, between the staging transactions (the write
+    lock is held only to write): scoring 11 M answers at once held several copies of them."""
     progress = progress or (lambda x: None)
-    sizes = [len(subs), len(answers_long), len(scored)]
-    total = max(1, sum(sizes))
-    for k, (table, df) in enumerate(((staging_submissions, subs[["seq", *SUBMISSION_COLUMNS]]),
-                                     (staging_answers, answers_long[["seq", "item_id", "value"]]),
-                                     (staging_scores, scored[["seq", *SCORE_COLUMNS]]))):
-        before = sum(sizes[:k])
-        stage(engine, token, table, df, lambda n, before=before: progress(min(1.0, (before + n) / total)))
+    total = max(1, len(subs) + len(answers_long))
+    stage(engine, token, staging_submissions, subs[["seq", *SUBMISSION_COLUMNS]],
+          lambda n: progress(min(1.0, n / total)))
+    seq = answers_long["seq"].to_numpy()
+    cuts = np.searchsorted(seq, np.arange(1, len(subs) + 1, SCORE_CHUNK)[1:], side="left")
+    for lo, hi in zip([0, *cuts], [*cuts, len(seq)]):
+        part = answers_long.iloc[lo:hi]
+        if part.empty:
+            continue
+        stage(engine, token, staging_answers, part[["seq", "item_id", "value"]])
+        stage(engine, token, staging_scores, scored(part, key="seq").reindex(columns=["seq", *SCORE_COLUMNS]))
+        progress(min(1.0, (len(subs) + hi) / total))
 
 
 def stage_caseload(engine: Engine, token: str, weeks: pd.DataFrame) -> None:
