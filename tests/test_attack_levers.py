@@ -467,3 +467,68 @@ def test_the_risk_to_burnout_link_cannot_be_saved(one_counsellor):
     finally:
         with engine.begin() as conn:
             conn.execute(delete(settings_t).where(settings_t.c.key.in_(["burnout_scale", "burnout_midpoint"])))
+
+
+# --------------------------------------------------------------------------- counted turnover
+
+@pytest.fixture(scope="module")
+def counted_turnover(tmp_path_factory):
+    """The one_counsellor organisation over 56 weeks: enough records for the organisation's own
+    counted turnover (leaving.observed_turnover), so every figure is the national base scaled
+    by the ratio of counted to expected leavers.  AMH-Northgate (4) is alone of its kind."""
+    engine = small_org(tmp_path_factory.mktemp("levers"), helpers=26, weeks=56, seed=5)
+    return engine, load_data(engine)
+
+
+EXPECTED_AT_NATIONAL = re.compile(r"against (\d+(?:\.\d+)?) at the national rates")
+
+
+def _helper_years(data, observed) -> pd.Series:
+    """Each roster helper's years inside the counted window: roster facts HR holds anyway."""
+    r = data.roster.drop_duplicates("helper_id")
+    start, end = pd.Timestamp(observed.start), pd.Timestamp(observed.end)
+    st = pd.to_datetime(r["start_date"], errors="coerce").fillna(start).clip(lower=start)
+    stop = pd.to_datetime(r["end_date"], errors="coerce").fillna(end).clip(upper=end)
+    return pd.Series(((stop - st).dt.days.clip(lower=0) / 365.25).to_numpy(float), index=r["team_kind"].to_numpy())
+
+
+def test_saving_one_kinds_base_twice_moves_the_counted_ratio_by_one_common_factor(counted_turnover):
+    """With its own leavers counted, each kind's rate is the national base x (O + 5)/(E + 5),
+    E the leavers the national bases expect over the window; HR reads E (one decimal) in the
+    review's assumptions, and every figure moves with the ratio.  Before, E weighed each
+    helper's years by their own burnout over the window, so two saves of one kind's base
+    (2 % and 98 %) gave that kind's sum: for the hidden AMH-Northgate (4 people, alone of its
+    kind) a mean chance of burnout over the window of 0.18 (true 0.17), for addiction 0.55
+    (true 0.55).  Now E weighs years by the organisation's one mean, so every kind's save
+    moves E by its helper-years (roster facts) times the same factor: both saves give 0.38
+    (the organisation's 0.37 within the printed decimal), the one organisation-wide number,
+    organisation-wide number, whichever kind is saved."""
+    engine, data = counted_turnover
+    observed = data.leaving_model.observed
+    assert observed.used, observed.reason
+    years = _helper_years(data, observed)
+    s = data.settings
+    rr = float(s.relative_risk)
+    bo = float(np.mean([s.reference_burnout_rate[k] for k in years.index.unique()]))
+    kinds = {"adult_mental_health": None, "addiction": None}
+    lo, hi = 0.02, 0.98
+    try:
+        for kind in kinds:
+            saved = s.base_turnover_for(kind)
+            read = []
+            for v in (lo, hi):
+                saved_settings.save(engine, {"base_turnover": {kind: v}}, actor="admin")
+                text = load_data(engine).leaving_model.base_text()
+                read.append(float(EXPECTED_AT_NATIONAL.search(text).group(1)))
+            saved_settings.save(engine, {"base_turnover": {kind: saved}}, actor="admin")
+            per_year = (read[1] - read[0]) / (hi - lo) / float(years[kind].sum())
+            # per helper-year (1 + (RR-1)·q̄)/(1 + (RR-1)·BO): the kind's mean chance q̄ of burnout
+            kinds[kind] = (per_year * (1 + (rr - 1) * bo) - 1) / (rr - 1)
+    finally:
+        saved_settings.save(engine, {"base_turnover": {k: s.base_turnover_for(k) for k in kinds}}, actor="admin")
+    # the same text is HR's: the workbook's assumptions print it
+    about = xlsx_cells(to_xlsx(build_review(engine, "org", data=load_data(engine))))["About"]
+    assert any(r and r[0] == "Base turnover" and EXPECTED_AT_NATIONAL.search(str(r[1])) for r in about)
+    # E is read to 0.1, so each kind's figure is off by up to 0.1/0.96 leaver over its years
+    slack = sum(0.1 / (hi - lo) / float(years[k].sum()) * (1 + (rr - 1) * bo) / (rr - 1) for k in kinds)
+    assert abs(kinds["adult_mental_health"] - kinds["addiction"]) <= slack, (kinds, slack)
