@@ -501,8 +501,8 @@ def test_saving_one_kinds_base_twice_moves_the_counted_ratio_by_one_common_facto
     kind) a mean chance of burnout over the window of 0.18 (true 0.17), for addiction 0.55
     (true 0.55).  Now E weighs years by the organisation's one mean, so every kind's save
     moves E by its helper-years (roster facts) times the same factor: both saves give 0.38
-    (the organisation's 0.37 within the printed decimal), the one organisation-wide number,
-    organisation-wide number, whichever kind is saved."""
+    (the organisation's 0.37 within the printed decimal): one organisation-wide number,
+    whichever kind is saved."""
     engine, data = counted_turnover
     observed = data.leaving_model.observed
     assert observed.used, observed.reason
