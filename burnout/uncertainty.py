@@ -508,10 +508,15 @@ def simulate(impact: pd.DataFrame, settings: Settings | Mapping | None = None, o
         shape = float(observed.leavers) + OBSERVED_PRIOR_LEAVERS
         t_d[:, is_obs[mix]] *= (rng.gamma(shape, 1.0, draws) / shape)[:, None]
     t_nb = t_d / (1.0 + (rr - 1.0) * ref_m[None, :])
-    p_m = np.minimum(1.0, t_nb * (1.0 + (rr - 1.0) * q_d))
+    # Not cut at 1 per helper: in a draw whose base and relative risk put T_b above 1 (saved
+    # settings can, with the central figures still shown), a cut bends each group's sum at its
+    # own helpers' burnout, and saves of a base moved by steps would find where (issue 10).
+    # Whole, each draw's group sum depends on the group's sums only; the draws are ranges of
+    # expected figures, and who leaves (below) takes a chance above 1 as certain.
+    p_m = t_nb * (1.0 + (rr - 1.0) * q_d)
     p_m = np.where(np.isnan(q_d), t_d, p_m)
     # the burnout-attributable part as turnover.helper_impact takes it: T_nb·(RR−1)·q
-    a_m = np.minimum(t_nb * (rr - 1.0) * q_d, p_m)
+    a_m = t_nb * (rr - 1.0) * q_d
     p_d, a_d = _columns_into(p_d, mix, p_m), _columns_into(a_d, mix, a_m)
 
     if fitted.any():

@@ -532,3 +532,90 @@ def test_saving_one_kinds_base_twice_moves_the_counted_ratio_by_one_common_facto
     # E is read to 0.1, so each kind's figure is off by up to 0.1/0.96 leaver over its years
     slack = sum(0.1 / (hi - lo) / float(years[k].sum()) * (1 + (rr - 1) * bo) / (rr - 1) for k in kinds)
     assert abs(kinds["adult_mental_health"] - kinds["addiction"]) <= slack, (kinds, slack)
+
+
+# --------------------------------------------------------------------------- caps
+
+class _Fitted:
+    """A validated Cox model (leaving.CalibrationResult) with each helper's own fitted chance."""
+
+    used = "fitted"
+
+    def __init__(self, p: dict):
+        self.p = p
+
+    def predict_p_leave(self, frame):
+        return frame["helper_id"].map(self.p).to_numpy(float)
+
+
+def test_the_fitted_what_if_has_no_cut_that_a_swept_reduction_could_find():
+    """Under the fitted (Cox) model the what-if lowers each helper's fitted chance by the
+    mixture's burnout change (T_b - T_nb)·(q - q').  It was cut at 0 per helper: with a relative
+    risk an admin may save (4) the change passes a fitted chance that is low for its burnout,
+    and the cut bent the team's "leavers after" at that helper's own reduction.  Reductions
+    swept 0 to 60 points (the page's lever, any number of times) read the bend: on the old code
+    the helper with q 0.90 and fitted chance 0.100 came out at 0.100 (q 0.900) from the team's
+    figure alone.  Now the what-if keeps each helper's change whole (no cut), so every figure is
+    a line in the reduction: two sums over the team, which one reduction already gives."""
+    n = 8
+    roster = pd.DataFrame({"helper_id": [f"H{i}" for i in range(n)], "team": "T", "team_kind": "child_welfare",
+                           "role": "child welfare caseworker", "annual_salary": 60_000.0})
+    q = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2])
+    p_fit = np.array([0.10, 0.35, 0.40, 0.30, 0.45, 0.25, 0.30, 0.20])
+    latest = pd.DataFrame({"helper_id": roster["helper_id"], "p_burned_out": q, "active_cases": 10.0})
+    settings = Settings().merged({"relative_risk": 4.0})
+    fitted = _Fitted(dict(zip(roster["helper_id"], p_fit)))
+    bo = q.mean()
+    points = np.linspace(0.0, 100 * bo, 121)
+    after = np.array([turnover.what_if(roster, latest, settings, burnout_reduction_points=float(p),
+                                       calibration=fitted)["expected_leavers_after"] for p in points])
+    # the attacker: where the team's figure bends, and by how much its slope changes
+    t_nb, t_b = turnover.split_turnover(0.30, 0.385, 4.0)
+    u = points / 100 / bo                           # the share of each helper's burnout removed
+    slope = np.diff(after) / np.diff(u)
+    bend = np.flatnonzero(np.abs(slope - slope[0]) > 1e-9)
+    found = None
+    if len(bend):       # the segment holding the first bend; the lines on either side meet there
+        k = bend[0]
+        s_left, s_right = slope[k - 1], slope[k + 1]
+        at = (after[k + 1] - after[k] - s_right * u[k + 1] + s_left * u[k]) / (s_left - s_right)
+        q_i = (s_right - s_left) / (t_b - t_nb)
+        found = (round(float(q_i), 3), round(float((t_b - t_nb) * q_i * at), 3))
+    assert found is None, f"the team's figure bends: one helper's q and fitted chance {found}"
+    line = np.polyval(np.polyfit(u, after, 1), u)
+    assert np.abs(after - line).max() < 1e-9
+    # and the change is the mixture's, whole: at the full reduction it is Σ (T_b - T_nb)·q
+    assert after[0] - after[-1] == pytest.approx((t_b - t_nb) * q.sum())
+
+
+def test_the_monte_carlo_draws_have_no_cut_that_saved_settings_could_bend():
+    """The ranges are percentiles of each group's sum over 2,000 draws of the base, the relative
+    risk and the prevalence.  A saved base of 100 % with the relative risk 1 (range 1 to 10)
+    keeps T_b at 100 %, so the figures are shown, yet in draws near RR 10 a helper's chance
+    passed 100 % and was cut there: the cut bent the group's sum at that helper's own burnout,
+    and two groups with the same sum of burnout got different ranges (old code: 40 helpers at
+    0.20 against the same with one at 0.30 and one at 0.10, expected leavers' high end 39.36
+    against 39.31; the workbook prints two significant figures, so one save shows no step,
+    but a run of saved bases would find one).  Now a draw is not cut per helper, so a
+    group's draws depend on its sums alone."""
+    from burnout import uncertainty
+
+    n = 40
+    roster = pd.DataFrame({"helper_id": [f"H{i:02d}" for i in range(n)], "team": "T", "team_kind": "child_welfare",
+                           "role": "child welfare caseworker", "annual_salary": 60_000.0})
+    settings = Settings().merged({"base_turnover": {"child_welfare": 1.0}, "relative_risk": 1.0,
+                                  "relative_risk_low": 1.0, "relative_risk_high": 10.0})
+    even = np.full(n, 0.2)
+    spread = even.copy()
+    spread[:2] = (0.3, 0.1)
+    figures = []
+    for q in (even, spread):
+        latest = pd.DataFrame({"helper_id": roster["helper_id"], "p_burned_out": q, "active_cases": 10.0})
+        impact = turnover.helper_impact(roster, latest, settings)
+        assert not disclosure.turnover_withheld(impact), "the central figures are shown"
+        sims = uncertainty.simulate(impact, settings)
+        figures.append(sims.total())
+    for name in ("expected_leavers", "attributable_leavers", "expected_turnover_cost"):
+        for end in ("low", "high"):
+            a, b = figures[0][name][end], figures[1][name][end]
+            assert a == pytest.approx(b, rel=1e-9), (name, end, a, b)
