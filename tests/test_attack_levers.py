@@ -619,3 +619,54 @@ def test_the_monte_carlo_draws_have_no_cut_that_saved_settings_could_bend():
         for end in ("low", "high"):
             a, b = figures[0][name][end], figures[1][name][end]
             assert a == pytest.approx(b, rel=1e-9), (name, end, a, b)
+
+
+def test_a_role_with_one_private_helper_among_sharing_ones_takes_the_default_cost():
+    """HR checks treat a helper who shares with their lead as known (the lead sees their risk,
+    HR their salary).  Team A has 5 nurses, 4 of whom share: counted all together the nurses
+    kept their own saved cost, and two saves of it (x1, then x2) moved team A's expected cost by
+    the 5 nurses' sum, less the 4 known ones: the private nurse's own expected cost, $14,296 (exact).
+    The rule counts private helpers only: 1 private nurse takes the default, and then so does
+    every role (team A has 1 private helper on it), so no save of a role's cost moves A apart.
+    A role whose only people in a cell share (3 chaplains in B) keeps its own cost: a save
+    moves B by their sum, which the reader knew."""
+    roster = pd.DataFrame(
+        [(f"N{i}", "A", "child_welfare", "nurse", 60_000.0 + 1_000 * i, i > 0) for i in range(5)]
+        + [(f"S{i}", "B", "child_welfare", "social worker", 55_000.0, False) for i in range(6)],
+        columns=["helper_id", "team", "team_kind", "role", "annual_salary", "consent_lead_view"])
+    q = np.linspace(0.1, 0.9, len(roster))
+    latest = pd.DataFrame({"helper_id": roster["helper_id"], "p_burned_out": q, "active_cases": 10.0})
+    known = disclosure.consenting(roster)
+    assert known == {"N1", "N2", "N3", "N4"}
+
+    def team_a(rule_known, mult):
+        s = Settings().merged({"cost_multiplier": {"nurse": mult}})
+        roles = disclosure.roles_on_default_cost(roster, "team", ["A", "B"], MIN_N, rule_known)
+        impact = turnover.helper_impact(roster, latest, turnover.with_default_cost(s, roles))
+        return impact.groupby("team")["expected_turnover_cost"].sum()["A"], impact.set_index("helper_id")
+
+    def attack(rule_known):
+        (a1, imp), (a2, _) = team_a(rule_known, 1.0), team_a(rule_known, 2.0)
+        # what the reader knows of the 4 sharing nurses: their chance of leaving and salary
+        salary = roster.set_index("helper_id")["annual_salary"]
+        known_part = sum(imp.loc[h, "p_leave_12m"] * salary[h] for h in ("N1", "N2", "N3", "N4"))
+        return (a2 - a1) - known_part, imp
+    found, imp = attack(())                     # the old rule: everyone counted
+    truth = float(imp.loc["N0", "p_leave_12m"] * 60_000.0)
+    assert found == pytest.approx(truth), "the old rule lets two saves give the private nurse's cost"
+    assert round(truth) == 14296
+    assert disclosure.roles_on_default_cost(roster, "team", ["A", "B"], MIN_N) == frozenset()
+    assert disclosure.roles_on_default_cost(roster, "team", ["A", "B"], MIN_N, known) == {"nurse", "social worker"}
+    (a1, _), (a2, _) = team_a(known, 1.0), team_a(known, 2.0)
+    assert a1 == pytest.approx(a2), "no save of the nurses' cost moves team A"
+    # sharing people only: B's 3 chaplains keep their own cost, and 6 private social workers too
+    b = pd.concat([roster[roster["team"] == "B"], pd.DataFrame(
+        [(f"C{i}", "B", "child_welfare", "chaplain", 40_000.0, True) for i in range(3)], columns=roster.columns)])
+    assert disclosure.roles_on_default_cost(b, "team", ["B"], MIN_N, disclosure.consenting(b)) == frozenset()
+    assert disclosure.roles_on_default_cost(b, "team", ["B"], MIN_N) == {"chaplain", "social worker"}
+    # the default salary rule counts the same way
+    staff = roster.assign(annual_salary=np.where(roster["helper_id"].isin(["N0", "N1"]), np.nan, 50_000.0))
+    assert not disclosure.salary_default_usable(staff, "team", ["A", "B"], MIN_N, known)   # N0 alone in A
+    staff.loc[staff["helper_id"] == "N0", "annual_salary"] = 50_000.0
+    assert disclosure.salary_default_usable(staff, "team", ["A", "B"], MIN_N, known)       # N1 shares
+    assert not disclosure.salary_default_usable(staff, "team", ["A", "B"], MIN_N)
