@@ -473,5 +473,5 @@ def salary_default_usable(helpers: pd.DataFrame, cell_col: str, shown: Iterable,
     salary = pd.to_numeric(h["annual_salary"], errors="coerce") if "annual_salary" in h else pd.Series(
         np.nan, index=h.index)
     missing = salary.isna().groupby(_release_cells(h, cell_col, shown).to_numpy()).sum()
-    missing = pd.concat([missing, pd.Series([missing.sum()])])
+    missing = np.append(missing.to_numpy(), missing.sum())     # each cell, then the total
     return not bool(((missing > 0) & (missing < min_n)).any())
