@@ -15,8 +15,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from sqlalchemy import update
 
 from burnout import disclosure, privacy
+from burnout.store.schema import helpers as helpers_t
 from burnout.views import review as review_views
 from burnout.views.data import load_data, people_frame
 from burnout.views.review import build_review
@@ -29,8 +31,14 @@ FIGURES = ("expected_turnover_cost", "attributable_cost", "p_leave_12m", "client
 
 @pytest.fixture(scope="module")
 def org(tmp_path_factory):
-    """40 helpers in 6 teams: AMH-East (4) is hidden, CL-Central (6) with it."""
+    """40 helpers in 6 teams: AMH-East (4) is hidden, CL-Central (6) with it.  Four of
+    ADD-Hillside's 7 and three of CW-OldTown's 7 share with their lead (known to HR)."""
     engine = small_org(tmp_path_factory.mktemp("costs"), helpers=40, weeks=14, seed=3)
+    roster = load_data(engine).roster.sort_values("helper_id")
+    sharing = [h for team, k in (("ADD-Hillside", 4), ("CW-OldTown", 3))
+               for h in roster.loc[roster["team"] == team, "helper_id"].head(k)]
+    with engine.begin() as conn:
+        conn.execute(update(helpers_t).where(helpers_t.c.helper_id.in_(sharing)).values(consent_lead_view=True))
     return engine, load_data(engine)
 
 
@@ -59,6 +67,7 @@ def test_no_small_group_is_determined_by_the_costs_of_every_report(org):
     org_table = reports[0].table.set_index("team")
     assert org_table.loc["AMH-East", "status"] != privacy.SHOWN
     known = disclosure.consenting(people)
+    assert len(known) == 7
     for fig in FIGURES:
         figures = [tb.ranges.impact.set_index("helper_id")[fig] for tb in reports]
         # one unknown per helper: their figure in the first report that gives one
