@@ -420,7 +420,11 @@ def turnover_withheld(impact: pd.DataFrame) -> bool:
 # hidden groups together, which the total less the shown rows gives) would have their
 # expected cost found.  Such roles take the default multiplier; when the people on the
 # default are themselves that few in some cell, every role does, and then one factor scales
-# every figure and a save says nothing new.
+# every figure and a save says nothing new.  Only private helpers are counted: a helper who
+# shares with their lead is known to the HR reader (HR material reaches managers; the lead
+# sees their risk, HR their salary), so a cell's 1 private nurse among 4 sharing ones is
+# 1 unknown, and two saves of the nurses' cost gave her own; a role whose only people in a
+# cell share adds nothing the reader did not know.
 NO_ROLE = ""
 HIDDEN_CELL = "\0hidden"
 
@@ -430,11 +434,19 @@ def _release_cells(helpers: pd.DataFrame, cell_col: str, shown: Iterable) -> pd.
     return cell.where(cell.isin({str(k) for k in shown}), HIDDEN_CELL)
 
 
-def roles_on_default_cost(helpers: pd.DataFrame, cell_col: str, shown: Iterable, min_n: int) -> frozenset:
+def _private(helpers: pd.DataFrame, known: Iterable) -> pd.DataFrame:
+    h = helpers.drop_duplicates("helper_id")
+    known = set(known)
+    return h[~h["helper_id"].isin(known)] if known else h
+
+
+def roles_on_default_cost(helpers: pd.DataFrame, cell_col: str, shown: Iterable, min_n: int,
+                          known: Iterable = ()) -> frozenset:
     """The roles of ``helpers`` (``helper_id, role`` and ``cell_col``) that must take the
     default replacement cost in a table released by ``cell_col`` whose shown groups are
-    ``shown`` (the total not counted): the rule above."""
-    h = helpers.drop_duplicates("helper_id")
+    ``shown`` (the total not counted), ``known`` (the helpers who share with their lead,
+    :func:`consenting`) not counted: the rule above."""
+    h = _private(helpers, known)
     if not len(h):
         return frozenset()
     role = h["role"].astype("string").str.strip().str.lower().fillna(NO_ROLE)
@@ -451,13 +463,15 @@ def roles_on_default_cost(helpers: pd.DataFrame, cell_col: str, shown: Iterable,
     return frozenset(roles)
 
 
-def salary_default_usable(helpers: pd.DataFrame, cell_col: str, shown: Iterable, min_n: int) -> bool:
+def salary_default_usable(helpers: pd.DataFrame, cell_col: str, shown: Iterable, min_n: int,
+                          known: Iterable = ()) -> bool:
     """May the saved default salary stand in for missing salaries in that table?  Not when
-    1 to min_n - 1 helpers without a salary are in some released cell: two saves of it
-    would give their expected cost (their cost is then unknown, counted as such)."""
-    h = helpers.drop_duplicates("helper_id")
+    1 to min_n - 1 private helpers (``known`` not counted, as above) without a salary are in
+    some released cell: two saves of it would give their expected cost (their cost is then
+    unknown, counted as such)."""
+    h = _private(helpers, known)
     salary = pd.to_numeric(h["annual_salary"], errors="coerce") if "annual_salary" in h else pd.Series(
         np.nan, index=h.index)
     missing = salary.isna().groupby(_release_cells(h, cell_col, shown).to_numpy()).sum()
-    missing = pd.concat([missing, pd.Series([missing.sum()])])
+    missing = np.append(missing.to_numpy(), missing.sum())     # each cell, then the total
     return not bool(((missing > 0) & (missing < min_n)).any())

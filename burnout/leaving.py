@@ -614,11 +614,12 @@ class ObservedTurnover:
     per helper-year per team kind at the reference prevalence — the national
     rate × the organisation's pooled ratio ``(O + k) / (E + k)`` of observed
     leavers ``O`` to the leavers ``E`` the national rates predict for the same
-    helper-years, each helper's expectation adjusted for their burnout over the
-    window (``k`` = ``OBSERVED_PRIOR_LEAVERS``).  ``turnover.helper_impact``
+    helper-years, adjusted for the organisation's mean burnout over the window
+    (``k`` = ``OBSERVED_PRIOR_LEAVERS``).  ``turnover.helper_impact``
     splits it at the reference prevalence and turns it into a 12-month chance
-    ``1 − exp(−rate)``.  ``prevalence``: mean probability of being burned out
-    per kind over the window (reported).
+    ``1 − exp(−rate)``.  ``mean_burnout``: the organisation's mean probability of
+    being burned out over the window (helper-years weighted), which sets ``E``'s
+    one burnout factor for every helper (never one per kind or helper: issue 10).
     """
 
     used: bool
@@ -630,7 +631,7 @@ class ObservedTurnover:
     end: str | None = None
     ratio: float | None = None
     rates: dict = field(default_factory=dict)
-    prevalence: dict = field(default_factory=dict)
+    mean_burnout: float | None = None
 
     def rate_for(self, kind, national: float) -> float:
         if not self.used:
@@ -679,31 +680,39 @@ def observed_turnover(roster: pd.DataFrame, history: pd.DataFrame | None, as_of=
     left = (en.notna() & (en > start) & (en <= end)).to_numpy() & ~excluded
     kind = roster_col(r, "team_kind").astype("string").fillna("(unknown)").to_numpy(object)
     national = np.array([s.base_turnover_for(None if k == "(unknown)" else k) for k in kind])
-    # The leavers the national rates predict for these helper-years, each
-    # helper's rate raised or lowered for their burnout over the window exactly
-    # as helper_impact does (split at the reference prevalence): the ratio
-    # then corrects the level only, and kinds and people still differ by burnout.
+    # The leavers the national rates predict for these helper-years, raised or lowered for
+    # the burnout seen over the window, split at the reference prevalence exactly as
+    # helper_impact splits: the ratio then corrects the level only, and kinds and people
+    # still differ by burnout in helper_impact.  ONE factor for everyone, at the
+    # organisation's mean chance of burnout over the window (helper-years weighted), never
+    # each helper's own: E is printed and moves every figure, and a base turnover is saved
+    # per kind, so with each helper's own factor two saves of one kind's base gave that
+    # kind's own sum of burnout, a hidden team's when it is alone of its kind (issue 10,
+    # tests/test_attack_levers.py).  Now a save moves E by the kind's helper-years (roster
+    # facts) times the one organisation-wide factor; a relative risk or reference
+    # prevalence saved moves it through that same factor.
     rr = float(s.relative_risk)
     ref = s.reference_burnout_rate
     ref_of = (lambda kd: float(_ref_lookup(ref, kd))) if ref is not None else (lambda kd: np.nan)
     bo_ref = np.array([ref_of(None if kd == "(unknown)" else kd) for kd in kind])
-    # one prevalence for everyone, as helper_impact splits (a pole per kind in RR would let
-    # saved relative risks separate the kinds through the ratio, issue 10)
-    bo_ref = np.full(len(kind), np.nanmean(bo_ref) if np.isfinite(bo_ref).any() else np.nan)
+    # one prevalence for everyone, as helper_impact splits
+    bo = float(np.nanmean(bo_ref)) if np.isfinite(bo_ref).any() else np.nan
     q_helper = pd.Series(np.nan, index=r["helper_id"].to_numpy())
-    prevalence: dict = {}
     if "risk_score" in history:
         h = history[(weeks >= start) & (weeks <= end)]
         q = pd.Series(burnout_probability(pd.to_numeric(h["risk_score"], errors="coerce"),
                                           *link_parameters(s)), index=h.index)
         q_helper = q.groupby(h["helper_id"].to_numpy()).mean().reindex(q_helper.index)
-        kmap = pd.Series(kind, index=r["helper_id"].to_numpy())
-        by = q.groupby(h["helper_id"].map(kmap).fillna("(unknown)").to_numpy()).mean()
-        prevalence = {kd: float(v) for kd, v in by.items() if kd != "(unknown)" and np.isfinite(v)}
     qh = q_helper.to_numpy(float)
-    qh = np.where(np.isnan(qh), [prevalence.get(kd, np.nan) for kd in kind], qh)
-    factor = np.where(np.isnan(qh) | np.isnan(bo_ref), 1.0, (1 + (rr - 1) * qh) / (1 + (rr - 1) * bo_ref))
-    O, E, Y = int(left.sum()), float((years * national * factor).sum()), float(years.sum())
+    known = np.isfinite(qh)
+    if not known.any():
+        q_mean = np.nan
+    elif years[known].sum() > 0:
+        q_mean = float((years[known] * qh[known]).sum() / years[known].sum())
+    else:
+        q_mean = float(qh[known].mean())
+    factor = 1.0 if np.isnan(q_mean) or np.isnan(bo) else (1 + (rr - 1) * q_mean) / (1 + (rr - 1) * bo)
+    O, E, Y = int(left.sum()), float(factor * (years * national).sum()), float(years.sum())
     if Y <= 0:
         return ObservedTurnover(False, "No helper-years in the window, so the national base rates are used.")
     k = OBSERVED_PRIOR_LEAVERS
@@ -718,7 +727,7 @@ def observed_turnover(roster: pd.DataFrame, history: pd.DataFrame | None, as_of=
               f"against {E:.1f} at the national rates: the base rates are scaled by {ratio:.2f} "
               f"(pooled with {k:g} expected leavers at the national rates).",
         leavers=O, expected_leavers=round(E, 2), helper_years=round(Y, 1), start=start_s, end=end_s,
-        ratio=ratio, rates=rates, prevalence=prevalence)
+        ratio=ratio, rates=rates, mean_burnout=None if np.isnan(q_mean) else q_mean)
 
 
 def recalibrate(cal: CalibrationResult, history: pd.DataFrame | None,

@@ -597,7 +597,8 @@ def what_if(roster: pd.DataFrame, risk_latest: pd.DataFrame, settings: Settings 
     says how leaving changes when burnout does.  With a fitted ``calibration``
     (as used for the turnover table, ``risk.leaving_model``) the *before*
     figures are the fitted ones and each helper's leaving probability falls by
-    the mixture's ``(T_b − T_nb)·(q − q')``, so "now" matches the table.
+    the mixture's ``(T_b − T_nb)·(q − q')``, so "now" matches the table; not cut at 0 per
+    helper (a cut would bend each figure at one helper's own reduction, issue 10).
 
     ``memo``: a dict kept by a caller that asks for several scenarios and relative risks
     on the same ``roster``, ``risk_latest``, ``weights``, ``calibration``, ``pool_kinds``
@@ -664,8 +665,12 @@ def what_if(roster: pd.DataFrame, risk_latest: pd.DataFrame, settings: Settings 
     t_nb = before["turnover_not_burned_out"]
     t_b = before["turnover_burned_out"]
     if fitted:
-        # the organisation's own model says how many leave now; the mixture says by how much less
-        p_after = (before["p_leave_12m"] - (t_b - t_nb) * (before["p_burned_out"] - q_after)).clip(0.0, 1.0)
+        # the organisation's own model says how many leave now; the mixture says by how much less.
+        # Not cut at 0 per helper: where the mixture's change passes a helper's fitted chance, a
+        # cut bends every group's figure at that helper's own reduction, and reductions swept on
+        # the page found their burnout and fitted chance (issue 10, tests/test_attack_levers.py).
+        # Whole, every figure is a line in the reduction and in the one factor T·φ: group sums.
+        p_after = before["p_leave_12m"] - (t_b - t_nb) * (before["p_burned_out"] - q_after)
         p_after = p_after.fillna(before["p_leave_12m"])
         assumptions.append("Leaving now comes from the organisation's own fitted model; the scenario lowers it "
                            "by the burnout effect of the mixture model.")

@@ -535,14 +535,17 @@ def simulate(impact: pd.DataFrame, settings: Settings | Mapping | None = None, o
         p_m = (rr - 1.0) * q_d
         p_m += 1.0
         p_m *= t_nb
-        np.minimum(1.0, p_m, out=p_m)                               # min(1, T_nb·(1 + (RR−1)·q))
+        # Not cut at 1 per helper: in a draw whose base and relative risk put T_b above 1 (saved
+        # settings can, with the central figures still shown), a cut bends each group's sum at
+        # its own helpers' burnout, and saves of a base moved by steps would find where (issue
+        # 10).  Whole, each draw's group sum depends on the group's sums only; the draws are
+        # ranges of expected figures, and who leaves (below) takes a chance above 1 as certain.
         no_p = np.isnan(qu)          # q_d is NaN exactly where q_used is (the scale is finite)
         p_m[:, no_p] = t_d[:, no_p]
         # the burnout-attributable part as turnover.helper_impact takes it: T_nb·(RR−1)·q
         a_m = t_nb
         a_m *= rr - 1.0
         a_m *= q_d
-        np.minimum(a_m, p_m, out=a_m)
         p_d[:, cols], a_d[:, cols] = p_m, a_m
 
     if fitted.any():

@@ -467,3 +467,215 @@ def test_the_risk_to_burnout_link_cannot_be_saved(one_counsellor):
     finally:
         with engine.begin() as conn:
             conn.execute(delete(settings_t).where(settings_t.c.key.in_(["burnout_scale", "burnout_midpoint"])))
+
+
+# --------------------------------------------------------------------------- counted turnover
+
+@pytest.fixture(scope="module")
+def counted_turnover(tmp_path_factory):
+    """The one_counsellor organisation over 56 weeks: enough records for the organisation's own
+    counted turnover (leaving.observed_turnover), so every figure is the national base scaled
+    by the ratio of counted to expected leavers.  AMH-Northgate (4) is alone of its kind."""
+    engine = small_org(tmp_path_factory.mktemp("levers"), helpers=26, weeks=56, seed=5)
+    return engine, load_data(engine)
+
+
+EXPECTED_AT_NATIONAL = re.compile(r"against (\d+(?:\.\d+)?) at the national rates")
+
+
+def _helper_years(data, observed) -> pd.Series:
+    """Each roster helper's years inside the counted window: roster facts HR holds anyway."""
+    r = data.roster.drop_duplicates("helper_id")
+    start, end = pd.Timestamp(observed.start), pd.Timestamp(observed.end)
+    st = pd.to_datetime(r["start_date"], errors="coerce").fillna(start).clip(lower=start)
+    stop = pd.to_datetime(r["end_date"], errors="coerce").fillna(end).clip(upper=end)
+    return pd.Series(((stop - st).dt.days.clip(lower=0) / 365.25).to_numpy(float), index=r["team_kind"].to_numpy())
+
+
+def _base_text(engine, data) -> str:
+    """The review's "Base turnover" line under the saved settings: the leaving model the
+    review's data loads (views.data.load_data), on the same frames (a tenth of the time)."""
+    from burnout import leaving
+
+    model = leaving.leaving_model(data.roster, data.history, data.scores, as_of=data.as_of,
+                                  settings=merged_settings(engine, None))
+    return model.base_text()
+
+
+def test_saving_one_kinds_base_twice_moves_the_counted_ratio_by_one_common_factor(counted_turnover):
+    """With its own leavers counted, each kind's rate is the national base x (O + 5)/(E + 5),
+    E the leavers the national bases expect over the window; HR reads E (one decimal) in the
+    review's assumptions, and every figure moves with the ratio.  Before, E weighed each
+    helper's years by their own burnout over the window, so two saves of one kind's base
+    (2 % and 98 %) gave that kind's sum: for the hidden AMH-Northgate (4 people, alone of its
+    kind) a mean chance of burnout over the window of 0.18 (true 0.17), for addiction 0.55
+    (true 0.55).  Now E weighs years by the organisation's one mean, so every kind's save
+    moves E by its helper-years (roster facts) times the same factor: both saves give 0.38
+    (the organisation's 0.37 within the printed decimal): one organisation-wide number,
+    whichever kind is saved."""
+    engine, data = counted_turnover
+    observed = data.leaving_model.observed
+    assert observed.used, observed.reason
+    years = _helper_years(data, observed)
+    s = data.settings
+    rr = float(s.relative_risk)
+    bo = float(np.mean([s.reference_burnout_rate[k] for k in years.index.unique()]))
+    kinds = {"adult_mental_health": None, "addiction": None}
+    lo, hi = 0.02, 0.98
+    try:
+        for kind in kinds:
+            saved = s.base_turnover_for(kind)
+            read = []
+            for v in (lo, hi):
+                saved_settings.save(engine, {"base_turnover": {kind: v}}, actor="admin")
+                read.append(float(EXPECTED_AT_NATIONAL.search(_base_text(engine, data)).group(1)))
+            saved_settings.save(engine, {"base_turnover": {kind: saved}}, actor="admin")
+            per_year = (read[1] - read[0]) / (hi - lo) / float(years[kind].sum())
+            # per helper-year (1 + (RR-1)·q̄)/(1 + (RR-1)·BO): the kind's mean chance q̄ of burnout
+            kinds[kind] = (per_year * (1 + (rr - 1) * bo) - 1) / (rr - 1)
+    finally:
+        saved_settings.save(engine, {"base_turnover": {k: s.base_turnover_for(k) for k in kinds}}, actor="admin")
+    # the same text is HR's: the workbook's assumptions print it
+    about = xlsx_cells(to_xlsx(build_review(engine, "org", data=load_data(engine))))["About"]
+    assert ["Base turnover", _base_text(engine, data)] in [list(r[:2]) for r in about if r]
+    # E is read to 0.1, so each kind's figure is off by up to 0.1/0.96 leaver over its years
+    slack = sum(0.1 / (hi - lo) / float(years[k].sum()) * (1 + (rr - 1) * bo) / (rr - 1) for k in kinds)
+    assert abs(kinds["adult_mental_health"] - kinds["addiction"]) <= slack, (kinds, slack)
+
+
+# --------------------------------------------------------------------------- caps
+
+class _Fitted:
+    """A validated Cox model (leaving.CalibrationResult) with each helper's own fitted chance."""
+
+    used = "fitted"
+
+    def __init__(self, p: dict):
+        self.p = p
+
+    def predict_p_leave(self, frame):
+        return frame["helper_id"].map(self.p).to_numpy(float)
+
+
+def test_the_fitted_what_if_has_no_cut_that_a_swept_reduction_could_find():
+    """Under the fitted (Cox) model the what-if lowers each helper's fitted chance by the
+    mixture's burnout change (T_b - T_nb)·(q - q').  It was cut at 0 per helper: with a relative
+    risk an admin may save (4) the change passes a fitted chance that is low for its burnout,
+    and the cut bent the team's "leavers after" at that helper's own reduction.  Reductions
+    swept 0 to 60 points (the page's lever, any number of times) read the bend: on the old code
+    the helper with q 0.90 and fitted chance 0.100 came out at 0.100 (q 0.900) from the team's
+    figure alone.  Now the what-if keeps each helper's change whole (no cut), so every figure is
+    a line in the reduction: two sums over the team, which one reduction already gives."""
+    n = 8
+    roster = pd.DataFrame({"helper_id": [f"H{i}" for i in range(n)], "team": "T", "team_kind": "child_welfare",
+                           "role": "child welfare caseworker", "annual_salary": 60_000.0})
+    q = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2])
+    p_fit = np.array([0.10, 0.35, 0.40, 0.30, 0.45, 0.25, 0.30, 0.20])
+    latest = pd.DataFrame({"helper_id": roster["helper_id"], "p_burned_out": q, "active_cases": 10.0})
+    settings = Settings().merged({"relative_risk": 4.0})
+    fitted = _Fitted(dict(zip(roster["helper_id"], p_fit)))
+    bo = q.mean()
+    points = np.linspace(0.0, 100 * bo, 121)
+    after = np.array([turnover.what_if(roster, latest, settings, burnout_reduction_points=float(p),
+                                       calibration=fitted)["expected_leavers_after"] for p in points])
+    # the attacker: where the team's figure bends, and by how much its slope changes
+    t_nb, t_b = turnover.split_turnover(0.30, 0.385, 4.0)
+    u = points / 100 / bo                           # the share of each helper's burnout removed
+    slope = np.diff(after) / np.diff(u)
+    bend = np.flatnonzero(np.abs(slope - slope[0]) > 1e-9)
+    found = None
+    if len(bend):       # the segment holding the first bend; the lines on either side meet there
+        k = bend[0]
+        s_left, s_right = slope[k - 1], slope[k + 1]
+        at = (after[k + 1] - after[k] - s_right * u[k + 1] + s_left * u[k]) / (s_left - s_right)
+        q_i = (s_right - s_left) / (t_b - t_nb)
+        found = (round(float(q_i), 3), round(float((t_b - t_nb) * q_i * at), 3))
+    assert found is None, f"the team's figure bends: one helper's q and fitted chance {found}"
+    line = np.polyval(np.polyfit(u, after, 1), u)
+    assert np.abs(after - line).max() < 1e-9
+    # and the change is the mixture's, whole: at the full reduction it is Σ (T_b - T_nb)·q
+    assert after[0] - after[-1] == pytest.approx((t_b - t_nb) * q.sum())
+
+
+def test_the_monte_carlo_draws_have_no_cut_that_saved_settings_could_bend():
+    """The ranges are percentiles of each group's sum over 2,000 draws of the base, the relative
+    risk and the prevalence.  A saved base of 100 % with the relative risk 1 (range 1 to 10)
+    keeps T_b at 100 %, so the figures are shown, yet in draws near RR 10 a helper's chance
+    passed 100 % and was cut there: the cut bent the group's sum at that helper's own burnout,
+    and two groups with the same sum of burnout got different ranges (old code: 40 helpers at
+    0.20 against the same with one at 0.30 and one at 0.10, expected leavers' high end 39.36
+    against 39.31; the workbook prints two significant figures, so one save shows no step,
+    but a run of saved bases would find one).  Now a draw is not cut per helper, so a
+    group's draws depend on its sums alone."""
+    from burnout import uncertainty
+
+    n = 40
+    roster = pd.DataFrame({"helper_id": [f"H{i:02d}" for i in range(n)], "team": "T", "team_kind": "child_welfare",
+                           "role": "child welfare caseworker", "annual_salary": 60_000.0})
+    settings = Settings().merged({"base_turnover": {"child_welfare": 1.0}, "relative_risk": 1.0,
+                                  "relative_risk_low": 1.0, "relative_risk_high": 10.0})
+    even = np.full(n, 0.2)
+    spread = even.copy()
+    spread[:2] = (0.3, 0.1)
+    figures = []
+    for q in (even, spread):
+        latest = pd.DataFrame({"helper_id": roster["helper_id"], "p_burned_out": q, "active_cases": 10.0})
+        impact = turnover.helper_impact(roster, latest, settings)
+        assert not disclosure.turnover_withheld(impact), "the central figures are shown"
+        sims = uncertainty.simulate(impact, settings)
+        figures.append(sims.total())
+    for name in ("expected_leavers", "attributable_leavers", "expected_turnover_cost"):
+        for end in ("low", "high"):
+            a, b = figures[0][name][end], figures[1][name][end]
+            assert a == pytest.approx(b, rel=1e-9), (name, end, a, b)
+
+
+def test_a_role_with_one_private_helper_among_sharing_ones_takes_the_default_cost():
+    """HR checks treat a helper who shares with their lead as known (the lead sees their risk,
+    HR their salary).  Team A has 5 nurses, 4 of whom share: counted all together the nurses
+    kept their own saved cost, and two saves of it (x1, then x2) moved team A's expected cost by
+    the 5 nurses' sum, less the 4 known ones: the private nurse's own expected cost, $14,296 (exact).
+    The rule counts private helpers only: 1 private nurse takes the default, and then so does
+    every role (team A has 1 private helper on it), so no save of a role's cost moves A apart.
+    A role whose only people in a cell share (3 chaplains in B) keeps its own cost: a save
+    moves B by their sum, which the reader knew."""
+    roster = pd.DataFrame(
+        [(f"N{i}", "A", "child_welfare", "nurse", 60_000.0 + 1_000 * i, i > 0) for i in range(5)]
+        + [(f"S{i}", "B", "child_welfare", "social worker", 55_000.0, False) for i in range(6)],
+        columns=["helper_id", "team", "team_kind", "role", "annual_salary", "consent_lead_view"])
+    q = np.linspace(0.1, 0.9, len(roster))
+    latest = pd.DataFrame({"helper_id": roster["helper_id"], "p_burned_out": q, "active_cases": 10.0})
+    known = disclosure.consenting(roster)
+    assert known == {"N1", "N2", "N3", "N4"}
+
+    def team_a(rule_known, mult):
+        s = Settings().merged({"cost_multiplier": {"nurse": mult}})
+        roles = disclosure.roles_on_default_cost(roster, "team", ["A", "B"], MIN_N, rule_known)
+        impact = turnover.helper_impact(roster, latest, turnover.with_default_cost(s, roles))
+        return impact.groupby("team")["expected_turnover_cost"].sum()["A"], impact.set_index("helper_id")
+
+    def attack(rule_known):
+        (a1, imp), (a2, _) = team_a(rule_known, 1.0), team_a(rule_known, 2.0)
+        # what the reader knows of the 4 sharing nurses: their chance of leaving and salary
+        salary = roster.set_index("helper_id")["annual_salary"]
+        known_part = sum(imp.loc[h, "p_leave_12m"] * salary[h] for h in ("N1", "N2", "N3", "N4"))
+        return (a2 - a1) - known_part, imp
+    found, imp = attack(())                     # the old rule: everyone counted
+    truth = float(imp.loc["N0", "p_leave_12m"] * 60_000.0)
+    assert found == pytest.approx(truth), "the old rule lets two saves give the private nurse's cost"
+    assert round(truth) == 14296
+    assert disclosure.roles_on_default_cost(roster, "team", ["A", "B"], MIN_N) == frozenset()
+    assert disclosure.roles_on_default_cost(roster, "team", ["A", "B"], MIN_N, known) == {"nurse", "social worker"}
+    (a1, _), (a2, _) = team_a(known, 1.0), team_a(known, 2.0)
+    assert a1 == pytest.approx(a2), "no save of the nurses' cost moves team A"
+    # sharing people only: B's 3 chaplains keep their own cost, and 6 private social workers too
+    b = pd.concat([roster[roster["team"] == "B"], pd.DataFrame(
+        [(f"C{i}", "B", "child_welfare", "chaplain", 40_000.0, True) for i in range(3)], columns=roster.columns)])
+    assert disclosure.roles_on_default_cost(b, "team", ["B"], MIN_N, disclosure.consenting(b)) == frozenset()
+    assert disclosure.roles_on_default_cost(b, "team", ["B"], MIN_N) == {"chaplain", "social worker"}
+    # the default salary rule counts the same way
+    staff = roster.assign(annual_salary=np.where(roster["helper_id"].isin(["N0", "N1"]), np.nan, 50_000.0))
+    assert not disclosure.salary_default_usable(staff, "team", ["A", "B"], MIN_N, known)   # N0 alone in A
+    staff.loc[staff["helper_id"] == "N0", "annual_salary"] = 50_000.0
+    assert disclosure.salary_default_usable(staff, "team", ["A", "B"], MIN_N, known)       # N1 shares
+    assert not disclosure.salary_default_usable(staff, "team", ["A", "B"], MIN_N)

@@ -214,8 +214,9 @@ def turnover_impact(data: OrgData, people: pd.DataFrame, min_n: int, scenario: M
                          .astype("string").fillna("(unknown)"))
     # a role too few in some released group takes the default replacement cost (the rule: disclosure)
     shown = [k for k, st in status.items() if k != privacy.TOTAL and st == privacy.SHOWN]
-    on_default = disclosure.roles_on_default_cost(roster, group_col, shown, min_n)
-    salary_default = disclosure.salary_default_usable(roster, group_col, shown, min_n)
+    known = disclosure.consenting(roster)
+    on_default = disclosure.roles_on_default_cost(roster, group_col, shown, min_n, known)
+    salary_default = disclosure.salary_default_usable(roster, group_col, shown, min_n, known)
     settings, ts = (turnover.with_default_cost(x, on_default, salary_default) for x in (settings, ts))
     impact = turnover.helper_impact_under(model, roster, latest, settings, pool_kinds=pool)  # as the risk command
     impact = impact.merge(roster[["helper_id", "site"]], on="helper_id", how="left")
