@@ -42,10 +42,16 @@ MIN_HELPER_YEARS = 100   # predictor for a 2-predictor model; Peduzzi 1996)
 # it ranks leavers above stayers at least this often — below it nothing shows
 # it is better — ...
 MIN_CONCORDANCE = 0.60
-# ... and its probabilities are about right: the calibration slope (logistic
+# ... and its probabilities can be put right: the calibration slope (logistic
 # regression of what happened on logit p̂; ideal 1) within this range.  Below
-# 0.5 the predictions are far too spread out, above 1.5 far too timid.
-CALIBRATION_SLOPE_RANGE = (0.5, 1.5)
+# 0.5 the predictions are far too spread out (a sign of a fit to noise).  Inside
+# the range the model's linear predictor is multiplied by the slope
+# (CalibrationResult.slope), so a timid model is spread and a spread one
+# shrunk.  The upper end was 1.5: the development seeds' models had hold-out
+# slopes 1.7-2.1 (too timid: people's leaving followed their strain more
+# steeply than the fit on the early dates said) and fell back to the Shanafelt
+# mixture, which is more timid still (benchmarks/develop_risk.py --slope).
+CALIBRATION_SLOPE_RANGE = (0.5, 3.0)
 # Separations that say nothing about burnout are censored, not counted
 # (matched as case-insensitive substrings of end_reason).
 DEFAULT_EXCLUDED_REASONS = ("retire", "death", "deceased")
@@ -125,6 +131,9 @@ class CalibrationResult:
     # (``recalibrate``): the baseline hazard is multiplied by this factor.
     baseline_factor: float = 1.0
     recalibration: dict = field(default_factory=dict)
+    # Calibration slope on the hold-out dates: the linear predictor is multiplied by
+    # it (1 = as fitted), so how much more strain adds is the hold-out's, not the fit's.
+    slope: float = 1.0
     _center: dict = field(default_factory=dict, repr=False)
     _scale: dict = field(default_factory=dict, repr=False)
     _fill: dict = field(default_factory=dict, repr=False)
@@ -145,17 +154,27 @@ class CalibrationResult:
         return 1.0 - self._survival(frame) ** float(self.baseline_factor)
 
     def _survival(self, frame: pd.DataFrame) -> np.ndarray:
-        """``S(horizon | x)`` of the fitted model before any recalibration."""
+        """``S(horizon | x)`` of the fitted model with its slope applied, before the
+        level is set (``baseline_factor``).
+
+        Cox: ``−ln S(t | x) = H0(t)·exp(lp)``; with the linear predictor multiplied by
+        the slope it is ``H0(t)·exp(slope·lp) = −ln S(t | x) · exp((slope − 1)·lp)``,
+        ``lp`` on the same centring as lifelines' baseline."""
         X = self._design(frame)
         sf = self.model.predict_survival_function(X, times=[float(self.horizon_weeks)])
-        return sf.to_numpy()[0]
+        surv = sf.to_numpy()[0]
+        if self.slope == 1.0:
+            return surv
+        lp = np.log(self.model.predict_partial_hazard(X).to_numpy(float))
+        return np.exp(np.log(np.clip(surv, 1e-300, 1.0)) * np.exp((float(self.slope) - 1.0) * lp))
 
     def to_dict(self) -> dict:
         return {"used": self.used, "reason": self.reason, "n_helpers": self.n_helpers,
                 "n_leavers": self.n_leavers, "helper_years": self.helper_years,
                 "horizon_weeks": self.horizon_weeks, "features": list(self.features),
                 "coefficients": dict(self.coefficients), "metrics": dict(self.metrics),
-                "baseline_factor": self.baseline_factor, "recalibration": dict(self.recalibration)}
+                "baseline_factor": self.baseline_factor, "recalibration": dict(self.recalibration),
+                "slope": self.slope}
 
 
 def _excluded(reason: pd.Series, patterns) -> pd.Series:
@@ -373,7 +392,8 @@ def calibrate(roster: pd.DataFrame, risk_history: pd.DataFrame, as_of=None, *,
     predicted by decile.  The model returned is then refitted on all
     landmarks.  The fitted model is used only if on the hold-out the
     concordance is at least ``min_concordance`` (0.60) *and* the calibration
-    slope lies within ``slope_range`` (0.5–1.5); otherwise the defaults stay
+    slope lies within ``slope_range`` (0.5–3); its linear predictor is then
+    multiplied by that slope (``slope``).  Otherwise the defaults stay
     in use, ``reason`` says which check failed and the metrics are still
     reported.  lifelines and scikit-learn are imported only once the data are
     known to be thick enough.
@@ -508,10 +528,17 @@ def calibrate(roster: pd.DataFrame, risk_history: pd.DataFrame, as_of=None, *,
         res.reason = ("Refitted on every date, every strain got the wrong sign (more strain, less leaving), "
                       "so the documented defaults are used.")
         return res
+    # Recalibration of the slope (Steyerberg, Clinical Prediction Models, ch. 20): how
+    # steeply leaving follows strain is taken from the later dates, which the fit did
+    # not see.  The level is set afterwards, on the recent turnover (recalibrate).
+    res.slope = float(slope)
+    spread = ("" if abs(slope - 1.0) < 0.005 else
+              f"; its differences between people are {'widened' if slope > 1 else 'narrowed'} by that "
+              f"factor, as the later dates showed")
     res.reason = (f"Fitted on {n_leavers} leavers over {helper_years:.0f} helper-years; on later dates "
                   f"(from {metrics['split_date']}) the model ranked leavers above "
                   f"stayers {concordance:.0%} of the time (concordance {concordance:.2f}) and its "
-                  f"probabilities held up (calibration slope {slope:.2f}).")
+                  f"probabilities had calibration slope {slope:.2f}{spread}.")
     return res
 
 
@@ -815,7 +842,10 @@ class LeavingModel:
                     f"over {c.helper_years:g} helper-years). Checked on later dates (from {m.get('split_date')}): "
                     f"concordance {_fmt(m.get('concordance'))}, AUC {_fmt(m.get('auc'))}, calibration slope "
                     f"{_fmt(m.get('calibration_slope'))} and intercept {_fmt(m.get('calibration_intercept'))} "
-                    "(ideal 1 and 0)." + (f" {c.recalibration['text']}" if c.recalibration else ""))
+                    "(ideal 1 and 0)." + (f" Its differences between people are scaled by that slope, "
+                                          f"{c.slope:.2f}, as the later dates showed." if abs(c.slope - 1) >= 0.005
+                                          else "")
+                    + (f" {c.recalibration['text']}" if c.recalibration else ""))
         figures = ""
         if m.get("concordance") is not None:
             figures = (f" Hold-out figures of the model that was tried: concordance {_fmt(m.get('concordance'))}, "
@@ -922,7 +952,7 @@ def leaving_model(roster: pd.DataFrame, history: pd.DataFrame, scores: pd.DataFr
     ``history``: ``compute_risk`` up to ``as_of``.  The organisation's own Cox
     model (``calibrate``) is used when it has enough separations *and*
     validates on the time-split hold-out (concordance ≥ 0.60, calibration slope
-    0.5–1.5); otherwise the documented defaults (Shanafelt mixture).  The risk →
+    0.5–3, which then rescales its linear predictor); otherwise the documented defaults (Shanafelt mixture).  The risk →
     burnout link is fitted to the single-item ratings (``burnout_link``) unless
     ``settings`` hold an admin's ``burnout_midpoint``.
 
