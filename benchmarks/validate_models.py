@@ -346,6 +346,9 @@ def docs_block(results: list[dict]) -> str:
         inside = sum(0.8 <= c["in_the_large"] <= 1.2 for c in cal)
         drift = [r["past_turnover"] / c["observed"] for r, c in zip(results, cal)]
         model = [c["mean_predicted"] / r["past_turnover"] for r, c in zip(results, cal)]
+        highs = [r["calibration_ci"]["in_the_large"][1] for r in results]
+        slopes = [c["slope"] for c in cal]
+        slope_ci = [r["calibration_ci"]["slope"] for r in results]
         lines += [
             f"Calibration in the large (mean predicted / observed) is within ±20 % on {inside} of {n} "
             f"organisations (range {min(c['in_the_large'] for c in cal):.2f}–"
@@ -357,8 +360,17 @@ def docs_block(results: list[dict]) -> str:
             f"turnover is {min(model):.2f}–{max(model):.2f}: it already expects fewer leavers than the past "
             "rate, because the staff who remain carry less burnout than those who left. This generator's "
             "organisations shed turnover year by year (their first staff are drawn like new hires, and those "
-            "with a high burnout set point leave first), so the upper ends of the intervals reach about 1.4–1.5; "
-            "the per-seed turnover is in `benchmarks/results/validation.txt`.", ""]
+            f"with a high burnout set point leave first), so the upper ends of the intervals reach "
+            f"{min(highs):.2f}–{max(highs):.2f}; the per-seed turnover is in "
+            "`benchmarks/results/validation.txt`.", "",
+            f"Calibration slope (ideal 1; below 1 the probabilities are too far apart, above 1 too close "
+            f"together): {min(slopes):.2f}–{max(slopes):.2f}; its 95 % interval lies wholly below 1 on "
+            f"{sum(ci[1] < 1 for ci in slope_ci)} of {n} organisations and wholly above 1 on "
+            f"{sum(ci[0] > 1 for ci in slope_ci)} of {n}. The fitted model's differences between people are "
+            "multiplied by the slope it showed on its own later dates (`leaving.calibrate`)"
+            + ("; here that overshoots (too far apart more often than too close), as on the development "
+               "seeds (`benchmarks/results/develop_risk.txt`, sixth round)."
+               if sum(ci[1] < 1 for ci in slope_ci) > sum(ci[0] > 1 for ci in slope_ci) else "."), ""]
     if all("leaver_ranges" in r for r in results):
         lr = [r["leaver_ranges"] for r in results]
         inside_e = sum(x["expected"]["low"] <= x["observed"] <= x["expected"]["high"] for x in lr)
