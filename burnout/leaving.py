@@ -52,6 +52,14 @@ MIN_CONCORDANCE = 0.60
 # steeply than the fit on the early dates said) and fell back to the Shanafelt
 # mixture, which is more timid still (benchmarks/develop_risk.py --slope).
 CALIBRATION_SLOPE_RANGE = (0.5, 3.0)
+# Which model the hold-out slope is applied to.  "train": the model fitted on the
+# earlier dates -- the one whose slope the later dates measured -- is the one used,
+# times that slope; no refit on every date.  The refit times the same slope
+# (est16's "refit") overshot: the refit is already less timid, so on the
+# development seeds the outcome-year slope fell to 0.55-0.87 (mean |ln slope|
+# 0.296 against 0.113 for "train"; develop_risk.py --slope-model, seventh round,
+# which also keeps "none", "half", "vh" and "matched" for comparison).
+SLOPE_USE = "train"
 # Separations that say nothing about burnout are censored, not counted
 # (matched as case-insensitive substrings of end_reason).
 DEFAULT_EXCLUDED_REASONS = ("retire", "death", "deceased")
@@ -364,7 +372,8 @@ def calibrate(roster: pd.DataFrame, risk_history: pd.DataFrame, as_of=None, *,
               holdout: float = 0.3, features: list | None = None,
               exclude_reasons=DEFAULT_EXCLUDED_REASONS, penalizer: float = 0.01,
               min_concordance: float = MIN_CONCORDANCE,
-              slope_range: tuple = CALIBRATION_SLOPE_RANGE) -> CalibrationResult:
+              slope_range: tuple = CALIBRATION_SLOPE_RANGE,
+              slope_use: str | None = None) -> CalibrationResult:
     """Fit 12-month leaving on the risk inputs, validated on later dates.
 
     Data: landmark rows every ``landmark_every`` weeks — each employed
@@ -389,11 +398,13 @@ def calibrate(roster: pd.DataFrame, risk_history: pd.DataFrame, as_of=None, *,
     Harrell's concordance; among rows whose 12-month outcome is known, AUC,
     calibration intercept and slope (logistic regression of the outcome on
     logit p̂; ideal 0 and 1), observed/expected ratio and observed vs mean
-    predicted by decile.  The model returned is then refitted on all
-    landmarks.  The fitted model is used only if on the hold-out the
-    concordance is at least ``min_concordance`` (0.60) *and* the calibration
-    slope lies within ``slope_range`` (0.5–3); its linear predictor is then
-    multiplied by that slope (``slope``).  Otherwise the defaults stay
+    predicted by decile.  The model returned is the one fitted on the earlier
+    dates, the one those figures describe (``slope_use`` "train", the default
+    ``SLOPE_USE``; the other values refit on all landmarks and are kept for
+    ``benchmarks/develop_risk.py --slope-model``).  It is used only if on the
+    hold-out the concordance is at least ``min_concordance`` (0.60) *and* the
+    calibration slope lies within ``slope_range`` (0.5–3); its linear
+    predictor is then multiplied by that slope (``slope``).  Otherwise the defaults stay
     in use, ``reason`` says which check failed and the metrics are still
     reported.  lifelines and scikit-learn are imported only once the data are
     known to be thick enough.
@@ -444,6 +455,9 @@ def calibrate(roster: pd.DataFrame, risk_history: pd.DataFrame, as_of=None, *,
             f"After splitting by date there are {tr_events} leavers to learn from and {te_events} to check "
             "against (need at least 10 and 5), so the documented defaults are used.", **base)
 
+    use = SLOPE_USE if slope_use is None else slope_use
+    if use not in ("none", "train", "refit", "half", "vh", "matched"):
+        raise ValueError(f"slope_use {use!r}")
     from lifelines import CoxPHFitter          # only now: the data are thick enough to fit
     from lifelines.utils import concordance_index
 
@@ -498,9 +512,20 @@ def calibrate(roster: pd.DataFrame, risk_history: pd.DataFrame, as_of=None, *,
                    "test_events": te_events, "train_rows": int(len(train)), "train_leavers": tr_events,
                    "split_date": str(pd.Timestamp(cut).date())}
         metrics.update(_calibration_metrics(test.loc[known, "event"].to_numpy(), p[known.to_numpy()]))
-        res.model = fit_signed(lm)  # final model on every landmark; metrics above are out-of-time
         metrics["dropped_for_sign"] = list(dropped)
-        final_failed = res.model is None
+        final_failed, spread_ratio, shrink = False, 1.0, 1.0
+        if use != "train":
+            # the other ways of applying the slope (develop_risk.py --slope-model) refit on
+            # every landmark; "train" predicts with the model whose slope was measured
+            lp_early = res.model.predict_log_partial_hazard(res._design(lm)).to_numpy(float)
+            res.model = fit_signed(lm)
+            metrics["dropped_for_sign"] = list(dropped)
+            final_failed = res.model is None
+            if not final_failed:
+                lp_all = res.model.predict_log_partial_hazard(res._design(lm)).to_numpy(float)
+                spread_ratio = float(np.std(lp_early) / max(np.std(lp_all), 1e-12))
+                lr = float(res.model.log_likelihood_ratio_test().test_statistic)
+                shrink = max(0.0, (lr - len(res.features)) / lr) if lr > 0 else 1.0
     except Exception as exc:  # a degenerate fit must not take the report down; the reason is kept
         logger.warning("calibration fit failed", exc_info=True)
         return CalibrationResult("defaults", f"The model could not be fitted ({type(exc).__name__}: {exc}); "
@@ -531,11 +556,17 @@ def calibrate(roster: pd.DataFrame, risk_history: pd.DataFrame, as_of=None, *,
     # Recalibration of the slope (Steyerberg, Clinical Prediction Models, ch. 20): how
     # steeply leaving follows strain is taken from the later dates, which the fit did
     # not see.  The level is set afterwards, on the recent turnover (recalibrate).
-    res.slope = float(slope)
-    spread = ("" if abs(slope - 1.0) < 0.005 else
-              f"; its differences between people are {'widened' if slope > 1 else 'narrowed'} by that "
-              f"factor, as the later dates showed")
-    res.reason = (f"Fitted on {n_leavers} leavers over {helper_years:.0f} helper-years; on later dates "
+    res.slope = {"none": 1.0, "train": float(slope), "refit": float(slope),
+                 "half": 1.0 + 0.5 * (float(slope) - 1.0), "vh": float(slope) * shrink,
+                 "matched": float(slope) * spread_ratio}[use]
+    applied = res.slope
+    spread = ("" if abs(applied - 1.0) < 0.005 else
+              f"; its differences between people are {'widened' if applied > 1 else 'narrowed'} by "
+              f"a factor {applied:.2f}, as the later dates showed")
+    metrics["fitted_before_split"] = use == "train"
+    fitted_on = (f"Fitted on the {tr_events} leavers before {metrics['split_date']}" if use == "train" else
+                 f"Fitted on {n_leavers} leavers over {helper_years:.0f} helper-years")
+    res.reason = (f"{fitted_on}; on later dates "
                   f"(from {metrics['split_date']}) the model ranked leavers above "
                   f"stayers {concordance:.0%} of the time (concordance {concordance:.2f}) and its "
                   f"probabilities had calibration slope {slope:.2f}{spread}.")
@@ -838,11 +869,14 @@ class LeavingModel:
         """One line: which model gives the probability of leaving, and why."""
         c, m = self.calibration, self.calibration.metrics
         if self.fitted:
-            return (f"Probability of leaving: the organisation's own model (Cox, fitted on {c.n_leavers} leavers "
-                    f"over {c.helper_years:g} helper-years). Checked on later dates (from {m.get('split_date')}): "
+            fitted_on = (f"fitted on the {m.get('train_leavers')} leavers before {m.get('split_date')}, of "
+                         f"{c.n_leavers} over {c.helper_years:g} helper-years" if m.get("fitted_before_split") else
+                         f"fitted on {c.n_leavers} leavers over {c.helper_years:g} helper-years")
+            return (f"Probability of leaving: the organisation's own model (Cox, {fitted_on}). "
+                    f"Checked on later dates (from {m.get('split_date')}): "
                     f"concordance {_fmt(m.get('concordance'))}, AUC {_fmt(m.get('auc'))}, calibration slope "
                     f"{_fmt(m.get('calibration_slope'))} and intercept {_fmt(m.get('calibration_intercept'))} "
-                    "(ideal 1 and 0)." + (f" Its differences between people are scaled by that slope, "
+                    "(ideal 1 and 0)." + (f" Its differences between people are scaled by "
                                           f"{c.slope:.2f}, as the later dates showed." if abs(c.slope - 1) >= 0.005
                                           else "")
                     + (f" {c.recalibration['text']}" if c.recalibration else ""))
