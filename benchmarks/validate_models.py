@@ -305,6 +305,13 @@ def pooled(results: list[dict], key: str) -> tuple[float, float, float] | None:
     return float(point), float(lo), float(hi)
 
 
+def _more_below(slope_ci) -> bool | None:
+    """True when the calibration slope's interval lies wholly below 1 on more seeds than
+    wholly above, False for the reverse, None when as many."""
+    below, above = sum(ci[1] < 1 for ci in slope_ci), sum(ci[0] > 1 for ci in slope_ci)
+    return None if below == above else below > above
+
+
 def docs_block(results: list[dict]) -> str:
     """The table, how often the risk score is ahead, the mean drop-one ablation
     and the ceiling: what README.md and docs/MODELS.md show."""
@@ -366,11 +373,13 @@ def docs_block(results: list[dict]) -> str:
             f"Calibration slope (ideal 1; below 1 the probabilities are too far apart, above 1 too close "
             f"together): {min(slopes):.2f}–{max(slopes):.2f}; its 95 % interval lies wholly below 1 on "
             f"{sum(ci[1] < 1 for ci in slope_ci)} of {n} organisations and wholly above 1 on "
-            f"{sum(ci[0] > 1 for ci in slope_ci)} of {n}. The fitted model's differences between people are "
-            "multiplied by the slope it showed on its own later dates (`leaving.calibrate`)"
-            + ("; here that overshoots (too far apart more often than too close), as on the development "
-               "seeds (`benchmarks/results/develop_risk.txt`, sixth round)."
-               if sum(ci[1] < 1 for ci in slope_ci) > sum(ci[0] > 1 for ci in slope_ci) else "."), ""]
+            f"{sum(ci[0] > 1 for ci in slope_ci)} of {n}. The model used is the one fitted on the earlier "
+            "dates, its differences between people multiplied by the slope it showed on the later dates "
+            "(`leaving.calibrate`; applying that slope to a refit on every date overshot, "
+            "`benchmarks/results/develop_risk.txt`, seventh round)"
+            + ({True: "; here the probabilities are still too far apart more often than too close.",
+                False: "; here they are still too close together more often than too far apart."}
+               .get(_more_below(slope_ci), ".")), ""]
     if all("leaver_ranges" in r for r in results):
         lr = [r["leaver_ranges"] for r in results]
         inside_e = sum(x["expected"]["low"] <= x["observed"] <= x["expected"]["high"] for x in lr)
