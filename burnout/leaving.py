@@ -435,7 +435,8 @@ def calibrate(roster: pd.DataFrame, risk_history: pd.DataFrame, as_of=None, *,
 
     lm = _landmarks(roster, hist, as_of, horizon_weeks, landmark_every, exclude_reasons)
     # Only landmarks followed for the whole horizon can be checked against what
-    # happened; later ones are censored and join the final refit only.
+    # happened; later ones are censored and join only a refit on every date
+    # (slope_use other than "train"); the model used sees the earlier dates only.
     complete_by = as_of - pd.Timedelta(weeks=horizon_weeks)
     dates = np.sort(lm.loc[lm["week_start"] <= complete_by, "week_start"].unique())
     if len(dates) < 2:
