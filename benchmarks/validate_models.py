@@ -305,6 +305,13 @@ def pooled(results: list[dict], key: str) -> tuple[float, float, float] | None:
     return float(point), float(lo), float(hi)
 
 
+def _more_below(slope_ci) -> bool | None:
+    """True when the calibration slope's interval lies wholly below 1 on more seeds than
+    wholly above, False for the reverse, None when as many."""
+    below, above = sum(ci[1] < 1 for ci in slope_ci), sum(ci[0] > 1 for ci in slope_ci)
+    return None if below == above else below > above
+
+
 def docs_block(results: list[dict]) -> str:
     """The table, how often the risk score is ahead, the mean drop-one ablation
     and the ceiling: what README.md and docs/MODELS.md show."""
@@ -346,6 +353,9 @@ def docs_block(results: list[dict]) -> str:
         inside = sum(0.8 <= c["in_the_large"] <= 1.2 for c in cal)
         drift = [r["past_turnover"] / c["observed"] for r, c in zip(results, cal)]
         model = [c["mean_predicted"] / r["past_turnover"] for r, c in zip(results, cal)]
+        highs = [r["calibration_ci"]["in_the_large"][1] for r in results]
+        slopes = [c["slope"] for c in cal]
+        slope_ci = [r["calibration_ci"]["slope"] for r in results]
         lines += [
             f"Calibration in the large (mean predicted / observed) is within ±20 % on {inside} of {n} "
             f"organisations (range {min(c['in_the_large'] for c in cal):.2f}–"
@@ -357,8 +367,19 @@ def docs_block(results: list[dict]) -> str:
             f"turnover is {min(model):.2f}–{max(model):.2f}: it already expects fewer leavers than the past "
             "rate, because the staff who remain carry less burnout than those who left. This generator's "
             "organisations shed turnover year by year (their first staff are drawn like new hires, and those "
-            "with a high burnout set point leave first), so the upper ends of the intervals reach about 1.4–1.5; "
-            "the per-seed turnover is in `benchmarks/results/validation.txt`.", ""]
+            f"with a high burnout set point leave first), so the upper ends of the intervals reach "
+            f"{min(highs):.2f}–{max(highs):.2f}; the per-seed turnover is in "
+            "`benchmarks/results/validation.txt`.", "",
+            f"Calibration slope (ideal 1; below 1 the probabilities are too far apart, above 1 too close "
+            f"together): {min(slopes):.2f}–{max(slopes):.2f}; its 95 % interval lies wholly below 1 on "
+            f"{sum(ci[1] < 1 for ci in slope_ci)} of {n} organisations and wholly above 1 on "
+            f"{sum(ci[0] > 1 for ci in slope_ci)} of {n}. The model used is the one fitted on the earlier "
+            "dates, its differences between people multiplied by the slope it showed on the later dates "
+            "(`leaving.calibrate`; applying that slope to a refit on every date overshot, "
+            "`benchmarks/results/develop_risk.txt`, seventh round)"
+            + ({True: "; here the probabilities are still too far apart more often than too close.",
+                False: "; here they are still too close together more often than too far apart."}
+               .get(_more_below(slope_ci), ".")), ""]
     if all("leaver_ranges" in r for r in results):
         lr = [r["leaver_ranges"] for r in results]
         inside_e = sum(x["expected"]["low"] <= x["observed"] <= x["expected"]["high"] for x in lr)

@@ -42,10 +42,24 @@ MIN_HELPER_YEARS = 100   # predictor for a 2-predictor model; Peduzzi 1996)
 # it ranks leavers above stayers at least this often — below it nothing shows
 # it is better — ...
 MIN_CONCORDANCE = 0.60
-# ... and its probabilities are about right: the calibration slope (logistic
+# ... and its probabilities can be put right: the calibration slope (logistic
 # regression of what happened on logit p̂; ideal 1) within this range.  Below
-# 0.5 the predictions are far too spread out, above 1.5 far too timid.
-CALIBRATION_SLOPE_RANGE = (0.5, 1.5)
+# 0.5 the predictions are far too spread out (a sign of a fit to noise).  Inside
+# the range the model's linear predictor is multiplied by the slope
+# (CalibrationResult.slope), so a timid model is spread and a spread one
+# shrunk.  The upper end was 1.5: the development seeds' models had hold-out
+# slopes 1.7-2.1 (too timid: people's leaving followed their strain more
+# steeply than the fit on the early dates said) and fell back to the Shanafelt
+# mixture, which is more timid still (benchmarks/develop_risk.py --slope).
+CALIBRATION_SLOPE_RANGE = (0.5, 3.0)
+# Which model the hold-out slope is applied to.  "train": the model fitted on the
+# earlier dates -- the one whose slope the later dates measured -- is the one used,
+# times that slope; no refit on every date.  The refit times the same slope
+# (est16's "refit") overshot: the refit is already less timid, so on the
+# development seeds the outcome-year slope fell to 0.55-0.87 (mean |ln slope|
+# 0.296 against 0.113 for "train"; develop_risk.py --slope-model, seventh round,
+# which also keeps "none", "half", "vh" and "matched" for comparison).
+SLOPE_USE = "train"
 # Separations that say nothing about burnout are censored, not counted
 # (matched as case-insensitive substrings of end_reason).
 DEFAULT_EXCLUDED_REASONS = ("retire", "death", "deceased")
@@ -125,6 +139,9 @@ class CalibrationResult:
     # (``recalibrate``): the baseline hazard is multiplied by this factor.
     baseline_factor: float = 1.0
     recalibration: dict = field(default_factory=dict)
+    # Calibration slope on the hold-out dates: the linear predictor is multiplied by
+    # it (1 = as fitted), so how much more strain adds is the hold-out's, not the fit's.
+    slope: float = 1.0
     _center: dict = field(default_factory=dict, repr=False)
     _scale: dict = field(default_factory=dict, repr=False)
     _fill: dict = field(default_factory=dict, repr=False)
@@ -145,17 +162,27 @@ class CalibrationResult:
         return 1.0 - self._survival(frame) ** float(self.baseline_factor)
 
     def _survival(self, frame: pd.DataFrame) -> np.ndarray:
-        """``S(horizon | x)`` of the fitted model before any recalibration."""
+        """``S(horizon | x)`` of the fitted model with its slope applied, before the
+        level is set (``baseline_factor``).
+
+        Cox: ``−ln S(t | x) = H0(t)·exp(lp)``; with the linear predictor multiplied by
+        the slope it is ``H0(t)·exp(slope·lp) = −ln S(t | x) · exp((slope − 1)·lp)``,
+        ``lp`` on the same centring as lifelines' baseline."""
         X = self._design(frame)
         sf = self.model.predict_survival_function(X, times=[float(self.horizon_weeks)])
-        return sf.to_numpy()[0]
+        surv = sf.to_numpy()[0]
+        if self.slope == 1.0:
+            return surv
+        lp = np.log(self.model.predict_partial_hazard(X).to_numpy(float))
+        return np.exp(np.log(np.clip(surv, 1e-300, 1.0)) * np.exp((float(self.slope) - 1.0) * lp))
 
     def to_dict(self) -> dict:
         return {"used": self.used, "reason": self.reason, "n_helpers": self.n_helpers,
                 "n_leavers": self.n_leavers, "helper_years": self.helper_years,
                 "horizon_weeks": self.horizon_weeks, "features": list(self.features),
                 "coefficients": dict(self.coefficients), "metrics": dict(self.metrics),
-                "baseline_factor": self.baseline_factor, "recalibration": dict(self.recalibration)}
+                "baseline_factor": self.baseline_factor, "recalibration": dict(self.recalibration),
+                "slope": self.slope}
 
 
 def _excluded(reason: pd.Series, patterns) -> pd.Series:
@@ -345,7 +372,8 @@ def calibrate(roster: pd.DataFrame, risk_history: pd.DataFrame, as_of=None, *,
               holdout: float = 0.3, features: list | None = None,
               exclude_reasons=DEFAULT_EXCLUDED_REASONS, penalizer: float = 0.01,
               min_concordance: float = MIN_CONCORDANCE,
-              slope_range: tuple = CALIBRATION_SLOPE_RANGE) -> CalibrationResult:
+              slope_range: tuple = CALIBRATION_SLOPE_RANGE,
+              slope_use: str | None = None) -> CalibrationResult:
     """Fit 12-month leaving on the risk inputs, validated on later dates.
 
     Data: landmark rows every ``landmark_every`` weeks — each employed
@@ -370,10 +398,13 @@ def calibrate(roster: pd.DataFrame, risk_history: pd.DataFrame, as_of=None, *,
     Harrell's concordance; among rows whose 12-month outcome is known, AUC,
     calibration intercept and slope (logistic regression of the outcome on
     logit p̂; ideal 0 and 1), observed/expected ratio and observed vs mean
-    predicted by decile.  The model returned is then refitted on all
-    landmarks.  The fitted model is used only if on the hold-out the
-    concordance is at least ``min_concordance`` (0.60) *and* the calibration
-    slope lies within ``slope_range`` (0.5–1.5); otherwise the defaults stay
+    predicted by decile.  The model returned is the one fitted on the earlier
+    dates, the one those figures describe (``slope_use`` "train", the default
+    ``SLOPE_USE``; the other values refit on all landmarks and are kept for
+    ``benchmarks/develop_risk.py --slope-model``).  It is used only if on the
+    hold-out the concordance is at least ``min_concordance`` (0.60) *and* the
+    calibration slope lies within ``slope_range`` (0.5–3); its linear
+    predictor is then multiplied by that slope (``slope``).  Otherwise the defaults stay
     in use, ``reason`` says which check failed and the metrics are still
     reported.  lifelines and scikit-learn are imported only once the data are
     known to be thick enough.
@@ -404,7 +435,8 @@ def calibrate(roster: pd.DataFrame, risk_history: pd.DataFrame, as_of=None, *,
 
     lm = _landmarks(roster, hist, as_of, horizon_weeks, landmark_every, exclude_reasons)
     # Only landmarks followed for the whole horizon can be checked against what
-    # happened; later ones are censored and join the final refit only.
+    # happened; later ones are censored and join only a refit on every date
+    # (slope_use other than "train"); the model used sees the earlier dates only.
     complete_by = as_of - pd.Timedelta(weeks=horizon_weeks)
     dates = np.sort(lm.loc[lm["week_start"] <= complete_by, "week_start"].unique())
     if len(dates) < 2:
@@ -424,6 +456,9 @@ def calibrate(roster: pd.DataFrame, risk_history: pd.DataFrame, as_of=None, *,
             f"After splitting by date there are {tr_events} leavers to learn from and {te_events} to check "
             "against (need at least 10 and 5), so the documented defaults are used.", **base)
 
+    use = SLOPE_USE if slope_use is None else slope_use
+    if use not in ("none", "train", "refit", "half", "vh", "matched"):
+        raise ValueError(f"slope_use {use!r}")
     from lifelines import CoxPHFitter          # only now: the data are thick enough to fit
     from lifelines.utils import concordance_index
 
@@ -478,9 +513,20 @@ def calibrate(roster: pd.DataFrame, risk_history: pd.DataFrame, as_of=None, *,
                    "test_events": te_events, "train_rows": int(len(train)), "train_leavers": tr_events,
                    "split_date": str(pd.Timestamp(cut).date())}
         metrics.update(_calibration_metrics(test.loc[known, "event"].to_numpy(), p[known.to_numpy()]))
-        res.model = fit_signed(lm)  # final model on every landmark; metrics above are out-of-time
         metrics["dropped_for_sign"] = list(dropped)
-        final_failed = res.model is None
+        final_failed, spread_ratio, shrink = False, 1.0, 1.0
+        if use != "train":
+            # the other ways of applying the slope (develop_risk.py --slope-model) refit on
+            # every landmark; "train" predicts with the model whose slope was measured
+            lp_early = res.model.predict_log_partial_hazard(res._design(lm)).to_numpy(float)
+            res.model = fit_signed(lm)
+            metrics["dropped_for_sign"] = list(dropped)
+            final_failed = res.model is None
+            if not final_failed:
+                lp_all = res.model.predict_log_partial_hazard(res._design(lm)).to_numpy(float)
+                spread_ratio = float(np.std(lp_early) / max(np.std(lp_all), 1e-12))
+                lr = float(res.model.log_likelihood_ratio_test().test_statistic)
+                shrink = max(0.0, (lr - len(res.features)) / lr) if lr > 0 else 1.0
     except Exception as exc:  # a degenerate fit must not take the report down; the reason is kept
         logger.warning("calibration fit failed", exc_info=True)
         return CalibrationResult("defaults", f"The model could not be fitted ({type(exc).__name__}: {exc}); "
@@ -508,10 +554,23 @@ def calibrate(roster: pd.DataFrame, risk_history: pd.DataFrame, as_of=None, *,
         res.reason = ("Refitted on every date, every strain got the wrong sign (more strain, less leaving), "
                       "so the documented defaults are used.")
         return res
-    res.reason = (f"Fitted on {n_leavers} leavers over {helper_years:.0f} helper-years; on later dates "
+    # Recalibration of the slope (Steyerberg, Clinical Prediction Models, ch. 20): how
+    # steeply leaving follows strain is taken from the later dates, which the fit did
+    # not see.  The level is set afterwards, on the recent turnover (recalibrate).
+    res.slope = {"none": 1.0, "train": float(slope), "refit": float(slope),
+                 "half": 1.0 + 0.5 * (float(slope) - 1.0), "vh": float(slope) * shrink,
+                 "matched": float(slope) * spread_ratio}[use]
+    applied = res.slope
+    spread = ("" if abs(applied - 1.0) < 0.005 else
+              f"; its differences between people are {'widened' if applied > 1 else 'narrowed'} by "
+              f"a factor {applied:.2f}, as the later dates showed")
+    metrics["fitted_before_split"] = use == "train"
+    fitted_on = (f"Fitted on the {tr_events} leavers before {metrics['split_date']}" if use == "train" else
+                 f"Fitted on {n_leavers} leavers over {helper_years:.0f} helper-years")
+    res.reason = (f"{fitted_on}; on later dates "
                   f"(from {metrics['split_date']}) the model ranked leavers above "
                   f"stayers {concordance:.0%} of the time (concordance {concordance:.2f}) and its "
-                  f"probabilities held up (calibration slope {slope:.2f}).")
+                  f"probabilities had calibration slope {slope:.2f}{spread}.")
     return res
 
 
@@ -820,11 +879,17 @@ class LeavingModel:
         """One line: which model gives the probability of leaving, and why."""
         c, m = self.calibration, self.calibration.metrics
         if self.fitted:
-            return (f"Probability of leaving: the organisation's own model (Cox, fitted on {c.n_leavers} leavers "
-                    f"over {c.helper_years:g} helper-years). Checked on later dates (from {m.get('split_date')}): "
+            fitted_on = (f"fitted on the {m.get('train_leavers')} leavers before {m.get('split_date')}, of "
+                         f"{c.n_leavers} over {c.helper_years:g} helper-years" if m.get("fitted_before_split") else
+                         f"fitted on {c.n_leavers} leavers over {c.helper_years:g} helper-years")
+            return (f"Probability of leaving: the organisation's own model (Cox, {fitted_on}). "
+                    f"Checked on later dates (from {m.get('split_date')}): "
                     f"concordance {_fmt(m.get('concordance'))}, AUC {_fmt(m.get('auc'))}, calibration slope "
                     f"{_fmt(m.get('calibration_slope'))} and intercept {_fmt(m.get('calibration_intercept'))} "
-                    "(ideal 1 and 0)." + (f" {c.recalibration['text']}" if c.recalibration else ""))
+                    "(ideal 1 and 0)." + (f" Its differences between people are scaled by "
+                                          f"{c.slope:.2f}, as the later dates showed." if abs(c.slope - 1) >= 0.005
+                                          else "")
+                    + (f" {c.recalibration['text']}" if c.recalibration else ""))
         figures = ""
         if m.get("concordance") is not None:
             figures = (f" Hold-out figures of the model that was tried: concordance {_fmt(m.get('concordance'))}, "
@@ -931,7 +996,7 @@ def leaving_model(roster: pd.DataFrame, history: pd.DataFrame, scores: pd.DataFr
     ``history``: ``compute_risk`` up to ``as_of``.  The organisation's own Cox
     model (``calibrate``) is used when it has enough separations *and*
     validates on the time-split hold-out (concordance ≥ 0.60, calibration slope
-    0.5–1.5); otherwise the documented defaults (Shanafelt mixture).  The risk →
+    0.5–3, which then rescales its linear predictor); otherwise the documented defaults (Shanafelt mixture).  The risk →
     burnout link is fitted to the single-item ratings (``burnout_link``) unless
     ``settings`` hold an admin's ``burnout_midpoint``.
 

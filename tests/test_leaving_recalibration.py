@@ -2,6 +2,7 @@
 its level follows the organisation's own recent turnover, counted from the roster."""
 from __future__ import annotations
 
+import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
@@ -21,10 +22,16 @@ def _organisation(base_hazard, n=500, weeks=156, beta=2.5, seed=3):
 
 
 @pytest.fixture(scope="module")
-def over_predicting():
+def busy_organisation():
+    roster_a, hist_a, _ = _organisation(0.004, seed=3)
+    return roster_a, hist_a
+
+
+@pytest.fixture(scope="module")
+def over_predicting(busy_organisation):
     """A Cox model fitted where people leave about 2.7 times as often as in the
     organisation it is then applied to: it over-predicts there."""
-    roster_a, hist_a, _ = _organisation(0.004, seed=3)
+    roster_a, hist_a = busy_organisation
     cal = L.calibrate(roster_a, hist_a)
     assert cal.used == "fitted", cal.reason
     roster_b, hist_b, as_of_b = _organisation(0.0015, seed=4)
@@ -94,3 +101,99 @@ def test_the_labels_say_which_base_and_that_the_level_was_set(over_predicting):
     assert "Level set to the organisation's recent turnover" in table
     assert table["Leaving probabilities are"] == "fitted on your organisation"
     assert model.to_dict()["calibration"]["baseline_factor"] == pytest.approx(model.calibration.baseline_factor)
+
+
+def _log_cumulative_hazard(cal, rows):
+    return np.log(-np.log(1 - cal.predict_p_leave(rows)))
+
+
+def test_the_hold_out_slope_scales_the_differences_between_people(over_predicting):
+    cal, hist, observed = over_predicting
+    # the accepted model carries the slope it showed on the later dates
+    assert cal.slope == pytest.approx(cal.metrics["calibration_slope"])
+    rows = _window(hist, observed).head(400)
+    as_fitted = dataclasses.replace(cal, slope=1.0)
+    timid = dataclasses.replace(cal, slope=2.0)
+    h1, h2 = _log_cumulative_hazard(as_fitted, rows), _log_cumulative_hazard(timid, rows)
+    assert np.ptp(h1) > 0.5                                   # people do differ
+    # on the log cumulative hazard scale every difference between two people doubles ...
+    assert h2 - h2[0] == pytest.approx(2.0 * (h1 - h1[0]), abs=1e-9)
+    # ... so the ranking is the model's, and the level is still set afterwards on the recent turnover
+    assert (np.argsort(h1, kind="stable") == np.argsort(h2, kind="stable")).all()
+    new = L.recalibrate(timid, hist, observed, prior_leavers=0)
+    weekly = -np.log(1 - new.predict_p_leave(_window(hist, observed))) / new.horizon_weeks
+    assert weekly.sum() == pytest.approx(observed.leavers, rel=1e-9)
+    assert new.slope == 2.0
+
+
+@pytest.mark.parametrize("slope, used", [(2.0, "fitted"), (3.5, "defaults"), (0.4, "defaults")])
+def test_a_timid_model_is_spread_by_its_slope_and_a_wild_one_is_refused(busy_organisation, monkeypatch, slope, used):
+    """A hold-out slope of 2 (the model's differences between people half what the later
+    dates showed) fell back to the Shanafelt mixture, which is more timid still; now it is
+    used with its linear predictor doubled.  Beyond 3, or below 0.5, the defaults stay."""
+    real = L._calibration_metrics
+
+    def seen(y, p):
+        out = real(y, p)
+        out["calibration_slope"] = slope
+        return out
+
+    monkeypatch.setattr(L, "_calibration_metrics", seen)
+    res = L.calibrate(*busy_organisation)
+    assert res.used == used, res.reason
+    if used == "fitted":
+        assert res.slope == slope
+        model = L.LeavingModel(res, {"used": "defaults", "reason": ""})
+        assert "scaled by 2.00" in model.summary()
+        assert "widened by a factor 2.00" in res.reason
+    else:
+        assert res.model is None and "calibration slope" in res.reason
+
+
+def _hold_out_spy(monkeypatch):
+    """Records the hold-out rows calibrate() predicted and the (outcome, probability)
+    pairs its calibration slope was measured on."""
+    seen = {}
+    real_metrics, real_predict = L._calibration_metrics, L.CalibrationResult.predict_p_leave
+
+    def metrics(y, p):
+        seen.setdefault("yp", (np.asarray(y), np.asarray(p)))
+        return real_metrics(y, p)
+
+    def predict(self, frame):
+        seen.setdefault("rows", frame)
+        return real_predict(self, frame)
+
+    monkeypatch.setattr(L, "_calibration_metrics", metrics)
+    monkeypatch.setattr(L.CalibrationResult, "predict_p_leave", predict)
+    return seen, real_metrics
+
+
+@pytest.mark.parametrize("use", ["train", "refit"])
+def test_the_slope_is_applied_to_the_model_it_was_measured_on(busy_organisation, monkeypatch, use):
+    """The hold-out slope describes the model fitted on the earlier dates.  Used on that
+    model (the default) it brings the later dates' slope to about 1; est16 put it on the
+    refit on every date, a different (less timid) model, and overshot on the development
+    seeds (develop_risk.txt, seventh round)."""
+    seen, real_metrics = _hold_out_spy(monkeypatch)
+    res = L.calibrate(*busy_organisation, slope_use=use)
+    assert res.used == "fitted", res.reason
+    y, p_measured = seen["yp"]
+    rows = seen["rows"]
+    known = ((rows["event"] == 1) | (rows["duration"] >= res.horizon_weeks - 1e-9)).to_numpy()
+    as_fitted = dataclasses.replace(res, slope=1.0).predict_p_leave(rows)[known]
+    same_model = np.allclose(as_fitted, p_measured, rtol=1e-9, atol=1e-12)
+    assert same_model == (use == "train")
+    assert res.metrics["fitted_before_split"] == (use == "train")
+    measured = res.metrics["calibration_slope"]
+    assert res.slope == pytest.approx(measured)
+    if use == "train":
+        after = real_metrics(y, res.predict_p_leave(rows)[known])["calibration_slope"]
+        assert abs(measured - 1) > 0.05                       # there is something to correct
+        assert abs(np.log(after)) < 0.5 * abs(np.log(measured)), (measured, after)
+        assert "before " + res.metrics["split_date"] in res.reason
+
+
+def test_an_unknown_way_of_applying_the_slope_is_refused(busy_organisation):
+    with pytest.raises(ValueError):
+        L.calibrate(*busy_organisation, slope_use="both")
