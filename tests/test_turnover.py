@@ -542,9 +542,9 @@ def test_simulate_draws_are_the_plain_formulas_bit_for_bit():
     shape = 12 + OBSERVED_PRIOR_LEAVERS
     t_d[:, (basis == "calibrated to your organisation's turnover")[mix]] *= (g.gamma(shape, 1.0, draws) / shape)[:, None]
     t_nb = t_d / (1.0 + (rr - 1.0) * ref[mix][None, :])
-    p_m = np.minimum(1.0, t_nb * (1.0 + (rr - 1.0) * q_d))
+    p_m = t_nb * (1.0 + (rr - 1.0) * q_d)          # not cut at 1 per helper (issue 10)
     p_m = np.where(np.isnan(q_d), t_d, p_m)
-    a_m = np.minimum(t_nb * (rr - 1.0) * q_d, p_m)
+    a_m = t_nb * (rr - 1.0) * q_d
     p_f = np.minimum(1.0, p[None, fit] * np.exp(g.normal(0, 1.0 / np.sqrt(4), (draws, 1))))
     a_f = p_f * ref[None, fit] * (rr - 1.0) / (1.0 + (rr - 1.0) * ref[None, fit])
     p_d, a_d = np.empty((draws, n)), np.empty((draws, n))
