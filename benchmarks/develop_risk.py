@@ -266,17 +266,24 @@ def calibration(seeds: list[int]) -> str:
     return "\n".join(out)
 
 
+def _dev_case(seed: int):
+    """One development organisation cut at its as-of date, with default settings, its
+    risk history (no driver texts) and its latest risk."""
+    c = heldout.cut(heldout.generate(helpers=480, seed=seed), 104)
+    s = Settings()
+    hist = risk.compute_risk(c["roster"], c["caseload"], c["scores"], as_of=c["as_of"], drivers=False,
+                             settings=s)
+    lat = risk.latest_risk(c["roster"], c["caseload"], c["scores"], as_of=c["as_of"], settings=s)
+    return c, s, hist, lat
+
+
 def composition(seeds: list[int]) -> str:
     """How far the staff's burnout moved between the turnover window and the as-of date: the
     factor (1 + q_now) / (1 + q_window) at relative risk 2 by which it lowers the expected rate.
     ``leaving.observed_turnover`` already applies it (each helper's burnout over the window)."""
     out = ["| seed | mean q over the last 104 weeks | mean q now | rate factor |", "|---|---|---|---|"]
     for seed in seeds:
-        c = heldout.cut(heldout.generate(helpers=480, seed=seed), 104)
-        s = Settings()
-        hist = risk.compute_risk(c["roster"], c["caseload"], c["scores"], as_of=c["as_of"], drivers=False,
-                                 settings=s)
-        lat = risk.latest_risk(c["roster"], c["caseload"], c["scores"], as_of=c["as_of"], settings=s)
+        c, s, hist, lat = _dev_case(seed)
         past = hist[pd.to_datetime(hist["week_start"]) >= pd.Timestamp(c["as_of"]) - pd.Timedelta(weeks=104)]
         qp = float(np.mean(leaving.burnout_probability(past["risk_score"].dropna().to_numpy())))
         qn = float(np.mean(leaving.burnout_probability(lat["risk_score"].dropna().to_numpy())))
@@ -339,11 +346,7 @@ def slope(seeds: list[int], variants: dict = SLOPE_VARIANTS) -> str:
     logs = {name: [] for name in variants}
     fit = leaving.calibrate
     for seed in seeds:
-        c = heldout.cut(heldout.generate(helpers=480, seed=seed), 104)
-        s = Settings()
-        hist = risk.compute_risk(c["roster"], c["caseload"], c["scores"], as_of=c["as_of"], drivers=False,
-                                 settings=s)
-        lat = risk.latest_risk(c["roster"], c["caseload"], c["scores"], as_of=c["as_of"], settings=s)
+        c, s, hist, lat = _dev_case(seed)
         part = lat[["helper_id"]].merge(c["roster"], on="helper_id", how="left")
         y_all = c["outcome"].dropna()
         ids = [h for h in lat["helper_id"] if h in y_all.index]
