@@ -602,8 +602,8 @@ def what_if(roster: pd.DataFrame, risk_latest: pd.DataFrame, settings: Settings 
 
     ``memo``: a dict kept by a caller that asks for several scenarios and relative risks
     on the same ``roster``, ``risk_latest``, ``weights``, ``calibration``, ``pool_kinds``
-    and settings apart from ``relative_risk`` (uncertainty.what_if_ranges, the review's
-    levers): the helpers' *before* figures per relative risk and their capped-caseload
+    (uncertainty.what_if_ranges, the review's levers, which vary ``relative_risk``):
+    the helpers' *before* figures per settings and their capped-caseload
     risk are worked out once there instead of once per call (read-only results: it may
     be shared between threads).
     """
@@ -612,7 +612,9 @@ def what_if(roster: pd.DataFrame, risk_latest: pd.DataFrame, settings: Settings 
     if r < 0 or r > 1:
         raise InputError(f"burnout reduction must be between 0 and 100 points, got {burnout_reduction_points!r}")
     fitted = calibration is not None and getattr(calibration, "used", None) == "fitted"
-    key = ("before", float(s.relative_risk))
+    # keyed on the whole settings, not only the relative risk the callers vary: a memo handed
+    # settings that differ in anything else then works the figures out again, never reuses them
+    key = ("before", s)
     before = None if memo is None else memo.get(key)
     if before is None:
         before = helper_impact(roster, risk_latest, s, calibration=calibration if fitted else None,
