@@ -1,0 +1,110 @@
+"""The helper-week build's cheaper paths equal the plain ones they replace.
+
+- frames._read on SQLite (the driver's rows, dates parsed by column) against
+  pd.read_sql (SQLAlchemy's rows, dates parsed per value);
+- risk.day_numbers and domain.time.week_starts on datetime64 input (no
+  pd.to_datetime) against their object path;
+- a rebuild's horizon and grid start from SQL minima and maxima (org_extent)
+  against reading every week (data_horizon, grid_start).
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy import insert
+
+from burnout import materialise, risk
+from burnout.domain.time import week_starts
+from burnout.store import frames
+from burnout.store import settings as saved_settings
+from burnout.store.schema import caseload_weeks, helpers, scores, submissions, teams
+
+
+def _plain(monkeypatch):
+    monkeypatch.setattr(frames, "_read", lambda conn, q: pd.read_sql(q, conn))
+
+
+@pytest.fixture
+def odd_db(engine):
+    """Rows written by SQLAlchemy itself, with what a driver's raw rows could get wrong:
+    missing scores, a missing and both boolean values, a time without microseconds
+    written as bare text, a caseload week with only some columns."""
+    with engine.begin() as conn:
+        conn.execute(insert(teams), [{"team_id": "t1", "kind": None, "client_word": "client"}])
+        conn.execute(insert(helpers), [{"helper_id": h, "name": h, "team_id": "t1", "role": "nurse", "site": "s",
+                                        "fte": 1.0, "consent_lead_view": True} for h in ("a", "b", "c")])
+        conn.execute(insert(submissions), [
+            {"submission_id": 1, "helper_id": "a", "instrument": "proqol", "submitted_at": dt.datetime(2025, 3, 2, 23, 59, 59, 999999)},
+            {"submission_id": 2, "helper_id": "a", "instrument": "pulse", "submitted_at": dt.datetime(2025, 3, 3, 0, 0)},
+            {"submission_id": 3, "helper_id": "b", "instrument": "cbi", "submitted_at": dt.datetime(1969, 12, 31, 12, 30, 1, 5)},
+            {"submission_id": 4, "helper_id": "c", "instrument": "pulse", "submitted_at": dt.datetime(2025, 6, 1, 8)},
+        ])
+        for row in ({"submission_id": 1, "burnout": 22.0, "burned_out": True},
+                    {"submission_id": 2, "pulse_strain": 3.5, "burned_out": None},
+                    {"submission_id": 3, "work_burnout": 0.0, "burned_out": False, "sib_level": 2},
+                    {"submission_id": 4}):
+            conn.execute(insert(scores).values(**row))
+        conn.exec_driver_sql("UPDATE submissions SET submitted_at = '2025-06-01 08:00:00' WHERE submission_id = 4")
+        for row in ({"helper_id": "a", "week_start": dt.date(2025, 3, 3), "active_cases": 12, "case_types": "x;y"},
+                    {"helper_id": "b", "week_start": dt.date(1969, 12, 29), "hours_worked": 37.5},
+                    {"helper_id": "c", "week_start": dt.date(2025, 5, 26)}):
+            conn.execute(insert(caseload_weeks).values(**row))
+    return engine
+
+
+@pytest.mark.parametrize("which", [None, ["a", "c"], []])
+def test_frames_read_from_the_drivers_rows_equal_pandas_read_sql(odd_db, monkeypatch, which):
+    kw = {} if which is None else {"helper_ids": which}
+    fast = frames.scores(odd_db, **kw), frames.caseload(odd_db, **kw)
+    _plain(monkeypatch)
+    plain = frames.scores(odd_db, **kw), frames.caseload(odd_db, **kw)
+    for a, b in zip(fast, plain):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+    if which is None:
+        assert fast[0]["submitted_at"].iloc[-1] == pd.Timestamp("2025-06-01 08:00")      # the bare text
+        assert fast[0]["burned_out"].tolist()[:3] == [True, pd.NA, False]
+
+
+def test_the_demo_frames_are_equal_by_both_reads(demo_db, monkeypatch):
+    eng = demo_db["engine"]
+    fast = frames.scores(eng), frames.caseload(eng)
+    _plain(monkeypatch)
+    for a, b in zip(fast, (frames.scores(eng), frames.caseload(eng))):
+        assert len(a) > 100
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+def test_day_numbers_and_week_starts_of_datetimes_equal_their_object_path():
+    stamps = pd.Series(pd.to_datetime(["2024-01-07 23:59:59.999999", None, "1969-12-31 23:00", "2024-02-29 00:00",
+                                       "1901-03-04 12:00"], format="ISO8601"))
+    obj = stamps.astype(object)
+    for values in (stamps, stamps.to_numpy(), pd.DatetimeIndex(stamps), stamps.astype("datetime64[s]")):
+        np.testing.assert_array_equal(risk.day_numbers(values), risk.day_numbers(obj))
+        pd.testing.assert_series_equal(week_starts(values).reset_index(drop=True),
+                                       week_starts(obj).reset_index(drop=True))
+    assert risk.day_numbers(stamps)[1] == risk._NAT
+    assert list(risk.day_numbers(stamps)[[0, 2]]) == [19729, -1]
+    # a series keeps its own index, as before
+    shifted = stamps.set_axis(range(10, 15))
+    assert list(week_starts(shifted).index) == list(range(10, 15))
+
+
+def test_a_rebuilds_horizon_and_grid_start_by_sql_equal_reading_every_week(odd_db, demo_db):
+    for eng in (odd_db, demo_db["engine"]):
+        settings = saved_settings.load(eng)
+        sc, cl = frames.scores(eng), frames.caseload(eng)
+        horizon = materialise.data_horizon(sc, cl, settings)
+        assert materialise.org_extent(eng, settings) == (horizon, materialise.grid_start(sc, cl, horizon))
+    # a stray future row is left out by both
+    with odd_db.begin() as conn:
+        conn.execute(insert(submissions), [{"submission_id": 9, "helper_id": "c", "instrument": "pulse",
+                                            "submitted_at": dt.datetime(2099, 1, 1)}])
+        conn.execute(insert(scores), [{"submission_id": 9, "pulse_strain": 1.0}])
+    settings = saved_settings.load(odd_db)
+    sc, cl = frames.scores(odd_db), frames.caseload(odd_db)
+    horizon = materialise.data_horizon(sc, cl, settings)
+    assert horizon < pd.Timestamp("2099-01-01")
+    assert materialise.org_extent(odd_db, settings) == (horizon, materialise.grid_start(sc, cl, horizon))
