@@ -489,14 +489,20 @@ def after_commit(engine: Engine, helper_ids: Iterable[str], weeks: Iterable | No
             log.exception("could not mark the helper weeks stale either")
 
 
-def after_import(engine: Engine, roster_ids: Iterable[str], rows: pd.DataFrame) -> None:
+def after_import(engine: Engine, roster_ids: Iterable[str], rows: pd.DataFrame | list[pd.DataFrame]) -> None:
     """Refresh the helpers whose rows an import stored or changed: ``roster_ids`` (roster
     rows: whole teams) and ``rows`` (helper_id, at: each stored submission or caseload
-    week), from the earliest week stored.  An unchanged re-import refreshes nothing."""
+    week; a frame or a list of frames), from the earliest week stored.  An unchanged
+    re-import refreshes nothing."""
     ids = {str(h) for h in roster_ids}
     roster_changed = bool(ids)
-    ids |= set(rows["helper_id"].astype(str))
-    weeks = [] if rows.empty else [pd.to_datetime(rows["at"]).min()]
+    # each frame's helpers and earliest date apart: concatenating the submissions' times
+    # with the caseload weeks' dates made an object per row (a second at M)
+    parts = [r for r in ([rows] if isinstance(rows, pd.DataFrame) else rows) if len(r)]
+    for part in parts:
+        ids.update(str(h) for h in pd.unique(part["helper_id"]))
+    firsts = [m for m in (pd.to_datetime(part["at"]).min() for part in parts) if pd.notna(m)]
+    weeks = [min(firsts)] if firsts else []
     if ids:
         after_commit(engine, ids, None if roster_changed else weeks, roster_changed=roster_changed)
 

@@ -432,9 +432,8 @@ def import_files(engine, roster=None, surveys=None, caseload=None, mapping=None,
     # ---- after commit: the import is stored and visible.  Only the helpers whose rows
     # it stored or changed are refreshed.
     progress(0.95, "updating the helpers' weekly figures")
-    touched = [plan[k]["touched"] for k in ("surveys", "caseload") if k in plan]
-    materialise.after_import(engine, roster_touched, pd.concat(touched, ignore_index=True) if touched
-                             else pd.DataFrame(columns=["helper_id", "at"]))
+    materialise.after_import(engine, roster_touched, [plan[k]["touched"] for k in ("surveys", "caseload")
+                                                      if k in plan])
     progress(1.0, "done")
     return summary
 
