@@ -108,3 +108,46 @@ def test_a_rebuilds_horizon_and_grid_start_by_sql_equal_reading_every_week(odd_d
     horizon = materialise.data_horizon(sc, cl, settings)
     assert horizon < pd.Timestamp("2099-01-01")
     assert materialise.org_extent(odd_db, settings) == (horizon, materialise.grid_start(sc, cl, horizon))
+
+
+def test_each_date_cell_gets_its_texts_result_in_any_order():
+    """parse_dates reads each distinct text once and hands every cell its text's result by
+    code: the same as reading the distinct texts alone, whatever the order and repeats."""
+    from burnout.ingest.dates import DateStyle, parse_dates
+    texts = ["2025-03-02 10:00", "03/04/2025", "13/04/2025", "2025-03-02 10:00", None, "04/04/2025",
+             "not a date", "03/04/2025", "2024-02-30", "1/2/25 3:04 pm", None, "04/04/2025"]
+    for order in (range(len(texts)), [11, 3, 0, 5, 2, 1, 7, 4, 6, 9, 8, 10]):
+        s = pd.Series([texts[i] for i in order], index=[100 + 2 * i for i in range(len(texts))], dtype=object)
+        for style in (DateStyle(), DateStyle(dayfirst=False)):
+            got = parse_dates(s, style)
+            once = s.dropna().drop_duplicates()
+            alone = parse_dates(once, style)
+            for i, text in s.items():
+                if text is None:
+                    assert pd.isna(got.values[i]) and not got.bad[i] and not got.ambiguous[i]
+                    continue
+                j = once.index[once == text][0]
+                assert (got.values[i] == alone.values[j]) or (pd.isna(got.values[i]) and pd.isna(alone.values[j]))
+                assert got.bad[i] == alone.bad[j] and got.ambiguous[i] == alone.ambiguous[j], text
+            assert got.values.dtype == "datetime64[ns]" and list(got.values.index) == list(s.index)
+    # the ambiguous day/month cells are flagged where no cell settles the order ...
+    plain = pd.Series(["03/04/2025", "04/04/2025", "03/04/2025"], dtype=object)
+    assert parse_dates(plain).ambiguous.tolist() == [True, False, True]
+    # ... and read day first once a cell has a day above 12
+    assert parse_dates(pd.concat([plain, pd.Series(["13/04/2025"])], ignore_index=True)).values[0] == \
+        pd.Timestamp("2025-04-03")
+
+
+def test_numbers_leave_for_the_database_as_the_object_path_gave_them():
+    from burnout.store import writes
+    rng = np.random.default_rng(3)
+    f = rng.normal(size=500)
+    f[rng.random(500) < 0.3] = np.nan
+    f[:4] = [np.inf, -np.inf, -0.0, 1e300]
+    for s in (pd.Series(f), pd.Series(f.astype(np.float32)), pd.Series(rng.normal(size=50)),
+              pd.Series(rng.integers(-5, 10 ** 12, 300)), pd.Series(np.arange(7, dtype=np.uint8)),
+              pd.Series(np.arange(5, dtype=np.int32), index=[9, 7, 5, 3, 1])):
+        plain = s.astype(object).where(s.notna(), None).tolist()
+        got = writes._column_values(s, "sqlite")
+        assert [type(v) for v in got] == [type(v) for v in plain]
+        assert [repr(v) for v in got] == [repr(v) for v in plain]

@@ -148,8 +148,10 @@ def replace(conn: Connection, rows: pd.DataFrame | list[pd.DataFrame], helper_id
             # Either made by numpy, not a Timestamp per row (a million rows at L)
             out["week_start"] = (np.datetime_as_string(days).astype(object) if conn.dialect.name == "sqlite"
                                  else days.astype(object))
-            for c in FLOAT_COLUMNS:   # plain floats; NaN is stored as NULL
-                out[c] = out[c].astype(float).replace([np.inf, -np.inf], np.nan)
+            # plain floats, infinities as NaN, stored as NULL: in one block, not column by column
+            floats = out[FLOAT_COLUMNS].to_numpy(dtype=float, copy=True)
+            floats[np.isinf(floats)] = np.nan
+            out[FLOAT_COLUMNS] = floats
             for c in TEXT_COLUMNS:
                 if isinstance(out[c].dtype, pd.CategoricalDtype):
                     out[c] = out[c].astype(object)
