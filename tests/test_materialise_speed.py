@@ -168,3 +168,19 @@ def test_numbers_read_once_per_distinct_text_equal_reading_every_cell():
         # equal values; a "-0" may read -0.0 or 0.0 (pandas reads it by where in the column it
         # stands, before or after the first decimal): equal as numbers, so not compared by sign
         pd.testing.assert_series_equal(got, want, check_exact=True)
+
+
+def test_dates_made_by_numpy_equal_one_timestamp_per_value():
+    from burnout.store import writes
+    values = [dt.date(2025, 3, 3), pd.Timestamp("1969-12-31 23:59"), "2024-02-29", None, pd.NaT,
+              dt.datetime(1901, 1, 1, 12), np.datetime64("2030-06-30T23:59:59")]
+    for s in (pd.Series(values, dtype=object, index=range(20, 27)),
+              pd.Series(pd.to_datetime(["2025-03-03 10:00", None, "1960-01-01 23:00"])),
+              pd.Series(pd.to_datetime(["2025-03-03 23:30"]).tz_localize("Europe/Paris")),
+              pd.Series([], dtype=object)):
+        got, want = writes._dates(s), s.map(writes._date).astype(object)
+        assert got.index.equals(want.index) and got.tolist() == want.tolist()
+        assert [type(v) for v in got] == [type(v) for v in want]
+    days = pd.Series(pd.to_datetime(["2025-03-03", None, "1969-12-29"])).to_numpy("datetime64[D]")
+    assert writes._week_cells(days, "sqlite").tolist() == ["2025-03-03", None, "1969-12-29"]
+    assert writes._week_cells(days, "postgresql").tolist() == [dt.date(2025, 3, 3), None, dt.date(1969, 12, 29)]
