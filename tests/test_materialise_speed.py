@@ -5,7 +5,9 @@
 - risk.day_numbers and domain.time.week_starts on datetime64 input (no
   pd.to_datetime) against their object path;
 - a rebuild's horizon and grid start from SQL minima and maxima (org_extent)
-  against reading every week (data_horizon, grid_start).
+  against reading every week (data_horizon, grid_start);
+- the import's per-distinct-text reading of dates and numbers, and the numbers and
+  dates it hands the database, against one value at a time.
 """
 from __future__ import annotations
 
