@@ -46,7 +46,7 @@ from sqlalchemy.engine import Engine
 
 from burnout import risk
 from burnout.domain.settings import Settings
-from burnout.domain.time import now, week_starts
+from burnout.domain.time import now
 from burnout.store import frames
 from burnout.store import helper_weeks as hw
 from burnout.store import settings as saved_settings
@@ -160,18 +160,6 @@ def _state_value(horizon) -> str:
 REBUILD_CHUNK = 1_500
 
 
-def _week_frames(engine: Engine) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The week columns of every scored submission and caseload week: all that
-    :func:`data_horizon` and :func:`grid_start` read, without the rest of the frames."""
-    scored = (select(submissions.c.submitted_at)
-              .join(scores_t, scores_t.c.submission_id == submissions.c.submission_id))
-    with engine.connect() as conn:
-        at = pd.to_datetime(pd.Series(conn.execute(scored).scalars().all(), dtype=object))
-        weeks = pd.to_datetime(pd.Series(conn.execute(select(caseload_weeks.c.week_start)).scalars().all(),
-                                         dtype=object))
-    return pd.DataFrame({"week_start": week_starts(at).to_numpy()}), pd.DataFrame({"week_start": weeks.to_numpy()})
-
-
 def _data_of(engine: Engine, ids: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The caseload and score frames of ``ids``, named :data:`hw.MAX_IDS` at a time."""
     sub = [ids[j:j + hw.MAX_IDS] for j in range(0, max(len(ids), 1), hw.MAX_IDS)]
@@ -212,10 +200,10 @@ def rebuild(engine: Engine, stale_only: bool = False, chunk: int | None = None) 
         roster = frames.roster(engine, settings)
         horizon = None
         if len(roster) > chunk:
-            scored_weeks, caseload_weeks_ = _week_frames(engine)
-            horizon = data_horizon(scored_weeks, caseload_weeks_, settings)
+            # by SQL minima and maxima (the rule a refresh checks the stored state with), not by
+            # reading every scored submission's and caseload week's date into Python (L: 2.9 M)
+            horizon, first = org_extent(engine, settings)
         if horizon is not None:
-            first = grid_start(scored_weeks, caseload_weeks_, horizon)
             rows = _chunked_rows(engine, settings, roster, horizon, first, chunk)
         else:      # one chunk, or no data at all
             caseload, scores = frames.caseload(engine), frames.scores(engine)
@@ -501,14 +489,20 @@ def after_commit(engine: Engine, helper_ids: Iterable[str], weeks: Iterable | No
             log.exception("could not mark the helper weeks stale either")
 
 
-def after_import(engine: Engine, roster_ids: Iterable[str], rows: pd.DataFrame) -> None:
+def after_import(engine: Engine, roster_ids: Iterable[str], rows: pd.DataFrame | list[pd.DataFrame]) -> None:
     """Refresh the helpers whose rows an import stored or changed: ``roster_ids`` (roster
     rows: whole teams) and ``rows`` (helper_id, at: each stored submission or caseload
-    week), from the earliest week stored.  An unchanged re-import refreshes nothing."""
+    week; a frame or a list of frames), from the earliest week stored.  An unchanged
+    re-import refreshes nothing."""
     ids = {str(h) for h in roster_ids}
     roster_changed = bool(ids)
-    ids |= set(rows["helper_id"].astype(str))
-    weeks = [] if rows.empty else [pd.to_datetime(rows["at"]).min()]
+    # each frame's helpers and earliest date apart: concatenating the submissions' times
+    # with the caseload weeks' dates made an object per row (a second at M)
+    parts = [r for r in ([rows] if isinstance(rows, pd.DataFrame) else rows) if len(r)]
+    for part in parts:
+        ids.update(str(h) for h in pd.unique(part["helper_id"]))
+    firsts = [m for m in (pd.to_datetime(part["at"]).min() for part in parts) if pd.notna(m)]
+    weeks = [min(firsts)] if firsts else []
     if ids:
         after_commit(engine, ids, None if roster_changed else weeks, roster_changed=roster_changed)
 

@@ -495,6 +495,11 @@ _NAT = np.iinfo(np.int64).min
 
 def day_numbers(values) -> np.ndarray:
     """Dates → days since 1970-01-01 as int64 (``_NAT`` where missing)."""
+    dtype = getattr(values, "dtype", None)
+    if isinstance(dtype, np.dtype) and dtype.kind == "M":
+        # already naive datetimes: pd.to_datetime would still make a Timestamp of every
+        # value to decide whether to cache (half of its time in a helper-week rebuild)
+        return np.asarray(values).astype("datetime64[ns]").astype("datetime64[D]").astype(np.int64)
     d = pd.to_datetime(pd.Series(values), errors="coerce")
     if getattr(d.dt, "tz", None) is not None:
         d = d.dt.tz_localize(None)

@@ -44,7 +44,9 @@ def week_end(value) -> dt.date:
 def week_starts(values) -> pd.Series:
     """Vectorised :func:`week_start`: timestamps -> midnight of their week's Monday
     (``datetime64``; NaT stays NaT)."""
-    d = pd.to_datetime(pd.Series(values), errors="coerce")
+    d = pd.Series(values)
+    if not pd.api.types.is_datetime64_dtype(d):   # already naive datetimes: no Timestamp per value
+        d = pd.to_datetime(d, errors="coerce")
     if getattr(d.dt, "tz", None) is not None:
         d = d.dt.tz_convert(None)
     d = d.dt.normalize()

@@ -88,8 +88,11 @@ def parse_dates(s: pd.Series, style: DateStyle | None = None) -> ParsedDates:
     nothing = pd.Series(False, index=s.index)
     if not filled.any():
         return ParsedDates(out, nothing.copy(), nothing.copy())
-    # Each distinct text is parsed once: a 200k-row file has a few thousand.
-    uniq = pd.Series(pd.unique(text[filled].astype(str)))
+    # Each distinct text is parsed once and every cell takes its text's result by code
+    # (a wide export's times are mostly distinct: 1.9 M at L, and a dict of Timestamps
+    # looked up per cell cost more than the parsing)
+    codes, uniq = pd.factorize(text[filled].astype(str).to_numpy(dtype=object))
+    uniq = pd.Series(np.asarray(uniq, dtype=object))
     values = pd.Series(pd.NaT, index=uniq.index, dtype="datetime64[ns]")
     iso = pd.to_datetime(uniq, format="ISO8601", errors="coerce", utc=True)
     values[iso.notna()] = iso[iso.notna()].dt.tz_convert(None).astype("datetime64[ns]")
@@ -133,12 +136,9 @@ def parse_dates(s: pd.Series, style: DateStyle | None = None) -> ParsedDates:
             else:
                 stamp, _ = _assemble(m, a if dayfirst else b, b if dayfirst else a)
                 values[stamp.index] = stamp
-    lookup_v = dict(zip(uniq, values))
-    ambiguous_texts = set(uniq[ambiguous_u])
-    as_text = text[filled].astype(str)
-    out[filled] = as_text.map(lookup_v).astype("datetime64[ns]")
+    out[filled] = values.to_numpy(dtype="datetime64[ns]")[codes]
     amb = pd.Series(np.zeros(len(s), dtype=bool), index=s.index)
-    if ambiguous_texts:
-        amb[filled] = as_text.isin(ambiguous_texts).to_numpy()
+    if ambiguous_u.any():
+        amb[filled] = ambiguous_u.to_numpy(dtype=bool)[codes]
     bad = filled & out.isna() & ~amb
     return ParsedDates(out, bad, amb, mixed)

@@ -349,7 +349,10 @@ def validate_surveys(df: pd.DataFrame, file: str = "surveys", labels: dict[str, 
                       else pd.Categorical(item.to_numpy(dtype=object)))
     ans["value"] = ans_v["value"].to_numpy(dtype=float)
     ans["submission"] = position[at]
-    return subs.reset_index(drop=True), ans
+    # subs is this function's own frame: renumbered in place, where reset_index copied
+    # every column (the end of the checks was their peak: ~0.2 GB more at L)
+    subs.index = pd.RangeIndex(len(subs))
+    return subs, ans
 
 
 def _texts_but(df: pd.DataFrame, keep: list[str]) -> pd.DataFrame:

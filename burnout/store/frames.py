@@ -8,7 +8,7 @@ from typing import Iterable
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import String, case, func, null, select, tuple_, type_coerce
+from sqlalchemy import Date, DateTime, String, case, func, null, select, tuple_, type_coerce
 from sqlalchemy.engine import Engine
 
 from burnout.domain.settings import Settings
@@ -21,6 +21,28 @@ from burnout.store.schema import (
 
 ROSTER_COLUMNS = ["helper_id", "name", "team", "team_kind", "role", "site", "fte", "start_date",
                   "end_date", "end_reason", "annual_salary", "specialties", "caseload_standard"]
+
+def _read(conn, q) -> pd.DataFrame:
+    """``pd.read_sql(q, conn)``; on SQLite from the driver's rows, without SQLAlchemy's
+    result object and date parsing per row (half the time of reading the score frame:
+    a helper-week rebuild reads every submission).  Date and time columns come back
+    as ``datetime64``, parsed by column from the text SQLAlchemy stored; callers
+    convert them with ``pd.to_datetime`` all the same (tests/test_materialise_speed.py
+    compares both paths)."""
+    if conn.dialect.name != "sqlite":
+        return pd.read_sql(q, conn)
+    res = conn.execute(q)
+    try:
+        names = list(res.keys())
+        rows = res.cursor.fetchall()
+    finally:
+        res.close()
+    df = pd.DataFrame.from_records(rows, columns=names, coerce_float=True)
+    for col in q.selected_columns:
+        if isinstance(col.type, (Date, DateTime)) and df[col.name].dtype == object:
+            df[col.name] = pd.to_datetime(df[col.name], format="ISO8601")
+    return df
+
 
 def helper_ids(engine: Engine) -> set[str]:
     with engine.connect() as conn:
@@ -55,7 +77,7 @@ def caseload(engine: Engine, helper_id: str | None = None, helper_ids: Iterable[
     if helper_ids is not None:
         q = q.where(caseload_weeks.c.helper_id.in_(sorted(set(helper_ids))))
     with engine.connect() as conn:
-        df = pd.read_sql(q, conn)
+        df = _read(conn, q)
     df["week_start"] = pd.to_datetime(df["week_start"])
     for c in CASELOAD_COLUMNS[2:]:
         if c != "case_types":
@@ -94,7 +116,7 @@ def scores(engine: Engine, helper_id: str | None = None, helper_ids: Iterable[st
     if helper_ids is not None:
         q = q.where(submissions.c.helper_id.in_(sorted(set(helper_ids))))
     with engine.connect() as conn:
-        df = pd.read_sql(q, conn)
+        df = _read(conn, q)
     df["submitted_at"] = pd.to_datetime(df["submitted_at"])
     df.insert(4, "week_start", week_starts(df["submitted_at"]).to_numpy())
     for c in SCORE_COLUMNS:

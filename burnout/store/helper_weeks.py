@@ -141,9 +141,17 @@ def replace(conn: Connection, rows: pd.DataFrame | list[pd.DataFrame], helper_id
     for part in ([rows] if isinstance(rows, pd.DataFrame) else rows):
         for start in range(0, len(part), INSERT_ROWS):
             out = part.iloc[start:start + INSERT_ROWS][COLUMNS].copy()
-            out["week_start"] = [d.date() for d in pd.to_datetime(out["week_start"])]
-            for c in FLOAT_COLUMNS:   # plain floats; NaN is stored as NULL
-                out[c] = out[c].astype(float).replace([np.inf, -np.inf], np.nan)
+            week = out["week_start"]
+            week = week if pd.api.types.is_datetime64_dtype(week) else pd.to_datetime(week)
+            days = week.to_numpy("datetime64[D]")
+            # SQLite: the text SQLAlchemy's Date writes ("YYYY-MM-DD"); elsewhere dates.
+            # Either made by numpy, not a Timestamp per row (a million rows at L)
+            out["week_start"] = (np.datetime_as_string(days).astype(object) if conn.dialect.name == "sqlite"
+                                 else days.astype(object))
+            # plain floats, infinities as NaN, stored as NULL: in one block, not column by column
+            floats = out[FLOAT_COLUMNS].to_numpy(dtype=float, copy=True)
+            floats[np.isinf(floats)] = np.nan
+            out[FLOAT_COLUMNS] = floats
             for c in TEXT_COLUMNS:
                 if isinstance(out[c].dtype, pd.CategoricalDtype):
                     out[c] = out[c].astype(object)

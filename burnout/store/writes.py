@@ -51,6 +51,13 @@ def _column_values(series: pd.Series, dialect: str) -> list:
         return [None if pd.isna(v) else v.to_pydatetime() for v in series]
     if pd.api.types.is_bool_dtype(series) and not series.isna().any():
         return series.astype(bool).tolist()
+    if isinstance(series.dtype, np.dtype) and series.dtype.kind in "iuf":
+        # numbers straight from numpy (a Python int or float per value, None for NaN): the
+        # object column and pandas' where below cost more than the insert of a million
+        # helper-weeks or eleven million staged answers
+        arr = series.to_numpy()
+        miss = np.isnan(arr) if arr.dtype.kind == "f" else None
+        return (np.where(miss, None, arr) if miss is not None and miss.any() else arr).tolist()
     values = series.astype(object)
     return values.where(series.notna(), None).tolist()
 
@@ -91,6 +98,26 @@ def _wrapped(conn: Connection, statement: str, exc: Exception) -> DBAPIError:
 
 def _date(v):
     return None if v is None or pd.isna(v) else pd.Timestamp(v).date()
+
+
+def _dates(values: pd.Series) -> pd.Series:
+    """:func:`_date` of every value (object column), the dates made by numpy: a Timestamp
+    per row cost seconds for the million caseload weeks of a health system."""
+    d = values if pd.api.types.is_datetime64_dtype(values) else pd.to_datetime(values)
+    if not pd.api.types.is_datetime64_dtype(d):      # with a time zone: each its own local date
+        return values.map(_date).astype(object)
+    return pd.Series(d.to_numpy("datetime64[D]").astype(object), index=values.index, dtype=object)
+
+
+def _week_cells(days: np.ndarray, dialect: str) -> np.ndarray:
+    """Monday dates (datetime64[D]) as the engine's Date column takes them: SQLite the text
+    SQLAlchemy writes ("YYYY-MM-DD", made by numpy, not the sqlite3 adapter per value),
+    elsewhere dates; None where missing."""
+    if dialect != "sqlite":
+        return days.astype(object)
+    out = np.datetime_as_string(days).astype(object)
+    out[np.isnat(days)] = None
+    return out
 
 
 # --------------------------------------------------------------------------- roster
@@ -180,11 +207,11 @@ def caseload_changes(conn: Connection, weeks: pd.DataFrame, absent: Iterable[str
     keep = (np.zeros(len(weeks), dtype=bool) if keep_stored is None
             else np.asarray(keep_stored, dtype=bool))
     rows = weeks[CASELOAD_COLUMNS].copy()
-    rows["week_start"] = rows["week_start"].map(_date).astype(object)
+    rows["week_start"] = _dates(rows["week_start"])
     ids = rows["helper_id"].unique().tolist()
     existing = pd.read_sql(select(caseload_weeks).where(caseload_weeks.c.helper_id.in_(ids)), conn) \
         if len(ids) < 30_000 else pd.read_sql(select(caseload_weeks), conn)
-    existing["week_start"] = existing["week_start"].map(_date).astype(object)
+    existing["week_start"] = _dates(existing["week_start"])
     merged = rows.merge(existing, on=["helper_id", "week_start"], how="left", suffixes=("", "_db"),
                         indicator=True)
     is_new = (merged["_merge"] == "left_only").to_numpy()
@@ -253,7 +280,8 @@ def new_submissions(conn: Connection, subs: pd.DataFrame, ans: pd.DataFrame, sou
     new = subs[is_new].reset_index(drop=True)
     new["submitted_at"] = at[is_new].to_numpy()
     rows = new[KEY].assign(source=source, comment=new["comment"] if "comment" in new.columns else None,
-                           week_start=week_starts(new["submitted_at"]).dt.date.to_numpy())
+                           week_start=_week_cells(week_starts(new["submitted_at"]).to_numpy("datetime64[D]"),
+                                                  conn.dialect.name))
     rows.insert(0, "seq", np.arange(1, len(rows) + 1, dtype="int64"))
     # Answers find their seq by their submission's row, not by a merge on the three key
     # columns of every answer (11 M rows of a health system's export: a GB and seconds).
