@@ -41,7 +41,7 @@ group's range and not another's with the same sum).  Poisson(Σp_i) depends on
 the sum alone and is the conservative bound of the Poisson-binomial: its
 variance Σp_i is never smaller, and the two differ by at most 2·Σp_i² in total
 variation (Le Cam, 1960), so for a group of people each unlikely to leave it is
-close, and otherwise its range is a little wider, never narrower.  What the
+close, and otherwise its range comes out a little wider, not narrower.  What the
 clients' count leaves out: how caseloads differ between the people who happen
 to leave.
 
