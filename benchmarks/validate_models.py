@@ -387,7 +387,7 @@ def docs_block(results: list[dict]) -> str:
         lines += [
             f"Next year's count of leavers against the ranges shown: inside the expected number's range "
             f"(the assumptions only) on {inside_e} of {n} organisations; inside the range of next year's count "
-            f"(the assumptions and who leaves by chance, 95 % of the draws) on {inside_n} of {n}. Per seed "
+            f"(the assumptions and who leaves by chance: 95 % of the Poisson mixture over the draws) on {inside_n} of {n}. Per seed "
             "(left; expected range; next year's count likely): "
             + "; ".join(f"{r['seed']}: {x['observed']}; {x['expected']['low']:.0f}–{x['expected']['high']:.0f}; "
                         f"{x['next_year']['low']:.0f}–{x['next_year']['high']:.0f}" for r, x in zip(results, lr))

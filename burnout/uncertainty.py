@@ -14,7 +14,7 @@ with a fixed seed (the same inputs always give the same range)::
     BO_d   ~ Beta(n·BO + ½, n·(1 − BO) + ½)   (n helpers with an estimate)   q_i,d = min(1, q_i · BO_d / BO)
     T_d    = T                                       national or entered base
            = T · Gamma(O + k, 1) / (O + k)           own observed base (O leavers, k prior)
-    p_i,d  = min(1, T_d / (1 + (RR_d − 1)·BO_ref) · (1 + (RR_d − 1)·q_i,d))
+    p_i,d  = T_d / (1 + (RR_d − 1)·BO_ref) · (1 + (RR_d − 1)·q_i,d)        (not cut at 1: sums only)
            = p_i · exp(N(0, 1/√events))              fitted model (its hold-out events)
 
 Each total is summed within a draw and the range is its 2.5th–97.5th
@@ -23,12 +23,27 @@ ranges leave out: uncertainty in the national base rates themselves and in the
 risk score of each person (stated in docs/MODELS.md).
 
 Those ranges are for the *expected* number of leavers.  Next year's actual
-count also depends on chance: who of the people at risk does leave.  So each
-draw also decides who leaves, ``left_i,d ~ Bernoulli(p_i,d)`` (the count of a
-group is then a Poisson-binomial draw around that draw's expected number), and
-``COUNTS`` names the totals of those draws: next year's count of leavers and of
-clients whose helper leaves.  Their range combines the assumptions and chance
-("about 90 expected; next year's count likely between 70 and 110").
+count also depends on chance: who of the people at risk does leave.  Given a
+draw's expected count λ_d of a group, its count is taken as Poisson(λ_d), so the
+count over all draws is the Poisson mixture ``(1/D) Σ_d Poisson(λ_d)``, and
+``COUNTS`` names its 2.5th–97.5th percentiles (:func:`count_spans`): next year's
+count of leavers, and of clients whose helper leaves (the leavers' count times
+the group's expected clients per expected leaver).  Their range combines the
+assumptions and chance ("about 90 expected; next year's count likely between 70
+and 110").
+
+Why Poisson and not each person's own draw: the count of a group whose people
+leave independently with chances p_i is Poisson-binomial, with variance
+Σp_i(1 − p_i).  That variance depends on how the chances are spread between the
+group's people, not only on their sum, so a range built from it answers a
+question about individuals (issue 10: saves of the base turnover could move one
+group's range and not another's with the same sum).  Poisson(Σp_i) depends on
+the sum alone and is the conservative bound of the Poisson-binomial: its
+variance Σp_i is never smaller, and the two differ by at most 2·Σp_i² in total
+variation (Le Cam, 1960), so for a group of people each unlikely to leave it is
+close, and otherwise its range comes out a little wider, not narrower.  What the
+clients' count leaves out: how caseloads differ between the people who happen
+to leave.
 
 :func:`format_range` writes the result as people read it:
 "about $110k (range $66k–$160k)".
@@ -41,13 +56,13 @@ from typing import Mapping
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
+from scipy import sparse, special
 
 from burnout.domain.settings import Settings, resolve
 from burnout.leaving import OBSERVED_PRIOR_LEAVERS
 from burnout.turnover import shanafelt, what_if
 
-__all__ = ["COUNTS", "DRAWS", "Draws", "GroupDraws", "LEVEL", "SEED", "FIGURES", "Ranges", "count_span", "count_words", "format_parts", "format_range", "format_span",
+__all__ = ["COUNTS", "DRAWS", "Draws", "GroupDraws", "LEVEL", "SEED", "FIGURES", "Ranges", "count_span", "count_spans", "count_words", "format_parts", "format_range", "format_span",
            "group_ranges", "helper_ranges", "interval", "org_ranges", "prevalence_interval", "shanafelt_ranges",
            "simulate", "what_if_ranges"]
 
@@ -63,8 +78,8 @@ FIGURES = {
     "clients_affected": "clients_affected",
     "attributable_clients_affected": "attributable_clients_affected",
 }
-# expected total -> the total of next year's actual count (who leaves drawn in each draw);
-# its central figure is the expected total's
+# expected total -> the total of next year's actual count (count_spans: chance on top of the
+# assumptions); its central figure is the expected total's
 COUNTS = {
     "expected_leavers": "leavers_next_year",
     "clients_affected": "clients_next_year",
@@ -193,8 +208,8 @@ class Ranges:
 
     impact: pd.DataFrame
     draws: Mapping[str, np.ndarray]           # a dict, or simulate's Draws (each made when asked for)
-    # draws × helpers: who leaves in each draw (chance on top of the assumptions); None: not drawn
-    left: np.ndarray | None = None
+    # True: the totals add next year's count (COUNTS) from each draw's expected count
+    counted: bool = False
     _whole: dict | None = field(default=None, init=False, repr=False, compare=False)
     _groups: "GroupDraws | None" = field(default=None, init=False, repr=False, compare=False)
 
@@ -220,18 +235,12 @@ class Ranges:
         m = np.ones(len(self.impact), bool) if mask is None else np.asarray(mask, bool)
         out = {name: _summed(self.impact[fig].to_numpy(float)[m], self.draws[fig][:, m])
                for fig, name in FIGURES.items()}
-        if self.left is not None:
-            cases = self._cases()[m]
-            left = self.left[:, m]
-            for exp, name in COUNTS.items():
-                w = None if name == "leavers_next_year" else cases
-                out[name] = _counted(out[exp]["mid"], left, w)
+        if self.counted:
+            lam = np.nansum(self.draws["p_leave_12m"][:, m], axis=1)[:, None]
+            out.update(_count_totals(out, lam, 0))
         if mask is None:
             self._whole = {k: dict(v) for k, v in out.items()}
         return out
-
-    def _cases(self) -> np.ndarray:
-        return np.nan_to_num(pd.to_numeric(self.impact["active_cases"], errors="coerce").to_numpy(float))
 
     @property
     def grouped(self) -> "GroupDraws | None":
@@ -261,13 +270,14 @@ class GroupDraws:
     names: tuple
     mids: Mapping[str, np.ndarray]
     sums: Mapping[str, np.ndarray]
+    counted: bool = False           # totals add next year's count (COUNTS), as Ranges.counted
 
     @classmethod
     def of(cls, ranges: Ranges, keys) -> "GroupDraws":
         codes, uniques = pd.factorize(pd.Series(list(keys), dtype=object), sort=True)
         if not len(uniques):        # no one in scope: every total is unknown
-            names = [*FIGURES.values(), *(COUNTS.values() if ranges.left is not None else ())]
-            return cls((), {name: np.empty(0) for name in FIGURES.values()}, {name: np.zeros((0, 0)) for name in names})
+            return cls((), {name: np.empty(0) for name in FIGURES.values()},
+                       {name: np.zeros((0, 0)) for name in FIGURES.values()}, ranges.counted)
         n, g = len(codes), len(uniques)
         # one row per group, 1 for its helpers: a sum within every draw is one sparse product
         member = sparse.csr_matrix((np.ones(n), (codes, np.arange(n))), shape=(g, n))
@@ -278,13 +288,7 @@ class GroupDraws:
         for base, figures in _bases(ranges.draws):
             for fig, s in zip((f for f, _, _ in figures), _weighted_sums(base, figures, codes, g)):
                 sums[FIGURES[fig]] = s
-        if ranges.left is not None:
-            order = np.argsort(codes, kind="stable")
-            starts = np.searchsorted(codes[order], np.arange(g))
-            left = ranges.left.T[order]          # helpers x draws: each group's rows are added as whole rows
-            sums[COUNTS["expected_leavers"]] = np.add.reduceat(left, starts, axis=0, dtype=np.int64).T
-            sums[COUNTS["clients_affected"]] = _weighted_rows(left, ranges._cases()[order], starts)
-        return cls(tuple(uniques), mids, sums)
+        return cls(tuple(uniques), mids, sums, ranges.counted)
 
     def _columns(self, keys) -> np.ndarray:
         want = set(map(str, keys))
@@ -298,25 +302,24 @@ class GroupDraws:
             mid = self.mids[name][cols]
             out[name] = ({"mid": None, "low": None, "high": None} if not np.isfinite(mid).any()
                          else interval(self.sums[name][:, cols].sum(axis=1), mid=float(np.nansum(mid))))
-        for exp, name in COUNTS.items():
-            if name in self.sums:
-                m = out[exp]["mid"]
-                out[name] = ({"mid": None, "low": None, "high": None} if m is None
-                             else interval(self.sums[name][:, cols].sum(axis=1), mid=m))
+        if self.counted:
+            lam = self.sums["expected_leavers"][:, cols].sum(axis=1)[:, None]
+            out.update(_count_totals(out, lam, 0))
         return out
 
     def each(self) -> dict:
         """:meth:`total` of every group alone, the percentiles of all groups taken at once."""
         out: dict = {k: {} for k in self.names}
-        names = [*FIGURES.values(), *(n for n in COUNTS.values() if n in self.sums)]
-        for name in names:
-            mid = self.mids[name] if name in self.mids else None
-            if name in COUNTS.values():
-                mid = self.mids[next(e for e, c in COUNTS.items() if c == name)]
+        for name in FIGURES.values():
+            mid = self.mids[name]
             lo, hi = np.percentile(self.sums[name], LEVEL, axis=0) if len(self.names) else ([], [])
             for i, k in enumerate(self.names):
                 out[k][name] = ({"mid": None, "low": None, "high": None} if not np.isfinite(mid[i])
                                 else {"low": float(lo[i]), "mid": float(mid[i]), "high": float(hi[i])})
+        if self.counted and len(self.names):
+            spans = count_spans(self.sums["expected_leavers"])      # every group's at once
+            for i, k in enumerate(self.names):
+                out[k].update(_count_totals(out[k], None, i, spans))
         return out
 
 
@@ -407,18 +410,6 @@ def _weighted_sums(base: np.ndarray, figures: list, codes: np.ndarray, groups: i
     return out
 
 
-def _weighted_rows(rows: np.ndarray, weights: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """draws × groups sums of ``weights`` over the helpers (rows, in group order) marked in ``rows``."""
-    out = np.zeros((rows.shape[1], len(starts)))
-    # in blocks of groups: a float copy of the whole helpers x draws matrix would be hundreds of MB
-    for j in range(0, len(starts), 64):
-        lo = starts[j]
-        hi = starts[j + 64] if j + 64 < len(starts) else rows.shape[0]
-        out[:, j:j + 64] = np.add.reduceat(np.where(rows[lo:hi], weights[lo:hi, None], 0.0),
-                                           starts[j:j + 64] - lo, axis=0).T
-    return out
-
-
 def _summed(col: np.ndarray, draws: np.ndarray) -> dict:
     """A total's central figure (the sum of ``col``) and its range (the sums of the draws)."""
     if not np.isfinite(col).any():
@@ -426,19 +417,75 @@ def _summed(col: np.ndarray, draws: np.ndarray) -> dict:
     return interval(np.nansum(draws, axis=1), mid=float(np.nansum(col)))
 
 
-def _counted(mid, left: np.ndarray, weights=None) -> dict:
-    """Next year's count over ``left``'s helpers in each draw (weighted by each
-    helper's clients when given), with the expected total ``mid`` as its centre."""
-    if mid is None:
-        return {"mid": None, "low": None, "high": None}
-    if weights is None:
-        sums = left.sum(axis=1, dtype=np.int64)
+_MIX_POINTS = 64      # the draws' expected counts summarised by this many quantiles (count_spans)
+
+
+def count_spans(lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Next year's likely count of each group: the 2.5th and 97.5th percentiles
+    (``LEVEL``) of the Poisson mixture ``(1/D) Σ_d Poisson(λ_d)`` over the draws
+    (``lam``: draws × groups expected counts, module docstring).  A function of each
+    group's own expected counts only: never of how they split between people, nor of
+    which other groups are summed beside it.  NaN where a group's count is unknown.
+
+    The mixture is taken over ``_MIX_POINTS`` quantiles of the group's λ draws (each
+    a ~1.6 % slice of them; exact when every draw agrees), and each percentile is the
+    smallest whole count whose mixture CDF reaches it, found by bisection from a
+    normal guess with the mixture's own mean and variance (E λ + Var λ)."""
+    lam = np.atleast_2d(np.asarray(lam, float))
+    g = lam.shape[1]
+    bad = ~np.isfinite(lam).all(axis=0)
+    srt = np.sort(np.where(np.isfinite(lam), np.maximum(lam, 0.0), 0.0), axis=0)
+    pts = srt[((np.arange(_MIX_POINTS) + 0.5) * lam.shape[0] / _MIX_POINTS).astype(int)]
+    mean = pts.mean(axis=0)
+    sd = np.sqrt(mean + pts.var(axis=0))
+
+    def cdf(k, cols):
+        return special.pdtr(k[None, :], pts[:, cols]).mean(axis=0)
+
+    ends = []
+    for q in np.asarray(LEVEL) / 100.0:
+        guess = mean + special.ndtri(q) * sd
+        # invariant: F(lo) < q (lo = -1: F = 0) and F(hi) >= q; the answer is hi when hi = lo + 1
+        lo = np.floor(np.maximum(-1.0, guess - 4 * sd - 5))
+        hi = np.ceil(guess + 4 * sd + 5)
+        cols = np.arange(g)
+        low_ok = lo < 0
+        low_ok[~low_ok] = cdf(lo[~low_ok], cols[~low_ok]) < q
+        lo[~low_ok] = -1.0
+        while True:                   # a bracket's top not reached yet: widen it (rare)
+            short = np.flatnonzero(cdf(hi, cols) < q)
+            if not len(short):
+                break
+            hi[short] = 2 * hi[short] + 10
+        live = np.flatnonzero(hi - lo > 1)
+        while len(live):
+            mid = np.floor((lo[live] + hi[live]) / 2)
+            up = cdf(mid, live) >= q
+            hi[live[up]], lo[live[~up]] = mid[up], mid[~up]
+            live = live[hi[live] - lo[live] > 1]
+        ends.append(np.where(bad, np.nan, hi))
+    return ends[0], ends[1]
+
+
+def _count_totals(out: Mapping, lam, i: int, spans=None) -> dict:
+    """Next year's counts (``COUNTS``) of one group beside its expected totals ``out``:
+    leavers from :func:`count_spans` of its draws ``lam`` (or column ``i`` of ``spans``
+    already made); clients as the leavers' count times the group's expected clients per
+    expected leaver."""
+    lo, hi = count_spans(lam) if spans is None else spans
+    lo, hi = float(lo[0 if spans is None else i]), float(hi[0 if spans is None else i])
+    none = {"mid": None, "low": None, "high": None}
+    leav = out["expected_leavers"]["mid"]
+    if leav is None or not np.isfinite(lo):
+        return {name: dict(none) for name in COUNTS.values()}
+    res = {"leavers_next_year": {"low": lo, "mid": float(leav), "high": hi}}
+    cli = out["clients_affected"]["mid"]
+    if cli is None:
+        res["clients_next_year"] = dict(none)
     else:
-        # in blocks of helpers: a float copy of the whole draws × helpers matrix would be hundreds of MB
-        sums = np.zeros(left.shape[0])
-        for j in range(0, left.shape[1], 1024):
-            sums += left[:, j:j + 1024] @ np.asarray(weights[j:j + 1024], float)
-    return interval(sums, mid=mid)
+        per = float(cli) / float(leav) if leav > 0 else 0.0
+        res["clients_next_year"] = {"low": lo * per, "mid": float(cli), "high": hi * per}
+    return res
 
 
 def _prevalence_draws(q: pd.Series, rng: np.random.Generator, draws: int):
@@ -555,7 +602,8 @@ def simulate(impact: pd.DataFrame, settings: Settings | Mapping | None = None, o
         se = 1.0 / math.sqrt(max(events, 4))
         fit = np.flatnonzero(fitted)
         p_fit = pd.to_numeric(impact["p_leave_12m"], errors="coerce").to_numpy(float)
-        p_f = np.minimum(1.0, p_fit[None, fit] * np.exp(rng.normal(0, se, (draws, 1))))
+        # not cut at 1 per helper, as the mixture above: a group's sum stays its sum
+        p_f = p_fit[None, fit] * np.exp(rng.normal(0, se, (draws, 1)))
         # the fitted chance times the population-attributable fraction at the split's prevalence
         bo_split = ref[None, fit]
         a_f = p_f * bo_split * (rr - 1.0) / (1.0 + (rr - 1.0) * bo_split)
@@ -566,13 +614,7 @@ def simulate(impact: pd.DataFrame, settings: Settings | Mapping | None = None, o
     cost = pd.to_numeric(impact["cost_per_departure"], errors="coerce").to_numpy(float)
     cases = pd.to_numeric(impact["active_cases"], errors="coerce").to_numpy(float)
     d = Draws(p_d, a_d, cost, f[:, 0], cases)
-    # who leaves, drawn last so the assumption draws above stay those of the same seed;
-    # in blocks of helpers, to keep the uniform draws' float matrix small
-    # (an unknown chance, NaN, never leaves: a uniform draw in [0, 1) is below neither NaN nor 0)
-    left = np.zeros((draws, n), bool)
-    for j in range(0, n, 1024):
-        left[:, j:j + 1024] = rng.random((draws, min(1024, n - j))) < p_d[:, j:j + 1024]
-    return Ranges(impact.reset_index(drop=True), d, left)
+    return Ranges(impact.reset_index(drop=True), d, counted=True)
 
 
 def helper_ranges(impact: pd.DataFrame, settings=None, observed=None, calibration=None) -> pd.DataFrame:

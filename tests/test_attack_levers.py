@@ -679,3 +679,37 @@ def test_a_role_with_one_private_helper_among_sharing_ones_takes_the_default_cos
     staff.loc[staff["helper_id"] == "N0", "annual_salary"] = 50_000.0
     assert disclosure.salary_default_usable(staff, "team", ["A", "B"], MIN_N, known)       # N1 shares
     assert not disclosure.salary_default_usable(staff, "team", ["A", "B"], MIN_N)
+
+
+def test_next_years_count_depends_on_each_groups_sums_alone():
+    """Next year's count range ("likely between a and b") was drawn person by person: each
+    helper left in a draw with their own chance, a chance above 100 % as certain.  Its width
+    then followed how a group's chances were spread between its people (the Poisson-binomial
+    variance Σp(1-p)), not only their sum, and saved bases and relative-risk ranges moved
+    that spread: old code, teams A (20 helpers at burnout 0.2) and B (10 at 0.0, 10 at 0.4),
+    the same burnout sum, got 8–20 and 9–20 under a saved base of 100 % with the relative
+    risk 1 (range 1 to 10); at bases of 30 % and 60 % the integer percentiles happened to
+    agree (2–9, 5–15), so a run of saves finds the step.  Now a group's count is the Poisson mixture over its own
+    expected counts (uncertainty.count_spans), so two teams with the same sums get the same
+    range under every save, in the team table and alone."""
+    from burnout import uncertainty
+
+    n = 20
+    roster = pd.DataFrame({"helper_id": [f"H{i:02d}" for i in range(2 * n)], "team": ["A"] * n + ["B"] * n,
+                           "team_kind": "child_welfare", "role": "child welfare caseworker",
+                           "annual_salary": 60_000.0})
+    q = np.r_[np.full(n, 0.2), np.full(n // 2, 0.0), np.full(n // 2, 0.4)]
+    latest = pd.DataFrame({"helper_id": roster["helper_id"], "p_burned_out": q, "active_cases": 12.0})
+    for base, rr, hi in ((0.3, 2.0, 2.7), (0.6, 2.0, 4.0), (1.0, 1.0, 10.0)):
+        settings = Settings().merged({"base_turnover": {"child_welfare": base}, "relative_risk": rr,
+                                      "relative_risk_low": 1.0, "relative_risk_high": hi})
+        impact = turnover.helper_impact(roster, latest, settings)
+        sims = uncertainty.simulate(impact, settings)
+        each = sims.total_by(impact["team"])
+        alone = {t: sims.total((impact["team"] == t).to_numpy()) for t in ("A", "B")}
+        for name in uncertainty.COUNTS.values():
+            spans = {t: (each[t][name]["low"], each[t][name]["high"]) for t in ("A", "B")}
+            assert spans["A"] == pytest.approx(spans["B"], rel=1e-12), (base, rr, hi, name, spans)
+            for t in ("A", "B"):
+                assert (alone[t][name]["low"], alone[t][name]["high"]) == pytest.approx(spans[t], rel=1e-12)
+        assert each["A"]["leavers_next_year"]["high"] > each["A"]["expected_leavers"]["high"], "chance is added"
