@@ -322,7 +322,7 @@ def missing(seeds: list[int]) -> str:
 
 
 # The sixth round's variants of the leaving model's acceptance rule: (slope range,
-# leaving.calibrate's slope_use)
+# way of applying the hold-out slope, calibrate_applying_slope)
 SLOPE_VARIANTS = {"before: slope 0.5-1.5, as fitted": ((0.5, 1.5), "none"),
                   "slope 0.5-3, as fitted": ((0.5, 3.0), "none"),
                   "slope 0.5-3, linear predictor x half the slope's distance from 1": ((0.5, 3.0), "half"),
@@ -332,6 +332,48 @@ SLOPE_VARIANTS = {"before: slope 0.5-1.5, as fitted": ((0.5, 1.5), "none"),
 SLOPE_MODEL_VARIANTS = {"none": ((0.5, 1.5), "none"), "refit": ((0.5, 3.0), "refit"),
                         "half": ((0.5, 3.0), "half"), "vh": ((0.5, 3.0), "vh"),
                         "train": ((0.5, 3.0), "train"), "matched": ((0.5, 3.0), "matched")}
+SLOPE_USES = ("none", "train", "refit", "half", "vh", "matched")
+
+
+def calibrate_applying_slope(use: str, roster, risk_history, as_of=None, *, calibrate=None,
+                             horizon_weeks: int = 52, landmark_every: int = 13,
+                             exclude_reasons=leaving.DEFAULT_EXCLUDED_REASONS, penalizer: float = 0.01,
+                             **kw):
+    """``leaving.calibrate`` (the product's one rule, "train": the earlier dates' model
+    times its hold-out slope), then for the research ways of rounds 6 and 7 the model
+    refitted on every landmark (under the same sign check, ``leaving.fit_signed``) with
+    the slope applied as: "none" 1; "refit" the slope; "half" half its distance from 1;
+    "vh" the slope times van Houwelingen's shrinkage (LR − p) / LR of the refit; "matched"
+    the slope times the ratio of the early and refit linear predictors' spreads."""
+    if use not in SLOPE_USES:
+        raise ValueError(f"slope use {use!r}")
+    res = (calibrate or leaving.calibrate)(roster, risk_history, as_of, horizon_weeks=horizon_weeks,
+                                           landmark_every=landmark_every, exclude_reasons=exclude_reasons,
+                                           penalizer=penalizer, **kw)
+    if use == "train" or res.used != "fitted":
+        return res
+    hist = risk_history.copy()
+    hist["week_start"] = pd.to_datetime(hist["week_start"])
+    as_of = pd.Timestamp(as_of) if as_of is not None else hist["week_start"].max() + pd.Timedelta(days=6)
+    lm = leaving._landmarks(roster, hist[hist["week_start"] <= as_of], as_of, horizon_weeks, landmark_every,
+                            exclude_reasons)
+    lp_early = res.model.predict_log_partial_hazard(res._design(lm)).to_numpy(float)
+    model, dropped = leaving.fit_signed(res, lm, list(res.features), penalizer)
+    res.metrics["dropped_for_sign"] = res.metrics.get("dropped_for_sign", []) + dropped
+    if model is None:
+        res.used, res.model = "defaults", None
+        res.reason = "Refitted on every date, every strain got the wrong sign."
+        return res
+    res.model = model
+    lp_all = model.predict_log_partial_hazard(res._design(lm)).to_numpy(float)
+    spread_ratio = float(np.std(lp_early) / max(np.std(lp_all), 1e-12))
+    lr = float(model.log_likelihood_ratio_test().test_statistic)
+    shrink = max(0.0, (lr - len(res.features)) / lr) if lr > 0 else 1.0
+    slope = float(res.metrics["calibration_slope"])
+    res.slope = {"none": 1.0, "refit": slope, "half": 1.0 + 0.5 * (slope - 1.0), "vh": slope * shrink,
+                 "matched": slope * spread_ratio}[use]
+    res.coefficients = {c: round(float(model.params_[c]), 4) for c in res.features}
+    return res
 
 
 def slope(seeds: list[int], variants: dict = SLOPE_VARIANTS) -> str:
@@ -354,7 +396,7 @@ def slope(seeds: list[int], variants: dict = SLOPE_VARIANTS) -> str:
         cells = [f"{y.mean():.3f}"]
         for name, (rng, use) in variants.items():
             def variant(*a, _rng=rng, _use=use, **k):
-                return fit(*a, **{**k, "slope_range": _rng, "slope_use": _use})
+                return calibrate_applying_slope(_use, *a, calibrate=fit, **{**k, "slope_range": _rng})
             leaving.calibrate = variant
             try:
                 m = leaving.leaving_model(c["roster"], hist, c["scores"], as_of=lat["week_start"].max(), settings=s)

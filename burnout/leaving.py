@@ -52,14 +52,13 @@ MIN_CONCORDANCE = 0.60
 # steeply than the fit on the early dates said) and fell back to the Shanafelt
 # mixture, which is more timid still (benchmarks/develop_risk.py --slope).
 CALIBRATION_SLOPE_RANGE = (0.5, 3.0)
-# Which model the hold-out slope is applied to.  "train": the model fitted on the
-# earlier dates -- the one whose slope the later dates measured -- is the one used,
-# times that slope; no refit on every date.  The refit times the same slope
-# (est16's "refit") overshot: the refit is already less timid, so on the
-# development seeds the outcome-year slope fell to 0.55-0.87 (mean |ln slope|
-# 0.296 against 0.113 for "train"; develop_risk.py --slope-model, seventh round,
-# which also keeps "none", "half", "vh" and "matched" for comparison).
-SLOPE_USE = "train"
+# The hold-out slope is applied to the model fitted on the earlier dates -- the one
+# whose slope the later dates measured -- with no refit on every date.  The refit
+# times the same slope (est16) overshot: the refit is already less timid, so on the
+# development seeds the outcome-year slope fell to 0.55-0.87 (mean |ln slope| 0.296
+# against 0.113 this way; develop_risk.py --slope-model, seventh round, which keeps
+# the other ways, "none", "refit", "half", "vh" and "matched", as its own wrapper
+# around this rule).
 # Separations that say nothing about burnout are censored, not counted
 # (matched as case-insensitive substrings of end_reason).
 DEFAULT_EXCLUDED_REASONS = ("retire", "death", "deceased")
@@ -366,14 +365,43 @@ def component_weights(rows: pd.DataFrame, ridge: float = WEIGHTS_RIDGE) -> dict 
     return out
 
 
+def fit_signed(res: "CalibrationResult", rows: pd.DataFrame, cands: list, penalizer: float):
+    """A Cox model (lifelines ``CoxPHFitter``, ridge ``penalizer``) of ``rows`` on the
+    standardised features ``cands``, under the sign check: a strain whose fitted
+    coefficient is negative would make more strain lower the probability of leaving,
+    so such features are dropped and the model refitted (backward elimination under
+    the sign constraint), and every coefficient that remains is ≥ 0.  Sets ``res``'s
+    features and standardisation; returns ``(model, dropped)``, the model None when
+    every strain had the wrong sign."""
+    from lifelines import CoxPHFitter
+
+    dropped: list[str] = []
+    while True:
+        res.features = list(cands)
+        res._fill = {c: float(rows[c].median()) if rows[c].notna().any() else 0.0 for c in cands}
+        res._center = {c: float(rows[c].fillna(res._fill[c]).mean()) for c in cands}
+        sd = {c: float(rows[c].fillna(res._fill[c]).std()) for c in cands}
+        res._scale = {c: v if np.isfinite(v) and v > 1e-12 else 1.0 for c, v in sd.items()}
+        X = res._design(rows)
+        X["duration"], X["event"] = rows["duration"].to_numpy(), rows["event"].to_numpy()
+        model = CoxPHFitter(penalizer=penalizer).fit(X, duration_col="duration", event_col="event")
+        negative = [c for c in cands if c in STRAIN_FEATURES and float(model.params_[c]) < 0]
+        if not negative:
+            return model, dropped
+        dropped.extend(negative)
+        cands = [c for c in cands if c not in negative]
+        if not cands:
+            res.features = []
+            return None, dropped
+
+
 def calibrate(roster: pd.DataFrame, risk_history: pd.DataFrame, as_of=None, *,
               horizon_weeks: int = 52, landmark_every: int = 13,
               min_leavers: int = MIN_LEAVERS, min_helper_years: float = MIN_HELPER_YEARS,
               holdout: float = 0.3, features: list | None = None,
               exclude_reasons=DEFAULT_EXCLUDED_REASONS, penalizer: float = 0.01,
               min_concordance: float = MIN_CONCORDANCE,
-              slope_range: tuple = CALIBRATION_SLOPE_RANGE,
-              slope_use: str | None = None) -> CalibrationResult:
+              slope_range: tuple = CALIBRATION_SLOPE_RANGE) -> CalibrationResult:
     """Fit 12-month leaving on the risk inputs, validated on later dates.
 
     Data: landmark rows every ``landmark_every`` weeks — each employed
@@ -399,9 +427,7 @@ def calibrate(roster: pd.DataFrame, risk_history: pd.DataFrame, as_of=None, *,
     calibration intercept and slope (logistic regression of the outcome on
     logit p̂; ideal 0 and 1), observed/expected ratio and observed vs mean
     predicted by decile.  The model returned is the one fitted on the earlier
-    dates, the one those figures describe (``slope_use`` "train", the default
-    ``SLOPE_USE``; the other values refit on all landmarks and are kept for
-    ``benchmarks/develop_risk.py --slope-model``).  It is used only if on the
+    dates, the one those figures describe.  It is used only if on the
     hold-out the concordance is at least ``min_concordance`` (0.60) *and* the
     calibration slope lies within ``slope_range`` (0.5–3); its linear
     predictor is then multiplied by that slope (``slope``).  Otherwise the defaults stay
@@ -435,8 +461,7 @@ def calibrate(roster: pd.DataFrame, risk_history: pd.DataFrame, as_of=None, *,
 
     lm = _landmarks(roster, hist, as_of, horizon_weeks, landmark_every, exclude_reasons)
     # Only landmarks followed for the whole horizon can be checked against what
-    # happened; later ones are censored and join only a refit on every date
-    # (slope_use other than "train"); the model used sees the earlier dates only.
+    # happened; the model used sees the earlier dates only.
     complete_by = as_of - pd.Timedelta(weeks=horizon_weeks)
     dates = np.sort(lm.loc[lm["week_start"] <= complete_by, "week_start"].unique())
     if len(dates) < 2:
@@ -456,11 +481,7 @@ def calibrate(roster: pd.DataFrame, risk_history: pd.DataFrame, as_of=None, *,
             f"After splitting by date there are {tr_events} leavers to learn from and {te_events} to check "
             "against (need at least 10 and 5), so the documented defaults are used.", **base)
 
-    use = SLOPE_USE if slope_use is None else slope_use
-    if use not in ("none", "train", "refit", "half", "vh", "matched"):
-        raise ValueError(f"slope_use {use!r}")
-    from lifelines import CoxPHFitter          # only now: the data are thick enough to fit
-    from lifelines.utils import concordance_index
+    from lifelines.utils import concordance_index      # only now: the data are thick enough to fit
 
     cands = features or [c for c in COMPONENT_COLUMNS if c in train]
     cands = [c for c in cands if c in train and train[c].notna().mean() >= 0.5 and train[c].std(skipna=True) > 1e-9]
@@ -468,38 +489,9 @@ def calibrate(roster: pd.DataFrame, risk_history: pd.DataFrame, as_of=None, *,
         cands = ["risk_score"]
     res = CalibrationResult("fitted", "", features=cands, **base)
 
-    def fit(rows):
-        res._fill = {c: float(rows[c].median()) if rows[c].notna().any() else 0.0 for c in cands}
-        res._center = {c: float(rows[c].fillna(res._fill[c]).mean()) for c in cands}
-        sd = {c: float(rows[c].fillna(res._fill[c]).std()) for c in cands}
-        res._scale = {c: v if np.isfinite(v) and v > 1e-12 else 1.0 for c, v in sd.items()}
-        X = res._design(rows)
-        X["duration"], X["event"] = rows["duration"].to_numpy(), rows["event"].to_numpy()
-        cph = CoxPHFitter(penalizer=penalizer)
-        cph.fit(X, duration_col="duration", event_col="event")
-        return cph
-
     try:
-        # Sign check: a strain whose fitted coefficient is negative would make
-        # more strain lower the probability of leaving.  Such features are
-        # dropped and the model refitted (backward elimination under the sign
-        # constraint), so every coefficient that remains is ≥ 0.
-        dropped: list[str] = []
-
-        def fit_signed(rows):
-            nonlocal cands
-            while True:
-                model = fit(rows)
-                negative = [c for c in cands if c in STRAIN_FEATURES and float(model.params_[c]) < 0]
-                if not negative:
-                    return model
-                dropped.extend(negative)
-                cands = [c for c in cands if c not in negative]
-                res.features = cands
-                if not cands:
-                    return None
-
-        res.model = fit_signed(train)
+        res.model, dropped = fit_signed(res, train, cands, penalizer)
+        cands = res.features
         if res.model is None:
             return CalibrationResult(
                 "defaults", "A model fitted on the organisation's leavers gave every strain the wrong sign "
@@ -514,19 +506,6 @@ def calibrate(roster: pd.DataFrame, risk_history: pd.DataFrame, as_of=None, *,
                    "split_date": str(pd.Timestamp(cut).date())}
         metrics.update(_calibration_metrics(test.loc[known, "event"].to_numpy(), p[known.to_numpy()]))
         metrics["dropped_for_sign"] = list(dropped)
-        final_failed, spread_ratio, shrink = False, 1.0, 1.0
-        if use != "train":
-            # the other ways of applying the slope (develop_risk.py --slope-model) refit on
-            # every landmark; "train" predicts with the model whose slope was measured
-            lp_early = res.model.predict_log_partial_hazard(res._design(lm)).to_numpy(float)
-            res.model = fit_signed(lm)
-            metrics["dropped_for_sign"] = list(dropped)
-            final_failed = res.model is None
-            if not final_failed:
-                lp_all = res.model.predict_log_partial_hazard(res._design(lm)).to_numpy(float)
-                spread_ratio = float(np.std(lp_early) / max(np.std(lp_all), 1e-12))
-                lr = float(res.model.log_likelihood_ratio_test().test_statistic)
-                shrink = max(0.0, (lr - len(res.features)) / lr) if lr > 0 else 1.0
     except Exception as exc:  # a degenerate fit must not take the report down; the reason is kept
         logger.warning("calibration fit failed", exc_info=True)
         return CalibrationResult("defaults", f"The model could not be fitted ({type(exc).__name__}: {exc}); "
@@ -549,25 +528,14 @@ def calibrate(roster: pd.DataFrame, risk_history: pd.DataFrame, as_of=None, *,
         res.reason = (f"A model fitted on {n_leavers} leavers ranked leavers well (concordance "
                       f"{concordance:.2f}) but its probabilities {what}, so the documented defaults are used.")
         return res
-    if final_failed:
-        res.used, res.model = "defaults", None
-        res.reason = ("Refitted on every date, every strain got the wrong sign (more strain, less leaving), "
-                      "so the documented defaults are used.")
-        return res
     # Recalibration of the slope (Steyerberg, Clinical Prediction Models, ch. 20): how
     # steeply leaving follows strain is taken from the later dates, which the fit did
     # not see.  The level is set afterwards, on the recent turnover (recalibrate).
-    res.slope = {"none": 1.0, "train": float(slope), "refit": float(slope),
-                 "half": 1.0 + 0.5 * (float(slope) - 1.0), "vh": float(slope) * shrink,
-                 "matched": float(slope) * spread_ratio}[use]
-    applied = res.slope
+    res.slope = applied = float(slope)
     spread = ("" if abs(applied - 1.0) < 0.005 else
               f"; its differences between people are {'widened' if applied > 1 else 'narrowed'} by "
               f"a factor {applied:.2f}, as the later dates showed")
-    metrics["fitted_before_split"] = use == "train"
-    fitted_on = (f"Fitted on the {tr_events} leavers before {metrics['split_date']}" if use == "train" else
-                 f"Fitted on {n_leavers} leavers over {helper_years:.0f} helper-years")
-    res.reason = (f"{fitted_on}; on later dates "
+    res.reason = (f"Fitted on the {tr_events} leavers before {metrics['split_date']}; on later dates "
                   f"(from {metrics['split_date']}) the model ranked leavers above "
                   f"stayers {concordance:.0%} of the time (concordance {concordance:.2f}) and its "
                   f"probabilities had calibration slope {slope:.2f}{spread}.")
@@ -880,8 +848,7 @@ class LeavingModel:
         c, m = self.calibration, self.calibration.metrics
         if self.fitted:
             fitted_on = (f"fitted on the {m.get('train_leavers')} leavers before {m.get('split_date')}, of "
-                         f"{c.n_leavers} over {c.helper_years:g} helper-years" if m.get("fitted_before_split") else
-                         f"fitted on {c.n_leavers} leavers over {c.helper_years:g} helper-years")
+                         f"{c.n_leavers} over {c.helper_years:g} helper-years")
             return (f"Probability of leaving: the organisation's own model (Cox, {fitted_on}). "
                     f"Checked on later dates (from {m.get('split_date')}): "
                     f"concordance {_fmt(m.get('concordance'))}, AUC {_fmt(m.get('auc'))}, calibration slope "

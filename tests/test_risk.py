@@ -666,7 +666,8 @@ def fitted_stub():
     return _Fitted("fitted", "Fitted on 40 leavers over 300 helper-years (stub).", n_helpers=120, n_leavers=40,
                    helper_years=300.0, features=["risk_score"],
                    metrics={"concordance": 0.71, "auc": 0.73, "calibration_slope": 0.94,
-                            "calibration_intercept": -0.08, "split_date": "2024-01-01"})
+                            "calibration_intercept": -0.08, "split_date": "2024-01-01",
+                            "train_leavers": 28})
 
 
 def test_cli_risk_uses_and_reports_an_accepted_fitted_model(fake_store, tmp_path, capsys, monkeypatch):
@@ -676,7 +677,8 @@ def test_cli_risk_uses_and_reports_an_accepted_fitted_model(fake_store, tmp_path
     out = tmp_path / "risk.csv"
     assert main(["risk", "--output", str(out)]) == 0
     err = capsys.readouterr().err
-    assert "the organisation's own model (Cox, fitted on 40 leavers over 300 helper-years)" in err
+    assert ("the organisation's own model (Cox, fitted on the 28 leavers before 2024-01-01, of 40 over "
+            "300 helper-years)") in err
     assert "concordance 0.71, AUC 0.73, calibration slope 0.94 and intercept -0.08" in err
     table = pd.read_csv(out)
     # whole percents now (was 4 decimals): within half a percent of the fitted value
