@@ -433,6 +433,8 @@ def count_spans(lam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     normal guess with the mixture's own mean and variance (E λ + Var λ)."""
     lam = np.atleast_2d(np.asarray(lam, float))
     g = lam.shape[1]
+    if not lam.shape[0]:        # no draws: nothing to say
+        return np.full(g, np.nan), np.full(g, np.nan)
     bad = ~np.isfinite(lam).all(axis=0)
     srt = np.sort(np.where(np.isfinite(lam), np.maximum(lam, 0.0), 0.0), axis=0)
     pts = srt[((np.arange(_MIX_POINTS) + 0.5) * lam.shape[0] / _MIX_POINTS).astype(int)]
@@ -472,11 +474,13 @@ def _count_totals(out: Mapping, lam, i: int, spans=None) -> dict:
     leavers from :func:`count_spans` of its draws ``lam`` (or column ``i`` of ``spans``
     already made); clients as the leavers' count times the group's expected clients per
     expected leaver."""
-    lo, hi = count_spans(lam) if spans is None else spans
-    lo, hi = float(lo[0 if spans is None else i]), float(hi[0 if spans is None else i])
     none = {"mid": None, "low": None, "high": None}
     leav = out["expected_leavers"]["mid"]
-    if leav is None or not np.isfinite(lo):
+    if leav is None:            # no one in scope, or no one with a chance of leaving
+        return {name: dict(none) for name in COUNTS.values()}
+    lo, hi = count_spans(lam) if spans is None else spans
+    lo, hi = float(lo[0 if spans is None else i]), float(hi[0 if spans is None else i])
+    if not np.isfinite(lo):
         return {name: dict(none) for name in COUNTS.values()}
     res = {"leavers_next_year": {"low": lo, "mid": float(leav), "high": hi}}
     cli = out["clients_affected"]["mid"]

@@ -557,3 +557,14 @@ def test_simulate_draws_are_the_plain_formulas_bit_for_bit():
     assert np.isnan(p_d).any() and np.isnan(a_d).any() and (p_d > 1.0).any(), "the odd cases are there"
     assert np.array_equal(sim.draws["p_leave_12m"], p_d, equal_nan=True)
     assert np.array_equal(sim.draws["attributable_p_leave"], a_d, equal_nan=True)
+
+
+def test_next_years_count_of_no_one_is_unknown_not_an_error():
+    """An empty organisation (or a scope with no one in it) has no expected leavers, so no
+    count range: the review of an empty organisation failed here once (count_spans of no draws)."""
+    from burnout import uncertainty as U
+
+    lo, hi = U.count_spans(np.zeros((0, 3)))
+    assert np.isnan(lo).all() and np.isnan(hi).all() and lo.shape == (3,)
+    empty = U.GroupDraws.of(U.Ranges(pd.DataFrame({f: [] for f in ("helper_id", *U.FIGURES)}), {}, counted=True), [])
+    assert empty.total()["leavers_next_year"] == {"mid": None, "low": None, "high": None}
