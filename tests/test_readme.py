@@ -24,3 +24,12 @@ def test_ci_runs_exactly_the_readme_test_command():
 def test_streamlit_config_keeps_the_server_on_loopback_and_offline():
     cfg = ROOT.joinpath(".streamlit/config.toml").read_text()
     assert 'address = "127.0.0.1"' in cfg and "gatherUsageStats = false" in cfg and "headless = true" in cfg
+
+
+def test_streamlit_upload_limit_is_set_below_the_default():
+    """Issue 10, point 7: the upload limit is Streamlit's ``server.maxUploadSize``, set to what
+    an import needs (50 MB), not left at Streamlit's default of 200 MB (attack 8)."""
+    import tomllib
+
+    cfg = tomllib.loads(ROOT.joinpath(".streamlit/config.toml").read_text())
+    assert cfg["server"]["maxUploadSize"] == 50
