@@ -707,16 +707,19 @@ def participation(roster: pd.DataFrame, scores: pd.DataFrame, min_n: int = MIN_N
     cols = ["week_start", "eligible", "respondents", "rate", "status"]
     if roster.empty:
         return pd.DataFrame(columns=cols)
-    s = scores[scores["helper_id"].isin(set(roster["helper_id"]))]
-    last = pd.Timestamp(as_of) if as_of is not None else (s["week_start"].max() if len(s) else None)
+    # the roster's rows found by a mask, and only the two columns needed taken, for the
+    # weeks shown only: the scores are wide and hold every week since the start
+    mine = scores["helper_id"].isin(set(roster["helper_id"])).to_numpy()
+    week_col = scores["week_start"]
+    their_weeks = week_col[mine]
+    last = pd.Timestamp(as_of) if as_of is not None else (their_weeks.max() if len(their_weeks) else None)
     if last is None or pd.isna(last):
         return pd.DataFrame(columns=cols)
-    first = s["week_start"].min() if len(s) else last
+    first = their_weeks.min() if len(their_weeks) else last
     if weeks:
         first = max(first, last - pd.Timedelta(weeks=weeks - 1))
     all_weeks = pd.date_range(first, last, freq="7D")
-    # who answered, for the weeks shown only (the scores hold every week since the start)
-    s = s[(s["week_start"] >= first) & (s["week_start"] <= last)]
+    s = scores.loc[mine & ((week_col >= first) & (week_col <= last)).to_numpy(), ["helper_id", "week_start"]]
     start = pd.to_datetime(roster["start_date"]).to_numpy()
     end = pd.to_datetime(roster["end_date"]).to_numpy()
     ids = roster["helper_id"].to_numpy()

@@ -338,6 +338,40 @@ def test_participation_of_the_weeks_shown_equals_those_weeks_of_the_whole_histor
         assert (recent["status"] == privacy.SHOWN).any()
 
 
+def test_participation_reading_only_its_helpers_weeks_equals_a_filtered_copy_first(demo_db):
+    """participation takes from the whole scores only its roster's rows of the weeks shown
+    (no filtered copy of the history): the same table as filtering first, for the
+    organisation, one team (the others' scores present), a reader who knows people,
+    strangers' scores (not on the roster) and no as_of (the last week answered)."""
+    from burnout.views.tables import participation_table
+    data = load_data(demo_db["engine"])
+    team = sorted(data.roster["team"].unique())[0]
+    ids = data.roster.loc[data.roster["team"] == team, "helper_id"]
+    stranger = data.scores.head(40).assign(helper_id="not-on-the-roster",
+                                           week_start=data.scores["week_start"].min() - pd.Timedelta(weeks=60))
+    scores = pd.concat([stranger, data.scores], ignore_index=True)
+    known = set(ids.head(3))
+    statuses = set()
+    for roster, kn, as_of in [(data.roster, None, data.as_of), (data.roster[data.roster["team"] == team], None,
+                                                                 data.as_of),
+                              (data.roster[data.roster["team"] == team], known, data.as_of), (data.roster, known, None)]:
+        for weeks in (4, 26, None):
+            got = privacy.participation(roster, scores, MIN_N, known=kn, as_of=as_of, weeks=weeks)
+            old = privacy.participation(roster, scores[scores["helper_id"].isin(set(roster["helper_id"]))], MIN_N,
+                                        known=kn, as_of=as_of, weeks=weeks)
+            pd.testing.assert_frame_equal(got, old, check_exact=True)
+            statuses.update(got["status"])
+    assert {privacy.SHOWN, privacy.PRIMARY} <= statuses      # shown and hidden weeks both compared
+    # the review's table for a team: the same as giving it only the team's scores
+    got = participation_table(data, ids, MIN_N)
+    own = privacy.participation(data.roster[data.roster["helper_id"].isin(set(ids))],
+                                data.scores[data.scores["helper_id"].isin(set(ids))], MIN_N, as_of=data.as_of)
+    pd.testing.assert_frame_equal(got, own, check_exact=True)
+    # the weeks come from the roster's own answers: a stranger's earlier answers start nothing
+    whole = privacy.participation(data.roster, scores, MIN_N, as_of=data.as_of, weeks=None)
+    assert whole["week_start"].min() == data.scores["week_start"].min()
+
+
 def test_weekly_rows_join_their_group_as_the_merge_did():
     """views.tables.joined (a look-up) gives the inner merge's frame exactly: rows of helpers
     not on the roster dropped, the first roster row of a helper listed twice, the frame's

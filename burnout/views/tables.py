@@ -308,8 +308,9 @@ def participation_table(data: OrgData, ids, min_n: int, known=None, weeks: int |
     ``allowed=False`` (the reader's audit hides this group) hides every week:
     counts of who answered are protected like the scores."""
     roster = data.roster[data.roster["helper_id"].isin(set(ids))]
-    scores = data.scores[data.scores["helper_id"].isin(set(ids))]
-    part = privacy.participation(roster, scores, min_n, known=known, as_of=data.as_of, weeks=weeks)
+    # privacy.participation keeps only the scores of ``roster``'s helpers (all in ``ids``):
+    # no filtered copy of the whole history first
+    part = privacy.participation(roster, data.scores, min_n, known=known, as_of=data.as_of, weeks=weeks)
     if not allowed and len(part):
         part = part.assign(eligible=np.nan, respondents=np.nan, rate=np.nan, status=privacy.COMPLEMENTARY)
     return part
