@@ -421,9 +421,46 @@ def docs_block(results: list[dict]) -> str:
         + ", ".join(f"{r['auc_true_latent']:.3f}" for r in results) + "."])
 
 
-def write_block(doc: Path, block: str) -> None:
+def one_org_block(r: dict) -> str:
+    """What README.md and docs/MODELS.md show for one (large) organisation: the table row,
+    every single instrument beside the risk score on the same helpers, calibration, the
+    ablation and the ceiling, in the words of :func:`docs_block` for one organisation."""
+    b = r["single_instruments"][r["best_single"]]
+    c, ci = r["calibration"], r["calibration_ci"]
+    rows = ["| instrument alone (latest score) | helpers | its AUC (95 % CI) | risk score on the same helpers |",
+            "|---|---|---|---|"]
+    for k, v in sorted(r["single_instruments"].items(), key=lambda kv: -kv[1]["auc"]):
+        rows.append(f"| {k} | {v['n']:,} | {v['auc']:.3f} ({v['auc_ci'][0]:.3f}–{v['auc_ci'][1]:.3f}) "
+                    f"| {v['auc_risk_same_helpers']:.3f} |")
+    lr = r.get("leaver_ranges")
+    abl = sorted(r["ablation_auc_change"].items(), key=lambda kv: kv[1])
+    ahead = sum(v["auc_risk_same_helpers"] > v["auc"] for v in r["single_instruments"].values())
+    lines = [markdown([r]), "", *rows, "",
+             f"The risk score's AUC ({r['auc_risk']:.3f}) is above each single instrument's on the same helpers "
+             f"({ahead} of {len(r['single_instruments'])}); minus the best of them, {r['best_single']} "
+             f"({b['auc']:.3f}): {b['auc_risk_same_helpers'] - b['auc']:+.3f} (paired bootstrap 95 % interval "
+             f"{r['auc_difference_vs_best_ci'][0]:+.3f} to {r['auc_difference_vs_best_ci'][1]:+.3f}). The "
+             f"ceiling, the true latent burnout at the as-of week, is {r['auc_true_latent']:.3f}.", "",
+             f"Calibration in the large (mean predicted / observed 12-month leaving): {c['mean_predicted']:.3f} / "
+             f"{c['observed']:.3f} = {c['in_the_large']:.2f} ({ci['in_the_large'][0]:.2f}–"
+             f"{ci['in_the_large'][1]:.2f}); calibration slope {c['slope']:.2f} ({ci['slope'][0]:.2f}–"
+             f"{ci['slope'][1]:.2f}), intercept {c['intercept']:+.2f} ({ci['intercept'][0]:+.2f}–"
+             f"{ci['intercept'][1]:+.2f})."
+             + (f" Leavers in the following year: {lr['observed']}; expected {lr['expected']['low']:.0f}–"
+                f"{lr['expected']['high']:.0f}; next year's count likely {lr['next_year']['low']:.0f}–"
+                f"{lr['next_year']['high']:.0f}." if lr else ""), "",
+             "Drop-one ablation (change in the risk score's AUC when one component's weight is 0): "
+             + ", ".join(f"{k} {v:+.3f}" for k, v in abl) + "."]
+    if "auc_refit" in r:
+        lines += ["", f"Weights refitted on the organisation's own leavers: AUC {r['auc_refit']:.3f}, minus the best "
+                      f"single instrument {r['auc_refit_vs_best']:+.3f} ({r['auc_refit_vs_best_ci'][0]:+.3f} to "
+                      f"{r['auc_refit_vs_best_ci'][1]:+.3f})."]
+    return "\n".join(lines)
+
+
+def write_block(doc: Path, block: str, marker: str = "validation") -> None:
     text = doc.read_text()
-    start, end = "<!-- validation:start -->", "<!-- validation:end -->"
+    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
     i, j = text.index(start) + len(start), text.index(end)
     doc.write_text(text[:i] + "\n" + block + "\n" + text[j:])
 
@@ -435,6 +472,9 @@ def main(argv=None) -> int:
     ap.add_argument("--boot", type=int, default=1000)
     ap.add_argument("--json")
     ap.add_argument("--write-docs", action="store_true")
+    ap.add_argument("--marker", default="validation",
+                    help="the block of README.md and docs/MODELS.md to write: 'validation' (seeds 11-20) or "
+                         "'validation-large' (one organisation of 4,800 helpers, seed 41)")
     ap.add_argument("--from-json", nargs="+", help="report saved runs (--json of earlier runs) instead of running")
     a = ap.parse_args(argv)
     results = []
@@ -445,11 +485,11 @@ def main(argv=None) -> int:
     for s in [] if a.from_json else a.seeds:
         results.append(run(a.helpers, s, a.boot))
         print(f"seed {s} done", file=sys.stderr, flush=True)
-    block = docs_block(results)
+    block = docs_block(results) if len(results) > 1 else one_org_block(results[0])
     print(block)
     if a.write_docs:
         for doc in (ROOT / "README.md", ROOT / "docs" / "MODELS.md"):
-            write_block(doc, block)
+            write_block(doc, block, a.marker)
     for r in results:
         print(f"\nseed {r['seed']}: single instruments (AUC alone / risk on the same helpers):")
         for k, v in sorted(r["single_instruments"].items(), key=lambda kv: -kv[1]["auc"]):
