@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from burnout import auth, privacy, seed
 from burnout.store import frames
 from burnout.views.helper import HelperView, helper_view
 from burnout.views.tables import team_drivers
+from burnout.views import team as team_views
 from burnout.views.team import TeamView, team_view
 
 MIN_N = 5
@@ -95,3 +98,22 @@ def test_lead_sees_causes_apart_from_symptoms_with_actions_and_notes(demo_db):
     assert table["Action notes"].iloc[0] == "1 done, 1 planned"
     assert (table["Suggested first step"].str.len() > 0).all()
     assert "What people report" in view.symptoms_table().columns
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["T1", "T2", "T10", "T3"]),
+                          st.one_of(st.none(), st.sampled_from(["nurse", "counsellor", "case manager"])),
+                          st.one_of(st.none(), st.sampled_from(["North", "South", "east"]))),
+                min_size=1, max_size=30),
+       st.booleans())
+def test_team_groups_equal_a_groupby_per_team(rows, categorical):
+    """The audit's sub-groups of each team (views.team.team_groups) are what a groupby per team
+    with each column's values sorted gives, with missing roles or sites left out."""
+    roster = pd.DataFrame(rows, columns=["team", "role", "site"])
+    if categorical:
+        roster["team"] = roster["team"].astype("category")
+    slow = {str(t): tuple((g, v) for g in ("role", "site") for v in sorted(r[g].dropna().unique()))
+            for t, r in roster.groupby("team", observed=True)}
+    fast = team_views.team_groups(roster)
+    assert fast == slow
+    assert all(list(fast[k]) == list(slow[k]) for k in slow)
