@@ -8,7 +8,9 @@ With ``--page`` one page is measured in this (fresh) process, as run_all.py
 does: its first run (cold: nothing cached in the process, as on a server right
 after a start or a change of data), ``--warm`` reruns of the same session (a
 click while the cache is warm) and ``--after`` reruns each right after one new
-check-in by a helper of another team.  Each prints wall and CPU seconds and the
+check-in by a helper of another team (when the data end before this week, the
+week's first check-in comes before them, timed apart as ``after_new_week``: it
+moves every figure's week, once a week).  Each prints wall and CPU seconds and the
 process's peak RSS as a RESULT line.  The modules the page imports are
 imported before the clock starts, as a running server has them already.
 
@@ -123,6 +125,19 @@ def other_team_helpers(engine, team: str | None) -> list[str]:
 _BASE = None
 
 
+def moves_the_week(engine) -> bool:
+    """Whether a check-in now would be the first of a new week: the data end before it."""
+    import pandas as pd
+
+    from burnout import materialise
+    from burnout.store import settings as saved_settings
+    from burnout.ui.common import now
+
+    horizon, _ = materialise.org_extent(engine, saved_settings.load(engine))
+    today = pd.Timestamp(now()).normalize()
+    return horizon is None or horizon < today - pd.Timedelta(days=today.weekday())
+
+
 def one_checkin(engine, helper_id: str, second: int) -> float:
     """A weekly check-in (pulse + single item) through the page's own write path."""
     import datetime as dt
@@ -180,6 +195,13 @@ def measure_page(engine, page: str, username: str, warm: int, after: int, checki
     emit(f"{page}.cold", [one("cold")])
     if warm:
         emit(f"{page}.warm", [one("warm") for _ in range(warm)])
+    if after and moves_the_week(engine):
+        # The week's first check-in moves every figure's week (the data horizon, materialise.
+        # org_extent): every helper's latest row and every page are computed again, once a
+        # week.  Timed apart, so after_checkin is what any later check-in of the week costs.
+        one_checkin(engine, checkin_helpers[-1], second=59)
+        refresh = timed_call(lambda: materialise.settle(engine))[2]
+        emit(f"{page}.after_new_week", [one("after the week's first check-in")], refresh_cpu=refresh)
     runs, refreshes = [], []
     for i in range(after):
         one_checkin(engine, checkin_helpers[i % len(checkin_helpers)], second=60 + i)
