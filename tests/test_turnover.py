@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from burnout import turnover as T
 from burnout.domain.settings import Settings
@@ -568,3 +570,24 @@ def test_next_years_count_of_no_one_is_unknown_not_an_error():
     assert np.isnan(lo).all() and np.isnan(hi).all() and lo.shape == (3,)
     empty = U.GroupDraws.of(U.Ranges(pd.DataFrame({f: [] for f in ("helper_id", *U.FIGURES)}), {}, counted=True), [])
     assert empty.total()["leavers_next_year"] == {"mid": None, "low": None, "high": None}
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 12), st.floats(0, 1), st.integers(0, 2**31 - 1))
+def test_each_helpers_range_is_nanpercentile_of_their_draws(draws, helpers, nan_share, seed):
+    """uncertainty._percentiles (one vectorised percentile for the columns without a NaN,
+    nanpercentile for the rest) gives exactly np.nanpercentile's numbers, all-NaN columns NaN."""
+    import warnings
+
+    from burnout import uncertainty as U
+    rng = np.random.default_rng(seed)
+    d = rng.gamma(2.0, 0.1, (draws, helpers))
+    d[rng.random((draws, helpers)) < nan_share] = np.nan
+    if helpers > 2:
+        d[:, 1] = np.nan
+    lo, hi = U._percentiles(d)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        want = np.nanpercentile(d, U.LEVEL, axis=0)
+    np.testing.assert_array_equal(lo, want[0])
+    np.testing.assert_array_equal(hi, want[1])
