@@ -117,3 +117,24 @@ def test_team_groups_equal_a_groupby_per_team(rows, categorical):
     fast = team_views.team_groups(roster)
     assert fast == slow
     assert all(list(fast[k]) == list(slow[k]) for k in slow)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["T1", "T2", "All", "T10"]), st.integers(0, 5),
+                          st.sampled_from([privacy.SHOWN, privacy.PRIMARY, privacy.COMPLEMENTARY])),
+                max_size=40))
+def test_team_week_cells_equal_the_dict_of_every_cell(rows):
+    """The audit's (team, week) -> status mapping, indexed per team on first use, holds the
+    same keys and statuses as a dict of every cell (later rows win), and one team's cells
+    alone are that dict's cells of the team."""
+    weeks = pd.Series([pd.Timestamp("2026-01-05") + pd.Timedelta(weeks=w) for _, w, _ in rows],
+                      dtype="datetime64[ns]")
+    teams, statuses = [t for t, _, _ in rows], [s for _, _, s in rows]
+    cells = team_views.TeamWeekCells(teams, weeks, statuses)
+    want = dict(zip(zip(teams, weeks), statuses))
+    assert dict(cells.items()) == want and len(cells) == len(want)
+    for (t, w), s in want.items():
+        assert cells[(t, w)] == s and cells.get((t, pd.Timestamp(w))) == s
+    assert cells.get(("T3", pd.Timestamp("2026-01-05"))) is None
+    for t in ("T1", "T2", "All", "T3"):
+        assert cells.of_team(t) == {w: s for (tt, w), s in want.items() if tt == t}

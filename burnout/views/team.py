@@ -8,6 +8,7 @@ page writes the audit rows for the individual results it draws.
 """
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
 from typing import Mapping
 
@@ -46,9 +47,62 @@ class OrgAudit:
         conds = [{"team": team}] + [{"team": team, g: v} for g, v in self.groups.get(str(team), ())]
         cols = sorted(self.plan.status)
         return (tuple(self.plan.allows(c, d) for d in conds for c in cols),
-                tuple(sorted((str(w), s) for (t, w), s in self.weekly.items() if t == str(team))),
-                tuple((m, tuple(sorted((str(w), s) for (t, w), s in cells.items() if t == str(team))))
+                tuple(sorted((str(w), s) for w, s in _of_team(self.weekly, str(team)).items())),
+                tuple((m, tuple(sorted((str(w), s) for w, s in _of_team(cells, str(team)).items())))
                       for m, cells in sorted(self.alert_weekly.items())))
+
+
+def _of_team(cells: Mapping, team: str) -> dict:
+    """``team``'s cells of a (team, week) -> status mapping, as week -> status."""
+    if isinstance(cells, TeamWeekCells):
+        return cells.of_team(team)
+    return {w: s for (t, w), s in cells.items() if t == team}
+
+
+class TeamWeekCells(collections.abc.Mapping):
+    """The (team, week_start) -> status of a team x week table, as a read-only mapping.
+
+    Indexed per team on first use: a lead's page asks for one team's cells, and a dict of
+    every cell (hundreds of thousands at 10,000 helpers, built again after every check-in)
+    would cost more than the audit that made them.  Equal, key for key, to the dict of
+    ``zip(zip(teams, weeks), statuses)`` (later rows win)."""
+
+    def __init__(self, teams, weeks: pd.Series, statuses):
+        self._teams = np.asarray(teams, dtype=object)
+        self._codes, uniques = pd.factorize(pd.Series(weeks).reset_index(drop=True), use_na_sentinel=False)
+        self._stamps = list(uniques)
+        self._statuses = np.asarray(statuses, dtype=object)
+        self._rows: dict | None = None
+        self._per: dict = {}
+
+    def _team_rows(self) -> dict:
+        if self._rows is None:
+            codes, names = pd.factorize(self._teams)
+            order = np.argsort(codes, kind="stable")
+            bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
+            self._rows = {str(n): order[bounds[i]:bounds[i + 1]] for i, n in enumerate(names)}
+        return self._rows
+
+    def of_team(self, team: str) -> dict:
+        """week_start -> status of ``team``'s cells (empty: no cell of that team)."""
+        hit = self._per.get(team)
+        if hit is None:
+            rows = self._team_rows().get(team, np.array([], dtype=np.int64))
+            hit = {self._stamps[c]: s for c, s in zip(self._codes[rows].tolist(), self._statuses[rows].tolist())}
+            self._per[team] = hit      # a race builds the same dict twice: harmless
+        return hit
+
+    def __getitem__(self, key):
+        team, week = key
+        return self.of_team(str(team))[week]
+
+    def __iter__(self):
+        for team in self._team_rows():
+            for week in self.of_team(team):
+                yield (team, week)
+
+    def __len__(self) -> int:
+        return sum(len(self.of_team(team)) for team in self._team_rows())
 
 
 def org_audit(data: OrgData, measure: str = "pulse_strain", window_weeks: int = 4) -> OrgAudit:
@@ -64,11 +118,8 @@ def org_audit(data: OrgData, measure: str = "pulse_strain", window_weeks: int = 
         series = series_for(data, m)
         weekly = hr_weekly(series[series["helper_id"].isin(active)], data.roster, m, data.min_n, plan=plan,
                            known=hr_known(data.roster))
-        # one Timestamp per distinct week, not one per cell (iterating a datetime column makes each)
-        codes, uniques = pd.factorize(weekly.table["week_start"], use_na_sentinel=False)
-        stamps = list(uniques)
-        weeks = [stamps[c] for c in codes.tolist()]
-        return dict(zip(zip(weekly.table["team"].astype(str).tolist(), weeks), weekly.status[m].tolist()))
+        return TeamWeekCells(weekly.table["team"].astype(str).to_numpy(object), weekly.table["week_start"],
+                             weekly.status[m].to_numpy(object))
     groups = team_groups(roster)
     shown = {m: cells(m) for m in dict.fromkeys((measure, *ALERT_MEASURES))}
     return OrgAudit(plan, measure, shown[measure], groups, {m: shown[m] for m in ALERT_MEASURES})
