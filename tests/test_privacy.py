@@ -578,3 +578,21 @@ def test_display_equals_the_cell_by_cell_words_and_roundings(seed):
         pd.testing.assert_frame_equal(got, want, check_exact=True)
         assert [type(v) for v in got.to_numpy().ravel()] == [type(v) for v in want.to_numpy().ravel()]
     assert (got["all_shown"].dtype, got["all_hidden"].dtype) == (np.float64, object)
+
+
+@pytest.mark.parametrize("known_answering", [0, 1, 2, 3, 5])
+def test_participation_hides_a_week_whose_private_respondents_are_few(known_answering):
+    """Eight helpers, six answer in the week; the reader knows ``known_answering`` of the six
+    and one who did not answer.  Fewer than min_n (3) private respondents hide the week
+    (KNOWN): the count would say how many of the people the reader does not know answered."""
+    monday = pd.Timestamp("2026-01-05")
+    roster = pd.DataFrame({"helper_id": [f"H{i}" for i in range(8)], "start_date": pd.NaT, "end_date": pd.NaT})
+    scores = pd.DataFrame({"helper_id": [f"H{i}" for i in range(6)], "week_start": monday})
+    known = [f"H{i}" for i in range(known_answering)] + ["H7"]
+    got = privacy.participation(roster, scores, 3, known=known, as_of=monday, weeks=1)
+    assert len(got) == 1
+    if 6 - known_answering < 3:
+        assert got["status"].iloc[0] == privacy.KNOWN and got[["eligible", "respondents", "rate"]].isna().all(axis=None)
+    else:
+        assert got["status"].iloc[0] == privacy.SHOWN
+        assert (got["eligible"].iloc[0], got["respondents"].iloc[0], got["rate"].iloc[0]) == (8, 6, 0.75)
