@@ -111,7 +111,7 @@ def org_audit(data: OrgData, measure: str = "pulse_strain", window_weeks: int = 
     roster = active_roster(data.roster, data.as_of)
     active = set(roster["helper_id"])
 
-    def cells(m: str) -> dict:
+    def cells(m: str) -> Mapping:
         # HR follows a block measure in 4-week blocks: no single week of it is a cell HR was shown
         if m in BLOCK_MEASURES:
             return {}
@@ -132,7 +132,9 @@ def team_groups(roster: pd.DataFrame) -> dict:
     groups: dict = {}
     for g in ("role", "site"):
         pairs = roster[["team", g]].dropna().drop_duplicates()
-        pairs = pairs.assign(team=pairs["team"].astype(str)).sort_values(["team", g], kind="stable")
+        # values as objects: a categorical column would sort by its categories' order
+        pairs = pairs.assign(team=pairs["team"].astype(str), **{g: pairs[g].astype(object)})
+        pairs = pairs.sort_values(["team", g], kind="stable")
         for team, v in zip(pairs["team"].tolist(), pairs[g].tolist()):
             groups.setdefault(team, []).append((g, v))
     return {team: tuple(groups.get(team, ())) for team in map(str, roster["team"].dropna().unique())}
