@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from burnout import auth, ingest, materialise
+from burnout import auth, ingest, materialise, release_store
 from burnout.demo import write_demo
 from burnout.domain.time import parse_day
 from burnout.errors import InputError
@@ -64,10 +64,12 @@ def _cmd_import(a) -> int:
         print("error: --roster-mapping is for a roster file; give it with --roster", file=sys.stderr)
         return 2
     engine = get_engine()
+    show = ingest.terminal_progress(sys.stderr)
     summary = ingest.import_files(engine, roster=a.roster, surveys=a.surveys,
                                   caseload=a.caseload, mapping=a.mapping,
-                                  roster_mapping=a.roster_mapping, sheet=a.sheet,
-                                  progress=ingest.terminal_progress(sys.stderr))
+                                  roster_mapping=a.roster_mapping, sheet=a.sheet, progress=show)
+    # done when the data arrive, so that no lead's first open pays for it
+    release_store.prepare(engine, progress=(lambda text: show(1.0, text)) if show else None)
     print(summary.describe())
     return 0
 
@@ -195,7 +197,9 @@ def _cmd_wording(a) -> int:
 
 
 def _cmd_rebuild(a) -> int:
-    n = materialise.rebuild(get_engine())
+    engine = get_engine()
+    n = materialise.rebuild(engine)
+    release_store.prepare(engine)
     print(f"helper weeks rebuilt: {n:,} rows")
     return 0
 

@@ -32,6 +32,7 @@ the same transaction as the rows they describe.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
 import json
 import logging
@@ -46,7 +47,7 @@ from sqlalchemy.engine import Engine
 
 from burnout import risk
 from burnout.domain.settings import Settings
-from burnout.domain.time import now
+from burnout.domain.time import now, today
 from burnout.store import frames
 from burnout.store import helper_weeks as hw
 from burnout.store import settings as saved_settings
@@ -568,3 +569,19 @@ def settle(engine: Engine | None = None, timeout: float = 60.0) -> None:
         if time.monotonic() >= deadline:
             log.warning("helper-week refreshes still running after %.0f s", timeout)
             return
+
+
+# What the organisation-wide figures depend on (the HR review, the release audit): any change.
+ORG_SCOPES = ("all", "org")
+
+
+def cache_key(engine: Engine, scopes: Iterable[str]) -> str:
+    """The change counters of ``scopes``, the saved settings' fingerprint and the calendar
+    week (the as-of week never runs past it): what every cache of figures (the pages', the
+    stored release audit) is keyed on.  A few indexed rows, so a change anywhere in scope
+    shows at once, also from another process; this process's queued refreshes are waited
+    for first, so a check-in it just saved counts."""
+    settle(engine)
+    week = today() - dt.timedelta(days=today().weekday())
+    return repr((hw.versions(engine, scopes), settings_fingerprint(engine), week.isoformat()))
+

@@ -6,7 +6,7 @@ Any change here needs an Alembic migration in ``migrations/versions``.
 from __future__ import annotations
 
 from sqlalchemy import (
-    Boolean, Column, Date, DateTime, Float, ForeignKey, Index, Integer, MetaData,
+    Boolean, Column, Date, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, MetaData,
     String, Table, Text, UniqueConstraint,
 )
 
@@ -339,6 +339,19 @@ data_versions = Table(
     "data_versions", metadata,
     Column("scope", String(120), primary_key=True),
     Column("version", Integer, nullable=False),
+)
+
+# The organisation's release audit (views.team.OrgAudit: what the HR review shows, which
+# every lead's page must respect), kept once computed so that a lead's first open in any
+# process reads it instead of auditing the whole organisation again (burnout/release_store.py).
+# One row per measure: the latest audit, with the data state and code it was made for
+# (``state``); a reader uses it only when that equals its own.
+release_audits = Table(
+    "release_audits", metadata,
+    Column("measure", String(40), primary_key=True),
+    Column("state", String(64), nullable=False),
+    Column("made_at", DateTime, nullable=False),
+    Column("payload", LargeBinary, nullable=False),
 )
 
 # Tables whose deletes a trigger counts in data_versions("deleted:<table>").

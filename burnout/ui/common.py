@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import datetime as dt
 import logging
 import os
 import re
@@ -19,13 +18,13 @@ from streamlit import dataframe_util
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from burnout import auth, leaving
+from burnout import auth, leaving, release_store
 from burnout.domain.settings import Settings
-from burnout.domain.time import now, today
+from burnout.domain.time import now
 from burnout.export.csv import to_csv
-from burnout.materialise import settings_fingerprint, settle
+from burnout.materialise import ORG_SCOPES, cache_key
 from burnout.store import database_url, get_engine
-from burnout.store.helper_weeks import team_scope, versions
+from burnout.store.helper_weeks import team_scope
 from burnout.store import settings as saved_settings
 from burnout.store.retry import DATABASE_ERRORS
 from burnout.store.writes import audit as write_audit
@@ -272,19 +271,13 @@ def problem_rows(exc) -> pd.DataFrame:
     return df
 
 
-def _cache_key(scopes: list[str]) -> str:
-    """The change counters of ``scopes``, the saved settings' fingerprint and the
-    calendar week (the as-of week never runs past it): a few indexed rows, read on
-    every rerun so a change anywhere in scope shows at once, also from another process."""
-    eng = engine()
-    settle(eng)     # a check-in this process just saved counts before the key is read
-    week = today() - dt.timedelta(days=today().weekday())
-    return repr((versions(eng, scopes), settings_fingerprint(eng), week.isoformat()))
+def _cache_key(scopes) -> str:
+    return cache_key(engine(), scopes)
 
 
 def org_key() -> str:
     """What the organisation-wide figures (HR review) depend on: any change."""
-    return _cache_key(["all", "org"])
+    return _cache_key(ORG_SCOPES)
 
 
 def team_key(team: str) -> str:
@@ -417,8 +410,15 @@ def review_page(url: str, key: str, scenario: str, where: str, measure: str, win
 def org_audit(url: str, measure: str, key: str) -> team_views.OrgAudit:
     """What the HR review releases (views.team.org_audit) for ``measure``, once per change
     anywhere (``key``: :func:`org_key`) and shared by every lead's page: a lead reads the
-    HR review too, so their figures pass the organisation's audit, not their team's."""
-    return team_views.org_audit(_org_frames(url, key), measure)
+    HR review too, so their figures pass the organisation's audit, not their team's.
+    Read from the database when stored for this state (release_store: the import stores
+    it, or another process did), else computed and stored for the others."""
+    stored = release_store.load(engine(), measure, key)
+    if stored is not None:
+        return stored
+    audit = team_views.org_audit(_org_frames(url, key), measure)
+    release_store.save(engine(), measure, key, audit)
+    return audit
 
 
 @st.cache_resource(ttl=3600, max_entries=512, show_spinner=False)

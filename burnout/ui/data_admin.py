@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from burnout import auth, ingest, seed, selfservice
+from burnout import auth, ingest, release_store, seed, selfservice
 from burnout.checkin import escape_md
 from burnout.errors import InputError
 from burnout.instruments import NO_WORDING_NOTE, load, load_wording_file
@@ -118,6 +118,7 @@ def run_import(kwargs: dict, names: dict, check_only: bool, sheets: dict | None 
     if summary is None:         # the database failed: db_errors said so in one sentence
         bar.empty()
         return
+    release_store.prepare(engine, progress=lambda m: bar.progress(1.0, text=m[:1].upper() + m[1:] + "…"))
     bar.progress(1.0, text="Done")
     st.success("Stored.\n\n" + "\n".join(f"- {escape_md(line)}" for line in summary.lines))
 
