@@ -1,0 +1,150 @@
+"""The organisation's release audit kept in the database (burnout/release_store.py): read
+back it answers every verdict as the computed one does, it is used only for the exact data
+state and code it was made for, the import stores it, and a lead's first open in a fresh
+process reads it instead of auditing the organisation."""
+from __future__ import annotations
+
+import pickle
+import zlib
+
+import pandas as pd
+import pytest
+import streamlit as st
+from sqlalchemy import select, update
+
+from burnout import checkin, release_store
+from burnout.store import frames
+from burnout.store import schema as s
+from burnout.views import team as team_views
+from burnout.views.data import TREND_MEASURES, load_data, load_review_data
+
+from conftest import run_cli
+from test_team_page_cache import ANSWERS, chart_specs, open_team_page
+
+MEASURE = release_store.OPENING_MEASURE
+
+
+def _other_helper(engine, team: str) -> str:
+    r = frames.roster(engine)
+    return str(r[r["end_date"].isna() & (r["team"] != team)]["helper_id"].iloc[0])
+
+
+def _tables(page: team_views.TeamPage) -> list:
+    return [page.bands_table, page.trend_table, page.scatter_table, page.participation_table,
+            page.symptoms_table, page.view.weekly, page.view.heatmap_cells, page.view.alerts]
+
+
+def test_the_opening_measure_is_the_lead_page_s_first_choice():
+    assert MEASURE == list(TREND_MEASURES)[0] == "pulse_strain"
+
+
+@pytest.mark.parametrize("measure", ["pulse_strain", "burned_out"])
+def test_a_stored_audit_reads_back_with_every_verdict_and_the_same_team_pages(writable_db, measure):
+    eng = writable_db["engine"]
+    data = load_review_data(eng, with_model=False)
+    made = team_views.org_audit(data, measure)
+    key = release_store.data_key(eng)
+    assert release_store.save(eng, measure, key, made)
+    back = release_store.load(eng, measure, key)
+    assert back is not None and back is not made
+    teams = sorted(set(data.roster["team"].dropna().astype(str)))
+    assert [back.verdicts(t) for t in teams] == [made.verdicts(t) for t in teams]
+    assert dict(back.weekly) == dict(made.weekly)
+    assert {m: dict(c) for m, c in back.alert_weekly.items()} == {m: dict(c) for m, c in made.alert_weekly.items()}
+    # the lead's team keeps some results private: its page asks the joint plan week by week
+    team = writable_db["lead_team"]
+    tdata = load_data(eng, team=team)
+    with_made = team_views.team_page(tdata, team, measure, org=made)
+    with_back = team_views.team_page(tdata, team, measure, org=back)
+    for a, b in zip(_tables(with_made), _tables(with_back)):
+        pd.testing.assert_frame_equal(a, b)
+    assert with_made.view.private_note == with_back.view.private_note
+
+
+def test_an_audit_is_used_only_for_its_state_measure_and_code(writable_db, monkeypatch):
+    eng, team = writable_db["engine"], writable_db["lead_team"]
+    key = release_store.data_key(eng)
+    audit = team_views.org_audit(load_review_data(eng, with_model=False), MEASURE)
+    release_store.save(eng, MEASURE, key, audit)
+    assert release_store.load(eng, MEASURE, key) is not None
+    assert release_store.load(eng, "risk_score", key) is None          # another measure: none stored
+    with pytest.raises(ValueError):
+        release_store.save(eng, "risk_score", key, audit)               # an audit of another measure
+    # another release of the code never reads it
+    monkeypatch.setattr(release_store, "code_fingerprint", lambda: "another release")
+    assert release_store.load(eng, MEASURE, key) is None
+    monkeypatch.undo()
+    # one check-in anywhere: a new state, the stored audit is no longer it
+    checkin.save_checkin(eng, _other_helper(eng, team), ANSWERS)
+    assert release_store.data_key(eng) != key
+    assert release_store.load(eng, MEASURE, release_store.data_key(eng)) is None
+
+
+def test_a_damaged_or_foreign_payload_is_ignored(writable_db):
+    eng = writable_db["engine"]
+    key = release_store.data_key(eng)
+    audit = team_views.org_audit(load_review_data(eng, with_model=False), MEASURE)
+    release_store.save(eng, MEASURE, key, audit)
+    with eng.begin() as conn:
+        conn.execute(update(s.release_audits).values(payload=b"not an audit"))
+    assert release_store.load(eng, MEASURE, key) is None
+    with eng.begin() as conn:
+        conn.execute(update(s.release_audits).values(payload=zlib.compress(pickle.dumps({"status": "shown"}))))
+    assert release_store.load(eng, MEASURE, key) is None
+
+
+def test_the_import_command_stores_the_audit_of_the_current_state(tmp_path, demo_files):
+    url = f"sqlite:///{tmp_path / 'imp.db'}"
+    r = run_cli("import", "--roster", str(demo_files["roster"]), "--surveys", str(demo_files["surveys"]),
+                "--caseload", str(demo_files["caseload"]), env={"BURNOUT_DATABASE_URL": url})
+    assert r.returncode == 0, r.stderr
+    from burnout.store import get_engine
+    eng = get_engine(url)
+    stored = release_store.load(eng, MEASURE, release_store.data_key(eng))
+    assert stored is not None
+    made = team_views.org_audit(load_review_data(eng, with_model=False), MEASURE)
+    teams = sorted(set(frames.roster(eng)["team"].dropna().astype(str)))
+    assert [stored.verdicts(t) for t in teams] == [made.verdicts(t) for t in teams]
+    # nothing changed: preparing again stores nothing
+    assert release_store.prepare(eng) == []
+    # a rebuild keeps it current
+    r = run_cli("rebuild", env={"BURNOUT_DATABASE_URL": url})
+    assert r.returncode == 0, r.stderr
+    assert release_store.load(eng, MEASURE, release_store.data_key(eng)) is not None
+
+
+def test_an_audit_is_not_stored_when_the_data_changed_while_it_was_made(writable_db, monkeypatch):
+    eng = writable_db["engine"]
+    keys = iter(["before", "after"])
+    monkeypatch.setattr(release_store, "data_key", lambda engine: next(keys))
+    assert release_store.prepare(eng) == []
+    with eng.connect() as conn:
+        assert conn.execute(select(s.release_audits.c.measure)).all() == []
+
+
+def test_a_lead_s_first_open_in_a_fresh_process_reads_the_stored_audit(writable_db, monkeypatch):
+    eng, team = writable_db["engine"], writable_db["lead_team"]
+    # the data reach this week first (the week's first check-in moves every figure's week)
+    checkin.save_checkin(eng, _other_helper(eng, team), ANSWERS)
+    assert release_store.prepare(eng) == [MEASURE]
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    made = []
+    real = team_views.org_audit
+    monkeypatch.setattr(team_views, "org_audit", lambda *a, **k: made.append(a) or real(*a, **k))
+    at = open_team_page(eng, "demo-lead")
+    assert made == []                   # read, not computed
+    first = chart_specs(at)
+    # a check-in elsewhere: this process computes the new state's audit once and stores it
+    checkin.save_checkin(eng, _other_helper(eng, team), ANSWERS)
+    at.run()
+    assert not at.exception
+    assert len(made) == 1
+    assert release_store.load(eng, MEASURE, release_store.data_key(eng)) is not None
+    # another process (a fresh cache) reads what this one stored, and draws the same page
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    again = open_team_page(eng, "demo-lead")
+    assert len(made) == 1
+    assert chart_specs(again) == chart_specs(at)
+    assert len(first) == len(chart_specs(again))
