@@ -415,10 +415,40 @@ def org_audit(url: str, measure: str, key: str) -> team_views.OrgAudit:
     it, or another process did), else computed and stored for the others."""
     stored = release_store.load(engine(), measure, key)
     if stored is not None:
+        _warm_soon(url, key, measure)
         return stored
+    _wait_warm(url)
     audit = team_views.org_audit(_org_frames(url, key), measure)
     release_store.save(engine(), measure, key, audit)
     return audit
+
+
+# A process that read a stored audit holds none of what computing the next one needs (the
+# organisation's frames, the plan's column audits, the weekly blocks), so the first check-in
+# after it would cost a whole cold audit.  It computes the audit once in the background (the
+# page is already shown), and a page that needs the next state's audit waits for that first:
+# from then on a check-in costs what changed.
+_WARMING: dict[str, threading.Thread] = {}
+
+
+def _warm_soon(url: str, key: str, measure: str) -> None:
+    def warm() -> None:
+        try:
+            team_views.org_audit(_org_frames(url, key), measure)
+        except Exception:        # only the warming is lost: the next change computes it cold
+            log.exception("warming the organisation's audit failed")
+    with _HELD_LOCK:
+        if url in _WARMING or url in _HELD:
+            return
+        _WARMING[url] = thread = threading.Thread(target=warm, name="burnout-audit-warm", daemon=True)
+    thread.start()
+
+
+def _wait_warm(url: str) -> None:
+    with _HELD_LOCK:
+        thread = _WARMING.get(url)
+    if thread is not None:
+        thread.join()
 
 
 @st.cache_resource(ttl=3600, max_entries=512, show_spinner=False)
