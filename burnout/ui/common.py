@@ -444,10 +444,11 @@ def _warm_soon(url: str, key: str, measure: str) -> None:
     thread.start()
 
 
-def _wait_warm(url: str) -> None:
+def _wait_warm(url: str | None = None) -> None:
+    """Wait for this process's background audit of ``url`` (or of every database)."""
     with _HELD_LOCK:
-        thread = _WARMING.get(url)
-    if thread is not None:
+        threads = [t for u, t in _WARMING.items() if url is None or u == url]
+    for thread in threads:
         thread.join()
 
 
