@@ -165,3 +165,30 @@ def test_a_lead_s_first_open_in_a_fresh_process_reads_the_stored_audit(writable_
     assert made[2:] == ["burnout-audit-warm"]
     assert chart_specs(again) == chart_specs(at)
     assert len(first) == len(chart_specs(again))
+
+
+def test_postgresql_stores_the_audit_and_concurrent_saves_leave_one(pg_url, demo_files):
+    r = run_cli("import", "--roster", str(demo_files["roster"]), "--surveys", str(demo_files["surveys"]),
+                "--caseload", str(demo_files["caseload"]), env={"BURNOUT_DATABASE_URL": pg_url})
+    assert r.returncode == 0, r.stderr
+    from burnout.store import get_engine
+    eng = get_engine(pg_url)
+    assert eng.dialect.name == "postgresql"
+    key = release_store.data_key(eng)
+    stored = release_store.load(eng, MEASURE, key)
+    assert stored is not None
+    made = team_views.org_audit(load_review_data(eng, with_model=False), MEASURE)
+    teams = sorted(set(frames.roster(eng)["team"].dropna().astype(str)))
+    assert [stored.verdicts(t) for t in teams] == [made.verdicts(t) for t in teams]
+    # several dashboard processes storing the same state at once: none fails, one row is left
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(release_store.save(eng, MEASURE, key, made)))
+               for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 6 and any(results)
+    with eng.connect() as conn:
+        assert conn.execute(select(s.release_audits.c.measure)).scalars().all() == [MEASURE]
+    assert release_store.load(eng, MEASURE, key) is not None
