@@ -4,6 +4,7 @@ state and code it was made for, the import stores it, and a lead's first open in
 process reads it instead of auditing the organisation."""
 from __future__ import annotations
 
+import dataclasses
 import pickle
 import threading
 import zlib
@@ -14,10 +15,11 @@ import streamlit as st
 from sqlalchemy import select, update
 
 from burnout import checkin, release_store
-from burnout.store import frames
+from burnout.store import frames, prepared
 from burnout.store import schema as s
 from burnout.ui import common
 from burnout.views import team as team_views
+from burnout.views import data as views_data
 from burnout.views.data import TREND_MEASURES, load_data, load_review_data
 
 from conftest import run_cli
@@ -73,7 +75,7 @@ def test_an_audit_is_used_only_for_its_state_measure_and_code(writable_db, monke
     with pytest.raises(ValueError):
         release_store.save(eng, "risk_score", key, audit)               # an audit of another measure
     # another release of the code never reads it
-    monkeypatch.setattr(release_store, "code_fingerprint", lambda: "another release")
+    monkeypatch.setattr(prepared, "code_fingerprint", lambda: "another release")
     assert release_store.load(eng, MEASURE, key) is None
     monkeypatch.undo()
     # one check-in anywhere: a new state, the stored audit is no longer it
@@ -88,10 +90,10 @@ def test_a_damaged_or_foreign_payload_is_ignored(writable_db):
     audit = team_views.org_audit(load_review_data(eng, with_model=False), MEASURE)
     release_store.save(eng, MEASURE, key, audit)
     with eng.begin() as conn:
-        conn.execute(update(s.release_audits).values(payload=b"not an audit"))
+        conn.execute(update(s.prepared_results).values(payload=b"not an audit"))
     assert release_store.load(eng, MEASURE, key) is None
     with eng.begin() as conn:
-        conn.execute(update(s.release_audits).values(payload=zlib.compress(pickle.dumps({"status": "shown"}))))
+        conn.execute(update(s.prepared_results).values(payload=zlib.compress(pickle.dumps({"status": "shown"}))))
     assert release_store.load(eng, MEASURE, key) is None
 
 
@@ -121,7 +123,8 @@ def test_an_audit_is_not_stored_when_the_data_changed_while_it_was_made(writable
     monkeypatch.setattr(release_store, "data_key", lambda engine: next(keys))
     assert release_store.prepare(eng) == []
     with eng.connect() as conn:
-        assert conn.execute(select(s.release_audits.c.measure)).all() == []
+        names = conn.execute(select(s.prepared_results.c.name)).scalars().all()
+    assert release_store.name_of(MEASURE) not in names
 
 
 def _fresh_process() -> None:
@@ -190,5 +193,36 @@ def test_postgresql_stores_the_audit_and_concurrent_saves_leave_one(pg_url, demo
         t.join()
     assert len(results) == 6 and any(results)
     with eng.connect() as conn:
-        assert conn.execute(select(s.release_audits.c.measure)).scalars().all() == [MEASURE]
+        names = sorted(conn.execute(select(s.prepared_results.c.name)).scalars().all())
+    assert names == sorted([views_data.LEAVING_MODEL, release_store.name_of(MEASURE)])
     assert release_store.load(eng, MEASURE, key) is not None
+
+
+def test_the_leaving_model_is_fitted_once_and_read_by_a_fresh_process(writable_db, monkeypatch):
+    from burnout import leaving
+    eng = writable_db["engine"]
+    views_data._FITS.clear()
+    data = load_review_data(eng, with_model=False)
+    fitted = views_data.leaving_model_for(eng, data)
+    # a fresh process: nothing in memory, the stored fit is read, not refitted
+    views_data._FITS.clear()
+    monkeypatch.setattr(leaving, "leaving_model", lambda *a, **k: pytest.fail("refitted"))
+    read = views_data.leaving_model_for(eng, data)
+    assert read is not fitted
+    assert read.to_dict() == fitted.to_dict()
+    assert read.describe() == fitted.describe()
+    pd.testing.assert_frame_equal(read.table(), fitted.table())
+    # a change it is fitted on (here the settings) is another key: fitted again
+    views_data._FITS.clear()
+    other = dataclasses.replace(data, settings=dataclasses.replace(data.settings, min_group_size=7))
+    with pytest.raises(pytest.fail.Exception):
+        views_data.leaving_model_for(eng, other)
+    # the import and rebuild prepare it with the audit
+    monkeypatch.undo()
+    views_data._FITS.clear()
+    with eng.begin() as conn:
+        conn.execute(s.prepared_results.delete())
+    assert release_store.prepare(eng) == [MEASURE]
+    views_data._FITS.clear()
+    monkeypatch.setattr(leaving, "leaving_model", lambda *a, **k: pytest.fail("refitted"))
+    assert views_data.leaving_model_for(eng, load_review_data(eng, with_model=False)).to_dict() == fitted.to_dict()

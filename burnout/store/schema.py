@@ -341,14 +341,14 @@ data_versions = Table(
     Column("version", Integer, nullable=False),
 )
 
-# The organisation's release audit (views.team.OrgAudit: what the HR review shows, which
-# every lead's page must respect), kept once computed so that a lead's first open in any
-# process reads it instead of auditing the whole organisation again (burnout/release_store.py).
-# One row per measure: the latest audit, with the data state and code it was made for
-# (``state``); a reader uses it only when that equals its own.
-release_audits = Table(
-    "release_audits", metadata,
-    Column("measure", String(40), primary_key=True),
+# Results prepared once when data arrive and kept for every process (burnout/store/prepared.py):
+# the organisation's release audit per measure ("release_audit:<measure>", burnout/release_store.py)
+# and the leaving model ("leaving_model", views.data.leaving_model_for).  One row per name: the
+# latest, with the data state and code it was made for (``state``); a reader uses it only when
+# that equals its own.
+prepared_results = Table(
+    "prepared_results", metadata,
+    Column("name", String(80), primary_key=True),
     Column("state", String(64), nullable=False),
     Column("made_at", DateTime, nullable=False),
     Column("payload", LargeBinary, nullable=False),

@@ -22,7 +22,7 @@ from burnout import disclosure, leaving, materialise, privacy, risk
 from burnout.domain import measures
 from burnout.domain.settings import Settings
 from burnout.domain.time import now
-from burnout.store import frames, helper_weeks
+from burnout.store import frames, helper_weeks, prepared
 from burnout.store import settings as saved_settings
 
 # Measures the HR roll-ups and the people frame average per person (labels: the registry's).
@@ -286,6 +286,8 @@ def _spliced(old: pd.DataFrame, new: pd.DataFrame, ids: set, key) -> pd.DataFram
 
 # Fitted leaving models, shared by every session of the process and bounded: an entry is a
 # few fitted objects, and one organisation needs one per completed week.
+# the name the fitted model is kept under for every process (store/prepared.py)
+LEAVING_MODEL = "leaving_model"
 _FITS: "collections.OrderedDict[tuple, leaving.LeavingModel]" = collections.OrderedDict()
 _FITS_MAX = 4
 _FITS_LOCK = threading.Lock()
@@ -315,10 +317,15 @@ def leaving_model_for(engine: Engine, data: OrgData) -> leaving.LeavingModel:
         if key in _FITS:
             _FITS.move_to_end(key)
             return _FITS[key]
-    end = leaving.training_end(None, data.as_of)
-    history = helper_weeks.read(engine, None, up_to=end, drivers=False)
-    model = leaving.leaving_model(data.roster, history, frames.sib_ratings(engine, end),
-                                  as_of=data.as_of, settings=data.settings)
+    # another process (or the import) may have fitted it already: read, not refit
+    stored_key = repr(key[1:])
+    model = prepared.load(engine, LEAVING_MODEL, stored_key, leaving.LeavingModel)
+    if model is None:
+        end = leaving.training_end(None, data.as_of)
+        history = helper_weeks.read(engine, None, up_to=end, drivers=False)
+        model = leaving.leaving_model(data.roster, history, frames.sib_ratings(engine, end),
+                                      as_of=data.as_of, settings=data.settings)
+        prepared.save(engine, LEAVING_MODEL, stored_key, model)
     with _FITS_LOCK:
         _FITS[key] = model
         while len(_FITS) > _FITS_MAX:

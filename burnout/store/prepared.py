@@ -1,0 +1,91 @@
+"""Results prepared once when data arrive, kept in the database for every process.
+
+Some results cover the whole organisation and cost a minute at 10,000 helpers: the
+release audit every lead's page must respect (burnout/release_store.py) and the
+leaving model (views.data.leaving_model_for).  Each process used to compute them on
+its first page after a start or any change.  They are kept in ``prepared_results``
+under a name, with the state they were made for: a key of everything they depend on
+(the caller's) and this code (:func:`code_fingerprint`: an upgrade never reads what
+an older release made).  A reader uses a row only when its state is the reader's
+own; anything else (another state, a payload that does not read back) is None, and
+the caller computes the result again: a stored result can make a page faster, never
+change what it shows.
+
+The payloads are pickles of the project's own objects, written and read only by
+this code in the organisation's own database: whoever can write that database
+can already change every figure.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import pickle
+import sys
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import delete, select
+from sqlalchemy.engine import Engine
+
+from burnout.domain.time import now
+from burnout.store.retry import DATABASE_ERRORS
+from burnout.store.schema import prepared_results
+
+log = logging.getLogger(__name__)
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """A hash of the package's source and instrument files and of the Python and numeric
+    libraries' versions: the rules a stored result was made by."""
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for path in sorted([*root.rglob("*.py"), *root.rglob("*.yaml")]):
+        h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    h.update(repr((sys.version_info[:2], np.__version__, pd.__version__)).encode())
+    return h.hexdigest()
+
+
+def state_of(name: str, key: str) -> str:
+    """What a result ``name`` made for ``key`` by this code is stored under."""
+    return hashlib.sha256(repr((name, key, code_fingerprint())).encode()).hexdigest()
+
+
+def is_current(engine: Engine, name: str, key: str) -> bool:
+    with engine.connect() as conn:
+        state = conn.execute(select(prepared_results.c.state).where(prepared_results.c.name == name)).scalar()
+    return state == state_of(name, key)
+
+
+def load(engine: Engine, name: str, key: str, kind: type):
+    """The stored result ``name`` when it was made for ``key`` by this code and reads back
+    as a ``kind``, else None."""
+    with engine.connect() as conn:
+        row = conn.execute(select(prepared_results.c.state, prepared_results.c.payload)
+                           .where(prepared_results.c.name == name)).first()
+    if row is None or row.state != state_of(name, key):
+        return None
+    try:
+        obj = pickle.loads(zlib.decompress(row.payload))
+    except Exception:       # a damaged row: computed again rather than failing the page
+        log.warning("the stored %s could not be read; computing it again", name)
+        return None
+    return obj if isinstance(obj, kind) else None
+
+
+def save(engine: Engine, name: str, key: str, obj) -> bool:
+    """Store ``obj`` as the latest ``name``, made for ``key``.  A write that fails (a locked
+    database, another process storing the same at once) only loses the storing."""
+    payload = zlib.compress(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL), 1)
+    try:
+        with engine.begin() as conn:
+            conn.execute(delete(prepared_results).where(prepared_results.c.name == name))
+            conn.execute(prepared_results.insert().values(name=name, state=state_of(name, key),
+                                                          made_at=now(), payload=payload))
+    except DATABASE_ERRORS as exc:
+        log.warning("%s was not stored: %s", name, exc)
+        return False
+    return True
