@@ -9,7 +9,7 @@ the verdicts (about 2.5 MB compressed at that size), so it is kept
 (store/prepared.py, under ``release_audit:<measure>``):
 
 - the import and ``rebuild`` commands compute it for the measure a lead's page opens
-  on, with the leaving model, when the data arrive (:func:`prepare`);
+  on, when the data arrive (:func:`prepare`);
 - a page that needs an audit not stored for the current state computes it (after a
   check-in, from the frames its process holds, a few seconds) and stores it, so
   the other processes behind a load balancer read it instead of computing it again.
@@ -29,7 +29,7 @@ from burnout import materialise
 from burnout.store import prepared
 from burnout.store.retry import DATABASE_ERRORS
 from burnout.views import team as team_views
-from burnout.views.data import TREND_MEASURES, leaving_model_for, load_review_data
+from burnout.views.data import TREND_MEASURES, load_review_data
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +60,10 @@ def save(engine: Engine, measure: str, key: str, audit: team_views.OrgAudit) -> 
 
 def prepare(engine: Engine, measures: Iterable[str] = (OPENING_MEASURE,),
             progress: Callable[[str], None] | None = None) -> list[str]:
-    """Compute and store the audits of ``measures`` not yet stored for the current state,
-    and the leaving model (views.data.leaving_model_for stores it when it fits it), when
-    data arrive: the import and rebuild commands.  Stored only when no change
+    """Compute and store the audits of ``measures`` not yet stored for the current state
+    when data arrive: the import and rebuild commands.  (Not the leaving model: its fit
+    reads the whole risk history, 3 GB at 10,000 helpers, more than an import may hold;
+    the first process that fits it stores it for the others, views.data.leaving_model_for.)  Stored only when no change
     landed while they were computed (else the next page computes them).  Returns the
     measures stored.  A database error only loses the preparing: the data are stored,
     and the first page that needs an audit computes it."""
@@ -79,9 +80,8 @@ def _prepare(engine: Engine, measures: Iterable[str], progress: Callable[[str], 
     if not missing:         # prepared with them when they were: an unchanged import reads nothing
         return []
     if progress:
-        progress("preparing the organisation's figures for the leads' and HR pages")
+        progress("checking what the organisation's review shows (for the leads' pages)")
     data = load_review_data(engine, with_model=False)
-    leaving_model_for(engine, data)
     audits = {m: team_views.org_audit(data, m) for m in missing}
     if data_key(engine) != key:
         return []

@@ -194,7 +194,7 @@ def test_postgresql_stores_the_audit_and_concurrent_saves_leave_one(pg_url, demo
     assert len(results) == 6 and any(results)
     with eng.connect() as conn:
         names = sorted(conn.execute(select(s.prepared_results.c.name)).scalars().all())
-    assert names == sorted([views_data.LEAVING_MODEL, release_store.name_of(MEASURE)])
+    assert names == [release_store.name_of(MEASURE)]
     assert release_store.load(eng, MEASURE, key) is not None
 
 
@@ -217,12 +217,3 @@ def test_the_leaving_model_is_fitted_once_and_read_by_a_fresh_process(writable_d
     other = dataclasses.replace(data, settings=dataclasses.replace(data.settings, min_group_size=7))
     with pytest.raises(pytest.fail.Exception):
         views_data.leaving_model_for(eng, other)
-    # the import and rebuild prepare it with the audit
-    monkeypatch.undo()
-    views_data._FITS.clear()
-    with eng.begin() as conn:
-        conn.execute(s.prepared_results.delete())
-    assert release_store.prepare(eng) == [MEASURE]
-    views_data._FITS.clear()
-    monkeypatch.setattr(leaving, "leaving_model", lambda *a, **k: pytest.fail("refitted"))
-    assert views_data.leaving_model_for(eng, load_review_data(eng, with_model=False)).to_dict() == fitted.to_dict()
