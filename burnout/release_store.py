@@ -60,13 +60,15 @@ def save(engine: Engine, measure: str, key: str, audit: team_views.OrgAudit) -> 
 
 def prepare(engine: Engine, measures: Iterable[str] = (OPENING_MEASURE,),
             progress: Callable[[str], None] | None = None) -> list[str]:
-    """Compute and store the audits of ``measures`` not yet stored for the current state
-    when data arrive: the import and rebuild commands.  (Not the leaving model: its fit
-    reads the whole risk history, 3 GB at 10,000 helpers, more than an import may hold;
-    the first process that fits it stores it for the others, views.data.leaving_model_for.)  Stored only when no change
-    landed while they were computed (else the next page computes them).  Returns the
-    measures stored.  A database error only loses the preparing: the data are stored,
-    and the first page that needs an audit computes it."""
+    """Compute and store the audits of ``measures`` not yet stored for the current state,
+    when data arrive (the import and rebuild commands).  Stored only when no change landed
+    while they were computed (else the next page computes them).  Returns the measures
+    stored.  A database error only loses the preparing: the data are stored, and the first
+    page that needs an audit computes it.
+
+    Not the leaving model: its fit reads the whole risk history (3 GB at 10,000 helpers,
+    more than an import may hold); the first process that fits it stores it for the
+    others (views.data.leaving_model_for)."""
     try:
         return _prepare(engine, measures, progress)
     except DATABASE_ERRORS as exc:
@@ -77,7 +79,7 @@ def prepare(engine: Engine, measures: Iterable[str] = (OPENING_MEASURE,),
 def _prepare(engine: Engine, measures: Iterable[str], progress: Callable[[str], None] | None) -> list[str]:
     key = data_key(engine)
     missing = [m for m in dict.fromkeys(measures) if not prepared.is_current(engine, name_of(m), key)]
-    if not missing:         # prepared with them when they were: an unchanged import reads nothing
+    if not missing:         # an unchanged import reads nothing
         return []
     if progress:
         progress("checking what the organisation's review shows (for the leads' pages)")

@@ -8,8 +8,8 @@ its first page after a start or a change: the release audit a lead's page must
 respect (views.team.OrgAudit, about 60 CPU-s at 10,000 helpers) and the leaving
 model (about 35 CPU-s there, most of it reading the risk history).  They are
 kept here, one row per name, with the data state and code they were made for
-(burnout/store/prepared.py), so the import pays once and every other first
-open reads a few MB.
+(burnout/store/prepared.py): the import prepares the audit, the first process
+that fits the model stores it, and every other first open reads a few MB.
 """
 from typing import Sequence, Union
 
