@@ -129,6 +129,10 @@ def writable_db(demo_db, tmp_path, monkeypatch):
     path = tmp_path / "copy.db"
     src, dst = sqlite3.connect(demo_db["path"]), sqlite3.connect(path)
     src.backup(dst)
+    # as seeded: what earlier pages on the shared database prepared and stored for every
+    # process (store/prepared.py: the release audit, the leaving model) is not carried over
+    dst.execute("DELETE FROM prepared_results")
+    dst.commit()
     src.close(), dst.close()
     url = f"sqlite:///{path}"
     monkeypatch.setenv("BURNOUT_DATABASE_URL", url)
