@@ -317,7 +317,7 @@ def leaving_model_for(engine: Engine, data: OrgData) -> leaving.LeavingModel:
         if key in _FITS:
             _FITS.move_to_end(key)
             return _FITS[key]
-    # another process (or the import) may have fitted it already: read, not refit
+    # another process may have fitted it already: read, not refit (the import does not fit it)
     stored_key = repr(key[1:])
     model = prepared.load(engine, LEAVING_MODEL, stored_key, leaving.LeavingModel)
     if model is None:
