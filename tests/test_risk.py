@@ -547,6 +547,8 @@ def fake_store(monkeypatch, tmp_path):
     for name, frame in data.items():
         monkeypatch.setattr(frames, name, lambda engine, *a, f=frame, **k: f.copy())
     monkeypatch.setattr(saved_settings, "load", lambda engine: Settings())
+    # no database holds these frames: the table is computed from them, as for a named week
+    monkeypatch.setattr(risk_table, "stored_figures", lambda engine: None)
     # the frames are fake; the audit rows the risk command writes go to a real, empty store
     audit_engine = get_engine(f"sqlite:///{tmp_path / 'audit.db'}")
     monkeypatch.setattr(cli, "get_engine", lambda *a, **k: audit_engine)
@@ -817,3 +819,25 @@ def test_proqol_norms_are_the_published_benchmarks_quoted_in_the_reference():
         assert "N = 5,612" in m.norm_source and "PMID 28383935" in m.norm_source
     # the CBI figures could not be checked against a retrievable table: the YAML says so
     assert "UNVERIFIED" in M.get("work_burnout").norm_source
+
+
+def test_the_default_week_reads_the_stored_figures_and_equals_scoring_again(writable_db, monkeypatch):
+    """The ``risk`` command's default week reads the risk stored when the data arrived and
+    the HR review's leaving model: it scores nothing and reads no answers, and its table is
+    the one scoring every answer again for that week gives."""
+    from burnout.store import frames
+    from burnout.views.data import load_review_data
+
+    eng = writable_db["engine"]
+    week = load_review_data(eng, with_model=False).as_of
+    computed, computed_model = risk_table.risk_report(eng, as_of=week.date().isoformat(), details=True)
+
+    def no(*a, **k):
+        raise AssertionError("the default week is read as stored, not computed")
+    for mod, name in ((R, "latest_risk"), (R, "compute_risk"), (frames, "scores"), (frames, "caseload")):
+        monkeypatch.setattr(mod, name, no)
+    stored, model = risk_table.risk_report(eng, details=True)
+    assert len(stored) > 30 and stored["risk_score"].notna().sum() > 30
+    assert model.calibration.used == computed_model.calibration.used
+    pd.testing.assert_frame_equal(stored, computed)
+    assert stored.attrs["summary"] == computed.attrs["summary"]

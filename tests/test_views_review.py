@@ -225,16 +225,19 @@ def test_review_says_how_the_risk_model_was_checked(review, demo_db, tmp_path):
         list(cal.lines)
 
 
-def test_cli_and_review_use_the_same_fitted_model(demo_db, monkeypatch):
-    class Fitted(leaving.CalibrationResult):
-        def predict_p_leave(self, frame):
-            return 0.05 + 0.004 * pd.to_numeric(frame["risk_score"], errors="coerce").fillna(50).to_numpy()
+class _Fitted(leaving.CalibrationResult):
+    # at module level: the risk command stores the model it reads for other processes (pickled)
+    def predict_p_leave(self, frame):
+        return 0.05 + 0.004 * pd.to_numeric(frame["risk_score"], errors="coerce").fillna(50).to_numpy()
 
-    stub = Fitted("fitted", "stub", n_leavers=40, helper_years=300.0, features=["risk_score"],
+
+def test_cli_and_review_use_the_same_fitted_model(writable_db, monkeypatch):
+    # a private copy: the risk command stores the stubbed fit, which no other test may read
+    stub = _Fitted("fitted", "stub", n_leavers=40, helper_years=300.0, features=["risk_score"],
                   metrics={"concordance": 0.7, "auc": 0.72, "calibration_slope": 1.0,
                            "calibration_intercept": 0.0, "split_date": "2024-01-01"})
     monkeypatch.setattr(leaving, "calibrate", lambda *a, **k: stub)
-    eng = demo_db["engine"]
+    eng = writable_db["engine"]
     table, model = risk_report(eng, details=True)
     assert model.fitted
     rv = build_review(eng, "org", scenario={"burnout_reduction_points": 0, "cap_caseload": False})

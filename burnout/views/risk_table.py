@@ -15,7 +15,7 @@ from burnout.domain.settings import Settings
 from burnout.domain.time import parse_day
 from burnout.store import frames
 from burnout.store import settings as saved_settings
-from burnout.views.data import default_as_of
+from burnout.views.data import OrgData, default_as_of, load_review_data
 
 REPORT_COLUMNS = ["helper_id", "team", "risk_score", "risk_band", "p_leave_12m",
                   "expected_turnover_cost", "clients_affected", "driver_1", "driver_2", "driver_3"]
@@ -31,11 +31,20 @@ def _money(x: pd.Series) -> pd.Series:
     return (pd.to_numeric(x, errors="coerce") / 100).round() * 100
 
 
+def stored_figures(engine: Engine) -> OrgData | None:
+    """The figures as they were stored when the data arrived (``views.data.load_review_data``:
+    the latest stored risk of every helper and the HR review's leaving model, read when
+    stored for this state): the default week's table reads them instead of scoring every
+    answer again, and its probabilities come from the very model the HR review shows."""
+    return load_review_data(engine)
+
+
 def risk_report(engine: Engine, as_of=None, settings: Settings | None = None, *, details: bool = False):
     """One row per active helper as of ``as_of`` (DESIGN §5 ``risk`` command).
 
     ``as_of`` defaults to the latest week with plausible data, never after this week (an unreadable date is an
-    ``InputError``).  Active = no end_date or end_date after ``as_of`` (the
+    ``InputError``); that week under the saved settings is read as stored (:func:`stored_figures`),
+    any other week or settings are computed from the frames.  Active = no end_date or end_date after ``as_of`` (the
     week's Monday when not given).  ``p_leave_12m`` follows
     ``leaving.leaving_model`` — the same rule as the HR review.  A helper with
     no self-reported score in the window has an empty ``risk_score`` and
@@ -54,21 +63,28 @@ def risk_report(engine: Engine, as_of=None, settings: Settings | None = None, *,
     With ``details=True`` returns ``(table, LeavingModel)``.
     """
     as_of = parse_day(as_of)
-    settings = settings or saved_settings.load(engine)
-    roster = frames.roster(engine, settings)
-    caseload = frames.caseload(engine)
-    scores = frames.scores(engine)
-    if as_of is None:
-        as_of = default_as_of(scores, caseload, settings)
-    latest = risk.latest_risk(roster, caseload, scores, as_of=as_of, settings=settings)
+    data = stored_figures(engine) if as_of is None and settings is None else None
+    if data is not None:
+        roster, latest, settings = data.roster, data.latest, data.settings
+    else:
+        settings = settings or saved_settings.load(engine)
+        roster = frames.roster(engine, settings)
+        caseload = frames.caseload(engine)
+        scores = frames.scores(engine)
+        if as_of is None:
+            as_of = default_as_of(scores, caseload, settings)
+        latest = risk.latest_risk(roster, caseload, scores, as_of=as_of, settings=settings)
     if latest.empty:
         model = leaving.LeavingModel(
             leaving.CalibrationResult("defaults", "No data yet, so the documented defaults are used."),
             {"used": "defaults", "n": 0, "reason": "No data yet."})
         table = pd.DataFrame(columns=ALL_COLUMNS)
         return (table, model) if details else table
-    history = risk.compute_risk(roster, caseload, scores, as_of=as_of, drivers=False, settings=settings)
-    model = leaving.leaving_model(roster, history, scores, as_of=latest["week_start"].max(), settings=settings)
+    if data is not None:
+        model = data.leaving_model
+    else:
+        history = risk.compute_risk(roster, caseload, scores, as_of=as_of, drivers=False, settings=settings)
+        model = leaving.leaving_model(roster, history, scores, as_of=latest["week_start"].max(), settings=settings)
     ids = latest[["helper_id"]]
     roster_part = ids.merge(roster.drop_duplicates("helper_id"), on="helper_id", how="left")
     impact = turnover.helper_impact_under(model, roster_part, latest, settings)
