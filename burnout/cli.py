@@ -27,7 +27,7 @@ from burnout.instruments import INSTRUMENTS, load_wording_file
 from burnout.scoring import score_csv
 from burnout.store import database_url, get_engine
 from burnout.store.retry import describe_failure
-from burnout.store.writes import audit, save_wording
+from burnout.store.writes import audit_each, save_wording
 from burnout.turnover import shanafelt
 from burnout.uncertainty import format_range, shanafelt_ranges
 from burnout.store.notes import action_notes
@@ -151,8 +151,7 @@ def record_individual_export(engine, helper_ids, *, actor: str | None, reason: s
     name = (actor or "").strip() or getpass.getuser()
     detail = f"{what} export from the command line" + (f" ({reason.strip()})" if reason and reason.strip() else "")
     with engine.begin() as conn:
-        for hid in sorted({str(h) for h in helper_ids}):
-            audit(conn, name, CLI_EXPORT, subject_helper_id=hid, detail=detail[:500])
+        audit_each(conn, name, CLI_EXPORT, sorted({str(h) for h in helper_ids}), detail=detail[:500])
     return name
 
 

@@ -562,8 +562,18 @@ def unchanged_import(conn: Connection, kind: str, content_hash: str):
 
 def audit(conn: Connection, actor: str, action: str, subject_helper_id: str | None = None,
           detail: str | None = None) -> None:
-    conn.execute(insert(audit_log).values(at=_now(), actor=actor, action=action,
-                                          subject_helper_id=subject_helper_id, detail=detail))
+    audit_each(conn, actor, action, [subject_helper_id], detail)
+
+
+def audit_each(conn: Connection, actor: str, action: str, subject_helper_ids: Iterable[str | None],
+               detail: str | None = None) -> None:
+    """One audit row per subject, in one statement (a command writing one row per helper
+    of ten thousand)."""
+    at = _now()
+    rows = [{"at": at, "actor": actor, "action": action, "subject_helper_id": h, "detail": detail}
+            for h in subject_helper_ids]
+    if rows:
+        conn.execute(insert(audit_log), rows)
 
 
 @retried("save_wording")

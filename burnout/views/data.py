@@ -185,17 +185,11 @@ def load_review_data(engine: Engine, with_model: bool = True, since: OrgData | N
     place of their rows: the frames equal a fresh read's exactly (tests/test_review_patch.py).
     Anything else (a rebuild, a new week, changed settings, a roster change adding or moving
     people out of the changed teams, a change no team counter names) reads everything."""
-    materialise.ensure(engine)
-    # the counters before the state and the frames: a change landing in between is read
-    # again next time, never missed
-    counters = helper_weeks.all_versions(engine)
-    state = helper_weeks.state(engine)
-    horizon = helper_weeks.horizon_of(state)
-    as_of = capped_as_of(horizon)
-    if horizon is None or as_of != horizon or frames.unweeked_submissions(engine):
+    stored = _stored_week(engine)
+    if stored is None:
         return load_data(engine, with_model=with_model)
+    counters, state, week = stored
     settings = saved_settings.load(engine)
-    week = _monday(as_of)
     read_at = (str(engine.url), state.get("horizon"), state.get("first"), state.get("settings"),
                week.isoformat(), tuple(sorted(counters.items())))
     data = _patched(engine, since, read_at, settings) if since is not None else None
@@ -209,6 +203,38 @@ def load_review_data(engine: Engine, with_model: bool = True, since: OrgData | N
                        latest=helper_weeks.read(engine, None, latest=True), as_of=week,
                        settings=settings, leaving_model=None, answers_weeks=REVIEW_WEEKS, read_at=read_at)
     return dataclasses.replace(data, leaving_model=leaving_model_for(engine, data)) if with_model else data
+
+
+def _stored_week(engine: Engine) -> tuple[dict, dict, pd.Timestamp] | None:
+    """The counters, the state and the week of the stored helper weeks when they hold the
+    default week's figures (see :func:`load_review_data`), else None."""
+    materialise.ensure(engine)
+    # the counters before the state and the frames: a change landing in between is read
+    # again next time, never missed
+    counters = helper_weeks.all_versions(engine)
+    state = helper_weeks.state(engine)
+    horizon = helper_weeks.horizon_of(state)
+    as_of = capped_as_of(horizon)
+    if horizon is None or as_of != horizon or frames.unweeked_submissions(engine):
+        return None
+    return counters, state, _monday(as_of)
+
+
+def load_latest(engine: Engine) -> OrgData | None:
+    """The roster, every helper's latest stored risk and the leaving model
+    (:func:`leaving_model_for`) of the default week, as :func:`load_review_data` reads them,
+    without the weekly frames (``scores``, ``history`` and ``caseload`` are empty): what one
+    row per helper needs (the ``risk`` command).  None where the stored helper weeks do not
+    hold the figures (:func:`load_review_data`'s fallback)."""
+    stored = _stored_week(engine)
+    if stored is None:
+        return None
+    settings = saved_settings.load(engine)
+    empty = pd.DataFrame(columns=["helper_id", "week_start"])
+    data = OrgData(roster=frames.roster(engine, settings), caseload=pd.DataFrame(columns=frames.CASELOAD_COLUMNS),
+                   scores=empty, history=empty.copy(), latest=helper_weeks.read(engine, None, latest=True),
+                   as_of=stored[2], settings=settings, leaving_model=None)
+    return dataclasses.replace(data, leaving_model=leaving_model_for(engine, data))
 
 
 # Counters whose move a patch accounts for: a team's (its helpers are read again), ``org``

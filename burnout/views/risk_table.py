@@ -15,7 +15,7 @@ from burnout.domain.settings import Settings
 from burnout.domain.time import parse_day
 from burnout.store import frames
 from burnout.store import settings as saved_settings
-from burnout.views.data import OrgData, default_as_of, load_review_data
+from burnout.views.data import OrgData, default_as_of, load_latest
 
 REPORT_COLUMNS = ["helper_id", "team", "risk_score", "risk_band", "p_leave_12m",
                   "expected_turnover_cost", "clients_affected", "driver_1", "driver_2", "driver_3"]
@@ -32,11 +32,11 @@ def _money(x: pd.Series) -> pd.Series:
 
 
 def stored_figures(engine: Engine) -> OrgData | None:
-    """The figures as they were stored when the data arrived (``views.data.load_review_data``:
-    the latest stored risk of every helper and the HR review's leaving model, read when
-    stored for this state): the default week's table reads them instead of scoring every
+    """The figures as they were stored when the data arrived (``views.data.load_latest``:
+    the latest stored risk of every helper and the HR review's leaving model), or None
+    where they are not stored: the default week's table reads them instead of scoring every
     answer again, and its probabilities come from the very model the HR review shows."""
-    return load_review_data(engine)
+    return load_latest(engine)
 
 
 def risk_report(engine: Engine, as_of=None, settings: Settings | None = None, *, details: bool = False):
