@@ -212,12 +212,15 @@ def _percentiles(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return np.array([]), np.array([])
     lo, hi = np.full(d.shape[1], np.nan), np.full(d.shape[1], np.nan)
     bad = np.isnan(d).any(axis=0)
+    # overwrite_input: each column set is a copy of its own (a boolean index copies), so
+    # numpy may partition it in place instead of copying it again (a quarter of the time at
+    # ten thousand helpers, the same numbers)
     if not bad.all():
-        lo[~bad], hi[~bad] = np.percentile(d[:, ~bad], LEVEL, axis=0)
+        lo[~bad], hi[~bad] = np.percentile(d[:, ~bad], LEVEL, axis=0, overwrite_input=True)
     if bad.any():
         with np.errstate(invalid="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)     # an all-NaN column: NaN, as before
-            lo[bad], hi[bad] = np.nanpercentile(d[:, bad], LEVEL, axis=0)
+            lo[bad], hi[bad] = np.nanpercentile(d[:, bad], LEVEL, axis=0, overwrite_input=True)
     return lo, hi
 
 
