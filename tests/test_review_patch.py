@@ -5,6 +5,7 @@ the patched frames equal a fresh read's exactly (values, dtypes, order, index), 
 review built from them equals the fresh one's; only the changed teams' helpers are read."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
@@ -48,13 +49,37 @@ def answers(rng) -> dict:
             "sib": {"sib_1": int(rng.integers(1, 6))}}
 
 
+WEEKLY = ("pulse_strain", "risk_score")      # the weekly measures of the organisation's audit
+
+
+def assert_same_rows(kept, whole) -> None:
+    """Week rows kept across changes (tables.WeekRows.replaced) equal rows cut whole."""
+    assert kept.weeks == whole.weeks
+    for a, b in zip(kept.frames, whole.frames):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+    assert kept.digests == whole.digests and kept.groups == whole.groups
+    assert [list(p) for p in kept.people] == [list(p) for p in whole.people]
+
+
 def random_changes(eng, reads, steps: int, seed: int, back: tuple) -> D.OrgData:
     """``steps`` rounds of check-ins by one to three helpers (and a consent choice), each
-    followed by a patched read and a fresh one that must be equal; returns the last patched."""
+    followed by a patched read and a fresh one that must be equal; returns the last patched.
+    The organisation's week rows kept across the reads (tables.org_week_rows) equal rows
+    cut whole from the fresh read, and are kept, not cut again, in most rounds."""
+    from burnout.views import tables
+
     rng = np.random.default_rng(seed)
     reads.clear()
     held = D.load_review_data(eng, with_model=False)
     assert reads == [None] and held.read_at is not None
+    for m in WEEKLY:
+        tables.org_week_rows(held, m)
+    cut_whole = []
+    real_of = tables.WeekRows.of
+
+    def of(*a, **k):
+        cut_whole.append(1)
+        return real_of(*a, **k)
     week = held.as_of
     roster = frames.roster(eng)
     active = sorted(roster.loc[roster["end_date"].isna(), "helper_id"])
@@ -82,9 +107,17 @@ def random_changes(eng, reads, steps: int, seed: int, back: tuple) -> D.OrgData:
         members = set(roster.loc[roster["team"].isin(teams), "helper_id"])
         assert reads == [members, None], "only the changed teams' helpers were read again"
         assert_same_frames(patched, fresh)
+        tables.WeekRows.of = of
+        try:
+            kept = {m: tables.org_week_rows(patched, m) for m in WEEKLY}
+        finally:
+            tables.WeekRows.of = real_of
+        for m in WEEKLY:
+            assert_same_rows(kept[m], tables.org_week_rows(dataclasses.replace(fresh, read_at=None), m))
         patched_teams += len(teams)
         held = patched
     assert patched_teams >= steps
+    assert len(cut_whole) < steps * len(WEEKLY) / 2, "the week rows were kept, not cut again, in most rounds"
     return held
 
 
@@ -223,9 +256,10 @@ def test_weekly_verdicts_are_kept_only_for_the_same_audits():
         return gate
 
     first, other = Audit(), Audit()
-    hides_b = tables.by_week(df, "team", "m", 5, gate=gate_over(first, {"B"}))
-    shows_all = tables.by_week(df, "team", "m", 5, gate=gate_over(other, set()))
-    again = tables.by_week(df, "team", "m", 5, gate=gate_over(first, set()))     # same audit: its verdicts kept
+    rows = tables.WeekRows.of(df, "team", "m")
+    hides_b = tables.by_week(rows, 5, gate=gate_over(first, {"B"}))
+    shows_all = tables.by_week(rows, 5, gate=gate_over(other, set()))
+    again = tables.by_week(rows, 5, gate=gate_over(first, set()))     # same audit: its verdicts kept
     b = hides_b.table["team"] == "B"
     assert (hides_b.status.loc[b, "m"] != privacy.SHOWN).all()
     assert (shows_all.status.loc[b, "m"] == privacy.SHOWN).all()

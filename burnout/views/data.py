@@ -63,6 +63,9 @@ class OrgData:
     # The review's read (load_review_data): the database, its helper weeks' state, the week
     # and every change counter it was read at, so a later read patches only what changed.
     read_at: tuple | None = None
+    # A patched read (see load_review_data): the ``read_at`` of the read it patched and the
+    # helpers whose rows it read again; every other helper's rows are that read's.
+    patched: tuple | None = None
 
     @property
     def burnout_link(self) -> dict:
@@ -253,7 +256,7 @@ def _patched(engine: Engine, held: OrgData, read_at: tuple, settings: Settings) 
     then, now_ = dict(held.read_at[-1]), dict(read_at[-1])
     moved = {s for s in then.keys() | now_.keys() if then.get(s, 0) != now_.get(s, 0)}
     if not moved:
-        return dataclasses.replace(held, leaving_model=None, read_at=read_at)
+        return dataclasses.replace(held, leaving_model=None, read_at=read_at, patched=(held.read_at, frozenset()))
     teams = sorted(s[len("team:"):] for s in moved if s.startswith("team:"))
     if not teams or not all(_patchable(s) for s in moved):
         return None
@@ -274,7 +277,7 @@ def _patched(engine: Engine, held: OrgData, read_at: tuple, settings: Settings) 
     rank = lambda h: order.reindex(h).to_numpy()
     same = lambda h: h
     return dataclasses.replace(
-        held, leaving_model=None, read_at=read_at,
+        held, leaving_model=None, read_at=read_at, patched=(held.read_at, frozenset(ids)),
         roster=_spliced(old_roster, roster, ids, rank), history=_spliced(held.history, history, ids, rank),
         scores=_spliced(held.scores, scores, ids, same), latest=_spliced(held.latest, latest, ids, same))
 

@@ -33,7 +33,8 @@ from burnout.store import frames
 from burnout.views.data import (BLOCK_MEASURES, PERCENT, TREND_MEASURES, OrgData, active_roster, load_data,
                                 merged_settings, people_frame, series_for)
 from burnout.views.tables import (band_shares, heatmap_cells, hr_known, hr_weekly, last_weeks, narrowing,
-                                  participation_display, participation_table, review_plan, rollup, trend_from)
+                                  org_week_rows, participation_display, participation_table, review_plan, rollup,
+                                  trend_from)
 
 DEFAULT_SCENARIO = {"burnout_reduction_points": 10.0, "cap_caseload": True, "intervention_cost": 0.0}
 # The turnover assumptions a reader may try out for one review: none.  A value per role
@@ -873,13 +874,17 @@ def review_base(engine: Engine, scope: str = "org", settings_override: Mapping |
                             f"Share of people in each band of the 0-100 risk ({_risk_band_words()}).",
                             bands.display(percent=PERCENT, decimals=0), ("risk_bands",)))
 
-    all_series = series_for(data, trend_measure)
     roster = data.roster
     # the weekly cells are audited week by week and pass the roll-ups' audit too (a heatmap
-    # row of a team the roll-ups hide would undo it); see tables.hr_weekly
-    active = set(active_roster(roster, data.as_of)["helper_id"])
-    weekly = hr_weekly(all_series[all_series["helper_id"].isin(active)], roster, trend_measure, min_n, plan=plan,
-                       known=hr_known(roster), team=team)
+    # row of a team the roll-ups hide would undo it); see tables.hr_weekly.  The organisation's
+    # rows of a weekly measure are kept between reads (tables.org_week_rows).
+    series, rows = None, None
+    if team is None and trend_measure not in BLOCK_MEASURES:
+        rows = org_week_rows(data, trend_measure)
+    else:
+        all_series = series_for(data, trend_measure)
+        series = all_series[all_series["helper_id"].isin(set(active_roster(roster, data.as_of)["helper_id"]))]
+    weekly = hr_weekly(series, roster, trend_measure, min_n, plan=plan, known=hr_known(roster), team=team, rows=rows)
     tables["weekly"] = weekly
     trend = trend_from(weekly, trend_measure)
     weekly_display = weekly.display(percent=PERCENT, labels={

@@ -6,8 +6,10 @@ nothing here decides who may see what, the views do.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
+import threading
 from collections import OrderedDict
 from typing import Mapping
 
@@ -16,7 +18,7 @@ import pandas as pd
 
 from burnout import disclosure, privacy, risk
 from burnout.views.data import (BAND_COLUMNS, BANDS, BLOCK_MEASURES, ROLLUP_MEASURES, TREND_MEASURES, OrgData,
-                                recent_means)
+                                active_roster, recent_means, series_for)
 
 
 def narrowing(where: Mapping | None, team: str | None = None) -> dict:
@@ -116,19 +118,162 @@ def weekly_by(scores_or_history: pd.DataFrame, roster: pd.DataFrame, group_col: 
     """Sub-group x week means of ``measure`` with each week's total as the published margin;
     with ``plan`` only the groups the reader's audit allows (see :func:`plan_gate`), and with
     ``within_gate`` (a cell key -> status) only the cells a wider weekly table allows."""
-    df = scores_or_history[["helper_id", "week_start", measure]].copy()
-    if ids is not None:
-        df = df[df["helper_id"].isin(set(ids))]
-    df = joined(df, roster, group_col)
-    df[measure] = pd.to_numeric(df[measure], errors="coerce") if df[measure].dtype != bool else df[measure]
-    df = df[df[measure].notna() & df[group_col].notna()]
+    rows = WeekRows.of(weekly_rows(scores_or_history, roster, group_col, measure, ids), group_col, measure)
     gate = plan_gate(plan, group_col, measure, fixed, span)
     if within_gate is not None:
         outer = gate
 
         def gate(key):
             return within_gate(key) or (outer(key) if outer is not None else None)
-    return by_week(df, group_col, measure, min_n, known=known, gate=gate, private=private)
+    return by_week(rows, min_n, known=known, gate=gate, private=private)
+
+
+def weekly_rows(scores_or_history: pd.DataFrame, roster: pd.DataFrame, group_col: str, measure: str,
+                ids=None) -> pd.DataFrame:
+    """The rows a sub-group x week table counts: ``helper_id, week_start, measure`` of the
+    helpers on the roster (``ids``: only theirs) with their ``group_col``, a value and a group."""
+    df = scores_or_history[["helper_id", "week_start", measure]].copy()
+    if ids is not None:
+        df = df[df["helper_id"].isin(set(ids))]
+    df = joined(df, roster, group_col)
+    df[measure] = pd.to_numeric(df[measure], errors="coerce") if df[measure].dtype != bool else df[measure]
+    return df[df[measure].notna() & df[group_col].notna()]
+
+
+class WeekRows:
+    """The rows of a sub-group x week table (:func:`weekly_rows`) cut into weeks, with what
+    :func:`by_week` keys a week on (its rows' digest, its groups, its people), worked out
+    once per week.  Each week's rows keep the order of the frame they came from, so a
+    week's cells are computed from the very rows, in the very order, of the whole frame.
+
+    :meth:`replaced` puts some helpers' rows now in place of theirs, working out again only
+    the weeks those rows fall in: after a check-in the organisation's weekly table costs the
+    weeks it touched, not every row (views.team.org_audit, views.review)."""
+
+    def __init__(self, group_col: str, measure: str, weeks: list, frames: list, rank: Mapping):
+        self.group_col, self.measure = group_col, measure
+        self.weeks, self.frames = weeks, frames
+        # each helper's place in the frame's order (each helper's rows come together there)
+        self.rank = rank
+        self.digests = [self._digest(f) for f in frames]
+        self.groups = [sorted(set(f[group_col].to_numpy()), key=str) for f in frames]
+        self.people = [pd.unique(f["helper_id"].to_numpy()) for f in frames]
+        self._mine: tuple = (None, None)
+
+    @property
+    def empty(self) -> bool:
+        return not self.frames
+
+    def _digest(self, frame: pd.DataFrame) -> bytes:
+        row_hash = pd.util.hash_pandas_object(frame[[self.group_col, "helper_id", self.measure]], index=False)
+        return hashlib.sha1(np.sort(row_hash.to_numpy()).tobytes()).digest()
+
+    @classmethod
+    def of(cls, df: pd.DataFrame, group_col: str, measure: str) -> "WeekRows":
+        df = df[[group_col, "week_start", "helper_id", measure]]
+        if df.empty:
+            return cls(group_col, measure, [], [], {})
+        codes, weeks = pd.factorize(df["week_start"], sort=True)
+        order = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[order], np.arange(len(weeks) + 1))
+        frames = [df.iloc[order[bounds[i]:bounds[i + 1]]].reset_index(drop=True) for i in range(len(weeks))]
+        helpers = pd.unique(df["helper_id"].to_numpy())
+        return cls(group_col, measure, list(weeks), frames, dict(zip(helpers, range(len(helpers)))))
+
+    def replaced(self, ids, new: pd.DataFrame) -> "WeekRows | None":
+        """These rows with those of ``ids`` replaced by ``new`` (:func:`weekly_rows` of their
+        rows now); None when a helper of ``ids`` has rows now but had none here (where their
+        rows go in the frame's order is then the whole frame's to say)."""
+        ids = set(ids)
+        new = new[[self.group_col, "week_start", "helper_id", self.measure]]
+        if any(h not in self.rank for h in pd.unique(new["helper_id"].to_numpy())):
+            return None
+        by_week = dict(tuple(new.groupby("week_start", sort=False))) if len(new) else {}
+        weeks, frames = list(self.weeks), list(self.frames)
+        touched = set()
+        for i, (week, frame) in enumerate(zip(self.weeks, self.frames)):
+            mine = frame["helper_id"].isin(ids).to_numpy()
+            if mine.any() or week in by_week:
+                touched.add(i)
+        at = {w: i for i, w in enumerate(weeks)}
+        for week in by_week:
+            if week not in at:          # a week no row held before
+                return None
+        out = object.__new__(WeekRows)
+        out.group_col, out.measure, out.rank = self.group_col, self.measure, self.rank
+        out.weeks, out.frames = weeks, frames
+        out.digests, out.groups, out.people = list(self.digests), list(self.groups), list(self.people)
+        out._mine = (None, None)
+        for i in sorted(touched):
+            frame = frames[i]
+            kept = frame[~frame["helper_id"].isin(ids).to_numpy()]
+            added = by_week.get(weeks[i])
+            both = kept if added is None else pd.concat([kept, added], ignore_index=True)
+            ranks = np.fromiter((self.rank[h] for h in both["helper_id"].to_numpy()), dtype=np.int64,
+                                count=len(both))
+            both = both.iloc[np.argsort(ranks, kind="stable")].reset_index(drop=True)
+            frames[i] = both
+            out.digests[i] = out._digest(both)
+            out.groups[i] = sorted(set(both[self.group_col].to_numpy()), key=str)
+            out.people[i] = pd.unique(both["helper_id"].to_numpy())
+        keep = [i for i, f in enumerate(frames) if len(f)]
+        if len(keep) < len(frames):     # a week left with no row is no week of the table
+            for name in ("weeks", "frames", "digests", "groups", "people"):
+                setattr(out, name, [getattr(out, name)[i] for i in keep])
+        return out
+
+    def mine(self, known: set | None) -> list:
+        """Each week's people the reader knows one by one, sorted (None: nobody)."""
+        if known is None:
+            return [None] * len(self.weeks)
+        held_known, held = self._mine
+        if held is not None and held_known == known:
+            return held
+        mine = [tuple(sorted(set(p) & known, key=str)) for p in self.people]
+        self._mine = (set(known), mine)
+        return mine
+
+    def frame(self, weeks: list[int]) -> pd.DataFrame:
+        """The rows of those weeks (by position), week after week."""
+        return pd.concat([self.frames[i] for i in weeks], ignore_index=True)
+
+
+# The organisation's team x week rows of each database and measure, as last read: the next
+# read that patched the frames (views.data.load_review_data: ``OrgData.patched``) replaces
+# only the changed helpers' rows in it.
+_ORG_ROWS: dict[tuple, tuple] = {}
+_ORG_ROWS_LOCK = threading.Lock()
+
+
+def org_week_rows(data: OrgData, measure: str) -> WeekRows:
+    """The team x week rows of ``measure`` (a weekly one) the HR reader's weekly table counts:
+    every active helper's (:func:`weekly_rows` of ``views.data.series_for``).  When ``data``
+    patched an earlier read whose rows this process holds, only the changed helpers' rows
+    are read again (:meth:`WeekRows.replaced`); they equal the whole read's
+    (tests/test_review_patch.py)."""
+    def rows_of(d: OrgData) -> pd.DataFrame:
+        series = series_for(d, measure)
+        active = set(active_roster(d.roster, d.as_of)["helper_id"])
+        return weekly_rows(series[series["helper_id"].isin(active)], d.roster, "team", measure)
+    at = data.read_at
+    if at is None:
+        return WeekRows.of(rows_of(data), "team", measure)
+    slot = (at[0], measure)
+    with _ORG_ROWS_LOCK:
+        held = _ORG_ROWS.get(slot)
+    if held is not None and held[0] == at:
+        return held[1]
+    rows = None
+    if held is not None and data.patched is not None and data.patched[0] == held[0]:
+        ids = data.patched[1]
+        mine = lambda f: f[f["helper_id"].isin(ids).to_numpy()]    # noqa: E731
+        changed = dataclasses.replace(data, scores=mine(data.scores), history=mine(data.history))
+        rows = held[1].replaced(ids, rows_of(changed))
+    if rows is None:
+        rows = WeekRows.of(rows_of(data), "team", measure)
+    with _ORG_ROWS_LOCK:
+        _ORG_ROWS[slot] = (at, rows)
+    return rows
 
 
 # One week's block of a sub-group x week table, keyed on everything its cells depend on
@@ -165,8 +310,7 @@ def _verdicts(gate, groups: list, week) -> tuple:
     return verdicts
 
 
-def by_week(df: pd.DataFrame, group_col: str, measure: str, min_n: int, *, known=None, gate=None,
-            private=None) -> privacy.Suppressed:
+def by_week(rows: "WeekRows", min_n: int, *, known=None, gate=None, private=None) -> privacy.Suppressed:
     """``privacy.suppress`` of a sub-group x week table with each week's total as its
     margin (``within="week_start"``), computed one week at a time and cached per week.
 
@@ -177,26 +321,18 @@ def by_week(df: pd.DataFrame, group_col: str, measure: str, min_n: int, *, known
     ``gate`` gives its cells, the week's respondents the reader knows and whether
     anyone in scope is private; it is cached on exactly that, so a check-in
     recomputes the week it falls in and every other week is read back."""
+    group_col, measure = rows.group_col, rows.measure
     cols = [group_col, "week_start"]
-    if df.empty:
-        return privacy.suppress(df, cols, "helper_id", [measure], min_n, within="week_start", known=known,
+    if rows.empty:
+        empty = pd.DataFrame(columns=[group_col, "week_start", "helper_id", measure])
+        return privacy.suppress(empty, cols, "helper_id", [measure], min_n, within="week_start", known=known,
                                 gate=gate, private=private)
     known = set(known) if known is not None else None
-    private = set(private or ())
-    row_hash = pd.util.hash_pandas_object(df[[group_col, "helper_id", measure]], index=False).to_numpy()
-    codes, weeks = pd.factorize(df["week_start"], sort=True)
-    order = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(codes[order], np.arange(len(weeks) + 1))
-    groups_of = df[group_col].to_numpy()[order]
-    people_of = df["helper_id"].to_numpy()[order]
+    mine_of = rows.mine(known)
     keys, blocks, missing = [], [], []
-    for i, week in enumerate(weeks):
-        lo, hi = bounds[i], bounds[i + 1]
-        groups = sorted(set(groups_of[lo:hi]), key=str)
-        verdicts = _verdicts(gate, groups, week)
-        mine = None if known is None else tuple(sorted(set(people_of[lo:hi]) & known, key=str))
-        key = (group_col, measure, min_n, week, hashlib.sha1(np.sort(row_hash[order[lo:hi]]).tobytes()).digest(),
-               verdicts, mine, bool(private))
+    for i, week in enumerate(rows.weeks):
+        verdicts = _verdicts(gate, rows.groups[i], week)
+        key = (group_col, measure, min_n, week, rows.digests[i], verdicts, mine_of[i], bool(private))
         keys.append(key)
         sup = _WEEKS.get(key)
         if sup is None:
@@ -206,12 +342,11 @@ def by_week(df: pd.DataFrame, group_col: str, measure: str, min_n: int, *, known
         blocks.append(sup)
     if missing:
         # the weeks not cached in one suppression (a cold start: every week at once), then cut into weeks
-        rows = np.concatenate([order[bounds[i]:bounds[i + 1]] for i in missing])
-        sup = privacy.suppress(df.iloc[np.sort(rows)], cols, "helper_id", [measure], min_n, within="week_start",
+        sup = privacy.suppress(rows.frame(missing), cols, "helper_id", [measure], min_n, within="week_start",
                                known=known, gate=gate, private=private)
         week_of = sup.table["week_start"]
         for i in missing:
-            mask = (week_of == weeks[i]).to_numpy()
+            mask = (week_of == rows.weeks[i]).to_numpy()
             blocks[i] = privacy.Suppressed(sup.table[mask].reset_index(drop=True),
                                            sup.status[mask].reset_index(drop=True), sup.group_cols, sup.value_cols,
                                            sup.min_n, sup.labels)
@@ -229,8 +364,9 @@ def by_week(df: pd.DataFrame, group_col: str, measure: str, min_n: int, *, known
                               first.group_cols, first.value_cols, first.min_n, first.labels)
 
 
-def hr_weekly(series: pd.DataFrame, roster: pd.DataFrame, measure: str, min_n: int, *,
-              plan: privacy.Plan | None, known, team: str | None = None) -> privacy.Suppressed:
+def hr_weekly(series: pd.DataFrame | None, roster: pd.DataFrame, measure: str, min_n: int, *,
+              plan: privacy.Plan | None, known, team: str | None = None,
+              rows: "WeekRows | None" = None) -> privacy.Suppressed:
     """The HR reader's weekly cells: team x week for the organisation, role x week for a
     one-team report — audited week by week.
 
@@ -247,14 +383,18 @@ def hr_weekly(series: pd.DataFrame, roster: pd.DataFrame, measure: str, min_n: i
     organisation's table shows that team (else its report's week total would
     undo the hiding).  Every cell also needs the release gate to allow its group in
     its week (see :func:`plan_gate`, ``disclosure.JointPlan.allows_cell``), the link
-    between the window roll-ups and the weeks they span."""
+    between the window roll-ups and the weeks they span.  ``rows``: the team x week rows
+    (:func:`org_week_rows`), for a weekly measure, instead of cutting ``series`` again."""
     span = 1
     if measure in BLOCK_MEASURES:
         # 4-week blocks (see views.data.BLOCK_MEASURES), aligned with the windows' blocks
         last = getattr(plan, "last_week", None)
         series = disclosure.in_blocks(series, last if last is not None else series["week_start"].max())
         span = disclosure.BLOCK_WEEKS
-    org = weekly_by(series, roster, "team", measure, min_n, known=known, plan=plan, span=span)
+    if rows is not None and span == 1:       # the organisation's rows, already cut into weeks
+        org = by_week(rows, min_n, known=known, gate=plan_gate(plan, "team", measure, None, span))
+    else:
+        org = weekly_by(series, roster, "team", measure, min_n, known=known, plan=plan, span=span)
     if team is None:
         return _pooled(org, series, roster, "team", measure) if span > 1 else org
     st = dict(zip(zip(org.table["team"].astype(str), org.table["week_start"]), org.status[measure]))

@@ -20,7 +20,7 @@ from burnout import alerts, charts, disclosure, privacy, risk
 from burnout.domain import measures
 from burnout.views.data import (BLOCK_MEASURES, PERCENT, TREND_MEASURES, OrgData, active_roster, load_data,
                                 people_frame, series_for)
-from burnout.views.tables import (band_shares, for_screen, heatmap_cells, hr_known, hr_weekly,
+from burnout.views.tables import (band_shares, for_screen, heatmap_cells, hr_known, hr_weekly, org_week_rows,
                                   participation_display, participation_table, review_plan, team_drivers,
                                   weekly_by)
 
@@ -109,15 +109,13 @@ def org_audit(data: OrgData, measure: str = "pulse_strain", window_weeks: int = 
     """The organisation's audit as the HR review makes it (``data``: the whole organisation)."""
     plan = review_plan(people_frame(data, window_weeks), data.min_n)
     roster = active_roster(data.roster, data.as_of)
-    active = set(roster["helper_id"])
 
     def cells(m: str) -> Mapping:
         # HR follows a block measure in 4-week blocks: no single week of it is a cell HR was shown
         if m in BLOCK_MEASURES:
             return {}
-        series = series_for(data, m)
-        weekly = hr_weekly(series[series["helper_id"].isin(active)], data.roster, m, data.min_n, plan=plan,
-                           known=hr_known(data.roster))
+        weekly = hr_weekly(None, data.roster, m, data.min_n, plan=plan, known=hr_known(data.roster),
+                           rows=org_week_rows(data, m))
         return TeamWeekCells(weekly.table["team"].astype(str).to_numpy(object), weekly.table["week_start"],
                              weekly.status[m].to_numpy(object))
     groups = team_groups(roster)
