@@ -63,8 +63,9 @@ class OrgData:
     # The review's read (load_review_data): the database, its helper weeks' state, the week
     # and every change counter it was read at, so a later read patches only what changed.
     read_at: tuple | None = None
-    # A patched read (see load_review_data): the ``read_at`` of the read it patched and the
-    # helpers whose rows it read again; every other helper's rows are that read's.
+    # A patched read (see load_review_data): the ``read_at`` of the read it patched, the
+    # helpers whose rows it read again and those rows (``scores`` and ``history`` frames by
+    # name, in this read's dtypes); every other helper's rows are that read's.
     patched: tuple | None = None
 
     @property
@@ -256,7 +257,9 @@ def _patched(engine: Engine, held: OrgData, read_at: tuple, settings: Settings) 
     then, now_ = dict(held.read_at[-1]), dict(read_at[-1])
     moved = {s for s in then.keys() | now_.keys() if then.get(s, 0) != now_.get(s, 0)}
     if not moved:
-        return dataclasses.replace(held, leaving_model=None, read_at=read_at, patched=(held.read_at, frozenset()))
+        return dataclasses.replace(held, leaving_model=None, read_at=read_at,
+                                   patched=(held.read_at, frozenset(), {"scores": held.scores.iloc[:0],
+                                                                        "history": held.history.iloc[:0]}))
     teams = sorted(s[len("team:"):] for s in moved if s.startswith("team:"))
     if not teams or not all(_patchable(s) for s in moved):
         return None
@@ -276,10 +279,16 @@ def _patched(engine: Engine, held: OrgData, read_at: tuple, settings: Settings) 
     order = pd.Series(np.arange(len(old_roster)), index=old_roster["helper_id"].to_numpy())
     rank = lambda h: order.reindex(h).to_numpy()
     same = lambda h: h
+    history, scores = (_typed_as(held.history, history), _typed_as(held.scores, scores))
     return dataclasses.replace(
-        held, leaving_model=None, read_at=read_at, patched=(held.read_at, frozenset(ids)),
+        held, leaving_model=None, read_at=read_at,
+        patched=(held.read_at, frozenset(ids), {"scores": scores, "history": history}),
         roster=_spliced(old_roster, roster, ids, rank), history=_spliced(held.history, history, ids, rank),
         scores=_spliced(held.scores, scores, ids, same), latest=_spliced(held.latest, latest, ids, same))
+
+
+def _typed_as(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
+    return new[list(old.columns)].astype(old.dtypes.to_dict())
 
 
 def _spliced(old: pd.DataFrame, new: pd.DataFrame, ids: set, key) -> pd.DataFrame:
@@ -287,7 +296,7 @@ def _spliced(old: pd.DataFrame, new: pd.DataFrame, ids: set, key) -> pd.DataFram
     of ``ids`` replaced by ``new`` (their rows now, each helper's in the order read), in
     ``old``'s dtypes: the runs of rows kept are copied once, never sorted again, and each
     changed helper's rows go where their old rows were (or where their key falls)."""
-    new = new[list(old.columns)].astype(old.dtypes.to_dict())
+    new = _typed_as(old, new)
     new_keys = key(new["helper_id"].to_numpy())
     sort = np.argsort(new_keys, kind="stable")
     new, new_keys = new.iloc[sort], new_keys[sort]

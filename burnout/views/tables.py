@@ -190,10 +190,16 @@ class WeekRows:
             return None
         by_week = dict(tuple(new.groupby("week_start", sort=False))) if len(new) else {}
         weeks, frames = list(self.weeks), list(self.frames)
+        # a week is worked out again only if those helpers' rows in it changed: a patched read
+        # holds a whole team's rows again, every week of theirs, of which a check-in changed one
         touched = set()
         for i, (week, frame) in enumerate(zip(self.weeks, self.frames)):
             mine = frame["helper_id"].isin(ids).to_numpy()
-            if mine.any() or week in by_week:
+            added = by_week.get(week)
+            if added is None:
+                if mine.any():
+                    touched.add(i)
+            elif not frame[mine].reset_index(drop=True).equals(added.reset_index(drop=True)):
                 touched.add(i)
         at = {w: i for i, w in enumerate(weeks)}
         for week in by_week:
@@ -203,7 +209,9 @@ class WeekRows:
         out.group_col, out.measure, out.rank = self.group_col, self.measure, self.rank
         out.weeks, out.frames = weeks, frames
         out.digests, out.groups, out.people = list(self.digests), list(self.groups), list(self.people)
-        out._mine = (None, None)
+        # the people known in each untouched week stay as worked out (mine)
+        held_known, held = self._mine
+        out._mine = (held_known, None if held is None else list(held))
         for i in sorted(touched):
             frame = frames[i]
             kept = frame[~frame["helper_id"].isin(ids).to_numpy()]
@@ -216,10 +224,13 @@ class WeekRows:
             out.digests[i] = out._digest(both)
             out.groups[i] = sorted(set(both[self.group_col].to_numpy()), key=str)
             out.people[i] = pd.unique(both["helper_id"].to_numpy())
+            if out._mine[1] is not None:
+                out._mine[1][i] = None
         keep = [i for i, f in enumerate(frames) if len(f)]
         if len(keep) < len(frames):     # a week left with no row is no week of the table
             for name in ("weeks", "frames", "digests", "groups", "people"):
                 setattr(out, name, [getattr(out, name)[i] for i in keep])
+            out._mine = (None, None)
         return out
 
     def mine(self, known: set | None) -> list:
@@ -228,8 +239,11 @@ class WeekRows:
             return [None] * len(self.weeks)
         held_known, held = self._mine
         if held is not None and held_known == known:
-            return held
-        mine = [tuple(sorted(set(p) & known, key=str)) for p in self.people]
+            if all(m is not None for m in held):
+                return held
+            mine = [tuple(sorted(set(p) & known, key=str)) if m is None else m for p, m in zip(self.people, held)]
+        else:
+            mine = [tuple(sorted(set(p) & known, key=str)) for p in self.people]
         self._mine = (set(known), mine)
         return mine
 
@@ -265,9 +279,8 @@ def org_week_rows(data: OrgData, measure: str) -> WeekRows:
         return held[1]
     rows = None
     if held is not None and data.patched is not None and data.patched[0] == held[0]:
-        ids = data.patched[1]
-        mine = lambda f: f[f["helper_id"].isin(ids).to_numpy()]    # noqa: E731
-        changed = dataclasses.replace(data, scores=mine(data.scores), history=mine(data.history))
+        _, ids, read = data.patched
+        changed = dataclasses.replace(data, **read)      # the changed helpers' rows, as the patch read them
         rows = held[1].replaced(ids, rows_of(changed))
     if rows is None:
         rows = WeekRows.of(rows_of(data), "team", measure)
