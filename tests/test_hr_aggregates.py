@@ -124,6 +124,52 @@ def test_a_new_answer_recomputes_only_its_week(monkeypatch):
     assert_same(again, want)
 
 
+@hsettings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), changed=st.integers(1, 4), drop=st.floats(0, 1), move=st.booleans())
+def test_kept_week_rows_after_a_change_equal_rows_cut_whole(seed, changed, drop, move):
+    """WeekRows.replaced (the organisation's rows kept between reads): some helpers' rows
+    replaced by theirs now (answers changed, added or gone, a week emptied, someone moved to
+    another team) equal the rows cut whole from the changed frame, and give the same table;
+    where the change needs the whole frame (a week no row held before) it says so."""
+    people, series, roster = organisation(seed)
+    rng = np.random.default_rng(seed + 1)
+    helpers = list(dict.fromkeys(series["helper_id"]))          # each helper's rows come together
+    ids = set(rng.choice(helpers, size=min(changed, len(helpers)), replace=False))
+    new_roster = roster.copy()
+    if move:
+        new_roster.loc[new_roster["helper_id"].isin(ids), "team"] = "T0"
+    mine = series[series["helper_id"].isin(ids)]
+    now = mine[rng.random(len(mine)) >= drop].copy()
+    now["pulse_strain"] = np.where(rng.random(len(now)) < 0.5, now["pulse_strain"], 100 - now["pulse_strain"])
+    if len(now) and rng.random() < 0.5:           # a new answer in a week the helper already has
+        now = pd.concat([now, now.iloc[[-1]].assign(pulse_strain=7.0)])
+    # the changed frame: every helper's rows where they were, the changed helpers' as they are now
+    parts = {h: g for h, g in series.groupby("helper_id", sort=False)}
+    parts.update({h: g for h, g in now.groupby("helper_id", sort=False)})
+    after = pd.concat([parts[h] for h in helpers if h in parts and (h not in ids or h in set(now["helper_id"]))]
+                      + [series.iloc[:0]], ignore_index=True)
+    before = tables.WeekRows.of(tables.weekly_rows(series, roster, "team", "pulse_strain"), "team", "pulse_strain")
+    known = tables.hr_known(roster)
+    tables.by_week(before, MIN_N, known=known)          # the kept rows have worked out whom the reader knows
+    kept = before.replaced(ids, tables.weekly_rows(now, new_roster, "team", "pulse_strain"))
+    whole = tables.WeekRows.of(tables.weekly_rows(after, new_roster, "team", "pulse_strain"), "team", "pulse_strain")
+    if kept is None:        # only a week no row held before can ask for the whole frame here
+        assert set(now["week_start"]) - set(before.weeks)
+        return
+    assert kept.weeks == whole.weeks
+    for a, b in zip(kept.frames, whole.frames):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+    assert kept.digests == whole.digests and kept.groups == whole.groups
+    assert kept.mine(known) == whole.mine(known)
+    tables._WEEKS.clear()
+    assert_same(tables.by_week(kept, MIN_N, known=known), tables.by_week(whole, MIN_N, known=known))
+    # the rows the change left alone are the very same objects: nothing else was cut again
+    moved = {i for i, w in enumerate(before.weeks) if w in set(mine["week_start"]) | set(now["week_start"])}
+    for i, w in enumerate(before.weeks):
+        if i not in moved and w in kept.weeks:
+            assert kept.frames[kept.weeks.index(w)] is before.frames[i]
+
+
 def test_the_week_cache_is_bounded(monkeypatch):
     tables._WEEKS.clear()
     monkeypatch.setattr(tables, "WEEK_CACHE_SIZE", 3)
