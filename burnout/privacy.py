@@ -656,12 +656,13 @@ def helper_window(scores: pd.DataFrame, roster: pd.DataFrame, value_cols: Sequen
     """One row per helper who answered in the ``weeks`` weeks up to ``as_of``:
     roster attributes (team, role, site) + their mean of each value."""
     value_cols = list(value_cols)
-    s = scores.copy()
-    if s.empty:
+    if scores.empty:
         return pd.DataFrame(columns=["helper_id", "team", "role", "site", *value_cols])
-    as_of = pd.Timestamp(as_of) if as_of is not None else s["week_start"].max()
+    as_of = pd.Timestamp(as_of) if as_of is not None else scores["week_start"].max()
     start = as_of - pd.Timedelta(weeks=weeks) + pd.Timedelta(days=1)
-    s = s[(s["week_start"] >= start) & (s["week_start"] <= as_of)]
+    # the window's rows, then a copy of them alone (not of every answer ever given)
+    s = scores.loc[(scores["week_start"] >= start) & (scores["week_start"] <= as_of),
+                   ["helper_id", "week_start", *value_cols]].copy()
     for v in value_cols:
         s[v] = _as_float(s[v])
     per = s.groupby("helper_id")[value_cols].mean().reset_index()

@@ -140,6 +140,10 @@ def weekly_rows(scores_or_history: pd.DataFrame, roster: pd.DataFrame, group_col
     return df[df[measure].notna() & df[group_col].notna()]
 
 
+def _row_hashes(df: pd.DataFrame, group_col: str, measure: str) -> np.ndarray:
+    return pd.util.hash_pandas_object(df[[group_col, "helper_id", measure]], index=False).to_numpy()
+
+
 class WeekRows:
     """The rows of a sub-group x week table (:func:`weekly_rows`) cut into weeks, with what
     :func:`by_week` keys a week on (its rows' digest, its groups, its people), worked out
@@ -147,15 +151,20 @@ class WeekRows:
     week's cells are computed from the very rows, in the very order, of the whole frame.
 
     :meth:`replaced` puts some helpers' rows now in place of theirs, working out again only
-    the weeks those rows fall in: after a check-in the organisation's weekly table costs the
-    weeks it touched, not every row (views.team.org_audit, views.review)."""
+    the weeks where their rows changed: after a check-in the organisation's weekly table
+    costs the week it touched, not every row (views.team.org_audit, views.review).  To tell
+    which weeks those are without reading every row, each helper's rows of each week are
+    kept as a hash (``_cells``: per helper, in their order, each week's sum of row hashes and
+    sum weighted by position)."""
 
-    def __init__(self, group_col: str, measure: str, weeks: list, frames: list, rank: Mapping):
+    def __init__(self, group_col: str, measure: str, weeks: list, frames: list, helpers: pd.Index,
+                 digests: list, cells: tuple):
         self.group_col, self.measure = group_col, measure
         self.weeks, self.frames = weeks, frames
         # each helper's place in the frame's order (each helper's rows come together there)
-        self.rank = rank
-        self.digests = [self._digest(f) for f in frames]
+        self.helpers = helpers
+        self.digests = digests
+        self._cells = cells
         self.groups = [sorted(set(f[group_col].to_numpy()), key=str) for f in frames]
         self.people = [pd.unique(f["helper_id"].to_numpy()) for f in frames]
         self._mine: tuple = (None, None)
@@ -165,60 +174,94 @@ class WeekRows:
         return not self.frames
 
     def _digest(self, frame: pd.DataFrame) -> bytes:
-        row_hash = pd.util.hash_pandas_object(frame[[self.group_col, "helper_id", self.measure]], index=False)
-        return hashlib.sha1(np.sort(row_hash.to_numpy()).tobytes()).digest()
+        return hashlib.sha1(np.sort(_row_hashes(frame, self.group_col, self.measure)).tobytes()).digest()
+
+    @staticmethod
+    def _cells_of(hc: np.ndarray, wc: np.ndarray, h: np.ndarray, n_weeks: int) -> tuple:
+        """(helper code, week code, sum of hashes, position-weighted sum) per helper-week, by helper then week."""
+        g = hc.astype(np.int64) * n_weeks + wc
+        o = np.argsort(g, kind="stable")
+        gs = g[o]
+        if not len(gs):
+            e = np.array([], np.int64)
+            return e, e, e.astype(np.uint64), e.astype(np.uint64)
+        first = np.flatnonzero(np.r_[True, gs[1:] != gs[:-1]])
+        pos = np.arange(len(gs)) - np.repeat(first, np.diff(np.r_[first, len(gs)]))
+        hs = h[o]
+        with np.errstate(over="ignore"):
+            h1 = np.add.reduceat(hs, first)
+            h2 = np.add.reduceat(hs * (pos + 1).astype(np.uint64), first)
+        return gs[first] // n_weeks, gs[first] % n_weeks, h1, h2
 
     @classmethod
     def of(cls, df: pd.DataFrame, group_col: str, measure: str) -> "WeekRows":
         df = df[[group_col, "week_start", "helper_id", measure]]
         if df.empty:
-            return cls(group_col, measure, [], [], {})
+            e = np.array([], np.int64)
+            return cls(group_col, measure, [], [], pd.Index([]), [], (e, e, e.astype(np.uint64), e.astype(np.uint64)))
         codes, weeks = pd.factorize(df["week_start"], sort=True)
         order = np.argsort(codes, kind="stable")
         bounds = np.searchsorted(codes[order], np.arange(len(weeks) + 1))
         frames = [df.iloc[order[bounds[i]:bounds[i + 1]]].reset_index(drop=True) for i in range(len(weeks))]
-        helpers = pd.unique(df["helper_id"].to_numpy())
-        return cls(group_col, measure, list(weeks), frames, dict(zip(helpers, range(len(helpers)))))
+        hc, helpers = pd.factorize(df["helper_id"], sort=False)        # in the frame's order
+        h = _row_hashes(df, group_col, measure)
+        digests = [hashlib.sha1(np.sort(h[order[bounds[i]:bounds[i + 1]]]).tobytes()).digest()
+                   for i in range(len(weeks))]
+        return cls(group_col, measure, list(weeks), frames, pd.Index(helpers), digests,
+                   cls._cells_of(hc, codes, h, len(weeks)))
 
     def replaced(self, ids, new: pd.DataFrame) -> "WeekRows | None":
         """These rows with those of ``ids`` replaced by ``new`` (:func:`weekly_rows` of their
-        rows now); None when a helper of ``ids`` has rows now but had none here (where their
-        rows go in the frame's order is then the whole frame's to say)."""
+        rows now); None when the whole frame must say where the rows go: a helper of ``ids``
+        has rows now but had none here, a week has rows now but had none, or a week is left
+        with none."""
         ids = set(ids)
         new = new[[self.group_col, "week_start", "helper_id", self.measure]]
-        if any(h not in self.rank for h in pd.unique(new["helper_id"].to_numpy())):
+        n_weeks = len(self.weeks)
+        new_hc = self.helpers.get_indexer(new["helper_id"])
+        new_wc = pd.Index(self.weeks).get_indexer(new["week_start"]) if n_weeks else np.full(len(new), -1)
+        if (new_hc < 0).any() or (new_wc < 0).any():
             return None
-        by_week = dict(tuple(new.groupby("week_start", sort=False))) if len(new) else {}
-        weeks, frames = list(self.weeks), list(self.frames)
-        # a week is worked out again only if those helpers' rows in it changed: a patched read
-        # holds a whole team's rows again, every week of theirs, of which a check-in changed one
-        touched = set()
-        for i, (week, frame) in enumerate(zip(self.weeks, self.frames)):
-            mine = frame["helper_id"].isin(ids).to_numpy()
-            added = by_week.get(week)
-            if added is None:
-                if mine.any():
-                    touched.add(i)
-            elif not frame[mine].reset_index(drop=True).equals(added.reset_index(drop=True)):
-                touched.add(i)
-        at = {w: i for i, w in enumerate(weeks)}
-        for week in by_week:
-            if week not in at:          # a week no row held before
-                return None
+        hc, wc, h1, h2 = self._cells
+        codes = np.unique(self.helpers.get_indexer(list(ids)))
+        codes = codes[codes >= 0]
+        lo, hi = np.searchsorted(hc, codes, "left"), np.searchsorted(hc, codes, "right")
+        old_at = np.concatenate([np.arange(a, b) for a, b in zip(lo, hi)]) if len(codes) else np.array([], int)
+        n_hc, n_wc, n_h1, n_h2 = self._cells_of(new_hc, new_wc, _row_hashes(new, self.group_col, self.measure),
+                                                n_weeks)
+        # the weeks where those helpers' rows changed: a patched read holds a whole team's rows
+        # again, every week of theirs, of which a check-in changed one
+        old = dict(zip(zip(hc[old_at].tolist(), wc[old_at].tolist()), zip(h1[old_at].tolist(), h2[old_at].tolist())))
+        now = dict(zip(zip(n_hc.tolist(), n_wc.tolist()), zip(n_h1.tolist(), n_h2.tolist())))
+        touched = sorted({k[1] for k in old.keys() ^ now.keys()} | {k[1] for k in old.keys() & now.keys()
+                                                                   if old[k] != now[k]})
+        # the kept hashes: every other helper's as they were, the changed helpers' now
+        pieces, done = [], 0
+        for c, a, b in zip(codes, lo, hi):
+            na, nb = np.searchsorted(n_hc, c, "left"), np.searchsorted(n_hc, c, "right")
+            pieces.append((slice(done, a), None))
+            pieces.append((slice(na, nb), "new"))
+            done = b
+        pieces.append((slice(done, len(hc)), None))
+        cells = tuple(np.concatenate([(n if src else o)[sl] for sl, src in pieces])
+                      for o, n in zip(self._cells, (n_hc, n_wc, n_h1, n_h2)))
+        by_week = dict(tuple(new.groupby(new_wc, sort=False))) if len(new) else {}
+        frames = list(self.frames)
         out = object.__new__(WeekRows)
-        out.group_col, out.measure, out.rank = self.group_col, self.measure, self.rank
-        out.weeks, out.frames = weeks, frames
+        out.group_col, out.measure, out.helpers = self.group_col, self.measure, self.helpers
+        out.weeks, out.frames, out._cells = self.weeks, frames, cells
         out.digests, out.groups, out.people = list(self.digests), list(self.groups), list(self.people)
         # the people known in each untouched week stay as worked out (mine)
         held_known, held = self._mine
         out._mine = (held_known, None if held is None else list(held))
-        for i in sorted(touched):
+        for i in touched:
             frame = frames[i]
             kept = frame[~frame["helper_id"].isin(ids).to_numpy()]
-            added = by_week.get(weeks[i])
+            added = by_week.get(i)
             both = kept if added is None else pd.concat([kept, added], ignore_index=True)
-            ranks = np.fromiter((self.rank[h] for h in both["helper_id"].to_numpy()), dtype=np.int64,
-                                count=len(both))
+            if both.empty:
+                return None
+            ranks = self.helpers.get_indexer(both["helper_id"])
             both = both.iloc[np.argsort(ranks, kind="stable")].reset_index(drop=True)
             frames[i] = both
             out.digests[i] = out._digest(both)
@@ -226,11 +269,6 @@ class WeekRows:
             out.people[i] = pd.unique(both["helper_id"].to_numpy())
             if out._mine[1] is not None:
                 out._mine[1][i] = None
-        keep = [i for i, f in enumerate(frames) if len(f)]
-        if len(keep) < len(frames):     # a week left with no row is no week of the table
-            for name in ("weeks", "frames", "digests", "groups", "people"):
-                setattr(out, name, [getattr(out, name)[i] for i in keep])
-            out._mine = (None, None)
         return out
 
     def mine(self, known: set | None) -> list:
