@@ -74,12 +74,18 @@ def random_changes(eng, reads, steps: int, seed: int, back: tuple) -> D.OrgData:
     assert reads == [None] and held.read_at is not None
     for m in WEEKLY:
         tables.org_week_rows(held, m)
-    cut_whole = []
-    real_of = tables.WeekRows.of
+    D.org_people(held)
+    cut_whole, people_kept = [], []
+    real_of, real_replaced = tables.WeekRows.of, D._people_replaced
 
     def of(*a, **k):
         cut_whole.append(1)
         return real_of(*a, **k)
+
+    def replaced_people(*a, **k):
+        out = real_replaced(*a, **k)
+        people_kept.append(out is not None)
+        return out
     week = held.as_of
     roster = frames.roster(eng)
     active = sorted(roster.loc[roster["end_date"].isna(), "helper_id"])
@@ -114,10 +120,19 @@ def random_changes(eng, reads, steps: int, seed: int, back: tuple) -> D.OrgData:
             tables.WeekRows.of = real_of
         for m in WEEKLY:
             assert_same_rows(kept[m], tables.org_week_rows(dataclasses.replace(fresh, read_at=None), m))
+        # the people frame kept across the reads is a whole computation's
+        D._people_replaced = replaced_people
+        try:
+            kept_people = D.org_people(patched)
+        finally:
+            D._people_replaced = real_replaced
+        pd.testing.assert_frame_equal(kept_people, D.people_frame(fresh), check_exact=True)
         patched_teams += len(teams)
         held = patched
     assert patched_teams >= steps
     assert len(cut_whole) < steps * len(WEEKLY) / 2, "the week rows were kept, not cut again, in most rounds"
+    # the people frame: worked out for the changed helpers alone in most rounds
+    assert sum(people_kept) > steps / 2, people_kept
     return held
 
 

@@ -411,6 +411,57 @@ def people_frame(data: OrgData, weeks: int = 4) -> pd.DataFrame:
     return out
 
 
+# The organisation's people frame of each database and window, as last read: the next read
+# that patched the frames (``OrgData.patched``) works out again only the changed helpers' rows.
+_PEOPLE: dict[tuple, tuple] = {}
+_PEOPLE_LOCK = threading.Lock()
+
+
+def org_people(data: OrgData, weeks: int = 4) -> pd.DataFrame:
+    """:func:`people_frame` of the organisation's review read, kept between reads: after a
+    patched read only the changed helpers' rows are worked out again and put in place of
+    theirs (they equal a whole computation: tests/test_review_patch.py).  A copy each call:
+    callers may add columns to it."""
+    at = data.read_at
+    if at is None:
+        return people_frame(data, weeks)
+    slot = (at[0], weeks)
+    with _PEOPLE_LOCK:
+        held = _PEOPLE.get(slot)
+    if held is not None and held[0] == at:
+        return held[1].copy()
+    out = None
+    if held is not None and data.patched is not None and data.patched[0] == held[0]:
+        out = _people_replaced(held[1], data, weeks)
+    if out is None:
+        out = people_frame(data, weeks)
+    with _PEOPLE_LOCK:
+        _PEOPLE[slot] = (at, out)
+    return out.copy()
+
+
+def _people_replaced(people: pd.DataFrame, data: OrgData, weeks: int) -> pd.DataFrame | None:
+    """``people`` with the rows of the helpers the patched ``data`` read again worked out
+    anew; None when the set of active helpers among them or the columns changed."""
+    _, ids, read = data.patched
+    if not ids:
+        return people
+    mine = lambda f: f[f["helper_id"].isin(ids).to_numpy()]    # noqa: E731
+    new = people_frame(dataclasses.replace(data, roster=mine(data.roster), scores=read["scores"],
+                                           latest=mine(data.latest)), weeks)
+    at = pd.Index(people["helper_id"]).get_indexer(new["helper_id"])
+    if list(new.columns) != list(people.columns) or (at < 0).any() or \
+            len(new) != int(people["helper_id"].isin(ids).sum()) or (np.diff(at) < 0).any():
+        return None
+    out = people.copy()
+    for col in people.columns:
+        values = out[col].to_numpy(copy=True)
+        values[at] = new[col].to_numpy()
+        out[col] = pd.Series(values, index=out.index, dtype=people[col].dtype)
+    out.attrs = dict(people.attrs)
+    return out
+
+
 def _last_week(scores: pd.DataFrame, as_of) -> pd.Timestamp | None:
     """The week ``disclosure.week_column(..., 0)`` holds."""
     if as_of is not None:

@@ -31,7 +31,7 @@ from burnout.domain.time import now
 from burnout.errors import InputError
 from burnout.store import frames
 from burnout.views.data import (BLOCK_MEASURES, PERCENT, TREND_MEASURES, OrgData, active_roster, load_data,
-                                merged_settings, people_frame, series_for)
+                                merged_settings, org_people, series_for)
 from burnout.views.tables import (band_shares, heatmap_cells, hr_known, hr_weekly, last_weeks, narrowing,
                                   org_week_rows, participation_display, participation_table, review_plan, rollup,
                                   trend_from)
@@ -852,7 +852,7 @@ def review_base(engine: Engine, scope: str = "org", settings_override: Mapping |
     if data is not None and data.answers_weeks is not None and window_weeks > data.answers_weeks:
         data = load_data(engine, as_of=as_of)   # the review's read keeps fewer weeks than this window
     data = (data if data is not None else load_data(engine, as_of=as_of, settings=settings)).with_settings(settings)
-    people = people_frame(data, weeks=window_weeks)
+    people = org_people(data, weeks=window_weeks)
     # One audit over every roll-up an HR reviewer can see; a team report or a
     # filter then shows only what those audited tables already imply.
     plan = review_plan(people, min_n)

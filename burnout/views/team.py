@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from burnout import alerts, charts, disclosure, privacy, risk
 from burnout.domain import measures
 from burnout.views.data import (BLOCK_MEASURES, PERCENT, TREND_MEASURES, OrgData, active_roster, load_data,
-                                people_frame, series_for)
+                                org_people, people_frame, series_for)
 from burnout.views.tables import (band_shares, for_screen, heatmap_cells, hr_known, hr_weekly, org_week_rows,
                                   participation_display, participation_table, review_plan, team_drivers,
                                   weekly_by)
@@ -107,7 +107,7 @@ class TeamWeekCells(collections.abc.Mapping):
 
 def org_audit(data: OrgData, measure: str = "pulse_strain", window_weeks: int = 4) -> OrgAudit:
     """The organisation's audit as the HR review makes it (``data``: the whole organisation)."""
-    plan = review_plan(people_frame(data, window_weeks), data.min_n)
+    plan = review_plan(org_people(data, window_weeks), data.min_n)
     roster = active_roster(data.roster, data.as_of)
 
     def cells(m: str) -> Mapping:
