@@ -160,6 +160,7 @@ def test_a_lead_s_first_open_in_a_fresh_process_reads_the_stored_audit(writable_
     assert not at.exception
     assert len(made) == 2 and made[1] != "burnout-audit-warm"       # the page's own run
     assert reads == [False, True]
+    common._wait_warm(writable_db["url"])        # stored after the page is shown
     assert release_store.load(eng, MEASURE, release_store.data_key(eng)) is not None
     # another process reads what this one stored, and draws the same page
     _fresh_process()

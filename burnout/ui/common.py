@@ -419,8 +419,28 @@ def org_audit(url: str, measure: str, key: str) -> team_views.OrgAudit:
         return stored
     _wait_warm(url)
     audit = team_views.org_audit(_org_frames(url, key), measure)
-    release_store.save(engine(), measure, key, audit)
+    _store_soon(url, measure, key, audit)
     return audit
+
+
+# Storing the audit for the other processes (a pickle of some megabytes written to the
+# database) is no part of the page that computed it: it is written after the page is shown.
+_STORING: dict[str, threading.Thread] = {}
+
+
+def _store_soon(url: str, measure: str, key: str, audit: team_views.OrgAudit) -> None:
+    eng = engine()
+    with _HELD_LOCK:
+        before = _STORING.get(url)
+
+    def store() -> None:
+        if before is not None:       # one after the other: the later state is stored last
+            before.join()
+        release_store.save(eng, measure, key, audit)
+    thread = threading.Thread(target=store, name="burnout-audit-store", daemon=True)
+    with _HELD_LOCK:
+        _STORING[url] = thread
+    thread.start()
 
 
 # A process that read a stored audit holds none of what computing the next one needs (the
@@ -445,9 +465,10 @@ def _warm_soon(url: str, key: str, measure: str) -> None:
 
 
 def _wait_warm(url: str | None = None) -> None:
-    """Wait for this process's background audit of ``url`` (or of every database)."""
+    """Wait for this process's background audit of ``url`` (or of every database), and for
+    the audits it is storing."""
     with _HELD_LOCK:
-        threads = [t for u, t in _WARMING.items() if url is None or u == url]
+        threads = [t for u, t in [*_WARMING.items(), *_STORING.items()] if url is None or u == url]
     for thread in threads:
         thread.join()
 
