@@ -8,6 +8,7 @@ with the recent values every roll-up counts.
 """
 from __future__ import annotations
 
+import bisect
 import collections
 import dataclasses
 import hashlib
@@ -276,9 +277,9 @@ def _patched(engine: Engine, held: OrgData, read_at: tuple, settings: Settings) 
     latest = helper_weeks.read(engine, ids, latest=True)
     # the roster and the weekly risk come in the database's order of helper ids (its collation:
     # the roster's), the scores and latest rows in pandas' order of them
-    order = pd.Series(np.arange(len(old_roster)), index=old_roster["helper_id"].to_numpy())
-    rank = lambda h: order.reindex(h).to_numpy()
-    same = lambda h: h
+    order = dict(zip(old_roster["helper_id"].to_numpy(), range(len(old_roster))))
+    rank = order.__getitem__
+    same = None
     history, scores = (_typed_as(held.history, history), _typed_as(held.scores, scores))
     return dataclasses.replace(
         held, leaving_model=None, read_at=read_at,
@@ -292,29 +293,23 @@ def _typed_as(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
 
 
 def _spliced(old: pd.DataFrame, new: pd.DataFrame, ids: set, key) -> pd.DataFrame:
-    """``old`` (each helper's rows together, helpers in the order of ``key``) with the rows
-    of ``ids`` replaced by ``new`` (their rows now, each helper's in the order read), in
-    ``old``'s dtypes: the runs of rows kept are copied once, never sorted again, and each
-    changed helper's rows go where their old rows were (or where their key falls)."""
+    """``old`` (each helper's rows together, helpers in the order of ``key``: a helper id's
+    sort key, None for the id itself) with the rows of ``ids`` replaced by ``new`` (their
+    rows now, each helper's in the order read), in ``old``'s dtypes: the runs of rows kept
+    are copied once, never sorted again, and each changed helper's rows go where their old
+    rows were (or where their key falls), found by bisection (a handful of rows looked at
+    per helper, not every row's helper compared with the next)."""
     new = _typed_as(old, new)
-    new_keys = key(new["helper_id"].to_numpy())
-    sort = np.argsort(new_keys, kind="stable")
-    new, new_keys = new.iloc[sort], new_keys[sort]
+    new_keys = [h if key is None else key(h) for h in new["helper_id"].to_numpy()]
+    sort = sorted(range(len(new)), key=new_keys.__getitem__)
+    new, new_keys = new.iloc[sort], [new_keys[i] for i in sort]
     helper = old["helper_id"].to_numpy()
-    starts = np.flatnonzero(np.r_[True, helper[1:] != helper[:-1]]) if len(helper) else np.array([], int)
-    ends = np.r_[starts[1:], len(helper)].astype(int)
-    blocks = dict(zip(helper[starts], zip(starts, ends)))
-    block_keys = key(helper[starts])
-    changed = np.array(sorted(ids), dtype=object)
-    changed = changed[np.argsort(key(changed), kind="stable")]
     pieces, done = [], 0
-    for h, k in zip(changed, key(changed)):
-        if h in blocks:
-            lo, hi = blocks[h]
-        else:
-            p = int(np.searchsorted(block_keys, k, side="left"))
-            lo = hi = int(starts[p]) if p < len(starts) else len(helper)
-        a, b = np.searchsorted(new_keys, k, side="left"), np.searchsorted(new_keys, k, side="right")
+    for h in sorted(ids, key=key):
+        k = h if key is None else key(h)
+        lo = bisect.bisect_left(helper, k, done, key=key)
+        hi = bisect.bisect_right(helper, k, lo, key=key)
+        a, b = bisect.bisect_left(new_keys, k), bisect.bisect_right(new_keys, k)
         pieces += [old.iloc[done:lo], new.iloc[a:b]]
         done = max(done, hi)
     pieces.append(old.iloc[done:])
