@@ -436,7 +436,10 @@ def _store_soon(url: str, measure: str, key: str, audit: team_views.OrgAudit) ->
     def store() -> None:
         if before is not None:       # one after the other: the later state is stored last
             before.join()
-        release_store.save(eng, measure, key, audit)
+        try:
+            release_store.save(eng, measure, key, audit)
+        except Exception:        # only the storing is lost: another process computes the audit itself
+            log.exception("storing the organisation's audit failed")
     thread = threading.Thread(target=store, name="burnout-audit-store", daemon=True)
     with _HELD_LOCK:
         _STORING[url] = thread
