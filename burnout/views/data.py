@@ -13,7 +13,7 @@ import collections
 import dataclasses
 import hashlib
 import threading
-from typing import Mapping
+from typing import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -406,10 +406,34 @@ def people_frame(data: OrgData, weeks: int = 4) -> pd.DataFrame:
     return out
 
 
-# The organisation's people frame of each database and window, as last read: the next read
-# that patched the frames (``OrgData.patched``) works out again only the changed helpers' rows.
-_PEOPLE: dict[tuple, tuple] = {}
-_PEOPLE_LOCK = threading.Lock()
+# What is worked out from the organisation's review read, kept per database and name for the
+# read it was made from: the next read that patched that read (``OrgData.patched``) updates
+# it instead of working it out whole (org_people, views.tables.org_week_rows).
+_KEPT: dict[tuple, tuple] = {}
+_KEPT_LOCK = threading.Lock()
+
+
+def kept_between_reads(data: OrgData, name: tuple, whole: Callable[[], object],
+                       patch: Callable[[object], object]):
+    """``whole()`` for ``data``, kept under ``name``: the same read gets the kept result, a read
+    that patched the kept one's read gets ``patch(kept)`` (None: worked out whole), any
+    other read ``whole()``.  A read without ``read_at`` (not the review's read) is never kept."""
+    at = data.read_at
+    if at is None:
+        return whole()
+    slot = (at[0], *name)
+    with _KEPT_LOCK:
+        held = _KEPT.get(slot)
+    if held is not None and held[0] == at:
+        return held[1]
+    out = None
+    if held is not None and data.patched is not None and data.patched[0] == held[0]:
+        out = patch(held[1])
+    if out is None:
+        out = whole()
+    with _KEPT_LOCK:
+        _KEPT[slot] = (at, out)
+    return out
 
 
 def org_people(data: OrgData, weeks: int = 4) -> pd.DataFrame:
@@ -417,22 +441,8 @@ def org_people(data: OrgData, weeks: int = 4) -> pd.DataFrame:
     patched read only the changed helpers' rows are worked out again and put in place of
     theirs (they equal a whole computation: tests/test_review_patch.py).  A copy each call:
     callers may add columns to it."""
-    at = data.read_at
-    if at is None:
-        return people_frame(data, weeks)
-    slot = (at[0], weeks)
-    with _PEOPLE_LOCK:
-        held = _PEOPLE.get(slot)
-    if held is not None and held[0] == at:
-        return held[1].copy()
-    out = None
-    if held is not None and data.patched is not None and data.patched[0] == held[0]:
-        out = _people_replaced(held[1], data, weeks)
-    if out is None:
-        out = people_frame(data, weeks)
-    with _PEOPLE_LOCK:
-        _PEOPLE[slot] = (at, out)
-    return out.copy()
+    return kept_between_reads(data, ("people", weeks), lambda: people_frame(data, weeks),
+                              lambda held: _people_replaced(held, data, weeks)).copy()
 
 
 def _people_replaced(people: pd.DataFrame, data: OrgData, weeks: int) -> pd.DataFrame | None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
-import threading
 from collections import OrderedDict
 from typing import Mapping
 
@@ -18,7 +17,7 @@ import pandas as pd
 
 from burnout import disclosure, privacy, risk
 from burnout.views.data import (BAND_COLUMNS, BANDS, BLOCK_MEASURES, ROLLUP_MEASURES, TREND_MEASURES, OrgData,
-                                active_roster, recent_means, series_for)
+                                active_roster, kept_between_reads, recent_means, series_for)
 
 
 def narrowing(where: Mapping | None, team: str | None = None) -> dict:
@@ -198,7 +197,7 @@ class WeekRows:
         df = df[[group_col, "week_start", "helper_id", measure]]
         if df.empty:
             e = np.array([], np.int64)
-            return cls(group_col, measure, [], [], pd.Index([]), [], (e, e, e.astype(np.uint64), e.astype(np.uint64)))
+            return cls(group_col, measure, [], [], pd.Index([]), [], cls._cells_of(e, e, e.astype(np.uint64), 0))
         codes, weeks = pd.factorize(df["week_start"], sort=True)
         order = np.argsort(codes, kind="stable")
         bounds = np.searchsorted(codes[order], np.arange(len(weeks) + 1))
@@ -290,41 +289,23 @@ class WeekRows:
         return pd.concat([self.frames[i] for i in weeks], ignore_index=True)
 
 
-# The organisation's team x week rows of each database and measure, as last read: the next
-# read that patched the frames (views.data.load_review_data: ``OrgData.patched``) replaces
-# only the changed helpers' rows in it.
-_ORG_ROWS: dict[tuple, tuple] = {}
-_ORG_ROWS_LOCK = threading.Lock()
-
-
 def org_week_rows(data: OrgData, measure: str) -> WeekRows:
     """The team x week rows of ``measure`` (a weekly one) the HR reader's weekly table counts:
-    every active helper's (:func:`weekly_rows` of ``views.data.series_for``).  When ``data``
-    patched an earlier read whose rows this process holds, only the changed helpers' rows
-    are read again (:meth:`WeekRows.replaced`); they equal the whole read's
+    every active helper's (:func:`weekly_rows` of ``views.data.series_for``), kept between
+    reads (``views.data.kept_between_reads``): after a patched read only the changed helpers'
+    rows are put in place of theirs (:meth:`WeekRows.replaced`); they equal the whole read's
     (tests/test_review_patch.py)."""
     def rows_of(d: OrgData) -> pd.DataFrame:
         series = series_for(d, measure)
         active = set(active_roster(d.roster, d.as_of)["helper_id"])
         return weekly_rows(series[series["helper_id"].isin(active)], d.roster, "team", measure)
-    at = data.read_at
-    if at is None:
-        return WeekRows.of(rows_of(data), "team", measure)
-    slot = (at[0], measure)
-    with _ORG_ROWS_LOCK:
-        held = _ORG_ROWS.get(slot)
-    if held is not None and held[0] == at:
-        return held[1]
-    rows = None
-    if held is not None and data.patched is not None and data.patched[0] == held[0]:
+
+    def patch(held: WeekRows) -> WeekRows | None:
         _, ids, read = data.patched
-        changed = dataclasses.replace(data, **read)      # the changed helpers' rows, as the patch read them
-        rows = held[1].replaced(ids, rows_of(changed))
-    if rows is None:
-        rows = WeekRows.of(rows_of(data), "team", measure)
-    with _ORG_ROWS_LOCK:
-        _ORG_ROWS[slot] = (at, rows)
-    return rows
+        # the changed helpers' rows, as the patch read them
+        return held.replaced(ids, rows_of(dataclasses.replace(data, **read)))
+    return kept_between_reads(data, ("week_rows", measure), lambda: WeekRows.of(rows_of(data), "team", measure),
+                              patch)
 
 
 # One week's block of a sub-group x week table, keyed on everything its cells depend on
