@@ -197,6 +197,66 @@ def test_a_review_built_from_loaded_data_equals_one_that_reads_its_own(demo_db):
     assert shared["attributable_leavers"] > 0
 
 
+def test_the_turnover_is_worked_out_beside_the_other_sections_and_its_failure_is_raised(demo_db, monkeypatch):
+    """review_base works the turnover figures out on a thread of their own while it builds the
+    roll-ups, bands, weekly cells and participation (the Monte Carlo is most of a review after a
+    check-in at L): the review equals one whose turnover was worked out inline, the other
+    sections really are built meanwhile, and an error in the turnover reaches the caller."""
+    import threading
+
+    from concurrent.futures import Future
+
+    class Inline:           # an executor that runs the job as it is handed over
+        def __init__(self, *a, **k):
+            pass
+
+        def submit(self, fn, *a, **k):
+            done = Future()
+            try:
+                done.set_result(fn(*a, **k))
+            except BaseException as exc:   # noqa: BLE001 - handed back as a thread's would be
+                done.set_exception(exc)
+            return done
+
+        def shutdown(self, wait=True):
+            pass
+
+    eng = demo_db["engine"]
+    data = load_data(eng)
+    with monkeypatch.context() as m:
+        m.setattr(review_mod, "ThreadPoolExecutor", Inline)
+        inline = review_base(eng, "org", data=data).review
+    real = review_mod.turnover_impact
+    started, sections_built, seen = threading.Event(), threading.Event(), {}
+    real_rollups = review_mod._rollups
+
+    def turnover(*a, **k):
+        seen["thread"] = threading.current_thread().name
+        started.set()
+        # the sections are built while this waits: inline, this would wait in vain
+        seen["overlapped"] = sections_built.wait(timeout=60)
+        return real(*a, **k)
+
+    def rollups(*a, **k):
+        out = real_rollups(*a, **k)
+        started.wait(timeout=60)
+        sections_built.set()
+        return out
+
+    monkeypatch.setattr(review_mod, "turnover_impact", turnover)
+    monkeypatch.setattr(review_mod, "_rollups", rollups)
+    beside = review_base(eng, "org", data=data).review
+    assert seen == {"thread": seen["thread"], "overlapped": True} and seen["thread"] != threading.current_thread().name
+    assert_same_review(beside, inline)
+
+    def broken(*a, **k):
+        raise RuntimeError("the simulation failed")
+
+    monkeypatch.setattr(review_mod, "turnover_impact", broken)
+    with pytest.raises(RuntimeError, match="the simulation failed"):
+        review_base(eng, "org", data=data)
+
+
 def test_for_screen_makes_mixed_columns_text():
     df = pd.DataFrame({"a": [5, "fewer than 5"], "b": [1.0, 2.0]})
     out = for_screen(df)

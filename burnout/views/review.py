@@ -16,6 +16,7 @@ import dataclasses
 import datetime as dt
 import math
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Iterator, Mapping
 
 import numpy as np
@@ -862,6 +863,14 @@ def review_base(engine: Engine, scope: str = "org", settings_override: Mapping |
         people = people[people["team"] == team]
     groupings = ["role", "site"] if team is not None else ["team", "role", "site"]
     heat_group = "team" if team is None else "role"
+    # The turnover figures (mostly their Monte Carlo) need none of the sections before them:
+    # worked out on a thread of their own meanwhile.  numpy lets go of the GIL in the
+    # simulation's array work, so a second core shortens the reviewer's wait (at L after a
+    # check-in, by about the turnover's own time); a failure there is raised below.
+    pool = ThreadPoolExecutor(1, thread_name_prefix="review-turnover")
+    turnover_job = pool.submit(turnover_impact, data, people, min_n, None, group_col=heat_group, plan=plan,
+                               fixed=narrowing(None, team))
+    pool.shutdown(wait=False)
     sections: list[Section] = []
     tables: dict[str, privacy.Suppressed] = {}
     rolled = _rollups(people, groupings, heat_group, min_n, where, plan, fixed, window_weeks)
@@ -919,8 +928,7 @@ def review_base(engine: Engine, scope: str = "org", settings_override: Mapping |
                             "How people say they are (their answers and their trend), ranked the same way. These "
                             "describe strain; the workplace factors above are what can be changed.", symptoms))
 
-    tb = turnover_impact(data, people, min_n, None, group_col=heat_group, plan=plan, fixed=narrowing(None, team))
-    tb = dataclasses.replace(tb, scenario=scenario)      # DEFAULT_SCENARIO's keys and cap_shown, for with_scenario
+    tb = dataclasses.replace(turnover_job.result(), scenario=scenario)      # DEFAULT_SCENARIO's keys and cap_shown, for with_scenario
     sections.append(Section("turnover", "Turnover impact",
                             "Expected leavers and cost next year (Shanafelt, Goh & Sinsky 2017 mixture model) "
                             "and the share attributable to burnout; clients affected = expected leavers x "
