@@ -157,6 +157,8 @@ def emit(key: str, runs: list[dict], **extra) -> dict:
            "wall": statistics.median(r["wall"] for r in runs) if runs else None,
            "cpu": statistics.median(r["cpu"] for r in runs) if runs and "cpu" in runs[0] else None,
            "rss_mib": max(r.get("rss_mib", 0) for r in runs) if runs else None, **extra}
+    if len(runs) > 1:       # each run's wall time too: a median hides a first run that paid for the rest
+        res["each_wall"] = [round(r["wall"], 3) for r in runs]
     if runs and all(r.get("server_cpu") is not None for r in runs):
         res["server_cpu"] = statistics.median(r["server_cpu"] for r in runs)
     print("RESULT|" + json.dumps(res), flush=True)

@@ -813,6 +813,12 @@ class Plan:
     def status_of(self, column: str, group: tuple) -> str:
         return self.status.get(column, {}).get(tuple(group), SHOWN)
 
+    def __getstate__(self) -> dict:
+        # The verdicts asked so far are keyed on the id() of a column's atoms, which means
+        # nothing in another process: a plan read back (a stored release audit) whose new
+        # atoms happened to get an old id would answer with another column's verdict.
+        return {**self.__dict__, "_allowed": {}}
+
     def allows(self, column: str, conditions: Mapping) -> bool:
         """May a cell over the people matching ``conditions`` ({dim: value or
         values}) be shown?  Only when it has ``min_n`` people or more and is a

@@ -133,6 +133,7 @@ def _fresh_process() -> None:
     st.cache_data.clear()
     common._HELD.clear()
     common._WARMING.clear()
+    common._AUDITED.clear()
 
 
 def test_a_lead_s_first_open_in_a_fresh_process_reads_the_stored_audit(writable_db, monkeypatch):
@@ -169,6 +170,76 @@ def test_a_lead_s_first_open_in_a_fresh_process_reads_the_stored_audit(writable_
     assert made[2:] == ["burnout-audit-warm"]
     assert chart_specs(again) == chart_specs(at)
     assert len(first) == len(chart_specs(again))
+
+
+def _open_review(engine) -> "AppTest":
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import ROOT
+    from burnout import auth
+    from burnout import seed
+
+    at = AppTest.from_file(str(ROOT / "burnout" / "ui" / "org_review.py"), default_timeout=120)
+    at.session_state["user"] = auth.authenticate(engine, "demo-hr", seed.DEMO_PASSWORD)
+    at.session_state["last_seen"] = common.now()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _shown(at) -> tuple:
+    return ({m.label: m.value for m in at.metric}, chart_specs(at),
+            [el.value.to_dict() if hasattr(el.value, "to_dict") else el.value for el in at.dataframe])
+
+
+def test_an_hr_reviewer_s_first_open_in_a_fresh_process_uses_the_stored_plan(writable_db, monkeypatch):
+    """The HR review's joint plan is the one the stored release audit holds for the same state
+    (views.team.org_audit audits the same people the same way): a process's first review reads
+    it instead of auditing the organisation, shows exactly what auditing itself shows, audits
+    once in the background, and audits the next state itself from what that warmed."""
+    from burnout.views import review as review_mod
+
+    eng, team, url = writable_db["engine"], writable_db["lead_team"], writable_db["url"]
+    checkin.save_checkin(eng, _other_helper(eng, team), ANSWERS)
+    _fresh_process()
+    own = _shown(_open_review(eng))          # nothing stored: the review audits for itself
+    common._wait_warm(url)
+    assert release_store.prepare(eng) == [MEASURE]
+    _fresh_process()
+    audits = []
+    real = review_mod.review_plan
+    monkeypatch.setattr(review_mod, "review_plan",
+                        lambda *a, **k: audits.append(("review", threading.current_thread().name)) or real(*a, **k))
+    monkeypatch.setattr(common, "review_plan",
+                        lambda *a, **k: audits.append(("warm", threading.current_thread().name)) or real(*a, **k))
+    at = _open_review(eng)
+    common._wait_warm(url)
+    assert audits == [("warm", "burnout-plan-warm")]
+    assert _shown(at) == own
+    # the next state is audited by the page itself (the stored audit is of the state before)
+    checkin.save_checkin(eng, _other_helper(eng, team), ANSWERS)
+    at.run()
+    assert not at.exception
+    assert [who for who, _ in audits[1:]] == ["review"] and audits[1][1] != "burnout-plan-warm"
+
+
+def test_a_plan_read_back_keeps_no_verdict_keyed_on_another_process_s_objects(writable_db):
+    """A column audit's verdicts are memoised under the id() of its atoms; ids mean nothing in
+    another process, where new atoms may get an old id: a stored plan carries no verdicts, and
+    read back it gives every verdict the plan it was made from gives."""
+    eng, team = writable_db["engine"], writable_db["lead_team"]
+    plan = team_views.org_audit(load_review_data(eng, with_model=False), MEASURE).plan
+    plans = [*plan.windows.values(), *plan.weeks, *plan.blocks, plan.roster]
+    roster = frames.roster(eng)
+    conds = [{"team": t} for t in sorted(set(roster["team"].dropna().astype(str)))] + \
+        [{"team": team, "role": r} for r in sorted(set(roster["role"].dropna().astype(str)))]
+    cols = sorted(plan.status)
+    asked = [plan.allows(c, d) for c in cols for d in conds]
+    assert any(p._allowed for p in plans) and not all(asked) and any(asked)
+    back = pickle.loads(pickle.dumps(plan))
+    assert not any(p._allowed for p in [*back.windows.values(), *back.weeks, *back.blocks, back.roster])
+    assert [back.allows(c, d) for c in cols for d in conds] == asked
+    assert any(p._allowed for p in plans), "the plan itself keeps its verdicts"
 
 
 def test_postgresql_stores_the_audit_and_concurrent_saves_leave_one(pg_url, demo_files):

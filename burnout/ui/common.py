@@ -30,9 +30,9 @@ from burnout.store.retry import DATABASE_ERRORS
 from burnout.store.writes import audit as write_audit
 from burnout.ui import web
 from burnout.views import team as team_views
-from burnout.views.data import OrgData, active_roster, leaving_model_for, load_data, load_review_data
+from burnout.views.data import OrgData, active_roster, leaving_model_for, load_data, load_review_data, org_people
 from burnout.views.review import Review, ReviewBase, refiltered, review_base, with_scenario
-from burnout.views.tables import for_screen
+from burnout.views.tables import for_screen, review_plan
 
 
 log = logging.getLogger("burnout.ui")
@@ -381,8 +381,20 @@ def _review_base(url: str, key: str, where: str, measure: str, window: int,
     if filt:     # a filter changes the roll-ups only: the unfiltered base's other parts are reused
         base = refiltered(_review_base(url, key, "{}", measure, window, heat_weeks)[0], filt)
     else:
-        base = review_base(engine(), "org", trend_measure=measure, window_weeks=window, data=org_data(url, key),
-                           heat_weeks=heat_weeks)
+        # A process's first review audits the whole organisation (a minute at 10,000 helpers)
+        # unless the audit of this state is stored (release_store: the import, or another
+        # process, made it): its joint plan is this review's.  The process then audits once
+        # in the background, so that the next change costs only what changed.
+        with _HELD_LOCK:
+            first = url not in _AUDITED and url not in _WARMING
+        data = org_data(url, key)
+        stored = release_store.load(engine(), release_store.OPENING_MEASURE, key) if first else None
+        base = review_base(engine(), "org", trend_measure=measure, window_weeks=window, data=data,
+                           heat_weeks=heat_weeks, plan=None if stored is None else stored.plan)
+        if stored is not None and base.plan is stored.plan:
+            _warm_plan_soon(url, data, window)
+        else:            # audited here (no audit stored for this state, or another window's)
+            _audited(url)
     review = base.review
     sm = review.summary
     return base, _screen({k: review.section(k).display for k in ("by_team", "by_role", "by_site", "risk_bands",
@@ -419,6 +431,7 @@ def org_audit(url: str, measure: str, key: str) -> team_views.OrgAudit:
         return stored
     _wait_warm(url)
     audit = team_views.org_audit(_org_frames(url, key), measure)
+    _audited(url)
     _store_soon(url, measure, key, audit)
     return audit
 
@@ -452,6 +465,14 @@ def _store_soon(url: str, measure: str, key: str, audit: team_views.OrgAudit) ->
 # page is already shown), and a page that needs the next state's audit waits for that first:
 # from then on a check-in costs what changed.
 _WARMING: dict[str, threading.Thread] = {}
+# The databases whose organisation this process has audited itself (its column audits are in
+# audit_cache): a stored audit would save it nothing.
+_AUDITED: set[str] = set()
+
+
+def _audited(url: str) -> None:
+    with _HELD_LOCK:
+        _AUDITED.add(url)
 
 
 def _warm_soon(url: str, key: str, measure: str) -> None:
@@ -464,6 +485,21 @@ def _warm_soon(url: str, key: str, measure: str) -> None:
         if url in _WARMING or url in _HELD:
             return
         _WARMING[url] = thread = threading.Thread(target=warm, name="burnout-audit-warm", daemon=True)
+    thread.start()
+
+
+def _warm_plan_soon(url: str, data: OrgData, window: int) -> None:
+    """The review read a stored plan: its process computes the plan's column audits once in the
+    background (they are what a later change's plan is worked out from, audit_cache)."""
+    def warm() -> None:
+        try:
+            review_plan(org_people(data, window), data.min_n)
+        except Exception:        # only the warming is lost: the next change audits cold
+            log.exception("warming the organisation's review plan failed")
+    with _HELD_LOCK:
+        if url in _WARMING:
+            return
+        _WARMING[url] = thread = threading.Thread(target=warm, name="burnout-plan-warm", daemon=True)
     thread.start()
 
 

@@ -832,7 +832,7 @@ def _pressure_chart(tables: Mapping[str, privacy.Suppressed], heat_group: str) -
 def review_base(engine: Engine, scope: str = "org", settings_override: Mapping | None = None, *,
                 as_of=None, window_weeks: int = 4, where: Mapping | None = None,
                 trend_measure: str = "pulse_strain", data: OrgData | None = None,
-                heat_weeks: int = 26) -> ReviewBase:
+                heat_weeks: int = 26, plan: disclosure.JointPlan | None = None) -> ReviewBase:
     """The part of the HR review for ``scope`` that does not depend on the what-if scenario.
 
     ``settings_override``: the assumptions in SESSION_ASSUMPTIONS (none: every figure rests on
@@ -840,6 +840,9 @@ def review_base(engine: Engine, scope: str = "org", settings_override: Mapping |
     ``where``: a narrowing filter for the roll-ups, e.g.
     ``{"site": [...]}``; it is protected against the unfiltered tables.
     ``heat_weeks``: how many recent weeks the heatmap draws (its table keeps all).
+    ``plan``: the organisation's joint audit of exactly this read (``data``), when the caller
+    holds it already (a stored release audit's, ``release_store``: the same people, the same
+    plan); used only when made for this window and minimum group, else the review audits.
     """
     team = parse_scope(engine, scope)
     odd = sorted(set(settings_override or {}) - SESSION_ASSUMPTIONS)
@@ -856,7 +859,8 @@ def review_base(engine: Engine, scope: str = "org", settings_override: Mapping |
     people = org_people(data, weeks=window_weeks)
     # One audit over every roll-up an HR reviewer can see; a team report or a
     # filter then shows only what those audited tables already imply.
-    plan = review_plan(people, min_n)
+    if plan is None or plan.window != window_weeks or plan.min_n != min_n:
+        plan = review_plan(people, min_n)
     fixed = narrowing(where, team)
     scenario = {**DEFAULT_SCENARIO, "cap_shown": cap_shown(data, people, plan, team, min_n)}
     if team is not None:
