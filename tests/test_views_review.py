@@ -257,6 +257,30 @@ def test_the_turnover_is_worked_out_beside_the_other_sections_and_its_failure_is
         review_base(eng, "org", data=data)
 
 
+def test_a_plan_handed_to_the_review_is_used_only_for_its_window_and_minimum_group(demo_db, monkeypatch):
+    """review_base takes a joint plan the caller holds (a stored release audit's) instead of
+    auditing, but never one made for another window or minimum group: the 4-week plan handed
+    to an 8-week review would let through cells the 8-week audit hides."""
+    from burnout.views.data import org_people
+    from burnout.views.tables import review_plan
+
+    eng = demo_db["engine"]
+    data = load_data(eng)
+    plan4 = review_plan(org_people(data, weeks=4), MIN_N)
+    assert (plan4.window, plan4.min_n) == (4, MIN_N)
+    audits = []
+    real = review_mod.review_plan
+    monkeypatch.setattr(review_mod, "review_plan", lambda *a, **k: audits.append(1) or real(*a, **k))
+    given = review_base(eng, "org", data=data, window_weeks=4, plan=plan4)
+    assert audits == [] and given.plan is plan4
+    own = review_base(eng, "org", data=data, window_weeks=4)      # audits (the same plan: cached)
+    assert audits == [1]
+    assert_same_review(given.review, own.review)
+    eight = review_base(eng, "org", data=data, window_weeks=8, plan=plan4)
+    assert audits == [1, 1] and eight.plan is not plan4 and eight.plan.window == 8
+    assert_same_review(eight.review, review_base(eng, "org", data=data, window_weeks=8).review)
+
+
 def test_for_screen_makes_mixed_columns_text():
     df = pd.DataFrame({"a": [5, "fewer than 5"], "b": [1.0, 2.0]})
     out = for_screen(df)
