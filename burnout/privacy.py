@@ -723,26 +723,32 @@ def participation(roster: pd.DataFrame, scores: pd.DataFrame, min_n: int = MIN_N
     s = scores.loc[mine & ((week_col >= first) & (week_col <= last)).to_numpy(), ["helper_id", "week_start"]]
     start = pd.to_datetime(roster["start_date"]).to_numpy()
     end = pd.to_datetime(roster["end_date"]).to_numpy()
-    ids = roster["helper_id"].to_numpy()
-    answered = s.groupby("week_start")["helper_id"].agg(lambda x: set(x))
-    known = set(known) if known is not None else None
+    # Each helper once (a code), each week a row of who answered: the counts below are sums of
+    # masks over the roster, where sets of ten thousand ids a week cost most of a review's rerun.
+    codes, ids = pd.factorize(roster["helper_id"], use_na_sentinel=False)
+    answered = np.zeros((len(all_weeks), len(ids)), dtype=bool)
+    at = pd.Index(all_weeks).get_indexer(pd.to_datetime(s["week_start"]))
+    who = ids.get_indexer(s["helper_id"])
+    answered[at[at >= 0], who[at >= 0]] = True        # a week off the weekly grid is no week shown
+    mine_known = np.asarray(ids.isin(list(known))) if known is not None else None
     rows = []
-    for w in all_weeks:
+    for i, w in enumerate(all_weeks):
         w64 = np.datetime64(w)
         on = (pd.isna(start) | (start <= w64 + np.timedelta64(6, "D"))) & (pd.isna(end) | (end > w64))
-        eligible = set(ids[on])
-        resp = answered.get(w, set()) & eligible
+        eligible = np.zeros(len(ids), dtype=bool)
+        eligible[codes[on]] = True          # a helper on the roster twice is one person
+        resp = answered[i] & eligible
+        n_eligible, n_resp = int(eligible.sum()), int(resp.sum())
         status = SHOWN
-        if len(eligible) < min_n or len(resp) < min_n:
+        if n_eligible < min_n or n_resp < min_n:
             status = PRIMARY
-        elif known is not None:
-            private_eligible = eligible - known
-            if private_eligible and len(resp - known) < min_n:
+        elif mine_known is not None:
+            if (eligible & ~mine_known).any() and int((resp & ~mine_known).sum()) < min_n:
                 status = KNOWN
         shown = status == SHOWN
-        rows.append({"week_start": w, "eligible": len(eligible) if shown else np.nan,
-                     "respondents": len(resp) if shown else np.nan,
-                     "rate": len(resp) / len(eligible) if shown and eligible else np.nan, "status": status})
+        rows.append({"week_start": w, "eligible": n_eligible if shown else np.nan,
+                     "respondents": n_resp if shown else np.nan,
+                     "rate": n_resp / n_eligible if shown and n_eligible else np.nan, "status": status})
     return pd.DataFrame(rows, columns=cols)
 
 

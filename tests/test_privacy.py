@@ -596,3 +596,57 @@ def test_participation_hides_a_week_whose_private_respondents_are_few(known_answ
     else:
         assert got["status"].iloc[0] == privacy.SHOWN
         assert (got["eligible"].iloc[0], got["respondents"].iloc[0], got["rate"].iloc[0]) == (8, 6, 0.75)
+
+
+def _participation_by_sets(roster, scores, min_n, known, first, last):
+    """The weekly counts as sets of ids, one week at a time: what privacy.participation
+    counted before it counted with masks (the reference for the test below)."""
+    s = scores[scores["helper_id"].isin(set(roster["helper_id"]))
+               & (scores["week_start"] >= first) & (scores["week_start"] <= last)]
+    start, end = pd.to_datetime(roster["start_date"]).to_numpy(), pd.to_datetime(roster["end_date"]).to_numpy()
+    ids = roster["helper_id"].to_numpy()
+    answered = s.groupby("week_start")["helper_id"].agg(lambda x: set(x))
+    known = set(known) if known is not None else None
+    rows = []
+    for w in pd.date_range(first, last, freq="7D"):
+        w64 = np.datetime64(w)
+        on = (pd.isna(start) | (start <= w64 + np.timedelta64(6, "D"))) & (pd.isna(end) | (end > w64))
+        eligible = set(ids[on])
+        resp = answered.get(w, set()) & eligible
+        status = privacy.SHOWN
+        if len(eligible) < min_n or len(resp) < min_n:
+            status = privacy.PRIMARY
+        elif known is not None and (eligible - known) and len(resp - known) < min_n:
+            status = privacy.KNOWN
+        shown = status == privacy.SHOWN
+        rows.append({"week_start": w, "eligible": len(eligible) if shown else np.nan,
+                     "respondents": len(resp) if shown else np.nan,
+                     "rate": len(resp) / len(eligible) if shown and eligible else np.nan, "status": status})
+    return pd.DataFrame(rows, columns=["week_start", "eligible", "respondents", "rate", "status"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32 - 1), st.integers(1, 9), st.sampled_from([None, 1, 3]))
+def test_participation_counted_with_masks_equals_counting_sets_of_people(seed, weeks, n_known):
+    """privacy.participation counts who was on the roster and who answered each week with masks
+    over the roster: exactly the counts and verdicts of sets of ids, with people joining and
+    leaving, a helper on the roster twice, answers of people not (yet, or any more) on it,
+    several answers in one week and answers outside the weeks shown."""
+    rng = np.random.default_rng(seed)
+    monday = pd.Timestamp("2026-03-02")
+    n = int(rng.integers(3, 25))
+    ids = [f"H{i}" for i in range(n)]
+    weeks_back = lambda k: monday - pd.Timedelta(weeks=int(k))      # noqa: E731
+    roster = pd.DataFrame({
+        "helper_id": ids + ids[:2],
+        "start_date": [weeks_back(rng.integers(0, 12)) if rng.random() < 0.4 else pd.NaT for _ in range(n + 2)],
+        "end_date": [weeks_back(rng.integers(0, 12)) if rng.random() < 0.2 else pd.NaT for _ in range(n + 2)]})
+    m = int(rng.integers(0, 150))
+    scores = pd.DataFrame({"helper_id": rng.choice(ids + ["X1", "X2"], m),
+                           "week_start": [weeks_back(k) for k in rng.integers(0, 14, m)]})
+    known = None if n_known is None else list(rng.choice(ids, min(n_known * 2, n), replace=False))
+    got = privacy.participation(roster, scores, 3, known=known, as_of=monday, weeks=weeks)
+    mine = scores[scores["helper_id"].isin(set(ids))]
+    first = max(mine["week_start"].min() if len(mine) else monday, monday - pd.Timedelta(weeks=weeks - 1))
+    want = _participation_by_sets(roster, scores, 3, known, first, monday)
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), want, check_dtype=False)
