@@ -711,24 +711,25 @@ def participation(roster: pd.DataFrame, scores: pd.DataFrame, min_n: int = MIN_N
     # the roster's rows found by a mask, and only the two columns needed taken, for the
     # weeks shown only: the scores are wide and hold every week since the start
     mine = scores["helper_id"].isin(set(roster["helper_id"])).to_numpy()
-    week_col = scores["week_start"]
-    their_weeks = week_col[mine]
-    last = pd.Timestamp(as_of) if as_of is not None else (their_weeks.max() if len(their_weeks) else None)
+    week_np = pd.to_datetime(scores["week_start"]).to_numpy()
+    their_weeks = week_np[mine]
+    their_weeks = their_weeks[~np.isnat(their_weeks)]
+    last = pd.Timestamp(as_of) if as_of is not None else (pd.Timestamp(their_weeks.max()) if len(their_weeks) else None)
     if last is None or pd.isna(last):
         return pd.DataFrame(columns=cols)
-    first = their_weeks.min() if len(their_weeks) else last
+    first = pd.Timestamp(their_weeks.min()) if len(their_weeks) else last
     if weeks:
         first = max(first, last - pd.Timedelta(weeks=weeks - 1))
     all_weeks = pd.date_range(first, last, freq="7D")
-    s = scores.loc[mine & ((week_col >= first) & (week_col <= last)).to_numpy(), ["helper_id", "week_start"]]
+    shown = mine & (week_np >= first.to_datetime64()) & (week_np <= last.to_datetime64())
     start = pd.to_datetime(roster["start_date"]).to_numpy()
     end = pd.to_datetime(roster["end_date"]).to_numpy()
     # Each helper once (a code), each week a row of who answered: the counts below are sums of
     # masks over the roster, where sets of ten thousand ids a week cost most of a review's rerun.
     codes, ids = pd.factorize(roster["helper_id"], use_na_sentinel=False)
     answered = np.zeros((len(all_weeks), len(ids)), dtype=bool)
-    at = pd.Index(all_weeks).get_indexer(pd.to_datetime(s["week_start"]))
-    who = ids.get_indexer(s["helper_id"])
+    at = pd.Index(all_weeks).get_indexer(week_np[shown])
+    who = ids.get_indexer(scores["helper_id"].to_numpy()[shown])
     answered[at[at >= 0], who[at >= 0]] = True        # a week off the weekly grid is no week shown
     mine_known = np.asarray(ids.isin(list(known))) if known is not None else None
     rows = []

@@ -643,7 +643,7 @@ def test_participation_counted_with_masks_equals_counting_sets_of_people(seed, w
         "end_date": [weeks_back(rng.integers(0, 12)) if rng.random() < 0.2 else pd.NaT for _ in range(n + 2)]})
     m = int(rng.integers(0, 150))
     scores = pd.DataFrame({"helper_id": rng.choice(ids + ["X1", "X2"], m),
-                           "week_start": [weeks_back(k) for k in rng.integers(0, 14, m)]})
+                           "week_start": pd.to_datetime([weeks_back(k) for k in rng.integers(0, 14, m)])})
     known = None if n_known is None else list(rng.choice(ids, min(n_known * 2, n), replace=False))
     got = privacy.participation(roster, scores, 3, known=known, as_of=monday, weeks=weeks)
     mine = scores[scores["helper_id"].isin(set(ids))]
