@@ -721,15 +721,15 @@ def participation(roster: pd.DataFrame, scores: pd.DataFrame, min_n: int = MIN_N
     if weeks:
         first = max(first, last - pd.Timedelta(weeks=weeks - 1))
     all_weeks = pd.date_range(first, last, freq="7D")
-    shown = mine & (week_np >= first.to_datetime64()) & (week_np <= last.to_datetime64())
+    in_weeks = mine & (week_np >= first.to_datetime64()) & (week_np <= last.to_datetime64())
     start = pd.to_datetime(roster["start_date"]).to_numpy()
     end = pd.to_datetime(roster["end_date"]).to_numpy()
     # Each helper once (a code), each week a row of who answered: the counts below are sums of
     # masks over the roster, where sets of ten thousand ids a week cost most of a review's rerun.
     codes, ids = pd.factorize(roster["helper_id"], use_na_sentinel=False)
     answered = np.zeros((len(all_weeks), len(ids)), dtype=bool)
-    at = pd.Index(all_weeks).get_indexer(week_np[shown])
-    who = ids.get_indexer(scores["helper_id"].to_numpy()[shown])
+    at = pd.Index(all_weeks).get_indexer(week_np[in_weeks])
+    who = ids.get_indexer(scores["helper_id"].to_numpy()[in_weeks])
     answered[at[at >= 0], who[at >= 0]] = True        # a week off the weekly grid is no week shown
     mine_known = np.asarray(ids.isin(list(known))) if known is not None else None
     rows = []
