@@ -281,6 +281,35 @@ def test_a_plan_handed_to_the_review_is_used_only_for_its_window_and_minimum_gro
     assert_same_review(eight.review, review_base(eng, "org", data=data, window_weeks=8).review)
 
 
+def test_reviews_built_at_once_by_several_sessions_equal_one_built_alone(demo_db):
+    """An attack on the turnover thread and the shared plan: four HR sessions build the review at
+    once (each with its own turnover thread, all asking the one cached joint plan and its memo
+    of verdicts from several threads); each review equals the one built alone, table for table."""
+    import threading
+
+    eng = demo_db["engine"]
+    data = load_data(eng)
+    alone = review_base(eng, "org", data=data).review
+    built, errors = [None] * 4, []
+    gate = threading.Barrier(4)
+
+    def session(i):
+        try:
+            gate.wait(timeout=60)
+            built[i] = review_base(eng, "org", data=data).review
+        except BaseException as exc:     # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=session, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not errors, errors
+    for review in built:
+        assert_same_review(review, alone)
+
+
 def test_for_screen_makes_mixed_columns_text():
     df = pd.DataFrame({"a": [5, "fewer than 5"], "b": [1.0, 2.0]})
     out = for_screen(df)
