@@ -236,6 +236,22 @@ class JointPlan:
         audits = self.cell_audits(column, week, span)
         return audits is not None and all(p.allows(column, conditions) for p in audits)
 
+    def allows_cell_each(self, column: str, fixed: Mapping, dim: str, values: Sequence, week,
+                         span: int = 1) -> list[bool]:
+        """``[self.allows_cell(column, {**fixed, dim: v}, week, span) for v in values]``, each
+        audit asked about every value at once (``privacy.Plan.allows_each``)."""
+        values = list(values)
+        audits = self.cell_audits(column, week, span)
+        ok = ([True] * len(values) if self.roster is None
+              else self.roster.allows_each(EVERYONE, fixed, dim, values))
+        if audits is None:
+            return [False] * len(values)
+        for p in audits:
+            live = [i for i, v in enumerate(ok) if v]
+            for i, v in zip(live, p.allows_each(column, fixed, dim, [values[i] for i in live])):
+                ok[i] = v
+        return ok
+
     def cell_audits(self, column: str, week, span: int = 1) -> tuple | None:
         """The audits that must each allow a weekly cell of ``column`` in ``week``
         (:meth:`allows_cell`, beside the roster's); None: no such cell is shown."""
@@ -350,7 +366,16 @@ def cell_gate(plan: "privacy.Plan | JointPlan | None", group_col: str, measure: 
         audits = plan.cell_audits(column, week, span) if joint else None
         rest = (group_col, column, repr(sorted(fixed.items(), key=str)), span, joint, audits is None)
         return ((plan.roster, *(audits or ())) if joint else (plan,)), rest
+    def each(groups: Sequence, week) -> list:
+        """``[gate((g, week)) for g in groups]``, the plan asked about every group at once."""
+        if joint:
+            todo = [g for g in dict.fromkeys(groups) if (g, week) not in verdicts and str(g) != privacy.TOTAL]
+            if todo:
+                for g, ok in zip(todo, plan.allows_cell_each(column, fixed, group_col, todo, week, span)):
+                    verdicts[(g, week)] = None if ok else privacy.COMPLEMENTARY
+        return [gate((g, week)) for g in groups]
     gate.basis = basis
+    gate.each = each
     return gate
 
 def allows(plan: "privacy.Plan | JointPlan | None", conditions: Mapping, column: str = "n") -> bool:

@@ -59,7 +59,7 @@ text never reaches HR: written comments are the helper's own (the settings'
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -832,25 +832,70 @@ class Plan:
         combination of the audited, shown rows (and of the known people)."""
         if column not in self._atoms:
             return True
-        key = (id(self._atoms[column]), tuple(sorted(
-            (d, tuple(sorted(map(str, v))) if isinstance(v, (list, tuple, set, frozenset)) else (str(v),))
-            for d, v in dict(conditions).items())))
+        key = self._key(column, conditions)
         verdict = self._allowed.get(key)
         if verdict is None:
             verdict = self._allowed[key] = self._allows(column, conditions)
         return verdict
 
+    def _key(self, column: str, conditions: Mapping) -> tuple:
+        return (id(self._atoms[column]), tuple(sorted(
+            (d, tuple(sorted(map(str, v))) if isinstance(v, (list, tuple, set, frozenset)) else (str(v),))
+            for d, v in dict(conditions).items())))
+
+    def allows_each(self, column: str, fixed: Mapping, dim: str, values: Sequence) -> list[bool]:
+        """``[self.allows(column, {**fixed, dim: v}) for v in values]`` (each ``v`` one value),
+        asked together: a weekly table asks each week's audit about thousands of teams, and
+        matching every atom's text once per team cost most of the time.  The same verdicts
+        (each group's people counted from the same atoms, the same row-space check on the
+        same indicator), kept as :meth:`allows` keeps them."""
+        if column not in self._atoms:
+            return [True] * len(values)
+        keys = [self._key(column, {**fixed, dim: v}) for v in values]
+        out = [self._allowed.get(k) for k in keys]
+        todo = [i for i, v in enumerate(out) if v is None]
+        if todo:
+            for i, v in zip(todo, self._allows_each(column, fixed, dim, [values[i] for i in todo])):
+                out[i] = self._allowed[keys[i]] = v
+        return out
+
+    def _allows_each(self, column: str, fixed: Mapping, dim: str, values: list) -> list[bool]:
+        rest = {d: v for d, v in dict(fixed).items() if d != dim}
+        d = list(self.dims).index(dim)
+        words = [str(v) for v in values]
+        names = pd.Index(pd.unique(pd.Series(words, dtype=object)))
+        at = names.get_indexer(words)                 # each value's text, once
+
+        def matched(cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            # _indicator of the fixed conditions, and each atom's value of ``dim`` as a text code
+            base = _indicator(cols, self.dims, rest) if len(cols) else np.ones(0)
+            codes = names.get_indexer(cols[:, d]) if len(cols) else np.zeros(0, dtype=np.intp)
+            return base, codes
+        every_cols, every_sizes = self._everyone.get(column, self._atoms[column])
+        base_e, codes_e = matched(every_cols)
+        sizes = np.asarray(every_sizes, dtype=float) * base_e
+        hit = codes_e >= 0
+        # people in each group: the sizes of its atoms (whole numbers: the same sum in any order)
+        n = np.bincount(codes_e[hit], weights=sizes[hit], minlength=len(names)) if len(every_cols) \
+            else np.zeros(len(names))
+        base_c, codes_c = matched(self._atoms[column][0])
+        return [self._verdict(column, float(n[i]), lambda i=i: base_c * (codes_c == i)) for i in at]
+
     def _allows(self, column: str, conditions: Mapping) -> bool:
         every_cols, every_sizes = self._everyone.get(column, self._atoms[column])
         n = float(every_sizes @ _indicator(every_cols, self.dims, conditions)) if len(every_cols) else 0.0
+        return self._verdict(column, n, lambda: _indicator(self._atoms[column][0], self.dims, conditions))
+
+    def _verdict(self, column: str, n: float, indicator: Callable[[], np.ndarray]) -> bool:
+        """The verdict on a group of ``n`` people (counting the known ones) whose audited atoms
+        ``indicator()`` marks: the one rule :meth:`allows` and :meth:`allows_each` both apply."""
         if n == 0:
             return True
         if n < self.min_n:
             return False
-        cols, _ = self._atoms[column]
-        if not len(cols):
+        if not len(self._atoms[column][0]):
             return True        # everyone in it is known to the reader already
-        return _in_rowspace(self._probe[column], _indicator(cols, self.dims, conditions))
+        return _in_rowspace(self._probe[column], indicator())
 
 
 def _indicator(cols: np.ndarray, dims: Sequence[str], conditions) -> np.ndarray:

@@ -650,3 +650,38 @@ def test_participation_counted_with_masks_equals_counting_sets_of_people(seed, w
     first = max(mine["week_start"].min() if len(mine) else monday, monday - pd.Timedelta(weeks=weeks - 1))
     want = _participation_by_sets(roster, scores, 3, known, first, monday)
     pd.testing.assert_frame_equal(got.reset_index(drop=True), want, check_dtype=False)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32 - 1), st.sampled_from([3, 5]), st.booleans())
+def test_verdicts_asked_for_many_groups_at_once_equal_those_asked_one_by_one(seed, min_n, with_known):
+    """privacy.Plan.allows_each (a weekly table's gate asks every team at once) against
+    Plan.allows one group at a time, on random organisations with many groups near the minimum,
+    known people, groups no one is in, and narrowings by another dimension or a list of values;
+    each way of asking on its own copy of the plan (no verdict kept from the other)."""
+    import copy
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(8, 70))
+    df = pd.DataFrame({"helper_id": [f"H{i}" for i in range(n)],
+                       "team": rng.choice([f"T{i}" for i in range(int(rng.integers(2, 9)))], n),
+                       "role": rng.choice(["caseworker", "nurse", "lead"], n),
+                       "site": rng.choice(["North", "South", "East"], n),
+                       "x": np.where(rng.random(n) < 0.8, rng.random(n), np.nan)})
+    known = list(df["helper_id"].sample(int(rng.integers(0, 6)), random_state=int(rng.integers(1 << 30)))) \
+        if with_known else None
+    plan = privacy.plan_groups(df, ["x"], min_n, known=known)
+    fixes = [{}, {"site": "North"}, {"site": ["North", "East"]}, {"role": "nurse", "site": "South"}]
+    seen = set()
+    for dim in ("team", "role", "site"):
+        values = sorted(set(df[dim])) + ["nobody here"]
+        for fixed in fixes:
+            for column in ("n", "x", "not audited"):
+                one, each = copy.deepcopy(plan), copy.deepcopy(plan)
+                single = [one.allows(column, {**fixed, dim: v}) for v in values]
+                assert each.allows_each(column, fixed, dim, values) == single, (dim, fixed, column)
+                # asked again, from the verdicts kept by either way of asking
+                assert each.allows_each(column, fixed, dim, values) == single
+                assert one.allows_each(column, fixed, dim, values) == single
+                seen.update(single)
+    assert True in seen

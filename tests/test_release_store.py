@@ -14,7 +14,7 @@ import pytest
 import streamlit as st
 from sqlalchemy import select, update
 
-from burnout import checkin, release_store
+from burnout import checkin, disclosure, release_store
 from burnout.store import frames, prepared
 from burnout.store import schema as s
 from burnout.ui import common
@@ -289,3 +289,34 @@ def test_the_leaving_model_is_fitted_once_and_read_by_a_fresh_process(writable_d
     other = dataclasses.replace(data, settings=dataclasses.replace(data.settings, min_group_size=7))
     with pytest.raises(pytest.fail.Exception):
         views_data.leaving_model_for(eng, other)
+
+
+@pytest.mark.parametrize("fixed", [{}, {"site": "__first__"}, {"team": "__lead__"}])
+def test_verdicts_asked_for_every_group_at_once_equal_those_asked_one_by_one(writable_db, fixed):
+    """A weekly table asks each week's audit about every team at once (JointPlan.allows_cell_each,
+    privacy.Plan.allows_each): for every audited week, a week no audit knows, each column, by team
+    and by role, and under a fixed narrowing, the verdicts equal allows_cell asked one group at a
+    time, each on a fresh copy of the plan (no verdict kept from the other way of asking)."""
+    eng, team = writable_db["engine"], writable_db["lead_team"]
+    plan = team_views.org_audit(load_review_data(eng, with_model=False), MEASURE).plan
+    roster = frames.roster(eng)
+    if fixed.get("site") == "__first__":
+        fixed = {"site": [sorted(set(roster["site"].dropna().astype(str)))[0]]}
+    elif fixed.get("team") == "__lead__":
+        fixed = {"team": team}
+    fresh = lambda: pickle.loads(pickle.dumps(plan))        # noqa: E731 - a plan without kept verdicts
+    weeks = [plan.last_week - pd.Timedelta(weeks=k) for k in range(len(plan.weeks) + 1)] + [pd.Timestamp("2001-01-01")]
+    asked, seen = 0, set()
+    for dim in ("team", "role"):
+        if dim in fixed:
+            continue
+        values = sorted(set(roster[dim].dropna().astype(str))) + ["no such group"]
+        for column in sorted({*plan.status, *plan.weekly, *plan.blocked}):
+            one, each = fresh(), fresh()
+            for week in weeks:
+                for span in (1, disclosure.BLOCK_WEEKS):
+                    single = [one.allows_cell(column, {**fixed, dim: v}, week, span) for v in values]
+                    assert each.allows_cell_each(column, fixed, dim, values, week, span) == single, (column, week)
+                    asked += len(values)
+                    seen.update(single)
+    assert asked > 1000 and seen == {True, False}

@@ -335,7 +335,7 @@ def _verdicts(gate, groups: list, week) -> tuple:
     if hit is not None and len(hit[0]) == len(audits) and all(a is b for a, b in zip(hit[0], audits)):
         _VERDICTS.move_to_end(key)
         return hit[1]
-    verdicts = tuple(gate((g, week)) for g in cells)
+    verdicts = tuple(gate.each(cells, week)) if hasattr(gate, "each") else tuple(gate((g, week)) for g in cells)
     _VERDICTS[key] = (audits, verdicts)
     while len(_VERDICTS) > VERDICT_CACHE_SIZE:
         _VERDICTS.popitem(last=False)
