@@ -9,7 +9,7 @@ import logging
 import os
 import re
 import threading
-from typing import Mapping
+from typing import Callable, Mapping
 from urllib.parse import urlsplit
 
 import pandas as pd
@@ -476,30 +476,31 @@ def _audited(url: str) -> None:
 
 
 def _warm_soon(url: str, key: str, measure: str) -> None:
-    def warm() -> None:
-        try:
-            team_views.org_audit(_org_frames(url, key), measure)
-        except Exception:        # only the warming is lost: the next change computes it cold
-            log.exception("warming the organisation's audit failed")
-    with _HELD_LOCK:
-        if url in _WARMING or url in _HELD:
-            return
-        _WARMING[url] = thread = threading.Thread(target=warm, name="burnout-audit-warm", daemon=True)
-    thread.start()
+    """A lead's page read a stored audit: its process computes the audit once in the background
+    (nothing to do when it holds a read of its own: it audits from that)."""
+    _warm_once(url, "burnout-audit-warm", "the organisation's audit",
+               lambda: team_views.org_audit(_org_frames(url, key), measure), unless_held=True)
 
 
 def _warm_plan_soon(url: str, data: OrgData, window: int) -> None:
     """The review read a stored plan: its process computes the plan's column audits once in the
     background (they are what a later change's plan is worked out from, audit_cache)."""
+    _warm_once(url, "burnout-plan-warm", "the organisation's review plan",
+               lambda: review_plan(org_people(data, window), data.min_n))
+
+
+def _warm_once(url: str, name: str, what: str, work: Callable[[], object], unless_held: bool = False) -> None:
+    """``work()`` on a background thread ``name``, at most once per process and database
+    (:data:`_WARMING`, which :func:`_wait_warm` waits for)."""
     def warm() -> None:
         try:
-            review_plan(org_people(data, window), data.min_n)
-        except Exception:        # only the warming is lost: the next change audits cold
-            log.exception("warming the organisation's review plan failed")
+            work()
+        except Exception:        # only the warming is lost: the next change computes it cold
+            log.exception("warming %s failed", what)
     with _HELD_LOCK:
-        if url in _WARMING:
+        if url in _WARMING or (unless_held and url in _HELD):
             return
-        _WARMING[url] = thread = threading.Thread(target=warm, name="burnout-plan-warm", daemon=True)
+        _WARMING[url] = thread = threading.Thread(target=warm, name=name, daemon=True)
     thread.start()
 
 
