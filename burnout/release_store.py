@@ -29,7 +29,7 @@ from burnout import materialise
 from burnout.store import prepared
 from burnout.store.retry import DATABASE_ERRORS
 from burnout.views import team as team_views
-from burnout.views.data import TREND_MEASURES, load_review_data
+from burnout.views.data import TREND_MEASURES, load_review_data, store_read
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,9 @@ def prepare(engine: Engine, measures: Iterable[str] = (OPENING_MEASURE,),
     stored.  A database error only loses the preparing: the data are stored, and the first
     page that needs an audit computes it.
 
+    The review's read is kept too (views.data.store_read) when it was read whole: a page
+    process's first read then reads only the teams changed since.
+
     Not the leaving model: its fit reads the whole risk history (3 GB at 10,000 helpers,
     more than an import may hold); the first process that fits it stores it for the
     others (views.data.leaving_model_for)."""
@@ -84,6 +87,7 @@ def _prepare(engine: Engine, measures: Iterable[str], progress: Callable[[str], 
     if progress:
         progress("checking what the organisation's review shows (for the leads' pages)")
     data = load_review_data(engine, with_model=False)
+    store_read(engine, data)     # a whole read: the pages' processes start from it
     audits = {m: team_views.org_audit(data, m) for m in missing}
     if data_key(engine) != key:
         return []

@@ -20,7 +20,7 @@ from burnout.store import schema as s
 from burnout.ui import common
 from burnout.views import team as team_views
 from burnout.views import data as views_data
-from burnout.views.data import TREND_MEASURES, load_data, load_review_data
+from burnout.views.data import STORED_READ, TREND_MEASURES, load_data, load_review_data
 
 from conftest import run_cli
 from test_team_page_cache import ANSWERS, chart_specs, open_team_page
@@ -223,6 +223,35 @@ def test_an_hr_reviewer_s_first_open_in_a_fresh_process_uses_the_stored_plan(wri
     assert [who for who, _ in audits[1:]] == ["review"] and audits[1][1] != "burnout-plan-warm"
 
 
+def test_a_fresh_process_after_a_check_in_reads_only_the_changed_team(writable_db, monkeypatch):
+    """A page process's whole read is kept for the others (after the page, ui/common._org_frames);
+    after a check-in, a fresh process's HR review starts from it and reads only the checked-in
+    helper's team again, and shows what a process reading everything shows."""
+    eng, team, url = writable_db["engine"], writable_db["lead_team"], writable_db["url"]
+    helper = _other_helper(eng, team)
+    # the data reach this week first (the week's first check-in moves every figure's week)
+    checkin.save_checkin(eng, helper, ANSWERS)
+    _fresh_process()
+    _open_review(eng)
+    common._wait_warm(url)                   # the whole read is stored after the page is shown
+    checkin.save_checkin(eng, helper, ANSWERS, submitted_at=common.now() - pd.Timedelta(hours=1))
+    asked = []
+    real = frames.scores_by_week
+    monkeypatch.setattr(frames, "scores_by_week",
+                        lambda *a, helper_ids=None, **k: asked.append(helper_ids) or real(*a, helper_ids=helper_ids, **k))
+    _fresh_process()
+    started = _shown(_open_review(eng))
+    common._wait_warm(url)
+    roster = frames.roster(eng)
+    their_team = roster.loc[roster["helper_id"] == helper, "team"].iloc[0]
+    assert [set(ids) for ids in asked] == [set(roster.loc[roster["team"] == their_team, "helper_id"])]
+    # a process with nothing kept to start from reads everything, and shows the same
+    monkeypatch.setattr(views_data, "stored_read", lambda *a, **k: None)
+    _fresh_process()
+    assert _shown(_open_review(eng)) == started
+    assert asked[1:] == [None]
+
+
 def test_a_plan_read_back_keeps_no_verdict_keyed_on_another_process_s_objects(writable_db):
     """A column audit's verdicts are memoised under the id() of its atoms; ids mean nothing in
     another process, where new atoms may get an old id: a stored plan carries no verdicts, and
@@ -266,7 +295,8 @@ def test_postgresql_stores_the_audit_and_concurrent_saves_leave_one(pg_url, demo
     assert len(results) == 6 and any(results)
     with eng.connect() as conn:
         names = sorted(conn.execute(select(s.prepared_results.c.name)).scalars().all())
-    assert names == [release_store.name_of(MEASURE)]
+    # one audit row (and the import's review read, views.data.store_read)
+    assert names == [release_store.name_of(MEASURE), STORED_READ]
     assert release_store.load(eng, MEASURE, key) is not None
 
 

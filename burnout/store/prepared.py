@@ -63,13 +63,15 @@ def is_current(engine: Engine, name: str, key: str) -> bool:
 def load(engine: Engine, name: str, key: str, kind: type):
     """The stored result ``name`` when it was made for ``key`` by this code and reads back
     as a ``kind``, else None."""
+    state = state_of(name, key)
+    # the state alone first: a result made for another state (some megabytes) is never read
     with engine.connect() as conn:
-        row = conn.execute(select(prepared_results.c.state, prepared_results.c.payload)
-                           .where(prepared_results.c.name == name)).first()
-    if row is None or row.state != state_of(name, key):
+        payload = conn.execute(select(prepared_results.c.payload).where(
+            (prepared_results.c.name == name) & (prepared_results.c.state == state))).scalar()
+    if payload is None:
         return None
     try:
-        obj = pickle.loads(zlib.decompress(row.payload))
+        obj = pickle.loads(zlib.decompress(payload))
     except Exception:       # a damaged row: computed again rather than failing the page
         log.warning("the stored %s could not be read; computing it again", name)
         return None

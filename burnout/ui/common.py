@@ -30,7 +30,8 @@ from burnout.store.retry import DATABASE_ERRORS
 from burnout.store.writes import audit as write_audit
 from burnout.ui import web
 from burnout.views import team as team_views
-from burnout.views.data import OrgData, active_roster, leaving_model_for, load_data, load_review_data, org_people
+from burnout.views.data import (OrgData, active_roster, leaving_model_for, load_data, load_review_data, org_people,
+                                store_read)
 from burnout.views.review import Review, ReviewBase, refiltered, review_base, with_scenario
 from burnout.views.tables import for_screen, review_plan
 
@@ -303,6 +304,8 @@ def _org_frames(url: str, key: str) -> OrgData:
     if data.read_at is not None:
         with _HELD_LOCK:
             _HELD[url] = data
+        if data.patched is None:     # read whole: kept for the other processes, after the page
+            _store_soon(url, "the organisation's review read", lambda eng: store_read(eng, data))
     return data
 
 
@@ -432,16 +435,18 @@ def org_audit(url: str, measure: str, key: str) -> team_views.OrgAudit:
     _wait_warm(url)
     audit = team_views.org_audit(_org_frames(url, key), measure)
     _audited(url)
-    _store_soon(url, measure, key, audit)
+    _store_soon(url, "the organisation's audit", lambda eng: release_store.save(eng, measure, key, audit))
     return audit
 
 
-# Storing the audit for the other processes (a pickle of some megabytes written to the
-# database) is no part of the page that computed it: it is written after the page is shown.
+# Storing a result for the other processes (the audit, the review's read: pickles of some
+# megabytes written to the database) is no part of the page that made it: it is written
+# after the page is shown.
 _STORING: dict[str, threading.Thread] = {}
 
 
-def _store_soon(url: str, measure: str, key: str, audit: team_views.OrgAudit) -> None:
+def _store_soon(url: str, what: str, store_with: Callable[[object], object]) -> None:
+    """``store_with(engine)`` on a background thread, after this process's earlier storing of ``url``."""
     eng = engine()
     with _HELD_LOCK:
         before = _STORING.get(url)
@@ -450,10 +455,10 @@ def _store_soon(url: str, measure: str, key: str, audit: team_views.OrgAudit) ->
         if before is not None:       # one after the other: the later state is stored last
             before.join()
         try:
-            release_store.save(eng, measure, key, audit)
-        except Exception:        # only the storing is lost: another process computes the audit itself
-            log.exception("storing the organisation's audit failed")
-    thread = threading.Thread(target=store, name="burnout-audit-store", daemon=True)
+            store_with(eng)
+        except Exception:        # only the storing is lost: another process computes it itself
+            log.exception("storing %s failed", what)
+    thread = threading.Thread(target=store, name="burnout-store", daemon=True)
     with _HELD_LOCK:
         _STORING[url] = thread
     thread.start()
