@@ -86,3 +86,43 @@ def plan(atoms: privacy.Atoms, columns: Mapping[str, np.ndarray], min_n: int) ->
     while len(_PLANS) > PLAN_CACHE_SIZE:
         _PLANS.popitem(last=False)
     return hit
+
+
+def entries_of(plan: privacy.Plan, budget: int) -> list[tuple[tuple, privacy.ColumnAudit]]:
+    """The column audits ``plan`` was assembled from (``privacy.assemble``), each under the key
+    :func:`column_audit` keeps it (:func:`audit_key`), for a plan whose search had ``budget``.
+    A plan keeps each audit's parts whole: the atoms someone answered in with their people
+    (``everyone``) and those with unknown people (``atoms``, a subset in the same order), from
+    which the key's names and counts are exactly those the audit was computed from."""
+    out = []
+    for column, status in plan.status.items():
+        everyone = plan._everyone.get(column)
+        if everyone is None:          # nobody answered: no atoms
+            out.append(((plan.min_n, plan.dims, budget, (), b"", b""), privacy.ColumnAudit(status)))
+            continue
+        every_cols, every_sizes = everyone
+        cols, sizes = plan._atoms[column]
+        names = tuple(map(tuple, every_cols.tolist()))
+        unknown_of = dict(zip(map(tuple, cols.tolist()), sizes.tolist()))
+        unknown = np.array([unknown_of.get(n, 0) for n in names], dtype=np.int64)
+        out.append(((plan.min_n, plan.dims, budget, names, every_sizes.astype(np.int64).tobytes(), unknown.tobytes()),
+                    privacy.ColumnAudit(status, plan._atoms[column], plan._probe[column], everyone)))
+    return out
+
+
+def seed(plans, budget: int) -> int:
+    """Keep the column audits of ``plans`` (made in another process, with search ``budget``)
+    as if computed here: a plan of this state, or of a state a few check-ins away, then
+    computes only the audits whose counts differ.  Nothing is kept for another budget (an
+    exhausted search hides more).  Returns how many audits were new to the cache."""
+    if budget != privacy.SEARCH_BUDGET:
+        return 0
+    added = 0
+    for p in plans:
+        for key, audit in entries_of(p, budget):
+            if key not in _AUDITS:
+                _AUDITS[key] = (next(_SERIAL), audit)
+                added += 1
+    while len(_AUDITS) > AUDIT_CACHE_SIZE:
+        _AUDITS.popitem(last=False)
+    return added

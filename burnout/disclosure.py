@@ -196,6 +196,11 @@ class JointPlan:
         return self.windows[self.window]
 
     @property
+    def audits(self) -> tuple:
+        """Every audit of the joint plan: the windows', the weeks', the blocks' and the roster's."""
+        return (*self.windows.values(), *self.weeks, *self.blocks, *([self.roster] if self.roster else []))
+
+    @property
     def status(self) -> dict:
         return self.plan.status
 

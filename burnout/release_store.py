@@ -25,7 +25,7 @@ from typing import Callable, Iterable
 
 from sqlalchemy.engine import Engine
 
-from burnout import materialise
+from burnout import audit_cache, disclosure, materialise, privacy
 from burnout.store import prepared
 from burnout.store.retry import DATABASE_ERRORS
 from burnout.views import team as team_views
@@ -52,10 +52,34 @@ def load(engine: Engine, measure: str, key: str) -> team_views.OrgAudit | None:
 
 
 def save(engine: Engine, measure: str, key: str, audit: team_views.OrgAudit) -> bool:
-    """Store ``audit`` (of ``measure``, made at ``key``) as the measure's latest."""
+    """Store ``audit`` (of ``measure``, made at ``key``) as the measure's latest, and its plan
+    as the latest plan of any state (:func:`seed`)."""
     if audit.measure != measure:
         raise ValueError(f"an audit of {audit.measure} is not one of {measure}")
-    return prepared.save(engine, name_of(measure), key, audit)
+    saved = prepared.save(engine, name_of(measure), key, audit)
+    prepared.save(engine, LATEST_PLAN, "", (privacy.SEARCH_BUDGET, audit.plan))
+    return saved
+
+
+# The plan of the audit stored last, whatever state it was made for: its column audits are
+# kept under who answered in which group (audit_cache), so most of them are the audits of
+# a state a few changes later too.  A process about to audit the organisation puts them in
+# its cache first (:func:`seed`) and computes only the audits whose counts differ: after one
+# check-in, the current week's, block's and windows' (tests/test_release_store.py).
+LATEST_PLAN = "release_plan:latest"
+
+
+def seed(engine: Engine, plan: disclosure.JointPlan | None = None) -> int:
+    """Put the column audits of ``plan`` (None: of the latest stored plan, any state) in this
+    process's audit cache; how many were new to it."""
+    if plan is not None:
+        return audit_cache.seed(plan.audits, privacy.SEARCH_BUDGET)
+    try:
+        stored = prepared.load(engine, LATEST_PLAN, "", tuple)
+    except DATABASE_ERRORS as exc:       # only the head start is lost
+        log.warning("the latest plan was not read: %s", exc)
+        return 0
+    return 0 if stored is None else audit_cache.seed(stored[1].audits, stored[0])
 
 
 def prepare(engine: Engine, measures: Iterable[str] = (OPENING_MEASURE,),
@@ -88,6 +112,7 @@ def _prepare(engine: Engine, measures: Iterable[str], progress: Callable[[str], 
         progress("checking what the organisation's review shows (for the leads' pages)")
     data = load_review_data(engine, with_model=False)
     store_read(engine, data)     # a whole read: the pages' processes start from it
+    seed(engine)                 # after a small change most column audits are the last stored plan's
     audits = {m: team_views.org_audit(data, m) for m in missing}
     if data_key(engine) != key:
         return []

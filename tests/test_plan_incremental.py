@@ -245,3 +245,57 @@ def test_an_exhausted_search_is_never_served_from_the_cache(monkeypatch):
     assert sum(shown_closed) < sum(shown)
     monkeypatch.undo()
     same(build(people, reader), reference(reader, people), people)
+
+
+def test_a_plan_read_back_in_another_process_seeds_the_cache_under_the_keys_it_was_audited_under(monkeypatch):
+    """release_store.seed: a process puts the column audits of a plan made elsewhere (pickled,
+    as the database keeps it) in its cache.  Each lands under exactly the key a cold audit of
+    the same counts is kept under, so the plan of the same state computes no audit, the plan
+    after check-ins and a new week computes only what they changed, and both equal a cold build;
+    a plan whose search had another budget seeds nothing."""
+    import pickle
+
+    rng = np.random.default_rng(17)
+    spec = [(f"T{t}", r, s, int(rng.integers(1, 8)), int(rng.integers(0, 3)))
+            for t, (r, s) in enumerate(itertools.product(["nurse", "social worker", "counsellor"], ["S", "T"]))]
+    spec += [("T9", "nurse", "S", 3, 0), ("T10", "peer", "U", 1, 0)]
+    people = people_frame(spec, rng, p_pulse=0.5)
+    reader = disclosure.Reader.hr(people)
+    made = build(people, reader)
+    cached = {k: a for k, (_, a) in audit_cache._AUDITS.items()}
+    back = pickle.loads(pickle.dumps(made))
+    seeded = {k: a for p in back.audits for k, a in audit_cache.entries_of(p, privacy.SEARCH_BUDGET)}
+    assert seeded.keys() == cached.keys()
+    for k, a in cached.items():
+        b = seeded[k]
+        assert b.status == a.status
+        for part in ("atoms", "everyone"):
+            x, y = getattr(a, part), getattr(b, part)
+            assert (x is None) == (y is None)
+            if x is not None:
+                assert np.array_equal(x[0], y[0]) and np.array_equal(x[1], y[1])
+        assert (a.probe is None and b.probe is None) or np.array_equal(a.probe, b.probe)
+    # another process: nothing cached, then the stored plan's audits
+    audit_cache.clear()
+    disclosure._PLANS.clear()
+    calls = counting(monkeypatch)
+    assert audit_cache.seed(back.audits, privacy.SEARCH_BUDGET) == len(cached)
+    plan = build(people, reader)
+    assert calls == []
+    same(plan, reference(reader, people), people)
+    # two people who had not answered this week yet
+    quiet = {m: list(people.loc[people[disclosure.week_column(m, 0)].isna(), "helper_id"])
+             for m in ("pulse_strain", "work_burnout")}
+    later = check_in(check_in(people, quiet["pulse_strain"][0]), quiet["work_burnout"][-1], "work_burnout")
+    del calls[:]
+    plan = build(later, reader)
+    assert 0 < len(calls) <= 2 * (1 + len(COLS)) + 3, len(calls)
+    same(plan, reference(reader, later), later)
+    later = new_week(later)
+    del calls[:]
+    plan = build(later, reader)
+    assert len(calls) < len(cached) / 2, (len(calls), len(cached))
+    same(plan, reference(reader, later), later)
+    # a search that ran out hides more: a plan made with another budget seeds nothing
+    audit_cache.clear()
+    assert audit_cache.seed(back.audits, privacy.SEARCH_BUDGET + 1) == 0 and not audit_cache._AUDITS

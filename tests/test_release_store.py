@@ -252,6 +252,54 @@ def test_a_fresh_process_after_a_check_in_reads_only_the_changed_team(writable_d
     assert asked[1:] == [None]
 
 
+def test_a_fresh_process_after_a_check_in_audits_only_what_the_check_in_changed(writable_db, monkeypatch):
+    """The audit stored is of the state before a check-in: a fresh process's lead page and HR
+    review put its plan's column audits in their cache (release_store.seed) and audit only
+    the columns whose counts the check-in changed, and show exactly what a process that
+    audits everything shows."""
+    from burnout import audit_cache, privacy
+
+    eng, team, url = writable_db["engine"], writable_db["lead_team"], writable_db["url"]
+    checkin.save_checkin(eng, _other_helper(eng, team), ANSWERS)
+    assert release_store.prepare(eng) == [MEASURE]
+    r = frames.roster(eng)
+    second = r.loc[r["end_date"].isna() & (r["team"] != team), "helper_id"].iloc[1]      # not in this week yet
+    checkin.save_checkin(eng, second, ANSWERS)
+    calls = []
+    real = privacy.audit_atoms
+    monkeypatch.setattr(privacy, "audit_atoms", lambda *a, **k: calls.append(1) or real(*a, **k))
+
+    def fresh():
+        _fresh_process()
+        audit_cache.clear()
+        disclosure._PLANS.clear()
+        del calls[:]
+
+    def forget_audits():          # the audits the pages store for this state
+        with eng.begin() as conn:
+            conn.execute(s.prepared_results.delete().where(s.prepared_results.c.name.like("release_audit:%")))
+
+    fresh()
+    review = _shown(_open_review(eng))
+    common._wait_warm(url)
+    seeded_review = len(calls)
+    fresh()
+    lead = chart_specs(open_team_page(eng, "demo-lead"))
+    common._wait_warm(url)
+    seeded_lead = len(calls)
+    # the same pages in processes with nothing to start from
+    monkeypatch.setattr(release_store, "seed", lambda *a, **k: 0)
+    forget_audits()
+    fresh()
+    assert chart_specs(open_team_page(eng, "demo-lead")) == lead
+    common._wait_warm(url)
+    cold = len(calls)
+    forget_audits()
+    fresh()
+    assert _shown(_open_review(eng)) == review
+    assert 0 < seeded_lead <= cold / 4 and 0 < seeded_review <= cold / 4, (seeded_lead, seeded_review, cold)
+
+
 def test_a_plan_read_back_keeps_no_verdict_keyed_on_another_process_s_objects(writable_db):
     """A column audit's verdicts are memoised under the id() of its atoms; ids mean nothing in
     another process, where new atoms may get an old id: a stored plan carries no verdicts, and
@@ -295,8 +343,8 @@ def test_postgresql_stores_the_audit_and_concurrent_saves_leave_one(pg_url, demo
     assert len(results) == 6 and any(results)
     with eng.connect() as conn:
         names = sorted(conn.execute(select(s.prepared_results.c.name)).scalars().all())
-    # one audit row (and the import's review read, views.data.store_read)
-    assert names == [release_store.name_of(MEASURE), STORED_READ]
+    # one audit row, the latest plan (release_store.seed) and the import's review read (views.data.store_read)
+    assert names == sorted([release_store.name_of(MEASURE), release_store.LATEST_PLAN, STORED_READ])
     assert release_store.load(eng, MEASURE, key) is not None
 
 

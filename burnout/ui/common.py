@@ -392,10 +392,12 @@ def _review_base(url: str, key: str, where: str, measure: str, window: int,
             first = url not in _AUDITED and url not in _WARMING
         data = org_data(url, key)
         stored = release_store.load(engine(), release_store.OPENING_MEASURE, key) if first else None
+        if first and stored is None:       # the column audits of an earlier state stored
+            release_store.seed(engine())
         base = review_base(engine(), "org", trend_measure=measure, window_weeks=window, data=data,
                            heat_weeks=heat_weeks, plan=None if stored is None else stored.plan)
         if stored is not None and base.plan is stored.plan:
-            _warm_plan_soon(url, data, window)
+            _warm_plan_soon(url, data, window, stored.plan)
         else:            # audited here (no audit stored for this state, or another window's)
             _audited(url)
     review = base.review
@@ -430,9 +432,13 @@ def org_audit(url: str, measure: str, key: str) -> team_views.OrgAudit:
     it, or another process did), else computed and stored for the others."""
     stored = release_store.load(engine(), measure, key)
     if stored is not None:
-        _warm_soon(url, key, measure)
+        _warm_soon(url, key, measure, stored.plan)
         return stored
     _wait_warm(url)
+    with _HELD_LOCK:
+        first = url not in _AUDITED
+    if first:            # the column audits of an earlier state stored: only what differs is audited
+        release_store.seed(engine())
     audit = team_views.org_audit(_org_frames(url, key), measure)
     _audited(url)
     _store_soon(url, "the organisation's audit", lambda eng: release_store.save(eng, measure, key, audit))
@@ -480,18 +486,24 @@ def _audited(url: str) -> None:
         _AUDITED.add(url)
 
 
-def _warm_soon(url: str, key: str, measure: str) -> None:
-    """A lead's page read a stored audit: its process computes the audit once in the background
-    (nothing to do when it holds a read of its own: it audits from that)."""
-    _warm_once(url, "burnout-audit-warm", "the organisation's audit",
-               lambda: team_views.org_audit(_org_frames(url, key), measure), unless_held=True)
+def _warm_soon(url: str, key: str, measure: str, plan) -> None:
+    """A lead's page read a stored audit: its process works the audit out once in the background,
+    its column audits taken from the stored plan (nothing to do when it holds a read of its
+    own: it audits from that)."""
+    def warm() -> None:
+        release_store.seed(None, plan)
+        team_views.org_audit(_org_frames(url, key), measure)
+    _warm_once(url, "burnout-audit-warm", "the organisation's audit", warm, unless_held=True)
 
 
-def _warm_plan_soon(url: str, data: OrgData, window: int) -> None:
-    """The review read a stored plan: its process computes the plan's column audits once in the
-    background (they are what a later change's plan is worked out from, audit_cache)."""
-    _warm_once(url, "burnout-plan-warm", "the organisation's review plan",
-               lambda: review_plan(org_people(data, window), data.min_n))
+def _warm_plan_soon(url: str, data: OrgData, window: int, plan) -> None:
+    """The review read a stored plan: its process works the plan out once in the background, its
+    column audits taken from the stored one (what a later change's plan is worked out from,
+    audit_cache), and the people frame a later change patches."""
+    def warm() -> None:
+        release_store.seed(None, plan)
+        review_plan(org_people(data, window), data.min_n)
+    _warm_once(url, "burnout-plan-warm", "the organisation's review plan", warm)
 
 
 def _warm_once(url: str, name: str, what: str, work: Callable[[], object], unless_held: bool = False) -> None:
