@@ -28,6 +28,7 @@ from sqlalchemy.engine import Engine
 from burnout import audit_cache, disclosure, materialise, privacy
 from burnout.store import prepared
 from burnout.store.retry import DATABASE_ERRORS
+from burnout.views import tables
 from burnout.views import team as team_views
 from burnout.views.data import TREND_MEASURES, load_review_data, store_read
 
@@ -67,6 +68,24 @@ def save(engine: Engine, measure: str, key: str, audit: team_views.OrgAudit) -> 
 # its cache first (:func:`seed`) and computes only the audits whose counts differ: after one
 # check-in, the current week's, block's and windows' (tests/test_release_store.py).
 LATEST_PLAN = "release_plan:latest"
+
+
+# The organisation's team x week blocks the last preparing suppressed (views.tables.by_week),
+# whatever state: keyed on their rows, verdicts and known people, so every week a change did
+# not touch is read back by a process that puts them in its cache (:func:`seed_weeks`).
+# Kept by the import and ``rebuild`` only: a week's blocks stay right for as long as its
+# rows do, and a page storing them after every check-in would write them all again.
+LATEST_WEEKS = "release_weeks:latest"
+
+
+def seed_weeks(engine: Engine) -> int:
+    """Put the week blocks the last preparing kept in this process's cache; how many were new."""
+    try:
+        stored = prepared.load(engine, LATEST_WEEKS, "", list)
+    except DATABASE_ERRORS as exc:       # only the head start is lost
+        log.warning("the week blocks were not read: %s", exc)
+        return 0
+    return 0 if stored is None else tables.seed_weeks(stored)
 
 
 def seed(engine: Engine, plan: disclosure.JointPlan | None = None) -> int:
@@ -113,7 +132,9 @@ def _prepare(engine: Engine, measures: Iterable[str], progress: Callable[[str], 
     data = load_review_data(engine, with_model=False)
     store_read(engine, data)     # a whole read: the pages' processes start from it
     seed(engine)                 # after a small change most column audits are the last stored plan's
+    seed_weeks(engine)           # and most week blocks the last preparing's
     audits = {m: team_views.org_audit(data, m) for m in missing}
     if data_key(engine) != key:
         return []
+    prepared.save(engine, LATEST_WEEKS, "", tables.week_blocks())
     return [m for m, audit in audits.items() if save(engine, m, key, audit)]

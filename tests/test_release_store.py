@@ -134,6 +134,7 @@ def _fresh_process() -> None:
     common._HELD.clear()
     common._WARMING.clear()
     common._AUDITED.clear()
+    common._SEEDED.clear()
 
 
 def test_a_lead_s_first_open_in_a_fresh_process_reads_the_stored_audit(writable_db, monkeypatch):
@@ -258,6 +259,7 @@ def test_a_fresh_process_after_a_check_in_audits_only_what_the_check_in_changed(
     the columns whose counts the check-in changed, and show exactly what a process that
     audits everything shows."""
     from burnout import audit_cache, privacy
+    from burnout.views import tables
 
     eng, team, url = writable_db["engine"], writable_db["lead_team"], writable_db["url"]
     checkin.save_checkin(eng, _other_helper(eng, team), ANSWERS)
@@ -265,15 +267,18 @@ def test_a_fresh_process_after_a_check_in_audits_only_what_the_check_in_changed(
     r = frames.roster(eng)
     second = r.loc[r["end_date"].isna() & (r["team"] != team), "helper_id"].iloc[1]      # not in this week yet
     checkin.save_checkin(eng, second, ANSWERS)
-    calls = []
+    calls, weeks = [], []
     real = privacy.audit_atoms
     monkeypatch.setattr(privacy, "audit_atoms", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real_frame = tables.WeekRows.frame        # the weeks by_week suppresses (those not cached)
+    monkeypatch.setattr(tables.WeekRows, "frame", lambda self, which: weeks.append(len(which)) or real_frame(self, which))
 
     def fresh():
         _fresh_process()
         audit_cache.clear()
         disclosure._PLANS.clear()
-        del calls[:]
+        tables._WEEKS.clear()
+        del calls[:], weeks[:]
 
     def forget_audits():          # the audits the pages store for this state
         with eng.begin() as conn:
@@ -282,22 +287,26 @@ def test_a_fresh_process_after_a_check_in_audits_only_what_the_check_in_changed(
     fresh()
     review = _shown(_open_review(eng))
     common._wait_warm(url)
-    seeded_review = len(calls)
+    seeded_review, review_weeks = len(calls), sum(weeks)
     fresh()
     lead = chart_specs(open_team_page(eng, "demo-lead"))
     common._wait_warm(url)
-    seeded_lead = len(calls)
+    seeded_lead, lead_weeks = len(calls), sum(weeks)
     # the same pages in processes with nothing to start from
     monkeypatch.setattr(release_store, "seed", lambda *a, **k: 0)
+    monkeypatch.setattr(release_store, "seed_weeks", lambda *a, **k: 0)
     forget_audits()
     fresh()
     assert chart_specs(open_team_page(eng, "demo-lead")) == lead
     common._wait_warm(url)
-    cold = len(calls)
+    cold, cold_weeks = len(calls), sum(weeks)
     forget_audits()
     fresh()
     assert _shown(_open_review(eng)) == review
     assert 0 < seeded_lead <= cold / 4 and 0 < seeded_review <= cold / 4, (seeded_lead, seeded_review, cold)
+    # the week blocks the preparing kept: only the week the check-in fell in is suppressed again
+    # (one per weekly table), where a process with nothing kept suppresses every week
+    assert cold_weeks >= 20 and 0 < lead_weeks <= 3 and 0 < review_weeks <= 3, (lead_weeks, review_weeks, cold_weeks)
 
 
 def test_a_plan_read_back_keeps_no_verdict_keyed_on_another_process_s_objects(writable_db):
@@ -343,8 +352,10 @@ def test_postgresql_stores_the_audit_and_concurrent_saves_leave_one(pg_url, demo
     assert len(results) == 6 and any(results)
     with eng.connect() as conn:
         names = sorted(conn.execute(select(s.prepared_results.c.name)).scalars().all())
-    # one audit row, the latest plan (release_store.seed) and the import's review read (views.data.store_read)
-    assert names == sorted([release_store.name_of(MEASURE), release_store.LATEST_PLAN, STORED_READ])
+    # one audit row, the latest plan and week blocks (release_store.seed, seed_weeks) and the
+    # import's review read (views.data.store_read)
+    assert names == sorted([release_store.name_of(MEASURE), release_store.LATEST_PLAN, release_store.LATEST_WEEKS,
+                            STORED_READ])
     assert release_store.load(eng, MEASURE, key) is not None
 
 

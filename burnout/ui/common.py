@@ -392,6 +392,8 @@ def _review_base(url: str, key: str, where: str, measure: str, window: int,
             first = url not in _AUDITED and url not in _WARMING
         data = org_data(url, key)
         stored = release_store.load(engine(), release_store.OPENING_MEASURE, key) if first else None
+        if first:
+            _seed_weeks_once(url)
         if first and stored is None:       # the column audits of an earlier state stored
             release_store.seed(engine())
         base = review_base(engine(), "org", trend_measure=measure, window_weeks=window, data=data,
@@ -438,6 +440,7 @@ def org_audit(url: str, measure: str, key: str) -> team_views.OrgAudit:
     with _HELD_LOCK:
         first = url not in _AUDITED
     if first:            # the column audits of an earlier state stored: only what differs is audited
+        _seed_weeks_once(url)
         release_store.seed(engine())
     audit = team_views.org_audit(_org_frames(url, key), measure)
     _audited(url)
@@ -481,6 +484,20 @@ _WARMING: dict[str, threading.Thread] = {}
 _AUDITED: set[str] = set()
 
 
+# The databases whose kept week blocks (release_store.seed_weeks) this process has read.
+_SEEDED: set[str] = set()
+
+
+def _seed_weeks_once(url: str) -> None:
+    """This process's first weekly tables of ``url``'s organisation start from the week blocks
+    the last import or rebuild suppressed: only the weeks changed since are suppressed here."""
+    with _HELD_LOCK:
+        if url in _SEEDED:
+            return
+        _SEEDED.add(url)
+    release_store.seed_weeks(engine())
+
+
 def _audited(url: str) -> None:
     with _HELD_LOCK:
         _AUDITED.add(url)
@@ -491,6 +508,7 @@ def _warm_soon(url: str, key: str, measure: str, plan) -> None:
     its column audits taken from the stored plan (nothing to do when it holds a read of its
     own: it audits from that)."""
     def warm() -> None:
+        _seed_weeks_once(url)
         release_store.seed(None, plan)
         team_views.org_audit(_org_frames(url, key), measure)
     _warm_once(url, "burnout-audit-warm", "the organisation's audit", warm, unless_held=True)

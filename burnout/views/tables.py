@@ -314,6 +314,27 @@ _WEEKS: "OrderedDict[tuple, privacy.Suppressed]" = OrderedDict()
 WEEK_CACHE_SIZE = 1024      # about 100 weeks x 4 measures x a few scopes; a block is a few kB
 
 
+def week_blocks(group_col: str = "team") -> list[tuple[tuple, privacy.Suppressed]]:
+    """The cached week blocks of ``group_col`` x week tables with their keys.  A key is content
+    (the rows' digest, the verdicts, the known people), never an object of this process, so
+    another process may keep them as its own (:func:`seed_weeks`, release_store)."""
+    return [(k, v) for k, v in list(_WEEKS.items()) if k[0] == group_col]
+
+
+def seed_weeks(blocks) -> int:
+    """Keep ``blocks`` (:func:`week_blocks` of another process) as if suppressed here: a week
+    whose rows, verdicts and known people are the same is read back, not suppressed again.
+    Returns how many were new to the cache."""
+    added = 0
+    for key, block in blocks:
+        if key not in _WEEKS:
+            _WEEKS[key] = block
+            added += 1
+    while len(_WEEKS) > WEEK_CACHE_SIZE:
+        _WEEKS.popitem(last=False)
+    return added
+
+
 # A week's gate verdicts, keyed on the ids of the audits they rest on (disclosure.cell_gate's
 # basis) and kept with those audits, so an id is never reused while its entry lives: after a
 # check-in only the weeks whose audits changed ask the gate again (tens of thousands of
