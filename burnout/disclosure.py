@@ -230,6 +230,31 @@ class JointPlan:
         n_blocks = -(-w // BLOCK_WEEKS)
         return column not in self.blocked or all(p.allows(column, conditions) for p in self.blocks[:n_blocks])
 
+    def allows_each(self, column: str, fixed: Mapping, dim: str, values: Sequence,
+                    window: int | None = None) -> list[bool]:
+        """``[self.allows(column, {**fixed, dim: v}, window) for v in values]``, each audit asked
+        about every value at once (``privacy.Plan.allows_each``): the same audits, in the same
+        conjunction."""
+        values = list(values)
+        if column.startswith(COUNT_OF):
+            return [a and b for a, b in zip(self._roster_each(fixed, dim, values),
+                                            self.allows_each(column[len(COUNT_OF):], fixed, dim, values, window))]
+        w = self.window if window is None else window
+        audits = [self.windows[w]]
+        if column in self.weekly:
+            audits += list(self.weeks[:w])
+        if column in self.blocked:
+            audits += list(self.blocks[:-(-w // BLOCK_WEEKS)])
+        ok = self._roster_each(fixed, dim, values) if column == "n" else [True] * len(values)
+        for p in audits:
+            live = [i for i, v in enumerate(ok) if v]
+            for i, v in zip(live, p.allows_each(column, fixed, dim, [values[i] for i in live])):
+                ok[i] = v
+        return ok
+
+    def _roster_each(self, fixed: Mapping, dim: str, values: list) -> list[bool]:
+        return [True] * len(values) if self.roster is None else self.roster.allows_each(EVERYONE, fixed, dim, values)
+
     def allows_cell(self, column: str, conditions: Mapping, week, span: int = 1) -> bool:
         """May a weekly cell (the mean and the people of ``column`` in the ``span`` weeks
         from the week starting ``week``) over the people matching ``conditions`` be shown?
@@ -247,8 +272,7 @@ class JointPlan:
         audit asked about every value at once (``privacy.Plan.allows_each``)."""
         values = list(values)
         audits = self.cell_audits(column, week, span)
-        ok = ([True] * len(values) if self.roster is None
-              else self.roster.allows_each(EVERYONE, fixed, dim, values))
+        ok = self._roster_each(fixed, dim, values)
         if audits is None:
             return [False] * len(values)
         for p in audits:
@@ -386,6 +410,13 @@ def cell_gate(plan: "privacy.Plan | JointPlan | None", group_col: str, measure: 
 def allows(plan: "privacy.Plan | JointPlan | None", conditions: Mapping, column: str = "n") -> bool:
     """May counts (or ``column``) over the people matching ``conditions`` be released?"""
     return plan is None or plan.allows(column, dict(conditions))
+
+
+def allows_each(plan: "privacy.Plan | JointPlan | None", fixed: Mapping, dim: str, values: Sequence,
+                column: str = "n") -> list[bool]:
+    """``[allows(plan, {**fixed, dim: v}, column) for v in values]``, asked together."""
+    values = list(values)
+    return [True] * len(values) if plan is None else privacy._allows_each(plan, column, dict(fixed), dim, values)
 
 
 def lead_allows(plan: "privacy.Plan | JointPlan | None", team: str, private: Iterable, column: str = "n",

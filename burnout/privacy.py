@@ -1283,6 +1283,15 @@ def hide_all(sup: Suppressed, status: str = COMPLEMENTARY) -> Suppressed:
     return Suppressed(table, st, sup.group_cols, sup.value_cols, sup.min_n, sup.labels)
 
 
+def _allows_each(plan, column: str, fixed: Mapping, dim: str, values: list) -> list[bool]:
+    """``plan.allows_each`` where the plan has it (Plan, disclosure.JointPlan), else one by one
+    (disclosure.allows_each, apply_plan)."""
+    each = getattr(plan, "allows_each", None)
+    if each is not None:
+        return each(column, fixed, dim, values)
+    return [plan.allows(column, {**fixed, dim: v}) for v in values]
+
+
 def apply_plan(sup: Suppressed, plan: Plan, fixed: Mapping | None = None,
                column_map: Mapping | None = None) -> Suppressed:
     """Hide the cells of a one-way table that the joint audit does not allow.
@@ -1301,14 +1310,19 @@ def apply_plan(sup: Suppressed, plan: Plan, fixed: Mapping | None = None,
     cols = ["n", *sup.value_cols]
     st = {c: status[c].to_numpy(dtype=object).copy() for c in cols}
     hide = {c: np.zeros(len(table), dtype=bool) for c in cols}
-    for i, key in enumerate(table[g].tolist()):
-        cond = dict(fixed)
-        if str(key) != TOTAL:
-            cond[g] = key
-        for c in cols:
-            if st[c][i] == SHOWN and not plan.allows((column_map or {}).get(c, c), cond):
+    keys = table[g].tolist()
+    total = [str(k) == TOTAL for k in keys]
+    for c in cols:
+        # each shown row's group asked of the plan, every group of the column at once (allows_each)
+        shown = [i for i in range(len(keys)) if st[c][i] == SHOWN]
+        groups = [i for i in shown if not total[i]]
+        column = (column_map or {}).get(c, c)
+        verdicts = dict(zip(groups, _allows_each(plan, column, fixed, g, [keys[i] for i in groups])))
+        for i in shown:
+            if not (plan.allows(column, fixed) if total[i] else verdicts[i]):
                 st[c][i] = FILTER if fixed else COMPLEMENTARY
                 hide[c][i] = True
+    for i in range(len(keys)):
         if st["n"][i] != SHOWN:
             for c in sup.value_cols:
                 if st[c][i] == SHOWN:

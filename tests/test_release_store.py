@@ -385,7 +385,8 @@ def test_verdicts_asked_for_every_group_at_once_equal_those_asked_one_by_one(wri
     """A weekly table asks each week's audit about every team at once (JointPlan.allows_cell_each,
     privacy.Plan.allows_each): for every audited week, a week no audit knows, each column, by team
     and by role, and under a fixed narrowing, the verdicts equal allows_cell asked one group at a
-    time, each on a fresh copy of the plan (no verdict kept from the other way of asking)."""
+    time, each on a fresh copy of the plan (no verdict kept from the other way of asking); so do
+    the roll-ups' (JointPlan.allows_each against allows) in every window."""
     eng, team = writable_db["engine"], writable_db["lead_team"]
     plan = team_views.org_audit(load_review_data(eng, with_model=False), MEASURE).plan
     roster = frames.roster(eng)
@@ -406,6 +407,13 @@ def test_verdicts_asked_for_every_group_at_once_equal_those_asked_one_by_one(wri
                 for span in (1, disclosure.BLOCK_WEEKS):
                     single = [one.allows_cell(column, {**fixed, dim: v}, week, span) for v in values]
                     assert each.allows_cell_each(column, fixed, dim, values, week, span) == single, (column, week)
+                    asked += len(values)
+                    seen.update(single)
+            # the roll-ups' verdicts (JointPlan.allows_each): every window, and the counts of who answered
+            for c in (column, disclosure.count_of(column)):
+                for window in sorted(plan.windows):
+                    single = [one.allows(c, {**fixed, dim: v}, window) for v in values]
+                    assert each.allows_each(c, fixed, dim, values, window) == single, (c, window)
                     asked += len(values)
                     seen.update(single)
     assert asked > 1000 and seen == {True, False}

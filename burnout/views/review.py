@@ -223,10 +223,11 @@ def turnover_impact(data: OrgData, people: pd.DataFrame, min_n: int, scenario: M
     impact = turnover.helper_impact_under(model, roster, latest, settings, pool_kinds=pool)  # as the risk command
     impact = impact.merge(roster[["helper_id", "site"]], on="helper_id", how="left")
     # how many have an estimate says how many did not answer: that count passes the roster audit too
-    n_risk = {str(k): n for k, n in zip(mask.table[group_col], mask.table["n"])
-              if plan is None or disclosure.allows(plan, {**dict(fixed or {}), **({} if str(k) == privacy.TOTAL
-                                                                                   else {group_col: k})},
-                                                   disclosure.count_of("risk_score"))}
+    keys, counted, scope = list(mask.table[group_col]), disclosure.count_of("risk_score"), dict(fixed or {})
+    groups = [k for k in keys if str(k) != privacy.TOTAL]
+    allowed = dict(zip(map(str, groups), disclosure.allows_each(plan, scope, group_col, groups, counted)))
+    allowed[privacy.TOTAL] = disclosure.allows(plan, scope, counted)
+    n_risk = {str(k): n for k, n in zip(keys, mask.table["n"]) if allowed[str(k)]}
     if group_col == "team":
         per = turnover.team_impact(impact, ts)
     else:
