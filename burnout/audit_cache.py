@@ -113,16 +113,25 @@ def entries_of(plan: privacy.Plan, budget: int) -> list[tuple[tuple, privacy.Col
 def seed(plans, budget: int) -> int:
     """Keep the column audits of ``plans`` (made in another process, with search ``budget``)
     as if computed here: a plan of this state, or of a state a few check-ins away, then
-    computes only the audits whose counts differ.  Nothing is kept for another budget (an
-    exhausted search hides more).  Returns how many audits were new to the cache."""
+    computes only the audits whose counts differ.  Each plan is kept too, under its audits'
+    serials (:func:`plan`), so a plan of the same audits is that very object, with the
+    verdicts asked of it since (views.tables keeps a week's verdicts under its audits'
+    identity).  Nothing is kept for another budget (an exhausted search hides more).
+    Returns how many audits were new to the cache."""
     if budget != privacy.SEARCH_BUDGET:
         return 0
     added = 0
     for p in plans:
-        for key, audit in entries_of(p, budget):
-            if key not in _AUDITS:
-                _AUDITS[key] = (next(_SERIAL), audit)
+        parts = []
+        for column, (key, audit) in zip(p.status, entries_of(p, budget)):
+            hit = _AUDITS.get(key)
+            if hit is None:
+                hit = _AUDITS[key] = (next(_SERIAL), audit)
                 added += 1
+            parts.append((column, hit[0]))
+        _PLANS.setdefault((p.min_n, p.dims, tuple(parts)), (next(_SERIAL), p))
     while len(_AUDITS) > AUDIT_CACHE_SIZE:
         _AUDITS.popitem(last=False)
+    while len(_PLANS) > PLAN_CACHE_SIZE:
+        _PLANS.popitem(last=False)
     return added

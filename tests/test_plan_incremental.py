@@ -282,6 +282,8 @@ def test_a_plan_read_back_in_another_process_seeds_the_cache_under_the_keys_it_w
     assert audit_cache.seed(back.audits, privacy.SEARCH_BUDGET) == len(cached)
     plan = build(people, reader)
     assert calls == []
+    # the very audits read back (with any verdict asked of them since), not copies
+    assert all(a is b for a, b in zip(plan.audits, back.audits)) and len(plan.audits) == len(back.audits)
     same(plan, reference(reader, people), people)
     # two people who had not answered this week yet
     quiet = {m: list(people.loc[people[disclosure.week_column(m, 0)].isna(), "helper_id"])
@@ -290,6 +292,8 @@ def test_a_plan_read_back_in_another_process_seeds_the_cache_under_the_keys_it_w
     del calls[:]
     plan = build(later, reader)
     assert 0 < len(calls) <= 2 * (1 + len(COLS)) + 3, len(calls)
+    # the weeks the check-ins left alone keep the audits read back
+    assert sum(a is b for a, b in zip(plan.weeks, back.weeks)) == len(back.weeks) - 1
     same(plan, reference(reader, later), later)
     later = new_week(later)
     del calls[:]
