@@ -1,8 +1,8 @@
 """The HR review's whole read kept in the database for every process (views.data.store_read):
 a process with no read of its own starts from the kept one and reads again only the teams
 whose counters moved since; its frames, and the review built from them, equal a whole
-read's.  Attacks: a deletion, a new setting, another database, a damaged row, a read
-patched from the kept one, several changes in a row."""
+read's.  Attacks: a deletion, a new setting, a damaged row, a read
+patched from the kept one, several changes in a row, a copy of the database."""
 from __future__ import annotations
 
 import datetime as dt
@@ -109,16 +109,23 @@ def test_the_kept_read_is_not_used_where_only_a_whole_read_is_right(org, reads, 
     read = D.load_review_data(eng, with_model=False)
     assert reads == [None]
     assert_same_frames(read, whole(eng))
-    # another database (a copy of this one) never starts from this one's kept read
+    # a copy of the database (a backup restored, another URL to the same data) holds the kept
+    # read with the counters it is compared with: a change made in the copy alone is read again
     assert D.store_read(eng, whole(eng))
     copy = tmp_path / "copy.db"
     src, dst = sqlite3.connect(tmp_path / "org.db"), sqlite3.connect(copy)
     src.backup(dst)
     src.close(), dst.close()
     other = get_engine(f"sqlite:///{copy}")
-    assert D.stored_read(other, whole(other).read_at) is None
+    who = active(other)[-1:]
+    check_in(other, who, rng)
     reads.clear()
-    D.load_review_data(other, with_model=False)
+    read = D.load_review_data(other, with_model=False)
+    assert reads == [members(other, who)] and read.read_at[0] == str(other.url)
+    assert_same_frames(read, whole(other))
+    # and the original, which the copy's check-in never reached, reads nothing again
+    reads.clear()
+    assert_same_frames(D.load_review_data(eng, with_model=False), whole(eng))
     assert reads == [None]
     # a damaged row: read whole, with a warning, not a failed page
     check_in(eng, active(eng)[:1], rng)

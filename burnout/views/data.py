@@ -225,13 +225,16 @@ STORED_READ = "review_read"
 
 def _read_key(read_at: tuple) -> str:
     """What a kept read must share with a read for it to be patched (:func:`_patched`): the
-    database, the helper weeks' state, the settings and the week; the counters may differ."""
-    return repr(read_at[:-1])
+    helper weeks' state, the settings and the week; the counters may differ.  Not the
+    database's URL: the read is kept in the database it describes (and in a copy of it, with
+    the counters it is compared with), whatever URL a process reaches it by."""
+    return repr(read_at[1:-1])
 
 
 def stored_read(engine: Engine, read_at: tuple) -> OrgData | None:
     """The whole read kept by :func:`store_read` that a read at ``read_at`` can patch, else None."""
-    return prepared.load(engine, STORED_READ, _read_key(read_at), OrgData)
+    kept = prepared.load(engine, STORED_READ, _read_key(read_at), OrgData)
+    return None if kept is None else dataclasses.replace(kept, read_at=(read_at[0], *kept.read_at[1:]))
 
 
 def store_read(engine: Engine, data: OrgData) -> bool:
