@@ -839,9 +839,16 @@ class Plan:
         return verdict
 
     def _key(self, column: str, conditions: Mapping) -> tuple:
-        return (id(self._atoms[column]), tuple(sorted(
-            (d, tuple(sorted(map(str, v))) if isinstance(v, (list, tuple, set, frozenset)) else (str(v),))
-            for d, v in dict(conditions).items())))
+        return (id(self._atoms[column]), tuple(sorted(_key_part(d, v) for d, v in dict(conditions).items())))
+
+    def _keys(self, column: str, fixed: Mapping, dim: str, values: Sequence) -> list[tuple]:
+        """``[self._key(column, {**fixed, dim: v}) for v in values]``, the fixed conditions' part
+        sorted once: the conditions are sorted by dimension, each named once, so every key is
+        the fixed part with ``dim``'s part put at its one place."""
+        rest = sorted(_key_part(d, v) for d, v in dict(fixed).items() if d != dim)
+        at = sum(d < dim for d, _ in rest)
+        before, after, aid = tuple(rest[:at]), tuple(rest[at:]), id(self._atoms[column])
+        return [(aid, (*before, _key_part(dim, v), *after)) for v in values]
 
     def allows_each(self, column: str, fixed: Mapping, dim: str, values: Sequence) -> list[bool]:
         """``[self.allows(column, {**fixed, dim: v}) for v in values]`` (each ``v`` one value),
@@ -851,7 +858,7 @@ class Plan:
         same indicator), kept as :meth:`allows` keeps them."""
         if column not in self._atoms:
             return [True] * len(values)
-        keys = [self._key(column, {**fixed, dim: v}) for v in values]
+        keys = self._keys(column, fixed, dim, values)
         out = [self._allowed.get(k) for k in keys]
         todo = [i for i, v in enumerate(out) if v is None]
         if todo:
@@ -1281,6 +1288,11 @@ def hide_all(sup: Suppressed, status: str = COMPLEMENTARY) -> Suppressed:
         st.loc[shown, c] = status
         table[c] = table[c].astype("Int64").mask(shown) if c == "n" else table[c].mask(shown, np.nan)
     return Suppressed(table, st, sup.group_cols, sup.value_cols, sup.min_n, sup.labels)
+
+
+def _key_part(d: str, v) -> tuple:
+    """One condition as a verdict's key holds it (Plan._key): a list of values as its sorted texts."""
+    return (d, tuple(sorted(map(str, v))) if isinstance(v, (list, tuple, set, frozenset)) else (str(v),))
 
 
 def _allows_each(plan, column: str, fixed: Mapping, dim: str, values: list) -> list[bool]:

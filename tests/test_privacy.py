@@ -671,13 +671,17 @@ def test_verdicts_asked_for_many_groups_at_once_equal_those_asked_one_by_one(see
     known = list(df["helper_id"].sample(int(rng.integers(0, 6)), random_state=int(rng.integers(1 << 30)))) \
         if with_known else None
     plan = privacy.plan_groups(df, ["x"], min_n, known=known)
-    fixes = [{}, {"site": "North"}, {"site": ["North", "East"]}, {"role": "nurse", "site": "South"}]
+    fixes = [{}, {"site": "North"}, {"site": ["North", "East"]}, {"role": "nurse", "site": "South"},
+             {"team": "T0", "site": "East"}]
     seen = set()
     for dim in ("team", "role", "site"):
         values = sorted(set(df[dim])) + ["nobody here"]
         for fixed in fixes:
             for column in ("n", "x", "not audited"):
                 one, each = copy.deepcopy(plan), copy.deepcopy(plan)
+                if column in plan._atoms:      # the keys verdicts are kept under, made both ways
+                    assert plan._keys(column, fixed, dim, values) == [plan._key(column, {**fixed, dim: v})
+                                                                      for v in values]
                 single = [one.allows(column, {**fixed, dim: v}) for v in values]
                 assert each.allows_each(column, fixed, dim, values) == single, (dim, fixed, column)
                 # asked again, from the verdicts kept by either way of asking
