@@ -130,10 +130,12 @@ def _prepare(engine: Engine, measures: Iterable[str], progress: Callable[[str], 
     if progress:
         progress("checking what the organisation's review shows (for the leads' pages)")
     data = load_review_data(engine, with_model=False)
-    store_read(engine, data)     # a whole read: the pages' processes start from it
     seed(engine)                 # after a small change most column audits are the last stored plan's
     seed_weeks(engine)           # and most week blocks the last preparing's
     audits = {m: team_views.org_audit(data, m) for m in missing}
+    # a whole read, with the week rows and people frame the audits worked out from it: the
+    # pages' processes start from it
+    store_read(engine, data)
     if data_key(engine) != key:
         return []
     prepared.save(engine, LATEST_WEEKS, "", tables.week_blocks())

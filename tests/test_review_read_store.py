@@ -5,6 +5,7 @@ read's.  Attacks: a deletion, a new setting, a damaged row, a read
 patched from the kept one, several changes in a row, a copy of the database."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import sqlite3
 
@@ -19,7 +20,7 @@ from burnout.store import settings as saved_settings
 from burnout.store.schema import prepared_results
 from burnout.views import data as D
 from burnout.views.review import build_review
-from tests.test_review_patch import answers, assert_same_frames, reads  # noqa: F401  (reads: a fixture)
+from tests.test_review_patch import answers, assert_same_frames, assert_same_rows, reads  # noqa: F401  (reads: a fixture)
 from tests.test_review_read import assert_same_review
 
 import numpy as np
@@ -160,3 +161,32 @@ def test_a_process_starts_from_the_kept_read_on_postgresql(pg_url, reads):
     started = D.load_review_data(eng, with_model=False)
     assert reads == [members(eng, who)]
     assert_same_frames(started, whole(eng))
+
+
+def test_what_was_worked_out_from_the_kept_read_is_patched_not_worked_out_whole(org, reads, monkeypatch):
+    """The week rows and the people frame worked out from the kept read are kept with it: a
+    process holding nothing patches them for the changed helpers, and they equal those worked
+    out whole from a whole read."""
+    from burnout.views import tables
+
+    eng, rng = org, np.random.default_rng(9)
+    first = whole(eng)
+    measures = ("pulse_strain", "risk_score")
+    for m in measures:
+        tables.org_week_rows(first, m)
+    D.org_people(first)
+    assert D.store_read(eng, first)
+    D._KEPT.clear()                      # another process
+    check_in(eng, list(rng.choice(active(eng), size=2, replace=False)), rng)
+    cut, people_kept = [], []
+    real_of, real_replaced = tables.WeekRows.of, D._people_replaced
+    monkeypatch.setattr(tables.WeekRows, "of", classmethod(lambda cls, *a, **k: cut.append(1) or real_of(*a, **k)))
+    monkeypatch.setattr(D, "_people_replaced", lambda *a, **k: people_kept.append(1) or real_replaced(*a, **k))
+    started = D.load_review_data(eng, with_model=False)
+    kept = {m: tables.org_week_rows(started, m) for m in measures}
+    people = D.org_people(started)
+    assert cut == [] and people_kept == [1]
+    fresh = dataclasses.replace(whole(eng), read_at=None)      # worked out whole, nothing kept
+    for m in measures:
+        assert_same_rows(kept[m], tables.org_week_rows(fresh, m))
+    pd.testing.assert_frame_equal(people, D.people_frame(fresh), check_exact=True)

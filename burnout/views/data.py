@@ -232,17 +232,29 @@ def _read_key(read_at: tuple) -> str:
 
 
 def stored_read(engine: Engine, read_at: tuple) -> OrgData | None:
-    """The whole read kept by :func:`store_read` that a read at ``read_at`` can patch, else None."""
-    kept = prepared.load(engine, STORED_READ, _read_key(read_at), OrgData)
-    return None if kept is None else dataclasses.replace(kept, read_at=(read_at[0], *kept.read_at[1:]))
+    """The whole read kept by :func:`store_read` that a read at ``read_at`` can patch, else None.
+    What was worked out from it and kept with it goes where this process keeps what it works
+    out between reads (:func:`kept_between_reads`), so a read patched from it patches those too."""
+    got = prepared.load(engine, STORED_READ, _read_key(read_at), tuple)
+    if got is None or len(got) != 2 or not isinstance(got[0], OrgData) or not isinstance(got[1], dict):
+        return None
+    data = dataclasses.replace(got[0], read_at=(read_at[0], *got[0].read_at[1:]))
+    with _KEPT_LOCK:
+        for name, out in got[1].items():
+            _KEPT[(read_at[0], *name)] = (data.read_at, out)
+    return data
 
 
 def store_read(engine: Engine, data: OrgData) -> bool:
     """Keep ``data`` for the other processes when it is a whole review read (not patched from
-    another, which is kept already); True when stored."""
+    another, which is kept already), with what this process has worked out from it so far
+    (:func:`kept_between_reads`: the week rows, the people frame); True when stored."""
     if data.read_at is None or data.patched is not None:
         return False
-    return prepared.save(engine, STORED_READ, _read_key(data.read_at), dataclasses.replace(data, leaving_model=None))
+    with _KEPT_LOCK:
+        kept = {slot[1:]: out for slot, (at, out) in _KEPT.items() if at == data.read_at}
+    return prepared.save(engine, STORED_READ, _read_key(data.read_at),
+                         (dataclasses.replace(data, leaving_model=None), kept))
 
 
 def _stored_week(engine: Engine) -> tuple[dict, dict, pd.Timestamp] | None:
