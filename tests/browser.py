@@ -50,6 +50,22 @@ def open_checkin_form(page) -> None:
     page.get_by_role("button", name=_FORM_BUTTONS).first.wait_for()
 
 
+def wait_for_run(page, timeout: float = 120.0) -> None:
+    """Wait until the page's current run is drawn whole.
+
+    While a run is under way, Streamlit keeps the last run's elements on the page, marked
+    stale, until the new run replaces them: a heading of the new run can be on the page
+    beside a metric of the old one (a lead picking another helper saw the first helper's
+    risk for a moment). Done when no element is stale and the app is not running."""
+    deadline = time.time() + timeout
+    stale = page.locator('[data-stale="true"]')
+    running = page.locator('[data-testid="stStatusWidgetRunningIcon"], [data-testid="stStatusWidgetRunningManIcon"]')
+    while stale.count() or running.count():
+        if time.time() > deadline:
+            raise TimeoutError(f"the page's run did not finish within {timeout:.0f} s")
+        page.wait_for_timeout(100)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

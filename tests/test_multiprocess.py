@@ -12,7 +12,7 @@ import time
 import pytest
 from sqlalchemy import select
 
-from browser import CHROMIUM_ARGS, Dashboard, open_checkin_form, require_chromium
+from browser import CHROMIUM_ARGS, Dashboard, open_checkin_form, require_chromium, wait_for_run
 
 pytestmark = [pytest.mark.browser, pytest.mark.postgres]
 WAIT = 120_000
@@ -54,6 +54,8 @@ def _show_helper(page, name: str) -> None:
     page.locator('[data-testid="stSelectbox"]').first.click()
     page.get_by_role("option", name=name, exact=True).click()
     page.get_by_role("heading", name=name).wait_for()
+    # the heading can be drawn while the previous helper's metrics below it are still shown
+    wait_for_run(page)
 
 
 def test_a_check_in_in_one_process_shows_in_the_two_others(pg_url, tmp_path):
@@ -127,6 +129,7 @@ def test_a_check_in_in_one_process_shows_in_the_two_others(pg_url, tmp_path):
                     page.evaluate("document.activeElement && document.activeElement.blur()")
                     page.keyboard.press("r")
                     page.wait_for_timeout(1000)
+                    wait_for_run(page)
                     shown = _risk_on_page(page)
                     if shown == _as_shown(after) or time.time() > deadline:
                         break
