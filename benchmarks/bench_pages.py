@@ -23,7 +23,9 @@ what every later click costs while the page cache is warm.
 
 After each check-in the refresh it queued (its helper's stored weeks, computed by
 this process's worker thread) is waited for and timed apart (``refresh_cpu``), so
-``after_checkin`` is what the page itself costs.  Streamlit's start-up scan of the
+``after_checkin`` is what the page itself costs; so is the process's update of what it
+showed lately, which follows the refresh in the background (``update_wall``,
+``update_cpu``: ui/common.py).  Streamlit's start-up scan of the
 installed components, which AppTest does on an app's first run and a server once
 when it starts, is done before the clock.
 """
@@ -207,15 +209,20 @@ def measure_page(engine, page: str, username: str, warm: int, after: int, checki
         one_checkin(engine, checkin_helpers[-1], second=59)
         refresh = timed_call(lambda: materialise.settle(engine))[2]
         emit(f"{page}.after_new_week", [one("after the week's first check-in")], refresh_cpu=refresh)
-    runs, refreshes = [], []
+    runs, refreshes, updates = [], [], []
     for i in range(after):
         one_checkin(engine, checkin_helpers[i % len(checkin_helpers)], second=60 + i)
         # The check-in's own work (its helper's weeks, refreshed by this process's worker
         # thread) is timed apart: it is done once when the data arrive, not by the page.
         refreshes.append(timed_call(lambda: materialise.settle(engine))[2])
+        # So is the process's update of what it showed lately (ui/common.py, after the
+        # refresh): update_wall is how long after the refresh a click still waits for it.
+        updates.append(timed_call(common.wait_for_updates)[1:])
         runs.append(one("after check-in"))
     if after:
-        emit(f"{page}.after_checkin", runs, refresh_cpu=statistics.median(refreshes))
+        emit(f"{page}.after_checkin", runs, refresh_cpu=statistics.median(refreshes),
+             update_wall=statistics.median(u[0] for u in updates),
+             update_cpu=statistics.median(u[1] for u in updates))
 
 
 def main() -> None:

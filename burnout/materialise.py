@@ -38,7 +38,7 @@ import json
 import logging
 import threading
 import time
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 import pandas as pd
@@ -539,6 +539,27 @@ def refresh_soon(engine: Engine, helper_ids: Iterable[str], weeks: Iterable | No
             worker.start()
 
 
+# Called with the engine after each pass of the refresh worker (a check-in's helper weeks
+# are stored): the dashboard brings what it showed lately up to date then (ui/common.py),
+# instead of the next person who opens a page.  A listener must return at once: settle()
+# waits for the worker that calls it.
+_listeners: list[Callable[[Engine], None]] = []
+
+
+def on_refreshed(listener: Callable[[Engine], None]) -> None:
+    """Call ``listener(engine)`` after each pass of the refresh worker (at most once per listener)."""
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+def _refreshed(engine: Engine) -> None:
+    for listener in list(_listeners):
+        try:
+            listener(engine)
+        except Exception:  # noqa: BLE001 - only the head start is lost: pages compute on demand
+            log.exception("a listener of the helper-week refreshes failed")
+
+
 def _drain(engine: Engine) -> None:
     while True:
         time.sleep(_SETTLE_SECONDS)          # let check-ins arriving together share one pass
@@ -553,6 +574,7 @@ def _drain(engine: Engine) -> None:
             starts = [batch[h] for h in chunk]
             weeks = None if any(w is None for w in starts) else [min(starts)]
             after_commit(engine, chunk, weeks, rebuild_later=True)
+        _refreshed(engine)       # still a worker: settle() returns after the listeners were told
 
 
 def settle(engine: Engine | None = None, timeout: float = 60.0) -> None:

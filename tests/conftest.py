@@ -82,6 +82,21 @@ def pytest_collection_modifyitems(items) -> None:
     items.sort(key=lambda item: rank.get(item.path.name, len(SLOW_FIRST)))     # stable: a file's own order stays
 
 
+@pytest.fixture(autouse=True)
+def _updates_stay_in_their_test():
+    """A dashboard process brings what it showed up to date after a check-in, in the
+    background (ui/common.py): each test is a process of its own, so none of it runs
+    on into the next test (where it would count towards that test's calls)."""
+    yield
+    common = sys.modules.get("burnout.ui.common")
+    if common is not None:
+        from burnout import materialise
+
+        materialise.settle()
+        common.wait_for_updates()
+        common._IN_USE.clear()
+
+
 @pytest.fixture
 def sqlite_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'test.db'}"

@@ -1,0 +1,122 @@
+"""What a dashboard process showed lately is brought up to date when data arrive
+(issue #12: work is done once, when data arrive): right after a check-in's helper weeks
+are stored, the process works out the pages opened in the last IN_USE_SECONDS for the
+new state, in the background, so the next lead or HR reviewer who reruns a page reads
+them instead of waiting (ui/common.py)."""
+from __future__ import annotations
+
+import threading
+import time
+
+from burnout import checkin, materialise
+from burnout.store import frames, get_engine
+from burnout.ui import common
+from burnout.views import team as team_views
+from test_release_store import ANSWERS, _fresh_process, _open_review, _other_helper, _shown
+from test_team_page_cache import open_team_page
+
+
+def _counting(monkeypatch, calls: list) -> None:
+    """Each working-out of the organisation's figures, by name: its read, its audit, the review."""
+    for mod, name in ((team_views, "org_audit"), (common, "review_base"), (common, "load_review_data")):
+        real = getattr(mod, name)
+        monkeypatch.setattr(mod, name, lambda *a, _real=real, _name=name, **k: calls.append(_name) or _real(*a, **k))
+
+
+def test_pages_shown_lately_are_up_to_date_right_after_a_check_in(writable_db, monkeypatch):
+    eng, team = writable_db["engine"], writable_db["lead_team"]
+    lead, hr = open_team_page(eng, "demo-lead"), _open_review(eng)
+    common.wait_for_updates()
+    calls: list[str] = []
+    _counting(monkeypatch, calls)
+    before = common.org_key()
+
+    checkin.save_checkin(eng, _other_helper(eng, team), ANSWERS)
+    materialise.settle(eng)
+    common.wait_for_updates()
+    assert common.org_key() != before
+    # the process worked the new state out once, after the refresh, before anyone asked
+    assert sorted(set(calls)) == ["load_review_data", "org_audit", "review_base"]
+    assert calls.count("review_base") == 1
+    del calls[:]
+    lead.run()
+    hr.run()
+    assert not lead.exception and not hr.exception
+    assert calls == []              # the pages read what the update made
+
+    # and it is what a process holding nothing shows for the new state
+    shown = (_shown(lead), _shown(hr))
+    _fresh_process()
+    assert (_shown(open_team_page(eng, "demo-lead")), _shown(_open_review(eng))) == shown
+
+
+_real_update = common._update
+
+
+def _helpers_elsewhere(engine, team: str) -> list[str]:
+    r = frames.roster(engine)
+    return [str(h) for h in r[r["end_date"].isna() & (r["team"] != team)]["helper_id"]]
+
+
+def test_nothing_is_updated_when_no_page_of_the_database_is_in_use(writable_db, tmp_path, monkeypatch):
+    eng, team = writable_db["engine"], writable_db["lead_team"]
+    others = iter(_helpers_elsewhere(eng, team))
+    started: list[str] = []
+    monkeypatch.setattr(common, "_update", lambda url: started.append(url) or common._UPDATING.pop(url))
+    common._IN_USE.clear()
+    checkin.save_checkin(eng, next(others), ANSWERS)
+    materialise.settle(eng)
+    assert started == []
+
+    open_team_page(eng, "demo-lead")
+    # a refresh of another database than the pages' one starts nothing
+    common._after_refresh(get_engine(f"sqlite:///{tmp_path / 'other.db'}"))
+    assert started == []
+    checkin.save_checkin(eng, next(others), ANSWERS)
+    materialise.settle(eng)
+    common.wait_for_updates()
+    assert started == [writable_db["url"]]
+
+    # a page last opened longer ago than IN_USE_SECONDS is not kept up to date
+    monkeypatch.setattr(common, "_update", _real_update)
+    monkeypatch.setattr(common, "IN_USE_SECONDS", 0.0)
+    calls: list[str] = []
+    _counting(monkeypatch, calls)
+    checkin.save_checkin(eng, next(others), ANSWERS)
+    materialise.settle(eng)
+    common.wait_for_updates()
+    assert calls == []
+
+
+def test_check_ins_during_an_update_take_one_more_pass_and_a_failure_stops_nothing(writable_db):
+    eng, url = writable_db["engine"], writable_db["url"]
+    common._IN_USE.clear()
+    release, passes, failures = threading.Event(), [], []
+
+    def slow():
+        passes.append(time.monotonic())
+        common._in_use(("test", url, "made by the update"), lambda: None)     # no one's use
+        if len(passes) == 1:
+            release.wait(30)
+
+    def failing():
+        failures.append(1)
+        raise RuntimeError("a page that cannot be worked out")
+
+    common._in_use(("test", url, "failing"), failing)
+    common._in_use(("test", url, "slow"), slow)
+    common._in_use(("test", url, "old"), lambda: passes.append("old"))
+    common._IN_USE[("test", url, "old")] = (time.monotonic() - common.IN_USE_SECONDS - 1,
+                                            common._IN_USE[("test", url, "old")][1])
+    common._after_refresh(eng)
+    deadline = time.monotonic() + 30
+    while not passes and time.monotonic() < deadline:     # the first pass is under way
+        time.sleep(0.01)
+    for _ in range(3):          # three more refreshes while it works: one more pass for them all
+        common._after_refresh(eng)
+    release.set()
+    common.wait_for_updates(url)
+    assert len(passes) == 2 and "old" not in passes
+    assert failures == [1, 1]
+    assert ("test", url, "made by the update") not in common._IN_USE
+    assert url not in common._UPDATING
