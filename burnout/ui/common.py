@@ -604,8 +604,9 @@ def _after_refresh(eng) -> None:
         if url in _UPDATING:
             _AGAIN.add(url)
             return
+        # started under the lock: wait_for_updates never sees it registered and not yet alive
         _UPDATING[url] = thread = threading.Thread(target=_update, args=(url,), name="burnout-update", daemon=True)
-    thread.start()
+        thread.start()
 
 
 def _update(url: str) -> None:
@@ -627,13 +628,16 @@ def _update(url: str) -> None:
                     return
     finally:
         _updating_here.on = False
+        with _HELD_LOCK:        # however it ended: the next refresh starts a new update
+            if _UPDATING.get(url) is threading.current_thread():
+                _UPDATING.pop(url)
 
 
 def wait_for_updates(url: str | None = None) -> None:
     """Wait until what this process keeps up to date after new data is (benchmarks, tests)."""
     while True:
         with _HELD_LOCK:
-            threads = [t for u, t in _UPDATING.items() if url is None or u == url]
+            threads = [t for u, t in _UPDATING.items() if (url is None or u == url) and t.is_alive()]
         if not threads:
             break
         for thread in threads:
