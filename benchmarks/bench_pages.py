@@ -25,7 +25,8 @@ After each check-in the refresh it queued (its helper's stored weeks, computed b
 this process's worker thread) is waited for and timed apart (``refresh_cpu``), so
 ``after_checkin`` is what the page itself costs; so is the process's update of what it
 showed lately, which follows the refresh in the background (``update_wall``,
-``update_cpu``: ui/common.py).  Streamlit's start-up scan of the
+``update_cpu``: ui/common.py); ``after_checkin_at_once`` is the page run the moment the
+refresh is stored, while that update is still under way.  Streamlit's start-up scan of the
 installed components, which AppTest does on an app's first run and a server once
 when it starts, is done before the clock.
 """
@@ -219,7 +220,16 @@ def measure_page(engine, page: str, username: str, warm: int, after: int, checki
         # refresh): update_wall is how long after the refresh a click still waits for it.
         updates.append(timed_call(common.wait_for_updates)[1:])
         runs.append(one("after check-in"))
+    # A click the moment the refresh is stored, the update still under way: the page waits
+    # for the same computation (at worst what it cost before the update existed).
+    at_once = []
+    for i in range(after):
+        one_checkin(engine, checkin_helpers[(after + i) % len(checkin_helpers)], second=60 + after + i)
+        materialise.settle(engine)
+        at_once.append(one("at once after a check-in"))
+        common.wait_for_updates()
     if after:
+        emit(f"{page}.after_checkin_at_once", at_once)
         emit(f"{page}.after_checkin", runs, refresh_cpu=statistics.median(refreshes),
              update_wall=statistics.median(u[0] for u in updates),
              update_cpu=statistics.median(u[1] for u in updates))
