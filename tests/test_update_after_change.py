@@ -114,9 +114,13 @@ def test_check_ins_during_an_update_take_one_more_pass_and_a_failure_stops_nothi
         time.sleep(0.01)
     for _ in range(3):          # three more refreshes while it works: one more pass for them all
         common._after_refresh(eng)
+    time.sleep(0.3)
+    release_at = time.monotonic()
     release.set()
     common.wait_for_updates(url)
     assert len(passes) == 2 and "old" not in passes
+    # the second pass waited as long as the first took: the update has at most half the time
+    assert passes[1] - release_at >= 0.99 * (release_at - passes[0]) >= 0.29
     assert failures == [1, 1]
     assert ("test", url, "made by the update") not in common._IN_USE
     assert url not in common._UPDATING

@@ -570,10 +570,11 @@ def _wait_warm(url: str | None = None) -> None:
 # out (at 10,000 helpers a lead's page after a check-in elsewhere took 0.8-1.1 s, the HR
 # review 4.6 s).  Only what someone opened in the last IN_USE_SECONDS is kept up to date (no
 # one looking, no work), and check-ins arriving meanwhile are taken together: one more pass,
-# for the latest state.  A page rerun meanwhile waits for the very computation (Streamlit
+# for the latest state, after a pause as long as the pass.  A page rerun meanwhile waits for the very computation (Streamlit
 # computes one cache entry once), so it never waits longer than it would have without.
 IN_USE_SECONDS = 15 * 60
 MAX_IN_USE = 64
+MAX_PAUSE_SECONDS = 30.0
 _IN_USE: dict[tuple, tuple[float, Callable[[], object]]] = {}
 _UPDATING: dict[str, threading.Thread] = {}
 _AGAIN: set[str] = set()
@@ -617,6 +618,7 @@ def _update(url: str) -> None:
                 _AGAIN.discard(url)
                 since = time.monotonic() - IN_USE_SECONDS
                 todo = [again for what, (at, again) in _IN_USE.items() if what[1] == url and at >= since]
+            started = time.monotonic()
             for again in todo:
                 try:
                     again()
@@ -626,6 +628,9 @@ def _update(url: str) -> None:
                 if url not in _AGAIN:
                     _UPDATING.pop(url, None)
                     return
+            # check-ins keep coming (a Monday morning): a pause as long as the pass, so that the
+            # update has at most half of the process's time and the helpers' pages the rest
+            time.sleep(min(time.monotonic() - started, MAX_PAUSE_SECONDS))
     finally:
         _updating_here.on = False
         with _HELD_LOCK:        # however it ended: the next refresh starts a new update
