@@ -89,17 +89,22 @@ def test_nothing_is_updated_when_no_page_of_the_database_is_in_use(writable_db, 
 
 
 def test_check_ins_during_an_update_take_one_more_pass_and_a_failure_stops_nothing(writable_db):
+    """One more pass for all refreshes during a pass, after a pause as long as it; the page
+    used last comes first; a page that fails stops no other; a page not used for
+    IN_USE_SECONDS is left."""
     eng, url = writable_db["engine"], writable_db["url"]
     common._IN_USE.clear()
-    release, passes, failures = threading.Event(), [], []
+    release, passes, failures, order = threading.Event(), [], [], []
 
     def slow():
+        order.append("slow")
         passes.append(time.monotonic())
         common._in_use(("test", url, "made by the update"), lambda: None)     # no one's use
         if len(passes) == 1:
             release.wait(30)
 
     def failing():
+        order.append("failing")
         failures.append(1)
         raise RuntimeError("a page that cannot be worked out")
 
@@ -122,5 +127,6 @@ def test_check_ins_during_an_update_take_one_more_pass_and_a_failure_stops_nothi
     # the second pass waited as long as the first took: the update has at most half the time
     assert passes[1] - release_at >= 0.99 * (release_at - passes[0]) >= 0.29
     assert failures == [1, 1]
+    assert order == ["slow", "failing"] * 2        # the page used last first
     assert ("test", url, "made by the update") not in common._IN_USE
     assert url not in common._UPDATING

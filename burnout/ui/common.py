@@ -617,7 +617,8 @@ def _update(url: str) -> None:
             with _HELD_LOCK:
                 _AGAIN.discard(url)
                 since = time.monotonic() - IN_USE_SECONDS
-                todo = [again for what, (at, again) in _IN_USE.items() if what[1] == url and at >= since]
+                # the page used last first: the likeliest next click waits least
+                todo = [again for what, (at, again) in reversed(_IN_USE.items()) if what[1] == url and at >= since]
             started = time.monotonic()
             for again in todo:
                 try:
