@@ -85,13 +85,16 @@ def test_page_cold_warm_and_after_checkin(tiny_org, capsys):
     bench_pages.measure_page(engine, "team", tiny_org["who"]["lead"], warm=2, after=2, checkin_helpers=others)
     got = {r["key"]: r for r in measure.results(capsys.readouterr().out)}
     # the week's first check-in (it moves every figure's week) is timed apart from the others
-    assert set(got) == {"team.cold", "team.warm", "team.after_checkin"} | ({"team.after_new_week"} if new_week else set())
+    assert set(got) == {"team.cold", "team.warm", "team.after_checkin", "team.after_checkin_at_once"} | \
+        ({"team.after_new_week"} if new_week else set())
     assert got["team.warm"]["runs"] == 2 and got["team.cold"]["cpu"] > 0
-    assert got["team.after_checkin"]["runs"] == 2
+    assert got["team.after_checkin"]["runs"] == got["team.after_checkin_at_once"]["runs"] == 2
+    # the process's update after each check-in (the lead's page was shown) is timed apart
+    assert got["team.after_checkin"]["update_wall"] > 0 and got["team.after_checkin"]["update_cpu"] > 0
     assert not bench_pages.moves_the_week(engine)       # the data now reach this week
     with engine.connect() as conn:
         after = conn.execute(select(func.count()).select_from(s.submissions)).scalar_one()
-    assert after - before == 2 * (2 + new_week)          # check-ins, pulse + single item each
+    assert after - before == 2 * (2 + 2 + new_week)      # check-ins, pulse + single item each
     with engine.connect() as conn:
         teams = set(conn.execute(select(s.helpers.c.team_id).join(s.submissions, s.submissions.c.helper_id
                                                                   == s.helpers.c.helper_id)
