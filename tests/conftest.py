@@ -93,8 +93,7 @@ def _updates_stay_in_their_test():
         from burnout import materialise
 
         materialise.settle()
-        common.wait_for_updates()
-        common._IN_USE.clear()
+        common.stop_updates()
 
 
 @pytest.fixture

@@ -130,8 +130,7 @@ def test_an_audit_is_not_stored_when_the_data_changed_while_it_was_made(writable
 def _fresh_process() -> None:
     """What a new dashboard process starts with: no cached pages, frames or warming."""
     materialise.settle()
-    common.wait_for_updates()       # this process's updates after a check-in are no part of the next
-    common._IN_USE.clear()
+    common.stop_updates()       # this process's updates after a check-in are no part of the next
     st.cache_resource.clear()
     st.cache_data.clear()
     common._HELD.clear()

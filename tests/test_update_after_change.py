@@ -5,6 +5,9 @@ new state, in the background, so the next lead or HR reviewer who reruns a page 
 them instead of waiting (ui/common.py)."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -14,6 +17,7 @@ from burnout.ui import common
 from burnout.views import team as team_views
 from test_release_store import ANSWERS, _fresh_process, _open_review, _other_helper, _shown
 from test_team_page_cache import open_team_page
+from conftest import ROOT
 
 
 def _counting(monkeypatch, calls: list) -> None:
@@ -63,7 +67,7 @@ def test_nothing_is_updated_when_no_page_of_the_database_is_in_use(writable_db, 
     others = iter(_helpers_elsewhere(eng, team))
     started: list[str] = []
     monkeypatch.setattr(common, "_update", lambda url: started.append(url) or common._UPDATING.pop(url))
-    common._IN_USE.clear()
+    common.stop_updates()
     checkin.save_checkin(eng, next(others), ANSWERS)
     materialise.settle(eng)
     assert started == []
@@ -93,7 +97,7 @@ def test_check_ins_during_an_update_take_one_more_pass_and_a_failure_stops_nothi
     used last comes first; a page that fails stops no other; a page not used for
     IN_USE_SECONDS is left."""
     eng, url = writable_db["engine"], writable_db["url"]
-    common._IN_USE.clear()
+    common.stop_updates()
     release, passes, failures, order = threading.Event(), [], [], []
 
     def slow():
@@ -130,3 +134,33 @@ def test_check_ins_during_an_update_take_one_more_pass_and_a_failure_stops_nothi
     assert order == ["slow", "failing"] * 2        # the page used last first
     assert ("test", url, "made by the update") not in common._IN_USE
     assert url not in common._UPDATING
+
+
+def test_a_change_another_process_stored_is_picked_up_by_looking_at_the_counters(writable_db, monkeypatch):
+    """Several processes on one database: a check-in saved by another process reaches no
+    listener here; while a page is in use, a thread looks at the change counters every
+    POLL_SECONDS and starts the same update.  It ends when nothing is in use."""
+    eng, team, url = writable_db["engine"], writable_db["lead_team"], writable_db["url"]
+    monkeypatch.setattr(common, "POLL_SECONDS", 0.2)
+    common.stop_updates()
+    lead = open_team_page(eng, "demo-lead")
+    calls: list[str] = []
+    _counting(monkeypatch, calls)
+    time.sleep(1.0)
+    assert calls == []          # no change: the counters are looked at, nothing is worked out
+    code = ("import sys; from burnout import checkin; from burnout.store import get_engine; "
+            f"checkin.save_checkin(get_engine(sys.argv[1]), sys.argv[2], {ANSWERS!r})")
+    subprocess.run([sys.executable, "-c", code, url, _other_helper(eng, team)], check=True, cwd=ROOT,
+                   env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    deadline = time.monotonic() + 60
+    while "org_audit" not in calls and time.monotonic() < deadline:
+        time.sleep(0.1)
+    common.wait_for_updates()
+    assert "org_audit" in calls and "load_review_data" in calls
+    del calls[:]
+    lead.run()
+    assert not lead.exception and calls == []      # the page reads what the update made
+
+    common.stop_updates()
+    time.sleep(1.0)
+    assert not [t for t in threading.enumerate() if t.name == "burnout-poll"]

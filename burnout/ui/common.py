@@ -575,9 +575,16 @@ def _wait_warm(url: str | None = None) -> None:
 IN_USE_SECONDS = 15 * 60
 MAX_IN_USE = 64
 MAX_PAUSE_SECONDS = 30.0
+# Data stored by another process (several processes on one PostgreSQL database) reach no
+# listener here: while something is in use, a thread looks at the change counters this
+# often and starts the same update when they moved.
+POLL_SECONDS = 10.0
 _IN_USE: dict[tuple, tuple[float, Callable[[], object]]] = {}
 _UPDATING: dict[str, threading.Thread] = {}
 _AGAIN: set[str] = set()
+_SEEN: dict[str, str] = {}          # url -> the org_key its last update (or poll) started from
+_POLLING: dict[str, int] = {}       # url -> the generation of its polling thread
+_GENERATION = [0]
 _updating_here = threading.local()
 
 
@@ -586,11 +593,56 @@ def _in_use(what: tuple, again: Callable[[], object]) -> None:
     current state (its keys read afresh)."""
     if getattr(_updating_here, "on", False):     # the update itself is no one's use
         return
+    url = what[1]
     with _HELD_LOCK:
         _IN_USE.pop(what, None)
         _IN_USE[what] = (time.monotonic(), again)
         while len(_IN_USE) > MAX_IN_USE:
             _IN_USE.pop(next(iter(_IN_USE)))
+        if _POLLING.get(url) != _GENERATION[0]:
+            _POLLING[url] = _GENERATION[0]
+            threading.Thread(target=_poll, args=(url, _GENERATION[0]), name="burnout-poll", daemon=True).start()
+
+
+def _in_use_at(url: str) -> bool:
+    since = time.monotonic() - IN_USE_SECONDS
+    return any(what[1] == url and at >= since for what, (at, _) in _IN_USE.items())
+
+
+def _poll(url: str, generation: int) -> None:
+    """Start an update of ``url``'s pages when another process changed its data; ends when
+    nothing of it has been in use for IN_USE_SECONDS (the next use starts it again)."""
+    try:
+        while True:
+            time.sleep(POLL_SECONDS)
+            with _HELD_LOCK:
+                if _GENERATION[0] != generation or not _in_use_at(url):
+                    if _POLLING.get(url) == generation:
+                        _POLLING.pop(url)
+                    return
+            if url != str(make_url(database_url())):
+                continue
+            key = org_key()         # a few indexed rows
+            with _HELD_LOCK:
+                seen = _SEEN.setdefault(url, key)
+            if key != seen:
+                _after_refresh(engine())
+    except Exception:       # only the head start is lost; the next use starts polling again
+        log.exception("looking for changes made by other processes failed")
+        with _HELD_LOCK:
+            if _POLLING.get(url) == generation:
+                _POLLING.pop(url)
+
+
+def stop_updates() -> None:
+    """Forget what is in use and let the updates and polling of this process end (what a new
+    process starts with; tests)."""
+    wait_for_updates()
+    with _HELD_LOCK:
+        _IN_USE.clear()
+        _SEEN.clear()
+        _POLLING.clear()
+        _GENERATION[0] += 1
 
 
 def _after_refresh(eng) -> None:
@@ -600,7 +652,7 @@ def _after_refresh(eng) -> None:
     if url != str(make_url(database_url())):     # the pages' database (engine()): another's are not theirs
         return
     with _HELD_LOCK:
-        if not any(what[1] == url for what in _IN_USE):
+        if not _in_use_at(url):
             return
         if url in _UPDATING:
             _AGAIN.add(url)
@@ -614,8 +666,10 @@ def _update(url: str) -> None:
     _updating_here.on = True
     try:
         while True:
+            key = org_key()
             with _HELD_LOCK:
                 _AGAIN.discard(url)
+                _SEEN[url] = key
                 since = time.monotonic() - IN_USE_SECONDS
                 # the page used last first: the likeliest next click waits least
                 todo = [again for what, (at, again) in reversed(_IN_USE.items()) if what[1] == url and at >= since]
