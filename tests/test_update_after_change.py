@@ -161,6 +161,9 @@ def test_a_change_another_process_stored_is_picked_up_by_looking_at_the_counters
     lead.run()
     assert not lead.exception and calls == []      # the page reads what the update made
 
+    pollers = [t for t in threading.enumerate() if t.name == "burnout-poll"]
+    assert pollers
     common.stop_updates()
-    time.sleep(1.0)
+    for t in pollers:           # every polling thread of the process ends at once
+        t.join(5)
     assert not [t for t in threading.enumerate() if t.name == "burnout-poll"]

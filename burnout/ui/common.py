@@ -585,6 +585,7 @@ _AGAIN: set[str] = set()
 _SEEN: dict[str, str] = {}          # url -> the org_key its last update (or poll) started from
 _POLLING: dict[str, int] = {}       # url -> the generation of its polling thread
 _GENERATION = [0]
+_STOPPED = [threading.Event()]      # set when the pollers of the current generation are to end
 _updating_here = threading.local()
 
 
@@ -601,7 +602,8 @@ def _in_use(what: tuple, again: Callable[[], object]) -> None:
             _IN_USE.pop(next(iter(_IN_USE)))
         if _POLLING.get(url) != _GENERATION[0]:
             _POLLING[url] = _GENERATION[0]
-            threading.Thread(target=_poll, args=(url, _GENERATION[0]), name="burnout-poll", daemon=True).start()
+            threading.Thread(target=_poll, args=(url, _GENERATION[0], _STOPPED[0]), name="burnout-poll",
+                             daemon=True).start()
 
 
 def _in_use_at(url: str) -> bool:
@@ -609,14 +611,14 @@ def _in_use_at(url: str) -> bool:
     return any(what[1] == url and at >= since for what, (at, _) in _IN_USE.items())
 
 
-def _poll(url: str, generation: int) -> None:
+def _poll(url: str, generation: int, stopped: threading.Event) -> None:
     """Start an update of ``url``'s pages when another process changed its data; ends when
     nothing of it has been in use for IN_USE_SECONDS (the next use starts it again)."""
     try:
         while True:
-            time.sleep(POLL_SECONDS)
+            stopped.wait(POLL_SECONDS)
             with _HELD_LOCK:
-                if _GENERATION[0] != generation or not _in_use_at(url):
+                if stopped.is_set() or _GENERATION[0] != generation or not _in_use_at(url):
                     if _POLLING.get(url) == generation:
                         _POLLING.pop(url)
                     return
@@ -643,6 +645,8 @@ def stop_updates() -> None:
         _SEEN.clear()
         _POLLING.clear()
         _GENERATION[0] += 1
+        _STOPPED[0].set()
+        _STOPPED[0] = threading.Event()
 
 
 def _after_refresh(eng) -> None:
