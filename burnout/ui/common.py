@@ -583,9 +583,8 @@ _IN_USE: dict[tuple, tuple[float, Callable[[], object]]] = {}
 _UPDATING: dict[str, threading.Thread] = {}
 _AGAIN: set[str] = set()
 _SEEN: dict[str, str] = {}          # url -> the org_key its last update (or poll) started from
-_POLLING: dict[str, int] = {}       # url -> the generation of its polling thread
-_GENERATION = [0]
-_STOPPED = [threading.Event()]      # set when the pollers of the current generation are to end
+_STOPPED = [threading.Event()]      # set by stop_updates: the polling threads started until then end
+_POLLING: dict[str, threading.Event] = {}     # url -> the _STOPPED its polling thread ends on
 _updating_here = threading.local()
 
 
@@ -600,10 +599,9 @@ def _in_use(what: tuple, again: Callable[[], object]) -> None:
         _IN_USE[what] = (time.monotonic(), again)
         while len(_IN_USE) > MAX_IN_USE:
             _IN_USE.pop(next(iter(_IN_USE)))
-        if _POLLING.get(url) != _GENERATION[0]:
-            _POLLING[url] = _GENERATION[0]
-            threading.Thread(target=_poll, args=(url, _GENERATION[0], _STOPPED[0]), name="burnout-poll",
-                             daemon=True).start()
+        if _POLLING.get(url) is not _STOPPED[0]:
+            _POLLING[url] = _STOPPED[0]
+            threading.Thread(target=_poll, args=(url, _STOPPED[0]), name="burnout-poll", daemon=True).start()
 
 
 def _in_use_at(url: str) -> bool:
@@ -611,18 +609,23 @@ def _in_use_at(url: str) -> bool:
     return any(what[1] == url and at >= since for what, (at, _) in _IN_USE.items())
 
 
-def _poll(url: str, generation: int, stopped: threading.Event) -> None:
+def _pages_url() -> str:
+    """The database the pages read (engine()), as ``str(engine.url)`` writes it."""
+    return str(make_url(database_url()))
+
+
+def _poll(url: str, stopped: threading.Event) -> None:
     """Start an update of ``url``'s pages when another process changed its data; ends when
     nothing of it has been in use for IN_USE_SECONDS (the next use starts it again)."""
     try:
         while True:
             stopped.wait(POLL_SECONDS)
             with _HELD_LOCK:
-                if stopped.is_set() or _GENERATION[0] != generation or not _in_use_at(url):
-                    if _POLLING.get(url) == generation:
+                if stopped.is_set() or not _in_use_at(url):
+                    if _POLLING.get(url) is stopped:
                         _POLLING.pop(url)
                     return
-            if url != str(make_url(database_url())):
+            if url != _pages_url():
                 continue
             key = org_key()         # a few indexed rows
             with _HELD_LOCK:
@@ -632,7 +635,7 @@ def _poll(url: str, generation: int, stopped: threading.Event) -> None:
     except Exception:       # only the head start is lost; the next use starts polling again
         log.exception("looking for changes made by other processes failed")
         with _HELD_LOCK:
-            if _POLLING.get(url) == generation:
+            if _POLLING.get(url) is stopped:
                 _POLLING.pop(url)
 
 
@@ -644,7 +647,6 @@ def stop_updates() -> None:
         _IN_USE.clear()
         _SEEN.clear()
         _POLLING.clear()
-        _GENERATION[0] += 1
         _STOPPED[0].set()
         _STOPPED[0] = threading.Event()
 
@@ -653,7 +655,7 @@ def _after_refresh(eng) -> None:
     """materialise's listener: start (or ask for one more pass of) the update of ``eng``'s
     database when something of it is in use."""
     url = str(eng.url)
-    if url != str(make_url(database_url())):     # the pages' database (engine()): another's are not theirs
+    if url != _pages_url():     # another database's data are not the pages'
         return
     with _HELD_LOCK:
         if not _in_use_at(url):
