@@ -32,10 +32,13 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["CALIBRATION_SLOPE_RANGE", "DEFAULT_BURNOUT_MIDPOINT", "DEFAULT_BURNOUT_SCALE", "MIN_CONCORDANCE",
            "MIN_HELPER_YEARS", "MIN_LEAVERS", "CalibrationResult", "LeavingModel", "ObservedTurnover",
-           "FittedWeights", "WEIGHTS_FITTED", "WEIGHTS_NATIONAL", "WEIGHTS_SET", "burnout_link", "burnout_probability", "calibrate", "fit_risk_weights",
+           "FittedWeights", "HISTORY_COLUMNS", "WEIGHTS_FITTED", "WEIGHTS_NATIONAL", "WEIGHTS_SET", "burnout_link", "burnout_probability", "calibrate", "fit_risk_weights",
            "leaving_model", "link_parameters",
            "observed_turnover", "recalibrate", "training_end", "weights_basis", "weights_text"]
 
+# What the leaving model and the weights' refit read of each stored helper-week, beside
+# its helper and week: the rest (bands, drivers, caseload context) is not read for them.
+HISTORY_COLUMNS = ("risk_score", *COMPONENT_COLUMNS)
 MIN_LEAVERS = 20         # separations needed before fitting (≈10 events per
 MIN_HELPER_YEARS = 100   # predictor for a 2-predictor model; Peduzzi 1996)
 # A fitted model replaces the defaults only if, on the later (hold-out) dates,

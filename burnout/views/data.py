@@ -402,7 +402,7 @@ def leaving_model_for(engine: Engine, data: OrgData) -> leaving.LeavingModel:
     model = prepared.load(engine, LEAVING_MODEL, stored_key, leaving.LeavingModel)
     if model is None:
         end = leaving.training_end(None, data.as_of)
-        history = helper_weeks.read(engine, None, up_to=end, drivers=False)
+        history = helper_weeks.read(engine, None, up_to=end, only=leaving.HISTORY_COLUMNS)
         model = leaving.leaving_model(data.roster, history, frames.sib_ratings(engine, end),
                                       as_of=data.as_of, settings=data.settings)
         prepared.save(engine, LEAVING_MODEL, stored_key, model)

@@ -28,7 +28,7 @@ def fit(engine: Engine) -> leaving.FittedWeights:
     if end is None:
         return leaving.FittedWeights(dict(risk.DEFAULT_WEIGHTS), leaving.WEIGHTS_NATIONAL,
                                      "No records yet, so the national defaults are used.")
-    history = helper_weeks.read(engine, None, up_to=end, drivers=False)
+    history = helper_weeks.read(engine, None, up_to=end, only=leaving.HISTORY_COLUMNS)
     return leaving.fit_risk_weights(frames.roster(engine, settings), history, end)
 
 
