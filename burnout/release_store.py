@@ -30,7 +30,7 @@ from burnout.store import prepared
 from burnout.store.retry import DATABASE_ERRORS
 from burnout.views import tables
 from burnout.views import team as team_views
-from burnout.views.data import TREND_MEASURES, load_review_data, store_read
+from burnout.views.data import TREND_MEASURES, leaving_model_for, load_review_data, store_read
 
 log = logging.getLogger(__name__)
 
@@ -110,11 +110,9 @@ def prepare(engine: Engine, measures: Iterable[str] = (OPENING_MEASURE,),
     page that needs an audit computes it.
 
     The review's read is kept too (views.data.store_read) when it was read whole: a page
-    process's first read then reads only the teams changed since.
-
-    Not the leaving model: its fit reads the whole risk history (3 GB at 10,000 helpers,
-    more than an import may hold); the first process that fits it stores it for the
-    others (views.data.leaving_model_for)."""
+    process's first read then reads only the teams changed since.  So is the leaving
+    model fitted on it (views.data.leaving_model_for), which the HR review's first open
+    and the ``risk`` command would otherwise fit (half a minute at 10,000 helpers)."""
     try:
         return _prepare(engine, measures, progress)
     except DATABASE_ERRORS as exc:
@@ -139,4 +137,9 @@ def _prepare(engine: Engine, measures: Iterable[str], progress: Callable[[str], 
     if data_key(engine) != key:
         return []
     prepared.save(engine, LATEST_WEEKS, "", tables.week_blocks())
-    return [m for m, audit in audits.items() if save(engine, m, key, audit)]
+    stored = [m for m, audit in audits.items() if save(engine, m, key, audit)]
+    if progress:
+        progress("fitting the leaving model (for the HR review)")
+    del audits
+    leaving_model_for(engine, data)     # stored under its own key: what it was fitted on
+    return stored

@@ -354,10 +354,10 @@ def test_postgresql_stores_the_audit_and_concurrent_saves_leave_one(pg_url, demo
     assert len(results) == 6 and any(results)
     with eng.connect() as conn:
         names = sorted(conn.execute(select(s.prepared_results.c.name)).scalars().all())
-    # one audit row, the latest plan and week blocks (release_store.seed, seed_weeks) and the
-    # import's review read (views.data.store_read)
+    # one audit row, the latest plan and week blocks (release_store.seed, seed_weeks), the
+    # import's review read (views.data.store_read) and the leaving model fitted on it
     assert names == sorted([release_store.name_of(MEASURE), release_store.LATEST_PLAN, release_store.LATEST_WEEKS,
-                            STORED_READ])
+                            STORED_READ, views_data.LEAVING_MODEL])
     assert release_store.load(eng, MEASURE, key) is not None
 
 
@@ -380,6 +380,22 @@ def test_the_leaving_model_is_fitted_once_and_read_by_a_fresh_process(writable_d
     other = dataclasses.replace(data, settings=dataclasses.replace(data.settings, min_group_size=7))
     with pytest.raises(pytest.fail.Exception):
         views_data.leaving_model_for(eng, other)
+
+
+def test_the_import_prepares_the_leaving_model_so_no_review_fits_it(writable_db, monkeypatch):
+    """The import's preparing (release_store.prepare) fits and stores the leaving model: the HR
+    review's first open and the ``risk`` command of a fresh process read it, the same model."""
+    from burnout import leaving
+    eng = writable_db["engine"]
+    fitted = load_data(eng).leaving_model            # a fit on the whole read's frames
+    with eng.connect() as conn:
+        assert views_data.LEAVING_MODEL not in conn.execute(select(s.prepared_results.c.name)).scalars().all()
+    views_data._FITS.clear()
+    assert release_store.prepare(eng) == [MEASURE]
+    views_data._FITS.clear()                         # a fresh process
+    monkeypatch.setattr(leaving, "leaving_model", lambda *a, **k: pytest.fail("fitted by a page"))
+    read = views_data.leaving_model_for(eng, load_review_data(eng, with_model=False))
+    assert read.to_dict() == fitted.to_dict() and read.describe() == fitted.describe()
 
 
 @pytest.mark.parametrize("fixed", [{}, {"site": "__first__"}, {"team": "__lead__"}])
