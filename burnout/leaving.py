@@ -441,10 +441,11 @@ def calibrate(roster: pd.DataFrame, risk_history: pd.DataFrame, as_of=None, *,
     hist = risk_history
     if hist is None or len(hist) == 0:
         return CalibrationResult("defaults", "No risk history yet, so the documented default weights are used.")
-    hist = hist.copy()
-    hist["week_start"] = pd.to_datetime(hist["week_start"])
+    if not pd.api.types.is_datetime64_any_dtype(hist["week_start"]):
+        hist = hist.assign(week_start=pd.to_datetime(hist["week_start"]))
     as_of = pd.Timestamp(as_of) if as_of is not None else hist["week_start"].max() + pd.Timedelta(days=6)
-    hist = hist[hist["week_start"] <= as_of]
+    inside = (hist["week_start"] <= as_of).to_numpy()
+    hist = hist if inside.all() else hist[inside]     # no copy of the whole history when nothing is cut
     first = hist["week_start"].min()
     helper_years = len(hist) / 52.18
     end = pd.to_datetime(roster_col(roster, "end_date"), errors="coerce")
@@ -955,7 +956,9 @@ def _up_to(frame: pd.DataFrame | None, end) -> pd.DataFrame | None:
         weeks = pd.to_datetime(frame["week_start"])
     else:
         weeks = pd.Series(floor_monday(frame["submitted_at"]).astype("datetime64[D]"), index=frame.index)
-    return frame[(weeks <= end).to_numpy()]
+    keep = (weeks <= end).to_numpy()
+    # the frame itself when nothing is cut: the whole history is a few hundred MB at 10,000 helpers
+    return frame if keep.all() else frame[keep]
 
 
 def leaving_model(roster: pd.DataFrame, history: pd.DataFrame, scores: pd.DataFrame, as_of=None,

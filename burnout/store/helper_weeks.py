@@ -82,7 +82,9 @@ def read(engine: Engine, helper_ids: Iterable[str] | None = None, up_to=None, we
             streamed = conn.execution_options(stream_results=True, yield_per=READ_ROWS)
             parts = [_typed(p, keep, order=False) for p in pd.read_sql(q, streamed, chunksize=READ_ROWS)]
             if parts:
-                return _ordered(pd.concat(parts, ignore_index=True))
+                whole = pd.concat(parts, ignore_index=True)
+                del parts           # not held while the whole is sorted
+                return _ordered(whole)
         else:
             parts = [pd.read_sql(q.where(table.c.helper_id.in_(chunk)), conn)
                      for chunk in _chunks(sorted(set(helper_ids)))]
