@@ -432,6 +432,53 @@ def test_a_rebuild_in_chunks_of_helpers_stores_what_one_pass_stores(small_db, tm
     assert_exact(eng, "after a chunked rebuild")
 
 
+@pytest.mark.parametrize("where", ["sqlite", "postgresql"])
+def test_a_rebuild_in_worker_processes_stores_what_one_pass_stores(where, small_db, demo_files, tmp_path,
+                                                                   monkeypatch, request):
+    """At the size of a health system the chunks are computed by worker processes, each
+    reading its own helpers' data over its own connection: the table must be the one-pass
+    table."""
+    if where == "sqlite":
+        eng = _copy(small_db, tmp_path)
+    else:
+        eng = get_engine(request.getfixturevalue("pg_url"))
+        ingest.import_files(eng, **demo_files)
+    materialise.rebuild(eng, chunk=10 ** 9)
+    whole, whole_latest, state = stored(eng), hw.read(eng, latest=True), hw.state(eng)
+    used = []
+    real = materialise._in_processes
+    monkeypatch.setattr(materialise, "_in_processes", lambda *a: used.append(real(*a)) or used[-1])
+    monkeypatch.setattr(materialise, "PARALLEL_MIN_HELPERS", 0)
+    monkeypatch.setattr(materialise, "REBUILD_WORKERS", 2)
+    monkeypatch.setattr(materialise, "_spawn_is_safe", lambda: True)
+    assert materialise.rebuild(eng, chunk=9) == len(whole)
+    assert len(used) == 1 and used[0] is not None and len(used[0]) >= 5     # computed by the workers
+    frames_equal(stored(eng), whole, "helper_weeks computed by worker processes")
+    frames_equal(hw.read(eng, latest=True), whole_latest, "helper_latest computed by worker processes")
+    assert hw.state(eng) == state
+    assert_exact(eng, "after a rebuild in worker processes")
+
+
+def test_workers_are_spawned_only_where_the_main_module_is_not_run_again(monkeypatch):
+    """A spawned worker runs a main *script* again (one without a main guard would redo its
+    work, a rebuild wait on its own lock): only ``python -m package`` and ``python -c`` spawn."""
+    import sys
+    import types
+
+    def main(name=None, file=None):
+        mod = types.ModuleType("__main__")
+        mod.__spec__ = types.SimpleNamespace(name=name) if name else None
+        if file:
+            mod.__file__ = file
+        monkeypatch.setitem(sys.modules, "__main__", mod)
+        return materialise._spawn_is_safe()
+
+    assert main("burnout.__main__", "/x/burnout/__main__.py") and main("pytest.__main__", "/x/pytest/__main__.py")
+    assert main()                                        # python -c
+    assert not main(file="/home/someone/nightly.py")     # a script: computed in the process
+    assert not main("mytool", "/x/mytool.py")            # python -m of a plain module
+
+
 def test_the_whole_organisations_read_in_slices_equals_the_read_by_helper(small_db, tmp_path, monkeypatch):
     """The whole organisation's rows are fetched a slice at a time (a million rows fetched at
     once peaked at 2.3 GB at L); the frame must be the one a read by helper gives, and a
