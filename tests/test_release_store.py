@@ -97,6 +97,26 @@ def test_a_damaged_or_foreign_payload_is_ignored(writable_db):
     assert release_store.load(eng, MEASURE, key) is None
 
 
+def test_a_load_leaves_the_collector_as_it_found_it(writable_db):
+    """A stored result is unpickled with the cyclic collector paused (prepared._unpickled); it
+    runs again afterwards, also after a damaged payload, and stays paused if it was."""
+    import gc
+    eng = writable_db["engine"]
+    prepared.save(eng, "probe", "k", {"frame": pd.DataFrame({"a": range(5)})})
+    assert gc.isenabled()
+    assert prepared.load(eng, "probe", "k", dict)["frame"]["a"].sum() == 10
+    assert gc.isenabled()
+    with eng.begin() as conn:
+        conn.execute(update(s.prepared_results).values(payload=zlib.compress(b"not a pickle")))
+    assert prepared.load(eng, "probe", "k", dict) is None and gc.isenabled()
+    gc.disable()
+    try:
+        prepared.load(eng, "probe", "k", dict)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
 def test_the_import_command_stores_the_audit_of_the_current_state(tmp_path, demo_files):
     url = f"sqlite:///{tmp_path / 'imp.db'}"
     r = run_cli("import", "--roster", str(demo_files["roster"]), "--surveys", str(demo_files["surveys"]),
