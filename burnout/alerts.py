@@ -42,7 +42,7 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from burnout.domain.measures import RISK_BAND_EDGES, RISK_BANDS
 from burnout.domain.settings import MIN_GROUP_SIZE
@@ -187,7 +187,9 @@ def _welch(m1, v1, n1, m2, v2, n2):
     with np.errstate(invalid="ignore", divide="ignore"):
         t = (m1 - m2) / np.sqrt(se2)
         df = se2 ** 2 / ((v1 / n1) ** 2 / (n1 - 1) + (v2 / n2) ** 2 / (n2 - 1))
-    p = 2 * stats.t.sf(np.abs(t), df)
+    # Student's t survival function as scipy.stats.t.sf computes it (the same bits), from
+    # scipy.special: scipy.stats took 0.7 s to import in every process that imports alerts
+    p = 2 * special.stdtr(df, -np.abs(t))
     # identical constant groups: no evidence of change; constant but different: certain
     p = np.where(se2 > 0, p, np.where(m1 == m2, 1.0, 0.0))
     return p
