@@ -36,9 +36,6 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import multiprocessing
-import os
-import sys
 import threading
 import time
 from typing import Callable, Iterable
@@ -48,12 +45,11 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from burnout import risk
+from burnout import risk, workers
 from burnout.domain.settings import Settings
 from burnout.domain.time import now, today
 from burnout.store import frames
 from burnout.store import helper_weeks as hw
-from burnout.store.engine import make_engine
 from burnout.store import settings as saved_settings
 from burnout.store.retry import DATABASE_ERRORS, run_in_transaction
 from burnout.store.schema import caseload_weeks, scores as scores_t, settings as settings_t, submissions
@@ -172,11 +168,8 @@ def _data_of(engine: Engine, ids: list[str]) -> tuple[pd.DataFrame, pd.DataFrame
             pd.concat([frames.scores(engine, helper_ids=c) for c in sub], ignore_index=True))
 
 
-# A rebuild of a health system computes its chunks in this many processes at once: the
-# reads and the model are Python-bound, so threads would take turns on one core.  Below
-# PARALLEL_MIN_HELPERS starting them (a second or two each) costs more than it saves.
-REBUILD_WORKERS = max(1, min(2, os.cpu_count() or 1))
-PARALLEL_MIN_HELPERS = 3 * REBUILD_CHUNK
+# A rebuild of a health system computes its chunks in worker processes (burnout.workers).
+REBUILD_WORKERS = workers.MAX_WORKERS
 
 
 def _chunked_rows(engine: Engine, settings: Settings, roster: pd.DataFrame, horizon, first,
@@ -189,10 +182,10 @@ def _chunked_rows(engine: Engine, settings: Settings, roster: pd.DataFrame, hori
     ids = sorted(frames.helper_ids(engine))
     jobs = [(roster[roster["helper_id"].isin(part)], part)
             for part in (ids[i:i + chunk] for i in range(0, len(ids), chunk))]
+    url = workers.url_of(engine)
     done = None
-    if REBUILD_WORKERS > 1 and len(jobs) > 1 and len(ids) >= PARALLEL_MIN_HELPERS and _spawn_is_safe() \
-            and engine.url.database not in (None, "", ":memory:"):
-        done = _in_processes(engine.url.render_as_string(hide_password=False), settings, horizon, first, jobs)
+    if REBUILD_WORKERS > 1 and len(jobs) > 1 and len(ids) >= workers.MIN_HELPERS and url and workers.can_spawn():
+        done = _in_processes(url, settings, horizon, first, jobs)
     if done is None:
         done = [_chunk(engine, settings, horizon, first, r, part) for r, part in jobs]
     return [d[0] for d in done], [d[1] for d in done]
@@ -200,42 +193,21 @@ def _chunked_rows(engine: Engine, settings: Settings, roster: pd.DataFrame, hori
 
 def _chunk(engine: Engine | str, settings: Settings, horizon, first, roster: pd.DataFrame,
            part: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One chunk of :func:`_chunked_rows`: its helpers' data read and computed, compacted.
-    In a worker process ``engine`` is the URL (one engine per process, not migrated: the
-    parent did)."""
-    if isinstance(engine, str):
-        engine = _WORKER_ENGINES.get(engine) or _WORKER_ENGINES.setdefault(engine, make_engine(engine))
+    """One chunk of :func:`_chunked_rows`: its helpers' data read and computed, compacted
+    (in a worker process ``engine`` is the URL)."""
+    engine = workers.engine_of(engine) if isinstance(engine, str) else engine
     caseload, scores = _data_of(engine, part)
     rows, last = compute(roster, caseload, scores, horizon, settings, first)
     return hw.compact(rows), hw.compact(last)
 
 
-_WORKER_ENGINES: dict[str, Engine] = {}
-
-
-def _spawn_is_safe() -> bool:
-    """Whether a spawned worker starts without running this process's main script again.
-    multiprocessing runs a main *script* again in every worker it spawns: one without a
-    ``__name__ == "__main__"`` guard would redo its work there (a rebuild would wait on its
-    own lock).  A package's ``__main__`` run with ``-m`` (``python -m burnout``, ``python -m
-    pytest``) and ``python -c`` are not run again; anything else (the dashboard's server,
-    a user's script) computes here."""
-    main = sys.modules.get("__main__")
-    spec = getattr(main, "__spec__", None)
-    if spec is not None:
-        return spec.name == "__main__" or spec.name.endswith(".__main__")
-    return getattr(main, "__file__", None) is None
-
-
 def _in_processes(url: str, settings: Settings, horizon, first, jobs: list) -> list | None:
-    """The chunks computed by worker processes (spawned: the parent has threads and open
-    connections a fork would copy); None, and the caller computes them here, when the
-    processes cannot be started or die."""
-    from concurrent.futures import ProcessPoolExecutor
+    """The chunks computed by worker processes; None, and the caller computes them here,
+    when the processes cannot be started or die."""
     from concurrent.futures.process import BrokenProcessPool
 
     try:
-        with ProcessPoolExecutor(REBUILD_WORKERS, mp_context=multiprocessing.get_context("spawn")) as pool:
+        with workers.pool(REBUILD_WORKERS) as pool:
             futures = [pool.submit(_chunk, url, settings, horizon, first, r, part) for r, part in jobs]
             return [f.result() for f in futures]
     except (OSError, BrokenProcessPool) as exc:

@@ -25,12 +25,12 @@ from typing import Callable, Iterable
 
 from sqlalchemy.engine import Engine
 
-from burnout import audit_cache, disclosure, materialise, privacy
+from burnout import audit_cache, disclosure, materialise, privacy, workers
 from burnout.store import prepared
 from burnout.store.retry import DATABASE_ERRORS
 from burnout.views import tables
 from burnout.views import team as team_views
-from burnout.views.data import TREND_MEASURES, leaving_model_for, load_review_data, store_read
+from burnout.views.data import TREND_MEASURES, leaving_model_for, load_latest, load_review_data, store_read
 
 log = logging.getLogger(__name__)
 
@@ -128,18 +128,57 @@ def _prepare(engine: Engine, measures: Iterable[str], progress: Callable[[str], 
     if progress:
         progress("checking what the organisation's review shows (for the leads' pages)")
     data = load_review_data(engine, with_model=False)
-    seed(engine)                 # after a small change most column audits are the last stored plan's
-    seed_weeks(engine)           # and most week blocks the last preparing's
-    audits = {m: team_views.org_audit(data, m) for m in missing}
-    # a whole read, with the week rows and people frame the audits worked out from it: the
-    # pages' processes start from it
-    store_read(engine, data)
-    if data_key(engine) != key:
-        return []
-    prepared.save(engine, LATEST_WEEKS, "", tables.week_blocks())
-    stored = [m for m, audit in audits.items() if save(engine, m, key, audit)]
-    if progress:
-        progress("fitting the leaving model (for the HR review)")
-    del audits
-    leaving_model_for(engine, data)     # stored under its own key: what it was fitted on
+    fit = _fit_elsewhere(engine, len(data.roster))    # the leaving model, beside the audits
+    try:
+        seed(engine)                 # after a small change most column audits are the last stored plan's
+        seed_weeks(engine)           # and most week blocks the last preparing's
+        audits = {m: team_views.org_audit(data, m) for m in missing}
+        # a whole read, with the week rows and people frame the audits worked out from it: the
+        # pages' processes start from it
+        store_read(engine, data)
+        if data_key(engine) != key:
+            return []
+        prepared.save(engine, LATEST_WEEKS, "", tables.week_blocks())
+        stored = [m for m, audit in audits.items() if save(engine, m, key, audit)]
+        del audits
+    finally:
+        fitted = _fitted(fit)
+    if not fitted:
+        if progress:
+            progress("fitting the leaving model (for the HR review)")
+        leaving_model_for(engine, data)     # stored under its own key: what it was fitted on
     return stored
+
+
+def _fit_elsewhere(engine: Engine, helpers: int):
+    """The leaving model fitted and stored by a worker process while this one audits (half a
+    minute each at 10,000 helpers), where one can be started (burnout.workers); else None."""
+    url = workers.url_of(engine)
+    if helpers < workers.MIN_HELPERS or url is None or not workers.can_spawn():
+        return None
+    try:
+        pool = workers.pool(1)
+        return pool, pool.submit(_fit_and_store, url)
+    except OSError as exc:
+        log.warning("the leaving model's worker process could not start (%s); fitting here", exc)
+        return None
+
+
+def _fit_and_store(url: str) -> bool:
+    """In the worker: the default week's leaving model (views.data.load_latest fits and stores
+    it under the key a review's read has); False where the stored weeks do not hold it."""
+    return load_latest(workers.engine_of(url)) is not None
+
+
+def _fitted(fit) -> bool:
+    """Waits for the worker of :func:`_fit_elsewhere`: whether it stored the model."""
+    if fit is None:
+        return False
+    pool, future = fit
+    try:
+        return bool(future.result())
+    except Exception as exc:   # noqa: BLE001 - a failed worker only means the model is fitted here
+        log.warning("the leaving model's worker process failed (%s); fitting here", exc)
+        return False
+    finally:
+        pool.shutdown()

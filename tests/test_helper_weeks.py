@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from burnout import auth, checkin, ingest, leaving, materialise, risk, seed, selfservice
+from burnout import auth, checkin, ingest, leaving, materialise, risk, seed, selfservice, workers
 from burnout.store import frames, get_engine
 from burnout.store import helper_weeks as hw
 from burnout.store import schema as s
@@ -448,9 +448,9 @@ def test_a_rebuild_in_worker_processes_stores_what_one_pass_stores(where, small_
     used = []
     real = materialise._in_processes
     monkeypatch.setattr(materialise, "_in_processes", lambda *a: used.append(real(*a)) or used[-1])
-    monkeypatch.setattr(materialise, "PARALLEL_MIN_HELPERS", 0)
+    monkeypatch.setattr(workers, "MIN_HELPERS", 0)
     monkeypatch.setattr(materialise, "REBUILD_WORKERS", 2)
-    monkeypatch.setattr(materialise, "_spawn_is_safe", lambda: True)
+    monkeypatch.setattr(workers, "can_spawn", lambda: True)
     assert materialise.rebuild(eng, chunk=9) == len(whole)
     assert len(used) == 1 and used[0] is not None and len(used[0]) >= 5     # computed by the workers
     frames_equal(stored(eng), whole, "helper_weeks computed by worker processes")
@@ -471,7 +471,7 @@ def test_workers_are_spawned_only_where_the_main_module_is_not_run_again(monkeyp
         if file:
             mod.__file__ = file
         monkeypatch.setitem(sys.modules, "__main__", mod)
-        return materialise._spawn_is_safe()
+        return workers.can_spawn()
 
     assert main("burnout.__main__", "/x/burnout/__main__.py") and main("pytest.__main__", "/x/pytest/__main__.py")
     assert main()                                        # python -c

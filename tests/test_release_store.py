@@ -418,6 +418,24 @@ def test_the_import_prepares_the_leaving_model_so_no_review_fits_it(writable_db,
     assert read.to_dict() == fitted.to_dict() and read.describe() == fitted.describe()
 
 
+def test_at_the_size_of_a_health_system_a_worker_process_fits_the_model_beside_the_audits(writable_db,
+                                                                                         monkeypatch):
+    """From workers.MIN_HELPERS helpers the preparing fits the leaving model in a worker process
+    while it audits: this process fits nothing, and the model a fresh process reads is the one
+    a fit here gives."""
+    from burnout import leaving, workers
+    eng = writable_db["engine"]
+    fitted = load_data(eng).leaving_model
+    views_data._FITS.clear()
+    monkeypatch.setattr(workers, "MIN_HELPERS", 0)
+    monkeypatch.setattr(workers, "can_spawn", lambda: True)
+    monkeypatch.setattr(leaving, "leaving_model", lambda *a, **k: pytest.fail("fitted in the preparing's process"))
+    assert release_store.prepare(eng) == [MEASURE]
+    views_data._FITS.clear()                         # a fresh process
+    read = views_data.leaving_model_for(eng, load_review_data(eng, with_model=False))
+    assert read.to_dict() == fitted.to_dict() and read.describe() == fitted.describe()
+
+
 @pytest.mark.parametrize("fixed", [{}, {"site": "__first__"}, {"team": "__lead__"}])
 def test_verdicts_asked_for_every_group_at_once_equal_those_asked_one_by_one(writable_db, fixed):
     """A weekly table asks each week's audit about every team at once (JointPlan.allows_cell_each,
