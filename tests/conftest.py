@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import traceback
+import types
 from pathlib import Path
 
 import pytest
@@ -133,6 +134,16 @@ def demo_db(tmp_path_factory) -> dict:
     os.environ["BURNOUT_DATABASE_URL"] = url
     os.environ["BURNOUT_DEMO"] = "0"
     return {"url": url, "engine": eng, "path": path, **info}
+
+
+@pytest.fixture
+def spawnable_main(monkeypatch):
+    """The process's main module as ``python -m pytest`` has it, whatever an earlier test left
+    there (AppTest runs a page as ``__main__``): a worker spawned now runs nothing again
+    (burnout.workers.can_spawn)."""
+    main = types.ModuleType("__main__")
+    main.__spec__ = types.SimpleNamespace(name="pytest.__main__")
+    monkeypatch.setitem(sys.modules, "__main__", main)
 
 
 @pytest.fixture

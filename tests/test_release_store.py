@@ -419,7 +419,8 @@ def test_the_import_prepares_the_leaving_model_so_no_review_fits_it(writable_db,
 
 
 def test_at_the_size_of_a_health_system_a_worker_process_fits_the_model_beside_the_audits(writable_db,
-                                                                                         monkeypatch):
+                                                                                         monkeypatch,
+                                                                                         spawnable_main):
     """From workers.MIN_HELPERS helpers the preparing fits the leaving model in a worker process
     while it audits: this process fits nothing, and the model a fresh process reads is the one
     a fit here gives."""
@@ -428,7 +429,7 @@ def test_at_the_size_of_a_health_system_a_worker_process_fits_the_model_beside_t
     fitted = load_data(eng).leaving_model
     views_data._FITS.clear()
     monkeypatch.setattr(workers, "MIN_HELPERS", 0)
-    monkeypatch.setattr(workers, "can_spawn", lambda: True)
+    assert workers.can_spawn()
     monkeypatch.setattr(leaving, "leaving_model", lambda *a, **k: pytest.fail("fitted in the preparing's process"))
     assert release_store.prepare(eng) == [MEASURE]
     views_data._FITS.clear()                         # a fresh process
