@@ -168,23 +168,19 @@ def _data_of(engine: Engine, ids: list[str]) -> tuple[pd.DataFrame, pd.DataFrame
             pd.concat([frames.scores(engine, helper_ids=c) for c in sub], ignore_index=True))
 
 
-# A rebuild of a health system computes its chunks in worker processes (burnout.workers).
-REBUILD_WORKERS = workers.MAX_WORKERS
-
-
 def _chunked_rows(engine: Engine, settings: Settings, roster: pd.DataFrame, horizon, first,
                   chunk: int) -> tuple[list[pd.DataFrame], list[pd.DataFrame]]:
     """:func:`compute` of every helper, ``chunk`` helpers at a time on the organisation's
     grid (``first`` pinned, as a refresh computes its helpers): equal to computing the
     whole organisation at once (tests/test_import_speed.py), with the memory of one chunk.
-    Many helpers: the chunks are computed by :data:`REBUILD_WORKERS` processes, each
+    Many helpers: the chunks are computed by worker processes (burnout.workers), each
     reading its chunk's data itself, and put together in the same order."""
     ids = sorted(frames.helper_ids(engine))
     jobs = [(roster[roster["helper_id"].isin(part)], part)
             for part in (ids[i:i + chunk] for i in range(0, len(ids), chunk))]
     url = workers.url_of(engine)
     done = None
-    if REBUILD_WORKERS > 1 and len(jobs) > 1 and len(ids) >= workers.MIN_HELPERS and url and workers.can_spawn():
+    if workers.MAX_WORKERS > 1 and len(jobs) > 1 and len(ids) >= workers.MIN_HELPERS and url and workers.can_spawn():
         done = _in_processes(url, settings, horizon, first, jobs)
     if done is None:
         done = [_chunk(engine, settings, horizon, first, r, part) for r, part in jobs]
@@ -207,7 +203,7 @@ def _in_processes(url: str, settings: Settings, horizon, first, jobs: list) -> l
     from concurrent.futures.process import BrokenProcessPool
 
     try:
-        with workers.pool(REBUILD_WORKERS) as pool:
+        with workers.pool(workers.MAX_WORKERS) as pool:
             futures = [pool.submit(_chunk, url, settings, horizon, first, r, part) for r, part in jobs]
             return [f.result() for f in futures]
     except (OSError, BrokenProcessPool) as exc:

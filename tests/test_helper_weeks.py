@@ -449,7 +449,7 @@ def test_a_rebuild_in_worker_processes_stores_what_one_pass_stores(where, small_
     real = materialise._in_processes
     monkeypatch.setattr(materialise, "_in_processes", lambda *a: used.append(real(*a)) or used[-1])
     monkeypatch.setattr(workers, "MIN_HELPERS", 0)
-    monkeypatch.setattr(materialise, "REBUILD_WORKERS", 2)
+    monkeypatch.setattr(workers, "MAX_WORKERS", 2)
     assert workers.can_spawn()
     assert materialise.rebuild(eng, chunk=9) == len(whole)
     assert len(used) == 1 and used[0] is not None and len(used[0]) >= 5     # computed by the workers
