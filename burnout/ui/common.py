@@ -604,9 +604,11 @@ def _in_use(what: tuple, again: Callable[[], object]) -> None:
             threading.Thread(target=_poll, args=(url, _STOPPED[0]), name="burnout-poll", daemon=True).start()
 
 
-def _in_use_at(url: str) -> bool:
+def _used_lately(url: str) -> list[Callable[[], object]]:
+    """What of ``url`` was used in the last IN_USE_SECONDS, the page used last first (the
+    likeliest next click waits least).  Call holding _HELD_LOCK."""
     since = time.monotonic() - IN_USE_SECONDS
-    return any(what[1] == url and at >= since for what, (at, _) in _IN_USE.items())
+    return [again for what, (at, again) in reversed(_IN_USE.items()) if what[1] == url and at >= since]
 
 
 def _pages_url() -> str:
@@ -621,7 +623,7 @@ def _poll(url: str, stopped: threading.Event) -> None:
         while True:
             stopped.wait(POLL_SECONDS)
             with _HELD_LOCK:
-                if stopped.is_set() or not _in_use_at(url):
+                if stopped.is_set() or not _used_lately(url):
                     if _POLLING.get(url) is stopped:
                         _POLLING.pop(url)
                     return
@@ -658,7 +660,7 @@ def _after_refresh(eng) -> None:
     if url != _pages_url():     # another database's data are not the pages'
         return
     with _HELD_LOCK:
-        if not _in_use_at(url):
+        if not _used_lately(url):
             return
         if url in _UPDATING:
             _AGAIN.add(url)
@@ -676,9 +678,7 @@ def _update(url: str) -> None:
             with _HELD_LOCK:
                 _AGAIN.discard(url)
                 _SEEN[url] = key
-                since = time.monotonic() - IN_USE_SECONDS
-                # the page used last first: the likeliest next click waits least
-                todo = [again for what, (at, again) in reversed(_IN_USE.items()) if what[1] == url and at >= since]
+                todo = _used_lately(url)
             started = time.monotonic()
             for again in todo:
                 try:
