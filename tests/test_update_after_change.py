@@ -167,3 +167,85 @@ def test_a_change_another_process_stored_is_picked_up_by_looking_at_the_counters
     for t in pollers:           # every polling thread of the process ends at once
         t.join(5)
     assert not [t for t in threading.enumerate() if t.name == "burnout-poll"]
+
+
+MEANWHILE = "Until then this page shows the figures from before"
+
+
+def _infos(at) -> list[str]:
+    return [str(el.value) for el in at.info]
+
+
+def _week_turns(eng, team: str) -> None:
+    """A check-in in the lead's own team that is the week's first: every figure's week moves."""
+    r = frames.roster(eng)
+    before = common.whole_key()
+    checkin.save_checkin(eng, str(r[r["end_date"].isna() & (r["team"] == team)]["helper_id"].iloc[0]), ANSWERS)
+    materialise.settle(eng)
+    assert common.whole_key() != before, "the demo's data should end before this week"
+
+
+def test_a_change_of_every_figure_shows_the_page_from_before_until_the_new_one_is_ready(writable_db, monkeypatch):
+    """The week's first check-in moves every team's week, and the organisation's audit is made
+    anew (40 s at ten thousand helpers): meanwhile a lead's rerun is shown the page the process
+    showed before, at once, saying so, and the new page once the update has made it."""
+    eng, team = writable_db["engine"], writable_db["lead_team"]
+    common.stop_updates()
+    lead = open_team_page(eng, "demo-lead")
+    common.wait_for_updates()
+    before, before_infos = _shown(lead), _infos(lead)
+    assert not any(MEANWHILE in i for i in before_infos)
+
+    gate, waiting = threading.Event(), threading.Event()
+    real = team_views.org_audit
+
+    def slow_audit(*a, **k):            # the update's audit takes as long as the test says
+        if threading.current_thread().name == "burnout-update":
+            waiting.set()
+            assert gate.wait(60)
+        return real(*a, **k)
+    monkeypatch.setattr(team_views, "org_audit", slow_audit)
+    _week_turns(eng, team)
+    assert waiting.wait(60)             # the update of the page in use is under way
+
+    started = time.monotonic()
+    lead.run()
+    assert not lead.exception, [e.value for e in lead.exception]
+    assert time.monotonic() - started < 30          # it did not wait for the audit
+    assert any(MEANWHILE in i for i in _infos(lead))
+    assert _shown(lead) == before                    # exactly what was shown: nothing new released
+    assert [i for i in _infos(lead) if MEANWHILE not in i] == before_infos
+    assert not common.team_page_ready(writable_db["url"], team, "pulse_strain")
+
+    gate.set()
+    common.wait_for_updates()
+    assert common.team_page_ready(writable_db["url"], team, "pulse_strain")
+    lead.run()
+    assert not lead.exception
+    now_infos = _infos(lead)
+    assert not any(MEANWHILE in i for i in now_infos)
+    assert now_infos != before_infos                 # the data now reach this week
+    shown = _shown(lead)
+    _fresh_process()
+    assert _shown(open_team_page(eng, "demo-lead")) == shown      # the new state's page
+
+
+def test_a_page_shown_meanwhile_whose_update_ends_without_it_works_it_out_itself(writable_db, monkeypatch):
+    """An update that ended without making the new page (it failed) is not waited for again:
+    the page works it out itself, in the same run, so the page from before is never left showing."""
+    eng, team = writable_db["engine"], writable_db["lead_team"]
+    common.stop_updates()
+    lead = open_team_page(eng, "demo-lead")
+    common.wait_for_updates()
+    before_infos = _infos(lead)
+    started: list[str] = []
+    monkeypatch.setattr(common, "_update", lambda url: started.append(url) or common._UPDATING.pop(url))
+    _week_turns(eng, team)
+    lead.run()
+    assert not lead.exception
+    assert started                    # an update was started for the page, and ended without it
+    infos = _infos(lead)
+    assert not any(MEANWHILE in i for i in infos) and infos != before_infos
+    shown = _shown(lead)
+    _fresh_process()
+    assert _shown(open_team_page(eng, "demo-lead")) == shown

@@ -353,6 +353,9 @@ class TeamPage:
     page: team_views.TeamPage
     tables: Mapping[str, object]
     caseload_csv: bytes
+    key: str = ""                  # the team_key and _page_key it was built for: its heatmap and
+    page_key: str = ""             # list are of the same state
+    updating: bool = False         # shown meanwhile: the organisation's figures are being made anew
 
 
 @st.cache_resource(ttl=3600, max_entries=4, show_spinner=False)
@@ -648,6 +651,8 @@ def stop_updates() -> None:
     with _HELD_LOCK:
         _IN_USE.clear()
         _SEEN.clear()
+        _SHOWN.clear()
+        _MEANWHILE_FOR.clear()
         _POLLING.clear()
         _STOPPED[0].set()
         _STOPPED[0] = threading.Event()
@@ -665,9 +670,14 @@ def _after_refresh(eng) -> None:
         if url in _UPDATING:
             _AGAIN.add(url)
             return
-        # started under the lock: wait_for_updates never sees it registered and not yet alive
-        _UPDATING[url] = thread = threading.Thread(target=_update, args=(url,), name="burnout-update", daemon=True)
-        thread.start()
+        _start_update(url)
+
+
+def _start_update(url: str) -> None:
+    """Start the update of ``url``'s pages.  Call holding _HELD_LOCK, ``url`` not updating:
+    wait_for_updates never sees it registered and not yet alive."""
+    _UPDATING[url] = thread = threading.Thread(target=_update, args=(url,), name="burnout-update", daemon=True)
+    thread.start()
 
 
 def _update(url: str) -> None:
@@ -732,27 +742,80 @@ def _team_page(url: str, team: str, measure: str, key: str, page_key: str) -> Te
     tables = {"bands": page.bands_table, "trend": page.trend_table, "scatter": page.scatter_table,
               "participation": page.participation_table, "symptoms": page.symptoms_table,
               "caseload": page.view.caseload}
-    return TeamPage(page, {k: _arrow(v) for k, v in tables.items()}, to_csv(page.view.caseload))
+    return TeamPage(page, {k: _arrow(v) for k, v in tables.items()}, to_csv(page.view.caseload),
+                    key=key, page_key=page_key)
 
 
 def team_page(url: str, team: str, measure: str, key: str) -> TeamPage:
     """``team``'s page for ``measure`` (views.team.team_page); the page checks the viewer
-    may see the team before asking."""
+    may see the team before asking.  While a change of every figure is being worked out,
+    the page this process showed before, marked ``updating`` (:func:`_shown_meanwhile`)."""
     _in_use(("team_page", url, team, measure), lambda: team_page(url, team, measure, team_key(team)))
-    return _team_page(url, team, measure, key, _page_key(url, team, measure, key))
+    whole = whole_key()
+    meanwhile = _shown_meanwhile(url, team, measure, whole)
+    if meanwhile is not None:
+        return meanwhile
+    drawn = _team_page(url, team, measure, key, _page_key(url, team, measure, key))
+    with _HELD_LOCK:
+        _SHOWN.pop((url, team, measure), None)
+        _SHOWN[(url, team, measure)] = (whole, drawn)
+        while len(_SHOWN) > MAX_IN_USE:
+            _SHOWN.pop(next(iter(_SHOWN)))
+    return drawn
 
 
 @st.cache_resource(ttl=3600, max_entries=256, show_spinner=False)
-def _team_heatmap(url: str, team: str, measure: str, weeks: int, key: str, page_key: str):
-    fig, table = team_views.team_heatmap(_team_page(url, team, measure, key, page_key).page.view, weeks)
+def _team_heatmap(url: str, team: str, measure: str, weeks: int, key: str, page_key: str, _drawn: TeamPage):
+    fig, table = team_views.team_heatmap(_drawn.page.view, weeks)
     return fig, _arrow(table)
 
 
-def team_heatmap(url: str, team: str, measure: str, weeks: int, key: str):
-    """The team page's heatmap of the last ``weeks`` weeks and its table."""
+def team_heatmap(url: str, team: str, measure: str, weeks: int, drawn: TeamPage):
+    """The heatmap of the last ``weeks`` weeks of the page ``drawn`` (:func:`team_page`) and its table."""
     _in_use(("team_heatmap", url, team, measure, weeks),
-            lambda: team_heatmap(url, team, measure, weeks, team_key(team)))
-    return _team_heatmap(url, team, measure, weeks, key, _page_key(url, team, measure, key))
+            lambda: team_heatmap(url, team, measure, weeks, team_page(url, team, measure, team_key(team))))
+    return _team_heatmap(url, team, measure, weeks, drawn.key, drawn.page_key, drawn)
+
+
+# ---------------------------------------------------------------- the page shown before, meanwhile
+# A change of every figure (the week's first check-in moves every team's week; an import, a
+# rebuild, changed settings) makes the organisation's audit anew: at ten thousand helpers the
+# next lead's page waited 40 s for it.  A lead whose page this process showed before is shown
+# that page meanwhile (the team's leads had it already: nothing new is released), saying so,
+# and the page shows the new one by itself when it is ready (ui/team.py).  A smaller change (a
+# check-in in a week under way: under a second) is waited for, as before.
+_SHOWN: dict[tuple, tuple[str, TeamPage]] = {}     # (url, team, measure) -> (whole_key, the page)
+_MEANWHILE_FOR: dict[str, str] = {}                # url -> the whole_key a page started an update for
+
+
+def whole_key() -> str:
+    """What only a change of every figure moves: materialise's "all" counter, the saved
+    settings and the calendar week (each team's :func:`team_key` holds it)."""
+    return _cache_key(["all"])
+
+
+def _shown_meanwhile(url: str, team: str, measure: str, whole: str) -> TeamPage | None:
+    if getattr(_updating_here, "on", False):      # the update itself makes the new page
+        return None
+    with _HELD_LOCK:
+        before = _SHOWN.get((url, team, measure))
+    if before is None or before[0] == whole:
+        return None
+    with _HELD_LOCK:
+        if url not in _UPDATING:
+            if _MEANWHILE_FOR.get(url) == whole:   # its update ended without making it: made here
+                return None
+            _MEANWHILE_FOR[url] = whole
+            _start_update(url)
+    return dataclasses.replace(before[1], updating=True)
+
+
+def team_page_ready(url: str, team: str, measure: str) -> bool:
+    """Whether a rerun of a page shown meanwhile would show the new one (or work it out itself)."""
+    whole = whole_key()
+    with _HELD_LOCK:
+        before = _SHOWN.get((url, team, measure))
+        return url not in _UPDATING or (before is not None and before[0] == whole)
 
 
 @st.cache_resource(ttl=3600, max_entries=128, show_spinner=False)

@@ -57,6 +57,16 @@ min_n = view.min_n
 as_of = view.as_of
 st.info(f"{view.basis_label} Groups under {min_n} people are not shown. "
         + (f"Data up to the week starting {as_of:%d %b %Y}." if as_of is not None else "No data yet."))
+if drawn.updating:
+    st.info("New data have arrived and the figures are being brought up to date (at a large "
+            "organisation this can take a minute). Until then this page shows the figures from "
+            "before; it updates by itself.", icon=":material/update:")
+
+    @st.fragment(run_every=3)
+    def _show_when_ready() -> None:
+        if common.team_page_ready(url, team, measure):
+            st.rerun(scope="app")
+    _show_when_ready()
 
 
 def _note_form(notes: pd.DataFrame, alert_refs: list[str]) -> None:
@@ -109,7 +119,7 @@ st.subheader("Who may need a conversation")
 st.markdown(sharing_summary(view))   # our own words and numbers only
 order = st.segmented_control("Sort by", ["risk", "rise"], default="risk", key="worklist_sort",
                              format_func={"risk": "Highest risk", "rise": "Biggest recent rise"}.get) or "risk"
-listed, wl = common.team_worklist(url, team, order, key) if len(view.consenting) else ((), None)
+listed, wl = common.team_worklist(url, team, order, drawn.key) if len(view.consenting) else ((), None)
 if not listed:
     st.caption("No helper shares individual results with you yet, so there is no list; the group figures "
                "below still show how the team is doing.")
@@ -146,7 +156,7 @@ if view.heatmap_rows:
         format_func=lambda w: f"All {w} weeks" if w == n_weeks else f"Last {w}",
         help="Fewer weeks keep each cell readable on a phone; the table below holds the same weeks.") \
         or built.heatmap_default
-    heat, heat_table = common.team_heatmap(url, team, measure, int(shown_weeks), key)
+    heat, heat_table = common.team_heatmap(url, team, measure, int(shown_weeks), drawn)
     _chart(heat, "team_heatmap", heat_table)
 st.caption(view.heatmap_note)
 if view.private_note:
