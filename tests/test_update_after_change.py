@@ -249,3 +249,41 @@ def test_a_page_shown_meanwhile_whose_update_ends_without_it_works_it_out_itself
     shown = _shown(lead)
     _fresh_process()
     assert _shown(open_team_page(eng, "demo-lead")) == shown
+
+
+def test_the_hr_review_too_shows_the_figures_from_before_until_the_new_ones_are_ready(writable_db, monkeypatch):
+    eng, team, url = writable_db["engine"], writable_db["lead_team"], writable_db["url"]
+    common.stop_updates()
+    hr = _open_review(eng)
+    common.wait_for_updates()
+    before, before_infos = _shown(hr), _infos(hr)
+    gate, waiting = threading.Event(), threading.Event()
+    real = common.review_base
+
+    def slow_review(*a, **k):
+        if threading.current_thread().name == "burnout-update":
+            waiting.set()
+            assert gate.wait(60)
+        return real(*a, **k)
+    monkeypatch.setattr(common, "review_base", slow_review)
+    _week_turns(eng, team)
+    assert waiting.wait(60)
+
+    started = time.monotonic()
+    hr.run()
+    assert not hr.exception, [e.value for e in hr.exception]
+    assert time.monotonic() - started < 30
+    assert any(MEANWHILE in i for i in _infos(hr))
+    assert _shown(hr) == before
+    assert not common.review_ready(url)
+
+    gate.set()
+    common.wait_for_updates()
+    assert common.review_ready(url)
+    hr.run()
+    assert not hr.exception
+    infos = _infos(hr)
+    assert not any(MEANWHILE in i for i in infos) and infos != before_infos
+    shown = _shown(hr)
+    _fresh_process()
+    assert _shown(_open_review(eng)) == shown

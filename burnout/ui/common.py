@@ -420,14 +420,20 @@ def _review_base(url: str, key: str, where: str, measure: str, window: int,
 # unpickled a copy of it, figures and all, on every rerun: 60 % of a warm rerun at
 # 5,000 helpers), and its tables are converted for the screen once.
 def review_page(url: str, key: str, scenario: str, where: str, measure: str, window: int,
-                heat_weeks: int) -> ReviewPage:
-    """The HR review for the page's choices, once per change anywhere (``key``: :func:`org_key`)."""
+                heat_weeks: int, meanwhile: bool = False) -> ReviewPage:
+    """The HR review for the page's choices, once per change anywhere (``key``: :func:`org_key`;
+    ``meanwhile``: an earlier one, from :func:`review_stamp`)."""
     def again() -> None:
         figures = review_page(url, org_key(), scenario, where, measure, window, heat_weeks).review.figures
         for name in figures:        # drawn when first asked for: asked here, not by the next run
             figures[name]
     _in_use(("review_page", url, scenario, where, measure, window, heat_weeks), again)
-    return _review_page(url, key, scenario, where, measure, window, heat_weeks)
+    page = _review_page(url, key, scenario, where, measure, window, heat_weeks)
+    if not meanwhile:
+        whole = whole_key()
+        with _HELD_LOCK:
+            _SHOWN_REVIEW[url] = (whole, key)
+    return page
 
 
 @st.cache_resource(ttl=3600, max_entries=16, show_spinner="Working out the scenario…")
@@ -652,6 +658,7 @@ def stop_updates() -> None:
         _IN_USE.clear()
         _SEEN.clear()
         _SHOWN.clear()
+        _SHOWN_REVIEW.clear()
         _MEANWHILE_FOR.clear()
         _POLLING.clear()
         _STOPPED[0].set()
@@ -794,28 +801,79 @@ def whole_key() -> str:
     return _cache_key(["all"])
 
 
-def _shown_meanwhile(url: str, team: str, measure: str, whole: str) -> TeamPage | None:
-    if getattr(_updating_here, "on", False):      # the update itself makes the new page
-        return None
-    with _HELD_LOCK:
-        before = _SHOWN.get((url, team, measure))
-    if before is None or before[0] == whole:
-        return None
+def _meanwhile(url: str, before: str | None, whole: str) -> bool:
+    """Whether a page last shown when every figure was at ``before`` (a :func:`whole_key`) is
+    shown again meanwhile: every figure has changed since (``whole``) and an update is making
+    the new ones, started here when none runs.  An update that ended without making them
+    (it failed) is not waited for again: the page works them out itself."""
+    if getattr(_updating_here, "on", False) or before is None or before == whole:
+        return False      # the update itself makes the new page; nothing shown, or nothing changed
     with _HELD_LOCK:
         if url not in _UPDATING:
-            if _MEANWHILE_FOR.get(url) == whole:   # its update ended without making it: made here
-                return None
+            if _MEANWHILE_FOR.get(url) == whole:
+                return False
             _MEANWHILE_FOR[url] = whole
             _start_update(url)
+    return True
+
+
+def _ready(url: str, shown_at: str | None) -> bool:
+    """Whether a rerun of a page shown meanwhile would show the new one (or work it out itself)."""
+    whole = whole_key()
+    with _HELD_LOCK:
+        return url not in _UPDATING or shown_at == whole
+
+
+def _shown_meanwhile(url: str, team: str, measure: str, whole: str) -> TeamPage | None:
+    with _HELD_LOCK:
+        before = _SHOWN.get((url, team, measure))
+    if before is None or not _meanwhile(url, before[0], whole):
+        return None
     return dataclasses.replace(before[1], updating=True)
 
 
 def team_page_ready(url: str, team: str, measure: str) -> bool:
-    """Whether a rerun of a page shown meanwhile would show the new one (or work it out itself)."""
-    whole = whole_key()
     with _HELD_LOCK:
         before = _SHOWN.get((url, team, measure))
-        return url not in _UPDATING or (before is not None and before[0] == whole)
+    return _ready(url, None if before is None else before[0])
+
+
+# The HR review: the whole_key and org_key of the review this process showed last, by database.
+_SHOWN_REVIEW: dict[str, tuple[str, str]] = {}
+
+
+def review_stamp(url: str) -> tuple[str, bool]:
+    """The org_key the HR review is shown for: the current one, or, while a change of every
+    figure is worked out, that of the review this process showed before (and True)."""
+    whole = whole_key()
+    with _HELD_LOCK:
+        before = _SHOWN_REVIEW.get(url)
+    if before is not None and _meanwhile(url, before[0], whole):
+        return before[1], True
+    return org_key(), False
+
+
+def review_ready(url: str) -> bool:
+    with _HELD_LOCK:
+        before = _SHOWN_REVIEW.get(url)
+    return _ready(url, None if before is None else before[0])
+
+
+MEANWHILE_NOTE = ("New data have arrived and the figures are being brought up to date (at a large "
+                  "organisation this can take a minute). Until then this page shows the figures from "
+                  "before; it updates by itself.")
+
+
+def updating_note(ready: Callable[[], bool]) -> None:
+    """Say that the page shows the figures from before, and rerun it when ``ready()``."""
+    st.info(MEANWHILE_NOTE, icon=":material/update:")
+    _rerun_when(ready)
+
+
+@st.fragment(run_every=3)
+def _rerun_when(ready: Callable[[], bool]) -> None:
+    if ready():
+        st.rerun(scope="app")
 
 
 @st.cache_resource(ttl=3600, max_entries=128, show_spinner=False)

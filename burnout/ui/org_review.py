@@ -41,7 +41,7 @@ def _chart(fig, key: str, table: str | None = None):
             _table(table)
 
 
-stamp = common.org_key()
+stamp, meanwhile = common.review_stamp(str(engine.url))
 active_helpers, sites = common.roster_facts(str(engine.url), stamp)
 
 # ------------------------------------------------------------------ assumptions (session only)
@@ -76,12 +76,14 @@ scenario = {"burnout_reduction_points": float(reduction), "cap_caseload": bool(c
 where = {"site": site_filter} if site_filter else {}
 
 page = common.review_page(str(engine.url), stamp, json.dumps(scenario, sort_keys=True),
-                          json.dumps(where, sort_keys=True), measure, int(window), int(heat_weeks))
+                          json.dumps(where, sort_keys=True), measure, int(window), int(heat_weeks), meanwhile)
 review = page.review
 figs = review.figures
 as_of = review.as_of
 st.info(f"{review.privacy_note} "
         + (f"Data up to the week starting {as_of:%d %b %Y}." if as_of is not None else "No data yet."))
+if meanwhile:
+    common.updating_note(lambda: common.review_ready(str(engine.url)))
 
 # ------------------------------------------------------------------ headline
 total = review.turnover.total

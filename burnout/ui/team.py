@@ -58,15 +58,7 @@ as_of = view.as_of
 st.info(f"{view.basis_label} Groups under {min_n} people are not shown. "
         + (f"Data up to the week starting {as_of:%d %b %Y}." if as_of is not None else "No data yet."))
 if drawn.updating:
-    st.info("New data have arrived and the figures are being brought up to date (at a large "
-            "organisation this can take a minute). Until then this page shows the figures from "
-            "before; it updates by itself.", icon=":material/update:")
-
-    @st.fragment(run_every=3)
-    def _show_when_ready() -> None:
-        if common.team_page_ready(url, team, measure):
-            st.rerun(scope="app")
-    _show_when_ready()
+    common.updating_note(lambda: common.team_page_ready(url, team, measure))
 
 
 def _note_form(notes: pd.DataFrame, alert_refs: list[str]) -> None:
