@@ -392,6 +392,12 @@ def _check_charts(at: AppTest, got: Released, where: str) -> None:
 def _collect_hr_pages(org, got: Released, sites, monkeypatch) -> None:
     """The default page, a longer window, another weekly measure, and each site filter."""
     at = _page("org_review", org, "attack-hr", monkeypatch)
+    # the tables beside the charts are sent once their boxes are opened: open every one
+    assert len([e for e in at.expander if e.label == "Show as a table"]) == len(HR_TABLE_BOXES)
+    for box in HR_TABLE_BOXES:
+        at.session_state[box] = True
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
     _hr_page_tables(at, got, {}, 4, "pulse_strain")
     _hr_metrics(at, got)
     _check_charts(at, got, "review")
@@ -490,6 +496,7 @@ def _collect_cli(org, got: Released, teams, tmp_path, monkeypatch) -> list:
     return pdfs
 
 
+HR_TABLE_BOXES = ("rv_bands_table", "rv_heatmap_table", "rv_participation_table")
 TEAM_TABLE_BOXES = ("team_bands_table", "team_trend_table", "team_heatmap_table", "team_scatter_table",
                     "team_participation_table")
 

@@ -85,3 +85,25 @@ def test_settings_page_saves_the_turnover_assumptions_through_the_settings_valid
         saved_settings.save(eng, {"reference_burnout_rate": {"crisis_line": 1.5}, "relative_risk_low": 1.2},
                             actor="demo-admin")
     assert saved_settings.load(eng).relative_risk_low == 1.4
+
+
+def test_each_chart_s_table_is_sent_once_its_box_is_opened(writable_db):
+    """The tables beside the review's charts are sent only when asked for: at ten thousand
+    helpers the weekly heatmap's table alone was a 6 MB message that held back every figure
+    of the page in a browser by 5 s.  Opened, each box holds its chart's table."""
+    from test_release_store import _open_review as open_as_hr
+
+    at = open_as_hr(writable_db["engine"])
+    boxes = [e for e in at.expander if e.label == "Show as a table"]
+    assert len(boxes) == 3
+    closed = [list(df.value.columns) for df in at.dataframe]
+    assert not any("Week starting" in cols for cols in closed)
+    for key in ("rv_bands_table", "rv_heatmap_table", "rv_participation_table"):
+        at.session_state[key] = True
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    opened = [list(df.value.columns) for df in at.dataframe]
+    assert len(opened) == len(closed) + 3
+    weekly = [cols for cols in opened if "Week starting" in cols]
+    assert len(weekly) == 2          # the heatmap's weeks and the participation's
+    assert any("Checked in (%)" in cols for cols in weekly)

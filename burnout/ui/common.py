@@ -375,6 +375,18 @@ class ReviewPage:
     tables: Mapping[str, object]
 
 
+def chart(fig, key: str, table=None, label: str = "Show as a table") -> None:
+    """A chart and, once its box is opened, the same figures as a table.  The table is sent
+    only then (the box reruns the page when opened and stays open across reruns: its key):
+    at ten thousand helpers the HR heatmap's weekly table alone was a 6 MB message, which
+    held back every figure of the page in a browser by 5 s."""
+    st.plotly_chart(fig, width="stretch", key=key)
+    if table is not None:
+        box = st.expander(label, key=f"{key}_table", on_change="rerun")
+        if box.open:
+            box.dataframe(table, hide_index=True, width="stretch")
+
+
 def _screen(tables: Mapping[str, pd.DataFrame | None]) -> dict[str, object]:
     return {k: None if v is None else _arrow(for_screen(v)) for k, v in tables.items()}
 

@@ -35,10 +35,7 @@ def _table(name: str, key: str | None = None):
 
 
 def _chart(fig, key: str, table: str | None = None):
-    st.plotly_chart(fig, width="stretch", key=key)
-    if table is not None:
-        with st.expander("Show as a table"):
-            _table(table)
+    common.chart(fig, key, None if table is None else page.tables[table])
 
 
 stamp, meanwhile = common.review_stamp(str(engine.url))

@@ -35,15 +35,6 @@ st.caption("This page is about workloads and how the team is doing, so you can c
            "needs. It is not a performance view.")
 
 
-def _chart(fig, key: str, table=None, label: str = "Show as a table"):
-    st.plotly_chart(fig, width="stretch", key=key)
-    if table is not None:
-        # drawn only once opened: a table grid per chart made the page slow to show in a browser
-        box = st.expander(label, key=f"{key}_table", on_change="rerun")
-        if box.open:
-            box.dataframe(table, hide_index=True, width="stretch")
-
-
 if not privacy.can_view_team(user, team):
     st.error("This page is not available for your account.")
     st.stop()
@@ -131,10 +122,10 @@ else:
 left, right = st.columns(2)
 with left:
     st.subheader("Burnout risk across the team")
-    _chart(built.bands_chart, "team_bands", tables["bands"])
+    common.chart(built.bands_chart, "team_bands", tables["bands"])
 with right:
     st.subheader("Team trend")
-    _chart(built.trend_chart, "team_trend", tables["trend"])
+    common.chart(built.trend_chart, "team_trend", tables["trend"])
     st.caption(f"Only weeks with {min_n} or more people who answered are drawn.")
 
 # ------------------------------------------------------------------ heatmap
@@ -149,7 +140,7 @@ if view.heatmap_rows:
         help="Fewer weeks keep each cell readable on a phone; the table below holds the same weeks.") \
         or built.heatmap_default
     heat, heat_table = common.team_heatmap(url, team, measure, int(shown_weeks), drawn)
-    _chart(heat, "team_heatmap", heat_table)
+    common.chart(heat, "team_heatmap", heat_table)
 st.caption(view.heatmap_note)
 if view.private_note:
     st.caption(view.private_note)
@@ -157,7 +148,7 @@ if view.private_note:
 # ------------------------------------------------------------------ caseload
 st.subheader("Caseload pressure")
 if built.scatter_chart is not None:
-    _chart(built.scatter_chart, "team_scatter", tables["scatter"])
+    common.chart(built.scatter_chart, "team_scatter", tables["scatter"])
 else:
     st.caption("The scatter of caseload against burnout needs helpers who share their individual results; "
                "none do yet. Caseloads are below.")
@@ -206,7 +197,7 @@ else:
 
 # ------------------------------------------------------------------ participation
 st.subheader("Check-in participation")
-_chart(built.participation_chart, "team_participation", tables["participation"])
+common.chart(built.participation_chart, "team_participation", tables["participation"])
 st.caption("Only how many checked in — never who did or did not.")
 
 # ------------------------------------------------------------------ action notes
