@@ -624,13 +624,15 @@ def settle(engine: Engine | None = None, timeout: float = 60.0) -> None:
 ORG_SCOPES = ("all", "org")
 
 
-def cache_key(engine: Engine, scopes: Iterable[str]) -> str:
+def cache_key(engine: Engine, scopes: Iterable[str], wait: bool = True) -> str:
     """The change counters of ``scopes``, the saved settings' fingerprint and the calendar
     week (the as-of week never runs past it): what every cache of figures (the pages', the
     stored release audit) is keyed on.  A few indexed rows, so a change anywhere in scope
     shows at once, also from another process; this process's queued refreshes are waited
-    for first, so a check-in it just saved counts."""
-    settle(engine)
+    for first, so a check-in it just saved counts (not with ``wait=False``: a listener of
+    the refreshes, which runs on the refresh worker)."""
+    if wait:
+        settle(engine)
     week = today() - dt.timedelta(days=today().weekday())
     return repr((hw.versions(engine, scopes), settings_fingerprint(engine), week.isoformat()))
 

@@ -287,3 +287,46 @@ def test_the_hr_review_too_shows_the_figures_from_before_until_the_new_ones_are_
     shown = _shown(hr)
     _fresh_process()
     assert _shown(_open_review(eng)) == shown
+
+
+def test_a_change_of_every_figure_is_worked_out_for_every_process_with_no_page_in_use(writable_db, monkeypatch):
+    """The week's first check-in or new settings change every figure: the process that stores
+    the change works out the leads' opening audit and the HR review's leaving model in the
+    background, even with no page in use, and stores them; a fresh process's first lead and
+    HR opens then read them instead of auditing and fitting (40 s and 30 s at L)."""
+    from burnout import leaving, release_store
+    from burnout.store import settings as saved_settings
+    from burnout.views import data as data_mod
+
+    eng, team = writable_db["engine"], writable_db["lead_team"]
+    others = iter(_helpers_elsewhere(eng, team))
+    common.stop_updates()
+    on_pages: list[str] = []
+    real_audit = team_views.org_audit
+
+    def audit_counted(*a, **k):
+        if not threading.current_thread().name.startswith("burnout-"):     # a page's own work
+            on_pages.append("org_audit")
+        return real_audit(*a, **k)
+    monkeypatch.setattr(team_views, "org_audit", audit_counted)
+    fits: list[int] = []
+    real_fit = leaving.leaving_model
+    monkeypatch.setattr(leaving, "leaving_model", lambda *a, **k: fits.append(1) or real_fit(*a, **k))
+
+    checkin.save_checkin(eng, next(others), ANSWERS)
+    materialise.settle(eng)
+    common.wait_for_updates()
+    assert fits == [] and common._UPDATING == {}    # a process's first refresh only notes the state
+
+    saved_settings.save(eng, {"relative_risk": 2.5}, actor="admin")
+    checkin.save_checkin(eng, next(others), ANSWERS)
+    materialise.settle(eng)
+    common.wait_for_updates()
+    assert fits == [1]                               # fitted once, in the background
+    assert release_store.load(eng, release_store.OPENING_MEASURE, common.org_key()) is not None
+
+    _fresh_process()
+    data_mod._FITS.clear()
+    open_team_page(eng, "demo-lead")
+    _open_review(eng)
+    assert on_pages == [] and fits == [1]            # read, not worked out again

@@ -671,6 +671,8 @@ def stop_updates() -> None:
         _SEEN.clear()
         _SHOWN.clear()
         _SHOWN_REVIEW.clear()
+        _WHOLE_SEEN.clear()
+        _FOR_ALL.clear()
         _MEANWHILE_FOR.clear()
         _POLLING.clear()
         _STOPPED[0].set()
@@ -679,12 +681,17 @@ def stop_updates() -> None:
 
 def _after_refresh(eng) -> None:
     """materialise's listener: start (or ask for one more pass of) the update of ``eng``'s
-    database when something of it is in use."""
+    database when something of it is in use, or when every figure changed (:data:`_FOR_ALL`)."""
     url = str(eng.url)
     if url != _pages_url():     # another database's data are not the pages'
         return
+    whole = whole_key(eng, wait=False)      # on the refresh worker: no waiting for itself
     with _HELD_LOCK:
-        if not _used_lately(url):
+        seen = _WHOLE_SEEN.get(url)
+        _WHOLE_SEEN[url] = whole
+        if seen is not None and seen != whole:
+            _FOR_ALL.add(url)
+        if not _used_lately(url) and url not in _FOR_ALL:
             return
         if url in _UPDATING:
             _AGAIN.add(url)
@@ -708,6 +715,9 @@ def _update(url: str) -> None:
                 _AGAIN.discard(url)
                 _SEEN[url] = key
                 todo = _used_lately(url)
+                if url in _FOR_ALL:       # after the pages in use, which someone is waiting for
+                    _FOR_ALL.discard(url)
+                    todo.append(lambda: _for_every_process(url))
             started = time.monotonic()
             for again in todo:
                 try:
@@ -726,6 +736,26 @@ def _update(url: str) -> None:
         with _HELD_LOCK:        # however it ended: the next refresh starts a new update
             if _UPDATING.get(url) is threading.current_thread():
                 _UPDATING.pop(url)
+
+
+# A change of every figure (the week's first check-in, new settings) would make the first
+# lead's and HR reviewer's open in every process work out the organisation's audit and the
+# leaving model again (40 s and 30 s at ten thousand helpers): on a Monday morning, with no
+# page in use when the check-in came, every first visit was cold.  The process that stores
+# such a change works them out once, in the background, and stores them for every process,
+# as the import does (release_store.prepare).  _WHOLE_SEEN: url -> the whole_key at this
+# process's last refresh of it; a process's first refresh only notes it.
+_WHOLE_SEEN: dict[str, str] = {}
+_FOR_ALL: set[str] = set()
+
+
+def _for_every_process(url: str) -> None:
+    """The leads' opening audit and the HR review's leaving model for the current state,
+    stored for every process (org_audit stores what it computes; the model is stored by
+    views.data.leaving_model_for)."""
+    key = org_key()
+    org_audit(url, release_store.OPENING_MEASURE, key)
+    leaving_model(url, key, _org_frames(url, key))
 
 
 def wait_for_updates(url: str | None = None) -> None:
@@ -807,10 +837,10 @@ _SHOWN: dict[tuple, tuple[str, TeamPage]] = {}     # (url, team, measure) -> (wh
 _MEANWHILE_FOR: dict[str, str] = {}                # url -> the whole_key a page started an update for
 
 
-def whole_key() -> str:
+def whole_key(eng=None, wait: bool = True) -> str:
     """What only a change of every figure moves: materialise's "all" counter, the saved
     settings and the calendar week (each team's :func:`team_key` holds it)."""
-    return _cache_key(["all"])
+    return cache_key(eng or engine(), ["all"], wait=wait)
 
 
 def _meanwhile(url: str, before: str | None, whole: str) -> bool:
