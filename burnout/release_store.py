@@ -73,9 +73,15 @@ LATEST_PLAN = "release_plan:latest"
 # The organisation's team x week blocks the last preparing suppressed (views.tables.by_week),
 # whatever state: keyed on their rows, verdicts and known people, so every week a change did
 # not touch is read back by a process that puts them in its cache (:func:`seed_weeks`).
-# Kept by the import and ``rebuild`` only: a week's blocks stay right for as long as its
-# rows do, and a page storing them after every check-in would write them all again.
+# Kept by the import, ``rebuild`` and the work a change of every figure starts (ui/common)
+# only: a week's blocks stay right for as long as its rows do, and a page storing them after
+# every check-in would write them all again.
 LATEST_WEEKS = "release_weeks:latest"
+
+
+def save_weeks(engine: Engine) -> None:
+    """Keep the week blocks this process has suppressed (:data:`LATEST_WEEKS`)."""
+    prepared.save(engine, LATEST_WEEKS, "", tables.week_blocks())
 
 
 def seed_weeks(engine: Engine) -> int:
@@ -138,7 +144,7 @@ def _prepare(engine: Engine, measures: Iterable[str], progress: Callable[[str], 
         store_read(engine, data)
         if data_key(engine) != key:
             return []
-        prepared.save(engine, LATEST_WEEKS, "", tables.week_blocks())
+        save_weeks(engine)
         stored = [m for m, audit in audits.items() if save(engine, m, key, audit)]
         del audits
     finally:

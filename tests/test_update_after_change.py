@@ -324,6 +324,8 @@ def test_a_change_of_every_figure_is_worked_out_for_every_process_with_no_page_i
     common.wait_for_updates()
     assert fits == [1]                               # fitted once, in the background
     assert release_store.load(eng, release_store.OPENING_MEASURE, common.org_key()) is not None
+    from burnout.store import prepared
+    assert prepared.load(eng, release_store.LATEST_WEEKS, "", list)     # the HR review's weeks
 
     _fresh_process()
     data_mod._FITS.clear()

@@ -750,11 +750,12 @@ _FOR_ALL: set[str] = set()
 
 
 def _for_every_process(url: str) -> None:
-    """The leads' opening audit and the HR review's leaving model for the current state,
-    stored for every process (org_audit stores what it computes; the model is stored by
-    views.data.leaving_model_for)."""
+    """The leads' opening audit, the week blocks and the HR review's leaving model for the
+    current state, stored for every process (org_audit stores what it computes; the model is
+    stored by views.data.leaving_model_for)."""
     key = org_key()
     org_audit(url, release_store.OPENING_MEASURE, key)
+    release_store.save_weeks(engine())      # the HR review's weeks, suppressed by that audit
     leaving_model(url, key, _org_frames(url, key))
 
 
