@@ -10,7 +10,9 @@ after a start or a change of data), ``--warm`` reruns of the same session (a
 click while the cache is warm) and ``--after`` reruns each right after one new
 check-in by a helper of another team (when the data end before this week, the
 week's first check-in comes before them, timed apart as ``after_new_week``: it
-moves every figure's week, once a week).  Each prints wall and CPU seconds and the
+moves every figure's week, once a week; the page the process showed before is shown
+meanwhile, ``update_wall`` is how long until the new one is ready, and
+``after_new_week_ready`` the page then).  Each prints wall and CPU seconds and the
 process's peak RSS as a RESULT line.  The modules the page imports are
 imported before the clock starts, as a running server has them already.
 
