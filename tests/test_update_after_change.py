@@ -257,6 +257,7 @@ def test_the_hr_review_too_shows_the_figures_from_before_until_the_new_ones_are_
     hr = _open_review(eng)
     common.wait_for_updates()
     before, before_infos = _shown(hr), _infos(hr)
+    before_key = common._SHOWN_REVIEW[url][1]
     gate, waiting = threading.Event(), threading.Event()
     real = common.review_base
 
@@ -275,11 +276,11 @@ def test_the_hr_review_too_shows_the_figures_from_before_until_the_new_ones_are_
     assert time.monotonic() - started < 30
     assert any(MEANWHILE in i for i in _infos(hr))
     assert _shown(hr) == before
-    assert not common.review_ready(url)
+    assert not common.review_ready(url, common._SHOWN_REVIEW[url][1])
 
     gate.set()
     common.wait_for_updates()
-    assert common.review_ready(url)
+    assert common.review_ready(url, before_key)
     hr.run()
     assert not hr.exception
     infos = _infos(hr)
@@ -332,3 +333,48 @@ def test_a_change_of_every_figure_is_worked_out_for_every_process_with_no_page_i
     open_team_page(eng, "demo-lead")
     _open_review(eng)
     assert on_pages == [] and fits == [1]            # read, not worked out again
+
+
+def test_the_hr_review_shows_the_one_made_last_while_the_update_adds_check_ins(writable_db, monkeypatch):
+    """The HR review's update after a check-in takes seconds at ten thousand helpers: a click
+    meanwhile shows the review made last, saying so, instead of waiting; the page reruns itself
+    when the update has made the new one, which is what a fresh process shows."""
+    eng, team, url = writable_db["engine"], writable_db["lead_team"], writable_db["url"]
+    others = iter(_helpers_elsewhere(eng, team))
+    common.stop_updates()
+    hr = _open_review(eng)
+    checkin.save_checkin(eng, next(others), ANSWERS)      # the week's first: every figure moves
+    materialise.settle(eng)
+    common.wait_for_updates()
+    hr.run()
+    assert not any(MEANWHILE in i for i in _infos(hr))
+    before, made = _shown(hr), common._SHOWN_REVIEW[url][1]
+    whole = common.whole_key()
+
+    gate, waiting = threading.Event(), threading.Event()
+    real = common.review_base
+
+    def slow_review(*a, **k):
+        if threading.current_thread().name == "burnout-update":
+            waiting.set()
+            assert gate.wait(60)
+        return real(*a, **k)
+    monkeypatch.setattr(common, "review_base", slow_review)
+    checkin.save_checkin(eng, next(others), ANSWERS)      # one more in the same week
+    materialise.settle(eng)
+    assert common.whole_key() == whole and common.org_key() != made
+    assert waiting.wait(60)
+    hr.run()
+    assert not hr.exception, [e.value for e in hr.exception]
+    assert any(MEANWHILE in i for i in _infos(hr)) and _shown(hr) == before
+    assert not common.review_ready(url, made)
+
+    gate.set()
+    common.wait_for_updates()
+    assert common.review_ready(url, made)
+    hr.run()
+    assert not any(MEANWHILE in i for i in _infos(hr))
+    shown = _shown(hr)
+    assert shown != before                       # one more check-in counted
+    _fresh_process()
+    assert _shown(_open_review(eng)) == shown

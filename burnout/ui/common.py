@@ -886,20 +886,29 @@ _SHOWN_REVIEW: dict[str, tuple[str, str]] = {}
 
 
 def review_stamp(url: str) -> tuple[str, bool]:
-    """The org_key the HR review is shown for: the current one, or, while a change of every
-    figure is worked out, that of the review this process showed before (and True)."""
+    """The org_key the HR review is shown for: the current one, or that of the review this
+    process made last (and True) while the update makes a newer one: a change of every figure
+    (:func:`_meanwhile`), or check-ins the update is adding.  The HR review's update takes
+    seconds at ten thousand helpers (a lead's page under one, which is waited for): on a busy
+    morning every click of the reviewer's waited for it."""
     whole = whole_key()
     with _HELD_LOCK:
         before = _SHOWN_REVIEW.get(url)
     if before is not None and _meanwhile(url, before[0], whole):
         return before[1], True
-    return org_key(), False
+    key = org_key()
+    if before is not None and before[0] == whole and before[1] != key and not getattr(_updating_here, "on", False):
+        with _HELD_LOCK:
+            if url in _UPDATING:
+                return before[1], True
+    return key, False
 
 
-def review_ready(url: str) -> bool:
+def review_ready(url: str, stamp: str) -> bool:
+    """Whether a rerun of the review shown meanwhile for ``stamp`` would show a newer one."""
     with _HELD_LOCK:
         before = _SHOWN_REVIEW.get(url)
-    return _ready(url, None if before is None else before[0])
+        return url not in _UPDATING or (before is not None and before[1] != stamp)
 
 
 MEANWHILE_NOTE = ("New data have arrived and the figures are being brought up to date (at a large "

@@ -80,7 +80,7 @@ as_of = review.as_of
 st.info(f"{review.privacy_note} "
         + (f"Data up to the week starting {as_of:%d %b %Y}." if as_of is not None else "No data yet."))
 if meanwhile:
-    common.updating_note(lambda: common.review_ready(str(engine.url)))
+    common.updating_note(lambda: common.review_ready(str(engine.url), stamp))
 
 # ------------------------------------------------------------------ headline
 total = review.turnover.total
