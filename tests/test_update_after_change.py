@@ -176,6 +176,21 @@ def _infos(at) -> list[str]:
     return [str(el.value) for el in at.info]
 
 
+def _held_in_update(monkeypatch, module, name: str) -> tuple[threading.Event, threading.Event]:
+    """``module.name`` held in the update thread until ``gate`` is set; ``waiting`` is set
+    once the update reached it (the test then knows an update is under way)."""
+    gate, waiting = threading.Event(), threading.Event()
+    real = getattr(module, name)
+
+    def held(*a, **k):
+        if threading.current_thread().name == "burnout-update":
+            waiting.set()
+            assert gate.wait(60)
+        return real(*a, **k)
+    monkeypatch.setattr(module, name, held)
+    return gate, waiting
+
+
 def _week_turns(eng, team: str) -> None:
     """A check-in in the lead's own team that is the week's first: every figure's week moves."""
     r = frames.roster(eng)
@@ -196,15 +211,7 @@ def test_a_change_of_every_figure_shows_the_page_from_before_until_the_new_one_i
     before, before_infos = _shown(lead), _infos(lead)
     assert not any(MEANWHILE in i for i in before_infos)
 
-    gate, waiting = threading.Event(), threading.Event()
-    real = team_views.org_audit
-
-    def slow_audit(*a, **k):            # the update's audit takes as long as the test says
-        if threading.current_thread().name == "burnout-update":
-            waiting.set()
-            assert gate.wait(60)
-        return real(*a, **k)
-    monkeypatch.setattr(team_views, "org_audit", slow_audit)
+    gate, waiting = _held_in_update(monkeypatch, team_views, "org_audit")
     _week_turns(eng, team)
     assert waiting.wait(60)             # the update of the page in use is under way
 
@@ -258,15 +265,7 @@ def test_the_hr_review_too_shows_the_figures_from_before_until_the_new_ones_are_
     common.wait_for_updates()
     before, before_infos = _shown(hr), _infos(hr)
     before_key = common._SHOWN_REVIEW[url][1]
-    gate, waiting = threading.Event(), threading.Event()
-    real = common.review_base
-
-    def slow_review(*a, **k):
-        if threading.current_thread().name == "burnout-update":
-            waiting.set()
-            assert gate.wait(60)
-        return real(*a, **k)
-    monkeypatch.setattr(common, "review_base", slow_review)
+    gate, waiting = _held_in_update(monkeypatch, common, "review_base")
     _week_turns(eng, team)
     assert waiting.wait(60)
 
@@ -351,15 +350,7 @@ def test_the_hr_review_shows_the_one_made_last_while_the_update_adds_check_ins(w
     before, made = _shown(hr), common._SHOWN_REVIEW[url][1]
     whole = common.whole_key()
 
-    gate, waiting = threading.Event(), threading.Event()
-    real = common.review_base
-
-    def slow_review(*a, **k):
-        if threading.current_thread().name == "burnout-update":
-            waiting.set()
-            assert gate.wait(60)
-        return real(*a, **k)
-    monkeypatch.setattr(common, "review_base", slow_review)
+    gate, waiting = _held_in_update(monkeypatch, common, "review_base")
     checkin.save_checkin(eng, next(others), ANSWERS)      # one more in the same week
     materialise.settle(eng)
     assert common.whole_key() == whole and common.org_key() != made
