@@ -832,8 +832,9 @@ def team_heatmap(url: str, team: str, measure: str, weeks: int, drawn: TeamPage)
 # rebuild, changed settings) makes the organisation's audit anew: at ten thousand helpers the
 # next lead's page waited 40 s for it.  A lead whose page this process showed before is shown
 # that page meanwhile (the team's leads had it already: nothing new is released), saying so,
-# and the page shows the new one by itself when it is ready (ui/team.py).  A smaller change (a
-# check-in in a week under way: under a second) is waited for, as before.
+# and the page shows the new one by itself when it is ready (ui/team.py).  A lead's page waits
+# for a smaller change (a check-in in a week under way: under a second), as before; the HR
+# review, whose update takes seconds, does not (review_stamp).
 _SHOWN: dict[tuple, tuple[str, TeamPage]] = {}     # (url, team, measure) -> (whole_key, the page)
 _MEANWHILE_FOR: dict[str, str] = {}                # url -> the whole_key a page started an update for
 
