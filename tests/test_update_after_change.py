@@ -5,6 +5,7 @@ new state, in the background, so the next lead or HR reviewer who reruns a page 
 them instead of waiting (ui/common.py)."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from burnout.store import frames, get_engine
 from burnout.ui import common
 from burnout.views import team as team_views
 from test_release_store import ANSWERS, _fresh_process, _open_review, _other_helper, _shown
-from test_team_page_cache import open_team_page
+from test_team_page_cache import chart_specs, open_team_page
 from conftest import ROOT
 
 
@@ -369,3 +370,59 @@ def test_the_hr_review_shows_the_one_made_last_while_the_update_adds_check_ins(w
     assert shown != before                       # one more check-in counted
     _fresh_process()
     assert _shown(_open_review(eng)) == shown
+
+
+def _page_text(at) -> str:
+    return " ".join([*(str(el.value) for el in at.markdown), *_infos(at),
+                     *(df.value.to_csv() for df in at.dataframe),
+                     *(json.dumps(spec) for spec in chart_specs(at))])
+
+
+def test_no_page_from_before_shows_a_helper_who_stopped_sharing_or_was_erased(writable_db, monkeypatch):
+    """Attack: the page from before still names a helper who has just withdrawn their consent,
+    and the review from before still counts a helper whose data were just erased.  Neither is
+    shown meanwhile: the page is made anew for the state after (it waits for it, as before)."""
+    from burnout import selfservice
+
+    eng, team = writable_db["engine"], writable_db["lead_team"]
+    common.stop_updates()
+    lead, hr = open_team_page(eng, "demo-lead"), _open_review(eng)
+    common.wait_for_updates()
+    r = frames.roster(eng)
+    sharing = r[r["end_date"].isna() & (r["team"] == team) & r["consent_lead_view"]]
+    hid, name = str(sharing["helper_id"].iloc[0]), str(sharing["name"].iloc[0])
+    assert name in _page_text(lead)
+
+    gate, waiting = _held_in_update(monkeypatch, team_views, "org_audit")
+    _week_turns(eng, team)
+    assert waiting.wait(60)
+    selfservice.set_consent(eng, hid, False, actor=hid)
+    release = threading.Timer(1.0, gate.set)      # the page waits for the state after
+    release.start()
+    lead.run()
+    release.join()
+    assert not lead.exception, [e.value for e in lead.exception]
+    assert not any(MEANWHILE in i for i in _infos(lead))
+    assert name not in _page_text(lead)
+    common.wait_for_updates()
+
+    # the HR review made before an erasure is not shown meanwhile either
+    hr.run()
+    common.wait_for_updates()
+    gate, waiting = _held_in_update(monkeypatch, common, "review_base")
+    checkin.save_checkin(eng, _helpers_elsewhere(eng, team)[0], ANSWERS)
+    materialise.settle(eng)
+    assert waiting.wait(60)
+    request = selfservice.request_deletion(eng, hid, actor=hid)
+    selfservice.complete_deletion(eng, request, actor="admin")
+    materialise.settle(eng)
+    release = threading.Timer(1.0, gate.set)
+    release.start()
+    hr.run()
+    release.join()
+    assert not hr.exception, [e.value for e in hr.exception]
+    assert not any(MEANWHILE in i for i in _infos(hr))
+    shown = _shown(hr)
+    common.wait_for_updates()
+    _fresh_process()
+    assert _shown(_open_review(eng)) == shown       # the review of the state after the erasure

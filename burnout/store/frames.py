@@ -12,7 +12,7 @@ from sqlalchemy import Date, DateTime, String, case, func, null, select, tuple_,
 from sqlalchemy.engine import Engine
 
 from burnout.domain.settings import Settings
-from burnout.domain.time import week_starts
+from burnout.domain.time import today, week_starts
 from burnout.store import settings as saved_settings
 from burnout.store.schema import (
     CASELOAD_COLUMNS, SCORE_COLUMNS, answers as answers_t, caseload_weeks, helpers, instrument_wording,
@@ -47,6 +47,16 @@ def _read(conn, q) -> pd.DataFrame:
 def helper_ids(engine: Engine) -> set[str]:
     with engine.connect() as conn:
         return set(conn.execute(select(helpers.c.helper_id)).scalars())
+
+
+def sharing_with_lead(engine: Engine, team: str) -> set[str]:
+    """The team's helpers who share their results with its leads now (consent given, not
+    left before today)."""
+    q = select(helpers.c.helper_id).where(
+        helpers.c.team_id == team, helpers.c.consent_lead_view.is_(True),
+        helpers.c.end_date.is_(None) | (helpers.c.end_date >= today()))
+    with engine.connect() as conn:
+        return {str(h) for h in conn.execute(q).scalars()}
 
 
 def roster(engine: Engine, settings: Settings | None = None, team_ids: Iterable[str] | None = None) -> pd.DataFrame:

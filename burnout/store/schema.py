@@ -356,3 +356,11 @@ prepared_results = Table(
 
 # Tables whose deletes a trigger counts in data_versions("deleted:<table>").
 DELETION_COUNTED = ("submissions", "caseload_weeks")
+
+
+def deleted_scope(table: str) -> str:
+    """The counter the trigger bumps on every delete from ``table`` (migration 0006)."""
+    return f"deleted:{table}"
+
+
+DELETED_SCOPES = tuple(deleted_scope(t) for t in DELETION_COUNTED)

@@ -17,8 +17,8 @@ from burnout.errors import InputError
 from burnout.scoring import score_long
 from burnout.store.retry import retried, write_transaction
 from burnout.store.schema import (
-    CASELOAD_COLUMNS, SCORE_COLUMNS, answers, audit_log, caseload_weeks, checkin_drafts, data_versions, helpers,
-    imports, instrument_wording, scores, submissions, teams,
+    CASELOAD_COLUMNS, SCORE_COLUMNS, answers, audit_log, caseload_weeks, checkin_drafts, data_versions, deleted_scope,
+    helpers, imports, instrument_wording, scores, submissions, teams,
 )
 
 CHUNK = 50_000
@@ -534,7 +534,7 @@ COUNTED_TABLE = {"surveys": submissions.name, "caseload": caseload_weeks.name}
 def deletions(conn: Connection, kind: str) -> int:
     """The deletion counter of the table a file of ``kind`` is stored in (a trigger
     bumps it on every delete, migration 0006)."""
-    scope = f"deleted:{COUNTED_TABLE[kind]}"
+    scope = deleted_scope(COUNTED_TABLE[kind])
     v = conn.execute(select(data_versions.c.version).where(data_versions.c.scope == scope)).scalar()
     return int(v or 0)
 

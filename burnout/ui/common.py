@@ -26,7 +26,9 @@ from burnout.domain.time import now
 from burnout.export.csv import to_csv
 from burnout.materialise import ORG_SCOPES, cache_key
 from burnout.store import database_url, get_engine
-from burnout.store.helper_weeks import team_scope
+from burnout.store import frames
+from burnout.store.helper_weeks import team_scope, versions
+from burnout.store.schema import DELETED_SCOPES
 from burnout.store import settings as saved_settings
 from burnout.store.retry import DATABASE_ERRORS
 from burnout.store.writes import audit as write_audit
@@ -440,11 +442,12 @@ def review_page(url: str, key: str, scenario: str, where: str, measure: str, win
         for name in figures:        # drawn when first asked for: asked here, not by the next run
             figures[name]
     _in_use(("review_page", url, scenario, where, measure, window, heat_weeks), again)
+    erased = None if meanwhile else _erasures()
     page = _review_page(url, key, scenario, where, measure, window, heat_weeks)
     if not meanwhile:
         whole = whole_key()
         with _HELD_LOCK:
-            _SHOWN_REVIEW[url] = (whole, key)
+            _SHOWN_REVIEW[url] = (whole, key, erased)
     return page
 
 
@@ -805,10 +808,11 @@ def team_page(url: str, team: str, measure: str, key: str) -> TeamPage:
     meanwhile = _shown_meanwhile(url, team, measure, whole)
     if meanwhile is not None:
         return meanwhile
+    erased = _erasures()
     drawn = _team_page(url, team, measure, key, _page_key(url, team, measure, key))
     with _HELD_LOCK:
         _SHOWN.pop((url, team, measure), None)
-        _SHOWN[(url, team, measure)] = (whole, drawn)
+        _SHOWN[(url, team, measure)] = (whole, erased, drawn)
         while len(_SHOWN) > MAX_IN_USE:
             _SHOWN.pop(next(iter(_SHOWN)))
     return drawn
@@ -834,8 +838,10 @@ def team_heatmap(url: str, team: str, measure: str, weeks: int, drawn: TeamPage)
 # that page meanwhile (the team's leads had it already: nothing new is released), saying so,
 # and the page shows the new one by itself when it is ready (ui/team.py).  A lead's page waits
 # for a smaller change (a check-in in a week under way: under a second), as before; the HR
-# review, whose update takes seconds, does not (review_stamp).
-_SHOWN: dict[tuple, tuple[str, TeamPage]] = {}     # (url, team, measure) -> (whole_key, the page)
+# review, whose update takes seconds, does not (review_stamp).  Never shown meanwhile: a page
+# made before someone's data were erased, or one showing a helper who has since stopped
+# sharing their results or left the team (:func:`_shareable`).
+_SHOWN: dict[tuple, tuple[str, tuple, TeamPage]] = {}   # (url, team, measure) -> (whole_key, _erasures(), page)
 _MEANWHILE_FOR: dict[str, str] = {}                # url -> the whole_key a page started an update for
 
 
@@ -868,12 +874,27 @@ def _ready(url: str, shown_at: str | None) -> bool:
         return url not in _UPDATING or shown_at == whole
 
 
+def _erasures() -> tuple:
+    """The counters of deletions from the tables of answers and caseloads (a helper's data
+    erased, whoever deleted them): a page made before one is not shown again."""
+    return versions(engine(), DELETED_SCOPES)
+
+
+def _shareable(team: str, drawn: TeamPage) -> bool:
+    """Whether everyone ``drawn`` shows one by one still shares their results with the
+    team's leads (none withdrew their consent or left the team since)."""
+    shown = set(drawn.page.view.consenting["helper_id"].astype(str))
+    return shown <= frames.sharing_with_lead(engine(), team)
+
+
 def _shown_meanwhile(url: str, team: str, measure: str, whole: str) -> TeamPage | None:
     with _HELD_LOCK:
         before = _SHOWN.get((url, team, measure))
-    if before is None or not _meanwhile(url, before[0], whole):
+    if before is None or before[0] == whole or before[1] != _erasures() or not _shareable(team, before[2]):
         return None
-    return dataclasses.replace(before[1], updating=True)
+    if not _meanwhile(url, before[0], whole):
+        return None
+    return dataclasses.replace(before[2], updating=True)
 
 
 def team_page_ready(url: str, team: str, measure: str) -> bool:
@@ -882,8 +903,9 @@ def team_page_ready(url: str, team: str, measure: str) -> bool:
     return _ready(url, None if before is None else before[0])
 
 
-# The HR review: the whole_key and org_key of the review this process showed last, by database.
-_SHOWN_REVIEW: dict[str, tuple[str, str]] = {}
+# The HR review: the whole_key, org_key and _erasures() of the review this process showed last,
+# by database (group figures only: no one's consent is in them, an erasure is).
+_SHOWN_REVIEW: dict[str, tuple[str, str, tuple]] = {}
 
 
 def review_stamp(url: str) -> tuple[str, bool]:
@@ -895,6 +917,8 @@ def review_stamp(url: str) -> tuple[str, bool]:
     whole = whole_key()
     with _HELD_LOCK:
         before = _SHOWN_REVIEW.get(url)
+    if before is not None and before[2] != _erasures():
+        before = None
     if before is not None and _meanwhile(url, before[0], whole):
         return before[1], True
     key = org_key()

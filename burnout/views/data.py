@@ -25,6 +25,7 @@ from burnout.domain.settings import Settings
 from burnout.domain.time import now
 from burnout.store import frames, helper_weeks, prepared
 from burnout.store import settings as saved_settings
+from burnout.store.schema import deleted_scope
 
 # Measures the HR roll-ups and the people frame average per person (labels: the registry's).
 ROLLUP_MEASURES = measures.labels(("burned_out", "pulse_strain", "work_burnout", "secondary_traumatic_stress",
@@ -294,7 +295,7 @@ def load_latest(engine: Engine) -> OrgData | None:
 # caseload weeks (the review reads no caseload).  Any other (``all``, ``horizon``, deleted
 # submissions) means a change no team names: everything is read again.
 def _patchable(scope: str) -> bool:
-    return scope.startswith("team:") or scope in ("org", helper_weeks.PAST, "deleted:caseload_weeks")
+    return scope.startswith("team:") or scope in ("org", helper_weeks.PAST, deleted_scope("caseload_weeks"))
 
 
 def _patched(engine: Engine, held: OrgData, read_at: tuple, settings: Settings) -> OrgData | None:
