@@ -232,3 +232,16 @@ def test_the_page_key_follows_the_organisation_s_verdicts_on_the_team():
     assert before.verdicts("Bravo") == grown.verdicts("Bravo")
     assert any(before.verdicts(t) != shrunk.verdicts(t) for t in ("Alpha", "Bravo"))
     assert not all(shrunk.plan.allows("pulse_strain", {"team": t}) for t in ("Alpha", "Bravo"))
+
+
+def test_the_conversation_list_s_narrow_columns_have_headers_that_fit(writable_db):
+    """A narrow figure column cut its long header ("Change ove…", "Weeks in hi…") for a lead:
+    each has a short header, with the whole wording on hover."""
+    at = open_team_page(writable_db["engine"], "demo-lead")
+    grid = next(df for df in at.dataframe if "Suggested next step" in df.value.columns)
+    config = json.loads(grid.proto.columns)
+    headers = {name: (c.get("label"), c.get("help")) for name, c in config.items() if c.get("label")}
+    long = {c for c in grid.value.columns if c.startswith(("Change over", "Caseload vs", "Weeks in high"))}
+    assert len(long) == 3 and set(headers) >= long
+    assert sorted(headers[c][0] for c in long) == ["Caseload", "Change", "High weeks"]
+    assert all(headers[c][1] == c for c in long)          # the whole wording on hover

@@ -110,12 +110,17 @@ else:
     _audit_seen(listed, f"team page: conversation list, weekly {measure} heatmap and band alerts")
     # the next step is what the list is for: the figures take narrow columns so it stays in view
     narrow = [c for c in wl.column_names if c.startswith(("Risk", "Change", "Caseload", "Weeks"))]
+    # a narrow column cut its long header ("Change ove…"): a short one, the whole wording on hover
+    short = {"Change": "Change", "Caseload": "Caseload", "Weeks": "High weeks"}
+    headers = {c: next((v for k, v in short.items() if c.startswith(k)), c) for c in narrow}
     # rows taller than 4rem let Streamlit wrap text: at 1400 px the whole next step shows in two lines
     st.dataframe(wl, hide_index=True, width="stretch", row_height=72,
                  column_config={"Suggested next step": st.column_config.TextColumn(width=270),
                                 "Helper": st.column_config.TextColumn(width=130),
                                 "Top workplace driver": st.column_config.TextColumn(width=150),
-                                **{c: st.column_config.Column(width="small") for c in narrow}})
+                                **{c: st.column_config.Column(headers[c], width="small",
+                                                              help=None if headers[c] == c else c)
+                                   for c in narrow}})
     st.caption("A suggestion about workload and support, not a verdict: start by asking what would help.")
 
 # ------------------------------------------------------------------ risk and trend
