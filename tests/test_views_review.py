@@ -505,3 +505,16 @@ def test_weekly_rows_join_their_group_as_the_merge_did():
         got = joined(frame, roster, g)
         pd.testing.assert_frame_equal(got, want, check_exact=True)
         assert "h4" not in set(got["helper_id"]) and set(got.loc[got["helper_id"] == "h2", "team" if g == "team" else g].astype(str)) <= {"B", "y"}
+
+
+def test_the_review_says_when_kinds_of_team_share_one_base_turnover(review, demo_db):
+    """The review's totals differ from the risk command's when kinds of team with a hidden team
+    share one base turnover (the privacy rule of turnover_impact): at the demo, about 430
+    clients against about 350.  The assumptions say so, on the page and in every export."""
+    assert review.turnover.pool_kinds
+    rows = dict(zip(review.assumptions["Assumption"], review.assumptions["Value"]))
+    said = rows["Base turnover: kinds of team with a team not shown"]
+    assert "mean of theirs" in said and "risk command" in said
+    pooled = review.turnover.total["clients_affected"]
+    own = risk_report(demo_db["engine"])["clients_affected"].sum()
+    assert abs(pooled - own) > 0.1 * own            # the difference the row explains

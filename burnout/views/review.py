@@ -502,6 +502,11 @@ def assumption_rows(tb: TurnoverImpact, settings: Settings, window_weeks: int, m
             ("Default replacement cost (x annual salary)", s.default_cost_multiplier)]
     for kind, rate in sorted(s.base_turnover.items()):
         rows.append((f"Base turnover: {team_kind_label(kind)}", f"{float(rate) * 100:.1f}%"))
+    if tb.pool_kinds:       # said, so that a total set beside the risk command's is understood
+        rows.append(("Base turnover: kinds of team with a team not shown",
+                     "one shared rate, the mean of theirs, so that no saved setting can single out a small "
+                     "team; the risk command's per-helper figures use each kind's own rate, so its totals "
+                     "can differ from this report's"))
     for role, mult in sorted(s.cost_multiplier.items()):
         rows.append((f"Replacement cost (x salary): {role}", mult))
     for role, cost in sorted(s.cost_per_departure.items()):
