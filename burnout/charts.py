@@ -312,6 +312,8 @@ def _tick_labels(fig: go.Figure, letter: str, axis) -> tuple[list[str], bool]:
         # "%d %b" is one line; plotly's own date labels put the year on a second line
         return (["00 Mmm"] if axis.tickformat == "%d %b" else ["Mmm 00<br>0000"]), False
     if axis.type == "category" or any(isinstance(v, str) for v in values):
+        if axis.tickmode == "array" and axis.ticktext:
+            return [str(v) for v in axis.ticktext], True     # a chart's own tick text, as printed
         return [str(v) for v in dict.fromkeys(values)] or [""], True
     return _number_labels(values, axis), False
 
@@ -362,7 +364,8 @@ def _fit_margins(fig: go.Figure, bottom: int) -> None:
             # one line beside the y axis: on a phone a row of bars or cells may be 20 px high
             short = _short_labels(labels, size, 2 if letter == "x" else 1)
             if short != labels:
-                axis.update(tickmode="array", tickvals=labels, ticktext=short)
+                axis.update(tickmode="array", ticktext=short,
+                            tickvals=axis.tickvals if axis.ticktext else labels)
                 labels = short
             if letter == "x" and axis.tickangle not in (0, 0.0) and sum(len(v) + 2 for v in labels) > 24:
                 axis.automargin = True       # plotly may turn them: only it knows how far
@@ -762,6 +765,13 @@ def turnover_impact(teams: pd.DataFrame, metric: str = "leavers", title: str | N
     return _layout(fig, title, group_col.capitalize(), axis)
 
 
+def _broken_ticks(names: list[str]) -> dict:
+    """Axis settings that print our own category ``names`` on two short lines.  The line
+    break lives in the axis's tick text, not in the data: :func:`safe_figure` writes every
+    trace label as plain text, so a ``<br>`` there would be printed as it is."""
+    return dict(tickmode="array", tickvals=names, ticktext=[wrap(n, 12) for n in names])
+
+
 def what_if(result: Mapping | None, title: str = "What-if scenario: turnover cost per year") -> go.Figure:
     """Waterfall from today's expected turnover cost to the cost under the scenario,
     with the intervention's cost added, so the net effect reads left to right."""
@@ -771,14 +781,14 @@ def what_if(result: Mapping | None, title: str = "What-if scenario: turnover cos
     before = float(result["expected_cost_before"])
     after = float(result["expected_cost_after"])
     k = float(result.get("intervention_cost") or 0)
-    x = ["Cost<br>now", "Saved by<br>the scenario"]
+    x = ["Cost now", "Saved by the scenario"]
     y = [before, after - before]
     measure = ["absolute", "relative"]
     if k:
-        x.append("Cost of the<br>scenario")
+        x.append("Cost of the scenario")
         y.append(k)
         measure.append("relative")
-    x.append("Net cost<br>after")
+    x.append("Net cost after")
     y.append(0)
     measure.append("total")
     fig = go.Figure(go.Waterfall(
@@ -789,7 +799,7 @@ def what_if(result: Mapping | None, title: str = "What-if scenario: turnover cos
         connector=dict(line=dict(color=OKABE_ITO["grey"])),
         hovertemplate="%{x}: $%{y:,.0f}<extra></extra>"))
     fig.update_yaxes(tickprefix="$", separatethousands=True)
-    fig.update_xaxes(tickangle=0)
+    fig.update_xaxes(tickangle=0, **_broken_ticks(x))
     return _layout(fig, title, None, "Cost per year")
 
 
@@ -807,15 +817,14 @@ def what_if_bars(result: Mapping | None, title: str = "What-if scenario: leavers
     fig = make_subplots(rows=1, cols=len(present), subplot_titles=[wrap(p[0], 14) for p in present],
                         horizontal_spacing=0.18)
     for col, (label, before, after) in enumerate(present, start=1):
-        for name, tick, key, colour in (("Now", "Now", before, OKABE_ITO["blue"]),
-                                        ("With the scenario", "With the<br>scenario", after,
-                                         OKABE_ITO["sky_blue"])):
-            fig.add_trace(go.Bar(x=[tick], y=[round(float(result[key] or 0), 2)], name=name, marker_color=colour,
+        for name, key, colour in (("Now", before, OKABE_ITO["blue"]),
+                                  ("With the scenario", after, OKABE_ITO["sky_blue"])):
+            fig.add_trace(go.Bar(x=[name], y=[round(float(result[key] or 0), 2)], name=name, marker_color=colour,
                                  showlegend=False,
                                  hovertemplate=label + ", " + name.lower() + ": %{y:,.1f}<extra></extra>"),
                           row=1, col=col)
         fig.update_yaxes(title_text="Per year" if col == 1 else None, rangemode="tozero", row=1, col=col)
-    fig.update_xaxes(tickangle=0)
+    fig.update_xaxes(tickangle=0, **_broken_ticks(["Now", "With the scenario"]))
     fig.update_annotations(font=dict(size=13))
     return _layout(fig, title, height=400, extra_top=36)
 

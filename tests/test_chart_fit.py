@@ -55,6 +55,8 @@ def figures() -> dict:
                                                         "high_acuity_cases": [4] * 10}), 25),
         "what_if": charts.what_if({"expected_cost_before": 1_234_567.0, "expected_cost_after": 987_654.0,
                                    "intervention_cost": 50_000.0}),
+        "what_if_bars": charts.what_if_bars({"expected_leavers_before": 8.6, "expected_leavers_after": 6.1,
+                                             "clients_affected_before": 430.0, "clients_affected_after": 305.0}),
         "empty": charts.empty_figure("Nothing yet"),
     }
 
@@ -113,6 +115,36 @@ def test_no_chart_text_is_cut_off_or_overlaps_at_phone_and_desktop_widths(page, 
         if found:
             problems[name] = found
     assert not problems, json.dumps(problems, indent=1, ensure_ascii=False)
+
+
+# every drawn text, with the lines plotly made of it
+DRAWN = """async ([spec, width]) => {
+  const d = document.createElement('div'); d.style.width = width + 'px'; document.body.appendChild(d);
+  await Plotly.newPlot(d, spec.data, Object.assign(spec.layout, {width: width}), {responsive: false});
+  const out = [...d.querySelectorAll('.main-svg text')].map(t => ({
+    text: t.textContent, lines: t.querySelectorAll('tspan.line').length || 1,
+    x: !!t.closest('.xtick, .x2tick')}));
+  Plotly.purge(d); d.remove();
+  return out;
+}"""
+
+
+def test_the_what_if_charts_break_their_own_labels_into_lines_and_print_no_markup(page):
+    """The what-if charts' column names are ours and break onto two lines; they were
+    printed as "Saved by<br>the scenario" because every trace label is written as plain
+    text (charts.safe_figure).  No drawn text anywhere shows markup."""
+    figs = figures()
+    drawn = {name: page.evaluate(DRAWN, [json.loads(pio.to_json(fig)), 358]) for name, fig in figs.items()}
+    markup = {name: [t["text"] for t in texts if "<" in t["text"] or "&lt;" in t["text"] or "&amp;" in t["text"]]
+              for name, texts in drawn.items()}
+    assert not any(markup.values()), markup
+    ticks = {t["text"]: t["lines"] for t in drawn["what_if"] if t["x"]}
+    assert ticks == {"Cost now": 1, "Saved by thescenario": 2, "Cost of thescenario": 2, "Net costafter": 2}, ticks
+    bars = [(t["text"], t["lines"]) for t in drawn["what_if_bars"] if t["x"]]
+    assert bars == [("Now", 1), ("With thescenario", 2)] * 2, bars
+    # the hover text names each column whole, on one line
+    assert list(figs["what_if"].data[0].x) == ["Cost now", "Saved by the scenario", "Cost of the scenario",
+                                               "Net cost after"]
 
 
 def test_single_axis_charts_leave_automargin_off():
