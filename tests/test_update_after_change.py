@@ -426,3 +426,61 @@ def test_no_page_from_before_shows_a_helper_who_stopped_sharing_or_was_erased(wr
     common.wait_for_updates()
     _fresh_process()
     assert _shown(_open_review(eng)) == shown       # the review of the state after the erasure
+
+
+def test_a_lead_s_page_is_not_held_by_check_ins_in_other_teams(writable_db, monkeypatch):
+    """A check-in in another team leaves the team's own figures as they are; its update checks
+    the organisation's verdicts on the team again (about a second at ten thousand helpers, and
+    on a busy morning every click waited for it).  Meanwhile a rerun shows the page from before,
+    as it is, without a note; after the update, what a fresh process shows.  A check-in in the
+    lead's own team is waited for: the lead sees it counted."""
+    eng, team = writable_db["engine"], writable_db["lead_team"]
+    others = iter(_helpers_elsewhere(eng, team))
+    common.stop_updates()
+    lead = open_team_page(eng, "demo-lead")
+    checkin.save_checkin(eng, next(others), ANSWERS)      # the week's first: every figure moves
+    materialise.settle(eng)
+    common.wait_for_updates()
+    lead.run()
+    assert not any(MEANWHILE in i for i in _infos(lead))
+    before, before_infos, key = _shown(lead), _infos(lead), common.team_key(team)
+
+    gate, waiting = _held_in_update(monkeypatch, team_views, "org_audit")
+    checkin.save_checkin(eng, next(others), ANSWERS)      # one more, in another team
+    materialise.settle(eng)
+    assert common.team_key(team) == key
+    assert waiting.wait(60)
+    started = time.monotonic()
+    lead.run()
+    assert not lead.exception, [e.value for e in lead.exception]
+    assert time.monotonic() - started < 30          # it did not wait for the audit
+    assert _shown(lead) == before and _infos(lead) == before_infos     # nothing new, no note
+    gate.set()
+    common.wait_for_updates()
+    lead.run()
+    shown = _shown(lead)
+    _fresh_process()
+    assert _shown(open_team_page(eng, "demo-lead")) == shown
+
+    # a check-in in the lead's own team is waited for
+    lead = open_team_page(eng, "demo-lead")
+    common.wait_for_updates()
+    before = _shown(lead)
+    gate, waiting = _held_in_update(monkeypatch, team_views, "org_audit")
+    r = frames.roster(eng)
+    own = r[r["end_date"].isna() & (r["team"] == team)]["helper_id"].astype(str)
+    checkin.save_checkin(eng, own.iloc[-1], ANSWERS)
+    materialise.settle(eng)
+    assert waiting.wait(60) and common.team_key(team) != key
+    release = threading.Timer(1.0, gate.set)
+    release.start()
+    started = time.monotonic()
+    lead.run()
+    release.join()
+    assert not lead.exception, [e.value for e in lead.exception]
+    assert time.monotonic() - started >= 0.9        # it waited for the state after
+    assert not any(MEANWHILE in i for i in _infos(lead))
+    shown = _shown(lead)
+    common.wait_for_updates()
+    _fresh_process()
+    assert _shown(open_team_page(eng, "demo-lead")) == shown

@@ -805,7 +805,7 @@ def team_page(url: str, team: str, measure: str, key: str) -> TeamPage:
     the page this process showed before, marked ``updating`` (:func:`_shown_meanwhile`)."""
     _in_use(("team_page", url, team, measure), lambda: team_page(url, team, measure, team_key(team)))
     whole = whole_key()
-    meanwhile = _shown_meanwhile(url, team, measure, whole)
+    meanwhile = _shown_meanwhile(url, team, measure, whole, key)
     if meanwhile is not None:
         return meanwhile
     erased = _erasures()
@@ -836,9 +836,11 @@ def team_heatmap(url: str, team: str, measure: str, weeks: int, drawn: TeamPage)
 # rebuild, changed settings) makes the organisation's audit anew: at ten thousand helpers the
 # next lead's page waited 40 s for it.  A lead whose page this process showed before is shown
 # that page meanwhile (the team's leads had it already: nothing new is released), saying so,
-# and the page shows the new one by itself when it is ready (ui/team.py).  A lead's page waits
-# for a smaller change (a check-in in a week under way: under a second), as before; the HR
-# review, whose update takes seconds, does not (review_stamp).  Never shown meanwhile: a page
+# and the page shows the new one by itself when it is ready (ui/team.py).  After a check-in in
+# another team (in a week under way) a lead's rerun shows the page from before, unmarked, while
+# the update checks the verdicts on the team again (about a second): the team's own figures are
+# those of now.  A check-in in the lead's own team is waited for.  The HR review, whose update
+# takes seconds, shows the review made last, marked (review_stamp).  Never shown meanwhile: a page
 # made before someone's data were erased, or one showing a helper who has since stopped
 # sharing their results or left the team (:func:`_shareable`).
 _SHOWN: dict[tuple, tuple[str, tuple, TeamPage]] = {}   # (url, team, measure) -> (whole_key, _erasures(), page)
@@ -887,11 +889,21 @@ def _shareable(team: str, drawn: TeamPage) -> bool:
     return shown <= frames.sharing_with_lead(engine(), team)
 
 
-def _shown_meanwhile(url: str, team: str, measure: str, whole: str) -> TeamPage | None:
+def _shown_meanwhile(url: str, team: str, measure: str, whole: str, key: str) -> TeamPage | None:
+    """The page shown before, while an update makes the one for now: marked ``updating`` after a
+    change of every figure; as it is after check-ins in other teams only (``key``, the team's
+    :func:`team_key`, unchanged), whose update checks the organisation's verdicts on this team
+    again (about a second at ten thousand helpers) and rarely changes a figure of it."""
     with _HELD_LOCK:
         before = _SHOWN.get((url, team, measure))
-    if before is None or before[0] == whole or before[1] != _erasures() or not _shareable(team, before[2]):
+        elsewhere = (before is not None and before[0] == whole and before[2].key == key and url in _UPDATING
+                     and not getattr(_updating_here, "on", False))
+    if before is None or (before[0] == whole and not elsewhere):
         return None
+    if before[1] != _erasures() or not _shareable(team, before[2]):
+        return None
+    if elsewhere:
+        return before[2]
     if not _meanwhile(url, before[0], whole):
         return None
     return dataclasses.replace(before[2], updating=True)
