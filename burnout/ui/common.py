@@ -34,8 +34,8 @@ from burnout.store.retry import DATABASE_ERRORS
 from burnout.store.writes import audit as write_audit
 from burnout.ui import web
 from burnout.views import team as team_views
-from burnout.views.data import (OrgData, active_roster, leaving_model_for, load_data, load_review_data, org_people,
-                                store_read)
+from burnout.views.data import (OrgData, active_roster, kept_from, leaving_model_for, load_data, load_review_data,
+                                org_people, store_read)
 from burnout.views.review import Review, ReviewBase, refiltered, review_base, with_scenario
 from burnout.views.tables import for_screen, review_plan
 
@@ -308,9 +308,27 @@ def _org_frames(url: str, key: str) -> OrgData:
     if data.read_at is not None:
         with _HELD_LOCK:
             _HELD[url] = data
-        if data.patched is None:     # read whole: kept for the other processes, after the page
-            _store_soon(url, "the organisation's review read", lambda eng: store_read(eng, data))
     return data
+
+
+# url -> the read this process last kept for the other processes, and what went with it
+_READ_KEPT: dict[str, tuple] = {}
+
+
+def _keep_read_soon(url: str, data: OrgData) -> None:
+    """Keep ``data``, when read whole, for the other processes (views.data.store_read), after
+    the page, with what this process has worked out from it so far: the week rows and people
+    frame an audit or review works out.  Kept again when more has been worked out from it.  A
+    read kept before them (as it was when it was kept on reading) left every other process to
+    work them out whole: 2-3 s of a fresh process's first lead open at L."""
+    if data.read_at is None or data.patched is not None:
+        return
+    kept = kept_from(data)
+    with _HELD_LOCK:
+        if _READ_KEPT.get(url) == (data.read_at, kept):
+            return
+        _READ_KEPT[url] = (data.read_at, kept)
+    _store_soon(url, "the organisation's review read", lambda eng: store_read(eng, data))
 
 
 @st.cache_resource(ttl=3600, max_entries=4, show_spinner="Checking the organisation's leaving model…")
@@ -421,6 +439,7 @@ def _review_base(url: str, key: str, where: str, measure: str, window: int,
             _warm_plan_soon(url, data, window, stored.plan)
         else:            # audited here (no audit stored for this state, or another window's)
             _audited(url)
+        _keep_read_soon(url, data)
     review = base.review
     sm = review.summary
     return base, _screen({k: review.section(k).display for k in ("by_team", "by_role", "by_site", "risk_bands",
@@ -479,9 +498,11 @@ def org_audit(url: str, measure: str, key: str) -> team_views.OrgAudit:
     if first:            # the column audits of an earlier state stored: only what differs is audited
         _seed_weeks_once(url)
         release_store.seed(engine())
-    audit = team_views.org_audit(_org_frames(url, key), measure)
+    data = _org_frames(url, key)
+    audit = team_views.org_audit(data, measure)
     _audited(url)
     _store_soon(url, "the organisation's audit", lambda eng: release_store.save(eng, measure, key, audit))
+    _keep_read_soon(url, data)
     return audit
 
 
@@ -547,8 +568,10 @@ def _warm_soon(url: str, key: str, measure: str, plan) -> None:
     def warm() -> None:
         _seed_weeks_once(url)
         release_store.seed(None, plan)
-        team_views.org_audit(_org_frames(url, key), measure)
+        data = _org_frames(url, key)
+        team_views.org_audit(data, measure)
         _audited(url)        # the audits are in the cache now: the next change is not seeded again
+        _keep_read_soon(url, data)
     _warm_once(url, "burnout-audit-warm", "the organisation's audit", warm, unless_held=True)
 
 
@@ -560,6 +583,7 @@ def _warm_plan_soon(url: str, data: OrgData, window: int, plan) -> None:
         release_store.seed(None, plan)
         review_plan(org_people(data, window), data.min_n)
         _audited(url)
+        _keep_read_soon(url, data)
     _warm_once(url, "burnout-plan-warm", "the organisation's review plan", warm)
 
 
@@ -674,6 +698,7 @@ def stop_updates() -> None:
         _SEEN.clear()
         _SHOWN.clear()
         _SHOWN_REVIEW.clear()
+        _READ_KEPT.clear()
         _WHOLE_SEEN.clear()
         _FOR_ALL.clear()
         _MEANWHILE_FOR.clear()

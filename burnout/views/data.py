@@ -246,6 +246,12 @@ def stored_read(engine: Engine, read_at: tuple) -> OrgData | None:
     return data
 
 
+def kept_from(data: OrgData) -> frozenset:
+    """The names of what this process has worked out from ``data`` and keeps (:func:`kept_between_reads`)."""
+    with _KEPT_LOCK:
+        return frozenset(slot[1:] for slot, (at, _) in _KEPT.items() if at == data.read_at)
+
+
 def store_read(engine: Engine, data: OrgData) -> bool:
     """Keep ``data`` for the other processes when it is a whole review read (not patched from
     another, which is kept already), with what this process has worked out from it so far
