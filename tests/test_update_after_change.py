@@ -575,3 +575,32 @@ def test_the_read_a_page_process_keeps_for_the_others_holds_what_it_worked_out_f
     with eng.begin() as conn:
         conn.execute(s.prepared_results.delete())
     assert _shown(open_team_page(eng, "demo-lead")) == shown      # what a whole read shows
+
+
+def test_an_earlier_state_s_frames_are_let_go_once_the_new_ones_are_read(writable_db):
+    """The organisation's frames are hundreds of MB at ten thousand helpers.  Once a newer state
+    is read (whole after the week turns, patched after a check-in), the earlier frames serve no
+    page (a page shown meanwhile keeps what it was made of): kept until the cache evicted
+    them, they made the HR reviewer's process peak at 2.2-2.4 GB after a week's first check-in."""
+    import gc
+    import weakref
+
+    eng, team, url = writable_db["engine"], writable_db["lead_team"], writable_db["url"]
+    common.stop_updates()
+    hr = _open_review(eng)
+    common.wait_for_updates()
+    held = weakref.ref(common._HELD[url].history)
+    _week_turns(eng, team)                      # a whole read
+    common.wait_for_updates()
+    hr.run()
+    assert not hr.exception
+    gc.collect()
+    assert held() is None
+    held = weakref.ref(common._HELD[url].history)
+    checkin.save_checkin(eng, _helpers_elsewhere(eng, team)[0], ANSWERS)     # a patched read
+    materialise.settle(eng)
+    common.wait_for_updates()
+    hr.run()
+    assert not hr.exception
+    gc.collect()
+    assert held() is None and common._HELD[url].history is not None

@@ -308,7 +308,18 @@ def _org_frames(url: str, key: str) -> OrgData:
     if data.read_at is not None:
         with _HELD_LOCK:
             _HELD[url] = data
+            before = _HELD_KEY.get(url)
+            _HELD_KEY[url] = key
+        if before is not None and before != key:
+            # An earlier state's frames (hundreds of MB at 10,000 helpers) serve no page: a page
+            # shown meanwhile keeps what it was made of, and the next read patches this one.
+            # Kept until the cache evicted them, they made a week's first check-in peak at
+            # 2.2-2.4 GB in the HR reviewer's process.
+            _org_frames.clear(url, before)
     return data
+
+
+_HELD_KEY: dict[str, str] = {}      # url -> the key of the read held in _HELD
 
 
 # url -> the read this process last kept for the other processes, and what went with it
@@ -699,6 +710,7 @@ def stop_updates() -> None:
         _SHOWN.clear()
         _SHOWN_REVIEW.clear()
         _READ_KEPT.clear()
+        _HELD_KEY.clear()
         _WHOLE_SEEN.clear()
         _FOR_ALL.clear()
         _MEANWHILE_FOR.clear()

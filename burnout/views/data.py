@@ -484,6 +484,11 @@ def kept_between_reads(data: OrgData, name: tuple, whole: Callable[[], object],
     if held is not None and data.patched is not None and data.patched[0] == held[0]:
         out = patch(held[1])
     if out is None:
+        if held is not None:      # an earlier read's (the week rows: hundreds of MB at L), no longer
+            with _KEPT_LOCK:      # of use: let it go before working this one's out
+                if _KEPT.get(slot) is held:
+                    del _KEPT[slot]
+            held = None
         out = whole()
     with _KEPT_LOCK:
         _KEPT[slot] = (at, out)
