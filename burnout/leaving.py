@@ -730,7 +730,8 @@ def observed_turnover(roster: pd.DataFrame, history: pd.DataFrame | None, as_of=
     bo = float(np.nanmean(bo_ref)) if np.isfinite(bo_ref).any() else np.nan
     q_helper = pd.Series(np.nan, index=r["helper_id"].to_numpy())
     if "risk_score" in history:
-        h = history[(weeks >= start) & (weeks <= end)]
+        # two columns, not the whole history's twenty copied (a million rows at L: the fit's peak)
+        h = history.loc[((weeks >= start) & (weeks <= end)).to_numpy(), ["helper_id", "risk_score"]]
         q = pd.Series(burnout_probability(pd.to_numeric(h["risk_score"], errors="coerce"),
                                           *link_parameters(s)), index=h.index)
         q_helper = q.groupby(h["helper_id"].to_numpy()).mean().reindex(q_helper.index)

@@ -354,10 +354,18 @@ def combine(frame: pd.DataFrame, weights: dict | None = None) -> pd.Series:
     """Risk recomputed from the ``c_<component>`` pressure columns of ``frame``
     (NaN where no self-reported component is available)."""
     w = _weights(weights)
-    P = np.column_stack([pd.to_numeric(frame[c], errors="coerce").to_numpy(float) if c in frame
-                         else np.full(len(frame), np.nan) for c in COMPONENT_COLUMNS])
-    risk, _ = _combine(P, w)
+    risk = np.empty(len(frame))
+    # a slice of rows at a time: each row's risk is its own, and the whole history at once
+    # (a million rows at L, the leaving model's fit) held half a GB of intermediate arrays
+    for lo in range(0, len(frame), COMBINE_ROWS):
+        part = frame.iloc[lo:lo + COMBINE_ROWS]
+        P = np.column_stack([pd.to_numeric(part[c], errors="coerce").to_numpy(float) if c in part
+                             else np.full(len(part), np.nan) for c in COMPONENT_COLUMNS])
+        risk[lo:lo + len(part)] = _combine(P, w)[0]
     return pd.Series(risk, index=frame.index)
+
+
+COMBINE_ROWS = 100_000
 
 
 def driver_points(P: np.ndarray, w: np.ndarray) -> np.ndarray:

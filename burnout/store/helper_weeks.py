@@ -129,7 +129,11 @@ def _typed(df: pd.DataFrame, keep: list[str] = COLUMNS, order: bool = True) -> p
 
 
 def _ordered(df: pd.DataFrame) -> pd.DataFrame:
-    return df.sort_values(["helper_id", "week_start"], kind="stable").reset_index(drop=True)
+    out = df.sort_values(["helper_id", "week_start"], kind="stable")
+    # a new index on the sorted copy, not reset_index, which copies the whole frame once more
+    # (the leaving model's read of a million rows at L)
+    out.index = pd.RangeIndex(len(out))
+    return out
 
 
 READ_ROWS = 100_000    # rows fetched at a time by a whole-organisation read

@@ -93,10 +93,32 @@ def _unpickled(raw: bytes):
             gc.enable()
 
 
+class _Deflating:
+    """A file that compresses what pickle writes to it as it comes: the stored form of
+    ``zlib.compress(pickle.dumps(obj), 1)`` without the whole pickle in memory at once (the
+    review read kept for the other processes pickles to a few hundred MB at L, and was
+    stored while the process fitted the leaving model: its peak)."""
+
+    def __init__(self) -> None:
+        self._z = zlib.compressobj(1)
+        self._parts: list[bytes] = []
+
+    def write(self, data) -> int:
+        view = memoryview(data)          # bytes, or a PickleBuffer of an array's data
+        self._parts.append(self._z.compress(view))
+        return view.nbytes
+
+    def payload(self) -> bytes:
+        self._parts.append(self._z.flush())
+        return b"".join(self._parts)
+
+
 def save(engine: Engine, name: str, key: str, obj) -> bool:
     """Store ``obj`` as the latest ``name``, made for ``key``.  A write that fails (a locked
     database, another process storing the same at once) only loses the storing."""
-    payload = zlib.compress(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL), 1)
+    sink = _Deflating()
+    pickle.dump(obj, sink, protocol=pickle.HIGHEST_PROTOCOL)
+    payload = sink.payload()
     try:
         with engine.begin() as conn:
             conn.execute(delete(prepared_results).where(prepared_results.c.name == name))
