@@ -800,9 +800,10 @@ def _for_every_process(url: str) -> None:
     current state, stored for every process (org_audit stores what it computes; the model is
     stored by views.data.leaving_model_for)."""
     key = org_key()
+    # the model first, while the process holds least: its fit reads the whole risk history
+    leaving_model(url, key, _org_frames(url, key))
     org_audit(url, release_store.OPENING_MEASURE, key)
     release_store.save_weeks(engine())      # the HR review's weeks, suppressed by that audit
-    leaving_model(url, key, _org_frames(url, key))
 
 
 def _opening_audit_for_every_process(url: str) -> None:
