@@ -604,3 +604,41 @@ def test_an_earlier_state_s_frames_are_let_go_once_the_new_ones_are_read(writabl
     assert not hr.exception
     gc.collect()
     assert held() is None and common._HELD[url].history is not None
+
+
+def test_a_process_holding_the_frames_refits_the_leaving_model_for_every_process(writable_db, monkeypatch):
+    """A check-in dated in a completed week moves what the leaving model is fitted on: the next
+    HR open in every process fitted it again (31.5 s at L).  A process holding the organisation's
+    frames fits and stores it in the background, with no page in use; after an ordinary
+    check-in it fits nothing (its fit is read back)."""
+    import datetime as dt
+
+    from burnout import leaving
+    from burnout.domain.time import now
+    from burnout.views import data as data_mod
+
+    eng, team, url = writable_db["engine"], writable_db["lead_team"], writable_db["url"]
+    others = iter(_helpers_elsewhere(eng, team))
+    common.stop_updates()
+    checkin.save_checkin(eng, next(others), ANSWERS)      # the week's first
+    materialise.settle(eng)
+    common.wait_for_updates()
+    key = common.org_key()
+    common.leaving_model(url, key, common._org_frames(url, key))     # what an HR page of this process read
+    fits: list[int] = []
+    real_fit = leaving.leaving_model
+    monkeypatch.setattr(leaving, "leaving_model", lambda *a, **k: fits.append(1) or real_fit(*a, **k))
+
+    checkin.save_checkin(eng, next(others), ANSWERS)      # an ordinary one: nothing to fit
+    materialise.settle(eng)
+    common.wait_for_updates()
+    assert fits == []
+    checkin.save_checkin(eng, next(others), ANSWERS, submitted_at=now() - dt.timedelta(days=14))
+    materialise.settle(eng)
+    common.wait_for_updates()
+    assert fits == [1]                                     # refitted once, in the background
+
+    _fresh_process()
+    data_mod._FITS.clear()
+    hr = _open_review(eng)
+    assert not hr.exception and fits == [1]                # read, not fitted again

@@ -722,7 +722,7 @@ def stop_updates() -> None:
 def _after_refresh(eng) -> None:
     """materialise's listener: start (or ask for one more pass of) the update of ``eng``'s
     database when something of it is in use, when every figure changed (:data:`_FOR_ALL`), or
-    when this process holds its frames (:func:`_opening_audit_for_every_process`)."""
+    when this process holds its frames (:func:`_kept_for_every_process`)."""
     url = str(eng.url)
     if url != _pages_url():     # another database's data are not the pages'
         return
@@ -760,7 +760,7 @@ def _update(url: str) -> None:
                     _FOR_ALL.discard(url)
                     todo.append(lambda: _for_every_process(url))
                 elif url in _HELD:
-                    todo.append(lambda: _opening_audit_for_every_process(url))
+                    todo.append(lambda: _kept_for_every_process(url))
             started = time.monotonic()
             for again in todo:
                 try:
@@ -782,7 +782,8 @@ def _update(url: str) -> None:
 
 
 # A process that holds the organisation's frames (it audited or reviewed it) also stores the
-# leads' opening audit after a smaller change, with no page in use (_opening_audit_for_every_process).
+# leads' opening audit and the leaving model after a smaller change, with no page in use
+# (_kept_for_every_process).
 #
 # A change of every figure (the week's first check-in, new settings) would make the first
 # lead's and HR reviewer's open in every process work out the organisation's audit and the
@@ -806,12 +807,17 @@ def _for_every_process(url: str) -> None:
     release_store.save_weeks(engine())      # the HR review's weeks, suppressed by that audit
 
 
-def _opening_audit_for_every_process(url: str) -> None:
-    """The leads' opening audit for the current state, stored for every process (org_audit
-    stores what it computes), by a process holding the organisation's frames: from them it
-    costs what changed (about a second after a check-in at L), where a fresh process's first
-    lead open would work it out from the kept read (4-5 s)."""
-    org_audit(url, release_store.OPENING_MEASURE, org_key())
+def _kept_for_every_process(url: str) -> None:
+    """The leads' opening audit and the HR review's leaving model for the current state,
+    stored for every process (org_audit and views.data.leaving_model_for store what they
+    compute), by a process holding the organisation's frames.  From them the audit costs what
+    changed (about a second after a check-in at L), where a fresh process's first lead open
+    would work it out from the kept read (4-5 s).  The model is read from this process's fits
+    unless what it is fitted on moved (a check-in dated in a completed week, a leaver on the
+    roster): then it is fitted here, where the next HR open in every process fitted it (30 s)."""
+    key = org_key()
+    org_audit(url, release_store.OPENING_MEASURE, key)
+    leaving_model(url, key, _org_frames(url, key))
 
 
 def wait_for_updates(url: str | None = None) -> None:
