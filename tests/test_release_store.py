@@ -486,3 +486,31 @@ def test_verdicts_asked_for_every_group_at_once_equal_those_asked_one_by_one(wri
                     asked += len(values)
                     seen.update(single)
     assert asked > 1000 and seen == {True, False}
+
+
+def test_a_stored_result_reads_back_whole_from_a_stream_of_small_pieces(writable_db, monkeypatch):
+    """Results are compressed as they are pickled and decompressed as they are unpickled (the
+    whole pickle is never held beside its objects, prepared._Deflating/_Inflating): arrays many
+    times larger than one piece of the stream, text and a frame come back equal, the payload is
+    the one-shot ``zlib.compress(pickle.dumps(...), 1)``, and a cut or damaged stream reads as nothing."""
+    import numpy as np
+
+    eng = writable_db["engine"]
+    rng = np.random.default_rng(5)
+    obj = {"zeros": np.zeros(3_000_000), "noise": rng.normal(size=700_000), "text": "é" * 100_000,
+           "frame": pd.DataFrame({"h": [f"H{i:05d}" for i in range(50_000)], "v": rng.normal(size=50_000)})}
+    assert prepared.save(eng, "probe", "k", obj)
+    with eng.connect() as conn:
+        payload = conn.execute(select(s.prepared_results.c.payload)).scalar()
+    assert payload == zlib.compress(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL), 1)
+    back = prepared.load(eng, "probe", "k", dict)
+    assert np.array_equal(back["zeros"], obj["zeros"]) and np.array_equal(back["noise"], obj["noise"])
+    assert back["text"] == obj["text"]
+    pd.testing.assert_frame_equal(back["frame"], obj["frame"])
+    mid = len(payload) * 3 // 5
+    for damaged in (payload[: len(payload) // 2],                                 # cut
+                    payload[:-4] + bytes(b ^ 0xFF for b in payload[-4:]),          # its checksum
+                    payload[:mid] + bytes([payload[mid] ^ 0x55]) + payload[mid + 1:]):  # one byte of the noise
+        with eng.begin() as conn:
+            conn.execute(update(s.prepared_results).values(payload=damaged))
+        assert prepared.load(eng, "probe", "k", dict) is None
