@@ -162,6 +162,23 @@ def test_the_past_counter_moves_only_with_completed_weeks(org_db, tmp_path):
     assert hw.versions(eng, [hw.PAST]) != before
 
 
+@pytest.mark.parametrize("clock, counts", [("22:00", False), ("23:30", True)])
+def test_a_check_in_in_a_week_s_last_hour_counts_as_one_of_the_completed_week(org_db, tmp_path, monkeypatch,
+                                                                              clock, counts):
+    """An hour's margin (materialise._reaches_past): on Sunday after 23:00 by the storing
+    process's clock, a check-in moves the leaving model's key, so a process whose clock runs a
+    little ahead never keeps a fit that misses it; at 22:00 it is an ordinary one."""
+    from burnout.domain.time import week_end
+
+    eng = _copy(org_db, tmp_path)
+    before = hw.versions(eng, [hw.PAST])
+    hour, minute = map(int, clock.split(":"))
+    sunday = dt.datetime.combine(week_end(now()), dt.time(hour, minute))
+    monkeypatch.setattr(materialise, "now", lambda: sunday)
+    _checkin(eng, frames.roster(eng).query("end_date != end_date")["helper_id"].iloc[0], 3)
+    assert (hw.versions(eng, [hw.PAST]) != before) is counts
+
+
 # --------------------------------------------------------------------------- #
 # The risk weights refitted on the organisation's own leavers (issue 13)
 # --------------------------------------------------------------------------- #
