@@ -246,10 +246,15 @@ def stored_read(engine: Engine, read_at: tuple) -> OrgData | None:
     return data
 
 
-def kept_from(data: OrgData) -> frozenset:
-    """The names of what this process has worked out from ``data`` and keeps (:func:`kept_between_reads`)."""
+def _kept_of(data: OrgData) -> dict:
+    """What this process has worked out from ``data`` and keeps (:func:`kept_between_reads`), by name."""
     with _KEPT_LOCK:
-        return frozenset(slot[1:] for slot, (at, _) in _KEPT.items() if at == data.read_at)
+        return {slot[1:]: out for slot, (at, out) in _KEPT.items() if at == data.read_at}
+
+
+def kept_from(data: OrgData) -> frozenset:
+    """The names of what this process has worked out from ``data`` and keeps."""
+    return frozenset(_kept_of(data))
 
 
 def store_read(engine: Engine, data: OrgData) -> bool:
@@ -258,8 +263,7 @@ def store_read(engine: Engine, data: OrgData) -> bool:
     (:func:`kept_between_reads`: the week rows, the people frame); True when stored."""
     if data.read_at is None or data.patched is not None:
         return False
-    with _KEPT_LOCK:
-        kept = {slot[1:]: out for slot, (at, out) in _KEPT.items() if at == data.read_at}
+    kept = _kept_of(data)
     return prepared.save(engine, STORED_READ, _read_key(data.read_at),
                          (dataclasses.replace(data, leaving_model=None), kept))
 
@@ -488,7 +492,6 @@ def kept_between_reads(data: OrgData, name: tuple, whole: Callable[[], object],
             with _KEPT_LOCK:      # of use: let it go before working this one's out
                 if _KEPT.get(slot) is held:
                     del _KEPT[slot]
-            held = None
         out = whole()
     with _KEPT_LOCK:
         _KEPT[slot] = (at, out)
