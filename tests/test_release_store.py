@@ -5,7 +5,9 @@ process reads it instead of auditing the organisation."""
 from __future__ import annotations
 
 import dataclasses
+import io
 import pickle
+import pickletools
 import threading
 import zlib
 
@@ -14,7 +16,7 @@ import pytest
 import streamlit as st
 from sqlalchemy import select, update
 
-from burnout import checkin, disclosure, materialise, release_store
+from burnout import checkin, disclosure, materialise, privacy, release_store
 from burnout.store import frames, prepared
 from burnout.store import schema as s
 from burnout.ui import common
@@ -343,10 +345,46 @@ def test_a_fresh_process_after_a_check_in_audits_only_what_the_check_in_changed(
     assert cold_weeks >= 20 and 0 < lead_weeks <= 3 and 0 < review_weeks <= 3, (lead_weeks, review_weeks, cold_weeks)
 
 
-def test_a_plan_read_back_keeps_no_verdict_keyed_on_another_process_s_objects(writable_db):
+def test_text_arrays_are_stored_as_codes_and_read_back_equal(writable_db):
+    """An array of text is stored as each distinct text once and a code per cell (a fresh
+    process's first lead page unpickled 1.9 M helper-id cells one by one): frames, indexes and
+    bare arrays of text, in either memory order, read back equal, of the same types and
+    layout; arrays holding anything but text (None, NaN, numbers that equal each other,
+    text subclasses) are stored as they were, every cell of its own type."""
+    import numpy as np
+
+    eng = writable_db["engine"]
+    ids = np.array([f"H{i % 997:05d}" for i in range(60_000)], dtype=object)
+    grid = ids.reshape(300, 200)
+    obj = {
+        "frame": pd.DataFrame({"helper_id": ids, "team": ids[::-1].copy(), "v": np.arange(60_000.0)},
+                              index=pd.Index(ids, name="who")),
+        "c": grid.copy(order="C"), "f": np.asfortranarray(grid), "short": np.array(["a", "b"], dtype=object),
+        "mixed": np.array([*["x"] * 100, None, float("nan"), 1, 1.0, True, "1", np.str_("x")], dtype=object),
+        "empty": np.array([], dtype=object),
+    }
+    buf = io.BytesIO()
+    prepared._Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL).dump(obj["frame"]["helper_id"].to_numpy())
+    texts = [op for op, arg, _ in pickletools.genops(buf.getvalue()) if "UNICODE" in op.name]
+    assert len(texts) <= 997 + 20, len(texts)    # each distinct text once (and a few names), not 60,000 cells
+    assert prepared.save(eng, "texts", "k", obj)
+    back = prepared.load(eng, "texts", "k", dict)
+    pd.testing.assert_frame_equal(back["frame"], obj["frame"])
+    assert back["frame"].index.dtype == object and back["frame"]["helper_id"].dtype == object
+    for name in ("c", "f", "short", "empty"):
+        assert back[name].dtype == object and back[name].shape == obj[name].shape
+        assert back[name].tolist() == obj[name].tolist()
+    assert back["f"].flags.f_contiguous and back["c"].flags.c_contiguous
+    assert [type(v) for v in back["mixed"]] == [type(v) for v in obj["mixed"]]
+    assert back["mixed"][100] is None and back["mixed"][101] != back["mixed"][101]
+    assert back["mixed"][102:107].tolist() == [1, 1.0, True, "1", "x"]
+
+
+def test_a_plan_read_back_keeps_its_verdicts_under_its_own_objects(writable_db, monkeypatch):
     """A column audit's verdicts are memoised under the id() of its atoms; ids mean nothing in
-    another process, where new atoms may get an old id: a stored plan carries no verdicts, and
-    read back it gives every verdict the plan it was made from gives."""
+    another process, where new atoms may get an old id.  A stored plan carries its verdicts by
+    column and, read back, keys them on the ids of its own atoms: it answers every verdict the
+    plan it was made from gives without asking any again, and never under a stale id."""
     eng, team = writable_db["engine"], writable_db["lead_team"]
     plan = team_views.org_audit(load_review_data(eng, with_model=False), MEASURE).plan
     plans = [*plan.windows.values(), *plan.weeks, *plan.blocks, plan.roster]
@@ -357,8 +395,22 @@ def test_a_plan_read_back_keeps_no_verdict_keyed_on_another_process_s_objects(wr
     asked = [plan.allows(c, d) for c in cols for d in conds]
     assert any(p._allowed for p in plans) and not all(asked) and any(asked)
     back = pickle.loads(pickle.dumps(plan))
-    assert not any(p._allowed for p in [*back.windows.values(), *back.weeks, *back.blocks, back.roster])
+    back_plans = [*back.windows.values(), *back.weeks, *back.blocks, back.roster]
+    for old, new in zip(plans, back_plans):
+        assert len(new._allowed) == len(old._allowed)
+        own = {id(a) for a in new._atoms.values()}
+        assert {aid for aid, _ in new._allowed} <= own
+        assert not {aid for aid, _ in new._allowed} & {id(a) for a in old._atoms.values()}
+
+    def asked_again(*a, **k):
+        raise AssertionError("a verdict the stored plan held was asked again")
+    monkeypatch.setattr(privacy.Plan, "_verdict", asked_again)
     assert [back.allows(c, d) for c in cols for d in conds] == asked
+    monkeypatch.undo()
+    # a plan read back with another column's atoms at a freed id still answers by its own columns
+    fresh = pickle.loads(pickle.dumps(plan))
+    assert [fresh.allows(c, d) for c in reversed(cols) for d in conds] == \
+        [plan.allows(c, d) for c in reversed(cols) for d in conds]
     assert any(p._allowed for p in plans), "the plan itself keeps its verdicts"
 
 
@@ -449,6 +501,51 @@ def test_at_the_size_of_a_health_system_a_worker_process_fits_the_model_beside_t
     assert read.to_dict() == fitted.to_dict() and read.describe() == fitted.describe()
 
 
+def _without_verdicts(plan):
+    """``plan`` with none of the verdicts asked of it kept (a stored plan carries them)."""
+    for p in [*plan.windows.values(), *plan.weeks, *plan.blocks, plan.roster]:
+        if p is not None:
+            p._allowed.clear()
+    return plan
+
+
+def test_weeks_with_the_same_audits_share_their_verdicts(writable_db, monkeypatch):
+    """A weekly table's gate asks the plan about a group once for all the weeks whose cells rest
+    on the same audits (every week older than the audited ones rests on the roster's alone), and
+    the verdicts equal allows_cell asked week by week on a plan with nothing kept."""
+    eng = writable_db["engine"]
+    data = load_review_data(eng, with_model=False)
+    plan = team_views.org_audit(data, MEASURE).plan
+    roster = frames.roster(eng)
+    teams = sorted(set(roster["team"].dropna().astype(str)))
+    old = [plan.last_week - pd.Timedelta(weeks=len(plan.weeks) + k) for k in range(30)]
+    audited = [plan.last_week - pd.Timedelta(weeks=k) for k in range(len(plan.weeks))]
+    for column in (MEASURE, "risk_score"):
+        copy = _without_verdicts(pickle.loads(pickle.dumps(plan)))
+        gate = disclosure.cell_gate(copy, "team", column)
+        asked: list = []
+        real = type(gate_plan := plan).allows_cell_each
+
+        def counting(self, column, fixed, dim, values, week, span=1, real=real):
+            asked.append((week, len(values)))
+            return real(self, column, fixed, dim, values, week, span)
+        monkeypatch.setattr(disclosure.JointPlan, "allows_cell_each", counting)
+        got = {week: gate.each([*teams, privacy.TOTAL], week) for week in [*old, *audited]}
+        monkeypatch.undo()
+        asked_old = [n for week, n in asked if week in old]
+        assert sum(asked_old) == len(teams), asked_old          # each team once for all 30 old weeks
+        # and once per distinct audits among the audited weeks (a weekly measure: each its own)
+        distinct = {tuple(map(id, copy.cell_audits(column, week))) for week in audited} - \
+            {tuple(map(id, copy.cell_audits(column, old[0])))}
+        assert len([1 for week, _ in asked if week in audited]) == len(distinct)
+        assert len(distinct) == (len(audited) if column in plan.weekly else 0), (column, len(distinct))
+        one = _without_verdicts(pickle.loads(pickle.dumps(gate_plan)))
+        for week, verdicts in got.items():
+            want = [None if one.allows_cell(column, {"team": t}, week) else privacy.COMPLEMENTARY for t in teams]
+            assert verdicts[:-1] == want, (column, week)
+        assert any(v is None for v in got[old[0]]) and any(v is not None for vs in got.values() for v in vs)
+
+
 @pytest.mark.parametrize("fixed", [{}, {"site": "__first__"}, {"team": "__lead__"}])
 def test_verdicts_asked_for_every_group_at_once_equal_those_asked_one_by_one(writable_db, fixed):
     """A weekly table asks each week's audit about every team at once (JointPlan.allows_cell_each,
@@ -463,7 +560,7 @@ def test_verdicts_asked_for_every_group_at_once_equal_those_asked_one_by_one(wri
         fixed = {"site": [sorted(set(roster["site"].dropna().astype(str)))[0]]}
     elif fixed.get("team") == "__lead__":
         fixed = {"team": team}
-    fresh = lambda: pickle.loads(pickle.dumps(plan))        # noqa: E731 - a plan without kept verdicts
+    fresh = lambda: _without_verdicts(pickle.loads(pickle.dumps(plan)))      # noqa: E731
     weeks = [plan.last_week - pd.Timedelta(weeks=k) for k in range(len(plan.weeks) + 1)] + [pd.Timestamp("2001-01-01")]
     asked, seen = 0, set()
     for dim in ("team", "role"):
@@ -492,7 +589,7 @@ def test_a_stored_result_reads_back_whole_from_a_stream_of_small_pieces(writable
     """Results are compressed as they are pickled and decompressed as they are unpickled (the
     whole pickle is never held beside its objects, prepared._Deflating/_Inflating): arrays many
     times larger than one piece of the stream, text and a frame come back equal, the payload is
-    the one-shot ``zlib.compress(pickle.dumps(...), 1)``, and a cut or damaged stream reads as nothing."""
+    the one-shot ``zlib.compress(<the pickle>, 1)``, and a cut or damaged stream reads as nothing."""
     import numpy as np
 
     eng = writable_db["engine"]
@@ -502,7 +599,9 @@ def test_a_stored_result_reads_back_whole_from_a_stream_of_small_pieces(writable
     assert prepared.save(eng, "probe", "k", obj)
     with eng.connect() as conn:
         payload = conn.execute(select(s.prepared_results.c.payload)).scalar()
-    assert payload == zlib.compress(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL), 1)
+    whole = io.BytesIO()
+    prepared._Pickler(whole, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
+    assert payload == zlib.compress(whole.getvalue(), 1)
     back = prepared.load(eng, "probe", "k", dict)
     assert np.array_equal(back["zeros"], obj["zeros"]) and np.array_equal(back["noise"], obj["noise"])
     assert back["text"] == obj["text"]
