@@ -61,8 +61,12 @@ def fresh_fit(eng, fits) -> leaving.LeavingModel:
 
 
 def _checkin(eng, hid, value: int, hours: int = 0) -> None:
+    """A check-in ``hours`` before now, but never before this week's Monday: in Monday's first
+    hour "an hour ago" is last week, a completed one, and the model is refitted (as it should)."""
+    at = now().replace(microsecond=0)
+    monday = at.replace(hour=0, minute=0, second=0) - dt.timedelta(days=at.weekday())
     answers = {"pulse": {f"pulse_{i}": value for i in range(1, 7)}, "sib": {"sib_1": value}}
-    checkin.save_checkin(eng, hid, answers, submitted_at=now().replace(microsecond=0) - dt.timedelta(hours=hours))
+    checkin.save_checkin(eng, hid, answers, submitted_at=max(monday, at - dt.timedelta(hours=hours)))
     materialise.settle(eng)
 
 
