@@ -117,13 +117,14 @@ def preimport(page: str) -> None:
                     importlib.import_module(f"{node.module}.{alias.name}")
 
 
-def other_team_helpers(engine, team: str | None) -> list[str]:
+def other_team_helpers(engine, team: str | None, own: bool = False) -> list[str]:
     """Active helpers outside ``team`` (the lead's): who makes the 'one check-in
-    anywhere' before each after-check-in run."""
+    anywhere' before each after-check-in run; ``own``: the team's own helpers instead
+    (a check-in the lead's page must wait for)."""
     from burnout.store import frames
 
     r = frames.roster(engine)
-    r = r[r["end_date"].isna() & (r["team"] != team)]
+    r = r[r["end_date"].isna() & ((r["team"] == team) if own else (r["team"] != team))]
     return list(r["helper_id"])
 
 
@@ -249,6 +250,8 @@ def main() -> None:
     ap.add_argument("--warm", type=int, default=3)
     ap.add_argument("--after", type=int, default=3)
     ap.add_argument("--cold-only", action="store_true")
+    ap.add_argument("--own-team", action="store_true",
+                    help="the after-check-in runs' check-ins come from the lead's own team")
     ap.add_argument("--helpers", type=int, default=5000)
     ap.add_argument("--weeks", type=int, default=104)
     a = ap.parse_args()
@@ -275,7 +278,7 @@ def main() -> None:
     if a.page:
         lead_team = auth_team(engine, who["lead"])
         measure_page(engine, a.page, who[ROLE_OF[a.page]], 0 if a.cold_only else a.warm,
-                     0 if a.cold_only else a.after, other_team_helpers(engine, lead_team))
+                     0 if a.cold_only else a.after, other_team_helpers(engine, lead_team, a.own_team))
         return
     n_helpers = len(__import__("burnout.store.frames", fromlist=["roster"]).roster(engine))
 
