@@ -104,6 +104,21 @@ def test_page_cold_warm_and_after_checkin(tiny_org, capsys):
     assert bench_pages.auth_team(engine, tiny_org["who"]["lead"]) not in teams
 
 
+def test_own_team_check_ins_come_from_the_lead_s_team_and_the_others_from_elsewhere(tiny_org):
+    """``--own-team`` times the check-ins a lead's page must wait for: its helpers are the lead's
+    active team members; without it none of them (and together they are every active helper)."""
+    from burnout.store import frames
+
+    engine = tiny_org["engine"]
+    team = bench_pages.auth_team(engine, tiny_org["who"]["lead"])
+    own, others = bench_pages.other_team_helpers(engine, team, own=True), bench_pages.other_team_helpers(engine, team)
+    roster = frames.roster(engine).set_index("helper_id")
+    active = roster[roster["end_date"].isna()]
+    assert own and others and not set(own) & set(others)
+    assert (roster.loc[own, "team"] == team).all() and (roster.loc[others, "team"] != team).all()
+    assert set(own) | set(others) == set(active.index)
+
+
 def test_peer_csv_holds_every_pulse_check_in_in_the_peer_s_columns(tiny_org, tmp_path):
     from burnout.store import frames
 
