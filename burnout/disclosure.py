@@ -414,7 +414,10 @@ def cell_gate(plan: "privacy.Plan | JointPlan | None", group_col: str, measure: 
         if todo:
             for g, ok in zip(todo, plan.allows_cell_each(column, fixed, group_col, todo, week, span)):
                 shared[(g, on)] = None if ok else privacy.COMPLEMENTARY
-        return [gate((g, week)) if str(g) == privacy.TOTAL else shared[(g, on)] for g in groups]
+        for g in groups:        # the suppression then asks the gate cell by cell: answered here
+            if str(g) != privacy.TOTAL:
+                verdicts[(g, week)] = shared[(g, on)]
+        return [gate((g, week)) for g in groups]
     gate.basis = basis
     gate.each = each
     return gate

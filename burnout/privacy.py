@@ -824,8 +824,8 @@ class Plan:
         # The verdicts asked so far are keyed on the id() of a column's atoms, which means
         # nothing in another process (new atoms getting an old id would answer with another
         # column's verdict): they leave under their column's name and come back under the id
-        # of that column's atoms as read back.  Kept, a fresh process's first lead page asks
-        # none of them again (0.4 s at 10,000 helpers).  A copy: another thread may be asking.
+        # of that column's atoms as read back: a plan seeded in a fresh process asks none of
+        # them again.  A copy: another thread may be asking.
         column_of: dict = {}
         for column, atoms in self._atoms.items():
             column_of.setdefault(id(atoms), column)

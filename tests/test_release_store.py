@@ -532,6 +532,12 @@ def test_weeks_with_the_same_audits_share_their_verdicts(writable_db, monkeypatc
         monkeypatch.setattr(disclosure.JointPlan, "allows_cell_each", counting)
         got = {week: gate.each([*teams, privacy.TOTAL], week) for week in [*old, *audited]}
         monkeypatch.undo()
+        # the suppression then asks the gate cell by cell: every team's cell is answered already
+        def asked_again(*a, **k):
+            raise AssertionError("a cell's verdict was asked of the plan again")
+        monkeypatch.setattr(disclosure.JointPlan, "allows_cell", asked_again)
+        assert all([gate((t, week)) for t in teams] == got[week][:-1] for week in got)
+        monkeypatch.undo()
         asked_old = [n for week, n in asked if week in old]
         assert sum(asked_old) == len(teams), asked_old          # each team once for all 30 old weeks
         # and once per distinct audits among the audited weeks (a weekly measure: each its own)
