@@ -376,16 +376,36 @@ def cell_gate(plan: "privacy.Plan | JointPlan | None", group_col: str, measure: 
     fixed = dict(fixed or {})
     joint = isinstance(plan, JointPlan)
     verdicts: dict = {}
+    # A joint plan's verdict on a group's cell rests on the audits of its week and the roster
+    # alone, so weeks with the same audits (every week older than the audited ones: the roster's
+    # only) share their verdicts: kept by group and those audits' identity (alive as long as
+    # the plan, and this gate with it), a fresh process asks about each team once, not once a
+    # week (about 100 weeks x 1,000 teams x 4 measures at 10,000 helpers).
+    shared: dict = {}
+
+    on_of: dict = {}
+
+    def resting_on(week) -> tuple | None:
+        """The identity of the audits a cell of ``week`` rests on (once a week: the suppression
+        asks cell by cell); None: no such cell is shown."""
+        if week not in on_of:
+            audits = plan.cell_audits(column, week, span)
+            on_of[week] = None if audits is None else tuple(map(id, audits))
+        return on_of[week]
 
     def gate(key):
         group = key[0]
         week = key[1] if joint and len(key) > 1 else None
         if (group, week) not in verdicts:
-            cond = dict(fixed)
-            if str(group) != privacy.TOTAL:
-                cond[group_col] = group
-            ok = plan.allows_cell(column, cond, week, span) if joint else plan.allows(column, cond)
-            verdicts[(group, week)] = None if ok else privacy.COMPLEMENTARY
+            on = resting_on(week) if joint and str(group) != privacy.TOTAL else None
+            if on is not None and (group, on) in shared:      # asked for another week (each)
+                verdicts[(group, week)] = shared[(group, on)]
+            else:
+                cond = dict(fixed)
+                if str(group) != privacy.TOTAL:
+                    cond[group_col] = group
+                ok = plan.allows_cell(column, cond, week, span) if joint else plan.allows(column, cond)
+                verdicts[(group, week)] = None if ok else privacy.COMPLEMENTARY
         return verdicts[(group, week)]
 
     def basis(week) -> tuple:
@@ -395,29 +415,18 @@ def cell_gate(plan: "privacy.Plan | JointPlan | None", group_col: str, measure: 
         audits = plan.cell_audits(column, week, span) if joint else None
         rest = (group_col, column, repr(sorted(fixed.items(), key=str)), span, joint, audits is None)
         return ((plan.roster, *(audits or ())) if joint else (plan,)), rest
-    # A joint plan's verdict on a group's cell rests on the audits of its week and the roster
-    # alone, so weeks with the same audits (every week older than the audited ones: the roster's
-    # only) share their verdicts: kept by group and those audits' identity (alive as long as
-    # the plan, and this gate with it), a fresh process asks about each team once, not once a
-    # week (about 100 weeks x 1,000 teams x 4 measures at 10,000 helpers).
-    shared: dict = {}
 
     def each(groups: Sequence, week) -> list:
         """``[gate((g, week)) for g in groups]``, the plan asked about every group at once."""
-        if not joint:
+        on = resting_on(week) if joint else None
+        if on is None:
             return [gate((g, week)) for g in groups]
-        audits = plan.cell_audits(column, week, span)
-        if audits is None:          # no such cell is shown (a single week of a block measure)
-            return [gate((g, week)) for g in groups]
-        on = tuple(map(id, audits))
         todo = [g for g in dict.fromkeys(groups) if (g, on) not in shared and str(g) != privacy.TOTAL]
         if todo:
             for g, ok in zip(todo, plan.allows_cell_each(column, fixed, group_col, todo, week, span)):
                 shared[(g, on)] = None if ok else privacy.COMPLEMENTARY
-        for g in groups:        # the suppression then asks the gate cell by cell: answered here
-            if str(g) != privacy.TOTAL:
-                verdicts[(g, week)] = shared[(g, on)]
-        return [gate((g, week)) for g in groups]
+        # the suppression of the weeks not kept asks the gate cell by cell: answered from ``shared``
+        return [gate((g, week)) if str(g) == privacy.TOTAL else shared[(g, on)] for g in groups]
     gate.basis = basis
     gate.each = each
     return gate
