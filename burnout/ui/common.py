@@ -2,6 +2,7 @@
 and the row/column/problem table of an import error."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -473,7 +474,8 @@ def review_page(url: str, key: str, scenario: str, where: str, measure: str, win
             figures[name]
     _in_use(("review_page", url, scenario, where, measure, window, heat_weeks), again)
     erased = None if meanwhile else _erasures()
-    page = _review_page(url, key, scenario, where, measure, window, heat_weeks)
+    with _building():
+        page = _review_page(url, key, scenario, where, measure, window, heat_weeks)
     if not meanwhile:
         whole = whole_key()
         with _HELD_LOCK:
@@ -503,24 +505,54 @@ def org_audit(url: str, measure: str, key: str) -> team_views.OrgAudit:
     if stored is not None:
         _warm_soon(url, key, measure, stored.plan)
         return stored
-    _wait_warm(url)
-    with _HELD_LOCK:
-        first = url not in _AUDITED
-    if first:            # the column audits of an earlier state stored: only what differs is audited
-        _seed_weeks_once(url)
-        release_store.seed(engine())
-    data = _org_frames(url, key)
-    audit = team_views.org_audit(data, measure)
-    _audited(url)
-    _store_soon(url, "the organisation's audit", lambda eng: release_store.save(eng, measure, key, audit))
-    _keep_read_soon(url, data)
-    return audit
+    with _building():
+        _wait_warm(url)
+        with _HELD_LOCK:
+            first = url not in _AUDITED
+        if first:            # the column audits of an earlier state stored: only what differs is audited
+            _seed_weeks_once(url)
+            release_store.seed(engine())
+        data = _org_frames(url, key)
+        audit = team_views.org_audit(data, measure)
+        _audited(url)
+        _store_soon(url, "the organisation's audit", lambda eng: release_store.save(eng, measure, key, audit))
+        _keep_read_soon(url, data)
+        return audit
 
 
 # Storing a result for the other processes (the audit, the review's read: pickles of some
 # megabytes written to the database) is no part of the page that made it: it is written
 # after the page is shown.
 _STORING: dict[str, threading.Thread] = {}
+
+# Nor is it to slow that page down: storing pickles some megabytes, and pickling holds the
+# interpreter, so a team page built beside it took twice as long at L (0.34 -> 0.70 s after a
+# check-in in the lead's own team).  A store starts once no page is being built in this
+# process (:func:`_building`), and at the latest STORE_WAIT_SECONDS after it was due; at once
+# while something waits for the storing itself (:func:`_wait_warm`, which a page being built
+# may call: the storing must not wait for that page).
+STORE_WAIT_SECONDS = 10.0
+_QUIET = threading.Condition()
+_PAGES_BUILDING = [0]
+_STORES_AWAITED = [0]
+
+
+@contextlib.contextmanager
+def _building():
+    """A page (or what a page is waiting for) is being built in this process meanwhile."""
+    with _QUIET:
+        _PAGES_BUILDING[0] += 1
+    try:
+        yield
+    finally:
+        with _QUIET:
+            _PAGES_BUILDING[0] -= 1
+            _QUIET.notify_all()
+
+
+def _until_quiet() -> None:
+    with _QUIET:
+        _QUIET.wait_for(lambda: _PAGES_BUILDING[0] == 0 or _STORES_AWAITED[0] > 0, timeout=STORE_WAIT_SECONDS)
 
 
 def _store_soon(url: str, what: str, store_with: Callable[[object], object]) -> None:
@@ -532,6 +564,7 @@ def _store_soon(url: str, what: str, store_with: Callable[[object], object]) -> 
     def store() -> None:
         if before is not None:       # one after the other: the later state is stored last
             before.join()
+        _until_quiet()
         try:
             store_with(eng)
         except Exception:        # only the storing is lost: another process computes it itself
@@ -618,8 +651,15 @@ def _wait_warm(url: str | None = None) -> None:
     the audits it is storing."""
     with _HELD_LOCK:
         threads = [t for u, t in [*_WARMING.items(), *_STORING.items()] if url is None or u == url]
-    for thread in threads:
-        thread.join()
+    with _QUIET:
+        _STORES_AWAITED[0] += 1
+        _QUIET.notify_all()
+    try:
+        for thread in threads:
+            thread.join()
+    finally:
+        with _QUIET:
+            _STORES_AWAITED[0] -= 1
 
 
 # ---------------------------------------------------------------- kept up to date when data arrive
@@ -867,7 +907,8 @@ def team_page(url: str, team: str, measure: str, key: str) -> TeamPage:
     if meanwhile is not None:
         return meanwhile
     erased = _erasures()
-    drawn = _team_page(url, team, measure, key, _page_key(url, team, measure, key))
+    with _building():
+        drawn = _team_page(url, team, measure, key, _page_key(url, team, measure, key))
     with _HELD_LOCK:
         _SHOWN.pop((url, team, measure), None)
         _SHOWN[(url, team, measure)] = (whole, erased, drawn)

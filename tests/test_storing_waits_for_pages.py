@@ -1,0 +1,102 @@
+"""Storing a result for the other processes waits while this process builds a page
+(ui/common._store_soon): the page someone clicked is not slowed by pickling beside it, and
+nothing that waits for the storing from inside a page waits for ever."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from burnout.ui import common
+
+
+@pytest.fixture
+def url(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    monkeypatch.setenv("BURNOUT_DATABASE_URL", url)
+    yield url
+    common._wait_warm(url)
+    with common._HELD_LOCK:
+        common._STORING.pop(url, None)
+
+
+def _recording(done: list):
+    return lambda eng: done.append(time.monotonic())
+
+
+def test_a_store_due_while_a_page_is_built_starts_after_the_page(url):
+    done: list[float] = []
+    with common._building():
+        common._store_soon(url, "a result", _recording(done))
+        time.sleep(0.4)
+        assert done == []           # pickling now would compete with the page
+        built = time.monotonic()
+    common._wait_warm(url)
+    assert len(done) == 1 and done[0] >= built
+
+
+def test_a_store_due_with_no_page_being_built_starts_at_once(url):
+    done: list[float] = []
+    due = time.monotonic()
+    common._store_soon(url, "a result", _recording(done))
+    deadline = time.monotonic() + 5
+    while not done and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert done and done[0] - due < 1.0
+
+
+def test_a_page_that_waits_for_the_storing_is_not_left_waiting(url):
+    done: list[float] = []
+    with common._building():
+        common._store_soon(url, "a result", _recording(done))
+        started = time.monotonic()
+        common._wait_warm(url)      # what org_audit does before auditing itself
+        waited = time.monotonic() - started
+    assert len(done) == 1
+    assert waited < 2.0 < common.STORE_WAIT_SECONDS
+
+
+def test_nested_builds_hold_the_store_until_the_outer_one_ends(url):
+    done: list[float] = []
+    with common._building():            # the team page ...
+        with common._building():        # ... and the audit it asks for
+            common._store_soon(url, "the audit", _recording(done))
+        time.sleep(0.3)
+        assert done == []
+    common._wait_warm(url)
+    assert len(done) == 1
+
+
+def test_a_store_waits_at_most_store_wait_seconds(url, monkeypatch):
+    monkeypatch.setattr(common, "STORE_WAIT_SECONDS", 0.3)
+    done: list[float] = []
+    release = threading.Event()
+
+    def page() -> None:             # a page that takes long (a cold HR review)
+        with common._building():
+            release.wait(10)
+    builder = threading.Thread(target=page)
+    builder.start()
+    try:
+        time.sleep(0.05)
+        due = time.monotonic()
+        common._store_soon(url, "a result", _recording(done))
+        deadline = time.monotonic() + 5
+        while not done and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert done and 0.25 <= done[0] - due < 2.0
+    finally:
+        release.set()
+        builder.join()
+
+
+def test_a_failed_build_still_lets_the_store_go(url):
+    done: list[float] = []
+    with pytest.raises(RuntimeError):
+        with common._building():
+            common._store_soon(url, "a result", _recording(done))
+            raise RuntimeError("the page failed")
+    common._wait_warm(url)
+    assert len(done) == 1
+    assert common._PAGES_BUILDING[0] == 0
