@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 
 import numpy as np
 import pandas as pd
@@ -279,3 +280,93 @@ def test_weekly_verdicts_are_kept_only_for_the_same_audits():
     assert (hides_b.status.loc[b, "m"] != privacy.SHOWN).all()
     assert (shows_all.status.loc[b, "m"] == privacy.SHOWN).all()
     pd.testing.assert_frame_equal(again.status, hides_b.status)
+
+
+def _spy_splices(monkeypatch) -> list:
+    """The frames (rows) spliced whole since: each a copy of a million rows at L."""
+    done, real = [], D._spliced
+
+    def spliced(old, new, ids, key):
+        done.append(len(old))
+        return real(old, new, ids, key)
+    monkeypatch.setattr(D, "_spliced", spliced)
+    return done
+
+
+_MOMENTS = itertools.count()
+
+
+def _check_ins(eng, rng, active, back=(0, 0, 3, 11)) -> None:
+    week = D.load_review_data(eng, with_model=False).as_of
+    latest_moment = min(now(), (week + pd.Timedelta(days=7)).to_pydatetime()) - dt.timedelta(minutes=1)
+    for hid in rng.choice(active, size=int(rng.integers(1, 3)), replace=False):
+        when = latest_moment - dt.timedelta(weeks=int(rng.choice(back)), hours=int(rng.integers(0, 48)),
+                                            seconds=next(_MOMENTS))
+        checkin.save_checkin(eng, str(hid), answers(rng), submitted_at=when)
+    materialise.settle(eng)
+
+
+def test_check_ins_in_a_row_splice_the_big_frames_once_when_read(tmp_path, reads, monkeypatch):
+    """After each check-in the lead's page and the organisation's audit read only the changed
+    helpers' rows: the whole scores and history frames are spliced when someone reads them,
+    once for every check-in since, and equal a fresh read's then."""
+    from burnout.views import tables
+
+    eng = get_engine(f"sqlite:///{tmp_path / 'org.db'}")
+    seed_demo(eng, helpers=30, weeks=14, seed=21)
+    rng = np.random.default_rng(22)
+    roster = frames.roster(eng)
+    active = sorted(roster.loc[roster["end_date"].isna(), "helper_id"])
+    held = D.load_review_data(eng, with_model=False)
+    T.org_audit(held, "pulse_strain")
+    big = {len(held.scores), len(held.history)}
+    splices = _spy_splices(monkeypatch)
+    chain = []
+    for _ in range(5):
+        _check_ins(eng, rng, active)
+        held = D.load_review_data(eng, with_model=False, since=held)
+        assert held.patched is not None and held.patched[1]
+        audit = T.org_audit(held, "pulse_strain")
+        chain.append(held)
+    assert not big & set(splices), "no check-in spliced the whole scores or history"
+    fresh = D.load_review_data(eng, with_model=False)
+    # the audit made from patches equals one made from a fresh read
+    whole = T.org_audit(dataclasses.replace(fresh, read_at=None), "pulse_strain")
+    assert dict(audit.weekly) == dict(whole.weekly) and audit.groups == whole.groups
+    assert {m: dict(c) for m, c in audit.alert_weekly.items()} == {m: dict(c) for m, c in whole.alert_weekly.items()}
+    assert all(audit.verdicts(t) == whole.verdicts(t) for t in set(roster["team"]))
+    for m in WEEKLY:
+        assert_same_rows(tables.org_week_rows(held, m), tables.org_week_rows(dataclasses.replace(fresh, read_at=None), m))
+    splices.clear()
+    assert_same_frames(held, fresh)
+    assert len(splices) == 2, "scores and history, each spliced once for the five check-ins"
+    # an earlier read of the chain, read afterwards, is its own state, not the latest
+    splices.clear()
+    first = chain[0]
+    assert len(first.history) == len(fresh.history) and len(splices) == 1
+    # reading them again splices nothing
+    splices.clear()
+    assert_same_frames(held, fresh)
+    assert splices == []
+
+
+def test_a_long_chain_of_check_ins_is_spliced_as_it_goes(tmp_path, reads, monkeypatch):
+    """The rows a chain of patches holds stay bounded (views.data.MAX_SPLICES)."""
+    monkeypatch.setattr(D, "MAX_SPLICES", 3)
+    eng = get_engine(f"sqlite:///{tmp_path / 'org.db'}")
+    seed_demo(eng, helpers=24, weeks=10, seed=31)
+    rng = np.random.default_rng(32)
+    roster = frames.roster(eng)
+    active = sorted(roster.loc[roster["end_date"].isna(), "helper_id"])
+    held = D.load_review_data(eng, with_model=False)
+    splices = _spy_splices(monkeypatch)
+    big = 3 * len(roster)       # scores and history, not the roster and latest rows
+    assert min(len(held.scores), len(held.history)) > big
+    made = []
+    for step in range(7):
+        _check_ins(eng, rng, active, back=(0,))
+        held = D.load_review_data(eng, with_model=False, since=held)
+        made.append(sum(1 for n in splices if n > big))
+    assert made[:2] == [0, 0] and made[2] == 2 and made[3:5] == [2, 2] and made[5] == 4
+    splices.clear()
+    assert_same_frames(held, D.load_review_data(eng, with_model=False))

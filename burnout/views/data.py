@@ -83,6 +83,83 @@ class OrgData:
         """The same frames under other settings (a review's session-only assumptions)."""
         return dataclasses.replace(self, settings=settings)
 
+    def __getattribute__(self, name: str):
+        value = object.__getattribute__(self, name)
+        if type(value) is _Spliced:        # a patched read's scores or history, spliced when first read
+            return value.frame()
+        return value
+
+
+MAX_SPLICES = 64
+
+
+class _Spliced:
+    """A patched read's ``scores`` or ``history`` (each a million rows or more at L), spliced
+    when first read: a lead's page and the audit after a check-in read only the patch's own
+    rows (``OrgData.patched``), and splicing every check-in's rows into the whole frames at
+    once cost 0.2-0.5 s of each such update, most of it page faults of the copy.  Check-ins
+    in a row make a chain of these, spliced into the frame they started from in one go when
+    someone reads it (the latest read of each helper wins): one copy, whatever the chain."""
+
+    __slots__ = ("_base", "_new", "_ids", "_key", "_frame", "_lock", "like", "depth")
+
+    def __init__(self, base, new: pd.DataFrame, ids: frozenset, key) -> None:
+        if type(base) is _Spliced:
+            with base._lock:
+                base = base if base._frame is None else base._frame
+        chained = type(base) is _Spliced
+        # the first link's order of helpers is the frame's (a patch keeps every helper's place)
+        self._base, self._new, self._ids = base, new, ids
+        self._key = base._key if chained else key
+        self._frame: pd.DataFrame | None = None
+        self._lock = threading.Lock()
+        # no rows, the frame's columns and dtypes: what a later patch types its rows as
+        self.like: pd.DataFrame = base.like if chained else base.iloc[:0]
+        self.depth = base.depth + 1 if chained else 1
+        if self.depth >= MAX_SPLICES:       # the rows a chain holds stay a few MB
+            self.frame()
+
+    def frame(self) -> pd.DataFrame:
+        with self._lock:
+            if self._frame is None:
+                layers = [(self._new, self._ids, self._key)]
+                base = self._base
+                while type(base) is _Spliced:      # another thread may splice it meanwhile
+                    with base._lock:
+                        if base._frame is not None:
+                            base = base._frame
+                            break
+                        layers.append((base._new, base._ids, base._key))
+                        base = base._base
+                ids: set = set()
+                parts = []
+                for new, own, _ in layers:          # the latest first: its rows win
+                    if ids:
+                        new = new[~new["helper_id"].isin(ids).to_numpy()]
+                    parts.append(new)
+                    ids |= own
+                new = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+                self._frame = _spliced(base, new, ids, layers[-1][2])
+                self._base = self._new = None      # the chain's frames are let go
+            return self._frame
+
+    def __reduce__(self):           # pickled (a copy of the read) as the frame it stands for
+        return (_as_is, (self.frame(),))
+
+
+def _as_is(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame
+
+
+def _unspliced(data: OrgData, name: str):
+    """``data``'s ``name`` frame as held: a :class:`_Spliced` not spliced yet stays one."""
+    value = object.__getattribute__(data, name)
+    return value if type(value) is not _Spliced or value._frame is None else value._frame
+
+
+def _like(value) -> pd.DataFrame:
+    return value.like if type(value) is _Spliced else value.iloc[:0]
+
 
 def merged_settings(engine: Engine, override: Mapping | None = None) -> Settings:
     """Saved settings with ``override`` on top (nested maps merged key by key; InputError when invalid)."""
@@ -315,10 +392,12 @@ def _patched(engine: Engine, held: OrgData, read_at: tuple, settings: Settings) 
         return None
     then, now_ = dict(held.read_at[-1]), dict(read_at[-1])
     moved = {s for s in then.keys() | now_.keys() if then.get(s, 0) != now_.get(s, 0)}
+    held_scores, held_history = _unspliced(held, "scores"), _unspliced(held, "history")
     if not moved:
-        return dataclasses.replace(held, leaving_model=None, read_at=read_at,
-                                   patched=(held.read_at, frozenset(), {"scores": held.scores.iloc[:0],
-                                                                        "history": held.history.iloc[:0]}))
+        return dataclasses.replace(held, leaving_model=None, read_at=read_at, scores=held_scores,
+                                   history=held_history,
+                                   patched=(held.read_at, frozenset(), {"scores": _like(held_scores),
+                                                                        "history": _like(held_history)}))
     teams = sorted(s[len("team:"):] for s in moved if s.startswith("team:"))
     if not teams or not all(_patchable(s) for s in moved):
         return None
@@ -338,12 +417,13 @@ def _patched(engine: Engine, held: OrgData, read_at: tuple, settings: Settings) 
     order = dict(zip(old_roster["helper_id"].to_numpy(), range(len(old_roster))))
     rank = order.__getitem__
     same = None
-    history, scores = (_typed_as(held.history, history), _typed_as(held.scores, scores))
+    history, scores = (_typed_as(_like(held_history), history), _typed_as(_like(held_scores), scores))
+    ids = frozenset(ids)
     return dataclasses.replace(
         held, leaving_model=None, read_at=read_at,
-        patched=(held.read_at, frozenset(ids), {"scores": scores, "history": history}),
-        roster=_spliced(old_roster, roster, ids, rank), history=_spliced(held.history, history, ids, rank),
-        scores=_spliced(held.scores, scores, ids, same), latest=_spliced(held.latest, latest, ids, same))
+        patched=(held.read_at, ids, {"scores": scores, "history": history}),
+        roster=_spliced(old_roster, roster, ids, rank), history=_Spliced(held_history, history, ids, rank),
+        scores=_Spliced(held_scores, scores, ids, same), latest=_spliced(held.latest, latest, ids, same))
 
 
 def _typed_as(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
@@ -515,7 +595,7 @@ def _people_replaced(people: pd.DataFrame, data: OrgData, weeks: int) -> pd.Data
         return people
     mine = lambda f: f[f["helper_id"].isin(ids).to_numpy()]    # noqa: E731
     new = people_frame(dataclasses.replace(data, roster=mine(data.roster), scores=read["scores"],
-                                           latest=mine(data.latest)), weeks)
+                                           history=read["history"], latest=mine(data.latest)), weeks)
     at = pd.Index(people["helper_id"]).get_indexer(new["helper_id"])
     if list(new.columns) != list(people.columns) or (at < 0).any() or \
             len(new) != int(people["helper_id"].isin(ids).sum()) or (np.diff(at) < 0).any():
