@@ -296,6 +296,14 @@ def _spy_splices(monkeypatch) -> list:
 _MOMENTS = itertools.count()
 
 
+def _small_org(tmp_path, helpers: int, weeks: int, seed: int) -> tuple:
+    """A seeded demo organisation: its engine, a random generator, its roster and active helpers."""
+    eng = get_engine(f"sqlite:///{tmp_path / 'org.db'}")
+    seed_demo(eng, helpers=helpers, weeks=weeks, seed=seed)
+    roster = frames.roster(eng)
+    return eng, np.random.default_rng(seed + 1), roster, sorted(roster.loc[roster["end_date"].isna(), "helper_id"])
+
+
 def _check_ins(eng, rng, active, back=(0, 0, 3, 11)) -> None:
     week = D.load_review_data(eng, with_model=False).as_of
     latest_moment = min(now(), (week + pd.Timedelta(days=7)).to_pydatetime()) - dt.timedelta(minutes=1)
@@ -312,11 +320,7 @@ def test_check_ins_in_a_row_splice_the_big_frames_once_when_read(tmp_path, reads
     once for every check-in since, and equal a fresh read's then."""
     from burnout.views import tables
 
-    eng = get_engine(f"sqlite:///{tmp_path / 'org.db'}")
-    seed_demo(eng, helpers=30, weeks=14, seed=21)
-    rng = np.random.default_rng(22)
-    roster = frames.roster(eng)
-    active = sorted(roster.loc[roster["end_date"].isna(), "helper_id"])
+    eng, rng, roster, active = _small_org(tmp_path, helpers=30, weeks=14, seed=21)
     held = D.load_review_data(eng, with_model=False)
     T.org_audit(held, "pulse_strain")
     big = {len(held.scores), len(held.history)}
@@ -353,11 +357,7 @@ def test_check_ins_in_a_row_splice_the_big_frames_once_when_read(tmp_path, reads
 def test_a_long_chain_of_check_ins_is_spliced_as_it_goes(tmp_path, reads, monkeypatch):
     """The rows a chain of patches holds stay bounded (views.data.MAX_SPLICES)."""
     monkeypatch.setattr(D, "MAX_SPLICES", 3)
-    eng = get_engine(f"sqlite:///{tmp_path / 'org.db'}")
-    seed_demo(eng, helpers=24, weeks=10, seed=31)
-    rng = np.random.default_rng(32)
-    roster = frames.roster(eng)
-    active = sorted(roster.loc[roster["end_date"].isna(), "helper_id"])
+    eng, rng, roster, active = _small_org(tmp_path, helpers=24, weeks=10, seed=31)
     held = D.load_review_data(eng, with_model=False)
     splices = _spy_splices(monkeypatch)
     big = 3 * len(roster)       # scores and history, not the roster and latest rows
