@@ -100,3 +100,32 @@ def test_a_failed_build_still_lets_the_store_go(url):
     common._wait_warm(url)
     assert len(done) == 1
     assert common._PAGES_BUILDING[0] == 0
+
+
+def test_stores_queued_behind_one_another_wait_once_in_all(url, monkeypatch):
+    """Check-ins keep coming while pages keep being built (a Monday morning): each store waits
+    at most STORE_WAIT_SECONDS from when it was asked for, not that long after the one before
+    it, so the stores queued (each holding what it stores) do not pile up."""
+    monkeypatch.setattr(common, "STORE_WAIT_SECONDS", 0.5)
+    done: list[float] = []
+    release = threading.Event()
+
+    def page() -> None:
+        with common._building():
+            release.wait(10)
+    builder = threading.Thread(target=page)
+    builder.start()
+    try:
+        time.sleep(0.05)
+        due = time.monotonic()
+        for _ in range(4):
+            common._store_soon(url, "an audit", _recording(done))
+        deadline = time.monotonic() + 5
+        while len(done) < 4 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(done) == 4
+        assert done[-1] - due < 1.5         # 2.0 s and more when each waited after the one before
+        assert done == sorted(done)         # still one after the other
+    finally:
+        release.set()
+        builder.join()

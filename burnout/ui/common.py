@@ -550,21 +550,24 @@ def _building():
             _QUIET.notify_all()
 
 
-def _until_quiet() -> None:
+def _until_quiet(due: float) -> None:
+    """Wait for no page being built, until STORE_WAIT_SECONDS after ``due`` (time.monotonic()
+    when the store was asked for: a store queued behind a slow one does not wait again)."""
     with _QUIET:
-        _QUIET.wait_for(lambda: _PAGES_BUILDING[0] == 0 or _STORES_AWAITED[0] > 0, timeout=STORE_WAIT_SECONDS)
+        _QUIET.wait_for(lambda: _PAGES_BUILDING[0] == 0 or _STORES_AWAITED[0] > 0,
+                        timeout=max(0.0, due + STORE_WAIT_SECONDS - time.monotonic()))
 
 
 def _store_soon(url: str, what: str, store_with: Callable[[object], object]) -> None:
     """``store_with(engine)`` on a background thread, after this process's earlier storing of ``url``."""
-    eng = engine()
+    eng, due = engine(), time.monotonic()
     with _HELD_LOCK:
         before = _STORING.get(url)
 
     def store() -> None:
         if before is not None:       # one after the other: the later state is stored last
             before.join()
-        _until_quiet()
+        _until_quiet(due)
         try:
             store_with(eng)
         except Exception:        # only the storing is lost: another process computes it itself
