@@ -380,6 +380,24 @@ def by_week(rows: "WeekRows", min_n: int, *, known=None, gate=None, private=None
         empty = pd.DataFrame(columns=[group_col, "week_start", "helper_id", measure])
         return privacy.suppress(empty, cols, "helper_id", [measure], min_n, within="week_start", known=known,
                                 gate=gate, private=private)
+    blocks = week_blocks_of(rows, min_n, known=known, gate=gate, private=private)
+    table = pd.concat([b.table for b in blocks], ignore_index=True)
+    status = pd.concat([b.status for b in blocks], ignore_index=True)
+    # the whole table's order: the cells by (group, week), then each week's total
+    margin = (table[group_col].astype(str) == privacy.TOTAL).to_numpy()
+    inner = table[~margin].sort_values(cols, kind="stable").index
+    ordered = np.concatenate([inner.to_numpy(), np.flatnonzero(margin)])
+    first = blocks[0]
+    return privacy.Suppressed(table.iloc[ordered].reset_index(drop=True), status.iloc[ordered].reset_index(drop=True),
+                              first.group_cols, first.value_cols, first.min_n, first.labels)
+
+
+def week_blocks_of(rows: "WeekRows", min_n: int, *, known=None, gate=None,
+                   private=None) -> list[privacy.Suppressed]:
+    """:func:`by_week`'s table as its week blocks, one per week of ``rows.weeks`` (rows with
+    at least one week): the table is them put together and ordered."""
+    group_col, measure = rows.group_col, rows.measure
+    cols = [group_col, "week_start"]
     known = set(known) if known is not None else None
     mine_of = rows.mine(known)
     keys, blocks, missing = [], [], []
@@ -406,15 +424,15 @@ def by_week(rows: "WeekRows", min_n: int, *, known=None, gate=None, private=None
             _WEEKS[keys[i]] = blocks[i]
         while len(_WEEKS) > WEEK_CACHE_SIZE:
             _WEEKS.popitem(last=False)
-    table = pd.concat([b.table for b in blocks], ignore_index=True)
-    status = pd.concat([b.status for b in blocks], ignore_index=True)
-    # the whole table's order: the cells by (group, week), then each week's total
-    margin = (table[group_col].astype(str) == privacy.TOTAL).to_numpy()
-    inner = table[~margin].sort_values(cols, kind="stable").index
-    ordered = np.concatenate([inner.to_numpy(), np.flatnonzero(margin)])
-    first = blocks[0]
-    return privacy.Suppressed(table.iloc[ordered].reset_index(drop=True), status.iloc[ordered].reset_index(drop=True),
-                              first.group_cols, first.value_cols, first.min_n, first.labels)
+    return blocks
+
+
+def hr_week_blocks(rows: "WeekRows", min_n: int, *, plan: privacy.Plan | None, known) -> list[privacy.Suppressed]:
+    """The organisation's table :func:`hr_weekly` releases for a weekly measure over ``rows``
+    (:func:`org_week_rows`, with at least one week), left in its week blocks: what the leads'
+    organisation audit reads cell by cell (views.team.org_audit), without putting the table
+    together and ordering it again after every check-in."""
+    return week_blocks_of(rows, min_n, known=known, gate=plan_gate(plan, "team", rows.measure, None, 1))
 
 
 def hr_weekly(series: pd.DataFrame | None, roster: pd.DataFrame, measure: str, min_n: int, *,

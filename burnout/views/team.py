@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import collections.abc
 import dataclasses
+import threading
+import weakref
 from typing import Mapping
 
 import numpy as np
@@ -20,9 +22,9 @@ from burnout import alerts, charts, disclosure, privacy, risk
 from burnout.domain import measures
 from burnout.views.data import (BLOCK_MEASURES, PERCENT, TREND_MEASURES, OrgData, active_roster, load_data,
                                 org_people, people_frame, series_for)
-from burnout.views.tables import (band_shares, for_screen, heatmap_cells, hr_known, hr_weekly, org_week_rows,
-                                  participation_display, participation_table, review_plan, team_drivers,
-                                  weekly_by)
+from burnout.views.tables import (band_shares, for_screen, heatmap_cells, hr_known, hr_week_blocks, hr_weekly,
+                                  org_week_rows, participation_display, participation_table, review_plan,
+                                  team_drivers, weekly_by)
 
 
 # the measures a team alert states week by week ("now 47 (6 respondents)"): risk and weekly strain
@@ -54,7 +56,7 @@ class OrgAudit:
 
 def _of_team(cells: Mapping, team: str) -> dict:
     """``team``'s cells of a (team, week) -> status mapping, as week -> status."""
-    if isinstance(cells, TeamWeekCells):
+    if isinstance(cells, (TeamWeekCells, WeekBlockCells)):
         return cells.of_team(team)
     return {w: s for (t, w), s in cells.items() if t == team}
 
@@ -105,6 +107,66 @@ class TeamWeekCells(collections.abc.Mapping):
         return sum(len(self.of_team(team)) for team in self._team_rows())
 
 
+# block (a week's suppressed team cells, cached across audits: views.tables) -> its team ->
+# status, by the block's id while it lives: after a check-in one week's block is new
+_BLOCK_TEAMS: dict[int, tuple[weakref.ref, dict]] = {}
+_BLOCK_TEAMS_LOCK = threading.Lock()
+
+
+def _teams_of(block: privacy.Suppressed, measure: str) -> dict:
+    key = id(block)
+    with _BLOCK_TEAMS_LOCK:
+        hit = _BLOCK_TEAMS.get(key)
+    if hit is not None and hit[0]() is block:
+        return hit[1]
+    teams = dict(zip(block.table["team"].astype(str).tolist(), block.status[measure].tolist()))
+    gone = lambda _ref, key=key: _BLOCK_TEAMS.pop(key, None)    # noqa: E731 - the block was let go
+    with _BLOCK_TEAMS_LOCK:
+        _BLOCK_TEAMS[key] = (weakref.ref(block, gone), teams)
+    return teams
+
+
+class WeekBlockCells(collections.abc.Mapping):
+    """The (team, week_start) -> status of the organisation's team x week table, read from its
+    week blocks (views.tables.hr_week_blocks) without putting the table together: equal, key
+    for key, to the :class:`TeamWeekCells` of the table (tests/test_week_block_cells.py).
+    Pickled as that (a stored audit is read back as it always was)."""
+
+    def __init__(self, weeks, blocks, measure: str):
+        self._weeks, self._blocks, self._measure = list(weeks), list(blocks), measure
+        self._per: dict = {}
+
+    def _teams(self):
+        return [(w, _teams_of(b, self._measure)) for w, b in zip(self._weeks, self._blocks)]
+
+    def of_team(self, team: str) -> dict:
+        """week_start -> status of ``team``'s cells (empty: no cell of that team)."""
+        hit = self._per.get(team)
+        if hit is None:
+            hit = {w: cells[team] for w, cells in self._teams() if team in cells}
+            self._per[team] = hit      # a race builds the same dict twice: harmless
+        return hit
+
+    def __getitem__(self, key):
+        team, week = key
+        return self.of_team(str(team))[week]
+
+    def __iter__(self):
+        for w, cells in self._teams():
+            for team in cells:
+                yield (team, w)
+
+    def __len__(self) -> int:
+        return sum(len(cells) for _, cells in self._teams())
+
+    def __reduce__(self):
+        pairs = self._teams()
+        teams = [t for _, cells in pairs for t in cells]
+        weeks = pd.Series([w for w, cells in pairs for _ in cells], dtype="datetime64[ns]")
+        statuses = [s for _, cells in pairs for s in cells.values()]
+        return (TeamWeekCells, (np.asarray(teams, dtype=object), weeks, np.asarray(statuses, dtype=object)))
+
+
 def org_audit(data: OrgData, measure: str = "pulse_strain", window_weeks: int = 4) -> OrgAudit:
     """The organisation's audit as the HR review makes it (``data``: the whole organisation)."""
     plan = review_plan(org_people(data, window_weeks), data.min_n)
@@ -114,10 +176,13 @@ def org_audit(data: OrgData, measure: str = "pulse_strain", window_weeks: int = 
         # HR follows a block measure in 4-week blocks: no single week of it is a cell HR was shown
         if m in BLOCK_MEASURES:
             return {}
-        weekly = hr_weekly(None, data.roster, m, data.min_n, plan=plan, known=hr_known(data.roster),
-                           rows=org_week_rows(data, m))
-        return TeamWeekCells(weekly.table["team"].astype(str).to_numpy(object), weekly.table["week_start"],
-                             weekly.status[m].to_numpy(object))
+        rows = org_week_rows(data, m)
+        if rows.empty:
+            weekly = hr_weekly(None, data.roster, m, data.min_n, plan=plan, known=hr_known(data.roster), rows=rows)
+            return TeamWeekCells(weekly.table["team"].astype(str).to_numpy(object), weekly.table["week_start"],
+                                 weekly.status[m].to_numpy(object))
+        # the cells as HR's heatmap releases them (tables.hr_weekly), read from its week blocks
+        return WeekBlockCells(rows.weeks, hr_week_blocks(rows, data.min_n, plan=plan, known=hr_known(data.roster)), m)
     groups = team_groups(roster)
     shown = {m: cells(m) for m in dict.fromkeys((measure, *ALERT_MEASURES))}
     return OrgAudit(plan, measure, shown[measure], groups, {m: shown[m] for m in ALERT_MEASURES})
