@@ -3,6 +3,7 @@
 nothing that waits for the storing from inside a page waits for ever."""
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 
@@ -25,6 +26,30 @@ def _recording(done: list):
     return lambda eng: done.append(time.monotonic())
 
 
+@contextlib.contextmanager
+def _long_page():
+    """A page being built on another thread meanwhile, for longer than the test (a cold HR review)."""
+    release = threading.Event()
+
+    def page() -> None:
+        with common._building():
+            release.wait(10)
+    builder = threading.Thread(target=page)
+    builder.start()
+    try:
+        time.sleep(0.05)
+        yield
+    finally:
+        release.set()
+        builder.join()
+
+
+def _until(done, seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not done() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 def test_a_store_due_while_a_page_is_built_starts_after_the_page(url):
     done: list[float] = []
     with common._building():
@@ -40,9 +65,7 @@ def test_a_store_due_with_no_page_being_built_starts_at_once(url):
     done: list[float] = []
     due = time.monotonic()
     common._store_soon(url, "a result", _recording(done))
-    deadline = time.monotonic() + 5
-    while not done and time.monotonic() < deadline:
-        time.sleep(0.01)
+    _until(lambda: done)
     assert done and done[0] - due < 1.0
 
 
@@ -71,24 +94,11 @@ def test_nested_builds_hold_the_store_until_the_outer_one_ends(url):
 def test_a_store_waits_at_most_store_wait_seconds(url, monkeypatch):
     monkeypatch.setattr(common, "STORE_WAIT_SECONDS", 0.3)
     done: list[float] = []
-    release = threading.Event()
-
-    def page() -> None:             # a page that takes long (a cold HR review)
-        with common._building():
-            release.wait(10)
-    builder = threading.Thread(target=page)
-    builder.start()
-    try:
-        time.sleep(0.05)
+    with _long_page():
         due = time.monotonic()
         common._store_soon(url, "a result", _recording(done))
-        deadline = time.monotonic() + 5
-        while not done and time.monotonic() < deadline:
-            time.sleep(0.01)
+        _until(lambda: done)
         assert done and 0.25 <= done[0] - due < 2.0
-    finally:
-        release.set()
-        builder.join()
 
 
 def test_a_failed_build_still_lets_the_store_go(url):
@@ -108,24 +118,11 @@ def test_stores_queued_behind_one_another_wait_once_in_all(url, monkeypatch):
     it, so the stores queued (each holding what it stores) do not pile up."""
     monkeypatch.setattr(common, "STORE_WAIT_SECONDS", 0.5)
     done: list[float] = []
-    release = threading.Event()
-
-    def page() -> None:
-        with common._building():
-            release.wait(10)
-    builder = threading.Thread(target=page)
-    builder.start()
-    try:
-        time.sleep(0.05)
+    with _long_page():
         due = time.monotonic()
         for _ in range(4):
             common._store_soon(url, "an audit", _recording(done))
-        deadline = time.monotonic() + 5
-        while len(done) < 4 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        _until(lambda: len(done) == 4)
         assert len(done) == 4
         assert done[-1] - due < 1.5         # 2.0 s and more when each waited after the one before
         assert done == sorted(done)         # still one after the other
-    finally:
-        release.set()
-        builder.join()

@@ -56,12 +56,33 @@ class OrgAudit:
 
 def _of_team(cells: Mapping, team: str) -> dict:
     """``team``'s cells of a (team, week) -> status mapping, as week -> status."""
-    if isinstance(cells, (TeamWeekCells, WeekBlockCells)):
+    if isinstance(cells, _TeamCells):
         return cells.of_team(team)
     return {w: s for (t, w), s in cells.items() if t == team}
 
 
-class TeamWeekCells(collections.abc.Mapping):
+class _TeamCells(collections.abc.Mapping):
+    """A (team, week_start) -> status mapping read one team at a time (a lead's page asks
+    for one team's cells), each team's cells worked out once (:meth:`_worked_out`)."""
+
+    _per: dict
+
+    def _worked_out(self, team: str) -> dict:
+        raise NotImplementedError
+
+    def of_team(self, team: str) -> dict:
+        """week_start -> status of ``team``'s cells (empty: no cell of that team)."""
+        hit = self._per.get(team)
+        if hit is None:
+            hit = self._per[team] = self._worked_out(team)      # a race works it out twice: harmless
+        return hit
+
+    def __getitem__(self, key):
+        team, week = key
+        return self.of_team(str(team))[week]
+
+
+class TeamWeekCells(_TeamCells):
     """The (team, week_start) -> status of a team x week table, as a read-only mapping.
 
     Indexed per team on first use: a lead's page asks for one team's cells, and a dict of
@@ -85,18 +106,9 @@ class TeamWeekCells(collections.abc.Mapping):
             self._rows = {str(n): order[bounds[i]:bounds[i + 1]] for i, n in enumerate(names)}
         return self._rows
 
-    def of_team(self, team: str) -> dict:
-        """week_start -> status of ``team``'s cells (empty: no cell of that team)."""
-        hit = self._per.get(team)
-        if hit is None:
-            rows = self._team_rows().get(team, np.array([], dtype=np.int64))
-            hit = {self._stamps[c]: s for c, s in zip(self._codes[rows].tolist(), self._statuses[rows].tolist())}
-            self._per[team] = hit      # a race builds the same dict twice: harmless
-        return hit
-
-    def __getitem__(self, key):
-        team, week = key
-        return self.of_team(str(team))[week]
+    def _worked_out(self, team: str) -> dict:
+        rows = self._team_rows().get(team, np.array([], dtype=np.int64))
+        return {self._stamps[c]: s for c, s in zip(self._codes[rows].tolist(), self._statuses[rows].tolist())}
 
     def __iter__(self):
         for team in self._team_rows():
@@ -126,7 +138,7 @@ def _teams_of(block: privacy.Suppressed, measure: str) -> dict:
     return teams
 
 
-class WeekBlockCells(collections.abc.Mapping):
+class WeekBlockCells(_TeamCells):
     """The (team, week_start) -> status of the organisation's team x week table, read from its
     week blocks (views.tables.hr_week_blocks) without putting the table together: equal, key
     for key, to the :class:`TeamWeekCells` of the table (tests/test_week_block_cells.py).
@@ -139,17 +151,8 @@ class WeekBlockCells(collections.abc.Mapping):
     def _teams(self):
         return [(w, _teams_of(b, self._measure)) for w, b in zip(self._weeks, self._blocks)]
 
-    def of_team(self, team: str) -> dict:
-        """week_start -> status of ``team``'s cells (empty: no cell of that team)."""
-        hit = self._per.get(team)
-        if hit is None:
-            hit = {w: cells[team] for w, cells in self._teams() if team in cells}
-            self._per[team] = hit      # a race builds the same dict twice: harmless
-        return hit
-
-    def __getitem__(self, key):
-        team, week = key
-        return self.of_team(str(team))[week]
+    def _worked_out(self, team: str) -> dict:
+        return {w: cells[team] for w, cells in self._teams() if team in cells}
 
     def __iter__(self):
         for w, cells in self._teams():
