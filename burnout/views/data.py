@@ -122,24 +122,24 @@ class _Spliced:
     def frame(self) -> pd.DataFrame:
         with self._lock:
             if self._frame is None:
-                layers = [(self._new, self._ids, self._key)]
+                layers = [(self._new, self._ids)]
                 base = self._base
                 while type(base) is _Spliced:      # another thread may splice it meanwhile
                     with base._lock:
                         if base._frame is not None:
                             base = base._frame
                             break
-                        layers.append((base._new, base._ids, base._key))
+                        layers.append((base._new, base._ids))
                         base = base._base
                 ids: set = set()
                 parts = []
-                for new, own, _ in layers:          # the latest first: its rows win
+                for new, own in layers:             # the latest first: its rows win
                     if ids:
                         new = new[~new["helper_id"].isin(ids).to_numpy()]
                     parts.append(new)
                     ids |= own
                 new = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-                self._frame = _spliced(base, new, ids, layers[-1][2])
+                self._frame = _spliced(base, new, ids, self._key)     # the chain's first key
                 self._base = self._new = None      # the chain's frames are let go
             return self._frame
 
